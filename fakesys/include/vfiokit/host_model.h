@@ -1,0 +1,139 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#ifndef VFIOKIT_HOST_MODEL_H
+#define VFIOKIT_HOST_MODEL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <vfiokit/error.h>
+#include <vfiokit/pci_addr.h>
+
+/*
+ * The host model: what a scenario says about one machine, with every default
+ * filled in and every cross-reference checked.  The tree builder reads only
+ * this; nothing here knows YAML or FUSE.
+ */
+
+enum iommu_vendor {
+	IOMMU_NONE,
+	IOMMU_INTEL,      /* DMAR units: sys/class/iommu/dmarN */
+	IOMMU_AMD,        /* AMD-Vi: sys/class/iommu/ivhdN */
+	IOMMU_ARM_SMMU,   /* SMMUv3: sys/class/iommu/smmu3.0x... */
+	IOMMU_VIRTIO,     /* virtio-iommu in a guest */
+};
+
+/* Owner and mode of one /dev node; @present false removes a node the model
+ * would otherwise have (a udev rule that did not run, a devtmpfs gap). */
+struct dev_node_spec {
+	uint32_t uid, gid;
+	uint32_t mode; /* permission bits */
+	bool present;
+};
+
+struct kmodule {
+	char *name;
+	bool builtin;          /* sys/module/<name> without initstate/refcnt */
+	char **param_names;    /* sys/module/<name>/parameters/<p> */
+	char **param_values;
+	size_t n_params;
+};
+
+struct host_group {
+	uint32_t id;
+	char *type;            /* "DMA", "DMA-FQ", "identity", "blocked" */
+	struct dev_node_spec node; /* /dev/vfio/<id> (noiommu-<id> in no-IOMMU mode) */
+};
+
+struct host_device {
+	struct pci_addr addr;
+	unsigned line;         /* scenario line, for messages */
+	int parent;            /* index into devices, -1 = on a root bus */
+	uint16_t vendor, device, subsystem_vendor, subsystem_device;
+	uint32_t class_code;   /* 24 bits: base, sub, prog-if */
+	uint8_t revision;
+	uint8_t irq;
+	char *driver;          /* NULL = no driver bound */
+	char *driver_override; /* NULL = "(null)" */
+	char *label;           /* optional firmware label, NULL = none */
+	int64_t iommu_group;   /* -1 = none */
+	int numa_node;         /* -1 = none */
+	int64_t vfio_index;    /* vfio-dev/vfioN; -1 when not bound to vfio-pci */
+	uint8_t *config;       /* config space bytes */
+	size_t config_len;     /* 256 (conventional) or 4096 (PCIe extended) */
+	int physfn;            /* index of the PF for a VF, -1 otherwise */
+	uint32_t sriov_totalvfs; /* > 0 marks an SR-IOV PF */
+	uint16_t sriov_vf_device;
+	uint64_t bar0_base, bar0_size; /* synthesized memory BAR, 0 size = none */
+	struct dev_node_spec vfio_node; /* /dev/vfio/devices/vfioN */
+};
+
+struct host_model {
+	char *name;
+	char *description;
+	char *source;          /* scenario file path (for messages) */
+
+	/* kernel features */
+	enum iommu_vendor iommu;
+	unsigned iommu_units;  /* DMAR/IVHD/SMMU instances (one per socket by default) */
+	char *default_group_type;
+	bool vfio_device_cdev; /* CONFIG_VFIO_DEVICE_CDEV */
+	bool iommufd;          /* CONFIG_IOMMUFD and the module loaded */
+	bool noiommu;          /* vfio enable_unsafe_noiommu_mode=Y */
+	bool interrupt_remapping;
+	char *kernel_release;
+	char *cmdline;
+	uint32_t vfio_cdev_major;  /* dynamic char major of vfio-dev */
+	uint32_t vfio_group_major; /* dynamic char major of /dev/vfio/<group> */
+	uint32_t iommufd_minor;    /* misc minor of /dev/iommu */
+
+	struct kmodule *modules;
+	size_t n_modules;
+	char **drivers;        /* sys/bus/pci/drivers/<name> (sorted, unique) */
+	size_t n_drivers;
+
+	struct host_device *devices; /* sorted by address */
+	size_t n_devices;
+	struct host_group *groups;   /* sorted by id */
+	size_t n_groups;
+
+	struct dev_node_spec dev_iommu; /* /dev/iommu */
+	struct dev_node_spec dev_vfio;  /* /dev/vfio/vfio */
+};
+
+/* Drivers fakesys knows without a declaration (their kernel names). */
+extern const char *const host_known_drivers[];
+
+/**
+ * host_model_load() - read, validate and complete a scenario file.
+ * @path: YAML scenario (format version 1, docs/scenario-format.md).
+ * @out:  receives a model to free with host_model_free().
+ * @err:  receives "file:line:column: key: what was expected; how to fix".
+ *
+ * Returns 0, or a negative errno: -ENOENT/-EACCES/... reading @path, -EINVAL
+ * for a malformed or inconsistent scenario, -ENOMEM.
+ */
+int host_model_load(const char *path, struct host_model **out, struct vk_error *err);
+
+/* As host_model_load(), from a buffer; @name is used in messages. */
+int host_model_load_buffer(const char *name, const char *buf, size_t len, struct host_model **out,
+                           struct vk_error *err);
+
+void host_model_free(struct host_model *m);
+
+/* The device at @a, or NULL. */
+const struct host_device *host_model_find(const struct host_model *m, const struct pci_addr *a);
+
+/* The group with @id, or NULL. */
+const struct host_group *host_model_group(const struct host_model *m, uint32_t id);
+
+/* Whether module @name is loaded or built in. */
+bool host_model_has_module(const struct host_model *m, const char *name);
+
+/* "intel", "amd", "arm-smmu-v3", "virtio", "none". */
+const char *iommu_vendor_name(enum iommu_vendor v);
+
+/* A short English name for a class code ("VGA compatible controller"). */
+const char *pci_class_name(uint32_t class_code);
+
+#endif

@@ -1,0 +1,107 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#ifndef VFIOKIT_VTREE_H
+#define VFIOKIT_VTREE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <vfiokit/error.h>
+
+/*
+ * The in-memory file tree that fakesys serves: directories, regular files with
+ * their bytes, and symlinks.  It is built once from a host model, then served
+ * read-only (FUSE) or written out (materialize), so both ways show the same
+ * content.  All nodes and strings live in one arena: building 10,000 devices is
+ * a few hundred thousand bump allocations and freeing is one call.
+ *
+ * Inode numbers are dense (1 = root, as FUSE_ROOT_ID), so the FUSE server maps
+ * an inode to its node with one array index.
+ */
+enum vt_type { VT_DIR, VT_FILE, VT_LINK };
+
+struct vt_node {
+	const char *name;        /* "" for the root */
+	struct vt_node *parent;  /* the root is its own parent */
+	uint64_t ino;
+	uint32_t mode;           /* permission bits only; the type is in @type */
+	uint32_t uid, gid;
+	uint8_t type;            /* enum vt_type */
+	union {
+		struct {
+			struct vt_node **kids; /* sorted by name after vtree_seal() */
+			uint32_t n, cap;
+		} dir;
+		struct {
+			const uint8_t *data;
+			size_t len;
+		} file;
+		struct {
+			const char *target;
+		} link;
+	} u;
+};
+
+struct vtree;
+
+/* A new tree holding only its root directory (mode 0755); NULL on ENOMEM. */
+struct vtree *vtree_new(void);
+void vtree_free(struct vtree *t);
+
+struct vt_node *vtree_root(struct vtree *t);
+
+/**
+ * vtree_mkdir_p() - the directory at @path (relative, '/'-separated), made with
+ * its missing parents (mode 0755).  Returns NULL with errno ENOTDIR when a
+ * component exists as a file or link, ENOMEM when out of memory.
+ */
+struct vt_node *vtree_mkdir_p(struct vtree *t, const char *path);
+
+/**
+ * vtree_add_dir/file/link() - add one entry to directory @dir.  The name and
+ * content are copied into the tree.  Return the new node, or NULL with errno
+ * EEXIST (name taken), EINVAL (name empty or with '/', ".", ".."), ENOMEM.
+ */
+struct vt_node *vtree_add_dir(struct vtree *t, struct vt_node *dir, const char *name, uint32_t mode);
+struct vt_node *vtree_add_file(struct vtree *t, struct vt_node *dir, const char *name,
+                               const void *data, size_t len, uint32_t mode);
+struct vt_node *vtree_add_filef(struct vtree *t, struct vt_node *dir, const char *name, uint32_t mode,
+                                const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+struct vt_node *vtree_add_link(struct vtree *t, struct vt_node *dir, const char *name, const char *target);
+
+/* Set owner of @n (defaults are 0:0). */
+void vtree_chown(struct vt_node *n, uint32_t uid, uint32_t gid);
+
+/* Sort every directory so that lookups are binary searches; call once after
+ * building.  Returns 0, or -EEXIST when a directory holds a name twice (a bug
+ * of the builder: wide directories are not checked entry by entry). */
+int vtree_seal(struct vtree *t);
+
+/* The child @name of @dir, or NULL.  Needs a sealed tree. */
+struct vt_node *vtree_child(const struct vt_node *dir, const char *name);
+
+/* The node at relative @path (no symlinks followed), or NULL.  Needs a sealed tree. */
+struct vt_node *vtree_lookup(struct vtree *t, const char *path);
+
+/* The node with inode @ino, or NULL. */
+struct vt_node *vtree_by_ino(struct vtree *t, uint64_t ino);
+
+/* Number of nodes, the root included. */
+size_t vtree_size(const struct vtree *t);
+
+/* Bytes the tree's arena holds (for benchmarks). */
+size_t vtree_bytes(const struct vtree *t);
+
+/* Write the path of @n relative to the root into @buf ("" for the root).
+ * Returns the length, or -ENAMETOOLONG when it does not fit. */
+int vtree_path(const struct vt_node *n, char *buf, size_t len);
+
+/**
+ * vk_relpath() - the relative link target leading from directory @from_dir to
+ * @to (both relative to the same root, without "." or ".." components), as the
+ * kernel writes sysfs links: "sys/bus/pci/devices" -> "sys/devices/pci0000:00/X"
+ * gives "../../../devices/pci0000:00/X".  Returns 0 or -ENAMETOOLONG.
+ */
+int vk_relpath(const char *from_dir, const char *to, char *buf, size_t len);
+
+#endif

@@ -1,0 +1,426 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <vfiokit/vtree.h>
+
+/* Bump arena: chunks are never freed one by one; the tree dies as a whole. */
+struct arena_chunk {
+	struct arena_chunk *next;
+	size_t used, size;
+	max_align_t data[];
+};
+
+struct vtree {
+	struct arena_chunk *chunks;
+	size_t arena_bytes;
+	struct vt_node **by_ino; /* index = ino - 1 */
+	size_t n, cap;
+};
+
+#define ARENA_CHUNK (256 * 1024)
+
+static void *arena_alloc(struct vtree *t, size_t len)
+{
+	struct arena_chunk *c = t->chunks;
+
+	len = (len + _Alignof(max_align_t) - 1) & ~(_Alignof(max_align_t) - 1);
+	if (!c || c->size - c->used < len) {
+		size_t size = len > ARENA_CHUNK ? len : ARENA_CHUNK;
+		c = malloc(sizeof(*c) + size);
+		if (!c)
+			return NULL;
+		c->next = t->chunks;
+		c->used = 0;
+		c->size = size;
+		t->chunks = c;
+		t->arena_bytes += sizeof(*c) + size;
+	}
+	void *p = (char *)c->data + c->used;
+	c->used += len;
+	return p;
+}
+
+static char *arena_strdup(struct vtree *t, const char *s, size_t len)
+{
+	char *p = arena_alloc(t, len + 1);
+	if (p) {
+		memcpy(p, s, len);
+		p[len] = '\0';
+	}
+	return p;
+}
+
+static struct vt_node *node_new(struct vtree *t, const char *name, size_t namelen, uint8_t type, uint32_t mode)
+{
+	struct vt_node *n;
+
+	if (t->n == t->cap) {
+		size_t cap = t->cap ? t->cap * 2 : 1024;
+		struct vt_node **v = realloc(t->by_ino, cap * sizeof(*v));
+		if (!v)
+			return NULL;
+		t->by_ino = v;
+		t->cap = cap;
+	}
+	n = arena_alloc(t, sizeof(*n));
+	if (!n)
+		return NULL;
+	memset(n, 0, sizeof(*n));
+	n->name = arena_strdup(t, name, namelen);
+	if (!n->name)
+		return NULL;
+	n->type = type;
+	n->mode = mode;
+	t->by_ino[t->n++] = n;
+	n->ino = t->n;
+	return n;
+}
+
+struct vtree *vtree_new(void)
+{
+	struct vtree *t = calloc(1, sizeof(*t));
+	struct vt_node *root;
+
+	if (!t)
+		return NULL;
+	root = node_new(t, "", 0, VT_DIR, 0755);
+	if (!root) {
+		vtree_free(t);
+		return NULL;
+	}
+	root->parent = root;
+	return t;
+}
+
+void vtree_free(struct vtree *t)
+{
+	if (!t)
+		return;
+	for (size_t i = 0; i < t->n; i++) {
+		struct vt_node *n = t->by_ino[i];
+		if (n->type == VT_DIR)
+			free(n->u.dir.kids);
+	}
+	while (t->chunks) {
+		struct arena_chunk *c = t->chunks;
+		t->chunks = c->next;
+		free(c);
+	}
+	free(t->by_ino);
+	free(t);
+}
+
+struct vt_node *vtree_root(struct vtree *t)
+{
+	return t->by_ino[0];
+}
+
+static bool name_ok(const char *name, size_t len)
+{
+	if (len == 0 || memchr(name, '/', len))
+		return false;
+	if ((len == 1 && name[0] == '.') || (len == 2 && name[0] == '.' && name[1] == '.'))
+		return false;
+	return true;
+}
+
+/* Linear scan: used while building, before the directory is sorted. Building
+ * adds a handful of entries per directory except in a few wide ones
+ * (devices/, iommu_groups/), whose names are unique by construction, so the
+ * scan only runs on small directories in practice (see vtree_attach). */
+static struct vt_node *child_scan(const struct vt_node *dir, const char *name, size_t len)
+{
+	for (uint32_t i = 0; i < dir->u.dir.n; i++) {
+		const struct vt_node *k = dir->u.dir.kids[i];
+		if (strncmp(k->name, name, len) == 0 && k->name[len] == '\0')
+			return (struct vt_node *)k;
+	}
+	return NULL;
+}
+
+/* Directories wider than this are not checked for duplicates entry by entry
+ * while building; vtree_seal() finds any duplicate after sorting instead. */
+#define SCAN_LIMIT 64
+
+static int attach(struct vt_node *dir, struct vt_node *n)
+{
+	if (dir->u.dir.n == dir->u.dir.cap) {
+		uint32_t cap = dir->u.dir.cap ? dir->u.dir.cap * 2 : 8;
+		struct vt_node **v = realloc(dir->u.dir.kids, cap * sizeof(*v));
+		if (!v)
+			return -ENOMEM;
+		dir->u.dir.kids = v;
+		dir->u.dir.cap = cap;
+	}
+	dir->u.dir.kids[dir->u.dir.n++] = n;
+	n->parent = dir;
+	return 0;
+}
+
+static struct vt_node *add_node(struct vtree *t, struct vt_node *dir, const char *name, uint8_t type,
+                                uint32_t mode)
+{
+	size_t len = strlen(name);
+	struct vt_node *n;
+
+	if (!dir || dir->type != VT_DIR) {
+		errno = ENOTDIR;
+		return NULL;
+	}
+	if (!name_ok(name, len)) {
+		errno = EINVAL;
+		return NULL;
+	}
+	if (dir->u.dir.n < SCAN_LIMIT && child_scan(dir, name, len)) {
+		errno = EEXIST;
+		return NULL;
+	}
+	n = node_new(t, name, len, type, mode);
+	if (!n || attach(dir, n) < 0) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	return n;
+}
+
+struct vt_node *vtree_add_dir(struct vtree *t, struct vt_node *dir, const char *name, uint32_t mode)
+{
+	return add_node(t, dir, name, VT_DIR, mode);
+}
+
+struct vt_node *vtree_add_file(struct vtree *t, struct vt_node *dir, const char *name, const void *data,
+                               size_t len, uint32_t mode)
+{
+	struct vt_node *n = add_node(t, dir, name, VT_FILE, mode);
+	uint8_t *copy;
+
+	if (!n)
+		return NULL;
+	copy = arena_alloc(t, len ? len : 1);
+	if (!copy) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	if (len)
+		memcpy(copy, data, len);
+	n->u.file.data = copy;
+	n->u.file.len = len;
+	return n;
+}
+
+struct vt_node *vtree_add_filef(struct vtree *t, struct vt_node *dir, const char *name, uint32_t mode,
+                                const char *fmt, ...)
+{
+	char buf[4096];
+	va_list ap;
+	int len;
+
+	va_start(ap, fmt);
+	len = vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	if (len < 0 || (size_t)len >= sizeof(buf)) {
+		errno = ENAMETOOLONG;
+		return NULL;
+	}
+	return vtree_add_file(t, dir, name, buf, (size_t)len, mode);
+}
+
+struct vt_node *vtree_add_link(struct vtree *t, struct vt_node *dir, const char *name, const char *target)
+{
+	struct vt_node *n = add_node(t, dir, name, VT_LINK, 0777);
+
+	if (!n)
+		return NULL;
+	n->u.link.target = arena_strdup(t, target, strlen(target));
+	if (!n->u.link.target) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	return n;
+}
+
+struct vt_node *vtree_mkdir_p(struct vtree *t, const char *path)
+{
+	struct vt_node *cur = vtree_root(t);
+	const char *p = path;
+
+	while (*p) {
+		const char *end = strchrnul(p, '/');
+		size_t len = (size_t)(end - p);
+
+		if (len) {
+			struct vt_node *k = child_scan(cur, p, len);
+			if (!k) {
+				char name[256];
+				if (len >= sizeof(name)) {
+					errno = ENAMETOOLONG;
+					return NULL;
+				}
+				memcpy(name, p, len);
+				name[len] = '\0';
+				k = vtree_add_dir(t, cur, name, 0755);
+				if (!k)
+					return NULL;
+			} else if (k->type != VT_DIR) {
+				errno = ENOTDIR;
+				return NULL;
+			}
+			cur = k;
+		}
+		p = *end ? end + 1 : end;
+	}
+	return cur;
+}
+
+void vtree_chown(struct vt_node *n, uint32_t uid, uint32_t gid)
+{
+	n->uid = uid;
+	n->gid = gid;
+}
+
+static int kid_cmp(const void *a, const void *b)
+{
+	return strcmp((*(struct vt_node *const *)a)->name, (*(struct vt_node *const *)b)->name);
+}
+
+int vtree_seal(struct vtree *t)
+{
+	for (size_t i = 0; i < t->n; i++) {
+		struct vt_node *n = t->by_ino[i];
+		if (n->type != VT_DIR || n->u.dir.n < 2)
+			continue;
+		qsort(n->u.dir.kids, n->u.dir.n, sizeof(*n->u.dir.kids), kid_cmp);
+		for (uint32_t k = 1; k < n->u.dir.n; k++)
+			if (strcmp(n->u.dir.kids[k - 1]->name, n->u.dir.kids[k]->name) == 0)
+				return -EEXIST;
+	}
+	return 0;
+}
+
+struct vt_node *vtree_child(const struct vt_node *dir, const char *name)
+{
+	size_t lo = 0, hi;
+
+	if (dir->type != VT_DIR)
+		return NULL;
+	hi = dir->u.dir.n;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		int c = strcmp(name, dir->u.dir.kids[mid]->name);
+		if (c == 0)
+			return dir->u.dir.kids[mid];
+		if (c < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return NULL;
+}
+
+struct vt_node *vtree_lookup(struct vtree *t, const char *path)
+{
+	struct vt_node *cur = vtree_root(t);
+	char name[256];
+	const char *p = path;
+
+	while (cur && *p) {
+		const char *end = strchrnul(p, '/');
+		size_t len = (size_t)(end - p);
+		if (len >= sizeof(name))
+			return NULL;
+		if (len) {
+			memcpy(name, p, len);
+			name[len] = '\0';
+			cur = vtree_child(cur, name);
+		}
+		p = *end ? end + 1 : end;
+	}
+	return cur;
+}
+
+struct vt_node *vtree_by_ino(struct vtree *t, uint64_t ino)
+{
+	if (ino == 0 || ino > t->n)
+		return NULL;
+	return t->by_ino[ino - 1];
+}
+
+size_t vtree_size(const struct vtree *t)
+{
+	return t->n;
+}
+
+size_t vtree_bytes(const struct vtree *t)
+{
+	return t->arena_bytes + t->cap * sizeof(*t->by_ino);
+}
+
+int vtree_path(const struct vt_node *n, char *buf, size_t len)
+{
+	size_t pos;
+	const struct vt_node *c;
+
+	/* Measure first, then fill from the end: no recursion, no temporary. */
+	size_t total = 0;
+	for (c = n; c->parent != c; c = c->parent)
+		total += strlen(c->name) + (c->parent->parent != c->parent ? 1 : 0);
+	if (total + 1 > len)
+		return -ENAMETOOLONG;
+	buf[total] = '\0';
+	pos = total;
+	for (c = n; c->parent != c; c = c->parent) {
+		size_t l = strlen(c->name);
+		pos -= l;
+		memcpy(buf + pos, c->name, l);
+		if (c->parent->parent != c->parent)
+			buf[--pos] = '/';
+	}
+	return (int)total;
+}
+
+int vk_relpath(const char *from_dir, const char *to, char *buf, size_t len)
+{
+	size_t common = 0, i = 0, out = 0;
+
+	/* Longest common prefix that ends at a component boundary. */
+	for (;; i++) {
+		bool fend = from_dir[i] == '\0' || from_dir[i] == '/';
+		bool tend = to[i] == '\0' || to[i] == '/';
+		if (fend && tend) {
+			common = i;
+			if (from_dir[i] == '\0' || to[i] == '\0')
+				break;
+			continue;
+		}
+		if (from_dir[i] != to[i])
+			break;
+	}
+	/* One ".." for every component of from_dir past the common prefix. */
+	const char *rest = from_dir + common;
+	while (*rest == '/')
+		rest++;
+	while (*rest) {
+		if (out + 3 >= len)
+			return -ENAMETOOLONG;
+		memcpy(buf + out, "../", 3);
+		out += 3;
+		rest = strchrnul(rest, '/');
+		while (*rest == '/')
+			rest++;
+	}
+	const char *tail = to + common;
+	while (*tail == '/')
+		tail++;
+	size_t tl = strlen(tail);
+	if (out + tl + 1 > len)
+		return -ENAMETOOLONG;
+	memcpy(buf + out, tail, tl + 1);
+	out += tl;
+	if (out > 0 && buf[out - 1] == '/')
+		buf[--out] = '\0';
+	return 0;
+}

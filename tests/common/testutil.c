@@ -1,0 +1,235 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "testutil.h"
+
+extern char **environ;
+
+const char *vk_source_dir(void)
+{
+	const char *s = getenv("VK_SOURCE_DIR");
+	return s && *s ? s : VK_SOURCE_DIR;
+}
+
+const char *vk_binary_dir(void)
+{
+	const char *s = getenv("VK_BINARY_DIR");
+	return s && *s ? s : VK_BINARY_DIR;
+}
+
+const char *vk_scenario_path(const char *name, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s/scenarios/%s", vk_source_dir(), name);
+	return buf;
+}
+
+const char *vk_test_data_path(const char *part, const char *name, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s/tests/%s/data/%s", vk_source_dir(), part, name);
+	return buf;
+}
+
+const char *vk_bin(const char *rel, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s/%s", vk_binary_dir(), rel);
+	return buf;
+}
+
+int vk_mkdtemp(char *buf, size_t len)
+{
+	const char *tmp = getenv("TMPDIR");
+	snprintf(buf, len, "%s/vfiokit-test.XXXXXX", tmp && *tmp ? tmp : "/tmp");
+	return mkdtemp(buf) ? 0 : -errno;
+}
+
+static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)ftw;
+	return (flag == FTW_DP ? rmdir(path) : unlink(path)) < 0 ? -1 : 0;
+}
+
+int vk_rm_rf(const char *path)
+{
+	/* Guard against a bug turning this loose on the real tree. */
+	if (!strstr(path, "vfiokit-"))
+		return -EPERM;
+	return nftw(path, rm_one, 32, FTW_DEPTH | FTW_PHYS) < 0 ? -errno : 0;
+}
+
+/* Drain two pipes into two buffers until both close. */
+static void drain(int ofd, char *out, size_t outlen, int efd, char *err, size_t errlen)
+{
+	size_t on = 0, en = 0;
+	struct pollfd p[2] = {{.fd = ofd, .events = POLLIN}, {.fd = efd, .events = POLLIN}};
+	char scratch[4096];
+
+	while (p[0].fd >= 0 || p[1].fd >= 0) {
+		if (poll(p, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		for (int i = 0; i < 2; i++) {
+			if (p[i].fd < 0 || !(p[i].revents & (POLLIN | POLLHUP | POLLERR)))
+				continue;
+			ssize_t r = read(p[i].fd, scratch, sizeof(scratch));
+			if (r <= 0) {
+				close(p[i].fd);
+				p[i].fd = -1;
+				continue;
+			}
+			char *b = i ? err : out;
+			size_t *n = i ? &en : &on;
+			size_t cap = i ? errlen : outlen;
+			if (b && cap > 1) {
+				size_t room = cap - 1 - *n;
+				size_t take = (size_t)r < room ? (size_t)r : room;
+				memcpy(b + *n, scratch, take);
+				*n += take;
+				b[*n] = '\0';
+			}
+		}
+	}
+}
+
+int vk_run(char *const argv[], char *out, size_t outlen, char *errbuf, size_t errlen)
+{
+	int op[2], ep[2], status;
+	pid_t pid;
+	posix_spawn_file_actions_t fa;
+
+	if (out && outlen)
+		out[0] = '\0';
+	if (errbuf && errlen)
+		errbuf[0] = '\0';
+	if (pipe2(op, O_CLOEXEC) < 0)
+		return -errno;
+	if (pipe2(ep, O_CLOEXEC) < 0) {
+		int e = errno;
+		close(op[0]);
+		close(op[1]);
+		return -e;
+	}
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_adddup2(&fa, op[1], 1);
+	posix_spawn_file_actions_adddup2(&fa, ep[1], 2);
+	int rc = posix_spawn(&pid, argv[0], &fa, NULL, argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	close(op[1]);
+	close(ep[1]);
+	if (rc != 0) {
+		close(op[0]);
+		close(ep[0]);
+		return -rc;
+	}
+	drain(op[0], out, outlen, ep[0], errbuf, errlen);
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return -errno;
+	if (WIFEXITED(status))
+		return WEXITSTATUS(status);
+	return 128 + WTERMSIG(status);
+}
+
+int vk_fd_count(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *e;
+	int n = 0;
+
+	if (!d)
+		return -errno;
+	while ((e = readdir(d)))
+		if (e->d_name[0] != '.')
+			n++;
+	closedir(d);
+	return n - 1; /* the directory's own FD */
+}
+
+long vk_read_file(const char *path, char *buf, size_t len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	size_t n = 0;
+
+	if (fd < 0)
+		return -errno;
+	while (n + 1 < len) {
+		ssize_t r = read(fd, buf + n, len - 1 - n);
+		if (r < 0) {
+			int e = errno;
+			close(fd);
+			return -e;
+		}
+		if (r == 0)
+			break;
+		n += (size_t)r;
+	}
+	buf[n] = '\0';
+	close(fd);
+	return (long)n;
+}
+
+bool vk_have_fuse(void)
+{
+	return access("/dev/fuse", R_OK | W_OK) == 0;
+}
+
+int vk_materialize(const char *scenario, char *dir, size_t len)
+{
+	char bin[4096], err[4096];
+	int rc = vk_mkdtemp(dir, len);
+
+	if (rc < 0)
+		return rc;
+	/* materialize wants to create its target itself */
+	rmdir(dir);
+	vk_bin("fakesys/fakesys", bin, sizeof(bin));
+	char *argv[] = {bin, "materialize", (char *)scenario, dir, NULL};
+	rc = vk_run(argv, NULL, 0, err, sizeof(err));
+	if (rc != 0)
+		fprintf(stderr, "fakesys materialize %s failed (%d): %s\n", scenario, rc, err);
+	return rc;
+}
+
+int vk_mount(const char *scenario, char *mnt, size_t len)
+{
+	char bin[4096], err[4096];
+	int rc = vk_mkdtemp(mnt, len);
+
+	if (rc < 0)
+		return rc;
+	vk_bin("fakesys/fakesys", bin, sizeof(bin));
+	char *argv[] = {bin, "mount", (char *)scenario, mnt, NULL};
+	rc = vk_run(argv, NULL, 0, err, sizeof(err));
+	if (rc != 0) {
+		fprintf(stderr, "fakesys mount %s failed (%d): %s\n", scenario, rc, err);
+		rmdir(mnt);
+	}
+	return rc;
+}
+
+int vk_umount(const char *mnt)
+{
+	char bin[4096], err[4096];
+
+	vk_bin("fakesys/fakesys", bin, sizeof(bin));
+	char *argv[] = {bin, "umount", (char *)mnt, NULL};
+	int rc = vk_run(argv, NULL, 0, err, sizeof(err));
+	if (rc != 0)
+		fprintf(stderr, "fakesys umount %s failed (%d): %s\n", mnt, rc, err);
+	rmdir(mnt);
+	return rc;
+}

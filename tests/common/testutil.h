@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#ifndef VK_TESTUTIL_H
+#define VK_TESTUTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* Source and build directories (from the environment ctest sets, else the
+ * values compiled in). */
+const char *vk_source_dir(void);
+const char *vk_binary_dir(void);
+
+/* "<source>/scenarios/<name>" or "<source>/tests/<part>/data/<name>" into buf. */
+const char *vk_scenario_path(const char *name, char *buf, size_t len);
+const char *vk_test_data_path(const char *part, const char *name, char *buf, size_t len);
+
+/* Path of a built program, e.g. vk_bin("fakesys/fakesys"). Static buffer per call site not needed:
+ * writes into buf. */
+const char *vk_bin(const char *rel, char *buf, size_t len);
+
+/* A fresh directory under $TMPDIR (or /tmp); returns 0 or -errno. */
+int vk_mkdtemp(char *buf, size_t len);
+
+/* rm -rf of a directory made by vk_mkdtemp (refuses anything outside /tmp-like prefixes). */
+int vk_rm_rf(const char *path);
+
+/*
+ * Run argv[0] (a path) with argv, wait for it.  stdout/stderr captured into
+ * out/errbuf (NUL-terminated, truncated to the sizes) when not NULL.
+ * Returns the exit status (0..255), 128+signal when killed, or -errno when it
+ * could not be started.
+ */
+int vk_run(char *const argv[], char *out, size_t outlen, char *errbuf, size_t errlen);
+
+/* Number of open FDs of this process (entries of /proc/self/fd, the one used to read it excluded). */
+int vk_fd_count(void);
+
+/* Read a whole small file into buf (NUL-terminated); returns length or -errno. */
+long vk_read_file(const char *path, char *buf, size_t len);
+
+/* True when the test can mount FUSE here (need-fuse.sh already skips otherwise). */
+bool vk_have_fuse(void);
+
+/* `fakesys materialize SCENARIO DIR` into a new temp dir; returns 0 or the exit status. */
+int vk_materialize(const char *scenario, char *dir, size_t len);
+
+/* `fakesys mount SCENARIO MNT` on a new temp dir; returns 0 or the exit status. */
+int vk_mount(const char *scenario, char *mnt, size_t len);
+
+/* `fakesys umount MNT` and remove the directory. */
+int vk_umount(const char *mnt);
+
+#endif
