@@ -7,15 +7,8 @@
 #include <vfiokit/host_model.h>
 #include <vfiokit/vtree.h>
 
-/*
- * Stand-in device nodes.  A FUSE mount cannot serve a character device (and
- * there is no CUSE here), so fakesys shows dev/vfio/devices/vfioN, dev/iommu,
- * dev/vfio/vfio and dev/vfio/<group> as regular files whose content is one line
- *     "VFIOKIT-STANDIN-CHRDEV <major>:<minor>\n"
- * naming the device numbers the real node would have.  docs/architecture.md
- * says what a program sees on a fake host versus a real one.
- */
-#define VK_STANDIN_MAGIC "VFIOKIT-STANDIN-CHRDEV"
+/* Device nodes are stand-ins (regular files), see <vfiokit/standin.h>. */
+#include <vfiokit/standin.h>
 
 /**
  * host_tree_build() - render a host model into the tree fakesys serves:

@@ -1,0 +1,113 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#ifndef VFIOKIT_FAKESYS_SERVE_H
+#define VFIOKIT_FAKESYS_SERVE_H
+
+#include <stdbool.h>
+
+#include <vfiokit/error.h>
+#include <vfiokit/vtree.h>
+
+/*
+ * Serving a host tree: as a plain directory (materialize) or as a FUSE mount.
+ * Both show the same names, types, modes, owners, link targets and bytes.
+ *
+ * Neither ever writes to the real host: a target whose real path is /, /sys,
+ * /dev, /proc or anything under them is refused.
+ */
+
+/**
+ * fakesys_path_forbidden() - whether @path (absolute, already resolved by
+ * realpath) is /, /sys, /dev, /proc or under one of them, i.e. a place where
+ * fakesys must never write or mount.
+ */
+bool fakesys_path_forbidden(const char *path);
+
+/**
+ * fakesys_materialize() - write @t as a plain directory tree at @dir.
+ * @t:   a sealed tree.
+ * @dir: a path that does not exist yet (it is created, mode of the tree's root)
+ *       or an empty directory (it is filled and gets the root's mode).
+ *       A symlink is not followed, neither as @dir nor inside it.
+ * @err: receives a message naming the path and the errno.
+ *
+ * Files get their content and mode, directories their mode (set after they are
+ * filled, so read-only directories work), symlinks their target; as root every
+ * entry also gets the node's owner.  On failure everything created is removed
+ * again (@dir too when this call created it), and no FD is left open.
+ *
+ * Returns 0 or a negative errno: -EEXIST/-ENOTEMPTY when @dir exists and is not
+ * an empty directory, -EPERM for a forbidden place (see fakesys_path_forbidden),
+ * -ENOENT when the parent of @dir is missing, or the errno of the failing call.
+ */
+int fakesys_materialize(struct vtree *t, const char *dir, struct vk_error *err);
+
+/* Options of fakesys_mount(); a zeroed struct (or NULL) gives the defaults. */
+struct fakesys_mount_opts {
+	/* Serve in the calling process until unmounted or signalled, instead of
+	 * forking a daemon. */
+	bool foreground;
+	/*
+	 * Have open() and opendir() of the tree reach the server.  Off (default):
+	 * the server answers the first open with ENOSYS where the kernel supports
+	 * FUSE_CAP_NO_OPEN_SUPPORT, after which the kernel opens files itself and
+	 * keeps their page cache: a warm read costs no round trip.  On: every open
+	 * is a request, which is what logging and faulting opens needs.
+	 */
+	bool serve_opens;
+	/* Write the serving process's PID here once the mount is ready; removed
+	 * when the server exits cleanly.  NULL = none. */
+	const char *pidfile;
+	/* libfuse debug output of every request (foreground only, on stderr). */
+	bool debug;
+};
+
+/**
+ * fakesys_mount() - mount @t read-only with FUSE at @mountpoint and serve it.
+ * @t:          a sealed tree; the daemon serves its own (copy-on-write) copy,
+ *              so the caller may free @t as soon as the call returns.
+ * @mountpoint: an existing empty directory, not forbidden (see above).
+ * @o:          options, NULL for the defaults.
+ * @err:        receives the reason of a failure.
+ *
+ * The mount uses fsname "fakesys:<server pid>", subtype fakesys (fstype
+ * "fuse.fakesys" in /proc/self/mountinfo), default_permissions (the kernel
+ * checks the tree's modes), allow_other when run as root, and auto_unmount (a
+ * killed server leaves no stale mount).  File sizes are the true content
+ * length, not sysfs's 4096, so readers that trust st_size read everything.
+ * Writes and other changes fail with EROFS.  SIGINT, SIGTERM and SIGHUP
+ * unmount cleanly.
+ *
+ * In the background mode (the default) a daemon process is forked; the call
+ * returns in the caller once the mount is in place (or failed), and the daemon
+ * never returns: it ends with _exit() when the mount goes away.  In the
+ * foreground mode the call returns when the mount has gone away.
+ *
+ * Returns 0 or a negative errno: -ENOTDIR/-ENOENT/-ENOTEMPTY for a bad
+ * mountpoint, -EPERM for a forbidden one, -EIO (with libfuse's message) when
+ * the mount itself fails, -ENOMEM.
+ */
+int fakesys_mount(struct vtree *t, const char *mountpoint, const struct fakesys_mount_opts *o,
+                  struct vk_error *err);
+
+/**
+ * fakesys_umount() - unmount the fakesys FUSE mount at @mountpoint and wait
+ * (up to 5 s) for its server to exit.
+ *
+ * Only a mount whose fstype is fuse.fakesys in /proc/self/mountinfo is touched:
+ * anything else is refused with -EINVAL, so that a wrong path never unmounts
+ * another filesystem.  As root the mount is removed with umount2(), otherwise
+ * with `fusermount3 -u`.
+ *
+ * Returns 0, -EINVAL (not a fakesys mount), -EBUSY (in use), -ETIMEDOUT (the
+ * server did not exit in time; the mount itself is gone), or another -errno.
+ */
+int fakesys_umount(const char *mountpoint, struct vk_error *err);
+
+/**
+ * fakesys_mount_pid() - the PID of the server of the fakesys mount at
+ * @mountpoint (read from its fsname), 0 when the fsname carries none,
+ * -EINVAL when @mountpoint is not a fakesys mount, or another -errno.
+ */
+int fakesys_mount_pid(const char *mountpoint);
+
+#endif

@@ -1,0 +1,811 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Cross-reference checks and defaults of a freshly parsed scenario.  Order
+ * matters: devices are sorted first (so indices are final), then references
+ * resolved (physfn before parent, since a VF inherits its PF's parent), then
+ * defaults that depend on them, then whole-host rules (topology, groups).
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <vfiokit/cleanup.h>
+
+#include "scenario_internal.h"
+
+static int oom(struct loader *l)
+{
+	return vk_error_set(l->err, ENOMEM, "out of memory");
+}
+
+static const char *fmt_addr(const struct pci_addr *a, char buf[static PCI_ADDR_STRLEN])
+{
+	return pci_addr_format(a, buf);
+}
+
+static struct loader *sort_ctx;
+
+static int cmp_index(const void *a, const void *b)
+{
+	const struct host_device *d = sort_ctx->m->devices;
+	return pci_addr_cmp(&d[*(const size_t *)a].addr, &d[*(const size_t *)b].addr);
+}
+
+/* Sort devices (and their source records) by address; reject duplicates. */
+static int sort_devices(struct loader *l)
+{
+	struct host_model *m = l->m;
+	size_t n = m->n_devices;
+	_cleanup_free_ size_t *idx = calloc(n ? n : 1, sizeof(*idx));
+	_cleanup_free_ struct host_device *dv = calloc(n ? n : 1, sizeof(*dv));
+	_cleanup_free_ struct dev_src *sv = calloc(n ? n : 1, sizeof(*sv));
+	char a[PCI_ADDR_STRLEN];
+
+	if (!idx || !dv || !sv)
+		return oom(l);
+	for (size_t i = 0; i < n; i++)
+		idx[i] = i;
+	sort_ctx = l;
+	qsort(idx, n, sizeof(*idx), cmp_index);
+	sort_ctx = NULL;
+	for (size_t i = 0; i + 1 < n; i++) {
+		const struct host_device *x = &m->devices[idx[i]], *y = &m->devices[idx[i + 1]];
+		if (pci_addr_equal(&x->addr, &y->addr)) {
+			unsigned first = x->line < y->line ? x->line : y->line;
+			const struct dev_src *later = x->line < y->line ? &l->src[idx[i + 1]] : &l->src[idx[i]];
+			return scenario_fail(l, later->node, "address",
+			                     "%s is given twice (also at line %u); every PCI function appears once",
+			                     fmt_addr(&x->addr, a), first);
+		}
+	}
+	for (size_t i = 0; i < n; i++) {
+		dv[i] = m->devices[idx[i]];
+		sv[i] = l->src[idx[i]];
+	}
+	memcpy(m->devices, dv, n * sizeof(*dv));
+	memcpy(l->src, sv, n * sizeof(*sv));
+	return 0;
+}
+
+static int index_of(const struct host_model *m, const struct pci_addr *a)
+{
+	const struct host_device *d = host_model_find(m, a);
+	return d ? (int)(d - m->devices) : -1;
+}
+
+/* A VF takes its PF's identity where the scenario is silent, as SR-IOV does:
+ * vendor, class and subsystem come from the PF, the device id from the PF's
+ * SR-IOV capability (sriov.vf_device). */
+static int resolve_physfn(struct loader *l)
+{
+	struct host_model *m = l->m;
+	char a[PCI_ADDR_STRLEN], b[PCI_ADDR_STRLEN];
+
+	for (size_t i = 0; i < m->n_devices; i++) {
+		struct host_device *d = &m->devices[i];
+		struct dev_src *s = &l->src[i];
+		if (!s->has_physfn)
+			continue;
+		int pf = index_of(m, &s->physfn_addr);
+		if (pf < 0)
+			return scenario_fail(l, s->physfn_node, "physfn",
+			                     "%s names PF %s, which is not a device of this scenario; a VF exists "
+			                     "only beside its PF: add the PF (with sriov: {totalvfs: N})",
+			                     fmt_addr(&d->addr, a), fmt_addr(&s->physfn_addr, b));
+		struct host_device *p = &m->devices[pf];
+		if (l->src[pf].has_physfn)
+			return scenario_fail(l, s->physfn_node, "physfn", "%s is itself a VF; a VF's physfn must be a PF",
+			                     fmt_addr(&p->addr, b));
+		if (!p->sriov_totalvfs)
+			return scenario_fail(l, s->physfn_node, "physfn",
+			                     "%s is not an SR-IOV PF; give it sriov: {totalvfs: N}", fmt_addr(&p->addr, b));
+		if (d->sriov_totalvfs)
+			return scenario_fail(l, s->node, "sriov", "%s is a VF and cannot have VFs of its own",
+			                     fmt_addr(&d->addr, a));
+		if (p->addr.domain != d->addr.domain)
+			return scenario_fail(l, s->physfn_node, "physfn", "a VF lives in its PF's PCI domain (%04x), not %04x",
+			                     p->addr.domain, d->addr.domain);
+		if (pci_addr_cmp(&d->addr, &p->addr) <= 0)
+			return scenario_fail(l, s->physfn_node, "physfn",
+			                     "VF %s must come after its PF %s (VF routing IDs are the PF's plus an offset)",
+			                     fmt_addr(&d->addr, a), fmt_addr(&p->addr, b));
+		d->physfn = pf;
+		if (!s->has_vendor)
+			d->vendor = p->vendor, s->has_vendor = l->src[pf].has_vendor;
+		if (!s->has_device && (p->sriov_vf_device || l->src[pf].has_device)) {
+			d->device = p->sriov_vf_device ? p->sriov_vf_device : p->device;
+			s->has_device = true;
+		}
+		if (!s->has_class)
+			d->class_code = p->class_code, s->has_class = l->src[pf].has_class;
+		if (!s->has_ssvid)
+			d->subsystem_vendor = p->subsystem_vendor, s->has_ssvid = l->src[pf].has_ssvid;
+		if (!s->has_ssid)
+			d->subsystem_device = p->subsystem_device, s->has_ssid = l->src[pf].has_ssid;
+		if (!s->has_revision)
+			d->revision = p->revision;
+		if (!s->has_numa)
+			d->numa_node = p->numa_node, s->has_numa = l->src[pf].has_numa;
+		if (!s->has_parent && l->src[pf].has_parent) {
+			s->has_parent = true;
+			s->parent_addr = l->src[pf].parent_addr;
+			s->parent_node = l->src[pf].parent_node;
+		}
+	}
+	for (size_t i = 0; i < m->n_devices; i++) {
+		uint32_t vfs = 0;
+		for (size_t j = 0; j < m->n_devices; j++)
+			vfs += m->devices[j].physfn == (int)i;
+		if (vfs > m->devices[i].sriov_totalvfs && m->devices[i].sriov_totalvfs)
+			return scenario_fail(l, l->src[i].node, "sriov", "%s lists %u VFs but totalvfs is %u",
+			                     fmt_addr(&m->devices[i].addr, a), vfs, m->devices[i].sriov_totalvfs);
+	}
+	return 0;
+}
+
+static bool is_bridge(const struct host_device *d)
+{
+	return (d->class_code >> 8) == 0x0604 || (d->class_code >> 8) == 0x0609;
+}
+
+static int resolve_parents(struct loader *l)
+{
+	struct host_model *m = l->m;
+	char a[PCI_ADDR_STRLEN], b[PCI_ADDR_STRLEN];
+
+	for (size_t i = 0; i < m->n_devices; i++) {
+		struct dev_src *s = &l->src[i];
+		struct host_device *d = &m->devices[i];
+		if (!s->has_parent)
+			continue;
+		int p = index_of(m, &s->parent_addr);
+		if (p < 0)
+			return scenario_fail(l, s->parent_node, "parent",
+			                     "%s is not a device of this scenario; add the bridge (or root port) %s, "
+			                     "or remove parent: to put %s on a root bus",
+			                     fmt_addr(&s->parent_addr, b), fmt_addr(&s->parent_addr, b), fmt_addr(&d->addr, a));
+		if (p == (int)i)
+			return scenario_fail(l, s->parent_node, "parent", "%s cannot be its own parent", fmt_addr(&d->addr, a));
+		d->parent = p;
+	}
+	/* A parent chain longer than the device count is a loop. */
+	for (size_t i = 0; i < m->n_devices; i++) {
+		size_t steps = 0;
+		for (int p = m->devices[i].parent; p >= 0; p = m->devices[p].parent)
+			if (++steps > m->n_devices)
+				return scenario_fail(l, l->src[i].parent_node, "parent",
+				                     "the parent chain of %s loops back on itself",
+				                     fmt_addr(&m->devices[i].addr, a));
+	}
+	return 0;
+}
+
+/* Class by driver, for devices whose class the scenario leaves out. */
+static uint32_t class_for_driver(const char *drv)
+{
+	static const struct {
+		const char *drv;
+		uint32_t cls;
+	} t[] = {
+		{"nvme", 0x010802}, {"ahci", 0x010601}, {"xhci_hcd", 0x0c0330}, {"ehci-pci", 0x0c0320},
+		{"pcieport", 0x060400}, {"snd_hda_intel", 0x040300}, {"vmd", 0x010400}, {"megaraid_sas", 0x010400},
+		{"mpt3sas", 0x010700}, {"nvidia", 0x030000}, {"nouveau", 0x030000}, {"amdgpu", 0x030000},
+		{"radeon", 0x030000}, {"i915", 0x030000}, {"xe", 0x030000}, {"ast", 0x030000},
+		{"mgag200", 0x030000}, {"i801_smbus", 0x0c0500}, {"lpc_ich", 0x060100},
+	};
+	static const char *const nics[] = {"e1000e", "igb", "igbvf", "igc", "ixgbe", "ixgbevf", "i40e", "iavf",
+	                                   "ice", "mlx4_core", "mlx5_core", "bnxt_en", "qede", NULL};
+
+	if (!drv)
+		return 0xff0000;
+	for (size_t i = 0; i < VK_ARRAY_SIZE(t); i++)
+		if (!strcmp(t[i].drv, drv))
+			return t[i].cls;
+	for (int i = 0; nics[i]; i++)
+		if (!strcmp(nics[i], drv))
+			return 0x020000;
+	return 0xff0000;
+}
+
+static uint16_t le16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] | p[1] << 8);
+}
+
+/* With config: given, the header's ids are the truth; fields the scenario also
+ * names must agree with them. */
+static int derive_from_config(struct loader *l, size_t i)
+{
+	struct host_device *d = &l->m->devices[i];
+	struct dev_src *s = &l->src[i];
+	const uint8_t *c = d->config;
+	uint32_t cls = (uint32_t)c[0x0b] << 16 | (uint32_t)c[0x0a] << 8 | c[0x09];
+	bool type0 = (c[0x0e] & 0x7f) == 0;
+	struct {
+		const char *key;
+		bool given;
+		uint32_t have, cfg;
+		void *dst;
+		int width;
+	} f[] = {
+		{"vendor", s->has_vendor, d->vendor, le16(c), &d->vendor, 16},
+		{"device", s->has_device, d->device, le16(c + 2), &d->device, 16},
+		{"class", s->has_class, d->class_code, cls, &d->class_code, 24},
+		{"revision", s->has_revision, d->revision, c[0x08], &d->revision, 8},
+		{"subsystem_vendor", s->has_ssvid || !type0, d->subsystem_vendor, type0 ? le16(c + 0x2c) : 0,
+		 &d->subsystem_vendor, 16},
+		{"subsystem_device", s->has_ssid || !type0, d->subsystem_device, type0 ? le16(c + 0x2e) : 0,
+		 &d->subsystem_device, 16},
+	};
+
+	for (size_t k = 0; k < VK_ARRAY_SIZE(f); k++) {
+		if (f[k].given && (f[k].width == 24 || k < 4 || type0)) {
+			if (f[k].have != f[k].cfg)
+				return scenario_fail(l, s->node, f[k].key,
+				                     "0x%x disagrees with config space (0x%x); drop one of the two", f[k].have,
+				                     f[k].cfg);
+			continue;
+		}
+		if (f[k].width == 8)
+			*(uint8_t *)f[k].dst = (uint8_t)f[k].cfg;
+		else if (f[k].width == 16)
+			*(uint16_t *)f[k].dst = (uint16_t)f[k].cfg;
+		else
+			*(uint32_t *)f[k].dst = f[k].cfg;
+	}
+	s->has_vendor = s->has_device = s->has_class = true;
+	return 0;
+}
+
+static int device_defaults(struct loader *l)
+{
+	struct host_model *m = l->m;
+	char a[PCI_ADDR_STRLEN];
+
+	for (size_t i = 0; i < m->n_devices; i++) {
+		struct host_device *d = &m->devices[i];
+		struct dev_src *s = &l->src[i];
+		int r;
+
+		if (s->has_config && (r = derive_from_config(l, i)) < 0)
+			return r;
+		if (!s->has_vendor || !s->has_device)
+			return scenario_fail(l, s->node, s->has_vendor ? "device" : "vendor",
+			                     "%s needs vendor: and device: ids (or config:, or physfn: for a VF)",
+			                     fmt_addr(&d->addr, a));
+		if (!s->has_class)
+			d->class_code = class_for_driver(d->driver);
+		if (!s->has_ssvid)
+			d->subsystem_vendor = is_bridge(d) ? 0 : d->vendor;
+		if (!s->has_ssid)
+			d->subsystem_device = is_bridge(d) ? 0 : d->device;
+	}
+	/* NUMA node from the parent where not given; parents can sort after their
+	 * children (a VMD domain), so iterate to a fixed point. */
+	for (size_t pass = 0; pass < m->n_devices; pass++) {
+		bool changed = false;
+		for (size_t i = 0; i < m->n_devices; i++) {
+			struct host_device *d = &m->devices[i];
+			if (!l->src[i].has_numa && d->parent >= 0 && d->numa_node != m->devices[d->parent].numa_node) {
+				d->numa_node = m->devices[d->parent].numa_node;
+				changed = true;
+			}
+		}
+		if (!changed)
+			break;
+	}
+	return 0;
+}
+
+static int check_drivers(struct loader *l)
+{
+	struct host_model *m = l->m;
+	char a[PCI_ADDR_STRLEN];
+
+	for (size_t i = 0; i < m->n_devices; i++) {
+		struct host_device *d = &m->devices[i];
+		struct dev_src *s = &l->src[i];
+		if (d->driver && !scenario_driver_known(m, d->driver))
+			return scenario_fail(l, s->driver_node, "driver",
+			                     "unknown driver '%s' for %s; use the kernel's driver name (as in "
+			                     "/sys/bus/pci/drivers) or declare it under kernel.drivers",
+			                     d->driver, fmt_addr(&d->addr, a));
+		if (d->driver && !strcmp(d->driver, "vfio-pci") && l->modules_given &&
+		    !host_model_has_module(m, "vfio_pci"))
+			return scenario_fail(l, s->driver_node, "driver",
+			                     "%s is bound to vfio-pci but kernel.modules lists no vfio_pci; add it "
+			                     "(or {name: vfio_pci, builtin: true})",
+			                     fmt_addr(&d->addr, a));
+		if (d->driver && scenario_add_driver(m, d->driver) < 0)
+			return oom(l);
+		if (!d->driver && s->has_vfio_index)
+			return scenario_fail(l, s->node, "vfio_cdev", "%s has no driver; only a device bound to vfio-pci has a vfio-dev entry",
+			                     fmt_addr(&d->addr, a));
+		if (d->driver && strcmp(d->driver, "vfio-pci") && (s->has_vfio_index || s->vfio_node_node))
+			return scenario_fail(l, s->has_vfio_index ? s->node : s->vfio_node_node,
+			                     s->has_vfio_index ? "vfio_cdev" : "vfio_node",
+			                     "%s is bound to %s; only a device bound to vfio-pci has a VFIO cdev",
+			                     fmt_addr(&d->addr, a), d->driver);
+	}
+	return 0;
+}
+
+/* Bridges forward to one secondary bus; a device's bus must be its parent's
+ * secondary bus, and a root-bus device must not sit on a bus a bridge owns. */
+static int check_topology(struct loader *l)
+{
+	struct host_model *m = l->m;
+	char a[PCI_ADDR_STRLEN], b[PCI_ADDR_STRLEN];
+	_cleanup_free_ int *secondary = malloc((m->n_devices ? m->n_devices : 1) * sizeof(int));
+
+	if (!secondary)
+		return oom(l);
+	for (size_t i = 0; i < m->n_devices; i++)
+		secondary[i] = -1;
+	for (size_t i = 0; i < m->n_devices; i++) {
+		struct host_device *d = &m->devices[i];
+		if (d->parent < 0)
+			continue;
+		struct host_device *p = &m->devices[d->parent];
+		if (p->addr.domain != d->addr.domain)
+			continue; /* behind a domain-creating device such as VMD: a new root bus */
+		if (!is_bridge(p))
+			return scenario_fail(l, l->src[i].parent_node, "parent",
+			                     "%s is not a PCI bridge (class 0x%06x); only a bridge or root port "
+			                     "(class 0x0604xx) has devices behind it in the same domain",
+			                     fmt_addr(&p->addr, b), p->class_code);
+		if (d->addr.bus <= p->addr.bus)
+			return scenario_fail(l, l->src[i].node, "address",
+			                     "%s sits behind bridge %s, so its bus must be above the bridge's bus %02x",
+			                     fmt_addr(&d->addr, a), fmt_addr(&p->addr, b), p->addr.bus);
+		if (secondary[d->parent] >= 0 && secondary[d->parent] != d->addr.bus)
+			return scenario_fail(l, l->src[i].node, "address",
+			                     "bridge %s forwards to bus %02x (its other devices); %s on bus %02x cannot "
+			                     "also be behind it",
+			                     fmt_addr(&p->addr, b), secondary[d->parent], fmt_addr(&d->addr, a), d->addr.bus);
+		secondary[d->parent] = d->addr.bus;
+	}
+	for (size_t i = 0; i < m->n_devices; i++) {
+		if (secondary[i] < 0)
+			continue;
+		for (size_t j = i + 1; j < m->n_devices; j++)
+			if (secondary[j] == secondary[i] && m->devices[j].addr.domain == m->devices[i].addr.domain)
+				return scenario_fail(l, l->src[j].node, "address",
+				                     "bridges %s and %s both forward to bus %02x; each bus has one upstream bridge",
+				                     fmt_addr(&m->devices[i].addr, a), fmt_addr(&m->devices[j].addr, b),
+				                     secondary[i]);
+	}
+	for (size_t i = 0; i < m->n_devices; i++) {
+		struct host_device *d = &m->devices[i];
+		if (d->parent >= 0 && m->devices[d->parent].addr.domain == d->addr.domain)
+			continue;
+		for (size_t j = 0; j < m->n_devices; j++)
+			if (secondary[j] == d->addr.bus && m->devices[j].addr.domain == d->addr.domain)
+				return scenario_fail(l, l->src[i].node, "parent",
+				                     "%s is on bus %02x, the secondary bus of bridge %s: add parent: %s",
+				                     fmt_addr(&d->addr, a), d->addr.bus, fmt_addr(&m->devices[j].addr, b),
+				                     fmt_addr(&m->devices[j].addr, b));
+	}
+	return 0;
+}
+
+static bool is_ancestor(const struct host_model *m, int anc, int i)
+{
+	for (int p = m->devices[i].parent; p >= 0; p = m->devices[p].parent)
+		if (p == anc)
+			return true;
+	return false;
+}
+
+/* Devices share an IOMMU group only when the kernel cannot isolate them: the
+ * functions of one slot, devices behind one bridge (or one root bus), or a
+ * bridge and what is behind it (a PCIe-to-PCI bridge, a VMD domain). */
+static bool may_share_group(const struct host_model *m, int i, int j)
+{
+	const struct host_device *x = &m->devices[i], *y = &m->devices[j];
+
+	if (x->addr.domain == y->addr.domain && x->addr.bus == y->addr.bus && x->addr.slot == y->addr.slot)
+		return true;
+	if (x->parent == y->parent &&
+	    (x->parent >= 0 || (x->addr.domain == y->addr.domain && x->addr.bus == y->addr.bus)))
+		return true;
+	return is_ancestor(m, i, j) || is_ancestor(m, j, i);
+}
+
+static int cmp_group(const void *a, const void *b)
+{
+	const struct host_group *x = a, *y = b;
+	return x->id < y->id ? -1 : x->id > y->id;
+}
+
+static int add_group(struct loader *l, uint32_t id)
+{
+	struct host_model *m = l->m;
+
+	for (size_t i = 0; i < m->n_groups; i++)
+		if (m->groups[i].id == id)
+			return 0;
+	struct host_group *g = realloc(m->groups, (m->n_groups + 1) * sizeof(*g));
+	if (!g)
+		return oom(l);
+	m->groups = g;
+	g = &m->groups[m->n_groups++];
+	*g = (struct host_group){.id = id, .node = {.mode = 0600, .present = true}};
+	return 0;
+}
+
+static int assign_groups(struct loader *l)
+{
+	struct host_model *m = l->m;
+	char a[PCI_ADDR_STRLEN], b[PCI_ADDR_STRLEN];
+	int64_t next = 0;
+
+	for (size_t i = 0; i < m->n_devices; i++) {
+		struct host_device *d = &m->devices[i];
+		struct dev_src *s = &l->src[i];
+		bool vfio = d->driver && !strcmp(d->driver, "vfio-pci");
+		if (!s->has_group)
+			continue;
+		if (m->iommu == IOMMU_NONE && !m->noiommu)
+			return scenario_fail(l, s->group_node, "iommu_group",
+			                     "the host has no IOMMU (kernel.iommu: none), so there are no groups; "
+			                     "set kernel.iommu or drop iommu_group");
+		if (m->noiommu && !vfio)
+			return scenario_fail(l, s->group_node, "iommu_group",
+			                     "in no-IOMMU mode only devices bound to vfio-pci get a (fake) group; %s is not",
+			                     fmt_addr(&d->addr, a));
+	}
+	for (size_t i = 0; i < m->n_devices; i++) {
+		struct host_device *d = &m->devices[i];
+		bool vfio = d->driver && !strcmp(d->driver, "vfio-pci");
+		if (l->src[i].has_group || (m->iommu == IOMMU_NONE && !(m->noiommu && vfio)))
+			continue;
+		/* lowest number no device claims explicitly */
+		for (;; next++) {
+			bool used = false;
+			for (size_t j = 0; j < m->n_devices && !used; j++)
+				used = l->src[j].has_group && m->devices[j].iommu_group == next;
+			if (!used)
+				break;
+		}
+		d->iommu_group = next++;
+	}
+	for (size_t i = 0; i < m->n_devices; i++) {
+		if (m->devices[i].iommu_group < 0)
+			continue;
+		for (size_t j = 0; j < i; j++) {
+			if (m->devices[j].iommu_group != m->devices[i].iommu_group)
+				continue;
+			if (!may_share_group(m, (int)j, (int)i))
+				return scenario_fail(
+					l, l->src[i].group_node, "iommu_group",
+					"group %lld holds %s and %s, which share no slot, bridge or root bus; the kernel "
+					"groups devices only when it cannot isolate them. Give one of them another group",
+					(long long)m->devices[i].iommu_group, fmt_addr(&m->devices[j].addr, a),
+					fmt_addr(&m->devices[i].addr, b));
+			break; /* compatible with the first member found is enough: membership is transitive here */
+		}
+		if (add_group(l, (uint32_t)m->devices[i].iommu_group) < 0)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+static int parse_group_section(struct loader *l)
+{
+	struct host_model *m = l->m;
+	yaml_node_t *v = l->groups_node;
+
+	if (!v)
+		goto sort;
+	for (yaml_node_item_t *it = v->data.sequence.items.start; it < v->data.sequence.items.top; it++) {
+		yaml_node_t *gn = yaml_document_get_node(&l->doc, *it);
+		struct host_group g = {.id = UINT32_MAX, .node = {.mode = 0600, .present = true}};
+		int r = 0;
+
+		if (gn->type != YAML_MAPPING_NODE)
+			return scenario_fail(l, gn, "iommu_groups", "each entry is a mapping with id:, type:, node:");
+		/* parse into a scratch group, then find the model's group */
+		struct host_group tmp_g = g;
+		for (yaml_node_pair_t *p = gn->data.mapping.pairs.start; p < gn->data.mapping.pairs.top && r == 0; p++) {
+			yaml_node_t *k = yaml_document_get_node(&l->doc, p->key);
+			const char *key = (const char *)k->data.scalar.value;
+			for (yaml_node_pair_t *q = gn->data.mapping.pairs.start; q < p; q++)
+				if (!strcmp((const char *)yaml_document_get_node(&l->doc, q->key)->data.scalar.value, key)) {
+					free(tmp_g.type);
+					return scenario_fail(l, k, key, "given twice in the group entry");
+				}
+			r = scenario_group_key(l, key, yaml_document_get_node(&l->doc, p->value), &tmp_g);
+			if (r > 0)
+				r = scenario_fail(l, k, key, "unknown key in an iommu_groups entry (expected one of: id, type, node)");
+		}
+		if (r < 0) {
+			free(tmp_g.type);
+			return r;
+		}
+		if (tmp_g.id == UINT32_MAX) {
+			free(tmp_g.type);
+			return scenario_fail(l, gn, "iommu_groups", "a group entry needs id:");
+		}
+		struct host_group *mg = NULL;
+		for (size_t i = 0; i < m->n_groups; i++)
+			if (m->groups[i].id == tmp_g.id)
+				mg = &m->groups[i];
+		if (!mg) {
+			free(tmp_g.type);
+			return scenario_fail(l, gn, "iommu_groups",
+			                     "group %u has no device in it; put iommu_group: %u on a device or drop the entry",
+			                     tmp_g.id, tmp_g.id);
+		}
+		for (yaml_node_item_t *jt = v->data.sequence.items.start; jt < it; jt++) {
+			yaml_node_t *prev = yaml_document_get_node(&l->doc, *jt);
+			for (yaml_node_pair_t *p = prev->data.mapping.pairs.start; p < prev->data.mapping.pairs.top; p++) {
+				if (strcmp((const char *)yaml_document_get_node(&l->doc, p->key)->data.scalar.value, "id"))
+					continue;
+				const char *pid = (const char *)yaml_document_get_node(&l->doc, p->value)->data.scalar.value;
+				if (strtoul(pid, NULL, 10) == tmp_g.id) {
+					free(tmp_g.type);
+					return scenario_fail(l, gn, "iommu_groups", "group %u is described twice (also at line %zu)",
+					                     tmp_g.id, prev->start_mark.line + 1);
+				}
+			}
+		}
+		free(mg->type);
+		mg->type = tmp_g.type;
+		mg->node = tmp_g.node;
+	}
+sort:
+	if (m->n_groups)
+		qsort(m->groups, m->n_groups, sizeof(*m->groups), cmp_group);
+	for (size_t i = 0; i < m->n_groups; i++)
+		if (!m->groups[i].type && !m->noiommu && !(m->groups[i].type = strdup(m->default_group_type)))
+			return oom(l);
+	return 0;
+}
+
+static int assign_vfio_indices(struct loader *l)
+{
+	struct host_model *m = l->m;
+	char a[PCI_ADDR_STRLEN], b[PCI_ADDR_STRLEN];
+	int64_t next = 0;
+
+	for (size_t i = 0; i < m->n_devices; i++)
+		for (size_t j = 0; j < i; j++)
+			if (l->src[i].has_vfio_index && l->src[j].has_vfio_index &&
+			    m->devices[i].vfio_index == m->devices[j].vfio_index)
+				return scenario_fail(l, l->src[i].node, "vfio_cdev", "vfio%lld is given to both %s and %s",
+				                     (long long)m->devices[i].vfio_index, fmt_addr(&m->devices[j].addr, a),
+				                     fmt_addr(&m->devices[i].addr, b));
+	for (size_t i = 0; i < m->n_devices; i++) {
+		struct host_device *d = &m->devices[i];
+		if (!d->driver || strcmp(d->driver, "vfio-pci") || l->src[i].has_vfio_index)
+			continue;
+		for (;; next++) {
+			bool used = false;
+			for (size_t j = 0; j < m->n_devices && !used; j++)
+				used = l->src[j].has_vfio_index && m->devices[j].vfio_index == next;
+			if (!used)
+				break;
+		}
+		d->vfio_index = next++;
+	}
+	return 0;
+}
+
+static int add_module(struct loader *l, const char *name)
+{
+	struct host_model *m = l->m;
+
+	if (host_model_has_module(m, name))
+		return 0;
+	struct kmodule *v = realloc(m->modules, (m->n_modules + 1) * sizeof(*v));
+	if (!v)
+		return oom(l);
+	m->modules = v;
+	v = &m->modules[m->n_modules];
+	*v = (struct kmodule){.name = strdup(name)};
+	if (!v->name)
+		return oom(l);
+	m->n_modules++;
+	return 0;
+}
+
+/* The module that provides a driver, for the default module list. */
+static const char *module_for_driver(const char *drv)
+{
+	static const char *const map[][2] = {
+		{"vfio-pci", "vfio_pci"}, {"xhci_hcd", "xhci_pci"}, {"ehci-pci", "ehci_pci"},
+		{"virtio-pci", "virtio_pci"}, {"pcieport", NULL}, {"pci-stub", NULL},
+		{"snd_hda_intel", "snd_hda_intel"}, {"i801_smbus", "i2c_i801"},
+	};
+	for (size_t i = 0; i < VK_ARRAY_SIZE(map); i++)
+		if (!strcmp(map[i][0], drv))
+			return map[i][1];
+	return drv;
+}
+
+static int kernel_defaults(struct loader *l)
+{
+	struct host_model *m = l->m;
+	int r;
+
+	if (!m->name && !(m->name = strdup("unnamed")))
+		return oom(l);
+	if (m->noiommu && m->iommu != IOMMU_NONE)
+		return scenario_fail(l, NULL, "kernel.noiommu",
+		                     "no-IOMMU mode is only possible without an IOMMU; set kernel.iommu: none");
+	if (!m->iommu_units)
+		m->iommu_units = 1;
+	if (!m->default_group_type) {
+		bool pt = m->cmdline && (strstr(m->cmdline, "iommu=pt") || strstr(m->cmdline, "iommu.passthrough=1"));
+		if (!(m->default_group_type = strdup(pt ? "identity" : "DMA-FQ")))
+			return oom(l);
+	}
+	if (!m->cmdline && !(m->cmdline = strdup(m->iommu == IOMMU_INTEL ? "BOOT_IMAGE=/vmlinuz root=/dev/sda1 ro intel_iommu=on"
+	                                         : m->iommu == IOMMU_AMD ? "BOOT_IMAGE=/vmlinuz root=/dev/sda1 ro amd_iommu=on"
+	                                                                 : "BOOT_IMAGE=/vmlinuz root=/dev/sda1 ro")))
+		return oom(l);
+	if (!m->kernel_release && !(m->kernel_release = strdup("6.8.0-vfiokit")))
+		return oom(l);
+	if (l->modules_given) {
+		if (m->iommufd && !host_model_has_module(m, "iommufd"))
+			return scenario_fail(l, l->modules_node, "modules",
+			                     "kernel.iommufd is true but no iommufd module is listed; add iommufd "
+			                     "(or {name: iommufd, builtin: true})");
+		if (m->noiommu && !host_model_has_module(m, "vfio"))
+			return scenario_fail(l, l->modules_node, "modules",
+			                     "kernel.noiommu is a parameter of the vfio module, which is not listed");
+	} else {
+		bool vfio = false;
+		for (size_t i = 0; i < m->n_devices; i++)
+			vfio |= m->devices[i].driver && !strcmp(m->devices[i].driver, "vfio-pci");
+		if (vfio || m->noiommu || m->vfio_device_cdev)
+			for (const char *const *p = (const char *const[]){"vfio", "vfio_pci", "vfio_pci_core",
+			                                                  "vfio_iommu_type1", NULL}; *p; p++)
+				if ((r = add_module(l, *p)) < 0)
+					return r;
+		if (m->iommufd && (r = add_module(l, "iommufd")) < 0)
+			return r;
+		for (size_t i = 0; i < m->n_devices; i++) {
+			const char *mod = m->devices[i].driver ? module_for_driver(m->devices[i].driver) : NULL;
+			if (mod && (r = add_module(l, mod)) < 0)
+				return r;
+		}
+	}
+	if (m->noiommu) {
+		struct kmodule *v = NULL;
+		for (size_t i = 0; i < m->n_modules; i++)
+			if (!strcmp(m->modules[i].name, "vfio"))
+				v = &m->modules[i];
+		bool set = false;
+		for (size_t i = 0; v && i < v->n_params; i++)
+			set |= !strcmp(v->param_names[i], "enable_unsafe_noiommu_mode");
+		if (v && !set) {
+			char **n = realloc(v->param_names, (v->n_params + 2) * sizeof(char *));
+			if (n)
+				v->param_names = n;
+			char **val = realloc(v->param_values, (v->n_params + 2) * sizeof(char *));
+			if (val)
+				v->param_values = val;
+			if (!n || !val)
+				return oom(l);
+			v->param_names[v->n_params] = strdup("enable_unsafe_noiommu_mode");
+			v->param_values[v->n_params] = strdup("Y");
+			if (!v->param_names[v->n_params] || !v->param_values[v->n_params])
+				return oom(l);
+			v->n_params++;
+		}
+	}
+	if (host_model_has_module(m, "vfio_pci") && (r = scenario_add_driver(m, "vfio-pci")) < 0)
+		return oom(l);
+	if (scenario_add_driver(m, "pcieport") < 0)
+		return oom(l);
+	return 0;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Config space from the ids when the scenario gives none; the header shape
+ * (type 0 endpoint or type 1 bridge) is what lspci reads. */
+static int synthesize_config(struct loader *l, size_t i, const int *secondary, const int *subordinate)
+{
+	struct host_model *m = l->m;
+	struct host_device *d = &m->devices[i];
+	uint8_t *c;
+	bool multifunction = false;
+
+	for (size_t j = 0; j < m->n_devices; j++) {
+		const struct pci_addr *x = &m->devices[j].addr;
+		multifunction |= j != i && x->domain == d->addr.domain && x->bus == d->addr.bus && x->slot == d->addr.slot;
+	}
+	if (!is_bridge(d)) {
+		d->bar0_size = 16u << 20;
+		d->bar0_base = 0x380000000000ull + ((uint64_t)i << 24);
+	}
+	if (d->config) {
+		if (multifunction)
+			d->config[0x0e] |= 0x80;
+		return 0;
+	}
+	c = calloc(1, 256);
+	if (!c)
+		return oom(l);
+	d->config = c;
+	d->config_len = 256;
+	c[0x00] = (uint8_t)d->vendor;
+	c[0x01] = (uint8_t)(d->vendor >> 8);
+	c[0x02] = (uint8_t)d->device;
+	c[0x03] = (uint8_t)(d->device >> 8);
+	c[0x04] = d->driver ? 0x06 : 0x00; /* memory space + bus master once a driver enabled it */
+	c[0x08] = d->revision;
+	c[0x09] = (uint8_t)d->class_code;
+	c[0x0a] = (uint8_t)(d->class_code >> 8);
+	c[0x0b] = (uint8_t)(d->class_code >> 16);
+	c[0x0c] = 0x10;
+	c[0x0e] = (uint8_t)((is_bridge(d) ? 0x01 : 0x00) | (multifunction ? 0x80 : 0x00));
+	if (is_bridge(d)) {
+		c[0x18] = d->addr.bus;
+		c[0x19] = (uint8_t)(secondary[i] >= 0 ? secondary[i] : 0);
+		c[0x1a] = (uint8_t)(subordinate[i] >= 0 ? subordinate[i] : 0);
+	} else {
+		uint64_t bar = d->bar0_base | 0x0c; /* 64-bit prefetchable memory */
+		memcpy(c + 0x10, &(uint32_t){(uint32_t)bar}, 4);
+		memcpy(c + 0x14, &(uint32_t){(uint32_t)(bar >> 32)}, 4);
+		c[0x2c] = (uint8_t)d->subsystem_vendor;
+		c[0x2d] = (uint8_t)(d->subsystem_vendor >> 8);
+		c[0x2e] = (uint8_t)d->subsystem_device;
+		c[0x2f] = (uint8_t)(d->subsystem_device >> 8);
+	}
+	d->irq = (uint8_t)(16 + i % 100);
+	c[0x3c] = d->irq;
+	c[0x3d] = d->physfn >= 0 ? 0 : 1; /* VFs have no INTx */
+	return 0;
+}
+
+static int finish_config(struct loader *l)
+{
+	struct host_model *m = l->m;
+	size_t n = m->n_devices ? m->n_devices : 1;
+	_cleanup_free_ int *sec = malloc(n * sizeof(int));
+	_cleanup_free_ int *sub = malloc(n * sizeof(int));
+	int r;
+
+	if (!sec || !sub)
+		return oom(l);
+	for (size_t i = 0; i < m->n_devices; i++)
+		sec[i] = sub[i] = -1;
+	/* subordinate = highest bus anywhere below the bridge in its domain */
+	for (size_t i = 0; i < m->n_devices; i++) {
+		struct host_device *d = &m->devices[i];
+		for (int p = d->parent, child = (int)i; p >= 0; child = p, p = m->devices[p].parent) {
+			if (m->devices[p].addr.domain != d->addr.domain)
+				break;
+			if (m->devices[child].parent == p && sec[p] < 0)
+				sec[p] = m->devices[child].addr.bus;
+			if (sub[p] < d->addr.bus)
+				sub[p] = d->addr.bus;
+		}
+	}
+	for (size_t i = 0; i < m->n_devices; i++)
+		if ((r = synthesize_config(l, i, sec, sub)) < 0)
+			return r;
+	return 0;
+}
+
+int scenario_complete(struct loader *l)
+{
+	struct host_model *m = l->m;
+	int r;
+
+	if ((r = sort_devices(l)) < 0 || (r = resolve_physfn(l)) < 0 || (r = resolve_parents(l)) < 0 ||
+	    (r = device_defaults(l)) < 0 || (r = check_drivers(l)) < 0 || (r = check_topology(l)) < 0 ||
+	    (r = kernel_defaults(l)) < 0 || (r = assign_groups(l)) < 0 || (r = parse_group_section(l)) < 0 ||
+	    (r = assign_vfio_indices(l)) < 0 || (r = finish_config(l)) < 0)
+		return r;
+	if (m->n_drivers)
+		qsort(m->drivers, m->n_drivers, sizeof(*m->drivers), cmp_str);
+	return 0;
+}
