@@ -206,11 +206,11 @@ static void resource_file(struct build *b, struct vt_node *dir, const struct hos
 
 static void iommu_unit_name(const struct host_model *m, unsigned unit, char *buf, size_t len)
 {
-	static const char *const fmt[] = {
-		[IOMMU_INTEL] = "dmar%u", [IOMMU_AMD] = "ivhd%u", [IOMMU_ARM_SMMU] = "smmu3.%u",
-		[IOMMU_VIRTIO] = "viommu%u",
+	static const char *const prefix[] = {
+		[IOMMU_NONE] = "iommu", [IOMMU_INTEL] = "dmar", [IOMMU_AMD] = "ivhd",
+		[IOMMU_ARM_SMMU] = "smmu3.", [IOMMU_VIRTIO] = "viommu",
 	};
-	snprintf(buf, len, fmt[m->iommu] ? fmt[m->iommu] : "iommu%u", unit);
+	snprintf(buf, len, "%s%u", prefix[m->iommu], unit);
 }
 
 static unsigned iommu_unit_of(const struct host_model *m, const struct host_device *d)
@@ -404,7 +404,7 @@ static void iommu_groups(struct build *b)
 static void iommu_class(struct build *b)
 {
 	const struct host_model *m = b->m;
-	char name[64], path[PATH_MAX], dpath[PATH_MAX], a[PCI_ADDR_STRLEN];
+	char name[64], path[PATH_MAX - 16], dpath[PATH_MAX], a[PCI_ADDR_STRLEN];
 
 	if (m->iommu == IOMMU_NONE)
 		return;

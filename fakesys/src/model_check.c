@@ -253,7 +253,9 @@ static int derive_from_config(struct loader *l, size_t i)
 		else
 			*(uint32_t *)f[k].dst = f[k].cfg;
 	}
-	s->has_vendor = s->has_device = s->has_class = true;
+	s->has_vendor = s->has_device = s->has_class = s->has_revision = true;
+	if (type0)
+		s->has_ssvid = s->has_ssid = true;
 	return 0;
 }
 

@@ -399,6 +399,15 @@ int vk_relpath(const char *from_dir, const char *to, char *buf, size_t len)
 		if (from_dir[i] != to[i])
 			break;
 	}
+	/* The base must be a strict ancestor of the target, as in the kernel's
+	 * kernfs_get_target_path(): a link to an ancestor of its own directory
+	 * goes up past it and back down ("../../../0000:01:00.0"). */
+	if (to[common] == '\0') {
+		while (common > 0 && to[common - 1] != '/')
+			common--;
+		if (common > 0)
+			common--;
+	}
 	/* One ".." for every component of from_dir past the common prefix. */
 	const char *rest = from_dir + common;
 	while (*rest == '/')

@@ -20,6 +20,11 @@ Test(vk_relpath, sysfs_shapes)
 	cr_assert_str_eq(buf, "pci");
 	cr_assert_eq(vk_relpath("", "dev/iommu", buf, sizeof(buf)), 0);
 	cr_assert_str_eq(buf, "dev/iommu");
+	cr_assert_eq(vk_relpath("sys/devices/pci0000:00/0000:01:00.0/vfio-dev/vfio0", "sys/devices/pci0000:00/0000:01:00.0",
+	                        buf, sizeof(buf)), 0);
+	cr_assert_str_eq(buf, "../../../0000:01:00.0", "a link to an ancestor goes past it, as kernfs does");
+	cr_assert_eq(vk_relpath("a/b", "a", buf, sizeof(buf)), 0);
+	cr_assert_str_eq(buf, "../../a");
 	cr_assert_eq(vk_relpath("a/b/c", "x", buf, 8), -ENAMETOOLONG);
 }
 

@@ -1,0 +1,193 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The renderer: kernel shapes of the tree built from a model. */
+#include <criterion/criterion.h>
+#include <string.h>
+
+#include <vfiokit/host_tree.h>
+
+#include "testutil.h"
+
+static struct vtree *tree;
+static struct host_model *model;
+
+static void build(const char *yaml)
+{
+	struct vk_error e = {0};
+
+	cr_assert_eq(host_model_load_buffer("t.yaml", yaml, strlen(yaml), &model, &e), 0, "%s", e.msg);
+	cr_assert_eq(host_tree_build(model, &tree, &e), 0, "%s", e.msg);
+}
+
+static void build_default(void)
+{
+	char path[4096];
+	struct vk_error e = {0};
+
+	cr_assert_eq(host_model_load(vk_scenario_path("default.yaml", path, sizeof(path)), &model, &e), 0, "%s", e.msg);
+	cr_assert_eq(host_tree_build(model, &tree, &e), 0, "%s", e.msg);
+}
+
+static void teardown(void)
+{
+	vtree_free(tree);
+	host_model_free(model);
+	tree = NULL;
+	model = NULL;
+}
+
+static const char *content(const char *path)
+{
+	static char buf[8192];
+	struct vt_node *n = vtree_lookup(tree, path);
+
+	cr_assert_not_null(n, "%s missing", path);
+	cr_assert_eq(n->type, VT_FILE, "%s is not a file", path);
+	cr_assert_lt(n->u.file.len, sizeof(buf));
+	memcpy(buf, n->u.file.data, n->u.file.len);
+	buf[n->u.file.len] = '\0';
+	return buf;
+}
+
+static const char *target(const char *path)
+{
+	struct vt_node *n = vtree_lookup(tree, path);
+
+	cr_assert_not_null(n, "%s missing", path);
+	cr_assert_eq(n->type, VT_LINK, "%s is not a link", path);
+	return n->u.link.target;
+}
+
+#define GPU "sys/devices/pci0000:00/0000:00:01.0/0000:01:00.0"
+
+Test(host_tree, device_links_are_relative_like_sysfs, .init = build_default, .fini = teardown)
+{
+	cr_assert_str_eq(target("sys/bus/pci/devices/0000:01:00.0"), "../../../devices/pci0000:00/0000:00:01.0/0000:01:00.0");
+	cr_assert_str_eq(target("sys/bus/pci/devices/0000:00:00.0"), "../../../devices/pci0000:00/0000:00:00.0");
+	cr_assert_str_eq(target(GPU "/driver"), "../../../../bus/pci/drivers/vfio-pci");
+	cr_assert_str_eq(target(GPU "/iommu_group"), "../../../../kernel/iommu_groups/12");
+	cr_assert_str_eq(target(GPU "/subsystem"), "../../../../bus/pci");
+	cr_assert_str_eq(target(GPU "/iommu"), "../../../virtual/iommu/dmar0");
+	cr_assert_str_eq(target("sys/bus/pci/drivers/vfio-pci/0000:01:00.0"),
+	                 "../../../../devices/pci0000:00/0000:00:01.0/0000:01:00.0");
+	cr_assert_str_eq(target("sys/bus/pci/drivers/vfio-pci/module"), "../../../../module/vfio_pci");
+	cr_assert_null(vtree_lookup(tree, "sys/bus/pci/drivers/pcieport/module"), "built-in driver: no module link");
+	cr_assert_str_eq(target("sys/kernel/iommu_groups/12/devices/0000:01:00.1"),
+	                 "../../../../devices/pci0000:00/0000:00:01.0/0000:01:00.1");
+	cr_assert_str_eq(target("sys/class/vfio-dev/vfio0"), "../../devices/pci0000:00/0000:00:01.0/0000:01:00.0/vfio-dev/vfio0");
+	cr_assert_str_eq(target("sys/class/iommu/dmar1"), "../../devices/virtual/iommu/dmar1");
+	cr_assert_str_eq(target("sys/devices/pci0000:80/0000:80:02.0/0000:81:02.1/physfn"), "../0000:81:00.0");
+	cr_assert_str_eq(target("sys/devices/pci0000:80/0000:80:02.0/0000:81:00.0/virtfn1"), "../0000:81:02.1");
+	cr_assert_str_eq(target(GPU "/vfio-dev/vfio0/device"), "../../../0000:01:00.0");
+}
+
+Test(host_tree, attributes_use_the_kernel_formats, .init = build_default, .fini = teardown)
+{
+	cr_assert_str_eq(content(GPU "/vendor"), "0x10de\n");
+	cr_assert_str_eq(content(GPU "/device"), "0x2204\n");
+	cr_assert_str_eq(content(GPU "/subsystem_vendor"), "0x1458\n");
+	cr_assert_str_eq(content(GPU "/class"), "0x030000\n");
+	cr_assert_str_eq(content(GPU "/revision"), "0xa1\n");
+	cr_assert_str_eq(content(GPU "/numa_node"), "0\n");
+	cr_assert_str_eq(content(GPU "/driver_override"), "vfio-pci\n");
+	cr_assert_str_eq(content("sys/devices/pci0000:00/0000:00:1c.0/0000:02:00.0/driver_override"), "(null)\n");
+	cr_assert_str_eq(content(GPU "/modalias"), "pci:v000010DEd00002204sv00001458sd0000403Bbc03sc00i00\n");
+	cr_assert(strstr(content(GPU "/uevent"), "DRIVER=vfio-pci\nPCI_CLASS=30000\nPCI_ID=10DE:2204\n"), "%s",
+	          content(GPU "/uevent"));
+	cr_assert(strstr(content(GPU "/uevent"), "PCI_SLOT_NAME=0000:01:00.0\n"));
+	const char *res = content(GPU "/resource");
+	cr_assert_eq(strlen(res), 13 * 57, "13 resource lines for an endpoint");
+	cr_assert_eq(strncmp(res + 38, "0x000000000014220c\n", 19), 0, "%s", res);
+	cr_assert_eq(strlen(content("sys/devices/pci0000:00/0000:00:01.0/resource")), 17 * 57);
+	struct vt_node *cfg = vtree_lookup(tree, GPU "/config");
+	cr_assert_eq(cfg->u.file.len, 256);
+	cr_assert_eq(cfg->u.file.data[0], 0xde);
+	cr_assert_eq(cfg->mode, 0644);
+	cr_assert_str_eq(content("sys/devices/pci0000:00/0000:00:01.0/secondary_bus_number"), "1\n");
+	cr_assert_str_eq(content(GPU "/vfio-dev/vfio0/dev"), "511:0\n");
+	cr_assert_str_eq(content("sys/devices/pci0000:80/0000:80:02.0/0000:81:00.0/sriov_totalvfs"), "32\n");
+	cr_assert_str_eq(content("sys/devices/pci0000:80/0000:80:02.0/0000:81:00.0/sriov_numvfs"), "2\n");
+	cr_assert_str_eq(content("sys/kernel/iommu_groups/12/type"), "DMA-FQ\n");
+	cr_assert_str_eq(content("sys/module/vfio_iommu_type1/parameters/allow_unsafe_interrupts"), "N\n");
+	cr_assert_str_eq(content("sys/module/vfio/initstate"), "live\n");
+	cr_assert_str_eq(content("sys/devices/virtual/iommu/dmar0/intel-iommu/ecap"), "f050de\n");
+	cr_assert(strstr(content("proc/cmdline"), "intel_iommu=on"));
+	cr_assert_str_eq(content("sys/bus/pci/drivers_autoprobe"), "1\n");
+	cr_assert_eq(vtree_lookup(tree, "sys/bus/pci/drivers/vfio-pci/bind")->mode, 0200);
+}
+
+Test(host_tree, dev_nodes_are_stand_ins_with_owner_and_mode, .init = build_default, .fini = teardown)
+{
+	cr_assert_str_eq(content("dev/vfio/devices/vfio0"), VK_STANDIN_MAGIC " 511:0\n");
+	cr_assert_str_eq(content("dev/vfio/devices/vfio2"), VK_STANDIN_MAGIC " 511:2\n");
+	cr_assert_str_eq(content("dev/iommu"), VK_STANDIN_MAGIC " 10:122\n");
+	cr_assert_str_eq(content("dev/vfio/vfio"), VK_STANDIN_MAGIC " 10:196\n");
+	cr_assert_eq(vtree_lookup(tree, "dev/vfio/vfio")->mode, 0666);
+	cr_assert_eq(vtree_lookup(tree, "dev/iommu")->mode, 0660);
+	cr_assert_not_null(vtree_lookup(tree, "dev/vfio/12"), "group with vfio-pci members has a node");
+	cr_assert_null(vtree_lookup(tree, "dev/vfio/7"), "group without vfio-pci members has none");
+	cr_assert_str_eq(content("sys/devices/virtual/misc/iommu/dev"), "10:122\n");
+}
+
+Test(host_tree, vmd_domain_nests_under_its_parent, .fini = teardown)
+{
+	build("version: 1\nkernel: {iommu: intel, vfio_device_cdev: true}\ndevices:\n"
+	      "  - {address: 0000:00:0e.0, vendor: 0x8086, device: 0x467f, driver: vmd, iommu_group: 3}\n"
+	      "  - {address: 10000:e0:06.0, parent: 0000:00:0e.0, vendor: 0x8086, device: 0x464d, class: 0x060400, iommu_group: 3}\n"
+	      "  - {address: 10000:e1:00.0, parent: 10000:e0:06.0, vendor: 0x144d, device: 0xa80a, driver: vfio-pci, iommu_group: 3}\n"
+	      "  - {address: 0000:e0:06.0, vendor: 0x8086, device: 0x1234}\n");
+	cr_assert_str_eq(target("sys/bus/pci/devices/10000:e1:00.0"),
+	                 "../../../devices/pci0000:00/0000:00:0e.0/pci10000:e0/10000:e0:06.0/10000:e1:00.0");
+	cr_assert_str_eq(target("sys/bus/pci/devices/0000:e0:06.0"), "../../../devices/pci0000:e0/0000:e0:06.0");
+	cr_assert_not_null(vtree_lookup(tree, "sys/devices/pci0000:00/0000:00:0e.0/pci10000:e0/10000:e0:06.0/10000:e1:00.0/vfio-dev/vfio0/dev"));
+}
+
+Test(host_tree, without_cdev_the_vfio_dev_dir_has_no_dev, .fini = teardown)
+{
+	build("version: 1\nkernel: {iommu: amd, vfio_device_cdev: false}\ndevices:\n"
+	      "  - {address: 0000:00:02.0, vendor: 1, device: 2, driver: vfio-pci}\n");
+	cr_assert_not_null(vtree_lookup(tree, "sys/devices/pci0000:00/0000:00:02.0/vfio-dev/vfio0"));
+	cr_assert_null(vtree_lookup(tree, "sys/devices/pci0000:00/0000:00:02.0/vfio-dev/vfio0/dev"));
+	cr_assert_null(vtree_lookup(tree, "dev/vfio/devices"));
+	cr_assert_not_null(vtree_lookup(tree, "dev/vfio/0"), "legacy group node still there");
+	cr_assert_null(vtree_lookup(tree, "dev/iommu"), "no iommufd, no /dev/iommu");
+	cr_assert_str_eq(target("sys/class/iommu/ivhd0"), "../../devices/virtual/iommu/ivhd0");
+}
+
+Test(host_tree, noiommu_groups_and_missing_nodes, .fini = teardown)
+{
+	build("version: 1\nkernel: {iommu: none, noiommu: true, vfio_device_cdev: true, iommufd: true}\ndevices:\n"
+	      "  - {address: 0000:00:02.0, vendor: 1, device: 2, driver: vfio-pci}\n"
+	      "  - {address: 0000:00:03.0, vendor: 1, device: 2, driver: vfio-pci}\n"
+	      "iommu_groups:\n  - {id: 1, node: {present: false}}\n"
+	      "dev:\n  iommu: {present: false}\n");
+	cr_assert_not_null(vtree_lookup(tree, "dev/vfio/noiommu-0"));
+	cr_assert_null(vtree_lookup(tree, "dev/vfio/noiommu-1"), "present: false removes the node");
+	cr_assert_null(vtree_lookup(tree, "dev/iommu"));
+	cr_assert_str_eq(content("sys/kernel/iommu_groups/0/name"), "vfio-noiommu\n");
+	cr_assert_null(vtree_lookup(tree, "sys/class/iommu"));
+	cr_assert_str_eq(content("sys/module/vfio/parameters/enable_unsafe_noiommu_mode"), "Y\n");
+	cr_assert_null(vtree_lookup(tree, "sys/devices/pci0000:00/0000:00:02.0/iommu"));
+}
+
+Test(host_tree, scales_to_many_devices, .fini = teardown)
+{
+	/* 4,000 endpoints behind 16 root ports: wide directories stay correct */
+	size_t cap = 1 << 20, len = 0;
+	char *y = malloc(cap);
+	len += (size_t)snprintf(y + len, cap - len, "version: 1\nkernel: {iommu: intel}\ndevices:\n");
+	for (int p = 0; p < 16; p++) {
+		len += (size_t)snprintf(y + len, cap - len,
+		                        "  - {address: 0000:00:%02x.0, vendor: 0x8086, device: 0x2030, class: 0x060400}\n", p);
+		for (int d = 0; d < 250; d++)
+			len += (size_t)snprintf(y + len, cap - len,
+			                        "  - {address: 0000:%02x:%02x.%d, parent: 0000:00:%02x.0, vendor: 0x10de, device: 0x2204}\n",
+			                        p + 1, d / 8, d % 8, p);
+	}
+	build(y);
+	free(y);
+	cr_assert_eq(model->n_devices, 16 + 16 * 250);
+	struct vt_node *devs = vtree_lookup(tree, "sys/bus/pci/devices");
+	cr_assert_eq(devs->u.dir.n, 16 + 16 * 250);
+	cr_assert_str_eq(target("sys/bus/pci/devices/0000:10:1f.1"), "../../../devices/pci0000:00/0000:00:0f.0/0000:10:1f.1");
+	cr_assert_not_null(vtree_lookup(tree, "sys/kernel/iommu_groups/4015/devices"));
+}
