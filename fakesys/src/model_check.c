@@ -43,6 +43,8 @@ static int sort_devices(struct loader *l)
 
 	if (!idx || !dv || !sv)
 		return oom(l);
+	if (n == 0)
+		return 0;
 	for (size_t i = 0; i < n; i++)
 		idx[i] = i;
 	sort_ctx = l;

@@ -386,3 +386,14 @@ Test(scenario, file_errors_name_the_path_and_errno)
 	cr_assert_eq(vk_fd_count(), before, "no FD left open on error");
 	vk_rm_rf(dir);
 }
+
+Test(scenario, minimal_scenario_is_a_host_without_devices)
+{
+	struct host_model *m = load_ok("version: 1\n");
+
+	cr_assert_eq(m->n_devices, 0);
+	cr_assert_eq(m->iommu, IOMMU_NONE);
+	cr_assert_eq(m->n_groups, 0);
+	cr_assert_not_null(m->cmdline);
+	host_model_free(m);
+}
