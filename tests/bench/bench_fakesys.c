@@ -1,0 +1,282 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * bench_fakesys: figures for fakesys on generated 1,000- and 10,000-device
+ * hosts.  Prints parse+build time, tree size, `fakesys mount` wall time, the
+ * daemon's RSS, and the cost of a stat+readlink+read walk over the FUSE mount
+ * (kernel open cache on and off) as a ratio to the same walk over a
+ * materialized copy on tmpfs measured in the same run.  Not a test: no
+ * pass/fail, the targets are printed beside the figures.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <vfiokit/fakesys_serve.h>
+#include <vfiokit/host_model.h>
+#include <vfiokit/host_tree.h>
+
+#include "testutil.h"
+
+static double now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/*
+ * A host of @n devices: per PCI domain, 248 root ports (slots 1-31, functions
+ * 0-7 of bus 00), each with an 8-function endpoint on its own bus (NICs or
+ * NVMe); every fourth endpoint slot is handed to vfio-pci.  One IOMMU group
+ * per endpoint slot (functions without ACS share it), one per root port.
+ */
+static int write_scenario(const char *path, unsigned n)
+{
+	static const char *const drivers[] = {"i40e", "nvme", "vfio-pci", "xhci_hcd"};
+	static const uint32_t classes[] = {0x020000, 0x010802, 0x030000, 0x0c0330};
+	static const uint16_t devids[] = {0x1572, 0xa80a, 0x2204, 0xa1af};
+	FILE *f = fopen(path, "we");
+	unsigned made = 0, group = 1;
+
+	if (!f)
+		return -errno;
+	fprintf(f, "version: 1\nname: bench-%u\n"
+	           "kernel:\n  iommu: intel\n  vfio_device_cdev: true\n  iommufd: true\n"
+	           "  modules: [vfio, vfio_pci, vfio_pci_core, vfio_iommu_type1, iommufd, nvme, i40e, xhci_pci]\n"
+	           "devices:\n",
+	        n);
+	for (unsigned dom = 0; made < n; dom++) {
+		for (unsigned port = 0; port < 248 && made < n; port++) {
+			unsigned slot = 1 + port / 8, fn = port % 8, bus = port + 1;
+			fprintf(f,
+			        "  - {address: \"%04x:00:%02x.%x\", vendor: 0x8086, device: 0x2030, class: 0x060400, "
+			        "driver: pcieport, iommu_group: %u, numa_node: %u}\n",
+			        dom, slot, fn, group++, dom % 2);
+			made++;
+			unsigned kind = port % 4, g = group++;
+			for (unsigned ef = 0; ef < 8 && made < n; ef++, made++)
+				fprintf(f,
+				        "  - {address: \"%04x:%02x:00.%x\", parent: \"%04x:00:%02x.%x\", vendor: 0x%04x, "
+				        "device: 0x%04x, class: 0x%06x, driver: %s, iommu_group: %u, numa_node: %u}\n",
+				        dom, bus, ef, dom, slot, fn, kind == 2 ? 0x10de : 0x8086, devids[kind], classes[kind],
+				        drivers[kind], g, dom % 2);
+		}
+	}
+	return fclose(f) == 0 ? 0 : -errno;
+}
+
+struct walk {
+	unsigned long entries, bytes, errors;
+};
+
+/* lstat every entry, readlink links, read files; recursive over dirfds. */
+static void walk_dir(int dfd, struct walk *w)
+{
+	DIR *d = fdopendir(dfd);
+	struct dirent *e;
+	char buf[8192];
+
+	if (!d) {
+		close(dfd);
+		w->errors++;
+		return;
+	}
+	while ((e = readdir(d))) {
+		struct stat st;
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			continue;
+		w->entries++;
+		if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+			w->errors++;
+			continue;
+		}
+		if (S_ISDIR(st.st_mode)) {
+			int sub = openat(dirfd(d), e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			if (sub < 0)
+				w->errors++;
+			else
+				walk_dir(sub, w);
+		} else if (S_ISLNK(st.st_mode)) {
+			if (readlinkat(dirfd(d), e->d_name, buf, sizeof(buf)) < 0)
+				w->errors++;
+		} else {
+			int fd = openat(dirfd(d), e->d_name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+			ssize_t r;
+			if (fd < 0) {
+				w->errors++;
+				continue;
+			}
+			while ((r = read(fd, buf, sizeof(buf))) > 0)
+				w->bytes += (unsigned long)r;
+			close(fd);
+		}
+	}
+	closedir(d);
+}
+
+static double timed_walk(const char *root, struct walk *w)
+{
+	memset(w, 0, sizeof(*w));
+	double t0 = now();
+	int fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd >= 0)
+		walk_dir(fd, w);
+	return now() - t0;
+}
+
+/* Best of three warm walks: the figure least disturbed by the machine. */
+static double warm_walk(const char *root, struct walk *w)
+{
+	double best = 1e9;
+	for (int i = 0; i < 3; i++) {
+		double t = timed_walk(root, w);
+		best = t < best ? t : best;
+	}
+	return best;
+}
+
+static long rss_kb(pid_t pid)
+{
+	char path[64], buf[4096];
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	if (vk_read_file(path, buf, sizeof(buf)) < 0)
+		return -1;
+	char *p = strstr(buf, "VmRSS:");
+	return p ? strtol(p + 6, NULL, 10) : -1;
+}
+
+/* A tmpfs for the baseline: our own mount as root, else /dev/shm. */
+static int baseline_dir(char *dir, size_t len, bool *mounted)
+{
+	*mounted = false;
+	if (vk_mkdtemp(dir, len) < 0)
+		return -1;
+	if (geteuid() == 0 && mount("vfiokit-bench", dir, "tmpfs", MS_NOSUID | MS_NODEV, "size=2g,mode=0755") == 0) {
+		*mounted = true;
+		return 0;
+	}
+	rmdir(dir);
+	snprintf(dir, len, "/dev/shm/vfiokit-bench.XXXXXX");
+	return mkdtemp(dir) ? 0 : -1;
+}
+
+static void bench_size(unsigned ndev)
+{
+	char tmp[256], yaml[512], base[256], copy[512], bin[PATH_MAX];
+	struct host_model *m = NULL;
+	struct vtree *t = NULL;
+	struct vk_error e = {0};
+	bool tmpfs_mounted;
+	struct walk w;
+
+	vk_bin("fakesys/fakesys", bin, sizeof(bin));
+	if (vk_mkdtemp(tmp, sizeof(tmp)) < 0)
+		return;
+	snprintf(yaml, sizeof(yaml), "%s/host.yaml", tmp);
+	if (write_scenario(yaml, ndev) < 0) {
+		fprintf(stderr, "cannot write %s\n", yaml);
+		return;
+	}
+
+	double t0 = now();
+	if (host_model_load(yaml, &m, &e) < 0 || host_tree_build(m, &t, &e) < 0) {
+		fprintf(stderr, "bench: %s\n", e.msg);
+		host_model_free(m);
+		vk_rm_rf(tmp);
+		return;
+	}
+	double build = now() - t0;
+	printf("\n%u devices: parse+build %.1f ms, tree %zu nodes, %.1f MiB arena\n", ndev, build * 1e3,
+	       vtree_size(t), (double)vtree_bytes(t) / (1 << 20));
+
+	/* baseline: the materialized tree on tmpfs */
+	if (baseline_dir(base, sizeof(base), &tmpfs_mounted) < 0) {
+		fprintf(stderr, "bench: no tmpfs for the baseline\n");
+		goto out;
+	}
+	snprintf(copy, sizeof(copy), "%s/tree", base);
+	t0 = now();
+	if (fakesys_materialize(t, copy, &e) < 0) {
+		fprintf(stderr, "bench: %s\n", e.msg);
+		goto out_base;
+	}
+	double mat = now() - t0;
+	double tmpfs_first = timed_walk(copy, &w);
+	double tmpfs_warm = warm_walk(copy, &w);
+	printf("  materialize on tmpfs %.1f ms; walk of %lu entries (%lu bytes read, %lu errors): "
+	       "first %.1f ms, warm %.1f ms\n",
+	       mat * 1e3, w.entries, w.bytes, w.errors, tmpfs_first * 1e3, tmpfs_warm * 1e3);
+	printf("  %-18s %9s %9s %10s %10s %9s %9s\n", "FUSE mode", "mount ms", "RSS MiB", "cold ms", "warm ms",
+	       "cold/tmp", "warm/tmp");
+
+	for (int mode = 0; mode < 2; mode++) {
+		char mnt[256], pidfile[512], err[4096];
+		if (vk_mkdtemp(mnt, sizeof(mnt)) < 0)
+			break;
+		snprintf(pidfile, sizeof(pidfile), "%s/pid.%d", tmp, mode);
+		char *argv[] = {bin, "mount", "--pidfile", pidfile, mode ? "--serve-opens" : yaml, mode ? yaml : mnt,
+		                mode ? mnt : NULL, NULL};
+		t0 = now();
+		int rc = vk_run(argv, NULL, 0, err, sizeof(err));
+		double mnt_time = now() - t0;
+		if (rc != 0) {
+			fprintf(stderr, "bench: fakesys mount failed (%d): %s\n", rc, err);
+			rmdir(mnt);
+			continue;
+		}
+		char pbuf[32];
+		pid_t pid = vk_read_file(pidfile, pbuf, sizeof(pbuf)) > 0 ? atoi(pbuf) : 0;
+		struct walk wc, ww;
+		double cold = timed_walk(mnt, &wc);
+		double warm = warm_walk(mnt, &ww);
+		long rss = pid > 0 ? rss_kb(pid) : -1;
+		if (wc.entries != w.entries || ww.errors != w.errors)
+			fprintf(stderr, "bench: walk differs from tmpfs: %lu entries / %lu errors\n", wc.entries,
+			        ww.errors);
+		printf("  %-18s %9.1f %9.1f %10.1f %10.1f %8.2fx %8.2fx\n",
+		       mode ? "serve opens" : "kernel open cache", mnt_time * 1e3, (double)rss / 1024, cold * 1e3,
+		       warm * 1e3, cold / tmpfs_first, warm / tmpfs_warm);
+		char *uargv[] = {bin, "umount", mnt, NULL};
+		if (vk_run(uargv, NULL, 0, err, sizeof(err)) != 0)
+			fprintf(stderr, "bench: umount %s: %s\n", mnt, err);
+		rmdir(mnt);
+	}
+
+out_base:
+	if (tmpfs_mounted) {
+		umount2(base, MNT_DETACH);
+		rmdir(base);
+	} else {
+		vk_rm_rf(base);
+	}
+out:
+	vtree_free(t);
+	host_model_free(m);
+	vk_rm_rf(tmp);
+}
+
+int main(int argc, char **argv)
+{
+	if (!vk_have_fuse()) {
+		fprintf(stderr, "bench_fakesys: /dev/fuse is not usable here; nothing to measure\n");
+		return 0;
+	}
+	printf("bench_fakesys: targets: warm walk <= 2x tmpfs; 10,000 devices: mount < 1 s, RSS < 100 MiB\n");
+	if (argc > 1) {
+		for (int i = 1; i < argc; i++)
+			bench_size((unsigned)strtoul(argv[i], NULL, 10));
+		return 0;
+	}
+	bench_size(1000);
+	bench_size(10000);
+	return 0;
+}
