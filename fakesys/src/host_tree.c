@@ -131,19 +131,12 @@ static bool is_bridge(const struct host_device *d)
 	return (d->class_code >> 8) == 0x0604 || (d->class_code >> 8) == 0x0609;
 }
 
+/* The module link of a driver's directory: its module when loaded (not built in). */
 static const char *module_of_driver(const struct host_model *m, const char *drv)
 {
-	/* The module link of a driver: its module when that is loaded (not built in). */
-	char mod[256];
-	size_t i;
+	const char *mod = host_driver_module(drv);
 
-	snprintf(mod, sizeof(mod), "%s", drv);
-	for (i = 0; mod[i]; i++)
-		if (mod[i] == '-')
-			mod[i] = '_';
-	if (!strcmp(drv, "xhci_hcd"))
-		snprintf(mod, sizeof(mod), "xhci_pci");
-	for (i = 0; i < m->n_modules; i++)
+	for (size_t i = 0; mod && i < m->n_modules; i++)
 		if (!strcmp(m->modules[i].name, mod) && !m->modules[i].builtin)
 			return m->modules[i].name;
 	return NULL;

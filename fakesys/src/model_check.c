@@ -75,9 +75,7 @@ static int index_of(const struct host_model *m, const struct pci_addr *a)
 	return d ? (int)(d - m->devices) : -1;
 }
 
-/* A VF takes its PF's identity where the scenario is silent, as SR-IOV does:
- * vendor, class and subsystem come from the PF, the device id from the PF's
- * SR-IOV capability (sriov.vf_device). */
+/* Link each VF to its PF; a VF without parent: sits behind its PF's parent. */
 static int resolve_physfn(struct loader *l)
 {
 	struct host_model *m = l->m;
@@ -112,35 +110,31 @@ static int resolve_physfn(struct loader *l)
 			                     "VF %s must come after its PF %s (VF routing IDs are the PF's plus an offset)",
 			                     fmt_addr(&d->addr, a), fmt_addr(&p->addr, b));
 		d->physfn = pf;
-		if (!s->has_vendor)
-			d->vendor = p->vendor, s->has_vendor = l->src[pf].has_vendor;
-		if (!s->has_device && (p->sriov_vf_device || l->src[pf].has_device)) {
-			d->device = p->sriov_vf_device ? p->sriov_vf_device : p->device;
-			s->has_device = true;
-		}
-		if (!s->has_class)
-			d->class_code = p->class_code, s->has_class = l->src[pf].has_class;
-		if (!s->has_ssvid)
-			d->subsystem_vendor = p->subsystem_vendor, s->has_ssvid = l->src[pf].has_ssvid;
-		if (!s->has_ssid)
-			d->subsystem_device = p->subsystem_device, s->has_ssid = l->src[pf].has_ssid;
-		if (!s->has_revision)
-			d->revision = p->revision;
-		if (!s->has_numa)
-			d->numa_node = p->numa_node, s->has_numa = l->src[pf].has_numa;
 		if (!s->has_parent && l->src[pf].has_parent) {
 			s->has_parent = true;
 			s->parent_addr = l->src[pf].parent_addr;
 			s->parent_node = l->src[pf].parent_node;
 		}
 	}
+	/* Each PF's VFs in address order: virtfn0, virtfn1, ... */
 	for (size_t i = 0; i < m->n_devices; i++) {
-		uint32_t vfs = 0;
-		for (size_t j = 0; j < m->n_devices; j++)
-			vfs += m->devices[j].physfn == (int)i;
-		if (vfs > m->devices[i].sriov_totalvfs && m->devices[i].sriov_totalvfs)
+		int pf = m->devices[i].physfn;
+		if (pf >= 0)
+			m->devices[pf].n_vfs++;
+	}
+	for (size_t i = 0; i < m->n_devices; i++) {
+		struct host_device *p = &m->devices[i];
+		if (p->n_vfs > p->sriov_totalvfs)
 			return scenario_fail(l, l->src[i].node, "sriov", "%s lists %u VFs but totalvfs is %u",
-			                     fmt_addr(&m->devices[i].addr, a), vfs, m->devices[i].sriov_totalvfs);
+			                     fmt_addr(&p->addr, a), p->n_vfs, p->sriov_totalvfs);
+		if (p->n_vfs && !(p->vfs = calloc(p->n_vfs, sizeof(*p->vfs))))
+			return oom(l);
+		p->n_vfs = 0;
+	}
+	for (size_t i = 0; i < m->n_devices; i++) {
+		int pf = m->devices[i].physfn;
+		if (pf >= 0)
+			m->devices[pf].vfs[m->devices[pf].n_vfs++] = (int)i;
 	}
 	return 0;
 }
@@ -222,26 +216,26 @@ static int derive_from_config(struct loader *l, size_t i)
 	struct dev_src *s = &l->src[i];
 	const uint8_t *c = d->config;
 	uint32_t cls = (uint32_t)c[0x0b] << 16 | (uint32_t)c[0x0a] << 8 | c[0x09];
+	/* Subsystem ids are in the type 0 (endpoint) header only; a bridge keeps
+	 * them in a capability, so the scenario's values (or 0) stand. */
 	bool type0 = (c[0x0e] & 0x7f) == 0;
 	struct {
 		const char *key;
-		bool given;
+		bool *given;
 		uint32_t have, cfg;
 		void *dst;
 		int width;
 	} f[] = {
-		{"vendor", s->has_vendor, d->vendor, le16(c), &d->vendor, 16},
-		{"device", s->has_device, d->device, le16(c + 2), &d->device, 16},
-		{"class", s->has_class, d->class_code, cls, &d->class_code, 24},
-		{"revision", s->has_revision, d->revision, c[0x08], &d->revision, 8},
-		{"subsystem_vendor", s->has_ssvid || !type0, d->subsystem_vendor, type0 ? le16(c + 0x2c) : 0,
-		 &d->subsystem_vendor, 16},
-		{"subsystem_device", s->has_ssid || !type0, d->subsystem_device, type0 ? le16(c + 0x2e) : 0,
-		 &d->subsystem_device, 16},
+		{"vendor", &s->has_vendor, d->vendor, le16(c), &d->vendor, 16},
+		{"device", &s->has_device, d->device, le16(c + 2), &d->device, 16},
+		{"class", &s->has_class, d->class_code, cls, &d->class_code, 24},
+		{"revision", &s->has_revision, d->revision, c[0x08], &d->revision, 8},
+		{"subsystem_vendor", &s->has_ssvid, d->subsystem_vendor, le16(c + 0x2c), &d->subsystem_vendor, 16},
+		{"subsystem_device", &s->has_ssid, d->subsystem_device, le16(c + 0x2e), &d->subsystem_device, 16},
 	};
 
-	for (size_t k = 0; k < VK_ARRAY_SIZE(f); k++) {
-		if (f[k].given && (f[k].width == 24 || k < 4 || type0)) {
+	for (size_t k = 0; k < (type0 ? 6u : 4u); k++) {
+		if (*f[k].given) {
 			if (f[k].have != f[k].cfg)
 				return scenario_fail(l, s->node, f[k].key,
 				                     "0x%x disagrees with config space (0x%x); drop one of the two", f[k].have,
@@ -254,11 +248,33 @@ static int derive_from_config(struct loader *l, size_t i)
 			*(uint16_t *)f[k].dst = (uint16_t)f[k].cfg;
 		else
 			*(uint32_t *)f[k].dst = f[k].cfg;
+		*f[k].given = true;
 	}
-	s->has_vendor = s->has_device = s->has_class = s->has_revision = true;
-	if (type0)
-		s->has_ssvid = s->has_ssid = true;
+	d->irq = c[0x3c];
 	return 0;
+}
+
+/* A VF takes its PF's identity where the scenario is silent, as SR-IOV does:
+ * vendor, class, revision and subsystem from the PF (after the PF's own
+ * defaults), the device id from the PF's SR-IOV capability (sriov.vf_device). */
+static void inherit_from_pf(struct loader *l, size_t i)
+{
+	struct host_device *d = &l->m->devices[i];
+	struct dev_src *s = &l->src[i];
+	const struct host_device *p = &l->m->devices[d->physfn];
+
+	if (!s->has_vendor)
+		d->vendor = p->vendor, s->has_vendor = true;
+	if (!s->has_device)
+		d->device = p->sriov_vf_device ? p->sriov_vf_device : p->device, s->has_device = true;
+	if (!s->has_class)
+		d->class_code = p->class_code, s->has_class = true;
+	if (!s->has_ssvid)
+		d->subsystem_vendor = p->subsystem_vendor, s->has_ssvid = true;
+	if (!s->has_ssid)
+		d->subsystem_device = p->subsystem_device, s->has_ssid = true;
+	if (!s->has_revision)
+		d->revision = p->revision;
 }
 
 static int device_defaults(struct loader *l)
@@ -266,37 +282,53 @@ static int device_defaults(struct loader *l)
 	struct host_model *m = l->m;
 	char a[PCI_ADDR_STRLEN];
 
-	for (size_t i = 0; i < m->n_devices; i++) {
-		struct host_device *d = &m->devices[i];
-		struct dev_src *s = &l->src[i];
-		int r;
+	/* PFs and other functions first, so that VFs inherit finished values */
+	for (int vf_pass = 0; vf_pass < 2; vf_pass++) {
+		for (size_t i = 0; i < m->n_devices; i++) {
+			struct host_device *d = &m->devices[i];
+			struct dev_src *s = &l->src[i];
 
-		if (s->has_config && (r = derive_from_config(l, i)) < 0)
-			return r;
-		if (!s->has_vendor || !s->has_device)
-			return scenario_fail(l, s->node, s->has_vendor ? "device" : "vendor",
-			                     "%s needs vendor: and device: ids (or config:, or physfn: for a VF)",
-			                     fmt_addr(&d->addr, a));
-		if (!s->has_class)
-			d->class_code = class_for_driver(d->driver);
-		if (!s->has_ssvid)
-			d->subsystem_vendor = is_bridge(d) ? 0 : d->vendor;
-		if (!s->has_ssid)
-			d->subsystem_device = is_bridge(d) ? 0 : d->device;
+			if ((d->physfn >= 0) != vf_pass)
+				continue;
+			if (vf_pass)
+				inherit_from_pf(l, i);
+			if (!s->has_vendor || !s->has_device)
+				return scenario_fail(l, s->node, s->has_vendor ? "device" : "vendor",
+				                     "%s needs vendor: and device: ids (or config:, or physfn: for a VF)",
+				                     fmt_addr(&d->addr, a));
+			if (!s->has_class)
+				d->class_code = class_for_driver(d->driver);
+			if (!s->has_ssvid)
+				d->subsystem_vendor = is_bridge(d) ? 0 : d->vendor;
+			if (!s->has_ssid)
+				d->subsystem_device = is_bridge(d) ? 0 : d->device;
+		}
 	}
-	/* NUMA node from the parent where not given; parents can sort after their
-	 * children (a VMD domain), so iterate to a fixed point. */
+	/* NUMA node from the PF (for a VF) or the parent where not given; parents
+	 * can sort after their children (a VMD domain), so iterate to a fixed point. */
 	for (size_t pass = 0; pass < m->n_devices; pass++) {
 		bool changed = false;
 		for (size_t i = 0; i < m->n_devices; i++) {
 			struct host_device *d = &m->devices[i];
-			if (!l->src[i].has_numa && d->parent >= 0 && d->numa_node != m->devices[d->parent].numa_node) {
-				d->numa_node = m->devices[d->parent].numa_node;
+			int from = d->physfn >= 0 ? d->physfn : d->parent;
+			if (!l->src[i].has_numa && from >= 0 && d->numa_node != m->devices[from].numa_node) {
+				d->numa_node = m->devices[from].numa_node;
 				changed = true;
 			}
 		}
 		if (!changed)
 			break;
+	}
+	return 0;
+}
+
+/* config: given: the header is the truth for the ids (before VFs inherit them). */
+static int derive_configs(struct loader *l)
+{
+	for (size_t i = 0; i < l->m->n_devices; i++) {
+		int r = l->src[i].has_config ? derive_from_config(l, i) : 0;
+		if (r < 0)
+			return r;
 	}
 	return 0;
 }
@@ -322,8 +354,10 @@ static int check_drivers(struct loader *l)
 			                     fmt_addr(&d->addr, a));
 		if (d->driver && scenario_add_driver(m, d->driver) < 0)
 			return oom(l);
-		if (!d->driver && s->has_vfio_index)
-			return scenario_fail(l, s->node, "vfio_cdev", "%s has no driver; only a device bound to vfio-pci has a vfio-dev entry",
+		if (!d->driver && (s->has_vfio_index || s->vfio_node_node))
+			return scenario_fail(l, s->has_vfio_index ? s->node : s->vfio_node_node,
+			                     s->has_vfio_index ? "vfio_cdev" : "vfio_node",
+			                     "%s has no driver; only a device bound to vfio-pci has a VFIO cdev",
 			                     fmt_addr(&d->addr, a));
 		if (d->driver && strcmp(d->driver, "vfio-pci") && (s->has_vfio_index || s->vfio_node_node))
 			return scenario_fail(l, s->has_vfio_index ? s->node : s->vfio_node_node,
@@ -334,15 +368,52 @@ static int check_drivers(struct loader *l)
 	return 0;
 }
 
+/* (domain, bus) -> the bridge forwarding to it, sortable. */
+struct bus_owner {
+	uint64_t key; /* domain << 8 | bus */
+	size_t bridge;
+};
+
+static int cmp_owner(const void *a, const void *b)
+{
+	const struct bus_owner *x = a, *y = b;
+	if (x->key != y->key)
+		return x->key < y->key ? -1 : 1;
+	return x->bridge < y->bridge ? -1 : x->bridge > y->bridge;
+}
+
+static uint64_t bus_key(const struct pci_addr *a)
+{
+	return (uint64_t)a->domain << 8 | a->bus;
+}
+
+/* The first owner of @key in the sorted @owners, or NULL. */
+static const struct bus_owner *owner_of(const struct bus_owner *owners, size_t n, uint64_t key)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		if (owners[mid].key < key)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < n && owners[lo].key == key ? &owners[lo] : NULL;
+}
+
 /* Bridges forward to one secondary bus; a device's bus must be its parent's
- * secondary bus, and a root-bus device must not sit on a bus a bridge owns. */
+ * secondary bus, and a root-bus device must not sit on a bus a bridge owns.
+ * Bus owners are sorted once, so every check is a lookup, not a scan. */
 static int check_topology(struct loader *l)
 {
 	struct host_model *m = l->m;
+	size_t n = m->n_devices ? m->n_devices : 1, n_owners = 0;
 	char a[PCI_ADDR_STRLEN], b[PCI_ADDR_STRLEN];
-	_cleanup_free_ int *secondary = malloc((m->n_devices ? m->n_devices : 1) * sizeof(int));
+	_cleanup_free_ int *secondary = malloc(n * sizeof(int));
+	_cleanup_free_ struct bus_owner *owners = malloc(n * sizeof(*owners));
 
-	if (!secondary)
+	if (!secondary || !owners)
 		return oom(l);
 	for (size_t i = 0; i < m->n_devices; i++)
 		secondary[i] = -1;
@@ -367,28 +438,27 @@ static int check_topology(struct loader *l)
 			                     "bridge %s forwards to bus %02x (its other devices); %s on bus %02x cannot "
 			                     "also be behind it",
 			                     fmt_addr(&p->addr, b), secondary[d->parent], fmt_addr(&d->addr, a), d->addr.bus);
+		if (secondary[d->parent] < 0)
+			owners[n_owners++] = (struct bus_owner){bus_key(&d->addr), (size_t)d->parent};
 		secondary[d->parent] = d->addr.bus;
 	}
-	for (size_t i = 0; i < m->n_devices; i++) {
-		if (secondary[i] < 0)
-			continue;
-		for (size_t j = i + 1; j < m->n_devices; j++)
-			if (secondary[j] == secondary[i] && m->devices[j].addr.domain == m->devices[i].addr.domain)
-				return scenario_fail(l, l->src[j].node, "address",
-				                     "bridges %s and %s both forward to bus %02x; each bus has one upstream bridge",
-				                     fmt_addr(&m->devices[i].addr, a), fmt_addr(&m->devices[j].addr, b),
-				                     secondary[i]);
-	}
+	qsort(owners, n_owners, sizeof(*owners), cmp_owner);
+	for (size_t k = 1; k < n_owners; k++)
+		if (owners[k].key == owners[k - 1].key)
+			return scenario_fail(l, l->src[owners[k].bridge].node, "address",
+			                     "bridges %s and %s both forward to bus %02x; each bus has one upstream bridge",
+			                     fmt_addr(&m->devices[owners[k - 1].bridge].addr, a),
+			                     fmt_addr(&m->devices[owners[k].bridge].addr, b), (unsigned)(owners[k].key & 0xff));
 	for (size_t i = 0; i < m->n_devices; i++) {
 		struct host_device *d = &m->devices[i];
 		if (d->parent >= 0 && m->devices[d->parent].addr.domain == d->addr.domain)
 			continue;
-		for (size_t j = 0; j < m->n_devices; j++)
-			if (secondary[j] == d->addr.bus && m->devices[j].addr.domain == d->addr.domain)
-				return scenario_fail(l, l->src[i].node, "parent",
-				                     "%s is on bus %02x, the secondary bus of bridge %s: add parent: %s",
-				                     fmt_addr(&d->addr, a), d->addr.bus, fmt_addr(&m->devices[j].addr, b),
-				                     fmt_addr(&m->devices[j].addr, b));
+		const struct bus_owner *o = owner_of(owners, n_owners, bus_key(&d->addr));
+		if (o)
+			return scenario_fail(l, l->src[i].node, "parent",
+			                     "%s is on bus %02x, the secondary bus of bridge %s: add parent: %s",
+			                     fmt_addr(&d->addr, a), d->addr.bus, fmt_addr(&m->devices[o->bridge].addr, b),
+			                     fmt_addr(&m->devices[o->bridge].addr, b));
 	}
 	return 0;
 }
@@ -422,27 +492,106 @@ static int cmp_group(const void *a, const void *b)
 	return x->id < y->id ? -1 : x->id > y->id;
 }
 
-static int add_group(struct loader *l, uint32_t id)
+static int cmp_i64(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+static bool sorted_has(const int64_t *v, size_t n, int64_t x)
+{
+	return n && bsearch(&x, v, n, sizeof(*v), cmp_i64);
+}
+
+/* The lowest number from *next on that @taken (sorted) does not hold; advances *next. */
+static int64_t next_free(int64_t *next, const int64_t *taken, size_t n)
+{
+	while (sorted_has(taken, n, *next))
+		(*next)++;
+	return (*next)++;
+}
+
+/* The numbers given explicitly (has(i) true), sorted. */
+static int64_t *explicit_numbers(struct loader *l, bool group, size_t *count)
 {
 	struct host_model *m = l->m;
+	int64_t *v = malloc((m->n_devices ? m->n_devices : 1) * sizeof(*v));
 
-	for (size_t i = 0; i < m->n_groups; i++)
-		if (m->groups[i].id == id)
-			return 0;
-	struct host_group *g = realloc(m->groups, (m->n_groups + 1) * sizeof(*g));
-	if (!g)
+	*count = 0;
+	if (!v)
+		return NULL;
+	for (size_t i = 0; i < m->n_devices; i++)
+		if (group ? l->src[i].has_group : l->src[i].has_vfio_index)
+			v[(*count)++] = group ? m->devices[i].iommu_group : m->devices[i].vfio_index;
+	qsort(v, *count, sizeof(*v), cmp_i64);
+	return v;
+}
+
+static const struct host_model *group_sort_model;
+
+static int cmp_by_group(const void *a, const void *b)
+{
+	const struct host_device *d = group_sort_model->devices;
+	size_t x = *(const size_t *)a, y = *(const size_t *)b;
+	if (d[x].iommu_group != d[y].iommu_group)
+		return d[x].iommu_group < d[y].iommu_group ? -1 : 1;
+	return x < y ? -1 : x > y;
+}
+
+/* Group the devices: one run per group id in the index array sorted by
+ * (group, address); each member must be able to share with the first. */
+static int build_groups(struct loader *l)
+{
+	struct host_model *m = l->m;
+	char a[PCI_ADDR_STRLEN], b[PCI_ADDR_STRLEN];
+	size_t n = 0;
+	_cleanup_free_ size_t *idx = malloc((m->n_devices ? m->n_devices : 1) * sizeof(*idx));
+
+	if (!idx)
 		return oom(l);
-	m->groups = g;
-	g = &m->groups[m->n_groups++];
-	*g = (struct host_group){.id = id, .node = {.mode = 0600, .present = true}};
+	for (size_t i = 0; i < m->n_devices; i++)
+		if (m->devices[i].iommu_group >= 0)
+			idx[n++] = i;
+	group_sort_model = m;
+	qsort(idx, n, sizeof(*idx), cmp_by_group);
+	group_sort_model = NULL;
+	for (size_t k = 0; k < n;) {
+		size_t end = k + 1;
+		while (end < n && m->devices[idx[end]].iommu_group == m->devices[idx[k]].iommu_group)
+			end++;
+		/* pairwise: "shares with the first member" is not transitive */
+		for (size_t j = k + 1; j < end; j++)
+			for (size_t q = k; q < j; q++)
+				if (!may_share_group(m, (int)idx[q], (int)idx[j]))
+					return scenario_fail(
+						l, l->src[idx[j]].group_node ? l->src[idx[j]].group_node : l->src[idx[j]].node,
+						"iommu_group",
+						"group %lld holds %s and %s, which share no slot, bridge or root bus; the kernel "
+						"groups devices only when it cannot isolate them. Give one of them another group",
+						(long long)m->devices[idx[j]].iommu_group, fmt_addr(&m->devices[idx[q]].addr, a),
+						fmt_addr(&m->devices[idx[j]].addr, b));
+		struct host_group *g = realloc(m->groups, (m->n_groups + 1) * sizeof(*g));
+		if (!g)
+			return oom(l);
+		m->groups = g;
+		g = &m->groups[m->n_groups++];
+		*g = (struct host_group){.id = (uint32_t)m->devices[idx[k]].iommu_group,
+		                         .node = {.mode = 0600, .present = true}};
+		if (!(g->members = malloc((end - k) * sizeof(*g->members))))
+			return oom(l);
+		for (size_t j = k; j < end; j++)
+			g->members[g->n_members++] = idx[j];
+		k = end;
+	}
 	return 0;
 }
 
 static int assign_groups(struct loader *l)
 {
 	struct host_model *m = l->m;
-	char a[PCI_ADDR_STRLEN], b[PCI_ADDR_STRLEN];
+	char a[PCI_ADDR_STRLEN];
 	int64_t next = 0;
+	size_t n_taken;
 
 	for (size_t i = 0; i < m->n_devices; i++) {
 		struct host_device *d = &m->devices[i];
@@ -459,108 +608,45 @@ static int assign_groups(struct loader *l)
 			                     "in no-IOMMU mode only devices bound to vfio-pci get a (fake) group; %s is not",
 			                     fmt_addr(&d->addr, a));
 	}
+	_cleanup_free_ int64_t *taken = explicit_numbers(l, true, &n_taken);
+	if (!taken)
+		return oom(l);
 	for (size_t i = 0; i < m->n_devices; i++) {
 		struct host_device *d = &m->devices[i];
 		bool vfio = d->driver && !strcmp(d->driver, "vfio-pci");
 		if (l->src[i].has_group || (m->iommu == IOMMU_NONE && !(m->noiommu && vfio)))
 			continue;
-		/* lowest number no device claims explicitly */
-		for (;; next++) {
-			bool used = false;
-			for (size_t j = 0; j < m->n_devices && !used; j++)
-				used = l->src[j].has_group && m->devices[j].iommu_group == next;
-			if (!used)
-				break;
-		}
-		d->iommu_group = next++;
+		d->iommu_group = next_free(&next, taken, n_taken);
 	}
-	for (size_t i = 0; i < m->n_devices; i++) {
-		if (m->devices[i].iommu_group < 0)
-			continue;
-		for (size_t j = 0; j < i; j++) {
-			if (m->devices[j].iommu_group != m->devices[i].iommu_group)
-				continue;
-			if (!may_share_group(m, (int)j, (int)i))
-				return scenario_fail(
-					l, l->src[i].group_node, "iommu_group",
-					"group %lld holds %s and %s, which share no slot, bridge or root bus; the kernel "
-					"groups devices only when it cannot isolate them. Give one of them another group",
-					(long long)m->devices[i].iommu_group, fmt_addr(&m->devices[j].addr, a),
-					fmt_addr(&m->devices[i].addr, b));
-			break; /* compatible with the first member found is enough: membership is transitive here */
-		}
-		if (add_group(l, (uint32_t)m->devices[i].iommu_group) < 0)
-			return -ENOMEM;
-	}
-	return 0;
+	return build_groups(l);
 }
 
-static int parse_group_section(struct loader *l)
+/* Apply the iommu_groups: entries (parsed by scenario.c) to the groups the
+ * devices made; then every group gets the default type where none is given. */
+static int apply_group_specs(struct loader *l)
 {
 	struct host_model *m = l->m;
-	yaml_node_t *v = l->groups_node;
 
-	if (!v)
-		goto sort;
-	for (yaml_node_item_t *it = v->data.sequence.items.start; it < v->data.sequence.items.top; it++) {
-		yaml_node_t *gn = yaml_document_get_node(&l->doc, *it);
-		struct host_group g = {.id = UINT32_MAX, .node = {.mode = 0600, .present = true}};
-		int r = 0;
-
-		if (gn->type != YAML_MAPPING_NODE)
-			return scenario_fail(l, gn, "iommu_groups", "each entry is a mapping with id:, type:, node:");
-		/* parse into a scratch group, then find the model's group */
-		struct host_group tmp_g = g;
-		for (yaml_node_pair_t *p = gn->data.mapping.pairs.start; p < gn->data.mapping.pairs.top && r == 0; p++) {
-			yaml_node_t *k = yaml_document_get_node(&l->doc, p->key);
-			const char *key = (const char *)k->data.scalar.value;
-			for (yaml_node_pair_t *q = gn->data.mapping.pairs.start; q < p; q++)
-				if (!strcmp((const char *)yaml_document_get_node(&l->doc, q->key)->data.scalar.value, key)) {
-					free(tmp_g.type);
-					return scenario_fail(l, k, key, "given twice in the group entry");
-				}
-			r = scenario_group_key(l, key, yaml_document_get_node(&l->doc, p->value), &tmp_g);
-			if (r > 0)
-				r = scenario_fail(l, k, key, "unknown key in an iommu_groups entry (expected one of: id, type, node)");
-		}
-		if (r < 0) {
-			free(tmp_g.type);
-			return r;
-		}
-		if (tmp_g.id == UINT32_MAX) {
-			free(tmp_g.type);
-			return scenario_fail(l, gn, "iommu_groups", "a group entry needs id:");
-		}
-		struct host_group *mg = NULL;
-		for (size_t i = 0; i < m->n_groups; i++)
-			if (m->groups[i].id == tmp_g.id)
-				mg = &m->groups[i];
-		if (!mg) {
-			free(tmp_g.type);
-			return scenario_fail(l, gn, "iommu_groups",
+	for (size_t k = 0; k < l->n_group_specs; k++) {
+		struct group_spec *gs = &l->group_specs[k];
+		struct host_group *g = NULL;
+		for (size_t j = 0; j < k; j++)
+			if (l->group_specs[j].id == gs->id)
+				return scenario_fail(l, gs->node, "iommu_groups", "group %u is described twice (also at line %zu)",
+				                     gs->id, l->group_specs[j].node->start_mark.line + 1);
+		struct host_group key = {.id = gs->id};
+		if (m->n_groups)
+			g = bsearch(&key, m->groups, m->n_groups, sizeof(*m->groups), cmp_group);
+		if (!g)
+			return scenario_fail(l, gs->node, "iommu_groups",
 			                     "group %u has no device in it; put iommu_group: %u on a device or drop the entry",
-			                     tmp_g.id, tmp_g.id);
+			                     gs->id, gs->id);
+		if (gs->type) {
+			free(g->type);
+			g->type = TAKE_PTR(gs->type);
 		}
-		for (yaml_node_item_t *jt = v->data.sequence.items.start; jt < it; jt++) {
-			yaml_node_t *prev = yaml_document_get_node(&l->doc, *jt);
-			for (yaml_node_pair_t *p = prev->data.mapping.pairs.start; p < prev->data.mapping.pairs.top; p++) {
-				if (strcmp((const char *)yaml_document_get_node(&l->doc, p->key)->data.scalar.value, "id"))
-					continue;
-				const char *pid = (const char *)yaml_document_get_node(&l->doc, p->value)->data.scalar.value;
-				if (strtoul(pid, NULL, 10) == tmp_g.id) {
-					free(tmp_g.type);
-					return scenario_fail(l, gn, "iommu_groups", "group %u is described twice (also at line %zu)",
-					                     tmp_g.id, prev->start_mark.line + 1);
-				}
-			}
-		}
-		free(mg->type);
-		mg->type = tmp_g.type;
-		mg->node = tmp_g.node;
+		g->node = gs->spec;
 	}
-sort:
-	if (m->n_groups)
-		qsort(m->groups, m->n_groups, sizeof(*m->groups), cmp_group);
 	for (size_t i = 0; i < m->n_groups; i++)
 		if (!m->groups[i].type && !m->noiommu && !(m->groups[i].type = strdup(m->default_group_type)))
 			return oom(l);
@@ -570,28 +656,29 @@ sort:
 static int assign_vfio_indices(struct loader *l)
 {
 	struct host_model *m = l->m;
-	char a[PCI_ADDR_STRLEN], b[PCI_ADDR_STRLEN];
+	char a[PCI_ADDR_STRLEN];
 	int64_t next = 0;
+	size_t n_taken;
+	_cleanup_free_ int64_t *taken = explicit_numbers(l, false, &n_taken);
 
-	for (size_t i = 0; i < m->n_devices; i++)
-		for (size_t j = 0; j < i; j++)
-			if (l->src[i].has_vfio_index && l->src[j].has_vfio_index &&
-			    m->devices[i].vfio_index == m->devices[j].vfio_index)
-				return scenario_fail(l, l->src[i].node, "vfio_cdev", "vfio%lld is given to both %s and %s",
-				                     (long long)m->devices[i].vfio_index, fmt_addr(&m->devices[j].addr, a),
-				                     fmt_addr(&m->devices[i].addr, b));
+	if (!taken)
+		return oom(l);
+	for (size_t k = 1; k < n_taken; k++) {
+		if (taken[k] != taken[k - 1])
+			continue;
+		/* name the later of the two devices */
+		size_t seen = 0;
+		for (size_t i = 0; i < m->n_devices; i++)
+			if (l->src[i].has_vfio_index && m->devices[i].vfio_index == taken[k] && seen++)
+				return scenario_fail(l, l->src[i].node, "vfio_cdev",
+				                     "vfio%lld is given to both %s and another device; each cdev index is unique",
+				                     (long long)taken[k], fmt_addr(&m->devices[i].addr, a));
+	}
 	for (size_t i = 0; i < m->n_devices; i++) {
 		struct host_device *d = &m->devices[i];
 		if (!d->driver || strcmp(d->driver, "vfio-pci") || l->src[i].has_vfio_index)
 			continue;
-		for (;; next++) {
-			bool used = false;
-			for (size_t j = 0; j < m->n_devices && !used; j++)
-				used = l->src[j].has_vfio_index && m->devices[j].vfio_index == next;
-			if (!used)
-				break;
-		}
-		d->vfio_index = next++;
+		d->vfio_index = next_free(&next, taken, n_taken);
 	}
 	return 0;
 }
@@ -612,20 +699,6 @@ static int add_module(struct loader *l, const char *name)
 		return oom(l);
 	m->n_modules++;
 	return 0;
-}
-
-/* The module that provides a driver, for the default module list. */
-static const char *module_for_driver(const char *drv)
-{
-	static const char *const map[][2] = {
-		{"vfio-pci", "vfio_pci"}, {"xhci_hcd", "xhci_pci"}, {"ehci-pci", "ehci_pci"},
-		{"virtio-pci", "virtio_pci"}, {"pcieport", NULL}, {"pci-stub", NULL},
-		{"snd_hda_intel", "snd_hda_intel"}, {"i801_smbus", "i2c_i801"},
-	};
-	for (size_t i = 0; i < VK_ARRAY_SIZE(map); i++)
-		if (!strcmp(map[i][0], drv))
-			return map[i][1];
-	return drv;
 }
 
 static int kernel_defaults(struct loader *l)
@@ -671,7 +744,7 @@ static int kernel_defaults(struct loader *l)
 		if (m->iommufd && (r = add_module(l, "iommufd")) < 0)
 			return r;
 		for (size_t i = 0; i < m->n_devices; i++) {
-			const char *mod = m->devices[i].driver ? module_for_driver(m->devices[i].driver) : NULL;
+			const char *mod = m->devices[i].driver ? host_driver_module(m->devices[i].driver) : NULL;
 			if (mod && (r = add_module(l, mod)) < 0)
 				return r;
 		}
@@ -682,8 +755,16 @@ static int kernel_defaults(struct loader *l)
 			if (!strcmp(m->modules[i].name, "vfio"))
 				v = &m->modules[i];
 		bool set = false;
-		for (size_t i = 0; v && i < v->n_params; i++)
-			set |= !strcmp(v->param_names[i], "enable_unsafe_noiommu_mode");
+		for (size_t i = 0; v && i < v->n_params; i++) {
+			if (strcmp(v->param_names[i], "enable_unsafe_noiommu_mode"))
+				continue;
+			if (strcmp(v->param_values[i], "Y") && strcmp(v->param_values[i], "1"))
+				return scenario_fail(l, l->modules_node, "modules",
+				                     "kernel.noiommu is true but vfio's enable_unsafe_noiommu_mode is '%s'; "
+				                     "drop the parameter or set it to Y",
+				                     v->param_values[i]);
+			set = true;
+		}
 		if (v && !set) {
 			char **n = realloc(v->param_names, (v->n_params + 2) * sizeof(char *));
 			if (n)
@@ -712,6 +793,11 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+static bool same_slot(const struct pci_addr *x, const struct pci_addr *y)
+{
+	return x->domain == y->domain && x->bus == y->bus && x->slot == y->slot;
+}
+
 /* Config space from the ids when the scenario gives none; the header shape
  * (type 0 endpoint or type 1 bridge) is what lspci reads. */
 static int synthesize_config(struct loader *l, size_t i, const int *secondary, const int *subordinate)
@@ -721,18 +807,24 @@ static int synthesize_config(struct loader *l, size_t i, const int *secondary, c
 	uint8_t *c;
 	bool multifunction = false;
 
-	for (size_t j = 0; j < m->n_devices; j++) {
-		const struct pci_addr *x = &m->devices[j].addr;
-		multifunction |= j != i && x->domain == d->addr.domain && x->bus == d->addr.bus && x->slot == d->addr.slot;
+	/* devices are sorted by address: the other functions of a slot are neighbours */
+	multifunction = (i > 0 && same_slot(&d->addr, &m->devices[i - 1].addr)) ||
+	                (i + 1 < m->n_devices && same_slot(&d->addr, &m->devices[i + 1].addr));
+	if (d->config) {
+		/* the scenario's bytes are kept; only what the topology decides must agree */
+		if (is_bridge(d) && secondary[i] >= 0 &&
+		    (d->config[0x19] != secondary[i] || d->config[0x1a] < subordinate[i]))
+			return scenario_fail(l, l->src[i].node, "config",
+			                     "the bridge's config space forwards buses %02x-%02x, but the devices behind it "
+			                     "are on buses %02x-%02x; fix bytes 0x19/0x1a",
+			                     d->config[0x19], d->config[0x1a], secondary[i], subordinate[i]);
+		if (multifunction)
+			d->config[0x0e] |= 0x80;
+		return 0;
 	}
 	if (!is_bridge(d)) {
 		d->bar0_size = 16u << 20;
 		d->bar0_base = 0x380000000000ull + ((uint64_t)i << 24);
-	}
-	if (d->config) {
-		if (multifunction)
-			d->config[0x0e] |= 0x80;
-		return 0;
 	}
 	c = calloc(1, 256);
 	if (!c)
@@ -804,9 +896,9 @@ int scenario_complete(struct loader *l)
 	struct host_model *m = l->m;
 	int r;
 
-	if ((r = sort_devices(l)) < 0 || (r = resolve_physfn(l)) < 0 || (r = resolve_parents(l)) < 0 ||
+	if ((r = sort_devices(l)) < 0 || (r = derive_configs(l)) < 0 || (r = resolve_physfn(l)) < 0 || (r = resolve_parents(l)) < 0 ||
 	    (r = device_defaults(l)) < 0 || (r = check_drivers(l)) < 0 || (r = check_topology(l)) < 0 ||
-	    (r = kernel_defaults(l)) < 0 || (r = assign_groups(l)) < 0 || (r = parse_group_section(l)) < 0 ||
+	    (r = kernel_defaults(l)) < 0 || (r = assign_groups(l)) < 0 || (r = apply_group_specs(l)) < 0 ||
 	    (r = assign_vfio_indices(l)) < 0 || (r = finish_config(l)) < 0)
 		return r;
 	if (m->n_drivers)

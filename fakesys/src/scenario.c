@@ -32,8 +32,29 @@ const char *const host_known_drivers[] = {
 	"snd_hda_intel", "e1000e", "igb", "igbvf", "igc", "ixgbe", "ixgbevf", "i40e", "iavf", "ice",
 	"mlx4_core", "mlx5_core", "bnxt_en", "qede", "virtio-pci", "nvidia", "nouveau", "amdgpu",
 	"radeon", "i915", "xe", "ast", "mgag200", "vmd", "megaraid_sas", "mpt3sas", "i801_smbus",
-	"lpc_ich", "shpchp", "idxd", "qat_4xxx", "vfio-pci-core", NULL,
+	"lpc_ich", "shpchp", "idxd", "qat_4xxx", NULL,
 };
+
+const char *host_driver_module(const char *driver)
+{
+	/* Drivers whose module has another name, or that are always built in. */
+	static const char *const map[][2] = {
+		{"vfio-pci", "vfio_pci"}, {"xhci_hcd", "xhci_pci"}, {"ehci-pci", "ehci_pci"},
+		{"ohci-pci", "ohci_pci"}, {"virtio-pci", "virtio_pci"}, {"i801_smbus", "i2c_i801"},
+		{"pcieport", NULL}, {"pci-stub", NULL}, {"shpchp", NULL},
+	};
+	static __thread char buf[256];
+
+	for (size_t i = 0; i < VK_ARRAY_SIZE(map); i++)
+		if (!strcmp(map[i][0], driver))
+			return map[i][1];
+	/* module names use '_' where driver names may use '-' */
+	snprintf(buf, sizeof(buf), "%s", driver);
+	for (char *p = buf; *p; p++)
+		if (*p == '-')
+			*p = '_';
+	return buf;
+}
 
 /* ---------- messages ---------- */
 
@@ -122,42 +143,45 @@ static int want_uint(struct loader *l, yaml_node_t *n, const char *key, uint64_t
 
 static int want_int(struct loader *l, yaml_node_t *n, const char *key, int64_t min, int64_t max, int64_t *out)
 {
-	const char *s = scalar(n);
-	uint64_t v;
-	int r;
+	const char *s;
+	char *end;
+	int r = want_string(l, n, key, &s);
+	bool neg = s && s[0] == '-';
+	const char *digits = neg ? s + 1 : s;
+	int base = 10;
 
-	if (s && s[0] == '-') {
-		char *end;
-		errno = 0;
-		long long x = strtoll(s, &end, 10);
-		if (errno || *end || x < min || x > max)
-			return scenario_fail(l, n, key, "'%s' is out of range (%lld..%lld)", s, (long long)min, (long long)max);
-		*out = x;
-		return 0;
-	}
-	r = want_uint(l, n, key, 0, (uint64_t)max, &v);
 	if (r < 0)
 		return r;
-	if ((int64_t)v < min)
-		return scenario_fail(l, n, key, "'%s' is out of range (%lld..%lld)", s, (long long)min, (long long)max);
-	*out = (int64_t)v;
+	if (digits[0] == '0' && (digits[1] == 'x' || digits[1] == 'X'))
+		base = 16, digits += 2;
+	if (!isxdigit((unsigned char)digits[0]))
+		return scenario_fail(l, n, key, "'%s' is not a number (expected decimal or 0x-prefixed hex)", s);
+	errno = 0;
+	unsigned long long v = strtoull(digits, &end, base);
+	if (errno || *end)
+		return scenario_fail(l, n, key, "'%s' is not a number (expected decimal or 0x-prefixed hex)", s);
+	if (v > (unsigned long long)INT64_MAX || (neg ? -(int64_t)v < min : (int64_t)v > max) ||
+	    (!neg && (int64_t)v < min))
+		return scenario_fail(l, n, key, "%s is out of range (%lld..%lld)", s, (long long)min, (long long)max);
+	*out = neg ? -(int64_t)v : (int64_t)v;
 	return 0;
 }
 
 static int want_bool(struct loader *l, yaml_node_t *n, const char *key, bool *out)
 {
-	static const char *const yes[] = {"true", "True", "TRUE", "yes", "Yes", "on", "y", NULL};
-	static const char *const no[] = {"false", "False", "FALSE", "no", "No", "off", "n", NULL};
+	/* YAML 1.1 booleans, any case (the kernel's own Y/N included) */
+	static const char *const yes[] = {"true", "yes", "on", "y", NULL};
+	static const char *const no[] = {"false", "no", "off", "n", NULL};
 	const char *s;
 	int r = want_string(l, n, key, &s);
 
 	if (r < 0)
 		return r;
 	for (int i = 0; yes[i]; i++)
-		if (!strcmp(s, yes[i]))
+		if (!strcasecmp(s, yes[i]))
 			return *out = true, 0;
 	for (int i = 0; no[i]; i++)
-		if (!strcmp(s, no[i]))
+		if (!strcasecmp(s, no[i]))
 			return *out = false, 0;
 	return scenario_fail(l, n, key, "'%s' is not a boolean (expected true or false)", s);
 }
@@ -206,8 +230,9 @@ static int want_name(struct loader *l, yaml_node_t *n, const char *key, char **o
 	if (!*s || strlen(s) > 255 || strchr(s, '/') || !strcmp(s, ".") || !strcmp(s, ".."))
 		return scenario_fail(l, n, key, "'%s' cannot be a file name (empty, '.', '..', over 255 bytes, or contains '/')",
 		            s);
+	/* UTF-8 is fine in a file name; spaces and control characters are not */
 	for (const char *p = s; *p; p++)
-		if (!isgraph((unsigned char)*p))
+		if ((unsigned char)*p <= ' ' || *p == 0x7f)
 			return scenario_fail(l, n, key, "'%s' contains a space or control character", s);
 	return dup_string(l, n, key, out);
 }
@@ -488,10 +513,8 @@ static int kernel_key(struct loader *l, const char *key, yaml_node_t *v, void *o
 		m->iommu_units = (unsigned)u;
 		return r;
 	}
-	if (!strcmp(key, "group_type")) {
-		l->group_type_given = true;
+	if (!strcmp(key, "group_type"))
 		return want_group_type(l, v, key, &m->default_group_type);
-	}
 	if (!strcmp(key, "vfio_device_cdev"))
 		return want_bool(l, v, key, &m->vfio_device_cdev);
 	if (!strcmp(key, "iommufd"))
@@ -614,6 +637,8 @@ static int device_key(struct loader *l, const char *key, yaml_node_t *v, void *o
 		return want_addr(l, v, key, &s->parent_addr);
 	}
 	if (!strcmp(key, "physfn")) {
+		if (is_null(v))
+			return 0;
 		s->has_physfn = true;
 		s->physfn_node = v;
 		return want_addr(l, v, key, &s->physfn_addr);
@@ -724,21 +749,45 @@ static int parse_devices(struct loader *l, yaml_node_t *v)
 
 /* ---------- groups and dev ---------- */
 
-int scenario_group_key(struct loader *l, const char *key, yaml_node_t *v, void *obj)
+static int group_key(struct loader *l, const char *key, yaml_node_t *v, void *obj)
 {
-	struct host_group *g = obj;
+	struct group_spec *g = obj;
 
 	if (!strcmp(key, "id")) {
 		uint64_t u;
 		int r = want_uint(l, v, key, 0, INT32_MAX, &u);
 		g->id = (uint32_t)u;
+		g->has_id = true;
 		return r;
 	}
 	if (!strcmp(key, "type"))
 		return want_group_type(l, v, key, &g->type);
 	if (!strcmp(key, "node"))
-		return parse_node_spec(l, v, "node", &g->node);
+		return parse_node_spec(l, v, "node", &g->spec);
 	return 1;
+}
+
+static int parse_groups(struct loader *l, yaml_node_t *v)
+{
+	int r = want_kind(l, v, "iommu_groups", YAML_SEQUENCE_NODE);
+	size_t n = (size_t)(v->data.sequence.items.top - v->data.sequence.items.start);
+
+	if (r < 0)
+		return r;
+	l->group_specs = calloc(n ? n : 1, sizeof(*l->group_specs));
+	if (!l->group_specs)
+		return vk_error_set(l->err, ENOMEM, "out of memory");
+	for (yaml_node_item_t *it = v->data.sequence.items.start; it < v->data.sequence.items.top; it++) {
+		struct group_spec *g = &l->group_specs[l->n_group_specs++];
+		g->node = item(l, it);
+		g->spec = (struct dev_node_spec){.mode = 0600, .present = true};
+		r = walk_map(l, g->node, "an iommu_groups entry", "id, type, node", group_key, g);
+		if (r < 0)
+			return r;
+		if (!g->has_id)
+			return scenario_fail(l, g->node, "iommu_groups", "a group entry needs id:");
+	}
+	return 0;
 }
 
 static int dev_key(struct loader *l, const char *key, yaml_node_t *v, void *obj)
@@ -777,10 +826,8 @@ static int top_key(struct loader *l, const char *key, yaml_node_t *v, void *obj)
 		                kernel_key, NULL);
 	if (!strcmp(key, "devices"))
 		return parse_devices(l, v);
-	if (!strcmp(key, "iommu_groups")) {
-		l->groups_node = v;
-		return want_kind(l, v, key, YAML_SEQUENCE_NODE);
-	}
+	if (!strcmp(key, "iommu_groups"))
+		return parse_groups(l, v);
 	if (!strcmp(key, "dev"))
 		return walk_map(l, v, "dev", "iommu, vfio", dev_key, NULL);
 	if (!strcmp(key, "faults") || !strcmp(key, "steps") || !strcmp(key, "expect"))
@@ -820,13 +867,15 @@ static int load_doc(struct loader *l, const char *buf, size_t len)
 		memset(&l->doc, 0, sizeof(l->doc));
 		return r;
 	}
-	/* A second document in the same file is almost always a mistake. */
+	/* A second document in the same file is almost always a mistake (an empty
+	 * one after a trailing '---' is harmless). */
 	yaml_document_t extra;
 	if (yaml_parser_load(&p, &extra)) {
-		bool more = yaml_document_get_root_node(&extra) != NULL;
-		size_t line = p.mark.line;
+		yaml_node_t *more = yaml_document_get_root_node(&extra);
+		size_t line = extra.start_mark.line + 1;
+		bool empty = !more || is_null(more);
 		yaml_document_delete(&extra);
-		if (more) {
+		if (!empty) {
 			yaml_parser_delete(&p);
 			return vk_error_set(l->err, EINVAL, "%s:%zu: a scenario is one YAML document; remove the second '---'",
 			                    l->file, line);
@@ -863,6 +912,9 @@ int host_model_load_buffer(const char *name, const char *buf, size_t len, struct
 		r = scenario_complete(&l);
 	yaml_document_delete(&l.doc);
 	free(l.src);
+	for (size_t i = 0; i < l.n_group_specs; i++)
+		free(l.group_specs[i].type);
+	free(l.group_specs);
 	if (r < 0) {
 		host_model_free(l.m);
 		return r;
@@ -937,10 +989,13 @@ void host_model_free(struct host_model *m)
 		free(m->devices[i].driver_override);
 		free(m->devices[i].label);
 		free(m->devices[i].config);
+		free(m->devices[i].vfs);
 	}
 	free(m->devices);
-	for (size_t i = 0; i < m->n_groups; i++)
+	for (size_t i = 0; i < m->n_groups; i++) {
 		free(m->groups[i].type);
+		free(m->groups[i].members);
+	}
 	free(m->groups);
 	free(m);
 }

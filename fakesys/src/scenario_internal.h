@@ -16,14 +16,25 @@ struct dev_src {
 		has_numa, has_vfio_index, has_group, has_config;
 };
 
+/* One entry of iommu_groups:, applied once the devices made their groups. */
+struct group_spec {
+	uint32_t id;
+	char *type;                /* NULL = the default */
+	struct dev_node_spec spec; /* /dev/vfio/<id> */
+	bool has_id;
+	yaml_node_t *node;
+};
+
 struct loader {
 	const char *file;
 	yaml_document_t doc;
 	struct vk_error *err;
 	struct host_model *m;
 	struct dev_src *src;    /* parallel to m->devices until sorted */
-	yaml_node_t *modules_node, *groups_node;
-	bool modules_given, group_type_given;
+	yaml_node_t *modules_node;
+	struct group_spec *group_specs;
+	size_t n_group_specs;
+	bool modules_given;
 };
 
 
@@ -36,6 +47,5 @@ int scenario_complete(struct loader *l);
 
 bool scenario_driver_known(const struct host_model *m, const char *name);
 int scenario_add_driver(struct host_model *m, const char *name);
-int scenario_group_key(struct loader *l, const char *key, yaml_node_t *v, void *obj);
 
 #endif

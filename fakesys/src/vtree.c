@@ -245,8 +245,18 @@ struct vt_node *vtree_add_link(struct vtree *t, struct vt_node *dir, const char 
 
 struct vt_node *vtree_mkdir_p(struct vtree *t, const char *path)
 {
-	struct vt_node *cur = vtree_root(t);
+	return vtree_mkdir_at(t, vtree_root(t), path);
+}
+
+struct vt_node *vtree_mkdir_at(struct vtree *t, struct vt_node *dir, const char *path)
+{
+	struct vt_node *cur = dir;
 	const char *p = path;
+
+	if (!dir || dir->type != VT_DIR) {
+		errno = ENOTDIR;
+		return NULL;
+	}
 
 	while (*p) {
 		const char *end = strchrnul(p, '/');

@@ -191,3 +191,15 @@ Test(host_tree, scales_to_many_devices, .fini = teardown)
 	cr_assert_str_eq(target("sys/bus/pci/devices/0000:10:1f.1"), "../../../devices/pci0000:00/0000:00:0f.0/0000:10:1f.1");
 	cr_assert_not_null(vtree_lookup(tree, "sys/kernel/iommu_groups/4015/devices"));
 }
+
+Test(host_tree, driver_directories_link_their_module, .fini = teardown)
+{
+	build("version: 1\ndevices:\n"
+	      "  - {address: 0000:00:1f.4, vendor: 0x8086, device: 0xa323, driver: i801_smbus}\n"
+	      "  - {address: 0000:00:14.0, vendor: 0x8086, device: 0xa36d, driver: xhci_hcd}\n"
+	      "  - {address: 0000:00:1c.0, vendor: 0x8086, device: 0xa338, driver: pcieport}\n");
+	cr_assert_str_eq(target("sys/bus/pci/drivers/i801_smbus/module"), "../../../../module/i2c_i801");
+	cr_assert_str_eq(target("sys/bus/pci/drivers/xhci_hcd/module"), "../../../../module/xhci_pci");
+	cr_assert_null(vtree_lookup(tree, "sys/bus/pci/drivers/pcieport/module"));
+	cr_assert_not_null(vtree_lookup(tree, "sys/module/i2c_i801/initstate"));
+}

@@ -333,6 +333,29 @@ static const struct bad_case bad[] = {
 	 "  - {address: 0000:00:02.0, vendor: 1, device: 2, class: 0x060400, parent: 0000:00:01.0}\n", "t.yaml:3:76",
 	 "loops back on itself"},
 	{"version: 1\nkernel: {modules: [{builtin: true}]}\n", "t.yaml:2:20", "needs name:"},
+	{"version: 1\nkernel: {iommu: intel}\ndevices:\n"
+	 "  - {address: 0000:00:01.0, vendor: 1, device: 2, class: 0x060400, iommu_group: 3}\n"
+	 "  - {address: 0000:00:02.0, vendor: 1, device: 2, iommu_group: 3}\n"
+	 "  - {address: 0000:01:00.0, parent: 0000:00:01.0, vendor: 1, device: 2, iommu_group: 3}\n",
+	 "t.yaml:6:86", "0000:00:02.0 and 0000:01:00.0, which share no slot"},
+	{"version: 1\nkernel: {iommu: intel}\ndevices:\n  - {address: 0000:00:02.0, vendor: 1, device: 2, iommu_group: 5}\n"
+	 "iommu_groups:\n  - {id: 0x5}\n  - {id: 5}\n", "t.yaml:7:5", "group 5 is described twice (also at line 6)"},
+	{"version: 1\nkernel: {iommu: intel}\ndevices:\n  - {address: 0000:00:02.0, vendor: 1, device: 2, iommu_group: 5}\n"
+	 "iommu_groups:\n  - {? [a]: 1}\n", "t.yaml:6:8", "keys must be plain words"},
+	{"version: 1\ndevices:\n  - {address: 0000:00:01.0, vendor: 1, device: 2, vfio_node: {mode: 0666}}\n",
+	 "t.yaml:3:62", "has no driver; only a device bound to vfio-pci has a VFIO cdev"},
+	{"version: 1\ndevices:\n  - {address: 0000:00:01.0, vendor: 1, device: 2, numa_node: 1024}\n", "t.yaml:3:62",
+	 "1024 is out of range (-1..1023)"},
+	{"version: 1\nkernel: {iommu: none, noiommu: true, modules: [{name: vfio, parameters: {enable_unsafe_noiommu_mode: N}}]}\n",
+	 "t.yaml:2:47", "enable_unsafe_noiommu_mode is 'N'"},
+	{"version: 1\nname: a\n\n\n---\nversion: 1\n", "t.yaml:5", "one YAML document"},
+	{"version: 1\ndevices:\n  - address: 0000:00:01.0\n    config: |\n"
+	 "      86 80 34 12 06 00 10 00 03 00 04 06 10 00 01 00\n"
+	 "      00 00 00 00 00 00 00 00 00 05 05 00 00 00 00 00\n"
+	 "      00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00\n"
+	 "      00 00 00 00 00 00 00 00 00 00 00 00 0b 01 00 00\n"
+	 "  - {address: 0000:01:00.0, parent: 0000:00:01.0, vendor: 1, device: 2}\n",
+	 "t.yaml:3:5", "forwards buses 05-05, but the devices behind it are on buses 01-01"},
 };
 
 /* Criterion hands parameters to a re-executed child, where pointers into this
@@ -395,5 +418,54 @@ Test(scenario, minimal_scenario_is_a_host_without_devices)
 	cr_assert_eq(m->iommu, IOMMU_NONE);
 	cr_assert_eq(m->n_groups, 0);
 	cr_assert_not_null(m->cmdline);
+	host_model_free(m);
+}
+
+Test(scenario, vf_of_a_config_only_pf_inherits_finished_values)
+{
+	struct host_model *m = load_ok("version: 1\ndevices:\n  - address: 0000:81:00.0\n    sriov: {totalvfs: 4}\n"
+	                               "    driver: i40e\n    config: |\n"
+	                               "      86 80 72 15 06 00 10 00 02 00 00 02 10 00 00 00\n"
+	                               "      00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00\n"
+	                               "      00 00 00 00 00 00 00 00 00 00 00 00 86 80 01 00\n"
+	                               "      00 00 00 00 00 00 00 00 00 00 00 00 0b 01 00 00\n"
+	                               "  - {address: 0000:81:02.0, physfn: 0000:81:00.0, driver: vfio-pci}\n"
+	                               "  - {address: 0000:82:00.0, vendor: 0x8086, device: 0x1572, driver: i40e, "
+	                               "sriov: {totalvfs: 2, vf_device: 0x154c}, physfn: ~}\n"
+	                               "  - {address: 0000:82:02.0, physfn: 0000:82:00.0}\n");
+	const struct host_device *vf = dev(m, "0000:81:02.0");
+
+	cr_assert_eq(vf->vendor, 0x8086);
+	cr_assert_eq(vf->device, 0x1572, "no vf_device: the PF's device id");
+	cr_assert_eq(vf->subsystem_device, 1);
+	cr_assert_eq(vf->class_code, 0x020000);
+	cr_assert_eq(dev(m, "0000:81:00.0")->irq, 0x0b, "irq from config byte 0x3c");
+	cr_assert_eq(dev(m, "0000:82:02.0")->class_code, 0x020000, "the PF's class defaulted from its driver");
+	cr_assert_eq(dev(m, "0000:82:02.0")->device, 0x154c);
+	cr_assert_eq(dev(m, "0000:82:00.0")->n_vfs, 1);
+	host_model_free(m);
+}
+
+Test(scenario, lenient_spellings)
+{
+	struct host_model *m = load_ok("version: 1\nname: café\nkernel: {iommufd: Y, vfio_device_cdev: On}\n---\n");
+
+	cr_assert_str_eq(m->name, "café");
+	cr_assert(m->iommufd && m->vfio_device_cdev);
+	host_model_free(m);
+}
+
+Test(scenario, bridge_config_keeps_the_scenario_subsystem_ids)
+{
+	struct host_model *m = load_ok("version: 1\ndevices:\n  - address: 0000:00:01.0\n    subsystem_vendor: 0x8086\n"
+	                               "    config: |\n"
+	                               "      86 80 30 20 06 00 10 00 04 00 04 06 10 00 01 00\n"
+	                               "      00 00 00 00 00 00 00 00 00 01 01 00 00 00 00 00\n"
+	                               "      00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00\n"
+	                               "      00 00 00 00 00 00 00 00 00 00 00 00 0b 01 00 00\n"
+	                               "  - {address: 0000:01:00.0, parent: 0000:00:01.0, vendor: 1, device: 2}\n");
+
+	cr_assert_eq(dev(m, "0000:00:01.0")->subsystem_vendor, 0x8086);
+	cr_assert_eq(dev(m, "0000:00:01.0")->class_code, 0x060400);
 	host_model_free(m);
 }

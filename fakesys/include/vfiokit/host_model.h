@@ -19,7 +19,7 @@ enum iommu_vendor {
 	IOMMU_NONE,
 	IOMMU_INTEL,      /* DMAR units: sys/class/iommu/dmarN */
 	IOMMU_AMD,        /* AMD-Vi: sys/class/iommu/ivhdN */
-	IOMMU_ARM_SMMU,   /* SMMUv3: sys/class/iommu/smmu3.0x... */
+	IOMMU_ARM_SMMU,   /* SMMUv3: sys/class/iommu/smmu3.N */
 	IOMMU_VIRTIO,     /* virtio-iommu in a guest */
 };
 
@@ -43,6 +43,8 @@ struct host_group {
 	uint32_t id;
 	char *type;            /* "DMA", "DMA-FQ", "identity", "blocked" */
 	struct dev_node_spec node; /* /dev/vfio/<id> (noiommu-<id> in no-IOMMU mode) */
+	size_t *members;       /* indices into devices, in address order */
+	size_t n_members;
 };
 
 struct host_device {
@@ -60,9 +62,11 @@ struct host_device {
 	int numa_node;         /* -1 = none */
 	int64_t vfio_index;    /* vfio-dev/vfioN; -1 when not bound to vfio-pci */
 	uint8_t *config;       /* config space bytes */
-	size_t config_len;     /* 256 (conventional) or 4096 (PCIe extended) */
+	size_t config_len;     /* 256 to 4096 (the kernel shows at least 256) */
 	int physfn;            /* index of the PF for a VF, -1 otherwise */
 	uint32_t sriov_totalvfs; /* > 0 marks an SR-IOV PF */
+	int *vfs;              /* a PF's VFs (indices, address order): virtfn0.. */
+	uint32_t n_vfs;
 	uint16_t sriov_vf_device;
 	uint64_t bar0_base, bar0_size; /* synthesized memory BAR, 0 size = none */
 	struct dev_node_spec vfio_node; /* /dev/vfio/devices/vfioN */
@@ -103,6 +107,11 @@ struct host_model {
 
 /* Drivers fakesys knows without a declaration (their kernel names). */
 extern const char *const host_known_drivers[];
+
+/* The kernel module providing @driver ("xhci_hcd" -> "xhci_pci"), NULL for a
+ * driver that is always built in (pcieport).  The result may point into a
+ * per-thread buffer valid until the next call. */
+const char *host_driver_module(const char *driver);
 
 /**
  * host_model_load() - read, validate and complete a scenario file.

@@ -57,6 +57,11 @@ struct vt_node *vtree_root(struct vtree *t);
  */
 struct vt_node *vtree_mkdir_p(struct vtree *t, const char *path);
 
+/* As vtree_mkdir_p(), relative to directory @dir.  Each component already
+ * present is found by a scan of its directory: start from the deepest known
+ * directory, since scanning a wide one for every entry would be quadratic. */
+struct vt_node *vtree_mkdir_at(struct vtree *t, struct vt_node *dir, const char *path);
+
 /**
  * vtree_add_dir/file/link() - add one entry to directory @dir.  The name and
  * content are copied into the tree.  Return the new node, or NULL with errno
