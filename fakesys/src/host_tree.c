@@ -28,6 +28,9 @@ struct build {
 	struct vtree *t;
 	const struct host_model *m;
 	char **dev_path; /* sysfs directory of each device, relative to the root */
+	struct vt_node *class_vfio_dev; /* sys/class/vfio-dev */
+	struct vt_node **dev_node; /* and its node: children are made from it, never by path,
+	                            * since a path walk scans the wide directories on its way */
 	int rc;
 	char failed_at[PATH_MAX];
 };
@@ -55,6 +58,26 @@ static struct vt_node *mkdirs(struct build *b, const char *fmt, ...)
 	n = vtree_mkdir_p(b->t, path);
 	if (!n)
 		note_failure(b, path, NULL);
+	return n;
+}
+
+/* @rel below @dir, made with its parents (a relative walk: cheap from a known node). */
+static struct vt_node *subdir(struct build *b, struct vt_node *dir, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static struct vt_node *subdir(struct build *b, struct vt_node *dir, const char *fmt, ...)
+{
+	char rel[PATH_MAX];
+	va_list ap;
+	struct vt_node *n;
+
+	if (b->rc || !dir)
+		return NULL;
+	va_start(ap, fmt);
+	vsnprintf(rel, sizeof(rel), fmt, ap);
+	va_end(ap);
+	n = vtree_mkdir_at(b->t, dir, rel);
+	if (!n)
+		note_failure(b, dir->name, rel);
 	return n;
 }
 
@@ -148,7 +171,8 @@ static int device_paths(struct build *b)
 	char a[PCI_ADDR_STRLEN];
 
 	b->dev_path = calloc(m->n_devices ? m->n_devices : 1, sizeof(char *));
-	if (!b->dev_path)
+	b->dev_node = calloc(m->n_devices ? m->n_devices : 1, sizeof(*b->dev_node));
+	if (!b->dev_path || !b->dev_node)
 		return -ENOMEM;
 	/* Parents may sort after children (VMD domains), so fill until stable. */
 	for (size_t done = 0, pass = 0; done < m->n_devices && pass <= m->n_devices; pass++) {
@@ -175,6 +199,29 @@ static int device_paths(struct build *b)
 		}
 	}
 	return 0;
+}
+
+/* The directory of device @i, made under its parent's directory node. */
+static struct vt_node *dev_dir(struct build *b, size_t i)
+{
+	const struct host_device *d = &b->m->devices[i];
+	struct vt_node *parent;
+	char a[PCI_ADDR_STRLEN];
+
+	if (b->dev_node[i] || b->rc)
+		return b->dev_node[i];
+	if (d->parent < 0)
+		parent = mkdirs(b, "sys/devices/pci%04x:%02x", d->addr.domain, d->addr.bus);
+	else if (b->m->devices[d->parent].addr.domain != d->addr.domain)
+		parent = subdir(b, dev_dir(b, (size_t)d->parent), "pci%04x:%02x", d->addr.domain, d->addr.bus);
+	else
+		parent = dev_dir(b, (size_t)d->parent);
+	if (!parent)
+		return NULL;
+	b->dev_node[i] = vtree_add_dir(b->t, parent, pci_addr_format(&d->addr, a), 0755);
+	if (!b->dev_node[i])
+		note_failure(b, b->dev_path[i], NULL);
+	return b->dev_node[i];
 }
 
 static void resource_file(struct build *b, struct vt_node *dir, const struct host_device *d)
@@ -217,7 +264,7 @@ static void device_dir(struct build *b, size_t i)
 	const struct host_device *d = &m->devices[i];
 	const char *path = b->dev_path[i];
 	char a[PCI_ADDR_STRLEN], target[PATH_MAX], name[64];
-	struct vt_node *dir = mkdirs(b, "%s", path);
+	struct vt_node *dir = dev_dir(b, i);
 	uint32_t cls = d->class_code;
 
 	pci_addr_format(&d->addr, a);
@@ -249,7 +296,7 @@ static void device_dir(struct build *b, size_t i)
 		file(b, dir, "reset", 0200, "%s", "");
 	binary(b, dir, "config", 0644, d->config, d->config_len);
 	resource_file(b, dir, d);
-	struct vt_node *power = mkdirs(b, "%s/power", path);
+	struct vt_node *power = subdir(b, dir, "power");
 	file(b, power, "control", 0644, "on\n");
 	file(b, power, "runtime_status", 0444, "%s\n", d->driver ? "active" : "suspended");
 
@@ -270,18 +317,16 @@ static void device_dir(struct build *b, size_t i)
 	if (is_bridge(d)) {
 		file(b, dir, "secondary_bus_number", 0444, "%u\n", d->config[0x19]);
 		file(b, dir, "subordinate_bus_number", 0444, "%u\n", d->config[0x1a]);
-		mkdirs(b, "%s/pci_bus/%04x:%02x", path, d->addr.domain, d->config[0x19]);
+		if (d->config[0x19]) /* bus 0 is never a secondary bus: a bridge with nothing behind it */
+			subdir(b, dir, "pci_bus/%04x:%02x", d->addr.domain, d->config[0x19]);
 	}
 	if (d->sriov_totalvfs) {
-		unsigned n = 0;
-		for (size_t j = 0; j < m->n_devices; j++) {
-			if (m->devices[j].physfn != (int)i)
-				continue;
-			snprintf(name, sizeof(name), "virtfn%u", n++);
-			link_to(b, dir, path, name, b->dev_path[j]);
+		for (uint32_t k = 0; k < d->n_vfs; k++) {
+			snprintf(name, sizeof(name), "virtfn%u", k);
+			link_to(b, dir, path, name, b->dev_path[d->vfs[k]]);
 		}
 		file(b, dir, "sriov_totalvfs", 0444, "%u\n", d->sriov_totalvfs);
-		file(b, dir, "sriov_numvfs", 0644, "%u\n", n);
+		file(b, dir, "sriov_numvfs", 0644, "%u\n", d->n_vfs);
 		file(b, dir, "sriov_offset", 0444, "%u\n", 16u);
 		file(b, dir, "sriov_stride", 0444, "%u\n", 1u);
 		file(b, dir, "sriov_vf_device", 0444, "%x\n", d->sriov_vf_device ? d->sriov_vf_device : d->device);
@@ -292,7 +337,7 @@ static void device_dir(struct build *b, size_t i)
 	if (bound_to_vfio(d) && d->vfio_index >= 0) {
 		char vpath[PATH_MAX];
 		snprintf(vpath, sizeof(vpath), "%s/vfio-dev/vfio%lld", path, (long long)d->vfio_index);
-		struct vt_node *v = mkdirs(b, "%s", vpath);
+		struct vt_node *v = subdir(b, dir, "vfio-dev/vfio%lld", (long long)d->vfio_index);
 		bool cdev = m->vfio_device_cdev && !m->noiommu;
 		if (cdev)
 			file(b, v, "dev", 0444, "%u:%lld\n", m->vfio_cdev_major, (long long)d->vfio_index);
@@ -303,11 +348,11 @@ static void device_dir(struct build *b, size_t i)
 			file(b, v, "uevent", 0644, "%s", "");
 		link_to(b, v, vpath, "device", path);
 		link_to(b, v, vpath, "subsystem", "sys/class/vfio-dev");
-		struct vt_node *vp = mkdirs(b, "%s/power", vpath);
-		file(b, vp, "control", 0644, "auto\n");
-		struct vt_node *cls_dir = mkdirs(b, "sys/class/vfio-dev");
+		file(b, subdir(b, v, "power"), "control", 0644, "auto\n");
 		snprintf(name, sizeof(name), "vfio%lld", (long long)d->vfio_index);
-		link_to(b, cls_dir, "sys/class/vfio-dev", name, vpath);
+		if (!b->class_vfio_dev)
+			b->class_vfio_dev = mkdirs(b, "sys/class/vfio-dev");
+		link_to(b, b->class_vfio_dev, "sys/class/vfio-dev", name, vpath);
 	}
 }
 
@@ -326,12 +371,13 @@ static void root_buses(struct build *b)
 			continue;
 		snprintf(rootpath, sizeof(rootpath), "%s", b->dev_path[i]);
 		*strrchr(rootpath, '/') = '\0';
-		if (!strcmp(rootpath, prev))
+		if (!strcmp(rootpath, prev) || !b->dev_node[i])
 			continue;
 		snprintf(prev, sizeof(prev), "%s", rootpath);
-		file(b, mkdirs(b, "%s", rootpath), "uevent", 0644, "%s", "");
-		mkdirs(b, "%s/pci_bus/%04x:%02x", rootpath, d->addr.domain, d->addr.bus);
-		file(b, mkdirs(b, "%s/power", rootpath), "control", 0644, "auto\n");
+		struct vt_node *root = b->dev_node[i]->parent;
+		file(b, root, "uevent", 0644, "%s", "");
+		subdir(b, root, "pci_bus/%04x:%02x", d->addr.domain, d->addr.bus);
+		file(b, subdir(b, root, "power"), "control", 0644, "auto\n");
 	}
 }
 
@@ -376,21 +422,25 @@ static void iommu_groups(struct build *b)
 	const struct host_model *m = b->m;
 	char a[PCI_ADDR_STRLEN], path[PATH_MAX];
 
-	mkdirs(b, "sys/kernel/iommu_groups");
+	struct vt_node *groups = mkdirs(b, "sys/kernel/iommu_groups");
 	for (size_t g = 0; g < m->n_groups; g++) {
 		const struct host_group *grp = &m->groups[g];
+		char id[16];
+		snprintf(id, sizeof(id), "%u", grp->id);
 		snprintf(path, sizeof(path), "sys/kernel/iommu_groups/%u/devices", grp->id);
-		struct vt_node *devs = mkdirs(b, "%s", path);
-		struct vt_node *dir = devs ? devs->parent : NULL;
+		struct vt_node *dir = b->rc ? NULL : vtree_add_dir(b->t, groups, id, 0755);
+		if (!dir && !b->rc)
+			note_failure(b, "sys/kernel/iommu_groups", id);
+		struct vt_node *devs = subdir(b, dir, "devices");
 		if (m->noiommu)
 			file(b, dir, "name", 0444, "vfio-noiommu\n");
 		else
 			file(b, dir, "type", 0644, "%s\n", grp->type);
 		file(b, dir, "reserved_regions", 0444, "%s",
 		     m->iommu == IOMMU_NONE ? "" : "0x00000000fee00000 0x00000000feefffff msi\n");
-		for (size_t i = 0; i < m->n_devices; i++)
-			if (m->devices[i].iommu_group == (int64_t)grp->id)
-				link_to(b, devs, path, pci_addr_format(&m->devices[i].addr, a), b->dev_path[i]);
+		for (size_t k = 0; k < grp->n_members; k++)
+			link_to(b, devs, path, pci_addr_format(&m->devices[grp->members[k]].addr, a),
+			        b->dev_path[grp->members[k]]);
 	}
 }
 
@@ -450,26 +500,29 @@ static void modules(struct build *b)
 	}
 }
 
-static bool group_has_vfio(const struct host_model *m, uint32_t id)
+static bool group_has_vfio(const struct host_model *m, const struct host_group *g)
 {
-	for (size_t i = 0; i < m->n_devices; i++)
-		if (m->devices[i].iommu_group == (int64_t)id && bound_to_vfio(&m->devices[i]))
+	for (size_t k = 0; k < g->n_members; k++)
+		if (bound_to_vfio(&m->devices[g->members[k]]))
 			return true;
 	return false;
 }
 
-/* A class device: sys/devices/virtual/<cls>/<name>/dev plus the class link. */
-static void class_dev(struct build *b, const char *cls, const char *name, const char *devname, uint32_t major,
-                      uint32_t minor)
+/* A class device: sys/devices/virtual/<cls>/<name>/dev plus the class link;
+ * @vdir and @cdir are those two class directories. */
+static void class_dev(struct build *b, struct vt_node *vdir, struct vt_node *cdir, const char *cls, const char *name,
+                      const char *devname, uint32_t major, uint32_t minor)
 {
 	char path[PATH_MAX], cpath[PATH_MAX];
+	struct vt_node *d = b->rc ? NULL : vtree_add_dir(b->t, vdir, name, 0755);
 
+	if (!d && !b->rc)
+		note_failure(b, cls, name);
 	snprintf(path, sizeof(path), "sys/devices/virtual/%s/%s", cls, name);
 	snprintf(cpath, sizeof(cpath), "sys/class/%s", cls);
-	struct vt_node *d = mkdirs(b, "%s", path);
 	file(b, d, "dev", 0444, "%u:%u\n", major, minor);
 	file(b, d, "uevent", 0644, "MAJOR=%u\nMINOR=%u\nDEVNAME=%s\n", major, minor, devname);
-	link_to(b, mkdirs(b, "%s", cpath), cpath, name, path);
+	link_to(b, cdir, cpath, name, path);
 }
 
 static void dev_nodes(struct build *b)
@@ -478,27 +531,32 @@ static void dev_nodes(struct build *b)
 	char name[64];
 	bool vfio = host_model_has_module(m, "vfio") || host_model_has_module(m, "vfio_pci");
 
-	mkdirs(b, "dev");
+	struct vt_node *dev = mkdirs(b, "dev");
+	struct vt_node *vmisc = NULL, *cmisc = NULL;
+	if (m->iommufd || vfio) {
+		vmisc = mkdirs(b, "sys/devices/virtual/misc");
+		cmisc = mkdirs(b, "sys/class/misc");
+	}
 	if (m->iommufd) {
-		standin(b, mkdirs(b, "dev"), "iommu", &m->dev_iommu, MISC_MAJOR, m->iommufd_minor);
-		class_dev(b, "misc", "iommu", "iommu", MISC_MAJOR, m->iommufd_minor);
+		standin(b, dev, "iommu", &m->dev_iommu, MISC_MAJOR, m->iommufd_minor);
+		class_dev(b, vmisc, cmisc, "misc", "iommu", "iommu", MISC_MAJOR, m->iommufd_minor);
 	}
 	if (!vfio)
 		return;
-	mkdirs(b, "sys/class/vfio-dev");
 	struct vt_node *dv = mkdirs(b, "dev/vfio");
+	struct vt_node *vvfio = mkdirs(b, "sys/devices/virtual/vfio"), *cvfio = mkdirs(b, "sys/class/vfio");
 	standin(b, dv, "vfio", &m->dev_vfio, MISC_MAJOR, VFIO_MISC_MINOR);
-	class_dev(b, "misc", "vfio", "vfio/vfio", MISC_MAJOR, VFIO_MISC_MINOR);
+	class_dev(b, vmisc, cmisc, "misc", "vfio", "vfio/vfio", MISC_MAJOR, VFIO_MISC_MINOR);
 	unsigned minor = 0;
 	for (size_t g = 0; g < m->n_groups; g++) {
 		const struct host_group *grp = &m->groups[g];
-		if (!group_has_vfio(m, grp->id))
+		if (!group_has_vfio(m, grp))
 			continue;
 		snprintf(name, sizeof(name), m->noiommu ? "noiommu-%u" : "%u", grp->id);
 		standin(b, dv, name, &grp->node, m->vfio_group_major, minor);
 		char devname[80];
 		snprintf(devname, sizeof(devname), "vfio/%s", name);
-		class_dev(b, "vfio", name, devname, m->vfio_group_major, minor);
+		class_dev(b, vvfio, cvfio, "vfio", name, devname, m->vfio_group_major, minor);
 		minor++;
 	}
 	if (!m->vfio_device_cdev || m->noiommu)
@@ -528,6 +586,8 @@ int host_tree_build(const struct host_model *m, struct vtree **out, struct vk_er
 		snprintf(b.failed_at, sizeof(b.failed_at), "device paths");
 		goto out;
 	}
+	if (host_model_has_module(m, "vfio") || host_model_has_module(m, "vfio_pci"))
+		b.class_vfio_dev = mkdirs(&b, "sys/class/vfio-dev");
 	for (size_t i = 0; i < m->n_devices && !b.rc; i++)
 		device_dir(&b, i);
 	root_buses(&b);
@@ -551,6 +611,7 @@ out:
 	for (size_t i = 0; b.dev_path && i < m->n_devices; i++)
 		free(b.dev_path[i]);
 	free(b.dev_path);
+	free(b.dev_node);
 	if (b.rc) {
 		vtree_free(b.t);
 		return vk_error_set(err, b.rc, "%s: building the fake tree failed at %s: %s", m->source ? m->source : "",
