@@ -39,7 +39,9 @@ static void note_failure(struct build *b, const char *dir, const char *name)
 {
 	if (b->rc == 0) {
 		b->rc = -(errno ? errno : ENOMEM);
-		snprintf(b->failed_at, sizeof(b->failed_at), "%s/%s", dir ? dir : "", name ? name : "");
+		if (snprintf(b->failed_at, sizeof(b->failed_at), "%s/%s", dir ? dir : "", name ? name : "") >=
+		    (int)sizeof(b->failed_at))
+			memcpy(b->failed_at + sizeof(b->failed_at) - 4, "...", 4); /* say it was cut */
 	}
 }
 

@@ -102,7 +102,7 @@ static int want_string(struct loader *l, yaml_node_t *n, const char *key, const 
 
 static int dup_string(struct loader *l, yaml_node_t *n, const char *key, char **out)
 {
-	const char *s;
+	const char *s = NULL;
 	int r = want_string(l, n, key, &s);
 
 	if (r < 0)
@@ -117,7 +117,7 @@ static int dup_string(struct loader *l, yaml_node_t *n, const char *key, char **
 static int want_uint(struct loader *l, yaml_node_t *n, const char *key, uint64_t min, uint64_t max,
                      uint64_t *out)
 {
-	const char *s;
+	const char *s = NULL;
 	char *end;
 	int base = 10;
 	int r = want_string(l, n, key, &s);
@@ -143,7 +143,7 @@ static int want_uint(struct loader *l, yaml_node_t *n, const char *key, uint64_t
 
 static int want_int(struct loader *l, yaml_node_t *n, const char *key, int64_t min, int64_t max, int64_t *out)
 {
-	const char *s;
+	const char *s = NULL;
 	char *end;
 	int r = want_string(l, n, key, &s);
 	bool neg = s && s[0] == '-';
@@ -172,7 +172,7 @@ static int want_bool(struct loader *l, yaml_node_t *n, const char *key, bool *ou
 	/* YAML 1.1 booleans, any case (the kernel's own Y/N included) */
 	static const char *const yes[] = {"true", "yes", "on", "y", NULL};
 	static const char *const no[] = {"false", "no", "off", "n", NULL};
-	const char *s;
+	const char *s = NULL;
 	int r = want_string(l, n, key, &s);
 
 	if (r < 0)
@@ -189,7 +189,7 @@ static int want_bool(struct loader *l, yaml_node_t *n, const char *key, bool *ou
 /* Modes are octal whatever their spelling: 0660, "0660", 660, 0o660. */
 static int want_mode(struct loader *l, yaml_node_t *n, const char *key, uint32_t *out)
 {
-	const char *s;
+	const char *s = NULL;
 	char *end;
 	int r = want_string(l, n, key, &s);
 
@@ -208,7 +208,7 @@ static int want_mode(struct loader *l, yaml_node_t *n, const char *key, uint32_t
 
 static int want_addr(struct loader *l, yaml_node_t *n, const char *key, struct pci_addr *out)
 {
-	const char *s;
+	const char *s = NULL;
 	struct vk_error e;
 	int r = want_string(l, n, key, &s);
 
@@ -222,7 +222,7 @@ static int want_addr(struct loader *l, yaml_node_t *n, const char *key, struct p
 /* A name that becomes a path component: no '/', not "." or "..", printable. */
 static int want_name(struct loader *l, yaml_node_t *n, const char *key, char **out)
 {
-	const char *s;
+	const char *s = NULL;
 	int r = want_string(l, n, key, &s);
 
 	if (r < 0)
@@ -477,7 +477,7 @@ const char *iommu_vendor_name(enum iommu_vendor v)
 static int want_group_type(struct loader *l, yaml_node_t *v, const char *key, char **out)
 {
 	static const char *const types[] = {"DMA", "DMA-FQ", "identity", "blocked", "unmanaged", NULL};
-	const char *s;
+	const char *s = NULL;
 	int r = want_string(l, v, key, &s);
 
 	if (r < 0)
@@ -499,7 +499,7 @@ static int kernel_key(struct loader *l, const char *key, yaml_node_t *v, void *o
 	if (!strcmp(key, "cmdline"))
 		return dup_string(l, v, key, &m->cmdline);
 	if (!strcmp(key, "iommu")) {
-		const char *s;
+		const char *s = NULL;
 		r = want_string(l, v, key, &s);
 		if (r < 0)
 			return r;
@@ -549,7 +549,7 @@ struct dev_ctx {
 
 static int hex_config(struct loader *l, yaml_node_t *v, struct host_device *d)
 {
-	const char *s;
+	const char *s = NULL;
 	int r = want_string(l, v, "config", &s);
 	uint8_t *buf;
 	size_t n = 0;

@@ -1,0 +1,248 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* vfio-validate: check a QEMU command line for VFIO/iommufd mistakes. */
+#include <errno.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <vfiokit/cleanup.h>
+#include <vfiokit/qemu_cmdline.h>
+#include <vfiokit/root.h>
+#include <vfiokit/validator.h>
+
+enum { EXIT_CLEAN = 0, EXIT_FINDINGS = 1, EXIT_USAGE = 2 };
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+	        "Usage: vfio-validate [OPTIONS] -- QEMU-ARGS...\n"
+	        "       vfio-validate [OPTIONS] --args-file FILE   (libvirt .args; '-' = stdin)\n"
+	        "       vfio-validate [OPTIONS] --pid PID          (a running QEMU)\n"
+	        "       vfio-validate --stand-in [--report FILE] [--then-exec QEMU] -- QEMU-ARGS...\n"
+	        "\n"
+	        "Options:\n"
+	        "  --qemu-version X.Y  check against the built-in table for that QEMU (default: newest)\n"
+	        "  --qemu BINARY       ask that QEMU binary what it supports\n"
+	        "  --root DIR          also check the host (tree under DIR, e.g. / or a fakesys tree)\n"
+	        "  --fds               check the live FDs of --pid (implied by --stand-in)\n"
+	        "  --json              print the report as JSON\n"
+	        "  --list-rules        print the rule catalogue\n"
+	        "  -h, --help          this text;  --version\n"
+	        "\n"
+	        "Exit status: 0 no errors, 1 errors found, 2 usage error or unparsable input.\n");
+}
+
+static bool want_color(FILE *f)
+{
+	const char *nc = getenv("NO_COLOR");
+	return isatty(fileno(f)) && !(nc && *nc);
+}
+
+static int print_parse_error(bool json, const char *source, const struct qc_pos *pos, const char *msg)
+{
+	if (json) {
+		json_t *o = json_pack("{s:{s:s, s:s}}", "parse_error", "source", source, "message", msg);
+		json_t *pe = json_object_get(o, "parse_error");
+		json_object_set_new(pe, "argument", pos->argi >= 0 ? json_integer(pos->argi) : json_null());
+		json_object_set_new(pe, "column", pos->col ? json_integer((json_int_t)pos->col) : json_null());
+		json_object_set_new(pe, "line", pos->line ? json_integer(pos->line) : json_null());
+		char *s = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+		if (s)
+			puts(s);
+		free(s);
+		json_decref(o);
+	}
+	fprintf(stderr, "vfio-validate: %s: cannot parse: %s\n", source, msg);
+	return EXIT_USAGE;
+}
+
+static void print_rules(void)
+{
+	size_t n;
+	const struct vk_rule *r = vk_rules(&n);
+	for (size_t i = 0; i < n; i++)
+		printf("%s  %-30s %-7s %s\n", r[i].id, r[i].name, vk_severity_name(r[i].severity), r[i].title);
+}
+
+int main(int argc, char **argv)
+{
+	_cleanup_fclose_ FILE *rf = NULL; /* before any goto out: the cleanup must see it initialised */
+	enum { O_QV = 256, O_QEMU, O_ROOT, O_JSON, O_ARGS, O_PID, O_STANDIN, O_REPORT, O_EXEC, O_FDS, O_LIST,
+	       O_VERSION };
+	static const struct option lopts[] = {
+		{ "qemu-version", required_argument, NULL, O_QV },
+		{ "qemu", required_argument, NULL, O_QEMU },
+		{ "root", required_argument, NULL, O_ROOT },
+		{ "json", no_argument, NULL, O_JSON },
+		{ "args-file", required_argument, NULL, O_ARGS },
+		{ "pid", required_argument, NULL, O_PID },
+		{ "stand-in", no_argument, NULL, O_STANDIN },
+		{ "report", required_argument, NULL, O_REPORT },
+		{ "then-exec", required_argument, NULL, O_EXEC },
+		{ "fds", no_argument, NULL, O_FDS },
+		{ "list-rules", no_argument, NULL, O_LIST },
+		{ "version", no_argument, NULL, O_VERSION },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	const char *qv = NULL, *qemu = NULL, *rootdir = NULL, *argsfile = NULL, *report_path = NULL,
+	           *then_exec = NULL;
+	bool json = false, standin = false, fds = false;
+	long pid = 0;
+	int c;
+
+	while ((c = getopt_long(argc, argv, "+h", lopts, NULL)) != -1) {
+		switch (c) {
+		case O_QV: qv = optarg; break;
+		case O_QEMU: qemu = optarg; break;
+		case O_ROOT: rootdir = optarg; break;
+		case O_JSON: json = true; break;
+		case O_ARGS: argsfile = optarg; break;
+		case O_PID: {
+			char *end;
+			pid = strtol(optarg, &end, 10);
+			if (*end || pid <= 0) {
+				fprintf(stderr, "vfio-validate: --pid %s: not a process id\n", optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		}
+		case O_STANDIN: standin = true; break;
+		case O_REPORT: report_path = optarg; break;
+		case O_EXEC: then_exec = optarg; break;
+		case O_FDS: fds = true; break;
+		case O_LIST: print_rules(); return EXIT_CLEAN;
+		case O_VERSION: printf("vfio-validate %s\n", VFIOKIT_VERSION); return EXIT_CLEAN;
+		case 'h': usage(stdout); return EXIT_CLEAN;
+		default: usage(stderr); return EXIT_USAGE;
+		}
+	}
+	int nsrc = (argsfile != NULL) + (pid != 0) + (optind < argc);
+	if (nsrc != 1 || (qv && qemu) || ((report_path || then_exec) && !standin) || (standin && pid)) {
+		fprintf(stderr, "vfio-validate: give exactly one of --args-file, --pid or -- ARGS "
+		                "(and --report/--then-exec only with --stand-in)\n");
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+
+	struct vk_error err = { 0 };
+	struct qc_pos pos = { -1, 0, 0 };
+	struct qc_cmdline *cl = NULL;
+	char source[64];
+	int r;
+
+	if (argsfile) {
+		snprintf(source, sizeof(source), "%s", argsfile);
+		r = qc_parse_args_file(argsfile, &cl, &pos, &err);
+	} else if (pid) {
+		snprintf(source, sizeof(source), "pid %ld", pid);
+		r = qc_parse_pid(NULL, (pid_t)pid, &cl, &pos, &err);
+	} else {
+		snprintf(source, sizeof(source), "arguments");
+		r = qc_parse_argv((size_t)(argc - optind), argv + optind, NULL, QC_ARGV_DETECT_PROGRAM, &cl, &pos,
+		                  &err);
+	}
+	if (r < 0) {
+		if (r == -EINVAL)
+			return print_parse_error(json, source, &pos, err.msg);
+		fprintf(stderr, "vfio-validate: %s\n", err.msg);
+		return EXIT_USAGE;
+	}
+
+	struct qemu_caps caps;
+	r = qemu ? qemu_caps_probe(qemu, &caps, &err) : qemu_caps_builtin(qv, &caps, &err);
+	if (r < 0) {
+		fprintf(stderr, "vfio-validate: %s\n", err.msg);
+		qc_cmdline_free(cl);
+		return EXIT_USAGE;
+	}
+
+	struct vk_report rep = { 0 };
+	struct vk_root *root = NULL;
+	int status = EXIT_USAGE;
+
+	r = vk_check_cmdline(cl, &caps, &rep, &err);
+	if (r < 0) {
+		fprintf(stderr, "vfio-validate: %s\n", err.msg[0] ? err.msg : strerror(-r));
+		goto out;
+	}
+	if (rootdir || standin || fds) {
+		r = vk_root_open(rootdir ? rootdir : "/", 0, &root, &err);
+		if (r < 0) {
+			fprintf(stderr, "vfio-validate: --root %s: %s\n", rootdir ? rootdir : "/", err.msg);
+			goto out;
+		}
+	}
+	if (rootdir) {
+		r = vk_check_host(cl, root, &rep, &err);
+		if (r < 0) {
+			fprintf(stderr, "vfio-validate: host checks: %s\n", err.msg);
+			goto out;
+		}
+	}
+	if (standin || fds) {
+		r = vk_check_fds(cl, standin ? 0 : (pid_t)pid, NULL, root, &rep, &err);
+		if (r < 0) {
+			fprintf(stderr, "vfio-validate: FD checks: %s\n", err.msg);
+			goto out;
+		}
+	}
+
+	FILE *outf = standin ? stderr : stdout;
+	if (report_path) {
+		rf = fopen(report_path, "we");
+		if (!rf) {
+			fprintf(stderr, "vfio-validate: --report %s: %s\n", report_path, strerror(errno));
+			goto out;
+		}
+		outf = rf;
+	}
+	if (json) {
+		char extra[256];
+		snprintf(extra, sizeof(extra), "{\"qemu\":\"%s\"}", caps.label);
+		char *s = vk_report_json(&rep, extra);
+		if (!s) {
+			fprintf(stderr, "vfio-validate: out of memory\n");
+			goto out;
+		}
+		fprintf(outf, "%s\n", s);
+		free(s);
+	} else {
+		vk_report_print(&rep, outf, !rf && want_color(outf));
+		if (!rep.n && !standin)
+			fprintf(outf, "%s: no findings (checked against %s)\n", source, caps.label);
+	}
+	if (rf) {
+		fclose(rf);
+		rf = NULL;
+	}
+	status = vk_report_count(&rep, VK_SEV_ERROR) ? EXIT_FINDINGS : EXIT_CLEAN;
+	if (standin && then_exec) {
+		if (status != EXIT_CLEAN) {
+			fprintf(stderr, "vfio-validate: not starting %s: the command line has errors\n", then_exec);
+			goto out;
+		}
+		/* Exec the real QEMU with our own arguments (argv[0] replaced). */
+		size_t n = cl->argc - (cl->has_program ? 1 : 0);
+		char **nargv = calloc(n + 2, sizeof(char *));
+		if (!nargv)
+			goto out;
+		nargv[0] = (char *)then_exec;
+		for (size_t i = 0; i < n; i++)
+			nargv[i + 1] = cl->argv[i + (cl->has_program ? 1 : 0)];
+		vk_root_close(root);
+		root = NULL;
+		execv(then_exec, nargv);
+		fprintf(stderr, "vfio-validate: --then-exec %s: %s\n", then_exec, strerror(errno));
+		free(nargv);
+		status = EXIT_USAGE;
+	}
+out:
+	vk_root_close(root);
+	vk_report_clear(&rep);
+	qc_cmdline_free(cl);
+	return status;
+}

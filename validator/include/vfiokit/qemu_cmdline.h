@@ -1,0 +1,199 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#ifndef VFIOKIT_QEMU_CMDLINE_H
+#define VFIOKIT_QEMU_CMDLINE_H
+
+/*
+ * A QEMU command line, parsed the way QEMU parses it.
+ *
+ * The option table (which options take an argument) follows QEMU's
+ * qemu-options.hx (DEF(name, HAS_ARG|0, ...)); see docs/rules.md.  An option
+ * may be spelled -opt or --opt.  A word that does not start with '-' is a
+ * disk image (QEMU's -hda shorthand).
+ *
+ * The arguments of -device, -object, -netdev, -blockdev, -audiodev, -chardev,
+ * -add-fd and a few more are split into properties: key=value lists with ','
+ * doubled inside values and an implied first key (driver, qom-type, type,
+ * backend ...), or, for the options QEMU lets take one, a JSON object.
+ */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include <vfiokit/error.h>
+
+/* Where a parse error (or a finding) is: argument index, column, file line. */
+struct qc_pos {
+	long argi;        /* index into qc_cmdline.argv (0 = program), -1 when unknown */
+	size_t col;       /* 1-based column inside that argument (or that file line), 0 when unknown */
+	unsigned line;    /* 1-based line of an .args file, 0 for plain argv */
+};
+
+/* The JSON type a property value had (key=value values are always strings). */
+enum qc_vkind {
+	QC_V_STRING = 0,
+	QC_V_NUMBER,
+	QC_V_BOOL,
+	QC_V_NULL,
+	QC_V_COMPOUND, /* object or array (JSON text kept in value) */
+};
+
+struct qc_prop {
+	char *key;
+	char *value;          /* unescaped; numbers/bools in their JSON spelling */
+	enum qc_vkind kind;
+	bool implied;         /* the key was implied (first element without '=') */
+	bool flag;            /* "key" alone in a QemuOpts list (means key=on) */
+	size_t col;           /* 1-based column of the element inside the argument */
+};
+
+/* How an option's argument is split into properties. */
+enum qc_syntax {
+	QC_SYN_NONE = 0,  /* the argument is kept whole */
+	QC_SYN_OPTS,      /* QemuOpts: key=value list, "key" alone = key=on */
+	QC_SYN_KEYVAL,    /* keyval (util/keyval.c): every element needs '=' but the implied one */
+};
+
+/* One row of the option table. */
+struct qc_optdef {
+	const char *name;         /* without the dash */
+	bool has_arg;
+	enum qc_syntax syntax;
+	const char *implied_key;  /* key of a first element without '=' (NULL: none) */
+	unsigned json_since;      /* QEMU version (major*100+minor) from which '{' JSON is accepted, 0: never */
+};
+
+struct qc_option {
+	const struct qc_optdef *def;  /* NULL for an unknown option or an image */
+	char *name;                   /* as written, without dashes ("" for an image) */
+	char *arg;                    /* the argument, NULL for options without one */
+	long argi;                    /* index of the option word in argv */
+	unsigned line;                /* line of the option word in an .args file, 0 otherwise */
+	bool is_image;                /* a positional word (QEMU: -hda) */
+	bool json;                    /* arg was JSON */
+	struct qc_prop *props;        /* when the syntax is parsed */
+	size_t nprops;
+};
+
+struct qc_cmdline {
+	char **env;         /* leading VAR=value assignments of an .args file */
+	size_t nenv;
+	char **argv;        /* argv[0] is the program when has_program, NULL-terminated */
+	size_t argc;
+	unsigned *lines;    /* line of each argv word (all 0 for plain argv) */
+	bool has_program;
+	struct qc_option *opts;
+	size_t nopts;
+};
+
+enum {
+	/* argv[0] is the QEMU program (a /proc/PID/cmdline, an .args file). */
+	QC_ARGV_HAS_PROGRAM = 1u << 0,
+	/* argv[0] is the program when it does not start with '-'. */
+	QC_ARGV_DETECT_PROGRAM = 1u << 1,
+};
+
+/**
+ * qc_option_lookup() - the table row of an option.
+ * @name: without leading dashes ("device").
+ * Returns the row, or NULL when QEMU has no such option.
+ */
+const struct qc_optdef *qc_option_lookup(const char *name);
+
+/**
+ * qc_parse_argv() - parse a QEMU argument vector.
+ * @argc, @argv: the words; copied.
+ * @lines:       line of each word in a file (may be NULL).
+ * @flags:       QC_ARGV_* flags.
+ * @out:         receives the command line; free with qc_cmdline_free().
+ * @pos:         receives the place of a parse error (may be NULL).
+ * @err:         receives the message, which also names the place.
+ *
+ * Returns 0; -EINVAL for a malformed line (an option missing its argument, a
+ * broken key=value list, invalid JSON); -ENOMEM.
+ * An unknown option is not an error here (the rules report it).
+ */
+int qc_parse_argv(size_t argc, char *const argv[], const unsigned *lines, unsigned flags,
+                  struct qc_cmdline **out, struct qc_pos *pos, struct vk_error *err);
+
+/**
+ * qc_split_args_text() - split the text of a libvirt-style .args file into words.
+ * @text, @len: the file contents (need not be NUL-terminated).
+ * @words:      receives a NULL-terminated malloc'd vector of malloc'd words.
+ * @nwords:     receives the count.
+ * @lines:      receives the 1-based line of each word (malloc'd).
+ * @pos:        the line and column of a syntax error (may be NULL).
+ * @err:        the message.
+ *
+ * Shell rules as libvirt writes them: words separated by blanks and newlines,
+ * backslash-newline joins lines, 'single' and "double" quotes, backslash
+ * escapes outside single quotes, '#' comments at the start of a word.
+ *
+ * Returns 0, -EINVAL (unterminated quote, backslash at end of input, NUL byte), -ENOMEM.
+ */
+int qc_split_args_text(const char *text, size_t len, char ***words, size_t *nwords,
+                       unsigned **lines, struct qc_pos *pos, struct vk_error *err);
+
+/**
+ * qc_parse_args_text() - parse the text of an .args file: leading VAR=value
+ *                        assignments, the program, its arguments.
+ * Returns as qc_parse_argv(); positions carry the file line.
+ */
+int qc_parse_args_text(const char *text, size_t len, struct qc_cmdline **out,
+                       struct qc_pos *pos, struct vk_error *err);
+
+/**
+ * qc_parse_args_file() - read and parse an .args file; "-" reads stdin.
+ * Returns as qc_parse_args_text(), or -errno when the file cannot be read.
+ */
+int qc_parse_args_file(const char *path, struct qc_cmdline **out, struct qc_pos *pos,
+                       struct vk_error *err);
+
+/**
+ * qc_parse_pid() - parse the command line of a running process
+ *                  (/proc/PID/cmdline under @proc, NULL for "/proc").
+ * Returns as qc_parse_argv(), or -ESRCH/-EACCES/-errno when it cannot be read,
+ * -EINVAL for an empty command line (a kernel thread, a zombie).
+ */
+int qc_parse_pid(const char *proc, pid_t pid, struct qc_cmdline **out, struct qc_pos *pos,
+                 struct vk_error *err);
+
+/**
+ * qc_parse_props() - split one option argument into properties.
+ * @arg:         the argument.
+ * @syntax:      QC_SYN_OPTS or QC_SYN_KEYVAL.
+ * @implied_key: key of a first element without '=' (may be NULL).
+ * @props, @n:   receive the properties (free with qc_props_free()).
+ * @col:         receives the 1-based column of an error.
+ * @err:         the message.
+ *
+ * ",," inside a value (or an implied value) stands for one ','.
+ * Returns 0, -EINVAL (empty key, element without '=' where keyval needs one), -ENOMEM.
+ */
+int qc_parse_props(const char *arg, enum qc_syntax syntax, const char *implied_key,
+                   struct qc_prop **props, size_t *n, size_t *col, struct vk_error *err);
+
+/**
+ * qc_parse_json_props() - split a JSON object argument into properties.
+ * Nested objects and arrays are kept as compact JSON text (QC_V_COMPOUND).
+ * Returns 0, -EINVAL (not JSON, not an object; @col receives the place), -ENOMEM.
+ */
+int qc_parse_json_props(const char *arg, struct qc_prop **props, size_t *n, size_t *col,
+                        struct vk_error *err);
+
+/* Free an array from qc_parse_props()/qc_parse_json_props(). */
+void qc_props_free(struct qc_prop *props, size_t n);
+
+/* The last property named @key of @o (QEMU: the last one wins), or NULL. */
+const struct qc_prop *qc_option_prop(const struct qc_option *o, const char *key);
+
+/* Its value, or NULL. */
+const char *qc_option_get(const struct qc_option *o, const char *key);
+
+/* The driver of a -device, the qom-type of an -object, ... (the implied key's value), or NULL. */
+const char *qc_option_type(const struct qc_option *o);
+
+/* Free a command line; NULL is allowed. */
+void qc_cmdline_free(struct qc_cmdline *c);
+
+#endif

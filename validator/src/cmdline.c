@@ -1,0 +1,762 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <vfiokit/cleanup.h>
+#include <vfiokit/qemu_cmdline.h>
+
+#include "internal.h"
+
+static void pos_set(struct qc_pos *pos, long argi, size_t col, unsigned line)
+{
+	if (pos) {
+		pos->argi = argi;
+		pos->col = col;
+		pos->line = line;
+	}
+}
+
+void qc_props_free(struct qc_prop *props, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(props[i].key);
+		free(props[i].value);
+	}
+	free(props);
+}
+
+static int props_push(struct qc_prop **props, size_t *n, char *key, char *value, enum qc_vkind kind,
+                      size_t col)
+{
+	struct qc_prop *p;
+
+	if (!key || !value) {
+		free(key);
+		free(value);
+		return -ENOMEM;
+	}
+	p = realloc(*props, (*n + 1) * sizeof(**props));
+	if (!p) {
+		free(key);
+		free(value);
+		return -ENOMEM;
+	}
+	*props = p;
+	p[*n] = (struct qc_prop){ .key = key, .value = value, .kind = kind, .col = col };
+	(*n)++;
+	return 0;
+}
+
+/* Read a value up to an unescaped ',' (",," is one ','); *s advances past it. */
+static char *read_value(const char **s)
+{
+	const char *p = *s;
+	size_t len = strlen(p);
+	char *out = malloc(len + 1), *o = out;
+
+	if (!out)
+		return NULL;
+	while (*p) {
+		if (*p == ',') {
+			if (p[1] == ',') {
+				*o++ = ',';
+				p += 2;
+				continue;
+			}
+			break;
+		}
+		*o++ = *p++;
+	}
+	*o = '\0';
+	*s = p;
+	return out;
+}
+
+int qc_parse_props(const char *arg, enum qc_syntax syntax, const char *implied_key,
+                   struct qc_prop **props, size_t *n, size_t *col, struct vk_error *err)
+{
+	struct qc_prop *ps = NULL;
+	size_t np = 0;
+	const char *p = arg;
+	bool first = true;
+	int r;
+
+	*props = NULL;
+	*n = 0;
+	if (col)
+		*col = 0;
+	if (!*arg)
+		return 0; /* QEMU accepts an empty list (and then complains of what is missing) */
+
+	for (;;) {
+		size_t c = (size_t)(p - arg) + 1;
+		const char *eq = p, *comma;
+
+		while (*eq && *eq != '=' && *eq != ',')
+			eq++;
+		comma = eq;
+		if (*eq != '=') {
+			/* An element without '=': the implied key's value, or a flag. */
+			if (first && implied_key) {
+				char *v = read_value(&p);
+				r = props_push(&ps, &np, strdup(implied_key), v, QC_V_STRING, c);
+				if (r < 0)
+					goto fail;
+				ps[np - 1].implied = true;
+				goto next;
+			}
+			if (comma == p) {
+				if (col)
+					*col = c;
+				r = vk_error_set(err, EINVAL, "empty parameter name at column %zu", c);
+				goto fail;
+			}
+			if (syntax == QC_SYN_KEYVAL) {
+				if (col)
+					*col = c;
+				r = vk_error_set(err, EINVAL, "expected '=' after parameter '%.*s' at column %zu",
+				                 (int)(comma - p), p, c);
+				goto fail;
+			}
+			r = props_push(&ps, &np, strndup(p, (size_t)(comma - p)), strdup("on"), QC_V_STRING, c);
+			if (r < 0)
+				goto fail;
+			ps[np - 1].flag = true;
+			p = comma;
+			goto next;
+		}
+		if (eq == p) {
+			if (col)
+				*col = c;
+			r = vk_error_set(err, EINVAL, "empty parameter name at column %zu", c);
+			goto fail;
+		}
+		{
+			char *key = strndup(p, (size_t)(eq - p));
+			p = eq + 1;
+			char *v = read_value(&p);
+			r = props_push(&ps, &np, key, v, QC_V_STRING, c);
+			if (r < 0)
+				goto fail;
+		}
+	next:
+		first = false;
+		if (*p == '\0')
+			break;
+		/* *p == ',' */
+		p++;
+		if (*p == '\0') {
+			if (col)
+				*col = (size_t)(p - arg);
+			r = vk_error_set(err, EINVAL, "trailing ',' at column %zu (a ',' inside a value is written ',,')",
+			                 (size_t)(p - arg));
+			goto fail;
+		}
+	}
+	*props = ps;
+	*n = np;
+	return 0;
+fail:
+	if (r == -ENOMEM)
+		vk_error_set(err, ENOMEM, "out of memory");
+	qc_props_free(ps, np);
+	return r;
+}
+
+int qc_parse_json_props(const char *arg, struct qc_prop **props, size_t *n, size_t *col,
+                        struct vk_error *err)
+{
+	json_error_t je;
+	json_t *root = json_loads(arg, JSON_REJECT_DUPLICATES, &je);
+	struct qc_prop *ps = NULL;
+	size_t np = 0;
+	const char *key;
+	json_t *v;
+	int r = 0;
+
+	*props = NULL;
+	*n = 0;
+	if (!root) {
+		size_t c = je.position > 0 ? (size_t)je.position : 1;
+		if (col)
+			*col = c;
+		return vk_error_set(err, EINVAL, "invalid JSON at column %zu: %s", c, je.text);
+	}
+	if (!json_is_object(root)) {
+		json_decref(root);
+		if (col)
+			*col = 1;
+		return vk_error_set(err, EINVAL, "JSON argument must be an object");
+	}
+	json_object_foreach(root, key, v) {
+		char *val = NULL;
+		enum qc_vkind kind;
+
+		switch (json_typeof(v)) {
+		case JSON_STRING:
+			kind = QC_V_STRING;
+			val = strndup(json_string_value(v), json_string_length(v));
+			break;
+		case JSON_INTEGER:
+			kind = QC_V_NUMBER;
+			if (asprintf(&val, "%" JSON_INTEGER_FORMAT, json_integer_value(v)) < 0)
+				val = NULL;
+			break;
+		case JSON_REAL:
+			kind = QC_V_NUMBER;
+			if (asprintf(&val, "%.17g", json_real_value(v)) < 0)
+				val = NULL;
+			break;
+		case JSON_TRUE:
+		case JSON_FALSE:
+			kind = QC_V_BOOL;
+			val = strdup(json_is_true(v) ? "true" : "false");
+			break;
+		case JSON_NULL:
+			kind = QC_V_NULL;
+			val = strdup("null");
+			break;
+		default:
+			kind = QC_V_COMPOUND;
+			val = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+			break;
+		}
+		r = props_push(&ps, &np, strdup(key), val, kind, 0);
+		if (r < 0)
+			break;
+	}
+	json_decref(root);
+	if (r < 0) {
+		qc_props_free(ps, np);
+		return vk_error_set(err, ENOMEM, "out of memory");
+	}
+	*props = ps;
+	*n = np;
+	return 0;
+}
+
+const struct qc_prop *qc_option_prop(const struct qc_option *o, const char *key)
+{
+	for (size_t i = o->nprops; i-- > 0;)
+		if (strcmp(o->props[i].key, key) == 0)
+			return &o->props[i];
+	return NULL;
+}
+
+const char *qc_option_get(const struct qc_option *o, const char *key)
+{
+	const struct qc_prop *p = qc_option_prop(o, key);
+	return p ? p->value : NULL;
+}
+
+const char *qc_option_type(const struct qc_option *o)
+{
+	if (!o->def || !o->def->implied_key)
+		return NULL;
+	return qc_option_get(o, o->def->implied_key);
+}
+
+static void option_clear(struct qc_option *o)
+{
+	free(o->name);
+	free(o->arg);
+	qc_props_free(o->props, o->nprops);
+}
+
+void qc_cmdline_free(struct qc_cmdline *c)
+{
+	if (!c)
+		return;
+	for (size_t i = 0; i < c->nenv; i++)
+		free(c->env[i]);
+	free(c->env);
+	for (size_t i = 0; i < c->argc; i++)
+		free(c->argv[i]);
+	free(c->argv);
+	free(c->lines);
+	for (size_t i = 0; i < c->nopts; i++)
+		option_clear(&c->opts[i]);
+	free(c->opts);
+	free(c);
+}
+
+static int parse_option_arg(struct qc_option *o, struct qc_pos *pos, struct vk_error *err)
+{
+	const struct qc_optdef *d = o->def;
+	size_t col = 0;
+	struct vk_error e2 = { 0 };
+	int r;
+
+	if (!d || d->syntax == QC_SYN_NONE || !o->arg)
+		return 0;
+	if (d->json_since && o->arg[0] == '{') {
+		o->json = true;
+		r = qc_parse_json_props(o->arg, &o->props, &o->nprops, &col, &e2);
+	} else {
+		r = qc_parse_props(o->arg, d->syntax, d->implied_key, &o->props, &o->nprops, &col, &e2);
+	}
+	if (r < 0) {
+		long argi = o->argi + 1;
+		pos_set(pos, argi, col, 0);
+		return vk_error_set(err, r, "argument %ld (of -%s): %s", argi, o->name, e2.msg);
+	}
+	return 0;
+}
+
+int qc_parse_argv(size_t argc, char *const argv[], const unsigned *lines, unsigned flags,
+                  struct qc_cmdline **out, struct qc_pos *pos, struct vk_error *err)
+{
+	struct qc_cmdline *c = calloc(1, sizeof(*c));
+	size_t i = 0;
+	int r;
+
+	*out = NULL;
+	pos_set(pos, -1, 0, 0);
+	if (!c)
+		return vk_error_set(err, ENOMEM, "out of memory");
+	c->argv = calloc(argc + 1, sizeof(char *));
+	c->lines = calloc(argc + 1, sizeof(unsigned));
+	c->opts = calloc(argc + 1, sizeof(struct qc_option));
+	if (!c->argv || !c->lines || !c->opts)
+		goto enomem;
+	for (; c->argc < argc; c->argc++) {
+		c->argv[c->argc] = strdup(argv[c->argc]);
+		if (!c->argv[c->argc])
+			goto enomem;
+		c->lines[c->argc] = lines ? lines[c->argc] : 0;
+	}
+
+	if (argc > 0 && ((flags & QC_ARGV_HAS_PROGRAM) ||
+	                 ((flags & QC_ARGV_DETECT_PROGRAM) && argv[0][0] != '-'))) {
+		c->has_program = true;
+		i = 1;
+	}
+
+	for (; i < argc; i++) {
+		struct qc_option *o = &c->opts[c->nopts];
+		const char *w = argv[i];
+
+		o->argi = (long)i;
+		o->line = c->lines[i];
+		if (w[0] != '-') {
+			/* QEMU: a word that is not an option is the -hda image. */
+			o->is_image = true;
+			o->name = strdup("");
+			o->arg = strdup(w);
+			if (!o->name || !o->arg)
+				goto enomem;
+			c->nopts++;
+			continue;
+		}
+		const char *name = w + 1;
+		if (*name == '-')
+			name++; /* --opt is -opt */
+		o->name = strdup(name);
+		if (!o->name)
+			goto enomem;
+		o->def = qc_option_lookup(name);
+		c->nopts++;
+		if (!o->def)
+			continue; /* unknown: reported by the rules; assumed to take no argument */
+		if (o->def->has_arg) {
+			if (i + 1 >= argc) {
+				pos_set(pos, (long)i, strlen(w) + 1, c->lines[i]);
+				r = vk_error_set(err, EINVAL, "argument %zu: option '%s' requires an argument", i, w);
+				goto fail;
+			}
+			o->arg = strdup(argv[++i]);
+			if (!o->arg)
+				goto enomem;
+			r = parse_option_arg(o, pos, err);
+			if (r < 0) {
+				if (pos)
+					pos->line = c->lines[i];
+				goto fail;
+			}
+		}
+	}
+	*out = c;
+	return 0;
+enomem:
+	r = vk_error_set(err, ENOMEM, "out of memory");
+fail:
+	qc_cmdline_free(c);
+	return r;
+}
+
+/* ---- .args files ---- */
+
+struct wordvec {
+	char **w;
+	unsigned *lines;
+	size_t n, cap;
+};
+
+static void wordvec_free(struct wordvec *v)
+{
+	for (size_t i = 0; i < v->n; i++)
+		free(v->w[i]);
+	free(v->w);
+	free(v->lines);
+	memset(v, 0, sizeof(*v));
+}
+
+static int wordvec_push(struct wordvec *v, char *word, unsigned line)
+{
+	if (!word)
+		return -ENOMEM;
+	if (v->n + 2 > v->cap) {
+		size_t cap = v->cap ? v->cap * 2 : 64;
+		char **w = realloc(v->w, cap * sizeof(char *));
+		if (!w) {
+			free(word);
+			return -ENOMEM;
+		}
+		v->w = w;
+		unsigned *l = realloc(v->lines, cap * sizeof(unsigned));
+		if (!l) {
+			free(word);
+			return -ENOMEM;
+		}
+		v->lines = l;
+		v->cap = cap;
+	}
+	v->w[v->n] = word;
+	v->lines[v->n] = line;
+	v->n++;
+	v->w[v->n] = NULL;
+	return 0;
+}
+
+int qc_split_args_text(const char *text, size_t len, char ***words, size_t *nwords,
+                       unsigned **lines, struct qc_pos *pos, struct vk_error *err)
+{
+	struct wordvec v = { 0 };
+	char *buf = malloc(len + 1);
+	size_t i = 0;
+	unsigned line = 1;
+	size_t line_start = 0;
+	int r;
+
+	*words = NULL;
+	*nwords = 0;
+	*lines = NULL;
+	pos_set(pos, -1, 0, 0);
+	if (!buf)
+		return vk_error_set(err, ENOMEM, "out of memory");
+
+	while (i < len) {
+		char ch = text[i];
+
+		if (ch == ' ' || ch == '\t' || ch == '\r') {
+			i++;
+			continue;
+		}
+		if (ch == '\n') {
+			i++;
+			line++;
+			line_start = i;
+			continue;
+		}
+		if (ch == '\\' && i + 1 < len && text[i + 1] == '\n') {
+			i += 2;
+			line++;
+			line_start = i;
+			continue;
+		}
+		if (ch == '#') { /* a comment runs to the end of the line */
+			while (i < len && text[i] != '\n')
+				i++;
+			continue;
+		}
+		/* A word. */
+		size_t o = 0;
+		unsigned wline = line;
+		while (i < len) {
+			ch = text[i];
+			if (ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r')
+				break;
+			if (ch == '\0') {
+				pos_set(pos, -1, i - line_start + 1, line);
+				r = vk_error_set(err, EINVAL, "line %u, column %zu: NUL byte", line, i - line_start + 1);
+				goto fail;
+			}
+			if (ch == '\\') {
+				if (i + 1 >= len) {
+					pos_set(pos, -1, i - line_start + 1, line);
+					r = vk_error_set(err, EINVAL, "line %u, column %zu: backslash at end of input", line,
+					                 i - line_start + 1);
+					goto fail;
+				}
+				if (text[i + 1] == '\n') { /* continuation inside a word */
+					i += 2;
+					line++;
+					line_start = i;
+					continue;
+				}
+				buf[o++] = text[i + 1];
+				i += 2;
+				continue;
+			}
+			if (ch == '\'') {
+				size_t qcol = i - line_start + 1;
+				unsigned qline = line;
+				i++;
+				while (i < len && text[i] != '\'') {
+					if (text[i] == '\n') {
+						line++;
+						line_start = i + 1;
+					}
+					buf[o++] = text[i++];
+				}
+				if (i >= len) {
+					pos_set(pos, -1, qcol, qline);
+					r = vk_error_set(err, EINVAL, "line %u, column %zu: unterminated single quote", qline, qcol);
+					goto fail;
+				}
+				i++;
+				continue;
+			}
+			if (ch == '"') {
+				size_t qcol = i - line_start + 1;
+				unsigned qline = line;
+				i++;
+				while (i < len && text[i] != '"') {
+					if (text[i] == '\\' && i + 1 < len &&
+					    strchr("\"\\$`\n", text[i + 1])) {
+						if (text[i + 1] == '\n') {
+							line++;
+							i += 2;
+							line_start = i;
+							continue;
+						}
+						buf[o++] = text[i + 1];
+						i += 2;
+						continue;
+					}
+					if (text[i] == '\n') {
+						line++;
+						line_start = i + 1;
+					}
+					buf[o++] = text[i++];
+				}
+				if (i >= len) {
+					pos_set(pos, -1, qcol, qline);
+					r = vk_error_set(err, EINVAL, "line %u, column %zu: unterminated double quote", qline, qcol);
+					goto fail;
+				}
+				i++;
+				continue;
+			}
+			buf[o++] = ch;
+			i++;
+		}
+		r = wordvec_push(&v, strndup(buf, o), wline);
+		if (r < 0) {
+			r = vk_error_set(err, ENOMEM, "out of memory");
+			goto fail;
+		}
+	}
+	free(buf);
+	if (!v.w) { /* empty input: an empty vector */
+		v.w = calloc(1, sizeof(char *));
+		if (!v.w)
+			return vk_error_set(err, ENOMEM, "out of memory");
+	}
+	*words = v.w;
+	*nwords = v.n;
+	*lines = v.lines;
+	return 0;
+fail:
+	free(buf);
+	wordvec_free(&v);
+	return r;
+}
+
+/* Put a formatted prefix in front of err->msg (truncating the end). */
+static void __attribute__((format(printf, 2, 3))) prefix_msg(struct vk_error *err, const char *fmt, ...)
+{
+	char pfx[512], tmp[sizeof(err->msg)];
+	va_list ap;
+	size_t n;
+
+	va_start(ap, fmt);
+	vsnprintf(pfx, sizeof(pfx), fmt, ap);
+	va_end(ap);
+	n = strlen(pfx);
+	if (n >= sizeof(tmp))
+		return;
+	memcpy(tmp, pfx, n);
+	size_t m = strnlen(err->msg, sizeof(err->msg) - 1);
+	if (m > sizeof(tmp) - 1 - n)
+		m = sizeof(tmp) - 1 - n;
+	memcpy(tmp + n, err->msg, m);
+	tmp[n + m] = '\0';
+	memcpy(err->msg, tmp, sizeof(tmp));
+}
+
+static bool is_assignment(const char *w)
+{
+	const char *p = w;
+
+	if (!((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || *p == '_'))
+		return false;
+	while ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_')
+		p++;
+	return *p == '=';
+}
+
+int qc_parse_args_text(const char *text, size_t len, struct qc_cmdline **out,
+                       struct qc_pos *pos, struct vk_error *err)
+{
+	char **words;
+	size_t n, nenv = 0;
+	unsigned *lines;
+	int r;
+
+	*out = NULL;
+	r = qc_split_args_text(text, len, &words, &n, &lines, pos, err);
+	if (r < 0)
+		return r;
+	while (nenv < n && is_assignment(words[nenv]))
+		nenv++;
+	if (nenv == n) {
+		pos_set(pos, -1, 0, n ? lines[n - 1] : 1);
+		r = vk_error_set(err, EINVAL, "no program in the command line (only %zu environment assignments)", nenv);
+		goto out;
+	}
+	r = qc_parse_argv(n - nenv, words + nenv, lines + nenv, QC_ARGV_HAS_PROGRAM, out, pos, err);
+	if (r == 0 && nenv) {
+		(*out)->env = calloc(nenv, sizeof(char *));
+		if (!(*out)->env) {
+			qc_cmdline_free(*out);
+			*out = NULL;
+			r = vk_error_set(err, ENOMEM, "out of memory");
+			goto out;
+		}
+		for (size_t i = 0; i < nenv; i++) {
+			(*out)->env[i] = words[i];
+			words[i] = NULL;
+		}
+		(*out)->nenv = nenv;
+	}
+	if (r < 0 && pos && pos->argi >= 0 && err) {
+		/* Make the message name the file line as well. */
+		prefix_msg(err, "line %u: ", pos->line);
+	}
+out:
+	for (size_t i = 0; i < n; i++)
+		free(words[i]);
+	free(words);
+	free(lines);
+	return r;
+}
+
+/* Read a whole FD into a malloc'd buffer. */
+int vk__read_all(int fd, char **out, size_t *len)
+{
+	size_t cap = 8192, n = 0;
+	char *buf = malloc(cap + 1);
+
+	if (!buf)
+		return -ENOMEM;
+	for (;;) {
+		if (n == cap) {
+			char *nb = realloc(buf, cap * 2 + 1);
+			if (!nb) {
+				free(buf);
+				return -ENOMEM;
+			}
+			buf = nb;
+			cap *= 2;
+		}
+		ssize_t k = read(fd, buf + n, cap - n);
+		if (k < 0) {
+			if (errno == EINTR)
+				continue;
+			int e = -errno;
+			free(buf);
+			return e;
+		}
+		if (k == 0)
+			break;
+		n += (size_t)k;
+	}
+	buf[n] = '\0';
+	*out = buf;
+	*len = n;
+	return 0;
+}
+
+int qc_parse_args_file(const char *path, struct qc_cmdline **out, struct qc_pos *pos,
+                       struct vk_error *err)
+{
+	_cleanup_close_ int fd = -1;
+	_cleanup_free_ char *text = NULL;
+	size_t len;
+	int r, in;
+
+	*out = NULL;
+	pos_set(pos, -1, 0, 0);
+	if (strcmp(path, "-") == 0) {
+		in = STDIN_FILENO;
+	} else {
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			return vk_error_set(err, errno, "%s: %s", path, strerror(errno));
+		in = fd;
+	}
+	r = vk__read_all(in, &text, &len);
+	if (r < 0)
+		return vk_error_set(err, r, "%s: %s", path, strerror(-r));
+	r = qc_parse_args_text(text, len, out, pos, err);
+	if (r < 0 && err) {
+		prefix_msg(err, "%s: ", strcmp(path, "-") ? path : "<stdin>");
+	}
+	return r;
+}
+
+int qc_parse_pid(const char *proc, pid_t pid, struct qc_cmdline **out, struct qc_pos *pos,
+                 struct vk_error *err)
+{
+	char path[256];
+	_cleanup_close_ int fd = -1;
+	_cleanup_free_ char *text = NULL;
+	_cleanup_free_ char **argv = NULL;
+	size_t len, n = 0;
+	int r;
+
+	*out = NULL;
+	pos_set(pos, -1, 0, 0);
+	snprintf(path, sizeof(path), "%s/%d/cmdline", proc ? proc : "/proc", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		int e = errno == ENOENT ? ESRCH : errno;
+		return vk_error_set(err, e, "%s: %s%s", path, strerror(errno),
+		                    e == ESRCH ? " (no such process)" : "");
+	}
+	r = vk__read_all(fd, &text, &len);
+	if (r < 0)
+		return vk_error_set(err, r, "%s: %s", path, strerror(-r));
+	if (len == 0)
+		return vk_error_set(err, EINVAL, "%s is empty (a kernel thread or a zombie)", path);
+	if (text[len - 1] != '\0')
+		text[len++] = '\0'; /* the buffer has room for the NUL */
+	for (size_t i = 0; i < len; i++)
+		if (text[i] == '\0')
+			n++;
+	argv = calloc(n + 1, sizeof(char *));
+	if (!argv)
+		return vk_error_set(err, ENOMEM, "out of memory");
+	for (size_t i = 0, k = 0; k < n; k++) {
+		argv[k] = text + i;
+		i += strlen(text + i) + 1;
+	}
+	return qc_parse_argv(n, argv, NULL, QC_ARGV_HAS_PROGRAM, out, pos, err);
+}
