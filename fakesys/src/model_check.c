@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <vfiokit/cleanup.h>
 
@@ -666,13 +667,20 @@ static int assign_vfio_indices(struct loader *l)
 	for (size_t k = 1; k < n_taken; k++) {
 		if (taken[k] != taken[k - 1])
 			continue;
-		/* name the later of the two devices */
-		size_t seen = 0;
-		for (size_t i = 0; i < m->n_devices; i++)
-			if (l->src[i].has_vfio_index && m->devices[i].vfio_index == taken[k] && seen++)
-				return scenario_fail(l, l->src[i].node, "vfio_cdev",
-				                     "vfio%lld is given to both %s and another device; each cdev index is unique",
-				                     (long long)taken[k], fmt_addr(&m->devices[i].addr, a));
+		/* name both devices; point at the later one */
+		size_t first = SIZE_MAX;
+		for (size_t i = 0; i < m->n_devices; i++) {
+			if (!l->src[i].has_vfio_index || m->devices[i].vfio_index != taken[k])
+				continue;
+			if (first == SIZE_MAX) {
+				first = i;
+				continue;
+			}
+			char b[PCI_ADDR_STRLEN];
+			return scenario_fail(l, l->src[i].node, "vfio_cdev", "vfio%lld is given to both %s and %s",
+			                     (long long)taken[k], fmt_addr(&m->devices[first].addr, b),
+			                     fmt_addr(&m->devices[i].addr, a));
+		}
 	}
 	for (size_t i = 0; i < m->n_devices; i++) {
 		struct host_device *d = &m->devices[i];
@@ -758,7 +766,9 @@ static int kernel_defaults(struct loader *l)
 		for (size_t i = 0; v && i < v->n_params; i++) {
 			if (strcmp(v->param_names[i], "enable_unsafe_noiommu_mode"))
 				continue;
-			if (strcmp(v->param_values[i], "Y") && strcmp(v->param_values[i], "1"))
+			/* the kernel's bool parameters (kstrtobool) read y/Y/1/on as true */
+			const char *pv = v->param_values[i];
+			if (!strchr("yY1", pv[0]) && strcasecmp(pv, "on"))
 				return scenario_fail(l, l->modules_node, "modules",
 				                     "kernel.noiommu is true but vfio's enable_unsafe_noiommu_mode is '%s'; "
 				                     "drop the parameter or set it to Y",
