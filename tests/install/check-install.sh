@@ -38,7 +38,9 @@ int main(int argc, char **argv)
 	return 0;
 }
 C
-PKG_CONFIG_PATH=$(dirname "$pc") cc -o "$prefix/use" "$prefix/use.c" $(PKG_CONFIG_PATH=$(dirname "$pc") pkg-config --cflags --libs vfiokit) -Wl,-rpath,"$libdir"
-out=$("$prefix/use" "$src/scenarios/default.yaml")
+# the .pc names the configured prefix; point it at the temporary one
+flags=$(PKG_CONFIG_PATH=$(dirname "$pc") pkg-config --define-variable=prefix="$prefix" --cflags --libs vfiokit)
+cc -o "$prefix/use" "$prefix/use.c" $flags
+out=$(LD_LIBRARY_PATH="$libdir" "$prefix/use" "$src/scenarios/default.yaml")
 [ "$out" = "13 devices" ] || { echo "program built against the installed vfiokit printed '$out'"; exit 1; }
 echo "install: ok ($prefix)"

@@ -1,0 +1,384 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include <vfiokit/cleanup.h>
+#include <vfiokit/resolver.h>
+
+#include "internal.h"
+
+/* Strict "0x" + 1..16 hex digits + optional "\n"; -1 otherwise. */
+static int64_t parse_hex_attr(const char *s)
+{
+	int64_t v = 0;
+	size_t n = 0;
+
+	if (s[0] != '0' || s[1] != 'x')
+		return -1;
+	s += 2;
+	while (isxdigit((unsigned char)s[n])) {
+		if (n == 12)
+			return -1;
+		char c = (char)tolower((unsigned char)s[n]);
+		v = v * 16 + (isdigit((unsigned char)c) ? c - '0' : c - 'a' + 10);
+		n++;
+	}
+	if (n == 0 || !(s[n] == '\0' || (s[n] == '\n' && s[n + 1] == '\0')))
+		return -1;
+	return v;
+}
+
+int vk__parse_majmin(const char *s, unsigned *maj, unsigned *min)
+{
+	unsigned long v[2];
+	const char *p = s;
+
+	for (int i = 0; i < 2; i++) {
+		char *end;
+		if (!isdigit((unsigned char)*p))
+			return -EINVAL;
+		errno = 0;
+		v[i] = strtoul(p, &end, 10);
+		if (errno || v[i] > (i == 0 ? 0xfffUL : 0xfffffUL))
+			return -EINVAL;
+		p = end;
+		if (i == 0 && *p++ != ':')
+			return -EINVAL;
+	}
+	if (!(*p == '\0' || (p[0] == '\n' && p[1] == '\0')))
+		return -EINVAL;
+	*maj = (unsigned)v[0];
+	*min = (unsigned)v[1];
+	return 0;
+}
+
+/* Read attribute @name below @devfd (no symlinks); 0, -ENOENT, or -errno. */
+static int read_attr(const struct vk_root *root, int devfd, const char *name, char *buf, size_t len)
+{
+	_cleanup_close_ int fd = vk_root_openat_nofollow(root, devfd, name, O_RDONLY);
+	ssize_t r;
+
+	if (fd < 0)
+		return fd;
+	r = vk__read_small(fd, buf, len);
+	vk__count(); /* the close of the cleanup */
+	return r < 0 ? (int)r : 0;
+}
+
+static int read_hex_attr(const struct vk_root *root, int devfd, const char *name, int64_t *out)
+{
+	char buf[64];
+	int r = read_attr(root, devfd, name, buf, sizeof(buf));
+
+	*out = -1;
+	if (r == -ELOOP)
+		return r;
+	if (r == 0)
+		*out = parse_hex_attr(buf);
+	return 0;
+}
+
+/* Basename of a link's target; 0 with *buf = "" when there is no link. */
+static int read_link_basename(int devfd, const char *name, char *buf, size_t len)
+{
+	char target[PATH_MAX];
+	ssize_t n = vk__readlinkat(devfd, name, target, sizeof(target) - 1);
+
+	buf[0] = '\0';
+	if (n < 0)
+		return errno == ENOENT ? 0 : -errno; /* EINVAL: exists but not a symlink */
+	target[n] = '\0';
+	while (n > 0 && target[n - 1] == '/')
+		target[--n] = '\0';
+	const char *base = strrchr(target, '/');
+	base = base ? base + 1 : target;
+	if (!*base || strcmp(base, "..") == 0 || strcmp(base, ".") == 0 || strlen(base) >= len)
+		return -EINVAL;
+	strcpy(buf, base);
+	return 0;
+}
+
+/* "vfio" followed by a decimal number as the kernel prints it (no leading zero but "vfio0"). */
+static bool is_vfio_cdev_name(const char *s)
+{
+	if (strncmp(s, "vfio", 4) != 0)
+		return false;
+	s += 4;
+	if (!*s || (s[0] == '0' && s[1]) || strlen(s) > 10)
+		return false;
+	for (; *s; s++)
+		if (!isdigit((unsigned char)*s))
+			return false;
+	return true;
+}
+
+struct linux_dirent64 {
+	uint64_t d_ino;
+	int64_t d_off;
+	unsigned short d_reclen;
+	unsigned char d_type;
+	char d_name[];
+};
+
+/* Enumerate vfio-dev/: exactly one "vfio<digits>" entry, else a description of what is there. */
+static int scan_vfio_dev(int dirfd, struct pci_dev_facts *f)
+{
+	char buf[4096];
+	size_t valid = 0, total = 0, plen = 0;
+	char list[384] = "";
+
+	for (;;) {
+		vk__count();
+		long n = syscall(SYS_getdents64, dirfd, buf, sizeof(buf));
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			break;
+		for (long off = 0; off < n;) {
+			struct linux_dirent64 *d = (struct linux_dirent64 *)(buf + off);
+			off += d->d_reclen;
+			if (strcmp(d->d_name, ".") == 0 || strcmp(d->d_name, "..") == 0)
+				continue;
+			total++;
+			/* DT_UNKNOWN (some FUSE servers): the `dev` read below, which
+			 * refuses symlinks, settles whether it is a directory. */
+			bool dirish = d->d_type == DT_DIR || d->d_type == DT_UNKNOWN;
+			if (is_vfio_cdev_name(d->d_name) && dirish) {
+				if (++valid == 1)
+					snprintf(f->cdev_name, sizeof(f->cdev_name), "%s", d->d_name);
+			}
+			if (plen < sizeof(list) - 1) {
+				int w = snprintf(list + plen, sizeof(list) - plen, "%s'%s'%s", plen ? ", " : "",
+				                 d->d_name, dirish ? "" : " (not a directory)");
+				plen = w < 0 ? plen : plen + (size_t)w;
+				if (plen >= sizeof(list))
+					plen = sizeof(list) - 1;
+			}
+		}
+	}
+	if (valid == 1 && total == 1)
+		return 0;
+	f->cdev_name[0] = '\0';
+	f->cdev_state = VFIO_CDEV_BAD_ENTRIES;
+	if (total == 0)
+		snprintf(f->cdev_problem, sizeof(f->cdev_problem),
+		         "vfio-dev/ is empty (expected exactly one entry 'vfio<N>')");
+	else
+		snprintf(f->cdev_problem, sizeof(f->cdev_problem),
+		         "vfio-dev/ holds %zu entr%s (%s); expected exactly one directory 'vfio<N>'", total,
+		         total == 1 ? "y" : "ies", list);
+	return 0;
+}
+
+static void facts_init(struct pci_dev_facts *f, const struct pci_addr *addr)
+{
+	memset(f, 0, sizeof(*f));
+	f->addr = *addr;
+	pci_addr_format(addr, f->bdf);
+	f->vendor = f->device = f->subsystem_vendor = f->subsystem_device = f->revision = -1;
+	f->class_code = -1;
+	f->iommu_group = -1;
+}
+
+int pci_dev_facts_read(const struct vk_root *root, const struct pci_addr *addr,
+                       struct pci_dev_facts *f, struct vk_error *err)
+{
+	char rel[96], shown[PATH_MAX], buf[128];
+	_cleanup_close_ int devfd = -1;
+	int64_t v;
+	int r;
+
+	facts_init(f, addr);
+	snprintf(rel, sizeof(rel), "sys/bus/pci/devices/%s", f->bdf);
+	devfd = vk_root_openat(root, rel, O_PATH | O_DIRECTORY);
+	if (devfd == -ENOENT) {
+		f->cdev_state = VFIO_CDEV_DEVICE_ABSENT;
+		snprintf(f->cdev_problem, sizeof(f->cdev_problem), "%s does not exist",
+		         vk_root_path(root, rel, shown, sizeof(shown)));
+		devfd = -1;
+		return 0;
+	}
+	if (devfd < 0) {
+		r = devfd;
+		devfd = -1;
+		return vk_error_set(err, r, "%s: cannot open %s: %s (%s)", f->bdf,
+		                    vk_root_path(root, rel, shown, sizeof(shown)), strerror(-r), vk__errname(-r));
+	}
+	f->present = true;
+
+	static const struct {
+		const char *name;
+		size_t off;
+	} ids[] = {
+		{"vendor", offsetof(struct pci_dev_facts, vendor)},
+		{"device", offsetof(struct pci_dev_facts, device)},
+		{"subsystem_vendor", offsetof(struct pci_dev_facts, subsystem_vendor)},
+		{"subsystem_device", offsetof(struct pci_dev_facts, subsystem_device)},
+		{"revision", offsetof(struct pci_dev_facts, revision)},
+	};
+	for (size_t i = 0; i < VK_ARRAY_SIZE(ids); i++) {
+		r = read_hex_attr(root, devfd, ids[i].name, &v);
+		if (r < 0)
+			goto hostile;
+		*(int32_t *)((char *)f + ids[i].off) = v > INT32_MAX ? -1 : (int32_t)v;
+	}
+	r = read_hex_attr(root, devfd, "class", &f->class_code);
+	if (r < 0)
+		goto hostile;
+
+	r = read_attr(root, devfd, "driver_override", buf, sizeof(buf));
+	if (r == -ELOOP)
+		goto hostile;
+	if (r == 0) {
+		f->has_driver_override_attr = true;
+		buf[strcspn(buf, "\n")] = '\0';
+		if (strcmp(buf, "(null)") != 0)
+			snprintf(f->driver_override, sizeof(f->driver_override), "%.63s", buf);
+	}
+
+	r = read_link_basename(devfd, "driver", f->driver, sizeof(f->driver));
+	if (r < 0)
+		return vk_error_set(err, r, "%s: %s/driver is not a symlink to a driver: %s (%s); the tree is not sysfs",
+		                    f->bdf, vk_root_path(root, rel, shown, sizeof(shown)), strerror(-r),
+		                    vk__errname(-r));
+	r = read_link_basename(devfd, "iommu_group", buf, sizeof(buf));
+	if (r < 0)
+		return vk_error_set(err, r, "%s: %s/iommu_group is not a symlink to a group: %s (%s)", f->bdf,
+		                    vk_root_path(root, rel, shown, sizeof(shown)), strerror(-r), vk__errname(-r));
+	if (buf[0]) {
+		char *end;
+		errno = 0;
+		long g = strtol(buf, &end, 10);
+		if (!isdigit((unsigned char)buf[0]) || *end || errno || g < 0)
+			return vk_error_set(err, EINVAL, "%s: %s/iommu_group points to '%s', not a group number",
+			                    f->bdf, vk_root_path(root, rel, shown, sizeof(shown)), buf);
+		f->iommu_group = g;
+	}
+
+	/* vfio-dev/ */
+	{
+		_cleanup_close_ int vfd = vk_root_openat_nofollow(root, devfd, "vfio-dev", O_RDONLY | O_DIRECTORY);
+		if (vfd == -ELOOP || vfd == -ENOTDIR) {
+			r = vfd;
+			vfd = -1;
+			goto hostile_vfio;
+		}
+		if (vfd >= 0) {
+			f->has_vfio_dev_dir = true;
+			r = scan_vfio_dev(vfd, f);
+			vk__count();
+			if (r < 0)
+				return vk_error_set(err, r, "%s: cannot list %s/vfio-dev: %s (%s)", f->bdf,
+				                    vk_root_path(root, rel, shown, sizeof(shown)), strerror(-r),
+				                    vk__errname(-r));
+		} else if (vfd != -ENOENT) {
+			r = vfd;
+			vfd = -1;
+			return vk_error_set(err, r, "%s: cannot open %s/vfio-dev: %s (%s)", f->bdf,
+			                    vk_root_path(root, rel, shown, sizeof(shown)), strerror(-r),
+			                    vk__errname(-r));
+		}
+	}
+
+	if (f->cdev_name[0]) {
+		char attr[64];
+		snprintf(attr, sizeof(attr), "vfio-dev/%s/dev", f->cdev_name);
+		r = read_attr(root, devfd, attr, buf, sizeof(buf));
+		if (r == 0) {
+			f->has_dev_attr = true;
+			if (vk__parse_majmin(buf, &f->cdev_major, &f->cdev_minor) < 0) {
+				f->cdev_state = VFIO_CDEV_BAD_DEV_ATTR;
+				buf[strcspn(buf, "\n")] = '\0';
+				snprintf(f->cdev_problem, sizeof(f->cdev_problem),
+				         "vfio-dev/%s/dev holds '%.64s', not 'major:minor'", f->cdev_name, buf);
+			}
+		} else if (r == -ENOENT) {
+			f->cdev_state = VFIO_CDEV_NO_DEV_ATTR;
+			snprintf(f->cdev_problem, sizeof(f->cdev_problem), "vfio-dev/%s has no 'dev' attribute",
+			         f->cdev_name);
+		} else if (r == -ELOOP) {
+			goto hostile_vfio;
+		} else {
+			return vk_error_set(err, r, "%s: cannot read %s/%s: %s (%s)", f->bdf,
+			                    vk_root_path(root, rel, shown, sizeof(shown)), attr, strerror(-r),
+			                    vk__errname(-r));
+		}
+		snprintf(f->node_path, sizeof(f->node_path), "/dev/vfio/devices/%s", f->cdev_name);
+	}
+
+	/* The state, in the order a user has to fix things. */
+	if (!f->has_vfio_dev_dir) {
+		if (strcmp(f->driver, VFIO_DRIVER_NAME) == 0) {
+			f->cdev_state = VFIO_CDEV_NO_VFIO_DEV_DIR;
+			snprintf(f->cdev_problem, sizeof(f->cdev_problem), "bound to vfio-pci but %s/vfio-dev does not exist",
+			         vk_root_path(root, rel, shown, sizeof(shown)));
+		} else {
+			f->cdev_state = VFIO_CDEV_NOT_VFIO;
+			if (f->driver[0])
+				snprintf(f->cdev_problem, sizeof(f->cdev_problem), "bound to driver '%s', not vfio-pci",
+				         f->driver);
+			else
+				snprintf(f->cdev_problem, sizeof(f->cdev_problem), "not bound to any driver");
+		}
+		return 0;
+	}
+	if (f->cdev_state != VFIO_CDEV_OK)
+		return 0;
+
+	/* The node in /dev: type, owner, mode; O_PATH so that nothing is opened yet. */
+	{
+		_cleanup_close_ int nfd = vk_root_openat(root, f->node_path, O_PATH);
+		struct stat st;
+		if (nfd == -ENOENT) {
+			nfd = -1;
+			f->cdev_state = VFIO_CDEV_NODE_MISSING;
+			snprintf(f->cdev_problem, sizeof(f->cdev_problem), "%s does not exist",
+			         vk_root_path(root, f->node_path, shown, sizeof(shown)));
+			return 0;
+		}
+		if (nfd < 0 || vk__fstat(nfd, &st) < 0) {
+			int e = nfd < 0 ? -nfd : errno;
+			nfd = -1;
+			f->cdev_state = VFIO_CDEV_NODE_ERROR;
+			snprintf(f->cdev_problem, sizeof(f->cdev_problem), "cannot examine %s: %s (%s)",
+			         vk_root_path(root, f->node_path, shown, sizeof(shown)), strerror(e), vk__errname(e));
+			return 0;
+		}
+		vk__count();
+		f->node_present = true;
+		f->node_uid = st.st_uid;
+		f->node_gid = st.st_gid;
+		f->node_mode = st.st_mode & 07777;
+		f->node_is_chardev = S_ISCHR(st.st_mode);
+		f->node_is_standin = S_ISREG(st.st_mode);
+		if (f->node_is_chardev) {
+			f->node_rdev_major = major(st.st_rdev);
+			f->node_rdev_minor = minor(st.st_rdev);
+		}
+		if (!f->node_is_chardev && !f->node_is_standin) {
+			f->cdev_state = VFIO_CDEV_NODE_ERROR;
+			snprintf(f->cdev_problem, sizeof(f->cdev_problem),
+			         "%s is neither a character device nor a stand-in file (mode %06o)",
+			         vk_root_path(root, f->node_path, shown, sizeof(shown)), (unsigned)st.st_mode);
+		}
+	}
+	return 0;
+
+hostile:
+	return vk_error_set(err, r, "%s: %s holds a symlink or non-file where sysfs has an attribute: %s (%s); "
+	                    "refusing to follow it",
+	                    f->bdf, vk_root_path(root, rel, shown, sizeof(shown)), strerror(-r), vk__errname(-r));
+hostile_vfio:
+	return vk_error_set(err, r, "%s: %s/vfio-dev holds a symlink where sysfs has a directory or attribute: "
+	                    "%s (%s); refusing to follow it",
+	                    f->bdf, vk_root_path(root, rel, shown, sizeof(shown)), strerror(-r), vk__errname(-r));
+}

@@ -1,0 +1,356 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <vfiokit/cleanup.h>
+#include <vfiokit/root.h>
+
+#include "internal.h"
+
+_Thread_local uint64_t vk__syscalls;
+
+/* Symlinks followed per lookup before ELOOP, as the kernel's MAXSYMLINKS. */
+#define VK_MAXSYMLINKS 40
+/* Depth of the fallback walker's directory stack. */
+#define VK_MAXDEPTH 128
+
+struct vk_root {
+	int fd;
+	bool openat2;
+	char prefix[]; /* "" for "/" */
+};
+
+uint64_t vk_resolver_syscall_count(void)
+{
+	return vk__syscalls;
+}
+
+const char *vk__errname(int e)
+{
+	const char *n = strerrorname_np(e);
+	return n ? n : "E?";
+}
+
+ssize_t vk__read_small(int fd, char *buf, size_t len)
+{
+	size_t n = 0;
+
+	for (;;) {
+		ssize_t r = vk__read(fd, buf + n, len - 1 - n);
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (r == 0)
+			break;
+		n += (size_t)r;
+		if (n == len - 1) {
+			/* sysfs returns everything in the first read; one more read tells
+			 * whether there is more than fits. */
+			char c;
+			ssize_t more = vk__read(fd, &c, 1);
+			if (more > 0)
+				return -EFBIG;
+			break;
+		}
+	}
+	buf[n] = '\0';
+	return (ssize_t)n;
+}
+
+static int sys_openat2(int dirfd, const char *path, struct open_how *how)
+{
+	vk__count();
+	return (int)syscall(SYS_openat2, dirfd, path, how, sizeof(*how));
+}
+
+int vk_root_open(const char *path, unsigned flags, struct vk_root **out, struct vk_error *err)
+{
+	struct vk_root *r;
+	size_t len;
+
+	if (!path || !*path)
+		path = "/";
+	len = strlen(path);
+	while (len > 1 && path[len - 1] == '/')
+		len--;
+	if (len == 1 && path[0] == '/')
+		len = 0;
+	r = calloc(1, sizeof(*r) + len + 1);
+	if (!r)
+		return vk_error_set(err, ENOMEM, "out of memory");
+	memcpy(r->prefix, path, len);
+	r->prefix[len] = '\0';
+	vk__count();
+	r->fd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (r->fd < 0) {
+		int e = errno;
+		free(r);
+		return vk_error_set(err, e, "cannot open root directory %s: %s (%s)", path, strerror(e),
+		                    vk__errname(e));
+	}
+	r->openat2 = false;
+	if (!(flags & VK_ROOT_NO_OPENAT2)) {
+		/* Probe once: ENOSYS on kernels before 5.6 (or under a seccomp filter
+		 * that refuses it), then every lookup takes the fallback. */
+		struct open_how how = {.flags = O_PATH | O_DIRECTORY | O_CLOEXEC,
+		                       .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS};
+		int fd = sys_openat2(r->fd, ".", &how);
+		if (fd >= 0) {
+			vk__close(fd);
+			r->openat2 = true;
+		}
+	}
+	*out = r;
+	return 0;
+}
+
+void vk_root_close(struct vk_root *root)
+{
+	if (!root)
+		return;
+	vk__close(root->fd);
+	free(root);
+}
+
+int vk_root_fd(const struct vk_root *root)
+{
+	return root->fd;
+}
+
+const char *vk_root_prefix(const struct vk_root *root)
+{
+	return root->prefix;
+}
+
+bool vk_root_uses_openat2(const struct vk_root *root)
+{
+	return root->openat2;
+}
+
+const char *vk_root_path(const struct vk_root *root, const char *rel, char *buf, size_t len)
+{
+	while (*rel == '/')
+		rel++;
+	snprintf(buf, len, "%s/%s", root->prefix, rel);
+	return buf;
+}
+
+/* openat2 with a few retries on EAGAIN (a concurrent rename anywhere makes
+ * RESOLVE_IN_ROOT give up rather than risk a wrong answer). */
+static int openat2_retry(int dirfd, const char *path, int flags, uint64_t resolve)
+{
+	struct open_how how = {.flags = (uint64_t)(flags | O_CLOEXEC), .resolve = resolve};
+	int fd = -1;
+
+	for (int i = 0; i < 8; i++) {
+		fd = sys_openat2(dirfd, path, &how);
+		if (fd >= 0 || errno != EAGAIN)
+			break;
+	}
+	return fd < 0 ? -errno : fd;
+}
+
+/*
+ * The fallback of RESOLVE_IN_ROOT.  A stack of directory FDs from the root down
+ * to the current directory; ".." pops (never above the root); a symlink is read
+ * with readlinkat() and its target spliced in front of the rest of the path (an
+ * absolute target pops back to the root).  Every open uses O_NOFOLLOW, so a
+ * symlink swapped in after readlinkat() said "not a symlink" fails instead of
+ * being followed by the kernel.
+ */
+static int walk_in_root(const struct vk_root *root, const char *rel, int flags)
+{
+	int stack[VK_MAXDEPTH];
+	int depth = 0, links = 0, ret;
+	size_t cap = strlen(rel) + 1;
+	_cleanup_free_ char *path = malloc(cap);
+	char *rest;
+
+	if (!path)
+		return -ENOMEM;
+	memcpy(path, rel, cap);
+	stack[0] = root->fd; /* not owned */
+	rest = path;
+
+	for (;;) {
+		char comp[NAME_MAX + 1];
+		size_t n;
+		bool last;
+
+		while (*rest == '/')
+			rest++;
+		if (!*rest) {
+			/* path ended in '/' or was empty: open the current directory */
+			ret = openat(stack[depth], ".", flags | O_CLOEXEC);
+			vk__count();
+			ret = ret < 0 ? -errno : ret;
+			goto out;
+		}
+		n = strcspn(rest, "/");
+		if (n > NAME_MAX) {
+			ret = -ENAMETOOLONG;
+			goto out;
+		}
+		memcpy(comp, rest, n);
+		comp[n] = '\0';
+		rest += n;
+		last = rest[strspn(rest, "/")] == '\0';
+
+		if (strcmp(comp, ".") == 0) {
+			if (last) {
+				rest = (char *)"";
+			}
+			continue;
+		}
+		if (strcmp(comp, "..") == 0) {
+			if (depth > 0)
+				vk__close(stack[depth--]);
+			continue;
+		}
+
+		char target[PATH_MAX];
+		ssize_t tl = vk__readlinkat(stack[depth], comp, target, sizeof(target));
+		if (tl >= 0 && !(last && (flags & O_NOFOLLOW))) {
+			if ((size_t)tl >= sizeof(target)) {
+				ret = -ENAMETOOLONG;
+				goto out;
+			}
+			if (++links > VK_MAXSYMLINKS) {
+				ret = -ELOOP;
+				goto out;
+			}
+			target[tl] = '\0';
+			/* new path = target + "/" + rest */
+			size_t rl = strlen(rest);
+			char *np = malloc((size_t)tl + 1 + rl + 1);
+			if (!np) {
+				ret = -ENOMEM;
+				goto out;
+			}
+			memcpy(np, target, (size_t)tl);
+			np[tl] = '/';
+			memcpy(np + tl + 1, rest, rl + 1);
+			free(path);
+			path = np;
+			rest = path;
+			if (target[0] == '/')
+				while (depth > 0)
+					vk__close(stack[depth--]);
+			continue;
+		}
+		if (tl < 0 && errno != EINVAL) {
+			ret = -errno; /* ENOENT, ENOTDIR, EACCES ... */
+			goto out;
+		}
+		if (last) {
+			vk__count();
+			ret = openat(stack[depth], comp, flags | O_NOFOLLOW | O_CLOEXEC);
+			ret = ret < 0 ? -errno : ret;
+			goto out;
+		}
+		if (depth + 1 >= VK_MAXDEPTH) {
+			ret = -ENAMETOOLONG;
+			goto out;
+		}
+		vk__count();
+		int fd = openat(stack[depth], comp, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0) {
+			ret = -errno;
+			goto out;
+		}
+		stack[++depth] = fd;
+	}
+out:
+	while (depth > 0)
+		vk__close(stack[depth--]);
+	return ret;
+}
+
+int vk_root_openat(const struct vk_root *root, const char *rel, int flags)
+{
+	if (flags & O_CREAT)
+		return -EINVAL;
+	while (*rel == '/')
+		rel++;
+	if (root->openat2)
+		return openat2_retry(root->fd, *rel ? rel : ".", flags,
+		                     RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS);
+	return walk_in_root(root, rel, flags);
+}
+
+int vk_root_openat_nofollow(const struct vk_root *root, int dirfd, const char *rel, int flags)
+{
+	if (flags & O_CREAT)
+		return -EINVAL;
+	if (root->openat2)
+		return openat2_retry(dirfd, rel, flags,
+		                     RESOLVE_NO_SYMLINKS | RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS);
+
+	/* Fallback: one component at a time, each with O_NOFOLLOW, no "..". */
+	const char *p = rel;
+	int cur = dirfd, ret;
+
+	if (*p == '/')
+		return -EXDEV;
+	for (;;) {
+		char comp[NAME_MAX + 1];
+		size_t n = strcspn(p, "/");
+		bool last;
+
+		if (n == 0 || n > NAME_MAX) {
+			ret = n ? -ENAMETOOLONG : -EINVAL;
+			break;
+		}
+		memcpy(comp, p, n);
+		comp[n] = '\0';
+		p += n;
+		while (*p == '/')
+			p++;
+		last = *p == '\0';
+		if (strcmp(comp, "..") == 0) {
+			ret = -EXDEV;
+			break;
+		}
+		vk__count();
+		int fd = openat(cur, comp,
+		                last ? flags | O_NOFOLLOW | O_CLOEXEC
+		                     : O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0) {
+			/* O_PATH|O_DIRECTORY|O_NOFOLLOW on a symlink says ENOTDIR; make it
+			 * the ELOOP openat2 gives. */
+			ret = -errno;
+			if (ret == -ENOTDIR) {
+				char t[2];
+				if (vk__readlinkat(cur, comp, t, sizeof(t)) >= 0)
+					ret = -ELOOP;
+			}
+			break;
+		}
+		if (last && (flags & O_PATH)) {
+			/* O_PATH|O_NOFOLLOW opens a symlink itself: refuse it like openat2. */
+			struct stat st;
+			if (vk__fstat(fd, &st) == 0 && S_ISLNK(st.st_mode)) {
+				vk__close(fd);
+				ret = -ELOOP;
+				break;
+			}
+		}
+		if (cur != dirfd)
+			vk__close(cur);
+		cur = -1;
+		if (last)
+			return fd;
+		cur = fd;
+	}
+	if (cur != dirfd && cur >= 0)
+		vk__close(cur);
+	return ret;
+}
