@@ -35,18 +35,30 @@ demo() {
 	echo "== The fake host of $scen"
 	./build/fakesys/fakesys show "$scen"
 	if [ -w /dev/fuse ]; then
-		local mnt
-		mnt=$(mktemp -d /tmp/vfiokit-demo.XXXXXX)
-		trap './build/fakesys/fakesys umount "$mnt" >/dev/null 2>&1 || true; rmdir "$mnt" 2>/dev/null || true' EXIT
-		./build/fakesys/fakesys mount "$scen" "$mnt"
+		DEMO_MNT=$(mktemp -d /tmp/vfiokit-demo.XXXXXX)
+		trap 'demo_cleanup' EXIT
+		./build/fakesys/fakesys mount "$scen" "$DEMO_MNT"
 		echo
-		echo "== lspci -nnk reading the FUSE-mounted fake sysfs at $mnt"
-		lspci -O sysfs.path="$mnt/sys/bus/pci" -nnk
+		echo "== lspci -nnk reading the FUSE-mounted fake sysfs at $DEMO_MNT"
+		lspci -O sysfs.path="$DEMO_MNT/sys/bus/pci" -nnk
 		echo
-		echo "== VFIO nodes in the fake /dev"
-		ls -l "$mnt/dev/vfio" "$mnt/dev/vfio/devices" "$mnt/dev/iommu"
+		echo "== VFIO nodes in the fake /dev (stand-in files, see docs/architecture.md)"
+		ls -l "$DEMO_MNT/dev/iommu" "$DEMO_MNT/dev/vfio" "$DEMO_MNT/dev/vfio/devices"
+		echo
+		echo "== vfio-resolve: the GPU and its audio function, as QEMU arguments"
+		./build/resolver/vfio-resolve --root "$DEMO_MNT" --argv 0000:01:00.0 0000:01:00.1
+		demo_cleanup
+		trap - EXIT
 	else
 		echo "(no /dev/fuse here: skipping the mounted view)"
+	fi
+}
+
+demo_cleanup() {
+	if [ -n "${DEMO_MNT:-}" ]; then
+		./build/fakesys/fakesys umount "$DEMO_MNT" >/dev/null 2>&1 || true
+		rmdir "$DEMO_MNT" 2>/dev/null || true
+		DEMO_MNT=
 	fi
 }
 
