@@ -37,6 +37,8 @@ struct mat {
 	struct vtree *t;
 	const char *dir;
 	bool chown;
+	uid_t euid; /* who new entries belong to */
+	gid_t egid;
 	struct vk_error *err;
 };
 
@@ -66,10 +68,16 @@ static int write_all(int fd, const uint8_t *p, size_t len)
 	return 0;
 }
 
+/* Whether @n needs a chown: a new entry already belongs to the caller. */
+static bool needs_chown(const struct mat *m, const struct vt_node *n)
+{
+	return m->chown && (n->uid != m->euid || n->gid != m->egid);
+}
+
 /* Owner first, mode second: chown clears set-id bits, so the mode must win. */
 static int set_owner_mode(struct mat *m, int fd, const struct vt_node *n)
 {
-	if (m->chown && fchown(fd, n->uid, n->gid) < 0)
+	if (needs_chown(m, n) && fchown(fd, n->uid, n->gid) < 0)
 		return mat_fail(m, n, "fchown");
 	if (fchmod(fd, n->mode) < 0)
 		return mat_fail(m, n, "fchmod");
@@ -84,7 +92,7 @@ static int write_file(struct mat *m, int dfd, const struct vt_node *n)
 
 	if (fd < 0)
 		return mat_fail(m, n, "create");
-	if (write_all(fd, n->u.file.data, n->u.file.len) < 0)
+	if (n->u.file.len && write_all(fd, n->u.file.data, n->u.file.len) < 0)
 		return mat_fail(m, n, "write");
 	return set_owner_mode(m, fd, n);
 }
@@ -93,7 +101,7 @@ static int write_link(struct mat *m, int dfd, const struct vt_node *n)
 {
 	if (symlinkat(n->u.link.target, dfd, n->name) < 0)
 		return mat_fail(m, n, "symlink");
-	if (m->chown && fchownat(dfd, n->name, n->uid, n->gid, AT_SYMLINK_NOFOLLOW) < 0)
+	if (needs_chown(m, n) && fchownat(dfd, n->name, n->uid, n->gid, AT_SYMLINK_NOFOLLOW) < 0)
 		return mat_fail(m, n, "fchownat");
 	return 0;
 }
@@ -268,7 +276,7 @@ int fakesys_materialize(struct vtree *t, const char *dir, struct vk_error *err)
 		}
 	}
 
-	struct mat m = {.t = t, .dir = dir, .chown = geteuid() == 0, .err = err};
+	struct mat m = {.t = t, .dir = dir, .chown = geteuid() == 0, .euid = geteuid(), .egid = getegid(), .err = err};
 	r = write_dir(&m, fd, vtree_root(t));
 	if (r == 0)
 		r = set_owner_mode(&m, fd, vtree_root(t));

@@ -94,3 +94,17 @@ Test(cli, fake_qemu_binary)
 	cr_assert_eq(run("--qemu", "/nonexistent/qemu", "--", "-S", NULL), 2);
 	vk_rm_rf(dir);
 }
+
+Test(cli, live_fd_option_combinations)
+{
+	cr_assert_eq(run("--fds", "--", "-S", NULL), 2, "--fds needs --pid");
+	cr_assert_eq(run("--stand-in", "--pid", "1", NULL), 2);
+	cr_assert_eq(run("--report", "/dev/null", "--", "-S", NULL), 2, "--report only with --stand-in");
+	cr_assert_eq(run("--then-exec", "/bin/true", "--", "-S", NULL), 2);
+	/* a stand-in without VFIO arguments and no VFIO FDs: clean, silent */
+	cr_assert_eq(run("--stand-in", "--", "qemu-system-x86_64", "-S", NULL), 0, "%s", errb);
+	cr_assert_eq(errb[0], '\0', "%s", errb);
+	cr_assert_eq(run("--stand-in", "--then-exec", "/bin/true", "--", "-S", NULL), 0, "%s", errb);
+	cr_assert_eq(run("--stand-in", "--then-exec", "/nonexistent/qemu", "--", "-S", NULL), 2);
+	cr_assert(strstr(errb, "--then-exec /nonexistent/qemu"), "%s", errb);
+}

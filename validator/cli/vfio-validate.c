@@ -20,14 +20,18 @@ static void usage(FILE *f)
 	fprintf(f,
 	        "Usage: vfio-validate [OPTIONS] -- QEMU-ARGS...\n"
 	        "       vfio-validate [OPTIONS] --args-file FILE   (libvirt .args; '-' = stdin)\n"
-	        "       vfio-validate [OPTIONS] --pid PID          (a running QEMU)\n"
-	        "       vfio-validate --stand-in [--report FILE] [--then-exec QEMU] -- QEMU-ARGS...\n"
+	        "       vfio-validate [OPTIONS] --pid PID [--fds]  (a running QEMU)\n"
+	        "       vfio-validate --stand-in [OPTIONS] [--report FILE] [--then-exec QEMU] -- [EMULATOR] QEMU-ARGS...\n"
 	        "\n"
 	        "Options:\n"
 	        "  --qemu-version X.Y  check against the built-in table for that QEMU (default: newest)\n"
 	        "  --qemu BINARY       ask that QEMU binary what it supports\n"
 	        "  --root DIR          also check the host (tree under DIR, e.g. / or a fakesys tree)\n"
-	        "  --fds               check the live FDs of --pid (implied by --stand-in)\n"
+	        "  --fds               with --pid: check the process' live FDs (VV2xx)\n"
+	        "  --stand-in          run in QEMU's place: check these arguments and the inherited FDs,\n"
+	        "                      report on stderr, exit 0/1\n"
+	        "  --report FILE       with --stand-in: write the report to FILE\n"
+	        "  --then-exec QEMU    with --stand-in: exec QEMU with the arguments when there is no error\n"
 	        "  --json              print the report as JSON\n"
 	        "  --list-rules        print the rule catalogue\n"
 	        "  -h, --help          this text;  --version\n"
@@ -59,6 +63,8 @@ static int print_parse_error(bool json, const char *source, const struct qc_pos 
 	return EXIT_USAGE;
 }
 
+static int main_inner(int argc, char **argv, const struct vk_fd_inventory *inv, const struct vk_error *inv_err);
+
 static void print_rules(void)
 {
 	size_t n;
@@ -68,6 +74,18 @@ static void print_rules(void)
 }
 
 int main(int argc, char **argv)
+{
+	/* A stand-in judges the FDs it inherited: list them before this process
+	 * opens anything of its own (every FD opened later is O_CLOEXEC). */
+	struct vk_fd_inventory inv = { 0 };
+	struct vk_error inv_err = { 0 };
+	int inv_r = vk_fd_inventory_take(0, NULL, &inv, &inv_err);
+	int status = main_inner(argc, argv, inv_r < 0 ? NULL : &inv, &inv_err);
+	vk_fd_inventory_free(&inv);
+	return status;
+}
+
+static int main_inner(int argc, char **argv, const struct vk_fd_inventory *inv, const struct vk_error *inv_err)
 {
 	_cleanup_fclose_ FILE *rf = NULL; /* before any goto out: the cleanup must see it initialised */
 	enum { O_QV = 256, O_QEMU, O_ROOT, O_JSON, O_ARGS, O_PID, O_STANDIN, O_REPORT, O_EXEC, O_FDS, O_LIST,
@@ -121,10 +139,15 @@ int main(int argc, char **argv)
 		}
 	}
 	int nsrc = (argsfile != NULL) + (pid != 0) + (optind < argc);
-	if (nsrc != 1 || (qv && qemu) || ((report_path || then_exec) && !standin) || (standin && pid)) {
+	if (nsrc != 1 || (qv && qemu) || ((report_path || then_exec) && !standin) || (standin && (pid || argsfile)) ||
+	    (fds && !pid)) {
 		fprintf(stderr, "vfio-validate: give exactly one of --args-file, --pid or -- ARGS "
-		                "(and --report/--then-exec only with --stand-in)\n");
+		                "(--report/--then-exec only with --stand-in and -- ARGS, --fds only with --pid)\n");
 		usage(stderr);
+		return EXIT_USAGE;
+	}
+	if (standin && !inv) {
+		fprintf(stderr, "vfio-validate: --stand-in: cannot list the inherited FDs: %s\n", inv_err->msg);
 		return EXIT_USAGE;
 	}
 
@@ -163,6 +186,7 @@ int main(int argc, char **argv)
 	struct vk_report rep = { 0 };
 	struct vk_root *root = NULL;
 	int status = EXIT_USAGE;
+	FILE *outf = standin ? stderr : stdout;
 
 	r = vk_check_cmdline(cl, &caps, &rep, &err);
 	if (r < 0) {
@@ -184,14 +208,14 @@ int main(int argc, char **argv)
 		}
 	}
 	if (standin || fds) {
-		r = vk_check_fds(cl, standin ? 0 : (pid_t)pid, NULL, root, &rep, &err);
+		r = standin ? vk_check_fd_inventory(cl, inv, root, &rep, &err)
+		            : vk_check_fds(cl, (pid_t)pid, NULL, root, &rep, &err);
 		if (r < 0) {
 			fprintf(stderr, "vfio-validate: FD checks: %s\n", err.msg);
 			goto out;
 		}
 	}
 
-	FILE *outf = standin ? stderr : stdout;
 	if (report_path) {
 		rf = fopen(report_path, "we");
 		if (!rf) {
@@ -212,7 +236,7 @@ int main(int argc, char **argv)
 		free(s);
 	} else {
 		vk_report_print(&rep, outf, !rf && want_color(outf));
-		if (!rep.n && !standin)
+		if (!rep.n && (!standin || report_path))
 			fprintf(outf, "%s: no findings (checked against %s)\n", source, caps.label);
 	}
 	if (rf) {
@@ -235,6 +259,8 @@ int main(int argc, char **argv)
 			nargv[i + 1] = cl->argv[i + (cl->has_program ? 1 : 0)];
 		vk_root_close(root);
 		root = NULL;
+		fflush(NULL);
+		/* Our own FDs are all close-on-exec; the inherited ones pass on unchanged. */
 		execv(then_exec, nargv);
 		fprintf(stderr, "vfio-validate: --then-exec %s: %s\n", then_exec, strerror(errno));
 		free(nargv);

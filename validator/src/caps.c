@@ -122,6 +122,8 @@ static int run_capture(char *const argv[], char **out)
 	posix_spawn_file_actions_adddup2(&fa, pfd[1], STDOUT_FILENO);
 	posix_spawn_file_actions_adddup2(&fa, pfd[1], STDERR_FILENO);
 	posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+	/* A stand-in holds the VFIO FDs it inherited: the probe must not get them. */
+	posix_spawn_file_actions_addclosefrom_np(&fa, 3);
 	extern char **environ;
 	r = posix_spawn(&pid, argv[0], &fa, NULL, argv, environ);
 	posix_spawn_file_actions_destroy(&fa);

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* Host rules (VV1xx) through the resolver's facts; live-FD rules (VV2xx). */
+/* Host rules (VV1xx) through the resolver's facts (live-FD rules VV2xx: fds.c). */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -106,11 +106,4 @@ int vk_check_host(const struct qc_cmdline *c, const struct vk_root *root, struct
 			return ret;
 	}
 	return 0;
-}
-
-int vk_check_fds(const struct qc_cmdline *c, pid_t pid, const char *proc, const struct vk_root *root,
-                 struct vk_report *r, struct vk_error *err)
-{
-	(void)c; (void)pid; (void)proc; (void)root; (void)r;
-	return vk_error_set(err, ENOSYS, "live-FD checks are not implemented yet");
 }

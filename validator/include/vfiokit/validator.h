@@ -16,6 +16,7 @@
 #include <sys/types.h>
 
 #include <vfiokit/error.h>
+#include <vfiokit/pci_addr.h>
 #include <vfiokit/qemu_cmdline.h>
 
 enum vk_severity {
@@ -180,14 +181,120 @@ struct vk_root;
 int vk_check_host(const struct qc_cmdline *c, const struct vk_root *root, struct vk_report *r,
                   struct vk_error *err);
 
+/* ---- live FDs (VV2xx) ---- */
+
+/* One open FD of the inspected process, as seen when the inventory was taken. */
+struct vk_fd_entry {
+	int fd;
+	bool cloexec;        /* FD_CLOEXEC (self: F_GETFD; another process: O_CLOEXEC in fdinfo flags) */
+	int flags;           /* file status flags: O_ACCMODE bits, O_NONBLOCK ... */
+};
+
+/* The open FDs of a process. */
+struct vk_fd_inventory {
+	pid_t pid;                /* 0: the calling process */
+	char *proc;               /* where /proc is ("/proc") */
+	struct vk_fd_entry *fds;  /* sorted by fd */
+	size_t n;
+};
+
 /**
- * vk_check_fds() - live-FD rules for a process: every numeric fd= is open,
- * inherited (no FD_CLOEXEC), O_RDWR and the cdev of its device; the iommufd
- * object's FD is /dev/iommu; no other VFIO/iommufd FD is open (a leak).
- * @pid:  the process; 0 for the calling one (a stand-in for QEMU).
+ * vk_fdinfo_flags() - the "flags:" line of a /proc/PID/fdinfo/FD text.
+ * @text:  the file's content (NUL-terminated).
+ * @flags: receives the value (the kernel prints it in octal: "flags:\t02100002"),
+ *         O_CLOEXEC (02000000) included.
+ * Returns 0, or -EINVAL when there is no well-formed "flags:" line.
+ */
+int vk_fdinfo_flags(const char *text, unsigned *flags);
+
+/**
+ * vk_fd_inventory_take() - list the open FDs of a process and their flags.
+ * @pid:  the process; 0 for the calling one.
  * @proc: where /proc is (NULL: "/proc").
- * @root: the host tree for the expected device numbers (may be NULL: identity
- *        checks are then skipped).
+ * @out:  receives the inventory; free with vk_fd_inventory_free().
+ * @err:  the reason on failure.
+ *
+ * For the calling process this must be the first thing a stand-in does: every
+ * FD listed is taken as inherited (the directory FD used for the listing is
+ * left out; it is closed again before returning).  Flags come from
+ * fcntl(F_GETFD/F_GETFL) for the calling process and from
+ * @proc/PID/fdinfo/FD ("flags:", octal) for another one.  Without a readable
+ * /proc the calling process falls back to probing FDs 0..1023 with fcntl().
+ *
+ * Returns 0, -ESRCH (no such process), -EACCES (not ours to inspect), -ENOMEM,
+ * -errno.
+ */
+int vk_fd_inventory_take(pid_t pid, const char *proc, struct vk_fd_inventory *out, struct vk_error *err);
+
+/* Free an inventory's memory; safe on a zeroed one. */
+void vk_fd_inventory_free(struct vk_fd_inventory *inv);
+
+/* What a VFIO-related device node is. */
+enum vk_node_kind {
+	VK_NODE_NONE = 0,      /* not a VFIO/iommufd node (or not identified) */
+	VK_NODE_VFIO_CDEV,     /* /dev/vfio/devices/vfioN */
+	VK_NODE_VFIO_GROUP,    /* /dev/vfio/<group> (or noiommu-<group>) */
+	VK_NODE_VFIO_CONTAINER,/* /dev/vfio/vfio (legacy container or iommufd compat) */
+	VK_NODE_IOMMU,         /* /dev/iommu */
+};
+
+/* A VFIO-related node of the host, from its sysfs class entry. */
+struct vk_vfio_node {
+	enum vk_node_kind kind;
+	unsigned major, minor;
+	char name[64];                  /* "vfio0", "12", "iommu", "vfio" */
+	char bdf[PCI_ADDR_STRLEN];      /* the PCI device of a cdev, "" otherwise */
+};
+
+/**
+ * vk_vfio_nodes_read() - every VFIO-related node the host tree declares:
+ * sys/class/vfio-dev/<vfioN>/dev (with the device from the class link),
+ * sys/class/vfio/<group>/dev, sys/class/misc/{iommu,vfio}/dev.
+ * @root:  the host tree.
+ * @nodes: receives a malloc'd array (free()); NULL when there is none.
+ * @n:     receives the count.
+ * Unreadable or malformed entries are skipped.  Returns 0 or -ENOMEM.
+ */
+int vk_vfio_nodes_read(const struct vk_root *root, struct vk_vfio_node **nodes, size_t *n,
+                       struct vk_error *err);
+
+/**
+ * vk_vfio_node_of_fd() - which of @nodes an open FD is.
+ * @fd:    an FD that can be fstat()ed and, for a regular file, pread() (an
+ *         O_PATH FD is enough for a character device).
+ * Applies the resolver's vfio_node_identity_check() (a character device with
+ * that st_rdev, or a fakesys stand-in naming it) to each candidate.
+ * Returns the node, or NULL when @fd is none of them.
+ */
+const struct vk_vfio_node *vk_vfio_node_of_fd(int fd, const struct vk_vfio_node *nodes, size_t n);
+
+/**
+ * vk_check_fd_inventory() - live-FD rules against an inventory: every numeric
+ * fd= of vfio-pci and of -object iommufd (and each FD of an -add-fd set that
+ * such an fd=/dev/fdset/N names) is open (VV201), not close-on-exec (VV202),
+ * O_RDWR (VV203), and the cdev of the device host=/sysfsdev= names (VV204;
+ * without them, some VFIO cdev: VV207) or /dev/iommu for the object (VV205);
+ * an -add-fd FD is open and inheritable; any other open, inheritable VFIO
+ * cdev, group, container or /dev/iommu FD is a leak (VV206).
+ * @c:    the command line of that process.
+ * @inv:  from vk_fd_inventory_take().
+ * @root: the host tree for the device numbers (may be NULL: identity and
+ *        leak checks are then skipped).
+ *
+ * The FDs of another process are examined through @proc/PID/fd/N: opened
+ * O_PATH (fstat only) for a character device, O_RDONLY only for a regular
+ * file (a stand-in); a device of another process is never opened.
+ * Returns 0, -ENOMEM, or -errno when the host tree cannot be read at all.
+ */
+int vk_check_fd_inventory(const struct qc_cmdline *c, const struct vk_fd_inventory *inv,
+                          const struct vk_root *root, struct vk_report *r, struct vk_error *err);
+
+/**
+ * vk_check_fds() - vk_fd_inventory_take() then vk_check_fd_inventory(): the
+ * live-FD rules for process @pid as it is now (0: the calling process; a
+ * stand-in should take its inventory first thing instead, before it opens
+ * anything of its own).
+ * @proc: where /proc is (NULL: "/proc").
  * Returns 0, -ENOMEM, or -errno when /proc/PID/fd cannot be read.
  */
 int vk_check_fds(const struct qc_cmdline *c, pid_t pid, const char *proc, const struct vk_root *root,
