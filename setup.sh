@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")"
 
 PACKAGES=(build-essential cmake pkg-config libfuse3-dev fuse3 libyaml-dev libjansson-dev
-          libcriterion-dev pciutils)
+          libcriterion-dev pciutils driverctl dpdk umockdev python3-jsonschema strace)
 
 install_missing() {
 	local missing=()

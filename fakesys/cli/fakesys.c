@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <vfiokit/fakesys_record.h>
+#include <vfiokit/fakesys_run.h>
 #include <vfiokit/fakesys_serve.h>
 #include <vfiokit/host_model.h>
 #include <vfiokit/host_tree.h>
@@ -28,16 +30,40 @@ static void usage(FILE *f)
 	      "Commands:\n"
 	      "  materialize SCENARIO DIR     write the tree as a plain directory DIR\n"
 	      "                               (DIR must not exist or be empty)\n"
-	      "  mount [-f] [--pidfile FILE] [--serve-opens] SCENARIO MOUNTPOINT\n"
+	      "  mount [-f] [--pidfile FILE] [--serve-opens] [--log FILE [--log-lookups]]\n"
+	      "        SCENARIO MOUNTPOINT\n"
 	      "                               mount the tree read-only with FUSE on an empty\n"
 	      "                               directory; returns once the mount is ready\n"
 	      "      -f, --foreground         serve in the foreground until unmounted or signalled\n"
 	      "      --pidfile FILE           write the server's PID to FILE\n"
 	      "      --serve-opens            send every open() to the server (slower; the\n"
-	      "                               default lets the kernel open and cache files)\n"
+	      "                               default lets the kernel open and cache files);\n"
+	      "                               the live mode: faults, .fakesys/control, and\n"
+	      "                               kernel-like writes (bind, unbind, remove...)\n"
+	      "      --live                   the same as --serve-opens\n"
+	      "      --log FILE               append one JSON line per operation to FILE\n"
+	      "                               (implies --serve-opens)\n"
+	      "      --log-lookups            with --log: no kernel caching of lookups and\n"
+	      "                               attributes, so that the log sees every one\n"
 	      "      -d, --debug              log every FUSE request (with -f)\n"
 	      "  umount MOUNTPOINT            unmount a fakesys mount and wait for its server\n"
 	      "  show SCENARIO                print the host described by SCENARIO\n"
+	      "  run [--live] [--userns] [--tmpdir DIR] SCENARIO [--] CMD [ARGS...]\n"
+	      "                               run CMD in a private mount namespace where the\n"
+	      "                               scenario is overlaid on /sys, /dev and\n"
+	      "                               /proc/cmdline; exits with CMD's status (128+N\n"
+	      "                               when killed by signal N, 125 when fakesys fails,\n"
+	      "                               126/127 when CMD cannot be run)\n"
+	      "      --live                   kernel-like writes to sysfs (as mount --live)\n"
+	      "      --userns                 use a user namespace even as root\n"
+	      "      --tmpdir DIR             where the scratch mountpoint goes (default $TMPDIR)\n"
+	      "  record [--root DIR] [--output FILE] [--redact] [BDF...]\n"
+	      "                               write a scenario of the host under DIR (default /):\n"
+	      "                               all PCI devices, or the named ones with their parents\n"
+	      "                               and IOMMU group peers; --redact leaves out labels and\n"
+	      "                               cmdline parameters unrelated to IOMMU/VFIO\n"
+	      "  import-umockdev FILE [--output FILE]\n"
+	      "                               convert a umockdev-record file to a scenario\n"
 	      "\n"
 	      "  -h, --help                   show this help\n"
 	      "  -V, --version                show the version\n"
@@ -98,6 +124,9 @@ static int cmd_mount(int argc, char **argv)
 		{"foreground", no_argument, NULL, 'f'},
 		{"pidfile", required_argument, NULL, 'p'},
 		{"serve-opens", no_argument, NULL, 'o'},
+		{"live", no_argument, NULL, 'o'},
+		{"log", required_argument, NULL, 'l'},
+		{"log-lookups", no_argument, NULL, 'L'},
 		{"debug", no_argument, NULL, 'd'},
 		{0},
 	};
@@ -117,6 +146,12 @@ static int cmd_mount(int argc, char **argv)
 		case 'o':
 			o.serve_opens = true;
 			break;
+		case 'l':
+			o.log = optarg;
+			break;
+		case 'L':
+			o.log_lookups = true;
+			break;
 		case 'd':
 			o.debug = true;
 			break;
@@ -126,11 +161,21 @@ static int cmd_mount(int argc, char **argv)
 	}
 	if (argc - optind != 2)
 		return usage_error("%s: expects SCENARIO MOUNTPOINT", "mount");
-	struct vtree *t = load_tree(argv[optind], &e);
-	if (!t)
+	if (o.log_lookups && !o.log)
+		return usage_error("%s: --log-lookups needs --log FILE", "mount");
+	/* The model stays: the live mode changes it and rebuilds the tree. */
+	struct host_model *m = NULL;
+	struct vtree *t = NULL;
+	if (host_model_load(argv[optind], &m, &e) < 0)
 		return fail(&e);
+	if (host_tree_build(m, &t, &e) < 0) {
+		host_model_free(m);
+		return fail(&e);
+	}
+	o.model = m;
 	int r = fakesys_mount(t, argv[optind + 1], &o, &e);
 	vtree_free(t);
+	host_model_free(m);
 	return r < 0 ? fail(&e) : EXIT_SUCCESS;
 }
 
@@ -141,6 +186,60 @@ static int cmd_umount(int argc, char **argv)
 	if (argc != 2)
 		return usage_error("%s: expects MOUNTPOINT", "umount");
 	return fakesys_umount(argv[1], &e) < 0 ? fail(&e) : EXIT_SUCCESS;
+}
+
+static int cmd_run(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{"userns", no_argument, NULL, 'u'},
+		{"serve-opens", no_argument, NULL, 'o'},
+		{"live", no_argument, NULL, 'o'},
+		{"tmpdir", required_argument, NULL, 't'},
+		{0},
+	};
+	struct fakesys_run_opts o = {0};
+	struct vk_error e = {0};
+	int c, status = 125;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "+", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'u':
+			o.userns = true;
+			break;
+		case 'o':
+			o.serve_opens = true;
+			break;
+		case 't':
+			o.tmpdir = optarg;
+			break;
+		default:
+			return usage_error("%s: unknown option", "run");
+		}
+	}
+	if (argc - optind < 1)
+		return usage_error("%s: expects SCENARIO [--] CMD [ARGS...]", "run");
+	const char *scen = argv[optind++];
+	if (optind < argc && !strcmp(argv[optind], "--"))
+		optind++;
+	if (optind >= argc)
+		return usage_error("%s: expects SCENARIO [--] CMD [ARGS...]", "run");
+	/* the model too: the live mode changes it and rebuilds the tree */
+	struct host_model *m = NULL;
+	struct vtree *t = NULL;
+	if (host_model_load(scen, &m, &e) < 0 || host_tree_build(m, &t, &e) < 0) {
+		host_model_free(m);
+		fail(&e);
+		return 125;
+	}
+	if (o.serve_opens)
+		o.model = m;
+	int r = fakesys_run(t, argv + optind, &o, &status, &e);
+	vtree_free(t);
+	host_model_free(m);
+	if (r < 0)
+		fail(&e);
+	return status;
 }
 
 static int cmd_show(int argc, char **argv)
@@ -157,6 +256,93 @@ static int cmd_show(int argc, char **argv)
 	return fflush(stdout) == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }
 
+/* --output FILE or stdout; the file is written only when the scenario is complete. */
+static int write_scenario(const char *output, int (*fn)(void *, FILE *, struct vk_error *), void *ctx)
+{
+	struct vk_error e = {0};
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *m = open_memstream(&buf, &len);
+
+	if (!m)
+		return fail(&(struct vk_error){.code = ENOMEM});
+	int r = fn(ctx, m, &e);
+	fclose(m);
+	if (r < 0) {
+		free(buf);
+		return fail(&e);
+	}
+	FILE *f = output ? fopen(output, "w") : stdout;
+	if (!f) {
+		fprintf(stderr, "fakesys: %s: %s\n", output, strerror(errno));
+		free(buf);
+		return EXIT_FAILURE;
+	}
+	bool ok = fwrite(buf, 1, len, f) == len;
+	ok = (f == stdout ? fflush(f) : fclose(f)) == 0 && ok;
+	free(buf);
+	return ok ? EXIT_SUCCESS : EXIT_FAILURE;
+}
+
+static int do_record(void *ctx, FILE *f, struct vk_error *e)
+{
+	return fakesys_record(ctx, f, stderr, e);
+}
+
+static int do_import(void *ctx, FILE *f, struct vk_error *e)
+{
+	return fakesys_import_umockdev(ctx, f, stderr, e);
+}
+
+static int cmd_record(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{"root", required_argument, NULL, 'r'},
+		{"output", required_argument, NULL, 'o'},
+		{"redact", no_argument, NULL, 'R'},
+		{NULL, 0, NULL, 0},
+	};
+	struct fakesys_record_opts o = {0};
+	const char *output = NULL;
+	int c;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "o:", longopts, NULL)) != -1) {
+		if (c == 'r')
+			o.root = optarg;
+		else if (c == 'o')
+			output = optarg;
+		else if (c == 'R')
+			o.redact = true;
+		else
+			return usage_error("%s: unknown option", "record");
+	}
+	o.bdfs = (const char *const *)argv + optind;
+	o.n_bdfs = (size_t)(argc - optind);
+	return write_scenario(output, do_record, &o);
+}
+
+static int cmd_import_umockdev(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{"output", required_argument, NULL, 'o'},
+		{NULL, 0, NULL, 0},
+	};
+	const char *output = NULL;
+	int c;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "o:", longopts, NULL)) != -1) {
+		if (c == 'o')
+			output = optarg;
+		else
+			return usage_error("%s: unknown option", "import-umockdev");
+	}
+	if (argc - optind != 1)
+		return usage_error("%s: expects FILE", "import-umockdev");
+	return write_scenario(output, do_import, argv[optind]);
+}
+
 int main(int argc, char **argv)
 {
 	static const struct {
@@ -167,6 +353,9 @@ int main(int argc, char **argv)
 		{"mount", cmd_mount},
 		{"umount", cmd_umount},
 		{"show", cmd_show},
+		{"run", cmd_run},
+		{"record", cmd_record},
+		{"import-umockdev", cmd_import_umockdev},
 	};
 
 	if (argc < 2) {

@@ -1,23 +1,36 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * The FUSE server of fakesys: serves a sealed vtree read-only through the
- * libfuse low-level API (modelled on libfuse's example/passthrough_ll.c).
+ * The FUSE server of fakesys: serves a sealed vtree through the libfuse
+ * low-level API (modelled on libfuse's example/passthrough_ll.c).
  *
  * Inode numbers are the tree's own (the root is 1 == FUSE_ROOT_ID), so every
  * request maps to its node with one array index and no lookup counting is
- * needed: nodes live as long as the tree.  While the tree is immutable the
- * kernel may cache everything for as long as it likes: entries, negative
- * entries, attributes, symlink targets, directory listings and file pages.
- * A later mutable tree will shorten the timeouts or invalidate entries
- * (fuse_lowlevel_notify_inval_*) instead.
+ * needed: a node lives as long as its tree, and a rebuilt tree keeps the
+ * numbers of the paths that survive (vtree_inherit_inos()), never reusing one.
+ *
+ * Two modes (docs/architecture.md):
+ * - fast (default): the tree never changes; the kernel may cache everything
+ *   for as long as it likes (entries, negative entries, attributes, symlink
+ *   targets, listings, pages) and opens files itself (FUSE_CAP_NO_OPEN_SUPPORT).
+ * - live (serve_opens, implied by faults and the access log): every open
+ *   reaches the server; faults are injected, operations logged, the control
+ *   channel .fakesys/control answers, and writes to sysfs control files act as
+ *   the kernel does, rebuilding the tree and invalidating the kernel's caches
+ *   (fuse_lowlevel_notify_inval_*).
+ *
+ * The multi-threaded loop runs handlers concurrently: they hold the tree lock
+ * for reading while they use nodes; a rebuild swaps the tree under it for
+ * writing, and notifies the kernel after releasing it.
  */
 #define FUSE_USE_VERSION 312
 #include <fuse_lowlevel.h>
 
 #include <errno.h>
 #include <fcntl.h>
+#include <fnmatch.h>
 #include <limits.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
@@ -32,19 +45,104 @@
 
 #include <vfiokit/cleanup.h>
 #include <vfiokit/fakesys_serve.h>
+#include <vfiokit/host_tree.h>
+
+#include "live.h"
 
 extern char **environ;
 
-/* The tree never changes while mounted: let the kernel cache for a year. */
+/* The tree does not change behind the kernel's back: let it cache for a year. */
 #define CACHE_TIMEOUT (365.0 * 24 * 3600)
 
-struct fs {
+/* The control channel: a directory and a file outside the tree, with inode
+ * numbers no tree reaches. */
+#define CTL_DIR_NAME ".fakesys"
+#define CTL_FILE_NAME "control"
+#define CTL_DIR_INO (UINT64_MAX - 1)
+#define CTL_FILE_INO (UINT64_MAX - 2)
+
+/* One served tree with its per-inode link counts. */
+struct snap {
 	struct vtree *t;
-	uint32_t *nlink;          /* by inode: 2 + subdirectories for a directory, else 1 */
-	size_t n;                 /* nodes */
-	struct timespec mounted;  /* every timestamp of the tree */
-	bool serve_opens;
+	uint32_t *nlink; /* by inode - 1: 2 + subdirectories for a directory, else 1 */
+	bool owned;      /* freed by the server (trees it built) */
 };
+
+/* A change to the model or the tree, for the control channel's "chmod" and
+ * "set": re-applied to every rebuilt tree. */
+struct override {
+	char *path;
+	bool is_mode;
+	uint32_t mode;
+	char *value;
+	size_t len;
+};
+
+struct fs {
+	pthread_rwlock_t lock; /* readers: requests using nodes; writer: the swap */
+	struct snap cur;
+	struct timespec mounted; /* every timestamp of the tree */
+	bool live;
+	bool log_lookups; /* zero timeouts: every lookup reaches the server (and the log) */
+	struct fault_table faults;
+	struct access_log log;
+	bool have_log;
+	struct host_model *model; /* NULL: no kernel-like mutations */
+	pthread_mutex_t model_mu; /* serialises mutations and rebuilds */
+	struct override *ovr;
+	size_t n_ovr;
+	struct fuse_session *se;
+	pthread_mutex_t ctl_mu;
+	char *last_result; /* of the last control command, for a reader with none of its own */
+	/* Invalidations a step made inside a request: sent by a thread of their
+	 * own, since the request may hold a directory lock the kernel needs. */
+	pthread_t notifier;
+	bool notifier_on, notifier_stop;
+	pthread_mutex_t nq_mu;
+	pthread_cond_t nq_cond;
+	struct invals *nq; /* queued batches */
+	size_t nq_n, nq_cap;
+	uid_t owner;
+	gid_t owner_gid;
+};
+
+/* Per open of the control file: the result of the commands written through it. */
+struct ctl_fh {
+	char *result;
+	bool have;
+};
+
+/* ---- trees ---------------------------------------------------------------- */
+
+static void snap_free(struct snap *s)
+{
+	if (s->owned)
+		vtree_free(s->t);
+	free(s->nlink);
+	memset(s, 0, sizeof(*s));
+}
+
+static int snap_make(struct snap *s, struct vtree *t, bool owned)
+{
+	uint64_t max = vtree_max_ino(t);
+
+	memset(s, 0, sizeof(*s));
+	s->nlink = malloc((max ? max : 1) * sizeof(*s->nlink));
+	if (!s->nlink)
+		return -ENOMEM;
+	for (uint64_t i = 0; i < max; i++) {
+		struct vt_node *n = vtree_by_ino(t, i + 1);
+		s->nlink[i] = n && n->type == VT_DIR ? 2 : 1;
+	}
+	for (uint64_t i = 0; i < max; i++) {
+		struct vt_node *n = vtree_by_ino(t, i + 1);
+		if (n && n->type == VT_DIR && n->parent != n)
+			s->nlink[n->parent->ino - 1]++;
+	}
+	s->t = t;
+	s->owned = owned;
+	return 0;
+}
 
 /* ---- requests --------------------------------------------------------- */
 
@@ -55,7 +153,123 @@ static struct fs *req_fs(fuse_req_t req)
 
 static struct vt_node *node_of(struct fs *fs, fuse_ino_t ino)
 {
-	return vtree_by_ino(fs->t, ino);
+	return vtree_by_ino(fs->cur.t, ino);
+}
+
+static bool log_on(struct fs *fs)
+{
+	return fs->have_log && atomic_load_explicit(&fs->log.on, memory_order_relaxed);
+}
+
+/* One request: its operation, the path it touches (computed only when a
+ * fault or the log needs it), and what the log records. */
+struct rq {
+	struct fs *fs;
+	fuse_req_t req;
+	const char *name;
+	unsigned op;
+	bool traced;
+	uint64_t ino; /* the node concerned, 0 for a name that does not exist */
+	char path[PATH_MAX];
+	int flags;
+	long long off, size;
+};
+
+static void rq_begin(struct rq *q, fuse_req_t req, const char *name, unsigned op)
+{
+	q->fs = req_fs(req);
+	q->req = req;
+	q->name = name;
+	q->op = op;
+	q->traced = log_on(q->fs) || fault_table_has(&q->fs->faults, FAKESYS_OP_ALL);
+	q->path[0] = '\0';
+	q->ino = 0;
+	q->flags = -1;
+	q->off = q->size = -1;
+	pthread_rwlock_rdlock(&q->fs->lock);
+}
+
+static void rq_end(struct rq *q)
+{
+	pthread_rwlock_unlock(&q->fs->lock);
+}
+
+/* The path of @n (and its child @child when not NULL) into q->path. */
+static void rq_path(struct rq *q, const struct vt_node *n, const char *child)
+{
+	if (!q->traced)
+		return;
+	if (child) {
+		const struct vt_node *k = vtree_child(n, child);
+		q->ino = k ? k->ino : 0;
+	} else {
+		q->ino = n->ino;
+	}
+	int len = vtree_path(n, q->path, sizeof(q->path));
+	if (len < 0) {
+		q->path[0] = '\0';
+		return;
+	}
+	if (child)
+		snprintf(q->path + len, sizeof(q->path) - (size_t)len, "%s%s", len ? "/" : "", child);
+}
+
+static void run_step(struct fs *fs, char *cmds);
+
+/*
+ * Count this access against the faults; returns the errno to fail with or 0.
+ * A delay is served without the tree lock (a mutation may happen meanwhile,
+ * which is the point of a delay): node pointers taken before are stale after
+ * this call and must be looked up again by inode.
+ */
+static int rq_fault(struct rq *q)
+{
+	uint32_t delay = 0;
+
+	if (!q->traced || !fault_table_has(&q->fs->faults, q->op))
+		return 0;
+	char *step = NULL;
+	int e = fault_table_check(&q->fs->faults, q->op, q->path, q->ino, &delay, &step);
+	if (step) {
+		/* a step runs before this access is answered, on the new tree */
+		pthread_rwlock_unlock(&q->fs->lock);
+		run_step(q->fs, step);
+		free(step);
+		pthread_rwlock_rdlock(&q->fs->lock);
+	}
+	if (delay) {
+		pthread_rwlock_unlock(&q->fs->lock);
+		struct timespec ts = {.tv_sec = delay / 1000, .tv_nsec = (long)(delay % 1000) * 1000000L};
+		while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+			;
+		pthread_rwlock_rdlock(&q->fs->lock);
+	}
+	return e;
+}
+
+static void rq_log(struct rq *q, int e)
+{
+	if (!log_on(q->fs))
+		return;
+	const struct fuse_ctx *c = fuse_req_ctx(q->req);
+	access_log_write(&q->fs->log, c ? c->pid : 0, c ? c->uid : 0, q->name, q->path, q->flags, e, q->off, q->size);
+}
+
+/* Fail the request with @e (logged). */
+static void rq_fail(struct rq *q, int e)
+{
+	rq_log(q, e);
+	fuse_reply_err(q->req, e);
+	rq_end(q);
+}
+
+static double entry_timeout(struct fs *fs)
+{
+	/* A faulted lookup/getattr must reach the server every time, and so must
+	 * every lookup the log is asked to see. */
+	if (fs->log_lookups || fault_table_has(&fs->faults, FAKESYS_OP_GETATTR))
+		return 0;
+	return CACHE_TIMEOUT;
 }
 
 static mode_t type_bits(const struct vt_node *n)
@@ -87,7 +301,7 @@ static void fill_stat(struct fs *fs, const struct vt_node *n, struct stat *st)
 	memset(st, 0, sizeof(*st));
 	st->st_ino = n->ino;
 	st->st_mode = type_bits(n) | (n->mode & 07777);
-	st->st_nlink = fs->nlink[n->ino - 1];
+	st->st_nlink = fs->cur.nlink[n->ino - 1];
 	st->st_uid = n->uid;
 	st->st_gid = n->gid;
 	/* The true length, not sysfs's 4096: readers that trust st_size read all. */
@@ -101,24 +315,713 @@ static void fill_entry(struct fs *fs, const struct vt_node *n, struct fuse_entry
 {
 	memset(e, 0, sizeof(*e));
 	e->ino = n->ino;
-	e->attr_timeout = CACHE_TIMEOUT;
-	e->entry_timeout = CACHE_TIMEOUT;
+	e->attr_timeout = e->entry_timeout = entry_timeout(fs);
 	fill_stat(fs, n, &e->attr);
 }
+
+/* The control channel's nodes. */
+static bool is_ctl(fuse_ino_t ino)
+{
+	return ino == CTL_DIR_INO || ino == CTL_FILE_INO;
+}
+
+static void fill_ctl_stat(struct fs *fs, fuse_ino_t ino, struct stat *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->st_ino = ino;
+	st->st_mode = ino == CTL_DIR_INO ? S_IFDIR | 0755 : S_IFREG | 0600;
+	st->st_nlink = ino == CTL_DIR_INO ? 2 : 1;
+	st->st_uid = fs->owner;
+	st->st_gid = fs->owner_gid;
+	st->st_size = ino == CTL_DIR_INO ? 4096 : 0;
+	st->st_blksize = 4096;
+	st->st_atim = st->st_mtim = st->st_ctim = fs->mounted;
+}
+
+static void fill_ctl_entry(struct fs *fs, fuse_ino_t ino, struct fuse_entry_param *e)
+{
+	memset(e, 0, sizeof(*e));
+	e->ino = ino;
+	e->attr_timeout = 0;
+	e->entry_timeout = CACHE_TIMEOUT;
+	fill_ctl_stat(fs, ino, &e->attr);
+}
+
+/* A stand-in device node (dev/...): opened read-write like the real one. */
+static bool is_standin(const struct vt_node *n)
+{
+	size_t k = sizeof(VK_STANDIN_MAGIC) - 1;
+	return n->type == VT_FILE && n->u.file.len > k && !memcmp(n->u.file.data, VK_STANDIN_MAGIC, k);
+}
+
+/* ---- kernel-like writes (the live tree) ------------------------------------ */
+
+enum wkind { W_NONE, W_BIND, W_UNBIND, W_NEW_ID, W_OVERRIDE, W_PROBE, W_REMOVE, W_NUMVFS };
+
+/* Which sysfs control file @n is; @arg receives the driver name or the
+ * device address it concerns.  Works on the node's names, so no path is needed. */
+static enum wkind write_kind(const struct vt_node *n, char *arg, size_t len)
+{
+	const struct vt_node *p = n->parent, *pp = p->parent, *ppp = pp->parent;
+	const char *name = n->name;
+
+	if (n->type != VT_FILE)
+		return W_NONE;
+	/* sys/bus/pci/drivers/<drv>/{bind,unbind,new_id} */
+	if (!strcmp(pp->name, "drivers") && !strcmp(ppp->name, "pci") && !strcmp(ppp->parent->name, "bus")) {
+		snprintf(arg, len, "%s", p->name);
+		return !strcmp(name, "bind") ? W_BIND : !strcmp(name, "unbind") ? W_UNBIND
+		     : !strcmp(name, "new_id") ? W_NEW_ID : W_NONE;
+	}
+	/* sys/bus/pci/drivers_probe */
+	if (!strcmp(name, "drivers_probe") && !strcmp(p->name, "pci") && !strcmp(pp->name, "bus"))
+		return W_PROBE;
+	/* sys/devices/.../<BDF>/{driver_override,remove,sriov_numvfs} */
+	struct pci_addr a;
+	if (pci_addr_parse(p->name, &a, NULL) < 0)
+		return W_NONE;
+	snprintf(arg, len, "%s", p->name);
+	return !strcmp(name, "driver_override") ? W_OVERRIDE : !strcmp(name, "remove") ? W_REMOVE
+	     : !strcmp(name, "sriov_numvfs") ? W_NUMVFS : W_NONE;
+}
+
+/* May @n be opened for writing?  Stand-ins (their writes fail like a VFIO
+ * device's) and, with a model, the kernel-like control files. */
+static bool open_writable(struct fs *fs, const struct vt_node *n)
+{
+	char arg[NAME_MAX + 1];
+
+	return is_standin(n) || (fs->model && write_kind(n, arg, sizeof(arg)) != W_NONE);
+}
+
+/* ---- what a fault's pattern names through symlinks ------------------------- */
+
+struct inovec {
+	uint64_t *v;
+	size_t n, cap;
+	bool oom;
+};
+
+static void inovec_push(struct inovec *iv, uint64_t ino)
+{
+	if (iv->n == iv->cap) {
+		size_t cap = iv->cap ? iv->cap * 2 : 16;
+		uint64_t *v = realloc(iv->v, cap * sizeof(*v));
+		if (!v) {
+			iv->oom = true;
+			return;
+		}
+		iv->v = v;
+		iv->cap = cap;
+	}
+	iv->v[iv->n++] = ino;
+}
+
+#define MAX_LINK_DEPTH 40 /* the kernel's MAXSYMLINKS */
+
+static struct vt_node *resolve_link(struct vtree *t, const struct vt_node *link, int depth);
+
+/* The node at @rel from directory @dir, following every symlink (the last too). */
+static struct vt_node *walk_from(struct vtree *t, struct vt_node *dir, const char *rel, int depth)
+{
+	struct vt_node *cur = dir;
+	char comp[NAME_MAX + 1];
+
+	for (const char *p = rel; cur && *p;) {
+		const char *end = strchrnul(p, '/');
+		size_t len = (size_t)(end - p);
+		p = *end ? end + 1 : end;
+		if (!len)
+			continue;
+		if (len > NAME_MAX)
+			return NULL;
+		memcpy(comp, end - len, len);
+		comp[len] = '\0';
+		if (cur->type == VT_LINK && !(cur = resolve_link(t, cur, depth + 1)))
+			return NULL;
+		if (!strcmp(comp, "."))
+			continue;
+		if (!strcmp(comp, "..")) {
+			cur = cur->parent;
+			continue;
+		}
+		if (cur->type != VT_DIR)
+			return NULL;
+		cur = vtree_child(cur, comp);
+	}
+	if (cur && cur->type == VT_LINK)
+		cur = resolve_link(t, cur, depth + 1);
+	return cur;
+}
+
+static struct vt_node *resolve_link(struct vtree *t, const struct vt_node *link, int depth)
+{
+	const char *target = link->u.link.target;
+
+	if (depth > MAX_LINK_DEPTH)
+		return NULL;
+	if (target[0] == '/')
+		return walk_from(t, vtree_root(t), target + 1, depth);
+	return walk_from(t, link->parent, target, depth);
+}
+
+/* The nodes @pat (relative to directory @dir) names, directory links followed. */
+static void expand_at(struct vtree *t, struct vt_node *dir, const char *pat, struct inovec *out)
+{
+	char comp[NAME_MAX + 1];
+
+	if (dir->type == VT_LINK)
+		dir = resolve_link(t, dir, 0);
+	if (!dir || dir->type != VT_DIR)
+		return;
+	while (*pat == '/')
+		pat++;
+	const char *end = strchrnul(pat, '/');
+	size_t len = (size_t)(end - pat);
+	if (!len || len > NAME_MAX)
+		return;
+	memcpy(comp, pat, len);
+	comp[len] = '\0';
+	const char *rest = *end ? end + 1 : NULL;
+	bool last = !rest || !*rest;
+	if (!strpbrk(comp, "*?[\\")) {
+		struct vt_node *k = vtree_child(dir, comp);
+		if (k && last)
+			inovec_push(out, k->ino);
+		else if (k)
+			expand_at(t, k, rest, out);
+		return;
+	}
+	for (uint32_t i = 0; i < dir->u.dir.n; i++) {
+		struct vt_node *k = dir->u.dir.kids[i];
+		if (fnmatch(comp, k->name, 0))
+			continue;
+		if (last)
+			inovec_push(out, k->ino);
+		else
+			expand_at(t, k, rest, out);
+	}
+}
+
+static int cmp_ino(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* fault_expand_fn on the tree @ctx. */
+static int expand_pattern(void *ctx, const char *pattern, uint64_t **inos, size_t *n)
+{
+	struct vtree *t = ctx;
+	struct inovec iv = {0};
+
+	expand_at(t, vtree_root(t), pattern, &iv);
+	if (iv.oom) {
+		free(iv.v);
+		return -ENOMEM;
+	}
+	if (iv.n)
+		qsort(iv.v, iv.n, sizeof(*iv.v), cmp_ino);
+	size_t w = 0;
+	for (size_t i = 0; i < iv.n; i++)
+		if (!w || iv.v[w - 1] != iv.v[i])
+			iv.v[w++] = iv.v[i];
+	*inos = iv.v;
+	*n = w;
+	return 0;
+}
+
+/* ---- invalidating the kernel's caches ----------------------------------- */
+
+struct inval {
+	uint64_t parent, ino;
+	char *name; /* NULL: the inode @ino (attributes, pages, listing) */
+};
+
+struct invals {
+	struct inval *v;
+	size_t n, cap;
+	bool oom;
+};
+
+static void invals_add(struct invals *iv, uint64_t parent, const char *name, uint64_t ino)
+{
+	if (iv->n == iv->cap) {
+		size_t cap = iv->cap ? iv->cap * 2 : 32;
+		struct inval *v = realloc(iv->v, cap * sizeof(*v));
+		if (!v) {
+			iv->oom = true;
+			return;
+		}
+		iv->v = v;
+		iv->cap = cap;
+	}
+	iv->v[iv->n] = (struct inval){.parent = parent, .ino = ino, .name = name ? strdup(name) : NULL};
+	if (name && !iv->v[iv->n].name) {
+		iv->oom = true;
+		return;
+	}
+	iv->n++;
+}
+
+/* Set while a step runs inside a request (see struct fs, notifier). */
+static __thread bool invals_deferred;
+
+static void invals_send_now(struct fs *fs, struct invals *iv);
+
+static void *notifier_main(void *arg)
+{
+	struct fs *fs = arg;
+
+	pthread_mutex_lock(&fs->nq_mu);
+	for (;;) {
+		while (!fs->nq_n && !fs->notifier_stop)
+			pthread_cond_wait(&fs->nq_cond, &fs->nq_mu);
+		if (!fs->nq_n && fs->notifier_stop)
+			break;
+		struct invals batch = fs->nq[0];
+		memmove(fs->nq, fs->nq + 1, (fs->nq_n - 1) * sizeof(*fs->nq));
+		fs->nq_n--;
+		pthread_mutex_unlock(&fs->nq_mu);
+		invals_send_now(fs, &batch);
+		pthread_mutex_lock(&fs->nq_mu);
+	}
+	pthread_mutex_unlock(&fs->nq_mu);
+	return NULL;
+}
+
+/* Send them (without the tree lock: the kernel may need answers meanwhile);
+ * ENOENT means "nothing cached", which is fine.  Inside a step they are
+ * queued for the notifier thread instead. */
+static void invals_send(struct fs *fs, struct invals *iv)
+{
+	if (invals_deferred && fs->notifier_on) {
+		pthread_mutex_lock(&fs->nq_mu);
+		if (fs->nq_n == fs->nq_cap) {
+			size_t cap = fs->nq_cap ? fs->nq_cap * 2 : 8;
+			struct invals *v = realloc(fs->nq, cap * sizeof(*v));
+			if (v) {
+				fs->nq = v;
+				fs->nq_cap = cap;
+			}
+		}
+		if (fs->nq_n < fs->nq_cap) {
+			fs->nq[fs->nq_n++] = *iv;
+			memset(iv, 0, sizeof(*iv));
+			pthread_cond_signal(&fs->nq_cond);
+			pthread_mutex_unlock(&fs->nq_mu);
+			return;
+		}
+		pthread_mutex_unlock(&fs->nq_mu);
+		/* out of memory: the kernel keeps what it cached */
+		for (size_t i = 0; i < iv->n; i++)
+			free(iv->v[i].name);
+		free(iv->v);
+		memset(iv, 0, sizeof(*iv));
+		return;
+	}
+	invals_send_now(fs, iv);
+}
+
+static void invals_send_now(struct fs *fs, struct invals *iv)
+{
+	for (size_t i = 0; i < iv->n; i++) {
+		struct inval *x = &iv->v[i];
+		if (fs->se && x->name)
+			fuse_lowlevel_notify_inval_entry(fs->se, x->parent, x->name, strlen(x->name));
+		else if (fs->se)
+			fuse_lowlevel_notify_inval_inode(fs->se, x->ino, 0, 0);
+		free(x->name);
+	}
+	free(iv->v);
+	memset(iv, 0, sizeof(*iv));
+}
+
+static void on_change(void *ctx, enum vt_change what, uint64_t parent, const char *name, uint64_t ino)
+{
+	struct invals *iv = ctx;
+
+	if (what == VT_CHANGED)
+		invals_add(iv, 0, NULL, ino);
+	else
+		invals_add(iv, parent, name, ino);
+}
+
+/* Drop what the kernel caches of every node matching @pattern (a new fault
+ * must see the next access). */
+static void invalidate_matching(struct fs *fs, const char *pattern)
+{
+	struct invals iv = {0};
+	char path[PATH_MAX];
+
+	uint64_t *named = NULL;
+	size_t n_named = 0;
+
+	pthread_rwlock_rdlock(&fs->lock);
+	if (expand_pattern(fs->cur.t, pattern, &named, &n_named) < 0)
+		n_named = 0;
+	for (uint64_t ino = 1; ino <= vtree_max_ino(fs->cur.t); ino++) {
+		struct vt_node *n = vtree_by_ino(fs->cur.t, ino);
+		if (!n)
+			continue;
+		if (!(n_named && bsearch(&ino, named, n_named, sizeof(ino), cmp_ino)) &&
+		    (vtree_path(n, path, sizeof(path)) < 0 || fnmatch(pattern, path, FNM_PATHNAME)))
+			continue;
+		if (n->parent != n)
+			invals_add(&iv, n->parent->ino, n->name, n->ino);
+		invals_add(&iv, 0, NULL, n->ino);
+	}
+	pthread_rwlock_unlock(&fs->lock);
+	free(named);
+	invals_send(fs, &iv);
+}
+
+/* ---- rebuilding after a change -------------------------------------------- */
+
+static int apply_overrides(struct fs *fs, struct vtree *t, struct vk_error *err)
+{
+	for (size_t i = 0; i < fs->n_ovr; i++) {
+		struct override *o = &fs->ovr[i];
+		struct vt_node *n = vtree_lookup(t, o->path);
+		if (!n)
+			continue; /* the path went away; the override waits for it */
+		if (o->is_mode)
+			n->mode = o->mode;
+		else if (vtree_set_file(t, n, o->value, o->len) < 0)
+			return vk_error_set(err, ENOMEM, "out of memory");
+	}
+	return 0;
+}
+
+/*
+ * Build the tree of the (changed) model, carry the inode numbers over, swap it
+ * in and tell the kernel what changed.  Called with model_mu held.
+ */
+static int fs_rebuild(struct fs *fs, struct vk_error *err)
+{
+	struct vtree *t = NULL;
+	struct snap s;
+	struct invals iv = {0};
+	int r;
+
+	if (fs->model) {
+		r = host_tree_build(fs->model, &t, err);
+		if (r < 0)
+			return r;
+	} else {
+		return vk_error_set(err, EROFS, "this mount has no host model to change");
+	}
+	if ((r = apply_overrides(fs, t, err)) < 0 || (r = vtree_inherit_inos(t, fs->cur.t, on_change, &iv)) < 0 ||
+	    (r = snap_make(&s, t, true)) < 0) {
+		vtree_free(t);
+		for (size_t i = 0; i < iv.n; i++)
+			free(iv.v[i].name);
+		free(iv.v);
+		return vk_error_set(err, r, "rebuilding the tree: %s", strerror(-r));
+	}
+	fault_table_expand(&fs->faults, expand_pattern, t);
+	pthread_rwlock_wrlock(&fs->lock);
+	struct snap old = fs->cur;
+	fs->cur = s;
+	pthread_rwlock_unlock(&fs->lock);
+	snap_free(&old);
+	if (iv.oom) /* could not note every change: drop everything the kernel has */
+		invalidate_matching(fs, "*");
+	invals_send(fs, &iv);
+	return 0;
+}
+
+/* A kernel-like write to the control file @n: returns 0 or -errno. */
+static int live_write(struct fs *fs, fuse_ino_t ino, const char *buf, size_t size, struct vk_error *err)
+{
+	char arg[NAME_MAX + 1] = "";
+	enum wkind k;
+	struct pci_addr a;
+	int r;
+
+	pthread_mutex_lock(&fs->model_mu);
+	pthread_rwlock_rdlock(&fs->lock);
+	struct vt_node *n = node_of(fs, ino);
+	k = n ? write_kind(n, arg, sizeof(arg)) : W_NONE;
+	pthread_rwlock_unlock(&fs->lock);
+	if (!n) {
+		r = vk_error_set(err, ENODEV, "the file went away");
+		goto out;
+	}
+	if (k == W_OVERRIDE || k == W_REMOVE || k == W_NUMVFS)
+		pci_addr_parse(arg, &a, NULL);
+	switch (k) {
+	case W_BIND:
+		r = live_bind(fs->model, arg, buf, size, err);
+		break;
+	case W_UNBIND:
+		r = live_unbind(fs->model, arg, buf, size, err);
+		break;
+	case W_NEW_ID:
+		r = live_new_id(fs->model, arg, buf, size, err);
+		break;
+	case W_PROBE:
+		r = live_drivers_probe(fs->model, buf, size, err);
+		break;
+	case W_OVERRIDE:
+		r = live_driver_override(fs->model, &a, buf, size, err);
+		break;
+	case W_REMOVE:
+		r = live_remove(fs->model, &a, buf, size, err);
+		break;
+	case W_NUMVFS:
+		r = live_sriov_numvfs(fs->model, &a, buf, size, err);
+		break;
+	default:
+		r = vk_error_set(err, EROFS, "not a control file");
+		break;
+	}
+	if (r == 0)
+		r = fs_rebuild(fs, err);
+	else if (r > 0)
+		r = 0;
+out:
+	pthread_mutex_unlock(&fs->model_mu);
+	return r;
+}
+
+/* ---- the control channel ---------------------------------------------------- */
+
+static int ctl_fault(struct fs *fs, char *args, FILE *out, struct vk_error *err)
+{
+	char *save = NULL, *verb = strtok_r(args, " \t", &save);
+	char *rest = save;
+
+	if (verb && !strcmp(verb, "add")) {
+		struct fakesys_fault f;
+		int r = fakesys_fault_parse(rest ? rest : "", &f, err);
+		if (r < 0)
+			return r;
+		r = fault_table_add(&fs->faults, &f);
+		if (r == 0) {
+			pthread_rwlock_rdlock(&fs->lock);
+			fault_table_expand(&fs->faults, expand_pattern, fs->cur.t);
+			pthread_rwlock_unlock(&fs->lock);
+			invalidate_matching(fs, f.path);
+		}
+		free(f.path);
+		if (r < 0)
+			return vk_error_set(err, r, "out of memory");
+		fprintf(out, "ok\n");
+		return 0;
+	}
+	if (verb && !strcmp(verb, "clear")) {
+		char *path = strtok_r(NULL, " \t", &save);
+		if (path && *path == '/')
+			path++;
+		size_t n = fault_table_clear(&fs->faults, path);
+		if (path)
+			invalidate_matching(fs, path);
+		fprintf(out, "ok %zu cleared\n", n);
+		return 0;
+	}
+	if (verb && !strcmp(verb, "list")) {
+		_cleanup_free_ char *l = fault_table_list(&fs->faults);
+		fputs(l ? l : "", out);
+		return 0;
+	}
+	return vk_error_set(err, EINVAL, "fault: expected 'fault add PATH OP ERRNO [nth=N] [times=N] [delay=MS]', "
+	                                 "'fault clear [PATH]' or 'fault list'");
+}
+
+static int ctl_addr(const char *s, struct pci_addr *a, struct vk_error *err)
+{
+	if (!s || pci_addr_parse(s, a, NULL) < 0)
+		return vk_error_set(err, EINVAL, "'%s' is not a PCI address (DDDD:BB:SS.F)", s ? s : "");
+	return 0;
+}
+
+static int add_override(struct fs *fs, const char *path, bool is_mode, uint32_t mode, const char *value)
+{
+	struct override *v = realloc(fs->ovr, (fs->n_ovr + 1) * sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	fs->ovr = v;
+	struct override *o = &fs->ovr[fs->n_ovr];
+	*o = (struct override){.is_mode = is_mode, .mode = mode};
+	o->path = strdup(path);
+	if (value) {
+		o->len = strlen(value) + 1;
+		o->value = malloc(o->len);
+		if (o->value) {
+			memcpy(o->value, value, o->len - 1);
+			o->value[o->len - 1] = '\n';
+		}
+	}
+	if (!o->path || (value && !o->value)) {
+		free(o->path);
+		free(o->value);
+		return -ENOMEM;
+	}
+	fs->n_ovr++;
+	return 0;
+}
+
+/* "chmod PATH MODE" and "set PATH VALUE": change a node of the tree. */
+static int ctl_node(struct fs *fs, bool chmod, char *args, struct vk_error *err)
+{
+	char *save = NULL, *path = strtok_r(args, " \t", &save);
+	char *rest = save;
+	uint32_t mode = 0;
+
+	if (!path || !rest || !*rest)
+		return vk_error_set(err, EINVAL, chmod ? "chmod: expected PATH MODE (octal)" : "set: expected PATH VALUE");
+	while (*path == '/')
+		path++;
+	if (chmod) {
+		char *end;
+		unsigned long m = strtoul(rest, &end, 8);
+		if (*end || m > 07777)
+			return vk_error_set(err, EINVAL, "chmod: '%s' is not an octal mode", rest);
+		mode = (uint32_t)m;
+	}
+	/* symlinks followed, as chmod(2) and write(2) do; kept by the real path */
+	char real[PATH_MAX];
+	pthread_rwlock_rdlock(&fs->lock);
+	struct vt_node *n = walk_from(fs->cur.t, vtree_root(fs->cur.t), path, 0);
+	bool ok = n && (chmod || n->type == VT_FILE) && vtree_path(n, real, sizeof(real)) >= 0;
+	pthread_rwlock_unlock(&fs->lock);
+	if (!ok)
+		return vk_error_set(err, n ? EINVAL : ENOENT, "%s: %s", path, n ? "not a regular file" : "no such path");
+	if (add_override(fs, real, chmod, mode, chmod ? NULL : rest) < 0)
+		return vk_error_set(err, ENOMEM, "out of memory");
+	return 0;
+}
+
+/* Run one command line; its answer goes to @out.  Returns 0 or -errno. */
+static int ctl_exec(struct fs *fs, char *line, FILE *out, struct vk_error *err)
+{
+	char *save = NULL, *cmd = strtok_r(line, " \t", &save);
+	char *args = save ? save : (char *)"";
+	struct pci_addr a;
+	int r;
+
+	while (*args == ' ' || *args == '\t')
+		args++;
+	if (!cmd)
+		return 0;
+	if (!strcmp(cmd, "fault"))
+		return ctl_fault(fs, args, out, err);
+	if (!strcmp(cmd, "log")) {
+		if (!fs->have_log)
+			return vk_error_set(err, EINVAL, "log: this mount has no log (mount with --log FILE)");
+		if (strcmp(args, "on") && strcmp(args, "off"))
+			return vk_error_set(err, EINVAL, "log: expected 'log on' or 'log off'");
+		atomic_store(&fs->log.on, !strcmp(args, "on"));
+		fprintf(out, "ok\n");
+		return 0;
+	}
+	if (!strcmp(cmd, "help")) {
+		fputs("fault add PATH OP ERRNO [nth=N] [times=N] [delay=MS]\nfault clear [PATH]\nfault list\n"
+		      "log on|off\nbind BDF DRIVER\nunbind BDF\nremove BDF\nchmod PATH MODE\nset PATH VALUE\n",
+		      out);
+		return 0;
+	}
+	if (strcmp(cmd, "bind") && strcmp(cmd, "unbind") && strcmp(cmd, "remove") && strcmp(cmd, "chmod") &&
+	    strcmp(cmd, "set"))
+		return vk_error_set(err, EINVAL, "unknown command '%s' (try 'help')", cmd);
+	if (!fs->model)
+		return vk_error_set(err, EROFS, "%s: this mount has no host model to change", cmd);
+	pthread_mutex_lock(&fs->model_mu);
+	if (!strcmp(cmd, "chmod") || !strcmp(cmd, "set")) {
+		r = ctl_node(fs, !strcmp(cmd, "chmod"), args, err);
+	} else {
+		char *bdf = strtok_r(args, " \t", &save);
+		char *drv = strtok_r(NULL, " \t", &save);
+		r = ctl_addr(bdf, &a, err);
+		if (r == 0 && !strcmp(cmd, "bind"))
+			r = drv ? live_force_bind(fs->model, &a, drv, err)
+			        : vk_error_set(err, EINVAL, "bind: expected BDF DRIVER");
+		else if (r == 0 && !strcmp(cmd, "unbind"))
+			r = live_force_unbind(fs->model, &a, err);
+		else if (r == 0)
+			r = live_remove(fs->model, &a, "1", 1, err);
+	}
+	if (r == 0)
+		r = fs_rebuild(fs, err);
+	pthread_mutex_unlock(&fs->model_mu);
+	if (r >= 0)
+		fprintf(out, "ok\n");
+	return r < 0 ? r : 0;
+}
+
+/* Run every line of @buf; the answers (or "error: ...") become the result. */
+static int ctl_write(struct fs *fs, struct ctl_fh *h, const char *buf, size_t size)
+{
+	_cleanup_free_ char *text = strndup(buf, size);
+	char *res = NULL, *save = NULL;
+	size_t len = 0;
+	int r = 0;
+
+	if (!text)
+		return -ENOMEM;
+	FILE *out = open_memstream(&res, &len);
+	if (!out)
+		return -ENOMEM;
+	for (char *line = strtok_r(text, "\n", &save); line && r == 0; line = strtok_r(NULL, "\n", &save)) {
+		struct vk_error e = {0};
+		r = ctl_exec(fs, line, out, &e);
+		if (r < 0)
+			fprintf(out, "error: %s\n", e.msg[0] ? e.msg : strerror(-r));
+	}
+	fclose(out);
+	pthread_mutex_lock(&fs->ctl_mu);
+	free(h->result);
+	h->result = res;
+	h->have = true;
+	free(fs->last_result);
+	fs->last_result = res ? strdup(res) : NULL;
+	pthread_mutex_unlock(&fs->ctl_mu);
+	return r;
+}
+
+/* Run a step's commands (one per line); the answers become the control
+ * channel's last result. */
+static void run_step(struct fs *fs, char *cmds)
+{
+	char *res = NULL, *save = NULL;
+	size_t len = 0;
+	FILE *out = open_memstream(&res, &len);
+
+	if (!out)
+		return;
+	invals_deferred = true;
+	for (char *line = strtok_r(cmds, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		struct vk_error e = {0};
+		fprintf(out, "step: %s\n", line);
+		int r = ctl_exec(fs, line, out, &e);
+		if (r < 0)
+			fprintf(out, "error: %s\n", e.msg[0] ? e.msg : strerror(-r));
+	}
+	invals_deferred = false;
+	fclose(out);
+	pthread_mutex_lock(&fs->ctl_mu);
+	free(fs->last_result);
+	fs->last_result = res;
+	pthread_mutex_unlock(&fs->ctl_mu);
+}
+
+/* ---- operations ---------------------------------------------------------- */
 
 static void op_init(void *userdata, struct fuse_conn_info *conn)
 {
 	struct fs *fs = userdata;
 
-	if (conn->capable & FUSE_CAP_CACHE_SYMLINKS)
+	/* Symlink targets in the page cache: only while the tree never changes. */
+	if (!fs->live && (conn->capable & FUSE_CAP_CACHE_SYMLINKS))
 		conn->want |= FUSE_CAP_CACHE_SYMLINKS;
 	/* The fast mode: the kernel opens files and directories itself after the
 	 * first ENOSYS and keeps their page cache and listings. */
-	if (!fs->serve_opens && (conn->capable & FUSE_CAP_NO_OPEN_SUPPORT))
+	if (!fs->live && (conn->capable & FUSE_CAP_NO_OPEN_SUPPORT))
 		conn->want |= FUSE_CAP_NO_OPEN_SUPPORT;
 	else
 		conn->want &= ~FUSE_CAP_NO_OPEN_SUPPORT;
-	if (!fs->serve_opens && (conn->capable & FUSE_CAP_NO_OPENDIR_SUPPORT))
+	if (!fs->live && (conn->capable & FUSE_CAP_NO_OPENDIR_SUPPORT))
 		conn->want |= FUSE_CAP_NO_OPENDIR_SUPPORT;
 	else
 		conn->want &= ~FUSE_CAP_NO_OPENDIR_SUPPORT;
@@ -126,63 +1029,127 @@ static void op_init(void *userdata, struct fuse_conn_info *conn)
 
 static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
-	struct fs *fs = req_fs(req);
-	struct vt_node *dir = node_of(fs, parent);
+	struct rq q;
 	struct fuse_entry_param e;
 
+	rq_begin(&q, req, "lookup", FAKESYS_OP_GETATTR);
+	struct fs *fs = q.fs;
+	if (parent == CTL_DIR_INO || (parent == FUSE_ROOT_ID && fs->live && !strcmp(name, CTL_DIR_NAME))) {
+		snprintf(q.path, sizeof(q.path), "%s%s%s", CTL_DIR_NAME, parent == CTL_DIR_INO ? "/" : "",
+		         parent == CTL_DIR_INO ? name : "");
+		if (parent == CTL_DIR_INO && strcmp(name, CTL_FILE_NAME))
+			return rq_fail(&q, ENOENT);
+		fill_ctl_entry(fs, parent == CTL_DIR_INO ? CTL_FILE_INO : CTL_DIR_INO, &e);
+		rq_log(&q, 0);
+		fuse_reply_entry(req, &e);
+		return rq_end(&q);
+	}
+	struct vt_node *dir = node_of(fs, parent);
 	if (!dir)
-		return (void)fuse_reply_err(req, ENOENT);
+		return rq_fail(&q, ENOENT);
 	if (dir->type != VT_DIR)
-		return (void)fuse_reply_err(req, ENOTDIR);
+		return rq_fail(&q, ENOTDIR);
+	rq_path(&q, dir, name);
+	int err = rq_fault(&q);
+	if (err)
+		return rq_fail(&q, err);
+	if (!(dir = node_of(fs, parent)))
+		return rq_fail(&q, ENOENT);
 	struct vt_node *n = vtree_child(dir, name);
 	if (!n) {
 		/* a negative entry the kernel may cache (ino 0): probes of absent
 		 * attributes, common in lspci and udev, cost one round trip */
 		memset(&e, 0, sizeof(e));
-		e.entry_timeout = CACHE_TIMEOUT;
-		return (void)fuse_reply_entry(req, &e);
+		e.entry_timeout = entry_timeout(fs);
+		rq_log(&q, ENOENT);
+		fuse_reply_entry(req, &e);
+		return rq_end(&q);
 	}
 	fill_entry(fs, n, &e);
+	rq_log(&q, 0);
 	fuse_reply_entry(req, &e);
+	rq_end(&q);
 }
 
 static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	struct fs *fs = req_fs(req);
-	struct vt_node *n = node_of(fs, ino);
+	struct rq q;
 	struct stat st;
 
+	rq_begin(&q, req, "getattr", FAKESYS_OP_GETATTR);
+	if (is_ctl(ino)) {
+		fill_ctl_stat(q.fs, ino, &st);
+		fuse_reply_attr(req, &st, 0);
+		return rq_end(&q);
+	}
+	struct vt_node *n = node_of(q.fs, ino);
 	if (!n)
-		return (void)fuse_reply_err(req, ENOENT);
-	fill_stat(fs, n, &st);
-	fuse_reply_attr(req, &st, CACHE_TIMEOUT);
+		return rq_fail(&q, ENOENT);
+	rq_path(&q, n, NULL);
+	int err = rq_fault(&q);
+	if (err)
+		return rq_fail(&q, err);
+	if (!(n = node_of(q.fs, ino)))
+		return rq_fail(&q, ENOENT);
+	fill_stat(q.fs, n, &st);
+	rq_log(&q, 0);
+	fuse_reply_attr(req, &st, entry_timeout(q.fs));
+	rq_end(&q);
 }
 
 static void op_readlink(fuse_req_t req, fuse_ino_t ino)
 {
-	struct vt_node *n = node_of(req_fs(req), ino);
+	struct rq q;
 
+	rq_begin(&q, req, "readlink", FAKESYS_OP_READLINK);
+	struct vt_node *n = node_of(q.fs, ino);
 	if (!n)
-		return (void)fuse_reply_err(req, ENOENT);
+		return rq_fail(&q, is_ctl(ino) ? EINVAL : ENOENT);
+	rq_path(&q, n, NULL);
+	int err = rq_fault(&q);
+	if (err)
+		return rq_fail(&q, err);
+	if (!(n = node_of(q.fs, ino)))
+		return rq_fail(&q, ENOENT);
 	if (n->type != VT_LINK)
-		return (void)fuse_reply_err(req, EINVAL);
+		return rq_fail(&q, EINVAL);
+	rq_log(&q, 0);
 	fuse_reply_readlink(req, n->u.link.target);
+	rq_end(&q);
 }
 
 static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	struct fs *fs = req_fs(req);
-	struct vt_node *n = node_of(fs, ino);
+	struct rq q;
 
-	if (!n)
-		return (void)fuse_reply_err(req, ENOENT);
-	if (n->type != VT_DIR)
-		return (void)fuse_reply_err(req, ENOTDIR);
-	if (!fs->serve_opens)
+	rq_begin(&q, req, "opendir", FAKESYS_OP_OPEN);
+	q.flags = fi->flags;
+	if (!q.fs->live) {
+		rq_end(&q);
 		return (void)fuse_reply_err(req, ENOSYS); /* see op_init */
-	fi->cache_readdir = 1;
-	fi->keep_cache = 1;
+	}
+	if (ino == CTL_DIR_INO) {
+		snprintf(q.path, sizeof(q.path), CTL_DIR_NAME);
+		rq_log(&q, 0);
+		fuse_reply_open(req, fi);
+		return rq_end(&q);
+	}
+	struct vt_node *n = node_of(q.fs, ino);
+	if (!n)
+		return rq_fail(&q, ino == CTL_FILE_INO ? ENOTDIR : ENOENT);
+	if (n->type != VT_DIR)
+		return rq_fail(&q, ENOTDIR);
+	rq_path(&q, n, NULL);
+	int err = rq_fault(&q);
+	if (err)
+		return rq_fail(&q, err);
+	/* Listings reach the server when the log or a readdir fault wants them. */
+	bool cache = !log_on(q.fs) && !fault_table_matches(&q.fs->faults, FAKESYS_OP_READDIR, q.path, q.ino);
+	fi->cache_readdir = cache;
+	fi->keep_cache = cache;
+	rq_log(&q, 0);
 	fuse_reply_open(req, fi);
+	rq_end(&q);
 }
 
 /*
@@ -191,16 +1158,57 @@ static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
  */
 static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, bool plus)
 {
-	struct fs *fs = req_fs(req);
-	struct vt_node *dir = node_of(fs, ino);
+	struct rq q;
 
-	if (!dir)
-		return (void)fuse_reply_err(req, ENOENT);
-	if (dir->type != VT_DIR)
-		return (void)fuse_reply_err(req, ENOTDIR);
+	rq_begin(&q, req, "readdir", FAKESYS_OP_READDIR);
+	q.off = off;
+	q.size = (long long)size;
+	struct fs *fs = q.fs;
 	_cleanup_free_ char *buf = malloc(size);
 	if (!buf)
-		return (void)fuse_reply_err(req, ENOMEM);
+		return rq_fail(&q, ENOMEM);
+	if (ino == CTL_DIR_INO) {
+		static const char *const names[] = {".", "..", CTL_FILE_NAME};
+		static const fuse_ino_t inos[] = {CTL_DIR_INO, FUSE_ROOT_ID, CTL_FILE_INO};
+		size_t pos = 0;
+		snprintf(q.path, sizeof(q.path), CTL_DIR_NAME);
+		for (size_t i = off < 0 ? 0 : (size_t)off; i < 3; i++) {
+			struct stat st = {.st_ino = inos[i], .st_mode = i == 2 ? S_IFREG : S_IFDIR};
+			struct fuse_entry_param e;
+			size_t len;
+			if (plus) {
+				fill_ctl_entry(fs, i == 2 ? CTL_FILE_INO : CTL_DIR_INO, &e);
+				if (i == 1) {
+					struct vt_node *root = node_of(fs, FUSE_ROOT_ID);
+					fill_entry(fs, root, &e);
+				}
+				len = fuse_add_direntry_plus(req, buf + pos, size - pos, names[i], &e, (off_t)i + 1);
+			} else {
+				len = fuse_add_direntry(req, buf + pos, size - pos, names[i], &st, (off_t)i + 1);
+			}
+			if (len > size - pos)
+				break;
+			pos += len;
+		}
+		rq_log(&q, 0);
+		fuse_reply_buf(req, buf, pos);
+		return rq_end(&q);
+	}
+	struct vt_node *dir = node_of(fs, ino);
+	if (!dir)
+		return rq_fail(&q, ENOENT);
+	if (dir->type != VT_DIR)
+		return rq_fail(&q, ENOTDIR);
+	rq_path(&q, dir, NULL);
+	/* A listing is one access however many requests it takes: count the
+	 * one that starts it. */
+	if (off == 0) {
+		int err = rq_fault(&q);
+		if (err)
+			return rq_fail(&q, err);
+		if (!(dir = node_of(fs, ino)))
+			return rq_fail(&q, ENOENT);
+	}
 
 	size_t pos = 0, total = (size_t)dir->u.dir.n + 2;
 	for (size_t i = off < 0 ? 0 : (size_t)off; i < total; i++) {
@@ -220,7 +1228,9 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, b
 			break;
 		pos += len;
 	}
+	rq_log(&q, 0);
 	fuse_reply_buf(req, buf, pos);
+	rq_end(&q);
 }
 
 static void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi)
@@ -233,69 +1243,202 @@ static void op_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t of
 	do_readdir(req, ino, size, off, true);
 }
 
-static void op_release_ok(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+static void op_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
+	fuse_reply_err(req, 0);
+}
+
+static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	if (ino == CTL_FILE_INO && fi->fh) {
+		struct fs *fs = req_fs(req);
+		struct ctl_fh *h = (struct ctl_fh *)(uintptr_t)fi->fh;
+		/* the kernel may send the release as soon as a read's reply is
+		 * written, before op_read is done with the buffer */
+		pthread_mutex_lock(&fs->ctl_mu);
+		free(h->result);
+		free(h);
+		pthread_mutex_unlock(&fs->ctl_mu);
+	}
 	fuse_reply_err(req, 0);
 }
 
 static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	struct fs *fs = req_fs(req);
-	struct vt_node *n = node_of(fs, ino);
+	struct rq q;
+	bool wr = (fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC);
 
+	rq_begin(&q, req, "open", FAKESYS_OP_OPEN);
+	q.flags = fi->flags;
+	if (ino == CTL_FILE_INO) {
+		snprintf(q.path, sizeof(q.path), "%s/%s", CTL_DIR_NAME, CTL_FILE_NAME);
+		struct ctl_fh *h = calloc(1, sizeof(*h));
+		if (!h)
+			return rq_fail(&q, ENOMEM);
+		fi->fh = (uintptr_t)h;
+		fi->direct_io = 1;
+		fi->keep_cache = 0;
+		rq_log(&q, 0);
+		if (fuse_reply_open(req, fi) != 0)
+			free(h);
+		return rq_end(&q);
+	}
+	struct vt_node *n = node_of(q.fs, ino);
 	if (!n)
-		return (void)fuse_reply_err(req, ENOENT);
+		return rq_fail(&q, ino == CTL_DIR_INO ? EISDIR : ENOENT);
 	if (n->type == VT_DIR)
-		return (void)fuse_reply_err(req, EISDIR);
-	if (!fs->serve_opens)
+		return rq_fail(&q, EISDIR);
+	if (!q.fs->live) {
+		rq_end(&q);
 		return (void)fuse_reply_err(req, ENOSYS); /* see op_init */
-	/* Read-only for now; kernel-like writes to control files come later. */
-	if ((fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC))
-		return (void)fuse_reply_err(req, EROFS);
-	fi->keep_cache = 1;
+	}
+	rq_path(&q, n, NULL);
+	int err = rq_fault(&q);
+	if (err)
+		return rq_fail(&q, err);
+	if (!(n = node_of(q.fs, ino)))
+		return rq_fail(&q, ENOENT);
+	if (wr && !open_writable(q.fs, n))
+		return rq_fail(&q, EROFS);
+	/* Every read reaches the server when a read fault may hit this file, and
+	 * writes of control files never go through the page cache. */
+	fi->direct_io = wr || fault_table_matches(&q.fs->faults, FAKESYS_OP_READ, q.path, q.ino);
+	fi->keep_cache = !fi->direct_io && !log_on(q.fs);
+	rq_log(&q, 0);
 	fuse_reply_open(req, fi);
+	rq_end(&q);
+}
+
+static void reply_text(fuse_req_t req, const char *s, size_t size, off_t off)
+{
+	size_t len = s ? strlen(s) : 0;
+	if (off < 0 || (size_t)off >= len)
+		return (void)fuse_reply_buf(req, NULL, 0);
+	size_t take = len - (size_t)off < size ? len - (size_t)off : size;
+	fuse_reply_buf(req, s + off, take);
 }
 
 static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi)
 {
-	struct vt_node *n = node_of(req_fs(req), ino);
+	struct rq q;
 
+	rq_begin(&q, req, "read", FAKESYS_OP_READ);
+	q.off = off;
+	q.size = (long long)size;
+	if (ino == CTL_FILE_INO) {
+		struct fs *fs = q.fs;
+		struct ctl_fh *h = (struct ctl_fh *)(uintptr_t)fi->fh;
+		snprintf(q.path, sizeof(q.path), "%s/%s", CTL_DIR_NAME, CTL_FILE_NAME);
+		rq_log(&q, 0);
+		pthread_mutex_lock(&fs->ctl_mu);
+		reply_text(req, h && h->have ? h->result : fs->last_result, size, off);
+		pthread_mutex_unlock(&fs->ctl_mu);
+		return rq_end(&q);
+	}
+	struct vt_node *n = node_of(q.fs, ino);
 	if (!n)
-		return (void)fuse_reply_err(req, ENOENT);
+		return rq_fail(&q, ENOENT);
 	if (n->type != VT_FILE)
-		return (void)fuse_reply_err(req, EISDIR);
+		return rq_fail(&q, EISDIR);
+	rq_path(&q, n, NULL);
+	int err = rq_fault(&q);
+	if (err)
+		return rq_fail(&q, err);
+	if (!(n = node_of(q.fs, ino)))
+		return rq_fail(&q, ENODEV); /* removed while open: as sysfs answers */
+	rq_log(&q, 0);
 	size_t len = n->u.file.len;
 	if (off < 0 || (size_t)off >= len)
-		return (void)fuse_reply_buf(req, NULL, 0);
-	size_t take = len - (size_t)off < size ? len - (size_t)off : size;
-	fuse_reply_buf(req, (const char *)n->u.file.data + off, take);
+		fuse_reply_buf(req, NULL, 0);
+	else
+		fuse_reply_buf(req, (const char *)n->u.file.data + off,
+		               len - (size_t)off < size ? len - (size_t)off : size);
+	rq_end(&q);
+}
+
+static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off,
+                     struct fuse_file_info *fi)
+{
+	struct rq q;
+	struct vk_error e = {0};
+	int r;
+
+	rq_begin(&q, req, "write", FAKESYS_OP_WRITE);
+	q.off = off;
+	q.size = (long long)size;
+	struct fs *fs = q.fs;
+	if (ino == CTL_FILE_INO) {
+		snprintf(q.path, sizeof(q.path), "%s/%s", CTL_DIR_NAME, CTL_FILE_NAME);
+		rq_log(&q, 0);
+		rq_end(&q); /* commands take the locks they need */
+		r = fi->fh ? ctl_write(fs, (struct ctl_fh *)(uintptr_t)fi->fh, buf, size) : -EBADF;
+		if (r < 0)
+			return (void)fuse_reply_err(req, -r);
+		return (void)fuse_reply_write(req, size);
+	}
+	struct vt_node *n = node_of(fs, ino);
+	if (!n)
+		return rq_fail(&q, ENODEV);
+	rq_path(&q, n, NULL);
+	int err = rq_fault(&q);
+	if (err)
+		return rq_fail(&q, err);
+	if (!(n = node_of(fs, ino)))
+		return rq_fail(&q, ENODEV);
+	if (!fs->live || !open_writable(fs, n))
+		return rq_fail(&q, EROFS);
+	if (is_standin(n))
+		return rq_fail(&q, EINVAL); /* nothing behind the file, as a VFIO device without a region */
+	rq_end(&q); /* the mutation swaps the tree: not under our read lock */
+	r = live_write(fs, ino, buf, size, &e);
+	pthread_rwlock_rdlock(&fs->lock);
+	rq_log(&q, r < 0 ? -r : 0);
+	pthread_rwlock_unlock(&fs->lock);
+	if (r < 0)
+		return (void)fuse_reply_err(req, -r);
+	fuse_reply_write(req, size);
 }
 
 static void op_statfs(fuse_req_t req, fuse_ino_t ino)
 {
 	struct fs *fs = req_fs(req);
+	pthread_rwlock_rdlock(&fs->lock);
 	struct statvfs sv = {
 		.f_bsize = 4096,
 		.f_frsize = 4096,
-		.f_blocks = (vtree_bytes(fs->t) + 4095) / 4096,
-		.f_files = fs->n,
+		.f_blocks = (vtree_bytes(fs->cur.t) + 4095) / 4096,
+		.f_files = vtree_size(fs->cur.t),
 		.f_namemax = NAME_MAX,
 		.f_flag = ST_NOSUID | ST_NODEV,
 	};
+	pthread_rwlock_unlock(&fs->lock);
 	fuse_reply_statfs(req, &sv);
 }
 
-/* ---- changes: refused while the tree is read-only ---------------------- */
-
-static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off,
-                     struct fuse_file_info *fi)
-{
-	fuse_reply_err(req, EROFS);
-}
+/* ---- changes: refused, but for truncating a writable file (sysfs ignores it) */
 
 static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set, struct fuse_file_info *fi)
 {
-	fuse_reply_err(req, EROFS);
+	struct fs *fs = req_fs(req);
+	struct stat st;
+	const int harmless = FUSE_SET_ATTR_SIZE | FUSE_SET_ATTR_MTIME | FUSE_SET_ATTR_MTIME_NOW | FUSE_SET_ATTR_CTIME |
+	                     FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_ATIME_NOW;
+
+	if ((to_set & ~harmless) || !(to_set & FUSE_SET_ATTR_SIZE) || attr->st_size != 0 || !fs->live)
+		return (void)fuse_reply_err(req, EROFS);
+	if (ino == CTL_FILE_INO) {
+		fill_ctl_stat(fs, ino, &st);
+		return (void)fuse_reply_attr(req, &st, 0);
+	}
+	pthread_rwlock_rdlock(&fs->lock);
+	struct vt_node *n = node_of(fs, ino);
+	if (!n || !open_writable(fs, n)) {
+		pthread_rwlock_unlock(&fs->lock);
+		return (void)fuse_reply_err(req, n ? EROFS : ENOENT);
+	}
+	fill_stat(fs, n, &st);
+	pthread_rwlock_unlock(&fs->lock);
+	fuse_reply_attr(req, &st, 0);
 }
 
 static void op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, dev_t rdev)
@@ -361,10 +1504,10 @@ static const struct fuse_lowlevel_ops fs_ops = {
 	.opendir = op_opendir,
 	.readdir = op_readdir,
 	.readdirplus = op_readdirplus,
-	.releasedir = op_release_ok,
+	.releasedir = op_releasedir,
 	.open = op_open,
 	.read = op_read,
-	.release = op_release_ok,
+	.release = op_release,
 	.statfs = op_statfs,
 	.write = op_write,
 	.setattr = op_setattr,
@@ -396,24 +1539,74 @@ static void capture_fuse_log(enum fuse_log_level level, const char *fmt, va_list
 		fuse_last_msg[--n] = '\0';
 }
 
+static void notifier_stop(struct fs *fs)
+{
+	if (!fs->notifier_on)
+		return;
+	pthread_mutex_lock(&fs->nq_mu);
+	fs->notifier_stop = true;
+	pthread_cond_signal(&fs->nq_cond);
+	pthread_mutex_unlock(&fs->nq_mu);
+	pthread_join(fs->notifier, NULL);
+	fs->notifier_on = false;
+}
+
+static void fs_destroy(struct fs *fs)
+{
+	notifier_stop(fs);
+	for (size_t i = 0; i < fs->nq_n; i++) {
+		for (size_t k = 0; k < fs->nq[i].n; k++)
+			free(fs->nq[i].v[k].name);
+		free(fs->nq[i].v);
+	}
+	free(fs->nq);
+	pthread_mutex_destroy(&fs->nq_mu);
+	pthread_cond_destroy(&fs->nq_cond);
+	snap_free(&fs->cur);
+	fault_table_destroy(&fs->faults);
+	if (fs->have_log)
+		access_log_close(&fs->log);
+	for (size_t i = 0; i < fs->n_ovr; i++) {
+		free(fs->ovr[i].path);
+		free(fs->ovr[i].value);
+	}
+	free(fs->ovr);
+	free(fs->last_result);
+	pthread_rwlock_destroy(&fs->lock);
+	pthread_mutex_destroy(&fs->model_mu);
+	pthread_mutex_destroy(&fs->ctl_mu);
+	memset(fs, 0, sizeof(*fs));
+}
+
 static int fs_init(struct fs *fs, struct vtree *t, const struct fakesys_mount_opts *o, struct vk_error *err)
 {
 	memset(fs, 0, sizeof(*fs));
-	fs->t = t;
-	fs->n = vtree_size(t);
-	fs->serve_opens = o->serve_opens;
+	pthread_rwlock_init(&fs->lock, NULL);
+	pthread_mutex_init(&fs->model_mu, NULL);
+	pthread_mutex_init(&fs->ctl_mu, NULL);
+	pthread_mutex_init(&fs->nq_mu, NULL);
+	pthread_cond_init(&fs->nq_cond, NULL);
+	fault_table_init(&fs->faults);
+	fs->model = o->model;
+	fs->owner = geteuid();
+	fs->owner_gid = getegid();
+	fs->live = o->serve_opens || o->log || (o->model && (o->model->n_faults || o->model->n_steps));
+	fs->log_lookups = o->log && o->log_lookups;
 	clock_gettime(CLOCK_REALTIME, &fs->mounted);
-	fs->nlink = malloc(fs->n * sizeof(*fs->nlink));
-	if (!fs->nlink)
+	if (snap_make(&fs->cur, t, false) < 0)
 		return vk_error_set(err, ENOMEM, "mount: out of memory");
-	for (size_t i = 0; i < fs->n; i++) {
-		struct vt_node *n = vtree_by_ino(t, i + 1);
-		fs->nlink[i] = n && n->type == VT_DIR ? 2 : 1;
-	}
-	for (size_t i = 0; i < fs->n; i++) {
-		struct vt_node *n = vtree_by_ino(t, i + 1);
-		if (n && n->type == VT_DIR && n->parent != n)
-			fs->nlink[n->parent->ino - 1]++;
+	for (size_t i = 0; o->model && i < o->model->n_faults; i++)
+		if (fault_table_add(&fs->faults, &o->model->faults[i]) < 0)
+			return vk_error_set(err, ENOMEM, "mount: out of memory");
+	for (size_t i = 0; o->model && i < o->model->n_steps; i++)
+		if (fault_table_add(&fs->faults, &o->model->steps[i]) < 0)
+			return vk_error_set(err, ENOMEM, "mount: out of memory");
+	fault_table_expand(&fs->faults, expand_pattern, t);
+	if (o->log) {
+		int r = access_log_open(&fs->log, o->log);
+		if (r < 0)
+			return vk_error_set(err, r, "access log %s: %s", o->log, strerror(-r));
+		fs->have_log = true;
 	}
 	return 0;
 }
@@ -464,13 +1657,14 @@ struct server {
 
 static void server_close(struct server *s)
 {
+	notifier_stop(&s->fs); /* it sends through the session */
 	if (s->signals)
 		fuse_remove_signal_handlers(s->se);
 	if (s->mounted)
 		fuse_session_unmount(s->se);
 	if (s->se)
 		fuse_session_destroy(s->se);
-	free(s->fs.nlink);
+	fs_destroy(&s->fs);
 	memset(s, 0, sizeof(*s));
 }
 
@@ -482,7 +1676,7 @@ static int server_open(struct server *s, struct vtree *t, const char *real, cons
 	int r = fs_init(&s->fs, t, o, err);
 
 	if (r < 0)
-		return r;
+		goto fail;
 	snprintf(opts, sizeof(opts), "fsname=fakesys:%d,subtype=fakesys,default_permissions,auto_unmount%s",
 	         (int)getpid(), geteuid() == 0 ? ",allow_other" : "");
 	char *argv[] = {"fakesys", "-o", opts, o->debug ? "-d" : NULL, NULL};
@@ -492,6 +1686,7 @@ static int server_open(struct server *s, struct vtree *t, const char *real, cons
 	fuse_set_log_func(capture_fuse_log);
 	s->se = fuse_session_new(&args, &fs_ops, sizeof(fs_ops), &s->fs);
 	fuse_opt_free_args(&args);
+	s->fs.se = s->se;
 	if (!s->se) {
 		r = vk_error_set(err, EIO, "mount %s: cannot start a FUSE session: %s", real,
 		                 fuse_last_msg[0] ? fuse_last_msg : "unknown libfuse error");
@@ -508,6 +1703,13 @@ static int server_open(struct server *s, struct vtree *t, const char *real, cons
 		goto fail;
 	}
 	s->mounted = true;
+	if (o->model && o->model->n_steps) {
+		if (pthread_create(&s->fs.notifier, NULL, notifier_main, &s->fs) != 0) {
+			r = vk_error_set(err, EAGAIN, "mount %s: cannot start the notifier thread", real);
+			goto fail;
+		}
+		s->fs.notifier_on = true;
+	}
 	return 0;
 fail:
 	server_close(s);
@@ -562,6 +1764,13 @@ static __attribute__((noreturn)) void daemon_main(struct vtree *t, const char *r
 		dup2(devnull, 0);
 		dup2(devnull, 1);
 		dup2(devnull, 2);
+		/* For sanitizer builds: where the daemon's own reports go. */
+		const char *dbg = getenv("FAKESYS_DAEMON_STDERR");
+		int dfd = dbg ? open(dbg, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644) : -1;
+		if (dfd >= 0) {
+			dup2(dfd, 2);
+			close(dfd);
+		}
 		close(devnull);
 	}
 	int r = server_open(&s, t, real, o, &e);
@@ -630,13 +1839,19 @@ int fakesys_mount(struct vtree *t, const char *mountpoint, const struct fakesys_
                   struct vk_error *err)
 {
 	static const struct fakesys_mount_opts defaults = {0};
-	char real[PATH_MAX], pidfile[PATH_MAX];
+	char real[PATH_MAX], pidfile[PATH_MAX], logfile[PATH_MAX];
 	struct fakesys_mount_opts opts = o ? *o : defaults;
 	int r = check_mountpoint(mountpoint, real, err);
 
 	if (r < 0)
 		return r;
 	/* the daemon changes to /, so a relative pidfile must be made absolute */
+	if (opts.log && opts.log[0] != '/') {
+		if (!realpath(".", logfile) || strlen(logfile) + strlen(opts.log) + 2 > sizeof(logfile))
+			return vk_error_set(err, ENAMETOOLONG, "log %s: cannot make it absolute", opts.log);
+		strcat(strcat(logfile, "/"), opts.log);
+		opts.log = logfile;
+	}
 	if (opts.pidfile && opts.pidfile[0] != '/') {
 		char cwd[PATH_MAX];
 		if (!getcwd(cwd, sizeof(cwd)) ||

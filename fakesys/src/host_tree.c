@@ -231,11 +231,15 @@ static void resource_file(struct build *b, struct vt_node *dir, const struct hos
 	/* PCI_BRIDGE_RESOURCES (13) lines for endpoints, PCI_NUM_RESOURCES (17) for bridges */
 	char buf[17 * 60];
 	size_t len = 0;
-	int lines = is_bridge(d) ? 17 : 13;
+	int lines = d->n_resources ? (int)d->n_resources : is_bridge(d) ? 17 : 13;
 
 	for (int i = 0; i < lines; i++) {
 		uint64_t start = 0, end = 0, flags = 0;
-		if (i == 0 && d->bar0_size) {
+		if (d->n_resources) {
+			start = d->resources[i][0];
+			end = d->resources[i][1];
+			flags = d->resources[i][2];
+		} else if (i == 0 && d->bar0_size) {
 			start = d->bar0_base;
 			end = d->bar0_base + d->bar0_size - 1;
 			flags = 0x14220c; /* MEM | PREFETCH | MEM_64 | SIZEALIGN, as the kernel shows */
@@ -470,7 +474,9 @@ static void iommu_class(struct build *b)
 		} else if (m->iommu == IOMMU_AMD) {
 			struct vt_node *ai = mkdirs(b, "%s/amd-iommu", path);
 			file(b, ai, "cap", 0444, "0x00190040\n");
-			file(b, ai, "features", 0444, "%s\n", m->interrupt_remapping ? "25bf732fa2295afe" : "25bf732fa2295af6");
+			/* the extended feature register; interrupt remapping is not a bit of it
+			 * (the kernel shows it in /proc/interrupts: see proc_interrupts()) */
+			file(b, ai, "features", 0444, "25bf732fa2295afe\n");
 		}
 		snprintf(dpath, sizeof(dpath), "%s/devices", path);
 		struct vt_node *devs = mkdirs(b, "%s", dpath);
@@ -573,6 +579,43 @@ static void dev_nodes(struct build *b)
 	}
 }
 
+/*
+ * proc/interrupts: one MSI line per device with a driver.  With interrupt
+ * remapping on, the kernel names the irq chips "IR-PCI-MSI" (and "IR-IO-APIC"),
+ * which is how a reader tells remapping on any vendor (kernel/irq/proc.c,
+ * drivers/iommu/intel/irq_remapping.c, drivers/iommu/amd/iommu.c chip names).
+ */
+static void proc_interrupts(struct build *b, struct vt_node *proc)
+{
+	const struct host_model *m = b->m;
+	const char *ir = m->interrupt_remapping && m->iommu != IOMMU_NONE ? "IR-" : "";
+	char a[PCI_ADDR_STRLEN];
+	_cleanup_free_ char *buf = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	if (b->rc || !proc)
+		return;
+	f = open_memstream(&buf, &len);
+	if (!f) {
+		note_failure(b, "proc", "interrupts");
+		return;
+	}
+	fprintf(f, "           CPU0       CPU1\n");
+	fprintf(f, "  0:         44          0   %sIO-APIC    2-edge      timer\n", ir);
+	for (size_t i = 0, irq = 24; i < m->n_devices; i++) {
+		const struct host_device *d = &m->devices[i];
+		if (d->driver)
+			fprintf(f, "%3zu:          0          0   %sPCI-MSI-%s    0-edge      %s\n", irq++, ir,
+			        pci_addr_format(&d->addr, a), d->driver);
+	}
+	if (fclose(f) != 0) {
+		note_failure(b, "proc", "interrupts");
+		return;
+	}
+	binary(b, proc, "interrupts", 0444, buf, len);
+}
+
 int host_tree_build(const struct host_model *m, struct vtree **out, struct vk_error *err)
 {
 	struct build b = {.m = m};
@@ -600,6 +643,7 @@ int host_tree_build(const struct host_model *m, struct vtree **out, struct vk_er
 	dev_nodes(&b);
 	struct vt_node *proc = mkdirs(&b, "proc");
 	file(&b, proc, "cmdline", 0444, "%s\n", m->cmdline);
+	proc_interrupts(&b, proc);
 	struct vt_node *sk = mkdirs(&b, "proc/sys/kernel");
 	file(&b, sk, "osrelease", 0444, "%s\n", m->kernel_release);
 	if (!b.rc) {

@@ -251,7 +251,8 @@ static int derive_from_config(struct loader *l, size_t i)
 			*(uint32_t *)f[k].dst = f[k].cfg;
 		*f[k].given = true;
 	}
-	d->irq = c[0x3c];
+	if (!s->has_irq)
+		d->irq = c[0x3c];
 	return 0;
 }
 
@@ -832,7 +833,7 @@ static int synthesize_config(struct loader *l, size_t i, const int *secondary, c
 			d->config[0x0e] |= 0x80;
 		return 0;
 	}
-	if (!is_bridge(d)) {
+	if (!is_bridge(d) && !d->n_resources) {
 		d->bar0_size = 16u << 20;
 		d->bar0_base = 0x380000000000ull + ((uint64_t)i << 24);
 	}
@@ -865,8 +866,9 @@ static int synthesize_config(struct loader *l, size_t i, const int *secondary, c
 		c[0x2e] = (uint8_t)d->subsystem_device;
 		c[0x2f] = (uint8_t)(d->subsystem_device >> 8);
 	}
-	d->irq = (uint8_t)(16 + i % 100);
-	c[0x3c] = d->irq;
+	if (!l->src[i].has_irq)
+		d->irq = (uint32_t)(16 + i % 100);
+	c[0x3c] = (uint8_t)d->irq;
 	c[0x3d] = d->physfn >= 0 ? 0 : 1; /* VFs have no INTx */
 	return 0;
 }

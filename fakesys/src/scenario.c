@@ -19,6 +19,7 @@
 #include <yaml.h>
 
 #include <vfiokit/cleanup.h>
+#include <vfiokit/fakesys_live.h>
 #include <vfiokit/host_model.h>
 
 #include "scenario_internal.h"
@@ -589,6 +590,42 @@ static int hex_config(struct loader *l, yaml_node_t *v, struct host_device *d)
 	return 0;
 }
 
+/* resources: the lines of the sysfs resource file, each [start, end, flags]
+ * (at most PCI_NUM_RESOURCES = 17), kept exactly as a recording read them. */
+static int parse_resources(struct loader *l, yaml_node_t *v, struct host_device *d)
+{
+	size_t n = 0;
+	int r = want_kind(l, v, "resources", YAML_SEQUENCE_NODE);
+
+	if (r < 0)
+		return r;
+	n = (size_t)(v->data.sequence.items.top - v->data.sequence.items.start);
+	if (n == 0 || n > 17)
+		return scenario_fail(l, v, "resources", "%zu lines; the resource file has 1 to 17 (PCI_NUM_RESOURCES)", n);
+	free(d->resources);
+	d->resources = calloc(n, sizeof(*d->resources));
+	if (!d->resources)
+		return vk_error_set(l->err, ENOMEM, "out of memory");
+	for (yaml_node_item_t *it = v->data.sequence.items.start; it < v->data.sequence.items.top; it++) {
+		yaml_node_t *line = item(l, it);
+		if (line->type != YAML_SEQUENCE_NODE || line->data.sequence.items.top - line->data.sequence.items.start != 3)
+			return scenario_fail(l, line, "resources", "each line is [start, end, flags]");
+		for (int k = 0; k < 3; k++) {
+			uint64_t x;
+			r = want_uint(l, item(l, line->data.sequence.items.start + k), "resources", 0, UINT64_MAX, &x);
+			if (r < 0)
+				return r;
+			d->resources[d->n_resources][k] = x;
+		}
+		if (d->resources[d->n_resources][1] < d->resources[d->n_resources][0] && d->resources[d->n_resources][1])
+			return scenario_fail(l, line, "resources", "end 0x%llx is below start 0x%llx",
+			                     (unsigned long long)d->resources[d->n_resources][1],
+			                     (unsigned long long)d->resources[d->n_resources][0]);
+		d->n_resources++;
+	}
+	return 0;
+}
+
 static int sriov_key(struct loader *l, const char *key, yaml_node_t *v, void *obj)
 {
 	struct host_device *d = obj;
@@ -704,12 +741,21 @@ static int device_key(struct loader *l, const char *key, yaml_node_t *v, void *o
 	}
 	if (!strcmp(key, "sriov"))
 		return walk_map(l, v, "sriov", "totalvfs, vf_device", sriov_key, d);
+	if (!strcmp(key, "irq")) {
+		r = want_uint(l, v, key, 0, UINT32_MAX, &u);
+		d->irq = (uint32_t)u;
+		s->has_irq = true;
+		return r;
+	}
+	if (!strcmp(key, "resources"))
+		return parse_resources(l, v, d);
 	return 1;
 }
 
 #define DEVICE_KEYS                                                                                   \
 	"address, parent, physfn, vendor, device, subsystem_vendor, subsystem_device, class, revision, " \
-	"driver, driver_override, label, iommu_group, numa_node, vfio_cdev, vfio_node, config, sriov"
+	"driver, driver_override, label, iommu_group, numa_node, vfio_cdev, vfio_node, config, sriov, irq, " \
+	"resources"
 
 static int parse_devices(struct loader *l, yaml_node_t *v)
 {
@@ -830,10 +876,14 @@ static int top_key(struct loader *l, const char *key, yaml_node_t *v, void *obj)
 		return parse_groups(l, v);
 	if (!strcmp(key, "dev"))
 		return walk_map(l, v, "dev", "iommu, vfio", dev_key, NULL);
-	if (!strcmp(key, "faults") || !strcmp(key, "steps") || !strcmp(key, "expect"))
+	if (!strcmp(key, "faults"))
+		return scenario_parse_faults(l, v);
+	if (!strcmp(key, "steps"))
+		return scenario_parse_steps(l, v);
+	if (!strcmp(key, "expect"))
 		return scenario_fail(l, v, key,
-		            "reserved for a later version of the format (live steps, fault injection and "
-		            "expectations are documented as coming in docs/scenario-format.md); remove it for now");
+		            "reserved for a later version of the format (expectations "
+		            "are documented as coming in docs/scenario-format.md); remove it for now");
 	return 1;
 }
 
@@ -886,7 +936,7 @@ static int load_doc(struct loader *l, const char *buf, size_t len)
 	if (!root)
 		return vk_error_set(l->err, EINVAL, "%s: empty scenario (expected a mapping with version: 1)", l->file);
 	r = walk_map(l, root, "the scenario",
-	             "version, name, description, kernel, devices, iommu_groups, dev (faults, steps, expect: reserved)",
+	             "version, name, description, kernel, devices, iommu_groups, dev, faults, steps (expect: reserved)",
 	             top_key, &version);
 	if (r < 0)
 		return r;
@@ -990,6 +1040,7 @@ void host_model_free(struct host_model *m)
 		free(m->devices[i].label);
 		free(m->devices[i].config);
 		free(m->devices[i].vfs);
+		free(m->devices[i].resources);
 	}
 	free(m->devices);
 	for (size_t i = 0; i < m->n_groups; i++) {
@@ -997,6 +1048,11 @@ void host_model_free(struct host_model *m)
 		free(m->groups[i].members);
 	}
 	free(m->groups);
+	fakesys_faults_free(m->faults, m->n_faults);
+	fakesys_faults_free(m->steps, m->n_steps);
+	for (size_t i = 0; i < m->n_dynids; i++)
+		free(m->dynids[i].driver);
+	free(m->dynids);
 	free(m);
 }
 
@@ -1039,4 +1095,22 @@ bool host_model_has_module(const struct host_model *m, const char *name)
 		if (!strcmp(m->modules[i].name, name))
 			return true;
 	return false;
+}
+
+/* ---- readers shared with the other parsers (scenario_internal.h) ---- */
+
+int scenario_walk_map(struct loader *l, yaml_node_t *map, const char *what, const char *known, scenario_key_fn fn,
+                      void *obj)
+{
+	return walk_map(l, map, what, known, fn, obj);
+}
+
+int scenario_want_string(struct loader *l, yaml_node_t *n, const char *key, const char **out)
+{
+	return want_string(l, n, key, out);
+}
+
+int scenario_want_uint(struct loader *l, yaml_node_t *n, const char *key, uint64_t min, uint64_t max, uint64_t *out)
+{
+	return want_uint(l, n, key, min, max, out);
 }

@@ -12,7 +12,7 @@
 struct dev_src {
 	yaml_node_t *node, *parent_node, *physfn_node, *group_node, *vfio_node_node, *driver_node;
 	struct pci_addr parent_addr, physfn_addr;
-	bool has_parent, has_physfn, has_vendor, has_device, has_class, has_revision, has_ssvid, has_ssid,
+	bool has_irq, has_parent, has_physfn, has_vendor, has_device, has_class, has_revision, has_ssvid, has_ssid,
 		has_numa, has_vfio_index, has_group, has_config;
 };
 
@@ -44,6 +44,18 @@ int scenario_fail(struct loader *l, const yaml_node_t *n, const char *key, const
 
 /* Check cross-references and fill in defaults (model_check.c). */
 int scenario_complete(struct loader *l);
+
+/* The scenario parser's own readers, for the parsers of other files (faults.c). */
+typedef int (*scenario_key_fn)(struct loader *l, const char *key, yaml_node_t *val, void *obj);
+int scenario_walk_map(struct loader *l, yaml_node_t *map, const char *what, const char *known, scenario_key_fn fn,
+                      void *obj);
+int scenario_want_string(struct loader *l, yaml_node_t *n, const char *key, const char **out);
+int scenario_want_uint(struct loader *l, yaml_node_t *n, const char *key, uint64_t min, uint64_t max, uint64_t *out);
+
+/* The faults: list (faults.c) into l->m->faults. */
+int scenario_parse_faults(struct loader *l, yaml_node_t *v);
+/* The steps: list (faults.c) into l->m->steps. */
+int scenario_parse_steps(struct loader *l, yaml_node_t *v);
 
 bool scenario_driver_known(const struct host_model *m, const char *name);
 int scenario_add_driver(struct host_model *m, const char *name);

@@ -17,8 +17,10 @@ struct arena_chunk {
 struct vtree {
 	struct arena_chunk *chunks;
 	size_t arena_bytes;
-	struct vt_node **by_ino; /* index = ino - 1 */
+	struct vt_node **by_ino; /* every node in creation order; index = ino - 1 until renumbered */
 	size_t n, cap;
+	struct vt_node **ino_map; /* after vtree_inherit_inos(): index = ino - 1, NULL = a hole */
+	uint64_t max_ino;         /* highest inode number in use */
 };
 
 #define ARENA_CHUNK (256 * 1024)
@@ -77,6 +79,7 @@ static struct vt_node *node_new(struct vtree *t, const char *name, size_t namele
 	n->mode = mode;
 	t->by_ino[t->n++] = n;
 	n->ino = t->n;
+	t->max_ino = t->n;
 	return n;
 }
 
@@ -111,6 +114,7 @@ void vtree_free(struct vtree *t)
 		free(c);
 	}
 	free(t->by_ino);
+	free(t->ino_map);
 	free(t);
 }
 
@@ -243,6 +247,22 @@ struct vt_node *vtree_add_link(struct vtree *t, struct vt_node *dir, const char 
 	return n;
 }
 
+int vtree_set_file(struct vtree *t, struct vt_node *n, const void *data, size_t len)
+{
+	uint8_t *copy;
+
+	if (n->type != VT_FILE)
+		return -EINVAL;
+	copy = arena_alloc(t, len ? len : 1);
+	if (!copy)
+		return -ENOMEM;
+	if (len)
+		memcpy(copy, data, len);
+	n->u.file.data = copy;
+	n->u.file.len = len;
+	return 0;
+}
+
 struct vt_node *vtree_mkdir_p(struct vtree *t, const char *path)
 {
 	return vtree_mkdir_at(t, vtree_root(t), path);
@@ -354,9 +374,109 @@ struct vt_node *vtree_lookup(struct vtree *t, const char *path)
 
 struct vt_node *vtree_by_ino(struct vtree *t, uint64_t ino)
 {
-	if (ino == 0 || ino > t->n)
+	if (ino == 0 || ino > t->max_ino)
 		return NULL;
-	return t->by_ino[ino - 1];
+	return t->ino_map ? t->ino_map[ino - 1] : t->by_ino[ino - 1];
+}
+
+uint64_t vtree_max_ino(const struct vtree *t)
+{
+	return t->max_ino;
+}
+
+/* ---- carrying inode numbers over from an older tree ---- */
+
+struct inherit {
+	uint64_t next;
+	vt_change_fn fn;
+	void *ctx;
+};
+
+static void fresh_inos(struct inherit *h, struct vt_node *n)
+{
+	n->ino = h->next++;
+	if (n->type == VT_DIR)
+		for (uint32_t i = 0; i < n->u.dir.n; i++)
+			fresh_inos(h, n->u.dir.kids[i]);
+}
+
+static bool node_differs(const struct vt_node *a, const struct vt_node *b)
+{
+	if (a->mode != b->mode || a->uid != b->uid || a->gid != b->gid)
+		return true;
+	switch (a->type) {
+	case VT_FILE:
+		return a->u.file.len != b->u.file.len || memcmp(a->u.file.data, b->u.file.data, a->u.file.len);
+	case VT_LINK:
+		return strcmp(a->u.link.target, b->u.link.target) != 0;
+	default:
+		return false;
+	}
+}
+
+static void note(struct inherit *h, enum vt_change what, uint64_t parent, const char *name, uint64_t ino)
+{
+	if (h->fn)
+		h->fn(h->ctx, what, parent, name, ino);
+}
+
+/* @nd (new) and @od (old) are the same directory: merge their sorted kids. */
+static void inherit_dir(struct inherit *h, struct vt_node *nd, const struct vt_node *od)
+{
+	uint32_t i = 0, j = 0;
+	bool listing_changed = false;
+
+	while (i < nd->u.dir.n || j < od->u.dir.n) {
+		struct vt_node *nk = i < nd->u.dir.n ? nd->u.dir.kids[i] : NULL;
+		const struct vt_node *ok = j < od->u.dir.n ? od->u.dir.kids[j] : NULL;
+		int c = !nk ? 1 : !ok ? -1 : strcmp(nk->name, ok->name);
+		if (c < 0) {
+			fresh_inos(h, nk);
+			note(h, VT_ADDED, nd->ino, nk->name, nk->ino);
+			listing_changed = true;
+			i++;
+		} else if (c > 0) {
+			note(h, VT_REMOVED, nd->ino, ok->name, ok->ino);
+			listing_changed = true;
+			j++;
+		} else {
+			if (nk->type != ok->type) {
+				fresh_inos(h, nk);
+				note(h, VT_REMOVED, nd->ino, ok->name, ok->ino);
+				listing_changed = true;
+			} else {
+				nk->ino = ok->ino;
+				if (node_differs(nk, ok))
+					note(h, VT_CHANGED, nd->ino, nk->name, nk->ino);
+				if (nk->type == VT_DIR)
+					inherit_dir(h, nk, ok);
+			}
+			i++;
+			j++;
+		}
+	}
+	if (listing_changed)
+		note(h, VT_CHANGED, nd->parent->ino, nd->name, nd->ino);
+}
+
+int vtree_inherit_inos(struct vtree *t, const struct vtree *old, vt_change_fn fn, void *ctx)
+{
+	struct inherit h = {.next = old->max_ino + 1, .fn = fn, .ctx = ctx};
+	struct vt_node *root = vtree_root(t);
+	const struct vt_node *oroot = old->ino_map ? old->ino_map[0] : old->by_ino[0];
+
+	root->ino = 1;
+	inherit_dir(&h, root, oroot);
+	uint64_t max = h.next - 1;
+	struct vt_node **map = calloc(max, sizeof(*map));
+	if (!map)
+		return -ENOMEM;
+	for (size_t i = 0; i < t->n; i++)
+		map[t->by_ino[i]->ino - 1] = t->by_ino[i];
+	free(t->ino_map);
+	t->ino_map = map;
+	t->max_ino = max;
+	return 0;
 }
 
 size_t vtree_size(const struct vtree *t)
@@ -366,7 +486,7 @@ size_t vtree_size(const struct vtree *t)
 
 size_t vtree_bytes(const struct vtree *t)
 {
-	return t->arena_bytes + t->cap * sizeof(*t->by_ino);
+	return t->arena_bytes + t->cap * sizeof(*t->by_ino) + (t->ino_map ? t->max_ino * sizeof(*t->ino_map) : 0);
 }
 
 int vtree_path(const struct vt_node *n, char *buf, size_t len)

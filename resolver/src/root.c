@@ -150,7 +150,7 @@ static int openat2_retry(int dirfd, const char *path, int flags, uint64_t resolv
 	struct open_how how = {.flags = (uint64_t)(flags | O_CLOEXEC), .resolve = resolve};
 	int fd = -1;
 
-	for (int i = 0; i < 8; i++) {
+	for (int i = 0; i < 64; i++) {
 		fd = sys_openat2(dirfd, path, &how);
 		if (fd >= 0 || errno != EAGAIN)
 			break;
@@ -280,9 +280,13 @@ int vk_root_openat(const struct vk_root *root, const char *rel, int flags)
 		return -EINVAL;
 	while (*rel == '/')
 		rel++;
-	if (root->openat2)
-		return openat2_retry(root->fd, *rel ? rel : ".", flags,
-		                     RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS);
+	if (root->openat2) {
+		int fd = openat2_retry(root->fd, *rel ? rel : ".", flags, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS);
+		/* a system busy renaming can starve RESOLVE_IN_ROOT: the walk gives the
+		 * same answer under the same rules, only slower */
+		if (fd != -EAGAIN)
+			return fd;
+	}
 	return walk_in_root(root, rel, flags);
 }
 

@@ -192,6 +192,17 @@ Test(host_tree, scales_to_many_devices, .fini = teardown)
 	cr_assert_not_null(vtree_lookup(tree, "sys/kernel/iommu_groups/4015/devices"));
 }
 
+Test(host_tree, recorded_irq_and_resources_are_kept, .fini = teardown)
+{
+	build("version: 1\ndevices:\n  - address: 0000:00:05.0\n    vendor: 0x8086\n    device: 0x1234\n    irq: 34\n"
+	      "    resources:\n      - [0xfe000000, 0xfeffffff, 0x40200]\n      - [0, 0, 0]\n");
+	cr_assert_str_eq(content("sys/devices/pci0000:00/0000:00:05.0/irq"), "34\n");
+	cr_assert_str_eq(content("sys/devices/pci0000:00/0000:00:05.0/resource"),
+	                 "0x00000000fe000000 0x00000000feffffff 0x0000000000040200\n"
+	                 "0x0000000000000000 0x0000000000000000 0x0000000000000000\n");
+	cr_assert_eq(vtree_lookup(tree, "sys/devices/pci0000:00/0000:00:05.0/config")->u.file.data[0x3c], 34);
+}
+
 Test(host_tree, driver_directories_link_their_module, .fini = teardown)
 {
 	build("version: 1\ndevices:\n"

@@ -5,6 +5,7 @@
 #include <stdbool.h>
 
 #include <vfiokit/error.h>
+#include <vfiokit/host_model.h>
 #include <vfiokit/vtree.h>
 
 /*
@@ -47,13 +48,31 @@ struct fakesys_mount_opts {
 	 * forking a daemon. */
 	bool foreground;
 	/*
-	 * Have open() and opendir() of the tree reach the server.  Off (default):
-	 * the server answers the first open with ENOSYS where the kernel supports
-	 * FUSE_CAP_NO_OPEN_SUPPORT, after which the kernel opens files itself and
-	 * keeps their page cache: a warm read costs no round trip.  On: every open
-	 * is a request, which is what logging and faulting opens needs.
+	 * Have open() and opendir() of the tree reach the server: the live mode.
+	 * Off (default): the server answers the first open with ENOSYS where the
+	 * kernel supports FUSE_CAP_NO_OPEN_SUPPORT, after which the kernel opens
+	 * files itself and keeps their page cache: a warm read costs no round
+	 * trip.  On: every open is a request, which is what logging and faulting
+	 * opens needs; the control channel .fakesys/control exists, and (with
+	 * @model) writes to sysfs control files act as the kernel does.  Turned
+	 * on by itself when @log is given or @model has faults.
 	 */
 	bool serve_opens;
+	/*
+	 * The host model @t was built from, for the live mode: its faults are
+	 * injected, and kernel-like writes (bind, unbind, driver_override, ...)
+	 * and control commands change it and rebuild the tree.  NULL: no
+	 * mutations.  The server changes it: in the foreground mode it must stay
+	 * valid until fakesys_mount() returns; in the background mode the daemon
+	 * works on its own copy.
+	 */
+	struct host_model *model;
+	/* Append one JSON line per operation to this file (implies serve_opens).
+	 * NULL = no log. */
+	const char *log;
+	/* With @log: no kernel caching of entries and attributes, so that every
+	 * lookup and getattr reaches the server and the log (slower). */
+	bool log_lookups;
 	/* Write the serving process's PID here once the mount is ready; removed
 	 * when the server exits cleanly.  NULL = none. */
 	const char *pidfile;
@@ -74,8 +93,10 @@ struct fakesys_mount_opts {
  * checks the tree's modes), allow_other when run as root, and auto_unmount (a
  * killed server leaves no stale mount).  File sizes are the true content
  * length, not sysfs's 4096, so readers that trust st_size read everything.
- * Writes and other changes fail with EROFS.  SIGINT, SIGTERM and SIGHUP
- * unmount cleanly.
+ * Writes and other changes fail with EROFS, but in the live mode (see
+ * fakesys_mount_opts.serve_opens) kernel-like writes to sysfs control files
+ * and commands to .fakesys/control.  SIGINT, SIGTERM and SIGHUP unmount
+ * cleanly.
  *
  * In the background mode (the default) a daemon process is forked; the call
  * returns in the caller once the mount is in place (or failed), and the daemon

@@ -9,6 +9,8 @@
 #include <vfiokit/error.h>
 #include <vfiokit/pci_addr.h>
 
+struct fakesys_fault; /* <vfiokit/fakesys_live.h> */
+
 /*
  * The host model: what a scenario says about one machine, with every default
  * filled in and every cross-reference checked.  The tree builder reads only
@@ -54,7 +56,7 @@ struct host_device {
 	uint16_t vendor, device, subsystem_vendor, subsystem_device;
 	uint32_t class_code;   /* 24 bits: base, sub, prog-if */
 	uint8_t revision;
-	uint8_t irq;
+	uint32_t irq;          /* the irq attribute; config byte 0x3c holds its low byte */
 	char *driver;          /* NULL = no driver bound */
 	char *driver_override; /* NULL = "(null)" */
 	char *label;           /* optional firmware label, NULL = none */
@@ -69,6 +71,8 @@ struct host_device {
 	uint32_t n_vfs;
 	uint16_t sriov_vf_device;
 	uint64_t bar0_base, bar0_size; /* synthesized memory BAR, 0 size = none */
+	uint64_t (*resources)[3]; /* resources: lines (start, end, flags) as given; NULL = synthesize */
+	size_t n_resources;
 	struct dev_node_spec vfio_node; /* /dev/vfio/devices/vfioN */
 };
 
@@ -103,6 +107,21 @@ struct host_model {
 
 	struct dev_node_spec dev_iommu; /* /dev/iommu */
 	struct dev_node_spec dev_vfio;  /* /dev/vfio/vfio */
+
+	struct fakesys_fault *faults;   /* the scenario's faults: (served by a FUSE mount) */
+	size_t n_faults;
+	struct fakesys_fault *steps;    /* the scenario's steps: (fakesys_fault.step set) */
+	size_t n_steps;
+
+	/* IDs added at run time through a driver's new_id (a live mount). */
+	struct host_dynid *dynids;
+	size_t n_dynids;
+};
+
+/* One sys/bus/pci/drivers/<driver>/new_id entry; 0xffffffff = any. */
+struct host_dynid {
+	char *driver;
+	uint32_t vendor, device, subvendor, subdevice, class_code, class_mask;
 };
 
 /* Drivers fakesys knows without a declaration (their kernel names). */

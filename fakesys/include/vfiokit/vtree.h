@@ -16,7 +16,8 @@
  * a few hundred thousand bump allocations and freeing is one call.
  *
  * Inode numbers are dense (1 = root, as FUSE_ROOT_ID), so the FUSE server maps
- * an inode to its node with one array index.
+ * an inode to its node with one array index.  A tree rebuilt after a change
+ * takes the numbers of the old one (vtree_inherit_inos()), which leaves holes.
  */
 enum vt_type { VT_DIR, VT_FILE, VT_LINK };
 
@@ -74,6 +75,10 @@ struct vt_node *vtree_add_filef(struct vtree *t, struct vt_node *dir, const char
                                 const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 struct vt_node *vtree_add_link(struct vtree *t, struct vt_node *dir, const char *name, const char *target);
 
+/* Replace the content of file @n with a copy of @data (the old bytes stay in
+ * the arena until the tree is freed).  Returns 0, -EINVAL (not a file), -ENOMEM. */
+int vtree_set_file(struct vtree *t, struct vt_node *n, const void *data, size_t len);
+
 /* Set owner of @n (defaults are 0:0). */
 void vtree_chown(struct vt_node *n, uint32_t uid, uint32_t gid);
 
@@ -90,6 +95,27 @@ struct vt_node *vtree_lookup(struct vtree *t, const char *path);
 
 /* The node with inode @ino, or NULL. */
 struct vt_node *vtree_by_ino(struct vtree *t, uint64_t ino);
+
+/* The highest inode number in use: vtree_size() until vtree_inherit_inos()
+ * left holes (arrays indexed by inode need this many entries). */
+uint64_t vtree_max_ino(const struct vtree *t);
+
+enum vt_change {
+	VT_ADDED,   /* @name appeared in directory @parent_ino (new inode @ino) */
+	VT_REMOVED, /* @name went away from @parent_ino (its old inode was @ino) */
+	VT_CHANGED, /* the node @ino (@name in @parent_ino) has other content, mode, owner or entries */
+};
+typedef void (*vt_change_fn)(void *ctx, enum vt_change what, uint64_t parent_ino, const char *name, uint64_t ino);
+
+/**
+ * vtree_inherit_inos() - renumber the sealed tree @t so that every path that
+ * also exists in the sealed tree @old, with the same type, keeps its inode
+ * number; other nodes get numbers above any @old used, so a number is never
+ * reused for another file.  @fn (may be NULL) hears of each difference, for
+ * invalidating caches; a removed directory is reported once, not its entries.
+ * Afterwards vtree_by_ino() may find holes (NULL).  Returns 0 or -ENOMEM.
+ */
+int vtree_inherit_inos(struct vtree *t, const struct vtree *old, vt_change_fn fn, void *ctx);
 
 /* Number of nodes, the root included. */
 size_t vtree_size(const struct vtree *t);

@@ -1,0 +1,512 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Injected faults: the scenario's faults: list, the control channel's
+ * "fault add" form, and the table the FUSE server consults on every request.
+ */
+#include <errno.h>
+#include <fnmatch.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <vfiokit/cleanup.h>
+
+#include "live.h"
+#include "scenario_internal.h"
+
+static const struct {
+	const char *name;
+	unsigned op;
+} op_names[] = {
+	{"open", FAKESYS_OP_OPEN},         {"read", FAKESYS_OP_READ},       {"readdir", FAKESYS_OP_READDIR},
+	{"readlink", FAKESYS_OP_READLINK}, {"getattr", FAKESYS_OP_GETATTR}, {"lookup", FAKESYS_OP_GETATTR},
+	{"stat", FAKESYS_OP_GETATTR},      {"write", FAKESYS_OP_WRITE},     {"any", FAKESYS_OP_ALL},
+};
+
+#define OP_LIST "open, read, readdir, readlink, getattr (lookup, stat), write, any"
+
+unsigned fakesys_op_parse(const char *name)
+{
+	for (size_t i = 0; i < sizeof(op_names) / sizeof(op_names[0]); i++)
+		if (!strcmp(name, op_names[i].name))
+			return op_names[i].op;
+	return 0;
+}
+
+const char *fakesys_op_name(unsigned op)
+{
+	for (size_t i = 0; i < sizeof(op_names) / sizeof(op_names[0]); i++)
+		if (op == op_names[i].op)
+			return op_names[i].name;
+	return "?";
+}
+
+int fakesys_errno_parse(const char *s)
+{
+	if (!s || !*s)
+		return 0;
+	if (s[0] >= '0' && s[0] <= '9') {
+		char *end;
+		long v = strtol(s, &end, 10);
+		return *end || v < 1 || v > 4095 ? 0 : (int)v;
+	}
+	for (int e = 1; e < 4096; e++) {
+		const char *n = strerrorname_np(e);
+		if (n && !strcmp(n, s))
+			return e;
+	}
+	return 0;
+}
+
+static const char *errno_name(int e)
+{
+	const char *n = e ? strerrorname_np(e) : NULL;
+	return n ? n : "none";
+}
+
+void fakesys_faults_free(struct fakesys_fault *v, size_t n)
+{
+	for (size_t i = 0; v && i < n; i++) {
+		free(v[i].path);
+		free(v[i].step);
+	}
+	free(v);
+}
+
+/* "nth=3" style option of a control command. */
+static int opt_u32(const char *w, const char *key, uint32_t *out, bool *hit)
+{
+	size_t k = strlen(key);
+	char *end;
+
+	if (strncmp(w, key, k) || w[k] != '=')
+		return 0;
+	*hit = true;
+	errno = 0;
+	unsigned long v = strtoul(w + k + 1, &end, 10);
+	if (errno || *end || end == w + k + 1 || v > UINT32_MAX)
+		return -EINVAL;
+	*out = (uint32_t)v;
+	return 0;
+}
+
+int fakesys_fault_parse(const char *line, struct fakesys_fault *out, struct vk_error *err)
+{
+	_cleanup_free_ char *copy = strdup(line);
+	char *save = NULL, *w[8];
+	size_t n = 0;
+
+	memset(out, 0, sizeof(*out));
+	if (!copy)
+		return vk_error_set(err, ENOMEM, "out of memory");
+	for (char *t = strtok_r(copy, " \t\r\n", &save); t; t = strtok_r(NULL, " \t\r\n", &save)) {
+		if (n == 8)
+			return vk_error_set(err, EINVAL, "fault add: too many words (expected PATH OP ERRNO [nth=N] "
+			                                 "[times=N] [delay=MS])");
+		w[n++] = t;
+	}
+	if (n < 3)
+		return vk_error_set(err, EINVAL, "fault add: expected PATH OP ERRNO [nth=N] [times=N] [delay=MS]");
+	if (!(out->ops = fakesys_op_parse(w[1])))
+		return vk_error_set(err, EINVAL, "fault add: unknown operation '%s' (expected one of: " OP_LIST ")", w[1]);
+	if (strcmp(w[2], "none") && strcmp(w[2], "0") && !(out->err = fakesys_errno_parse(w[2])))
+		return vk_error_set(err, EINVAL, "fault add: '%s' is not an errno name (EBUSY, ENODEV, EIO...) or number",
+		                    w[2]);
+	for (size_t i = 3; i < n; i++) {
+		bool hit = false;
+		if (opt_u32(w[i], "nth", &out->nth, &hit) < 0 || opt_u32(w[i], "times", &out->times, &hit) < 0 ||
+		    opt_u32(w[i], "delay", &out->delay_ms, &hit) < 0)
+			return vk_error_set(err, EINVAL, "fault add: '%s': expected a whole number after '='", w[i]);
+		if (!hit)
+			return vk_error_set(err, EINVAL, "fault add: unknown option '%s' (expected nth=N, times=N, delay=MS)",
+			                    w[i]);
+	}
+	if (!out->err && !out->delay_ms)
+		return vk_error_set(err, EINVAL, "fault add: a fault needs an errno or a delay");
+	if (!(out->path = strdup(w[0][0] == '/' ? w[0] + 1 : w[0])))
+		return vk_error_set(err, ENOMEM, "out of memory");
+	return 0;
+}
+
+/* ---- the table ---- */
+
+void fault_table_init(struct fault_table *t)
+{
+	memset(t, 0, sizeof(*t));
+	pthread_mutex_init(&t->mu, NULL);
+}
+
+void fault_table_destroy(struct fault_table *t)
+{
+	for (size_t i = 0; i < t->n; i++) {
+		free(t->v[i].f.path);
+		free(t->v[i].f.step);
+		free(t->v[i].inos);
+	}
+	free(t->v);
+	pthread_mutex_destroy(&t->mu);
+}
+
+static void recompute_ops(struct fault_table *t)
+{
+	unsigned ops = 0;
+	for (size_t i = 0; i < t->n; i++)
+		ops |= t->v[i].f.ops;
+	atomic_store(&t->ops, ops);
+}
+
+int fault_table_add(struct fault_table *t, const struct fakesys_fault *f)
+{
+	char *path = strdup(f->path);
+	char *step = f->step ? strdup(f->step) : NULL;
+	int r = 0;
+
+	if (!path || (f->step && !step)) {
+		free(path);
+		free(step);
+		return -ENOMEM;
+	}
+	pthread_mutex_lock(&t->mu);
+	if (t->n == t->cap) {
+		size_t cap = t->cap ? t->cap * 2 : 8;
+		struct fault_ent *v = realloc(t->v, cap * sizeof(*v));
+		if (!v) {
+			r = -ENOMEM;
+			goto out;
+		}
+		t->v = v;
+		t->cap = cap;
+	}
+	t->v[t->n] = (struct fault_ent){.f = *f};
+	t->v[t->n].f.step = TAKE_PTR(step);
+	t->v[t->n++].f.path = TAKE_PTR(path);
+	recompute_ops(t);
+out:
+	pthread_mutex_unlock(&t->mu);
+	free(path);
+	free(step);
+	return r;
+}
+
+size_t fault_table_clear(struct fault_table *t, const char *path)
+{
+	size_t removed = 0, w = 0;
+
+	pthread_mutex_lock(&t->mu);
+	for (size_t i = 0; i < t->n; i++) {
+		if (!t->v[i].f.step && (!path || !strcmp(t->v[i].f.path, path))) {
+			free(t->v[i].f.path);
+			free(t->v[i].inos);
+			removed++;
+		} else {
+			t->v[w++] = t->v[i];
+		}
+	}
+	t->n = w;
+	recompute_ops(t);
+	pthread_mutex_unlock(&t->mu);
+	return removed;
+}
+
+void fault_table_expand(struct fault_table *t, fault_expand_fn fn, void *ctx)
+{
+	pthread_mutex_lock(&t->mu);
+	for (size_t i = 0; i < t->n; i++) {
+		uint64_t *inos = NULL;
+		size_t n = 0;
+		if (fn(ctx, t->v[i].f.path, &inos, &n) < 0)
+			continue; /* keep the old set */
+		free(t->v[i].inos);
+		t->v[i].inos = inos;
+		t->v[i].n_inos = n;
+	}
+	pthread_mutex_unlock(&t->mu);
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+static bool match(const struct fault_ent *x, unsigned op, const char *path, uint64_t ino)
+{
+	if (!(x->f.ops & op))
+		return false;
+	if (ino && x->n_inos && bsearch(&ino, x->inos, x->n_inos, sizeof(ino), cmp_u64))
+		return true;
+	return fnmatch(x->f.path, path, FNM_PATHNAME) == 0;
+}
+
+int fault_table_check(struct fault_table *t, unsigned op, const char *path, uint64_t ino, uint32_t *delay_ms,
+                      char **step)
+{
+	int e = 0;
+
+	*delay_ms = 0;
+	*step = NULL;
+	pthread_mutex_lock(&t->mu);
+	for (size_t i = 0; i < t->n; i++) {
+		struct fault_ent *x = &t->v[i];
+		if (!match(x, op, path, ino))
+			continue;
+		/* nth alone: that access only; times alone: the first ones; both:
+		 * @times accesses from the nth; neither: every access */
+		uint64_t k = ++x->seen, first = x->f.nth ? x->f.nth : 1;
+		if (x->f.step) {
+			/* a step fires once, at the nth access */
+			if (k == first) {
+				size_t old = *step ? strlen(*step) : 0, add = strlen(x->f.step);
+				char *v = realloc(*step, old + add + 2);
+				if (v) {
+					if (!old)
+						v[0] = '\0';
+					strcat(strcat(v, x->f.step), "\n");
+					*step = v;
+				}
+			}
+			continue;
+		}
+		uint64_t times = x->f.times ? x->f.times : x->f.nth ? 1 : 0;
+		if (k < first || (times && k >= first + times))
+			continue;
+		if (x->f.delay_ms > *delay_ms)
+			*delay_ms = x->f.delay_ms;
+		if (!e)
+			e = x->f.err;
+	}
+	pthread_mutex_unlock(&t->mu);
+	return e;
+}
+
+bool fault_table_matches(struct fault_table *t, unsigned ops, const char *path, uint64_t ino)
+{
+	bool hit = false;
+
+	if (!fault_table_has(t, ops))
+		return false;
+	pthread_mutex_lock(&t->mu);
+	for (size_t i = 0; i < t->n && !hit; i++)
+		hit = match(&t->v[i], ops, path, ino);
+	pthread_mutex_unlock(&t->mu);
+	return hit;
+}
+
+char *fault_table_list(struct fault_table *t)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	if (!f)
+		return NULL;
+	pthread_mutex_lock(&t->mu);
+	for (size_t i = 0; i < t->n; i++) {
+		const struct fakesys_fault *x = &t->v[i].f;
+		if (x->step)
+			continue;
+		fprintf(f, "%s %s %s nth=%u times=%u delay=%u seen=%llu\n", x->path, fakesys_op_name(x->ops),
+		        errno_name(x->err), x->nth, x->times, x->delay_ms, (unsigned long long)t->v[i].seen);
+	}
+	for (size_t i = 0; i < t->n; i++) {
+		const struct fakesys_fault *x = &t->v[i].f;
+		if (!x->step)
+			continue;
+		fprintf(f, "step %s %s nth=%u seen=%llu: ", x->path, fakesys_op_name(x->ops), x->nth ? x->nth : 1,
+		        (unsigned long long)t->v[i].seen);
+		for (const char *c = x->step; *c; c++)
+			fputs(*c == '\n' ? (c[1] ? "; " : "") : (char[2]){*c, 0}, f);
+		fputc('\n', f);
+	}
+	pthread_mutex_unlock(&t->mu);
+	fclose(f);
+	return buf;
+}
+
+/* ---- the scenario's faults: list ---- */
+
+struct fault_ctx {
+	struct fakesys_fault *f;
+	bool has_errno, has_op;
+};
+
+static int fault_key(struct loader *l, const char *key, yaml_node_t *v, void *obj)
+{
+	struct fault_ctx *c = obj;
+	const char *s = NULL;
+	uint64_t u;
+	int r;
+
+	if (!strcmp(key, "path")) {
+		if ((r = scenario_want_string(l, v, key, &s)) < 0)
+			return r;
+		if (!*s)
+			return scenario_fail(l, v, key, "an empty pattern matches nothing; give a path such as "
+			                                "dev/vfio/devices/vfio0 (globs allowed)");
+		free(c->f->path);
+		c->f->path = strdup(s[0] == '/' ? s + 1 : s);
+		return c->f->path ? 0 : vk_error_set(l->err, ENOMEM, "out of memory");
+	}
+	if (!strcmp(key, "op")) {
+		if ((r = scenario_want_string(l, v, key, &s)) < 0)
+			return r;
+		if (!(c->f->ops = fakesys_op_parse(s)))
+			return scenario_fail(l, v, key, "unknown operation '%s' (expected one of: " OP_LIST ")", s);
+		c->has_op = true;
+		return 0;
+	}
+	if (!strcmp(key, "errno")) {
+		if ((r = scenario_want_string(l, v, key, &s)) < 0)
+			return r;
+		if (!(c->f->err = fakesys_errno_parse(s)))
+			return scenario_fail(l, v, key,
+			                     "'%s' is not an errno name (EACCES, EBUSY, EIO, ENOENT, ENODEV, ENXIO, EPERM, "
+			                     "EAGAIN, EINVAL...) or number",
+			                     s);
+		c->has_errno = true;
+		return 0;
+	}
+	if (!strcmp(key, "delay_ms")) {
+		r = scenario_want_uint(l, v, key, 0, 600000, &u);
+		c->f->delay_ms = (uint32_t)u;
+		return r;
+	}
+	if (!strcmp(key, "nth")) {
+		r = scenario_want_uint(l, v, key, 1, UINT32_MAX, &u);
+		c->f->nth = (uint32_t)u;
+		return r;
+	}
+	if (!strcmp(key, "times")) {
+		r = scenario_want_uint(l, v, key, 1, UINT32_MAX, &u);
+		c->f->times = (uint32_t)u;
+		return r;
+	}
+	return 1;
+}
+
+int scenario_parse_faults(struct loader *l, yaml_node_t *v)
+{
+	struct host_model *m = l->m;
+	int r;
+
+	if (v->type != YAML_SEQUENCE_NODE)
+		return scenario_fail(l, v, "faults", "expected a list of mappings {path, op, errno, delay_ms, nth, times}");
+	size_t n = (size_t)(v->data.sequence.items.top - v->data.sequence.items.start);
+	if (!n)
+		return 0;
+	struct fakesys_fault *arr = calloc(n, sizeof(*arr));
+	if (!arr)
+		return vk_error_set(l->err, ENOMEM, "out of memory");
+	fakesys_faults_free(m->faults, m->n_faults);
+	m->faults = arr;
+	m->n_faults = 0;
+	for (yaml_node_item_t *it = v->data.sequence.items.start; it < v->data.sequence.items.top; it++) {
+		yaml_node_t *fn = yaml_document_get_node(&l->doc, *it);
+		struct fakesys_fault *f = &m->faults[m->n_faults++];
+		struct fault_ctx c = {.f = f};
+		f->line = (unsigned)fn->start_mark.line + 1;
+		r = scenario_walk_map(l, fn, "a faults entry", "path, op, errno, delay_ms, nth, times", fault_key, &c);
+		if (r < 0)
+			return r;
+		if (!f->path)
+			return scenario_fail(l, fn, "faults", "missing 'path' (a pattern on the root-relative path)");
+		if (!c.has_op)
+			return scenario_fail(l, fn, "faults", "missing 'op' (one of: " OP_LIST ")");
+		if (!c.has_errno && !f->delay_ms)
+			return scenario_fail(l, fn, "faults", "a fault needs an 'errno', a 'delay_ms', or both");
+	}
+	return 0;
+}
+
+/* ---- the scenario's steps: list ---- */
+
+static const char *const step_verbs[] = {"fault", "log", "bind", "unbind", "remove", "chmod", "set"};
+
+/* One control command of a step's do: checked for its verb. */
+static int step_command(struct loader *l, yaml_node_t *v, char **acc)
+{
+	const char *s = NULL;
+	int r = scenario_want_string(l, v, "do", &s);
+
+	if (r < 0)
+		return r;
+	size_t w = strcspn(s, " \t");
+	bool known = false;
+	for (size_t i = 0; i < sizeof(step_verbs) / sizeof(step_verbs[0]) && !known; i++)
+		known = strlen(step_verbs[i]) == w && !strncmp(s, step_verbs[i], w);
+	if (!known || strchr(s, '\n'))
+		return scenario_fail(l, v, "do",
+		                     "'%s' is not a control command (one line starting with fault, log, bind, unbind, "
+		                     "remove, chmod or set; docs/architecture.md, Control channel)",
+		                     s);
+	size_t old = *acc ? strlen(*acc) : 0;
+	char *n = realloc(*acc, old + strlen(s) + 2);
+	if (!n)
+		return vk_error_set(l->err, ENOMEM, "out of memory");
+	if (old)
+		n[old++] = '\n';
+	strcpy(n + old, s);
+	*acc = n;
+	return 0;
+}
+
+static int step_key(struct loader *l, const char *key, yaml_node_t *v, void *obj)
+{
+	struct fault_ctx *c = obj;
+	uint64_t u;
+	int r;
+
+	if (!strcmp(key, "path") || !strcmp(key, "op"))
+		return fault_key(l, key, v, obj);
+	if (!strcmp(key, "nth")) {
+		r = scenario_want_uint(l, v, key, 1, UINT32_MAX, &u);
+		c->f->nth = (uint32_t)u;
+		return r;
+	}
+	if (!strcmp(key, "do")) {
+		if (v->type == YAML_SEQUENCE_NODE) {
+			if (v->data.sequence.items.top == v->data.sequence.items.start)
+				return scenario_fail(l, v, key, "an empty list of commands does nothing");
+			for (yaml_node_item_t *it = v->data.sequence.items.start; it < v->data.sequence.items.top; it++)
+				if ((r = step_command(l, yaml_document_get_node(&l->doc, *it), &c->f->step)) < 0)
+					return r;
+			return 0;
+		}
+		return step_command(l, v, &c->f->step);
+	}
+	return 1;
+}
+
+int scenario_parse_steps(struct loader *l, yaml_node_t *v)
+{
+	struct host_model *m = l->m;
+	int r;
+
+	if (v->type != YAML_SEQUENCE_NODE)
+		return scenario_fail(l, v, "steps", "expected a list of mappings {path, op, nth, do}");
+	size_t n = (size_t)(v->data.sequence.items.top - v->data.sequence.items.start);
+	if (!n)
+		return 0;
+	struct fakesys_fault *arr = calloc(n, sizeof(*arr));
+	if (!arr)
+		return vk_error_set(l->err, ENOMEM, "out of memory");
+	fakesys_faults_free(m->steps, m->n_steps);
+	m->steps = arr;
+	m->n_steps = 0;
+	for (yaml_node_item_t *it = v->data.sequence.items.start; it < v->data.sequence.items.top; it++) {
+		yaml_node_t *sn = yaml_document_get_node(&l->doc, *it);
+		struct fakesys_fault *f = &m->steps[m->n_steps++];
+		struct fault_ctx c = {.f = f};
+		f->line = (unsigned)sn->start_mark.line + 1;
+		r = scenario_walk_map(l, sn, "a steps entry", "path, op, nth, do", step_key, &c);
+		if (r < 0)
+			return r;
+		if (!f->path)
+			return scenario_fail(l, sn, "steps", "missing 'path' (the access that triggers the step)");
+		if (!c.has_op)
+			return scenario_fail(l, sn, "steps", "missing 'op' (one of: " OP_LIST ")");
+		if (!f->step)
+			return scenario_fail(l, sn, "steps", "missing 'do' (a control command, or a list of them)");
+	}
+	return 0;
+}

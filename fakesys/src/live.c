@@ -1,0 +1,543 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Kernel-like writes to sysfs control files, applied to the host model.  The
+ * answers follow the kernel (v6.8):
+ *
+ * - drivers/base/bus.c bind_store(): -ENODEV unless the named device exists
+ *   and driver_match_device() accepts it; device_driver_attach() ->
+ *   __driver_probe_device(): -EBUSY when the device already has a driver.
+ * - bus.c unbind_store(): -ENODEV unless the device is bound to this driver.
+ * - bus.c drivers_probe_store(): -ENODEV for an unknown device, otherwise the
+ *   write succeeds whether or not a driver took the device.
+ * - drivers/pci/pci-driver.c pci_match_device(): a driver_override names the
+ *   only driver that may bind; new_id_store(): fewer than two fields -EINVAL,
+ *   an ID the driver already matches -EEXIST, then driver_attach().
+ * - drivers/base/driver.c driver_set_override(): a value of PAGE_SIZE - 1 or
+ *   more -EINVAL, an empty value (or a lone newline) clears it.
+ * - drivers/pci/pci-sysfs.c remove_store(): kstrtoul() failure -EINVAL, 0 does
+ *   nothing, else the device and everything below it goes away.
+ * - drivers/pci/iov.c sriov_numvfs_store(): -EINVAL not a number, -ERANGE above
+ *   sriov_totalvfs, -ENOENT no driver bound, -EBUSY enabling while VFs exist.
+ *
+ * What fakesys cannot know is a driver's static ID table: a driver other than
+ * vfio-pci and pci-stub is taken to match every device; vfio-pci and pci-stub
+ * match only through driver_override or new_id, as on a real host.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <vfiokit/cleanup.h>
+
+#include "live.h"
+
+#define ANY_ID 0xffffffffu
+#define PAGE_SIZE 4096
+
+/* The written bytes as a string, without one trailing newline (sysfs_streq()). */
+static char *arg_string(const char *buf, size_t len)
+{
+	if (len && buf[len - 1] == '\n')
+		len--;
+	return strndup(buf, len);
+}
+
+static long dev_index(const struct host_model *m, const struct pci_addr *a)
+{
+	const struct host_device *d = host_model_find(m, a);
+	return d ? d - m->devices : -1;
+}
+
+/* The device named by the written bytes, or -1 (bus_find_device_by_name()). */
+static long named_device(const struct host_model *m, const char *buf, size_t len)
+{
+	_cleanup_free_ char *s = arg_string(buf, len);
+	struct pci_addr a;
+
+	if (!s || pci_addr_parse(s, &a, NULL) < 0)
+		return -1;
+	/* the kernel compares names: a short form such as 01:00.0 names nothing */
+	char canon[PCI_ADDR_STRLEN];
+	if (strcmp(pci_addr_format(&a, canon), s))
+		return -1;
+	return dev_index(m, &a);
+}
+
+static bool driver_exists(const struct host_model *m, const char *drv)
+{
+	for (size_t i = 0; i < m->n_drivers; i++)
+		if (!strcmp(m->drivers[i], drv))
+			return true;
+	return false;
+}
+
+static bool dynid_matches(const struct host_dynid *id, const struct host_device *d)
+{
+	return (id->vendor == ANY_ID || id->vendor == d->vendor) && (id->device == ANY_ID || id->device == d->device) &&
+	       (id->subvendor == ANY_ID || id->subvendor == d->subsystem_vendor) &&
+	       (id->subdevice == ANY_ID || id->subdevice == d->subsystem_device) &&
+	       !((id->class_code ^ d->class_code) & id->class_mask);
+}
+
+static bool has_dynid(const struct host_model *m, const char *drv, const struct host_device *d)
+{
+	for (size_t i = 0; i < m->n_dynids; i++)
+		if (!strcmp(m->dynids[i].driver, drv) && dynid_matches(&m->dynids[i], d))
+			return true;
+	return false;
+}
+
+/* Drivers that bind only what they are told to (no static ID table). */
+static bool told_only(const char *drv)
+{
+	return !strcmp(drv, "vfio-pci") || !strcmp(drv, "pci-stub");
+}
+
+/* pci_match_device(): may @drv bind @d? */
+static bool driver_matches(const struct host_model *m, const char *drv, const struct host_device *d)
+{
+	if (d->driver_override)
+		return !strcmp(d->driver_override, drv);
+	return has_dynid(m, drv, d) || !told_only(drv);
+}
+
+/* The lowest vfio-dev minor no device uses (the kernel's ida_alloc()). */
+static int64_t free_vfio_index(const struct host_model *m)
+{
+	for (int64_t k = 0;; k++) {
+		bool used = false;
+		for (size_t i = 0; i < m->n_devices && !used; i++)
+			used = m->devices[i].vfio_index == k;
+		if (!used)
+			return k;
+	}
+}
+
+static int attach(struct host_model *m, size_t i, const char *drv)
+{
+	struct host_device *d = &m->devices[i];
+	char *s = strdup(drv);
+
+	if (!s)
+		return -ENOMEM;
+	free(d->driver);
+	d->driver = s;
+	if (!strcmp(drv, "vfio-pci")) {
+		d->vfio_index = free_vfio_index(m);
+		if (!d->vfio_node.present && !d->vfio_node.mode)
+			d->vfio_node = (struct dev_node_spec){.mode = 0600, .present = true};
+	}
+	return 0;
+}
+
+static void detach(struct host_device *d)
+{
+	free(d->driver);
+	d->driver = NULL;
+	d->vfio_index = -1;
+}
+
+int live_bind(struct host_model *m, const char *drv, const char *buf, size_t len, struct vk_error *err)
+{
+	long i = named_device(m, buf, len);
+
+	if (i < 0)
+		return vk_error_set(err, ENODEV, "bind: no such device '%.*s'", (int)len, buf);
+	struct host_device *d = &m->devices[i];
+	if (!driver_matches(m, drv, d))
+		return vk_error_set(err, ENODEV, "bind: %s does not match device %.*s (driver_override %s)", drv, (int)len,
+		                    buf, d->driver_override ? d->driver_override : "unset");
+	if (d->driver)
+		return vk_error_set(err, EBUSY, "bind: the device is bound to %s", d->driver);
+	int r = attach(m, (size_t)i, drv);
+	return r < 0 ? vk_error_set(err, r, "out of memory") : 0;
+}
+
+int live_unbind(struct host_model *m, const char *drv, const char *buf, size_t len, struct vk_error *err)
+{
+	long i = named_device(m, buf, len);
+
+	if (i < 0 || !m->devices[i].driver || strcmp(m->devices[i].driver, drv))
+		return vk_error_set(err, ENODEV, "unbind: '%.*s' is not bound to %s", (int)len, buf, drv);
+	detach(&m->devices[i]);
+	return 0;
+}
+
+int live_force_bind(struct host_model *m, const struct pci_addr *a, const char *drv, struct vk_error *err)
+{
+	long i = dev_index(m, a);
+
+	if (i < 0)
+		return vk_error_set(err, ENODEV, "bind: no such device");
+	if (!driver_exists(m, drv))
+		return vk_error_set(err, ENOENT, "bind: no driver %s on this host (sys/bus/pci/drivers)", drv);
+	if (m->devices[i].driver && !strcmp(m->devices[i].driver, drv))
+		return 0;
+	detach(&m->devices[i]);
+	int r = attach(m, (size_t)i, drv);
+	return r < 0 ? vk_error_set(err, r, "out of memory") : 0;
+}
+
+int live_force_unbind(struct host_model *m, const struct pci_addr *a, struct vk_error *err)
+{
+	long i = dev_index(m, a);
+
+	if (i < 0)
+		return vk_error_set(err, ENODEV, "unbind: no such device");
+	if (!m->devices[i].driver)
+		return vk_error_set(err, ENODEV, "unbind: the device has no driver");
+	detach(&m->devices[i]);
+	return 0;
+}
+
+int live_driver_override(struct host_model *m, const struct pci_addr *a, const char *buf, size_t len,
+                         struct vk_error *err)
+{
+	long i = dev_index(m, a);
+
+	if (i < 0)
+		return vk_error_set(err, ENODEV, "driver_override: the device went away");
+	if (len >= PAGE_SIZE - 1)
+		return vk_error_set(err, EINVAL, "driver_override: value too long");
+	char *s = arg_string(buf, len);
+	if (!s)
+		return vk_error_set(err, ENOMEM, "out of memory");
+	/* driver_set_override() cuts at the first newline */
+	s[strcspn(s, "\n")] = '\0';
+	struct host_device *d = &m->devices[i];
+	if (!*s) {
+		free(s);
+		s = NULL;
+	}
+	bool same = (!s && !d->driver_override) || (s && d->driver_override && !strcmp(s, d->driver_override));
+	free(d->driver_override);
+	d->driver_override = s;
+	return same ? 1 : 0;
+}
+
+/* device_attach(): the first driver that matches an unbound device. */
+static int probe_one(struct host_model *m, size_t i)
+{
+	struct host_device *d = &m->devices[i];
+
+	if (d->driver)
+		return 1;
+	if (d->driver_override)
+		return driver_exists(m, d->driver_override) ? attach(m, i, d->driver_override) : 1;
+	for (size_t k = 0; k < m->n_dynids; k++)
+		if (driver_exists(m, m->dynids[k].driver) && dynid_matches(&m->dynids[k], d))
+			return attach(m, i, m->dynids[k].driver);
+	return 1;
+}
+
+int live_drivers_probe(struct host_model *m, const char *buf, size_t len, struct vk_error *err)
+{
+	long i = named_device(m, buf, len);
+
+	if (i < 0)
+		return vk_error_set(err, ENODEV, "drivers_probe: no such device '%.*s'", (int)len, buf);
+	int r = probe_one(m, (size_t)i);
+	return r < 0 ? vk_error_set(err, r, "out of memory") : r;
+}
+
+int live_new_id(struct host_model *m, const char *drv, const char *buf, size_t len, struct vk_error *err)
+{
+	_cleanup_free_ char *s = strndup(buf, len);
+	unsigned vendor, device, subvendor = ANY_ID, subdevice = ANY_ID, cls = 0, cls_mask = 0;
+	unsigned long data = 0;
+
+	if (!s)
+		return vk_error_set(err, ENOMEM, "out of memory");
+	int fields = sscanf(s, "%x %x %x %x %x %x %lx", &vendor, &device, &subvendor, &subdevice, &cls, &cls_mask, &data);
+	if (fields < 2)
+		return vk_error_set(err, EINVAL, "new_id: expected 'VENDOR DEVICE [SUBVENDOR SUBDEVICE CLASS MASK DATA]'");
+	struct host_dynid id = {.vendor = vendor, .device = device, .subvendor = subvendor, .subdevice = subdevice,
+	                        .class_code = cls, .class_mask = cls_mask};
+	if (fields != 7) {
+		/* the kernel probes its tables with a device of these ids */
+		struct host_device probe = {.vendor = (uint16_t)vendor, .device = (uint16_t)device,
+		                            .subsystem_vendor = (uint16_t)subvendor, .subsystem_device = (uint16_t)subdevice,
+		                            .class_code = cls};
+		if (has_dynid(m, drv, &probe))
+			return vk_error_set(err, EEXIST, "new_id: %s already matches %04x:%04x", drv, vendor, device);
+	}
+	struct host_dynid *v = realloc(m->dynids, (m->n_dynids + 1) * sizeof(*v));
+	if (!v)
+		return vk_error_set(err, ENOMEM, "out of memory");
+	m->dynids = v;
+	if (!(id.driver = strdup(drv)))
+		return vk_error_set(err, ENOMEM, "out of memory");
+	m->dynids[m->n_dynids++] = id;
+	/* driver_attach(): every unbound device the driver now matches */
+	for (size_t i = 0; i < m->n_devices; i++) {
+		struct host_device *d = &m->devices[i];
+		if (!d->driver && (!d->driver_override || !strcmp(d->driver_override, drv)) && dynid_matches(&id, d) &&
+		    attach(m, i, drv) < 0)
+			return vk_error_set(err, ENOMEM, "out of memory");
+	}
+	return 0;
+}
+
+/* ---- removing and adding devices -------------------------------------------- */
+
+static int cmp_size(const void *a, const void *b)
+{
+	size_t x = *(const size_t *)a, y = *(const size_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+static int cmp_by_addr(const void *a, const void *b, void *model)
+{
+	const struct host_model *m = model;
+	return pci_addr_cmp(&m->devices[*(const size_t *)a].addr, &m->devices[*(const size_t *)b].addr);
+}
+
+static void free_device(struct host_device *d)
+{
+	free(d->driver);
+	free(d->driver_override);
+	free(d->label);
+	free(d->config);
+	free(d->vfs);
+}
+
+/*
+ * Drop the devices with @gone[i] set and put the rest in address order,
+ * rewriting every index (parent, physfn, vfs, group members); groups left
+ * empty go away.
+ */
+static int compact(struct host_model *m, const bool *gone)
+{
+	size_t n = m->n_devices, kept = 0;
+	_cleanup_free_ size_t *order = malloc((n ? n : 1) * sizeof(*order));
+	_cleanup_free_ long *map = malloc((n ? n : 1) * sizeof(*map));
+	_cleanup_free_ struct host_device *nd = malloc((n ? n : 1) * sizeof(*nd));
+
+	if (!order || !map || !nd)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++)
+		if (!gone[i])
+			order[kept++] = i;
+	qsort_r(order, kept, sizeof(*order), cmp_by_addr, m);
+	for (size_t i = 0; i < n; i++)
+		map[i] = -1;
+	for (size_t k = 0; k < kept; k++)
+		map[order[k]] = (long)k;
+	for (size_t i = 0; i < n; i++) {
+		struct host_device *d = &m->devices[i];
+		if (gone[i]) {
+			free_device(d);
+			continue;
+		}
+		d->parent = d->parent >= 0 ? (int)map[d->parent] : -1;
+		d->physfn = d->physfn >= 0 ? (int)map[d->physfn] : -1;
+		uint32_t w = 0;
+		for (uint32_t v = 0; v < d->n_vfs; v++)
+			if (map[d->vfs[v]] >= 0)
+				d->vfs[w++] = (int)map[d->vfs[v]];
+		d->n_vfs = w;
+		nd[map[i]] = *d;
+	}
+	memcpy(m->devices, nd, kept * sizeof(*nd));
+	m->n_devices = kept;
+	size_t wg = 0;
+	for (size_t g = 0; g < m->n_groups; g++) {
+		struct host_group *grp = &m->groups[g];
+		size_t w = 0;
+		for (size_t k = 0; k < grp->n_members; k++)
+			if (map[grp->members[k]] >= 0)
+				grp->members[w++] = (size_t)map[grp->members[k]];
+		grp->n_members = w;
+		qsort(grp->members, w, sizeof(*grp->members), cmp_size);
+		if (!w) {
+			free(grp->type);
+			free(grp->members);
+			continue;
+		}
+		m->groups[wg++] = *grp;
+	}
+	m->n_groups = wg;
+	return 0;
+}
+
+int live_remove(struct host_model *m, const struct pci_addr *a, const char *buf, size_t len, struct vk_error *err)
+{
+	_cleanup_free_ char *s = strndup(buf, len);
+	long i = dev_index(m, a);
+	char *end;
+
+	if (!s)
+		return vk_error_set(err, ENOMEM, "out of memory");
+	errno = 0;
+	unsigned long v = strtoul(s, &end, 0);
+	if (*end == '\n')
+		end++;
+	if (errno || end == s || *end)
+		return vk_error_set(err, EINVAL, "remove: '%s' is not a number", s);
+	if (i < 0)
+		return vk_error_set(err, ENODEV, "remove: the device went away");
+	if (!v)
+		return 1;
+	_cleanup_free_ bool *gone = calloc(m->n_devices, sizeof(*gone));
+	if (!gone)
+		return vk_error_set(err, ENOMEM, "out of memory");
+	gone[i] = true;
+	/* everything below it (children of a bridge) and its VFs */
+	for (bool more = true; more;) {
+		more = false;
+		for (size_t k = 0; k < m->n_devices; k++) {
+			const struct host_device *d = &m->devices[k];
+			if (!gone[k] && ((d->parent >= 0 && gone[d->parent]) || (d->physfn >= 0 && gone[d->physfn])))
+				gone[k] = more = true;
+		}
+	}
+	int r = compact(m, gone);
+	return r < 0 ? vk_error_set(err, r, "out of memory") : 0;
+}
+
+/* The lowest group id in use by no group. */
+static uint32_t free_group_id(const struct host_model *m)
+{
+	for (uint32_t id = 0;; id++)
+		if (!host_model_group(m, id))
+			return id;
+}
+
+static int cmp_group(const void *a, const void *b)
+{
+	uint32_t x = ((const struct host_group *)a)->id, y = ((const struct host_group *)b)->id;
+	return x < y ? -1 : x > y;
+}
+
+/* Enable @num VFs of PF @pf: new devices at the routing IDs the PF's SR-IOV
+ * capability gives (offset 16, stride 1, as sriov_offset/sriov_stride show). */
+static int add_vfs(struct host_model *m, size_t pf, uint16_t num)
+{
+	size_t n = m->n_devices;
+	const struct host_device *p = &m->devices[pf];
+	uint32_t rid0 = ((uint32_t)p->addr.bus << 8) | ((uint32_t)p->addr.slot << 3) | p->addr.function;
+
+	/* every address must be free before anything changes */
+	for (uint16_t k = 0; k < num; k++) {
+		uint32_t rid = rid0 + 16 + k;
+		struct pci_addr a = {.domain = p->addr.domain, .bus = (uint8_t)(rid >> 8),
+		                     .slot = (uint8_t)((rid >> 3) & 31), .function = (uint8_t)(rid & 7)};
+		if (rid > 0xffff)
+			return -ERANGE;
+		if (host_model_find(m, &a))
+			return -EEXIST;
+	}
+	struct host_device *v = realloc(m->devices, (n + num) * sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	m->devices = v;
+	p = &m->devices[pf];
+	int *vfs = calloc(num, sizeof(*vfs));
+	if (!vfs)
+		return -ENOMEM;
+	for (uint16_t k = 0; k < num; k++) {
+		uint32_t rid = rid0 + 16 + k;
+		struct host_device *d = &m->devices[n + k];
+		*d = (struct host_device){
+			.addr = {.domain = p->addr.domain, .bus = (uint8_t)(rid >> 8), .slot = (uint8_t)((rid >> 3) & 31),
+			         .function = (uint8_t)(rid & 7)},
+			.parent = p->parent,
+			.vendor = p->vendor,
+			.device = p->sriov_vf_device ? p->sriov_vf_device : p->device,
+			.subsystem_vendor = p->subsystem_vendor,
+			.subsystem_device = p->subsystem_device,
+			.class_code = p->class_code,
+			.revision = p->revision,
+			.iommu_group = -1,
+			.numa_node = p->numa_node,
+			.vfio_index = -1,
+			.physfn = (int)pf,
+			.vfio_node = {.mode = 0600, .present = true},
+		};
+		d->config_len = p->config_len;
+		d->config = malloc(p->config_len);
+		if (!d->config) {
+			free(vfs);
+			return -ENOMEM;
+		}
+		memcpy(d->config, p->config, p->config_len);
+		d->config[0] = (uint8_t)d->vendor;
+		d->config[1] = (uint8_t)(d->vendor >> 8);
+		d->config[2] = (uint8_t)d->device;
+		d->config[3] = (uint8_t)(d->device >> 8);
+		vfs[k] = (int)(n + k);
+		m->n_devices++;
+		if (p->iommu_group >= 0 && !m->noiommu) {
+			struct host_group *g = realloc(m->groups, (m->n_groups + 1) * sizeof(*g));
+			if (!g) {
+				free(vfs);
+				return -ENOMEM;
+			}
+			m->groups = g;
+			uint32_t id = free_group_id(m);
+			struct host_group ng = {.id = id, .node = {.mode = 0600, .present = true}};
+			ng.type = strdup(p->iommu_group >= 0 && host_model_group(m, (uint32_t)p->iommu_group)
+			                     ? host_model_group(m, (uint32_t)p->iommu_group)->type
+			                     : m->default_group_type ? m->default_group_type : "DMA");
+			ng.members = malloc(sizeof(*ng.members));
+			if (!ng.type || !ng.members) {
+				free(ng.type);
+				free(ng.members);
+				free(vfs);
+				return -ENOMEM;
+			}
+			ng.members[0] = n + k;
+			ng.n_members = 1;
+			m->groups[m->n_groups++] = ng;
+			qsort(m->groups, m->n_groups, sizeof(*m->groups), cmp_group);
+			d->iommu_group = id;
+		}
+		p = &m->devices[pf];
+	}
+	free(m->devices[pf].vfs);
+	m->devices[pf].vfs = vfs;
+	m->devices[pf].n_vfs = num;
+	_cleanup_free_ bool *gone = calloc(m->n_devices, sizeof(*gone));
+	return gone ? compact(m, gone) : -ENOMEM;
+}
+
+int live_sriov_numvfs(struct host_model *m, const struct pci_addr *a, const char *buf, size_t len,
+                      struct vk_error *err)
+{
+	_cleanup_free_ char *s = strndup(buf, len);
+	long i = dev_index(m, a);
+	char *end;
+
+	if (!s)
+		return vk_error_set(err, ENOMEM, "out of memory");
+	errno = 0;
+	unsigned long num = strtoul(s, &end, 0);
+	if (*end == '\n')
+		end++;
+	if (errno || end == s || *end || num > 0xffff)
+		return vk_error_set(err, EINVAL, "sriov_numvfs: '%s' is not a number", s);
+	if (i < 0)
+		return vk_error_set(err, ENODEV, "sriov_numvfs: the device went away");
+	struct host_device *d = &m->devices[i];
+	if (num > d->sriov_totalvfs)
+		return vk_error_set(err, ERANGE, "sriov_numvfs: %lu is above sriov_totalvfs (%u)", num, d->sriov_totalvfs);
+	if (num == d->n_vfs)
+		return 1;
+	if (!d->driver)
+		return vk_error_set(err, ENOENT, "sriov_numvfs: no driver bound to the device; cannot configure SR-IOV");
+	if (num && d->n_vfs)
+		return vk_error_set(err, EBUSY, "sriov_numvfs: %u VFs already enabled; disable before enabling %lu",
+		                    d->n_vfs, num);
+	if (num) {
+		int r = add_vfs(m, (size_t)i, (uint16_t)num);
+		return r < 0 ? vk_error_set(err, r, "sriov_numvfs: cannot add the VFs: %s", strerror(-r)) : 0;
+	}
+	_cleanup_free_ bool *gone = calloc(m->n_devices, sizeof(*gone));
+	if (!gone)
+		return vk_error_set(err, ENOMEM, "out of memory");
+	for (uint32_t k = 0; k < d->n_vfs; k++)
+		gone[d->vfs[k]] = true;
+	int r = compact(m, gone);
+	return r < 0 ? vk_error_set(err, r, "out of memory") : 0;
+}

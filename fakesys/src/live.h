@@ -1,0 +1,114 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Internal to the FUSE server: the fault table, the access log, and the
+ * kernel-like mutations of the host model (faults.c, access_log.c, live.c). */
+#ifndef VFIOKIT_FAKESYS_LIVE_INTERNAL_H
+#define VFIOKIT_FAKESYS_LIVE_INTERNAL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+
+#include <vfiokit/fakesys_live.h>
+#include <vfiokit/host_model.h>
+
+/* ---- faults (faults.c) ---- */
+
+struct fault_ent {
+	struct fakesys_fault f;
+	uint64_t seen;  /* matching accesses so far */
+	uint64_t *inos; /* sorted: the nodes the pattern names through symlinks */
+	size_t n_inos;
+};
+
+/* Expand @pattern on the served tree: the inodes it names when directory
+ * symlinks on the way are followed (sys/bus/pci/devices/X/config is the
+ * config file under sys/devices/...).  Sets *@inos (sorted, malloc'd). */
+typedef int (*fault_expand_fn)(void *ctx, const char *pattern, uint64_t **inos, size_t *n);
+
+/* The faults in force; every function is thread-safe. */
+struct fault_table {
+	pthread_mutex_t mu;
+	struct fault_ent *v;
+	size_t n, cap;
+	_Atomic unsigned ops; /* union of the ops of all faults: the fast path reads only this */
+};
+
+void fault_table_init(struct fault_table *t);
+void fault_table_destroy(struct fault_table *t);
+
+/* Add a copy of @f.  Returns 0 or -ENOMEM. */
+int fault_table_add(struct fault_table *t, const struct fakesys_fault *f);
+
+/* Recompute every fault's inode set with @fn (after a change of the tree). */
+void fault_table_expand(struct fault_table *t, fault_expand_fn fn, void *ctx);
+
+/* Remove the faults (not the steps) whose pattern is @path (all when NULL);
+ * returns how many. */
+size_t fault_table_clear(struct fault_table *t, const char *path);
+
+/* Whether any fault may apply to @op (cheap, no lock). */
+static inline bool fault_table_has(struct fault_table *t, unsigned op)
+{
+	return atomic_load_explicit(&t->ops, memory_order_relaxed) & op;
+}
+
+/**
+ * fault_table_check() - count one access @op of @path (inode @ino, 0 for a
+ * name that does not exist) against every matching fault: one whose pattern
+ * matches @path, or names @ino through symlinks.  Steps that fire put their
+ * commands (one per line, malloc'd; NULL when none) in *@step.  Returns the errno to fail with (0: none) and sets *@delay_ms to the
+ * longest delay of the faults that fire.
+ */
+int fault_table_check(struct fault_table *t, unsigned op, const char *path, uint64_t ino, uint32_t *delay_ms,
+                      char **step);
+
+/* Whether a fault with an op in @ops matches @path or @ino (nothing is counted). */
+bool fault_table_matches(struct fault_table *t, unsigned ops, const char *path, uint64_t ino);
+
+/* The faults as text, one per line ("PATH OP ERRNO nth=.. times=.. delay=.. seen=.."). */
+char *fault_table_list(struct fault_table *t);
+
+/* ---- the access log (access_log.c) ---- */
+
+struct access_log {
+	pthread_mutex_t mu;
+	FILE *f;
+	_Atomic bool on;
+	uint64_t seq;
+};
+
+/* Open @path for appending (created 0644).  Returns 0 or -errno. */
+int access_log_open(struct access_log *l, const char *path);
+void access_log_close(struct access_log *l);
+
+/**
+ * access_log_write() - one JSON line: seq, time, pid, uid, op, path, and for
+ * open the flags ("O_RDWR|O_NONBLOCK"), errno (null on success), and @extra
+ * (offset/size for read/write, may be NULL).
+ */
+void access_log_write(struct access_log *l, int pid, unsigned uid, const char *op, const char *path,
+                      int flags, int err, long long off, long long size);
+
+/* ---- kernel-like mutations of the host model (live.c) ---- */
+
+/*
+ * Each returns 0 when the model changed (the caller rebuilds the tree), 1 when
+ * the write succeeded without a change, or a negative errno as the kernel
+ * would return it, with the reason in @err.  @buf/@len are the bytes written.
+ */
+int live_bind(struct host_model *m, const char *driver, const char *buf, size_t len, struct vk_error *err);
+int live_unbind(struct host_model *m, const char *driver, const char *buf, size_t len, struct vk_error *err);
+int live_driver_override(struct host_model *m, const struct pci_addr *a, const char *buf, size_t len,
+                         struct vk_error *err);
+int live_drivers_probe(struct host_model *m, const char *buf, size_t len, struct vk_error *err);
+int live_remove(struct host_model *m, const struct pci_addr *a, const char *buf, size_t len, struct vk_error *err);
+int live_new_id(struct host_model *m, const char *driver, const char *buf, size_t len, struct vk_error *err);
+int live_sriov_numvfs(struct host_model *m, const struct pci_addr *a, const char *buf, size_t len,
+                      struct vk_error *err);
+
+/* Control-channel forms: bind regardless of ids (unbinding first), unbind
+ * from whatever driver, remove. */
+int live_force_bind(struct host_model *m, const struct pci_addr *a, const char *driver, struct vk_error *err);
+int live_force_unbind(struct host_model *m, const struct pci_addr *a, struct vk_error *err);
+
+#endif

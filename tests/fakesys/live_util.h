@@ -1,0 +1,140 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Helpers of the live-mount tests (test_fuse_faults/log/control/live.c): a
+ * scenario given as text, mounted through the `fakesys` CLI, the control
+ * channel spoken through open/write/read as any program would.
+ */
+#ifndef VK_LIVE_UTIL_H
+#define VK_LIVE_UTIL_H
+
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "testutil.h"
+
+/* A small passthrough host: a root port, a GPU and its audio function on
+ * vfio-pci (group 1: vfio0, vfio1), an NVMe disk on nvme (group 2), and an
+ * SR-IOV NIC PF on i40e with no VFs (group 3). */
+#define LIVE_HOST                                                                                                   \
+	"version: 1\n"                                                                                              \
+	"kernel: {iommu: intel, vfio_device_cdev: true, iommufd: true,\n"                                           \
+	"         modules: [vfio, vfio_pci, vfio_pci_core, iommufd, nvme, i40e]}\n"                                  \
+	"devices:\n"                                                                                                \
+	"  - {address: 0000:00:01.0, vendor: 0x8086, device: 0x2030, driver: pcieport}\n"                           \
+	"  - {address: 0000:01:00.0, parent: 0000:00:01.0, vendor: 0x10de, device: 0x2204, class: 0x030000,\n"     \
+	"     driver: vfio-pci, driver_override: vfio-pci, iommu_group: 1}\n"                                       \
+	"  - {address: 0000:01:00.1, parent: 0000:00:01.0, vendor: 0x10de, device: 0x1aef, class: 0x040300,\n"     \
+	"     driver: vfio-pci, iommu_group: 1}\n"                                                                  \
+	"  - {address: 0000:02:00.0, vendor: 0x144d, device: 0xa808, driver: nvme, iommu_group: 2}\n"                \
+	"  - {address: 0000:03:00.0, vendor: 0x8086, device: 0x1572, driver: i40e, iommu_group: 3,\n"               \
+	"     sriov: {totalvfs: 4, vf_device: 0x154c}}\n"
+
+static char live_scen_dir[PATH_MAX];
+static char live_mnt[PATH_MAX]; /* the mount to undo in live_cleanup() */
+
+/* Mount @yaml (written to a fresh scenario file) with `fakesys mount EXTRA...`
+ * on a fresh directory @mnt; returns the exit status of fakesys. */
+static inline int live_mount(const char *yaml, const char *const *extra, char *mnt, size_t len)
+{
+	char bin[PATH_MAX], scen[PATH_MAX + 32], err[4096];
+	char *argv[16];
+	int n = 0;
+
+	vk_bin("fakesys/fakesys", bin, sizeof(bin));
+	cr_assert_eq(vk_mkdtemp(live_scen_dir, sizeof(live_scen_dir)), 0);
+	snprintf(scen, sizeof(scen), "%s/scenario.yaml", live_scen_dir);
+	FILE *f = fopen(scen, "we");
+	cr_assert_not_null(f);
+	fputs(yaml, f);
+	fclose(f);
+	cr_assert_eq(vk_mkdtemp(mnt, len), 0);
+	argv[n++] = bin;
+	argv[n++] = "mount";
+	for (size_t i = 0; extra && extra[i] && n < 12; i++)
+		argv[n++] = (char *)extra[i];
+	argv[n++] = scen;
+	argv[n++] = mnt;
+	argv[n] = NULL;
+	int rc = vk_run(argv, NULL, 0, err, sizeof(err));
+	if (rc != 0)
+		fprintf(stderr, "fakesys mount failed (%d): %s\n", rc, err);
+	else
+		snprintf(live_mnt, sizeof(live_mnt), "%s", mnt);
+	return rc;
+}
+
+/* Unmount (lazily if something still holds it) and remove the directories. */
+static inline void live_umount(const char *mnt)
+{
+	if (vk_umount(mnt) != 0) {
+		char *argv[] = {(char *)"/usr/bin/fusermount3", (char *)"-u", (char *)"-z", (char *)mnt, NULL};
+		vk_run(argv, NULL, 0, NULL, 0);
+		rmdir(mnt);
+	}
+	if (live_scen_dir[0])
+		vk_rm_rf(live_scen_dir);
+	live_scen_dir[0] = '\0';
+	live_mnt[0] = '\0';
+}
+
+/* A suite's .fini: undo a mount a failed assertion left behind. */
+static inline void live_cleanup(void)
+{
+	if (live_mnt[0]) {
+		char m[PATH_MAX];
+		snprintf(m, sizeof(m), "%s", live_mnt);
+		live_umount(m);
+	}
+}
+
+/* "<mnt>/<rel>" into a static buffer (one at a time). */
+static inline const char *P(const char *mnt, const char *rel)
+{
+	static char buf[PATH_MAX];
+	snprintf(buf, sizeof(buf), "%s/%s", mnt, rel);
+	return buf;
+}
+
+/* Write @cmd to the control channel and read the answer into @out; returns
+ * 0 or -errno of the write. */
+static inline int live_ctl(const char *mnt, const char *cmd, char *out, size_t len)
+{
+	char path[PATH_MAX];
+	snprintf(path, sizeof(path), "%s/.fakesys/control", mnt);
+	int fd = open(path, O_RDWR | O_CLOEXEC);
+	cr_assert_geq(fd, 0, "open %s: %s", path, strerror(errno));
+	ssize_t w = write(fd, cmd, strlen(cmd));
+	int r = w < 0 ? -errno : 0;
+	ssize_t n = pread(fd, out, len - 1, 0);
+	out[n > 0 ? n : 0] = '\0';
+	close(fd);
+	return r;
+}
+
+/* write(2) of @s to @path: 0 or -errno (of open or write). */
+static inline int write_file(const char *path, const char *s)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	ssize_t w = write(fd, s, strlen(s));
+	int r = w < 0 ? -errno : 0;
+	close(fd);
+	return r;
+}
+
+static inline double now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+#endif

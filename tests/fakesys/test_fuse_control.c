@@ -1,0 +1,181 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The control channel of a live mount, MOUNTPOINT/.fakesys/control, used as
+ * any program would: write a command, read the answer; from a shell with echo
+ * and cat.  Faults added at run time take effect at once, even on what the
+ * kernel had cached.  Run through need-fuse.sh.
+ */
+#include <dirent.h>
+#include <sys/stat.h>
+
+#include "live_util.h"
+
+TestSuite(fuse_control, .fini = live_cleanup, .timeout = 120);
+
+static char mnt[512];
+static const char *const live[] = {"--live", NULL};
+
+Test(fuse_control, hidden_from_the_root_listing_but_found_by_name)
+{
+	struct stat st;
+
+	cr_assert_eq(live_mount(LIVE_HOST, live, mnt, sizeof(mnt)), 0);
+	DIR *d = opendir(mnt);
+	cr_assert_not_null(d);
+	struct dirent *e;
+	while ((e = readdir(d)))
+		cr_assert_str_neq(e->d_name, ".fakesys");
+	closedir(d);
+	cr_assert_eq(stat(P(mnt, ".fakesys"), &st), 0);
+	cr_assert(S_ISDIR(st.st_mode));
+	cr_assert_eq(stat(P(mnt, ".fakesys/control"), &st), 0);
+	cr_assert(S_ISREG(st.st_mode));
+	cr_assert_eq(st.st_mode & 07777, 0600);
+	cr_assert_eq(st.st_uid, geteuid());
+	d = opendir(P(mnt, ".fakesys"));
+	cr_assert_not_null(d);
+	bool found = false;
+	while ((e = readdir(d)))
+		found |= !strcmp(e->d_name, "control");
+	closedir(d);
+	cr_assert(found);
+	live_umount(mnt);
+}
+
+Test(fuse_control, absent_in_the_fast_mode)
+{
+	struct stat st;
+
+	cr_assert_eq(live_mount(LIVE_HOST, NULL, mnt, sizeof(mnt)), 0);
+	errno = 0;
+	cr_assert_eq(stat(P(mnt, ".fakesys"), &st), -1);
+	cr_assert_eq(errno, ENOENT);
+	live_umount(mnt);
+}
+
+Test(fuse_control, fault_add_list_clear)
+{
+	char out[1024];
+	const char *f = "sys/bus/pci/devices/0000:01:00.0/vendor";
+
+	cr_assert_eq(live_mount(LIVE_HOST, live, mnt, sizeof(mnt)), 0);
+	cr_assert_eq(live_ctl(mnt, "fault add sys/bus/pci/devices/*/vendor open EBUSY times=2\n", out, sizeof(out)), 0,
+	             "%s", out);
+	cr_assert_str_eq(out, "ok\n");
+	for (int i = 0; i < 3; i++) {
+		int fd = open(P(mnt, f), O_RDONLY | O_CLOEXEC);
+		cr_assert_eq(fd < 0 ? errno : 0, i < 2 ? EBUSY : 0, "open #%d", i + 1);
+		if (fd >= 0)
+			close(fd);
+	}
+	cr_assert_eq(live_ctl(mnt, "fault list", out, sizeof(out)), 0);
+	cr_assert_str_eq(out, "sys/bus/pci/devices/*/vendor open EBUSY nth=0 times=2 delay=0 seen=3\n");
+	cr_assert_eq(live_ctl(mnt, "fault add /dev/iommu open EACCES\nfault list\n", out, sizeof(out)), 0);
+	cr_assert(strstr(out, "ok\n") && strstr(out, "dev/iommu open EACCES"), "%s", out);
+	cr_assert_eq(live_ctl(mnt, "fault clear dev/iommu", out, sizeof(out)), 0);
+	cr_assert_str_eq(out, "ok 1 cleared\n");
+	cr_assert_eq(live_ctl(mnt, "fault clear", out, sizeof(out)), 0);
+	cr_assert_str_eq(out, "ok 1 cleared\n");
+	cr_assert_eq(live_ctl(mnt, "fault list", out, sizeof(out)), 0);
+	cr_assert_str_eq(out, "");
+	live_umount(mnt);
+}
+
+Test(fuse_control, bad_commands_fail_the_write_with_a_reason)
+{
+	char out[1024];
+
+	cr_assert_eq(live_mount(LIVE_HOST, live, mnt, sizeof(mnt)), 0);
+	static const struct {
+		const char *cmd, *needle;
+	} cases[] = {
+		{"frobnicate\n", "unknown command 'frobnicate'"},
+		{"fault add dev/iommu open\n", "expected PATH OP ERRNO"},
+		{"fault add dev/iommu fly EIO\n", "unknown operation 'fly'"},
+		{"fault add dev/iommu open EWHAT\n", "not an errno name"},
+		{"fault add dev/iommu open EIO nth=x\n", "expected a whole number"},
+		{"fault add dev/iommu open none\n", "needs an errno or a delay"},
+		{"log on\n", "no log"},
+		{"bind 0000:99:00.0 vfio-pci\n", "no such device"},
+		{"chmod dev/nothing 0600\n", "no such path"},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int r = live_ctl(mnt, cases[i].cmd, out, sizeof(out));
+		cr_assert_lt(r, 0, "%s accepted", cases[i].cmd);
+		cr_assert(!strncmp(out, "error: ", 7) && strstr(out, cases[i].needle), "%s -> %s", cases[i].cmd, out);
+	}
+	live_umount(mnt);
+}
+
+Test(fuse_control, a_new_fault_sees_through_the_kernel_caches)
+{
+	char out[256], buf[64];
+	struct stat st;
+	const char *v = "sys/bus/pci/devices/0000:02:00.0/vendor";
+
+	cr_assert_eq(live_mount(LIVE_HOST, live, mnt, sizeof(mnt)), 0);
+	/* warm the caches: entries, attributes, pages */
+	for (int i = 0; i < 2; i++) {
+		cr_assert_eq(stat(P(mnt, v), &st), 0);
+		cr_assert_gt(vk_read_file(P(mnt, v), buf, sizeof(buf)), 0);
+	}
+	cr_assert_eq(live_ctl(mnt, "fault add sys/bus/pci/devices/0000:02:00.0/vendor getattr ENXIO", out, sizeof(out)),
+	             0, "%s", out);
+	errno = 0;
+	cr_assert_eq(stat(P(mnt, v), &st), -1, "the cached attributes answered");
+	cr_assert_eq(errno, ENXIO);
+	cr_assert_eq(live_ctl(mnt, "fault clear", out, sizeof(out)), 0);
+	cr_assert_eq(stat(P(mnt, v), &st), 0);
+
+	cr_assert_eq(live_ctl(mnt, "fault add sys/bus/pci/devices/0000:02:00.0/vendor read EIO", out, sizeof(out)), 0);
+	cr_assert_eq(vk_read_file(P(mnt, v), buf, sizeof(buf)), -EIO, "the cached pages answered");
+	cr_assert_eq(live_ctl(mnt, "fault clear", out, sizeof(out)), 0);
+	cr_assert_gt(vk_read_file(P(mnt, v), buf, sizeof(buf)), 0);
+
+	cr_assert_eq(live_ctl(mnt, "fault add sys/kernel/iommu_groups readdir EIO", out, sizeof(out)), 0);
+	DIR *d = opendir(P(mnt, "sys/kernel/iommu_groups"));
+	cr_assert_not_null(d);
+	errno = 0;
+	cr_assert_null(readdir(d));
+	cr_assert_eq(errno, EIO);
+	closedir(d);
+	live_umount(mnt);
+}
+
+Test(fuse_control, from_a_shell)
+{
+	char sh_cmd[4096], out[1024], err[1024];
+
+	cr_assert_eq(live_mount(LIVE_HOST, live, mnt, sizeof(mnt)), 0);
+	snprintf(sh_cmd, sizeof(sh_cmd),
+	         "echo 'fault add dev/vfio/devices/vfio1 open EBUSY' > %s/.fakesys/control && cat %s/.fakesys/control && "
+	         "! cat %s/dev/vfio/devices/vfio1 2>/dev/null && echo 'fault list' > %s/.fakesys/control && "
+	         "cat %s/.fakesys/control",
+	         mnt, mnt, mnt, mnt, mnt);
+	char *argv[] = {(char *)"/bin/sh", (char *)"-c", sh_cmd, NULL};
+	cr_assert_eq(vk_run(argv, out, sizeof(out), err, sizeof(err)), 0, "%s", err);
+	cr_assert_str_eq(out, "ok\ndev/vfio/devices/vfio1 open EBUSY nth=0 times=0 delay=0 seen=1\n");
+	live_umount(mnt);
+}
+
+Test(fuse_control, chmod_and_set)
+{
+	char out[256], buf[64];
+	struct stat st;
+
+	cr_assert_eq(live_mount(LIVE_HOST, live, mnt, sizeof(mnt)), 0);
+	cr_assert_eq(stat(P(mnt, "dev/vfio/devices/vfio0"), &st), 0);
+	cr_assert_eq(live_ctl(mnt, "chmod dev/vfio/devices/vfio0 0666", out, sizeof(out)), 0, "%s", out);
+	cr_assert_eq(stat(P(mnt, "dev/vfio/devices/vfio0"), &st), 0);
+	cr_assert_eq(st.st_mode & 07777, 0666);
+	cr_assert_gt(vk_read_file(P(mnt, "sys/bus/pci/devices/0000:02:00.0/numa_node"), buf, sizeof(buf)), 0);
+	cr_assert_eq(live_ctl(mnt, "set sys/bus/pci/devices/0000:02:00.0/numa_node 1", out, sizeof(out)), 0, "%s", out);
+	cr_assert_eq(vk_read_file(P(mnt, "sys/bus/pci/devices/0000:02:00.0/numa_node"), buf, sizeof(buf)), 2);
+	cr_assert_str_eq(buf, "1\n");
+	/* kept across a later change of the tree */
+	cr_assert_eq(live_ctl(mnt, "unbind 0000:01:00.1", out, sizeof(out)), 0, "%s", out);
+	cr_assert_eq(stat(P(mnt, "dev/vfio/devices/vfio0"), &st), 0);
+	cr_assert_eq(st.st_mode & 07777, 0666);
+	cr_assert_eq(vk_read_file(P(mnt, "sys/bus/pci/devices/0000:02:00.0/numa_node"), buf, sizeof(buf)), 2);
+	live_umount(mnt);
+}

@@ -1,0 +1,110 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Scripted steps (a scenario's steps: list): control commands run once when
+ * the nth matching access arrives, before that access is answered, so a race
+ * (a device unbound between a program's lookup and its open) happens at the
+ * same point every run.  Run through need-fuse.sh.
+ */
+#include <sys/stat.h>
+
+#include <vfiokit/fakesys_live.h>
+#include <vfiokit/host_model.h>
+
+#include "live_util.h"
+
+TestSuite(fuse_steps, .fini = live_cleanup, .timeout = 120);
+
+static char mnt[512];
+
+static void mount_steps(const char *steps)
+{
+	char yaml[8192];
+	snprintf(yaml, sizeof(yaml), "%ssteps:\n%s", LIVE_HOST, steps);
+	cr_assert_eq(live_mount(yaml, NULL, mnt, sizeof(mnt)), 0);
+}
+
+static int open_errno(const char *rel)
+{
+	int fd = open(P(mnt, rel), O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errno;
+	close(fd);
+	return 0;
+}
+
+Test(fuse_steps, parsed_into_the_model)
+{
+	struct host_model *m = NULL;
+	struct vk_error e = {0};
+	const char *y = LIVE_HOST "steps:\n"
+	                          "  - {path: dev/vfio/devices/vfio0, op: open, do: unbind 0000:01:00.0}\n"
+	                          "  - path: proc/cmdline\n"
+	                          "    op: read\n"
+	                          "    nth: 3\n"
+	                          "    do: [fault add dev/iommu open EBUSY, set proc/cmdline x]\n";
+
+	cr_assert_eq(host_model_load_buffer("t.yaml", y, strlen(y), &m, &e), 0, "%s", e.msg);
+	cr_assert_eq(m->n_steps, 2);
+	cr_assert_str_eq(m->steps[0].step, "unbind 0000:01:00.0");
+	cr_assert_eq(m->steps[0].ops, FAKESYS_OP_OPEN);
+	cr_assert_eq(m->steps[1].nth, 3);
+	cr_assert_str_eq(m->steps[1].step, "fault add dev/iommu open EBUSY\nset proc/cmdline x");
+	host_model_free(m);
+}
+
+Test(fuse_steps, unbound_at_the_open_the_open_finds_nothing)
+{
+	char out[1024];
+
+	mount_steps("  - {path: dev/vfio/devices/vfio0, op: open, do: unbind 0000:01:00.0}\n");
+	cr_assert_eq(open_errno("dev/vfio/devices/vfio1"), 0);
+	cr_assert_eq(open_errno("dev/vfio/devices/vfio0"), ENOENT, "the step ran before the open was answered");
+	cr_assert_eq(open_errno("dev/vfio/devices/vfio0"), ENOENT);
+	cr_assert_eq(access(P(mnt, "sys/bus/pci/devices/0000:01:00.0/driver"), F_OK), -1);
+	/* what ran is the control channel's last answer */
+	int fd = open(P(mnt, ".fakesys/control"), O_RDONLY | O_CLOEXEC);
+	cr_assert_geq(fd, 0);
+	ssize_t n = read(fd, out, sizeof(out) - 1);
+	close(fd);
+	out[n > 0 ? n : 0] = '\0';
+	cr_assert_str_eq(out, "step: unbind 0000:01:00.0\nok\n");
+	live_umount(mnt);
+}
+
+Test(fuse_steps, at_a_lookup_in_the_directory_that_changes)
+{
+	struct stat st;
+
+	/* the step invalidates entries of the directory whose lookup triggers
+	 * it: no deadlock, and the lookup answers from the new tree */
+	mount_steps("  - {path: sys/bus/pci/devices/0000:01:00.0/vfio-dev, op: lookup, do: unbind 0000:01:00.0}\n");
+	errno = 0;
+	cr_assert_eq(stat(P(mnt, "sys/bus/pci/devices/0000:01:00.0/vfio-dev"), &st), -1);
+	cr_assert_eq(errno, ENOENT);
+	cr_assert_eq(stat(P(mnt, "sys/bus/pci/devices/0000:01:00.1/vfio-dev"), &st), 0);
+	cr_assert_eq(stat(P(mnt, "sys/bus/pci/devices/0000:01:00.0/vendor"), &st), 0);
+	live_umount(mnt);
+}
+
+Test(fuse_steps, nth_and_once)
+{
+	char out[1024];
+
+	mount_steps("  - path: sys/bus/pci/devices/0000:02:00.0/vendor\n"
+	            "    op: open\n"
+	            "    nth: 2\n"
+	            "    do: [fault add dev/vfio/devices/vfio1 open EBUSY times=1]\n");
+	const char *v = "sys/bus/pci/devices/0000:02:00.0/vendor";
+	cr_assert_eq(open_errno(v), 0);
+	cr_assert_eq(open_errno("dev/vfio/devices/vfio1"), 0);
+	cr_assert_eq(open_errno(v), 0); /* the 2nd: the step adds the fault */
+	cr_assert_eq(open_errno("dev/vfio/devices/vfio1"), EBUSY);
+	cr_assert_eq(open_errno("dev/vfio/devices/vfio1"), 0);
+	cr_assert_eq(open_errno(v), 0); /* the 3rd: nothing again */
+	cr_assert_eq(open_errno("dev/vfio/devices/vfio1"), 0);
+	cr_assert_eq(live_ctl(mnt, "fault list", out, sizeof(out)), 0);
+	cr_assert(strstr(out, "step sys/bus/pci/devices/0000:02:00.0/vendor open nth=2 seen=3: fault add"), "%s", out);
+	cr_assert_eq(live_ctl(mnt, "fault clear", out, sizeof(out)), 0);
+	cr_assert_str_eq(out, "ok 1 cleared\n", "clear leaves the steps");
+	live_umount(mnt);
+}

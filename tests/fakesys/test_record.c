@@ -1,0 +1,483 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * fakesys record / import-umockdev: round trips of every bundled scenario,
+ * replay of this machine's real /sys (compared with lspci and vfio-resolve),
+ * a umockdev recording, and hostile trees.
+ */
+#include <criterion/criterion.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <vfiokit/fakesys_record.h>
+
+#include "testutil.h"
+
+#define BIG (1u << 20)
+
+static char *xmalloc(size_t n)
+{
+	char *p = calloc(1, n);
+	cr_assert_not_null(p);
+	return p;
+}
+
+static int cmp_names(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Names of a directory, sorted; *n receives the count. */
+static char **names_of(const char *dir, size_t *n)
+{
+	DIR *d = opendir(dir);
+	char **v = NULL;
+	struct dirent *de;
+
+	*n = 0;
+	cr_assert_not_null(d, "opendir %s: %s", dir, strerror(errno));
+	while ((de = readdir(d))) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		v = realloc(v, (*n + 1) * sizeof(*v));
+		cr_assert_not_null(v);
+		v[(*n)++] = strdup(de->d_name);
+	}
+	closedir(d);
+	if (*n)
+		qsort(v, *n, sizeof(*v), cmp_names);
+	return v;
+}
+
+/* Two trees are identical: names, types, modes, owners, link targets and contents. */
+static void compare_trees(const char *a, const char *b)
+{
+	struct stat sa, sb;
+	cr_assert_eq(lstat(a, &sa), 0, "%s", a);
+	cr_assert_eq(lstat(b, &sb), 0, "%s missing in the replay", b);
+	cr_assert_eq(sa.st_mode, sb.st_mode, "%s: mode %o vs %o", a, sa.st_mode, sb.st_mode);
+	cr_assert_eq(sa.st_uid, sb.st_uid, "%s: owner", a);
+	cr_assert_eq(sa.st_gid, sb.st_gid, "%s: group", a);
+	if (S_ISLNK(sa.st_mode)) {
+		char ta[PATH_MAX] = {0}, tb[PATH_MAX] = {0};
+		cr_assert_geq(readlink(a, ta, sizeof(ta) - 1), 0);
+		cr_assert_geq(readlink(b, tb, sizeof(tb) - 1), 0);
+		cr_assert_str_eq(ta, tb, "%s: link target", a);
+	} else if (S_ISREG(sa.st_mode)) {
+		cr_assert_eq(sa.st_size, sb.st_size, "%s: size", a);
+		char *ca = xmalloc((size_t)sa.st_size + 1), *cb = xmalloc((size_t)sb.st_size + 1);
+		FILE *fa = fopen(a, "rb"), *fb = fopen(b, "rb");
+		cr_assert(fa && fb);
+		cr_assert_eq(fread(ca, 1, (size_t)sa.st_size, fa), (size_t)sa.st_size);
+		cr_assert_eq(fread(cb, 1, (size_t)sb.st_size, fb), (size_t)sb.st_size);
+		fclose(fa);
+		fclose(fb);
+		cr_assert_eq(memcmp(ca, cb, (size_t)sa.st_size), 0, "%s: content differs", a);
+		free(ca);
+		free(cb);
+	} else if (S_ISDIR(sa.st_mode)) {
+		size_t na, nb;
+		char **va = names_of(a, &na), **vb = names_of(b, &nb);
+		for (size_t i = 0; i < na || i < nb; i++) {
+			cr_assert(i < na && i < nb && !strcmp(va[i], vb[i]), "%s: entries differ at %s / %s", a,
+			          i < na ? va[i] : "(none)", i < nb ? vb[i] : "(none)");
+			char pa[PATH_MAX], pb[PATH_MAX];
+			snprintf(pa, sizeof(pa), "%s/%s", a, va[i]);
+			snprintf(pb, sizeof(pb), "%s/%s", b, vb[i]);
+			compare_trees(pa, pb);
+		}
+		for (size_t i = 0; i < na; i++)
+			free(va[i]);
+		for (size_t i = 0; i < nb; i++)
+			free(vb[i]);
+		free(va);
+		free(vb);
+	}
+}
+
+static void write_file(const char *path, const char *s, size_t len)
+{
+	FILE *f = fopen(path, "wb");
+	cr_assert_not_null(f, "%s: %s", path, strerror(errno));
+	cr_assert_eq(fwrite(s, 1, len, f), len);
+	cr_assert_eq(fclose(f), 0);
+}
+
+/* fakesys_record() of @root into @out_path; returns its result; notes into @notes. */
+static int record_to(const char *root, const char *out_path, bool redact, char **notes)
+{
+	struct fakesys_record_opts o = {.root = root, .redact = redact};
+	struct vk_error e = {0};
+	char *buf = NULL, *nb = NULL;
+	size_t len = 0, nlen = 0;
+	FILE *f = open_memstream(&buf, &len), *n = open_memstream(&nb, &nlen);
+	int fds = vk_fd_count();
+	int r = fakesys_record(&o, f, n, &e);
+	fclose(f);
+	fclose(n);
+	cr_assert_eq(vk_fd_count(), fds, "record %s leaked FDs", root);
+	if (r == 0 && out_path)
+		write_file(out_path, buf, len);
+	if (r < 0)
+		cr_log_info("record %s: %s", root, e.msg);
+	free(buf);
+	if (notes)
+		*notes = nb;
+	else
+		free(nb);
+	return r;
+}
+
+static void roundtrip(const char *scenario)
+{
+	char t1[512], t2[512], work[512], rec[PATH_MAX];
+
+	if (vk_materialize(scenario, t1, sizeof(t1)) != 0) {
+		cr_log_info("%s does not load: not a round-trip case", scenario);
+		return;
+	}
+	cr_assert_eq(vk_mkdtemp(work, sizeof(work)), 0);
+	snprintf(rec, sizeof(rec), "%s/rec.yaml", work);
+	cr_assert_eq(record_to(t1, rec, false, NULL), 0, "recording the tree of %s", scenario);
+	cr_assert_eq(vk_materialize(rec, t2, sizeof(t2)), 0, "replaying the recording of %s", scenario);
+	compare_trees(t1, t2);
+	vk_rm_rf(t1);
+	vk_rm_rf(t2);
+	vk_rm_rf(work);
+}
+
+static void roundtrip_dir(const char *dir)
+{
+	size_t n;
+	char **v = names_of(dir, &n);
+	for (size_t i = 0; i < n; i++) {
+		size_t l = strlen(v[i]);
+		if (l > 5 && !strcmp(v[i] + l - 5, ".yaml")) {
+			char p[PATH_MAX];
+			snprintf(p, sizeof(p), "%s/%s", dir, v[i]);
+			roundtrip(p);
+		}
+		free(v[i]);
+	}
+	free(v);
+}
+
+Test(record, roundtrip_bundled_scenarios, .timeout = 300)
+{
+	char p[PATH_MAX];
+	snprintf(p, sizeof(p), "%s/scenarios", vk_source_dir());
+	roundtrip_dir(p);
+	snprintf(p, sizeof(p), "%s/tests", vk_source_dir());
+	size_t n;
+	char **parts = names_of(p, &n);
+	for (size_t i = 0; i < n; i++) {
+		char d[PATH_MAX];
+		struct stat st;
+		snprintf(d, sizeof(d), "%s/tests/%s/data", vk_source_dir(), parts[i]);
+		if (stat(d, &st) == 0 && S_ISDIR(st.st_mode))
+			roundtrip_dir(d);
+		free(parts[i]);
+	}
+	free(parts);
+}
+
+/* ---- the real root ------------------------------------------------------ */
+
+static bool have_prog(const char *p)
+{
+	return access(p, X_OK) == 0;
+}
+
+/*
+ * With -A linux-sysfs lspci reads only sysfs (the device directories, their
+ * config, resource and irq files) and the pci.ids database; the scenario
+ * records all of it (resources: and irq: beside config:), so nothing is left
+ * out of the comparison.  "Kernel modules:" comes from /lib/modules, the same
+ * machine's for both runs.  What lspci would read outside sysfs with other
+ * access methods (/proc/bus/pci, direct port I/O) is not used here.
+ */
+
+/* lspci's output for one run. */
+static char *lspci(const char *sysfs_pci, const char *slot)
+{
+	char *out = xmalloc(BIG), *err = xmalloc(BIG), opt[PATH_MAX];
+	char *argv[12];
+	int a = 0;
+	argv[a++] = "/usr/bin/lspci";
+	argv[a++] = "-A";
+	argv[a++] = "linux-sysfs";
+	if (sysfs_pci) {
+		snprintf(opt, sizeof(opt), "sysfs.path=%s", sysfs_pci);
+		argv[a++] = "-O";
+		argv[a++] = opt;
+	}
+	argv[a++] = "-nnvk";
+	if (slot) {
+		argv[a++] = "-s";
+		argv[a++] = (char *)slot;
+	}
+	argv[a] = NULL;
+	cr_assert_eq(vk_run(argv, out, BIG, err, BIG), 0, "lspci: %s", err);
+	free(err);
+	char *filtered = xmalloc(BIG);
+	size_t o = 0;
+	for (char *save = NULL, *l = strtok_r(out, "\n", &save); l; l = strtok_r(NULL, "\n", &save))
+		o += (size_t)snprintf(filtered + o, BIG - o, "%s\n", l);
+	free(out);
+	return filtered;
+}
+
+static void record_cli(char *const *args, const char *out_path)
+{
+	char bin[PATH_MAX], *argv[16];
+	int a = 0;
+	argv[a++] = (char *)vk_bin("fakesys/fakesys", bin, sizeof(bin));
+	for (; *args; args++)
+		argv[a++] = *args;
+	argv[a++] = "--output";
+	argv[a++] = (char *)out_path;
+	argv[a] = NULL;
+	char *err = xmalloc(BIG);
+	cr_assert_eq(vk_run(argv, NULL, 0, err, BIG), 0, "fakesys %s: %s", argv[1], err);
+	free(err);
+}
+
+Test(record, real_root_lspci_and_resolver, .timeout = 120)
+{
+	struct stat st;
+	if (stat("/sys/bus/pci/devices", &st) != 0)
+		cr_skip_test("this machine has no /sys/bus/pci");
+	char work[512], rec[PATH_MAX], tree[512], pci[PATH_MAX];
+	cr_assert_eq(vk_mkdtemp(work, sizeof(work)), 0);
+	snprintf(rec, sizeof(rec), "%s/host.yaml", work);
+	record_cli((char *[]){"record", NULL}, rec);
+	cr_assert_eq(vk_materialize(rec, tree, sizeof(tree)), 0);
+
+	if (have_prog("/usr/bin/lspci")) {
+		snprintf(pci, sizeof(pci), "%s/sys/bus/pci", tree);
+		char *real = lspci(NULL, NULL), *replay = lspci(pci, NULL);
+		/* device by device: blocks separated by blank lines, in the same order */
+		char *s1 = NULL, *s2 = NULL;
+		char *b1 = strtok_r(real, "\n", &s1), *b2 = strtok_r(replay, "\n", &s2);
+		for (; b1 || b2; b1 = strtok_r(NULL, "\n", &s1), b2 = strtok_r(NULL, "\n", &s2))
+			cr_assert(b1 && b2 && !strcmp(b1, b2), "lspci differs: real '%s', replay '%s'", b1 ? b1 : "(end)",
+			          b2 ? b2 : "(end)");
+		free(real);
+		free(replay);
+	}
+
+	/* vfio-resolve: the same facts for every device, paths aside */
+	char bin[PATH_MAX];
+	vk_bin("resolver/vfio-resolve", bin, sizeof(bin));
+	size_t n;
+	char **devs = names_of("/sys/bus/pci/devices", &n);
+	for (size_t i = 0; i < n && have_prog(bin); i++) {
+		char *o1 = xmalloc(BIG), *o2 = xmalloc(BIG);
+		char *argv1[] = {bin, "--root", "/", devs[i], NULL};
+		char *argv2[] = {bin, "--root", tree, devs[i], NULL};
+		int r1 = vk_run(argv1, o1, BIG, NULL, 0), r2 = vk_run(argv2, o2, BIG, NULL, 0);
+		cr_assert_eq(r1, r2, "%s: exit %d on the real root, %d on the replay", devs[i], r1, r2);
+		/* drop the replay's root prefix from its paths */
+		char *fixed = xmalloc(BIG), *p = o2, *q;
+		size_t o = 0, tl = strlen(tree);
+		while ((q = strstr(p, tree))) {
+			o += (size_t)snprintf(fixed + o, BIG - o, "%.*s", (int)(q - p), p);
+			p = q + tl;
+		}
+		snprintf(fixed + o, BIG - o, "%s", p);
+		cr_assert_str_eq(o1, fixed, "vfio-resolve %s differs", devs[i]);
+		free(o1);
+		free(o2);
+		free(fixed);
+		free(devs[i]);
+	}
+	free(devs);
+	vk_rm_rf(tree);
+	vk_rm_rf(work);
+}
+
+Test(record, named_devices_and_redact)
+{
+	char t[512], work[512], rec[PATH_MAX], tree2[512];
+	char *notes = NULL;
+	cr_assert_eq(vk_materialize(vk_scenario_path("default.yaml", (char[PATH_MAX]){0}, PATH_MAX), t, sizeof(t)), 0);
+	cr_assert_eq(vk_mkdtemp(work, sizeof(work)), 0);
+	snprintf(rec, sizeof(rec), "%s/one.yaml", work);
+	/* the GPU: its root port (parent) and its audio function (group peer) come along */
+	record_cli((char *[]){"record", "--root", t, "--redact", "0000:01:00.0", NULL}, rec);
+	char *text = xmalloc(BIG);
+	cr_assert_geq(vk_read_file(rec, text, BIG), 0);
+	cr_assert_not_null(strstr(text, "address: 0000:00:01.0"));
+	cr_assert_not_null(strstr(text, "address: 0000:01:00.1"));
+	cr_assert_null(strstr(text, "address: 0000:00:14.0"));
+	cr_assert_not_null(strstr(text, "# Left out (--redact)"));
+	cr_assert_not_null(strstr(text, "intel_iommu=on iommu=pt\""), "%s", text);
+	cr_assert_null(strstr(text, "root=/dev/mapper"));
+	cr_assert_eq(vk_materialize(rec, tree2, sizeof(tree2)), 0);
+	free(text);
+	/* an unknown device is an error, and leaks nothing */
+	struct fakesys_record_opts o = {.root = t, .bdfs = (const char *const[]){"0000:42:00.0"}, .n_bdfs = 1};
+	struct vk_error e = {0};
+	int fds = vk_fd_count();
+	cr_assert_eq(fakesys_record(&o, stdout, NULL, &e), -ENOENT);
+	cr_assert_eq(vk_fd_count(), fds);
+	o.root = "/nonexistent-vfiokit-root";
+	o.n_bdfs = 0;
+	cr_assert_lt(fakesys_record(&o, stdout, NULL, &e), 0);
+	cr_assert_eq(vk_fd_count(), fds);
+	free(notes);
+	vk_rm_rf(t);
+	vk_rm_rf(tree2);
+	vk_rm_rf(work);
+}
+
+/* ---- umockdev ----------------------------------------------------------- */
+
+Test(record, import_umockdev, .timeout = 60)
+{
+	const char *um = "/usr/bin/umockdev-record";
+	if (!have_prog(um))
+		cr_skip_test("umockdev-record is not installed (apt-get install umockdev)");
+	size_t n;
+	char **devs = names_of("/sys/bus/pci/devices", &n);
+	if (!n)
+		cr_skip_test("no PCI device on this machine");
+	char work[512], umf[PATH_MAX], rec[PATH_MAX], tree[512], sysdev[PATH_MAX], pci[PATH_MAX];
+	cr_assert_eq(vk_mkdtemp(work, sizeof(work)), 0);
+	snprintf(sysdev, sizeof(sysdev), "/sys/bus/pci/devices/%s", devs[0]);
+	char *out = xmalloc(BIG), *err = xmalloc(BIG);
+	cr_assert_eq(vk_run((char *[]){(char *)um, sysdev, NULL}, out, BIG, err, BIG), 0, "%s", err);
+	snprintf(umf, sizeof(umf), "%s/dev.umockdev", work);
+	write_file(umf, out, strlen(out));
+
+	char bin[PATH_MAX];
+	snprintf(rec, sizeof(rec), "%s/imported.yaml", work);
+	char *argv[] = {(char *)vk_bin("fakesys/fakesys", bin, sizeof(bin)), "import-umockdev", umf, "--output", rec, NULL};
+	cr_assert_eq(vk_run(argv, NULL, 0, err, BIG), 0, "%s", err);
+	/* what umockdev's format cannot carry (power state, msi_irqs, resource...) is said */
+	cr_assert_not_null(strstr(err, "not carried over"), "%s", err);
+	char *text = xmalloc(BIG);
+	cr_assert_geq(vk_read_file(rec, text, BIG), 0);
+	cr_assert_not_null(strstr(text, "# Imported from the umockdev recording"));
+	cr_assert_not_null(strstr(text, devs[0]));
+	cr_assert_eq(vk_materialize(rec, tree, sizeof(tree)), 0);
+
+	/* lspci shows the same device, BARs included (the recording has resource);
+	 * the driver comes from the recording's driver link or, failing that, its
+	 * uevent DRIVER=, so "Kernel driver in use" matches too. */
+	if (have_prog("/usr/bin/lspci")) {
+		snprintf(pci, sizeof(pci), "%s/sys/bus/pci", tree);
+		char *real = lspci(NULL, devs[0]), *replay = lspci(pci, devs[0]);
+		cr_assert_str_eq(real, replay);
+		free(real);
+		free(replay);
+	}
+	/* a malformed recording is an error and leaks nothing */
+	write_file(umf, "hello\n", 6);
+	struct vk_error e = {0};
+	int fds = vk_fd_count();
+	cr_assert_eq(fakesys_import_umockdev(umf, stdout, NULL, &e), -EINVAL);
+	cr_assert_eq(fakesys_import_umockdev("/nonexistent.umockdev", stdout, NULL, &e), -ENOENT);
+	/* a path escaping the tree is refused, not followed */
+	const char *evil = "P: /devices/../../../../tmp/x/0000:00:01.0\nE: SUBSYSTEM=pci\nA: vendor=0x8086\\n\n";
+	write_file(umf, evil, strlen(evil));
+	cr_assert_lt(fakesys_import_umockdev(umf, stdout, NULL, &e), 0);
+	cr_assert_eq(vk_fd_count(), fds);
+	for (size_t i = 0; i < n; i++)
+		free(devs[i]);
+	free(devs);
+	free(out);
+	free(err);
+	free(text);
+	vk_rm_rf(tree);
+	vk_rm_rf(work);
+}
+
+/* ---- hostile trees ------------------------------------------------------ */
+
+static void mk(const char *root, const char *rel)
+{
+	char p[PATH_MAX], cmd[PATH_MAX + 32];
+	snprintf(p, sizeof(p), "%s/%s", root, rel);
+	snprintf(cmd, sizeof(cmd), "mkdir -p '%s'", p);
+	cr_assert_eq(system(cmd), 0);
+}
+
+static void put(const char *root, const char *rel, const char *s)
+{
+	char p[PATH_MAX];
+	snprintf(p, sizeof(p), "%s/%s", root, rel);
+	write_file(p, s, strlen(s));
+}
+
+static void ln(const char *root, const char *target, const char *rel)
+{
+	char p[PATH_MAX];
+	snprintf(p, sizeof(p), "%s/%s", root, rel);
+	cr_assert_eq(symlink(target, p), 0, "%s", p);
+}
+
+Test(record, hostile_tree, .timeout = 30)
+{
+	char t[512], p[PATH_MAX];
+	cr_assert_eq(vk_mkdtemp(t, sizeof(t)), 0);
+	mk(t, "sys/bus/pci/devices");
+	mk(t, "sys/devices/pci0000:00/0000:00:01.0");
+	mk(t, "sys/devices/pci0000:00/0000:00:04.0/device"); /* a directory where a file is expected */
+	mk(t, "sys/module/loop");
+	mk(t, "proc/sys/kernel");
+	ln(t, "../../../devices/pci0000:00/0000:00:01.0", "sys/bus/pci/devices/0000:00:01.0");
+	ln(t, "../../../devices/pci0000:00/0000:00:04.0", "sys/bus/pci/devices/0000:00:04.0");
+	ln(t, "0000:00:02.0", "sys/bus/pci/devices/0000:00:02.0");                         /* loop */
+	ln(t, "../../../../../../../../../../etc", "sys/bus/pci/devices/0000:00:03.0");    /* outside */
+	ln(t, "/proc/self", "sys/bus/pci/devices/0000:00:05.0");                           /* absolute */
+	ln(t, "../../../devices/pci0000:00/0000:00:01.0", "sys/bus/pci/devices/not-a-bdf");
+	ln(t, "loop", "sys/module/loop/loop");
+	put(t, "sys/devices/pci0000:00/0000:00:01.0/vendor", "0x8086\n");
+	put(t, "sys/devices/pci0000:00/0000:00:01.0/device", "0x1234\n");
+	put(t, "sys/devices/pci0000:00/0000:00:01.0/class", "0x020000\n");
+	ln(t, "/etc/hostname", "sys/devices/pci0000:00/0000:00:01.0/label"); /* a link out */
+	ln(t, "../../../../../../../../etc/passwd", "sys/devices/pci0000:00/0000:00:01.0/driver_override");
+	/* 0000:00:04.0: vendor is a FIFO, device a directory, config too long, numa_node huge */
+	snprintf(p, sizeof(p), "%s/sys/devices/pci0000:00/0000:00:04.0/vendor", t);
+	cr_assert_eq(mkfifo(p, 0644), 0);
+	char *big = xmalloc(200 * 1024);
+	memset(big, '7', 200 * 1024 - 1);
+	put(t, "sys/devices/pci0000:00/0000:00:04.0/numa_node", big);
+	char cfg[5000] = {0};
+	cfg[0] = (char)0x86, cfg[1] = (char)0x80, cfg[2] = 0x34, cfg[3] = 0x12, cfg[0x0b] = 0x02;
+	snprintf(p, sizeof(p), "%s/sys/devices/pci0000:00/0000:00:04.0/config", t);
+	write_file(p, cfg, sizeof(cfg));
+	snprintf(p, sizeof(p), "%s/proc/cmdline", t);
+	cr_assert_eq(mkfifo(p, 0644), 0); /* would block a plain open() forever */
+	put(t, "proc/sys/kernel/osrelease", big); /* over the attribute cap */
+	free(big);
+
+	char *notes = NULL, out[PATH_MAX];
+	snprintf(out, sizeof(out), "%s/out.yaml", t);
+	cr_assert_eq(record_to(t, out, false, &notes), 0);
+	char *text = xmalloc(BIG);
+	cr_assert_geq(vk_read_file(out, text, BIG), 0);
+	cr_assert_not_null(strstr(text, "address: 0000:00:01.0"));
+	cr_assert_not_null(strstr(text, "address: 0000:00:04.0"));
+	cr_assert_null(strstr(text, "address: 0000:00:02.0"));
+	cr_assert_null(strstr(text, "root:"), "nothing of /etc/passwd may appear");
+	cr_assert_null(strstr(text, "\n    label:"));
+	/* each skip is said, on the notes stream and as a comment */
+	const char *said[] = {"0000:00:02.0", "0000:00:03.0", "0000:00:05.0", "not-a-bdf", "label",
+	                      "driver_override", "0000:00:04.0/vendor", "0000:00:04.0/device",
+	                      "0000:00:04.0/numa_node", "kept the first 4096", "proc/cmdline", "osrelease"};
+	for (size_t i = 0; i < sizeof(said) / sizeof(said[0]); i++) {
+		cr_assert_not_null(strstr(notes, said[i]), "no note about %s in:\n%s", said[i], notes);
+		cr_assert_not_null(strstr(text, said[i]), "no comment about %s", said[i]);
+	}
+	free(text);
+	free(notes);
+	vk_rm_rf(t);
+}
