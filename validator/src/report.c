@@ -108,6 +108,8 @@ static const struct vk_rule rules[] = {
 	  "a leaked cdev FD keeps the device open (and bound) for the process' lifetime" },
 	{ "VV207", "fd.not-vfio-cdev", E, "an fd= FD of vfio-pci is not a VFIO device cdev",
 	  "open /dev/vfio/devices/vfioX", "hw/vfio/iommufd.c iommufd_cdev_attach(): VFIO_DEVICE_BIND_IOMMUFD" },
+
+#include "doctor_rules.inc" /* vfio-doctor: VD0xx..VD3xx */
 };
 
 const struct vk_rule *vk_rules(size_t *n)
