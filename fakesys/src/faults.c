@@ -384,38 +384,60 @@ static int fault_key(struct loader *l, const char *key, yaml_node_t *v, void *ob
 	return 1;
 }
 
-int scenario_parse_faults(struct loader *l, yaml_node_t *v)
+/* Why an entry of faults: or steps: is incomplete, or NULL when it is whole. */
+typedef const char *(*entry_check_fn)(const struct fault_ctx *c);
+
+/*
+ * A list of {path, op, ...} mappings into a fresh array (the previous one is
+ * freed); @check names what a complete entry still lacks.  Shared by faults:
+ * and steps:, which differ only in their keys and what they require.
+ */
+static int parse_entry_list(struct loader *l, yaml_node_t *v, const char *what, const char *keys, scenario_key_fn fn,
+                            entry_check_fn check, struct fakesys_fault **list, size_t *count)
 {
-	struct host_model *m = l->m;
-	int r;
+	char entry[64];
 
 	if (v->type != YAML_SEQUENCE_NODE)
-		return scenario_fail(l, v, "faults", "expected a list of mappings {path, op, errno, delay_ms, nth, times}");
+		return scenario_fail(l, v, what, "expected a list of mappings {%s}", keys);
 	size_t n = (size_t)(v->data.sequence.items.top - v->data.sequence.items.start);
 	if (!n)
 		return 0;
 	struct fakesys_fault *arr = calloc(n, sizeof(*arr));
 	if (!arr)
 		return vk_error_set(l->err, ENOMEM, "out of memory");
-	fakesys_faults_free(m->faults, m->n_faults);
-	m->faults = arr;
-	m->n_faults = 0;
+	fakesys_faults_free(*list, *count);
+	*list = arr;
+	*count = 0;
+	snprintf(entry, sizeof(entry), "a %s entry", what);
 	for (yaml_node_item_t *it = v->data.sequence.items.start; it < v->data.sequence.items.top; it++) {
-		yaml_node_t *fn = yaml_document_get_node(&l->doc, *it);
-		struct fakesys_fault *f = &m->faults[m->n_faults++];
-		struct fault_ctx c = {.f = f};
-		f->line = (unsigned)fn->start_mark.line + 1;
-		r = scenario_walk_map(l, fn, "a faults entry", "path, op, errno, delay_ms, nth, times", fault_key, &c);
+		yaml_node_t *node = yaml_document_get_node(&l->doc, *it);
+		struct fault_ctx c = {.f = &arr[(*count)++]};
+		c.f->line = (unsigned)node->start_mark.line + 1;
+		int r = scenario_walk_map(l, node, entry, keys, fn, &c);
 		if (r < 0)
 			return r;
-		if (!f->path)
-			return scenario_fail(l, fn, "faults", "missing 'path' (a pattern on the root-relative path)");
-		if (!c.has_op)
-			return scenario_fail(l, fn, "faults", "missing 'op' (one of: " OP_LIST ")");
-		if (!c.has_errno && !f->delay_ms)
-			return scenario_fail(l, fn, "faults", "a fault needs an 'errno', a 'delay_ms', or both");
+		const char *missing = check(&c);
+		if (missing)
+			return scenario_fail(l, node, what, "%s", missing);
 	}
 	return 0;
+}
+
+static const char *fault_missing(const struct fault_ctx *c)
+{
+	if (!c->f->path)
+		return "missing 'path' (a pattern on the root-relative path)";
+	if (!c->has_op)
+		return "missing 'op' (one of: " OP_LIST ")";
+	if (!c->has_errno && !c->f->delay_ms)
+		return "a fault needs an 'errno', a 'delay_ms', or both";
+	return NULL;
+}
+
+int scenario_parse_faults(struct loader *l, yaml_node_t *v)
+{
+	return parse_entry_list(l, v, "faults", "path, op, errno, delay_ms, nth, times", fault_key, fault_missing,
+	                        &l->m->faults, &l->m->n_faults);
 }
 
 /* ---- the scenario's steps: list ---- */
@@ -477,36 +499,19 @@ static int step_key(struct loader *l, const char *key, yaml_node_t *v, void *obj
 	return 1;
 }
 
+static const char *step_missing(const struct fault_ctx *c)
+{
+	if (!c->f->path)
+		return "missing 'path' (the access that triggers the step)";
+	if (!c->has_op)
+		return "missing 'op' (one of: " OP_LIST ")";
+	if (!c->f->step)
+		return "missing 'do' (a control command, or a list of them)";
+	return NULL;
+}
+
 int scenario_parse_steps(struct loader *l, yaml_node_t *v)
 {
-	struct host_model *m = l->m;
-	int r;
-
-	if (v->type != YAML_SEQUENCE_NODE)
-		return scenario_fail(l, v, "steps", "expected a list of mappings {path, op, nth, do}");
-	size_t n = (size_t)(v->data.sequence.items.top - v->data.sequence.items.start);
-	if (!n)
-		return 0;
-	struct fakesys_fault *arr = calloc(n, sizeof(*arr));
-	if (!arr)
-		return vk_error_set(l->err, ENOMEM, "out of memory");
-	fakesys_faults_free(m->steps, m->n_steps);
-	m->steps = arr;
-	m->n_steps = 0;
-	for (yaml_node_item_t *it = v->data.sequence.items.start; it < v->data.sequence.items.top; it++) {
-		yaml_node_t *sn = yaml_document_get_node(&l->doc, *it);
-		struct fakesys_fault *f = &m->steps[m->n_steps++];
-		struct fault_ctx c = {.f = f};
-		f->line = (unsigned)sn->start_mark.line + 1;
-		r = scenario_walk_map(l, sn, "a steps entry", "path, op, nth, do", step_key, &c);
-		if (r < 0)
-			return r;
-		if (!f->path)
-			return scenario_fail(l, sn, "steps", "missing 'path' (the access that triggers the step)");
-		if (!c.has_op)
-			return scenario_fail(l, sn, "steps", "missing 'op' (one of: " OP_LIST ")");
-		if (!f->step)
-			return scenario_fail(l, sn, "steps", "missing 'do' (a control command, or a list of them)");
-	}
-	return 0;
+	return parse_entry_list(l, v, "steps", "path, op, nth, do", step_key, step_missing, &l->m->steps,
+	                        &l->m->n_steps);
 }
