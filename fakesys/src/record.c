@@ -1484,7 +1484,7 @@ int fakesys_record(const struct fakesys_record_opts *o, FILE *out, FILE *notes, 
 /* Attributes the scenario carries; the rest fakesys derives or has no key for. */
 static const char *const carried_attrs[] = {
 	"vendor", "device", "subsystem_vendor", "subsystem_device", "class", "revision", "numa_node",
-	"config", "driver_override", "label", "sriov_totalvfs", "sriov_vf_device",
+	"config", "driver_override", "label", "sriov_totalvfs", "sriov_vf_device", "resource", "irq",
 };
 static const char *const carried_links[] = {"driver", "iommu_group", "physfn"};
 

@@ -350,6 +350,17 @@ Test(record, import_umockdev, .timeout = 60)
 		cr_skip_test("no PCI device on this machine");
 	char work[512], umf[PATH_MAX], rec[PATH_MAX], tree[512], sysdev[PATH_MAX], pci[PATH_MAX];
 	cr_assert_eq(vk_mkdtemp(work, sizeof(work)), 0);
+	/* a device with a BAR if there is one: its resource and irq must come over */
+	size_t pick = 0;
+	for (size_t i = 0; i < n && !pick; i++) {
+		char rp[PATH_MAX], rb[4096] = "";
+		snprintf(rp, sizeof(rp), "/sys/bus/pci/devices/%s/resource", devs[i]);
+		if (vk_read_file(rp, rb, sizeof(rb)) > 0 && strncmp(rb, "0x0000000000000000", 18) != 0)
+			pick = i;
+	}
+	char *tmp = devs[0];
+	devs[0] = devs[pick];
+	devs[pick] = tmp;
 	snprintf(sysdev, sizeof(sysdev), "/sys/bus/pci/devices/%s", devs[0]);
 	char *out = xmalloc(BIG), *err = xmalloc(BIG);
 	cr_assert_eq(vk_run((char *[]){(char *)um, sysdev, NULL}, out, BIG, err, BIG), 0, "%s", err);
