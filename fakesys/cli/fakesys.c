@@ -15,6 +15,8 @@
 #include <vfiokit/host_model.h>
 #include <vfiokit/host_tree.h>
 
+#include "runner.h"
+
 #ifndef VFIOKIT_VERSION
 #define VFIOKIT_VERSION "0.1.0"
 #endif
@@ -64,6 +66,19 @@ static void usage(FILE *f)
 	      "                               cmdline parameters unrelated to IOMMU/VFIO\n"
 	      "  import-umockdev FILE [--output FILE]\n"
 	      "                               convert a umockdev-record file to a scenario\n"
+	      "  test [-j N] [--junit FILE] [--tap] [--fuse|--plain] [--timeout SEC]\n"
+	      "       SCENARIO|DIR...\n"
+	      "                               run the resolver, vfio-doctor and vfio-validate\n"
+	      "                               against each scenario (every *.yaml of a DIR) and\n"
+	      "                               compare with its expect: block; one line per\n"
+	      "                               scenario, a diff for each failure; exit 0 when\n"
+	      "                               all pass, 1 when one fails\n"
+	      "      -j, --jobs N             scenarios run at once (default: the CPU count)\n"
+	      "      --junit FILE             also write a JUnit XML report to FILE\n"
+	      "      --tap                    write TAP version 13 on stdout (lines on stderr)\n"
+	      "      --fuse, --plain          serve by FUSE or as a plain tree (default: FUSE\n"
+	      "                               when /dev/fuse is usable, else plain)\n"
+	      "      --timeout SEC            per scenario (default 120)\n"
 	      "\n"
 	      "  -h, --help                   show this help\n"
 	      "  -V, --version                show the version\n"
@@ -356,6 +371,7 @@ int main(int argc, char **argv)
 		{"run", cmd_run},
 		{"record", cmd_record},
 		{"import-umockdev", cmd_import_umockdev},
+		{"test", fakesys_cmd_test},
 	};
 
 	if (argc < 2) {

@@ -644,6 +644,12 @@ int host_tree_build(const struct host_model *m, struct vtree **out, struct vk_er
 	struct vt_node *proc = mkdirs(&b, "proc");
 	file(&b, proc, "cmdline", 0444, "%s\n", m->cmdline);
 	proc_interrupts(&b, proc);
+	if (m->cpu_vendor)
+		file(&b, proc, "cpuinfo", 0444,
+		     "processor\t: 0\nvendor_id\t: %s\nmodel name\t: %s\nflags\t\t: fpu vme de pse tsc msr pae mce cx8 "
+		     "apic sep mtrr pge mca cmov pat pse36 clflush mmx fxsr sse sse2 ht syscall nx lm%s\n\n",
+		     m->cpu_vendor, strcmp(m->cpu_vendor, "GenuineIntel") ? "AMD EPYC (fakesys)" : "Intel Xeon (fakesys)",
+		     m->cpu_hypervisor ? " hypervisor" : "");
 	struct vt_node *sk = mkdirs(&b, "proc/sys/kernel");
 	file(&b, sk, "osrelease", 0444, "%s\n", m->kernel_release);
 	if (!b.rc) {

@@ -90,6 +90,8 @@ struct rec {
 	bool oom;
 
 	char *release, *cmdline;
+	const char *cpu_vendor; /* "intel"/"amd"/"hygon" from proc/cpuinfo, NULL: unknown */
+	bool cpu_hypervisor;
 	const char *iommu;
 	unsigned units;
 	bool ir, cdev, iommufd, noiommu, no_modules;
@@ -880,6 +882,27 @@ oom:
 	strv_free(names, n);
 	return -ENOMEM;
 }
+/* proc/cpuinfo: only the vendor and whether the host is a VM (the
+ * "hypervisor" flag), which is what vfio-doctor reads; nothing that
+ * identifies the machine. */
+static void read_cpuinfo(struct rec *r)
+{
+	static const char *const vendors[][2] = {
+		{"GenuineIntel", "intel"}, {"AuthenticAMD", "amd"}, {"HygonGenuine", "hygon"},
+	};
+	_cleanup_free_ char *s = NULL;
+
+	if (read_text(r, -1, "proc/cpuinfo", NULL, &s) < 0)
+		return;
+	for (size_t i = 0; i < VK_ARRAY_SIZE(vendors); i++)
+		if (strstr(s, vendors[i][0]))
+			r->cpu_vendor = vendors[i][1];
+	r->cpu_hypervisor = strstr(s, " hypervisor ") || strstr(s, " hypervisor\n") ||
+	                    (strlen(s) > 11 && !strcmp(s + strlen(s) - 11, " hypervisor"));
+	if (!r->cpu_vendor)
+		note(r, "proc/cpuinfo names no CPU vendor fakesys knows (intel, amd, hygon): not recorded");
+}
+
 
 static int read_kernel(struct rec *r)
 {
@@ -888,6 +911,7 @@ static int read_kernel(struct rec *r)
 	char *s = NULL;
 	int k;
 
+	read_cpuinfo(r);
 	if (read_text(r, -1, "proc/sys/kernel/osrelease", NULL, &s) == 0) {
 		if (text_ok(s))
 			r->release = s;
@@ -1202,6 +1226,8 @@ static void emit(struct rec *r, FILE *f)
 		fprintf(f, "# note: %zu more notes not shown\n", r->dropped_notes);
 
 	fputs("version: 1\nname: recorded\n", f);
+	if (r->cpu_vendor)
+		fprintf(f, "cpu: {vendor: %s, hypervisor: %s}\n", r->cpu_vendor, r->cpu_hypervisor ? "true" : "false");
 	fputs("kernel:\n", f);
 	if (r->release) {
 		fputs("  release: ", f);

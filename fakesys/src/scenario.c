@@ -836,6 +836,31 @@ static int parse_groups(struct loader *l, yaml_node_t *v)
 	return 0;
 }
 
+/* cpu: what proc/cpuinfo says (the doctor's vendor hint, "is this a VM"). */
+static int cpu_key(struct loader *l, const char *key, yaml_node_t *v, void *obj)
+{
+	static const char *const vendors[][2] = {
+		{"intel", "GenuineIntel"}, {"amd", "AuthenticAMD"}, {"hygon", "HygonGenuine"},
+	};
+	const char *s = NULL;
+	int r;
+
+	if (!strcmp(key, "hypervisor"))
+		return want_bool(l, v, key, &l->m->cpu_hypervisor);
+	if (strcmp(key, "vendor"))
+		return 1;
+	r = want_string(l, v, key, &s);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < VK_ARRAY_SIZE(vendors); i++)
+		if (!strcmp(s, vendors[i][0]) || !strcmp(s, vendors[i][1])) {
+			free(l->m->cpu_vendor);
+			l->m->cpu_vendor = strdup(vendors[i][1]);
+			return l->m->cpu_vendor ? 0 : vk_error_set(l->err, ENOMEM, "out of memory");
+		}
+	return scenario_fail(l, v, key, "'%s' is not a CPU vendor (expected intel, amd or hygon)", s);
+}
+
 static int dev_key(struct loader *l, const char *key, yaml_node_t *v, void *obj)
 {
 	if (!strcmp(key, "iommu"))
@@ -874,6 +899,12 @@ static int top_key(struct loader *l, const char *key, yaml_node_t *v, void *obj)
 		return parse_devices(l, v);
 	if (!strcmp(key, "iommu_groups"))
 		return parse_groups(l, v);
+	if (!strcmp(key, "cpu")) {
+		r = walk_map(l, v, "cpu", "vendor, hypervisor", cpu_key, NULL);
+		if (r == 0 && !l->m->cpu_vendor)
+			r = scenario_fail(l, v, "cpu", "needs vendor: (intel, amd or hygon)");
+		return r;
+	}
 	if (!strcmp(key, "dev"))
 		return walk_map(l, v, "dev", "iommu, vfio", dev_key, NULL);
 	if (!strcmp(key, "faults"))
@@ -881,9 +912,7 @@ static int top_key(struct loader *l, const char *key, yaml_node_t *v, void *obj)
 	if (!strcmp(key, "steps"))
 		return scenario_parse_steps(l, v);
 	if (!strcmp(key, "expect"))
-		return scenario_fail(l, v, key,
-		            "reserved for a later version of the format (expectations "
-		            "are documented as coming in docs/scenario-format.md); remove it for now");
+		return scenario_parse_expect(l, v);
 	return 1;
 }
 
@@ -936,7 +965,7 @@ static int load_doc(struct loader *l, const char *buf, size_t len)
 	if (!root)
 		return vk_error_set(l->err, EINVAL, "%s: empty scenario (expected a mapping with version: 1)", l->file);
 	r = walk_map(l, root, "the scenario",
-	             "version, name, description, kernel, devices, iommu_groups, dev, faults, steps (expect: reserved)",
+	             "version, name, description, kernel, cpu, devices, iommu_groups, dev, faults, steps, expect",
 	             top_key, &version);
 	if (r < 0)
 		return r;
@@ -1020,6 +1049,7 @@ void host_model_free(struct host_model *m)
 	free(m->default_group_type);
 	free(m->kernel_release);
 	free(m->cmdline);
+	free(m->cpu_vendor);
 	for (size_t i = 0; i < m->n_modules; i++) {
 		struct kmodule *k = &m->modules[i];
 		for (size_t j = 0; j < k->n_params; j++) {
@@ -1050,6 +1080,7 @@ void host_model_free(struct host_model *m)
 	free(m->groups);
 	fakesys_faults_free(m->faults, m->n_faults);
 	fakesys_faults_free(m->steps, m->n_steps);
+	fakesys_expect_free(m->expect);
 	for (size_t i = 0; i < m->n_dynids; i++)
 		free(m->dynids[i].driver);
 	free(m->dynids);

@@ -56,6 +56,8 @@ int scenario_want_uint(struct loader *l, yaml_node_t *n, const char *key, uint64
 int scenario_parse_faults(struct loader *l, yaml_node_t *v);
 /* The steps: list (faults.c) into l->m->steps. */
 int scenario_parse_steps(struct loader *l, yaml_node_t *v);
+/* The expect: block (expect.c) into l->m->expect. */
+int scenario_parse_expect(struct loader *l, yaml_node_t *v);
 
 bool scenario_driver_known(const struct host_model *m, const char *name);
 int scenario_add_driver(struct host_model *m, const char *name);

@@ -203,6 +203,16 @@ Test(host_tree, recorded_irq_and_resources_are_kept, .fini = teardown)
 	cr_assert_eq(vtree_lookup(tree, "sys/devices/pci0000:00/0000:00:05.0/config")->u.file.data[0x3c], 34);
 }
 
+Test(host_tree, cpu_gives_proc_cpuinfo, .fini = teardown)
+{
+	build("version: 1\ncpu: {vendor: intel, hypervisor: true}\n");
+	cr_assert(strstr(content("proc/cpuinfo"), "vendor_id\t: GenuineIntel\n"));
+	cr_assert(strstr(content("proc/cpuinfo"), " hypervisor\n"));
+	teardown();
+	build("version: 1\n");
+	cr_assert_null(vtree_lookup(tree, "proc/cpuinfo"), "no cpu: key, no cpuinfo");
+}
+
 Test(host_tree, driver_directories_link_their_module, .fini = teardown)
 {
 	build("version: 1\ndevices:\n"

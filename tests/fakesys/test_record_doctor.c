@@ -8,11 +8,6 @@
  * What the doctor reads that a scenario cannot carry, and so may differ on
  * the real root (each difference is named where it is allowed below):
  *
- *  - /proc/cpuinfo (VD001): the CPU vendor and the "hypervisor" flag choose the
- *    firmware hints of the fix.  A scenario has no cpuinfo, so on the replay
- *    the reason ends in "(no /proc/cpuinfo: hints for both vendors)", the
- *    fix names both vendors, and the cpuinfo evidence line is absent.  The
- *    status does not depend on it.
  *  - /boot/config-<release> (VD006, only when no device is bound to vfio-pci):
  *    a file of /boot, not of /sys, /dev or /proc; the replay has no /boot, so
  *    the real root's PASS/FAIL from the kernel config is "cannot tell" (WARN)
@@ -29,8 +24,9 @@
  * sys/class/iommu (ecap/features), sys/module (and vfio parameters such as
  * enable_unsafe_noiommu_mode, allow_unsafe_interrupts), sys/class/misc/iommu,
  * vfio-dev/, physfn/sriov_*, /dev/iommu and the /dev/vfio nodes, proc/cmdline,
- * proc/sys/kernel/osrelease and (as kernel.interrupt_remapping, replayed as
- * IR- chips) proc/interrupts.
+ * proc/sys/kernel/osrelease, (as kernel.interrupt_remapping, replayed as
+ * IR- chips) proc/interrupts and (as cpu: {vendor, hypervisor}, which choose
+ * VD001's firmware hints) proc/cpuinfo.
  */
 #include <criterion/criterion.h>
 #include <dirent.h>
@@ -176,20 +172,6 @@ static int compare_reports(json_t *a, json_t *b, const char *ra, const char *rb,
 		char *fx = normalize(str(x, "fix"), pa), *fy = normalize(str(y, "fix"), rb);
 		const char *skip = NULL;
 
-		if (host && !strcmp(id, "VD001") && has_evidence(x, "/proc/cpuinfo") && !has_evidence(y, "/proc/cpuinfo")) {
-			/* outside the scenario: /proc/cpuinfo */
-			static const char tail[] = " (no /proc/cpuinfo: hints for both vendors)";
-			size_t l = strlen(ry), tl = sizeof(tail) - 1;
-			if (l > tl && !strcmp(ry + l - tl, tail))
-				ry[l - tl] = '\0';
-			cr_log_info("VD001: the replay has no /proc/cpuinfo (its fix names both vendors)");
-			free(fx);
-			free(fy);
-			fx = strdup("");
-			fy = strdup("");
-			skip = "/proc/cpuinfo";
-			explained++;
-		}
 		if (host && !strcmp(id, "VD006") && has_evidence(x, "/boot/config-")) {
 			/* outside the scenario: /boot */
 			cr_assert_str_eq(str(y, "status"), "WARN", "VD006 on the replay (no /boot)");

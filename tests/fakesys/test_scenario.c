@@ -259,7 +259,12 @@ static const struct bad_case bad[] = {
 	{"version: 1\nsteps: [{path: a, op: open}]\n", "t.yaml:2:9", "missing 'do'"},
 	{"version: 1\nsteps: [{path: a, op: open, do: []}]\n", "t.yaml:2:33", "an empty list of commands"},
 	{"version: 1\nsteps: [{path: a, op: open, do: unbind x, errno: EIO}]\n", "t.yaml:2:43", "unknown key in a steps entry"},
-	{"version: 1\nexpect: {}\n", "t.yaml:2:9", "reserved for a later version"},
+	{"version: 1\nexpect: {bogus: 1}\n", "t.yaml:2:10", "bogus: unknown key in expect"},
+	{"version: 1\nexpect: {resolver: {0000:01:00.0: maybe}}\n", "t.yaml:2:35", "neither a cdev path"},
+	{"version: 1\nexpect: {doctor: {VX1: PASS}}\n", "t.yaml:2:19", "not a vfio-doctor check id"},
+	{"version: 1\nexpect: {doctor: {VD001: OK}}\n", "t.yaml:2:26", "not a check status"},
+	{"version: 1\nexpect: {argv: resolver}\n", "t.yaml:2:9", "add one"},
+	{"version: 1\nexpect: {validate: {clean: true, findings: [VV005]}}\n", "t.yaml:2:20", "either 'clean: true'"},
 	{"version: 1\ndevices: {a: 1}\n", "t.yaml:2:10", "expected a list"},
 	{"version: 1\ndevices:\n  - {vendor: 1, device: 2}\n", "t.yaml:3:5", "needs address:"},
 	{"version: 1\ndevices:\n  - {address: 0000:00:20.0, vendor: 1, device: 2}\n", "t.yaml:3:15",
@@ -365,6 +370,9 @@ static const struct bad_case bad[] = {
 	 "end 0x2 is below start 0x9"},
 	{"version: 1\ndevices:\n  - {address: 0000:00:01.0, vendor: 1, device: 2, resources: []}\n", "t.yaml:3:62",
 	 "the resource file has 1 to 17"},
+	{"version: 1\ncpu: {vendor: sparc}\n", "t.yaml:2:15", "not a CPU vendor"},
+	{"version: 1\ncpu: {cores: 4}\n", "t.yaml:2:7", "cores: unknown key in cpu"},
+	{"version: 1\ncpu: {hypervisor: true}\n", "t.yaml:2:6", "needs vendor:"},
 	{"version: 1\ndevices:\n  - address: 0000:00:01.0\n    config: |\n"
 	 "      86 80 34 12 06 00 10 00 03 00 04 06 10 00 01 00\n"
 	 "      00 00 00 00 00 00 00 00 00 05 05 00 00 00 00 00\n"

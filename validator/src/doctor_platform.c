@@ -150,8 +150,12 @@ static enum cpu_vendor cpu_vendor(const struct vk_root *root, bool *have, bool *
 	long n = vk__doc_read(root, "/proc/cpuinfo", buf, sizeof(buf));
 
 	*have = n >= 0;
-	/* x86 "flags" of a virtual machine carry "hypervisor" (CPUID.1:ECX bit 31). */
-	*guest = n > 0 && (strstr(buf, " hypervisor ") || strstr(buf, " hypervisor\n"));
+	/* x86 "flags" of a virtual machine carry "hypervisor" (CPUID.1:ECX bit 31):
+	 * a whole word, possibly the last of the (trimmed) text */
+	*guest = false;
+	for (const char *p = buf; n > 0 && (p = strstr(p, " hypervisor")); p++)
+		if (p[11] == ' ' || p[11] == '\n' || p[11] == '\0')
+			*guest = true;
 	if (n < 0)
 		return CPU_UNKNOWN;
 	if (strstr(buf, "GenuineIntel"))

@@ -91,6 +91,8 @@ struct host_model {
 	bool interrupt_remapping;
 	char *kernel_release;
 	char *cmdline;
+	char *cpu_vendor;      /* proc/cpuinfo vendor_id ("GenuineIntel"); NULL: no proc/cpuinfo */
+	bool cpu_hypervisor;   /* the "hypervisor" cpuinfo flag: the host is itself a VM */
 	uint32_t vfio_cdev_major;  /* dynamic char major of vfio-dev */
 	uint32_t vfio_group_major; /* dynamic char major of /dev/vfio/<group> */
 	uint32_t iommufd_minor;    /* misc minor of /dev/iommu */
@@ -116,7 +118,69 @@ struct host_model {
 	/* IDs added at run time through a driver's new_id (a live mount). */
 	struct host_dynid *dynids;
 	size_t n_dynids;
+
+	/* The scenario's expect: block (`fakesys test`); NULL when it has none. */
+	struct fakesys_expect *expect;
 };
+
+/* What the resolver is expected to answer for one device (expect: resolver:). */
+enum fakesys_expect_class {
+	FAKESYS_EXPECT_CDEV = 0,      /* opened: the node path in .path */
+	FAKESYS_EXPECT_ABSENT,        /* no sys/bus/pci/devices/<BDF> */
+	FAKESYS_EXPECT_NOT_VFIO_PCI,  /* bound to another driver or to none */
+	FAKESYS_EXPECT_NO_CDEV,       /* vfio-pci, but no vfio-dev/ or no `dev` (no VFIO_DEVICE_CDEV, no-IOMMU) */
+	FAKESYS_EXPECT_MALFORMED,     /* vfio-dev/ or its `dev` attribute malformed, node not examinable */
+	FAKESYS_EXPECT_NODE_MISSING,  /* /dev/vfio/devices/vfioN missing */
+	FAKESYS_EXPECT_ACCESS,        /* open failed with EACCES or EPERM */
+	FAKESYS_EXPECT_BUSY,          /* open failed with EBUSY */
+	FAKESYS_EXPECT_GONE,          /* the device went away between lookup and open (ENODEV, ENXIO, ENOENT) */
+	FAKESYS_EXPECT_ERROR,         /* any other failure */
+};
+
+struct fakesys_expect_resolve {
+	struct pci_addr addr;
+	enum fakesys_expect_class cls;
+	char *path;                   /* FAKESYS_EXPECT_CDEV: "/dev/vfio/devices/vfio0" */
+	unsigned line;
+};
+
+/* A doctor check's status; FAKESYS_EXPECT_MISSING: the check must not be reported. */
+enum { FAKESYS_EXPECT_PASS = 0, FAKESYS_EXPECT_WARN = 1, FAKESYS_EXPECT_FAIL = 2, FAKESYS_EXPECT_MISSING = 3 };
+
+struct fakesys_expect_doctor {
+	char *id;                     /* "VD101" */
+	char *subject;                /* "0000:01:00.0", or NULL: every check of that id */
+	int status;                   /* FAKESYS_EXPECT_PASS.. */
+	unsigned line;
+};
+
+/* The expect: block; see docs/scenario-format.md, "expect:". */
+struct fakesys_expect {
+	struct fakesys_expect_resolve *resolve;
+	size_t n_resolve;
+	struct fakesys_expect_doctor *doctor;
+	size_t n_doctor;
+
+	bool has_argv;
+	bool argv_resolver;           /* argv: resolver (the resolver's set, opened in the runner) */
+	char **argv;                  /* otherwise the words (NULL-terminated) */
+	size_t argc;
+	bool argv_json;               /* argv_syntax: json */
+	struct pci_addr *argv_devices;/* argv_devices: (default: every device bound to vfio-pci) */
+	size_t n_argv_devices;
+	bool has_argv_devices;
+
+	bool has_validate;
+	char **findings;              /* validate: findings: ids, sorted and unique */
+	size_t n_findings;
+	char *qemu;                   /* validate: qemu: built-in capability table version, NULL = newest */
+};
+
+/* Free an expect: block; NULL is allowed. */
+void fakesys_expect_free(struct fakesys_expect *x);
+
+/* "absent", "not-vfio-pci", ... for a class. */
+const char *fakesys_expect_class_name(enum fakesys_expect_class c);
 
 /* One sys/bus/pci/drivers/<driver>/new_id entry; 0xffffffff = any. */
 struct host_dynid {

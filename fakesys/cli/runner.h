@@ -1,0 +1,19 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#ifndef FAKESYS_CLI_RUNNER_H
+#define FAKESYS_CLI_RUNNER_H
+
+/**
+ * fakesys_cmd_test() - `fakesys test [-j N] [--junit FILE] [--tap] [--fuse|--plain]
+ * [--timeout SEC] SCENARIO|DIR...`: serve each scenario, run the resolver,
+ * vfio-doctor's checks and vfio-validate's rules against it (the libraries,
+ * linked into this program) and compare with its expect: block.
+ * @argc, @argv: the arguments from "test" on.
+ *
+ * Each scenario runs in its own process with its own temporary directory
+ * (mount point or plain tree), so scenarios run in parallel safely.
+ * Returns 0 when every scenario passed (or was skipped), 1 when one failed,
+ * 2 for a usage error.
+ */
+int fakesys_cmd_test(int argc, char **argv);
+
+#endif
