@@ -26,6 +26,7 @@
 #include <fuse_lowlevel.h>
 
 #include <errno.h>
+#include <malloc.h>
 #include <fcntl.h>
 #include <fnmatch.h>
 #include <limits.h>
@@ -725,6 +726,9 @@ static int fs_rebuild(struct fs *fs, struct vk_error *err)
 	fs->cur = s;
 	pthread_rwlock_unlock(&fs->lock);
 	snap_free(&old);
+	/* each rebuild frees a whole tree; hand the pages back instead of letting
+	 * the worker threads' malloc arenas keep them (RSS stays flat under load) */
+	malloc_trim(0);
 	if (iv.oom) /* could not note every change: drop everything the kernel has */
 		invalidate_matching(fs, "*");
 	invals_send(fs, &iv);
@@ -1118,6 +1122,41 @@ static void op_readlink(fuse_req_t req, fuse_ino_t ino)
 	rq_end(&q);
 }
 
+/* A directory's listing as it was at opendir: names and inode numbers. */
+struct dir_snap {
+	size_t n;
+	struct dir_snap_ent {
+		uint64_t ino;
+		uint8_t type;
+		const char *name; /* into names[] below */
+	} *e;
+	char names[];
+};
+
+static struct dir_snap *dir_snap_take(const struct vt_node *dir)
+{
+	size_t bytes = 0;
+
+	for (uint32_t i = 0; i < dir->u.dir.n; i++)
+		bytes += strlen(dir->u.dir.kids[i]->name) + 1;
+	struct dir_snap *s = malloc(sizeof(*s) + bytes + dir->u.dir.n * sizeof(*s->e) + _Alignof(struct dir_snap_ent));
+	if (!s)
+		return NULL;
+	char *p = s->names;
+	uintptr_t ents = ((uintptr_t)(s->names + bytes) + _Alignof(struct dir_snap_ent) - 1) &
+	                 ~(uintptr_t)(_Alignof(struct dir_snap_ent) - 1);
+	s->e = (struct dir_snap_ent *)ents;
+	s->n = dir->u.dir.n;
+	for (uint32_t i = 0; i < dir->u.dir.n; i++) {
+		const struct vt_node *k = dir->u.dir.kids[i];
+		size_t l = strlen(k->name) + 1;
+		memcpy(p, k->name, l);
+		s->e[i] = (struct dir_snap_ent){.ino = k->ino, .type = k->type, .name = p};
+		p += l;
+	}
+	return s;
+}
+
 static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct rq q;
@@ -1144,11 +1183,24 @@ static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 	if (err)
 		return rq_fail(&q, err);
 	/* Listings reach the server when the log or a readdir fault wants them. */
-	bool cache = !log_on(q.fs) && !fault_table_matches(&q.fs->faults, FAKESYS_OP_READDIR, q.path, q.ino);
+	/* (a tree that can change lists from per-open snapshots, below, which the
+	 * kernel's readdir cache would splice together across opens) */
+	bool cache = !log_on(q.fs) && !q.fs->model &&
+	             !fault_table_matches(&q.fs->faults, FAKESYS_OP_READDIR, q.path, q.ino);
 	fi->cache_readdir = cache;
 	fi->keep_cache = cache;
+	/* A tree that can change lists from a copy taken now: offsets are indices,
+	 * and a change between two readdir calls must not repeat or skip names
+	 * (real sysfs resumes by name hash; a frozen listing is as good). */
+	if (q.fs->model) {
+		struct dir_snap *snap = dir_snap_take(n);
+		if (!snap)
+			return rq_fail(&q, ENOMEM);
+		fi->fh = (uintptr_t)snap;
+	}
 	rq_log(&q, 0);
-	fuse_reply_open(req, fi);
+	if (fuse_reply_open(req, fi) != 0)
+		free((void *)(uintptr_t)fi->fh);
 	rq_end(&q);
 }
 
@@ -1156,7 +1208,8 @@ static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
  * Entries at offset i: 0 ".", 1 "..", 2.. the sorted children; the offset
  * handed back with each entry is that of the next one.
  */
-static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, bool plus)
+static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, bool plus,
+                       const struct dir_snap *snap)
 {
 	struct rq q;
 
@@ -1210,18 +1263,25 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, b
 			return rq_fail(&q, ENOENT);
 	}
 
-	size_t pos = 0, total = (size_t)dir->u.dir.n + 2;
+	size_t pos = 0, total = (snap ? snap->n : (size_t)dir->u.dir.n) + 2;
 	for (size_t i = off < 0 ? 0 : (size_t)off; i < total; i++) {
-		const struct vt_node *k = i == 0 ? dir : i == 1 ? dir->parent : dir->u.dir.kids[i - 2];
-		const char *name = i == 0 ? "." : i == 1 ? ".." : k->name;
+		const struct vt_node *k = i == 0 ? dir : i == 1 ? dir->parent : snap ? NULL : dir->u.dir.kids[i - 2];
+		const char *name = i == 0 ? "." : i == 1 ? ".." : snap ? snap->e[i - 2].name : k->name;
 		size_t len;
 
-		if (plus) {
+		/* from a snapshot: the node as it is now, when it still exists */
+		if (!k && (k = node_of(fs, snap->e[i - 2].ino)) && strcmp(k->name, name))
+			k = NULL;
+		if (plus && k) {
 			struct fuse_entry_param e;
 			fill_entry(fs, k, &e);
 			len = fuse_add_direntry_plus(req, buf + pos, size - pos, name, &e, (off_t)i + 1);
+		} else if (plus) { /* gone since opendir: a name without attributes */
+			struct fuse_entry_param e = {.ino = 0};
+			len = fuse_add_direntry_plus(req, buf + pos, size - pos, name, &e, (off_t)i + 1);
 		} else {
-			struct stat st = {.st_ino = k->ino, .st_mode = type_bits(k)};
+			struct stat st = {.st_ino = k ? k->ino : snap->e[i - 2].ino,
+			                  .st_mode = k ? type_bits(k) : 0};
 			len = fuse_add_direntry(req, buf + pos, size - pos, name, &st, (off_t)i + 1);
 		}
 		if (len > size - pos)
@@ -1235,22 +1295,33 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, b
 
 static void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi)
 {
-	do_readdir(req, ino, size, off, false);
+	do_readdir(req, ino, size, off, false, (const struct dir_snap *)(uintptr_t)fi->fh);
 }
 
 static void op_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi)
 {
-	do_readdir(req, ino, size, off, true);
+	do_readdir(req, ino, size, off, true, (const struct dir_snap *)(uintptr_t)fi->fh);
 }
 
 static void op_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
+	free((void *)(uintptr_t)fi->fh); /* a dir_snap, or 0 */
 	fuse_reply_err(req, 0);
 }
 
+/* A file's bytes as they were at open: what one open of a sysfs attribute
+ * reads, however many read() calls it takes (seq_file fills its buffer once),
+ * even when the tree changes in between. */
+struct file_snap {
+	size_t len;
+	uint8_t data[];
+};
+
 static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	if (ino == CTL_FILE_INO && fi->fh) {
+	if (ino != CTL_FILE_INO) {
+		free((void *)(uintptr_t)fi->fh); /* a file_snap, or 0 */
+	} else if (fi->fh) {
 		struct fs *fs = req_fs(req);
 		struct ctl_fh *h = (struct ctl_fh *)(uintptr_t)fi->fh;
 		/* the kernel may send the release as soon as a read's reply is
@@ -1300,12 +1371,24 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		return rq_fail(&q, ENOENT);
 	if (wr && !open_writable(q.fs, n))
 		return rq_fail(&q, EROFS);
-	/* Every read reaches the server when a read fault may hit this file, and
-	 * writes of control files never go through the page cache. */
-	fi->direct_io = wr || fault_table_matches(&q.fs->faults, FAKESYS_OP_READ, q.path, q.ino);
+	/* Every read reaches the server when a read fault may hit this file, when
+	 * the tree can change under it (a page cache filled before a change would
+	 * hand out a torn mix of old bytes and the new size, which sysfs never
+	 * does: one read returns one whole value), and writes of control files
+	 * never go through the page cache. */
+	fi->direct_io = wr || q.fs->model || fault_table_matches(&q.fs->faults, FAKESYS_OP_READ, q.path, q.ino);
 	fi->keep_cache = !fi->direct_io && !log_on(q.fs);
+	if (q.fs->model && n->type == VT_FILE) {
+		struct file_snap *fs_ = malloc(sizeof(*fs_) + n->u.file.len);
+		if (!fs_)
+			return rq_fail(&q, ENOMEM);
+		fs_->len = n->u.file.len;
+		memcpy(fs_->data, n->u.file.data, n->u.file.len);
+		fi->fh = (uintptr_t)fs_;
+	}
 	rq_log(&q, 0);
-	fuse_reply_open(req, fi);
+	if (fuse_reply_open(req, fi) != 0)
+		free((void *)(uintptr_t)fi->fh);
 	rq_end(&q);
 }
 
@@ -1347,12 +1430,21 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, stru
 	if (!(n = node_of(q.fs, ino)))
 		return rq_fail(&q, ENODEV); /* removed while open: as sysfs answers */
 	rq_log(&q, 0);
-	size_t len = n->u.file.len;
-	if (off < 0 || (size_t)off >= len)
-		fuse_reply_buf(req, NULL, 0);
-	else
-		fuse_reply_buf(req, (const char *)n->u.file.data + off,
-		               len - (size_t)off < size ? len - (size_t)off : size);
+	const struct file_snap *snap = (const struct file_snap *)(uintptr_t)fi->fh;
+	size_t len = snap ? snap->len : n->u.file.len;
+	const uint8_t *data = snap ? snap->data : n->u.file.data;
+	size_t cnt = off < 0 || (size_t)off >= len ? 0 : len - (size_t)off < size ? len - (size_t)off : size;
+	if (snap && cnt) {
+		/* the reader may close (and the release free the snapshot) as soon
+		 * as the kernel has the reply, while writev() is still returning */
+		_cleanup_free_ char *copy = malloc(cnt);
+		if (!copy)
+			return rq_fail(&q, ENOMEM);
+		memcpy(copy, data + off, cnt);
+		fuse_reply_buf(req, copy, cnt);
+	} else {
+		fuse_reply_buf(req, cnt ? (const char *)data + off : NULL, cnt);
+	}
 	rq_end(&q);
 }
 
@@ -1757,6 +1849,11 @@ static __attribute__((noreturn)) void daemon_main(struct vtree *t, const char *r
 	struct vk_error e = {0};
 	struct server s = {0};
 	int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+
+	/* The daemon is ours: two malloc arenas for all worker threads keep a
+	 * long-running live mount's memory flat (with malloc_trim after each
+	 * rebuild) instead of one arena per thread each holding freed trees. */
+	mallopt(M_ARENA_MAX, 2);
 
 	/* Before mounting: the fusermount3 helper that auto_unmount leaves
 	 * running inherits our stdio, and must not hold the caller's pipes. */

@@ -508,14 +508,6 @@ static void modules(struct build *b)
 	}
 }
 
-static bool group_has_vfio(const struct host_model *m, const struct host_group *g)
-{
-	for (size_t k = 0; k < g->n_members; k++)
-		if (bound_to_vfio(&m->devices[g->members[k]]))
-			return true;
-	return false;
-}
-
 /* A class device: sys/devices/virtual/<cls>/<name>/dev plus the class link;
  * @vdir and @cdir are those two class directories. */
 static void class_dev(struct build *b, struct vt_node *vdir, struct vt_node *cdir, const char *cls, const char *name,
@@ -555,17 +547,16 @@ static void dev_nodes(struct build *b)
 	struct vt_node *vvfio = mkdirs(b, "sys/devices/virtual/vfio"), *cvfio = mkdirs(b, "sys/class/vfio");
 	standin(b, dv, "vfio", &m->dev_vfio, MISC_MAJOR, VFIO_MISC_MINOR);
 	class_dev(b, vmisc, cmisc, "misc", "vfio", "vfio/vfio", MISC_MAJOR, VFIO_MISC_MINOR);
-	unsigned minor = 0;
 	for (size_t g = 0; g < m->n_groups; g++) {
 		const struct host_group *grp = &m->groups[g];
-		if (!group_has_vfio(m, grp))
+		if (grp->vfio_minor < 0) /* vfio does not hold the group */
 			continue;
+		uint32_t minor = (uint32_t)grp->vfio_minor;
 		snprintf(name, sizeof(name), m->noiommu ? "noiommu-%u" : "%u", grp->id);
 		standin(b, dv, name, &grp->node, m->vfio_group_major, minor);
 		char devname[80];
 		snprintf(devname, sizeof(devname), "vfio/%s", name);
 		class_dev(b, vvfio, cvfio, "vfio", name, devname, m->vfio_group_major, minor);
-		minor++;
 	}
 	if (!m->vfio_device_cdev || m->noiommu)
 		return;

@@ -125,17 +125,19 @@ static int attach(struct host_model *m, size_t i, const char *drv)
 	d->driver = s;
 	if (!strcmp(drv, "vfio-pci")) {
 		d->vfio_index = free_vfio_index(m);
+		host_model_assign_group_minors(m);
 		if (!d->vfio_node.present && !d->vfio_node.mode)
 			d->vfio_node = (struct dev_node_spec){.mode = 0600, .present = true};
 	}
 	return 0;
 }
 
-static void detach(struct host_device *d)
+static void detach(struct host_model *m, struct host_device *d)
 {
 	free(d->driver);
 	d->driver = NULL;
 	d->vfio_index = -1;
+	host_model_assign_group_minors(m);
 }
 
 int live_bind(struct host_model *m, const char *drv, const char *buf, size_t len, struct vk_error *err)
@@ -160,7 +162,7 @@ int live_unbind(struct host_model *m, const char *drv, const char *buf, size_t l
 
 	if (i < 0 || !m->devices[i].driver || strcmp(m->devices[i].driver, drv))
 		return vk_error_set(err, ENODEV, "unbind: '%.*s' is not bound to %s", (int)len, buf, drv);
-	detach(&m->devices[i]);
+	detach(m, &m->devices[i]);
 	return 0;
 }
 
@@ -174,7 +176,7 @@ int live_force_bind(struct host_model *m, const struct pci_addr *a, const char *
 		return vk_error_set(err, ENOENT, "bind: no driver %s on this host (sys/bus/pci/drivers)", drv);
 	if (m->devices[i].driver && !strcmp(m->devices[i].driver, drv))
 		return 0;
-	detach(&m->devices[i]);
+	detach(m, &m->devices[i]);
 	int r = attach(m, (size_t)i, drv);
 	return r < 0 ? vk_error_set(err, r, "out of memory") : 0;
 }
@@ -187,7 +189,7 @@ int live_force_unbind(struct host_model *m, const struct pci_addr *a, struct vk_
 		return vk_error_set(err, ENODEV, "unbind: no such device");
 	if (!m->devices[i].driver)
 		return vk_error_set(err, ENODEV, "unbind: the device has no driver");
-	detach(&m->devices[i]);
+	detach(m, &m->devices[i]);
 	return 0;
 }
 
@@ -476,7 +478,7 @@ static int add_vfs(struct host_model *m, size_t pf, uint16_t num)
 			}
 			m->groups = g;
 			uint32_t id = free_group_id(m);
-			struct host_group ng = {.id = id, .node = {.mode = 0600, .present = true}};
+			struct host_group ng = {.id = id, .node = {.mode = 0600, .present = true}, .vfio_minor = -1};
 			ng.type = strdup(p->iommu_group >= 0 && host_model_group(m, (uint32_t)p->iommu_group)
 			                     ? host_model_group(m, (uint32_t)p->iommu_group)->type
 			                     : m->default_group_type ? m->default_group_type : "DMA");

@@ -578,7 +578,7 @@ static int build_groups(struct loader *l)
 		m->groups = g;
 		g = &m->groups[m->n_groups++];
 		*g = (struct host_group){.id = (uint32_t)m->devices[idx[k]].iommu_group,
-		                         .node = {.mode = 0600, .present = true}};
+		                         .node = {.mode = 0600, .present = true}, .vfio_minor = -1};
 		if (!(g->members = malloc((end - k) * sizeof(*g->members))))
 			return oom(l);
 		for (size_t j = k; j < end; j++)
@@ -913,6 +913,7 @@ int scenario_complete(struct loader *l)
 	    (r = kernel_defaults(l)) < 0 || (r = assign_groups(l)) < 0 || (r = apply_group_specs(l)) < 0 ||
 	    (r = assign_vfio_indices(l)) < 0 || (r = finish_config(l)) < 0)
 		return r;
+	host_model_assign_group_minors(m);
 	if (m->n_drivers)
 		qsort(m->drivers, m->n_drivers, sizeof(*m->drivers), cmp_str);
 	return 0;

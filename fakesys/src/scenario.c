@@ -1120,6 +1120,38 @@ const struct host_group *host_model_group(const struct host_model *m, uint32_t i
 	return NULL;
 }
 
+static bool group_held_by_vfio(const struct host_model *m, const struct host_group *g)
+{
+	for (size_t k = 0; k < g->n_members; k++) {
+		const char *drv = m->devices[g->members[k]].driver;
+		if (drv && !strcmp(drv, "vfio-pci"))
+			return true;
+	}
+	return false;
+}
+
+void host_model_assign_group_minors(struct host_model *m)
+{
+	/* release first, so that a freed minor can be taken again */
+	for (size_t g = 0; g < m->n_groups; g++)
+		if (!group_held_by_vfio(m, &m->groups[g]))
+			m->groups[g].vfio_minor = -1;
+	for (size_t g = 0; g < m->n_groups; g++) {
+		struct host_group *grp = &m->groups[g];
+		if (grp->vfio_minor >= 0 || !group_held_by_vfio(m, grp))
+			continue;
+		for (int64_t k = 0;; k++) {
+			bool used = false;
+			for (size_t j = 0; j < m->n_groups && !used; j++)
+				used = m->groups[j].vfio_minor == k;
+			if (!used) {
+				grp->vfio_minor = k;
+				break;
+			}
+		}
+	}
+}
+
 bool host_model_has_module(const struct host_model *m, const char *name)
 {
 	for (size_t i = 0; i < m->n_modules; i++)

@@ -45,6 +45,8 @@ struct host_group {
 	uint32_t id;
 	char *type;            /* "DMA", "DMA-FQ", "identity", "blocked" */
 	struct dev_node_spec node; /* /dev/vfio/<id> (noiommu-<id> in no-IOMMU mode) */
+	int64_t vfio_minor;    /* minor of /dev/vfio/<id> while vfio holds the group, else -1;
+	                        * kept for the group's life, as vfio's group ida does */
 	size_t *members;       /* indices into devices, in address order */
 	size_t n_members;
 };
@@ -218,6 +220,14 @@ const struct host_device *host_model_find(const struct host_model *m, const stru
 
 /* The group with @id, or NULL. */
 const struct host_group *host_model_group(const struct host_model *m, uint32_t id);
+
+/**
+ * host_model_assign_group_minors() - give every group that vfio holds (a member
+ * bound to vfio-pci) the lowest free /dev/vfio/<group> minor it does not have
+ * yet, and release the minor of a group vfio no longer holds.  Minors of held
+ * groups never change, so a group node keeps its number while others come and go.
+ */
+void host_model_assign_group_minors(struct host_model *m);
 
 /* Whether module @name is loaded or built in. */
 bool host_model_has_module(const struct host_model *m, const char *name);
