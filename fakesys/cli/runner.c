@@ -120,6 +120,8 @@ static enum fakesys_expect_class resolve_one(const struct vk_root *root, const s
 	case ENXIO:
 	case ENOENT:
 		return FAKESYS_EXPECT_GONE;
+	case ESTALE: /* the node in /dev is not the device's cdev */
+		return FAKESYS_EXPECT_MALFORMED;
 	default:
 		return FAKESYS_EXPECT_ERROR;
 	}

@@ -236,6 +236,10 @@ int vfio_device_open(const struct vk_root *root, const struct pci_addr *addr, st
 	}
 	vk_error_clear(&why);
 	r = vfio_node_identity_check(fd, f->cdev_major, f->cdev_minor, NULL, &why);
+	/* ESTALE, not the check's ENODEV: the device is there, the node is not
+	 * its own, and callers must not mistake that for "the device went away" */
+	if (r == -ENODEV)
+		r = -ESTALE;
 	if (r < 0)
 		return vk_error_set(err, r,
 		                    "%s: %s is not the device's cdev %s (%u:%u from vfio-dev/%s/dev): it is %s; likely "

@@ -146,7 +146,7 @@ Test(open, real_chardev_node_with_matching_dev_attribute)
 	snprintf(p, sizeof(p), "sys/devices/pci0000:00/0000:00:01.0/0000:06:00.0/vfio-dev/vfio0/dev");
 	cr_assert_eq(tree_write(dir, p, "1:5\n"), 0);
 	int before = vk_fd_count();
-	cr_assert_eq(vfio_device_open(root, &a, NULL, &e), -ENODEV);
+	cr_assert_eq(vfio_device_open(root, &a, NULL, &e), -ESTALE);
 	cr_assert(strstr(e.msg, "character device 1:3, not 1:5"), "%s", e.msg);
 	cr_assert(strstr(e.msg, "stale"), "%s", e.msg);
 	cr_assert_eq(vk_fd_count(), before);
@@ -160,7 +160,7 @@ Test(open, stale_standin_is_refused_without_leaking)
 
 	cr_assert_eq(tree_add(dir, &tree_happy), 0);
 	cr_assert_eq(tree_write(dir, "dev/vfio/devices/vfio0", "VFIOKIT-STANDIN-CHRDEV 511:9\n"), 0);
-	cr_assert_eq(vfio_device_open(root, &a, NULL, &e), -ENODEV);
+	cr_assert_eq(vfio_device_open(root, &a, NULL, &e), -ESTALE);
 	cr_assert(strstr(e.msg, "stand-in for 511:9, not 511:0"), "%s", e.msg);
 	cr_assert(strstr(e.msg, "0000:06:00.0"), "%s", e.msg);
 	cr_assert_eq(vk_fd_count(), before);

@@ -179,13 +179,38 @@ static int check_group(const struct vk_doctor_options *o, const struct pci_dev_f
 	return vk_doctor_evidence(rep, "members: %s", members[0] ? members : "(none)");
 }
 
+/*
+ * Whether the node at f->node_path is the device's cdev, by the resolver's one
+ * identity check (a char device with the right st_rdev, or the stand-in line).
+ * A character device is only fstat'ed (O_PATH), never opened; a regular file
+ * is read.  Returns 1 (it is), 0 (cannot tell: the node cannot be opened
+ * here, which VD106 and the resolver judge), or -1 with @why saying what it is.
+ */
+static int node_identity(const struct vk_root *root, const struct pci_dev_facts *f, struct vk_error *why)
+{
+	_cleanup_close_ int fd = vk_root_openat(root, f->node_path, f->node_is_chardev ? O_PATH : O_RDONLY | O_NONBLOCK);
+
+	if (fd < 0)
+		return 0;
+	return vfio_node_identity_check(fd, f->cdev_major, f->cdev_minor, NULL, why) < 0 ? -1 : 1;
+}
+
 static int check_cdev(const struct vk_doctor_options *o, const struct pci_dev_facts *f, struct vk_doctor_report *rep)
 {
 	char rel[256], fix[512];
+	struct vk_error why = {0};
 
 	snprintf(rel, sizeof(rel), "/sys/bus/pci/devices/%s/vfio-dev", f->bdf);
 	switch (f->cdev_state) {
 	case VFIO_CDEV_OK:
+		if (node_identity(o->root, f, &why) == -1) {
+			snprintf(fix, sizeof(fix), "udevadm trigger -s vfio-dev (or recreate it: mknod %s c %u %u)",
+			         f->node_path, f->cdev_major, f->cdev_minor);
+			TRY(vk_doctor_add(rep, "VD104", VK_DOCTOR_FAIL, f->bdf, fix,
+			                  "%s is not the device's cdev %u:%u (vfio-dev/%s/dev): it is %s; a stale or foreign node",
+			                  f->node_path, f->cdev_major, f->cdev_minor, f->cdev_name, why.msg));
+			break;
+		}
 		TRY(vk_doctor_add(rep, "VD104", VK_DOCTOR_PASS, f->bdf, NULL, "%s (%u:%u), %s, uid %u gid %u mode %04o",
 		                  f->node_path, f->cdev_major, f->cdev_minor,
 		                  f->node_is_chardev ? "char device" : "stand-in file", (unsigned)f->node_uid,

@@ -132,7 +132,8 @@ int vfio_node_identity_check(int fd, unsigned major, long minor, bool *is_standi
  * that went away between lookup and open.
  *
  * Returns the FD, or -errno (see vfio_cdev_lookup(); also -EACCES/-EPERM,
- * -EBUSY, -ENODEV/-ENXIO when the device vanished).
+ * -EBUSY, -ENODEV/-ENXIO when the device vanished, -ESTALE when the node is
+ * not the device's cdev: a stale or foreign node in /dev).
  */
 int vfio_device_open(const struct vk_root *root, const struct pci_addr *addr,
                      struct pci_dev_facts *f, struct vk_error *err);
