@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")"
 
 PACKAGES=(build-essential cmake pkg-config libfuse3-dev fuse3 libyaml-dev libjansson-dev
-          libcriterion-dev pciutils driverctl dpdk umockdev python3-jsonschema strace)
+          libcriterion-dev pciutils driverctl dpdk umockdev python3-jsonschema strace valgrind clang libclang-rt-14-dev)
 
 install_missing() {
 	local missing=()
@@ -70,6 +70,12 @@ run_tests() {
 	echo "== tests (ASan + UBSan build)"
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 		ctest --test-dir build-asan --output-on-failure -j 2
+	# libFuzzer targets (tests/fuzz): clang, only the fuzz targets built, each run 30 s.
+	cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=clang -DVFIOKIT_FUZZ=ON \
+		-DVFIOKIT_WERROR=ON >/dev/null
+	cmake --build build-fuzz -j "$(nproc)" --target fuzz
+	echo "== fuzz targets (libFuzzer + ASan/UBSan)"
+	ctest --test-dir build-fuzz -L fuzz --output-on-failure -j 2
 }
 
 case "${1:-}" in

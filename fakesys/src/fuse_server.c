@@ -1621,7 +1621,8 @@ static const struct fuse_lowlevel_ops fs_ops = {
 /* libfuse reports through its log function; keep the last message for vk_error. */
 static char fuse_last_msg[512];
 
-static void capture_fuse_log(enum fuse_log_level level, const char *fmt, va_list ap)
+static void __attribute__((format(printf, 2, 0))) capture_fuse_log(enum fuse_log_level level, const char *fmt,
+                                                                    va_list ap)
 {
 	if (level > FUSE_LOG_ERR)
 		return;
@@ -1821,6 +1822,74 @@ static int server_loop(struct server *s)
 	return r;
 }
 
+/*
+ * The stale-mount watchdog of a daemon.  auto_unmount's fusermount3 helper
+ * unmounts a dead server's mount only when open() of the mountpoint fails
+ * with ENOTCONN; in the fast mode (FUSE_CAP_NO_OPENDIR_SUPPORT) that open
+ * never reaches the server and succeeds, so a SIGKILLed daemon would leave a
+ * stale mount.  This child holds only the read end of a pipe whose write end
+ * the daemon keeps: at EOF (the daemon ended, however) it detaches the mount
+ * at @real if it is still this daemon's (source fakesys:<pid>).  Forked after
+ * threads may exist: raw system calls only.
+ */
+static void watchdog_start(const char *real)
+{
+	int p[2];
+	pid_t server = getpid();
+
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return;
+	pid_t w = fork();
+	if (w != 0) {
+		close(p[0]); /* the daemon keeps p[1] open until it ends */
+		return;
+	}
+	/* no /dev/fuse or other FD of the daemon: the connection must die with it */
+	if (p[0] != 3 && dup3(p[0], 3, O_CLOEXEC) < 0)
+		_exit(0);
+	close_range(4, ~0U, 0);
+	struct sigaction sa = {.sa_handler = SIG_DFL};
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGHUP, &sa, NULL);
+	sigaction(SIGPIPE, &sa, NULL);
+	char c;
+	while (read(3, &c, 1) < 0 && errno == EINTR)
+		;
+	/* " <real> " ... " - fuse.fakesys fakesys:<server> " on one mountinfo line */
+	static char buf[1 << 18];
+	char want[PATH_MAX + 4], src[64];
+	int fd = open("/proc/self/mountinfo", O_RDONLY | O_CLOEXEC);
+	ssize_t n = 0, r;
+	if (fd < 0)
+		_exit(0);
+	while (n < (ssize_t)sizeof(buf) - 1 && (r = read(fd, buf + n, sizeof(buf) - 1 - (size_t)n)) > 0)
+		n += r;
+	close(fd);
+	buf[n > 0 ? n : 0] = '\0';
+	snprintf(want, sizeof(want), " %s ", real);
+	snprintf(src, sizeof(src), " - fuse.fakesys fakesys:%d ", (int)server);
+	bool ours = false;
+	for (char *line = buf; line && *line && !ours;) {
+		char *nl = strchr(line, '\n');
+		if (nl)
+			*nl = '\0';
+		char *m = strstr(line, want);
+		ours = m && strstr(m, src);
+		line = nl ? nl + 1 : NULL;
+	}
+	if (!ours)
+		_exit(0);
+	if (geteuid() == 0 && umount2(real, MNT_DETACH) == 0)
+		_exit(0);
+	char *argv[] = {"fusermount3", "-u", "-z", "-q", "--", (char *)real, NULL};
+	char *envp[] = {"PATH=/usr/bin:/bin", NULL};
+	execve("/usr/bin/fusermount3", argv, envp);
+	execve("/bin/fusermount3", argv, envp);
+	_exit(0);
+}
+
 static int mount_foreground(struct vtree *t, const char *real, const struct fakesys_mount_opts *o,
                             struct vk_error *err)
 {
@@ -1881,6 +1950,7 @@ static __attribute__((noreturn)) void daemon_main(struct vtree *t, const char *r
 	close(report_fd);
 	if (r < 0)
 		_exit(1);
+	watchdog_start(real);
 	server_loop(&s);
 	server_close(&s);
 	if (o->pidfile)

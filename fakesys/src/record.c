@@ -1756,7 +1756,7 @@ static int import_device(struct imp *im, int sysfd, char **lines, size_t n, size
 				return -ENOMEM;
 			bool ok = hl % 2 == 0;
 			for (size_t j = 0; ok && j < hl; j += 2) {
-				unsigned v;
+				unsigned v = 0;
 				ok = isxdigit((unsigned char)val[j]) && isxdigit((unsigned char)val[j + 1]) &&
 				     sscanf(val + j, "%2x", &v) == 1;
 				bin[bl++] = (uint8_t)v;

@@ -1,0 +1,138 @@
+#!/usr/bin/env bash
+# Every benchmark in one run, then one summary table of the figures the issues
+# ask for, each beside the baseline measured in the same run and their ratio.
+#   tests/bench/bench_all.sh [BUILD_DIR]        (default: build)
+# `cmake --build build --target bench` runs it.  Not a test: no pass/fail.
+# VK_BENCH_QUICK=0 for the long form (the serve-opens FUSE mode at 10,000
+# devices too: minutes more); the default quick form takes ~2 minutes on 2 CPUs.
+set -u
+here=$(cd "$(dirname "$0")" && pwd)
+SRC=$(cd "$here/../.." && pwd)
+B=$(cd "${1:-$SRC/build}" && pwd) || exit 1
+export VK_SOURCE_DIR=$SRC VK_BINARY_DIR=$B
+export VK_BENCH_QUICK=${VK_BENCH_QUICK:-1}
+
+for b in bench_fakesys bench_resolver bench_validator bench_live; do
+	[ -x "$B/tests/bench/$b" ] || { echo "bench_all: $B/tests/bench/$b is not built" >&2; exit 1; }
+done
+[ -x "$B/fakesys/fakesys" ] || { echo "bench_all: $B/fakesys/fakesys is not built" >&2; exit 1; }
+
+OUT=$(mktemp -d "${TMPDIR:-/tmp}/vfiokit-bench-out.XXXXXX") || exit 1
+SCRATCH=""
+cleanup() {
+	if [ -n "$SCRATCH" ]; then
+		umount "$SCRATCH" 2>/dev/null
+		rmdir "$SCRATCH" 2>/dev/null
+	fi
+	rm -rf "$OUT"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# Scratch trees (materialized hosts, mountpoints) on a tmpfs: the figures are
+# about fakesys and the resolver, not about the disk under /tmp.  As root a
+# private tmpfs; else $XDG_RUNTIME_DIR when it is one; else $TMPDIR as it is.
+if [ "$(id -u)" -eq 0 ] && SCRATCH=$(mktemp -d /tmp/vfiokit-bench.XXXXXX) &&
+	mount -t tmpfs -o size=3g,mode=0755 vfiokit-bench "$SCRATCH" 2>/dev/null; then
+	export TMPDIR=$SCRATCH
+else
+	[ -n "$SCRATCH" ] && rmdir "$SCRATCH" 2>/dev/null
+	SCRATCH=""
+	if [ -n "${XDG_RUNTIME_DIR:-}" ] && [ "$(stat -f -c %T "$XDG_RUNTIME_DIR" 2>/dev/null)" = tmpfs ]; then
+		export TMPDIR=$XDG_RUNTIME_DIR
+	fi
+fi
+echo "bench_all: build $B, scratch ${TMPDIR:-/tmp} ($(stat -f -c %T "${TMPDIR:-/tmp}")), quick=$VK_BENCH_QUICK, $(nproc) CPUs"
+
+now() { date +%s.%N; }
+T0=$(now)
+run() { # run NAME CMD...: output to $OUT/NAME (and the terminal), wall time to $OUT/NAME.time
+	local name=$1 t
+	shift
+	echo
+	echo "== $name"
+	t=$(now)
+	(cd "$B" && "$@") 2>&1 | tee "$OUT/$name"
+	echo "$(now) $t" | awk '{ printf "%.2f\n", $1 - $2 }' >"$OUT/$name.time"
+}
+
+run fakesys "$B/tests/bench/bench_fakesys"
+run resolver "$B/tests/bench/bench_resolver"
+run validator "$B/tests/bench/bench_validator"
+run live "$B/tests/bench/bench_live"
+run suite-fuse "$B/fakesys/fakesys" test --fuse "$SRC/scenarios/"
+run suite-plain "$B/fakesys/fakesys" test --plain "$SRC/scenarios/"
+if ctest --test-dir "$B" -N -L scenario 2>/dev/null | grep -q 'Total Tests: [1-9]'; then
+	run ctest-scenario ctest --test-dir "$B" -L scenario -j "$(nproc)"
+fi
+
+# ---- the summary ------------------------------------------------------------
+row() { printf '%-50s %12s %12s %8s  %s\n' "$@"; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || b == "" || b + 0 == 0) print "-"; else printf "%.2fx\n", a / b }'; }
+ms() { awk -v s="$1" 'BEGIN { printf "%.0f ms", s * 1000 }'; }
+
+echo
+echo "================================================================================================"
+echo "Summary ($(date -u +%Y-%m-%dT%H:%MZ), $(nproc) CPUs, quick=$VK_BENCH_QUICK; ratio = figure / baseline, same run)"
+row "figure" "value" "baseline" "ratio" "baseline is / target"
+echo "------------------------------------------------------------------------------------------------"
+
+# fakesys: "N devices: parse+build X ms", "  materialize ... first A ms, warm B ms", mode rows
+f=$OUT/fakesys
+for n in 1000 10000; do
+	pb=$(awk -v n="$n" '$1 == n && $2 == "devices:" { print $4 }' "$f")
+	[ -n "$pb" ] || continue
+	pb1=$(awk '$1 == 1000 && $2 == "devices:" { print $4 }' "$f")
+	row "fakesys $n dev: parse+build (ms)" "$pb" "$pb1" "$(ratio "$pb" "$pb1")" "1,000 devices (linear: 10x at 10,000)"
+	read -r tfirst twarm < <(awk -v n="$n" '$1 == n && $2 == "devices:" { on = 1; next }
+		on && /materialize on tmpfs/ { for (i = 1; i <= NF; i++) { if ($i == "first") a = $(i + 1); if ($i == "warm") b = $(i + 1) } print a, b; exit }' "$f")
+	awk -v n="$n" '$1 == n && $2 == "devices:" { on = 1; next } on && /devices:/ { exit }
+		on && ($1 == "kernel" || $1 == "serve") { m = ($1 == "kernel") ? "open cache" : "serve opens"; print m "|" $(NF-5) "|" $(NF-4) "|" $(NF-3) "|" $(NF-2) }' "$f" |
+		while IFS='|' read -r mode mount rss cold warm; do
+			row "fakesys $n dev [$mode]: mount (ms)" "$mount" "" "" "target < 1000 ms at 10,000"
+			row "fakesys $n dev [$mode]: daemon RSS (MiB)" "$rss" "" "" "target < 100 MiB at 10,000"
+			row "fakesys $n dev [$mode]: cold walk (ms)" "$cold" "$tfirst" "$(ratio "$cold" "$tfirst")" "first walk of the tree on tmpfs"
+			row "fakesys $n dev [$mode]: warm walk (ms)" "$warm" "$twarm" "$(ratio "$warm" "$twarm")" "warm walk on tmpfs; target <= 2x"
+		done
+done
+
+# resolver: "openat2 1000 | facts sys | open sys"
+r=$OUT/resolver
+for mode in openat2 walk; do
+	for col in facts open; do
+		read -r t1 s1 t10 s10 < <(awk -v m="$mode" -v c="$col" '$1 == m && $3 == "|" {
+			t = (c == "facts") ? $4 : $7; s = (c == "facts") ? $5 : $8
+			if ($2 == 1000) { a = t; b = s } else if ($2 == 10000) { d = t; e = s } }
+			END { print a, b, d, e }' "$r")
+		[ -n "$t1" ] || continue
+		row "resolver [$mode] $col: ns/device at 10,000" "$t10" "$t1" "$(ratio "$t10" "$t1")" "same at 1,000 devices; target ~1.0x"
+		row "resolver [$mode] $col: syscalls/lookup 10,000" "$s10" "$s1" "$(ratio "$s10" "$s1")" "same at 1,000 devices; target 1.00x"
+	done
+done
+
+# validator: "mean per command line: parse P us + rules R us = T us; worst W us"
+v=$OUT/validator
+read -r vp vr vt vw < <(awk '/^mean per command line/ { print $6, $10, $13, $16 }' "$v")
+if [ -n "${vt:-}" ]; then
+	row "validator: us per command line (mean)" "$vt" "$vp" "$(ratio "$vt" "$vp")" "parse alone (ratio: with the rules)"
+	row "validator: us per command line (worst)" "$vw" "$vt" "$(ratio "$vw" "$vt")" "mean"
+else
+	row "validator: us per command line" "-" "" "" "$(head -1 "$v")"
+fi
+
+# live: "  N  alone  with  toggles  ratio"
+l=$OUT/live
+awk '$1 ~ /^[0-9]+$/ && NF == 5 { print $1, $2, $3, $4 }' "$l" | while read -r nr alone with tps; do
+	row "live: reader ops/s, $nr readers + writer" "$with" "$alone" "$(ratio "$with" "$alone")" "$nr readers alone ($tps toggles/s)"
+done
+
+# the scenario suite
+sf=$(cat "$OUT/suite-fuse.time") sp=$(cat "$OUT/suite-plain.time")
+row "fakesys test scenarios/ (FUSE), wall" "$(ms "$sf")" "$(ms "$sp")" "$(ratio "$sf" "$sp")" "--plain: $(grep -o '[0-9]* scenarios: .*' "$OUT/suite-plain" | sed 's/ (.*//')"
+row "  (FUSE) result" "" "" "" "$(grep -o '[0-9]* scenarios: .*' "$OUT/suite-fuse" | sed 's/ (.*//')"
+if [ -e "$OUT/ctest-scenario.time" ]; then
+	sc=$(cat "$OUT/ctest-scenario.time")
+	row "ctest -L scenario -j $(nproc), wall" "$(ms "$sc")" "$(ms "$sf")" "$(ratio "$sc" "$sf")" "fakesys test scenarios/ (one process)"
+fi
+echo "------------------------------------------------------------------------------------------------"
+echo "bench_all: $(echo "$(now) $T0" | awk '{ printf "%.0f", $1 - $2 }') s in all"
