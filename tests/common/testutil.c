@@ -233,3 +233,115 @@ int vk_umount(const char *mnt)
 	rmdir(mnt);
 	return rc;
 }
+
+static int cmp_names(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void free_names(char **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+/* The entries of @dir but "." and "..", sorted; NULL with errno on failure. */
+static char **sorted_names(const char *dir, size_t *n)
+{
+	DIR *d = opendir(dir);
+	char **v = NULL;
+	struct dirent *de;
+
+	*n = 0;
+	if (!d)
+		return NULL;
+	while ((de = readdir(d))) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		char **nv = realloc(v, (*n + 1) * sizeof(*v));
+		if (!nv || !(nv[*n] = strdup(de->d_name))) {
+			free_names(nv ? nv : v, *n);
+			closedir(d);
+			errno = ENOMEM;
+			return NULL;
+		}
+		v = nv;
+		(*n)++;
+	}
+	closedir(d);
+	if (*n)
+		qsort(v, *n, sizeof(*v), cmp_names);
+	return v ? v : calloc(1, sizeof(*v));
+}
+
+static int diff_files(const char *a, const char *b, off_t size, char *why, size_t len)
+{
+	char *ca = malloc((size_t)size + 1), *cb = malloc((size_t)size + 1);
+	long ra = ca ? vk_read_file(a, ca, (size_t)size + 1) : -ENOMEM;
+	long rb = cb ? vk_read_file(b, cb, (size_t)size + 1) : -ENOMEM;
+	int r = 0;
+
+	if (ra < 0 || rb < 0)
+		r = ra < 0 ? (int)ra : (int)rb;
+	else if (ra != rb || ra != (long)size || memcmp(ca, cb, (size_t)ra))
+		r = 1, snprintf(why, len, "%s: content differs (%ld vs %ld bytes, st_size %lld)", a, ra, rb,
+		                (long long)size);
+	free(ca);
+	free(cb);
+	return r;
+}
+
+int vk_tree_diff(const char *a, const char *b, char *why, size_t len, size_t *count)
+{
+	struct stat sa, sb;
+	int r = 0;
+
+	if (lstat(a, &sa) < 0 || lstat(b, &sb) < 0) {
+		snprintf(why, len, "%s or %s: %s", a, b, strerror(errno));
+		return 1;
+	}
+	if (count)
+		(*count)++;
+	if (sa.st_mode != sb.st_mode)
+		return snprintf(why, len, "%s: mode %o vs %o", a, sa.st_mode, sb.st_mode), 1;
+	if (geteuid() == 0 && (sa.st_uid != sb.st_uid || sa.st_gid != sb.st_gid))
+		return snprintf(why, len, "%s: owner %u:%u vs %u:%u", a, sa.st_uid, sa.st_gid, sb.st_uid, sb.st_gid), 1;
+	if (S_ISLNK(sa.st_mode)) {
+		char ta[4096] = "", tb[4096] = "";
+		if (readlink(a, ta, sizeof(ta) - 1) < 0 || readlink(b, tb, sizeof(tb) - 1) < 0)
+			return -errno;
+		if (strcmp(ta, tb))
+			return snprintf(why, len, "%s: link target %s vs %s", a, ta, tb), 1;
+	} else if (S_ISREG(sa.st_mode)) {
+		if (sa.st_size != sb.st_size)
+			return snprintf(why, len, "%s: size %lld vs %lld", a, (long long)sa.st_size, (long long)sb.st_size), 1;
+		if (geteuid() == 0 || (sa.st_mode & S_IRUSR))
+			return diff_files(a, b, sa.st_size, why, len);
+	} else if (S_ISDIR(sa.st_mode)) {
+		size_t na, nb;
+		char **va = sorted_names(a, &na), **vb = sorted_names(b, &nb);
+		if (!va || !vb) {
+			r = -errno;
+			goto out;
+		}
+		for (size_t i = 0; !r && (i < na || i < nb); i++) {
+			if (i >= na || i >= nb || strcmp(va[i], vb[i])) {
+				snprintf(why, len, "%s: entries differ at %s / %s", a, i < na ? va[i] : "(none)",
+				         i < nb ? vb[i] : "(none)");
+				r = 1;
+				break;
+			}
+			char pa[4096], pb[4096];
+			snprintf(pa, sizeof(pa), "%s/%s", a, va[i]);
+			snprintf(pb, sizeof(pb), "%s/%s", b, vb[i]);
+			r = vk_tree_diff(pa, pb, why, len, count);
+		}
+	out:
+		if (va)
+			free_names(va, na);
+		if (vb)
+			free_names(vb, nb);
+	}
+	return r;
+}

@@ -50,4 +50,12 @@ int vk_mount(const char *scenario, char *mnt, size_t len);
 /* `fakesys umount MNT` and remove the directory. */
 int vk_umount(const char *mnt);
 
+/*
+ * Compare two directory trees recursively: the same names, types, modes,
+ * owners (when run as root), link targets and file contents.  Returns 0 when
+ * they are identical (*count, when not NULL, receives the entries compared),
+ * 1 with the first difference in @why, or -errno when one cannot be read.
+ */
+int vk_tree_diff(const char *a, const char *b, char *why, size_t len, size_t *count);
+
 #endif

@@ -155,100 +155,14 @@ Test(fuse_mount, real_lspci_sees_every_device)
 	host_model_free(m);
 }
 
-/* ---- tree comparison --------------------------------------------------- */
-
-static int cmp_names(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* Sorted names of directory @path (without . and ..); *n receives the count. */
-static char **list_dir(const char *path, size_t *n)
-{
-	DIR *d = opendir(path);
-	struct dirent *e;
-	char **v = NULL;
-	size_t cap = 0;
-
-	cr_assert_not_null(d, "opendir %s: %s", path, strerror(errno));
-	*n = 0;
-	while ((e = readdir(d))) {
-		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-			continue;
-		if (*n == cap) {
-			cap = cap ? 2 * cap : 16;
-			v = realloc(v, cap * sizeof(*v));
-		}
-		v[(*n)++] = strdup(e->d_name);
-	}
-	closedir(d);
-	if (*n)
-		qsort(v, *n, sizeof(*v), cmp_names);
-	return v;
-}
-
-static size_t read_all(const char *path, char *buf, size_t len)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	size_t n = 0;
-	ssize_t r;
-
-	cr_assert_geq(fd, 0, "open %s: %s", path, strerror(errno));
-	while (n < len && (r = read(fd, buf + n, len - n)) > 0)
-		n += (size_t)r;
-	close(fd);
-	return n;
-}
-
 /* Compare trees @a and @b recursively; returns the number of entries compared. */
 static size_t compare_trees(const char *a, const char *b)
 {
-	size_t na, nb, count = 0;
-	char **la = list_dir(a, &na), **lb = list_dir(b, &nb);
-
-	cr_assert_eq(na, nb, "%s has %zu entries, %s has %zu", a, na, b, nb);
-	for (size_t i = 0; i < na; i++) {
-		char pa[PATH_MAX], pb[PATH_MAX];
-		struct stat sa, sb;
-
-		cr_assert_str_eq(la[i], lb[i], "entry %zu of %s", i, a);
-		snprintf(pa, sizeof(pa), "%s/%s", a, la[i]);
-		snprintf(pb, sizeof(pb), "%s/%s", b, lb[i]);
-		cr_assert_eq(lstat(pa, &sa), 0, "lstat %s: %s", pa, strerror(errno));
-		cr_assert_eq(lstat(pb, &sb), 0, "lstat %s: %s", pb, strerror(errno));
-		cr_assert_eq(sa.st_mode, sb.st_mode, "%s: mode %o vs %o", pa, sa.st_mode, sb.st_mode);
-		if (geteuid() == 0) {
-			cr_assert_eq(sa.st_uid, sb.st_uid, "%s: uid", pa);
-			cr_assert_eq(sa.st_gid, sb.st_gid, "%s: gid", pa);
-		}
-		count++;
-		if (S_ISDIR(sa.st_mode)) {
-			count += compare_trees(pa, pb);
-		} else if (S_ISLNK(sa.st_mode)) {
-			char ta[PATH_MAX], tb[PATH_MAX];
-			ssize_t ra = readlink(pa, ta, sizeof(ta) - 1), rb = readlink(pb, tb, sizeof(tb) - 1);
-			cr_assert_gt(ra, 0, "readlink %s", pa);
-			cr_assert_eq(ra, rb, "%s: link length", pa);
-			ta[ra] = tb[rb] = '\0';
-			cr_assert_str_eq(ta, tb, "%s: link target", pa);
-		} else if (S_ISREG(sa.st_mode)) {
-			static char ca[1 << 16], cb[1 << 16];
-			cr_assert_eq(sa.st_size, sb.st_size, "%s: size", pa);
-			if (geteuid() != 0 && !(sa.st_mode & S_IRUSR))
-				continue;
-			size_t ra = read_all(pa, ca, sizeof(ca)), rb = read_all(pb, cb, sizeof(cb));
-			cr_assert_eq(ra, rb, "%s: content length", pa);
-			cr_assert_eq(ra, (size_t)sa.st_size, "%s: st_size is the content length", pa);
-			cr_assert_arr_eq(ca, cb, ra, "%s: content", pa);
-		}
-	}
-	for (size_t i = 0; i < na; i++) {
-		free(la[i]);
-		free(lb[i]);
-	}
-	free(la);
-	free(lb);
-	return count;
+	char why[1024] = "";
+	size_t n = 0;
+	int r = vk_tree_diff(a, b, why, sizeof(why), &n);
+	cr_assert_eq(r, 0, "%s (%d)", why, r);
+	return n;
 }
 
 static void compare_mount_with_materialized(const char *extra)

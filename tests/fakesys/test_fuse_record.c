@@ -86,43 +86,9 @@ static void free_names(char **v, size_t n)
 /* Two trees are identical: names, types, modes, owners, link targets and contents. */
 static void compare_trees(const char *a, const char *b)
 {
-	struct stat sa, sb;
-	cr_assert_eq(lstat(a, &sa), 0, "%s", a);
-	cr_assert_eq(lstat(b, &sb), 0, "%s missing in the replay", b);
-	cr_assert_eq(sa.st_mode, sb.st_mode, "%s: mode %o vs %o", a, sa.st_mode, sb.st_mode);
-	cr_assert_eq(sa.st_uid, sb.st_uid, "%s: owner", a);
-	cr_assert_eq(sa.st_gid, sb.st_gid, "%s: group", a);
-	if (S_ISLNK(sa.st_mode)) {
-		char ta[PATH_MAX] = {0}, tb[PATH_MAX] = {0};
-		cr_assert_geq(readlink(a, ta, sizeof(ta) - 1), 0);
-		cr_assert_geq(readlink(b, tb, sizeof(tb) - 1), 0);
-		cr_assert_str_eq(ta, tb, "%s: link target", a);
-	} else if (S_ISREG(sa.st_mode)) {
-		cr_assert_eq(sa.st_size, sb.st_size, "%s: size", a);
-		char *ca = xmalloc((size_t)sa.st_size + 1), *cb = xmalloc((size_t)sb.st_size + 1);
-		FILE *fa = fopen(a, "rb"), *fb = fopen(b, "rb");
-		cr_assert(fa && fb);
-		cr_assert_eq(fread(ca, 1, (size_t)sa.st_size, fa), (size_t)sa.st_size);
-		cr_assert_eq(fread(cb, 1, (size_t)sb.st_size, fb), (size_t)sb.st_size);
-		fclose(fa);
-		fclose(fb);
-		cr_assert_eq(memcmp(ca, cb, (size_t)sa.st_size), 0, "%s: content differs", a);
-		free(ca);
-		free(cb);
-	} else if (S_ISDIR(sa.st_mode)) {
-		size_t na, nb;
-		char **va = names_of(a, &na), **vb = names_of(b, &nb);
-		for (size_t i = 0; i < na || i < nb; i++) {
-			cr_assert(i < na && i < nb && !strcmp(va[i], vb[i]), "%s: entries differ at %s / %s", a,
-			          i < na ? va[i] : "(none)", i < nb ? vb[i] : "(none)");
-			char pa[PATH_MAX], pb[PATH_MAX];
-			snprintf(pa, sizeof(pa), "%s/%s", a, va[i]);
-			snprintf(pb, sizeof(pb), "%s/%s", b, vb[i]);
-			compare_trees(pa, pb);
-		}
-		free_names(va, na);
-		free_names(vb, nb);
-	}
+	char why[1024] = "";
+	int r = vk_tree_diff(a, b, why, sizeof(why), NULL);
+	cr_assert_eq(r, 0, "%s (%d)", why, r);
 }
 
 /* `fakesys record [--root ROOT] --output OUT`. */
