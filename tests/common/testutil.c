@@ -239,15 +239,14 @@ static int cmp_names(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static void free_names(char **v, size_t n)
+void vk_names_free(char **v, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
 		free(v[i]);
 	free(v);
 }
 
-/* The entries of @dir but "." and "..", sorted; NULL with errno on failure. */
-static char **sorted_names(const char *dir, size_t *n)
+char **vk_dir_names(const char *dir, size_t *n)
 {
 	DIR *d = opendir(dir);
 	char **v = NULL;
@@ -261,7 +260,7 @@ static char **sorted_names(const char *dir, size_t *n)
 			continue;
 		char **nv = realloc(v, (*n + 1) * sizeof(*v));
 		if (!nv || !(nv[*n] = strdup(de->d_name))) {
-			free_names(nv ? nv : v, *n);
+			vk_names_free(nv ? nv : v, *n);
 			closedir(d);
 			errno = ENOMEM;
 			return NULL;
@@ -320,7 +319,7 @@ int vk_tree_diff(const char *a, const char *b, char *why, size_t len, size_t *co
 			return diff_files(a, b, sa.st_size, why, len);
 	} else if (S_ISDIR(sa.st_mode)) {
 		size_t na, nb;
-		char **va = sorted_names(a, &na), **vb = sorted_names(b, &nb);
+		char **va = vk_dir_names(a, &na), **vb = vk_dir_names(b, &nb);
 		if (!va || !vb) {
 			r = -errno;
 			goto out;
@@ -339,9 +338,9 @@ int vk_tree_diff(const char *a, const char *b, char *why, size_t len, size_t *co
 		}
 	out:
 		if (va)
-			free_names(va, na);
+			vk_names_free(va, na);
 		if (vb)
-			free_names(vb, nb);
+			vk_names_free(vb, nb);
 	}
 	return r;
 }

@@ -50,6 +50,11 @@ int vk_mount(const char *scenario, char *mnt, size_t len);
 /* `fakesys umount MNT` and remove the directory. */
 int vk_umount(const char *mnt);
 
+/* The entries of @dir but "." and "..", sorted (*n receives the count); NULL
+ * with errno on failure.  Free with vk_names_free(). */
+char **vk_dir_names(const char *dir, size_t *n);
+void vk_names_free(char **v, size_t n);
+
 /*
  * Compare two directory trees recursively: the same names, types, modes,
  * owners (when run as root), link targets and file contents.  Returns 0 when

@@ -19,6 +19,14 @@
 
 #include "testutil.h"
 
+/* The sorted entries of @dir (a test failure when it cannot be read). */
+static char **names_of(const char *dir, size_t *n)
+{
+	char **v = vk_dir_names(dir, n);
+	cr_assert_not_null(v, "listing %s: %s", dir, strerror(errno));
+	return v;
+}
+
 #define BIG (1u << 20)
 
 static char mnt[512], work[512], tree1[512], tree2[512];
@@ -48,39 +56,6 @@ static char *xmalloc(size_t n)
 static bool have_prog(const char *p)
 {
 	return access(p, X_OK) == 0;
-}
-
-static int cmp_names(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-static char **names_of(const char *dir, size_t *n)
-{
-	DIR *d = opendir(dir);
-	char **v = NULL;
-	struct dirent *de;
-
-	*n = 0;
-	cr_assert_not_null(d, "opendir %s: %s", dir, strerror(errno));
-	while ((de = readdir(d))) {
-		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-			continue;
-		v = realloc(v, (*n + 1) * sizeof(*v));
-		cr_assert_not_null(v);
-		v[(*n)++] = strdup(de->d_name);
-	}
-	closedir(d);
-	if (*n)
-		qsort(v, *n, sizeof(*v), cmp_names);
-	return v;
-}
-
-static void free_names(char **v, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		free(v[i]);
-	free(v);
 }
 
 /* Two trees are identical: names, types, modes, owners, link targets and contents. */
@@ -187,7 +162,7 @@ Test(fuse_record, real_root_through_fuse)
 		free(o2);
 		free(fixed);
 	}
-	free_names(devs, n);
+	vk_names_free(devs, n);
 }
 
 /* default.yaml → FUSE mount → record --root MNT → materialize == materialize default.yaml. */

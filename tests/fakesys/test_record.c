@@ -19,6 +19,14 @@
 
 #include "testutil.h"
 
+/* The sorted entries of @dir (a test failure when it cannot be read). */
+static char **names_of(const char *dir, size_t *n)
+{
+	char **v = vk_dir_names(dir, n);
+	cr_assert_not_null(v, "listing %s: %s", dir, strerror(errno));
+	return v;
+}
+
 #define BIG (1u << 20)
 
 static char *xmalloc(size_t n)
@@ -26,33 +34,6 @@ static char *xmalloc(size_t n)
 	char *p = calloc(1, n);
 	cr_assert_not_null(p);
 	return p;
-}
-
-static int cmp_names(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* Names of a directory, sorted; *n receives the count. */
-static char **names_of(const char *dir, size_t *n)
-{
-	DIR *d = opendir(dir);
-	char **v = NULL;
-	struct dirent *de;
-
-	*n = 0;
-	cr_assert_not_null(d, "opendir %s: %s", dir, strerror(errno));
-	while ((de = readdir(d))) {
-		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-			continue;
-		v = realloc(v, (*n + 1) * sizeof(*v));
-		cr_assert_not_null(v);
-		v[(*n)++] = strdup(de->d_name);
-	}
-	closedir(d);
-	if (*n)
-		qsort(v, *n, sizeof(*v), cmp_names);
-	return v;
 }
 
 /* Two trees are identical: names, types, modes, owners, link targets and contents. */
