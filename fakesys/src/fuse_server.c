@@ -2191,7 +2191,13 @@ int fakesys_umount(const char *mountpoint, struct vk_error *err)
 	if (r < 0)
 		return r;
 	if (geteuid() == 0) {
-		if (umount2(real, UMOUNT_NOFOLLOW) < 0)
+		/* EBUSY right after the last files were closed is often transient
+		 * (their final release still in flight): retry for a bounded 2 s,
+		 * never falling back to a lazy detach the caller did not ask for */
+		int tries = 0;
+		while ((r = umount2(real, UMOUNT_NOFOLLOW)) < 0 && errno == EBUSY && ++tries < 40)
+			usleep(50 * 1000);
+		if (r < 0)
 			return vk_error_set(err, errno, "umount %s: %s%s", mountpoint, strerror(errno),
 			                    errno == EBUSY ? " (a process uses the mount)" : "");
 	} else if ((r = run_fusermount_u(real, err)) < 0) {
