@@ -225,7 +225,10 @@ static bool schema_validate(const char *text)
 	         "s=json.load(open(sys.argv[1])); d=json.load(open(sys.argv[2]))\n"
 	         "jsonschema.Draft202012Validator.check_schema(s)\n"
 	         "jsonschema.Draft202012Validator(s).validate(d)\n");
-	char *argv[] = { "/usr/bin/env", "python3", "-c", py, schema, path, NULL };
+	/* Debian's python3-jsonschema (setup.sh installs it) is for /usr/bin/python3,
+	 * whatever other python3 comes first on PATH */
+	char *argv[] = { access("/usr/bin/python3", X_OK) == 0 ? "/usr/bin/python3" : "/usr/bin/env",
+	                 access("/usr/bin/python3", X_OK) == 0 ? "-I" : "python3", "-c", py, schema, path, NULL };
 	char o[8192], e[8192];
 	int rc = vk_run(argv, o, sizeof(o), e, sizeof(e));
 	if (rc == 77 || rc == 127 || rc < 0)
