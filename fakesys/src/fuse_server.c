@@ -264,6 +264,27 @@ static void rq_fail(struct rq *q, int e)
 	rq_end(q);
 }
 
+/*
+ * Count this access against the faults, then find @ino again: a fault's step
+ * or delay runs without the tree lock, so the tree may have been swapped in
+ * the meantime.  Returns the node, or NULL after replying with the fault's
+ * errno or with @gone (the node went away).
+ */
+static struct vt_node *rq_fault_node(struct rq *q, fuse_ino_t ino, int gone)
+{
+	int err = rq_fault(q);
+	struct vt_node *n;
+
+	if (err) {
+		rq_fail(q, err);
+		return NULL;
+	}
+	n = node_of(q->fs, ino);
+	if (!n)
+		rq_fail(q, gone);
+	return n;
+}
+
 static double entry_timeout(struct fs *fs)
 {
 	/* A faulted lookup/getattr must reach the server every time, and so must
@@ -1054,11 +1075,8 @@ static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	if (dir->type != VT_DIR)
 		return rq_fail(&q, ENOTDIR);
 	rq_path(&q, dir, name);
-	int err = rq_fault(&q);
-	if (err)
-		return rq_fail(&q, err);
-	if (!(dir = node_of(fs, parent)))
-		return rq_fail(&q, ENOENT);
+	if (!(dir = rq_fault_node(&q, parent, ENOENT)))
+		return;
 	struct vt_node *n = vtree_child(dir, name);
 	if (!n) {
 		/* a negative entry the kernel may cache (ino 0): probes of absent
@@ -1090,11 +1108,8 @@ static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 	if (!n)
 		return rq_fail(&q, ENOENT);
 	rq_path(&q, n, NULL);
-	int err = rq_fault(&q);
-	if (err)
-		return rq_fail(&q, err);
-	if (!(n = node_of(q.fs, ino)))
-		return rq_fail(&q, ENOENT);
+	if (!(n = rq_fault_node(&q, ino, ENOENT)))
+		return;
 	fill_stat(q.fs, n, &st);
 	rq_log(&q, 0);
 	fuse_reply_attr(req, &st, entry_timeout(q.fs));
@@ -1110,11 +1125,8 @@ static void op_readlink(fuse_req_t req, fuse_ino_t ino)
 	if (!n)
 		return rq_fail(&q, is_ctl(ino) ? EINVAL : ENOENT);
 	rq_path(&q, n, NULL);
-	int err = rq_fault(&q);
-	if (err)
-		return rq_fail(&q, err);
-	if (!(n = node_of(q.fs, ino)))
-		return rq_fail(&q, ENOENT);
+	if (!(n = rq_fault_node(&q, ino, ENOENT)))
+		return;
 	if (n->type != VT_LINK)
 		return rq_fail(&q, EINVAL);
 	rq_log(&q, 0);
@@ -1179,9 +1191,8 @@ static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 	if (n->type != VT_DIR)
 		return rq_fail(&q, ENOTDIR);
 	rq_path(&q, n, NULL);
-	int err = rq_fault(&q);
-	if (err)
-		return rq_fail(&q, err);
+	if (!(n = rq_fault_node(&q, ino, ENOENT)))
+		return;
 	/* Listings reach the server when the log or a readdir fault wants them. */
 	/* (a tree that can change lists from per-open snapshots, below, which the
 	 * kernel's readdir cache would splice together across opens) */
@@ -1256,11 +1267,8 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, b
 	/* A listing is one access however many requests it takes: count the
 	 * one that starts it. */
 	if (off == 0) {
-		int err = rq_fault(&q);
-		if (err)
-			return rq_fail(&q, err);
-		if (!(dir = node_of(fs, ino)))
-			return rq_fail(&q, ENOENT);
+		if (!(dir = rq_fault_node(&q, ino, ENOENT)))
+			return;
 	}
 
 	size_t pos = 0, total = (snap ? snap->n : (size_t)dir->u.dir.n) + 2;
@@ -1364,11 +1372,8 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		return (void)fuse_reply_err(req, ENOSYS); /* see op_init */
 	}
 	rq_path(&q, n, NULL);
-	int err = rq_fault(&q);
-	if (err)
-		return rq_fail(&q, err);
-	if (!(n = node_of(q.fs, ino)))
-		return rq_fail(&q, ENOENT);
+	if (!(n = rq_fault_node(&q, ino, ENOENT)))
+		return;
 	if (wr && !open_writable(q.fs, n))
 		return rq_fail(&q, EROFS);
 	/* Every read reaches the server when a read fault may hit this file, when
@@ -1424,11 +1429,8 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, stru
 	if (n->type != VT_FILE)
 		return rq_fail(&q, EISDIR);
 	rq_path(&q, n, NULL);
-	int err = rq_fault(&q);
-	if (err)
-		return rq_fail(&q, err);
-	if (!(n = node_of(q.fs, ino)))
-		return rq_fail(&q, ENODEV); /* removed while open: as sysfs answers */
+	if (!(n = rq_fault_node(&q, ino, ENODEV))) /* removed while open: as sysfs answers */
+		return;
 	rq_log(&q, 0);
 	const struct file_snap *snap = (const struct file_snap *)(uintptr_t)fi->fh;
 	size_t len = snap ? snap->len : n->u.file.len;
@@ -1472,11 +1474,8 @@ static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t siz
 	if (!n)
 		return rq_fail(&q, ENODEV);
 	rq_path(&q, n, NULL);
-	int err = rq_fault(&q);
-	if (err)
-		return rq_fail(&q, err);
-	if (!(n = node_of(fs, ino)))
-		return rq_fail(&q, ENODEV);
+	if (!(n = rq_fault_node(&q, ino, ENODEV)))
+		return;
 	if (!fs->live || !open_writable(fs, n))
 		return rq_fail(&q, EROFS);
 	if (is_standin(n))
