@@ -104,6 +104,16 @@ static inline const char *P(const char *mnt, const char *rel)
 
 /* Write @cmd to the control channel and read the answer into @out; returns
  * 0 or -errno of the write. */
+/* The errno of open(@path, @flags), 0 when it opens (closed again). */
+static inline int open_errno_at(const char *path, int flags)
+{
+	int fd = open(path, flags | O_CLOEXEC);
+	if (fd < 0)
+		return errno;
+	close(fd);
+	return 0;
+}
+
 static inline int live_ctl(const char *mnt, const char *cmd, char *out, size_t len)
 {
 	char path[PATH_MAX];

@@ -25,11 +25,7 @@ static void mount_faults(const char *faults)
 
 static int open_errno(const char *rel, int flags)
 {
-	int fd = open(P(mnt, rel), flags | O_CLOEXEC);
-	if (fd < 0)
-		return errno;
-	close(fd);
-	return 0;
+	return open_errno_at(P(mnt, rel), flags);
 }
 
 Test(fuse_faults, scenario_faults_are_parsed)

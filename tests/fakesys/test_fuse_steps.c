@@ -25,11 +25,7 @@ static void mount_steps(const char *steps)
 
 static int open_errno(const char *rel)
 {
-	int fd = open(P(mnt, rel), O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return errno;
-	close(fd);
-	return 0;
+	return open_errno_at(P(mnt, rel), O_RDONLY);
 }
 
 Test(fuse_steps, parsed_into_the_model)
