@@ -357,11 +357,17 @@ void vfio_set_close(struct vfio_set *set)
 	set->iommufd = -1;
 }
 
-int vfio_set_open(const struct vk_root *root, const struct pci_addr *addrs, size_t n, unsigned flags,
-                  struct vfio_set *out, struct vk_error *err)
+int vfio_set_open_diag(const struct vk_root *root, const struct pci_addr *addrs, size_t n, unsigned flags,
+                       struct vfio_set *out, struct vfio_set_failure *fail, struct vk_error *err)
 {
 	struct vfio_set s = {.iommufd = -1};
+	struct vfio_set_failure dummy;
 	int r;
+
+	if (!fail)
+		fail = &dummy;
+	memset(fail, 0, sizeof(*fail));
+	fail->index = VFIO_SET_FAILED_ARGS;
 
 	out->iommufd = -1;
 	out->n = 0;
@@ -391,21 +397,27 @@ int vfio_set_open(const struct vk_root *root, const struct pci_addr *addrs, size
 		} else {
 			struct pci_dev_facts f;
 			r = vfio_device_open(root, &addrs[i], &f, err);
-			if (r >= 0) {
+			if (r < 0) {
+				fail->facts = f;
+			} else {
 				o->fd = r;
 				o->iommu_group = f.iommu_group;
 				snprintf(o->node_path, sizeof(o->node_path), "%s", f.node_path);
 			}
 		}
-		if (r < 0)
+		if (r < 0) {
+			fail->index = (long)i;
 			goto fail;
+		}
 	}
 	/* /dev/iommu once per set, after the devices: a device's own problem is the
 	 * more useful first diagnosis. */
 	if (!(flags & VFIO_SET_LEGACY)) {
 		r = vfio_iommufd_open(root, err);
-		if (r < 0)
+		if (r < 0) {
+			fail->index = VFIO_SET_FAILED_IOMMUFD;
 			goto fail;
+		}
 		s.iommufd = r;
 	}
 	*out = s;
@@ -413,4 +425,10 @@ int vfio_set_open(const struct vk_root *root, const struct pci_addr *addrs, size
 fail:
 	vfio_set_close(&s); /* all or nothing: no FD survives a failure */
 	return r;
+}
+
+int vfio_set_open(const struct vk_root *root, const struct pci_addr *addrs, size_t n, unsigned flags,
+                  struct vfio_set *out, struct vk_error *err)
+{
+	return vfio_set_open_diag(root, addrs, n, flags, out, NULL, err);
 }

@@ -206,15 +206,23 @@ Test(open, permission_denied_names_owner_mode_and_caller)
 
 /* ---- sets ---- */
 
-static void set_fails(const struct pci_addr *addrs, size_t n, unsigned flags, int want, const char *needle)
+/* vfio_set_open() fails with @want and @needle in the message, and
+ * vfio_set_open_diag() names @want_index as the failing part. */
+static void set_fails(const struct pci_addr *addrs, size_t n, unsigned flags, int want, const char *needle,
+                      long want_index)
 {
 	struct vfio_set s;
+	struct vfio_set_failure f;
 	struct vk_error e;
 	int before = vk_fd_count();
 
 	vk_error_clear(&e);
 	cr_assert_eq(vfio_set_open(root, addrs, n, flags, &s, &e), want, "%s", e.msg);
 	cr_assert(strstr(e.msg, needle), "want '%s' in: %s", needle, e.msg);
+	cr_assert_eq(vfio_set_open_diag(root, addrs, n, flags, &s, &f, &e), want, "%s", e.msg);
+	cr_assert_eq(f.index, want_index, "%s", e.msg);
+	if (want_index >= 0 && !(flags & VFIO_SET_LEGACY))
+		cr_assert(pci_addr_equal(&f.facts.addr, &addrs[want_index]), "facts of %s", f.facts.bdf);
 	cr_assert_eq(s.n, 0);
 	cr_assert_eq(s.iommufd, -1);
 	cr_assert_eq(vk_fd_count(), before, "an FD survived a failed set");
@@ -273,19 +281,19 @@ Test(open, set_is_all_or_nothing_on_every_cause)
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct pci_addr a[2] = {good, A(cases[i].bdf)};
-		set_fails(a, 2, 0, cases[i].want, cases[i].needle);
-		set_fails(a, 2, 0, cases[i].want, cases[i].bdf);
+		set_fails(a, 2, 0, cases[i].want, cases[i].needle, 1);
+		set_fails(a, 2, 0, cases[i].want, cases[i].bdf, 1);
 	}
 	struct pci_addr dup[2] = {good, good};
-	set_fails(dup, 2, 0, -EINVAL, "given twice");
-	set_fails(dup, 0, 0, -EINVAL, "no devices");
+	set_fails(dup, 2, 0, -EINVAL, "given twice", VFIO_SET_FAILED_ARGS);
+	set_fails(dup, 0, 0, -EINVAL, "no devices", VFIO_SET_FAILED_ARGS);
 
 	/* /dev/iommu missing: opened after the devices, which must be closed again */
 	cr_assert_eq(unlink(strcat(strcpy((char[512]){0}, dir), "/dev/iommu")), 0);
-	set_fails(&good, 1, 0, -ENOENT, "IOMMUFD");
+	set_fails(&good, 1, 0, -ENOENT, "IOMMUFD", VFIO_SET_FAILED_IOMMUFD);
 	/* /dev/iommu that is not the misc device */
 	cr_assert_eq(tree_write(dir, "dev/iommu", "VFIOKIT-STANDIN-CHRDEV 11:0\n"), 0);
-	set_fails(&good, 1, 0, -ENODEV, "not the iommufd misc device");
+	set_fails(&good, 1, 0, -ENODEV, "not the iommufd misc device", VFIO_SET_FAILED_IOMMUFD);
 }
 
 Test(open, legacy_set_opens_nothing_and_checks_the_group)
@@ -307,9 +315,9 @@ Test(open, legacy_set_opens_nothing_and_checks_the_group)
 	cr_assert_eq(vk_fd_count(), before);
 
 	struct pci_addr b[2] = {a, A("0000:07:00.0")};
-	set_fails(b, 2, VFIO_SET_LEGACY, -ENODEV, "no iommu_group");
+	set_fails(b, 2, VFIO_SET_LEGACY, -ENODEV, "no iommu_group", 1);
 	cr_assert_eq(unlink(strcat(strcpy((char[512]){0}, dir), "/dev/vfio/12")), 0);
-	set_fails(&a, 1, VFIO_SET_LEGACY, -ENOENT, "/dev/vfio/12");
+	set_fails(&a, 1, VFIO_SET_LEGACY, -ENOENT, "/dev/vfio/12", 0);
 }
 
 /* A real character node whose driver is gone (no driver registered for its

@@ -182,6 +182,25 @@ enum {
 int vfio_set_open(const struct vk_root *root, const struct pci_addr *addrs, size_t n,
                   unsigned flags, struct vfio_set *out, struct vk_error *err);
 
+/* What made a vfio_set_open_diag() fail. */
+struct vfio_set_failure {
+	/* Index in @addrs of the device that failed; VFIO_SET_FAILED_IOMMUFD when
+	 * /dev/iommu did; VFIO_SET_FAILED_ARGS for the arguments (none, duplicates). */
+	long index;
+	struct pci_dev_facts facts;  /* the failing device's facts (index >= 0) */
+};
+#define VFIO_SET_FAILED_IOMMUFD (-1L)
+#define VFIO_SET_FAILED_ARGS (-2L)
+
+/**
+ * vfio_set_open_diag() - vfio_set_open(), and on failure which part failed.
+ * @fail: receives the failing device (index and facts) when the call fails;
+ *        untouched on success.
+ * Returns as vfio_set_open().
+ */
+int vfio_set_open_diag(const struct vk_root *root, const struct pci_addr *addrs, size_t n, unsigned flags,
+                       struct vfio_set *out, struct vfio_set_failure *fail, struct vk_error *err);
+
 /* Close every FD of the set and free it; safe on an empty or closed set. */
 void vfio_set_close(struct vfio_set *set);
 
