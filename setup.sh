@@ -6,7 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")"
 
 PACKAGES=(build-essential cmake pkg-config libfuse3-dev fuse3 libyaml-dev libjansson-dev
-          libcriterion-dev pciutils driverctl dpdk umockdev python3-jsonschema strace valgrind clang libclang-rt-14-dev)
+          libcriterion-dev pciutils driverctl dpdk umockdev python3-jsonschema strace valgrind clang libclang-rt-14-dev
+          qemu-system-x86)
 
 install_missing() {
 	local missing=()

@@ -14,11 +14,13 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <getopt.h>
+#include <grp.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -56,15 +58,7 @@ struct scen {
 
 /* ---------------- the child: one scenario ---------------- */
 
-struct diff {
-	FILE *f;
-	char *buf;
-	size_t len;
-	unsigned n;
-};
-
-static void __attribute__((format(printf, 4, 5)))
-item(struct diff *d, const char *name, const char *expected, const char *fmt, ...)
+void runner_item(struct diff *d, const char *name, const char *expected, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -74,6 +68,52 @@ item(struct diff *d, const char *name, const char *expected, const char *fmt, ..
 	vfprintf(d->f, fmt, ap);
 	va_end(ap);
 	fputc('\n', d->f);
+}
+
+/* The class of an open that failed with @err once the facts were fine. */
+static enum fakesys_expect_class class_of_errno(int err)
+{
+	switch (err) {
+	case EACCES:
+	case EPERM:
+		return FAKESYS_EXPECT_ACCESS;
+	case EBUSY:
+		return FAKESYS_EXPECT_BUSY;
+	case ENODEV:
+	case ENXIO:
+	case ENOENT:
+		return FAKESYS_EXPECT_GONE;
+	case ESTALE: /* the node in /dev is not the device's cdev */
+		return FAKESYS_EXPECT_MALFORMED;
+	default:
+		return FAKESYS_EXPECT_ERROR;
+	}
+}
+
+/* The class of a failed open, from the facts read and the errno (see
+ * docs/scenario-format.md, "Resolver classes"). */
+static enum fakesys_expect_class class_of(const struct pci_dev_facts *f, int err)
+{
+	switch (f->cdev_state) {
+	case VFIO_CDEV_DEVICE_ABSENT:
+		return f->present ? FAKESYS_EXPECT_ERROR : FAKESYS_EXPECT_ABSENT;
+	case VFIO_CDEV_NOT_VFIO:
+		return FAKESYS_EXPECT_NOT_VFIO_PCI;
+	case VFIO_CDEV_NO_VFIO_DEV_DIR:
+	case VFIO_CDEV_NO_DEV_ATTR:
+		return FAKESYS_EXPECT_NO_CDEV;
+	case VFIO_CDEV_BAD_ENTRIES:
+	case VFIO_CDEV_BAD_DEV_ATTR:
+	case VFIO_CDEV_NODE_ERROR:
+		return FAKESYS_EXPECT_MALFORMED;
+	case VFIO_CDEV_NODE_MISSING:
+		return FAKESYS_EXPECT_NODE_MISSING;
+	case VFIO_CDEV_OK:
+		break;
+	}
+	if (!f->present)
+		return FAKESYS_EXPECT_ABSENT;
+	return class_of_errno(err);
 }
 
 /* What the resolver answers for one device, as a class and a path. */
@@ -91,40 +131,7 @@ static enum fakesys_expect_class resolve_one(const struct vk_root *root, const s
 		return FAKESYS_EXPECT_CDEV;
 	}
 	snprintf(detail, dlen, "%s", e.msg[0] ? e.msg : strerror(-fd));
-	switch (f.cdev_state) {
-	case VFIO_CDEV_DEVICE_ABSENT:
-		return f.present ? FAKESYS_EXPECT_ERROR : FAKESYS_EXPECT_ABSENT;
-	case VFIO_CDEV_NOT_VFIO:
-		return FAKESYS_EXPECT_NOT_VFIO_PCI;
-	case VFIO_CDEV_NO_VFIO_DEV_DIR:
-	case VFIO_CDEV_NO_DEV_ATTR:
-		return FAKESYS_EXPECT_NO_CDEV;
-	case VFIO_CDEV_BAD_ENTRIES:
-	case VFIO_CDEV_BAD_DEV_ATTR:
-	case VFIO_CDEV_NODE_ERROR:
-		return FAKESYS_EXPECT_MALFORMED;
-	case VFIO_CDEV_NODE_MISSING:
-		return FAKESYS_EXPECT_NODE_MISSING;
-	case VFIO_CDEV_OK:
-		break;
-	}
-	if (!f.present)
-		return FAKESYS_EXPECT_ABSENT;
-	switch (-fd) {
-	case EACCES:
-	case EPERM:
-		return FAKESYS_EXPECT_ACCESS;
-	case EBUSY:
-		return FAKESYS_EXPECT_BUSY;
-	case ENODEV:
-	case ENXIO:
-	case ENOENT:
-		return FAKESYS_EXPECT_GONE;
-	case ESTALE: /* the node in /dev is not the device's cdev */
-		return FAKESYS_EXPECT_MALFORMED;
-	default:
-		return FAKESYS_EXPECT_ERROR;
-	}
+	return class_of(&f, -fd);
 }
 
 static void check_resolver(const struct fakesys_expect *x, const struct vk_root *root, struct diff *d)
@@ -139,9 +146,9 @@ static void check_resolver(const struct fakesys_expect *x, const struct vk_root 
 			continue;
 		snprintf(name, sizeof(name), "resolver %s (line %u)", pci_addr_format(&e->addr, bdf), e->line);
 		if (c == FAKESYS_EXPECT_CDEV)
-			item(d, name, want, "%s", path);
+			runner_item(d, name, want, "%s", path);
 		else
-			item(d, name, want, "%s: %s", fakesys_expect_class_name(c), detail);
+			runner_item(d, name, want, "%s: %s", fakesys_expect_class_name(c), detail);
 	}
 }
 
@@ -150,26 +157,94 @@ static const char *exp_status(int s)
 	return s == FAKESYS_EXPECT_MISSING ? "absent" : vk_doctor_status_name((enum vk_doctor_status)s);
 }
 
+/* @prog as execvp() would find it: a path with a '/', else the first
+ * executable in $PATH.  Returns 0 or -ENOENT. */
+static int find_program(const char *prog, char *buf, size_t len)
+{
+	if (strchr(prog, '/')) {
+		snprintf(buf, len, "%s", prog);
+		return access(prog, X_OK) == 0 ? 0 : -ENOENT;
+	}
+	const char *path = getenv("PATH");
+	for (const char *p = path && *path ? path : "/usr/local/bin:/usr/bin:/bin"; *p;) {
+		const char *end = strchrnul(p, ':');
+		snprintf(buf, len, "%.*s/%s", (int)(end - p), p, prog);
+		if (end > p && access(buf, X_OK) == 0)
+			return 0;
+		p = *end ? end + 1 : end;
+	}
+	*buf = '\0';
+	return -ENOENT;
+}
+
+/* The doctor's options from user: and doctor_options:; @qemu and @groups are
+ * buffers the options point into.  Returns 0, or -EINVAL with @what set. */
+static int doctor_options_fill(const struct fakesys_expect *x, struct vk_doctor_options *o,
+                               struct vk_doctor_user *u, char *qemu, size_t qlen, char *what, size_t wlen)
+{
+	o->memlock = VK_DOCTOR_UNLIMITED;
+	o->memlock_given = true;
+	o->skip_qemu = true;
+	if (x->memory && vk_doctor_parse_size(x->memory, false, &o->memory) < 0) {
+		snprintf(what, wlen, "doctor_options (line %u): memory: '%s' is not a size (16G, 512M)",
+		         x->doctor_options_line, x->memory);
+		return -EINVAL;
+	}
+	if (x->memlock && vk_doctor_parse_size(x->memlock, true, &o->memlock) < 0) {
+		snprintf(what, wlen, "doctor_options (line %u): memlock: '%s' is not a size (64M, unlimited)",
+		         x->doctor_options_line, x->memlock);
+		return -EINVAL;
+	}
+	if (x->doctor_qemu) {
+		/* a missing binary is the doctor's finding (VD301 WARN), not an error */
+		if (find_program(x->doctor_qemu, qemu, qlen) < 0)
+			snprintf(qemu, qlen, "%s", x->doctor_qemu);
+		o->qemu = qemu;
+		o->skip_qemu = false;
+	}
+	if (x->has_user) {
+		*u = (struct vk_doctor_user){.uid = x->user_uid, .gid = x->user_gid};
+		u->groups = calloc(x->n_user_groups + 1, sizeof(gid_t));
+		if (!u->groups) {
+			snprintf(what, wlen, "out of memory");
+			return -ENOMEM;
+		}
+		u->groups[u->n_groups++] = x->user_gid;
+		for (size_t i = 0; i < x->n_user_groups; i++)
+			if (x->user_groups[i] != x->user_gid)
+				u->groups[u->n_groups++] = x->user_groups[i];
+		o->user = u;
+	}
+	return 0;
+}
+
 static void check_doctor(const struct fakesys_expect *x, const struct vk_root *root, struct diff *d)
 {
-	struct vk_doctor_options o = {.root = root, .memlock = VK_DOCTOR_UNLIMITED, .memlock_given = true,
-	                              .skip_qemu = true};
+	struct vk_doctor_options o = {.root = root};
+	struct vk_doctor_user u = {0};
 	struct vk_doctor_report rep = {0};
 	struct vk_error e = {0};
 	struct pci_addr *devs = NULL;
+	char qemu[4096], what[512];
 	size_t n = 0;
 
 	if (!x->n_doctor)
 		return;
+	int r = doctor_options_fill(x, &o, &u, qemu, sizeof(qemu), what, sizeof(what));
+	_cleanup_free_ gid_t *user_groups = u.groups;
+	if (r < 0) {
+		runner_item(d, "doctor", "a report", "%s", what);
+		return;
+	}
 	/* every device bound to vfio-pci, and the ones the expectations name */
 	if (vk_doctor_vfio_devices(root, &devs, &n, &e) < 0) {
-		item(d, "doctor", "a report", "no report: %s", e.msg);
+		runner_item(d, "doctor", "a report", "no report: %s", e.msg);
 		return;
 	}
 	struct pci_addr *all = realloc(devs, (n + x->n_doctor + 1) * sizeof(*all));
 	if (!all) {
 		free(devs);
-		item(d, "doctor", "a report", "out of memory");
+		runner_item(d, "doctor", "a report", "out of memory");
 		return;
 	}
 	devs = all;
@@ -187,10 +262,10 @@ static void check_doctor(const struct fakesys_expect *x, const struct vk_root *r
 	o.n_devices = n;
 	if (!n)
 		o.devices = NULL;
-	int r = vk_doctor_run(&o, &rep, &e);
+	r = vk_doctor_run(&o, &rep, &e);
 	free(devs);
 	if (r < 0) {
-		item(d, "doctor", "a report", "vfio-doctor failed: %s", e.msg);
+		runner_item(d, "doctor", "a report", "vfio-doctor failed: %s", e.msg);
 		vk_doctor_report_clear(&rep);
 		return;
 	}
@@ -220,7 +295,7 @@ static void check_doctor(const struct fakesys_expect *x, const struct vk_root *r
 			continue;
 		snprintf(name, sizeof(name), "doctor %s%s%s (line %u)", w->id, w->subject ? "@" : "",
 		         w->subject ? w->subject : "", w->line);
-		item(d, name, exp_status(w->status), "%s", any ? got : "absent (no such check in the report)");
+		runner_item(d, name, exp_status(w->status), "%s", any ? got : "absent (no such check in the report)");
 	}
 	vk_doctor_report_clear(&rep);
 }
@@ -245,7 +320,7 @@ static void compare_findings(const struct fakesys_expect *x, const struct vk_rep
 	_cleanup_free_ const char **ids = calloc(rep->n + 1, sizeof(char *));
 	size_t n_ids = 0;
 	if (!ids) {
-		item(d, "validate", "findings", "out of memory");
+		runner_item(d, "validate", "findings", "out of memory");
 		return;
 	}
 	for (size_t i = 0; i < rep->n; i++)
@@ -279,83 +354,285 @@ static void compare_findings(const struct fakesys_expect *x, const struct vk_rep
 			print_argv(g, argc, argv);
 			fclose(g);
 		}
-		item(d, "validate", want, "%s", got ? got : "?");
+		runner_item(d, "validate", want, "%s", got ? got : "?");
 		free(got);
 	}
 }
 
-static void check_validate(const struct host_model *m, const struct fakesys_expect *x, const struct vk_root *root,
-                           struct diff *d)
+/* What a scenario's checks need. */
+struct run_ctx {
+	const struct host_model *m;
+	const struct fakesys_expect *x;
+	const struct vk_root *root;
+	const char *log;          /* the access log (expect: access:), or NULL */
+	unsigned timeout;
+};
+
+/* vfio-validate's rules on @argv; with @set (argv: resolver), also the live-FD rules. */
+static void validate_argv(const struct run_ctx *c, size_t argc, char *const *argv, bool live_fds, struct diff *d)
 {
-	struct vfio_set set = {.iommufd = -1};
-	struct qemu_argv qa = {0};
+	const struct fakesys_expect *x = c->x;
 	struct qc_cmdline *cl = NULL;
 	struct vk_report rep = {0};
 	struct vk_error e = {0};
 	struct qemu_caps caps;
-	size_t argc = x->argc;
-	char *const *argv = x->argv;
-	int r;
 
-	if (!x->has_validate)
-		return;
-	if (x->argv_resolver) {
-		_cleanup_free_ struct pci_addr *devs = NULL;
-		size_t n = 0;
-		if (x->has_argv_devices) {
-			devs = malloc((x->n_argv_devices + 1) * sizeof(*devs));
-			if (devs)
-				memcpy(devs, x->argv_devices, x->n_argv_devices * sizeof(*devs));
-			n = x->n_argv_devices;
-		} else {
-			devs = malloc((m->n_devices + 1) * sizeof(*devs));
-			for (size_t i = 0; devs && i < m->n_devices; i++)
-				if (m->devices[i].driver && !strcmp(m->devices[i].driver, VFIO_DRIVER_NAME))
-					devs[n++] = m->devices[i].addr;
-		}
-		if (!devs) {
-			item(d, "validate", "a command line", "out of memory");
-			return;
-		}
-		r = vfio_set_open(root, devs, n, 0, &set, &e);
-		if (r < 0) {
-			item(d, "validate (argv: resolver)", "the resolver opens the set", "it failed: %s", e.msg);
-			return;
-		}
-		r = qemu_argv_build(&set, x->argv_json ? QEMU_SYNTAX_JSON : QEMU_SYNTAX_KEYVAL, 0, &qa, &e);
-		if (r < 0) {
-			item(d, "validate (argv: resolver)", "a command line", "the builder failed: %s", e.msg);
-			vfio_set_close(&set);
-			return;
-		}
-		/* as QEMU would inherit them: exec clears CLOEXEC in the child */
-		if (set.iommufd >= 0)
-			fcntl(set.iommufd, F_SETFD, 0);
-		for (size_t i = 0; i < set.n; i++)
-			if (set.dev[i].fd >= 0)
-				fcntl(set.dev[i].fd, F_SETFD, 0);
-		argc = qa.argc;
-		argv = qa.argv;
-	}
-	r = qc_parse_argv(argc, argv, NULL, QC_ARGV_DETECT_PROGRAM, &cl, NULL, &e);
+	int r = qc_parse_argv(argc, argv, NULL, QC_ARGV_DETECT_PROGRAM, &cl, NULL, &e);
 	if (r == 0)
 		r = qemu_caps_builtin(x->qemu, &caps, &e);
 	if (r == 0)
 		r = vk_check_cmdline(cl, &caps, &rep, &e);
 	if (r == 0)
-		r = vk_check_host(cl, root, &rep, &e);
-	if (r == 0 && x->argv_resolver)
-		r = vk_check_fds(cl, 0, NULL, root, &rep, &e);
-	if (r < 0) {
-		item(d, "validate", "findings", "vfio-validate failed: %s", e.msg);
-		goto out;
-	}
-	compare_findings(x, &rep, argc, argv, d);
-out:
+		r = vk_check_host(cl, c->root, &rep, &e);
+	if (r == 0 && live_fds)
+		r = vk_check_fds(cl, 0, NULL, c->root, &rep, &e);
+	if (r < 0)
+		runner_item(d, "validate", "findings", "vfio-validate failed: %s", e.msg);
+	else
+		compare_findings(x, &rep, argc, argv, d);
 	vk_report_clear(&rep);
 	qc_cmdline_free(cl);
+}
+
+/* argv: resolver: the command line the builder makes of @set, checked with
+ * the set's FDs inheritable, as QEMU would get them. */
+static void validate_set(const struct run_ctx *c, struct vfio_set *set, struct diff *d)
+{
+	struct qemu_argv qa = {0};
+	struct vk_error e = {0};
+
+	if (qemu_argv_build(set, c->x->argv_json ? QEMU_SYNTAX_JSON : QEMU_SYNTAX_KEYVAL, 0, &qa, &e) < 0) {
+		runner_item(d, "validate (argv: resolver)", "a command line", "the builder failed: %s", e.msg);
+		return;
+	}
+	/* exec clears close-on-exec in the child */
+	if (set->iommufd >= 0)
+		fcntl(set->iommufd, F_SETFD, 0);
+	for (size_t i = 0; i < set->n; i++)
+		if (set->dev[i].fd >= 0)
+			fcntl(set->dev[i].fd, F_SETFD, 0);
+	validate_argv(c, qa.argc, qa.argv, true, d);
 	qemu_argv_free(&qa);
+}
+
+/* The set's devices: argv_devices:, else every device the scenario binds to vfio-pci. */
+static struct pci_addr *set_devices(const struct run_ctx *c, size_t *n)
+{
+	const struct fakesys_expect *x = c->x;
+	struct pci_addr *devs;
+
+	*n = 0;
+	if (x->has_argv_devices) {
+		devs = malloc((x->n_argv_devices + 1) * sizeof(*devs));
+		if (devs)
+			memcpy(devs, x->argv_devices, x->n_argv_devices * sizeof(*devs));
+		*n = x->n_argv_devices;
+		return devs;
+	}
+	devs = malloc((c->m->n_devices + 1) * sizeof(*devs));
+	for (size_t i = 0; devs && i < c->m->n_devices; i++)
+		if (c->m->devices[i].driver && !strcmp(c->m->devices[i].driver, VFIO_DRIVER_NAME))
+			devs[(*n)++] = c->m->devices[i].addr;
+	return devs;
+}
+
+/* The FDs this process has open (/proc/self/fd, less the listing's own). */
+static int fd_count(void)
+{
+	_cleanup_closedir_ DIR *d = opendir("/proc/self/fd");
+	int n = 0;
+
+	if (!d)
+		return -1;
+	while (readdir(d))
+		n++;
+	return n - 3; /* ".", "..", the listing's FD */
+}
+
+static off_t file_size(const char *path)
+{
+	struct stat st;
+	return path && stat(path, &st) == 0 ? st.st_size : 0;
+}
+
+/* "0000:01:00.1 (busy)" or "/dev/iommu (access)" */
+static void where_describe(bool iommufd, const struct pci_addr *a, enum fakesys_expect_class cls, char *buf,
+                           size_t len)
+{
+	char bdf[PCI_ADDR_STRLEN];
+	snprintf(buf, len, "fails at %s (%s)", iommufd ? "/dev/iommu" : pci_addr_format(a, bdf),
+	         fakesys_expect_class_name(cls));
+}
+
+/* The set: expectation against what vfio_set_open_diag() answered. */
+static void compare_set(const struct run_ctx *c, int r, const struct vfio_set *set,
+                        const struct vfio_set_failure *fail, const struct pci_addr *devs, const char *msg,
+                        struct diff *d)
+{
+	const struct fakesys_expect *x = c->x;
+	char name[64], want[128], got[128];
+	bool at_iommufd = fail->index == VFIO_SET_FAILED_IOMMUFD;
+	enum fakesys_expect_class cls = FAKESYS_EXPECT_ERROR;
+
+	snprintf(name, sizeof(name), x->has_set ? "set (line %u)" : "set (for argv: resolver)", x->set_line);
+	if (x->set_fails)
+		where_describe(x->set_fail_iommufd, &x->set_fail_addr, x->set_fail_class, want, sizeof(want));
+	else
+		snprintf(want, sizeof(want), "opened");
+	if (r == 0) {
+		if (x->set_fails)
+			runner_item(d, name, want, "opened: %zu device(s) and /dev/iommu", set->n);
+		return;
+	}
+	if (fail->index >= 0)
+		cls = class_of(&fail->facts, -r);
+	else if (at_iommufd)
+		cls = class_of_errno(-r);
+	if (fail->index == VFIO_SET_FAILED_ARGS) {
+		snprintf(got, sizeof(got), "failed before opening anything");
+	} else {
+		where_describe(at_iommufd, fail->index >= 0 ? &devs[fail->index] : NULL, cls, got, sizeof(got));
+		if (x->set_fails && at_iommufd == x->set_fail_iommufd && cls == x->set_fail_class &&
+		    (at_iommufd || pci_addr_equal(&devs[fail->index], &x->set_fail_addr)))
+			return;
+	}
+	runner_item(d, name, want, "%s: %s", got, msg);
+}
+
+/*
+ * The set phase: vfio_set_open() of the set's devices as the management layer
+ * would (all or nothing), then set:, access: and argv: resolver against it,
+ * and no FD left behind either way.  A literal argv is validated here too.
+ */
+static void check_set_phase(void *arg, struct diff *d)
+{
+	const struct run_ctx *c = arg;
+	const struct fakesys_expect *x = c->x;
+
+	if (!x->has_set && !x->n_access && !x->argv_resolver) {
+		if (x->has_validate)
+			validate_argv(c, x->argc, x->argv, false, d);
+		return;
+	}
+	size_t n = 0;
+	_cleanup_free_ struct pci_addr *devs = set_devices(c, &n);
+	if (!devs) {
+		runner_item(d, "set", "the set's devices", "out of memory");
+		return;
+	}
+	struct vfio_set set = {.iommufd = -1};
+	struct vfio_set_failure fail;
+	struct vk_error e = {0};
+	int before = fd_count();
+	off_t log_from = file_size(c->log);
+	int r = vfio_set_open_diag(c->root, devs, n, 0, &set, &fail, &e);
+	off_t log_to = file_size(c->log);
+
+	compare_set(c, r, &set, &fail, devs, e.msg, d);
+	if (c->log)
+		runner_check_access(x, c->log, log_from, log_to, d);
+	if (x->has_validate) {
+		if (!x->argv_resolver)
+			validate_argv(c, x->argc, x->argv, false, d);
+		else if (r == 0)
+			validate_set(c, &set, d);
+	}
 	vfio_set_close(&set);
+	int after = fd_count();
+	if (after != before)
+		runner_item(d, "set: file descriptors", "none left open once the set is closed or failed",
+		            "%d before, %d after", before, after);
+}
+
+/* Become the account of expect: user: (groups, gid, uid, in that order). */
+static int drop_to_user(const struct fakesys_expect *x, char *what, size_t len)
+{
+	gid_t groups[256];
+	size_t n = 0;
+
+	groups[n++] = x->user_gid;
+	for (size_t i = 0; i < x->n_user_groups && n < VK_ARRAY_SIZE(groups); i++)
+		groups[n++] = x->user_groups[i];
+	if (setgroups(n, groups) < 0 || setresgid(x->user_gid, x->user_gid, x->user_gid) < 0 ||
+	    setresuid(x->user_uid, x->user_uid, x->user_uid) < 0) {
+		snprintf(what, len, "cannot become uid %u gid %u: %s", x->user_uid, x->user_gid, strerror(errno));
+		return -errno;
+	}
+	/* a credential change makes the process non-dumpable, which hands
+	 * /proc/self/fd to root; the FD check needs to read it */
+	prctl(PR_SET_DUMPABLE, 1);
+	/* and it clears the parent-death signal: a hung client must not outlive us */
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	return 0;
+}
+
+/*
+ * Run @fn, the client side of a scenario (what the management layer or QEMU
+ * does), in this process, or with expect: user: in a child process that has
+ * become that account, so that the kernel checks the tree's modes and owners
+ * as it would for an unprivileged QEMU.  The child's entries join @d.
+ */
+static void run_client(const struct run_ctx *c, void (*fn)(void *, struct diff *), struct diff *d)
+{
+	int p[2];
+
+	if (!c->x->has_user || (geteuid() != 0 && geteuid() == c->x->user_uid)) {
+		fn((void *)c, d);
+		return;
+	}
+	if (pipe2(p, O_CLOEXEC) < 0) {
+		runner_item(d, "user", "a client process", "pipe: %s", strerror(errno));
+		return;
+	}
+	fflush(NULL);
+	pid_t pid = fork();
+	if (pid < 0) {
+		runner_item(d, "user", "a client process", "fork: %s", strerror(errno));
+		close(p[0]);
+		close(p[1]);
+		return;
+	}
+	if (pid == 0) {
+		struct diff cd = {0};
+		char what[256];
+		close(p[0]);
+		alarm(c->timeout);
+		cd.f = open_memstream(&cd.buf, &cd.len);
+		if (!cd.f)
+			_exit(1);
+		if (drop_to_user(c->x, what, sizeof(what)) < 0)
+			runner_item(&cd, "user", "to run as the account", "%s", what);
+		else
+			fn((void *)c, &cd);
+		fclose(cd.f);
+		FILE *out = fdopen(p[1], "w");
+		if (!out)
+			_exit(1);
+		fprintf(out, "%u\n%s", cd.n, cd.buf ? cd.buf : "");
+		_exit(fclose(out) == 0 ? 0 : 1);
+	}
+	close(p[1]);
+	_cleanup_fclose_ FILE *in = fdopen(p[0], "r");
+	if (!in)
+		close(p[0]);
+	unsigned n = 0;
+	bool got = in && fscanf(in, "%u", &n) == 1 && fgetc(in) == '\n';
+	for (int ch; got && (ch = fgetc(in)) != EOF;)
+		fputc(ch, d->f);
+	d->n += n;
+	int st = 0;
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
+	if (!got || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
+		runner_item(d, "user", "the client process to finish", "%s %d",
+		            WIFSIGNALED(st) ? "killed by signal" : "exit status",
+		            WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st));
+}
+
+static void check_resolver_client(void *arg, struct diff *d)
+{
+	const struct run_ctx *c = arg;
+	check_resolver(c->x, c->root, d);
 }
 
 static char *__attribute__((format(printf, 1, 2))) xasprintf(const char *fmt, ...)
@@ -380,15 +657,30 @@ static bool fuse_usable(void)
 	return true;
 }
 
+/* Why this scenario cannot run here ("" when it can): requires:, user:. */
+static void skip_reason(const struct fakesys_expect *x, char *buf, size_t len)
+{
+	char path[4096];
+
+	*buf = '\0';
+	for (size_t i = 0; i < x->n_requires; i++)
+		if (find_program(x->requires[i], path, sizeof(path)) < 0) {
+			snprintf(buf, len, "requires %s, which is not on PATH", x->requires[i]);
+			return;
+		}
+	if (x->has_user && geteuid() != 0 && geteuid() != x->user_uid)
+		snprintf(buf, len, "user: running as uid %u needs root (this is uid %u)", x->user_uid, (unsigned)geteuid());
+}
+
 /* Run one scenario in this (child) process; writes "STATUS\nMODE\nNOTE\n" + diff to @result. */
-static int run_one(const char *path, const char *dir, int mode, const char *result)
+static int run_one(const char *path, const char *dir, int mode, unsigned timeout, const char *result)
 {
 	struct host_model *m = NULL;
 	struct vtree *t = NULL;
 	struct vk_root *root = NULL;
 	struct vk_error e = {0};
 	struct diff d = {0};
-	char tree[4300], note[1200] = "", modebuf[1200] = "-";
+	char tree[4300], log[4300], note[1200] = "", modebuf[1200] = "-";
 	bool mounted = false;
 	int st = ST_OK;
 
@@ -406,14 +698,20 @@ static int run_one(const char *path, const char *dir, int mode, const char *resu
 		         path);
 		goto write;
 	}
+	skip_reason(m->expect, note, sizeof(note));
+	if (note[0]) {
+		st = ST_SKIP;
+		goto write;
+	}
 	if (host_tree_build(m, &t, &e) < 0) {
 		st = ST_ERROR;
 		snprintf(note, sizeof(note), "%s", e.msg);
 		goto write;
 	}
+	snprintf(log, sizeof(log), "%s/access.log", dir);
 	if (mode != MODE_PLAIN && (mode == MODE_FUSE || fuse_usable())) {
 		snprintf(tree, sizeof(tree), "%s/mnt", dir);
-		struct fakesys_mount_opts o = {.model = m};
+		struct fakesys_mount_opts o = {.model = m, .log = m->expect->n_access ? log : NULL};
 		if (mkdir(tree, 0755) < 0 || fakesys_mount(t, tree, &o, &e) < 0) {
 			if (mode == MODE_FUSE) {
 				st = ST_ERROR;
@@ -430,9 +728,10 @@ static int run_one(const char *path, const char *dir, int mode, const char *resu
 		snprintf(modebuf, sizeof(modebuf), mode == MODE_PLAIN ? "plain" : "plain (/dev/fuse not usable)");
 	}
 	if (!mounted) {
-		if (m->n_faults || m->n_steps) {
+		if (m->n_faults || m->n_steps || m->expect->n_access) {
 			st = ST_SKIP;
-			snprintf(note, sizeof(note), "faults and steps need a FUSE mount");
+			snprintf(note, sizeof(note), "%s need a FUSE mount",
+			         m->expect->n_access ? "access-log expectations" : "faults and steps");
 			goto write;
 		}
 		snprintf(tree, sizeof(tree), "%s/tree", dir);
@@ -447,9 +746,12 @@ static int run_one(const char *path, const char *dir, int mode, const char *resu
 		snprintf(note, sizeof(note), "%s", e.msg);
 		goto write;
 	}
-	check_resolver(m->expect, root, &d);
+	/* the order of the phases is part of a scenario: steps fire on accesses */
+	struct run_ctx c = {.m = m, .x = m->expect, .root = root, .log = mounted && m->expect->n_access ? log : NULL,
+	                    .timeout = timeout};
+	run_client(&c, check_resolver_client, &d);
 	check_doctor(m->expect, root, &d);
-	check_validate(m, m->expect, root, &d);
+	run_client(&c, check_set_phase, &d);
 	if (d.n) {
 		st = ST_FAIL;
 		snprintf(note, sizeof(note), "%u expectation%s not met", d.n, d.n == 1 ? "" : "s");
@@ -790,12 +1092,14 @@ int fakesys_cmd_test(int argc, char **argv)
 		{"fuse", no_argument, NULL, 'F'},
 		{"plain", no_argument, NULL, 'P'},
 		{"timeout", required_argument, NULL, 't'},
+		{"skipped-exit", required_argument, NULL, 'S'},
 		{0},
 	};
 	const char *junit = NULL;
 	bool tap = false;
 	long jobs = sysconf(_SC_NPROCESSORS_ONLN);
 	unsigned timeout = 120;
+	int skipped_exit = 0;
 	int mode = MODE_AUTO, c;
 	char *end;
 
@@ -826,6 +1130,13 @@ int fakesys_cmd_test(int argc, char **argv)
 			timeout = (unsigned)v;
 			break;
 		}
+		case 'S': {
+			long v = strtol(optarg, &end, 10);
+			if (*end || end == optarg || v < 0 || v > 255)
+				return usage_err("--skipped-exit expects an exit status 0..255");
+			skipped_exit = (int)v;
+			break;
+		}
 		default:
 			return usage_err("unknown option");
 		}
@@ -852,6 +1163,9 @@ int fakesys_cmd_test(int argc, char **argv)
 		fprintf(stderr, "fakesys: test: cannot create a temporary directory %s: %s\n", base, strerror(errno));
 		rc = 1;
 	}
+	/* searchable, not listable: a scenario's client may run as another user (expect: user:) */
+	if (rc == 0)
+		chmod(base, 0711);
 	if (rc) {
 		for (size_t i = 0; i < n; i++) {
 			free(v[i].path);
@@ -869,7 +1183,7 @@ int fakesys_cmd_test(int argc, char **argv)
 		while (next < n && running < (size_t)jobs) {
 			struct scen *s = &v[next];
 			snprintf(s->dir, sizeof(s->dir), "%s/%zu", base, next);
-			if (mkdir(s->dir, 0700) < 0) {
+			if (mkdir(s->dir, 0711) < 0) {
 				s->status = ST_ERROR;
 				s->note = xasprintf("mkdir %s: %s", s->dir, strerror(errno));
 				s->mode = strdup("?");
@@ -886,7 +1200,7 @@ int fakesys_cmd_test(int argc, char **argv)
 				char result[4300];
 				alarm(timeout);
 				snprintf(result, sizeof(result), "%s/result", s->dir);
-				_exit(run_one(s->path, s->dir, mode, result) < 0 ? 1 : 0);
+				_exit(run_one(s->path, s->dir, mode, timeout, result) < 0 ? 1 : 0);
 			}
 			if (s->pid < 0) {
 				s->status = ST_ERROR;
@@ -933,6 +1247,8 @@ int fakesys_cmd_test(int argc, char **argv)
 		rc = 1;
 	if (cnt[ST_FAIL] || cnt[ST_ERROR])
 		rc = 1;
+	else if (rc == 0 && cnt[ST_SKIP] && !cnt[ST_OK])
+		rc = skipped_exit; /* e.g. 77 for ctest's SKIP_RETURN_CODE: nothing ran */
 	for (size_t i = 0; i < n; i++) {
 		free(v[i].path);
 		free(v[i].name);

@@ -156,6 +156,17 @@ struct fakesys_expect_doctor {
 	unsigned line;
 };
 
+/* One rule on the access log of the set phase (expect: access:). */
+struct fakesys_expect_access {
+	char *path;                   /* fnmatch(3) pattern with FNM_PATHNAME; NULL: any path */
+	char *op;                     /* "open", "read", ... as the log names them; NULL: any */
+	char **flags;                 /* open flags that must all be present ("O_RDWR"); NULL-terminated */
+	size_t n_flags;
+	bool each;                    /* @count applies to each path matched (at least one must be) */
+	uint64_t count;               /* exactly this many matching records */
+	unsigned line;
+};
+
 /* The expect: block; see docs/scenario-format.md, "expect:". */
 struct fakesys_expect {
 	struct fakesys_expect_resolve *resolve;
@@ -176,6 +187,31 @@ struct fakesys_expect {
 	char **findings;              /* validate: findings: ids, sorted and unique */
 	size_t n_findings;
 	char *qemu;                   /* validate: qemu: built-in capability table version, NULL = newest */
+
+	/* user: the resolver and the set run as this account; vfio-doctor --user */
+	bool has_user;
+	uint32_t user_uid, user_gid;
+	uint32_t *user_groups;        /* supplementary groups */
+	size_t n_user_groups;
+
+	/* doctor_options: */
+	char *memory, *memlock;       /* sizes as written ("16G", "unlimited"); checked by the runner */
+	char *doctor_qemu;            /* QEMU binary asked for VD301; NULL: that check is left out */
+	unsigned doctor_options_line;
+
+	/* requires: programs that must be found on $PATH, else the scenario is skipped */
+	char **requires;
+	size_t n_requires;
+
+	/* set: (the set phase runs with set:, access: or argv: resolver) */
+	bool has_set;
+	bool set_fails;               /* set: {fails_at: ...}; otherwise "opened" */
+	struct pci_addr set_fail_addr;
+	bool set_fail_iommufd;        /* fails_at: /dev/iommu */
+	enum fakesys_expect_class set_fail_class;
+	unsigned set_line;
+	struct fakesys_expect_access *access;
+	size_t n_access;
 };
 
 /* Free an expect: block; NULL is allowed. */
