@@ -344,3 +344,31 @@ int vk_tree_diff(const char *a, const char *b, char *why, size_t len, size_t *co
 	}
 	return r;
 }
+
+int vk_scenario_variant(const char *name, const char *from, const char *to, const char *dir, const char *out_name,
+                        char *path, size_t len)
+{
+	char src[4096];
+	static char buf[256 * 1024];
+	long n = vk_read_file(vk_scenario_path(name, src, sizeof(src)), buf, sizeof(buf));
+	size_t k = strlen(from);
+
+	if (n < 0)
+		return (int)n;
+	if (!k || !strstr(buf, from))
+		return -ENOENT;
+	snprintf(path, len, "%s/%s", dir, out_name);
+	FILE *f = fopen(path, "we");
+	if (!f)
+		return -errno;
+	for (const char *p = buf, *q; *p; p = q + k) {
+		q = strstr(p, from);
+		if (!q) {
+			fputs(p, f);
+			break;
+		}
+		fwrite(p, 1, (size_t)(q - p), f);
+		fputs(to, f);
+	}
+	return fclose(f) == 0 ? 0 : -errno;
+}

@@ -32,6 +32,14 @@ int vk_rm_rf(const char *path);
  */
 int vk_run(char *const argv[], char *out, size_t outlen, char *errbuf, size_t errlen);
 
+/*
+ * A variant of scenarios/@name: its text with every @from (which must occur)
+ * replaced by @to, written as @dir/@out_name; @path receives the file's path.
+ * Returns 0, -ENOENT when @from does not occur, or -errno.
+ */
+int vk_scenario_variant(const char *name, const char *from, const char *to, const char *dir, const char *out_name,
+                        char *path, size_t len);
+
 /* Number of open FDs of this process (entries of /proc/self/fd, the one used to read it excluded). */
 int vk_fd_count(void);
 

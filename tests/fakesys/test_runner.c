@@ -47,20 +47,8 @@ static int run_test(const char *a0, const char *a1, const char *a2, const char *
 /* A copy of default.yaml with one string replaced, as DIR/NAME. */
 static void broken_copy(const char *name, const char *from, const char *to, char *path, size_t len)
 {
-	char src[4096];
-	static char buf[65536];
-	long n = vk_read_file(vk_scenario_path("default.yaml", src, sizeof(src)), buf, sizeof(buf));
-
-	cr_assert_gt(n, 0);
-	char *p = strstr(buf, from);
-	cr_assert_not_null(p, "default.yaml has no '%s'", from);
-	snprintf(path, len, "%s/%s", tmp, name);
-	FILE *f = fopen(path, "w");
-	cr_assert_not_null(f);
-	fwrite(buf, 1, (size_t)(p - buf), f);
-	fputs(to, f);
-	fputs(p + strlen(from), f);
-	cr_assert_eq(fclose(f), 0);
+	cr_assert_eq(vk_scenario_variant("default.yaml", from, to, tmp, name, path, len), 0, "default.yaml has no '%s'",
+	             from);
 }
 
 Test(runner, library_passes)
@@ -207,4 +195,16 @@ Test(runner, errors_and_usage)
 	fclose(f);
 	cr_assert_eq(run_test(path, NULL, NULL, NULL, NULL, NULL), 1, "%s", out);
 	cr_assert(strstr(out, "bare.yaml:3:28: resolver: 'sideways' is neither"), "%s", out);
+}
+
+Test(runner, plain_tree_skips_what_needs_a_mount)
+{
+	char p[4200];
+
+	vk_scenario_path("access-libvirt-open-pattern.yaml", p, sizeof(p));
+	cr_assert_eq(run_test("--plain", "--skipped-exit", "77", p, NULL, NULL), 77, "%s", out);
+	cr_assert(strstr(out, "skip  access-libvirt-open-pattern (plain, "), "%s", out);
+	cr_assert(strstr(out, "access-log expectations need a FUSE mount"), "%s", out);
+	/* without --skipped-exit a skip is not a failure */
+	cr_assert_eq(run_test("--plain", p, NULL, NULL, NULL, NULL), 0, "%s", out);
 }
