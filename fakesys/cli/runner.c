@@ -605,10 +605,13 @@ static void run_client(const struct run_ctx *c, void (*fn)(void *, struct diff *
 		else
 			fn((void *)c, &cd);
 		fclose(cd.f);
+		/* this process's copy of the root: leave nothing open at exit */
+		vk_root_close((struct vk_root *)c->root);
 		FILE *out = fdopen(p[1], "w");
 		if (!out)
 			_exit(1);
 		fprintf(out, "%u\n%s", cd.n, cd.buf ? cd.buf : "");
+		free(cd.buf);
 		_exit(fclose(out) == 0 ? 0 : 1);
 	}
 	close(p[1]);

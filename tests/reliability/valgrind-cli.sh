@@ -113,6 +113,18 @@ vg 1 fakesys/umount-not-fakesys "$FAKESYS" umount "$W/empty-dir"
 vg 1 fakesys/umount-missing "$FAKESYS" umount "$W/no-such-mnt"
 vg 1 fakesys/record-missing-root "$FAKESYS" record --root "$W/no-such-root" --output "$W/rec.yaml"
 vg 1 fakesys/test-bad-scenario "$FAKESYS" test --plain -j 1 "$W/invalid.yaml"
+# the runner's own failure paths: a set that fails where it was not expected,
+# a doctor option that is not a size, a client run as another uid (root only)
+sed -e 's/class: node-missing/class: busy/' -e '/^  access:/,$d' \
+	"$S/scenarios/set-second-device-fails-no-fd-left.yaml" >"$W/set-fails.yaml"
+sed 's/memory: 16G/memory: lots/' "$S/scenarios/doctor-memlock-too-low.yaml" >"$W/bad-size.yaml"
+sed 's/0000:01:00.0: access/0000:01:00.0: \/dev\/vfio\/devices\/vfio0/; /^  access:/,$d' \
+	"$S/scenarios/perms-qemu-user-eacces.yaml" >"$W/user.yaml"
+vg 1 fakesys/test-set-fails "$FAKESYS" test --plain -j 1 "$W/set-fails.yaml"
+vg 1 fakesys/test-bad-size "$FAKESYS" test --plain -j 1 "$W/bad-size.yaml"
+if [ "$(id -u)" -eq 0 ]; then
+	vg 1 fakesys/test-user-client "$FAKESYS" test --plain -j 1 "$W/user.yaml"
+fi
 
 # a materialized default host for the resolver and the doctor
 "$FAKESYS" materialize "$SCEN" "$W/host" >/dev/null || { echo "FAIL: cannot materialize $SCEN"; exit 1; }
