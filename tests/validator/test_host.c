@@ -114,3 +114,92 @@ Test(host, legacy_group_rules, .init = setup, .fini = teardown)
 	cr_assert(HAS(r, "VV105"));
 	vk_report_clear(&r);
 }
+
+/* Rebind @bdf in the materialized tree: point its driver link at @drv, or drop it (NULL). */
+static void set_driver(const char *bdf, const char *drv)
+{
+	char p[PATH_MAX], target[128];
+
+	devpath(bdf, "driver", p, sizeof(p));
+	cr_assert_eq(unlink(p), 0);
+	if (!drv)
+		return;
+	snprintf(target, sizeof(target), "../../../../bus/pci/drivers/%s", drv);
+	cr_assert_eq(symlink(target, p), 0);
+}
+
+Test(host, iommufd_group_kernel_owned, .init = setup, .fini = teardown)
+{
+	/* The GPU's audio function back on snd_hda_intel: its probe took group 12. */
+	set_driver("0000:01:00.1", "snd_hda_intel");
+
+	struct vk_report r = host_check("-object", "iommufd,id=i0", "-device", "vfio-pci,host=01:00.0,iommufd=i0", NULL);
+	cr_assert_eq(r.n, 1, "%zu findings", r.n);
+	const struct vk_finding *f = vk_report_find(&r, "VV107");
+	cr_assert_not_null(f);
+	cr_assert(strstr(f->message, "group 12"), "%s", f->message);
+	cr_assert(strstr(f->message, "0000:01:00.1"), "%s", f->message);
+	cr_assert(strstr(f->message, "snd_hda_intel"), "%s", f->message);
+	cr_assert_str_eq(f->evidence, "0000:01:00.1 driver=snd_hda_intel");
+	cr_assert_str_eq(f->rule->name, "host.group-kernel-owned");
+	vk_report_clear(&r);
+
+	/* fd= alone also means the cdev and iommufd (libvirt's form, here with host= to find the device). */
+	r = host_check("-device", "vfio-pci,host=01:00.0,fd=21", NULL);
+	cr_assert(HAS(r, "VV107"));
+	cr_assert_not(HAS(r, "VV104"));
+	vk_report_clear(&r);
+	r = host_check("-object", "iommufd,id=i0", "-device",
+	               "vfio-pci,sysfsdev=/sys/bus/pci/devices/0000:01:00.0,iommufd=i0,fd=21", NULL);
+	cr_assert(HAS(r, "VV107"));
+	vk_report_clear(&r);
+
+	/* Legacy mode keeps its own rule for the same group. */
+	r = host_check("-device", "vfio-pci,host=01:00.0", NULL);
+	cr_assert(HAS(r, "VV104"));
+	cr_assert_not(HAS(r, "VV107"));
+	vk_report_clear(&r);
+}
+
+Test(host, iommufd_group_dma_managed_members, .init = setup, .fini = teardown)
+{
+	/* driver_managed_dma drivers and no driver leave owner_cnt alone: the bind works. */
+	static const char *const ok[] = { "pcieport", "pci-stub", NULL /* unbound */ };
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		const char *what = ok[i] ? ok[i] : "(no driver)";
+		set_driver("0000:01:00.1", ok[i]);
+		struct vk_report r =
+			host_check("-object", "iommufd,id=i0", "-device", "vfio-pci,host=01:00.0,iommufd=i0", NULL);
+		cr_assert_eq(r.n, 0, "%s: %s", what, r.n ? r.findings[0].message : "");
+		vk_report_clear(&r);
+		r = host_check("-device", "vfio-pci,host=01:00.0,fd=21", NULL);
+		cr_assert_eq(r.n, 0, "%s (fd=): %s", what, r.n ? r.findings[0].message : "");
+		vk_report_clear(&r);
+		r = host_check("-device", "vfio-pci,host=01:00.0", NULL);
+		cr_assert_eq(r.n, 0, "%s (legacy): %s", what, r.n ? r.findings[0].message : "");
+		vk_report_clear(&r);
+	}
+}
+
+Test(host, iommufd_group_rule_precedence, .init = setup, .fini = teardown)
+{
+	char p[PATH_MAX], cmd[PATH_MAX + 64];
+
+	set_driver("0000:01:00.1", "snd_hda_intel");
+	/* The device itself off vfio-pci: VV102 only; the group is not looked at. */
+	set_driver("0000:01:00.0", "nouveau");
+	struct vk_report r = host_check("-object", "iommufd,id=i0", "-device", "vfio-pci,host=01:00.0,iommufd=i0", NULL);
+	cr_assert(HAS(r, "VV102"));
+	cr_assert_not(HAS(r, "VV107"));
+	vk_report_clear(&r);
+
+	/* Back on vfio-pci without a usable cdev: VV103 only. */
+	set_driver("0000:01:00.0", "vfio-pci");
+	devpath("0000:01:00.0", "vfio-dev", p, sizeof(p));
+	snprintf(cmd, sizeof(cmd), "rm -f %s/vfio*/dev", p);
+	cr_assert_eq(system(cmd), 0);
+	r = host_check("-object", "iommufd,id=i0", "-device", "vfio-pci,host=01:00.0,iommufd=i0", NULL);
+	cr_assert(HAS(r, "VV103"));
+	cr_assert_not(HAS(r, "VV107"));
+	vk_report_clear(&r);
+}

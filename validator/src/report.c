@@ -90,6 +90,14 @@ static const struct vk_rule rules[] = {
 	{ "VV106", "host.no-iommu-group", E, "the device is in no IOMMU group",
 	  "enable the IOMMU in firmware and on the kernel command line",
 	  "hw/vfio/helpers.c vfio_get_group_no(): readlink iommu_group" },
+	{ "VV107", "host.group-kernel-owned", E,
+	  "the IOMMU group is owned by a kernel driver, so the iommufd bind fails (EPERM)",
+	  "bind every device of the group to vfio-pci (or unbind them); a bridge may stay on pcieport",
+	  "hw/vfio/iommufd.c iommufd_cdev_connect_and_bind(): \"error bind device fd=%d to iommufd=%d\"; "
+	  "drivers/vfio/device_cdev.c vfio_df_ioctl_bind_iommufd() -> drivers/iommu/iommufd/device.c iommufd_device_bind() "
+	  "-> drivers/iommu/iommu.c iommu_device_claim_dma_owner(): -EPERM while another owner holds owner_cnt, taken by a "
+	  "member's driver at probe (drivers/pci/pci-driver.c pci_dma_configure() -> iommu_device_use_default_domain(), "
+	  "skipped for driver_managed_dma: vfio-pci, pci-stub, pcieport)" },
 
 	/* live FDs (vk_check_fds) */
 	{ "VV201", "fd.not-open", E, "an fd= number is not open in the process",
