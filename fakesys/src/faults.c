@@ -442,7 +442,7 @@ int scenario_parse_faults(struct loader *l, yaml_node_t *v)
 
 /* ---- the scenario's steps: list ---- */
 
-static const char *const step_verbs[] = {"fault", "log", "bind", "unbind", "remove", "chmod", "set"};
+static const char *const step_verbs[] = {"fault", "log", "bind", "unbind", "remove", "chmod", "set", "write"};
 
 /* One control command of a step's do: checked for its verb. */
 static int step_command(struct loader *l, yaml_node_t *v, char **acc)
@@ -459,7 +459,7 @@ static int step_command(struct loader *l, yaml_node_t *v, char **acc)
 	if (!known || strchr(s, '\n'))
 		return scenario_fail(l, v, "do",
 		                     "'%s' is not a control command (one line starting with fault, log, bind, unbind, "
-		                     "remove, chmod or set; docs/architecture.md, Control channel)",
+		                     "remove, chmod, set or write; docs/architecture.md, Control channel)",
 		                     s);
 	size_t old = *acc ? strlen(*acc) : 0;
 	char *n = realloc(*acc, old + strlen(s) + 2);

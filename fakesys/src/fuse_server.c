@@ -756,23 +756,24 @@ static int fs_rebuild(struct fs *fs, struct vk_error *err)
 	return 0;
 }
 
-/* A kernel-like write to the control file @n: returns 0 or -errno. */
-static int live_write(struct fs *fs, fuse_ino_t ino, const char *buf, size_t size, struct vk_error *err)
+/*
+ * A kernel-like write to the control file @ino, with model_mu held: returns 0
+ * or -errno.  A client's write(2) and the control channel's "write" both end
+ * here, so that they change the host the same way.
+ */
+static int live_write_locked(struct fs *fs, fuse_ino_t ino, const char *buf, size_t size, struct vk_error *err)
 {
 	char arg[NAME_MAX + 1] = "";
 	enum wkind k;
 	struct pci_addr a;
 	int r;
 
-	pthread_mutex_lock(&fs->model_mu);
 	pthread_rwlock_rdlock(&fs->lock);
 	struct vt_node *n = node_of(fs, ino);
 	k = n ? write_kind(n, arg, sizeof(arg)) : W_NONE;
 	pthread_rwlock_unlock(&fs->lock);
-	if (!n) {
-		r = vk_error_set(err, ENODEV, "the file went away");
-		goto out;
-	}
+	if (!n)
+		return vk_error_set(err, ENODEV, "the file went away");
 	if (k == W_OVERRIDE || k == W_REMOVE || k == W_NUMVFS)
 		pci_addr_parse(arg, &a, NULL);
 	switch (k) {
@@ -805,7 +806,14 @@ static int live_write(struct fs *fs, fuse_ino_t ino, const char *buf, size_t siz
 		r = fs_rebuild(fs, err);
 	else if (r > 0)
 		r = 0;
-out:
+	return r;
+}
+
+/* A client's write(2) of the control file @ino: returns 0 or -errno. */
+static int live_write(struct fs *fs, fuse_ino_t ino, const char *buf, size_t size, struct vk_error *err)
+{
+	pthread_mutex_lock(&fs->model_mu);
+	int r = live_write_locked(fs, ino, buf, size, err);
 	pthread_mutex_unlock(&fs->model_mu);
 	return r;
 }
@@ -918,12 +926,93 @@ static int ctl_node(struct fs *fs, bool chmod, char *args, struct vk_error *err)
 	return 0;
 }
 
+/* The files "write" (and a client's write(2)) acts on; see write_kind(). */
+#define CTL_WRITE_FILES "bind, unbind, new_id, driver_override, drivers_probe, remove, sriov_numvfs"
+
+/*
+ * "write PATH VALUE": what `echo VALUE > PATH` does to a kernel-like control
+ * file, through the same code as a client's write(2) of it.  Called with
+ * model_mu held, so the tree cannot change between finding the file and
+ * writing it.  The command is not an access of the file: no fault counts it
+ * and no step fires on it (a step's write would run a step inside a step).
+ */
+static int ctl_sysfs_write(struct fs *fs, char *args, struct vk_error *err)
+{
+	char *save = NULL, *path = strtok_r(args, " \t", &save);
+	const char *value = save ? save + strspn(save, " \t") : "";
+	char arg[NAME_MAX + 1];
+
+	if (!path || !*value)
+		return vk_error_set(err, EINVAL, "write: expected PATH VALUE (written as echo VALUE > PATH would)");
+	while (*path == '/')
+		path++;
+	/* symlinks followed, as the open(2) before a write(2) does */
+	pthread_rwlock_rdlock(&fs->lock);
+	struct vt_node *n = walk_from(fs->cur.t, vtree_root(fs->cur.t), path, 0);
+	fuse_ino_t ino = n ? n->ino : 0;
+	bool control = n && write_kind(n, arg, sizeof(arg)) != W_NONE;
+	pthread_rwlock_unlock(&fs->lock);
+	if (!n)
+		return vk_error_set(err, ENOENT, "%s: no such path", path);
+	if (!control)
+		return vk_error_set(err, EINVAL, "%s: not a sysfs control file (" CTL_WRITE_FILES ")", path);
+	/* the bytes echo writes: VALUE and a newline */
+	size_t len = strlen(value);
+	_cleanup_free_ char *buf = malloc(len + 1);
+	if (!buf)
+		return vk_error_set(err, ENOMEM, "out of memory");
+	memcpy(buf, value, len);
+	buf[len] = '\n';
+	return live_write_locked(fs, ino, buf, len + 1, err);
+}
+
+/* "bind", "unbind", "remove": the control-channel forms, by address. */
+static int ctl_device(struct fs *fs, const char *cmd, char *args, struct vk_error *err)
+{
+	char *save = NULL, *bdf = strtok_r(args, " \t", &save);
+	char *drv = strtok_r(NULL, " \t", &save);
+	struct pci_addr a;
+	int r = ctl_addr(bdf, &a, err);
+
+	if (r < 0)
+		return r;
+	if (!strcmp(cmd, "bind"))
+		return drv ? live_force_bind(fs->model, &a, drv, err)
+		           : vk_error_set(err, EINVAL, "bind: expected BDF DRIVER");
+	if (!strcmp(cmd, "unbind"))
+		return live_force_unbind(fs->model, &a, err);
+	return live_remove(fs->model, &a, "1", 1, err);
+}
+
+/* A command that changes the host, with model_mu held: 0 or -errno. */
+static int ctl_change(struct fs *fs, const char *cmd, char *args, struct vk_error *err)
+{
+	int r;
+
+	if (!strcmp(cmd, "write"))
+		return ctl_sysfs_write(fs, args, err); /* rebuilds itself, as a client's write does */
+	if (!strcmp(cmd, "chmod") || !strcmp(cmd, "set"))
+		r = ctl_node(fs, !strcmp(cmd, "chmod"), args, err);
+	else
+		r = ctl_device(fs, cmd, args, err);
+	return r == 0 ? fs_rebuild(fs, err) : r < 0 ? r : 0;
+}
+
+static bool is_change_verb(const char *cmd)
+{
+	static const char *const verbs[] = {"bind", "unbind", "remove", "chmod", "set", "write"};
+
+	for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
+		if (!strcmp(cmd, verbs[i]))
+			return true;
+	return false;
+}
+
 /* Run one command line; its answer goes to @out.  Returns 0 or -errno. */
 static int ctl_exec(struct fs *fs, char *line, FILE *out, struct vk_error *err)
 {
 	char *save = NULL, *cmd = strtok_r(line, " \t", &save);
 	char *args = save ? save : (char *)"";
-	struct pci_addr a;
 	int r;
 
 	while (*args == ' ' || *args == '\t')
@@ -943,32 +1032,19 @@ static int ctl_exec(struct fs *fs, char *line, FILE *out, struct vk_error *err)
 	}
 	if (!strcmp(cmd, "help")) {
 		fputs("fault add PATH OP ERRNO [nth=N] [times=N] [delay=MS]\nfault clear [PATH]\nfault list\n"
-		      "log on|off\nbind BDF DRIVER\nunbind BDF\nremove BDF\nchmod PATH MODE\nset PATH VALUE\n",
+		      "log on|off\nbind BDF DRIVER\nunbind BDF\nremove BDF\nchmod PATH MODE\nset PATH VALUE\n"
+		      "write PATH VALUE\n",
 		      out);
 		return 0;
 	}
-	if (strcmp(cmd, "bind") && strcmp(cmd, "unbind") && strcmp(cmd, "remove") && strcmp(cmd, "chmod") &&
-	    strcmp(cmd, "set"))
+	if (!is_change_verb(cmd))
 		return vk_error_set(err, EINVAL, "unknown command '%s' (try 'help')", cmd);
 	if (!fs->model)
 		return vk_error_set(err, EROFS, "%s: this mount has no host model to change", cmd);
+	/* serialised with the sysfs writes; "write" ends in live_write_locked(),
+	 * which expects this lock held rather than taking it again */
 	pthread_mutex_lock(&fs->model_mu);
-	if (!strcmp(cmd, "chmod") || !strcmp(cmd, "set")) {
-		r = ctl_node(fs, !strcmp(cmd, "chmod"), args, err);
-	} else {
-		char *bdf = strtok_r(args, " \t", &save);
-		char *drv = strtok_r(NULL, " \t", &save);
-		r = ctl_addr(bdf, &a, err);
-		if (r == 0 && !strcmp(cmd, "bind"))
-			r = drv ? live_force_bind(fs->model, &a, drv, err)
-			        : vk_error_set(err, EINVAL, "bind: expected BDF DRIVER");
-		else if (r == 0 && !strcmp(cmd, "unbind"))
-			r = live_force_unbind(fs->model, &a, err);
-		else if (r == 0)
-			r = live_remove(fs->model, &a, "1", 1, err);
-	}
-	if (r == 0)
-		r = fs_rebuild(fs, err);
+	r = ctl_change(fs, cmd, args, err);
 	pthread_mutex_unlock(&fs->model_mu);
 	if (r >= 0)
 		fprintf(out, "ok\n");

@@ -43,6 +43,13 @@ static char *arg_string(const char *buf, size_t len)
 	return strndup(buf, len);
 }
 
+/* How much of the written bytes a message quotes: not the trailing newline
+ * echo adds, so that the message (a control-channel answer) stays one line. */
+static int shown_len(const char *buf, size_t len)
+{
+	return (int)(len && buf[len - 1] == '\n' ? len - 1 : len);
+}
+
 static long dev_index(const struct host_model *m, const struct pci_addr *a)
 {
 	const struct host_device *d = host_model_find(m, a);
@@ -145,11 +152,11 @@ int live_bind(struct host_model *m, const char *drv, const char *buf, size_t len
 	long i = named_device(m, buf, len);
 
 	if (i < 0)
-		return vk_error_set(err, ENODEV, "bind: no such device '%.*s'", (int)len, buf);
+		return vk_error_set(err, ENODEV, "bind: no such device '%.*s'", shown_len(buf, len), buf);
 	struct host_device *d = &m->devices[i];
 	if (!driver_matches(m, drv, d))
-		return vk_error_set(err, ENODEV, "bind: %s does not match device %.*s (driver_override %s)", drv, (int)len,
-		                    buf, d->driver_override ? d->driver_override : "unset");
+		return vk_error_set(err, ENODEV, "bind: %s does not match device %.*s (driver_override %s)", drv,
+		                    shown_len(buf, len), buf, d->driver_override ? d->driver_override : "unset");
 	if (d->driver)
 		return vk_error_set(err, EBUSY, "bind: the device is bound to %s", d->driver);
 	int r = attach(m, (size_t)i, drv);
@@ -161,7 +168,7 @@ int live_unbind(struct host_model *m, const char *drv, const char *buf, size_t l
 	long i = named_device(m, buf, len);
 
 	if (i < 0 || !m->devices[i].driver || strcmp(m->devices[i].driver, drv))
-		return vk_error_set(err, ENODEV, "unbind: '%.*s' is not bound to %s", (int)len, buf, drv);
+		return vk_error_set(err, ENODEV, "unbind: '%.*s' is not bound to %s", shown_len(buf, len), buf, drv);
 	detach(m, &m->devices[i]);
 	return 0;
 }
@@ -238,7 +245,7 @@ int live_drivers_probe(struct host_model *m, const char *buf, size_t len, struct
 	long i = named_device(m, buf, len);
 
 	if (i < 0)
-		return vk_error_set(err, ENODEV, "drivers_probe: no such device '%.*s'", (int)len, buf);
+		return vk_error_set(err, ENODEV, "drivers_probe: no such device '%.*s'", shown_len(buf, len), buf);
 	int r = probe_one(m, (size_t)i);
 	return r < 0 ? vk_error_set(err, r, "out of memory") : r;
 }
@@ -376,7 +383,7 @@ int live_remove(struct host_model *m, const struct pci_addr *a, const char *buf,
 	if (*end == '\n')
 		end++;
 	if (errno || end == s || *end)
-		return vk_error_set(err, EINVAL, "remove: '%s' is not a number", s);
+		return vk_error_set(err, EINVAL, "remove: '%.*s' is not a number", shown_len(s, strlen(s)), s);
 	if (i < 0)
 		return vk_error_set(err, ENODEV, "remove: the device went away");
 	if (!v)
@@ -518,7 +525,7 @@ int live_sriov_numvfs(struct host_model *m, const struct pci_addr *a, const char
 	if (*end == '\n')
 		end++;
 	if (errno || end == s || *end || num > 0xffff)
-		return vk_error_set(err, EINVAL, "sriov_numvfs: '%s' is not a number", s);
+		return vk_error_set(err, EINVAL, "sriov_numvfs: '%.*s' is not a number", shown_len(s, strlen(s)), s);
 	if (i < 0)
 		return vk_error_set(err, ENODEV, "sriov_numvfs: the device went away");
 	struct host_device *d = &m->devices[i];

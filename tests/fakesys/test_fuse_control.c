@@ -179,3 +179,150 @@ Test(fuse_control, chmod_and_set)
 	cr_assert_eq(vk_read_file(P(mnt, "sys/bus/pci/devices/0000:02:00.0/numa_node"), buf, sizeof(buf)), 2);
 	live_umount(mnt);
 }
+
+/* ---- write PATH VALUE: echo VALUE > PATH through the control channel ---- */
+
+#define PF_DIR "sys/bus/pci/devices/0000:03:00.0"
+#define NUMVFS PF_DIR "/sriov_numvfs"
+
+/* The target of the link @rel, which must contain @want. */
+static void link_has(const char *rel, const char *want)
+{
+	char buf[PATH_MAX];
+	ssize_t n = readlink(P(mnt, rel), buf, sizeof(buf) - 1);
+	cr_assert_gt(n, 0, "%s: %s", rel, strerror(errno));
+	buf[n] = '\0';
+	cr_assert(strstr(buf, want), "%s -> %s, expected ...%s", rel, buf, want);
+}
+
+/* The content of @rel must be @want. */
+static void file_is(const char *rel, const char *want)
+{
+	char buf[256];
+	cr_assert_eq(vk_read_file(P(mnt, rel), buf, sizeof(buf)), (long)strlen(want), "%s", rel);
+	cr_assert_str_eq(buf, want, "%s", rel);
+}
+
+Test(fuse_control, write_creates_vfs_through_sriov_numvfs)
+{
+	char out[1024];
+	struct stat st;
+
+	cr_assert_eq(live_mount(LIVE_HOST, live, mnt, sizeof(mnt)), 0);
+	file_is(NUMVFS, "0\n");
+	cr_assert_eq(lstat(P(mnt, "sys/bus/pci/devices/0000:03:02.0"), &st), -1);
+	/* a leading '/' is ignored; devices/<BDF> is a symlink, followed */
+	cr_assert_eq(live_ctl(mnt, "write /" NUMVFS " 2\n", out, sizeof(out)), 0, "%s", out);
+	cr_assert_str_eq(out, "ok\n");
+	file_is(NUMVFS, "2\n");
+	/* routing ID of the PF + 16 + k (sriov_offset 16, sriov_stride 1) */
+	link_has(PF_DIR "/virtfn0", "0000:03:02.0");
+	link_has(PF_DIR "/virtfn1", "0000:03:02.1");
+	cr_assert_eq(lstat(P(mnt, PF_DIR "/virtfn2"), &st), -1);
+	link_has("sys/bus/pci/devices/0000:03:02.1/physfn", "0000:03:00.0");
+	file_is("sys/bus/pci/devices/0000:03:02.0/device", "0x154c\n");
+	cr_assert_eq(stat(P(mnt, "sys/bus/pci/devices/0000:03:02.1/iommu_group"), &st), 0);
+	/* and back to none, as echo 0 > sriov_numvfs */
+	cr_assert_eq(live_ctl(mnt, "write " NUMVFS " 0", out, sizeof(out)), 0, "%s", out);
+	file_is(NUMVFS, "0\n");
+	cr_assert_eq(lstat(P(mnt, "sys/bus/pci/devices/0000:03:02.0"), &st), -1);
+	cr_assert_eq(lstat(P(mnt, PF_DIR "/virtfn0"), &st), -1);
+	live_umount(mnt);
+}
+
+Test(fuse_control, write_binds_through_driver_override_and_drivers_probe)
+{
+	char out[1024];
+	struct stat st;
+
+	cr_assert_eq(live_mount(LIVE_HOST, live, mnt, sizeof(mnt)), 0);
+	cr_assert_eq(live_ctl(mnt,
+	                      "write " NUMVFS " 1\n"
+	                      "write sys/bus/pci/devices/0000:03:02.0/driver_override vfio-pci\n",
+	                      out, sizeof(out)),
+	             0, "%s", out);
+	cr_assert_str_eq(out, "ok\nok\n");
+	file_is("sys/bus/pci/devices/0000:03:02.0/driver_override", "vfio-pci\n");
+	/* the override alone binds nothing: the kernel waits for a probe */
+	cr_assert_eq(lstat(P(mnt, "sys/bus/pci/devices/0000:03:02.0/driver"), &st), -1);
+	cr_assert_eq(live_ctl(mnt, "write sys/bus/pci/drivers_probe 0000:03:02.0", out, sizeof(out)), 0, "%s", out);
+	cr_assert_str_eq(out, "ok\n");
+	link_has("sys/bus/pci/devices/0000:03:02.0/driver", "drivers/vfio-pci");
+	cr_assert_eq(lstat(P(mnt, "sys/bus/pci/drivers/vfio-pci/0000:03:02.0"), &st), 0);
+	/* vfio0 and vfio1 are the GPU's: the lowest free minor */
+	cr_assert_eq(stat(P(mnt, "sys/bus/pci/devices/0000:03:02.0/vfio-dev/vfio2/dev"), &st), 0);
+	cr_assert_eq(open_errno_at(P(mnt, "dev/vfio/devices/vfio2"), O_RDWR), 0);
+	live_umount(mnt);
+}
+
+#define NO_VALUE "error: write: expected PATH VALUE (written as echo VALUE > PATH would)\n"
+
+Test(fuse_control, write_errors_fail_the_write_with_the_kernels_errno)
+{
+	char out[1024];
+	struct stat st;
+
+	cr_assert_eq(live_mount(LIVE_HOST, live, mnt, sizeof(mnt)), 0);
+	cr_assert_eq(live_ctl(mnt, "write " NUMVFS " 2", out, sizeof(out)), 0, "%s", out);
+	static const struct {
+		const char *cmd;
+		int err;
+		const char *answer;
+	} cases[] = {
+		{"write sys/bus/pci/devices/0000:02:00.0/vendor 0x1234\n", EINVAL,
+		 "error: sys/bus/pci/devices/0000:02:00.0/vendor: not a sysfs control file (bind, unbind, new_id, "
+		 "driver_override, drivers_probe, remove, sriov_numvfs)\n"},
+		{"write dev/vfio/devices/vfio0 1\n", EINVAL,
+		 "error: dev/vfio/devices/vfio0: not a sysfs control file (bind, unbind, new_id, driver_override, "
+		 "drivers_probe, remove, sriov_numvfs)\n"},
+		{"write sys/bus/pci/devices/0000:42:00.0/remove 1\n", ENOENT,
+		 "error: sys/bus/pci/devices/0000:42:00.0/remove: no such path\n"},
+		{"write " NUMVFS " 5\n", ERANGE, "error: sriov_numvfs: 5 is above sriov_totalvfs (4)\n"},
+		{"write " NUMVFS " 3\n", EBUSY,
+		 "error: sriov_numvfs: 2 VFs already enabled; disable before enabling 3\n"},
+		{"write " NUMVFS " many\n", EINVAL, "error: sriov_numvfs: 'many' is not a number\n"},
+		{"write sys/bus/pci/drivers_probe 0000:42:00.0\n", ENODEV,
+		 "error: drivers_probe: no such device '0000:42:00.0'\n"},
+		{"write " NUMVFS "\n", EINVAL, NO_VALUE},
+		{"write " NUMVFS "   \n", EINVAL, NO_VALUE},
+		{"write\n", EINVAL, NO_VALUE},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int r = live_ctl(mnt, cases[i].cmd, out, sizeof(out));
+		cr_assert_eq(r, -cases[i].err, "%s: %s, expected %s", cases[i].cmd, strerror(-r),
+		             strerror(cases[i].err));
+		cr_assert_str_eq(out, cases[i].answer, "%s", cases[i].cmd);
+	}
+	/* nothing changed */
+	file_is(NUMVFS, "2\n");
+	cr_assert_eq(lstat(P(mnt, "sys/bus/pci/devices/0000:03:02.2"), &st), -1);
+	file_is("sys/bus/pci/devices/0000:02:00.0/vendor", "0x144d\n");
+	live_umount(mnt);
+}
+
+Test(fuse_control, write_is_not_an_access_of_the_file)
+{
+	char out[1024];
+
+	/* a fault on the client's write of sriov_numvfs does not hit the
+	 * control channel's write of it (nor would a step: no step in a step) */
+	cr_assert_eq(live_mount(LIVE_HOST, live, mnt, sizeof(mnt)), 0);
+	cr_assert_eq(live_ctl(mnt, "fault add " NUMVFS " write EIO", out, sizeof(out)), 0, "%s", out);
+	cr_assert_eq(write_file(P(mnt, NUMVFS), "1\n"), -EIO);
+	file_is(NUMVFS, "0\n");
+	cr_assert_eq(live_ctl(mnt, "write " NUMVFS " 1", out, sizeof(out)), 0, "%s", out);
+	file_is(NUMVFS, "1\n");
+	cr_assert_eq(live_ctl(mnt, "fault list", out, sizeof(out)), 0);
+	cr_assert(strstr(out, " seen=1\n"), "%s", out);
+	live_umount(mnt);
+}
+
+Test(fuse_control, help_lists_write)
+{
+	char out[1024];
+
+	cr_assert_eq(live_mount(LIVE_HOST, live, mnt, sizeof(mnt)), 0);
+	cr_assert_eq(live_ctl(mnt, "help", out, sizeof(out)), 0);
+	cr_assert(strstr(out, "\nwrite PATH VALUE\n"), "%s", out);
+	live_umount(mnt);
+}

@@ -48,6 +48,26 @@ Test(fuse_steps, parsed_into_the_model)
 	host_model_free(m);
 }
 
+Test(fuse_steps, write_is_a_step_verb)
+{
+	struct host_model *m = NULL;
+	struct vk_error e = {0};
+	const char *y = LIVE_HOST "steps:\n"
+	                          "  - {path: proc/cmdline, op: read,\n"
+	                          "     do: [write sys/bus/pci/devices/0000:03:00.0/sriov_numvfs 2]}\n";
+	const char *bad = LIVE_HOST "steps:\n"
+	                            "  - {path: proc/cmdline, op: read, do: wrote x 1}\n";
+
+	cr_assert_eq(host_model_load_buffer("t.yaml", y, strlen(y), &m, &e), 0, "%s", e.msg);
+	cr_assert_eq(m->n_steps, 1);
+	cr_assert_str_eq(m->steps[0].step, "write sys/bus/pci/devices/0000:03:00.0/sriov_numvfs 2");
+	host_model_free(m);
+	m = NULL;
+	cr_assert_lt(host_model_load_buffer("t.yaml", bad, strlen(bad), &m, &e), 0);
+	cr_assert(strstr(e.msg, "'wrote x 1' is not a control command") && strstr(e.msg, "set or write"), "%s", e.msg);
+	host_model_free(m);
+}
+
 Test(fuse_steps, unbound_at_the_open_the_open_finds_nothing)
 {
 	char out[1024];
@@ -102,5 +122,65 @@ Test(fuse_steps, nth_and_once)
 	cr_assert(strstr(out, "step sys/bus/pci/devices/0000:02:00.0/vendor open nth=2 seen=3: fault add"), "%s", out);
 	cr_assert_eq(live_ctl(mnt, "fault clear", out, sizeof(out)), 0);
 	cr_assert_str_eq(out, "ok 1 cleared\n", "clear leaves the steps");
+	live_umount(mnt);
+}
+
+/* The control channel's last answer, from a fresh open. */
+static void last_answer(char *out, size_t len)
+{
+	int fd = open(P(mnt, ".fakesys/control"), O_RDONLY | O_CLOEXEC);
+	cr_assert_geq(fd, 0);
+	ssize_t n = read(fd, out, len - 1);
+	close(fd);
+	out[n > 0 ? n : 0] = '\0';
+}
+
+#define VF0 "sys/bus/pci/devices/0000:03:02.0"
+
+Test(fuse_steps, write_creates_and_binds_vfs_the_triggering_lookup_finds)
+{
+	char out[2048], buf[64];
+	struct stat st;
+
+	/* the VF is looked up before it exists; the step creates it (echo 2 >
+	 * sriov_numvfs) and binds it to vfio-pci the way driverctl does, and the
+	 * lookup that triggered it is answered from the new tree */
+	mount_steps("  - path: " VF0 "\n"
+	            "    op: lookup\n"
+	            "    do: [write sys/bus/pci/devices/0000:03:00.0/sriov_numvfs 2,\n"
+	            "         write " VF0 "/driver_override vfio-pci,\n"
+	            "         write sys/bus/pci/drivers_probe 0000:03:02.0]\n");
+	cr_assert_eq(stat(P(mnt, VF0 "/driver"), &st), 0, "the lookup did not see the new VF: %s", strerror(errno));
+	ssize_t n = readlink(P(mnt, VF0 "/driver"), buf, sizeof(buf) - 1);
+	cr_assert_gt(n, 0);
+	buf[n] = '\0';
+	cr_assert_str_eq(buf, "../../../bus/pci/drivers/vfio-pci");
+	cr_assert_eq(vk_read_file(P(mnt, "sys/bus/pci/devices/0000:03:00.0/sriov_numvfs"), buf, sizeof(buf)), 2);
+	cr_assert_str_eq(buf, "2\n");
+	cr_assert_eq(stat(P(mnt, "sys/bus/pci/devices/0000:03:02.1"), &st), 0);
+	cr_assert_eq(lstat(P(mnt, "sys/bus/pci/devices/0000:03:02.1/driver"), &st), -1, "VF 1 has no driver");
+	cr_assert_eq(open_errno_at(P(mnt, "dev/vfio/devices/vfio2"), O_RDWR), 0);
+	last_answer(out, sizeof(out));
+	cr_assert_str_eq(out, "step: write sys/bus/pci/devices/0000:03:00.0/sriov_numvfs 2\nok\n"
+	                      "step: write " VF0 "/driver_override vfio-pci\nok\n"
+	                      "step: write sys/bus/pci/drivers_probe 0000:03:02.0\nok\n");
+	live_umount(mnt);
+}
+
+Test(fuse_steps, a_failing_write_does_not_stop_the_step_or_fail_the_access)
+{
+	char out[2048], buf[64];
+
+	mount_steps("  - path: proc/cmdline\n"
+	            "    op: open\n"
+	            "    do: [write sys/bus/pci/devices/0000:03:00.0/sriov_numvfs 9,\n"
+	            "         write sys/bus/pci/devices/0000:03:00.0/sriov_numvfs 1]\n");
+	cr_assert_eq(open_errno("proc/cmdline"), 0);
+	last_answer(out, sizeof(out));
+	cr_assert_str_eq(out, "step: write sys/bus/pci/devices/0000:03:00.0/sriov_numvfs 9\n"
+	                      "error: sriov_numvfs: 9 is above sriov_totalvfs (4)\n"
+	                      "step: write sys/bus/pci/devices/0000:03:00.0/sriov_numvfs 1\nok\n");
+	cr_assert_eq(vk_read_file(P(mnt, "sys/bus/pci/devices/0000:03:00.0/sriov_numvfs"), buf, sizeof(buf)), 2);
+	cr_assert_str_eq(buf, "1\n");
 	live_umount(mnt);
 }
