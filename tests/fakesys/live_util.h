@@ -102,8 +102,16 @@ static inline const char *P(const char *mnt, const char *rel)
 	return buf;
 }
 
-/* Write @cmd to the control channel and read the answer into @out; returns
- * 0 or -errno of the write. */
+/* The target of the link <mnt>/<rel> must contain @want. */
+static inline void link_target_has(const char *mnt, const char *rel, const char *want)
+{
+	char buf[PATH_MAX];
+	ssize_t n = readlink(P(mnt, rel), buf, sizeof(buf) - 1);
+	cr_assert_gt(n, 0, "%s: %s", rel, strerror(errno));
+	buf[n] = '\0';
+	cr_assert(strstr(buf, want), "%s -> %s, expected ...%s", rel, buf, want);
+}
+
 /* The errno of open(@path, @flags), 0 when it opens (closed again). */
 static inline int open_errno_at(const char *path, int flags)
 {
@@ -114,6 +122,8 @@ static inline int open_errno_at(const char *path, int flags)
 	return 0;
 }
 
+/* Write @cmd to the control channel and read the answer into @out; returns
+ * 0 or -errno of the write. */
 static inline int live_ctl(const char *mnt, const char *cmd, char *out, size_t len)
 {
 	char path[PATH_MAX];

@@ -185,16 +185,6 @@ Test(fuse_control, chmod_and_set)
 #define PF_DIR "sys/bus/pci/devices/0000:03:00.0"
 #define NUMVFS PF_DIR "/sriov_numvfs"
 
-/* The target of the link @rel, which must contain @want. */
-static void link_has(const char *rel, const char *want)
-{
-	char buf[PATH_MAX];
-	ssize_t n = readlink(P(mnt, rel), buf, sizeof(buf) - 1);
-	cr_assert_gt(n, 0, "%s: %s", rel, strerror(errno));
-	buf[n] = '\0';
-	cr_assert(strstr(buf, want), "%s -> %s, expected ...%s", rel, buf, want);
-}
-
 /* The content of @rel must be @want. */
 static void file_is(const char *rel, const char *want)
 {
@@ -216,10 +206,10 @@ Test(fuse_control, write_creates_vfs_through_sriov_numvfs)
 	cr_assert_str_eq(out, "ok\n");
 	file_is(NUMVFS, "2\n");
 	/* routing ID of the PF + 16 + k (sriov_offset 16, sriov_stride 1) */
-	link_has(PF_DIR "/virtfn0", "0000:03:02.0");
-	link_has(PF_DIR "/virtfn1", "0000:03:02.1");
+	link_target_has(mnt, PF_DIR "/virtfn0", "0000:03:02.0");
+	link_target_has(mnt, PF_DIR "/virtfn1", "0000:03:02.1");
 	cr_assert_eq(lstat(P(mnt, PF_DIR "/virtfn2"), &st), -1);
-	link_has("sys/bus/pci/devices/0000:03:02.1/physfn", "0000:03:00.0");
+	link_target_has(mnt, "sys/bus/pci/devices/0000:03:02.1/physfn", "0000:03:00.0");
 	file_is("sys/bus/pci/devices/0000:03:02.0/device", "0x154c\n");
 	cr_assert_eq(stat(P(mnt, "sys/bus/pci/devices/0000:03:02.1/iommu_group"), &st), 0);
 	/* and back to none, as echo 0 > sriov_numvfs */
@@ -247,7 +237,7 @@ Test(fuse_control, write_binds_through_driver_override_and_drivers_probe)
 	cr_assert_eq(lstat(P(mnt, "sys/bus/pci/devices/0000:03:02.0/driver"), &st), -1);
 	cr_assert_eq(live_ctl(mnt, "write sys/bus/pci/drivers_probe 0000:03:02.0", out, sizeof(out)), 0, "%s", out);
 	cr_assert_str_eq(out, "ok\n");
-	link_has("sys/bus/pci/devices/0000:03:02.0/driver", "drivers/vfio-pci");
+	link_target_has(mnt, "sys/bus/pci/devices/0000:03:02.0/driver", "drivers/vfio-pci");
 	cr_assert_eq(lstat(P(mnt, "sys/bus/pci/drivers/vfio-pci/0000:03:02.0"), &st), 0);
 	/* vfio0 and vfio1 are the GPU's: the lowest free minor */
 	cr_assert_eq(stat(P(mnt, "sys/bus/pci/devices/0000:03:02.0/vfio-dev/vfio2/dev"), &st), 0);

@@ -12,29 +12,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "testutil.h"
+#include "runner_util.h"
 
-#define OUTLEN (256 * 1024)
-
-static char tmp[4096];
-static char *out, *errb;
-
-static void setup(void)
-{
-	out = calloc(1, OUTLEN);
-	errb = calloc(1, OUTLEN);
-	cr_assert(out && errb);
-	cr_assert_eq(vk_mkdtemp(tmp, sizeof(tmp)), 0);
-}
-
-static void teardown(void)
-{
-	vk_rm_rf(tmp);
-	free(out);
-	free(errb);
-}
-
-TestSuite(fuse_runner, .init = setup, .fini = teardown);
+TestSuite(fuse_runner, .init = runner_setup, .fini = runner_teardown);
 
 /* fakesys test --fuse ARGS... (NULL-terminated, at most 8). */
 static int run_test(const char *a0, ...)

@@ -6,29 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "testutil.h"
+#include "runner_util.h"
 
-#define OUTLEN (256 * 1024)
-
-static char tmp[4096];
-static char *out, *errb;
-
-static void setup(void)
-{
-	out = calloc(1, OUTLEN);
-	errb = calloc(1, OUTLEN);
-	cr_assert(out && errb);
-	cr_assert_eq(vk_mkdtemp(tmp, sizeof(tmp)), 0);
-}
-
-static void teardown(void)
-{
-	vk_rm_rf(tmp);
-	free(out);
-	free(errb);
-}
-
-TestSuite(runner, .init = setup, .fini = teardown);
+TestSuite(runner, .init = runner_setup, .fini = runner_teardown);
 
 /* fakesys test ARGS... (at most 12). */
 static int run_test(const char *a0, const char *a1, const char *a2, const char *a3, const char *a4, const char *a5)
