@@ -368,11 +368,12 @@ static int module_key(struct loader *l, const char *key, yaml_node_t *v, void *o
 			r = want_name(l, pk, "parameters", &mod->param_names[mod->n_params]);
 			if (r < 0)
 				return r;
-			for (size_t i = 0; i < mod->n_params; i++)
-				if (!strcmp(mod->param_names[i], mod->param_names[mod->n_params]))
-					return scenario_fail(l, pk, "parameters", "'%s' given twice", mod->param_names[i]);
-			mod->n_params++;
-			r = dup_string(l, pv, mod->param_names[mod->n_params - 1], &mod->param_values[mod->n_params - 1]);
+			/* counted before the checks below, so that freeing the model frees it */
+			const char *name = mod->param_names[mod->n_params++];
+			for (size_t i = 0; i + 1 < mod->n_params; i++)
+				if (!strcmp(mod->param_names[i], name))
+					return scenario_fail(l, pk, "parameters", "'%s' given twice", name);
+			r = dup_string(l, pv, name, &mod->param_values[mod->n_params - 1]);
 			if (r < 0)
 				return r;
 		}

@@ -259,6 +259,8 @@ static const struct bad_case bad[] = {
 	{"version: 1\nsteps: [{path: a, op: open}]\n", "t.yaml:2:9", "missing 'do'"},
 	{"version: 1\nsteps: [{path: a, op: open, do: []}]\n", "t.yaml:2:33", "an empty list of commands"},
 	{"version: 1\nsteps: [{path: a, op: open, do: unbind x, errno: EIO}]\n", "t.yaml:2:43", "unknown key in a steps entry"},
+	/* found by fuzz_scenario: the repeated name leaked (LeakSanitizer in the ASan build) */
+	{"version: 1\nkernel: {modules: [{name: vfio, parameters: {a: 1, a: 2}}]}\n", "t.yaml:2:52", "'a' given twice"},
 	{"version: 1\nexpect: {bogus: 1}\n", "t.yaml:2:10", "bogus: unknown key in expect"},
 	{"version: 1\nexpect: {set: maybe}\n", "t.yaml:2:15", "expected 'opened' or {fails_at"},
 	{"version: 1\nexpect: {set: {fails_at: 0000:01:00.0}}\n", "t.yaml:2:15", "needs 'fails_at' (a PCI address or /dev/iommu) and 'class'"},
