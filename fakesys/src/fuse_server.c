@@ -79,6 +79,11 @@ struct override {
 	size_t len;
 };
 
+/* The head of every per-open allocation (fi->fh) of a listing or a file. */
+struct open_handle {
+	struct open_handle *prev, *next;
+};
+
 struct fs {
 	pthread_rwlock_t lock; /* readers: requests using nodes; writer: the swap */
 	struct snap cur;
@@ -94,6 +99,10 @@ struct fs {
 	size_t n_ovr;
 	struct fuse_session *se;
 	pthread_mutex_t ctl_mu;
+	/* Per-open snapshots not released yet: freed at the end if the kernel
+	 * never sends their release (clients killed, a lazy unmount). */
+	pthread_mutex_t open_mu;
+	struct open_handle *open_list;
 	char *last_result; /* of the last control command, for a reader with none of its own */
 	/* Invalidations a step made inside a request: sent by a thread of their
 	 * own, since the request may hold a directory lock the kernel needs. */
@@ -150,6 +159,34 @@ static int snap_make(struct snap *s, struct vtree *t, bool owned)
 static struct fs *req_fs(fuse_req_t req)
 {
 	return fuse_req_userdata(req);
+}
+
+/* Keep @h (the head of a malloc'd per-open snapshot) until its release. */
+static void open_handle_add(struct fs *fs, struct open_handle *h)
+{
+	pthread_mutex_lock(&fs->open_mu);
+	h->prev = NULL;
+	h->next = fs->open_list;
+	if (fs->open_list)
+		fs->open_list->prev = h;
+	fs->open_list = h;
+	pthread_mutex_unlock(&fs->open_mu);
+}
+
+/* Release @h (may be NULL): unlink and free it. */
+static void open_handle_free(struct fs *fs, struct open_handle *h)
+{
+	if (!h)
+		return;
+	pthread_mutex_lock(&fs->open_mu);
+	if (h->prev)
+		h->prev->next = h->next;
+	else
+		fs->open_list = h->next;
+	if (h->next)
+		h->next->prev = h->prev;
+	pthread_mutex_unlock(&fs->open_mu);
+	free(h);
 }
 
 static struct vt_node *node_of(struct fs *fs, fuse_ino_t ino)
@@ -1212,6 +1249,7 @@ static void op_readlink(fuse_req_t req, fuse_ino_t ino)
 
 /* A directory's listing as it was at opendir: names and inode numbers. */
 struct dir_snap {
+	struct open_handle h; /* first: freed through it */
 	size_t n;
 	struct dir_snap_ent {
 		uint64_t ino;
@@ -1284,10 +1322,11 @@ static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 		if (!snap)
 			return rq_fail(&q, ENOMEM);
 		fi->fh = (uintptr_t)snap;
+		open_handle_add(q.fs, &snap->h);
 	}
 	rq_log(&q, 0);
 	if (fuse_reply_open(req, fi) != 0)
-		free((void *)(uintptr_t)fi->fh);
+		open_handle_free(q.fs, (struct open_handle *)(uintptr_t)fi->fh);
 	rq_end(&q);
 }
 
@@ -1389,7 +1428,7 @@ static void op_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t of
 
 static void op_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	free((void *)(uintptr_t)fi->fh); /* a dir_snap, or 0 */
+	open_handle_free(req_fs(req), (struct open_handle *)(uintptr_t)fi->fh); /* a dir_snap, or 0 */
 	fuse_reply_err(req, 0);
 }
 
@@ -1397,6 +1436,7 @@ static void op_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info 
  * reads, however many read() calls it takes (seq_file fills its buffer once),
  * even when the tree changes in between. */
 struct file_snap {
+	struct open_handle h; /* first: freed through it */
 	size_t len;
 	uint8_t data[];
 };
@@ -1404,7 +1444,7 @@ struct file_snap {
 static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	if (ino != CTL_FILE_INO) {
-		free((void *)(uintptr_t)fi->fh); /* a file_snap, or 0 */
+		open_handle_free(req_fs(req), (struct open_handle *)(uintptr_t)fi->fh); /* a file_snap, or 0 */
 	} else if (fi->fh) {
 		struct fs *fs = req_fs(req);
 		struct ctl_fh *h = (struct ctl_fh *)(uintptr_t)fi->fh;
@@ -1466,10 +1506,11 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		fs_->len = n->u.file.len;
 		memcpy(fs_->data, n->u.file.data, n->u.file.len);
 		fi->fh = (uintptr_t)fs_;
+		open_handle_add(q.fs, &fs_->h);
 	}
 	rq_log(&q, 0);
 	if (fuse_reply_open(req, fi) != 0)
-		free((void *)(uintptr_t)fi->fh);
+		open_handle_free(q.fs, (struct open_handle *)(uintptr_t)fi->fh);
 	rq_end(&q);
 }
 
@@ -1740,6 +1781,9 @@ static void fs_destroy(struct fs *fs)
 	}
 	free(fs->ovr);
 	free(fs->last_result);
+	while (fs->open_list)
+		open_handle_free(fs, fs->open_list);
+	pthread_mutex_destroy(&fs->open_mu);
 	pthread_rwlock_destroy(&fs->lock);
 	pthread_mutex_destroy(&fs->model_mu);
 	pthread_mutex_destroy(&fs->ctl_mu);
@@ -1752,6 +1796,7 @@ static int fs_init(struct fs *fs, struct vtree *t, const struct fakesys_mount_op
 	pthread_rwlock_init(&fs->lock, NULL);
 	pthread_mutex_init(&fs->model_mu, NULL);
 	pthread_mutex_init(&fs->ctl_mu, NULL);
+	pthread_mutex_init(&fs->open_mu, NULL);
 	pthread_mutex_init(&fs->nq_mu, NULL);
 	pthread_cond_init(&fs->nq_cond, NULL);
 	fault_table_init(&fs->faults);
@@ -1965,6 +2010,27 @@ static void watchdog_start(const char *real)
 	_exit(0);
 }
 
+#if defined(__SANITIZE_ADDRESS__)
+#define HAVE_LSAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define HAVE_LSAN 1
+#endif
+#endif
+#ifdef HAVE_LSAN
+#include <sanitizer/lsan_interface.h>
+#endif
+
+/* A daemon ends with _exit(), which skips LeakSanitizer's check at exit: in a
+ * sanitizer build, run it here (its report goes to the daemon's stderr, see
+ * FAKESYS_DAEMON_STDERR). */
+static void daemon_leak_check(void)
+{
+#ifdef HAVE_LSAN
+	__lsan_do_recoverable_leak_check();
+#endif
+}
+
 static int mount_foreground(struct vtree *t, const char *real, const struct fakesys_mount_opts *o,
                             struct vk_error *err)
 {
@@ -2030,6 +2096,7 @@ static __attribute__((noreturn)) void daemon_main(struct vtree *t, const char *r
 	server_close(&s);
 	if (o->pidfile)
 		unlink(o->pidfile);
+	daemon_leak_check();
 	_exit(0);
 }
 
