@@ -382,3 +382,15 @@ hostile_vfio:
 	                    "%s (%s); refusing to follow it",
 	                    f->bdf, vk_root_path(root, rel, shown, sizeof(shown)), strerror(-r), vk__errname(-r));
 }
+
+bool pci_driver_keeps_group_free(const char *driver)
+{
+	static const char *const managed[] = {VFIO_DRIVER_NAME, "pci-stub", "pcieport"};
+
+	if (!driver || !*driver)
+		return true;
+	for (size_t i = 0; i < VK_ARRAY_SIZE(managed); i++)
+		if (!strcmp(driver, managed[i]))
+			return true;
+	return false;
+}

@@ -306,3 +306,15 @@ Test(facts, chardev_node_is_reported_as_such)
 	cr_assert_eq(f.node_mode, 0660);
 	cr_assert_eq(f.cdev_state, VFIO_CDEV_OK);
 }
+
+Test(facts, drivers_that_keep_a_group_free)
+{
+	const char *yes[] = {"", "vfio-pci", "pci-stub", "pcieport"};
+	const char *no[] = {"xhci_hcd", "nvme", "snd_hda_intel", "vfio", "vfio-pci2", "pcieport "};
+
+	cr_assert(pci_driver_keeps_group_free(NULL));
+	for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++)
+		cr_assert(pci_driver_keeps_group_free(yes[i]), "'%s'", yes[i]);
+	for (size_t i = 0; i < sizeof(no) / sizeof(no[0]); i++)
+		cr_assert_not(pci_driver_keeps_group_free(no[i]), "'%s'", no[i]);
+}

@@ -64,13 +64,6 @@ int vk_doctor_vfio_devices(const struct vk_root *root, struct pci_addr **out, si
 	return 0;
 }
 
-/* Drivers with driver_managed_dma, which may share a group with a vfio-pci device
- * (drivers/iommu/iommu.c iommu_group_claim_dma_owner(), __iommu_group_dma_owner_claimed checks). */
-static bool driver_viable(const char *drv)
-{
-	return !*drv || strcmp(drv, "vfio-pci") == 0 || strcmp(drv, "pci-stub") == 0 || strcmp(drv, "pcieport") == 0;
-}
-
 static int check_driver(const struct vk_doctor_options *o, const struct pci_dev_facts *f, struct vk_doctor_report *rep)
 {
 	char fix[2048], ov[512], unbind[512], probe[512];
@@ -146,7 +139,7 @@ static int check_group(const struct vk_doctor_options *o, const struct pci_dev_f
 		if (mo < sizeof(members))
 			mo += (size_t)snprintf(members + mo, sizeof(members) - mo, "%s%s %s%s", mo ? ", " : "", m.bdf,
 			                       m.driver[0] ? m.driver : "(no driver)", bridge ? " [bridge]" : "");
-		if (driver_viable(m.driver) || pci_addr_equal(&m.addr, &f->addr))
+		if (pci_driver_keeps_group_free(m.driver) || pci_addr_equal(&m.addr, &f->addr))
 			continue; /* the device's own driver is VD102's business */
 		nbad++;
 		if (bo < sizeof(bad))

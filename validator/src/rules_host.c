@@ -14,17 +14,8 @@
 
 #include "rules.h"
 
-/* Drivers the kernel lets share a group with a vfio-pci device
- * (drivers/vfio/group.c vfio_dev_driver_allowed(): none, pci-stub, pcieport, vfio-pci).
- * The same set keeps an iommufd bind possible: these drivers set driver_managed_dma,
- * so their probe does not take the group through iommu_device_use_default_domain()
- * (drivers/pci/pci-driver.c pci_dma_configure()). */
-static bool driver_viable(const char *drv)
-{
-	return !*drv || strcmp(drv, "vfio-pci") == 0 || strcmp(drv, "pci-stub") == 0 || strcmp(drv, "pcieport") == 0;
-}
-
-/* Called for each member of a group bound to a driver outside driver_viable(). */
+/* Called for each member of a group bound to a driver that takes the group
+ * (!pci_driver_keeps_group_free()). */
 typedef int (*group_member_fn)(const struct pci_dev_facts *member, void *arg);
 
 /*
@@ -59,7 +50,7 @@ static int for_each_non_viable_member(const struct vk_root *root, long group, gr
 
 		if (de->d_name[0] == '.' || pci_addr_parse(de->d_name, &a, NULL) < 0)
 			continue;
-		if (pci_dev_facts_read(root, &a, &f, NULL) < 0 || driver_viable(f.driver))
+		if (pci_dev_facts_read(root, &a, &f, NULL) < 0 || pci_driver_keeps_group_free(f.driver))
 			continue;
 		ret = fn(&f, arg);
 		if (ret < 0)

@@ -88,6 +88,20 @@ int pci_dev_facts_read(const struct vk_root *root, const struct pci_addr *addr,
                        struct pci_dev_facts *out, struct vk_error *err);
 
 /**
+ * pci_driver_keeps_group_free() - may a device bound to @driver share an
+ * IOMMU group with a device given to userspace?
+ * @driver: the driver's name, "" for an unbound device.
+ *
+ * True for no driver, vfio-pci, pci-stub and pcieport: the drivers that set
+ * driver_managed_dma, so their probe does not take the group for the kernel's
+ * DMA API (drivers/pci/pci-driver.c pci_dma_configure() ->
+ * iommu_device_use_default_domain()).  Any other driver makes the legacy group
+ * not viable (drivers/vfio/group.c) and the iommufd bind fail with EPERM
+ * (drivers/iommu/iommu.c iommu_device_claim_dma_owner()).
+ */
+bool pci_driver_keeps_group_free(const char *driver);
+
+/**
  * vfio_cdev_lookup() - the cdev node of a device, or why there is none.
  * @f:    facts from pci_dev_facts_read().
  * @path: receives the node's path relative to the root ("/dev/vfio/devices/vfioN").
