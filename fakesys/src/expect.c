@@ -228,13 +228,8 @@ static int validate_key(struct loader *l, const char *key, yaml_node_t *v, void 
 		c->has_clean = c->clean = true;
 		return 0;
 	}
-	if (!strcmp(key, "qemu")) {
-		r = scenario_want_string(l, v, key, &s);
-		if (r < 0)
-			return r;
-		free(x->qemu);
-		return (x->qemu = strdup(s)) ? 0 : vk_error_set(l->err, ENOMEM, "out of memory");
-	}
+	if (!strcmp(key, "qemu"))
+		return scenario_dup_string(l, v, key, &x->qemu);
 	if (!strcmp(key, "findings")) {
 		if (v->type != YAML_SEQUENCE_NODE)
 			return scenario_fail(l, v, key, "expected a list of rule ids ([VV005, VV101])");
@@ -263,17 +258,6 @@ static int validate_key(struct loader *l, const char *key, yaml_node_t *v, void 
 		return 0;
 	}
 	return 1;
-}
-
-static int dup_string(struct loader *l, yaml_node_t *v, const char *key, char **out)
-{
-	const char *s = NULL;
-	int r = scenario_want_string(l, v, key, &s);
-
-	if (r < 0)
-		return r;
-	free(*out);
-	return (*out = strdup(s)) ? 0 : vk_error_set(l->err, ENOMEM, "out of memory");
 }
 
 /* A uid or gid: a number, so that the scenario means the same on every machine. */
@@ -351,11 +335,11 @@ static int doctor_options_key(struct loader *l, const char *key, yaml_node_t *v,
 	struct fakesys_expect *x = obj;
 
 	if (!strcmp(key, "memory"))
-		return dup_string(l, v, key, &x->memory);
+		return scenario_dup_string(l, v, key, &x->memory);
 	if (!strcmp(key, "memlock"))
-		return dup_string(l, v, key, &x->memlock);
+		return scenario_dup_string(l, v, key, &x->memlock);
 	if (!strcmp(key, "qemu"))
-		return dup_string(l, v, key, &x->doctor_qemu);
+		return scenario_dup_string(l, v, key, &x->doctor_qemu);
 	return 1;
 }
 
@@ -369,7 +353,7 @@ static int parse_requires(struct loader *l, yaml_node_t *v, struct fakesys_expec
 		return vk_error_set(l->err, ENOMEM, "out of memory");
 	for (size_t i = 0; i < n; i++) {
 		yaml_node_t *it = seq_item(l, v, i);
-		int r = dup_string(l, it, "requires", &x->requires[i]);
+		int r = scenario_dup_string(l, it, "requires", &x->requires[i]);
 		if (r < 0)
 			return r;
 		x->n_requires++;
@@ -463,7 +447,7 @@ static int access_key(struct loader *l, const char *key, yaml_node_t *v, void *o
 	int r;
 
 	if (!strcmp(key, "path")) {
-		r = dup_string(l, v, key, &a->path);
+		r = scenario_dup_string(l, v, key, &a->path);
 		if (r == 0 && a->path[0] == '/')
 			memmove(a->path, a->path + 1, strlen(a->path));
 		return r;
@@ -476,7 +460,7 @@ static int access_key(struct loader *l, const char *key, yaml_node_t *v, void *o
 			return 0;
 		for (size_t i = 0; i < sizeof(log_ops) / sizeof(log_ops[0]); i++)
 			if (!strcmp(s, log_ops[i]))
-				return dup_string(l, v, key, &a->op);
+				return scenario_dup_string(l, v, key, &a->op);
 		return scenario_fail(l, v, key,
 		                     "'%s' is not an operation of the log (open, opendir, read, readdir, readlink, "
 		                     "lookup, getattr, write, any)", s);

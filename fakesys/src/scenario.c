@@ -101,7 +101,7 @@ static int want_string(struct loader *l, yaml_node_t *n, const char *key, const 
 	return 0;
 }
 
-static int dup_string(struct loader *l, yaml_node_t *n, const char *key, char **out)
+int scenario_dup_string(struct loader *l, yaml_node_t *n, const char *key, char **out)
 {
 	const char *s = NULL;
 	int r = want_string(l, n, key, &s);
@@ -235,7 +235,7 @@ static int want_name(struct loader *l, yaml_node_t *n, const char *key, char **o
 	for (const char *p = s; *p; p++)
 		if ((unsigned char)*p <= ' ' || *p == 0x7f)
 			return scenario_fail(l, n, key, "'%s' contains a space or control character", s);
-	return dup_string(l, n, key, out);
+	return scenario_dup_string(l, n, key, out);
 }
 
 static int want_id(struct loader *l, yaml_node_t *n, const char *key, bool group, uint32_t *out)
@@ -373,7 +373,7 @@ static int module_key(struct loader *l, const char *key, yaml_node_t *v, void *o
 			for (size_t i = 0; i + 1 < mod->n_params; i++)
 				if (!strcmp(mod->param_names[i], name))
 					return scenario_fail(l, pk, "parameters", "'%s' given twice", name);
-			r = dup_string(l, pv, name, &mod->param_values[mod->n_params - 1]);
+			r = scenario_dup_string(l, pv, name, &mod->param_values[mod->n_params - 1]);
 			if (r < 0)
 				return r;
 		}
@@ -486,7 +486,7 @@ static int want_group_type(struct loader *l, yaml_node_t *v, const char *key, ch
 		return r;
 	for (int i = 0; types[i]; i++)
 		if (!strcmp(types[i], s))
-			return dup_string(l, v, key, out);
+			return scenario_dup_string(l, v, key, out);
 	return scenario_fail(l, v, key, "'%s' is not a group type (expected DMA, DMA-FQ, identity, blocked or unmanaged)", s);
 }
 
@@ -497,9 +497,9 @@ static int kernel_key(struct loader *l, const char *key, yaml_node_t *v, void *o
 	int r;
 
 	if (!strcmp(key, "release"))
-		return dup_string(l, v, key, &m->kernel_release);
+		return scenario_dup_string(l, v, key, &m->kernel_release);
 	if (!strcmp(key, "cmdline"))
-		return dup_string(l, v, key, &m->cmdline);
+		return scenario_dup_string(l, v, key, &m->cmdline);
 	if (!strcmp(key, "iommu")) {
 		const char *s = NULL;
 		r = want_string(l, v, key, &s);
@@ -710,7 +710,7 @@ static int device_key(struct loader *l, const char *key, yaml_node_t *v, void *o
 		return want_name(l, v, key, dst);
 	}
 	if (!strcmp(key, "label"))
-		return dup_string(l, v, key, &d->label);
+		return scenario_dup_string(l, v, key, &d->label);
 	if (!strcmp(key, "iommu_group")) {
 		if (is_null(v))
 			return 0;
@@ -889,7 +889,7 @@ static int top_key(struct loader *l, const char *key, yaml_node_t *v, void *obj)
 	if (!strcmp(key, "name"))
 		return want_name(l, v, key, &l->m->name);
 	if (!strcmp(key, "description"))
-		return dup_string(l, v, key, &l->m->description);
+		return scenario_dup_string(l, v, key, &l->m->description);
 	if (!strcmp(key, "kernel"))
 		return walk_map(l, v, "kernel",
 		                "release, iommu, iommu_units, group_type, vfio_device_cdev, iommufd, noiommu, "

@@ -50,6 +50,8 @@ typedef int (*scenario_key_fn)(struct loader *l, const char *key, yaml_node_t *v
 int scenario_walk_map(struct loader *l, yaml_node_t *map, const char *what, const char *known, scenario_key_fn fn,
                       void *obj);
 int scenario_want_string(struct loader *l, yaml_node_t *n, const char *key, const char **out);
+/* A string value, strdup'ed into *@out (the old value freed). */
+int scenario_dup_string(struct loader *l, yaml_node_t *n, const char *key, char **out);
 int scenario_want_uint(struct loader *l, yaml_node_t *n, const char *key, uint64_t min, uint64_t max, uint64_t *out);
 
 /* The faults: list (faults.c) into l->m->faults. */
