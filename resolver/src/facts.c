@@ -383,11 +383,27 @@ hostile_vfio:
 	                    f->bdf, vk_root_path(root, rel, shown, sizeof(shown)), strerror(-r), vk__errname(-r));
 }
 
+bool pci_driver_is_vfio_pci(const char *driver)
+{
+	static const char tail[] = "vfio_pci";
+	size_t n = driver ? strlen(driver) : 0, k = sizeof(tail) - 1;
+
+	if (n < k || (n > k && driver[n - k - 1] != '_' && driver[n - k - 1] != '-'))
+		return false;
+	/* "vfio-pci", "mlx5_vfio_pci", "xe-vfio-pci": '-' and '_' alike, as modprobe treats them */
+	for (size_t i = 0; i < k; i++) {
+		char c = driver[n - k + i] == '-' ? '_' : driver[n - k + i];
+		if (c != tail[i])
+			return false;
+	}
+	return true;
+}
+
 bool pci_driver_keeps_group_free(const char *driver)
 {
-	static const char *const managed[] = {VFIO_DRIVER_NAME, "pci-stub", "pcieport"};
+	static const char *const managed[] = {"pci-stub", "pcieport"};
 
-	if (!driver || !*driver)
+	if (!driver || !*driver || pci_driver_is_vfio_pci(driver))
 		return true;
 	for (size_t i = 0; i < VK_ARRAY_SIZE(managed); i++)
 		if (!strcmp(driver, managed[i]))

@@ -309,7 +309,7 @@ Test(facts, chardev_node_is_reported_as_such)
 
 Test(facts, drivers_that_keep_a_group_free)
 {
-	const char *yes[] = {"", "vfio-pci", "pci-stub", "pcieport"};
+	const char *yes[] = {"", "vfio-pci", "pci-stub", "pcieport", "mlx5_vfio_pci", "xe-vfio-pci"};
 	const char *no[] = {"xhci_hcd", "nvme", "snd_hda_intel", "vfio", "vfio-pci2", "pcieport "};
 
 	cr_assert(pci_driver_keeps_group_free(NULL));
@@ -317,4 +317,17 @@ Test(facts, drivers_that_keep_a_group_free)
 		cr_assert(pci_driver_keeps_group_free(yes[i]), "'%s'", yes[i]);
 	for (size_t i = 0; i < sizeof(no) / sizeof(no[0]); i++)
 		cr_assert_not(pci_driver_keeps_group_free(no[i]), "'%s'", no[i]);
+}
+
+Test(facts, vfio_pci_and_its_variant_drivers)
+{
+	const char *yes[] = {"vfio-pci", "vfio_pci", "mlx5_vfio_pci", "hisi_acc_vfio_pci", "pds_vfio_pci",
+	                     "nvgrace_gpu_vfio_pci", "virtio_vfio_pci", "qat_vfio_pci", "xe-vfio-pci"};
+	const char *no[] = {NULL, "", "vfio", "pci", "vfio-pci-core", "xvfio_pci", "vfio_pcie", "vfio-pci ",
+	                    "mlx5_core", "ivfio-pci"};
+
+	for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++)
+		cr_assert(pci_driver_is_vfio_pci(yes[i]), "'%s'", yes[i]);
+	for (size_t i = 0; i < sizeof(no) / sizeof(no[0]); i++)
+		cr_assert_not(pci_driver_is_vfio_pci(no[i]), "'%s'", no[i] ? no[i] : "(null)");
 }

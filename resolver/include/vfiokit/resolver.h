@@ -88,12 +88,24 @@ int pci_dev_facts_read(const struct vk_root *root, const struct pci_addr *addr,
                        struct pci_dev_facts *out, struct vk_error *err);
 
 /**
+ * pci_driver_is_vfio_pci() - is @driver vfio-pci or one of its variant drivers?
+ * @driver: the driver's name ("" or NULL: unbound).
+ *
+ * The variant drivers are built on vfio-pci-core and give the device a VFIO
+ * cdev like vfio-pci does: mlx5_vfio_pci, hisi_acc_vfio_pci, pds_vfio_pci,
+ * nvgrace_gpu_vfio_pci, virtio_vfio_pci, qat_vfio_pci (KBUILD_MODNAME),
+ * xe-vfio-pci (drivers/vfio/pci/<name>/main.c, each `struct pci_driver`).  They are
+ * recognised by that naming: a name ending in "vfio_pci" or "vfio-pci".
+ */
+bool pci_driver_is_vfio_pci(const char *driver);
+
+/**
  * pci_driver_keeps_group_free() - may a device bound to @driver share an
  * IOMMU group with a device given to userspace?
  * @driver: the driver's name, "" for an unbound device.
  *
- * True for no driver, vfio-pci, pci-stub and pcieport: the drivers that set
- * driver_managed_dma, so their probe does not take the group for the kernel's
+ * True for no driver, vfio-pci and its variants, pci-stub and pcieport: the
+ * drivers that set driver_managed_dma, so their probe does not take the group for the kernel's
  * DMA API (drivers/pci/pci-driver.c pci_dma_configure() ->
  * iommu_device_use_default_domain()).  Any other driver makes the legacy group
  * not viable (drivers/vfio/group.c) and the iommufd bind fail with EPERM
