@@ -431,7 +431,7 @@ static struct pci_addr *set_devices(const struct run_ctx *c, size_t *n)
 	}
 	devs = malloc((c->m->n_devices + 1) * sizeof(*devs));
 	for (size_t i = 0; devs && i < c->m->n_devices; i++)
-		if (c->m->devices[i].driver && !strcmp(c->m->devices[i].driver, VFIO_DRIVER_NAME))
+		if (pci_driver_is_vfio_pci(c->m->devices[i].driver))
 			devs[(*n)++] = c->m->devices[i].addr;
 	return devs;
 }

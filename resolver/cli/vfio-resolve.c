@@ -205,7 +205,7 @@ static int do_facts(const struct vk_root *root, const struct opts *o)
 		if (o->legacy) {
 			/* legacy mode needs vfio-pci and a group, not the cdev */
 			ok = f.present && f.iommu_group >= 0 &&
-			     (strcmp(f.driver, VFIO_DRIVER_NAME) == 0 || f.has_vfio_dev_dir);
+			     (pci_driver_is_vfio_pci(f.driver) || f.has_vfio_dev_dir);
 			if (ok)
 				vk_error_clear(&e);
 			else if (!e.msg[0])

@@ -317,10 +317,10 @@ int pci_dev_facts_read(const struct vk_root *root, const struct pci_addr *addr,
 
 	/* The state, in the order a user has to fix things. */
 	if (!f->has_vfio_dev_dir) {
-		if (strcmp(f->driver, VFIO_DRIVER_NAME) == 0) {
+		if (pci_driver_is_vfio_pci(f->driver)) {
 			f->cdev_state = VFIO_CDEV_NO_VFIO_DEV_DIR;
-			snprintf(f->cdev_problem, sizeof(f->cdev_problem), "bound to vfio-pci but %s/vfio-dev does not exist",
-			         vk_root_path(root, rel, shown, sizeof(shown)));
+			snprintf(f->cdev_problem, sizeof(f->cdev_problem), "bound to %s but %s/vfio-dev does not exist",
+			         f->driver, vk_root_path(root, rel, shown, sizeof(shown)));
 		} else {
 			f->cdev_state = VFIO_CDEV_NOT_VFIO;
 			if (f->driver[0])

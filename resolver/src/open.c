@@ -73,11 +73,11 @@ static int lookup_with_root(const struct vk_root *root, const struct pci_dev_fac
 	case VFIO_CDEV_NO_VFIO_DEV_DIR:
 		snprintf(rel, sizeof(rel), "sys/bus/pci/devices/%s/vfio-dev", f->bdf);
 		return vk_error_set(err, EOPNOTSUPP,
-		                    "%s: bound to vfio-pci but %s does not exist (%s); likely cause: the kernel was "
+		                    "%s: bound to %s but %s does not exist (%s); likely cause: the kernel was "
 		                    "built without CONFIG_VFIO_DEVICE_CDEV (per-device cdevs need Linux >= 6.2 with "
 		                    "that option and CONFIG_IOMMUFD); fix: use a kernel with VFIO_DEVICE_CDEV=y, or the "
 		                    "legacy group interface (--legacy: QEMU opens /dev/vfio/<group> itself)",
-		                    f->bdf, shown_path(root, rel, p, sizeof(p)), vk__errname(ENOENT));
+		                    f->bdf, f->driver, shown_path(root, rel, p, sizeof(p)), vk__errname(ENOENT));
 	case VFIO_CDEV_BAD_ENTRIES:
 		snprintf(rel, sizeof(rel), "sys/bus/pci/devices/%s/vfio-dev", f->bdf);
 		return vk_error_set(err, EINVAL, "%s: %s: %s; the tree is not what the kernel shows, refusing to guess",
@@ -319,7 +319,7 @@ static int legacy_check(const struct vk_root *root, const struct pci_addr *addr,
 		return r;
 	if (!f.present)
 		return lookup_with_root(root, &f, rel, sizeof(rel), err);
-	if (strcmp(f.driver, VFIO_DRIVER_NAME) != 0 && !f.has_vfio_dev_dir)
+	if (!pci_driver_is_vfio_pci(f.driver) && !f.has_vfio_dev_dir)
 		return not_vfio_error(root, &f, err);
 	if (f.iommu_group < 0)
 		return vk_error_set(err, ENODEV,

@@ -331,3 +331,29 @@ Test(facts, vfio_pci_and_its_variant_drivers)
 	for (size_t i = 0; i < sizeof(no) / sizeof(no[0]); i++)
 		cr_assert_not(pci_driver_is_vfio_pci(no[i]), "'%s'", no[i] ? no[i] : "(null)");
 }
+
+/* A device on a vfio-pci variant driver is a VFIO device: its cdev is found
+ * and opened; without vfio-dev/ the diagnosis names that driver. */
+Test(facts, variant_driver_device_is_a_vfio_device)
+{
+	char m[1024];
+	struct tree_dev v = {.bdf = "0000:07:00.0", .driver = "mlx5_vfio_pci", .group = 3, .cdev = "vfio1", .maj = 511,
+	                     .min = 1};
+	struct tree_dev nocdev = {.bdf = "0000:08:00.0", .driver = "xe-vfio-pci", .group = 4};
+
+	cr_assert_eq(tree_add(dir, &v), 0);
+	cr_assert_eq(tree_add(dir, &nocdev), 0);
+	cr_assert_eq(lookup("0000:07:00.0", m, sizeof(m)), 0, "%s", m);
+	cr_assert_str_eq(m, "/dev/vfio/devices/vfio1");
+	struct pci_addr a;
+	struct vk_root *r;
+	struct vk_error e;
+	cr_assert_eq(pci_addr_parse("0000:07:00.0", &a, NULL), 0);
+	cr_assert_eq(vk_root_open(dir, 0, &r, NULL), 0);
+	int fd = vfio_device_open(r, &a, NULL, &e);
+	vk_root_close(r);
+	cr_assert_geq(fd, 0, "%s", e.msg);
+	close(fd);
+	cr_assert_eq(lookup("0000:08:00.0", m, sizeof(m)), -EOPNOTSUPP, "%s", m);
+	cr_assert(strstr(m, "bound to xe-vfio-pci but"), "%s", m);
+}

@@ -32,35 +32,60 @@ static int cmp_addr(const void *a, const void *b)
 	return pci_addr_cmp(a, b);
 }
 
+/* Append the addresses listed in sys/bus/pci/drivers/@drv to @v. Returns 0, -ENOMEM. */
+static int driver_devices_add(const struct vk_root *root, const char *drv, struct pci_addr **v, size_t *n)
+{
+	char rel[320], **names = NULL;
+	size_t nn = 0;
+
+	snprintf(rel, sizeof(rel), "/sys/bus/pci/drivers/%s", drv);
+	int r = vk__doc_list(root, rel, &names, &nn);
+	if (r == -ENOMEM)
+		return r;
+	if (r < 0 || !nn) {
+		vk__doc_list_free(names, nn);
+		return 0;
+	}
+	struct pci_addr *nv = realloc(*v, (*n + nn) * sizeof(**v));
+	if (!nv) {
+		vk__doc_list_free(names, nn);
+		return -ENOMEM;
+	}
+	*v = nv;
+	for (size_t i = 0; i < nn; i++)
+		if (pci_addr_parse(names[i], &nv[*n], NULL) == 0)
+			(*n)++;
+	vk__doc_list_free(names, nn);
+	return 0;
+}
+
 int vk_doctor_vfio_devices(const struct vk_root *root, struct pci_addr **out, size_t *n, struct vk_error *err)
 {
-	char **names = NULL;
-	size_t nn = 0, k = 0;
-	int r = vk__doc_list(root, "/sys/bus/pci/drivers/vfio-pci", &names, &nn);
+	char **drivers = NULL;
+	size_t nd = 0, k = 0;
+	struct pci_addr *v = NULL;
+	int r = vk__doc_list(root, "/sys/bus/pci/drivers", &drivers, &nd);
 
 	*out = NULL;
 	*n = 0;
 	if (r == -ENOMEM)
 		return vk_error_set(err, ENOMEM, "out of memory");
-	if (r < 0 || !nn) {
-		vk__doc_list_free(names, nn);
-		return 0;
-	}
-	*out = calloc(nn, sizeof(**out));
-	if (!*out) {
-		vk__doc_list_free(names, nn);
+	/* vfio-pci and its variant drivers (mlx5_vfio_pci, ...) */
+	for (size_t i = 0; r >= 0 && i < nd; i++)
+		if (pci_driver_is_vfio_pci(drivers[i]))
+			r = driver_devices_add(root, drivers[i], &v, &k);
+	vk__doc_list_free(drivers, nd);
+	if (r == -ENOMEM) {
+		free(v);
 		return vk_error_set(err, ENOMEM, "out of memory");
 	}
-	for (size_t i = 0; i < nn; i++)
-		if (pci_addr_parse(names[i], &(*out)[k], NULL) == 0)
-			k++;
-	vk__doc_list_free(names, nn);
-	qsort(*out, k, sizeof(**out), cmp_addr);
-	*n = k;
 	if (!k) {
-		free(*out);
-		*out = NULL;
+		free(v);
+		return 0;
 	}
+	qsort(v, k, sizeof(*v), cmp_addr);
+	*out = v;
+	*n = k;
 	return 0;
 }
 
@@ -70,10 +95,12 @@ static int check_driver(const struct vk_doctor_options *o, const struct pci_dev_
 	size_t off = 0;
 	struct stat st;
 
-	if (strcmp(f->driver, VFIO_DRIVER_NAME) == 0) {
-		TRY(vk_doctor_add(rep, "VD102", VK_DOCTOR_PASS, f->bdf, NULL, "bound to vfio-pci%s",
-		                  strcmp(f->driver_override, VFIO_DRIVER_NAME) == 0 ? " (driver_override vfio-pci)" : ""));
-		return vk_doctor_evidence(rep, "driver=vfio-pci driver_override=%s",
+	if (pci_driver_is_vfio_pci(f->driver)) {
+		bool variant = strcmp(f->driver, VFIO_DRIVER_NAME) != 0;
+		TRY(vk_doctor_add(rep, "VD102", VK_DOCTOR_PASS, f->bdf, NULL, "bound to %s%s%s", f->driver,
+		                  variant ? " (a vfio-pci variant driver)" : "",
+		                  strcmp(f->driver_override, f->driver) == 0 ? " (driver_override)" : ""));
+		return vk_doctor_evidence(rep, "driver=%s driver_override=%s", f->driver,
 		                          f->driver_override[0] ? f->driver_override : "(null)");
 	}
 	{
@@ -361,10 +388,11 @@ static int check_sriov(const struct vk_doctor_options *o, const struct pci_dev_f
 		               pff.present;
 		if (!have_pf)
 			TRY(vk_doctor_add(rep, "VD107", VK_DOCTOR_WARN, f->bdf, NULL, "a VF whose PF %s cannot be read", pf));
-		else if (strcmp(pff.driver, VFIO_DRIVER_NAME) == 0)
+		else if (pci_driver_is_vfio_pci(pff.driver))
 			TRY(vk_doctor_add(rep, "VD107", VK_DOCTOR_WARN, f->bdf,
 			                  "give QEMU the PF's VF token: -device vfio-pci,...,vf-token=<UUID> (set on the PF with VFIO_DEVICE_FEATURE), or bind the PF to its own driver",
-			                  "a VF of PF %s, which is bound to vfio-pci: opening the VF needs the PF's VF token", pf));
+			                  "a VF of PF %s, which is bound to %s: opening the VF needs the PF's VF token", pf,
+			                  pff.driver));
 		else
 			TRY(vk_doctor_add(rep, "VD107", VK_DOCTOR_PASS, f->bdf, NULL, "a VF of PF %s (%s)", pf,
 			                  pff.driver[0] ? pff.driver : "no driver"));
@@ -428,7 +456,7 @@ int vk_doctor_check_device(const struct vk_doctor_options *o, const struct pci_a
 	snprintf(rel, sizeof(rel), "/sys/bus/pci/devices/%s/driver", f.bdf);
 	CHK(vk__doc_evidence_path(rep, o->root, rel, f.driver[0] ? f.driver : "absent"));
 	CHK(check_group(o, &f, rep));
-	if (strcmp(f.driver, VFIO_DRIVER_NAME) == 0) {
+	if (pci_driver_is_vfio_pci(f.driver)) {
 		CHK(check_cdev(o, &f, rep));
 		if (f.iommu_group >= 0)
 			CHK(check_group_node(o, &f, rep));

@@ -149,7 +149,7 @@ int vk_check_host(const struct qc_cmdline *c, const struct vk_root *root, struct
 		if (!f.present) {
 			snprintf(ev, sizeof(ev), "%s/sys/bus/pci/devices/%s absent", vk_root_prefix(root), f.bdf);
 			ret = vk_report_add(r, "VV101", subj, o->argi, o->line, ev, NULL, "no PCI device %s on this host", f.bdf);
-		} else if (strcmp(f.driver, VFIO_DRIVER_NAME) != 0) {
+		} else if (!pci_driver_is_vfio_pci(f.driver)) {
 			snprintf(ev, sizeof(ev), "driver=%s", f.driver[0] ? f.driver : "(none)");
 			ret = vk_report_add(r, "VV102", subj, o->argi, o->line, ev, NULL, "%s is bound to %s, not vfio-pci",
 			                    f.bdf, f.driver[0] ? f.driver : "no driver");

@@ -99,8 +99,9 @@ int vk_doctor_check_device(const struct vk_doctor_options *o, const struct pci_a
                            struct vk_doctor_report *rep, struct vk_error *err);
 
 /**
- * vk_doctor_vfio_devices() - every device bound to vfio-pci
- * (sys/bus/pci/drivers/vfio-pci/<BDF> links), in address order.
+ * vk_doctor_vfio_devices() - every device bound to vfio-pci or one of its
+ * variant drivers (sys/bus/pci/drivers/<driver>/<BDF> links, for each driver
+ * pci_driver_is_vfio_pci() accepts), in address order.
  * @out: receives a malloc'd array (NULL when none).
  * Returns 0, -ENOMEM.
  */
