@@ -20,6 +20,7 @@
 
 #include <vfiokit/cleanup.h>
 #include <vfiokit/host_tree.h>
+#include <vfiokit/resolver.h>
 
 #define VFIO_MISC_MINOR 196 /* include/linux/miscdevice.h: VFIO_MINOR */
 #define MISC_MAJOR 10
@@ -146,9 +147,12 @@ static void standin(struct build *b, struct vt_node *dir, const char *name, cons
 		vtree_chown(n, spec->uid, spec->gid);
 }
 
+/* vfio-pci or a variant driver on vfio-pci-core (mlx5_vfio_pci, ...): both
+ * register the device with vfio_pci_core_register_device(), which makes
+ * vfio-dev/vfioN and the cdev. */
 static bool bound_to_vfio(const struct host_device *d)
 {
-	return d->driver && !strcmp(d->driver, "vfio-pci");
+	return pci_driver_is_vfio_pci(d->driver);
 }
 
 static bool is_bridge(const struct host_device *d)
@@ -529,7 +533,7 @@ static void dev_nodes(struct build *b)
 {
 	const struct host_model *m = b->m;
 	char name[64];
-	bool vfio = host_model_has_module(m, "vfio") || host_model_has_module(m, "vfio_pci");
+	bool vfio = host_model_has_vfio(m);
 
 	struct vt_node *dev = mkdirs(b, "dev");
 	struct vt_node *vmisc = NULL, *cmisc = NULL;
@@ -622,7 +626,7 @@ int host_tree_build(const struct host_model *m, struct vtree **out, struct vk_er
 		snprintf(b.failed_at, sizeof(b.failed_at), "device paths");
 		goto out;
 	}
-	if (host_model_has_module(m, "vfio") || host_model_has_module(m, "vfio_pci"))
+	if (host_model_has_vfio(m))
 		b.class_vfio_dev = mkdirs(&b, "sys/class/vfio-dev");
 	for (size_t i = 0; i < m->n_devices && !b.rc; i++)
 		device_dir(&b, i);

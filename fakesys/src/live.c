@@ -20,8 +20,10 @@
  *   sriov_totalvfs, -ENOENT no driver bound, -EBUSY enabling while VFs exist.
  *
  * What fakesys cannot know is a driver's static ID table: a driver other than
- * vfio-pci and pci-stub is taken to match every device; vfio-pci and pci-stub
- * match only through driver_override or new_id, as on a real host.
+ * vfio-pci, its variant drivers and pci-stub is taken to match every device;
+ * those match only through driver_override or new_id, as on a real host (a
+ * variant's table entries are PCI_DRIVER_OVERRIDE_DEVICE_VFIO(), override_only,
+ * which pci_match_device() takes only with a driver_override).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -29,6 +31,7 @@
 #include <string.h>
 
 #include <vfiokit/cleanup.h>
+#include <vfiokit/resolver.h>
 
 #include "live.h"
 
@@ -98,7 +101,7 @@ static bool has_dynid(const struct host_model *m, const char *drv, const struct 
 /* Drivers that bind only what they are told to (no static ID table). */
 static bool told_only(const char *drv)
 {
-	return !strcmp(drv, "vfio-pci") || !strcmp(drv, "pci-stub");
+	return pci_driver_is_vfio_pci(drv) || !strcmp(drv, "pci-stub");
 }
 
 /* pci_match_device(): may @drv bind @d? */
@@ -130,7 +133,7 @@ static int attach(struct host_model *m, size_t i, const char *drv)
 		return -ENOMEM;
 	free(d->driver);
 	d->driver = s;
-	if (!strcmp(drv, "vfio-pci")) {
+	if (pci_driver_is_vfio_pci(drv)) { /* vfio-pci or a variant: vfio_pci_core_register_device() */
 		d->vfio_index = free_vfio_index(m);
 		host_model_assign_group_minors(m);
 		if (!d->vfio_node.present && !d->vfio_node.mode)

@@ -11,6 +11,7 @@
 #include <strings.h>
 
 #include <vfiokit/cleanup.h>
+#include <vfiokit/resolver.h>
 
 #include "scenario_internal.h"
 
@@ -335,10 +336,50 @@ static int derive_configs(struct loader *l)
 	return 0;
 }
 
+/* What a message says a vfio-pci-core driver is. */
+#define VFIO_FAMILY "vfio-pci or a vfio-pci variant driver (such as mlx5_vfio_pci)"
+
+/*
+ * With kernel.modules given, the module a VFIO driver comes from must be
+ * there: vfio_pci for vfio-pci; for a variant driver its own module (the
+ * driver name with '-' as '_', host_driver_module()) and vfio_pci_core, which
+ * it is built on (a variant does not need vfio_pci).
+ */
+static int check_vfio_modules(struct loader *l, size_t i)
+{
+	const struct host_device *d = &l->m->devices[i];
+	char a[PCI_ADDR_STRLEN], own[256];
+
+	if (!l->modules_given || !pci_driver_is_vfio_pci(d->driver))
+		return 0;
+	if (!strcmp(d->driver, "vfio-pci")) {
+		if (!host_model_has_module(l->m, "vfio_pci"))
+			return scenario_fail(l, l->src[i].driver_node, "driver",
+			                     "%s is bound to vfio-pci but kernel.modules lists no vfio_pci; add it "
+			                     "(or {name: vfio_pci, builtin: true})",
+			                     fmt_addr(&d->addr, a));
+		return 0;
+	}
+	snprintf(own, sizeof(own), "%s", host_driver_module(d->driver));
+	if (!host_model_has_module(l->m, own))
+		return scenario_fail(l, l->src[i].driver_node, "driver",
+		                     "%s is bound to %s, a vfio-pci variant driver, but kernel.modules lists no %s; "
+		                     "add it (or {name: %s, builtin: true})",
+		                     fmt_addr(&d->addr, a), d->driver, own, own);
+	if (!host_model_has_module(l->m, "vfio_pci_core"))
+		return scenario_fail(l, l->src[i].driver_node, "driver",
+		                     "%s is bound to %s, a vfio-pci variant driver built on vfio_pci_core, but "
+		                     "kernel.modules lists no vfio_pci_core; add it (or {name: vfio_pci_core, builtin: "
+		                     "true})",
+		                     fmt_addr(&d->addr, a), d->driver);
+	return 0;
+}
+
 static int check_drivers(struct loader *l)
 {
 	struct host_model *m = l->m;
 	char a[PCI_ADDR_STRLEN];
+	int r;
 
 	for (size_t i = 0; i < m->n_devices; i++) {
 		struct host_device *d = &m->devices[i];
@@ -348,23 +389,19 @@ static int check_drivers(struct loader *l)
 			                     "unknown driver '%s' for %s; use the kernel's driver name (as in "
 			                     "/sys/bus/pci/drivers) or declare it under kernel.drivers",
 			                     d->driver, fmt_addr(&d->addr, a));
-		if (d->driver && !strcmp(d->driver, "vfio-pci") && l->modules_given &&
-		    !host_model_has_module(m, "vfio_pci"))
-			return scenario_fail(l, s->driver_node, "driver",
-			                     "%s is bound to vfio-pci but kernel.modules lists no vfio_pci; add it "
-			                     "(or {name: vfio_pci, builtin: true})",
-			                     fmt_addr(&d->addr, a));
+		if ((r = check_vfio_modules(l, i)) < 0)
+			return r;
 		if (d->driver && scenario_add_driver(m, d->driver) < 0)
 			return oom(l);
 		if (!d->driver && (s->has_vfio_index || s->vfio_node_node))
 			return scenario_fail(l, s->has_vfio_index ? s->node : s->vfio_node_node,
 			                     s->has_vfio_index ? "vfio_cdev" : "vfio_node",
-			                     "%s has no driver; only a device bound to vfio-pci has a VFIO cdev",
+			                     "%s has no driver; only a device bound to " VFIO_FAMILY " has a VFIO cdev",
 			                     fmt_addr(&d->addr, a));
-		if (d->driver && strcmp(d->driver, "vfio-pci") && (s->has_vfio_index || s->vfio_node_node))
+		if (d->driver && !pci_driver_is_vfio_pci(d->driver) && (s->has_vfio_index || s->vfio_node_node))
 			return scenario_fail(l, s->has_vfio_index ? s->node : s->vfio_node_node,
 			                     s->has_vfio_index ? "vfio_cdev" : "vfio_node",
-			                     "%s is bound to %s; only a device bound to vfio-pci has a VFIO cdev",
+			                     "%s is bound to %s; only a device bound to " VFIO_FAMILY " has a VFIO cdev",
 			                     fmt_addr(&d->addr, a), d->driver);
 	}
 	return 0;
@@ -598,7 +635,7 @@ static int assign_groups(struct loader *l)
 	for (size_t i = 0; i < m->n_devices; i++) {
 		struct host_device *d = &m->devices[i];
 		struct dev_src *s = &l->src[i];
-		bool vfio = d->driver && !strcmp(d->driver, "vfio-pci");
+		bool vfio = pci_driver_is_vfio_pci(d->driver);
 		if (!s->has_group)
 			continue;
 		if (m->iommu == IOMMU_NONE && !m->noiommu)
@@ -607,7 +644,8 @@ static int assign_groups(struct loader *l)
 			                     "set kernel.iommu or drop iommu_group");
 		if (m->noiommu && !vfio)
 			return scenario_fail(l, s->group_node, "iommu_group",
-			                     "in no-IOMMU mode only devices bound to vfio-pci get a (fake) group; %s is not",
+			                     "in no-IOMMU mode only devices bound to " VFIO_FAMILY " get a (fake) group; "
+			                     "%s is not",
 			                     fmt_addr(&d->addr, a));
 	}
 	_cleanup_free_ int64_t *taken = explicit_numbers(l, true, &n_taken);
@@ -615,7 +653,7 @@ static int assign_groups(struct loader *l)
 		return oom(l);
 	for (size_t i = 0; i < m->n_devices; i++) {
 		struct host_device *d = &m->devices[i];
-		bool vfio = d->driver && !strcmp(d->driver, "vfio-pci");
+		bool vfio = pci_driver_is_vfio_pci(d->driver);
 		if (l->src[i].has_group || (m->iommu == IOMMU_NONE && !(m->noiommu && vfio)))
 			continue;
 		d->iommu_group = next_free(&next, taken, n_taken);
@@ -685,7 +723,7 @@ static int assign_vfio_indices(struct loader *l)
 	}
 	for (size_t i = 0; i < m->n_devices; i++) {
 		struct host_device *d = &m->devices[i];
-		if (!d->driver || strcmp(d->driver, "vfio-pci") || l->src[i].has_vfio_index)
+		if (!pci_driver_is_vfio_pci(d->driver) || l->src[i].has_vfio_index)
 			continue;
 		d->vfio_index = next_free(&next, taken, n_taken);
 	}
@@ -744,7 +782,7 @@ static int kernel_defaults(struct loader *l)
 	} else {
 		bool vfio = false;
 		for (size_t i = 0; i < m->n_devices; i++)
-			vfio |= m->devices[i].driver && !strcmp(m->devices[i].driver, "vfio-pci");
+			vfio |= pci_driver_is_vfio_pci(m->devices[i].driver);
 		if (vfio || m->noiommu || m->vfio_device_cdev)
 			for (const char *const *p = (const char *const[]){"vfio", "vfio_pci", "vfio_pci_core",
 			                                                  "vfio_iommu_type1", NULL}; *p; p++)

@@ -29,6 +29,7 @@
 #include <vfiokit/fakesys_record.h>
 #include <vfiokit/host_model.h>
 #include <vfiokit/pci_addr.h>
+#include <vfiokit/resolver.h>
 #include <vfiokit/root.h>
 
 #define ATTR_CAP (64u * 1024u)   /* largest attribute read */
@@ -1089,9 +1090,34 @@ static bool known_driver(const char *d)
 	return false;
 }
 
+/* vfio-pci or one of its variant drivers (mlx5_vfio_pci, ...): a VFIO cdev. */
 static bool is_vfio_pci(const struct rdev *d)
 {
-	return d->driver && !strcmp(d->driver, "vfio-pci");
+	return pci_driver_is_vfio_pci(d->driver);
+}
+
+/* The modules a device on a VFIO driver needs in a scenario that lists
+ * modules (model_check.c): vfio_pci, or a variant's own and vfio_pci_core.
+ * One the host does not show is recorded as built in. */
+static int add_vfio_modules(struct rec *r, const struct rdev *d)
+{
+	char own[256];
+	const char *need[2] = {"vfio_pci", NULL};
+
+	if (strcmp(d->driver, "vfio-pci")) {
+		snprintf(own, sizeof(own), "%s", host_driver_module(d->driver));
+		need[0] = own;
+		need[1] = "vfio_pci_core";
+	}
+	for (size_t k = 0; k < 2 && need[k]; k++) {
+		if (find_mod(r, need[k]))
+			continue;
+		note(r, "a device is bound to %s but sys/module/%s is missing; recorded it as built in", d->driver,
+		     need[k]);
+		if (add_mod(r, need[k], true, NULL) < 0)
+			return -ENOMEM;
+	}
+	return 0;
 }
 
 /* Make what was read agree with the scenario's rules; say what changed. */
@@ -1116,12 +1142,13 @@ static int reconcile(struct rec *r)
 			return -ENOMEM;
 		if (d->group >= 0 && !r->iommu && !(r->noiommu && is_vfio_pci(d))) {
 			note(r, "%s: iommu_group %lld dropped (%s)", d->bdf, (long long)d->group,
-			     r->noiommu ? "in no-IOMMU mode only vfio-pci devices have a group" : "no IOMMU unit recorded");
+			     r->noiommu ? "in no-IOMMU mode only devices on vfio-pci or a variant driver have a group"
+			                : "no IOMMU unit recorded");
 			d->group = -1;
 		}
 		if (d->vfio_index >= 0 && !is_vfio_pci(d)) {
 			note(r, "%s: vfio-dev/vfio%lld on a device bound to %s: the scenario format has VFIO cdevs only for "
-			        "vfio-pci; left out",
+			        "vfio-pci and its variant drivers; left out",
 			     d->bdf, (long long)d->vfio_index, d->driver ? d->driver : "no driver");
 			d->vfio_index = -1;
 		}
@@ -1143,16 +1170,13 @@ static int reconcile(struct rec *r)
 			stat_node(r, rel, &g->node);
 		}
 	}
-	bool any_vfio = false;
-	for (size_t i = 0; i < r->n_devs; i++)
-		any_vfio |= r->devs[i].selected && is_vfio_pci(&r->devs[i]);
 	struct rmod *m;
-	if (r->no_modules) {
+	if (r->no_modules)
 		note(r, "no sys/module: kernel.modules left to fakesys's defaults");
-	} else if (any_vfio && !find_mod(r, "vfio_pci")) {
-		note(r, "a device is bound to vfio-pci but sys/module/vfio_pci is missing; recorded it as built in");
-		if (add_mod(r, "vfio_pci", true, NULL) < 0)
-			return -ENOMEM;
+	for (size_t i = 0; i < r->n_devs && !r->no_modules; i++) {
+		int e = r->devs[i].selected && is_vfio_pci(&r->devs[i]) ? add_vfio_modules(r, &r->devs[i]) : 0;
+		if (e < 0)
+			return e;
 	}
 	if (r->iommufd && !r->no_modules && !find_mod(r, "iommufd")) {
 		note(r, "iommufd is present but sys/module/iommufd is missing; recorded it as built in");
@@ -1166,7 +1190,7 @@ static int reconcile(struct rec *r)
 	}
 	if (r->iommufd)
 		stat_node(r, "dev/iommu", &r->dev_iommu);
-	if (find_mod(r, "vfio") || find_mod(r, "vfio_pci"))
+	if (find_mod(r, "vfio") || find_mod(r, "vfio_pci") || find_mod(r, "vfio_pci_core")) /* host_model_has_vfio() */
 		stat_node(r, "dev/vfio/vfio", &r->dev_vfio);
 	return 0;
 }

@@ -21,6 +21,7 @@
 #include <vfiokit/cleanup.h>
 #include <vfiokit/fakesys_live.h>
 #include <vfiokit/host_model.h>
+#include <vfiokit/resolver.h>
 
 #include "scenario_internal.h"
 
@@ -33,7 +34,10 @@ const char *const host_known_drivers[] = {
 	"snd_hda_intel", "e1000e", "igb", "igbvf", "igc", "ixgbe", "ixgbevf", "i40e", "iavf", "ice",
 	"mlx4_core", "mlx5_core", "bnxt_en", "qede", "virtio-pci", "nvidia", "nouveau", "amdgpu",
 	"radeon", "i915", "xe", "ast", "mgag200", "vmd", "megaraid_sas", "mpt3sas", "i801_smbus",
-	"lpc_ich", "shpchp", "idxd", "qat_4xxx", NULL,
+	"lpc_ich", "shpchp", "idxd", "qat_4xxx",
+	/* vfio-pci variant drivers: the .name of each struct pci_driver under drivers/vfio/pci/ */
+	"mlx5_vfio_pci", "hisi_acc_vfio_pci", "pds_vfio_pci", "nvgrace_gpu_vfio_pci", "virtio_vfio_pci",
+	"qat_vfio_pci", "xe-vfio-pci", NULL,
 };
 
 const char *host_driver_module(const char *driver)
@@ -1124,8 +1128,8 @@ const struct host_group *host_model_group(const struct host_model *m, uint32_t i
 static bool group_held_by_vfio(const struct host_model *m, const struct host_group *g)
 {
 	for (size_t k = 0; k < g->n_members; k++) {
-		const char *drv = m->devices[g->members[k]].driver;
-		if (drv && !strcmp(drv, "vfio-pci"))
+		/* vfio_group_find_or_alloc(): any vfio-pci-core driver, variants too */
+		if (pci_driver_is_vfio_pci(m->devices[g->members[k]].driver))
 			return true;
 	}
 	return false;
@@ -1159,6 +1163,13 @@ bool host_model_has_module(const struct host_model *m, const char *name)
 		if (!strcmp(m->modules[i].name, name))
 			return true;
 	return false;
+}
+
+bool host_model_has_vfio(const struct host_model *m)
+{
+	/* vfio_pci and vfio_pci_core (which every variant driver needs) depend on vfio */
+	return host_model_has_module(m, "vfio") || host_model_has_module(m, "vfio_pci") ||
+	       host_model_has_module(m, "vfio_pci_core");
 }
 
 /* ---- readers shared with the other parsers (scenario_internal.h) ---- */

@@ -66,7 +66,7 @@ void host_model_show(const struct host_model *m, FILE *out)
 		node_desc(nd, sizeof(nd), &m->dev_iommu);
 		fprintf(out, "  /dev/iommu (%s)", nd);
 	}
-	if (host_model_has_module(m, "vfio") || host_model_has_module(m, "vfio_pci")) {
+	if (host_model_has_vfio(m)) {
 		node_desc(nd, sizeof(nd), &m->dev_vfio);
 		fprintf(out, "  /dev/vfio/vfio (%s)", nd);
 	}

@@ -9,6 +9,8 @@
 #include <dirent.h>
 #include <sys/stat.h>
 
+#include <vfiokit/standin.h>
+
 #include "live_util.h"
 
 TestSuite(fuse_live, .fini = live_cleanup, .timeout = 120);
@@ -245,5 +247,85 @@ Test(fuse_live, a_reader_holding_a_directory_sees_the_change)
 		n++;
 	closedir(d);
 	cr_assert_eq(n, 5, "a cached listing answered");
+	live_umount(mnt);
+}
+
+/* A ConnectX-7 PF on mlx5_core with two VFs: 41:02.0 on the vfio-pci variant
+ * driver mlx5_vfio_pci (group 7, vfio0), 41:02.1 on mlx5_core (group 8).
+ * No vfio_pci module: a variant needs only its own and vfio_pci_core. */
+#define VARIANT_HOST                                                                                                \
+	"version: 1\n"                                                                                              \
+	"kernel: {iommu: intel, vfio_device_cdev: true, iommufd: true,\n"                                           \
+	"         modules: [vfio, vfio_pci_core, iommufd, mlx5_core, mlx5_vfio_pci], drivers: [mlx5_vfio_pci]}\n"      \
+	"devices:\n"                                                                                                \
+	"  - {address: 0000:40:01.0, vendor: 0x8086, device: 0x1bbe, driver: pcieport}\n"                           \
+	"  - {address: 0000:41:00.0, parent: 0000:40:01.0, vendor: 0x15b3, device: 0x1021, driver: mlx5_core,\n"   \
+	"     sriov: {totalvfs: 4, vf_device: 0x101e}}\n"                                                           \
+	"  - {address: 0000:41:02.0, physfn: 0000:41:00.0, driver: mlx5_vfio_pci, iommu_group: 7}\n"               \
+	"  - {address: 0000:41:02.1, physfn: 0000:41:00.0, driver: mlx5_core, iommu_group: 8}\n"
+
+/* Every node a binding of 0000:41:02.1 to mlx5_vfio_pci as vfio1 makes. */
+static void variant_vfio1_nodes(bool present)
+{
+	static const char *const rels[] = {
+		"dev/vfio/devices/vfio1",
+		"dev/vfio/8",
+		"sys/bus/pci/devices/0000:41:02.1/vfio-dev/vfio1/dev",
+		"sys/class/vfio-dev/vfio1",
+		"sys/devices/virtual/vfio/8/dev",
+		"sys/bus/pci/drivers/mlx5_vfio_pci/0000:41:02.1",
+	};
+	for (size_t i = 0; i < sizeof(rels) / sizeof(rels[0]); i++)
+		cr_assert_eq(exists(rels[i]), present, "%s should %sexist", rels[i], present ? "" : "not ");
+}
+
+Test(fuse_live, variant_driver_binds_like_vfio_pci)
+{
+	char buf[64];
+
+	cr_assert_eq(live_mount(VARIANT_HOST, live, mnt, sizeof(mnt)), 0);
+	cr_assert(exists("dev/vfio/devices/vfio0"), "41:02.0 is on mlx5_vfio_pci from the start");
+	cr_assert(exists("dev/vfio/7"));
+	variant_vfio1_nodes(false);
+
+	cr_assert_eq(wr("sys/bus/pci/drivers/mlx5_core/unbind", "0000:41:02.1\n"), 0);
+	/* a variant's IDs are override_only: without driver_override it matches nothing */
+	cr_assert_eq(wr("sys/bus/pci/drivers/mlx5_vfio_pci/bind", "0000:41:02.1"), -ENODEV);
+	variant_vfio1_nodes(false);
+
+	/* driver_override + drivers_probe, as driverctl or libvirt's managed mode does */
+	cr_assert_eq(wr("sys/bus/pci/devices/0000:41:02.1/driver_override", "mlx5_vfio_pci\n"), 0);
+	cr_assert_eq(wr("sys/bus/pci/drivers_probe", "0000:41:02.1\n"), 0);
+	link_target_has(mnt, "sys/bus/pci/devices/0000:41:02.1/driver", "drivers/mlx5_vfio_pci");
+	variant_vfio1_nodes(true);
+	cr_assert_eq(vk_read_file(P(mnt, "sys/bus/pci/devices/0000:41:02.1/vfio-dev/vfio1/dev"), buf, sizeof(buf)), 6);
+	cr_assert_str_eq(buf, "511:1\n");
+	cr_assert_eq(vk_read_file(P(mnt, "dev/vfio/devices/vfio1"), buf, sizeof(buf)), 29);
+	cr_assert_str_eq(buf, VK_STANDIN_MAGIC " 511:1\n");
+	link_target_has(mnt, "sys/class/vfio-dev/vfio1", "0000:41:02.1/vfio-dev/vfio1");
+
+	/* unbind: the cdev and the group node go, the other VF keeps its own */
+	cr_assert_eq(wr("sys/bus/pci/drivers/mlx5_vfio_pci/unbind", "0000:41:02.1\n"), 0);
+	variant_vfio1_nodes(false);
+	cr_assert(!exists("sys/bus/pci/devices/0000:41:02.1/driver"));
+	cr_assert(exists("dev/vfio/devices/vfio0"));
+	cr_assert(exists("dev/vfio/7"));
+
+	/* bind back through the driver's bind file (the override still names it) */
+	cr_assert_eq(wr("sys/bus/pci/drivers/mlx5_vfio_pci/bind", "0000:41:02.1\n"), 0);
+	variant_vfio1_nodes(true);
+
+	/* the first VF leaves: vfio0 and its group node go, and the lowest free
+	 * minor is taken again by the next bind (the control channel's) */
+	cr_assert_eq(wr("sys/bus/pci/drivers/mlx5_vfio_pci/unbind", "0000:41:02.0"), 0);
+	cr_assert(!exists("dev/vfio/devices/vfio0"));
+	cr_assert(!exists("dev/vfio/7"));
+	cr_assert(!exists("sys/bus/pci/devices/0000:41:02.0/vfio-dev"));
+	cr_assert_eq(live_ctl(mnt, "bind 0000:41:02.0 mlx5_vfio_pci", (char[256]){0}, 256), 0);
+	cr_assert(exists("dev/vfio/devices/vfio0"));
+	cr_assert(exists("sys/bus/pci/devices/0000:41:02.0/vfio-dev/vfio0/dev"));
+	cr_assert(exists("dev/vfio/7"));
+	/* vfio-pci itself is not there: its module is not loaded */
+	cr_assert(!exists("sys/bus/pci/drivers/vfio-pci"));
 	live_umount(mnt);
 }

@@ -224,3 +224,74 @@ Test(host_tree, driver_directories_link_their_module, .fini = teardown)
 	cr_assert_null(vtree_lookup(tree, "sys/bus/pci/drivers/pcieport/module"));
 	cr_assert_not_null(vtree_lookup(tree, "sys/module/i2c_i801/initstate"));
 }
+
+/* A device on a vfio-pci variant driver gets what vfio-pci gives: vfio-dev/vfioN
+ * with its dev, the cdev and group stand-ins; its driver directory links the
+ * variant's own module, and vfio_pci is not needed (modules given without it). */
+Test(host_tree, variant_driver_gets_the_vfio_pci_tree, .fini = teardown)
+{
+#define VF "sys/devices/pci0000:40/0000:40:01.0/0000:41:02.0"
+	build("version: 1\n"
+	      "kernel: {iommu: intel, vfio_device_cdev: true, iommufd: true,\n"
+	      "         modules: [vfio, vfio_pci_core, iommufd, mlx5_core, mlx5_vfio_pci], drivers: [mlx5_vfio_pci]}\n"
+	      "devices:\n"
+	      "  - {address: 0000:40:01.0, vendor: 0x8086, device: 0x1bbe, driver: pcieport}\n"
+	      "  - {address: 0000:41:00.0, parent: 0000:40:01.0, vendor: 0x15b3, device: 0x1021, driver: mlx5_core,\n"
+	      "     sriov: {totalvfs: 4, vf_device: 0x101e}}\n"
+	      "  - {address: 0000:41:02.0, physfn: 0000:41:00.0, driver: mlx5_vfio_pci, iommu_group: 5,\n"
+	      "     vfio_node: {owner: 107, group: 107, mode: 0660}}\n");
+	cr_assert_str_eq(target(VF "/driver"), "../../../../bus/pci/drivers/mlx5_vfio_pci");
+	cr_assert_str_eq(target("sys/bus/pci/drivers/mlx5_vfio_pci/0000:41:02.0"),
+	                 "../../../../devices/pci0000:40/0000:40:01.0/0000:41:02.0");
+	cr_assert_str_eq(target("sys/bus/pci/drivers/mlx5_vfio_pci/module"), "../../../../module/mlx5_vfio_pci");
+	cr_assert_str_eq(content("sys/module/mlx5_vfio_pci/initstate"), "live\n");
+	cr_assert_str_eq(content("sys/module/vfio_pci_core/initstate"), "live\n");
+	cr_assert_null(vtree_lookup(tree, "sys/module/vfio_pci"), "a variant does not need vfio_pci");
+	cr_assert_null(vtree_lookup(tree, "sys/bus/pci/drivers/vfio-pci"), "no vfio_pci module, no vfio-pci driver");
+	cr_assert(strstr(content(VF "/uevent"), "DRIVER=mlx5_vfio_pci\n"), "%s", content(VF "/uevent"));
+	/* the cdev, in sysfs and in /dev */
+	cr_assert_str_eq(content(VF "/vfio-dev/vfio0/dev"), "511:0\n");
+	cr_assert_str_eq(content(VF "/vfio-dev/vfio0/uevent"), "MAJOR=511\nMINOR=0\nDEVNAME=vfio/devices/vfio0\n");
+	cr_assert_str_eq(target(VF "/vfio-dev/vfio0/device"), "../../../0000:41:02.0");
+	cr_assert_str_eq(target("sys/class/vfio-dev/vfio0"),
+	                 "../../devices/pci0000:40/0000:40:01.0/0000:41:02.0/vfio-dev/vfio0");
+	cr_assert_str_eq(content("dev/vfio/devices/vfio0"), VK_STANDIN_MAGIC " 511:0\n");
+	struct vt_node *n = vtree_lookup(tree, "dev/vfio/devices/vfio0");
+	cr_assert_eq(n->mode, 0660);
+	cr_assert_eq(n->uid, 107);
+	/* the group node and its class device: vfio holds group 5 */
+	cr_assert_str_eq(content("dev/vfio/5"), VK_STANDIN_MAGIC " 243:0\n");
+	cr_assert_str_eq(content("sys/devices/virtual/vfio/5/dev"), "243:0\n");
+	cr_assert_not_null(vtree_lookup(tree, "dev/vfio/vfio"), "vfio is loaded");
+	/* the PF on mlx5_core has none of it */
+	cr_assert_null(vtree_lookup(tree, "sys/devices/pci0000:40/0000:40:01.0/0000:41:00.0/vfio-dev"));
+	cr_assert_null(vtree_lookup(tree, "dev/vfio/devices/vfio1"));
+	teardown();
+
+	/* modules left to the defaults: the VFIO modules and the variant's own
+	 * (KBUILD_MODNAME: '-' becomes '_'); no-IOMMU mode gives it a noiommu group */
+	build("version: 1\nkernel: {noiommu: true}\n"
+	      "devices:\n"
+	      "  - {address: 0000:00:02.0, vendor: 0x8086, device: 0xe20b, class: 0x030000, driver: xe-vfio-pci}\n"
+	      "  - {address: 0000:00:03.0, vendor: 0x8086, device: 0x0b25, driver: idxd}\n");
+	cr_assert_str_eq(target("sys/bus/pci/drivers/xe-vfio-pci/module"), "../../../../module/xe_vfio_pci");
+	cr_assert_not_null(vtree_lookup(tree, "sys/module/xe_vfio_pci/initstate"));
+	cr_assert_not_null(vtree_lookup(tree, "sys/module/vfio_pci_core/initstate"));
+	cr_assert_str_eq(content("dev/vfio/noiommu-0"), VK_STANDIN_MAGIC " 243:0\n");
+	cr_assert_str_eq(target("sys/devices/pci0000:00/0000:00:02.0/iommu_group"), "../../../kernel/iommu_groups/0");
+	cr_assert_not_null(vtree_lookup(tree, "sys/devices/pci0000:00/0000:00:02.0/vfio-dev/vfio0/uevent"));
+	cr_assert_null(vtree_lookup(tree, "sys/devices/pci0000:00/0000:00:02.0/vfio-dev/vfio0/dev"), "no cdev in no-IOMMU mode");
+	cr_assert_null(vtree_lookup(tree, "sys/devices/pci0000:00/0000:00:03.0/iommu_group"), "idxd: no fake group");
+#undef VF
+}
+
+/* vfio_pci_core is enough for the VFIO nodes: it cannot be loaded without vfio. */
+Test(host_tree, vfio_pci_core_alone_gives_the_vfio_nodes, .fini = teardown)
+{
+	build("version: 1\nkernel: {iommu: amd, vfio_device_cdev: true, modules: [vfio_pci_core, pds_vfio_pci]}\n"
+	      "devices:\n  - {address: 0000:c1:00.1, vendor: 0x1dd8, device: 0x1003, driver: pds_vfio_pci}\n");
+	cr_assert_str_eq(content("dev/vfio/devices/vfio0"), VK_STANDIN_MAGIC " 511:0\n");
+	cr_assert_str_eq(content("dev/vfio/vfio"), VK_STANDIN_MAGIC " 10:196\n");
+	cr_assert_not_null(vtree_lookup(tree, "dev/vfio/0"));
+	cr_assert_not_null(vtree_lookup(tree, "sys/class/vfio-dev/vfio0"));
+}

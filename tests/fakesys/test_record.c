@@ -130,6 +130,77 @@ Test(record, roundtrip_bundled_scenarios, .timeout = 300)
 	free(parts);
 }
 
+/* A host with devices on vfio-pci variant drivers (no vfio_pci module). */
+static const char variant_host[] =
+	"version: 1\n"
+	"kernel: {iommu: intel, vfio_device_cdev: true, iommufd: true,\n"
+	"         modules: [vfio, vfio_pci_core, iommufd, mlx5_core, mlx5_vfio_pci, xe_vfio_pci]}\n"
+	"devices:\n"
+	"  - {address: 0000:40:01.0, vendor: 0x8086, device: 0x1bbe, driver: pcieport}\n"
+	"  - {address: 0000:41:00.0, parent: 0000:40:01.0, vendor: 0x15b3, device: 0x1021, driver: mlx5_core,\n"
+	"     sriov: {totalvfs: 4, vf_device: 0x101e}}\n"
+	"  - {address: 0000:41:02.0, physfn: 0000:41:00.0, driver: mlx5_vfio_pci, driver_override: mlx5_vfio_pci,\n"
+	"     vfio_cdev: 3, vfio_node: {owner: 107, group: 107, mode: 0660}}\n"
+	"  - {address: 0000:80:02.0, vendor: 0x8086, device: 0xe20b, class: 0x030000, driver: xe-vfio-pci}\n"
+	"iommu_groups:\n"
+	"  - {id: 2, node: {owner: 107, group: 36, mode: 0660}}\n";
+
+/* The tree of variant_host records back to a scenario whose replay is the same
+ * tree: the variant's cdev index, node and group node are kept (the format has
+ * cdevs for vfio-pci and its variants), its driver needs no declaration. */
+Test(record, variant_driver_round_trip)
+{
+	char work[512], scen[PATH_MAX], rec[PATH_MAX], t1[512], t2[512];
+	char *notes = NULL;
+
+	cr_assert_eq(vk_mkdtemp(work, sizeof(work)), 0);
+	snprintf(scen, sizeof(scen), "%s/variant.yaml", work);
+	snprintf(rec, sizeof(rec), "%s/rec.yaml", work);
+	write_file(scen, variant_host, sizeof(variant_host) - 1);
+	cr_assert_eq(vk_materialize(scen, t1, sizeof(t1)), 0);
+	cr_assert_eq(record_to(t1, rec, false, &notes), 0);
+	cr_assert_null(strstr(notes, "left out"), "%s", notes);
+	char *text = xmalloc(BIG);
+	cr_assert_geq(vk_read_file(rec, text, BIG), 0);
+	cr_assert_not_null(strstr(text, "    driver: \"mlx5_vfio_pci\"\n"), "%s", text);
+	cr_assert_not_null(strstr(text, "    vfio_cdev: 3\n"), "%s", text);
+	cr_assert_not_null(strstr(text, "    vfio_node: {owner: 107, group: 107, mode: \"0660\"}\n"), "%s", text);
+	cr_assert_not_null(strstr(text, "    driver: \"xe-vfio-pci\"\n"), "%s", text);
+	cr_assert_not_null(strstr(text, "    vfio_cdev: 0\n"), "%s", text);
+	cr_assert_not_null(strstr(text, "node: {owner: 107, group: 36, mode: \"0660\"}"), "group 2's node: %s", text);
+	cr_assert_null(strstr(text, "  drivers:"), "variants are known drivers: %s", text);
+	cr_assert_null(strstr(text, "\"vfio_pci\""), "no vfio_pci module was there: %s", text);
+	cr_assert_eq(vk_materialize(rec, t2, sizeof(t2)), 0, "replaying %s", text);
+	compare_trees(t1, t2);
+	vk_rm_rf(t2);
+	free(notes);
+
+	/* a host that does not show the variant's modules: recorded as built in, with a note */
+	char mod[PATH_MAX];
+	snprintf(mod, sizeof(mod), "%s/sys/module/mlx5_vfio_pci", t1);
+	cr_assert_eq(vk_rm_rf(mod), 0);
+	snprintf(mod, sizeof(mod), "%s/sys/module/vfio_pci_core", t1);
+	cr_assert_eq(vk_rm_rf(mod), 0);
+	cr_assert_eq(record_to(t1, rec, false, &notes), 0);
+	cr_assert_not_null(strstr(notes, "bound to mlx5_vfio_pci but sys/module/mlx5_vfio_pci is missing; recorded it "
+	                                 "as built in"), "%s", notes);
+	cr_assert_not_null(strstr(notes, "sys/module/vfio_pci_core is missing"), "%s", notes);
+	cr_assert_geq(vk_read_file(rec, text, BIG), 0);
+	cr_assert_not_null(strstr(text, "{name: \"mlx5_vfio_pci\", builtin: true}"), "%s", text);
+	cr_assert_not_null(strstr(text, "{name: \"vfio_pci_core\", builtin: true}"), "%s", text);
+	cr_assert_eq(vk_materialize(rec, t2, sizeof(t2)), 0, "the recording loads: %s", text);
+	char dev[PATH_MAX];
+	snprintf(dev, sizeof(dev), "%s/sys/bus/pci/devices/0000:41:02.0/vfio-dev/vfio3/dev", t2);
+	char buf[32];
+	cr_assert_eq(vk_read_file(dev, buf, sizeof(buf)), 6);
+	cr_assert_str_eq(buf, "511:3\n");
+	free(notes);
+	free(text);
+	vk_rm_rf(t1);
+	vk_rm_rf(t2);
+	vk_rm_rf(work);
+}
+
 /* ---- the real root ------------------------------------------------------ */
 
 static bool have_prog(const char *p)

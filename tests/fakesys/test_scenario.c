@@ -334,10 +334,27 @@ static const struct bad_case bad[] = {
 	 "unknown driver 'frobnicator'"},
 	{"version: 1\nkernel: {modules: [nvme]}\ndevices:\n  - {address: 0000:00:01.0, vendor: 1, device: 2, driver: vfio-pci}\n",
 	 "t.yaml:4:59", "kernel.modules lists no vfio_pci"},
+	/* a vfio-pci variant driver needs its own module and vfio_pci_core (not vfio_pci) */
+	{"version: 1\nkernel: {modules: [vfio, vfio_pci, vfio_pci_core]}\ndevices:\n"
+	 "  - {address: 0000:00:01.0, vendor: 1, device: 2, driver: mlx5_vfio_pci}\n",
+	 "t.yaml:4:59", "0000:00:01.0 is bound to mlx5_vfio_pci, a vfio-pci variant driver, but kernel.modules lists no "
+	 "mlx5_vfio_pci; add it (or {name: mlx5_vfio_pci, builtin: true})"},
+	{"version: 1\nkernel: {modules: [vfio, vfio_pci]}\ndevices:\n"
+	 "  - {address: 0000:00:01.0, vendor: 1, device: 2, driver: xe-vfio-pci}\n",
+	 "t.yaml:4:59", "kernel.modules lists no xe_vfio_pci; add it (or {name: xe_vfio_pci, builtin: true})"},
+	{"version: 1\nkernel: {modules: [vfio, vfio_pci, mlx5_vfio_pci]}\ndevices:\n"
+	 "  - {address: 0000:00:01.0, vendor: 1, device: 2, driver: mlx5_vfio_pci}\n",
+	 "t.yaml:4:59", "a vfio-pci variant driver built on vfio_pci_core, but kernel.modules lists no vfio_pci_core"},
+	/* a variant-like name fakesys does not know still needs a declaration */
+	{"version: 1\ndevices:\n  - {address: 0000:00:01.0, vendor: 1, device: 2, driver: foo_vfio_pci}\n",
+	 "t.yaml:3:59", "unknown driver 'foo_vfio_pci'"},
+	{"version: 1\nkernel: {iommu: intel}\ndevices:\n"
+	 "  - {address: 0000:00:01.0, vendor: 1, device: 2, driver: mlx5_core, vfio_cdev: 1}\n",
+	 "t.yaml:4:5", "is bound to mlx5_core; only a device bound to vfio-pci or a vfio-pci variant driver"},
 	{"version: 1\ndevices:\n  - {address: 0000:00:01.0, vendor: 1, device: 2, driver: nvme, vfio_cdev: 1}\n", "t.yaml:3:5",
-	 "only a device bound to vfio-pci has a VFIO cdev"},
+	 "is bound to nvme; only a device bound to vfio-pci or a vfio-pci variant driver (such as mlx5_vfio_pci) has a VFIO cdev"},
 	{"version: 1\ndevices:\n  - {address: 0000:00:01.0, vendor: 1, device: 2, driver: nvme, vfio_node: {mode: 0666}}\n",
-	 "t.yaml:3:76", "only a device bound to vfio-pci has a VFIO cdev"},
+	 "t.yaml:3:76", "only a device bound to vfio-pci or a vfio-pci variant driver (such as mlx5_vfio_pci) has a VFIO cdev"},
 	{"version: 1\ndevices:\n  - {address: 0000:00:01.0, vendor: 1, device: 2, driver: vfio-pci, vfio_cdev: 3}\n"
 	 "  - {address: 0000:00:02.0, vendor: 1, device: 2, driver: vfio-pci, vfio_cdev: 3}\n", "t.yaml:4:5",
 	 "vfio3 is given to both"},
@@ -348,7 +365,7 @@ static const struct bad_case bad[] = {
 	 "share no slot, bridge or root bus"},
 	{"version: 1\nkernel: {iommu: none, noiommu: true}\ndevices:\n"
 	 "  - {address: 0000:00:02.0, vendor: 1, device: 2, driver: nvme, iommu_group: 5}\n", "t.yaml:4:78",
-	 "only devices bound to vfio-pci get a (fake) group"},
+	 "only devices bound to vfio-pci or a vfio-pci variant driver (such as mlx5_vfio_pci) get a (fake) group"},
 	{"version: 1\nkernel: {iommu: intel}\ndevices:\n  - {address: 0000:00:02.0, vendor: 1, device: 2}\n"
 	 "iommu_groups:\n  - {id: 9, type: DMA}\n", "t.yaml:6:5", "group 9 has no device in it"},
 	{"version: 1\nkernel: {iommu: intel}\ndevices:\n  - {address: 0000:00:02.0, vendor: 1, device: 2, iommu_group: 0}\n"
@@ -380,7 +397,7 @@ static const struct bad_case bad[] = {
 	{"version: 1\nkernel: {iommu: intel}\ndevices:\n  - {address: 0000:00:02.0, vendor: 1, device: 2, iommu_group: 5}\n"
 	 "iommu_groups:\n  - {? [a]: 1}\n", "t.yaml:6:8", "keys must be plain words"},
 	{"version: 1\ndevices:\n  - {address: 0000:00:01.0, vendor: 1, device: 2, vfio_node: {mode: 0666}}\n",
-	 "t.yaml:3:62", "has no driver; only a device bound to vfio-pci has a VFIO cdev"},
+	 "t.yaml:3:62", "has no driver; only a device bound to vfio-pci or a vfio-pci variant driver (such as mlx5_vfio_pci) has a VFIO cdev"},
 	{"version: 1\ndevices:\n  - {address: 0000:00:01.0, vendor: 1, device: 2, numa_node: 1024}\n", "t.yaml:3:62",
 	 "1024 is out of range (-1..1023)"},
 	{"version: 1\nkernel: {iommu: none, noiommu: true, modules: [{name: vfio, parameters: {enable_unsafe_noiommu_mode: N}}]}\n",
@@ -513,5 +530,56 @@ Test(scenario, bridge_config_keeps_the_scenario_subsystem_ids)
 
 	cr_assert_eq(dev(m, "0000:00:01.0")->subsystem_vendor, 0x8086);
 	cr_assert_eq(dev(m, "0000:00:01.0")->class_code, 0x060400);
+	host_model_free(m);
+}
+
+/* vfio-pci variant drivers (mlx5_vfio_pci, xe-vfio-pci, ...) are vfio-pci-core
+ * drivers: a cdev index, the VFIO modules by default, a group in no-IOMMU mode;
+ * their own module is the driver name with '-' as '_'. */
+Test(scenario, variant_drivers_are_vfio_pci_devices)
+{
+	static const char *const known[] = {"mlx5_vfio_pci", "hisi_acc_vfio_pci", "pds_vfio_pci", "nvgrace_gpu_vfio_pci",
+	                                    "virtio_vfio_pci", "qat_vfio_pci", "xe-vfio-pci"};
+	char yaml[512];
+
+	cr_assert_str_eq(host_driver_module("mlx5_vfio_pci"), "mlx5_vfio_pci");
+	cr_assert_str_eq(host_driver_module("xe-vfio-pci"), "xe_vfio_pci");
+	cr_assert_str_eq(host_driver_module("vfio-pci"), "vfio_pci");
+	/* every variant the kernel has is known without a declaration */
+	for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++) {
+		snprintf(yaml, sizeof(yaml), HDR "devices:\n  - {address: 0000:01:00.0, vendor: 1, device: 2, driver: %s}\n",
+		         known[i]);
+		struct host_model *m = load_ok(yaml);
+		cr_assert_eq(dev(m, "0000:01:00.0")->vfio_index, 0, "%s: a cdev index", known[i]);
+		cr_assert(host_model_has_module(m, host_driver_module(known[i])), "%s: its own module", known[i]);
+		cr_assert(host_model_has_module(m, "vfio_pci_core"), "%s: vfio_pci_core by default", known[i]);
+		cr_assert_geq(m->groups[0].vfio_minor, 0, "%s: vfio holds its group", known[i]);
+		host_model_free(m);
+	}
+
+	/* modules given: its own and vfio_pci_core suffice, vfio_pci is not needed */
+	struct host_model *m = load_ok(
+		"version: 1\nkernel: {iommu: intel, vfio_device_cdev: true, iommufd: true,\n"
+		"         modules: [vfio, vfio_pci_core, iommufd, {name: mlx5_vfio_pci, builtin: true}], drivers: [mlx5_vfio_pci]}\n"
+		"devices:\n"
+		"  - {address: 0000:01:00.0, vendor: 0x10de, device: 0x2204, driver: nvme}\n"
+		"  - {address: 0000:41:00.1, vendor: 0x15b3, device: 0x101e, driver: mlx5_vfio_pci, vfio_cdev: 4,\n"
+		"     vfio_node: {mode: 0660}}\n"
+		"  - {address: 0000:41:00.2, vendor: 0x15b3, device: 0x101e, driver: mlx5_vfio_pci}\n");
+	cr_assert(!host_model_has_module(m, "vfio_pci"));
+	cr_assert_eq(dev(m, "0000:41:00.1")->vfio_index, 4);
+	cr_assert_eq(dev(m, "0000:41:00.1")->vfio_node.mode, 0660);
+	cr_assert_eq(dev(m, "0000:41:00.2")->vfio_index, 0, "the lowest index nobody claims");
+	cr_assert_eq(dev(m, "0000:01:00.0")->vfio_index, -1);
+	host_model_free(m);
+
+	/* no-IOMMU mode: a variant's device gets a fake group, as vfio-pci's does */
+	m = load_ok("version: 1\nkernel: {iommu: none, noiommu: true}\ndevices:\n"
+	            "  - {address: 0000:00:02.0, vendor: 1, device: 2, driver: nvme}\n"
+	            "  - {address: 0000:00:03.0, vendor: 1, device: 2, driver: pds_vfio_pci, iommu_group: 7}\n"
+	            "  - {address: 0000:00:04.0, vendor: 1, device: 2, driver: qat_vfio_pci}\n");
+	cr_assert_eq(dev(m, "0000:00:02.0")->iommu_group, -1);
+	cr_assert_eq(dev(m, "0000:00:03.0")->iommu_group, 7);
+	cr_assert_eq(dev(m, "0000:00:04.0")->iommu_group, 0);
 	host_model_free(m);
 }

@@ -64,7 +64,7 @@ struct host_device {
 	char *label;           /* optional firmware label, NULL = none */
 	int64_t iommu_group;   /* -1 = none */
 	int numa_node;         /* -1 = none */
-	int64_t vfio_index;    /* vfio-dev/vfioN; -1 when not bound to vfio-pci */
+	int64_t vfio_index;    /* vfio-dev/vfioN; -1 when not bound to vfio-pci or a variant */
 	uint8_t *config;       /* config space bytes */
 	size_t config_len;     /* 256 to 4096 (the kernel shows at least 256) */
 	int physfn;            /* index of the PF for a VF, -1 otherwise */
@@ -229,7 +229,8 @@ struct host_dynid {
 /* Drivers fakesys knows without a declaration (their kernel names). */
 extern const char *const host_known_drivers[];
 
-/* The kernel module providing @driver ("xhci_hcd" -> "xhci_pci"), NULL for a
+/* The kernel module providing @driver ("xhci_hcd" -> "xhci_pci", a vfio-pci
+ * variant its KBUILD_MODNAME: "xe-vfio-pci" -> "xe_vfio_pci"), NULL for a
  * driver that is always built in (pcieport).  The result may point into a
  * per-thread buffer valid until the next call. */
 const char *host_driver_module(const char *driver);
@@ -259,7 +260,7 @@ const struct host_group *host_model_group(const struct host_model *m, uint32_t i
 
 /**
  * host_model_assign_group_minors() - give every group that vfio holds (a member
- * bound to vfio-pci) the lowest free /dev/vfio/<group> minor it does not have
+ * bound to vfio-pci or a variant driver) the lowest free /dev/vfio/<group> minor it does not have
  * yet, and release the minor of a group vfio no longer holds.  Minors of held
  * groups never change, so a group node keeps its number while others come and go.
  */
@@ -267,6 +268,11 @@ void host_model_assign_group_minors(struct host_model *m);
 
 /* Whether module @name is loaded or built in. */
 bool host_model_has_module(const struct host_model *m, const char *name);
+
+/* Whether the VFIO core is there: a vfio, vfio_pci or vfio_pci_core module
+ * (the last two need vfio).  It gives /dev/vfio/vfio, sys/class/vfio and
+ * sys/class/vfio-dev, and the /dev/vfio nodes of groups and cdevs. */
+bool host_model_has_vfio(const struct host_model *m);
 
 /* "intel", "amd", "arm-smmu-v3", "virtio", "none". */
 const char *iommu_vendor_name(enum iommu_vendor v);
