@@ -36,6 +36,13 @@ static ino_t ino_of(const char *rel)
 	return st.st_ino;
 }
 
+/* Each of @rels exists (@present) or does not. */
+static void paths_exist(const char *const *rels, size_t n, bool present)
+{
+	for (size_t i = 0; i < n; i++)
+		cr_assert_eq(exists(rels[i]), present, "%s should %sexist", rels[i], present ? "" : "not ");
+}
+
 /* Every node bind/unbind of 0000:01:00.0 to vfio-pci makes (group 1 stays
  * while 01:00.1 holds it). */
 static void vfio0_nodes(bool present)
@@ -47,8 +54,7 @@ static void vfio0_nodes(bool present)
 		"sys/bus/pci/drivers/vfio-pci/0000:01:00.0",
 		"sys/bus/pci/devices/0000:01:00.0/driver",
 	};
-	for (size_t i = 0; i < sizeof(rels) / sizeof(rels[0]); i++)
-		cr_assert_eq(exists(rels[i]), present, "%s should %sexist", rels[i], present ? "" : "not ");
+	paths_exist(rels, sizeof(rels) / sizeof(rels[0]), present);
 }
 
 Test(fuse_live, unbind_and_bind_through_sysfs)
@@ -275,8 +281,7 @@ static void variant_vfio1_nodes(bool present)
 		"sys/devices/virtual/vfio/8/dev",
 		"sys/bus/pci/drivers/mlx5_vfio_pci/0000:41:02.1",
 	};
-	for (size_t i = 0; i < sizeof(rels) / sizeof(rels[0]); i++)
-		cr_assert_eq(exists(rels[i]), present, "%s should %sexist", rels[i], present ? "" : "not ");
+	paths_exist(rels, sizeof(rels) / sizeof(rels[0]), present);
 }
 
 Test(fuse_live, variant_driver_binds_like_vfio_pci)
