@@ -1080,6 +1080,19 @@ static int collect(const char *arg, struct scen **v, size_t *n)
 	return r;
 }
 
+/* @s is a decimal number in min..max, stored in *@out. */
+static bool long_in(const char *s, long min, long max, long *out)
+{
+	char *end;
+
+	errno = 0;
+	long v = strtol(s, &end, 10);
+	if (errno || end == s || *end || v < min || v > max)
+		return false;
+	*out = v;
+	return true;
+}
+
 static int usage_err(const char *msg)
 {
 	fprintf(stderr, "fakesys: test: %s\nTry 'fakesys --help'.\n", msg);
@@ -1104,14 +1117,13 @@ int fakesys_cmd_test(int argc, char **argv)
 	unsigned timeout = 120;
 	int skipped_exit = 0;
 	int mode = MODE_AUTO, c;
-	char *end;
+	long num;
 
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "j:", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'j':
-			jobs = strtol(optarg, &end, 10);
-			if (*end || end == optarg || jobs < 1 || jobs > 1024)
+			if (!long_in(optarg, 1, 1024, &jobs))
 				return usage_err("-j expects a number 1..1024");
 			break;
 		case 'J':
@@ -1126,20 +1138,16 @@ int fakesys_cmd_test(int argc, char **argv)
 		case 'P':
 			mode = MODE_PLAIN;
 			break;
-		case 't': {
-			long v = strtol(optarg, &end, 10);
-			if (*end || end == optarg || v < 1 || v > 86400)
+		case 't':
+			if (!long_in(optarg, 1, 86400, &num))
 				return usage_err("--timeout expects seconds 1..86400");
-			timeout = (unsigned)v;
+			timeout = (unsigned)num;
 			break;
-		}
-		case 'S': {
-			long v = strtol(optarg, &end, 10);
-			if (*end || end == optarg || v < 0 || v > 255)
+		case 'S':
+			if (!long_in(optarg, 0, 255, &num))
 				return usage_err("--skipped-exit expects an exit status 0..255");
-			skipped_exit = (int)v;
+			skipped_exit = (int)num;
 			break;
-		}
 		default:
 			return usage_err("unknown option");
 		}

@@ -26,6 +26,7 @@
  * which pci_match_device() takes only with a driver_override).
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,6 +52,25 @@ static char *arg_string(const char *buf, size_t len)
 static int shown_len(const char *buf, size_t len)
 {
 	return (int)(len && buf[len - 1] == '\n' ? len - 1 : len);
+}
+
+/* The number a sysfs store parses with kstrtoul(s, 0, ...): an optional
+ * trailing newline, nothing else.  @what names the file in the message. */
+static int written_number(const char *what, const char *buf, size_t len, unsigned long max, unsigned long *out,
+                          struct vk_error *err)
+{
+	_cleanup_free_ char *s = strndup(buf, len);
+	char *end;
+
+	if (!s)
+		return vk_error_set(err, ENOMEM, "out of memory");
+	errno = 0;
+	*out = strtoul(s, &end, 0);
+	if (*end == '\n')
+		end++;
+	if (errno || end == s || *end || *out > max)
+		return vk_error_set(err, EINVAL, "%s: '%.*s' is not a number", what, shown_len(s, strlen(s)), s);
+	return 0;
 }
 
 static long dev_index(const struct host_model *m, const struct pci_addr *a)
@@ -375,18 +395,13 @@ static int compact(struct host_model *m, const bool *gone)
 
 int live_remove(struct host_model *m, const struct pci_addr *a, const char *buf, size_t len, struct vk_error *err)
 {
-	_cleanup_free_ char *s = strndup(buf, len);
 	long i = dev_index(m, a);
-	char *end;
+	unsigned long v;
 
-	if (!s)
-		return vk_error_set(err, ENOMEM, "out of memory");
-	errno = 0;
-	unsigned long v = strtoul(s, &end, 0);
-	if (*end == '\n')
-		end++;
-	if (errno || end == s || *end)
-		return vk_error_set(err, EINVAL, "remove: '%.*s' is not a number", shown_len(s, strlen(s)), s);
+	int r = written_number("remove", buf, len, ULONG_MAX, &v, err);
+
+	if (r < 0)
+		return r;
 	if (i < 0)
 		return vk_error_set(err, ENODEV, "remove: the device went away");
 	if (!v)
@@ -404,7 +419,7 @@ int live_remove(struct host_model *m, const struct pci_addr *a, const char *buf,
 				gone[k] = more = true;
 		}
 	}
-	int r = compact(m, gone);
+	r = compact(m, gone);
 	return r < 0 ? vk_error_set(err, r, "out of memory") : 0;
 }
 
@@ -517,18 +532,13 @@ static int add_vfs(struct host_model *m, size_t pf, uint16_t num)
 int live_sriov_numvfs(struct host_model *m, const struct pci_addr *a, const char *buf, size_t len,
                       struct vk_error *err)
 {
-	_cleanup_free_ char *s = strndup(buf, len);
 	long i = dev_index(m, a);
-	char *end;
+	unsigned long num;
 
-	if (!s)
-		return vk_error_set(err, ENOMEM, "out of memory");
-	errno = 0;
-	unsigned long num = strtoul(s, &end, 0);
-	if (*end == '\n')
-		end++;
-	if (errno || end == s || *end || num > 0xffff)
-		return vk_error_set(err, EINVAL, "sriov_numvfs: '%.*s' is not a number", shown_len(s, strlen(s)), s);
+	int r = written_number("sriov_numvfs", buf, len, 0xffff, &num, err);
+
+	if (r < 0)
+		return r;
 	if (i < 0)
 		return vk_error_set(err, ENODEV, "sriov_numvfs: the device went away");
 	struct host_device *d = &m->devices[i];
@@ -542,7 +552,7 @@ int live_sriov_numvfs(struct host_model *m, const struct pci_addr *a, const char
 		return vk_error_set(err, EBUSY, "sriov_numvfs: %u VFs already enabled; disable before enabling %lu",
 		                    d->n_vfs, num);
 	if (num) {
-		int r = add_vfs(m, (size_t)i, (uint16_t)num);
+		r = add_vfs(m, (size_t)i, (uint16_t)num);
 		return r < 0 ? vk_error_set(err, r, "sriov_numvfs: cannot add the VFs: %s", strerror(-r)) : 0;
 	}
 	_cleanup_free_ bool *gone = calloc(m->n_devices, sizeof(*gone));
@@ -550,6 +560,6 @@ int live_sriov_numvfs(struct host_model *m, const struct pci_addr *a, const char
 		return vk_error_set(err, ENOMEM, "out of memory");
 	for (uint32_t k = 0; k < d->n_vfs; k++)
 		gone[d->vfs[k]] = true;
-	int r = compact(m, gone);
+	r = compact(m, gone);
 	return r < 0 ? vk_error_set(err, r, "out of memory") : 0;
 }

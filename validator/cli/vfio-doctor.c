@@ -12,6 +12,8 @@
 #include <vfiokit/doctor.h>
 #include <vfiokit/root.h>
 
+#include "cli_common.h"
+
 enum { EXIT_ALL_PASS = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
 
 static void usage(FILE *f)
@@ -37,12 +39,6 @@ static void usage(FILE *f)
 	        "\n"
 	        "Colour only on a terminal and never with NO_COLOR set.\n"
 	        "Exit status: 0 no check failed (warnings allowed), 1 a check failed, 2 usage error.\n");
-}
-
-static bool want_color(FILE *f)
-{
-	const char *nc = getenv("NO_COLOR");
-	return isatty(fileno(f)) && !(nc && *nc);
 }
 
 static void list_checks(void)

@@ -13,6 +13,8 @@
 #include <vfiokit/root.h>
 #include <vfiokit/validator.h>
 
+#include "cli_common.h"
+
 enum { EXIT_CLEAN = 0, EXIT_FINDINGS = 1, EXIT_USAGE = 2 };
 
 static void usage(FILE *f)
@@ -37,12 +39,6 @@ static void usage(FILE *f)
 	        "  -h, --help          this text;  --version\n"
 	        "\n"
 	        "Exit status: 0 no errors, 1 errors found, 2 usage error or unparsable input.\n");
-}
-
-static bool want_color(FILE *f)
-{
-	const char *nc = getenv("NO_COLOR");
-	return isatty(fileno(f)) && !(nc && *nc);
 }
 
 static int print_parse_error(bool json, const char *source, const struct qc_pos *pos, const char *msg)

@@ -20,13 +20,6 @@
 
 #include "doctor_internal.h"
 
-#define TRY(x)                     \
-	do {                           \
-		int _r = (x);              \
-		if (_r < 0)                \
-			return _r;             \
-	} while (0)
-
 static int cmp_addr(const void *a, const void *b)
 {
 	return pci_addr_cmp(a, b);

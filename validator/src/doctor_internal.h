@@ -10,6 +10,14 @@
 #include <vfiokit/doctor.h>
 #include <vfiokit/root.h>
 
+/* Return from the calling function when @x (a report addition) fails. */
+#define TRY(x)                     \
+	do {                           \
+		int _r = (x);              \
+		if (_r < 0)                \
+			return _r;             \
+	} while (0)
+
 /* Read a small file under the root, trailing newlines/spaces stripped; length or -errno. */
 long vk__doc_read(const struct vk_root *root, const char *rel, char *buf, size_t len);
 

@@ -20,13 +20,6 @@
 
 #include "doctor_internal.h"
 
-#define TRY(x)                     \
-	do {                           \
-		int _r = (x);              \
-		if (_r < 0)                \
-			return _r;             \
-	} while (0)
-
 /* ---- helpers shared with doctor_device.c ---- */
 
 long vk__doc_read(const struct vk_root *root, const char *rel, char *buf, size_t len)

@@ -12,13 +12,6 @@
 
 #include "doctor_internal.h"
 
-#define TRY(x)                     \
-	do {                           \
-		int _r = (x);              \
-		if (_r < 0)                \
-			return _r;             \
-	} while (0)
-
 #define GIB (1ull << 30)
 #define CAP_IPC_LOCK_BIT 14 /* include/uapi/linux/capability.h */
 

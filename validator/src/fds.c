@@ -86,14 +86,11 @@ static bool parse_fdname(const char *s, int *fd)
 	return true;
 }
 
-/* Read a small /proc file; returns the length or -errno. */
-static ssize_t read_small(const char *path, char *buf, size_t len)
+/* Read @fd to its end or until @buf is full (NUL-terminated); the length or -errno. */
+static ssize_t read_fd_small(int fd, char *buf, size_t len)
 {
-	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	size_t off = 0;
 
-	if (fd < 0)
-		return -errno;
 	while (off + 1 < len) {
 		ssize_t n = read(fd, buf + off, len - 1 - off);
 		if (n < 0 && errno == EINTR)
@@ -106,6 +103,14 @@ static ssize_t read_small(const char *path, char *buf, size_t len)
 	}
 	buf[off] = '\0';
 	return (ssize_t)off;
+}
+
+/* Read a small /proc file; returns the length or -errno. */
+static ssize_t read_small(const char *path, char *buf, size_t len)
+{
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+
+	return fd < 0 ? -errno : read_fd_small(fd, buf, len);
 }
 
 static int inventory_self(struct vk_fd_inventory *inv, struct vk_error *err)
@@ -231,21 +236,12 @@ static int read_majmin(const struct vk_root *root, const char *rel, unsigned *ma
 {
 	_cleanup_close_ int fd = vk_root_openat(root, rel, O_RDONLY);
 	char buf[64], tail;
-	size_t off = 0;
 
 	if (fd < 0)
 		return fd;
-	while (off + 1 < sizeof(buf)) {
-		ssize_t n = read(fd, buf + off, sizeof(buf) - 1 - off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		if (n == 0)
-			break;
-		off += (size_t)n;
-	}
-	buf[off] = '\0';
+	ssize_t n = read_fd_small(fd, buf, sizeof(buf));
+	if (n < 0)
+		return (int)n;
 	if (sscanf(buf, "%u:%u%c", maj, min, &tail) != 3 || tail != '\n')
 		return -EINVAL;
 	return 0;
