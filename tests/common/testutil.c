@@ -5,6 +5,7 @@
 #include <ftw.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -144,9 +145,43 @@ int vk_run(char *const argv[], char *out, size_t outlen, char *errbuf, size_t er
 	return 128 + WTERMSIG(status);
 }
 
-int vk_fd_count(void)
+int vk_vrun(char *out, size_t outlen, char *errbuf, size_t errlen, const char *const head[], const char *first,
+            va_list ap)
 {
-	DIR *d = opendir("/proc/self/fd");
+	char *argv[VK_RUN_MAX_WORDS + 1];
+	size_t n = 0;
+
+	for (; *head; head++) {
+		if (n == VK_RUN_MAX_WORDS)
+			return -E2BIG;
+		argv[n++] = (char *)*head;
+	}
+	for (const char *a = first; a; a = va_arg(ap, const char *)) {
+		if (n == VK_RUN_MAX_WORDS)
+			return -E2BIG;
+		argv[n++] = (char *)a;
+	}
+	if (n == 0)
+		return -EINVAL;
+	argv[n] = NULL;
+	return vk_run(argv, out, outlen, errbuf, errlen);
+}
+
+int vk_runv(char *out, size_t outlen, char *errbuf, size_t errlen, const char *prog, ...)
+{
+	static const char *const none[] = {NULL};
+	va_list ap;
+
+	va_start(ap, prog);
+	int rc = vk_vrun(out, outlen, errbuf, errlen, none, prog, ap);
+	va_end(ap);
+	return rc;
+}
+
+/* Entries of @dir but "." and "..", or -errno. */
+static int count_fds(const char *dir)
+{
+	DIR *d = opendir(dir);
 	struct dirent *e;
 	int n = 0;
 
@@ -156,7 +191,20 @@ int vk_fd_count(void)
 		if (e->d_name[0] != '.')
 			n++;
 	closedir(d);
-	return n - 1; /* the directory's own FD */
+	return n;
+}
+
+int vk_fd_count(void)
+{
+	int n = count_fds("/proc/self/fd");
+	return n < 0 ? n : n - 1; /* the directory's own FD */
+}
+
+int vk_fd_count_of(int pid)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/fd", pid);
+	return count_fds(path);
 }
 
 long vk_read_file(const char *path, char *buf, size_t len)
@@ -180,6 +228,17 @@ long vk_read_file(const char *path, char *buf, size_t len)
 	buf[n] = '\0';
 	close(fd);
 	return (long)n;
+}
+
+int vk_write_attr(const char *path, const char *s)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	ssize_t w = write(fd, s, strlen(s));
+	int r = w < 0 ? -errno : 0;
+	close(fd);
+	return r;
 }
 
 bool vk_have_fuse(void)

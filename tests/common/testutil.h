@@ -2,6 +2,7 @@
 #ifndef VK_TESTUTIL_H
 #define VK_TESTUTIL_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -33,6 +34,21 @@ int vk_rm_rf(const char *path);
 int vk_run(char *const argv[], char *out, size_t outlen, char *errbuf, size_t errlen);
 
 /*
+ * vk_run() of the words of @head (NULL-terminated, may be empty) followed by
+ * @first and the words of @ap up to a NULL (none when @first is NULL): what a
+ * variadic "run this program with these words" helper passes on.  The first
+ * word is the program's path.  Returns -E2BIG, running nothing, when there
+ * are more than VK_RUN_MAX_WORDS words, -EINVAL when there is none.
+ */
+#define VK_RUN_MAX_WORDS 127
+int vk_vrun(char *out, size_t outlen, char *errbuf, size_t errlen, const char *const head[], const char *first,
+            va_list ap);
+
+/* vk_run() of @prog with the words after it, up to a NULL:
+ * vk_runv(out, sizeof(out), err, sizeof(err), "/bin/echo", "hi", NULL). */
+__attribute__((sentinel)) int vk_runv(char *out, size_t outlen, char *errbuf, size_t errlen, const char *prog, ...);
+
+/*
  * A variant of scenarios/@name: its text with every @from (which must occur)
  * replaced by @to, written as @dir/@out_name; @path receives the file's path.
  * Returns 0, -ENOENT when @from does not occur, or -errno.
@@ -42,9 +58,15 @@ int vk_scenario_variant(const char *name, const char *from, const char *to, cons
 
 /* Number of open FDs of this process (entries of /proc/self/fd, the one used to read it excluded). */
 int vk_fd_count(void);
+/* Number of open FDs of process @pid (entries of /proc/PID/fd), or -errno. */
+int vk_fd_count_of(int pid);
 
 /* Read a whole small file into buf (NUL-terminated); returns length or -errno. */
 long vk_read_file(const char *path, char *buf, size_t len);
+
+/* One write(2) of @s to the existing file @path (a sysfs attribute, the
+ * control channel): 0, or -errno of the open or the write. */
+int vk_write_attr(const char *path, const char *s);
 
 /* True when the test can mount FUSE here (need-fuse.sh already skips otherwise). */
 bool vk_have_fuse(void);

@@ -60,16 +60,11 @@ const char *dt_qemu_user(void)
 int dt_run(char *out, size_t outlen, char *err, size_t errlen, const char *first, ...)
 {
 	static char bin[4096];
-	char *argv[64];
-	size_t n = 0;
+	const char *head[] = {vk_bin("validator/vfio-doctor", bin, sizeof(bin)), NULL};
 	va_list ap;
 
-	vk_bin("validator/vfio-doctor", bin, sizeof(bin));
-	argv[n++] = bin;
 	va_start(ap, first);
-	for (const char *a = first; a && n < 63; a = va_arg(ap, const char *))
-		argv[n++] = (char *)a;
+	int rc = vk_vrun(out, outlen, err, errlen, head, first, ap);
 	va_end(ap);
-	argv[n] = NULL;
-	return vk_run(argv, out, outlen, err, errlen);
+	return rc;
 }

@@ -70,6 +70,20 @@ static inline int live_mount(const char *yaml, const char *const *extra, char *m
 	return rc;
 }
 
+/* live_mount() of LIVE_HOST with a @section: list of @items (YAML list items)
+ * appended, none when @items is NULL; it must mount. */
+static inline void live_mount_host_with(const char *section, const char *items, const char *const *extra, char *mnt,
+                                        size_t len)
+{
+	char yaml[8192];
+	int n = snprintf(yaml, sizeof(yaml), "%s%s%s%s", LIVE_HOST, items ? section : "", items ? ":\n" : "",
+	                 items ? items : "");
+
+	cr_assert_lt(n, (int)sizeof(yaml), "the scenario does not fit in %zu bytes", sizeof(yaml));
+	cr_assert_eq(live_mount(yaml, extra, mnt, len), 0, "mounting LIVE_HOST with %s:\n%s", section,
+	             items ? items : "(none)");
+}
+
 /* Unmount (lazily if something still holds it) and remove the directories. */
 static inline void live_umount(const char *mnt)
 {
@@ -134,18 +148,6 @@ static inline int live_ctl(const char *mnt, const char *cmd, char *out, size_t l
 	int r = w < 0 ? -errno : 0;
 	ssize_t n = pread(fd, out, len - 1, 0);
 	out[n > 0 ? n : 0] = '\0';
-	close(fd);
-	return r;
-}
-
-/* write(2) of @s to @path: 0 or -errno (of open or write). */
-static inline int write_file(const char *path, const char *s)
-{
-	int fd = open(path, O_WRONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	ssize_t w = write(fd, s, strlen(s));
-	int r = w < 0 ? -errno : 0;
 	close(fd);
 	return r;
 }

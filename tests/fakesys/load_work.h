@@ -435,13 +435,7 @@ static inline int load_write(const char *mnt, const char *rel, const char *s)
 {
 	char p[PATH_MAX];
 	snprintf(p, sizeof(p), "%s/%s", mnt, rel);
-	int fd = open(p, O_WRONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	ssize_t w = write(fd, s, strlen(s));
-	int r = w < 0 ? -errno : 0;
-	close(fd);
-	return r;
+	return vk_write_attr(p, s);
 }
 
 /*
@@ -535,23 +529,6 @@ static inline long load_rss_kb(int pid)
 		return -1;
 	char *p = strstr(buf, "VmRSS:");
 	return p ? strtol(p + 6, NULL, 10) : -1;
-}
-
-/* Number of open FDs of process @pid, or -errno. */
-static inline int load_fd_count(int pid)
-{
-	char path[64];
-	snprintf(path, sizeof(path), "/proc/%d/fd", pid);
-	DIR *d = opendir(path);
-	struct dirent *e;
-	int n = 0;
-	if (!d)
-		return -errno;
-	while ((e = readdir(d)))
-		if (e->d_name[0] != '.')
-			n++;
-	closedir(d);
-	return n;
 }
 
 #endif

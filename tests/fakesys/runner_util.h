@@ -5,6 +5,8 @@
 #define VK_RUNNER_UTIL_H
 
 #include <criterion/criterion.h>
+#include <stdarg.h>
+#include <stdbool.h>
 #include <stdlib.h>
 
 #include "testutil.h"
@@ -27,6 +29,20 @@ static inline void runner_teardown(void)
 	vk_rm_rf(tmp);
 	free(out);
 	free(errb);
+}
+
+/* `fakesys test [--fuse] ARGS...` (--fuse when @fuse; ARGS up to a NULL) with
+ * its output in out and errb; returns its exit status. */
+static inline int runner_run(bool fuse, const char *a0, ...)
+{
+	char bin[4096];
+	const char *head[] = {vk_bin("fakesys/fakesys", bin, sizeof(bin)), "test", fuse ? "--fuse" : NULL, NULL};
+	va_list ap;
+
+	va_start(ap, a0);
+	int rc = vk_vrun(out, OUTLEN, errb, OUTLEN, head, a0, ap);
+	va_end(ap);
+	return rc;
 }
 
 #endif

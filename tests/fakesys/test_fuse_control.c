@@ -298,7 +298,7 @@ Test(fuse_control, write_is_not_an_access_of_the_file)
 	 * control channel's write of it (nor would a step: no step in a step) */
 	cr_assert_eq(live_mount(LIVE_HOST, live, mnt, sizeof(mnt)), 0);
 	cr_assert_eq(live_ctl(mnt, "fault add " NUMVFS " write EIO", out, sizeof(out)), 0, "%s", out);
-	cr_assert_eq(write_file(P(mnt, NUMVFS), "1\n"), -EIO);
+	cr_assert_eq(vk_write_attr(P(mnt, NUMVFS), "1\n"), -EIO);
 	file_is(NUMVFS, "0\n");
 	cr_assert_eq(live_ctl(mnt, "write " NUMVFS " 1", out, sizeof(out)), 0, "%s", out);
 	file_is(NUMVFS, "1\n");

@@ -18,9 +18,7 @@ static char mnt[512];
 
 static void mount_faults(const char *faults)
 {
-	char yaml[8192];
-	snprintf(yaml, sizeof(yaml), "%sfaults:\n%s", LIVE_HOST, faults);
-	cr_assert_eq(live_mount(yaml, NULL, mnt, sizeof(mnt)), 0);
+	live_mount_host_with("faults", faults, NULL, mnt, sizeof(mnt));
 }
 
 static int open_errno(const char *rel, int flags)
@@ -100,7 +98,7 @@ Test(fuse_faults, each_operation_fails_with_its_errno)
 	cr_assert_eq(stat(P(mnt, "sys/bus/pci/devices/0000:01:00.1/device"), &st), 0);
 
 	/* write */
-	int w = write_file(P(mnt, "sys/bus/pci/devices/0000:01:00.0/driver_override"), "vfio-pci\n");
+	int w = vk_write_attr(P(mnt, "sys/bus/pci/devices/0000:01:00.0/driver_override"), "vfio-pci\n");
 	cr_assert_eq(w, -EAGAIN, "write: %s", strerror(-w));
 	live_umount(mnt);
 }

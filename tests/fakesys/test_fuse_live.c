@@ -26,7 +26,7 @@ static bool exists(const char *rel)
 
 static int wr(const char *rel, const char *s)
 {
-	return write_file(P(mnt, rel), s);
+	return vk_write_attr(P(mnt, rel), s);
 }
 
 static ino_t ino_of(const char *rel)

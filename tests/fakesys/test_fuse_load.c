@@ -50,8 +50,8 @@ static void toggled_on_vfio(void)
 	cr_assert_eq(vk_read_file(P(mnt, "sys/bus/pci/devices/" LOAD_TOGGLED "/driver_override"), buf, sizeof(buf)), 9);
 	cr_assert_str_eq(buf, "vfio-pci\n");
 	/* the model agrees: bound to vfio-pci (EBUSY), not to iavf (ENODEV) */
-	cr_assert_eq(write_file(P(mnt, "sys/bus/pci/drivers/vfio-pci/bind"), LOAD_TOGGLED), -EBUSY);
-	cr_assert_eq(write_file(P(mnt, "sys/bus/pci/drivers/iavf/unbind"), LOAD_TOGGLED), -ENODEV);
+	cr_assert_eq(vk_write_attr(P(mnt, "sys/bus/pci/drivers/vfio-pci/bind"), LOAD_TOGGLED), -EBUSY);
+	cr_assert_eq(vk_write_attr(P(mnt, "sys/bus/pci/drivers/iavf/unbind"), LOAD_TOGGLED), -ENODEV);
 	/* and it answers */
 	cr_assert_eq(live_ctl(mnt, "help", out, sizeof(out)), 0);
 	cr_assert(strstr(out, "bind"), "%s", out);
@@ -62,10 +62,10 @@ static void toggled_on_vfio(void)
  * waits, it asserts no time). */
 static int daemon_fds_settled(int pid, int idle)
 {
-	int n = load_fd_count(pid);
+	int n = vk_fd_count_of(pid);
 	for (int i = 0; i < 50 && n != idle; i++) {
 		usleep(20000);
-		n = load_fd_count(pid);
+		n = vk_fd_count_of(pid);
 	}
 	return n;
 }
@@ -111,7 +111,7 @@ Test(fuse_load, eight_readers_and_a_toggling_writer)
 	cr_assert_gt(pid, 0, "fakesys_mount_pid: %d", pid);
 	cr_assert_eq(load_snapshot(mnt, &ex), 0);
 	toggled_on_vfio();
-	int idle_fds = load_fd_count(pid);
+	int idle_fds = vk_fd_count_of(pid);
 	cr_assert_gt(idle_fds, 0);
 	long rss0 = load_rss_kb(pid);
 

@@ -24,13 +24,10 @@ TestSuite(fuse_log, .fini = cleanup, .timeout = 120);
 
 static void mount_logged(const char *faults, bool lookups)
 {
-	char yaml[8192];
-
-	snprintf(yaml, sizeof(yaml), "%s%s%s", LIVE_HOST, faults ? "faults:\n" : "", faults ? faults : "");
 	cr_assert_eq(vk_mkdtemp(logdir, sizeof(logdir)), 0);
 	snprintf(logfile, sizeof(logfile), "%s/log.jsonl", logdir);
 	const char *extra[] = {"--log", logfile, lookups ? "--log-lookups" : NULL, NULL};
-	cr_assert_eq(live_mount(yaml, extra, mnt, sizeof(mnt)), 0);
+	live_mount_host_with("faults", faults, extra, mnt, sizeof(mnt));
 }
 
 /* The log lines with @op and @path (NULL: any), as JSON objects; returns how many. */

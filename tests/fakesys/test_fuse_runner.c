@@ -5,7 +5,6 @@
  * a readable entry, when changed; an FD leaked by the set phase is reported.
  */
 #include <criterion/criterion.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,21 +15,8 @@
 
 TestSuite(fuse_runner, .init = runner_setup, .fini = runner_teardown);
 
-/* fakesys test --fuse ARGS... (NULL-terminated, at most 8). */
-static int run_test(const char *a0, ...)
-{
-	char bin[4096];
-	char *argv[16] = {(char *)vk_bin("fakesys/fakesys", bin, sizeof(bin)), (char *)"test", (char *)"--fuse"};
-	size_t n = 3;
-	va_list ap;
-
-	va_start(ap, a0);
-	for (const char *a = a0; a && n < 14; a = va_arg(ap, const char *))
-		argv[n++] = (char *)a;
-	va_end(ap);
-	argv[n] = NULL;
-	return vk_run(argv, out, OUTLEN, errb, OUTLEN);
-}
+/* fakesys test --fuse ARGS... (NULL-terminated). */
+#define run_test(...) runner_run(true, __VA_ARGS__)
 
 /* scenarios/@name with @from replaced by @to, as tmp/@as. */
 static const char *variant(const char *name, const char *from, const char *to, const char *as, char *path,

@@ -18,9 +18,7 @@ static char mnt[512];
 
 static void mount_steps(const char *steps)
 {
-	char yaml[8192];
-	snprintf(yaml, sizeof(yaml), "%ssteps:\n%s", LIVE_HOST, steps);
-	cr_assert_eq(live_mount(yaml, NULL, mnt, sizeof(mnt)), 0);
+	live_mount_host_with("steps", steps, NULL, mnt, sizeof(mnt));
 }
 
 static int open_errno(const char *rel)

@@ -570,8 +570,9 @@ Test(ns_run, background_processes_of_the_command_are_ended)
 }
 
 /* Start `fakesys run ... -- sh -c 'touch MARK; exec sleep 1000'`, wait until
- * the command runs, send @sig to fakesys; return fakesys's exit status. */
-static int signal_fakesys(int sig)
+ * the command runs, send @sig to fakesys and reap it; *before receives the
+ * host as it was before the start.  Returns fakesys's wait status. */
+static int start_and_signal_fakesys(int sig, struct host_state *before)
 {
 	char marks[PATH_MAX], mark[PATH_MAX + 16], script[PATH_MAX + 64];
 	pid_t pid;
@@ -581,7 +582,7 @@ static int signal_fakesys(int sig)
 	snprintf(mark, sizeof(mark), "%s/started", marks);
 	snprintf(script, sizeof(script), "touch %s; exec sleep 1000", mark);
 	char *argv[] = {fakesys_bin, "run", "--tmpdir", tmpdir, scenario, "--", "/bin/sh", "-c", script, NULL};
-	struct host_state before = host_snapshot();
+	*before = host_snapshot();
 	cr_assert_eq(posix_spawn(&pid, fakesys_bin, NULL, NULL, argv, environ), 0);
 	for (int i = 0; i < 1000 && access(mark, F_OK) < 0; i++)
 		poll(NULL, 0, 10);
@@ -590,6 +591,16 @@ static int signal_fakesys(int sig)
 	cr_assert_eq(waitpid(pid, &ws, 0), pid);
 	unlink(mark);
 	rmdir(marks);
+	return ws;
+}
+
+/* start_and_signal_fakesys(), then the host must be as before; return
+ * fakesys's exit status. */
+static int signal_fakesys(int sig)
+{
+	struct host_state before;
+	int ws = start_and_signal_fakesys(sig, &before);
+
 	assert_clean(before);
 	cr_assert(WIFEXITED(ws), "fakesys itself was killed by signal %d", WIFSIGNALED(ws) ? WTERMSIG(ws) : 0);
 	return WEXITSTATUS(ws);
@@ -612,24 +623,10 @@ Test(ns_run, sigint_to_fakesys_ends_the_command_and_cleans_up)
  * the empty scratch directory stays. */
 Test(ns_run, sigkill_to_fakesys_still_ends_the_mount_and_the_command)
 {
-	char marks[PATH_MAX], mark[PATH_MAX + 16], script[PATH_MAX + 64];
-	pid_t pid;
-	int ws;
+	struct host_state before;
 
 	need_namespaces();
-	cr_assert_eq(vk_mkdtemp(marks, sizeof(marks)), 0);
-	snprintf(mark, sizeof(mark), "%s/started", marks);
-	snprintf(script, sizeof(script), "touch %s; exec sleep 1000", mark);
-	char *argv[] = {fakesys_bin, "run", "--tmpdir", tmpdir, scenario, "--", "/bin/sh", "-c", script, NULL};
-	struct host_state before = host_snapshot();
-	cr_assert_eq(posix_spawn(&pid, fakesys_bin, NULL, NULL, argv, environ), 0);
-	for (int i = 0; i < 1000 && access(mark, F_OK) < 0; i++)
-		poll(NULL, 0, 10);
-	cr_assert_eq(access(mark, F_OK), 0, "the command did not start");
-	cr_assert_eq(kill(pid, SIGKILL), 0);
-	cr_assert_eq(waitpid(pid, &ws, 0), pid);
-	unlink(mark);
-	rmdir(marks);
+	start_and_signal_fakesys(SIGKILL, &before);
 	cr_assert(wait_gone(mountinfo_mentions, tmpdir), "the FUSE mount outlived a killed fakesys");
 	cr_assert(wait_gone(process_mentions, tmpdir), "a process outlived a killed fakesys");
 	/* remove the scratch directory left behind, then check the rest */

@@ -17,32 +17,9 @@
 
 #include <vfiokit/fakesys_record.h>
 
-#include "testutil.h"
+#include "record_util.h"
 
-/* The sorted entries of @dir (a test failure when it cannot be read). */
-static char **names_of(const char *dir, size_t *n)
-{
-	char **v = vk_dir_names(dir, n);
-	cr_assert_not_null(v, "listing %s: %s", dir, strerror(errno));
-	return v;
-}
-
-#define BIG (1u << 20)
-
-static char *xmalloc(size_t n)
-{
-	char *p = calloc(1, n);
-	cr_assert_not_null(p);
-	return p;
-}
-
-/* Two trees are identical: names, types, modes, owners, link targets and contents. */
-static void compare_trees(const char *a, const char *b)
-{
-	char why[1024] = "";
-	int r = vk_tree_diff(a, b, why, sizeof(why), NULL);
-	cr_assert_eq(r, 0, "%s (%d)", why, r);
-}
+#define BIG REC_OUT_LEN
 
 static void write_file(const char *path, const char *s, size_t len)
 {
@@ -203,11 +180,6 @@ Test(record, variant_driver_round_trip)
 
 /* ---- the real root ------------------------------------------------------ */
 
-static bool have_prog(const char *p)
-{
-	return access(p, X_OK) == 0;
-}
-
 /*
  * With -A linux-sysfs lspci reads only sysfs (the device directories, their
  * config, resource and irq files) and the pci.ids database; the scenario
@@ -217,28 +189,10 @@ static bool have_prog(const char *p)
  * access methods (/proc/bus/pci, direct port I/O) is not used here.
  */
 
-/* lspci's output for one run. */
-static char *lspci(const char *sysfs_pci, const char *slot)
+/* lspci's output for one run, blank lines left out. */
+static char *lspci_lines(const char *sysfs_pci, const char *slot)
 {
-	char *out = xmalloc(BIG), *err = xmalloc(BIG), opt[PATH_MAX];
-	char *argv[12];
-	int a = 0;
-	argv[a++] = "/usr/bin/lspci";
-	argv[a++] = "-A";
-	argv[a++] = "linux-sysfs";
-	if (sysfs_pci) {
-		snprintf(opt, sizeof(opt), "sysfs.path=%s", sysfs_pci);
-		argv[a++] = "-O";
-		argv[a++] = opt;
-	}
-	argv[a++] = "-nnvk";
-	if (slot) {
-		argv[a++] = "-s";
-		argv[a++] = (char *)slot;
-	}
-	argv[a] = NULL;
-	cr_assert_eq(vk_run(argv, out, BIG, err, BIG), 0, "lspci: %s", err);
-	free(err);
+	char *out = lspci(sysfs_pci, slot);
 	char *filtered = xmalloc(BIG);
 	size_t o = 0;
 	for (char *save = NULL, *l = strtok_r(out, "\n", &save); l; l = strtok_r(NULL, "\n", &save))
@@ -247,71 +201,23 @@ static char *lspci(const char *sysfs_pci, const char *slot)
 	return filtered;
 }
 
-static void record_cli(char *const *args, const char *out_path)
-{
-	char bin[PATH_MAX], *argv[16];
-	int a = 0;
-	argv[a++] = (char *)vk_bin("fakesys/fakesys", bin, sizeof(bin));
-	for (; *args; args++)
-		argv[a++] = *args;
-	argv[a++] = "--output";
-	argv[a++] = (char *)out_path;
-	argv[a] = NULL;
-	char *err = xmalloc(BIG);
-	cr_assert_eq(vk_run(argv, NULL, 0, err, BIG), 0, "fakesys %s: %s", argv[1], err);
-	free(err);
-}
-
 Test(record, real_root_lspci_and_resolver, .timeout = 120)
 {
 	struct stat st;
 	if (stat("/sys/bus/pci/devices", &st) != 0)
 		cr_skip_test("this machine has no /sys/bus/pci");
-	char work[512], rec[PATH_MAX], tree[512], pci[PATH_MAX];
+	char work[512], rec[PATH_MAX], tree[512];
 	cr_assert_eq(vk_mkdtemp(work, sizeof(work)), 0);
 	snprintf(rec, sizeof(rec), "%s/host.yaml", work);
 	record_cli((char *[]){"record", NULL}, rec);
 	cr_assert_eq(vk_materialize(rec, tree, sizeof(tree)), 0);
 
-	if (have_prog("/usr/bin/lspci")) {
-		snprintf(pci, sizeof(pci), "%s/sys/bus/pci", tree);
-		char *real = lspci(NULL, NULL), *replay = lspci(pci, NULL);
-		/* device by device: blocks separated by blank lines, in the same order */
-		char *s1 = NULL, *s2 = NULL;
-		char *b1 = strtok_r(real, "\n", &s1), *b2 = strtok_r(replay, "\n", &s2);
-		for (; b1 || b2; b1 = strtok_r(NULL, "\n", &s1), b2 = strtok_r(NULL, "\n", &s2))
-			cr_assert(b1 && b2 && !strcmp(b1, b2), "lspci differs: real '%s', replay '%s'", b1 ? b1 : "(end)",
-			          b2 ? b2 : "(end)");
-		free(real);
-		free(replay);
-	}
+	/* device by device: blocks separated by blank lines, in the same order */
+	if (have_prog("/usr/bin/lspci"))
+		assert_same_lspci(tree, "replay");
 
 	/* vfio-resolve: the same facts for every device, paths aside */
-	char bin[PATH_MAX];
-	vk_bin("resolver/vfio-resolve", bin, sizeof(bin));
-	size_t n;
-	char **devs = names_of("/sys/bus/pci/devices", &n);
-	for (size_t i = 0; i < n && have_prog(bin); i++) {
-		char *o1 = xmalloc(BIG), *o2 = xmalloc(BIG);
-		char *argv1[] = {bin, "--root", "/", devs[i], NULL};
-		char *argv2[] = {bin, "--root", tree, devs[i], NULL};
-		int r1 = vk_run(argv1, o1, BIG, NULL, 0), r2 = vk_run(argv2, o2, BIG, NULL, 0);
-		cr_assert_eq(r1, r2, "%s: exit %d on the real root, %d on the replay", devs[i], r1, r2);
-		/* drop the replay's root prefix from its paths */
-		char *fixed = xmalloc(BIG), *p = o2, *q;
-		size_t o = 0, tl = strlen(tree);
-		while ((q = strstr(p, tree))) {
-			o += (size_t)snprintf(fixed + o, BIG - o, "%.*s", (int)(q - p), p);
-			p = q + tl;
-		}
-		snprintf(fixed + o, BIG - o, "%s", p);
-		cr_assert_str_eq(o1, fixed, "vfio-resolve %s differs", devs[i]);
-		free(o1);
-		free(o2);
-		free(fixed);
-		free(devs[i]);
-	}
-	free(devs);
+	assert_same_resolve(tree, "replay");
 	vk_rm_rf(tree);
 	vk_rm_rf(work);
 }
@@ -398,7 +304,7 @@ Test(record, import_umockdev, .timeout = 60)
 	 * uevent DRIVER=, so "Kernel driver in use" matches too. */
 	if (have_prog("/usr/bin/lspci")) {
 		snprintf(pci, sizeof(pci), "%s/sys/bus/pci", tree);
-		char *real = lspci(NULL, devs[0]), *replay = lspci(pci, devs[0]);
+		char *real = lspci_lines(NULL, devs[0]), *replay = lspci_lines(pci, devs[0]);
 		cr_assert_str_eq(real, replay);
 		free(real);
 		free(replay);

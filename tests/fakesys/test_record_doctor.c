@@ -39,16 +39,15 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "testutil.h"
+#include "record_util.h"
 
 #define BIG (4u << 20)
 
-static char doctor_bin[PATH_MAX], fakesys_bin[PATH_MAX];
+static char doctor_bin[PATH_MAX];
 
 static void setup(void)
 {
 	vk_bin("validator/vfio-doctor", doctor_bin, sizeof(doctor_bin));
-	vk_bin("fakesys/fakesys", fakesys_bin, sizeof(fakesys_bin));
 	if (access(doctor_bin, X_OK) != 0)
 		cr_skip_test("%s is not built", doctor_bin);
 }
@@ -197,22 +196,13 @@ static int compare_reports(json_t *a, json_t *b, const char *ra, const char *rb,
 	return explained;
 }
 
-static void record_cli(const char *root, const char *out)
-{
-	char *err = calloc(1, BIG);
-	char *argv[] = {fakesys_bin, "record", "--root", (char *)root, "--output", (char *)out, NULL};
-	cr_assert_not_null(err);
-	cr_assert_eq(vk_run(argv, NULL, 0, err, BIG), 0, "fakesys record --root %s: %s", root, err);
-	free(err);
-}
-
 /* Record @root, materialize the recording, compare the doctor's reports. */
 static void doctor_roundtrip(const char *root, const char *name, bool host)
 {
 	char work[512], rec[PATH_MAX], tree[512];
 	cr_assert_eq(vk_mkdtemp(work, sizeof(work)), 0);
 	snprintf(rec, sizeof(rec), "%s/rec.yaml", work);
-	record_cli(root, rec);
+	record_cli((char *[]){"record", "--root", (char *)root, NULL}, rec);
 	cr_assert_eq(vk_materialize(rec, tree, sizeof(tree)), 0, "materializing the recording of %s", name);
 	json_t *a = doctor(root), *b = doctor(tree);
 	int n = compare_reports(a, b, root, tree, host);

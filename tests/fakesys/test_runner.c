@@ -10,19 +10,8 @@
 
 TestSuite(runner, .init = runner_setup, .fini = runner_teardown);
 
-/* fakesys test ARGS... (at most 12). */
-static int run_test(const char *a0, const char *a1, const char *a2, const char *a3, const char *a4, const char *a5)
-{
-	char bin[4096];
-	char *argv[16] = {(char *)vk_bin("fakesys/fakesys", bin, sizeof(bin)), (char *)"test"};
-	const char *a[] = {a0, a1, a2, a3, a4, a5};
-	size_t n = 2;
-
-	for (size_t i = 0; i < 6 && a[i]; i++)
-		argv[n++] = (char *)a[i];
-	argv[n] = NULL;
-	return vk_run(argv, out, OUTLEN, errb, OUTLEN);
-}
+/* fakesys test ARGS... (up to the first NULL). */
+#define run_test(...) runner_run(false, __VA_ARGS__)
 
 /* A copy of default.yaml with one string replaced, as DIR/NAME. */
 static void broken_copy(const char *name, const char *from, const char *to, char *path, size_t len)
@@ -36,7 +25,7 @@ Test(runner, library_passes)
 	char dir[4096];
 
 	snprintf(dir, sizeof(dir), "%s/scenarios", vk_source_dir());
-	int r = run_test("-j", "4", dir, NULL, NULL, NULL);
+	int r = run_test("-j", "4", dir, NULL);
 	cr_assert_eq(r, 0, "fakesys test scenarios/: %d\n%s%s", r, out, errb);
 	cr_assert(strstr(out, "ok    default ("), "%s", out);
 	cr_assert(strstr(out, " 0 failed, 0 errors"), "%s", out);
@@ -46,7 +35,7 @@ Test(runner, plain_tree_says_so)
 {
 	char src[4096];
 
-	int r = run_test("--plain", vk_scenario_path("default.yaml", src, sizeof(src)), NULL, NULL, NULL, NULL);
+	int r = run_test("--plain", vk_scenario_path("default.yaml", src, sizeof(src)), NULL);
 	cr_assert_eq(r, 0, "%s%s", out, errb);
 	cr_assert(strstr(out, "ok    default (plain, "), "%s", out);
 }
@@ -57,7 +46,7 @@ Test(runner, changed_expectation_fails_with_diff)
 
 	broken_copy("broken.yaml", "0000:02:00.0: not-vfio-pci", "0000:02:00.0: /dev/vfio/devices/vfio9", path,
 	            sizeof(path));
-	int r = run_test(path, NULL, NULL, NULL, NULL, NULL);
+	int r = run_test(path, NULL);
 	cr_assert_eq(r, 1, "%d\n%s%s", r, out, errb);
 	cr_assert(strstr(out, "FAIL  broken ("), "%s", out);
 	cr_assert(strstr(out, "1 expectation not met"), "%s", out);
@@ -73,7 +62,7 @@ Test(runner, doctor_and_validate_differences)
 	char path[4200];
 
 	broken_copy("b2.yaml", "validate: {clean: true}", "validate: {findings: [VV005]}", path, sizeof(path));
-	int r = run_test("--plain", path, NULL, NULL, NULL, NULL);
+	int r = run_test("--plain", path, NULL);
 	cr_assert_eq(r, 1, "%s%s", out, errb);
 	cr_assert(strstr(out, "validate\n"), "%s", out);
 	cr_assert(strstr(out, "expected: findings VV005"), "%s", out);
@@ -81,7 +70,7 @@ Test(runner, doctor_and_validate_differences)
 	cr_assert(strstr(out, "argv:     '-object' 'iommufd,id=iommufd0,fd="), "%s", out);
 
 	broken_copy("b3.yaml", "VD007: PASS", "VD007: FAIL", path, sizeof(path));
-	r = run_test(path, NULL, NULL, NULL, NULL, NULL);
+	r = run_test(path, NULL);
 	cr_assert_eq(r, 1, "%s%s", out, errb);
 	cr_assert(strstr(out, "doctor VD007 (line "), "%s", out);
 	cr_assert(strstr(out, "expected: FAIL\n"), "%s", out);
@@ -94,7 +83,7 @@ Test(runner, junit_xml_parses)
 
 	broken_copy("broken.yaml", "VD001: PASS", "VD001: WARN", path, sizeof(path));
 	snprintf(xml, sizeof(xml), "%s/report.xml", tmp);
-	int r = run_test("-j", "2", "--junit", xml, path, vk_scenario_path("default.yaml", good, sizeof(good)));
+	int r = run_test("-j", "2", "--junit", xml, path, vk_scenario_path("default.yaml", good, sizeof(good)), NULL);
 	cr_assert_eq(r, 1, "%s%s", out, errb);
 	snprintf(script, sizeof(script),
 	         "import xml.etree.ElementTree as ET\n"
@@ -120,7 +109,7 @@ Test(runner, tap13)
 	char path[4200], good[4096];
 
 	broken_copy("a-broken.yaml", "0000:01:00.1: /dev/vfio/devices/vfio1", "0000:01:00.1: busy", path, sizeof(path));
-	int r = run_test("--tap", path, vk_scenario_path("default.yaml", good, sizeof(good)), NULL, NULL, NULL);
+	int r = run_test("--tap", path, vk_scenario_path("default.yaml", good, sizeof(good)), NULL);
 	cr_assert_eq(r, 1, "%s%s", out, errb);
 	/* stdout is TAP only; the human lines went to stderr */
 	cr_assert(!strncmp(out, "TAP version 13\n1..2\nnot ok 1 - a-broken\n  ---\n", 44), "%s", out);
@@ -152,11 +141,14 @@ Test(runner, errors_and_usage)
 {
 	char path[4200];
 
-	cr_assert_eq(run_test(NULL, NULL, NULL, NULL, NULL, NULL), 2);
-	cr_assert_eq(run_test("-j", "0", "x.yaml", NULL, NULL, NULL), 2);
-	cr_assert_eq(run_test("--bogus", "x.yaml", NULL, NULL, NULL, NULL), 2);
+	cr_assert_eq(run_test(NULL), 2);
+	cr_assert_eq(run_test("-j", "0", "x.yaml", NULL), 2);
+	cr_assert_eq(run_test("--timeout", "0", "x.yaml", NULL), 2);
+	cr_assert_eq(run_test("--timeout", "9x", "x.yaml", NULL), 2);
+	cr_assert_eq(run_test("-j", "99999999999999999999", "x.yaml", NULL), 2);
+	cr_assert_eq(run_test("--bogus", "x.yaml", NULL), 2);
 	snprintf(path, sizeof(path), "%s/does-not-exist.yaml", tmp);
-	cr_assert_eq(run_test(path, NULL, NULL, NULL, NULL, NULL), 2);
+	cr_assert_eq(run_test(path, NULL), 2);
 
 	/* a scenario without expect: is an error, not a pass */
 	snprintf(path, sizeof(path), "%s/bare.yaml", tmp);
@@ -164,7 +156,7 @@ Test(runner, errors_and_usage)
 	cr_assert_not_null(f);
 	fputs("version: 1\n", f);
 	fclose(f);
-	cr_assert_eq(run_test(path, NULL, NULL, NULL, NULL, NULL), 1, "%s", out);
+	cr_assert_eq(run_test(path, NULL), 1, "%s", out);
 	cr_assert(strstr(out, "ERROR bare ("), "%s", out);
 	cr_assert(strstr(out, "no expect: block"), "%s", out);
 
@@ -173,7 +165,7 @@ Test(runner, errors_and_usage)
 	cr_assert_not_null(f);
 	fputs("version: 1\nexpect:\n  resolver: {0000:01:00.0: sideways}\n", f);
 	fclose(f);
-	cr_assert_eq(run_test(path, NULL, NULL, NULL, NULL, NULL), 1, "%s", out);
+	cr_assert_eq(run_test(path, NULL), 1, "%s", out);
 	cr_assert(strstr(out, "bare.yaml:3:28: resolver: 'sideways' is neither"), "%s", out);
 }
 
@@ -182,9 +174,9 @@ Test(runner, plain_tree_skips_what_needs_a_mount)
 	char p[4200];
 
 	vk_scenario_path("access-libvirt-open-pattern.yaml", p, sizeof(p));
-	cr_assert_eq(run_test("--plain", "--skipped-exit", "77", p, NULL, NULL), 77, "%s", out);
+	cr_assert_eq(run_test("--plain", "--skipped-exit", "77", p, NULL), 77, "%s", out);
 	cr_assert(strstr(out, "skip  access-libvirt-open-pattern (plain, "), "%s", out);
 	cr_assert(strstr(out, "access-log expectations need a FUSE mount"), "%s", out);
 	/* without --skipped-exit a skip is not a failure */
-	cr_assert_eq(run_test("--plain", p, NULL, NULL, NULL, NULL), 0, "%s", out);
+	cr_assert_eq(run_test("--plain", p, NULL), 0, "%s", out);
 }

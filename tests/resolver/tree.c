@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "testutil.h"
@@ -145,12 +146,18 @@ int tree_add(const char *root, const struct tree_dev *d)
 				return r;
 		}
 		if (!d->no_node) {
+			mode_t mode = d->node_mode ? d->node_mode : 0600;
 			snprintf(p, sizeof(p), "dev/vfio/devices/%s", d->cdev);
-			snprintf(c, sizeof(c), "VFIOKIT-STANDIN-CHRDEV %u:%u\n", d->maj, d->min);
-			if ((r = tree_write(root, p, c)) < 0)
-				return r;
 			snprintf(t, sizeof(t), "%s/%s", root, p);
-			if (chmod(t, d->node_mode ? d->node_mode : 0600) < 0)
+			if (d->chardev_node) {
+				if (mknod(t, S_IFCHR | mode, makedev(d->maj, d->min)) < 0)
+					return -errno;
+			} else {
+				snprintf(c, sizeof(c), "VFIOKIT-STANDIN-CHRDEV %u:%u\n", d->maj, d->min);
+				if ((r = tree_write(root, p, c)) < 0)
+					return r;
+			}
+			if (chmod(t, mode) < 0)
 				return -errno;
 		}
 	}

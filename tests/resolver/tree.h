@@ -19,6 +19,8 @@ struct tree_dev {
 	unsigned maj, min;
 	bool no_dev_attr;     /* vfio-dev/<cdev>/ without `dev` */
 	bool no_node;         /* no dev/vfio/devices/<cdev> */
+	bool chardev_node;    /* dev/vfio/devices/<cdev> a real character device maj:min
+	                       * (mknod: root only), not a stand-in file */
 	mode_t node_mode;     /* 0: 0600 */
 };
 

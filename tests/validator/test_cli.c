@@ -13,18 +13,13 @@ static char out[65536], errb[65536];
 
 static int run(const char *first, ...)
 {
-	char *argv[64];
-	size_t n = 0;
+	const char *head[] = {vk_bin("validator/vfio-validate", bin, sizeof(bin)), NULL};
 	va_list ap;
 
-	vk_bin("validator/vfio-validate", bin, sizeof(bin));
-	argv[n++] = bin;
 	va_start(ap, first);
-	for (const char *a = first; a && n < 63; a = va_arg(ap, const char *))
-		argv[n++] = (char *)a;
+	int rc = vk_vrun(out, sizeof(out), errb, sizeof(errb), head, first, ap);
 	va_end(ap);
-	argv[n] = NULL;
-	return vk_run(argv, out, sizeof(out), errb, sizeof(errb));
+	return rc;
 }
 
 Test(cli, exit_codes_and_text)

@@ -6,6 +6,7 @@
  * the VV2xx rules in-process.
  */
 #include <criterion/criterion.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -47,6 +48,32 @@ static const struct vk_fd_entry *find(const struct vk_fd_inventory *inv, int fd)
 	return NULL;
 }
 
+/* A forked child that holds what this process has open (and the read end of
+ * a pipe) until end_holding_child(); *release receives the pipe's write end. */
+static pid_t holding_child(int *release)
+{
+	int p[2];
+	cr_assert_eq(pipe(p), 0);
+	pid_t pid = fork();
+	cr_assert_geq(pid, 0, "fork: %s", strerror(errno));
+	if (pid == 0) {
+		char x;
+		close(p[1]);
+		(void)!read(p[0], &x, 1);
+		_exit(0);
+	}
+	close(p[0]);
+	*release = p[1];
+	return pid;
+}
+
+/* Let the child of holding_child() end, and reap it. */
+static void end_holding_child(pid_t pid, int release)
+{
+	close(release);
+	cr_assert_eq(waitpid(pid, NULL, 0), pid);
+}
+
 Test(inventory, self_and_child)
 {
 	int before = vk_fd_count();
@@ -65,23 +92,14 @@ Test(inventory, self_and_child)
 	vk_fd_inventory_free(&inv);
 
 	/* another process: the same through /proc/PID/fdinfo */
-	int p[2];
-	cr_assert_eq(pipe(p), 0);
-	pid_t pid = fork();
-	if (pid == 0) {
-		char x;
-		close(p[1]);
-		(void)!read(p[0], &x, 1);
-		_exit(0);
-	}
+	int release;
+	pid_t pid = holding_child(&release);
 	cr_assert_eq(vk_fd_inventory_take(pid, NULL, &inv, &e), 0, "%s", e.msg);
 	cr_assert(find(&inv, a)->cloexec && (find(&inv, a)->flags & O_ACCMODE) == O_RDONLY);
 	cr_assert(!find(&inv, b)->cloexec && (find(&inv, b)->flags & O_ACCMODE) == O_WRONLY);
 	cr_assert((find(&inv, c)->flags & O_ACCMODE) == O_RDWR && !(find(&inv, c)->flags & O_CLOEXEC));
 	vk_fd_inventory_free(&inv);
-	close(p[1]);
-	close(p[0]);
-	waitpid(pid, NULL, 0);
+	end_holding_child(pid, release);
 	cr_assert_eq(vk_fd_inventory_take(pid, NULL, &inv, &e), -ESRCH, "reaped: %s", e.msg);
 	cr_assert(strstr(e.msg, "no such process"), "%s", e.msg);
 	close(a);
@@ -243,17 +261,9 @@ Test(rules, in_process_self_and_child, .init = setup, .fini = teardown)
 	vk_report_clear(&r);
 
 	/* the same FDs in a child, one marked close-on-exec, one read-only named */
-	int p[2];
-	cr_assert_eq(pipe(p), 0);
 	cr_assert_eq(fcntl(122, F_SETFD, FD_CLOEXEC), 0);
-	pid_t pid = fork();
-	if (pid == 0) {
-		char x;
-		close(p[1]);
-		(void)!read(p[0], &x, 1);
-		_exit(0);
-	}
-	close(p[0]);
+	int release;
+	pid_t pid = holding_child(&release);
 	const char *child[] = { "-object", "iommufd,id=i0,fd=120", "-device", "vfio-pci,host=01:00.1,iommufd=i0,fd=122",
 		                "-device", "vfio-pci,host=81:02.1,iommufd=i0,fd=123" };
 	r = check(root, pid, child, 6);
@@ -262,8 +272,7 @@ Test(rules, in_process_self_and_child, .init = setup, .fini = teardown)
 	cr_assert(has(&r, "VV206", "FD 121"), "vfio0 is inheritable and named nowhere");
 	cr_assert_eq(r.n, 3);
 	vk_report_clear(&r);
-	close(p[1]);
-	waitpid(pid, NULL, 0);
+	end_holding_child(pid, release);
 
 	for (int fd = 120; fd <= 123; fd++)
 		close(fd);

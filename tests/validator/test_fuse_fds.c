@@ -12,7 +12,6 @@
 #include <criterion/criterion.h>
 #include <fcntl.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,19 +56,7 @@ static char *spec(int n, const char *rel)
 }
 
 /* Run a NULL-terminated list of words; returns the exit status. */
-static int run(const char *first, ...)
-{
-	char *argv[96];
-	size_t n = 0;
-	va_list ap;
-
-	va_start(ap, first);
-	for (const char *a = first; a && n < 95; a = va_arg(ap, const char *))
-		argv[n++] = (char *)a;
-	va_end(ap);
-	argv[n] = NULL;
-	return vk_run(argv, out, sizeof(out), errb, sizeof(errb));
-}
+#define run(...) vk_runv(out, sizeof(out), errb, sizeof(errb), __VA_ARGS__)
 
 #define HAS(s) (strstr(errb, (s)) != NULL)
 
