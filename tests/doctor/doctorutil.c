@@ -60,7 +60,7 @@ const char *dt_qemu_user(void)
 int dt_run(char *out, size_t outlen, char *err, size_t errlen, const char *first, ...)
 {
 	static char bin[4096];
-	const char *head[] = {vk_bin("validator/vfio-doctor", bin, sizeof(bin)), NULL};
+	const char *head[] = {vk_bin("doctor/vfio-doctor", bin, sizeof(bin)), NULL};
 	va_list ap;
 
 	va_start(ap, first);

@@ -273,7 +273,7 @@ static void run_on_pty(const char *root, bool no_color, char *buf, size_t len)
 	pid_t pid;
 	size_t off = 0;
 
-	vk_bin("validator/vfio-doctor", bin, sizeof(bin));
+	vk_bin("doctor/vfio-doctor", bin, sizeof(bin));
 	pid = forkpty(&master, NULL, NULL, NULL);
 	cr_assert_geq(pid, 0);
 	if (pid == 0) {

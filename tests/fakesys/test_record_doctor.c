@@ -47,7 +47,7 @@ static char doctor_bin[PATH_MAX];
 
 static void setup(void)
 {
-	vk_bin("validator/vfio-doctor", doctor_bin, sizeof(doctor_bin));
+	vk_bin("doctor/vfio-doctor", doctor_bin, sizeof(doctor_bin));
 	if (access(doctor_bin, X_OK) != 0)
 		cr_skip_test("%s is not built", doctor_bin);
 }

@@ -23,7 +23,7 @@ done
 FAKESYS=$B/fakesys/fakesys
 RESOLVE=$B/resolver/vfio-resolve
 VALIDATE=$B/validator/vfio-validate
-DOCTOR=$B/validator/vfio-doctor
+DOCTOR=$B/doctor/vfio-doctor
 [ -x "$DOCTOR" ] || DOCTOR=$B/doctor/vfio-doctor
 for p in "$FAKESYS" "$RESOLVE" "$VALIDATE" "$DOCTOR"; do
 	[ -x "$p" ] || { echo "FAIL: $p is not built" >&2; exit 1; }

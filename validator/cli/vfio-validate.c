@@ -13,7 +13,7 @@
 #include <vfiokit/root.h>
 #include <vfiokit/validator.h>
 
-#include "cli_common.h"
+#include <cli_common.h>
 
 enum { EXIT_CLEAN = 0, EXIT_FINDINGS = 1, EXIT_USAGE = 2 };
 

@@ -12,7 +12,7 @@
 #include <vfiokit/doctor.h>
 #include <vfiokit/root.h>
 
-#include "cli_common.h"
+#include <cli_common.h>
 
 enum { EXIT_ALL_PASS = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
 

@@ -13,7 +13,7 @@
 #include <vfiokit/cleanup.h>
 #include <vfiokit/resolver.h>
 
-#include "scenario_internal.h"
+#include "model/scenario_internal.h"
 
 static int oom(struct loader *l)
 {

@@ -8,7 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "live.h"
+#include "live/live.h"
 
 int access_log_open(struct access_log *l, const char *path)
 {

@@ -23,7 +23,7 @@
 #include <vfiokit/host_model.h>
 #include <vfiokit/resolver.h>
 
-#include "scenario_internal.h"
+#include "model/scenario_internal.h"
 
 #define SCENARIO_MAX_BYTES (64u << 20)
 #define CONFIG_MIN 64

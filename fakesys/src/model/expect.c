@@ -12,7 +12,7 @@
 
 #include <vfiokit/cleanup.h>
 
-#include "scenario_internal.h"
+#include "model/scenario_internal.h"
 
 static const char *const class_names[] = {
 	[FAKESYS_EXPECT_CDEV] = "cdev",

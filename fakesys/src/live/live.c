@@ -34,7 +34,7 @@
 #include <vfiokit/cleanup.h>
 #include <vfiokit/resolver.h>
 
-#include "live.h"
+#include "live/live.h"
 
 #define ANY_ID 0xffffffffu
 #define PAGE_SIZE 4096

@@ -11,8 +11,8 @@
 
 #include <vfiokit/cleanup.h>
 
-#include "live.h"
-#include "scenario_internal.h"
+#include "live/live.h"
+#include "model/scenario_internal.h"
 
 static const struct {
 	const char *name;

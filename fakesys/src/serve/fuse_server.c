@@ -48,7 +48,7 @@
 #include <vfiokit/fakesys_serve.h>
 #include <vfiokit/host_tree.h>
 
-#include "live.h"
+#include "live/live.h"
 
 extern char **environ;
 
