@@ -1,0 +1,476 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* (see serve/server.h for how the server's files divide the work) */
+#include <errno.h>
+#include <malloc.h>
+#include <fcntl.h>
+#include <fnmatch.h>
+#include <limits.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <vfiokit/cleanup.h>
+#include <vfiokit/fakesys_serve.h>
+#include <vfiokit/host_tree.h>
+
+#include "serve/server.h"
+
+/* ---- kernel-like writes (the live tree) ------------------------------------ */
+
+enum wkind { W_NONE, W_BIND, W_UNBIND, W_NEW_ID, W_OVERRIDE, W_PROBE, W_REMOVE, W_NUMVFS };
+
+/* Which sysfs control file @n is; @arg receives the driver name or the
+ * device address it concerns.  Works on the node's names, so no path is needed. */
+static enum wkind write_kind(const struct vt_node *n, char *arg, size_t len)
+{
+	const struct vt_node *p = n->parent, *pp = p->parent, *ppp = pp->parent;
+	const char *name = n->name;
+
+	if (n->type != VT_FILE)
+		return W_NONE;
+	/* sys/bus/pci/drivers/<drv>/{bind,unbind,new_id} */
+	if (!strcmp(pp->name, "drivers") && !strcmp(ppp->name, "pci") && !strcmp(ppp->parent->name, "bus")) {
+		snprintf(arg, len, "%s", p->name);
+		return !strcmp(name, "bind") ? W_BIND : !strcmp(name, "unbind") ? W_UNBIND
+		     : !strcmp(name, "new_id") ? W_NEW_ID : W_NONE;
+	}
+	/* sys/bus/pci/drivers_probe */
+	if (!strcmp(name, "drivers_probe") && !strcmp(p->name, "pci") && !strcmp(pp->name, "bus"))
+		return W_PROBE;
+	/* sys/devices/.../<BDF>/{driver_override,remove,sriov_numvfs} */
+	struct pci_addr a;
+	if (pci_addr_parse(p->name, &a, NULL) < 0)
+		return W_NONE;
+	snprintf(arg, len, "%s", p->name);
+	return !strcmp(name, "driver_override") ? W_OVERRIDE : !strcmp(name, "remove") ? W_REMOVE
+	     : !strcmp(name, "sriov_numvfs") ? W_NUMVFS : W_NONE;
+}
+
+/* May @n be opened for writing?  Stand-ins (their writes fail like a VFIO
+ * device's) and, with a model, the kernel-like control files. */
+bool srv_open_writable(struct fs *fs, const struct vt_node *n)
+{
+	char arg[NAME_MAX + 1];
+
+	return srv_is_standin(n) || (fs->model && write_kind(n, arg, sizeof(arg)) != W_NONE);
+}
+
+
+/* ---- rebuilding after a change -------------------------------------------- */
+
+static int apply_overrides(struct fs *fs, struct vtree *t, struct vk_error *err)
+{
+	for (size_t i = 0; i < fs->n_ovr; i++) {
+		struct override *o = &fs->ovr[i];
+		struct vt_node *n = vtree_lookup(t, o->path);
+		if (!n)
+			continue; /* the path went away; the override waits for it */
+		if (o->is_mode)
+			n->mode = o->mode;
+		else if (vtree_set_file(t, n, o->value, o->len) < 0)
+			return vk_error_set(err, ENOMEM, "out of memory");
+	}
+	return 0;
+}
+
+/*
+ * Build the tree of the (changed) model, carry the inode numbers over, swap it
+ * in and tell the kernel what changed.  Called with model_mu held.
+ */
+static int fs_rebuild(struct fs *fs, struct vk_error *err)
+{
+	struct vtree *t = NULL;
+	struct snap s;
+	struct invals iv = {0};
+	int r;
+
+	if (fs->model) {
+		r = host_tree_build(fs->model, &t, err);
+		if (r < 0)
+			return r;
+	} else {
+		return vk_error_set(err, EROFS, "this mount has no host model to change");
+	}
+	if ((r = apply_overrides(fs, t, err)) < 0 || (r = vtree_inherit_inos(t, fs->cur.t, srv_on_change, &iv)) < 0 ||
+	    (r = srv_snap_make(&s, t, true)) < 0) {
+		vtree_free(t);
+		for (size_t i = 0; i < iv.n; i++)
+			free(iv.v[i].name);
+		free(iv.v);
+		return vk_error_set(err, r, "rebuilding the tree: %s", strerror(-r));
+	}
+	fault_table_expand(&fs->faults, srv_expand_pattern, t);
+	pthread_rwlock_wrlock(&fs->lock);
+	struct snap old = fs->cur;
+	fs->cur = s;
+	pthread_rwlock_unlock(&fs->lock);
+	srv_snap_free(&old);
+	/* each rebuild frees a whole tree; hand the pages back instead of letting
+	 * the worker threads' malloc arenas keep them (RSS stays flat under load) */
+	malloc_trim(0);
+	if (iv.oom) /* could not note every change: drop everything the kernel has */
+		srv_invalidate_matching(fs, "*");
+	srv_invals_send(fs, &iv);
+	return 0;
+}
+
+/*
+ * A kernel-like write to the control file @ino, with model_mu held: returns 0
+ * or -errno.  A client's write(2) and the control channel's "write" both end
+ * here, so that they change the host the same way.
+ */
+static int live_write_locked(struct fs *fs, fuse_ino_t ino, const char *buf, size_t size, struct vk_error *err)
+{
+	char arg[NAME_MAX + 1] = "";
+	enum wkind k;
+	struct pci_addr a;
+	int r;
+
+	pthread_rwlock_rdlock(&fs->lock);
+	struct vt_node *n = srv_node_of(fs, ino);
+	k = n ? write_kind(n, arg, sizeof(arg)) : W_NONE;
+	pthread_rwlock_unlock(&fs->lock);
+	if (!n)
+		return vk_error_set(err, ENODEV, "the file went away");
+	if (k == W_OVERRIDE || k == W_REMOVE || k == W_NUMVFS)
+		pci_addr_parse(arg, &a, NULL);
+	switch (k) {
+	case W_BIND:
+		r = live_bind(fs->model, arg, buf, size, err);
+		break;
+	case W_UNBIND:
+		r = live_unbind(fs->model, arg, buf, size, err);
+		break;
+	case W_NEW_ID:
+		r = live_new_id(fs->model, arg, buf, size, err);
+		break;
+	case W_PROBE:
+		r = live_drivers_probe(fs->model, buf, size, err);
+		break;
+	case W_OVERRIDE:
+		r = live_driver_override(fs->model, &a, buf, size, err);
+		break;
+	case W_REMOVE:
+		r = live_remove(fs->model, &a, buf, size, err);
+		break;
+	case W_NUMVFS:
+		r = live_sriov_numvfs(fs->model, &a, buf, size, err);
+		break;
+	default:
+		r = vk_error_set(err, EROFS, "not a control file");
+		break;
+	}
+	if (r == 0)
+		r = fs_rebuild(fs, err);
+	else if (r > 0)
+		r = 0;
+	return r;
+}
+
+/* A client's write(2) of the control file @ino: returns 0 or -errno. */
+int srv_live_write(struct fs *fs, fuse_ino_t ino, const char *buf, size_t size, struct vk_error *err)
+{
+	pthread_mutex_lock(&fs->model_mu);
+	int r = live_write_locked(fs, ino, buf, size, err);
+	pthread_mutex_unlock(&fs->model_mu);
+	return r;
+}
+
+/* ---- the control channel ---------------------------------------------------- */
+
+static int ctl_fault(struct fs *fs, char *args, FILE *out, struct vk_error *err)
+{
+	char *save = NULL, *verb = strtok_r(args, " \t", &save);
+	char *rest = save;
+
+	if (verb && !strcmp(verb, "add")) {
+		struct fakesys_fault f;
+		int r = fakesys_fault_parse(rest ? rest : "", &f, err);
+		if (r < 0)
+			return r;
+		r = fault_table_add(&fs->faults, &f);
+		if (r == 0) {
+			pthread_rwlock_rdlock(&fs->lock);
+			fault_table_expand(&fs->faults, srv_expand_pattern, fs->cur.t);
+			pthread_rwlock_unlock(&fs->lock);
+			srv_invalidate_matching(fs, f.path);
+		}
+		free(f.path);
+		if (r < 0)
+			return vk_error_set(err, r, "out of memory");
+		fprintf(out, "ok\n");
+		return 0;
+	}
+	if (verb && !strcmp(verb, "clear")) {
+		char *path = strtok_r(NULL, " \t", &save);
+		if (path && *path == '/')
+			path++;
+		size_t n = fault_table_clear(&fs->faults, path);
+		if (path)
+			srv_invalidate_matching(fs, path);
+		fprintf(out, "ok %zu cleared\n", n);
+		return 0;
+	}
+	if (verb && !strcmp(verb, "list")) {
+		_cleanup_free_ char *l = fault_table_list(&fs->faults);
+		fputs(l ? l : "", out);
+		return 0;
+	}
+	return vk_error_set(err, EINVAL, "fault: expected 'fault add PATH OP ERRNO [nth=N] [times=N] [delay=MS]', "
+	                                 "'fault clear [PATH]' or 'fault list'");
+}
+
+static int ctl_addr(const char *s, struct pci_addr *a, struct vk_error *err)
+{
+	if (!s || pci_addr_parse(s, a, NULL) < 0)
+		return vk_error_set(err, EINVAL, "'%s' is not a PCI address (DDDD:BB:SS.F)", s ? s : "");
+	return 0;
+}
+
+static int add_override(struct fs *fs, const char *path, bool is_mode, uint32_t mode, const char *value)
+{
+	struct override *v = realloc(fs->ovr, (fs->n_ovr + 1) * sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	fs->ovr = v;
+	struct override *o = &fs->ovr[fs->n_ovr];
+	*o = (struct override){.is_mode = is_mode, .mode = mode};
+	o->path = strdup(path);
+	if (value) {
+		o->len = strlen(value) + 1;
+		o->value = malloc(o->len);
+		if (o->value) {
+			memcpy(o->value, value, o->len - 1);
+			o->value[o->len - 1] = '\n';
+		}
+	}
+	if (!o->path || (value && !o->value)) {
+		free(o->path);
+		free(o->value);
+		return -ENOMEM;
+	}
+	fs->n_ovr++;
+	return 0;
+}
+
+/* "chmod PATH MODE" and "set PATH VALUE": change a node of the tree. */
+static int ctl_node(struct fs *fs, bool chmod, char *args, struct vk_error *err)
+{
+	char *save = NULL, *path = strtok_r(args, " \t", &save);
+	char *rest = save;
+	uint32_t mode = 0;
+
+	if (!path || !rest || !*rest)
+		return vk_error_set(err, EINVAL, chmod ? "chmod: expected PATH MODE (octal)" : "set: expected PATH VALUE");
+	while (*path == '/')
+		path++;
+	if (chmod) {
+		char *end;
+		unsigned long m = strtoul(rest, &end, 8);
+		if (*end || m > 07777)
+			return vk_error_set(err, EINVAL, "chmod: '%s' is not an octal mode", rest);
+		mode = (uint32_t)m;
+	}
+	/* symlinks followed, as chmod(2) and write(2) do; kept by the real path */
+	char real[PATH_MAX];
+	pthread_rwlock_rdlock(&fs->lock);
+	struct vt_node *n = srv_walk_from(fs->cur.t, vtree_root(fs->cur.t), path, 0);
+	bool ok = n && (chmod || n->type == VT_FILE) && vtree_path(n, real, sizeof(real)) >= 0;
+	pthread_rwlock_unlock(&fs->lock);
+	if (!ok)
+		return vk_error_set(err, n ? EINVAL : ENOENT, "%s: %s", path, n ? "not a regular file" : "no such path");
+	if (add_override(fs, real, chmod, mode, chmod ? NULL : rest) < 0)
+		return vk_error_set(err, ENOMEM, "out of memory");
+	return 0;
+}
+
+/* The files "write" (and a client's write(2)) acts on; see write_kind(). */
+#define CTL_WRITE_FILES "bind, unbind, new_id, driver_override, drivers_probe, remove, sriov_numvfs"
+
+/*
+ * "write PATH VALUE": what `echo VALUE > PATH` does to a kernel-like control
+ * file, through the same code as a client's write(2) of it.  Called with
+ * model_mu held, so the tree cannot change between finding the file and
+ * writing it.  The command is not an access of the file: no fault counts it
+ * and no step fires on it (a step's write would run a step inside a step).
+ */
+static int ctl_sysfs_write(struct fs *fs, char *args, struct vk_error *err)
+{
+	char *save = NULL, *path = strtok_r(args, " \t", &save);
+	const char *value = save ? save + strspn(save, " \t") : "";
+	char arg[NAME_MAX + 1];
+
+	if (!path || !*value)
+		return vk_error_set(err, EINVAL, "write: expected PATH VALUE (written as echo VALUE > PATH would)");
+	while (*path == '/')
+		path++;
+	/* symlinks followed, as the open(2) before a write(2) does */
+	pthread_rwlock_rdlock(&fs->lock);
+	struct vt_node *n = srv_walk_from(fs->cur.t, vtree_root(fs->cur.t), path, 0);
+	fuse_ino_t ino = n ? n->ino : 0;
+	bool control = n && write_kind(n, arg, sizeof(arg)) != W_NONE;
+	pthread_rwlock_unlock(&fs->lock);
+	if (!n)
+		return vk_error_set(err, ENOENT, "%s: no such path", path);
+	if (!control)
+		return vk_error_set(err, EINVAL, "%s: not a sysfs control file (" CTL_WRITE_FILES ")", path);
+	/* the bytes echo writes: VALUE and a newline */
+	size_t len = strlen(value);
+	_cleanup_free_ char *buf = malloc(len + 1);
+	if (!buf)
+		return vk_error_set(err, ENOMEM, "out of memory");
+	memcpy(buf, value, len);
+	buf[len] = '\n';
+	return live_write_locked(fs, ino, buf, len + 1, err);
+}
+
+/* "bind", "unbind", "remove": the control-channel forms, by address. */
+static int ctl_device(struct fs *fs, const char *cmd, char *args, struct vk_error *err)
+{
+	char *save = NULL, *bdf = strtok_r(args, " \t", &save);
+	char *drv = strtok_r(NULL, " \t", &save);
+	struct pci_addr a;
+	int r = ctl_addr(bdf, &a, err);
+
+	if (r < 0)
+		return r;
+	if (!strcmp(cmd, "bind"))
+		return drv ? live_force_bind(fs->model, &a, drv, err)
+		           : vk_error_set(err, EINVAL, "bind: expected BDF DRIVER");
+	if (!strcmp(cmd, "unbind"))
+		return live_force_unbind(fs->model, &a, err);
+	return live_remove(fs->model, &a, "1", 1, err);
+}
+
+/* A command that changes the host, with model_mu held: 0 or -errno. */
+static int ctl_change(struct fs *fs, const char *cmd, char *args, struct vk_error *err)
+{
+	int r;
+
+	if (!strcmp(cmd, "write"))
+		return ctl_sysfs_write(fs, args, err); /* rebuilds itself, as a client's write does */
+	if (!strcmp(cmd, "chmod") || !strcmp(cmd, "set"))
+		r = ctl_node(fs, !strcmp(cmd, "chmod"), args, err);
+	else
+		r = ctl_device(fs, cmd, args, err);
+	return r == 0 ? fs_rebuild(fs, err) : r < 0 ? r : 0;
+}
+
+static bool is_change_verb(const char *cmd)
+{
+	static const char *const verbs[] = {"bind", "unbind", "remove", "chmod", "set", "write"};
+
+	for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
+		if (!strcmp(cmd, verbs[i]))
+			return true;
+	return false;
+}
+
+/* Run one command line; its answer goes to @out.  Returns 0 or -errno. */
+static int ctl_exec(struct fs *fs, char *line, FILE *out, struct vk_error *err)
+{
+	char *save = NULL, *cmd = strtok_r(line, " \t", &save);
+	char *args = save ? save : (char *)"";
+	int r;
+
+	while (*args == ' ' || *args == '\t')
+		args++;
+	if (!cmd)
+		return 0;
+	if (!strcmp(cmd, "fault"))
+		return ctl_fault(fs, args, out, err);
+	if (!strcmp(cmd, "log")) {
+		if (!fs->have_log)
+			return vk_error_set(err, EINVAL, "log: this mount has no log (mount with --log FILE)");
+		if (strcmp(args, "on") && strcmp(args, "off"))
+			return vk_error_set(err, EINVAL, "log: expected 'log on' or 'log off'");
+		atomic_store(&fs->log.on, !strcmp(args, "on"));
+		fprintf(out, "ok\n");
+		return 0;
+	}
+	if (!strcmp(cmd, "help")) {
+		fputs("fault add PATH OP ERRNO [nth=N] [times=N] [delay=MS]\nfault clear [PATH]\nfault list\n"
+		      "log on|off\nbind BDF DRIVER\nunbind BDF\nremove BDF\nchmod PATH MODE\nset PATH VALUE\n"
+		      "write PATH VALUE\n",
+		      out);
+		return 0;
+	}
+	if (!is_change_verb(cmd))
+		return vk_error_set(err, EINVAL, "unknown command '%s' (try 'help')", cmd);
+	if (!fs->model)
+		return vk_error_set(err, EROFS, "%s: this mount has no host model to change", cmd);
+	/* serialised with the sysfs writes; "write" ends in live_write_locked(),
+	 * which expects this lock held rather than taking it again */
+	pthread_mutex_lock(&fs->model_mu);
+	r = ctl_change(fs, cmd, args, err);
+	pthread_mutex_unlock(&fs->model_mu);
+	if (r >= 0)
+		fprintf(out, "ok\n");
+	return r < 0 ? r : 0;
+}
+
+/* Run every line of @buf; the answers (or "error: ...") become the result. */
+int srv_ctl_write(struct fs *fs, struct ctl_fh *h, const char *buf, size_t size)
+{
+	_cleanup_free_ char *text = strndup(buf, size);
+	char *res = NULL, *save = NULL;
+	size_t len = 0;
+	int r = 0;
+
+	if (!text)
+		return -ENOMEM;
+	FILE *out = open_memstream(&res, &len);
+	if (!out)
+		return -ENOMEM;
+	for (char *line = strtok_r(text, "\n", &save); line && r == 0; line = strtok_r(NULL, "\n", &save)) {
+		struct vk_error e = {0};
+		r = ctl_exec(fs, line, out, &e);
+		if (r < 0)
+			fprintf(out, "error: %s\n", e.msg[0] ? e.msg : strerror(-r));
+	}
+	fclose(out);
+	pthread_mutex_lock(&fs->ctl_mu);
+	free(h->result);
+	h->result = res;
+	h->have = true;
+	free(fs->last_result);
+	fs->last_result = res ? strdup(res) : NULL;
+	pthread_mutex_unlock(&fs->ctl_mu);
+	return r;
+}
+
+/* Run a step's commands (one per line); the answers become the control
+ * channel's last result. */
+void srv_run_step(struct fs *fs, char *cmds)
+{
+	char *res = NULL, *save = NULL;
+	size_t len = 0;
+	FILE *out = open_memstream(&res, &len);
+
+	if (!out)
+		return;
+	srv_invals_deferred = true;
+	for (char *line = strtok_r(cmds, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		struct vk_error e = {0};
+		fprintf(out, "step: %s\n", line);
+		int r = ctl_exec(fs, line, out, &e);
+		if (r < 0)
+			fprintf(out, "error: %s\n", e.msg[0] ? e.msg : strerror(-r));
+	}
+	srv_invals_deferred = false;
+	fclose(out);
+	pthread_mutex_lock(&fs->ctl_mu);
+	free(fs->last_result);
+	fs->last_result = res;
+	pthread_mutex_unlock(&fs->ctl_mu);
+}
+

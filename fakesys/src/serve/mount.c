@@ -1,0 +1,651 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* (see serve/server.h for how the server's files divide the work) */
+#include <errno.h>
+#include <malloc.h>
+#include <fcntl.h>
+#include <fnmatch.h>
+#include <limits.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <vfiokit/cleanup.h>
+#include <vfiokit/fakesys_serve.h>
+#include <vfiokit/host_tree.h>
+
+#include "serve/server.h"
+
+/* ---- mounting ----------------------------------------------------------- */
+
+/* libfuse reports through its log function; keep the last message for vk_error. */
+static char fuse_last_msg[512];
+
+static void __attribute__((format(printf, 2, 0))) capture_fuse_log(enum fuse_log_level level, const char *fmt,
+                                                                    va_list ap)
+{
+	if (level > FUSE_LOG_ERR)
+		return;
+	vsnprintf(fuse_last_msg, sizeof(fuse_last_msg), fmt, ap);
+	size_t n = strlen(fuse_last_msg);
+	while (n && fuse_last_msg[n - 1] == '\n')
+		fuse_last_msg[--n] = '\0';
+}
+
+void srv_notifier_stop(struct fs *fs)
+{
+	if (!fs->notifier_on)
+		return;
+	pthread_mutex_lock(&fs->nq_mu);
+	fs->srv_notifier_stop = true;
+	pthread_cond_signal(&fs->nq_cond);
+	pthread_mutex_unlock(&fs->nq_mu);
+	pthread_join(fs->notifier, NULL);
+	fs->notifier_on = false;
+}
+
+static void fs_destroy(struct fs *fs)
+{
+	srv_notifier_stop(fs);
+	for (size_t i = 0; i < fs->nq_n; i++) {
+		for (size_t k = 0; k < fs->nq[i].n; k++)
+			free(fs->nq[i].v[k].name);
+		free(fs->nq[i].v);
+	}
+	free(fs->nq);
+	pthread_mutex_destroy(&fs->nq_mu);
+	pthread_cond_destroy(&fs->nq_cond);
+	srv_snap_free(&fs->cur);
+	fault_table_destroy(&fs->faults);
+	if (fs->have_log)
+		access_log_close(&fs->log);
+	for (size_t i = 0; i < fs->n_ovr; i++) {
+		free(fs->ovr[i].path);
+		free(fs->ovr[i].value);
+	}
+	free(fs->ovr);
+	free(fs->last_result);
+	while (fs->open_list)
+		srv_open_handle_free(fs, fs->open_list);
+	pthread_mutex_destroy(&fs->open_mu);
+	pthread_rwlock_destroy(&fs->lock);
+	pthread_mutex_destroy(&fs->model_mu);
+	pthread_mutex_destroy(&fs->ctl_mu);
+	memset(fs, 0, sizeof(*fs));
+}
+
+static int fs_init(struct fs *fs, struct vtree *t, const struct fakesys_mount_opts *o, struct vk_error *err)
+{
+	memset(fs, 0, sizeof(*fs));
+	pthread_rwlock_init(&fs->lock, NULL);
+	pthread_mutex_init(&fs->model_mu, NULL);
+	pthread_mutex_init(&fs->ctl_mu, NULL);
+	pthread_mutex_init(&fs->open_mu, NULL);
+	pthread_mutex_init(&fs->nq_mu, NULL);
+	pthread_cond_init(&fs->nq_cond, NULL);
+	fault_table_init(&fs->faults);
+	fs->model = o->model;
+	fs->owner = geteuid();
+	fs->owner_gid = getegid();
+	fs->live = o->serve_opens || o->log || (o->model && (o->model->n_faults || o->model->n_steps));
+	fs->log_lookups = o->log && o->log_lookups;
+	clock_gettime(CLOCK_REALTIME, &fs->mounted);
+	if (srv_snap_make(&fs->cur, t, false) < 0)
+		return vk_error_set(err, ENOMEM, "mount: out of memory");
+	for (size_t i = 0; o->model && i < o->model->n_faults; i++)
+		if (fault_table_add(&fs->faults, &o->model->faults[i]) < 0)
+			return vk_error_set(err, ENOMEM, "mount: out of memory");
+	for (size_t i = 0; o->model && i < o->model->n_steps; i++)
+		if (fault_table_add(&fs->faults, &o->model->steps[i]) < 0)
+			return vk_error_set(err, ENOMEM, "mount: out of memory");
+	fault_table_expand(&fs->faults, srv_expand_pattern, t);
+	if (o->log) {
+		int r = access_log_open(&fs->log, o->log);
+		if (r < 0)
+			return vk_error_set(err, r, "access log %s: %s", o->log, strerror(-r));
+		fs->have_log = true;
+	}
+	return 0;
+}
+
+/* Validate @mountpoint and write its real path into @real. */
+static int check_mountpoint(const char *mountpoint, char *real, struct vk_error *err)
+{
+	struct stat st;
+
+	if (!realpath(mountpoint, real))
+		return vk_error_set(err, errno, "mount %s: %s", mountpoint, strerror(errno));
+	if (fakesys_path_forbidden(real))
+		return vk_error_set(err, EPERM,
+		                    "mount %s: refusing to mount on %s: fakesys never mounts on /, /sys, /dev, /proc "
+		                    "or below them; give an empty scratch directory",
+		                    mountpoint, real);
+	if (stat(real, &st) < 0)
+		return vk_error_set(err, errno, "mount %s: %s", mountpoint, strerror(errno));
+	if (!S_ISDIR(st.st_mode))
+		return vk_error_set(err, ENOTDIR, "mount %s: not a directory", mountpoint);
+	_cleanup_closedir_ DIR *d = opendir(real);
+	if (!d)
+		return vk_error_set(err, errno, "mount %s: %s", mountpoint, strerror(errno));
+	struct dirent *e;
+	while ((e = readdir(d)))
+		if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
+			return vk_error_set(err, ENOTEMPTY, "mount %s: mountpoint is not empty", mountpoint);
+	return 0;
+}
+
+static int write_pidfile(const char *path, struct vk_error *err)
+{
+	_cleanup_close_ int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
+	char buf[32];
+	int n = snprintf(buf, sizeof(buf), "%d\n", (int)getpid());
+
+	if (fd < 0 || write(fd, buf, (size_t)n) != n)
+		return vk_error_set(err, errno ? errno : EIO, "pidfile %s: %s", path, strerror(errno ? errno : EIO));
+	return 0;
+}
+
+struct server {
+	struct fs fs;
+	struct fuse_session *se;
+	bool signals;
+	bool mounted;
+};
+
+static void server_close(struct server *s)
+{
+	srv_notifier_stop(&s->fs); /* it sends through the session */
+	if (s->signals)
+		fuse_remove_signal_handlers(s->se);
+	if (s->mounted)
+		fuse_session_unmount(s->se);
+	if (s->se)
+		fuse_session_destroy(s->se);
+	fs_destroy(&s->fs);
+	memset(s, 0, sizeof(*s));
+}
+
+/* Create the session and mount it at @real (an absolute checked path). */
+static int server_open(struct server *s, struct vtree *t, const char *real, const struct fakesys_mount_opts *o,
+                       struct vk_error *err)
+{
+	char opts[256];
+	int r = fs_init(&s->fs, t, o, err);
+
+	if (r < 0)
+		goto fail;
+	snprintf(opts, sizeof(opts), "fsname=fakesys:%d,subtype=fakesys,default_permissions,auto_unmount%s",
+	         (int)getpid(), geteuid() == 0 ? ",allow_other" : "");
+	char *argv[] = {"fakesys", "-o", opts, o->debug ? "-d" : NULL, NULL};
+	struct fuse_args args = FUSE_ARGS_INIT(o->debug ? 4 : 3, argv);
+
+	fuse_last_msg[0] = '\0';
+	fuse_set_log_func(capture_fuse_log);
+	s->se = fuse_session_new(&args, &srv_fs_ops, sizeof(srv_fs_ops), &s->fs);
+	fuse_opt_free_args(&args);
+	s->fs.se = s->se;
+	if (!s->se) {
+		r = vk_error_set(err, EIO, "mount %s: cannot start a FUSE session: %s", real,
+		                 fuse_last_msg[0] ? fuse_last_msg : "unknown libfuse error");
+		goto fail;
+	}
+	if (fuse_set_signal_handlers(s->se) < 0) {
+		r = vk_error_set(err, EIO, "mount %s: cannot install signal handlers", real);
+		goto fail;
+	}
+	s->signals = true;
+	if (fuse_session_mount(s->se, real) < 0) {
+		r = vk_error_set(err, EIO, "mount %s: %s", real,
+		                 fuse_last_msg[0] ? fuse_last_msg : "the FUSE mount failed (is /dev/fuse usable?)");
+		goto fail;
+	}
+	s->mounted = true;
+	if (o->model && o->model->n_steps) {
+		if (pthread_create(&s->fs.notifier, NULL, srv_notifier_main, &s->fs) != 0) {
+			r = vk_error_set(err, EAGAIN, "mount %s: cannot start the notifier thread", real);
+			goto fail;
+		}
+		s->fs.notifier_on = true;
+	}
+	return 0;
+fail:
+	server_close(s);
+	return r;
+}
+
+static int server_loop(struct server *s)
+{
+	struct fuse_loop_config *cfg = fuse_loop_cfg_create();
+
+	if (!cfg)
+		return -ENOMEM;
+	fuse_loop_cfg_set_clone_fd(cfg, 0);
+	fuse_loop_cfg_set_idle_threads(cfg, 4);
+	int r = fuse_session_loop_mt(s->se, cfg);
+	fuse_loop_cfg_destroy(cfg);
+	return r;
+}
+
+/*
+ * The stale-mount watchdog of a daemon.  auto_unmount's fusermount3 helper
+ * unmounts a dead server's mount only when open() of the mountpoint fails
+ * with ENOTCONN; in the fast mode (FUSE_CAP_NO_OPENDIR_SUPPORT) that open
+ * never reaches the server and succeeds, so a SIGKILLed daemon would leave a
+ * stale mount.  This child holds only the read end of a pipe whose write end
+ * the daemon keeps: at EOF (the daemon ended, however) it detaches the mount
+ * at @real if it is still this daemon's (source fakesys:<pid>).  Forked after
+ * threads may exist: raw system calls only.
+ */
+static void watchdog_start(const char *real)
+{
+	int p[2];
+	pid_t server = getpid();
+
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return;
+	pid_t w = fork();
+	if (w != 0) {
+		close(p[0]); /* the daemon keeps p[1] open until it ends */
+		return;
+	}
+	/* no /dev/fuse or other FD of the daemon: the connection must die with it */
+	if (p[0] != 3 && dup3(p[0], 3, O_CLOEXEC) < 0)
+		_exit(0);
+	close_range(4, ~0U, 0);
+	struct sigaction sa = {.sa_handler = SIG_DFL};
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGHUP, &sa, NULL);
+	sigaction(SIGPIPE, &sa, NULL);
+	char c;
+	while (read(3, &c, 1) < 0 && errno == EINTR)
+		;
+	/* " <real> " ... " - fuse.fakesys fakesys:<server> " on one mountinfo line */
+	static char buf[1 << 18];
+	char want[PATH_MAX + 4], src[64];
+	int fd = open("/proc/self/mountinfo", O_RDONLY | O_CLOEXEC);
+	ssize_t n = 0, r;
+	if (fd < 0)
+		_exit(0);
+	while (n < (ssize_t)sizeof(buf) - 1 && (r = read(fd, buf + n, sizeof(buf) - 1 - (size_t)n)) > 0)
+		n += r;
+	close(fd);
+	buf[n > 0 ? n : 0] = '\0';
+	snprintf(want, sizeof(want), " %s ", real);
+	snprintf(src, sizeof(src), " - fuse.fakesys fakesys:%d ", (int)server);
+	bool ours = false;
+	for (char *line = buf; line && *line && !ours;) {
+		char *nl = strchr(line, '\n');
+		if (nl)
+			*nl = '\0';
+		char *m = strstr(line, want);
+		ours = m && strstr(m, src);
+		line = nl ? nl + 1 : NULL;
+	}
+	if (!ours)
+		_exit(0);
+	if (geteuid() == 0 && umount2(real, MNT_DETACH) == 0)
+		_exit(0);
+	char *argv[] = {"fusermount3", "-u", "-z", "-q", "--", (char *)real, NULL};
+	char *envp[] = {"PATH=/usr/bin:/bin", NULL};
+	execve("/usr/bin/fusermount3", argv, envp);
+	execve("/bin/fusermount3", argv, envp);
+	_exit(0);
+}
+
+#if defined(__SANITIZE_ADDRESS__)
+#define HAVE_LSAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define HAVE_LSAN 1
+#endif
+#endif
+#ifdef HAVE_LSAN
+#include <sanitizer/lsan_interface.h>
+#endif
+
+/* A daemon ends with _exit(), which skips LeakSanitizer's check at exit: in a
+ * sanitizer build, run it here (its report goes to the daemon's stderr, see
+ * FAKESYS_DAEMON_STDERR). */
+static void daemon_leak_check(void)
+{
+#ifdef HAVE_LSAN
+	__lsan_do_recoverable_leak_check();
+#endif
+}
+
+static int mount_foreground(struct vtree *t, const char *real, const struct fakesys_mount_opts *o,
+                            struct vk_error *err)
+{
+	struct server s = {0};
+	int r = server_open(&s, t, real, o, err);
+
+	if (r < 0)
+		return r;
+	if (o->pidfile && (r = write_pidfile(o->pidfile, err)) < 0) {
+		server_close(&s);
+		return r;
+	}
+	r = server_loop(&s);
+	server_close(&s);
+	if (o->pidfile)
+		unlink(o->pidfile);
+	if (r < 0)
+		return vk_error_set(err, r, "serving %s: %s", real, strerror(-r));
+	return 0;
+}
+
+/* The daemon's half: mount, report through @report_fd, serve, end. */
+static __attribute__((noreturn)) void daemon_main(struct vtree *t, const char *real,
+                                                  const struct fakesys_mount_opts *o, int report_fd)
+{
+	struct vk_error e = {0};
+	struct server s = {0};
+	int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+
+	/* The daemon is ours: two malloc arenas for all worker threads keep a
+	 * long-running live mount's memory flat (with malloc_trim after each
+	 * rebuild) instead of one arena per thread each holding freed trees. */
+	mallopt(M_ARENA_MAX, 2);
+
+	/* Before mounting: the fusermount3 helper that auto_unmount leaves
+	 * running inherits our stdio, and must not hold the caller's pipes. */
+	if (devnull >= 0) {
+		dup2(devnull, 0);
+		dup2(devnull, 1);
+		dup2(devnull, 2);
+		/* For sanitizer builds: where the daemon's own reports go. */
+		const char *dbg = getenv("FAKESYS_DAEMON_STDERR");
+		int dfd = dbg ? open(dbg, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644) : -1;
+		if (dfd >= 0) {
+			dup2(dfd, 2);
+			close(dfd);
+		}
+		close(devnull);
+	}
+	int r = server_open(&s, t, real, o, &e);
+	if (r == 0 && o->pidfile && (r = write_pidfile(o->pidfile, &e)) < 0)
+		server_close(&s);
+	if (chdir("/") < 0) { /* not keep the caller's directory busy */
+	}
+	if (write(report_fd, &e, sizeof(e)) != (ssize_t)sizeof(e) && r == 0) {
+		/* the caller is gone; serve anyway, it asked for a daemon */
+	}
+	close(report_fd);
+	if (r < 0)
+		_exit(1);
+	watchdog_start(real);
+	server_loop(&s);
+	server_close(&s);
+	if (o->pidfile)
+		unlink(o->pidfile);
+	daemon_leak_check();
+	_exit(0);
+}
+
+static int mount_background(struct vtree *t, const char *real, const struct fakesys_mount_opts *o,
+                            struct vk_error *err)
+{
+	int p[2];
+	struct vk_error e = {0};
+
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return vk_error_set(err, errno, "mount %s: pipe: %s", real, strerror(errno));
+	pid_t pid = fork();
+	if (pid < 0) {
+		int x = errno;
+		close(p[0]);
+		close(p[1]);
+		return vk_error_set(err, x, "mount %s: fork: %s", real, strerror(x));
+	}
+	if (pid == 0) {
+		/* Double fork: the daemon is nobody's child, so no caller has to
+		 * reap it, and it leaves the caller's session. */
+		close(p[0]);
+		setsid();
+		pid_t d = fork();
+		if (d == 0)
+			daemon_main(t, real, o, p[1]);
+		_exit(d < 0 ? 1 : 0);
+	}
+	close(p[1]);
+	int status;
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	ssize_t n;
+	do
+		n = read(p[0], &e, sizeof(e));
+	while (n < 0 && errno == EINTR);
+	close(p[0]);
+	if (n != (ssize_t)sizeof(e))
+		return vk_error_set(err, EIO, "mount %s: the server exited before the mount was ready", real);
+	if (e.code) {
+		if (err)
+			*err = e;
+		return -e.code;
+	}
+	return 0;
+}
+
+int fakesys_mount(struct vtree *t, const char *mountpoint, const struct fakesys_mount_opts *o,
+                  struct vk_error *err)
+{
+	static const struct fakesys_mount_opts defaults = {0};
+	char real[PATH_MAX], pidfile[PATH_MAX], logfile[PATH_MAX];
+	struct fakesys_mount_opts opts = o ? *o : defaults;
+	int r = check_mountpoint(mountpoint, real, err);
+
+	if (r < 0)
+		return r;
+	/* the daemon changes to /, so a relative pidfile must be made absolute */
+	if (opts.log && opts.log[0] != '/') {
+		if (!realpath(".", logfile) || strlen(logfile) + strlen(opts.log) + 2 > sizeof(logfile))
+			return vk_error_set(err, ENAMETOOLONG, "log %s: cannot make it absolute", opts.log);
+		strcat(strcat(logfile, "/"), opts.log);
+		opts.log = logfile;
+	}
+	if (opts.pidfile && opts.pidfile[0] != '/') {
+		char cwd[PATH_MAX];
+		if (!getcwd(cwd, sizeof(cwd)) ||
+		    snprintf(pidfile, sizeof(pidfile), "%s/%s", cwd, opts.pidfile) >= (int)sizeof(pidfile))
+			return vk_error_set(err, ENAMETOOLONG, "pidfile %s: cannot make it absolute", opts.pidfile);
+		opts.pidfile = pidfile;
+	}
+	if (opts.foreground)
+		return mount_foreground(t, real, &opts, err);
+	return mount_background(t, real, &opts, err);
+}
+
+/* ---- unmounting --------------------------------------------------------- */
+
+/* Undo mountinfo's octal escapes (\040 for a space) in place. */
+static void unescape_mountinfo(char *s)
+{
+	char *w = s;
+	for (char *r = s; *r; r++) {
+		if (r[0] == '\\' && r[1] >= '0' && r[1] <= '3' && r[2] >= '0' && r[2] <= '7' && r[3] >= '0' &&
+		    r[3] <= '7') {
+			*w++ = (char)((r[1] - '0') * 64 + (r[2] - '0') * 8 + (r[3] - '0'));
+			r += 3;
+		} else {
+			*w++ = *r;
+		}
+	}
+	*w = '\0';
+}
+
+/*
+ * Find the topmost mount at @real in /proc/self/mountinfo.  Returns 1 with
+ * its fstype and source, 0 when nothing is mounted there, or -errno.
+ */
+static int find_mount(const char *real, char *fstype, size_t flen, char *source, size_t slen)
+{
+	_cleanup_fclose_ FILE *f = fopen("/proc/self/mountinfo", "re");
+	_cleanup_free_ char *line = NULL;
+	size_t cap = 0;
+	int found = 0;
+
+	if (!f)
+		return -errno;
+	while (getline(&line, &cap, f) > 0) {
+		char *save = NULL, *fields[5], *tok;
+		int i;
+		for (i = 0; i < 5; i++)
+			if (!(fields[i] = strtok_r(i ? NULL : line, " \n", &save)))
+				break;
+		if (i < 5)
+			continue;
+		unescape_mountinfo(fields[4]);
+		if (strcmp(fields[4], real))
+			continue;
+		/* skip optional fields up to the "-" separator */
+		while ((tok = strtok_r(NULL, " \n", &save)) && strcmp(tok, "-"))
+			;
+		char *type = strtok_r(NULL, " \n", &save);
+		char *src = strtok_r(NULL, " \n", &save);
+		if (!type || !src)
+			continue;
+		snprintf(fstype, flen, "%s", type);
+		snprintf(source, slen, "%s", src);
+		found = 1; /* keep going: the last one is on top */
+	}
+	return found;
+}
+
+/* The real path of a mountpoint without entering it (a dead server answers
+ * ENOTCONN): realpath of the parent plus the last component. */
+static int mountpoint_path(const char *mp, char *real)
+{
+	char tmp[PATH_MAX], parent[PATH_MAX];
+
+	if (snprintf(tmp, sizeof(tmp), "%s", mp) >= (int)sizeof(tmp))
+		return -ENAMETOOLONG;
+	size_t n = strlen(tmp);
+	while (n > 1 && tmp[n - 1] == '/')
+		tmp[--n] = '\0';
+	char *slash = strrchr(tmp, '/');
+	const char *base = slash ? slash + 1 : tmp;
+	if (!slash) {
+		if (!realpath(".", parent))
+			return -errno;
+	} else {
+		*slash = '\0';
+		if (!realpath(slash == tmp ? "/" : tmp, parent))
+			return -errno;
+	}
+	if (!strcmp(base, ".") || !strcmp(base, "..") || !*base) {
+		return realpath(mp, real) ? 0 : -errno;
+	}
+	if (snprintf(real, PATH_MAX, "%s/%s", strcmp(parent, "/") ? parent : "", base) >= PATH_MAX)
+		return -ENAMETOOLONG;
+	return 0;
+}
+
+/* 1 with *pid set when @mp is a fakesys mount, else -errno (EINVAL: not one). */
+static int lookup_fakesys_mount(const char *mp, char *real, pid_t *pid, struct vk_error *err)
+{
+	char fstype[64], source[256];
+	int r = mountpoint_path(mp, real);
+
+	if (r < 0)
+		return vk_error_set(err, r, "umount %s: %s", mp, strerror(-r));
+	r = find_mount(real, fstype, sizeof(fstype), source, sizeof(source));
+	if (r < 0)
+		return vk_error_set(err, r, "umount %s: reading /proc/self/mountinfo: %s", mp, strerror(-r));
+	if (r == 0)
+		return vk_error_set(err, EINVAL, "umount %s: nothing is mounted there", mp);
+	if (strcmp(fstype, "fuse.fakesys"))
+		return vk_error_set(err, EINVAL, "umount %s: not a fakesys mount (it is %s); refusing to unmount it", mp,
+		                    fstype);
+	*pid = 0;
+	if (!strncmp(source, "fakesys:", 8))
+		*pid = (pid_t)strtol(source + 8, NULL, 10);
+	return 1;
+}
+
+int fakesys_mount_pid(const char *mountpoint)
+{
+	char real[PATH_MAX];
+	pid_t pid;
+	int r = lookup_fakesys_mount(mountpoint, real, &pid, NULL);
+
+	return r < 0 ? r : (int)pid;
+}
+
+static int run_fusermount_u(const char *real, struct vk_error *err)
+{
+	char *argv[] = {"fusermount3", "-u", "--", (char *)real, NULL};
+	pid_t pid;
+	int status, r = posix_spawnp(&pid, "fusermount3", NULL, NULL, argv, environ);
+
+	if (r)
+		return vk_error_set(err, r, "umount %s: cannot run fusermount3: %s", real, strerror(r));
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return vk_error_set(err, errno, "umount %s: waitpid: %s", real, strerror(errno));
+	if (!WIFEXITED(status) || WEXITSTATUS(status))
+		return vk_error_set(err, EBUSY, "umount %s: fusermount3 -u failed (is the mount in use?)", real);
+	return 0;
+}
+
+/* Alive and not a zombie (a container's init may be slow to reap). */
+static bool process_alive(pid_t pid)
+{
+	char path[64], buf[512];
+
+	if (kill(pid, 0) < 0 && errno == ESRCH)
+		return false;
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errno != ENOENT;
+	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+	if (n <= 0)
+		return true;
+	buf[n] = '\0';
+	char *paren = strrchr(buf, ')');
+	return !(paren && paren[1] == ' ' && (paren[2] == 'Z' || paren[2] == 'X'));
+}
+
+int fakesys_umount(const char *mountpoint, struct vk_error *err)
+{
+	char real[PATH_MAX];
+	pid_t pid = 0;
+	int r = lookup_fakesys_mount(mountpoint, real, &pid, err);
+
+	if (r < 0)
+		return r;
+	if (geteuid() == 0) {
+		/* EBUSY right after the last files were closed is often transient
+		 * (their final release still in flight): retry for a bounded 2 s,
+		 * never falling back to a lazy detach the caller did not ask for */
+		int tries = 0;
+		while ((r = umount2(real, UMOUNT_NOFOLLOW)) < 0 && errno == EBUSY && ++tries < 40)
+			usleep(50 * 1000);
+		if (r < 0)
+			return vk_error_set(err, errno, "umount %s: %s%s", mountpoint, strerror(errno),
+			                    errno == EBUSY ? " (a process uses the mount)" : "");
+	} else if ((r = run_fusermount_u(real, err)) < 0) {
+		return r;
+	}
+	if (pid <= 0 || pid == getpid())
+		return 0;
+	/* The server sees ENODEV on /dev/fuse and exits; wait for it (5 s). */
+	for (int i = 0; i < 500; i++) {
+		if (!process_alive(pid))
+			return 0;
+		poll(NULL, 0, 10);
+	}
+	return vk_error_set(err, ETIMEDOUT, "umount %s: unmounted, but the server (pid %d) did not exit within 5 s",
+	                    mountpoint, (int)pid);
+}
+

@@ -1,0 +1,139 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * What the FUSE server's files share: the served filesystem (struct fs), its
+ * per-request bookkeeping and the calls between its concerns:
+ *   serve/fuse_ops.c     the FUSE operations (requests, faults, the access log)
+ *   serve/invalidate.c   naming nodes by pattern, invalidating the kernel's caches
+ *   live/control.c       kernel-like writes, rebuilds, the control channel, steps
+ *   serve/mount.c        mounting, the daemon, unmounting
+ */
+#ifndef FAKESYS_SERVE_SERVER_H
+#define FAKESYS_SERVE_SERVER_H
+
+#define FUSE_USE_VERSION 312
+#include <fuse_lowlevel.h>
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <time.h>
+
+#include <vfiokit/fakesys_serve.h>
+#include <vfiokit/host_tree.h>
+
+#include "live/live.h"
+
+#define CACHE_TIMEOUT (365.0 * 24 * 3600)
+
+/* The control channel: a directory and a file outside the tree, with inode
+ * numbers no tree reaches. */
+#define CTL_DIR_NAME ".fakesys"
+#define CTL_FILE_NAME "control"
+#define CTL_DIR_INO (UINT64_MAX - 1)
+#define CTL_FILE_INO (UINT64_MAX - 2)
+
+/* One served tree with its per-inode link counts. */
+struct snap {
+	struct vtree *t;
+	uint32_t *nlink; /* by inode - 1: 2 + subdirectories for a directory, else 1 */
+	bool owned;      /* freed by the server (trees it built) */
+};
+
+/* A change to the model or the tree, for the control channel's "chmod" and
+ * "set": re-applied to every rebuilt tree. */
+struct override {
+	char *path;
+	bool is_mode;
+	uint32_t mode;
+	char *value;
+	size_t len;
+};
+
+/* The head of every per-open allocation (fi->fh) of a listing or a file. */
+struct open_handle {
+	struct open_handle *prev, *next;
+};
+
+struct fs {
+	pthread_rwlock_t lock; /* readers: requests using nodes; writer: the swap */
+	struct snap cur;
+	struct timespec mounted; /* every timestamp of the tree */
+	bool live;
+	bool log_lookups; /* zero timeouts: every lookup reaches the server (and the log) */
+	struct fault_table faults;
+	struct access_log log;
+	bool have_log;
+	struct host_model *model; /* NULL: no kernel-like mutations */
+	pthread_mutex_t model_mu; /* serialises mutations and rebuilds */
+	struct override *ovr;
+	size_t n_ovr;
+	struct fuse_session *se;
+	pthread_mutex_t ctl_mu;
+	/* Per-open snapshots not released yet: freed at the end if the kernel
+	 * never sends their release (clients killed, a lazy unmount). */
+	pthread_mutex_t open_mu;
+	struct open_handle *open_list;
+	char *last_result; /* of the last control command, for a reader with none of its own */
+	/* Invalidations a step made inside a request: sent by a thread of their
+	 * own, since the request may hold a directory lock the kernel needs. */
+	pthread_t notifier;
+	bool notifier_on, srv_notifier_stop;
+	pthread_mutex_t nq_mu;
+	pthread_cond_t nq_cond;
+	struct invals *nq; /* queued batches */
+	size_t nq_n, nq_cap;
+	uid_t owner;
+	gid_t owner_gid;
+};
+
+/* Per open of the control file: the result of the commands written through it. */
+struct ctl_fh {
+	char *result;
+	bool have;
+};
+
+/* Invalidations to send to the kernel (serve/invalidate.c). */
+struct inval {
+	uint64_t parent, ino;
+	char *name; /* NULL: the inode @ino (attributes, pages, listing) */
+};
+
+struct invals {
+	struct inval *v;
+	size_t n, cap;
+	bool oom;
+};
+
+/* serve/fuse_ops.c: a served tree and its link counts */
+void srv_snap_free(struct snap *s);
+int srv_snap_make(struct snap *s, struct vtree *t, bool owned);
+void srv_open_handle_free(struct fs *fs, struct open_handle *h);
+/* The node of @ino in the current tree, or NULL; call with fs->lock held. */
+struct vt_node *srv_node_of(struct fs *fs, fuse_ino_t ino);
+/* A stand-in device node (dev/...): opened read-write like the real one. */
+bool srv_is_standin(const struct vt_node *n);
+
+/* serve/invalidate.c: what a pattern names (through symlinks), and telling the
+ * kernel what changed */
+struct vt_node *srv_walk_from(struct vtree *t, struct vt_node *dir, const char *rel, int depth);
+int srv_expand_pattern(void *ctx, const char *pattern, uint64_t **inos, size_t *n);
+void *srv_notifier_main(void *arg);
+void srv_invals_send(struct fs *fs, struct invals *iv);
+void srv_on_change(void *ctx, enum vt_change what, uint64_t parent, const char *name, uint64_t ino);
+void srv_invalidate_matching(struct fs *fs, const char *pattern);
+/* Set while a step runs inside a request (see struct fs, notifier). */
+extern __thread bool srv_invals_deferred;
+
+/* live/control.c: kernel-like writes, the control channel, steps */
+bool srv_open_writable(struct fs *fs, const struct vt_node *n);
+int srv_live_write(struct fs *fs, fuse_ino_t ino, const char *buf, size_t size, struct vk_error *err);
+int srv_ctl_write(struct fs *fs, struct ctl_fh *h, const char *buf, size_t size);
+void srv_run_step(struct fs *fs, char *cmds);
+
+/* serve/mount.c */
+void srv_notifier_stop(struct fs *fs);
+
+/* serve/fuse_ops.c: the operations handed to fuse_session_new() */
+extern const struct fuse_lowlevel_ops srv_fs_ops;
+
+#endif
