@@ -67,6 +67,7 @@ struct host_device {
 	int64_t vfio_index;    /* vfio-dev/vfioN; -1 when not bound to vfio-pci or a variant */
 	uint8_t *config;       /* config space bytes */
 	size_t config_len;     /* 256 to 4096 (the kernel shows at least 256) */
+	size_t config_readable; /* 0: all config_len bytes; else what a read returns (config_readable:) */
 	int physfn;            /* index of the PF for a VF, -1 otherwise */
 	uint32_t sriov_totalvfs; /* > 0 marks an SR-IOV PF */
 	int *vfs;              /* a PF's VFs (indices, address order): virtfn0.. */

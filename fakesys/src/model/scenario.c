@@ -744,6 +744,11 @@ static int device_key(struct loader *l, const char *key, yaml_node_t *v, void *o
 		s->has_config = true;
 		return hex_config(l, v, d);
 	}
+	if (!strcmp(key, "config_readable")) { /* a recording by a reader the kernel gave only part */
+		r = want_uint(l, v, key, CONFIG_MIN, CONFIG_MAX, &u);
+		d->config_readable = (size_t)u;
+		return r;
+	}
 	if (!strcmp(key, "sriov"))
 		return walk_map(l, v, "sriov", "totalvfs, vf_device", sriov_key, d);
 	if (!strcmp(key, "irq")) {
@@ -759,8 +764,8 @@ static int device_key(struct loader *l, const char *key, yaml_node_t *v, void *o
 
 #define DEVICE_KEYS                                                                                   \
 	"address, parent, physfn, vendor, device, subsystem_vendor, subsystem_device, class, revision, " \
-	"driver, driver_override, label, iommu_group, numa_node, vfio_cdev, vfio_node, config, sriov, irq, " \
-	"resources"
+	"driver, driver_override, label, iommu_group, numa_node, vfio_cdev, vfio_node, config, config_readable, " \
+	"sriov, irq, resources"
 
 static int parse_devices(struct loader *l, yaml_node_t *v)
 {
@@ -794,6 +799,11 @@ static int parse_devices(struct loader *l, yaml_node_t *v)
 			has_addr |= !strcmp(scalar(yaml_document_get_node(&l->doc, p->key)), "address");
 		if (!has_addr)
 			return scenario_fail(l, dn, "devices", "a device needs address: (e.g. 0000:01:00.0)");
+		if (d->config_readable && !d->config)
+			return scenario_fail(l, dn, "config_readable", "needs config: (the bytes it serves part of)");
+		if (d->config_readable > d->config_len)
+			return scenario_fail(l, dn, "config_readable", "%zu bytes, but the config file has %zu",
+			                     d->config_readable, d->config_len);
 	}
 	return 0;
 }

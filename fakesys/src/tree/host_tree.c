@@ -304,7 +304,9 @@ static void device_dir(struct build *b, size_t i)
 	file(b, dir, "rescan", 0200, "%s", "");
 	if (!is_bridge(d))
 		file(b, dir, "reset", 0200, "%s", "");
-	binary(b, dir, "config", 0644, d->config, d->config_len);
+	/* config_readable: what a reader without CAP_SYS_ADMIN got (pci_read_config()
+	 * in drivers/pci/pci-sysfs.c returns only the first 64 bytes to it) */
+	binary(b, dir, "config", 0644, d->config, d->config_readable ? d->config_readable : d->config_len);
 	resource_file(b, dir, d);
 	struct vt_node *power = subdir(b, dir, "power");
 	file(b, power, "control", 0644, "on\n");
