@@ -10,6 +10,22 @@
 /* Device nodes are stand-ins (regular files), see <vfiokit/standin.h>. */
 #include <vfiokit/standin.h>
 
+/*
+ * What a write to a sysfs file does (struct vt_node.store): the "store" half of
+ * a kernel attribute, named where the tree declares the file, so that the live
+ * mode dispatches on it instead of guessing from the path.
+ */
+enum host_store {
+	HOST_STORE_NONE = 0,
+	HOST_STORE_BIND,      /* sys/bus/pci/drivers/<drv>/bind */
+	HOST_STORE_UNBIND,    /* sys/bus/pci/drivers/<drv>/unbind */
+	HOST_STORE_NEW_ID,    /* sys/bus/pci/drivers/<drv>/new_id */
+	HOST_STORE_PROBE,     /* sys/bus/pci/drivers_probe */
+	HOST_STORE_OVERRIDE,  /* <device>/driver_override */
+	HOST_STORE_REMOVE,    /* <device>/remove */
+	HOST_STORE_NUMVFS,    /* <device>/sriov_numvfs */
+};
+
 /**
  * host_tree_build() - render a host model into the tree fakesys serves:
  * sys/bus/pci, sys/devices, sys/kernel/iommu_groups, sys/class/{iommu,vfio-dev},

@@ -28,6 +28,8 @@ struct vt_node {
 	uint32_t mode;           /* permission bits only; the type is in @type */
 	uint32_t uid, gid;
 	uint8_t type;            /* enum vt_type */
+	uint8_t store;           /* what a write does: the tree's builder names it (host_tree.h's
+	                          * enum host_store); 0 = nothing beyond the mode */
 	union {
 		struct {
 			struct vt_node **kids; /* sorted by name after vtree_seal() */

@@ -26,33 +26,15 @@
 
 /* ---- kernel-like writes (the live tree) ------------------------------------ */
 
-enum wkind { W_NONE, W_BIND, W_UNBIND, W_NEW_ID, W_OVERRIDE, W_PROBE, W_REMOVE, W_NUMVFS };
-
-/* Which sysfs control file @n is; @arg receives the driver name or the
- * device address it concerns.  Works on the node's names, so no path is needed. */
-static enum wkind write_kind(const struct vt_node *n, char *arg, size_t len)
+/* Which sysfs control file @n is, as the tree declared it (enum host_store);
+ * @arg receives the name of its directory: the driver (bind, unbind, new_id)
+ * or the device address (driver_override, remove, sriov_numvfs). */
+static enum host_store write_kind(const struct vt_node *n, char *arg, size_t len)
 {
-	const struct vt_node *p = n->parent, *pp = p->parent, *ppp = pp->parent;
-	const char *name = n->name;
-
-	if (n->type != VT_FILE)
-		return W_NONE;
-	/* sys/bus/pci/drivers/<drv>/{bind,unbind,new_id} */
-	if (!strcmp(pp->name, "drivers") && !strcmp(ppp->name, "pci") && !strcmp(ppp->parent->name, "bus")) {
-		snprintf(arg, len, "%s", p->name);
-		return !strcmp(name, "bind") ? W_BIND : !strcmp(name, "unbind") ? W_UNBIND
-		     : !strcmp(name, "new_id") ? W_NEW_ID : W_NONE;
-	}
-	/* sys/bus/pci/drivers_probe */
-	if (!strcmp(name, "drivers_probe") && !strcmp(p->name, "pci") && !strcmp(pp->name, "bus"))
-		return W_PROBE;
-	/* sys/devices/.../<BDF>/{driver_override,remove,sriov_numvfs} */
-	struct pci_addr a;
-	if (pci_addr_parse(p->name, &a, NULL) < 0)
-		return W_NONE;
-	snprintf(arg, len, "%s", p->name);
-	return !strcmp(name, "driver_override") ? W_OVERRIDE : !strcmp(name, "remove") ? W_REMOVE
-	     : !strcmp(name, "sriov_numvfs") ? W_NUMVFS : W_NONE;
+	if (n->type != VT_FILE || n->store == HOST_STORE_NONE)
+		return HOST_STORE_NONE;
+	snprintf(arg, len, "%s", n->parent->name);
+	return (enum host_store)n->store;
 }
 
 /* May @n be opened for writing?  Stand-ins (their writes fail like a VFIO
@@ -61,7 +43,7 @@ bool srv_open_writable(struct fs *fs, const struct vt_node *n)
 {
 	char arg[NAME_MAX + 1];
 
-	return srv_is_standin(n) || (fs->model && write_kind(n, arg, sizeof(arg)) != W_NONE);
+	return srv_is_standin(n) || (fs->model && write_kind(n, arg, sizeof(arg)) != HOST_STORE_NONE);
 }
 
 
@@ -131,38 +113,38 @@ static int fs_rebuild(struct fs *fs, struct vk_error *err)
 static int live_write_locked(struct fs *fs, fuse_ino_t ino, const char *buf, size_t size, struct vk_error *err)
 {
 	char arg[NAME_MAX + 1] = "";
-	enum wkind k;
+	enum host_store k;
 	struct pci_addr a;
 	int r;
 
 	pthread_rwlock_rdlock(&fs->lock);
 	struct vt_node *n = srv_node_of(fs, ino);
-	k = n ? write_kind(n, arg, sizeof(arg)) : W_NONE;
+	k = n ? write_kind(n, arg, sizeof(arg)) : HOST_STORE_NONE;
 	pthread_rwlock_unlock(&fs->lock);
 	if (!n)
 		return vk_error_set(err, ENODEV, "the file went away");
-	if (k == W_OVERRIDE || k == W_REMOVE || k == W_NUMVFS)
+	if (k == HOST_STORE_OVERRIDE || k == HOST_STORE_REMOVE || k == HOST_STORE_NUMVFS)
 		pci_addr_parse(arg, &a, NULL);
 	switch (k) {
-	case W_BIND:
+	case HOST_STORE_BIND:
 		r = live_bind(fs->model, arg, buf, size, err);
 		break;
-	case W_UNBIND:
+	case HOST_STORE_UNBIND:
 		r = live_unbind(fs->model, arg, buf, size, err);
 		break;
-	case W_NEW_ID:
+	case HOST_STORE_NEW_ID:
 		r = live_new_id(fs->model, arg, buf, size, err);
 		break;
-	case W_PROBE:
+	case HOST_STORE_PROBE:
 		r = live_drivers_probe(fs->model, buf, size, err);
 		break;
-	case W_OVERRIDE:
+	case HOST_STORE_OVERRIDE:
 		r = live_driver_override(fs->model, &a, buf, size, err);
 		break;
-	case W_REMOVE:
+	case HOST_STORE_REMOVE:
 		r = live_remove(fs->model, &a, buf, size, err);
 		break;
-	case W_NUMVFS:
+	case HOST_STORE_NUMVFS:
 		r = live_sriov_numvfs(fs->model, &a, buf, size, err);
 		break;
 	default:
@@ -317,7 +299,7 @@ static int ctl_sysfs_write(struct fs *fs, char *args, struct vk_error *err)
 	pthread_rwlock_rdlock(&fs->lock);
 	struct vt_node *n = srv_walk_from(fs->cur.t, vtree_root(fs->cur.t), path, 0);
 	fuse_ino_t ino = n ? n->ino : 0;
-	bool control = n && write_kind(n, arg, sizeof(arg)) != W_NONE;
+	bool control = n && write_kind(n, arg, sizeof(arg)) != HOST_STORE_NONE;
 	pthread_rwlock_unlock(&fs->lock);
 	if (!n)
 		return vk_error_set(err, ENOENT, "%s: no such path", path);

@@ -230,13 +230,91 @@ static struct vt_node *dev_dir(struct build *b, size_t i)
 	return b->dev_node[i];
 }
 
-static void resource_file(struct build *b, struct vt_node *dir, const struct host_device *d)
-{
-	/* PCI_BRIDGE_RESOURCES (13) lines for endpoints, PCI_NUM_RESOURCES (17) for bridges */
-	char buf[17 * 60];
-	size_t len = 0;
-	int lines = d->n_resources ? (int)d->n_resources : is_bridge(d) ? 17 : 13;
+/*
+ * Sysfs attributes as the kernel declares them (DEVICE_ATTR_RO/RW/WO tables in
+ * drivers/pci/pci-sysfs.c pci_dev_attrs[], pci_dev_config_attrs[],
+ * sriov_pf_dev_attrs[] in iov.c, pci_drv_attrs[] in pci-driver.c,
+ * pci_bus_attrs[]): a name, a mode, what reading shows, what writing does, and
+ * when the file is there at all (the kernel's is_visible()).  The shape of a
+ * device directory is written here once; the live mode dispatches writes on
+ * @store, the readers and the recorder find the same names.
+ */
+struct attr {
+	const char *name;
+	uint16_t mode;
+	uint8_t store; /* enum host_store */
+	/* NULL: always there */
+	bool (*visible)(const struct host_model *m, const struct host_device *d);
+	/* The content into @buf (at most @len bytes); its length, or -1 when it does not fit. */
+	int (*show)(const struct host_model *m, const struct host_device *d, char *buf, size_t len);
+};
 
+#define SHOW(fn, ...)                                                                                      \
+	static int fn(const struct host_model *m, const struct host_device *d, char *buf, size_t len)       \
+	{                                                                                                  \
+		(void)m;                                                                                   \
+		(void)d;                                                                                   \
+		return snprintf(buf, len, __VA_ARGS__);                                                    \
+	}
+
+SHOW(show_empty, "%s", "")
+SHOW(show_one, "1\n")
+SHOW(show_zero, "0\n")
+SHOW(show_vendor, "0x%04x\n", d->vendor)
+SHOW(show_device, "0x%04x\n", d->device)
+SHOW(show_subsystem_vendor, "0x%04x\n", d->subsystem_vendor)
+SHOW(show_subsystem_device, "0x%04x\n", d->subsystem_device)
+SHOW(show_class, "0x%06x\n", d->class_code)
+SHOW(show_revision, "0x%02x\n", d->revision)
+SHOW(show_irq, "%u\n", d->irq)
+SHOW(show_numa_node, "%d\n", d->numa_node)
+SHOW(show_enable, "%d\n", d->driver ? 1 : 0)
+SHOW(show_dma_mask_bits, "64\n")
+SHOW(show_driver_override, "%s\n", d->driver_override ? d->driver_override : "(null)")
+SHOW(show_label, "%s\n", d->label)
+SHOW(show_modalias, "pci:v%08Xd%08Xsv%08Xsd%08Xbc%02Xsc%02Xi%02X\n", d->vendor, d->device,
+     d->subsystem_vendor, d->subsystem_device, d->class_code >> 16, (d->class_code >> 8) & 0xff,
+     d->class_code & 0xff)
+SHOW(show_sriov_totalvfs, "%u\n", d->sriov_totalvfs)
+SHOW(show_sriov_numvfs, "%u\n", d->n_vfs)
+SHOW(show_sriov_offset, "%u\n", 16u)
+SHOW(show_sriov_stride, "%u\n", 1u)
+SHOW(show_sriov_vf_device, "%x\n", d->sriov_vf_device ? d->sriov_vf_device : d->device)
+SHOW(show_newline, "\n")
+
+/* drivers/pci/pci-driver.c pci_uevent(): DRIVER= comes from the driver core */
+static int show_uevent(const struct host_model *m, const struct host_device *d, char *buf, size_t len)
+{
+	uint32_t cls = d->class_code;
+	char a[PCI_ADDR_STRLEN];
+
+	(void)m;
+	return snprintf(buf, len,
+	                "%s%s%sPCI_CLASS=%X\nPCI_ID=%04X:%04X\nPCI_SUBSYS_ID=%04X:%04X\nPCI_SLOT_NAME=%s\n"
+	                "MODALIAS=pci:v%08Xd%08Xsv%08Xsd%08Xbc%02Xsc%02Xi%02X\n",
+	                d->driver ? "DRIVER=" : "", d->driver ? d->driver : "", d->driver ? "\n" : "", cls,
+	                d->vendor, d->device, d->subsystem_vendor, d->subsystem_device,
+	                pci_addr_format(&d->addr, a), d->vendor, d->device, d->subsystem_vendor,
+	                d->subsystem_device, cls >> 16, (cls >> 8) & 0xff, cls & 0xff);
+}
+
+/* The bytes of config space as the scenario (or the recording) has them. */
+static int show_config(const struct host_model *m, const struct host_device *d, char *buf, size_t len)
+{
+	(void)m;
+	if (d->config_len > len)
+		return -1;
+	memcpy(buf, d->config, d->config_len);
+	return (int)d->config_len;
+}
+
+/* PCI_BRIDGE_RESOURCES (13) lines for endpoints, PCI_NUM_RESOURCES (17) for bridges */
+static int show_resource(const struct host_model *m, const struct host_device *d, char *buf, size_t len)
+{
+	int lines = d->n_resources ? (int)d->n_resources : is_bridge(d) ? 17 : 13;
+	size_t off = 0;
+
+	(void)m;
 	for (int i = 0; i < lines; i++) {
 		uint64_t start = 0, end = 0, flags = 0;
 		if (d->n_resources) {
@@ -248,10 +326,107 @@ static void resource_file(struct build *b, struct vt_node *dir, const struct hos
 			end = d->bar0_base + d->bar0_size - 1;
 			flags = 0x14220c; /* MEM | PREFETCH | MEM_64 | SIZEALIGN, as the kernel shows */
 		}
-		len += (size_t)snprintf(buf + len, sizeof(buf) - len, "0x%016llx 0x%016llx 0x%016llx\n",
-		                        (unsigned long long)start, (unsigned long long)end, (unsigned long long)flags);
+		int k = snprintf(buf + off, len - off, "0x%016llx 0x%016llx 0x%016llx\n", (unsigned long long)start,
+		                 (unsigned long long)end, (unsigned long long)flags);
+		if (k < 0 || (size_t)k >= len - off)
+			return -1;
+		off += (size_t)k;
 	}
-	binary(b, dir, "resource", 0444, buf, len);
+	return (int)off;
+}
+
+static bool has_label(const struct host_model *m, const struct host_device *d)
+{
+	return d->label != NULL;
+}
+
+static bool not_bridge(const struct host_model *m, const struct host_device *d)
+{
+	return !is_bridge(d);
+}
+
+static bool is_sriov_pf(const struct host_model *m, const struct host_device *d)
+{
+	return d->sriov_totalvfs != 0;
+}
+
+static const struct attr pci_dev_attrs[] = {
+	{"vendor", 0444, 0, NULL, show_vendor},
+	{"device", 0444, 0, NULL, show_device},
+	{"subsystem_vendor", 0444, 0, NULL, show_subsystem_vendor},
+	{"subsystem_device", 0444, 0, NULL, show_subsystem_device},
+	{"class", 0444, 0, NULL, show_class},
+	{"revision", 0444, 0, NULL, show_revision},
+	{"irq", 0444, 0, NULL, show_irq},
+	{"numa_node", 0644, 0, NULL, show_numa_node},
+	{"enable", 0644, 0, NULL, show_enable},
+	{"dma_mask_bits", 0444, 0, NULL, show_dma_mask_bits},
+	{"broken_parity_status", 0644, 0, NULL, show_zero},
+	{"msi_bus", 0644, 0, NULL, show_one},
+	{"driver_override", 0644, HOST_STORE_OVERRIDE, NULL, show_driver_override},
+	{"modalias", 0444, 0, NULL, show_modalias},
+	{"uevent", 0644, 0, NULL, show_uevent},
+	{"label", 0444, 0, has_label, show_label},
+	{"remove", 0200, HOST_STORE_REMOVE, NULL, show_empty},
+	{"rescan", 0200, 0, NULL, show_empty},
+	{"reset", 0200, 0, not_bridge, show_empty},
+	{"config", 0644, 0, NULL, show_config},
+	{"resource", 0444, 0, NULL, show_resource},
+	/* drivers/pci/iov.c sriov_pf_dev_attrs[] */
+	{"sriov_totalvfs", 0444, 0, is_sriov_pf, show_sriov_totalvfs},
+	{"sriov_numvfs", 0644, HOST_STORE_NUMVFS, is_sriov_pf, show_sriov_numvfs},
+	{"sriov_offset", 0444, 0, is_sriov_pf, show_sriov_offset},
+	{"sriov_stride", 0444, 0, is_sriov_pf, show_sriov_stride},
+	{"sriov_vf_device", 0444, 0, is_sriov_pf, show_sriov_vf_device},
+	{"sriov_drivers_autoprobe", 0644, 0, is_sriov_pf, show_one},
+};
+
+/* drivers/pci/pci-driver.c pci_drv_attrs[] + the driver core's bind/unbind/uevent */
+static const struct attr driver_attrs[] = {
+	{"bind", 0200, HOST_STORE_BIND, NULL, show_empty},
+	{"unbind", 0200, HOST_STORE_UNBIND, NULL, show_empty},
+	{"new_id", 0200, HOST_STORE_NEW_ID, NULL, show_empty},
+	{"remove_id", 0200, 0, NULL, show_empty},
+	{"uevent", 0200, 0, NULL, show_empty},
+};
+
+/* drivers/pci/pci-sysfs.c pci_bus_attrs[] + the bus type's files */
+static const struct attr bus_attrs[] = {
+	{"drivers_probe", 0200, HOST_STORE_PROBE, NULL, show_empty},
+	{"drivers_autoprobe", 0644, 0, NULL, show_one},
+	{"rescan", 0200, 0, NULL, show_empty},
+	{"resource_alignment", 0644, 0, NULL, show_newline},
+	{"uevent", 0200, 0, NULL, show_empty},
+};
+
+/* The files of @table in @dir, for device @d (NULL for a driver or the bus). */
+static void attrs(struct build *b, struct vt_node *dir, const struct attr *table, size_t n,
+                  const struct host_model *m, const struct host_device *d)
+{
+	char buf[4096]; /* PAGE_SIZE: what a sysfs show() may fill */
+
+	for (size_t i = 0; i < n && !b->rc && dir; i++) {
+		const struct attr *at = &table[i];
+		if (at->visible && !at->visible(m, d))
+			continue;
+		int len = at->show(m, d, buf, sizeof(buf));
+		if (len < 0 || (size_t)len > sizeof(buf)) {
+			errno = ENAMETOOLONG;
+			note_failure(b, dir->name, at->name);
+			return;
+		}
+		struct vt_node *f = vtree_add_file(b->t, dir, at->name, buf, (size_t)len, at->mode);
+		if (!f) {
+			note_failure(b, dir->name, at->name);
+			return;
+		}
+		f->store = at->store;
+	}
+}
+
+static void device_attrs(struct build *b, struct vt_node *dir, const struct host_device *d)
+{
+	attrs(b, dir, pci_dev_attrs, VK_ARRAY_SIZE(pci_dev_attrs), b->m, d);
 }
 
 static void iommu_unit_name(const struct host_model *m, unsigned unit, char *buf, size_t len)
@@ -275,39 +450,9 @@ static void device_dir(struct build *b, size_t i)
 	const char *path = b->dev_path[i];
 	char a[PCI_ADDR_STRLEN], target[PATH_MAX], name[64];
 	struct vt_node *dir = dev_dir(b, i);
-	uint32_t cls = d->class_code;
 
 	pci_addr_format(&d->addr, a);
-	file(b, dir, "vendor", 0444, "0x%04x\n", d->vendor);
-	file(b, dir, "device", 0444, "0x%04x\n", d->device);
-	file(b, dir, "subsystem_vendor", 0444, "0x%04x\n", d->subsystem_vendor);
-	file(b, dir, "subsystem_device", 0444, "0x%04x\n", d->subsystem_device);
-	file(b, dir, "class", 0444, "0x%06x\n", cls);
-	file(b, dir, "revision", 0444, "0x%02x\n", d->revision);
-	file(b, dir, "irq", 0444, "%u\n", d->irq);
-	file(b, dir, "numa_node", 0644, "%d\n", d->numa_node);
-	file(b, dir, "enable", 0644, "%d\n", d->driver ? 1 : 0);
-	file(b, dir, "dma_mask_bits", 0444, "64\n");
-	file(b, dir, "broken_parity_status", 0644, "0\n");
-	file(b, dir, "msi_bus", 0644, "1\n");
-	file(b, dir, "driver_override", 0644, "%s\n", d->driver_override ? d->driver_override : "(null)");
-	file(b, dir, "modalias", 0444, "pci:v%08Xd%08Xsv%08Xsd%08Xbc%02Xsc%02Xi%02X\n", d->vendor, d->device,
-	     d->subsystem_vendor, d->subsystem_device, cls >> 16, (cls >> 8) & 0xff, cls & 0xff);
-	file(b, dir, "uevent", 0644, "%s%s%sPCI_CLASS=%X\nPCI_ID=%04X:%04X\nPCI_SUBSYS_ID=%04X:%04X\nPCI_SLOT_NAME=%s\n"
-	     "MODALIAS=pci:v%08Xd%08Xsv%08Xsd%08Xbc%02Xsc%02Xi%02X\n",
-	     d->driver ? "DRIVER=" : "", d->driver ? d->driver : "", d->driver ? "\n" : "", cls, d->vendor, d->device,
-	     d->subsystem_vendor, d->subsystem_device, a, d->vendor, d->device, d->subsystem_vendor,
-	     d->subsystem_device, cls >> 16, (cls >> 8) & 0xff, cls & 0xff);
-	if (d->label)
-		file(b, dir, "label", 0444, "%s\n", d->label);
-	file(b, dir, "remove", 0200, "%s", "");
-	file(b, dir, "rescan", 0200, "%s", "");
-	if (!is_bridge(d))
-		file(b, dir, "reset", 0200, "%s", "");
-	/* config_readable: what a reader without CAP_SYS_ADMIN got (pci_read_config()
-	 * in drivers/pci/pci-sysfs.c returns only the first 64 bytes to it) */
-	binary(b, dir, "config", 0644, d->config, d->config_readable ? d->config_readable : d->config_len);
-	resource_file(b, dir, d);
+	device_attrs(b, dir, d);
 	struct vt_node *power = subdir(b, dir, "power");
 	file(b, power, "control", 0644, "on\n");
 	file(b, power, "runtime_status", 0444, "%s\n", d->driver ? "active" : "suspended");
@@ -337,12 +482,6 @@ static void device_dir(struct build *b, size_t i)
 			snprintf(name, sizeof(name), "virtfn%u", k);
 			link_to(b, dir, path, name, b->dev_path[d->vfs[k]]);
 		}
-		file(b, dir, "sriov_totalvfs", 0444, "%u\n", d->sriov_totalvfs);
-		file(b, dir, "sriov_numvfs", 0644, "%u\n", d->n_vfs);
-		file(b, dir, "sriov_offset", 0444, "%u\n", 16u);
-		file(b, dir, "sriov_stride", 0444, "%u\n", 1u);
-		file(b, dir, "sriov_vf_device", 0444, "%x\n", d->sriov_vf_device ? d->sriov_vf_device : d->device);
-		file(b, dir, "sriov_drivers_autoprobe", 0644, "1\n");
 	}
 	if (d->physfn >= 0)
 		link_to(b, dir, path, "physfn", b->dev_path[d->physfn]);
@@ -401,11 +540,7 @@ static void bus_pci(struct build *b)
 	char a[PCI_ADDR_STRLEN], path[PATH_MAX], target[PATH_MAX];
 
 	mkdirs(b, "sys/bus/pci/slots");
-	file(b, bus, "drivers_probe", 0200, "%s", "");
-	file(b, bus, "drivers_autoprobe", 0644, "1\n");
-	file(b, bus, "rescan", 0200, "%s", "");
-	file(b, bus, "resource_alignment", 0644, "\n");
-	file(b, bus, "uevent", 0200, "%s", "");
+	attrs(b, bus, bus_attrs, VK_ARRAY_SIZE(bus_attrs), m, NULL);
 	for (size_t i = 0; i < m->n_devices; i++)
 		link_to(b, devs, "sys/bus/pci/devices", pci_addr_format(&m->devices[i].addr, a), b->dev_path[i]);
 
@@ -413,11 +548,7 @@ static void bus_pci(struct build *b)
 		const char *drv = m->drivers[k];
 		snprintf(path, sizeof(path), "sys/bus/pci/drivers/%s", drv);
 		struct vt_node *dd = mkdirs(b, "%s", path);
-		file(b, dd, "bind", 0200, "%s", "");
-		file(b, dd, "unbind", 0200, "%s", "");
-		file(b, dd, "new_id", 0200, "%s", "");
-		file(b, dd, "remove_id", 0200, "%s", "");
-		file(b, dd, "uevent", 0200, "%s", "");
+		attrs(b, dd, driver_attrs, VK_ARRAY_SIZE(driver_attrs), m, NULL);
 		const char *mod = module_of_driver(m, drv);
 		if (mod) {
 			snprintf(target, sizeof(target), "sys/module/%s", mod);
