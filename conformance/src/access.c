@@ -16,7 +16,7 @@
 
 #include <vfiokit/cleanup.h>
 
-#include "runner.h"
+#include "access.h"
 
 /* One record of the log, as far as the rules look at it. */
 struct rec {

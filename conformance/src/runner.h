@@ -16,29 +16,4 @@
  */
 int fakesys_cmd_test(int argc, char **argv);
 
-#include <stdio.h>
-#include <sys/types.h>
-
-#include <vfiokit/host_model.h>
-
-/* What differed from the expectations: one entry per expectation not met. */
-struct diff {
-	FILE *f;
-	char *buf;
-	size_t len;
-	unsigned n;
-};
-
-/* Add one entry to @d: @name, then what was expected and what came out. */
-void runner_item(struct diff *d, const char *name, const char *expected, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-/**
- * runner_check_access() - the expect: access: rules against the access log
- * @log (JSON lines, as `fakesys mount --log` writes them) between byte offsets
- * @from and @to: the records of the set phase.  Each rule not met becomes an
- * entry of @d, naming its line and listing the records it matched.
- */
-void runner_check_access(const struct fakesys_expect *x, const char *log, off_t from, off_t to, struct diff *d);
-
 #endif

@@ -1,0 +1,144 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * `fakesys test`: the reports.  One line per scenario as it finishes (with the
+ * diff of a failure), then TAP version 13 on stdout (--tap) and JUnit XML
+ * (--junit FILE).
+ */
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "report.h"
+
+static const char *const st_word[] = {"ok", "FAIL", "ERROR", "skip"};
+
+void runner_report_line(FILE *f, const struct scen *s)
+{
+	const struct result *r = &s->res;
+
+	fprintf(f, "%-5s %s (%s, %.2f s)%s%s\n", st_word[r->status], s->name, r->mode ? r->mode : "?", s->secs,
+	        r->note && *r->note ? ": " : "", r->note ? r->note : "");
+	if (r->status == ST_FAIL && r->diff && *r->diff) {
+		/* the diff, indented */
+		for (const char *p = r->diff; *p;) {
+			const char *nl = strchrnul(p, '\n');
+			fprintf(f, "      %.*s\n", (int)(nl - p), p);
+			p = *nl ? nl + 1 : nl;
+		}
+	}
+}
+
+static void xml_escape(FILE *f, const char *s)
+{
+	for (; s && *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (c == '&')
+			fputs("&amp;", f);
+		else if (c == '<')
+			fputs("&lt;", f);
+		else if (c == '>')
+			fputs("&gt;", f);
+		else if (c == '"')
+			fputs("&quot;", f);
+		else if (c < 0x20 && c != '\n' && c != '\t')
+			fputc('?', f);
+		else
+			fputc(c, f);
+	}
+}
+
+int runner_report_junit(const char *file, const struct scen *v, size_t n, double total)
+{
+	size_t cnt[4] = {0};
+	FILE *f = fopen(file, "we");
+
+	if (!f) {
+		fprintf(stderr, "fakesys: %s: %s\n", file, strerror(errno));
+		return -errno;
+	}
+	for (size_t i = 0; i < n; i++)
+		cnt[v[i].res.status]++;
+	fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+	fprintf(f, "<testsuites name=\"fakesys test\" tests=\"%zu\" failures=\"%zu\" errors=\"%zu\" skipped=\"%zu\" "
+	           "time=\"%.3f\">\n", n, cnt[ST_FAIL], cnt[ST_ERROR], cnt[ST_SKIP], total);
+	fprintf(f, "  <testsuite name=\"scenarios\" tests=\"%zu\" failures=\"%zu\" errors=\"%zu\" skipped=\"%zu\" "
+	           "time=\"%.3f\">\n", n, cnt[ST_FAIL], cnt[ST_ERROR], cnt[ST_SKIP], total);
+	for (size_t i = 0; i < n; i++) {
+		const struct scen *s = &v[i];
+		fputs("    <testcase classname=\"scenarios\" name=\"", f);
+		xml_escape(f, s->name);
+		fputs("\" file=\"", f);
+		xml_escape(f, s->path);
+		fprintf(f, "\" time=\"%.3f\">\n", s->secs);
+		if (s->res.status == ST_FAIL || s->res.status == ST_ERROR) {
+			fprintf(f, "      <%s message=\"", s->res.status == ST_FAIL ? "failure" : "error");
+			xml_escape(f, s->res.note);
+			fprintf(f, "\" type=\"%s\">", s->res.status == ST_FAIL ? "expectation" : "error");
+			xml_escape(f, s->res.diff);
+			fprintf(f, "</%s>\n", s->res.status == ST_FAIL ? "failure" : "error");
+		} else if (s->res.status == ST_SKIP) {
+			fputs("      <skipped message=\"", f);
+			xml_escape(f, s->res.note);
+			fputs("\"/>\n", f);
+		}
+		fputs("      <system-out>mode: ", f);
+		xml_escape(f, s->res.mode);
+		fputs("</system-out>\n    </testcase>\n", f);
+	}
+	fputs("  </testsuite>\n</testsuites>\n", f);
+	if (fclose(f) != 0) {
+		fprintf(stderr, "fakesys: %s: %s\n", file, strerror(errno));
+		return -EIO;
+	}
+	return 0;
+}
+
+/* A YAML double-quoted scalar. */
+static void yaml_quote(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (; s && *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (c == '"' || c == '\\')
+			fprintf(f, "\\%c", c);
+		else if (c == '\n')
+			fputs("\\n", f);
+		else if (c < 0x20)
+			fprintf(f, "\\x%02x", c);
+		else
+			fputc(c, f);
+	}
+	fputc('"', f);
+}
+
+void runner_report_tap(FILE *f, const struct scen *v, size_t n)
+{
+	fprintf(f, "TAP version 13\n1..%zu\n", n);
+	for (size_t i = 0; i < n; i++) {
+		const struct scen *s = &v[i];
+		bool ok = s->res.status == ST_OK || s->res.status == ST_SKIP;
+		fprintf(f, "%s %zu - %s", ok ? "ok" : "not ok", i + 1, s->name);
+		if (s->res.status == ST_SKIP)
+			fprintf(f, " # SKIP %s", s->res.note);
+		fputc('\n', f);
+		if (ok)
+			continue;
+		fputs("  ---\n  file: ", f);
+		yaml_quote(f, s->path);
+		fputs("\n  mode: ", f);
+		yaml_quote(f, s->res.mode);
+		fputs("\n  message: ", f);
+		yaml_quote(f, s->res.note);
+		fprintf(f, "\n  duration_ms: %.0f\n", s->secs * 1000);
+		if (s->res.diff && *s->res.diff) {
+			fputs("  diff: |\n", f);
+			for (const char *p = s->res.diff; *p;) {
+				const char *nl = strchrnul(p, '\n');
+				fprintf(f, "    %.*s\n", (int)(nl - p), p);
+				p = *nl ? nl + 1 : nl;
+			}
+		}
+		fputs("  ...\n", f);
+	}
+}

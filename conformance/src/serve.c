@@ -1,0 +1,184 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * `fakesys test`: one scenario, in the child process that runs it.  The
+ * scenario is loaded, served (a FUSE mount in its temporary directory, else a
+ * plain tree written there), its expectations are checked in the order the
+ * scenario relies on, and the result goes to a file for the parent.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <vfiokit/fakesys_serve.h>
+#include <vfiokit/host_model.h>
+#include <vfiokit/host_tree.h>
+#include <vfiokit/root.h>
+
+#include "checks.h"
+#include "client.h"
+#include "result.h"
+#include "serve.h"
+#include "set_phase.h"
+#include "util.h"
+
+/* Where and how a scenario is served. */
+struct served {
+	char tree[4300];  /* the mount point or the plain tree */
+	char log[4300];   /* the access log (used with expect: access:) */
+	char mode[1200];  /* as the result line shows it */
+	bool mounted;
+};
+
+static bool fuse_usable(void)
+{
+	int fd = open("/dev/fuse", O_RDWR | O_CLOEXEC);
+
+	if (fd < 0)
+		return false;
+	close(fd);
+	return true;
+}
+
+/* Why this scenario cannot run here ("" when it can): requires:, user:. */
+static void skip_reason(const struct fakesys_expect *x, char *buf, size_t len)
+{
+	char path[4096];
+
+	*buf = '\0';
+	for (size_t i = 0; i < x->n_requires; i++)
+		if (runner_find_program(x->requires[i], path, sizeof(path)) < 0) {
+			snprintf(buf, len, "requires %s, which is not on PATH", x->requires[i]);
+			return;
+		}
+	if (x->has_user && geteuid() != 0 && geteuid() != x->user_uid)
+		snprintf(buf, len, "user: running as uid %u needs root (this is uid %u)", x->user_uid, (unsigned)geteuid());
+}
+
+/* Load @path into *@m: ST_OK when its expectations can be checked here, else
+ * ST_ERROR or ST_SKIP with the reason in @note. */
+static int load(const char *path, struct host_model **m, char *note, size_t len)
+{
+	struct vk_error e = {0};
+
+	if (host_model_load(path, m, &e) < 0) {
+		snprintf(note, len, "%s", e.msg);
+		return ST_ERROR;
+	}
+	if (!(*m)->expect) {
+		snprintf(note, len, "%s: no expect: block; nothing to check (docs/scenario-format.md, expect:)", path);
+		return ST_ERROR;
+	}
+	skip_reason((*m)->expect, note, len);
+	return note[0] ? ST_SKIP : ST_OK;
+}
+
+/* Try a FUSE mount of @t on @dir/mnt: ST_OK mounted or not (@s->mode says
+ * which), ST_ERROR with @note when --fuse was asked for and it failed. */
+static int try_mount(struct host_model *m, struct vtree *t, const char *dir, int mode, struct served *s, char *note,
+                     size_t len)
+{
+	struct vk_error e = {0};
+	struct fakesys_mount_opts o = {.model = m, .log = m->expect->n_access ? s->log : NULL};
+
+	snprintf(s->tree, sizeof(s->tree), "%s/mnt", dir);
+	if (mkdir(s->tree, 0755) < 0 || fakesys_mount(t, s->tree, &o, &e) < 0) {
+		if (mode == MODE_FUSE) {
+			snprintf(note, len, "FUSE mount failed: %s", e.msg[0] ? e.msg : strerror(errno));
+			return ST_ERROR;
+		}
+		snprintf(s->mode, sizeof(s->mode), "plain (FUSE mount failed: %s)", e.msg[0] ? e.msg : strerror(errno));
+		return ST_OK;
+	}
+	s->mounted = true;
+	snprintf(s->mode, sizeof(s->mode), "fuse");
+	return ST_OK;
+}
+
+/* Serve @t under @dir: a FUSE mount, else a plain tree.  ST_OK, or ST_ERROR
+ * or ST_SKIP with @note. */
+static int serve(struct host_model *m, struct vtree *t, const char *dir, int mode, struct served *s, char *note,
+                 size_t len)
+{
+	struct vk_error e = {0};
+
+	snprintf(s->log, sizeof(s->log), "%s/access.log", dir);
+	if (mode != MODE_PLAIN && (mode == MODE_FUSE || fuse_usable())) {
+		int st = try_mount(m, t, dir, mode, s, note, len);
+		if (st != ST_OK)
+			return st;
+	} else {
+		snprintf(s->mode, sizeof(s->mode), mode == MODE_PLAIN ? "plain" : "plain (/dev/fuse not usable)");
+	}
+	if (s->mounted)
+		return ST_OK;
+	if (m->n_faults || m->n_steps || m->expect->n_access) {
+		snprintf(note, len, "%s need a FUSE mount", m->expect->n_access ? "access-log expectations" : "faults and steps");
+		return ST_SKIP;
+	}
+	snprintf(s->tree, sizeof(s->tree), "%s/tree", dir);
+	if (fakesys_materialize(t, s->tree, &e) < 0) {
+		snprintf(note, len, "%s", e.msg);
+		return ST_ERROR;
+	}
+	return ST_OK;
+}
+
+/* The expectations, in the order of the phases: a scenario relies on it,
+ * since steps fire on accesses.  Each expectation not met is an entry of @d. */
+static void check(const struct host_model *m, const struct vk_root *root, const struct served *s, unsigned timeout,
+                  struct diff *d)
+{
+	struct run_ctx c = {.m = m, .x = m->expect, .root = root, .log = s->mounted && m->expect->n_access ? s->log : NULL,
+	                    .timeout = timeout};
+
+	runner_run_client(&c, runner_check_resolver, d);
+	runner_check_doctor(&c, d);
+	runner_run_client(&c, runner_set_phase, d);
+}
+
+int runner_serve_one(const char *path, const char *dir, int mode, unsigned timeout, const char *result)
+{
+	struct host_model *m = NULL;
+	struct vtree *t = NULL;
+	struct vk_root *root = NULL;
+	struct vk_error e = {0};
+	struct diff d = {0};
+	struct served s = {.mode = "-"};
+	char note[1200] = "";
+
+	d.f = open_memstream(&d.buf, &d.len);
+	if (!d.f)
+		return -ENOMEM;
+	int st = load(path, &m, note, sizeof(note));
+	if (st == ST_OK && host_tree_build(m, &t, &e) < 0) {
+		st = ST_ERROR;
+		snprintf(note, sizeof(note), "%s", e.msg);
+	}
+	if (st == ST_OK)
+		st = serve(m, t, dir, mode, &s, note, sizeof(note));
+	if (st == ST_OK && vk_root_open(s.tree, 0, &root, &e) < 0) {
+		st = ST_ERROR;
+		snprintf(note, sizeof(note), "%s", e.msg);
+	}
+	if (st == ST_OK) {
+		check(m, root, &s, timeout, &d);
+		if (d.n) {
+			st = ST_FAIL;
+			snprintf(note, sizeof(note), "%u expectation%s not met", d.n, d.n == 1 ? "" : "s");
+		}
+	}
+	vk_root_close(root);
+	if (s.mounted && fakesys_umount(s.tree, &e) < 0 && st == ST_OK) {
+		st = ST_ERROR;
+		snprintf(note, sizeof(note), "unmounting: %s", e.msg);
+	}
+	vtree_free(t);
+	host_model_free(m);
+	fclose(d.f);
+	int r = runner_result_write(result, st, s.mode, note, d.buf);
+	free(d.buf);
+	return r;
+}
