@@ -18,7 +18,10 @@
 			return _r;             \
 	} while (0)
 
-/* Read a small file under the root, trailing newlines/spaces stripped; length or -errno. */
+/* Read a small file under the root with the resolver's vk_root_read() (a regular
+ * file only, never blocking; what does not fit in @buf is dropped), trailing
+ * newlines/spaces stripped; length or -errno, with the reason in @why (may be NULL). */
+long vk__doc_read_why(const struct vk_root *root, const char *rel, char *buf, size_t len, struct vk_error *why);
 long vk__doc_read(const struct vk_root *root, const char *rel, char *buf, size_t len);
 
 /* fstat() of an O_PATH open under the root (symlinks followed inside it). */

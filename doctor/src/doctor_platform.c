@@ -22,31 +22,22 @@
 
 /* ---- helpers shared with doctor_device.c ---- */
 
-long vk__doc_read(const struct vk_root *root, const char *rel, char *buf, size_t len)
+long vk__doc_read_why(const struct vk_root *root, const char *rel, char *buf, size_t len, struct vk_error *why)
 {
-	_cleanup_close_ int fd = vk_root_openat(root, rel, O_RDONLY);
-	size_t off = 0;
+	/* the resolver's one reader: never blocks on a FIFO, reads only a regular
+	 * file, keeps what fits (the head of /proc/cpuinfo is all that is needed) */
+	ssize_t off = vk_root_read(root, -1, rel, VK_ROOT_READ_TRUNCATE, buf, len, why);
 
-	if (len == 0)
-		return -EINVAL;
-	buf[0] = '\0';
-	if (fd < 0)
-		return fd;
-	while (off + 1 < len) {
-		ssize_t n = read(fd, buf + off, len - 1 - off);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		if (n == 0)
-			break;
-		off += (size_t)n;
-	}
-	buf[off] = '\0';
+	if (off < 0)
+		return (long)off;
 	while (off && (buf[off - 1] == '\n' || buf[off - 1] == ' '))
 		buf[--off] = '\0';
 	return (long)off;
+}
+
+long vk__doc_read(const struct vk_root *root, const char *rel, char *buf, size_t len)
+{
+	return vk__doc_read_why(root, rel, buf, len, NULL);
 }
 
 int vk__doc_stat(const struct vk_root *root, const char *rel, struct stat *st)
@@ -68,8 +59,9 @@ const char *vk__doc_path(const struct vk_root *root, const char *rel, char *buf,
 int vk__doc_list(const struct vk_root *root, const char *rel, char ***names, size_t *n)
 {
 	_cleanup_closedir_ DIR *d = NULL;
-	int fd = vk_root_openat(root, rel, O_RDONLY | O_DIRECTORY);
+	int fd = vk_root_openat(root, rel, O_RDONLY | O_DIRECTORY | O_NONBLOCK);
 	struct dirent *de;
+	size_t cap = 0;
 
 	*names = NULL;
 	*n = 0;
@@ -81,13 +73,17 @@ int vk__doc_list(const struct vk_root *root, const char *rel, char ***names, siz
 		return -errno;
 	}
 	while ((de = readdir(d))) {
-		char **nn;
 		if (de->d_name[0] == '.')
 			continue;
-		nn = realloc(*names, (*n + 1) * sizeof(*nn));
-		if (!nn)
-			goto nomem;
-		*names = nn;
+		if (*n == cap) {
+			/* doubling: a directory of 100,000 entries costs linear time */
+			size_t nc = cap ? cap * 2 : 16;
+			char **nn = realloc(*names, nc * sizeof(*nn));
+			if (!nn)
+				goto nomem;
+			*names = nn;
+			cap = nc;
+		}
 		if (!((*names)[*n] = strdup(de->d_name)))
 			goto nomem;
 		(*n)++;
@@ -173,9 +169,13 @@ static const char *unit_kind(const char *name)
  * Returns 1 yes, 0 no, -errno when unreadable. */
 static int interrupts_have_ir(const struct vk_root *root)
 {
-	_cleanup_close_ int fd = vk_root_openat(root, "/proc/interrupts", O_RDONLY);
+	/* opened like every file of the tree (no blocking on a FIFO, a regular
+	 * file only), but scanned in pieces: on a machine with many CPUs the file
+	 * runs to megabytes; past INTERRUPTS_MAX it is not /proc/interrupts */
+	enum { INTERRUPTS_MAX = 64 << 20 };
+	_cleanup_close_ int fd = vk_root_open_regular(root, -1, "/proc/interrupts", NULL);
 	char buf[65536 + 3];
-	size_t keep = 0;
+	size_t keep = 0, total = 0;
 
 	if (fd < 0)
 		return fd;
@@ -188,9 +188,12 @@ static int interrupts_have_ir(const struct vk_root *root)
 		}
 		if (n == 0)
 			return 0;
+		total += (size_t)n;
 		buf[keep + (size_t)n] = '\0';
 		if (strstr(buf, " IR-"))
 			return 1;
+		if (total > INTERRUPTS_MAX)
+			return -EFBIG;
 		size_t tot = keep + (size_t)n;
 		keep = tot < 3 ? tot : 3;
 		memmove(buf, buf + tot - keep, keep);
@@ -200,6 +203,7 @@ static int interrupts_have_ir(const struct vk_root *root)
 struct platform {
 	char cmdline[4096];
 	bool have_cmdline;
+	struct vk_error cmdline_why; /* why it could not be read */
 	enum cpu_vendor vendor;
 	bool have_cpuinfo;
 	bool guest;
@@ -273,6 +277,8 @@ static int check_iommu(const struct vk_doctor_options *o, struct platform *p, st
 	TRY(vk__doc_evidence_path(rep, root, "/sys/class/iommu", NULL));
 	if (p->have_cmdline)
 		TRY(vk__doc_evidence_path(rep, root, "/proc/cmdline", p->cmdline));
+	else if (p->cmdline_why.code != ENOENT)
+		TRY(vk_doctor_evidence(rep, "%s", p->cmdline_why.msg)); /* "<path>: not a regular file (fifo)" */
 	if (p->have_cpuinfo)
 		TRY(vk__doc_evidence_path(rep, root, "/proc/cpuinfo",
 		                          p->vendor == CPU_INTEL ? "GenuineIntel" : p->vendor == CPU_AMD ? "AuthenticAMD" : "vendor not recognised"));
@@ -549,7 +555,7 @@ int vk_doctor_check_platform(const struct vk_doctor_options *o, struct vk_doctor
 	struct stat st;
 	int r;
 
-	p.have_cmdline = vk__doc_read(o->root, "/proc/cmdline", p.cmdline, sizeof(p.cmdline)) >= 0;
+	p.have_cmdline = vk__doc_read_why(o->root, "/proc/cmdline", p.cmdline, sizeof(p.cmdline), &p.cmdline_why) >= 0;
 	p.vendor = cpu_vendor(o->root, &p.have_cpuinfo, &p.guest);
 	if (vk__doc_list(o->root, "/sys/class/iommu", &p.units, &p.n_units) == -ENOMEM ||
 	    vk__doc_list(o->root, "/sys/kernel/iommu_groups", &groups, &ng) == -ENOMEM) {

@@ -61,26 +61,32 @@ int vk__parse_majmin(const char *s, unsigned *maj, unsigned *min)
 	return 0;
 }
 
-/* Read attribute @name below @devfd (no symlinks); 0, -ENOENT, or -errno. */
-static int read_attr(const struct vk_root *root, int devfd, const char *name, char *buf, size_t len)
+/* Read attribute @name below @devfd (no symlinks): 0, -ENOENT, -ELOOP (a
+ * symlink), -EINVAL (not a regular file: a FIFO, a directory...), -errno;
+ * @why receives the reason. */
+static int read_attr(const struct vk_root *root, int devfd, const char *name, char *buf, size_t len,
+                     struct vk_error *why)
 {
-	_cleanup_close_ int fd = vk_root_openat_nofollow(root, devfd, name, O_RDONLY);
-	ssize_t r;
+	ssize_t r = vk_root_read(root, devfd, name, 0, buf, len, why);
 
-	if (fd < 0)
-		return fd;
-	r = vk__read_small(fd, buf, len);
-	vk__count(); /* the close of the cleanup */
 	return r < 0 ? (int)r : 0;
 }
 
-static int read_hex_attr(const struct vk_root *root, int devfd, const char *name, int64_t *out)
+/* What sysfs never has in an attribute's place: a symlink (-ELOOP) or
+ * something that is not a regular file (-EINVAL from vk_root_read()). */
+static bool attr_is_hostile(int r)
+{
+	return r == -ELOOP || r == -EINVAL;
+}
+
+static int read_hex_attr(const struct vk_root *root, int devfd, const char *name, int64_t *out,
+                         struct vk_error *why)
 {
 	char buf[64];
-	int r = read_attr(root, devfd, name, buf, sizeof(buf));
+	int r = read_attr(root, devfd, name, buf, sizeof(buf), why);
 
 	*out = -1;
-	if (r == -ELOOP)
+	if (attr_is_hostile(r))
 		return r;
 	if (r == 0)
 		*out = parse_hex_attr(buf);
@@ -194,6 +200,7 @@ int pci_dev_facts_read(const struct vk_root *root, const struct pci_addr *addr,
 {
 	char rel[96], shown[PATH_MAX], buf[128];
 	_cleanup_close_ int devfd = -1;
+	struct vk_error why = { 0 };
 	int64_t v;
 	int r;
 
@@ -226,17 +233,17 @@ int pci_dev_facts_read(const struct vk_root *root, const struct pci_addr *addr,
 		{"revision", offsetof(struct pci_dev_facts, revision)},
 	};
 	for (size_t i = 0; i < VK_ARRAY_SIZE(ids); i++) {
-		r = read_hex_attr(root, devfd, ids[i].name, &v);
+		r = read_hex_attr(root, devfd, ids[i].name, &v, &why);
 		if (r < 0)
 			goto hostile;
 		*(int32_t *)((char *)f + ids[i].off) = v > INT32_MAX ? -1 : (int32_t)v;
 	}
-	r = read_hex_attr(root, devfd, "class", &f->class_code);
+	r = read_hex_attr(root, devfd, "class", &f->class_code, &why);
 	if (r < 0)
 		goto hostile;
 
-	r = read_attr(root, devfd, "driver_override", buf, sizeof(buf));
-	if (r == -ELOOP)
+	r = read_attr(root, devfd, "driver_override", buf, sizeof(buf), &why);
+	if (attr_is_hostile(r))
 		goto hostile;
 	if (r == 0) {
 		f->has_driver_override_attr = true;
@@ -292,7 +299,7 @@ int pci_dev_facts_read(const struct vk_root *root, const struct pci_addr *addr,
 	if (f->cdev_name[0]) {
 		char attr[64];
 		snprintf(attr, sizeof(attr), "vfio-dev/%s/dev", f->cdev_name);
-		r = read_attr(root, devfd, attr, buf, sizeof(buf));
+		r = read_attr(root, devfd, attr, buf, sizeof(buf), &why);
 		if (r == 0) {
 			f->has_dev_attr = true;
 			if (vk__parse_majmin(buf, &f->cdev_major, &f->cdev_minor) < 0) {
@@ -305,7 +312,7 @@ int pci_dev_facts_read(const struct vk_root *root, const struct pci_addr *addr,
 			f->cdev_state = VFIO_CDEV_NO_DEV_ATTR;
 			snprintf(f->cdev_problem, sizeof(f->cdev_problem), "vfio-dev/%s has no 'dev' attribute",
 			         f->cdev_name);
-		} else if (r == -ELOOP) {
+		} else if (attr_is_hostile(r)) {
 			goto hostile_vfio;
 		} else {
 			return vk_error_set(err, r, "%s: cannot read %s/%s: %s (%s)", f->bdf,
@@ -374,10 +381,18 @@ int pci_dev_facts_read(const struct vk_root *root, const struct pci_addr *addr,
 	return 0;
 
 hostile:
+	if (r == -EINVAL)
+		return vk_error_set(err, r, "%s: %s/%s; sysfs attributes are regular files: the tree is not sysfs, "
+		                    "refusing to read it",
+		                    f->bdf, vk_root_path(root, rel, shown, sizeof(shown)), why.msg);
 	return vk_error_set(err, r, "%s: %s holds a symlink or non-file where sysfs has an attribute: %s (%s); "
 	                    "refusing to follow it",
 	                    f->bdf, vk_root_path(root, rel, shown, sizeof(shown)), strerror(-r), vk__errname(-r));
 hostile_vfio:
+	if (r == -EINVAL)
+		return vk_error_set(err, r, "%s: %s/%s; sysfs attributes are regular files: the tree is not sysfs, "
+		                    "refusing to read it",
+		                    f->bdf, vk_root_path(root, rel, shown, sizeof(shown)), why.msg);
 	return vk_error_set(err, r, "%s: %s/vfio-dev holds a symlink where sysfs has a directory or attribute: "
 	                    "%s (%s); refusing to follow it",
 	                    f->bdf, vk_root_path(root, rel, shown, sizeof(shown)), strerror(-r), vk__errname(-r));

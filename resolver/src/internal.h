@@ -46,10 +46,6 @@ static inline ssize_t vk__readlinkat(int dirfd, const char *p, char *buf, size_t
 	return readlinkat(dirfd, p, buf, n);
 }
 
-/* Read a whole small attribute into @buf (NUL-terminated); returns length or -errno.
- * -EFBIG when it does not fit. */
-ssize_t vk__read_small(int fd, char *buf, size_t len);
-
 /* Strict "<major>:<minor>\n" as the kernel's `dev` attributes; 0 or -EINVAL. */
 int vk__parse_majmin(const char *s, unsigned *maj, unsigned *min);
 

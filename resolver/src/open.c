@@ -251,10 +251,7 @@ int vfio_device_open(const struct vk_root *root, const struct pci_addr *addr, st
 	/* Did the device go away (or get rebound) between lookup and open? */
 	snprintf(rel, sizeof(rel), "sys/bus/pci/devices/%s/vfio-dev/%s/dev", f->bdf, f->cdev_name);
 	{
-		_cleanup_close_ int afd = vk_root_openat(root, rel, O_RDONLY);
-		ssize_t n = afd < 0 ? afd : vk__read_small(afd, buf, sizeof(buf));
-		if (afd >= 0)
-			vk__count();
+		ssize_t n = vk_root_read(root, -1, rel, 0, buf, sizeof(buf), NULL);
 		if (n < 0 || vk__parse_majmin(buf, &maj, &min) < 0 || maj != f->cdev_major || min != f->cdev_minor)
 			return vk_error_set(err, ENODEV,
 			                    "%s: the device went away between lookup and open: %s %s after %s was opened; "

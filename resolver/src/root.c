@@ -12,6 +12,7 @@
 #include <vfiokit/root.h>
 
 #include "internal.h"
+#include "vk_fileio.h"
 
 _Thread_local uint64_t vk__syscalls;
 
@@ -28,41 +29,14 @@ struct vk_root {
 
 uint64_t vk_resolver_syscall_count(void)
 {
-	return vk__syscalls;
+	/* the reads of vk_root_read() are counted by the shared reader */
+	return vk__syscalls + vk_fileio_syscalls;
 }
 
 const char *vk__errname(int e)
 {
 	const char *n = strerrorname_np(e);
 	return n ? n : "E?";
-}
-
-ssize_t vk__read_small(int fd, char *buf, size_t len)
-{
-	size_t n = 0;
-
-	for (;;) {
-		ssize_t r = vk__read(fd, buf + n, len - 1 - n);
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		if (r == 0)
-			break;
-		n += (size_t)r;
-		if (n == len - 1) {
-			/* sysfs returns everything in the first read; one more read tells
-			 * whether there is more than fits. */
-			char c;
-			ssize_t more = vk__read(fd, &c, 1);
-			if (more > 0)
-				return -EFBIG;
-			break;
-		}
-	}
-	buf[n] = '\0';
-	return (ssize_t)n;
 }
 
 static int sys_openat2(int dirfd, const char *path, struct open_how *how)
@@ -357,4 +331,74 @@ int vk_root_openat_nofollow(const struct vk_root *root, int dirfd, const char *r
 	if (cur != dirfd && cur >= 0)
 		vk__close(cur);
 	return ret;
+}
+
+/* What a failed vk_root_read() names: the path under the root, or @rel below a directory FD. */
+static const char *read_shown(const struct vk_root *root, int dirfd, const char *rel, char *buf, size_t len)
+{
+	if (dirfd >= 0) {
+		snprintf(buf, len, "%s", rel);
+		return buf;
+	}
+	return vk_root_path(root, rel, buf, len);
+}
+
+int vk_root_open_regular(const struct vk_root *root, int dirfd, const char *rel, struct vk_error *err)
+{
+	char shown[PATH_MAX];
+	_cleanup_close_ int fd = -1;
+	struct stat st;
+	int r;
+
+	/* O_NONBLOCK: a FIFO planted as an attribute opens without a writer
+	 * instead of blocking the open (fs/pipe.c fifo_open()); it is then refused
+	 * below, before any read. */
+	r = dirfd < 0 ? vk_root_openat(root, rel, VK_READ_OPEN_FLAGS)
+	              : vk_root_openat_nofollow(root, dirfd, rel, VK_READ_OPEN_FLAGS);
+	if (r < 0)
+		return vk_error_set(err, r, "%s: %s (%s)", read_shown(root, dirfd, rel, shown, sizeof(shown)),
+		                    strerror(-r), vk__errname(-r));
+	fd = r;
+	if (vk__fstat(fd, &st) < 0) {
+		r = vk_error_set(err, errno, "%s: fstat: %s", read_shown(root, dirfd, rel, shown, sizeof(shown)),
+		                 strerror(errno));
+		vk__count();
+		return r;
+	}
+	/* sysfs attributes and procfs files are regular files; anything else in
+	 * their place (a FIFO, a socket, a device, a directory) is not read */
+	if (!S_ISREG(st.st_mode)) {
+		r = vk_error_set(err, EINVAL, "%s: not a regular file (%s)",
+		                 read_shown(root, dirfd, rel, shown, sizeof(shown)), vk_file_type_name(st.st_mode));
+		vk__count();
+		return r;
+	}
+	return TAKE_FD(fd);
+}
+
+ssize_t vk_root_read(const struct vk_root *root, int dirfd, const char *rel, unsigned flags, char *buf, size_t len,
+                     struct vk_error *err)
+{
+	char shown[PATH_MAX];
+	_cleanup_close_ int fd = -1;
+	ssize_t n;
+
+	if (!len)
+		return vk_error_set(err, EINVAL, "%s: no room to read into", rel);
+	buf[0] = '\0';
+	fd = vk_root_open_regular(root, dirfd, rel, err);
+	if (fd < 0) {
+		n = fd;
+		fd = -1;
+		return n;
+	}
+	vk__count(); /* the close of the cleanup */
+	n = vk_read_fd(fd, buf, len, flags & VK_ROOT_READ_TRUNCATE ? VK_READ_TRUNCATE : 0);
+	if (n == -EFBIG)
+		return vk_error_set(err, EFBIG, "%s: larger than %zu bytes",
+		                    read_shown(root, dirfd, rel, shown, sizeof(shown)), len - 1);
+	if (n < 0)
+		return vk_error_set(err, (int)-n, "%s: read: %s (%s)", read_shown(root, dirfd, rel, shown, sizeof(shown)),
+		                    strerror((int)-n), vk__errname((int)-n));
+	return n;
 }

@@ -11,7 +11,7 @@
 #include <vfiokit/cleanup.h>
 #include <vfiokit/validator.h>
 
-#include "internal.h"
+#include "vk_fileio.h"
 
 static int parse_version(const char *s, unsigned *out)
 {
@@ -132,7 +132,9 @@ static int run_capture(char *const argv[], char **out)
 		close(pfd[0]);
 		return -r;
 	}
-	r = vk__read_all(pfd[0], out, &len);
+	/* closing the pipe after the cap makes a child that writes on get EPIPE,
+	 * so the wait below cannot hang on a QEMU that prints forever */
+	r = vk_read_fd_alloc(pfd[0], 1 << 20, out, &len);
 	close(pfd[0]);
 	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
 		;

@@ -11,7 +11,7 @@
 #include <vfiokit/cleanup.h>
 #include <vfiokit/qemu_cmdline.h>
 
-#include "internal.h"
+#include "vk_fileio.h"
 
 static void pos_set(struct qc_pos *pos, long argi, size_t col, unsigned line)
 {
@@ -24,65 +24,69 @@ static void pos_set(struct qc_pos *pos, long argi, size_t col, unsigned line)
 
 void qc_props_free(struct qc_prop *props, size_t n)
 {
-	for (size_t i = 0; i < n; i++) {
+	/* key and value share one allocation (prop_new()) */
+	for (size_t i = 0; i < n; i++)
 		free(props[i].key);
-		free(props[i].value);
-	}
 	free(props);
 }
 
-static int props_push(struct qc_prop **props, size_t *n, char *key, char *value, enum qc_vkind kind,
-                      size_t col)
-{
-	struct qc_prop *p;
+/* A growing array of properties: doubling, so that n properties cost O(n). */
+struct propvec {
+	struct qc_prop *v;
+	size_t n, cap;
+};
 
-	if (!key || !value) {
-		free(key);
-		free(value);
-		return -ENOMEM;
+/* Append a property whose key is @klen bytes at @key and whose value is the
+ * text [@v, @vend) (with @unescape, ",," there is one ','), both in one
+ * allocation.  Returns 0, -ENOMEM, or -E2BIG past QC_MAX_PROPS. */
+static int props_add(struct propvec *pv, const char *key, size_t klen, const char *v, const char *vend,
+                     bool unescape, enum qc_vkind kind, size_t col)
+{
+	size_t vlen = (size_t)(vend - v);
+	char *k, *o;
+
+	if (pv->n >= QC_MAX_PROPS)
+		return -E2BIG;
+	if (pv->n == pv->cap) {
+		size_t nc = pv->cap ? pv->cap * 2 : 8;
+		struct qc_prop *np = realloc(pv->v, nc * sizeof(*np));
+		if (!np)
+			return -ENOMEM;
+		pv->v = np;
+		pv->cap = nc;
 	}
-	p = realloc(*props, (*n + 1) * sizeof(**props));
-	if (!p) {
-		free(key);
-		free(value);
+	k = malloc(klen + 1 + vlen + 1);
+	if (!k)
 		return -ENOMEM;
+	memcpy(k, key, klen);
+	k[klen] = '\0';
+	o = k + klen + 1;
+	for (const char *p = v; p < vend; p++) {
+		*o++ = *p;
+		if (unescape && *p == ',' && p + 1 < vend && p[1] == ',')
+			p++; /* ",," -> ',' */
 	}
-	*props = p;
-	p[*n] = (struct qc_prop){ .key = key, .value = value, .kind = kind, .col = col };
-	(*n)++;
+	*o = '\0';
+	pv->v[pv->n++] = (struct qc_prop){ .key = k, .value = k + klen + 1, .kind = kind, .col = col };
 	return 0;
 }
 
-/* Read a value up to an unescaped ',' (",," is one ','); *s advances past it. */
-static char *read_value(const char **s)
+/* The end of a value starting at @p: the first ',' that is not part of ",,". */
+static const char *value_end(const char *p)
 {
-	const char *p = *s;
-	size_t len = strlen(p);
-	char *out = malloc(len + 1), *o = out;
-
-	if (!out)
-		return NULL;
-	while (*p) {
-		if (*p == ',') {
-			if (p[1] == ',') {
-				*o++ = ',';
-				p += 2;
-				continue;
-			}
-			break;
-		}
-		*o++ = *p++;
+	for (;;) {
+		p += strcspn(p, ",");
+		if (p[0] != ',' || p[1] != ',')
+			return p;
+		p += 2;
 	}
-	*o = '\0';
-	*s = p;
-	return out;
 }
 
 int qc_parse_props(const char *arg, enum qc_syntax syntax, const char *implied_key,
                    struct qc_prop **props, size_t *n, size_t *col, struct vk_error *err)
 {
-	struct qc_prop *ps = NULL;
-	size_t np = 0;
+	static const char on[] = "on";
+	struct propvec pv = { 0 };
 	const char *p = arg;
 	bool first = true;
 	int r;
@@ -94,24 +98,24 @@ int qc_parse_props(const char *arg, enum qc_syntax syntax, const char *implied_k
 	if (!*arg)
 		return 0; /* QEMU accepts an empty list (and then complains of what is missing) */
 
+	/* One pass over the argument: every property costs its own length, so a
+	 * list of n properties is parsed in O(length) time and memory. */
 	for (;;) {
 		size_t c = (size_t)(p - arg) + 1;
-		const char *eq = p, *comma;
+		const char *eq = p + strcspn(p, "=,");
 
-		while (*eq && *eq != '=' && *eq != ',')
-			eq++;
-		comma = eq;
 		if (*eq != '=') {
 			/* An element without '=': the implied key's value, or a flag. */
 			if (first && implied_key) {
-				char *v = read_value(&p);
-				r = props_push(&ps, &np, strdup(implied_key), v, QC_V_STRING, c);
+				const char *end = value_end(p);
+				r = props_add(&pv, implied_key, strlen(implied_key), p, end, true, QC_V_STRING, c);
 				if (r < 0)
 					goto fail;
-				ps[np - 1].implied = true;
+				pv.v[pv.n - 1].implied = true;
+				p = end;
 				goto next;
 			}
-			if (comma == p) {
+			if (eq == p) {
 				if (col)
 					*col = c;
 				r = vk_error_set(err, EINVAL, "empty parameter name at column %zu", c);
@@ -121,14 +125,14 @@ int qc_parse_props(const char *arg, enum qc_syntax syntax, const char *implied_k
 				if (col)
 					*col = c;
 				r = vk_error_set(err, EINVAL, "expected '=' after parameter '%.*s' at column %zu",
-				                 (int)(comma - p), p, c);
+				                 (int)(eq - p), p, c);
 				goto fail;
 			}
-			r = props_push(&ps, &np, strndup(p, (size_t)(comma - p)), strdup("on"), QC_V_STRING, c);
+			r = props_add(&pv, p, (size_t)(eq - p), on, on + 2, false, QC_V_STRING, c);
 			if (r < 0)
 				goto fail;
-			ps[np - 1].flag = true;
-			p = comma;
+			pv.v[pv.n - 1].flag = true;
+			p = eq;
 			goto next;
 		}
 		if (eq == p) {
@@ -138,12 +142,11 @@ int qc_parse_props(const char *arg, enum qc_syntax syntax, const char *implied_k
 			goto fail;
 		}
 		{
-			char *key = strndup(p, (size_t)(eq - p));
-			p = eq + 1;
-			char *v = read_value(&p);
-			r = props_push(&ps, &np, key, v, QC_V_STRING, c);
+			const char *v = eq + 1, *end = value_end(v);
+			r = props_add(&pv, p, (size_t)(eq - p), v, end, true, QC_V_STRING, c);
 			if (r < 0)
 				goto fail;
+			p = end;
 		}
 	next:
 		first = false;
@@ -159,13 +162,19 @@ int qc_parse_props(const char *arg, enum qc_syntax syntax, const char *implied_k
 			goto fail;
 		}
 	}
-	*props = ps;
-	*n = np;
+	*props = pv.v;
+	*n = pv.n;
 	return 0;
 fail:
 	if (r == -ENOMEM)
 		vk_error_set(err, ENOMEM, "out of memory");
-	qc_props_free(ps, np);
+	else if (r == -E2BIG) {
+		if (col)
+			*col = (size_t)(p - arg) + 1;
+		vk_error_set(err, E2BIG, "more than %u properties in one option (the input limit, docs/rules.md)",
+		             QC_MAX_PROPS);
+	}
+	qc_props_free(pv.v, pv.n);
 	return r;
 }
 
@@ -174,8 +183,7 @@ int qc_parse_json_props(const char *arg, struct qc_prop **props, size_t *n, size
 {
 	json_error_t je;
 	json_t *root = json_loads(arg, JSON_REJECT_DUPLICATES, &je);
-	struct qc_prop *ps = NULL;
-	size_t np = 0;
+	struct propvec pv = { 0 };
 	const char *key;
 	json_t *v;
 	int r = 0;
@@ -194,14 +202,22 @@ int qc_parse_json_props(const char *arg, struct qc_prop **props, size_t *n, size
 			*col = 1;
 		return vk_error_set(err, EINVAL, "JSON argument must be an object");
 	}
+	if (json_object_size(root) > QC_MAX_PROPS) {
+		json_decref(root);
+		if (col)
+			*col = 1;
+		return vk_error_set(err, E2BIG, "more than %u properties in one option (the input limit, docs/rules.md)",
+		                    QC_MAX_PROPS);
+	}
 	json_object_foreach(root, key, v) {
-		char *val = NULL;
+		_cleanup_free_ char *val = NULL;
+		const char *text = NULL;
 		enum qc_vkind kind;
 
 		switch (json_typeof(v)) {
 		case JSON_STRING:
 			kind = QC_V_STRING;
-			val = strndup(json_string_value(v), json_string_length(v));
+			text = json_string_value(v);
 			break;
 		case JSON_INTEGER:
 			kind = QC_V_NUMBER;
@@ -216,28 +232,37 @@ int qc_parse_json_props(const char *arg, struct qc_prop **props, size_t *n, size
 		case JSON_TRUE:
 		case JSON_FALSE:
 			kind = QC_V_BOOL;
-			val = strdup(json_is_true(v) ? "true" : "false");
+			text = json_is_true(v) ? "true" : "false";
 			break;
 		case JSON_NULL:
 			kind = QC_V_NULL;
-			val = strdup("null");
+			text = "null";
 			break;
 		default:
 			kind = QC_V_COMPOUND;
 			val = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
 			break;
 		}
-		r = props_push(&ps, &np, strdup(key), val, kind, 0);
+		if (!text)
+			text = val;
+		if (!text) {
+			r = -ENOMEM;
+			break;
+		}
+		/* a JSON string may hold "\u0000": the value ends there, as a C string must */
+		r = props_add(&pv, key, strlen(key), text,
+		              text + (kind == QC_V_STRING ? strnlen(text, json_string_length(v)) : strlen(text)), false,
+		              kind, 0);
 		if (r < 0)
 			break;
 	}
 	json_decref(root);
 	if (r < 0) {
-		qc_props_free(ps, np);
+		qc_props_free(pv.v, pv.n);
 		return vk_error_set(err, ENOMEM, "out of memory");
 	}
-	*props = ps;
-	*n = np;
+	*props = pv.v;
+	*n = pv.n;
 	return 0;
 }
 
@@ -313,13 +338,28 @@ int qc_parse_argv(size_t argc, char *const argv[], const unsigned *lines, unsign
                   struct qc_cmdline **out, struct qc_pos *pos, struct vk_error *err)
 {
 	struct qc_cmdline *c = calloc(1, sizeof(*c));
-	size_t i = 0;
+	size_t i = 0, nprops = 0;
 	int r;
 
 	*out = NULL;
 	pos_set(pos, -1, 0, 0);
 	if (!c)
 		return vk_error_set(err, ENOMEM, "out of memory");
+	/* The input limits, checked before anything is copied. */
+	if (argc > QC_MAX_ARGS) {
+		r = vk_error_set(err, E2BIG, "%zu arguments: more than %u (the input limit, docs/rules.md)", argc,
+		                 QC_MAX_ARGS);
+		goto fail;
+	}
+	for (size_t k = 0, bytes = 0; k < argc; k++) {
+		bytes += strlen(argv[k]) + 1;
+		if (bytes > QC_MAX_TEXT) {
+			pos_set(pos, (long)k, 0, lines ? lines[k] : 0);
+			r = vk_error_set(err, E2BIG, "argument %zu: the arguments run past %u bytes (the input limit, "
+			                 "docs/rules.md)", k, QC_MAX_TEXT);
+			goto fail;
+		}
+	}
 	c->argv = calloc(argc + 1, sizeof(char *));
 	c->lines = calloc(argc + 1, sizeof(unsigned));
 	c->opts = calloc(argc + 1, sizeof(struct qc_option));
@@ -374,6 +414,11 @@ int qc_parse_argv(size_t argc, char *const argv[], const unsigned *lines, unsign
 			if (!o->arg)
 				goto enomem;
 			r = parse_option_arg(o, pos, err);
+			if (r == 0 && (nprops += o->nprops) > QC_MAX_PROPS) {
+				pos_set(pos, (long)i, 0, 0);
+				r = vk_error_set(err, E2BIG, "argument %zu (of -%s): more than %u properties in the "
+				                 "command line (the input limit, docs/rules.md)", i, o->name, QC_MAX_PROPS);
+			}
 			if (r < 0) {
 				if (pos)
 					pos->line = c->lines[i];
@@ -448,6 +493,11 @@ int qc_split_args_text(const char *text, size_t len, char ***words, size_t *nwor
 	*nwords = 0;
 	*lines = NULL;
 	pos_set(pos, -1, 0, 0);
+	if (len > QC_MAX_TEXT) {
+		free(buf);
+		return vk_error_set(err, E2BIG, "%zu bytes: more than %u (the input limit, docs/rules.md)", len,
+		                    QC_MAX_TEXT);
+	}
 	if (!buf)
 		return vk_error_set(err, ENOMEM, "out of memory");
 
@@ -557,6 +607,12 @@ int qc_split_args_text(const char *text, size_t len, char ***words, size_t *nwor
 			buf[o++] = ch;
 			i++;
 		}
+		if (v.n >= QC_MAX_ARGS) {
+			pos_set(pos, -1, 0, wline);
+			r = vk_error_set(err, E2BIG, "line %u: more than %u words (the input limit, docs/rules.md)", wline,
+			                 QC_MAX_ARGS);
+			goto fail;
+		}
 		r = wordvec_push(&v, strndup(buf, o), wline);
 		if (r < 0) {
 			r = vk_error_set(err, ENOMEM, "out of memory");
@@ -658,63 +714,28 @@ out:
 	return r;
 }
 
-/* Read a whole FD into a malloc'd buffer. */
-int vk__read_all(int fd, char **out, size_t *len)
-{
-	size_t cap = 8192, n = 0;
-	char *buf = malloc(cap + 1);
-
-	if (!buf)
-		return -ENOMEM;
-	for (;;) {
-		if (n == cap) {
-			char *nb = realloc(buf, cap * 2 + 1);
-			if (!nb) {
-				free(buf);
-				return -ENOMEM;
-			}
-			buf = nb;
-			cap *= 2;
-		}
-		ssize_t k = read(fd, buf + n, cap - n);
-		if (k < 0) {
-			if (errno == EINTR)
-				continue;
-			int e = -errno;
-			free(buf);
-			return e;
-		}
-		if (k == 0)
-			break;
-		n += (size_t)k;
-	}
-	buf[n] = '\0';
-	*out = buf;
-	*len = n;
-	return 0;
-}
-
 int qc_parse_args_file(const char *path, struct qc_cmdline **out, struct qc_pos *pos,
                        struct vk_error *err)
 {
-	_cleanup_close_ int fd = -1;
 	_cleanup_free_ char *text = NULL;
 	size_t len;
-	int r, in;
+	int r;
 
 	*out = NULL;
 	pos_set(pos, -1, 0, 0);
+	/* the user named this file: a pipe or a FIFO is what --args-file <(...) gives */
 	if (strcmp(path, "-") == 0) {
-		in = STDIN_FILENO;
+		r = vk_read_fd_alloc(STDIN_FILENO, QC_MAX_TEXT, &text, &len);
+		if (r < 0)
+			vk_error_set(err, r, "<stdin>: %s", strerror(-r));
 	} else {
-		fd = open(path, O_RDONLY | O_CLOEXEC);
-		if (fd < 0)
-			return vk_error_set(err, errno, "%s: %s", path, strerror(errno));
-		in = fd;
+		r = vk_read_path_alloc(path, VK_READ_ANY_TYPE, QC_MAX_TEXT, &text, &len, err);
 	}
-	r = vk__read_all(in, &text, &len);
+	if (r == -EFBIG)
+		return vk_error_set(err, E2BIG, "%s: more than %u bytes (the input limit, docs/rules.md)",
+		                    strcmp(path, "-") ? path : "<stdin>", QC_MAX_TEXT);
 	if (r < 0)
-		return vk_error_set(err, r, "%s: %s", path, strerror(-r));
+		return r;
 	r = qc_parse_args_text(text, len, out, pos, err);
 	if (r < 0 && err) {
 		prefix_msg(err, "%s: ", strcmp(path, "-") ? path : "<stdin>");
@@ -726,24 +747,23 @@ int qc_parse_pid(const char *proc, pid_t pid, struct qc_cmdline **out, struct qc
                  struct vk_error *err)
 {
 	char path[256];
-	_cleanup_close_ int fd = -1;
 	_cleanup_free_ char *text = NULL;
 	_cleanup_free_ char **argv = NULL;
+	struct vk_error e = { 0 };
 	size_t len, n = 0;
 	int r;
 
 	*out = NULL;
 	pos_set(pos, -1, 0, 0);
 	snprintf(path, sizeof(path), "%s/%d/cmdline", proc ? proc : "/proc", (int)pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		int e = errno == ENOENT ? ESRCH : errno;
-		return vk_error_set(err, e, "%s: %s%s", path, strerror(errno),
-		                    e == ESRCH ? " (no such process)" : "");
-	}
-	r = vk__read_all(fd, &text, &len);
+	r = vk_read_path_alloc(path, 0, QC_MAX_TEXT, &text, &len, &e);
+	if (r == -ENOENT)
+		return vk_error_set(err, ESRCH, "%s: %s (no such process)", path, strerror(ENOENT));
+	if (r == -EFBIG)
+		return vk_error_set(err, E2BIG, "%s: more than %u bytes (the input limit, docs/rules.md)", path,
+		                    QC_MAX_TEXT);
 	if (r < 0)
-		return vk_error_set(err, r, "%s: %s", path, strerror(-r));
+		return vk_error_set(err, r, "%s", e.msg);
 	if (len == 0)
 		return vk_error_set(err, EINVAL, "%s is empty (a kernel thread or a zombie)", path);
 	if (text[len - 1] != '\0')
@@ -751,6 +771,9 @@ int qc_parse_pid(const char *proc, pid_t pid, struct qc_cmdline **out, struct qc
 	for (size_t i = 0; i < len; i++)
 		if (text[i] == '\0')
 			n++;
+	if (n > QC_MAX_ARGS)
+		return vk_error_set(err, E2BIG, "%s: %zu arguments: more than %u (the input limit, docs/rules.md)", path,
+		                    n, QC_MAX_ARGS);
 	argv = calloc(n + 1, sizeof(char *));
 	if (!argv)
 		return vk_error_set(err, ENOMEM, "out of memory");

@@ -25,6 +25,7 @@
 #include <vfiokit/validator.h>
 
 #include "rules.h"
+#include "vk_fileio.h"
 
 /* ---- fdinfo and inventories ---- */
 
@@ -87,32 +88,6 @@ static bool parse_fdname(const char *s, int *fd)
 }
 
 /* Read @fd to its end or until @buf is full (NUL-terminated); the length or -errno. */
-static ssize_t read_fd_small(int fd, char *buf, size_t len)
-{
-	size_t off = 0;
-
-	while (off + 1 < len) {
-		ssize_t n = read(fd, buf + off, len - 1 - off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		if (n == 0)
-			break;
-		off += (size_t)n;
-	}
-	buf[off] = '\0';
-	return (ssize_t)off;
-}
-
-/* Read a small /proc file; returns the length or -errno. */
-static ssize_t read_small(const char *path, char *buf, size_t len)
-{
-	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-
-	return fd < 0 ? -errno : read_fd_small(fd, buf, len);
-}
-
 static int inventory_self(struct vk_fd_inventory *inv, struct vk_error *err)
 {
 	char path[PATH_MAX];
@@ -177,7 +152,7 @@ static int inventory_pid(struct vk_fd_inventory *inv, struct vk_error *err)
 		if (!parse_fdname(de->d_name, &fd))
 			continue;
 		snprintf(ipath, sizeof(ipath), "%s/%ld/fdinfo/%d", inv->proc, (long)inv->pid, fd);
-		n = read_small(ipath, buf, sizeof(buf));
+		n = vk_read_path(ipath, VK_READ_TRUNCATE, buf, sizeof(buf), NULL);
 		if (n == -ENOENT)
 			continue; /* closed meanwhile */
 		if (n < 0)
@@ -234,12 +209,9 @@ static const struct vk_fd_entry *inv_find(const struct vk_fd_inventory *inv, int
 
 static int read_majmin(const struct vk_root *root, const char *rel, unsigned *maj, unsigned *min)
 {
-	_cleanup_close_ int fd = vk_root_openat(root, rel, O_RDONLY);
 	char buf[64], tail;
+	ssize_t n = vk_root_read(root, -1, rel, 0, buf, sizeof(buf), NULL);
 
-	if (fd < 0)
-		return fd;
-	ssize_t n = read_fd_small(fd, buf, sizeof(buf));
 	if (n < 0)
 		return (int)n;
 	if (sscanf(buf, "%u:%u%c", maj, min, &tail) != 3 || tail != '\n')

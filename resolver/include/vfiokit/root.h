@@ -71,6 +71,47 @@ int vk_root_openat(const struct vk_root *root, const char *rel, int flags);
  */
 int vk_root_openat_nofollow(const struct vk_root *root, int dirfd, const char *rel, int flags);
 
+/**
+ * vk_root_open_regular() - open a file of the tree for reading, as
+ *                          vk_root_read() does, for a caller that reads it
+ *                          in pieces (a long /proc file).
+ * @dirfd, @rel, @err: as vk_root_read().
+ * Returns an FD (O_RDONLY|O_NONBLOCK|O_NOCTTY|O_CLOEXEC) of a regular file, or
+ * -errno as vk_root_read().
+ */
+int vk_root_open_regular(const struct vk_root *root, int dirfd, const char *rel, struct vk_error *err);
+
+/* Flags for vk_root_read(). */
+enum {
+	/* Keep the first @len - 1 bytes of a longer file instead of failing with -EFBIG. */
+	VK_ROOT_READ_TRUNCATE = 1u << 0,
+};
+
+/**
+ * vk_root_read() - read a whole file of the tree: the one reader of sysfs
+ *                  attributes and procfs files for the resolver, the validator
+ *                  and the doctor.
+ * @dirfd: -1: @rel is relative to the root, symlinks resolved inside it
+ *         (vk_root_openat()); else a directory FD of the same root, below
+ *         which @rel is opened with no symlink and no ".."
+ *         (vk_root_openat_nofollow(), for attributes).
+ * @flags: VK_ROOT_READ_* flags.
+ * @buf, @len: receive the content, NUL-terminated (at most @len - 1 bytes).
+ * @err:   receives "<path>: <why>" (may be NULL); the path is the one a user
+ *         would type, or @rel when @dirfd is given.
+ *
+ * The file is opened O_RDONLY|O_NONBLOCK|O_NOCTTY, so that a FIFO (or a
+ * terminal) in the tree never blocks the open, and is read only if it is a
+ * regular file, as every sysfs attribute and procfs file is.
+ *
+ * Returns the length, or -errno of the open (-ENOENT, -ELOOP for a symlink
+ * where @dirfd forbids one, ...), -EINVAL with "<path>: not a regular file
+ * (fifo)" for anything but a regular file, -EFBIG when the file is larger than
+ * @len - 1 bytes (without VK_ROOT_READ_TRUNCATE), -errno of read().
+ */
+ssize_t vk_root_read(const struct vk_root *root, int dirfd, const char *rel, unsigned flags, char *buf, size_t len,
+                     struct vk_error *err);
+
 /* "<prefix>/<rel>" into @buf: the path a user would type on this machine. */
 const char *vk_root_path(const struct vk_root *root, const char *rel, char *buf, size_t len);
 

@@ -22,6 +22,18 @@
 
 #include <vfiokit/error.h>
 
+/*
+ * Input limits (docs/rules.md, "Input limits").  Each is far above what a real
+ * QEMU command line can hold (the kernel caps argv + envp at 6 MiB, fs/exec.c
+ * bprm_stack_limits(), and one argument at 128 KiB, MAX_ARG_STRLEN); past one
+ * the parsers refuse the input with -E2BIG and a message naming the limit,
+ * before building anything that size.  Below them parsing is linear in the
+ * size of the input, in time and memory.
+ */
+#define QC_MAX_TEXT (16u << 20)  /* bytes: an .args file, stdin, /proc/PID/cmdline, all of argv */
+#define QC_MAX_ARGS 1000000u     /* words of a command line */
+#define QC_MAX_PROPS 1000000u    /* properties of one command line (and so of one option) */
+
 /* Where a parse error (or a finding) is: argument index, column, file line. */
 struct qc_pos {
 	long argi;        /* index into qc_cmdline.argv (0 = program), -1 when unknown */
@@ -110,7 +122,8 @@ const struct qc_optdef *qc_option_lookup(const char *name);
  * @err:         receives the message, which also names the place.
  *
  * Returns 0; -EINVAL for a malformed line (an option missing its argument, a
- * broken key=value list, invalid JSON); -ENOMEM.
+ * broken key=value list, invalid JSON); -E2BIG past an input limit (QC_MAX_*);
+ * -ENOMEM.
  * An unknown option is not an error here (the rules report it).
  */
 int qc_parse_argv(size_t argc, char *const argv[], const unsigned *lines, unsigned flags,
@@ -129,7 +142,8 @@ int qc_parse_argv(size_t argc, char *const argv[], const unsigned *lines, unsign
  * backslash-newline joins lines, 'single' and "double" quotes, backslash
  * escapes outside single quotes, '#' comments at the start of a word.
  *
- * Returns 0, -EINVAL (unterminated quote, backslash at end of input, NUL byte), -ENOMEM.
+ * Returns 0, -EINVAL (unterminated quote, backslash at end of input, NUL byte),
+ * -E2BIG (more than QC_MAX_TEXT bytes or QC_MAX_ARGS words), -ENOMEM.
  */
 int qc_split_args_text(const char *text, size_t len, char ***words, size_t *nwords,
                        unsigned **lines, struct qc_pos *pos, struct vk_error *err);
@@ -144,7 +158,9 @@ int qc_parse_args_text(const char *text, size_t len, struct qc_cmdline **out,
 
 /**
  * qc_parse_args_file() - read and parse an .args file; "-" reads stdin.
- * Returns as qc_parse_args_text(), or -errno when the file cannot be read.
+ * A pipe or FIFO is read too (--args-file <(...)), to at most QC_MAX_TEXT bytes.
+ * Returns as qc_parse_args_text(), -E2BIG for a longer input, or -errno when
+ * the file cannot be read.
  */
 int qc_parse_args_file(const char *path, struct qc_cmdline **out, struct qc_pos *pos,
                        struct vk_error *err);
@@ -153,7 +169,8 @@ int qc_parse_args_file(const char *path, struct qc_cmdline **out, struct qc_pos 
  * qc_parse_pid() - parse the command line of a running process
  *                  (/proc/PID/cmdline under @proc, NULL for "/proc").
  * Returns as qc_parse_argv(), or -ESRCH/-EACCES/-errno when it cannot be read,
- * -EINVAL for an empty command line (a kernel thread, a zombie).
+ * -EINVAL for an empty command line (a kernel thread, a zombie) or a file that
+ * is not a regular file, -E2BIG past QC_MAX_TEXT.
  */
 int qc_parse_pid(const char *proc, pid_t pid, struct qc_cmdline **out, struct qc_pos *pos,
                  struct vk_error *err);
@@ -168,7 +185,9 @@ int qc_parse_pid(const char *proc, pid_t pid, struct qc_cmdline **out, struct qc
  * @err:         the message.
  *
  * ",," inside a value (or an implied value) stands for one ','.
- * Returns 0, -EINVAL (empty key, element without '=' where keyval needs one), -ENOMEM.
+ * Linear in the length of @arg.
+ * Returns 0, -EINVAL (empty key, element without '=' where keyval needs one),
+ * -E2BIG (more than QC_MAX_PROPS properties), -ENOMEM.
  */
 int qc_parse_props(const char *arg, enum qc_syntax syntax, const char *implied_key,
                    struct qc_prop **props, size_t *n, size_t *col, struct vk_error *err);
@@ -176,7 +195,8 @@ int qc_parse_props(const char *arg, enum qc_syntax syntax, const char *implied_k
 /**
  * qc_parse_json_props() - split a JSON object argument into properties.
  * Nested objects and arrays are kept as compact JSON text (QC_V_COMPOUND).
- * Returns 0, -EINVAL (not JSON, not an object; @col receives the place), -ENOMEM.
+ * Returns 0, -EINVAL (not JSON, not an object; @col receives the place),
+ * -E2BIG (more than QC_MAX_PROPS members), -ENOMEM.
  */
 int qc_parse_json_props(const char *arg, struct qc_prop **props, size_t *n, size_t *col,
                         struct vk_error *err);
