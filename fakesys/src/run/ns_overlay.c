@@ -1,0 +1,306 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * fakesys run: the new /sys and /dev, built inside the command's mount
+ * namespace (docs/architecture.md, "fakesys run").
+ *
+ * The new /sys (and /dev) is a tmpfs holding, per entry, either a bind mount
+ * of the real entry (kept), a bind mount of the fake entry (modelled), a copy
+ * of a symlink, or, where both have a directory the scenario only partly
+ * models (sys/class, sys/module, ...), a tmpfs directory built the same way
+ * one level down.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <fnmatch.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <vfiokit/cleanup.h>
+#include <vfiokit/host_model.h>
+
+#include "ns_run_internal.h"
+
+/* ---- what the scenario models ---------------------------------------------------- */
+
+/*
+ * Whether the real entry at @rel ("sys/bus/pci") is replaced by the fake tree:
+ * hidden when the tree has no such entry, never merged with it.  Everything
+ * else the tree has is added to the real directory's entries.
+ */
+static bool modelled(const char *rel)
+{
+	static const char *const pats[] = {
+		"sys/bus/pci", "sys/devices/pci*", "sys/kernel/iommu_groups", "sys/class/iommu",
+		"sys/class/vfio", "sys/class/vfio-dev", "sys/class/pci_bus", "sys/class/misc/vfio",
+		"sys/class/misc/iommu", "sys/devices/virtual/iommu", "sys/devices/virtual/vfio",
+		"sys/devices/virtual/vfio-dev", "sys/devices/virtual/misc/vfio", "sys/devices/virtual/misc/iommu",
+		"sys/module/vfio", "sys/module/vfio_*", "sys/module/iommufd", "dev/vfio", "dev/iommu",
+	};
+
+	for (size_t i = 0; i < VK_ARRAY_SIZE(pats); i++)
+		if (fnmatch(pats[i], rel, FNM_PATHNAME) == 0)
+			return true;
+	/* the module of every PCI driver a scenario can name: whether it is
+	 * loaded is the scenario's to say, not the host's */
+	if (!strncmp(rel, "sys/module/", 11) && !strchr(rel + 11, '/')) {
+		for (size_t i = 0; host_known_drivers[i]; i++) {
+			const char *m = host_driver_module(host_known_drivers[i]);
+			if (m && !strcmp(m, rel + 11))
+				return true;
+		}
+	}
+	return false;
+}
+
+/* ---- building the new /sys and /dev (in the command child, in the namespace) ----- */
+
+static int bind_mount(const char *src, const char *dst, bool read_only, struct vk_error *err)
+{
+	if (mount(src, dst, NULL, MS_BIND | MS_REC, NULL) < 0)
+		return vk_error_set(err, errno, "run: bind mount %s on %s: %s", src, dst, strerror(errno));
+	if (read_only) {
+		struct mount_attr a = {.attr_set = MOUNT_ATTR_RDONLY};
+		if (mount_setattr(AT_FDCWD, dst, AT_RECURSIVE, &a, sizeof(a)) < 0)
+			return vk_error_set(err, errno, "run: making %s (the real %s) read-only: %s", dst, src,
+			                    strerror(errno));
+	}
+	return 0;
+}
+
+/* An empty file to mount a non-directory on. */
+static int make_placeholder(const char *dst, mode_t mode, struct vk_error *err)
+{
+	int fd = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode & 07777);
+
+	if (fd < 0)
+		return vk_error_set(err, errno, "run: creating %s: %s", dst, strerror(errno));
+	close(fd);
+	return 0;
+}
+
+static int make_dir(const char *dst, mode_t mode, struct vk_error *err)
+{
+	if (mkdir(dst, mode & 07777) < 0)
+		return vk_error_set(err, errno, "run: mkdir %s: %s", dst, strerror(errno));
+	return 0;
+}
+
+/* Keep the real entry /@rel at @dst (read-only under /sys). */
+static int place_real(const char *rel, const char *dst, struct vk_error *err)
+{
+	char src[PATH_MAX], target[PATH_MAX];
+	struct stat st;
+	bool ro = !strncmp(rel, "sys/", 4);
+	int r;
+
+	if ((size_t)snprintf(src, sizeof(src), "/%s", rel) >= sizeof(src))
+		return vk_error_set(err, ENAMETOOLONG, "run: path too long: /%s", rel);
+	if (lstat(src, &st) < 0) /* gone meanwhile, or not ours to see: leave it out */
+		return errno == ENOENT || errno == EACCES || errno == EPERM
+		               ? 0
+		               : vk_error_set(err, errno, "run: %s: %s", src, strerror(errno));
+	if (S_ISLNK(st.st_mode)) {
+		ssize_t n = readlink(src, target, sizeof(target) - 1);
+		if (n < 0)
+			return vk_error_set(err, errno, "run: readlink %s: %s", src, strerror(errno));
+		target[n] = '\0';
+		if (symlink(target, dst) < 0)
+			return vk_error_set(err, errno, "run: symlink %s: %s", dst, strerror(errno));
+		return 0;
+	}
+	r = S_ISDIR(st.st_mode) ? make_dir(dst, 0755, err) : make_placeholder(dst, 0644, err);
+	return r < 0 ? r : bind_mount(src, dst, ro, err);
+}
+
+/* Put the fake tree's entry @n (at @rel in the tree) at @dst. */
+static int place_fake(const struct run_ctx *c, const struct vt_node *n, const char *rel, const char *dst,
+                      struct vk_error *err)
+{
+	char src[PATH_MAX];
+	int r = join(src, sizeof(src), c->mnt, rel, err);
+
+	if (r < 0)
+		return r;
+	switch (n->type) {
+	case VT_LINK:
+		if (symlink(n->u.link.target, dst) < 0)
+			return vk_error_set(err, errno, "run: symlink %s: %s", dst, strerror(errno));
+		return 0;
+	case VT_DIR:
+		r = make_dir(dst, 0755, err);
+		break;
+	default:
+		r = make_placeholder(dst, 0644, err);
+		break;
+	}
+	return r < 0 ? r : bind_mount(src, dst, false, err);
+}
+
+static int name_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void free_names(char ***names)
+{
+	if (*names)
+		for (char **p = *names; *p; p++)
+			free(*p);
+	free(*names);
+}
+
+/* The names in the real directory @path (sorted, NULL-terminated); an absent
+ * or unreadable directory gives none. */
+static int list_real(const char *path, char ***out, struct vk_error *err)
+{
+	_cleanup_closedir_ DIR *d = opendir(path);
+	char **v = calloc(1, sizeof(*v));
+	size_t n = 0, cap = 1;
+	struct dirent *e;
+
+	if (!v)
+		return vk_error_set(err, ENOMEM, "run: out of memory");
+	*out = v;
+	if (!d)
+		return 0;
+	while ((e = readdir(d))) {
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			continue;
+		if (n + 1 >= cap) {
+			char **nv = realloc(v, (cap *= 2) * sizeof(*v));
+			if (!nv)
+				return vk_error_set(err, ENOMEM, "run: out of memory");
+			*out = v = nv;
+		}
+		if (!(v[n] = strdup(e->d_name)))
+			return vk_error_set(err, ENOMEM, "run: out of memory");
+		v[++n] = NULL;
+	}
+	qsort(v, n, sizeof(*v), name_cmp);
+	return 0;
+}
+
+/*
+ * Fill the (empty, tmpfs) directory @dst with the merge of the real /@rel and
+ * the fake tree's @rel: real entries the scenario does not model, then every
+ * fake entry; a directory both have and the scenario does not wholly model is
+ * merged one level down.
+ */
+static int merge_dir(const struct run_ctx *c, const char *rel, const char *dst, struct vk_error *err)
+{
+	char real[PATH_MAX], crel[PATH_MAX], cdst[PATH_MAX];
+	__attribute__((cleanup(free_names))) char **names = NULL;
+	const struct vt_node *fdir = vtree_lookup(c->t, rel);
+	struct stat st;
+	int r;
+
+	if (fdir && fdir->type != VT_DIR)
+		fdir = NULL;
+	if ((size_t)snprintf(real, sizeof(real), "/%s", rel) >= sizeof(real))
+		return vk_error_set(err, ENAMETOOLONG, "run: path too long: /%s", rel);
+	if ((r = list_real(real, &names, err)) < 0)
+		return r;
+	for (char **p = names; *p; p++) {
+		if (fdir && vtree_child(fdir, *p))
+			continue; /* below, with the fake entries */
+		if ((r = join(crel, sizeof(crel), rel, *p, err)) < 0 || (r = join(cdst, sizeof(cdst), dst, *p, err)) < 0)
+			return r;
+		if (modelled(crel))
+			continue;
+		if ((r = place_real(crel, cdst, err)) < 0)
+			return r;
+	}
+	for (uint32_t i = 0; fdir && i < fdir->u.dir.n; i++) {
+		const struct vt_node *k = fdir->u.dir.kids[i];
+		if ((r = join(crel, sizeof(crel), rel, k->name, err)) < 0 ||
+		    (r = join(cdst, sizeof(cdst), dst, k->name, err)) < 0)
+			return r;
+		char rpath[PATH_MAX];
+		if ((size_t)snprintf(rpath, sizeof(rpath), "/%s", crel) >= sizeof(rpath))
+			return vk_error_set(err, ENAMETOOLONG, "run: path too long: /%s", crel);
+		if (k->type == VT_DIR && !modelled(crel) && lstat(rpath, &st) == 0 && S_ISDIR(st.st_mode)) {
+			if ((r = make_dir(cdst, 0755, err)) < 0 || (r = merge_dir(c, crel, cdst, err)) < 0)
+				return r;
+			if (chmod(cdst, st.st_mode & 07777) < 0)
+				return vk_error_set(err, errno, "run: chmod %s: %s", cdst, strerror(errno));
+		} else if ((r = place_fake(c, k, crel, cdst, err)) < 0) {
+			return r;
+		}
+	}
+	return 0;
+}
+
+/* Bind every file of the fake proc/ over the real one that exists (nothing
+ * can be created in /proc). */
+static int bind_proc(const struct run_ctx *c, const struct vt_node *n, const char *rel, struct vk_error *err)
+{
+	char src[PATH_MAX], dst[PATH_MAX], crel[PATH_MAX];
+	struct stat st;
+	int r;
+
+	if (n->type == VT_DIR) {
+		for (uint32_t i = 0; i < n->u.dir.n; i++) {
+			if ((r = join(crel, sizeof(crel), rel, n->u.dir.kids[i]->name, err)) < 0 ||
+			    (r = bind_proc(c, n->u.dir.kids[i], crel, err)) < 0)
+				return r;
+		}
+		return 0;
+	}
+	if (n->type != VT_FILE)
+		return 0;
+	if ((r = join(src, sizeof(src), c->mnt, rel, err)) < 0)
+		return r;
+	if ((size_t)snprintf(dst, sizeof(dst), "/%s", rel) >= sizeof(dst))
+		return vk_error_set(err, ENAMETOOLONG, "run: path too long: /%s", rel);
+	if (lstat(dst, &st) < 0 || !S_ISREG(st.st_mode))
+		return 0;
+	if (mount(src, dst, NULL, MS_BIND, NULL) < 0)
+		return vk_error_set(err, errno, "run: bind mount %s on %s: %s", src, dst, strerror(errno));
+	return 0;
+}
+
+static int build_top(const struct run_ctx *c, const char *top, struct vk_error *err)
+{
+	char dst[PATH_MAX], real[32];
+	struct stat st;
+	int r;
+
+	snprintf(real, sizeof(real), "/%s", top);
+	if (stat(real, &st) < 0)
+		return vk_error_set(err, errno, "run: %s: %s", real, strerror(errno));
+	if ((r = join(dst, sizeof(dst), c->stage, top, err)) < 0 || (r = make_dir(dst, 0755, err)) < 0 ||
+	    (r = merge_dir(c, top, dst, err)) < 0)
+		return r;
+	if (chmod(dst, st.st_mode & 07777) < 0)
+		return vk_error_set(err, errno, "run: chmod %s: %s", dst, strerror(errno));
+	if (mount(dst, real, NULL, MS_BIND | MS_REC, NULL) < 0)
+		return vk_error_set(err, errno, "run: bind mount %s on %s: %s", dst, real, strerror(errno));
+	return 0;
+}
+
+int run_build_overlay(const struct run_ctx *c, struct vk_error *err)
+{
+	struct mount_attr ro = {.attr_set = MOUNT_ATTR_RDONLY};
+	const struct vt_node *proc = vtree_lookup(c->t, "proc");
+	int r;
+
+	if (mount("tmpfs", c->stage, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755") < 0)
+		return vk_error_set(err, errno, "run: mounting a tmpfs on %s: %s", c->stage, strerror(errno));
+	if ((r = build_top(c, "sys", err)) < 0 || (r = build_top(c, "dev", err)) < 0)
+		return r;
+	/* the new /sys's own directories: read-only like sysfs (not recursive:
+	 * the fake tree's parts answer for themselves) */
+	if (mount_setattr(AT_FDCWD, "/sys", 0, &ro, sizeof(ro)) < 0)
+		return vk_error_set(err, errno, "run: making the new /sys read-only: %s", strerror(errno));
+	if (umount2(c->stage, MNT_DETACH) < 0)
+		return vk_error_set(err, errno, "run: umount %s: %s", c->stage, strerror(errno));
+	return proc ? bind_proc(c, proc, "proc", err) : 0;
+}
