@@ -203,59 +203,114 @@ static int check_fd_value(const struct qc_option *o, const struct qc_prop *fd, s
 	return 0;
 }
 
+/*
+ * Indexes of the command line, built once so that the rules that relate
+ * options to each other (duplicates, references) cost O(n log n) for n
+ * options instead of comparing every pair.
+ */
+
+/* One option under a string key (an id, an fd=, an iommufd=). */
+struct keyed {
+	const char *key;
+	size_t idx;   /* index into c->opts */
+	size_t space; /* which name space the key lives in */
+	size_t first; /* after keyed_mark_first(): idx of the first option with the same space and key */
+};
+
+static int keyed_cmp(const void *a, const void *b)
+{
+	const struct keyed *x = a, *y = b;
+	int k;
+
+	if (x->space != y->space)
+		return x->space < y->space ? -1 : 1;
+	if ((k = strcmp(x->key, y->key)) != 0)
+		return k;
+	return x->idx < y->idx ? -1 : x->idx > y->idx;
+}
+
+static int keyed_cmp_idx(const void *a, const void *b)
+{
+	const struct keyed *x = a, *y = b;
+
+	if (x->space != y->space)
+		return x->space < y->space ? -1 : 1;
+	return x->idx < y->idx ? -1 : x->idx > y->idx;
+}
+
+/* Sort by (space, key, idx) and give every entry the idx of the first of its group. */
+static void keyed_mark_first(struct keyed *v, size_t n)
+{
+	if (n > 1)
+		qsort(v, n, sizeof(*v), keyed_cmp);
+	for (size_t i = 0; i < n; i++)
+		v[i].first = i && v[i - 1].space == v[i].space && strcmp(v[i - 1].key, v[i].key) == 0 ? v[i - 1].first
+		                                                                                       : v[i].idx;
+}
+
+/* The first entry with @key in @space of an array sorted by keyed_mark_first(), or NULL. */
+static const struct keyed *keyed_find(const struct keyed *v, size_t n, size_t space, const char *key)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int k = v[mid].space != space ? (v[mid].space < space ? -1 : 1) : strcmp(v[mid].key, key);
+		if (k < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < n && v[lo].space == space && strcmp(v[lo].key, key) == 0 ? &v[lo] : NULL;
+}
+
 struct idspace {
 	const char *opt;
 	const char *key;
 };
 
+static const struct idspace idspaces[] = {
+	{ "device", "id" }, { "object", "id" }, { "netdev", "id" }, { "chardev", "id" },
+	{ "blockdev", "node-name" }, { "audiodev", "id" },
+};
+
 static int check_duplicate_ids(const struct qc_cmdline *c, struct vk_report *r)
 {
-	static const struct idspace spaces[] = {
-		{ "device", "id" }, { "object", "id" }, { "netdev", "id" }, { "chardev", "id" },
-		{ "blockdev", "node-name" }, { "audiodev", "id" },
-	};
+	_cleanup_free_ struct keyed *v = calloc(c->nopts ? c->nopts : 1, sizeof(*v));
+	size_t n = 0;
 
-	for (size_t s = 0; s < VK_ARRAY_SIZE(spaces); s++) {
-		for (size_t i = 0; i < c->nopts; i++) {
-			const struct qc_option *a = &c->opts[i];
-			if (!a->def || strcmp(a->def->name, spaces[s].opt) != 0)
+	if (!v)
+		return -ENOMEM;
+	for (size_t i = 0; i < c->nopts; i++) {
+		const struct qc_option *o = &c->opts[i];
+		for (size_t s = 0; o->def && s < VK_ARRAY_SIZE(idspaces); s++) {
+			if (strcmp(o->def->name, idspaces[s].opt) != 0)
 				continue;
-			const char *ida = qc_option_get(a, spaces[s].key);
-			if (!ida)
-				continue;
-			for (size_t j = 0; j < i; j++) {
-				const struct qc_option *b = &c->opts[j];
-				if (!b->def || strcmp(b->def->name, spaces[s].opt) != 0)
-					continue;
-				const char *idb = qc_option_get(b, spaces[s].key);
-				if (idb && strcmp(ida, idb) == 0) {
-					char ev[256];
-					snprintf(ev, sizeof(ev), "%s=%s also at argument %ld", spaces[s].key, ida, b->argi);
-					ADD("VV007", a, ev, NULL, "-%s %s '%s' is used twice (first at argument %ld)",
-					    spaces[s].opt, spaces[s].key, ida, b->argi);
-					break;
-				}
-			}
+			const char *id = qc_option_get(o, idspaces[s].key);
+			if (id)
+				v[n++] = (struct keyed){ .key = id, .idx = i, .space = s };
+			break;
 		}
+	}
+	keyed_mark_first(v, n);
+	/* findings in the order of a pairwise walk: by space, then by option */
+	if (n > 1)
+		qsort(v, n, sizeof(*v), keyed_cmp_idx);
+	for (size_t k = 0; k < n; k++) {
+		const struct qc_option *a = &c->opts[v[k].idx], *b = &c->opts[v[k].first];
+		const struct idspace *sp = &idspaces[v[k].space];
+		char ev[256];
+		if (v[k].first == v[k].idx)
+			continue;
+		snprintf(ev, sizeof(ev), "%s=%s also at argument %ld", sp->key, v[k].key, b->argi);
+		ADD("VV007", a, ev, NULL, "-%s %s '%s' is used twice (first at argument %ld)", sp->opt, sp->key, v[k].key,
+		    b->argi);
 	}
 	return 0;
 }
 
-static const struct qc_option *find_object(const struct qc_cmdline *c, const char *id)
-{
-	for (size_t i = 0; i < c->nopts; i++) {
-		const struct qc_option *o = &c->opts[i];
-		if (o->def && strcmp(o->def->name, "object") == 0) {
-			const char *oid = qc_option_get(o, "id");
-			if (oid && strcmp(oid, id) == 0)
-				return o;
-		}
-	}
-	return NULL;
-}
-
-static int check_vfio_device(const struct qc_cmdline *c, const struct qc_option *o,
-                             const struct qemu_caps *caps, struct vk_report *r)
+static int check_vfio_device(const struct qc_cmdline *c, const struct keyed *objects, size_t nobjects,
+                             const struct qc_option *o, const struct qemu_caps *caps, struct vk_report *r)
 {
 	static const char *const strkeys[] = { "host", "sysfsdev", "fd", "iommufd", "id", NULL };
 	const struct qc_prop *host = qc_option_prop(o, "host");
@@ -303,7 +358,9 @@ static int check_vfio_device(const struct qc_cmdline *c, const struct qc_option 
 			    "%s cannot do this: vfio-pci has no fd= property (from QEMU 9.0)", version_str(caps, ver, sizeof(ver)));
 	}
 	if (iommufd) {
-		const struct qc_option *obj = find_object(c, iommufd->value);
+		/* the first -object with that id (QEMU refuses a second one: VV007) */
+		const struct keyed *k = keyed_find(objects, nobjects, 0, iommufd->value);
+		const struct qc_option *obj = k ? &c->opts[k->idx] : NULL;
 		snprintf(ev, sizeof(ev), "iommufd=%s", iommufd->value);
 		if (!obj)
 			ADD("VV006", o, ev, NULL, "iommufd=%s names no -object", iommufd->value);
@@ -317,15 +374,203 @@ static int check_vfio_device(const struct qc_cmdline *c, const struct qc_option 
 	return 0;
 }
 
-int vk_check_cmdline(const struct qc_cmdline *c, const struct qemu_caps *caps, struct vk_report *r,
-                     struct vk_error *err)
+/* A growing array of struct keyed. */
+struct keyvec {
+	struct keyed *v;
+	size_t n, cap;
+};
+
+static int keyvec_add(struct keyvec *kv, const char *key, size_t idx, size_t space)
 {
-	struct { long set; bool used; } sets[64];
-	size_t nsets = 0;
+	if (kv->n == kv->cap) {
+		size_t nc = kv->cap ? kv->cap * 2 : 16;
+		struct keyed *p = realloc(kv->v, nc * sizeof(*p));
+		if (!p)
+			return -ENOMEM;
+		kv->v = p;
+		kv->cap = nc;
+	}
+	kv->v[kv->n++] = (struct keyed){ .key = key, .idx = idx, .space = space };
+	return 0;
+}
+
+/* The indexes vk_check_cmdline() looks options up in. */
+struct cmdline_index {
+	struct keyvec objects; /* -object by id (space 0) */
+	struct keyvec users;   /* iommufd= of vfio-pci devices (space 0) */
+	struct keyvec fds;     /* fd= of vfio-pci devices and iommufd objects, /dev/fdset/N excluded (space 0) */
+	long *sets;            /* fd sets -add-fd defines, sorted */
+	size_t nsets, capsets;
+};
+
+static void cmdline_index_free(struct cmdline_index *x)
+{
+	free(x->objects.v);
+	free(x->users.v);
+	free(x->fds.v);
+	free(x->sets);
+}
+
+static int long_cmp(const void *a, const void *b)
+{
+	long x = *(const long *)a, y = *(const long *)b;
+	return x < y ? -1 : x > y;
+}
+
+static int add_set(struct cmdline_index *x, long set)
+{
+	if (x->nsets == x->capsets) {
+		size_t nc = x->capsets ? x->capsets * 2 : 16;
+		long *p = realloc(x->sets, nc * sizeof(*p));
+		if (!p)
+			return -ENOMEM;
+		x->sets = p;
+		x->capsets = nc;
+	}
+	x->sets[x->nsets++] = set;
+	return 0;
+}
+
+static int cmdline_index_build(const struct qc_cmdline *c, struct cmdline_index *x)
+{
+	for (size_t i = 0; i < c->nopts; i++) {
+		const struct qc_option *o = &c->opts[i];
+		const char *v;
+		int ret = 0;
+
+		if (!o->def)
+			continue;
+		if (strcmp(o->def->name, "object") == 0 && (v = qc_option_get(o, "id")))
+			ret = keyvec_add(&x->objects, v, i, 0);
+		if (ret == 0 && vk__is_vfio_pci(o) && (v = qc_option_get(o, "iommufd")))
+			ret = keyvec_add(&x->users, v, i, 0);
+		if (ret == 0 && (vk__is_vfio_pci(o) || vk__is_iommufd_object(o)) && (v = qc_option_get(o, "fd")) &&
+		    strncmp(v, "/dev/fdset/", 11) != 0)
+			ret = keyvec_add(&x->fds, v, i, 0);
+		if (ret < 0)
+			return ret;
+	}
+	keyed_mark_first(x->objects.v, x->objects.n);
+	keyed_mark_first(x->users.v, x->users.n);
+	keyed_mark_first(x->fds.v, x->fds.n);
+	return 0;
+}
+
+/* A vfio-pci device's PCI address, with the index of its option. */
+struct addr_at {
+	struct pci_addr a;
+	size_t idx;
+};
+
+static int addr_at_cmp(const void *a, const void *b)
+{
+	const struct addr_at *x = a, *y = b;
+	int k = pci_addr_cmp(&x->a, &y->a);
+	return k ? k : (x->idx < y->idx ? -1 : x->idx > y->idx);
+}
+
+static int report_dup_addr(const struct qc_option *a, const struct qc_option *first, struct vk_report *r)
+{
+	char bdf[PCI_ADDR_STRLEN], ev[256];
+	struct pci_addr pa;
+
+	vk__vfio_device_addr(a, &pa);
+	pci_addr_format(&pa, bdf);
+	snprintf(ev, sizeof(ev), "%s also at argument %ld", bdf, first->argi);
+	ADD("VV008", a, ev, NULL, "host device %s is already assigned by argument %ld", bdf, first->argi);
+	return 0;
+}
+
+static int report_dup_fd(const struct qc_option *a, const struct qc_option *first, struct vk_report *r)
+{
+	const char *fd = qc_option_get(a, "fd");
+	char ev[256];
+
+	snprintf(ev, sizeof(ev), "fd=%s also at argument %ld", fd, first->argi);
+	ADD("VV009", a, ev, NULL, "fd=%s is already used by argument %ld", fd, first->argi);
+	return 0;
+}
+
+/*
+ * VV008 (the same host device twice) and VV009 (the same fd= twice): each
+ * option after the first names the first one, and an option that repeats
+ * both reports them in the order of those first options.  Sorting makes it
+ * O(n log n).
+ */
+static int check_duplicate_devices(const struct qc_cmdline *c, const struct cmdline_index *x, struct vk_report *r)
+{
+	_cleanup_free_ struct addr_at *addrs = calloc(c->nopts ? c->nopts : 1, sizeof(*addrs));
+	_cleanup_free_ size_t *first_addr = calloc(c->nopts ? c->nopts : 1, sizeof(size_t));
+	_cleanup_free_ size_t *first_fd = calloc(c->nopts ? c->nopts : 1, sizeof(size_t));
+	size_t na = 0;
+
+	if (!addrs || !first_addr || !first_fd)
+		return -ENOMEM;
+	for (size_t i = 0; i < c->nopts; i++) {
+		first_addr[i] = first_fd[i] = i;
+		if (vk__is_vfio_pci(&c->opts[i]) && vk__vfio_device_addr(&c->opts[i], &addrs[na].a) == 0)
+			addrs[na++].idx = i;
+	}
+	if (na > 1)
+		qsort(addrs, na, sizeof(*addrs), addr_at_cmp);
+	for (size_t k = 1; k < na; k++)
+		if (pci_addr_equal(&addrs[k].a, &addrs[k - 1].a))
+			first_addr[addrs[k].idx] = first_addr[addrs[k - 1].idx];
+	for (size_t k = 0; k < x->fds.n; k++)
+		first_fd[x->fds.v[k].idx] = x->fds.v[k].first;
+
+	for (size_t i = 0; i < c->nopts; i++) {
+		size_t ja = first_addr[i], jf = first_fd[i];
+		bool addr_first = ja != i && (jf == i || ja <= jf);
+		int ret = 0;
+
+		if (addr_first)
+			ret = report_dup_addr(&c->opts[i], &c->opts[ja], r);
+		if (ret == 0 && jf != i)
+			ret = report_dup_fd(&c->opts[i], &c->opts[jf], r);
+		if (ret == 0 && ja != i && !addr_first)
+			ret = report_dup_addr(&c->opts[i], &c->opts[ja], r);
+		if (ret < 0)
+			return ret;
+	}
+	return 0;
+}
+
+/* VV016: /dev/fdset/N in any property names a set an -add-fd defines. */
+static int check_fdset_users(const struct qc_cmdline *c, const struct cmdline_index *x, struct vk_report *r)
+{
+	char ev[256];
+
+	for (size_t i = 0; i < c->nopts; i++) {
+		const struct qc_option *o = &c->opts[i];
+		char subj[128] = "";
+		for (size_t k = 0; k < o->nprops; k++) {
+			const char *v = o->props[k].value;
+			if (strncmp(v, "/dev/fdset/", 11) != 0 || !is_decimal(v + 11))
+				continue;
+			long s = atol(v + 11);
+			if (x->nsets && bsearch(&s, x->sets, x->nsets, sizeof(long), long_cmp))
+				continue;
+			/* the subject once per option: an option with many properties
+			 * must not cost a lookup of its id per finding */
+			if (!subj[0])
+				vk__subject(o, subj, sizeof(subj));
+			snprintf(ev, sizeof(ev), "%s=%s", o->props[k].key, v);
+			int ret = vk_report_add(r, "VV016", subj, o->argi, o->line, ev, NULL,
+			                        "%s=%s: no -add-fd defines fd set %ld", o->props[k].key, v, s);
+			if (ret < 0)
+				return ret;
+		}
+	}
+	return 0;
+}
+
+static int check_options(const struct qc_cmdline *c, const struct qemu_caps *caps, struct cmdline_index *x,
+                         struct vk_report *r)
+{
 	char ev[256], ver[80];
 	int ret;
 
-	(void)err;
 	for (size_t i = 0; i < c->nopts; i++) {
 		const struct qc_option *o = &c->opts[i];
 
@@ -357,77 +602,44 @@ int vk_check_cmdline(const struct qc_cmdline *c, const struct qemu_caps *caps, s
 				    "use QEMU 9.0 or newer (Debian 12 ships 7.2), or legacy VFIO: -device vfio-pci,host=<BDF> without iommufd",
 				    "%s cannot do this: it has no iommufd backend object (from QEMU 9.0)",
 				    version_str(caps, ver, sizeof(ver)));
-			bool used = false;
 			const char *id = qc_option_get(o, "id");
-			for (size_t j = 0; id && j < c->nopts; j++) {
-				const char *u = vk__is_vfio_pci(&c->opts[j]) ? qc_option_get(&c->opts[j], "iommufd") : NULL;
-				used |= u && strcmp(u, id) == 0;
-			}
-			if (!used)
+			if (!id || !keyed_find(x->users.v, x->users.n, 0, id))
 				ADD("VV017", o, NULL, NULL, "iommufd object '%s' is used by no vfio-pci device", id ? id : "?");
 		}
-		if (vk__is_vfio_pci(o) && (ret = check_vfio_device(c, o, caps, r)) < 0)
+		if (vk__is_vfio_pci(o) && (ret = check_vfio_device(c, x->objects.v, x->objects.n, o, caps, r)) < 0)
 			return ret;
 		if (strcmp(o->def->name, "add-fd") == 0) {
 			const char *fd = qc_option_get(o, "fd"), *set = qc_option_get(o, "set");
 			snprintf(ev, sizeof(ev), "%s", o->arg);
 			if (fd && set && vk__is_placeholder(fd) && is_decimal(set)) {
 				ADD("VV019", o, ev, NULL, "-add-fd fd=%s is a test placeholder, not an FD: not checked", fd);
-				if (nsets < VK_ARRAY_SIZE(sets))
-					sets[nsets++].set = atol(set);
+				if ((ret = add_set(x, atol(set))) < 0)
+					return ret;
 			} else if (!fd || !is_decimal(fd) || !set || !is_decimal(set))
 				ADD("VV015", o, ev, NULL, "-add-fd needs fd=N and set=M, both numbers");
 			else if (atol(fd) <= 2)
 				ADD("VV015", o, ev, NULL, "-add-fd fd=%s: fd must not be stdin, stdout or stderr", fd);
-			else if (nsets < VK_ARRAY_SIZE(sets))
-				sets[nsets++].set = atol(set);
+			else if ((ret = add_set(x, atol(set))) < 0)
+				return ret;
 		}
 	}
-	/* /dev/fdset/N references */
-	for (size_t i = 0; i < c->nopts; i++) {
-		const struct qc_option *o = &c->opts[i];
-		for (size_t k = 0; k < o->nprops; k++) {
-			const char *v = o->props[k].value;
-			if (strncmp(v, "/dev/fdset/", 11) != 0 || !is_decimal(v + 11))
-				continue;
-			long s = atol(v + 11);
-			bool found = false;
-			for (size_t j = 0; j < nsets; j++)
-				found |= sets[j].set == s;
-			if (!found) {
-				snprintf(ev, sizeof(ev), "%s=%s", o->props[k].key, v);
-				ADD("VV016", o, ev, NULL, "%s=%s: no -add-fd defines fd set %ld", o->props[k].key, v, s);
-			}
-		}
+	if (x->nsets > 1)
+		qsort(x->sets, x->nsets, sizeof(long), long_cmp);
+	return 0;
+}
+
+int vk_check_cmdline(const struct qc_cmdline *c, const struct qemu_caps *caps, struct vk_report *r,
+                     struct vk_error *err)
+{
+	struct cmdline_index x = { 0 };
+	int ret;
+
+	if ((ret = cmdline_index_build(c, &x)) < 0 || (ret = check_options(c, caps, &x, r)) < 0 ||
+	    (ret = check_fdset_users(c, &x, r)) < 0 || (ret = check_duplicate_devices(c, &x, r)) < 0 ||
+	    (ret = check_duplicate_ids(c, r)) < 0) {
+		cmdline_index_free(&x);
+		return ret == -ENOMEM ? vk_error_set(err, ENOMEM, "out of memory") : ret;
 	}
-	/* Same host device twice; same fd twice. */
-	for (size_t i = 0; i < c->nopts; i++) {
-		const struct qc_option *a = &c->opts[i];
-		struct pci_addr pa;
-		const char *fda;
-		if (!vk__is_vfio_pci(a) && !vk__is_iommufd_object(a))
-			continue;
-		bool addr_ok = vk__is_vfio_pci(a) && vk__vfio_device_addr(a, &pa) == 0;
-		fda = qc_option_get(a, "fd");
-		for (size_t j = 0; j < i; j++) {
-			const struct qc_option *b = &c->opts[j];
-			struct pci_addr pb;
-			const char *fdb = qc_option_get(b, "fd");
-			if (!vk__is_vfio_pci(b) && !vk__is_iommufd_object(b))
-				continue;
-			if (addr_ok && vk__is_vfio_pci(b) && vk__vfio_device_addr(b, &pb) == 0 && pci_addr_equal(&pa, &pb)) {
-				char bdf[PCI_ADDR_STRLEN];
-				pci_addr_format(&pa, bdf);
-				snprintf(ev, sizeof(ev), "%s also at argument %ld", bdf, b->argi);
-				ADD("VV008", a, ev, NULL, "host device %s is already assigned by argument %ld", bdf, b->argi);
-				addr_ok = false;
-			}
-			if (fda && fdb && strcmp(fda, fdb) == 0 && strncmp(fda, "/dev/fdset/", 11) != 0) {
-				snprintf(ev, sizeof(ev), "fd=%s also at argument %ld", fda, b->argi);
-				ADD("VV009", a, ev, NULL, "fd=%s is already used by argument %ld", fda, b->argi);
-				fda = NULL;
-			}
-		}
-	}
-	return check_duplicate_ids(c, r);
+	cmdline_index_free(&x);
+	return 0;
 }
