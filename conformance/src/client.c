@@ -40,6 +40,63 @@ static int drop_to_user(const struct fakesys_expect *x, char *what, size_t len)
 	return 0;
 }
 
+/* The client process: become the account, run @fn, hand the entries over on
+ * @wfd as "COUNT\n" and the text. */
+static __attribute__((noreturn)) void client_main(const struct run_ctx *c, void (*fn)(void *, struct diff *),
+                                                  int wfd)
+{
+	struct diff cd = {0};
+	char what[256];
+
+	alarm(c->timeout);
+	cd.f = open_memstream(&cd.buf, &cd.len);
+	if (!cd.f)
+		_exit(1);
+	if (drop_to_user(c->x, what, sizeof(what)) < 0)
+		runner_item(&cd, "user", "to run as the account", "%s", what);
+	else
+		fn((void *)c, &cd);
+	fclose(cd.f);
+	/* this process's copy of the root: leave nothing open at exit */
+	vk_root_close((struct vk_root *)c->root);
+	FILE *out = fdopen(wfd, "w");
+	if (!out)
+		_exit(1);
+	fprintf(out, "%u\n%s", cd.n, cd.buf ? cd.buf : "");
+	free(cd.buf);
+	_exit(fclose(out) == 0 ? 0 : 1);
+}
+
+/* The client's entries from @rfd (closed) into @d, then its end: anything but
+ * a whole hand-over and exit 0 is an entry, never a silent pass. */
+static void client_collect(pid_t pid, int rfd, struct diff *d)
+{
+	_cleanup_fclose_ FILE *in = fdopen(rfd, "r");
+	unsigned n = 0;
+	int st = 0;
+
+	if (!in)
+		close(rfd);
+	bool got = in && fscanf(in, "%u", &n) == 1 && fgetc(in) == '\n';
+	for (int ch; got && (ch = fgetc(in)) != EOF;)
+		fputc(ch, d->f);
+	d->n += n;
+	while (waitpid(pid, &st, 0) < 0) {
+		if (errno != EINTR) {
+			runner_item(d, "user", "the client process to finish", "its result is unknown: waitpid: %s",
+			            strerror(errno));
+			return;
+		}
+	}
+	if (WIFSIGNALED(st))
+		runner_item(d, "user", "the client process to finish", "killed by signal %d", WTERMSIG(st));
+	else if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+		runner_item(d, "user", "the client process to finish", "exit status %d",
+		            WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+	else if (!got)
+		runner_item(d, "user", "the client process to finish", "exit status 0 without handing over its result");
+}
+
 void runner_run_client(const struct run_ctx *c, void (*fn)(void *, struct diff *), struct diff *d)
 {
 	int p[2];
@@ -61,41 +118,9 @@ void runner_run_client(const struct run_ctx *c, void (*fn)(void *, struct diff *
 		return;
 	}
 	if (pid == 0) {
-		struct diff cd = {0};
-		char what[256];
 		close(p[0]);
-		alarm(c->timeout);
-		cd.f = open_memstream(&cd.buf, &cd.len);
-		if (!cd.f)
-			_exit(1);
-		if (drop_to_user(c->x, what, sizeof(what)) < 0)
-			runner_item(&cd, "user", "to run as the account", "%s", what);
-		else
-			fn((void *)c, &cd);
-		fclose(cd.f);
-		/* this process's copy of the root: leave nothing open at exit */
-		vk_root_close((struct vk_root *)c->root);
-		FILE *out = fdopen(p[1], "w");
-		if (!out)
-			_exit(1);
-		fprintf(out, "%u\n%s", cd.n, cd.buf ? cd.buf : "");
-		free(cd.buf);
-		_exit(fclose(out) == 0 ? 0 : 1);
+		client_main(c, fn, p[1]);
 	}
 	close(p[1]);
-	_cleanup_fclose_ FILE *in = fdopen(p[0], "r");
-	if (!in)
-		close(p[0]);
-	unsigned n = 0;
-	bool got = in && fscanf(in, "%u", &n) == 1 && fgetc(in) == '\n';
-	for (int ch; got && (ch = fgetc(in)) != EOF;)
-		fputc(ch, d->f);
-	d->n += n;
-	int st = 0;
-	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
-		;
-	if (!got || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
-		runner_item(d, "user", "the client process to finish", "%s %d",
-		            WIFSIGNALED(st) ? "killed by signal" : "exit status",
-		            WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st));
+	client_collect(pid, p[0], d);
 }

@@ -11,13 +11,33 @@
 
 #include "report.h"
 
-static const char *const st_word[] = {"ok", "FAIL", "ERROR", "skip"};
+/* The word of a status on its line; anything but a known outcome is an error. */
+static const char *st_word(int status)
+{
+	switch (status) {
+	case ST_OK:
+		return "ok";
+	case ST_FAIL:
+		return "FAIL";
+	case ST_SKIP:
+		return "skip";
+	default:
+		return "ERROR";
+	}
+}
+
+void runner_report_count(const struct scen *v, size_t n, size_t cnt[ST_COUNT])
+{
+	memset(cnt, 0, ST_COUNT * sizeof(*cnt));
+	for (size_t i = 0; i < n; i++)
+		cnt[runner_status_is_error(v[i].res.status) ? ST_ERROR : v[i].res.status]++;
+}
 
 void runner_report_line(FILE *f, const struct scen *s)
 {
 	const struct result *r = &s->res;
 
-	fprintf(f, "%-5s %s (%s, %.2f s)%s%s\n", st_word[r->status], s->name, r->mode ? r->mode : "?", s->secs,
+	fprintf(f, "%-5s %s (%s, %.2f s)%s%s\n", st_word(r->status), s->name, r->mode ? r->mode : "?", s->secs,
 	        r->note && *r->note ? ": " : "", r->note ? r->note : "");
 	if (r->status == ST_FAIL && r->diff && *r->diff) {
 		/* the diff, indented */
@@ -50,15 +70,14 @@ static void xml_escape(FILE *f, const char *s)
 
 int runner_report_junit(const char *file, const struct scen *v, size_t n, double total)
 {
-	size_t cnt[4] = {0};
+	size_t cnt[ST_COUNT];
 	FILE *f = fopen(file, "we");
 
 	if (!f) {
 		fprintf(stderr, "fakesys: %s: %s\n", file, strerror(errno));
 		return -errno;
 	}
-	for (size_t i = 0; i < n; i++)
-		cnt[v[i].res.status]++;
+	runner_report_count(v, n, cnt);
 	fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
 	fprintf(f, "<testsuites name=\"fakesys test\" tests=\"%zu\" failures=\"%zu\" errors=\"%zu\" skipped=\"%zu\" "
 	           "time=\"%.3f\">\n", n, cnt[ST_FAIL], cnt[ST_ERROR], cnt[ST_SKIP], total);
@@ -71,7 +90,7 @@ int runner_report_junit(const char *file, const struct scen *v, size_t n, double
 		fputs("\" file=\"", f);
 		xml_escape(f, s->path);
 		fprintf(f, "\" time=\"%.3f\">\n", s->secs);
-		if (s->res.status == ST_FAIL || s->res.status == ST_ERROR) {
+		if (s->res.status == ST_FAIL || runner_status_is_error(s->res.status)) {
 			fprintf(f, "      <%s message=\"", s->res.status == ST_FAIL ? "failure" : "error");
 			xml_escape(f, s->res.note);
 			fprintf(f, "\" type=\"%s\">", s->res.status == ST_FAIL ? "expectation" : "error");
@@ -87,8 +106,15 @@ int runner_report_junit(const char *file, const struct scen *v, size_t n, double
 		fputs("</system-out>\n    </testcase>\n", f);
 	}
 	fputs("  </testsuite>\n</testsuites>\n", f);
+	/* a write that failed (a full disk) sets the error flag; fclose() flushes the rest */
+	bool bad = ferror(f);
+	int err = errno;
 	if (fclose(f) != 0) {
-		fprintf(stderr, "fakesys: %s: %s\n", file, strerror(errno));
+		bad = true;
+		err = errno;
+	}
+	if (bad) {
+		fprintf(stderr, "fakesys: test: %s: writing the JUnit report: %s\n", file, strerror(err ? err : EIO));
 		return -EIO;
 	}
 	return 0;

@@ -8,6 +8,9 @@
 
 #include "scen.h"
 
+/* The scenarios of @v by status into @cnt; every error (result.h) counts as ST_ERROR. */
+void runner_report_count(const struct scen *v, size_t n, size_t cnt[ST_COUNT]);
+
 /* "ok    NAME (MODE, 0.12 s): NOTE", and a failure's diff indented below. */
 void runner_report_line(FILE *f, const struct scen *s);
 

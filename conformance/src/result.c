@@ -1,71 +1,148 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * The result file of a scenario: "STATUS\nMODE\nNOTE\n" and the diff, written
- * by the child that ran the scenario and read by the parent once the child
- * has exited.
+ * The result file of a scenario, written by the child that ran the scenario
+ * and read by the parent once the child has exited:
+ *
+ *     STATUS\nMODE\nNOTE\nDIFF-LENGTH\nDIFF
+ *
+ * The length makes a truncated file (a full disk, a child killed while it
+ * wrote) an error rather than a shorter diff; the status must be a known
+ * outcome, so that nothing but a whole result can count as a pass.
  */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <vfiokit/cleanup.h>
+
 #include "result.h"
+
+/* @s on one line: newlines as spaces. */
+static void put_line(FILE *f, const char *s)
+{
+	for (; s && *s; s++)
+		fputc(*s == '\n' ? ' ' : *s, f);
+	fputc('\n', f);
+}
 
 int runner_result_write(const char *file, int status, const char *mode, const char *note, const char *diff)
 {
 	FILE *f = fopen(file, "we");
 	int r = 0;
 
-	if (!f || fprintf(f, "%d\n%s\n%s\n%s", status, mode, note, diff ? diff : "") < 0)
+	if (!f)
+		return -EIO;
+	diff = diff ? diff : "";
+	fprintf(f, "%d\n", status);
+	put_line(f, mode);
+	put_line(f, note);
+	fprintf(f, "%zu\n%s", strlen(diff), diff);
+	if (ferror(f))
 		r = -EIO;
-	if (f && fclose(f) != 0)
+	if (fclose(f) != 0)
 		r = -EIO;
 	return r;
 }
 
-static char *read_all(const char *path)
+/* The whole file into *@buf (NUL-terminated), its length in *@len; 0 or -errno. */
+static int read_all(const char *path, char **buf, size_t *len)
 {
-	FILE *f = fopen(path, "re");
-	char *buf = NULL;
-	size_t len = 0;
+	_cleanup_fclose_ FILE *f = fopen(path, "re");
+	char chunk[4096];
+	size_t n;
 
+	*buf = NULL;
 	if (!f)
-		return NULL;
-	FILE *m = open_memstream(&buf, &len);
-	if (m) {
-		char chunk[4096];
-		size_t n;
-		while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-			fwrite(chunk, 1, n, m);
-		fclose(m);
+		return -errno;
+	FILE *m = open_memstream(buf, len);
+	if (!m)
+		return -ENOMEM;
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		fwrite(chunk, 1, n, m);
+	int err = ferror(f) ? -EIO : 0;
+	if (fclose(m) != 0 && !err)
+		err = -ENOMEM;
+	if (err) {
+		free(*buf);
+		*buf = NULL;
 	}
-	fclose(f);
-	return buf;
+	return err;
 }
 
-int runner_result_read(const char *file, struct result *r)
+/* The line at *@p (without its newline) into a new string; *@p moves past it.
+ * NULL when there is no whole line or no memory. */
+static char *take_line(const char **p, const char *end)
 {
-	char *text = read_all(file);
+	const char *nl = memchr(*p, '\n', (size_t)(end - *p));
 
-	if (!text)
-		return -EIO;
-	char *p = text, *nl;
-	r->status = (int)strtol(p, &nl, 10);
-	if (r->status < ST_OK || r->status > ST_SKIP)
-		r->status = ST_ERROR;
-	p = *nl ? nl + 1 : nl;
-	nl = strchrnul(p, '\n');
-	r->mode = strndup(p, (size_t)(nl - p));
-	p = *nl ? nl + 1 : nl;
-	nl = strchrnul(p, '\n');
-	r->note = strndup(p, (size_t)(nl - p));
-	r->diff = strdup(*nl ? nl + 1 : nl);
-	free(text);
+	if (!nl)
+		return NULL;
+	char *s = strndup(*p, (size_t)(nl - *p));
+	*p = nl + 1;
+	return s;
+}
+
+/* A decimal number, all of @s. */
+static bool parse_number(const char *s, long long *out)
+{
+	char *end;
+
+	if (*s < '0' || *s > '9')
+		return false;
+	errno = 0;
+	*out = strtoll(s, &end, 10);
+	return !errno && !*end;
+}
+
+static int parse(const char *text, size_t len, struct result *r, char *why, size_t wlen)
+{
+	const char *p = text, *end = text + len;
+	_cleanup_free_ char *status = take_line(&p, end);
+	_cleanup_free_ char *mode = take_line(&p, end);
+	_cleanup_free_ char *note = take_line(&p, end);
+	_cleanup_free_ char *dlen = take_line(&p, end);
+	long long st, n;
+
+	if (!status || !mode || !note || !dlen) {
+		snprintf(why, wlen, "the result has %zu bytes, not the four lines of a whole result", len);
+		return -EBADMSG;
+	}
+	if (!parse_number(status, &st) || st < ST_OK || st > ST_SKIP) {
+		snprintf(why, wlen, "the result's status '%.32s' is not a known outcome", status);
+		return -EBADMSG;
+	}
+	if (!parse_number(dlen, &n) || (size_t)n != (size_t)(end - p)) {
+		snprintf(why, wlen, "the result announces a diff of '%.32s' bytes and has %zu", dlen, (size_t)(end - p));
+		return -EBADMSG;
+	}
+	char *diff = strndup(p, (size_t)n);
+	if (!diff)
+		return -ENOMEM;
+	*r = (struct result){.status = (int)st, .mode = TAKE_PTR(mode), .note = TAKE_PTR(note), .diff = diff};
 	return 0;
+}
+
+int runner_result_read(const char *file, struct result *r, char *why, size_t wlen)
+{
+	_cleanup_free_ char *text = NULL;
+	size_t len = 0;
+	int err = read_all(file, &text, &len);
+
+	if (err < 0) {
+		snprintf(why, wlen, "%s: %s", file, strerror(-err));
+		return err;
+	}
+	if (memchr(text, '\0', len)) {
+		snprintf(why, wlen, "the result has a NUL byte");
+		return -EBADMSG;
+	}
+	return parse(text, len, r, why, wlen);
 }
 
 void runner_result_set(struct result *r, int status, char *note)
 {
+	runner_result_clear(r);
 	r->status = status;
 	r->note = note;
 	r->mode = strdup("?");

@@ -214,11 +214,10 @@ static int make_base(char *base, size_t len)
 /* The summary line, the TAP and JUnit reports; returns the exit status. */
 static int report(const struct test_opts *o, const struct scen *v, size_t n, double total)
 {
-	size_t cnt[4] = {0};
+	size_t cnt[ST_COUNT];
 	int rc = 0;
 
-	for (size_t i = 0; i < n; i++)
-		cnt[v[i].res.status]++;
+	runner_report_count(v, n, cnt);
 	fprintf(o->sched.out, "%zu scenario%s: %zu passed, %zu failed, %zu errors, %zu skipped (%.2f s)\n", n,
 	        n == 1 ? "" : "s", cnt[ST_OK], cnt[ST_FAIL], cnt[ST_ERROR], cnt[ST_SKIP], total);
 	if (o->tap)
@@ -269,7 +268,11 @@ int fakesys_cmd_test(int argc, char **argv)
 	rmdir(base);
 	rc = report(&o, v, n, runner_since(&t0));
 	scens_free(v, n);
-	if (fflush(stdout) != 0)
+	/* a report that could not be written is no report: a write that failed
+	 * earlier left the error flag, fflush() writes the rest */
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		fprintf(stderr, "fakesys: test: writing the report to standard output: %s\n", strerror(errno));
 		rc = 1;
+	}
 	return rc;
 }

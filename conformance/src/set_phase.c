@@ -6,6 +6,7 @@
  * happened, and no FD may be left behind either way.
  */
 #include <dirent.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -38,23 +39,27 @@ static struct pci_addr *set_devices(const struct run_ctx *c, size_t *n)
 	return devs;
 }
 
-/* The FDs this process has open (/proc/self/fd, less the listing's own). */
+/* The FDs this process has open (/proc/self/fd, less the listing's own), or -errno. */
 static int fd_count(void)
 {
 	_cleanup_closedir_ DIR *d = opendir("/proc/self/fd");
 	int n = 0;
 
 	if (!d)
-		return -1;
+		return -errno;
 	while (readdir(d))
 		n++;
 	return n - 3; /* ".", "..", the listing's FD */
 }
 
+/* The size of @path (0 when there is no log), or -errno. */
 static off_t file_size(const char *path)
 {
 	struct stat st;
-	return path && stat(path, &st) == 0 ? st.st_size : 0;
+
+	if (!path)
+		return 0;
+	return stat(path, &st) == 0 ? st.st_size : -errno;
 }
 
 /* "0000:01:00.1 (busy)" or "/dev/iommu (access)" */
@@ -126,7 +131,11 @@ void runner_set_phase(void *arg, struct diff *d)
 	off_t log_to = file_size(c->log);
 
 	compare_set(c, r, &set, &fail, devs, e.msg, d);
-	if (c->log)
+	/* a log that cannot be measured would make every count: 0 rule pass */
+	if (log_from < 0 || log_to < 0)
+		runner_item(d, "access", "the access log of the set phase", "%s: %s", c->log,
+		            strerror((int)-(log_from < 0 ? log_from : log_to)));
+	else if (c->log)
 		runner_check_access(x, c->log, log_from, log_to, d);
 	if (x->has_validate) {
 		if (!x->argv_resolver)
@@ -136,7 +145,10 @@ void runner_set_phase(void *arg, struct diff *d)
 	}
 	vfio_set_close(&set);
 	int after = fd_count();
-	if (after != before)
+	if (before < 0 || after < 0)
+		runner_item(d, "set: file descriptors", "a count before and after the set",
+		            "/proc/self/fd cannot be listed: %s", strerror(-(before < 0 ? before : after)));
+	else if (after != before)
 		runner_item(d, "set: file descriptors", "none left open once the set is closed or failed",
 		            "%d before, %d after", before, after);
 }

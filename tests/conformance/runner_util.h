@@ -45,4 +45,30 @@ static inline int runner_run(bool fuse, const char *a0, ...)
 	return rc;
 }
 
+#ifdef VK_SIGIGN_EXEC
+/* runner_run() under sigign_exec (tests/conformance/sigign_exec.c) with the
+ * options @sig ("-i", "CHLD", ...; NULL-terminated): `fakesys test` started
+ * with those signals ignored or blocked, as a parent shell can leave them. */
+static inline int runner_run_under(const char *const *sig, bool fuse, const char *a0, ...)
+{
+	char bin[4096];
+	const char *head[16];
+	size_t n = 0;
+	va_list ap;
+
+	head[n++] = VK_SIGIGN_EXEC;
+	for (; *sig && n < 12; sig++)
+		head[n++] = *sig;
+	head[n++] = vk_bin("fakesys/fakesys", bin, sizeof(bin));
+	head[n++] = "test";
+	if (fuse)
+		head[n++] = "--fuse";
+	head[n] = NULL;
+	va_start(ap, a0);
+	int rc = vk_vrun(out, OUTLEN, errb, OUTLEN, head, a0, ap);
+	va_end(ap);
+	return rc;
+}
+#endif
+
 #endif
