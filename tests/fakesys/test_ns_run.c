@@ -21,8 +21,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <vfiokit/fakesys_run.h>
@@ -59,13 +61,14 @@ static void need_namespaces(void)
 
 	cr_assert_geq(pid, 0);
 	if (pid == 0) {
-		int flags = geteuid() == 0 ? CLONE_NEWNS : CLONE_NEWUSER | CLONE_NEWNS;
+		int flags = geteuid() == 0 ? CLONE_NEWNS | CLONE_NEWPID : CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID;
 		_exit(unshare(flags) == 0 ? 0 : errno);
 	}
 	cr_assert_eq(waitpid(pid, &ws, 0), pid);
 	if (!WIFEXITED(ws) || WEXITSTATUS(ws))
 		cr_skip_test("unshare(%s) is not permitted here (%s): fakesys run cannot work",
-		             geteuid() == 0 ? "CLONE_NEWNS" : "CLONE_NEWUSER|CLONE_NEWNS", strerror(WEXITSTATUS(ws)));
+		             geteuid() == 0 ? "CLONE_NEWNS|CLONE_NEWPID" : "CLONE_NEWUSER|CLONE_NEWNS|CLONE_NEWPID",
+		             strerror(WEXITSTATUS(ws)));
 }
 
 /* ---- the host, seen from outside ------------------------------------------------ */
@@ -177,6 +180,49 @@ static bool process_mentions(const char *s)
 		if (strstr(buf, s))
 			found = true;
 	}
+	closedir(d);
+	return found;
+}
+
+/* Whether a live process (not this one) has the NAME=VALUE string @s in its
+ * environment: what the run's processes, and everything they start, inherit. */
+static bool process_has_env(const char *s)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *e;
+	static char env[1 << 16];
+	bool found = false;
+
+	cr_assert_not_null(d);
+	while ((e = readdir(d)) && !found) {
+		char path[300];
+		if (e->d_name[0] < '1' || e->d_name[0] > '9' || atoi(e->d_name) == getpid())
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/environ", e->d_name);
+		int fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		ssize_t n = read(fd, env, sizeof(env) - 1);
+		close(fd);
+		for (char *p = env; n > 0 && p < env + n; p += strlen(p) + 1)
+			if (!strcmp(p, s))
+				found = true;
+	}
+	closedir(d);
+	return found;
+}
+
+/* Whether a scratch directory of a run (fakesys-run.*) is in @dir. */
+static bool scratch_left(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	bool found = false;
+
+	cr_assert_not_null(d);
+	while ((e = readdir(d)))
+		if (!strncmp(e->d_name, "fakesys-run.", 12))
+			found = true;
 	closedir(d);
 	return found;
 }
@@ -506,6 +552,127 @@ Test(ns_run, the_new_sys_is_read_only_and_dev_writes_stay_inside)
 	cr_assert_eq(access("/dev/fakesys-probe", F_OK), -1, "a file made in the namespace's /dev reached the host");
 }
 
+/* Whether the host's sysfs superblock is mounted read-write at /sys: then a
+ * superblock remount to rw changes nothing on the host even if it succeeded,
+ * and the test may try it. */
+static bool host_sysfs_is_rw(void)
+{
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+	char line[8192], mp[PATH_MAX];
+	bool rw = false;
+
+	cr_assert_not_null(f);
+	while (fgets(line, sizeof(line), f)) {
+		const char *sep = strstr(line, " - sysfs ");
+		if (sep && sscanf(line, "%*s %*s %*s %*s %4095s", mp) == 1 && !strcmp(mp, "/sys")) {
+			const char *opts = strchr(sep + 9, ' ');
+			rw = opts && !strncmp(opts + 1, "rw", 2);
+		}
+	}
+	fclose(f);
+	return rw;
+}
+
+/*
+ * Issue #22: a root command could remount the real sysfs entries of the new
+ * /sys read-write, or unmount the new /sys and reach the real one.  Every way
+ * is tried inside (each prints DID: when it worked), then whether a real
+ * sysfs file and the host's /proc control files can be opened for writing
+ * (": >>" opens O_WRONLY|O_APPEND and writes nothing, so the host is not
+ * changed even if it could).
+ */
+static void assert_sys_cannot_be_reached(const char *opt)
+{
+	static char out[8192], err[8192];
+	static const char script[] =
+		"r() { \"$@\" 2>/dev/null && echo \"DID: $*\"; }\n"
+		"r mount -o remount,bind,rw /sys/class/net\n"
+		"[ \"$1\" = 1 ] && r mount -o remount,rw /sys/class/net\n"
+		"r umount /sys/class/net\n"
+		"r umount -l /sys\n"
+		"mkdir -p /dev/.fakesys-probe\n"
+		"r mount -t sysfs sysfs /dev/.fakesys-probe\n"
+		"r mount -t proc proc /dev/.fakesys-probe\n"
+		"if command -v unshare >/dev/null; then unshare -r -m sh -c '"
+		"umount -l /sys 2>/dev/null && echo \"DID: umount -l /sys in a new user namespace\"; "
+		"mount -o remount,bind,rw /sys/class/net 2>/dev/null && echo \"DID: remount in a new user namespace\"; "
+		":' 2>/dev/null; fi\n"
+		"for f in /sys/class/net/lo/mtu /proc/sys/kernel/hostname /proc/sysrq-trigger; do\n"
+		"  [ -e \"$f\" ] && (: >> \"$f\") 2>/dev/null && echo \"WRITABLE: $f\"\n"
+		"done\n"
+		"awk '$5 == \"/sys/class/net\" { split($6, o, \",\"); print \"/sys/class/net \" o[1]; exit }' "
+		"/proc/self/mountinfo\n"
+		"echo done\n";
+	char *cmd[] = {"/bin/sh", "-c", (char *)script, "sh", host_sysfs_is_rw() ? "1" : "0", NULL};
+
+	int rc = run_opt(opt, cmd, out, sizeof(out), err, sizeof(err));
+	if (rc == 125 && strstr(err, "user, mount and PID namespace"))
+		cr_skip_test("user namespaces are not permitted here: %s", err);
+	cr_assert_eq(rc, 0, "%s%s", out, err);
+	cr_assert_str_eq(out, "/sys/class/net ro\ndone\n", "%s: the command reached the real /sys:\n%s",
+	                 opt ? opt : "default", out);
+}
+
+Test(ns_run, the_command_cannot_uncover_or_remount_the_real_sys)
+{
+	need_namespaces();
+	if (access("/bin/mount", X_OK) < 0 && access("/usr/bin/mount", X_OK) < 0)
+		cr_skip_test("mount (util-linux) is missing: nothing to try");
+	assert_sys_cannot_be_reached(NULL);
+	if (geteuid() == 0)
+		assert_sys_cannot_be_reached("--userns");
+}
+
+/* The command is PID 2 of a PID namespace of its own (the init is fakesys),
+ * with that namespace's /proc: no host process is in sight. */
+Test(ns_run, the_command_has_its_own_pid_namespace_and_proc)
+{
+	static char out[8192], err[4096];
+	char me[32], expect[PATH_MAX + 64], exe[PATH_MAX];
+
+	need_namespaces();
+	snprintf(me, sizeof(me), "/proc/%d", (int)getpid());
+	char script[512];
+	snprintf(script, sizeof(script),
+	         "echo $$; readlink /proc/1/exe; test -e %s && echo 'host process visible'; "
+	         "awk '$5 == \"/proc/sys\" { split($6, o, \",\"); print \"/proc/sys \" o[1]; exit }' /proc/self/mountinfo",
+	         me);
+	char *cmd[] = {"/bin/sh", "-c", script, NULL};
+	cr_assert_eq(run(cmd, out, sizeof(out), err, sizeof(err)), 0, "%s", err);
+	cr_assert_not_null(realpath(fakesys_bin, exe));
+	snprintf(expect, sizeof(expect), "2\n%s\n/proc/sys ro\n", exe);
+	cr_assert_str_eq(out, expect);
+}
+
+/* In a user namespace the kernel refuses a new procfs where parts of the
+ * inherited /proc are masked (as container runtimes do): the run fails with
+ * 125 and the reason, and leaves nothing behind. */
+Test(ns_run, a_masked_proc_fails_the_run_in_a_user_namespace)
+{
+	char err[4096];
+	static const char *const masks[] = {"/proc/kcore", "/proc/timer_list", "/proc/uptime"};
+	const char *mask = NULL;
+
+	if (geteuid() != 0)
+		cr_skip_test("not root: cannot mask a /proc file here");
+	need_namespaces();
+	for (size_t i = 0; i < sizeof(masks) / sizeof(masks[0]) && !mask; i++)
+		if (access(masks[i], F_OK) == 0)
+			mask = masks[i];
+	cr_assert_not_null(mask);
+	/* this test's process only: a mount namespace of its own */
+	cr_assert_eq(unshare(CLONE_NEWNS), 0, "%s", strerror(errno));
+	cr_assert_eq(mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL), 0, "%s", strerror(errno));
+	cr_assert_eq(mount("/dev/null", mask, NULL, MS_BIND, NULL), 0, "bind /dev/null on %s: %s", mask,
+	             strerror(errno));
+	char *cmd[] = {"/bin/true", NULL};
+	int rc = run_opt("--userns", cmd, NULL, 0, err, sizeof(err));
+	if (rc == 125 && strstr(err, "user, mount and PID namespace"))
+		cr_skip_test("user namespaces are not permitted here: %s", err);
+	cr_assert_eq(rc, 125, "%s", err);
+	cr_assert_not_null(strstr(err, "mounting a /proc for the command's PID namespace"), "%s", err);
+}
+
 /* ---- exit statuses and cleanup ----------------------------------------------------------- */
 
 Test(ns_run, exit_status_is_the_commands)
@@ -548,25 +715,20 @@ Test(ns_run, bad_scenario_fails_before_anything_runs)
 	cr_assert_eq(vk_run(usage, NULL, 0, err, sizeof(err)), 2, "%s", err);
 }
 
+/* The command exits while children it started still run: they end with it
+ * (its PID namespace ends with its init), however they detach. */
 Test(ns_run, background_processes_of_the_command_are_ended)
 {
+	static char mark[128];
 	char out[256], err[4096];
 
 	need_namespaces();
-	/* the command exits while a child it started still runs in the namespace */
-	char *cmd[] = {"/bin/sh", "-c", "sleep 1000 & echo $!", NULL};
+	snprintf(mark, sizeof(mark), "FAKESYS_NS_RUN_MARK=%d.%ld", (int)getpid(), (long)time(NULL));
+	cr_assert_eq(putenv(mark), 0);
+	char *cmd[] = {"/bin/sh", "-c", "sleep 1000 & setsid sleep 1000 & (sleep 1000 &) ; echo started", NULL};
 	cr_assert_eq(run(cmd, out, sizeof(out), err, sizeof(err)), 0, "%s", err);
-	char stat[64], buf[512];
-	snprintf(stat, sizeof(stat), "/proc/%d/stat", atoi(out));
-	bool gone = false;
-	for (int i = 0; i < 1000 && !gone; i++) {
-		long n = vk_read_file(stat, buf, sizeof(buf));
-		char *p = n > 0 ? strrchr(buf, ')') : NULL;
-		gone = n < 0 || (p && (p[2] == 'Z' || p[2] == 'X'));
-		if (!gone)
-			poll(NULL, 0, 10);
-	}
-	cr_assert(gone, "the background sleep (pid %s) outlived the run", out);
+	cr_assert_str_eq(out, "started\n");
+	cr_assert(wait_gone(process_has_env, mark), "a background process of the command outlived the run");
 }
 
 /* Start `fakesys run ... -- sh -c 'touch MARK; exec sleep 1000'`, wait until
@@ -618,9 +780,9 @@ Test(ns_run, sigint_to_fakesys_ends_the_command_and_cleans_up)
 	cr_assert_eq(signal_fakesys(SIGINT), 128 + SIGINT);
 }
 
-/* SIGKILL cannot be caught: the server (SIGTERM) and the command (SIGKILL)
- * get parent-death signals, so the mount and every process still go; only
- * the empty scratch directory stays. */
+/* SIGKILL cannot be caught: the namespace side gets parent-death signals
+ * (its init's end kills the rest) and the guard ends the server and removes
+ * the scratch directory.  (tests/reliability/test_ns_run_kill.c has more.) */
 Test(ns_run, sigkill_to_fakesys_still_ends_the_mount_and_the_command)
 {
 	struct host_state before;
@@ -629,24 +791,7 @@ Test(ns_run, sigkill_to_fakesys_still_ends_the_mount_and_the_command)
 	start_and_signal_fakesys(SIGKILL, &before);
 	cr_assert(wait_gone(mountinfo_mentions, tmpdir), "the FUSE mount outlived a killed fakesys");
 	cr_assert(wait_gone(process_mentions, tmpdir), "a process outlived a killed fakesys");
-	/* remove the scratch directory left behind, then check the rest */
-	DIR *d = opendir(tmpdir);
-	struct dirent *e;
-	cr_assert_not_null(d);
-	while ((e = readdir(d))) {
-		char p[PATH_MAX * 2];
-		if (strncmp(e->d_name, "fakesys-run.", 12))
-			continue;
-		snprintf(p, sizeof(p), "%s/%s/mnt", tmpdir, e->d_name);
-		cr_assert_eq(rmdir(p), 0, "%s: %s", p, strerror(errno));
-		snprintf(p, sizeof(p), "%s/%s/stage", tmpdir, e->d_name);
-		cr_assert_eq(rmdir(p), 0, "%s: %s", p, strerror(errno));
-		snprintf(p, sizeof(p), "%s/%s/ready", tmpdir, e->d_name);
-		unlink(p);
-		snprintf(p, sizeof(p), "%s/%s", tmpdir, e->d_name);
-		cr_assert_eq(rmdir(p), 0, "%s: %s", p, strerror(errno));
-	}
-	closedir(d);
+	cr_assert(wait_gone(scratch_left, tmpdir), "the scratch directory outlived a killed fakesys");
 	assert_clean(before);
 }
 
@@ -699,7 +844,7 @@ Test(ns_run, user_namespace_path_as_root)
 	need_namespaces();
 	char *cmd[] = {"/bin/sh", "-c", "cat /dev/null && /usr/bin/lspci -n -s 01:00.0", NULL};
 	int rc = run_opt("--userns", cmd, out, sizeof(out), err, sizeof(err));
-	if (rc == 125 && strstr(err, "user and mount namespace"))
+	if (rc == 125 && strstr(err, "user, mount and PID namespace"))
 		cr_skip_test("user namespaces are not permitted here: %s", err);
 	cr_assert_eq(rc, 0, "%s", err);
 	cr_assert_not_null(strstr(out, "10de:2204"), "%s", out);
@@ -737,7 +882,7 @@ Test(ns_run, unprivileged_user)
 	struct host_state before = host_snapshot();
 	int rc = vk_run(argv, out, sizeof(out), err, sizeof(err));
 	assert_clean(before);
-	if (rc == 125 && strstr(err, "user and mount namespace"))
+	if (rc == 125 && strstr(err, "user, mount and PID namespace"))
 		cr_skip_test("unprivileged user namespaces are not permitted here: %s", err);
 	cr_assert_eq(rc, 0, "%s", err);
 	cr_assert_str_eq(out, "65534\nvfio0\n");

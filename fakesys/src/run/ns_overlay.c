@@ -239,7 +239,7 @@ static int merge_dir(const struct run_ctx *c, const char *rel, const char *dst, 
 }
 
 /* Bind every file of the fake proc/ over the real one that exists (nothing
- * can be created in /proc). */
+ * can be created in /proc): /proc/cmdline, /proc/sys/kernel/osrelease. */
 static int bind_proc(const struct run_ctx *c, const struct vt_node *n, const char *rel, struct vk_error *err)
 {
 	char src[PATH_MAX], dst[PATH_MAX], crel[PATH_MAX];
@@ -289,7 +289,6 @@ static int build_top(const struct run_ctx *c, const char *top, struct vk_error *
 int run_build_overlay(const struct run_ctx *c, struct vk_error *err)
 {
 	struct mount_attr ro = {.attr_set = MOUNT_ATTR_RDONLY};
-	const struct vt_node *proc = vtree_lookup(c->t, "proc");
 	int r;
 
 	if (mount("tmpfs", c->stage, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755") < 0)
@@ -302,5 +301,50 @@ int run_build_overlay(const struct run_ctx *c, struct vk_error *err)
 		return vk_error_set(err, errno, "run: making the new /sys read-only: %s", strerror(errno));
 	if (umount2(c->stage, MNT_DETACH) < 0)
 		return vk_error_set(err, errno, "run: umount %s: %s", c->stage, strerror(errno));
-	return proc ? bind_proc(c, proc, "proc", err) : 0;
+	return 0;
+}
+
+/*
+ * The parts of /proc that change the host, not a process: kernel tunables,
+ * SysRq, IRQ affinities, PCI config through /proc/bus/pci.  The command may
+ * run as uid 0, which their permission checks accept (sysctl's test_perm()
+ * compares the euid with GLOBAL_ROOT_UID, SysRq's write checks nothing):
+ * read-only, as container runtimes make them (moby's default ReadonlyPaths).
+ */
+static const char *const proc_read_only[] = {"bus", "fs", "irq", "sys", "sysrq-trigger"};
+
+int run_build_proc(const struct run_ctx *c, struct vk_error *err)
+{
+	struct mount_attr ro = {.attr_set = MOUNT_ATTR_RDONLY};
+	const struct vt_node *proc = vtree_lookup(c->t, "proc");
+	char path[64];
+	int r;
+
+	/*
+	 * The PID namespace's own procfs (as `unshare --pid --mount-proc`), so
+	 * that PIDs read in /proc are the command's, and no host process, nor
+	 * its /proc/PID/root into the host's mounts, is in sight.  First, while
+	 * the inherited /proc is still fully visible: in a user namespace the
+	 * kernel refuses a new procfs otherwise (mount_too_revealing() in
+	 * fs/namespace.c), which is also why this fails in containers that mask
+	 * parts of /proc.
+	 */
+	if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+		return vk_error_set(err, errno,
+		                    "run: mounting a /proc for the command's PID namespace: %s (the kernel refuses it "
+		                    "in a user namespace when parts of the inherited /proc are masked, as in some "
+		                    "containers)",
+		                    strerror(errno));
+	if (proc && (r = bind_proc(c, proc, "proc", err)) < 0)
+		return r;
+	for (size_t i = 0; i < VK_ARRAY_SIZE(proc_read_only); i++) {
+		struct stat st;
+		snprintf(path, sizeof(path), "/proc/%s", proc_read_only[i]);
+		if (lstat(path, &st) < 0)
+			continue; /* not on this kernel */
+		if (mount(path, path, NULL, MS_BIND | MS_REC, NULL) < 0 ||
+		    mount_setattr(AT_FDCWD, path, AT_RECURSIVE, &ro, sizeof(ro)) < 0)
+			return vk_error_set(err, errno, "run: making %s read-only: %s", path, strerror(errno));
+	}
+	return 0;
 }

@@ -1,33 +1,36 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * fakesys run: a command in a private mount namespace whose /sys, /dev and
- * /proc files show the fake host (docs/architecture.md, "fakesys run").
+ * fakesys run: a command in private mount and PID namespaces whose /sys,
+ * /dev and /proc show the fake host (docs/architecture.md, "fakesys run").
  *
- * Three processes:
- *   the caller   makes a scratch directory, starts the server, runs the
- *                command, forwards signals, and cleans up on every path;
- *   the server   a forked child serving the tree with FUSE on scratch/mnt
- *                (foreground mode; SIGTERM when the caller dies);
- *   the command  a forked child that enters the namespace, builds the new
- *                /sys and /dev, binds the proc files, and execs.
+ * The processes, each the child of the one before, but for the guard:
+ *   the caller   makes a scratch directory, starts the guard, runs the
+ *                namespace child, forwards signals, cleans up on every path;
+ *   the guard    (ns_guard.c) the FUSE server's parent: reaps it, and ends it
+ *                if the caller dies however it dies;
+ *   the server   serves the tree with FUSE on scratch/mnt;
+ *   ns child     enters new mount and PID namespaces (and a user namespace
+ *                when not root), builds the new /sys and /dev (ns_overlay.c),
+ *                forks the init and waits for it; its status is the command's;
+ *   init         PID 1 of the new PID namespace: mounts its /proc, forks the
+ *                command, forwards signals to it, reaps, and exits with the
+ *                command's status.  When it exits, the kernel kills every
+ *                other process of the namespace (pid_namespaces(7)): nothing
+ *                the command started outlives it;
+ *   the command  execs, without CAP_SYS_ADMIN: it cannot undo its mounts.
  *
- * The new /sys (and /dev) is a tmpfs holding, per entry, either a bind mount
- * of the real entry (kept), a bind mount of the fake entry (modelled), a copy
- * of a symlink, or, where both have a directory the scenario only partly
- * models (sys/class, sys/module, ...), a tmpfs directory built the same way
- * one level down.  Nothing is ever mounted outside the namespace but the FUSE
- * mount on the scratch directory.  overlayfs was tried and rejected: it merges
- * the host's and the fake's sys/bus/pci/devices, and it hides the mounts below
- * a lower layer (/sys/fs/cgroup, /dev/pts, /dev/shm come out empty).
+ * Every process of the namespace side gets SIGKILL when its parent dies
+ * (PR_SET_PDEATHSIG): a SIGKILLed caller takes the namespace with it, and
+ * the guard ends the server.  The host's mount of the tree is detached as
+ * soon as the namespace holds its own copy of it, so that no mount of the
+ * tree outlives the namespace in the host, whatever ends.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <fnmatch.h>
-#include <limits.h>
-#include <poll.h>
+#include <linux/capability.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,40 +38,37 @@
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <vfiokit/cleanup.h>
 #include <vfiokit/fakesys_run.h>
-#include <vfiokit/fakesys_serve.h>
-#include <vfiokit/host_model.h>
 
 #include "ns_run_internal.h"
 
 /* Exit statuses as env(1) and chroot(1) use them. */
 enum { ST_SETUP = 125, ST_NOEXEC = 126, ST_NOTFOUND = 127 };
 
-/* How long the caller waits for the server to mount, and for it to exit. */
-#define SERVER_START_MS 60000
-#define SERVER_STOP_MS 5000
-
-static const int fwd_signals[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
-
-/* What the command child tells the caller through a CLOEXEC pipe. */
+/* What the namespace side tells the caller through a CLOEXEC pipe. */
 struct report {
-	enum { REP_READY = 1, REP_FAIL } kind;
-	int status;                /* REP_FAIL: 125, 126 or 127 */
-	uint64_t ns_dev, ns_ino;   /* REP_READY: the namespace (st_dev/st_ino of /proc/self/ns/mnt) */
+	enum {
+		REP_PRIVATE = 1, /* the namespace holds its own copy of the tree's mount */
+		REP_INIT,        /* the init runs: forward signals to @pid */
+		REP_FAIL,        /* instead of the exec, or after a failed one */
+	} kind;
+	int status;          /* REP_FAIL: 125, 126 or 127 */
+	pid_t pid;           /* REP_INIT: the init, in the caller's PID namespace */
 	struct vk_error e;
 };
 
 /* ---- signals --------------------------------------------------------------- */
 
+/* Where forward_signal() sends: in the caller the init, in the init the command. */
 static volatile sig_atomic_t g_child;
 
 /* Forward a signal sent to us by a process (kill, sigqueue, tgkill: si_code
- * <= 0) to the command; one from the terminal (SI_KERNEL) reached the whole
+ * <= 0) to g_child; one from the terminal (SI_KERNEL) reached the whole
  * foreground process group, the command included, and is not sent twice. */
 static void forward_signal(int sig, siginfo_t *si, void *uc)
 {
@@ -79,21 +79,16 @@ static void forward_signal(int sig, siginfo_t *si, void *uc)
 		kill(c, sig);
 }
 
-static void fwd_sigset(sigset_t *s)
+static void install_forwarding(struct sigaction old[])
 {
-	sigemptyset(s);
-	for (size_t i = 0; i < VK_ARRAY_SIZE(fwd_signals); i++)
-		sigaddset(s, fwd_signals[i]);
+	struct sigaction sa = {.sa_sigaction = forward_signal, .sa_flags = SA_SIGINFO | SA_RESTART};
+
+	sigemptyset(&sa.sa_mask);
+	for (size_t i = 0; i < VK_ARRAY_SIZE(run_fwd_signals); i++)
+		sigaction(run_fwd_signals[i], &sa, old ? &old[i] : NULL);
 }
 
 /* ---- small helpers ------------------------------------------------------------ */
-
-static void sleep_ms(int ms)
-{
-	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-		;
-}
 
 static int write_string(const char *path, const char *s, struct vk_error *err)
 {
@@ -136,7 +131,31 @@ static int read_all(int fd, void *buf, size_t len)
 	return 1;
 }
 
-static int enter_namespace(const struct fakesys_run_opts *o, struct vk_error *err)
+static int wait_child(pid_t pid, int *ws)
+{
+	while (waitpid(pid, ws, 0) < 0)
+		if (errno != EINTR)
+			return -errno;
+	return 0;
+}
+
+/* A wait status as a shell reports it. */
+static int shell_status(int ws)
+{
+	return WIFEXITED(ws) ? WEXITSTATUS(ws) : WIFSIGNALED(ws) ? 128 + WTERMSIG(ws) : ST_SETUP;
+}
+
+static __attribute__((noreturn)) void fail_with(int rep_fd, struct report *rep, int status)
+{
+	rep->kind = REP_FAIL;
+	rep->status = status;
+	write_all(rep_fd, rep, sizeof(*rep));
+	_exit(status);
+}
+
+/* ---- the namespaces ---------------------------------------------------------- */
+
+static int enter_namespaces(const struct fakesys_run_opts *o, struct vk_error *err)
 {
 	uid_t uid = geteuid();
 	gid_t gid = getegid();
@@ -145,15 +164,17 @@ static int enter_namespace(const struct fakesys_run_opts *o, struct vk_error *er
 	int r;
 
 	if (uid == 0 && !o->userns) {
-		if (unshare(CLONE_NEWNS) == 0)
+		if (unshare(CLONE_NEWNS | CLONE_NEWPID) == 0)
 			done = true;
 		else if (errno != EPERM)
-			return vk_error_set(err, errno, "run: unshare(CLONE_NEWNS): %s", strerror(errno));
+			return vk_error_set(err, errno, "run: unshare(CLONE_NEWNS|CLONE_NEWPID): %s", strerror(errno));
 	}
 	if (!done) {
-		if (unshare(CLONE_NEWUSER | CLONE_NEWNS) < 0)
+		/* the PID namespace is then owned by the new user namespace, so
+		 * that the init may mount its /proc */
+		if (unshare(CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID) < 0)
 			return vk_error_set(err, errno,
-			                    "run: cannot create a user and mount namespace: %s (unprivileged user "
+			                    "run: cannot create a user, mount and PID namespace: %s (unprivileged user "
 			                    "namespaces may be off: see sysctl user.max_user_namespaces, "
 			                    "kernel.unprivileged_userns_clone, kernel.apparmor_restrict_unprivileged_userns; "
 			                    "or run as root)",
@@ -173,211 +194,155 @@ static int enter_namespace(const struct fakesys_run_opts *o, struct vk_error *er
 	return 0;
 }
 
-static __attribute__((noreturn)) void command_child(const struct run_ctx *c, char *const argv[],
-                                                    const struct fakesys_run_opts *o, int rep_fd,
-                                                    const sigset_t *mask, const struct sigaction *oldsa,
-                                                    pid_t caller)
+/*
+ * The command must not undo what it was given: unmounting the new /sys would
+ * uncover the real one, a read-write remount would make the real entries in
+ * it writable.  Both need CAP_SYS_ADMIN in the user namespace owning the
+ * mount namespace (may_mount() in fs/namespace.c), so it goes from the
+ * bounding set (no exec of a set-uid root or file-capability program gets it
+ * back) and from the init's own sets (a root command could ptrace the init).
+ * A user namespace the command creates has CAP_SYS_ADMIN again, but only over
+ * locked copies of these mounts: it can neither unmount them nor clear their
+ * read-only flag (mount_namespaces(7), "Restrictions on mount namespaces").
+ */
+static int drop_cap_sys_admin(struct vk_error *err)
 {
-	struct report rep = {.kind = REP_FAIL, .status = ST_SETUP};
-	struct stat st;
-	mode_t um;
-	int r;
+	struct __user_cap_header_struct h = {.version = _LINUX_CAPABILITY_VERSION_3};
+	struct __user_cap_data_struct d[_LINUX_CAPABILITY_U32S_3];
+	const uint32_t bit = CAP_TO_MASK(CAP_SYS_ADMIN);
+	const int idx = CAP_TO_INDEX(CAP_SYS_ADMIN);
 
-	prctl(PR_SET_PDEATHSIG, SIGKILL);
-	if (getppid() != caller)
-		_exit(ST_SETUP);
-	for (size_t i = 0; i < VK_ARRAY_SIZE(fwd_signals); i++)
-		sigaction(fwd_signals[i], &oldsa[i], NULL);
-	um = umask(0);
-	r = enter_namespace(o, &rep.e);
-	prctl(PR_SET_PDEATHSIG, SIGKILL); /* again: new credentials may clear it */
-	if (r == 0)
-		r = run_build_overlay(c, &rep.e);
-	if (r == 0 && stat("/proc/self/ns/mnt", &st) < 0)
-		r = vk_error_set(&rep.e, errno, "run: /proc/self/ns/mnt: %s", strerror(errno));
-	if (r < 0) {
-		write_all(rep_fd, &rep, sizeof(rep));
-		_exit(ST_SETUP);
-	}
-	rep.kind = REP_READY;
-	rep.ns_dev = st.st_dev;
-	rep.ns_ino = st.st_ino;
-	write_all(rep_fd, &rep, sizeof(rep));
-	umask(um);
+	if (prctl(PR_CAPBSET_READ, CAP_SYS_ADMIN, 0, 0, 0) == 1 && prctl(PR_CAPBSET_DROP, CAP_SYS_ADMIN, 0, 0, 0) < 0)
+		return vk_error_set(err, errno, "run: dropping CAP_SYS_ADMIN from the bounding set: %s", strerror(errno));
+	if (syscall(SYS_capget, &h, d) < 0)
+		return vk_error_set(err, errno, "run: capget: %s", strerror(errno));
+	d[idx].effective &= ~bit;
+	d[idx].permitted &= ~bit;
+	d[idx].inheritable &= ~bit;
+	if (syscall(SYS_capset, &h, d) < 0)
+		return vk_error_set(err, errno, "run: dropping CAP_SYS_ADMIN: %s", strerror(errno));
+	/* an ambient capability needs a permitted and inheritable one: gone too */
+	return 0;
+}
+
+/* ---- the command ------------------------------------------------------------------ */
+
+/* The command's process, forked by the init: the caller's signal state, the
+ * FUSE mount's path for the live mode's control channel, then exec. */
+static __attribute__((noreturn)) void exec_command(const struct run_ctx *c, char *const argv[], int rep_fd,
+                                                   const sigset_t *mask, const struct sigaction *oldsa)
+{
+	struct report rep = {0};
+
+	for (size_t i = 0; i < VK_ARRAY_SIZE(run_fwd_signals); i++)
+		sigaction(run_fwd_signals[i], &oldsa[i], NULL);
 	setenv("FAKESYS_MOUNT", c->mnt, 1);
 	sigprocmask(SIG_SETMASK, mask, NULL);
 	execvp(argv[0], argv);
 	int x = errno;
-	rep.kind = REP_FAIL;
-	rep.status = x == ENOENT ? ST_NOTFOUND : ST_NOEXEC;
 	vk_error_set(&rep.e, x, "run: %s: %s", argv[0], strerror(x));
-	write_all(rep_fd, &rep, sizeof(rep));
-	_exit(rep.status);
+	fail_with(rep_fd, &rep, x == ENOENT ? ST_NOTFOUND : ST_NOEXEC);
 }
 
-/* ---- the server ------------------------------------------------------------------ */
-
-static __attribute__((noreturn)) void server_child(const struct run_ctx *c, const struct fakesys_run_opts *o,
-                                                   int err_fd, pid_t caller)
+/*
+ * PID 1 of the new PID namespace.  @alive is the read end of a pipe the
+ * namespace child writes one byte to once it knows the init: if the child
+ * died before (and the parent-death signal with it), the read sees EOF.
+ */
+static __attribute__((noreturn)) void init_main(const struct run_ctx *c, char *const argv[], int rep_fd, int alive,
+                                                const sigset_t *mask, const struct sigaction *oldsa)
 {
-	struct fakesys_mount_opts mo = {
-		.foreground = true,
-		.serve_opens = o->serve_opens || o->model,
-		.model = o->model,
-		.pidfile = c->ready,
-	};
-	struct vk_error e = {0};
-	sigset_t s;
-	int devnull;
+	struct report rep = {0};
+	char b;
+	int ws;
 
-	/* Own process group: a Ctrl-C at the terminal goes to the command (and
-	 * the caller), not to the server it still needs. */
-	setpgid(0, 0);
-	prctl(PR_SET_PDEATHSIG, SIGTERM);
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (read(alive, &b, 1) != 1)
+		_exit(ST_SETUP);
+	close(alive);
+	if (run_build_proc(c, &rep.e) < 0 || drop_cap_sys_admin(&rep.e) < 0)
+		fail_with(rep_fd, &rep, ST_SETUP);
+	/* the forwarded signals stay blocked (since the caller's setup) until
+	 * the command is known, so that none is lost */
+	pid_t cmd = fork();
+	if (cmd < 0) {
+		vk_error_set(&rep.e, errno, "run: fork: %s", strerror(errno));
+		fail_with(rep_fd, &rep, ST_SETUP);
+	}
+	if (cmd == 0)
+		exec_command(c, argv, rep_fd, mask, oldsa);
+	close(rep_fd);
+	g_child = cmd;
+	install_forwarding(NULL);
+	sigset_t fwd;
+	run_fwd_sigset(&fwd);
+	sigprocmask(SIG_UNBLOCK, &fwd, NULL);
+	/* as init, reap everything orphaned in the namespace until the command
+	 * ends; exiting then kills the rest (zap_pid_ns_processes()) */
+	for (;;) {
+		pid_t w = waitpid(-1, &ws, 0);
+		if (w == cmd)
+			_exit(shell_status(ws));
+		if (w < 0 && errno != EINTR)
+			_exit(ST_SETUP);
+	}
+}
+
+/*
+ * The caller's child: enters the namespaces, builds the new /sys and /dev,
+ * forks the init and exits with its status.  The forwarded signals stay
+ * blocked here: the caller sends them to the init.
+ */
+static __attribute__((noreturn)) void ns_child(const struct run_ctx *c, char *const argv[],
+                                               const struct fakesys_run_opts *o, int rep_fd, const sigset_t *mask,
+                                               const struct sigaction *oldsa, pid_t caller)
+{
+	struct report rep = {0};
+	int alive[2], ws;
+	mode_t um;
+
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	if (getppid() != caller)
-		_exit(1);
-	/* The fusermount3 helper of auto_unmount inherits our stdio: it must not
-	 * hold the caller's pipes open. */
-	if ((devnull = open("/dev/null", O_RDWR | O_CLOEXEC)) >= 0) {
-		dup2(devnull, 0);
-		dup2(devnull, 1);
-		dup2(devnull, 2);
-		close(devnull);
+		_exit(ST_SETUP);
+	um = umask(0);
+	if (enter_namespaces(o, &rep.e) < 0)
+		fail_with(rep_fd, &rep, ST_SETUP);
+	prctl(PR_SET_PDEATHSIG, SIGKILL); /* again: new credentials clear it */
+	rep.kind = REP_PRIVATE;
+	write_all(rep_fd, &rep, sizeof(rep));
+	if (run_build_overlay(c, &rep.e) < 0)
+		fail_with(rep_fd, &rep, ST_SETUP);
+	umask(um);
+	if (pipe2(alive, O_CLOEXEC) < 0) {
+		vk_error_set(&rep.e, errno, "run: pipe: %s", strerror(errno));
+		fail_with(rep_fd, &rep, ST_SETUP);
 	}
-	/* libfuse installs its handlers only over SIG_DFL */
-	for (size_t i = 0; i < VK_ARRAY_SIZE(fwd_signals); i++)
-		signal(fwd_signals[i], SIG_DFL);
-	fwd_sigset(&s);
-	sigprocmask(SIG_UNBLOCK, &s, NULL);
-	if (fakesys_mount(c->t, c->mnt, &mo, &e) < 0) {
-		write_all(err_fd, &e, sizeof(e));
-		_exit(1);
+	pid_t init = fork();
+	if (init < 0) {
+		vk_error_set(&rep.e, errno, "run: fork: %s", strerror(errno));
+		fail_with(rep_fd, &rep, ST_SETUP);
 	}
-	_exit(0);
+	if (init == 0) {
+		close(alive[1]);
+		init_main(c, argv, rep_fd, alive[0], mask, oldsa);
+	}
+	close(alive[0]);
+	rep.kind = REP_INIT;
+	rep.pid = init;
+	write_all(rep_fd, &rep, sizeof(rep));
+	close(rep_fd);
+	write_all(alive[1], "", 1);
+	close(alive[1]);
+	if (wait_child(init, &ws) < 0)
+		_exit(ST_SETUP);
+	_exit(shell_status(ws));
 }
 
-static int wait_child(pid_t pid, int *ws)
-{
-	while (waitpid(pid, ws, 0) < 0)
-		if (errno != EINTR)
-			return -errno;
-	return 0;
-}
-
-/* Start the server and wait until the tree is mounted. */
-static int start_server(const struct run_ctx *c, const struct fakesys_run_opts *o, pid_t *server,
-                        struct vk_error *err)
-{
-	_cleanup_close_ int rfd = open(c->ready, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-	_cleanup_close_ int efd = -1;
-	struct vk_error se = {0};
-	pid_t caller = getpid();
-	char buf[32];
-	int ep[2], ws;
-
-	if (rfd < 0)
-		return vk_error_set(err, errno, "run: %s: %s", c->ready, strerror(errno));
-	if (pipe2(ep, O_CLOEXEC) < 0)
-		return vk_error_set(err, errno, "run: pipe: %s", strerror(errno));
-	pid_t pid = fork();
-	if (pid < 0) {
-		int x = errno;
-		close(ep[0]);
-		close(ep[1]);
-		return vk_error_set(err, x, "run: fork: %s", strerror(x));
-	}
-	if (pid == 0) {
-		close(ep[0]);
-		server_child(c, o, ep[1], caller);
-	}
-	close(ep[1]);
-	efd = ep[0];
-
-	struct pollfd pf[2] = {{.fd = rfd, .events = POLLIN}, {.fd = efd, .events = POLLIN}};
-	int n;
-	do
-		n = poll(pf, 2, SERVER_START_MS);
-	while (n < 0 && errno == EINTR);
-	if (n > 0 && (pf[0].revents & POLLIN) && read(rfd, buf, sizeof(buf)) > 0) {
-		*server = pid;
-		return 0;
-	}
-	int r;
-	if (n == 0) {
-		r = vk_error_set(err, ETIMEDOUT, "run: the FUSE server did not mount %s within %d s", c->mnt,
-		                 SERVER_START_MS / 1000);
-		kill(pid, SIGKILL);
-	} else if (n > 0 && (pf[1].revents & (POLLIN | POLLHUP)) && read_all(efd, &se, sizeof(se)) == 1 && se.code) {
-		if (err)
-			*err = se;
-		r = -se.code;
-	} else {
-		r = vk_error_set(err, EIO, "run: the FUSE server exited before %s was mounted", c->mnt);
-		kill(pid, SIGKILL);
-	}
-	wait_child(pid, &ws);
-	return r;
-}
-
-/* Unmount the tree and reap the server; SIGTERM, then SIGKILL (its
- * auto_unmount helper then unmounts) when the unmount fails. */
-static int stop_server(const struct run_ctx *c, pid_t pid, struct vk_error *err)
-{
-	struct vk_error ue = {0};
-	int ws, r = fakesys_umount(c->mnt, &ue);
-
-	if (r < 0)
-		kill(pid, SIGTERM);
-	for (int i = 0; i < SERVER_STOP_MS / 10; i++) {
-		pid_t w = waitpid(pid, &ws, WNOHANG);
-		if (w == pid || (w < 0 && errno == ECHILD))
-			return 0;
-		sleep_ms(10);
-	}
-	kill(pid, SIGKILL);
-	wait_child(pid, &ws);
-	if (r < 0 && err)
-		return vk_error_set(err, -r, "run: the FUSE server was killed after the unmount failed: %s", ue.msg);
-	return 0;
-}
-
-/* Kill what the command left in its namespace (daemons it started): the
- * namespace, and the FUSE mounts it holds, end with its last process. */
-static void kill_namespace(uint64_t dev, uint64_t ino)
-{
-	if (!ino)
-		return;
-	for (int round = 0; round < 500; round++) {
-		_cleanup_closedir_ DIR *d = opendir("/proc");
-		struct dirent *e;
-		int found = 0;
-
-		if (!d)
-			return;
-		while ((e = readdir(d))) {
-			char path[300];
-			struct stat st;
-			if (e->d_name[0] < '1' || e->d_name[0] > '9')
-				continue;
-			snprintf(path, sizeof(path), "/proc/%s/ns/mnt", e->d_name);
-			if (stat(path, &st) == 0 && st.st_dev == dev && st.st_ino == ino) {
-				kill((pid_t)atoi(e->d_name), SIGKILL);
-				found++;
-			}
-		}
-		if (!found)
-			return;
-		sleep_ms(10);
-	}
-}
-
-/* ---- the command --------------------------------------------------------------- */
-
+/* Run the namespace child; forward signals to its init while the command runs. */
 static int run_command(const struct run_ctx *c, char *const argv[], const struct fakesys_run_opts *o,
-                       const sigset_t *mask, int *status, struct report *ready, struct vk_error *err)
+                       const sigset_t *mask, int *status, struct run_guard *g, struct vk_error *err)
 {
-	struct sigaction sa = {.sa_sigaction = forward_signal, .sa_flags = SA_SIGINFO | SA_RESTART};
-	struct sigaction oldsa[VK_ARRAY_SIZE(fwd_signals)];
+	struct sigaction oldsa[VK_ARRAY_SIZE(run_fwd_signals)];
 	struct report rep;
 	pid_t caller = getpid();
 	sigset_t fwd;
@@ -386,25 +351,26 @@ static int run_command(const struct run_ctx *c, char *const argv[], const struct
 
 	if (pipe2(rp, O_CLOEXEC) < 0)
 		return vk_error_set(err, errno, "run: pipe: %s", strerror(errno));
-	sigemptyset(&sa.sa_mask);
-	fwd_sigset(&fwd);
-	for (size_t i = 0; i < VK_ARRAY_SIZE(fwd_signals); i++)
-		sigaction(fwd_signals[i], &sa, &oldsa[i]);
+	run_fwd_sigset(&fwd);
+	install_forwarding(oldsa);
 	pid_t pid = fork();
 	if (pid == 0) {
 		close(rp[0]);
-		command_child(c, argv, o, rp[1], mask, oldsa, caller);
+		ns_child(c, argv, o, rp[1], mask, oldsa, caller);
 	}
 	int fork_errno = errno;
 	close(rp[1]);
 	if (pid > 0) {
-		g_child = pid;
-		sigprocmask(SIG_UNBLOCK, &fwd, NULL);
-		/* READY before the exec, FAIL instead of it or after a failed exec,
-		 * EOF once the exec closed the pipe */
+		/* EOF once the exec closed the pipe and the others let go of it */
 		while (read_all(rp[0], &rep, sizeof(rep)) == 1) {
-			if (rep.kind == REP_READY) {
-				*ready = rep;
+			if (rep.kind == REP_PRIVATE) {
+				/* the namespace serves from its own copy: no mount of
+				 * the tree is left in the host whatever ends (the guard
+				 * tries again, and reports, if this fails) */
+				run_detach_tree(c->mnt, g->server, NULL);
+			} else if (rep.kind == REP_INIT) {
+				g_child = rep.pid;
+				sigprocmask(SIG_UNBLOCK, &fwd, NULL);
 			} else {
 				failed = true;
 				*status = rep.status;
@@ -414,15 +380,15 @@ static int run_command(const struct run_ctx *c, char *const argv[], const struct
 			}
 		}
 		if (wait_child(pid, &ws) == 0 && !failed)
-			*status = WIFEXITED(ws) ? WEXITSTATUS(ws) : WIFSIGNALED(ws) ? 128 + WTERMSIG(ws) : ST_SETUP;
+			*status = shell_status(ws);
 		sigprocmask(SIG_BLOCK, &fwd, NULL);
 		g_child = 0;
 	} else {
 		r = vk_error_set(err, fork_errno, "run: fork: %s", strerror(fork_errno));
 	}
 	close(rp[0]);
-	for (size_t i = 0; i < VK_ARRAY_SIZE(fwd_signals); i++)
-		sigaction(fwd_signals[i], &oldsa[i], NULL);
+	for (size_t i = 0; i < VK_ARRAY_SIZE(run_fwd_signals); i++)
+		sigaction(run_fwd_signals[i], &oldsa[i], NULL);
 	return r;
 }
 
@@ -439,6 +405,8 @@ static int make_workdir(struct run_ctx *c, const struct fakesys_run_opts *o, str
 		return vk_error_set(err, errno, "run: temporary directory %s: %s", tmp, strerror(errno));
 	if ((size_t)snprintf(c->work, sizeof(c->work), "%s/fakesys-run.XXXXXX", base) >= sizeof(c->work))
 		return vk_error_set(err, ENAMETOOLONG, "run: temporary directory %s: name too long", base);
+	/* mkdtemp: a fresh directory of mode 0700, so that nobody else can
+	 * put anything where mnt, stage and ready are made */
 	if (!mkdtemp(c->work)) {
 		int x = errno;
 		c->work[0] = '\0';
@@ -447,12 +415,15 @@ static int make_workdir(struct run_ctx *c, const struct fakesys_run_opts *o, str
 	snprintf(c->mnt, sizeof(c->mnt), "%s/mnt", c->work);
 	snprintf(c->stage, sizeof(c->stage), "%s/stage", c->work);
 	snprintf(c->ready, sizeof(c->ready), "%s/ready", c->work);
-	if (mkdir(c->mnt, 0755) < 0 || mkdir(c->stage, 0755) < 0 || mkfifo(c->ready, 0600) < 0)
-		return vk_error_set(err, errno, "run: populating %s: %s", c->work, strerror(errno));
+	if (mkdir(c->mnt, 0755) < 0 || mkdir(c->stage, 0755) < 0 || mkfifo(c->ready, 0600) < 0) {
+		int r = vk_error_set(err, errno, "run: populating %s: %s", c->work, strerror(errno));
+		run_remove_workdir(c, NULL);
+		return r;
+	}
 	return 0;
 }
 
-static int remove_workdir(const struct run_ctx *c, struct vk_error *err)
+int run_remove_workdir(const struct run_ctx *c, struct vk_error *err)
 {
 	if (!c->work[0])
 		return 0;
@@ -472,11 +443,10 @@ int fakesys_run(struct vtree *t, char *const argv[], const struct fakesys_run_op
 	static const struct fakesys_run_opts defaults = {0};
 	const struct fakesys_run_opts *opts = o ? o : &defaults;
 	struct run_ctx c = {.t = t};
-	struct report ready = {0};
+	struct run_guard guard = {0};
 	struct vk_error ce = {0};
 	struct sigaction dfl = {.sa_handler = SIG_DFL}, oldchld;
 	sigset_t fwd, mask;
-	pid_t server = 0;
 	int st = ST_SETUP, r;
 
 	if (status)
@@ -485,25 +455,25 @@ int fakesys_run(struct vtree *t, char *const argv[], const struct fakesys_run_op
 		return vk_error_set(err, EINVAL, "run: no command given");
 	/* Until the command runs, a termination signal waits: every step below
 	 * is undone before it takes effect (with the caller's disposition). */
-	fwd_sigset(&fwd);
+	run_fwd_sigset(&fwd);
 	sigprocmask(SIG_BLOCK, &fwd, &mask);
 	/* with SIGCHLD ignored, children would be reaped behind our back */
 	sigemptyset(&dfl.sa_mask);
 	sigaction(SIGCHLD, &dfl, &oldchld);
 	r = make_workdir(&c, opts, err);
 	if (r == 0)
-		r = start_server(&c, opts, &server, err);
+		r = run_guard_start(&c, opts, &guard, err);
 	if (r == 0) {
-		r = run_command(&c, argv, opts, &mask, &st, &ready, err);
-		kill_namespace(ready.ns_dev, ready.ns_ino);
-		int r2 = stop_server(&c, server, r < 0 ? NULL : &ce);
+		r = run_command(&c, argv, opts, &mask, &st, &guard, err);
+		/* the namespace is gone with its last process: the server ends */
+		int r2 = run_guard_stop(&c, &guard, r < 0 ? NULL : &ce);
 		if (r == 0 && r2 < 0) {
 			r = r2;
 			if (err)
 				*err = ce;
 		}
 	}
-	int r3 = remove_workdir(&c, r < 0 ? NULL : &ce);
+	int r3 = run_remove_workdir(&c, r < 0 ? NULL : &ce);
 	if (r == 0 && r3 < 0) {
 		r = r3;
 		if (err)
