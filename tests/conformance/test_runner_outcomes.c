@@ -194,3 +194,37 @@ Test(outcomes, result_file_not_whole_is_refused)
 	cr_assert(runner_status_is_error(ST_NOTRUN) && runner_status_is_error(ST_ERROR) && runner_status_is_error(99));
 	cr_assert(!runner_status_is_error(ST_OK) && !runner_status_is_error(ST_FAIL) && !runner_status_is_error(ST_SKIP));
 }
+
+Test(outcomes, unknown_rule_ids_are_refused_before_serving)
+{
+	char p[4200];
+
+	/* `absent` of a check that does not exist would always hold: a typo passing */
+	cr_assert_eq(vk_scenario_variant("default.yaml", "    VD007: PASS\n", "    VD007: PASS\n    VD998: absent\n", tmp,
+	                                 "typo.yaml", p, sizeof(p)),
+	             0);
+	int r = runner_run(false, p, NULL);
+	cr_assert_eq(r, 1, "%d\n%s%s", r, out, errb);
+	want("ERROR typo (-, "); /* "-": nothing was served */
+	want("typo.yaml:174: expect: doctor: 'VD998' is not a vfio-doctor check (`vfio-doctor --list-checks`)");
+	want("1 scenario: 0 passed, 0 failed, 1 errors");
+
+	cr_assert_eq(vk_scenario_variant("default.yaml", "VD007: PASS", "VD999: PASS", tmp, "vd.yaml", p, sizeof(p)), 0);
+	cr_assert_eq(runner_run(false, p, NULL), 1, "%s%s", out, errb);
+	want("vd.yaml:173: expect: doctor: 'VD999' is not a vfio-doctor check");
+
+	cr_assert_eq(vk_scenario_variant("default.yaml", "validate: {clean: true}", "validate: {findings: [VV102, VV999]}",
+	                                 tmp, "vv.yaml", p, sizeof(p)),
+	             0);
+	cr_assert_eq(runner_run(false, p, NULL), 1, "%s%s", out, errb);
+	want("ERROR vv (-, ");
+	want("vv.yaml: expect: validate: findings: 'VV999' is not a vfio-validate rule (`vfio-validate --list-rules`)");
+
+	/* a known id that the run does not report is a plain difference, not this error */
+	cr_assert_eq(vk_scenario_variant("default.yaml", "validate: {clean: true}", "validate: {findings: [VV102]}", tmp,
+	                                 "known.yaml", p, sizeof(p)),
+	             0);
+	cr_assert_eq(runner_run(false, p, NULL), 1, "%s%s", out, errb);
+	want("FAIL  known (");
+	want("expected: findings VV102");
+}
