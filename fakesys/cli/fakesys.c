@@ -3,6 +3,7 @@
  * fakesys: serve a scenario (a fake Linux host) as a directory tree.  A thin
  * front end: parsing, rendering, materializing and mounting are the library's.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -47,8 +48,13 @@ static void usage(FILE *f)
 	      "                               (implies --serve-opens)\n"
 	      "      --log-lookups            with --log: no kernel caching of lookups and\n"
 	      "                               attributes, so that the log sees every one\n"
-	      "      -d, --debug              log every FUSE request (with -f)\n"
-	      "  umount MOUNTPOINT            unmount a fakesys mount and wait for its server\n"
+	      "      -d, --debug              log every FUSE request on stderr (needs -f)\n"
+	      "  umount [--timeout SEC] [--lazy] MOUNTPOINT\n"
+	      "                               unmount a fakesys mount and wait for its server\n"
+	      "      --timeout SEC            while in use, retry for SEC seconds (default 5),\n"
+	      "                               then fail naming the processes that use it\n"
+	      "      --lazy                   detach it now even while in use; its server\n"
+	      "                               serves on until the last user closes\n"
 	      "  show SCENARIO                print the host described by SCENARIO\n"
 	      "  run [--live] [--userns] [--tmpdir DIR] SCENARIO [--] CMD [ARGS...]\n"
 	      "                               run CMD in a private mount namespace where the\n"
@@ -178,6 +184,8 @@ static int cmd_mount(int argc, char **argv)
 		return usage_error("%s: expects SCENARIO MOUNTPOINT", "mount");
 	if (o.log_lookups && !o.log)
 		return usage_error("%s: --log-lookups needs --log FILE", "mount");
+	if (o.debug && !o.foreground)
+		return usage_error("%s: -d needs -f (a daemon's stderr goes nowhere)", "mount");
 	/* The model stays: the live mode changes it and rebuilds the tree. */
 	struct host_model *m = NULL;
 	struct vtree *t = NULL;
@@ -196,11 +204,44 @@ static int cmd_mount(int argc, char **argv)
 
 static int cmd_umount(int argc, char **argv)
 {
+	static const struct option longopts[] = {
+		{"timeout", required_argument, NULL, 't'},
+		{"lazy", no_argument, NULL, 'l'},
+		{0},
+	};
+	struct fakesys_umount_opts o = {0};
 	struct vk_error e = {0};
+	int c;
 
-	if (argc != 2)
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "+", longopts, NULL)) != -1) {
+		char *end;
+		double sec;
+		switch (c) {
+		case 't':
+			errno = 0;
+			sec = strtod(optarg, &end);
+			if (errno || end == optarg || *end || !(sec >= 0 && sec <= 3600))
+				return usage_error("%s: --timeout '%s': expected seconds from 0 to 3600", "umount", optarg);
+			o.timeout_ms = sec > 0 ? (int)(sec * 1000 + 0.5) : -1;
+			if (!o.timeout_ms)
+				o.timeout_ms = 1;
+			break;
+		case 'l':
+			o.lazy = true;
+			break;
+		default:
+			return usage_error("%s: unknown option", "umount");
+		}
+	}
+	if (argc - optind != 1)
 		return usage_error("%s: expects MOUNTPOINT", "umount");
-	return fakesys_umount(argv[1], &e) < 0 ? fail(&e) : EXIT_SUCCESS;
+	int r = fakesys_umount_with(argv[optind], &o, &e);
+	if (r < 0)
+		return fail(&e);
+	if (r > 0)
+		fprintf(stderr, "fakesys: %s\n", e.msg);
+	return EXIT_SUCCESS;
 }
 
 static int cmd_run(int argc, char **argv)

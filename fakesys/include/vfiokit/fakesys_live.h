@@ -26,12 +26,17 @@ enum fakesys_op {
 	FAKESYS_OP_ALL = (1u << 6) - 1,
 };
 
+/* The longest delay a fault may have, in ms (10 minutes): the scenario's
+ * delay_ms and the control channel's delay= both stop here. */
+#define FAKESYS_DELAY_MAX_MS 600000u
+
 /* One injected fault. */
 struct fakesys_fault {
 	char *path;        /* fnmatch(3) pattern (FNM_PATHNAME) on the root-relative path */
 	unsigned ops;      /* enum fakesys_op bits */
 	int err;           /* positive errno the operation fails with; 0 = delay only */
-	uint32_t delay_ms; /* wait this long before answering (0 = none) */
+	uint32_t delay_ms; /* wait this long before answering (0 = none, at most FAKESYS_DELAY_MAX_MS);
+	                    * ended early by an interrupt, "fault clear", an unmount or SIGTERM */
 	uint32_t nth;      /* first matching access that fails, counting from 1; 0 = 1 */
 	uint32_t times;    /* how many accesses fail from there; 0 = one with @nth, else every one */
 	unsigned line;     /* scenario line (0 when added at run time) */

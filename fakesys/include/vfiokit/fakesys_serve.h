@@ -96,7 +96,10 @@ struct fakesys_mount_opts {
  * Writes and other changes fail with EROFS, but in the live mode (see
  * fakesys_mount_opts.serve_opens) kernel-like writes to sysfs control files
  * and commands to .fakesys/control.  SIGINT, SIGTERM and SIGHUP unmount
- * cleanly.
+ * cleanly; SIGUSR1 ends the faults' delays (see fakesys_umount_with()).  A
+ * delay also ends when the client's request is interrupted (the client got
+ * a signal, SIGKILL included: the request then fails with EINTR) and on
+ * "fault clear".
  *
  * In the background mode (the default) a daemon process is forked; the call
  * returns in the caller once the mount is in place (or failed), and the daemon
@@ -110,24 +113,56 @@ struct fakesys_mount_opts {
 int fakesys_mount(struct vtree *t, const char *mountpoint, const struct fakesys_mount_opts *o,
                   struct vk_error *err);
 
+/* How long fakesys_umount() waits, by default, for the mount's users to go
+ * and then for its server to exit. */
+#define FAKESYS_UMOUNT_TIMEOUT_MS 5000
+
+/* Options of fakesys_umount_with(); a zeroed struct (or NULL) gives the defaults. */
+struct fakesys_umount_opts {
+	/* How long to wait while the mount is in use, and then for its server to
+	 * exit, in ms: 0 = FAKESYS_UMOUNT_TIMEOUT_MS, negative = not at all. */
+	int timeout_ms;
+	/* Detach the mount at once even while in use (umount2(MNT_DETACH), or
+	 * fusermount3 -u -z): it disappears from the namespace, and its server
+	 * serves what is still open until the last user closes it. */
+	bool lazy;
+};
+
 /**
- * fakesys_umount() - unmount the fakesys FUSE mount at @mountpoint and wait
- * (up to 5 s) for its server to exit.
+ * fakesys_umount_with() - unmount the fakesys FUSE mount at @mountpoint and
+ * wait for its server to exit.
  *
  * Only a mount whose fstype is fuse.fakesys in /proc/self/mountinfo is touched:
  * anything else is refused with -EINVAL, so that a wrong path never unmounts
- * another filesystem.  As root the mount is removed with umount2(), otherwise
- * with `fusermount3 -u`.
+ * another filesystem.  The server the mount names in its source
+ * ("fakesys:<pid>") is signalled and waited on only once verified: alive, of
+ * the uid that made the mount (its user_id=), and holding /dev/fuse; any user
+ * can make a FUSE mount with any source.  A verified server first gets
+ * SIGUSR1: an unmount is coming, so it ends the faults' delays in progress (a
+ * client waiting in one keeps the mount busy) and delays nothing any more.
  *
- * Returns 0, -EINVAL (not a fakesys mount), -EBUSY (in use), -ETIMEDOUT (the
- * server did not exit in time; the mount itself is gone), or another -errno.
+ * As root the mount is removed with umount2(), otherwise with `fusermount3
+ * -u`.  While it is in use the unmount is retried for @o->timeout_ms, then
+ * refused with -EBUSY and a message naming the processes that use it (PID,
+ * command, and what: cwd, root, fd N, mmap).  With @o->lazy it is detached at
+ * once instead.  Then the call waits (on a pidfd, no polling) for the server.
+ *
+ * Returns 0 (unmounted; the server, if verified, exited), 1 (@o->lazy: detached,
+ * but the server still serves files in use, named in @err->msg, @err->code 0),
+ * -EINVAL (not a fakesys mount), -EBUSY (in use), -EPERM (made by another
+ * user), -ETIMEDOUT (unmounted, but the server did not exit in time), or
+ * another -errno.
  */
+int fakesys_umount_with(const char *mountpoint, const struct fakesys_umount_opts *o, struct vk_error *err);
+
+/* fakesys_umount_with() with the default options. */
 int fakesys_umount(const char *mountpoint, struct vk_error *err);
 
 /**
  * fakesys_mount_pid() - the PID of the server of the fakesys mount at
- * @mountpoint (read from its fsname), 0 when the fsname carries none,
- * -EINVAL when @mountpoint is not a fakesys mount, or another -errno.
+ * @mountpoint (read from its fsname and verified as fakesys_umount_with()
+ * does), 0 when the fsname names none or not the mount's server, -EINVAL
+ * when @mountpoint is not a fakesys mount, or another -errno.
  */
 int fakesys_mount_pid(const char *mountpoint);
 

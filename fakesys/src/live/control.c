@@ -64,6 +64,17 @@ static int apply_overrides(struct fs *fs, struct vtree *t, struct vk_error *err)
 	return 0;
 }
 
+/* vtree_inherit_inos() compares each node with its old self through its
+ * parent, which the root has not: a "chmod /" must invalidate it here. */
+static int note_root_change(struct vtree *t, struct vtree *old, struct invals *iv)
+{
+	const struct vt_node *a = vtree_root(t), *b = vtree_root(old);
+
+	if (a->mode != b->mode || a->uid != b->uid || a->gid != b->gid)
+		srv_on_change(iv, VT_CHANGED, FUSE_ROOT_ID, NULL, FUSE_ROOT_ID);
+	return iv->oom ? -ENOMEM : 0;
+}
+
 /*
  * Build the tree of the (changed) model, carry the inode numbers over, swap it
  * in and tell the kernel what changed.  Called with model_mu held.
@@ -83,7 +94,7 @@ static int fs_rebuild(struct fs *fs, struct vk_error *err)
 		return vk_error_set(err, EROFS, "this mount has no host model to change");
 	}
 	if ((r = apply_overrides(fs, t, err)) < 0 || (r = vtree_inherit_inos(t, fs->cur.t, srv_on_change, &iv)) < 0 ||
-	    (r = srv_snap_make(&s, t, true)) < 0) {
+	    (r = note_root_change(t, fs->cur.t, &iv)) < 0 || (r = srv_snap_make(&s, t, true)) < 0) {
 		vtree_free(t);
 		for (size_t i = 0; i < iv.n; i++)
 			free(iv.v[i].name);
@@ -106,16 +117,28 @@ static int fs_rebuild(struct fs *fs, struct vk_error *err)
 }
 
 /*
- * A kernel-like write to the control file @ino, with model_mu held: returns 0
- * or -errno.  A client's write(2) and the control channel's "write" both end
- * here, so that they change the host the same way.
+ * A kernel-like write to the control file @ino, with model_mu held: returns
+ * how many bytes it took, or -errno.  A client's write(2) and the control
+ * channel's "write" both end here, so that they change the host the same way.
+ *
+ * What reaches a store is what kernfs hands it (fs/kernfs/file.c
+ * kernfs_fop_write_iter(), fs/sysfs/file.c sysfs_kf_write()): an empty write
+ * does nothing and succeeds; of a longer one the first PAGE_SIZE bytes, with
+ * a NUL after them, so the store sees a C string that ends at the first NUL
+ * written; the write then returns that shorter count.
  */
-static int live_write_locked(struct fs *fs, fuse_ino_t ino, const char *buf, size_t size, struct vk_error *err)
+static long live_write_locked(struct fs *fs, fuse_ino_t ino, const char *data, size_t size, struct vk_error *err)
 {
 	char arg[NAME_MAX + 1] = "";
 	enum host_store k;
 	struct pci_addr a;
+	char buf[SYSFS_PAGE_SIZE + 1];
 	int r;
+
+	if (size > SYSFS_PAGE_SIZE)
+		size = SYSFS_PAGE_SIZE;
+	memcpy(buf, data, size);
+	buf[size] = '\0';
 
 	pthread_rwlock_rdlock(&fs->lock);
 	struct vt_node *n = srv_node_of(fs, ino);
@@ -123,6 +146,8 @@ static int live_write_locked(struct fs *fs, fuse_ino_t ino, const char *buf, siz
 	pthread_rwlock_unlock(&fs->lock);
 	if (!n)
 		return vk_error_set(err, ENODEV, "the file went away");
+	if (!size && k != HOST_STORE_NONE)
+		return 0;
 	if (k == HOST_STORE_OVERRIDE || k == HOST_STORE_REMOVE || k == HOST_STORE_NUMVFS)
 		pci_addr_parse(arg, &a, NULL);
 	switch (k) {
@@ -153,26 +178,47 @@ static int live_write_locked(struct fs *fs, fuse_ino_t ino, const char *buf, siz
 	}
 	if (r == 0)
 		r = fs_rebuild(fs, err);
-	else if (r > 0)
-		r = 0;
-	return r;
+	return r < 0 ? r : (long)size;
 }
 
-/* A client's write(2) of the control file @ino: returns 0 or -errno. */
-int srv_live_write(struct fs *fs, fuse_ino_t ino, const char *buf, size_t size, struct vk_error *err)
+/* A client's write(2) of the control file @ino: returns the bytes taken or -errno. */
+long srv_live_write(struct fs *fs, fuse_ino_t ino, const char *buf, size_t size, struct vk_error *err)
 {
 	pthread_mutex_lock(&fs->model_mu);
-	int r = live_write_locked(fs, ino, buf, size, err);
+	long r = live_write_locked(fs, ino, buf, size, err);
 	pthread_mutex_unlock(&fs->model_mu);
 	return r;
 }
 
 /* ---- the control channel ---------------------------------------------------- */
 
+/*
+ * Split @args into at least @min and at most @max words (into @w); too few or
+ * too many is -EINVAL naming @usage, so that a stray word is never ignored.
+ */
+static int ctl_words(char *args, char **w, size_t min, size_t max, const char *usage, struct vk_error *err)
+{
+	char *save = NULL;
+	size_t n = 0;
+
+	for (char *t = strtok_r(args, " \t", &save); t; t = strtok_r(NULL, " \t", &save)) {
+		if (n == max)
+			return vk_error_set(err, EINVAL, "unexpected '%.64s'%s: expected '%s'", t, strlen(t) > 64 ? "..." : "",
+			                    usage);
+		w[n++] = t;
+	}
+	if (n < min)
+		return vk_error_set(err, EINVAL, "expected '%s'", usage);
+	for (size_t i = n; i < max; i++)
+		w[i] = NULL;
+	return (int)n;
+}
+
+/* A "fault clear" ends the delays in progress (delay.c). */
 static int ctl_fault(struct fs *fs, char *args, FILE *out, struct vk_error *err)
 {
 	char *save = NULL, *verb = strtok_r(args, " \t", &save);
-	char *rest = save;
+	char *rest = save, *w[1];
 
 	if (verb && !strcmp(verb, "add")) {
 		struct fakesys_fault f;
@@ -193,16 +239,24 @@ static int ctl_fault(struct fs *fs, char *args, FILE *out, struct vk_error *err)
 		return 0;
 	}
 	if (verb && !strcmp(verb, "clear")) {
-		char *path = strtok_r(NULL, " \t", &save);
+		int r = ctl_words(rest ? rest : (char *)"", w, 0, 1, "fault clear [PATH]", err);
+		if (r < 0)
+			return r;
+		char *path = w[0];
 		if (path && *path == '/')
 			path++;
 		size_t n = fault_table_clear(&fs->faults, path);
+		if (n)
+			srv_delays_wake(fs);
 		if (path)
 			srv_invalidate_matching(fs, path);
 		fprintf(out, "ok %zu cleared\n", n);
 		return 0;
 	}
 	if (verb && !strcmp(verb, "list")) {
+		int r = ctl_words(rest ? rest : (char *)"", w, 0, 0, "fault list", err);
+		if (r < 0)
+			return r;
 		_cleanup_free_ char *l = fault_table_list(&fs->faults);
 		fputs(l ? l : "", out);
 		return 0;
@@ -248,7 +302,7 @@ static int add_override(struct fs *fs, const char *path, bool is_mode, uint32_t 
 static int ctl_node(struct fs *fs, bool chmod, char *args, struct vk_error *err)
 {
 	char *save = NULL, *path = strtok_r(args, " \t", &save);
-	char *rest = save;
+	char *rest = save, *w[1];
 	uint32_t mode = 0;
 
 	if (!path || !rest || !*rest)
@@ -256,11 +310,13 @@ static int ctl_node(struct fs *fs, bool chmod, char *args, struct vk_error *err)
 	while (*path == '/')
 		path++;
 	if (chmod) {
-		char *end;
-		unsigned long m = strtoul(rest, &end, 8);
-		if (*end || m > 07777)
-			return vk_error_set(err, EINVAL, "chmod: '%s' is not an octal mode", rest);
-		mode = (uint32_t)m;
+		int r = ctl_words(rest, w, 1, 1, "chmod PATH MODE", err);
+		if (r < 0)
+			return r;
+		size_t digits = strspn(w[0], "01234567");
+		if (w[0][digits] || digits > 5 || strtoul(w[0], NULL, 8) > 07777)
+			return vk_error_set(err, EINVAL, "chmod: '%.64s' is not an octal mode (0 to 7777)", w[0]);
+		mode = (uint32_t)strtoul(w[0], NULL, 8);
 	}
 	/* symlinks followed, as chmod(2) and write(2) do; kept by the real path */
 	char real[PATH_MAX];
@@ -305,29 +361,36 @@ static int ctl_sysfs_write(struct fs *fs, char *args, struct vk_error *err)
 		return vk_error_set(err, ENOENT, "%s: no such path", path);
 	if (!control)
 		return vk_error_set(err, EINVAL, "%s: not a sysfs control file (" CTL_WRITE_FILES ")", path);
-	/* the bytes echo writes: VALUE and a newline */
+	/* the bytes echo writes: VALUE and a newline, again from where a short
+	 * write (a store takes one page at most) stopped, as stdio does */
 	size_t len = strlen(value);
 	_cleanup_free_ char *buf = malloc(len + 1);
 	if (!buf)
 		return vk_error_set(err, ENOMEM, "out of memory");
 	memcpy(buf, value, len);
 	buf[len] = '\n';
-	return live_write_locked(fs, ino, buf, len + 1, err);
+	for (size_t done = 0; done < len + 1;) {
+		long r = live_write_locked(fs, ino, buf + done, len + 1 - done, err);
+		if (r < 0)
+			return (int)r;
+		done += (size_t)r;
+	}
+	return 0;
 }
 
 /* "bind", "unbind", "remove": the control-channel forms, by address. */
 static int ctl_device(struct fs *fs, const char *cmd, char *args, struct vk_error *err)
 {
-	char *save = NULL, *bdf = strtok_r(args, " \t", &save);
-	char *drv = strtok_r(NULL, " \t", &save);
+	bool bind = !strcmp(cmd, "bind");
+	char *w[2];
 	struct pci_addr a;
-	int r = ctl_addr(bdf, &a, err);
+	int r = ctl_words(args, w, bind ? 2 : 1, bind ? 2 : 1,
+	                  bind ? "bind BDF DRIVER" : !strcmp(cmd, "unbind") ? "unbind BDF" : "remove BDF", err);
 
-	if (r < 0)
+	if (r < 0 || (r = ctl_addr(w[0], &a, err)) < 0)
 		return r;
-	if (!strcmp(cmd, "bind"))
-		return drv ? live_force_bind(fs->model, &a, drv, err)
-		           : vk_error_set(err, EINVAL, "bind: expected BDF DRIVER");
+	if (bind)
+		return live_force_bind(fs->model, &a, w[1], err);
 	if (!strcmp(cmd, "unbind"))
 		return live_force_unbind(fs->model, &a, err);
 	return live_remove(fs->model, &a, "1", 1, err);
@@ -373,13 +436,20 @@ static int ctl_exec(struct fs *fs, char *line, FILE *out, struct vk_error *err)
 	if (!strcmp(cmd, "log")) {
 		if (!fs->have_log)
 			return vk_error_set(err, EINVAL, "log: this mount has no log (mount with --log FILE)");
-		if (strcmp(args, "on") && strcmp(args, "off"))
+		char *w[1];
+		r = ctl_words(args, w, 1, 1, "log on|off", err);
+		if (r < 0)
+			return r;
+		if (strcmp(w[0], "on") && strcmp(w[0], "off"))
 			return vk_error_set(err, EINVAL, "log: expected 'log on' or 'log off'");
-		atomic_store(&fs->log.on, !strcmp(args, "on"));
+		atomic_store(&fs->log.on, !strcmp(w[0], "on"));
 		fprintf(out, "ok\n");
 		return 0;
 	}
 	if (!strcmp(cmd, "help")) {
+		char *w[1];
+		if ((r = ctl_words(args, w, 0, 0, "help", err)) < 0)
+			return r;
 		fputs("fault add PATH OP ERRNO [nth=N] [times=N] [delay=MS]\nfault clear [PATH]\nfault list\n"
 		      "log on|off\nbind BDF DRIVER\nunbind BDF\nremove BDF\nchmod PATH MODE\nset PATH VALUE\n"
 		      "write PATH VALUE\n",
@@ -387,7 +457,7 @@ static int ctl_exec(struct fs *fs, char *line, FILE *out, struct vk_error *err)
 		return 0;
 	}
 	if (!is_change_verb(cmd))
-		return vk_error_set(err, EINVAL, "unknown command '%s' (try 'help')", cmd);
+		return vk_error_set(err, EINVAL, "unknown command '%.64s' (try 'help')", cmd);
 	if (!fs->model)
 		return vk_error_set(err, EROFS, "%s: this mount has no host model to change", cmd);
 	/* serialised with the sysfs writes; "write" ends in live_write_locked(),
@@ -413,6 +483,13 @@ int srv_ctl_write(struct fs *fs, struct ctl_fh *h, const char *buf, size_t size)
 	FILE *out = open_memstream(&res, &len);
 	if (!out)
 		return -ENOMEM;
+	/* a NUL would cut a command short, and what follows it would be lost
+	 * unseen: nothing of such a write runs */
+	if (memchr(buf, '\0', size)) {
+		r = -EINVAL;
+		fprintf(out, "error: the command text contains a NUL byte (at %zu); nothing was run\n",
+		        (size_t)((const char *)memchr(buf, '\0', size) - buf));
+	}
 	for (char *line = strtok_r(text, "\n", &save); line && r == 0; line = strtok_r(NULL, "\n", &save)) {
 		struct vk_error e = {0};
 		r = ctl_exec(fs, line, out, &e);

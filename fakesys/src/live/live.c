@@ -16,8 +16,17 @@
  *   more -EINVAL, an empty value (or a lone newline) clears it.
  * - drivers/pci/pci-sysfs.c remove_store(): kstrtoul() failure -EINVAL, 0 does
  *   nothing, else the device and everything below it goes away.
- * - drivers/pci/iov.c sriov_numvfs_store(): -EINVAL not a number, -ERANGE above
- *   sriov_totalvfs, -ENOENT no driver bound, -EBUSY enabling while VFs exist.
+ * - drivers/pci/iov.c sriov_numvfs_store(): -EINVAL when kstrtou16() fails,
+ *   -ERANGE above sriov_totalvfs, -ENOENT no driver bound, -EBUSY enabling
+ *   while VFs exist.  (Both map every kstrto*() error to -EINVAL since v5.15,
+ *   "PCI/sysfs: Return -EINVAL consistently from "store" functions".)
+ * - lib/kstrtox.c kstrtoull(): an optional '+', digits (base 0: "0x" hex, "0"
+ *   octal), one optional trailing newline, nothing else: a leading space and
+ *   "-1" fail.  lib/vsprintf.c vsscanf() (new_id's fields) takes no sign for
+ *   %x either.
+ * - fs/kernfs/file.c kernfs_fop_write_iter(), fs/sysfs/file.c sysfs_kf_write():
+ *   an empty write never reaches the store; a store gets at most PAGE_SIZE
+ *   bytes with a NUL after them (see live.h).
  *
  * What fakesys cannot know is a driver's static ID table: a driver other than
  * vfio-pci, its variant drivers and pci-stub is taken to match every device;
@@ -37,39 +46,112 @@
 #include "live/live.h"
 
 #define ANY_ID 0xffffffffu
-#define PAGE_SIZE 4096
 
-/* The written bytes as a string, without one trailing newline (sysfs_streq()). */
-static char *arg_string(const char *buf, size_t len)
+/* The kernel's ctype (lib/ctype.c): isspace() includes 0xa0 (Latin-1 NBSP),
+ * and nothing depends on the locale. */
+static bool k_isspace(unsigned char c)
 {
-	if (len && buf[len - 1] == '\n')
-		len--;
-	return strndup(buf, len);
+	return c == ' ' || (c >= '\t' && c <= '\r') || c == 0xa0;
 }
 
-/* How much of the written bytes a message quotes: not the trailing newline
- * echo adds, so that the message (a control-channel answer) stays one line. */
-static int shown_len(const char *buf, size_t len)
+static int k_digit(unsigned char c)
 {
-	return (int)(len && buf[len - 1] == '\n' ? len - 1 : len);
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	c |= 0x20;
+	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : 99;
 }
 
-/* The number a sysfs store parses with kstrtoul(s, 0, ...): an optional
- * trailing newline, nothing else.  @what names the file in the message. */
-static int written_number(const char *what, const char *buf, size_t len, unsigned long max, unsigned long *out,
+/* lib/kstrtox.c _parse_integer_fixup_radix(): base 0 is 16 after "0x" and a
+ * hex digit, 8 after "0", else 10; base 16 skips a "0x". */
+static const char *fixup_radix(const char *s, unsigned *base)
+{
+	if (*base == 0)
+		*base = s[0] == '0' ? ((s[1] | 0x20) == 'x' && k_digit((unsigned char)s[2]) < 16 ? 16 : 8) : 10;
+	if (*base == 16 && s[0] == '0' && (s[1] | 0x20) == 'x')
+		s += 2;
+	return s;
+}
+
+/* lib/kstrtox.c _parse_integer_limit(): digits of @base from @s; returns how
+ * many, *@overflow when the value wrapped. */
+static size_t parse_digits(const char *s, unsigned base, unsigned long long *res, bool *overflow)
+{
+	unsigned long long v = 0;
+	size_t n = 0;
+
+	*overflow = false;
+	for (int d; (d = k_digit((unsigned char)s[n])) < (int)base; n++) {
+		if (v > (ULLONG_MAX - (unsigned)d) / base)
+			*overflow = true;
+		v = v * base + (unsigned)d;
+	}
+	*res = v;
+	return n;
+}
+
+/* lib/kstrtox.c kstrtoull(): an optional '+', digits (base 0: by prefix),
+ * one optional newline, the end.  -ERANGE on overflow, -EINVAL otherwise:
+ * no leading space, no sign, nothing after. */
+static int k_strtoull(const char *s, unsigned base, unsigned long long *res)
+{
+	bool overflow;
+	unsigned long long v;
+
+	if (*s == '+')
+		s++;
+	s = fixup_radix(s, &base);
+	size_t n = parse_digits(s, base, &v, &overflow);
+	if (overflow)
+		return -ERANGE;
+	if (!n)
+		return -EINVAL;
+	s += n;
+	if (*s == '\n')
+		s++;
+	if (*s)
+		return -EINVAL;
+	*res = v;
+	return 0;
+}
+
+/* What a message quotes of the written string: not the newline echo adds,
+ * at most 48 bytes, anything else unprintable (a newline, a non-ASCII byte)
+ * as \xNN, so that the message (a control-channel answer) stays one line. */
+static const char *quoted(const char *s, char out[static 256])
+{
+	size_t w = 0, i = 0, n = strlen(s);
+
+	if (n && s[n - 1] == '\n')
+		n--;
+	for (; i < n && i < 48; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c >= 0x20 && c < 0x7f && c != '\\')
+			out[w++] = (char)c;
+		else
+			w += (size_t)snprintf(out + w, 5, "\\x%02x", c);
+	}
+	if (i < n)
+		w += (size_t)snprintf(out + w, 4, "...");
+	out[w] = '\0';
+	return out;
+}
+
+/* The number a sysfs store parses with kstrtoul(buf, 0, ...) / kstrtou16():
+ * any failure, and a value above @max, is -EINVAL (remove_store(),
+ * sriov_numvfs_store() do not pass -ERANGE on).  @what names the file. */
+static int written_number(const char *what, const char *buf, unsigned long long max, unsigned long long *out,
                           struct vk_error *err)
 {
-	_cleanup_free_ char *s = strndup(buf, len);
-	char *end;
+	char q[256];
 
-	if (!s)
-		return vk_error_set(err, ENOMEM, "out of memory");
-	errno = 0;
-	*out = strtoul(s, &end, 0);
-	if (*end == '\n')
-		end++;
-	if (errno || end == s || *end || *out > max)
-		return vk_error_set(err, EINVAL, "%s: '%.*s' is not a number", what, shown_len(s, strlen(s)), s);
+	int r = k_strtoull(buf, 0, out);
+
+	if (r == 0 && *out > max)
+		return vk_error_set(err, EINVAL, "%s: '%s' is above %llu", what, quoted(buf, q), max);
+	if (r < 0)
+		return vk_error_set(err, EINVAL, "%s: '%s' is not a number%s", what, quoted(buf, q),
+		                    r == -ERANGE ? " that fits" : "");
 	return 0;
 }
 
@@ -79,10 +161,15 @@ static long dev_index(const struct host_model *m, const struct pci_addr *a)
 	return d ? d - m->devices : -1;
 }
 
-/* The device named by the written bytes, or -1 (bus_find_device_by_name()). */
-static long named_device(const struct host_model *m, const char *buf, size_t len)
+/* The device named by the written string, or -1: bus_find_device_by_name()
+ * compares names with sysfs_streq(), which allows one trailing newline. */
+static long named_device(const struct host_model *m, const char *buf)
 {
-	_cleanup_free_ char *s = arg_string(buf, len);
+	size_t n = strlen(buf);
+
+	if (n && buf[n - 1] == '\n')
+		n--;
+	_cleanup_free_ char *s = strndup(buf, n);
 	struct pci_addr a;
 
 	if (!s || pci_addr_parse(s, &a, NULL) < 0)
@@ -172,14 +259,16 @@ static void detach(struct host_model *m, struct host_device *d)
 
 int live_bind(struct host_model *m, const char *drv, const char *buf, size_t len, struct vk_error *err)
 {
-	long i = named_device(m, buf, len);
+	long i = named_device(m, buf);
+	char q[256];
 
+	(void)len;
 	if (i < 0)
-		return vk_error_set(err, ENODEV, "bind: no such device '%.*s'", shown_len(buf, len), buf);
+		return vk_error_set(err, ENODEV, "bind: no such device '%s'", quoted(buf, q));
 	struct host_device *d = &m->devices[i];
 	if (!driver_matches(m, drv, d))
-		return vk_error_set(err, ENODEV, "bind: %s does not match device %.*s (driver_override %s)", drv,
-		                    shown_len(buf, len), buf, d->driver_override ? d->driver_override : "unset");
+		return vk_error_set(err, ENODEV, "bind: %s does not match device %s (driver_override %s)", drv,
+		                    quoted(buf, q), d->driver_override ? d->driver_override : "unset");
 	if (d->driver)
 		return vk_error_set(err, EBUSY, "bind: the device is bound to %s", d->driver);
 	int r = attach(m, (size_t)i, drv);
@@ -188,10 +277,12 @@ int live_bind(struct host_model *m, const char *drv, const char *buf, size_t len
 
 int live_unbind(struct host_model *m, const char *drv, const char *buf, size_t len, struct vk_error *err)
 {
-	long i = named_device(m, buf, len);
+	long i = named_device(m, buf);
+	char q[256];
 
+	(void)len;
 	if (i < 0 || !m->devices[i].driver || strcmp(m->devices[i].driver, drv))
-		return vk_error_set(err, ENODEV, "unbind: '%.*s' is not bound to %s", shown_len(buf, len), buf, drv);
+		return vk_error_set(err, ENODEV, "unbind: '%s' is not bound to %s", quoted(buf, q), drv);
 	detach(m, &m->devices[i]);
 	return 0;
 }
@@ -230,12 +321,15 @@ int live_driver_override(struct host_model *m, const struct pci_addr *a, const c
 
 	if (i < 0)
 		return vk_error_set(err, ENODEV, "driver_override: the device went away");
-	if (len >= PAGE_SIZE - 1)
-		return vk_error_set(err, EINVAL, "driver_override: value too long");
-	char *s = arg_string(buf, len);
+	/* driver_set_override(): the length written first (PAGE_SIZE - 1 or
+	 * more: -EINVAL), then the string up to its first NUL; empty, or a
+	 * newline first, clears the override; otherwise it ends at a newline */
+	if (len >= SYSFS_PAGE_SIZE - 1)
+		return vk_error_set(err, EINVAL, "driver_override: %zu bytes; the value must be shorter than %d", len,
+		                    SYSFS_PAGE_SIZE - 1);
+	char *s = strdup(buf);
 	if (!s)
 		return vk_error_set(err, ENOMEM, "out of memory");
-	/* driver_set_override() cuts at the first newline */
 	s[strcspn(s, "\n")] = '\0';
 	struct host_device *d = &m->devices[i];
 	if (!*s) {
@@ -265,23 +359,51 @@ static int probe_one(struct host_model *m, size_t i)
 
 int live_drivers_probe(struct host_model *m, const char *buf, size_t len, struct vk_error *err)
 {
-	long i = named_device(m, buf, len);
+	long i = named_device(m, buf);
+	char q[256];
 
+	(void)len;
 	if (i < 0)
-		return vk_error_set(err, ENODEV, "drivers_probe: no such device '%.*s'", shown_len(buf, len), buf);
+		return vk_error_set(err, ENODEV, "drivers_probe: no such device '%s'", quoted(buf, q));
 	int r = probe_one(m, (size_t)i);
 	return r < 0 ? vk_error_set(err, r, "out of memory") : r;
 }
 
+/*
+ * sscanf(buf, "%x %x %x %x %x %x %lx") as the kernel's vsscanf() does it
+ * (lib/vsprintf.c), not glibc's: each field after optional white space must
+ * start with a hex digit (no sign: "-1" is no field), "0x" is skipped, digits
+ * run as far as they go (an overflow wraps), and the values are cut to 32
+ * bits but the last.  Returns how many fields were converted.
+ */
+static int scan_new_id(const char *s, unsigned long long v[7])
+{
+	int n = 0;
+
+	while (n < 7 && *s) {
+		bool overflow;
+		unsigned base = 16;
+		while (k_isspace((unsigned char)*s))
+			s++;
+		if (k_digit((unsigned char)*s) >= 16)
+			break;
+		s = fixup_radix(s, &base);
+		s += parse_digits(s, base, &v[n], &overflow);
+		if (n < 6)
+			v[n] = (uint32_t)v[n];
+		n++;
+	}
+	return n;
+}
+
 int live_new_id(struct host_model *m, const char *drv, const char *buf, size_t len, struct vk_error *err)
 {
-	_cleanup_free_ char *s = strndup(buf, len);
-	unsigned vendor, device, subvendor = ANY_ID, subdevice = ANY_ID, cls = 0, cls_mask = 0;
-	unsigned long data = 0;
+	unsigned long long f[7] = {0, 0, ANY_ID, ANY_ID, 0, 0, 0};
+	int fields = scan_new_id(buf, f);
+	uint32_t vendor = (uint32_t)f[0], device = (uint32_t)f[1], subvendor = (uint32_t)f[2],
+		 subdevice = (uint32_t)f[3], cls = (uint32_t)f[4], cls_mask = (uint32_t)f[5];
 
-	if (!s)
-		return vk_error_set(err, ENOMEM, "out of memory");
-	int fields = sscanf(s, "%x %x %x %x %x %x %lx", &vendor, &device, &subvendor, &subdevice, &cls, &cls_mask, &data);
+	(void)len;
 	if (fields < 2)
 		return vk_error_set(err, EINVAL, "new_id: expected 'VENDOR DEVICE [SUBVENDOR SUBDEVICE CLASS MASK DATA]'");
 	struct host_dynid id = {.vendor = vendor, .device = device, .subvendor = subvendor, .subdevice = subdevice,
@@ -396,9 +518,10 @@ static int compact(struct host_model *m, const bool *gone)
 int live_remove(struct host_model *m, const struct pci_addr *a, const char *buf, size_t len, struct vk_error *err)
 {
 	long i = dev_index(m, a);
-	unsigned long v;
+	unsigned long long v;
 
-	int r = written_number("remove", buf, len, ULONG_MAX, &v, err);
+	(void)len;
+	int r = written_number("remove", buf, ULONG_MAX, &v, err);
 
 	if (r < 0)
 		return r;
@@ -533,9 +656,10 @@ int live_sriov_numvfs(struct host_model *m, const struct pci_addr *a, const char
                       struct vk_error *err)
 {
 	long i = dev_index(m, a);
-	unsigned long num;
+	unsigned long long num;
 
-	int r = written_number("sriov_numvfs", buf, len, 0xffff, &num, err);
+	(void)len;
+	int r = written_number("sriov_numvfs", buf, 0xffff, &num, err);
 
 	if (r < 0)
 		return r;
@@ -543,13 +667,13 @@ int live_sriov_numvfs(struct host_model *m, const struct pci_addr *a, const char
 		return vk_error_set(err, ENODEV, "sriov_numvfs: the device went away");
 	struct host_device *d = &m->devices[i];
 	if (num > d->sriov_totalvfs)
-		return vk_error_set(err, ERANGE, "sriov_numvfs: %lu is above sriov_totalvfs (%u)", num, d->sriov_totalvfs);
+		return vk_error_set(err, ERANGE, "sriov_numvfs: %llu is above sriov_totalvfs (%u)", num, d->sriov_totalvfs);
 	if (num == d->n_vfs)
 		return 1;
 	if (!d->driver)
 		return vk_error_set(err, ENOENT, "sriov_numvfs: no driver bound to the device; cannot configure SR-IOV");
 	if (num && d->n_vfs)
-		return vk_error_set(err, EBUSY, "sriov_numvfs: %u VFs already enabled; disable before enabling %lu",
+		return vk_error_set(err, EBUSY, "sriov_numvfs: %u VFs already enabled; disable before enabling %llu",
 		                    d->n_vfs, num);
 	if (num) {
 		r = add_vfs(m, (size_t)i, (uint16_t)num);

@@ -91,10 +91,17 @@ void access_log_write(struct access_log *l, int pid, unsigned uid, const char *o
 
 /* ---- kernel-like mutations of the host model (live.c) ---- */
 
+/* The most a sysfs store is handed of one write (PAGE_SIZE on x86-64 and
+ * arm64 with 4K pages; fs/kernfs/file.c kernfs_fop_write_iter()). */
+#define SYSFS_PAGE_SIZE 4096
+
 /*
  * Each returns 0 when the model changed (the caller rebuilds the tree), 1 when
  * the write succeeded without a change, or a negative errno as the kernel
- * would return it, with the reason in @err.  @buf/@len are the bytes written.
+ * would return it, with the reason in @err.  @buf/@len are what kernfs hands
+ * a store: at most SYSFS_PAGE_SIZE bytes written, with a NUL after them, so
+ * that @buf is a C string ending at the first NUL written; @len counts them
+ * all (driver_override checks it before it looks at the string).
  */
 int live_bind(struct host_model *m, const char *driver, const char *buf, size_t len, struct vk_error *err);
 int live_unbind(struct host_model *m, const char *driver, const char *buf, size_t len, struct vk_error *err);

@@ -178,7 +178,8 @@ static void rq_path(struct rq *q, const struct vt_node *n, const char *child)
 
 
 /*
- * Count this access against the faults; returns the errno to fail with or 0.
+ * Count this access against the faults; returns the errno to fail with or 0
+ * (EINTR when the kernel interrupted a delay, serve/delay.c).
  * A delay is served without the tree lock (a mutation may happen meanwhile,
  * which is the point of a delay): node pointers taken before are stale after
  * this call and must be looked up again by inode.
@@ -200,10 +201,10 @@ static int rq_fault(struct rq *q)
 	}
 	if (delay) {
 		pthread_rwlock_unlock(&q->fs->lock);
-		struct timespec ts = {.tv_sec = delay / 1000, .tv_nsec = (long)(delay % 1000) * 1000000L};
-		while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-			;
+		int r = srv_delay(q->fs, q->req, delay);
 		pthread_rwlock_rdlock(&q->fs->lock);
+		if (r < 0)
+			return -r; /* interrupted: the client is gone or has a signal */
 	}
 	return e;
 }
@@ -791,13 +792,13 @@ static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t siz
 	if (srv_is_standin(n))
 		return rq_fail(&q, EINVAL); /* nothing behind the file, as a VFIO device without a region */
 	rq_end(&q); /* the mutation swaps the tree: not under our read lock */
-	r = srv_live_write(fs, ino, buf, size, &e);
+	long taken = srv_live_write(fs, ino, buf, size, &e);
 	pthread_rwlock_rdlock(&fs->lock);
-	rq_log(&q, r < 0 ? -r : 0);
+	rq_log(&q, taken < 0 ? (int)-taken : 0);
 	pthread_rwlock_unlock(&fs->lock);
-	if (r < 0)
-		return (void)fuse_reply_err(req, -r);
-	fuse_reply_write(req, size);
+	if (taken < 0)
+		return (void)fuse_reply_err(req, (int)-taken);
+	fuse_reply_write(req, (size_t)taken); /* at most a page, as sysfs takes */
 }
 
 static void op_statfs(fuse_req_t req, fuse_ino_t ino)

@@ -192,7 +192,11 @@ static void invals_send_now(struct fs *fs, struct invals *iv);
 void *srv_notifier_main(void *arg)
 {
 	struct fs *fs = arg;
+	sigset_t all;
 
+	/* signals go to the loop's threads, where they end its waits */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, NULL);
 	pthread_mutex_lock(&fs->nq_mu);
 	for (;;) {
 		while (!fs->nq_n && !fs->srv_notifier_stop)

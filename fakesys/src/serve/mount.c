@@ -9,6 +9,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,10 +29,20 @@
 
 /* libfuse reports through its log function; keep the last message for vk_error. */
 static char fuse_last_msg[512];
+/* -d: libfuse's trace of every request ("unique: 4, opcode: LOOKUP (1), ...",
+ * logged at FUSE_LOG_DEBUG when the session has its debug option) goes to
+ * stderr as well. */
+static bool fuse_debug;
 
 static void __attribute__((format(printf, 2, 0))) capture_fuse_log(enum fuse_log_level level, const char *fmt,
                                                                     va_list ap)
 {
+	if (fuse_debug) {
+		va_list aq;
+		va_copy(aq, ap);
+		vfprintf(stderr, fmt, aq);
+		va_end(aq);
+	}
 	if (level > FUSE_LOG_ERR)
 		return;
 	vsnprintf(fuse_last_msg, sizeof(fuse_last_msg), fmt, ap);
@@ -79,6 +90,7 @@ static void fs_destroy(struct fs *fs)
 	pthread_rwlock_destroy(&fs->lock);
 	pthread_mutex_destroy(&fs->model_mu);
 	pthread_mutex_destroy(&fs->ctl_mu);
+	srv_delays_destroy(fs);
 	memset(fs, 0, sizeof(*fs));
 }
 
@@ -91,6 +103,8 @@ static int fs_init(struct fs *fs, struct vtree *t, const struct fakesys_mount_op
 	pthread_mutex_init(&fs->open_mu, NULL);
 	pthread_mutex_init(&fs->nq_mu, NULL);
 	pthread_cond_init(&fs->nq_cond, NULL);
+	if (srv_delays_init(fs) < 0)
+		return vk_error_set(err, ENOMEM, "mount: out of memory");
 	fault_table_init(&fs->faults);
 	fs->model = o->model;
 	fs->owner = geteuid();
@@ -163,8 +177,9 @@ struct server {
 static void server_close(struct server *s)
 {
 	srv_notifier_stop(&s->fs); /* it sends through the session */
+	srv_delays_stop(&s->fs);
 	if (s->signals)
-		fuse_remove_signal_handlers(s->se);
+		srv_signals_remove(&s->fs);
 	if (s->mounted)
 		fuse_session_unmount(s->se);
 	if (s->se)
@@ -188,6 +203,7 @@ static int server_open(struct server *s, struct vtree *t, const char *real, cons
 	struct fuse_args args = FUSE_ARGS_INIT(o->debug ? 4 : 3, argv);
 
 	fuse_last_msg[0] = '\0';
+	fuse_debug = o->debug;
 	fuse_set_log_func(capture_fuse_log);
 	s->se = fuse_session_new(&args, &srv_fs_ops, sizeof(srv_fs_ops), &s->fs);
 	fuse_opt_free_args(&args);
@@ -197,8 +213,8 @@ static int server_open(struct server *s, struct vtree *t, const char *real, cons
 		                 fuse_last_msg[0] ? fuse_last_msg : "unknown libfuse error");
 		goto fail;
 	}
-	if (fuse_set_signal_handlers(s->se) < 0) {
-		r = vk_error_set(err, EIO, "mount %s: cannot install signal handlers", real);
+	if ((r = srv_signals_install(&s->fs, s->se)) < 0) {
+		r = vk_error_set(err, -r, "mount %s: cannot install signal handlers: %s", real, strerror(-r));
 		goto fail;
 	}
 	s->signals = true;
@@ -208,6 +224,10 @@ static int server_open(struct server *s, struct vtree *t, const char *real, cons
 		goto fail;
 	}
 	s->mounted = true;
+	if ((r = srv_signals_start(&s->fs)) < 0) {
+		r = vk_error_set(err, -r, "mount %s: cannot start the signal thread: %s", real, strerror(-r));
+		goto fail;
+	}
 	if (o->model && o->model->n_steps) {
 		if (pthread_create(&s->fs.notifier, NULL, srv_notifier_main, &s->fs) != 0) {
 			r = vk_error_set(err, EAGAIN, "mount %s: cannot start the notifier thread", real);
@@ -313,9 +333,16 @@ static void watchdog_start(const char *real)
 #include <sanitizer/lsan_interface.h>
 #endif
 
-/* A daemon ends with _exit(), which skips LeakSanitizer's check at exit: in a
+/*
+ * A daemon ends with _exit(), which skips LeakSanitizer's check at exit: in a
  * sanitizer build, run it here (its report goes to the daemon's stderr, see
- * FAKESYS_DAEMON_STDERR). */
+ * FAKESYS_DAEMON_STDERR).  LeakSanitizer reports only what nothing reachable
+ * points to, and the caller's frames below daemon_main() still hold the model
+ * and the tree (fakesys mount's locals): so everything is freed first, or
+ * whatever the live mode lost out of the model (issue #14.4: a removed
+ * device's resources, still pointed to from the model's device array) would
+ * pass as reachable.
+ */
 static void daemon_leak_check(void)
 {
 #ifdef HAVE_LSAN
@@ -388,6 +415,9 @@ static __attribute__((noreturn)) void daemon_main(struct vtree *t, const char *r
 	server_close(&s);
 	if (o->pidfile)
 		unlink(o->pidfile);
+	/* the daemon's copies (fork): nothing returns to the caller's frames */
+	host_model_free(o->model);
+	vtree_free(t);
 	daemon_leak_check();
 	_exit(0);
 }
@@ -464,188 +494,3 @@ int fakesys_mount(struct vtree *t, const char *mountpoint, const struct fakesys_
 		return mount_foreground(t, real, &opts, err);
 	return mount_background(t, real, &opts, err);
 }
-
-/* ---- unmounting --------------------------------------------------------- */
-
-/* Undo mountinfo's octal escapes (\040 for a space) in place. */
-static void unescape_mountinfo(char *s)
-{
-	char *w = s;
-	for (char *r = s; *r; r++) {
-		if (r[0] == '\\' && r[1] >= '0' && r[1] <= '3' && r[2] >= '0' && r[2] <= '7' && r[3] >= '0' &&
-		    r[3] <= '7') {
-			*w++ = (char)((r[1] - '0') * 64 + (r[2] - '0') * 8 + (r[3] - '0'));
-			r += 3;
-		} else {
-			*w++ = *r;
-		}
-	}
-	*w = '\0';
-}
-
-/*
- * Find the topmost mount at @real in /proc/self/mountinfo.  Returns 1 with
- * its fstype and source, 0 when nothing is mounted there, or -errno.
- */
-static int find_mount(const char *real, char *fstype, size_t flen, char *source, size_t slen)
-{
-	_cleanup_fclose_ FILE *f = fopen("/proc/self/mountinfo", "re");
-	_cleanup_free_ char *line = NULL;
-	size_t cap = 0;
-	int found = 0;
-
-	if (!f)
-		return -errno;
-	while (getline(&line, &cap, f) > 0) {
-		char *save = NULL, *fields[5], *tok;
-		int i;
-		for (i = 0; i < 5; i++)
-			if (!(fields[i] = strtok_r(i ? NULL : line, " \n", &save)))
-				break;
-		if (i < 5)
-			continue;
-		unescape_mountinfo(fields[4]);
-		if (strcmp(fields[4], real))
-			continue;
-		/* skip optional fields up to the "-" separator */
-		while ((tok = strtok_r(NULL, " \n", &save)) && strcmp(tok, "-"))
-			;
-		char *type = strtok_r(NULL, " \n", &save);
-		char *src = strtok_r(NULL, " \n", &save);
-		if (!type || !src)
-			continue;
-		snprintf(fstype, flen, "%s", type);
-		snprintf(source, slen, "%s", src);
-		found = 1; /* keep going: the last one is on top */
-	}
-	return found;
-}
-
-/* The real path of a mountpoint without entering it (a dead server answers
- * ENOTCONN): realpath of the parent plus the last component. */
-static int mountpoint_path(const char *mp, char *real)
-{
-	char tmp[PATH_MAX], parent[PATH_MAX];
-
-	if (snprintf(tmp, sizeof(tmp), "%s", mp) >= (int)sizeof(tmp))
-		return -ENAMETOOLONG;
-	size_t n = strlen(tmp);
-	while (n > 1 && tmp[n - 1] == '/')
-		tmp[--n] = '\0';
-	char *slash = strrchr(tmp, '/');
-	const char *base = slash ? slash + 1 : tmp;
-	if (!slash) {
-		if (!realpath(".", parent))
-			return -errno;
-	} else {
-		*slash = '\0';
-		if (!realpath(slash == tmp ? "/" : tmp, parent))
-			return -errno;
-	}
-	if (!strcmp(base, ".") || !strcmp(base, "..") || !*base) {
-		return realpath(mp, real) ? 0 : -errno;
-	}
-	if (snprintf(real, PATH_MAX, "%s/%s", strcmp(parent, "/") ? parent : "", base) >= PATH_MAX)
-		return -ENAMETOOLONG;
-	return 0;
-}
-
-/* 1 with *pid set when @mp is a fakesys mount, else -errno (EINVAL: not one). */
-static int lookup_fakesys_mount(const char *mp, char *real, pid_t *pid, struct vk_error *err)
-{
-	char fstype[64], source[256];
-	int r = mountpoint_path(mp, real);
-
-	if (r < 0)
-		return vk_error_set(err, r, "umount %s: %s", mp, strerror(-r));
-	r = find_mount(real, fstype, sizeof(fstype), source, sizeof(source));
-	if (r < 0)
-		return vk_error_set(err, r, "umount %s: reading /proc/self/mountinfo: %s", mp, strerror(-r));
-	if (r == 0)
-		return vk_error_set(err, EINVAL, "umount %s: nothing is mounted there", mp);
-	if (strcmp(fstype, "fuse.fakesys"))
-		return vk_error_set(err, EINVAL, "umount %s: not a fakesys mount (it is %s); refusing to unmount it", mp,
-		                    fstype);
-	*pid = 0;
-	if (!strncmp(source, "fakesys:", 8))
-		*pid = (pid_t)strtol(source + 8, NULL, 10);
-	return 1;
-}
-
-int fakesys_mount_pid(const char *mountpoint)
-{
-	char real[PATH_MAX];
-	pid_t pid;
-	int r = lookup_fakesys_mount(mountpoint, real, &pid, NULL);
-
-	return r < 0 ? r : (int)pid;
-}
-
-static int run_fusermount_u(const char *real, struct vk_error *err)
-{
-	char *argv[] = {"fusermount3", "-u", "--", (char *)real, NULL};
-	pid_t pid;
-	int status, r = posix_spawnp(&pid, "fusermount3", NULL, NULL, argv, environ);
-
-	if (r)
-		return vk_error_set(err, r, "umount %s: cannot run fusermount3: %s", real, strerror(r));
-	while (waitpid(pid, &status, 0) < 0)
-		if (errno != EINTR)
-			return vk_error_set(err, errno, "umount %s: waitpid: %s", real, strerror(errno));
-	if (!WIFEXITED(status) || WEXITSTATUS(status))
-		return vk_error_set(err, EBUSY, "umount %s: fusermount3 -u failed (is the mount in use?)", real);
-	return 0;
-}
-
-/* Alive and not a zombie (a container's init may be slow to reap). */
-static bool process_alive(pid_t pid)
-{
-	char path[64], buf[512];
-
-	if (kill(pid, 0) < 0 && errno == ESRCH)
-		return false;
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return errno != ENOENT;
-	ssize_t n = read(fd, buf, sizeof(buf) - 1);
-	if (n <= 0)
-		return true;
-	buf[n] = '\0';
-	char *paren = strrchr(buf, ')');
-	return !(paren && paren[1] == ' ' && (paren[2] == 'Z' || paren[2] == 'X'));
-}
-
-int fakesys_umount(const char *mountpoint, struct vk_error *err)
-{
-	char real[PATH_MAX];
-	pid_t pid = 0;
-	int r = lookup_fakesys_mount(mountpoint, real, &pid, err);
-
-	if (r < 0)
-		return r;
-	if (geteuid() == 0) {
-		/* EBUSY right after the last files were closed is often transient
-		 * (their final release still in flight): retry for a bounded 2 s,
-		 * never falling back to a lazy detach the caller did not ask for */
-		int tries = 0;
-		while ((r = umount2(real, UMOUNT_NOFOLLOW)) < 0 && errno == EBUSY && ++tries < 40)
-			usleep(50 * 1000);
-		if (r < 0)
-			return vk_error_set(err, errno, "umount %s: %s%s", mountpoint, strerror(errno),
-			                    errno == EBUSY ? " (a process uses the mount)" : "");
-	} else if ((r = run_fusermount_u(real, err)) < 0) {
-		return r;
-	}
-	if (pid <= 0 || pid == getpid())
-		return 0;
-	/* The server sees ENODEV on /dev/fuse and exits; wait for it (5 s). */
-	for (int i = 0; i < 500; i++) {
-		if (!process_alive(pid))
-			return 0;
-		poll(NULL, 0, 10);
-	}
-	return vk_error_set(err, ETIMEDOUT, "umount %s: unmounted, but the server (pid %d) did not exit within 5 s",
-	                    mountpoint, (int)pid);
-}
-

@@ -5,7 +5,9 @@
  *   serve/fuse_ops.c     the FUSE operations (requests, faults, the access log)
  *   serve/invalidate.c   naming nodes by pattern, invalidating the kernel's caches
  *   live/control.c       kernel-like writes, rebuilds, the control channel, steps
- *   serve/mount.c        mounting, the daemon, unmounting
+ *   serve/mount.c        mounting, the daemon
+ *   serve/umount.c       unmounting: the mount's server verified, its users named
+ *   serve/delay.c        a fault's delay and what ends it early; signals
  */
 #ifndef FAKESYS_SERVE_SERVER_H
 #define FAKESYS_SERVE_SERVER_H
@@ -15,6 +17,7 @@
 
 #include <pthread.h>
 #include <stdbool.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <time.h>
 
@@ -84,6 +87,17 @@ struct fs {
 	size_t nq_n, nq_cap;
 	uid_t owner;
 	gid_t owner_gid;
+	/* Delayed requests wait on delay_cond until their deadline, a "fault
+	 * clear" (delay_gen changes), or for good (delays_off): serve/delay.c. */
+	pthread_mutex_t delay_mu;
+	pthread_cond_t delay_cond;
+	uint64_t delay_gen;
+	bool delays_off;
+	/* Signals reach a thread of ours through this pipe (serve/delay.c). */
+	int sig_pipe[2];
+	pthread_t sig_thread;
+	bool sig_installed, sig_thread_on;
+	_Atomic bool sig_quit;
 };
 
 /* Per open of the control file: the result of the commands written through it. */
@@ -126,12 +140,31 @@ extern __thread bool srv_invals_deferred;
 
 /* live/control.c: kernel-like writes, the control channel, steps */
 bool srv_open_writable(struct fs *fs, const struct vt_node *n);
-int srv_live_write(struct fs *fs, fuse_ino_t ino, const char *buf, size_t size, struct vk_error *err);
+long srv_live_write(struct fs *fs, fuse_ino_t ino, const char *buf, size_t size, struct vk_error *err);
 int srv_ctl_write(struct fs *fs, struct ctl_fh *h, const char *buf, size_t size);
 void srv_run_step(struct fs *fs, char *cmds);
 
 /* serve/mount.c */
 void srv_notifier_stop(struct fs *fs);
+
+/* serve/delay.c: a fault's delay, and what ends it early */
+int srv_delays_init(struct fs *fs);
+void srv_delays_destroy(struct fs *fs);
+/* Wait @ms (at most FAKESYS_DELAY_MAX_MS) for request @req (NULL: none):
+ * 0 when the time ran out or the delay was ended early, -EINTR when the
+ * kernel interrupted the request. */
+int srv_delay(struct fs *fs, fuse_req_t req, uint32_t ms);
+/* "fault clear": end the delays in progress. */
+void srv_delays_wake(struct fs *fs);
+/* End the delays in progress and delay nothing from now on. */
+void srv_delays_stop(struct fs *fs);
+/* Handlers for SIGHUP, SIGINT, SIGTERM (end the session and the delays),
+ * SIGUSR1 (an unmount is coming: end the delays) and SIGPIPE (ignored),
+ * installed before the mount; the thread that acts on them, started once
+ * mounted; both undone by srv_signals_remove(). */
+int srv_signals_install(struct fs *fs, struct fuse_session *se);
+int srv_signals_start(struct fs *fs);
+void srv_signals_remove(struct fs *fs);
 
 /* serve/fuse_ops.c: the operations handed to fuse_session_new() */
 extern const struct fuse_lowlevel_ops srv_fs_ops;
