@@ -9,11 +9,11 @@
 #include <vfiokit/vtree.h>
 
 /*
- * The third way to serve a tree: run one command in a private mount namespace
- * where the tree is overlaid on /sys, /dev and /proc's files, so unmodified
- * programs (lspci, driverctl, dpdk-devbind.py, static binaries) see the fake
- * host at the real paths.  The real host's mounts are never changed.
- * docs/architecture.md ("fakesys run") describes the layout.
+ * The third way to serve a tree: run one command in private mount and PID
+ * namespaces where the tree is overlaid on /sys, /dev and /proc's files, so
+ * unmodified programs (lspci, driverctl, dpdk-devbind.py, static binaries)
+ * see the fake host at the real paths.  The real host's mounts are never
+ * changed.  docs/architecture.md ("fakesys run") describes the layout.
  */
 
 /* Options of fakesys_run(); a zeroed struct (or NULL) gives the defaults. */
@@ -45,35 +45,46 @@ struct fakesys_run_opts {
  * @err:    receives the reason of a failure.
  *
  * The tree is mounted with FUSE on a fresh directory under @o->tmpdir by a
- * server process that outlives nothing: it gets SIGTERM if the caller dies.
- * The command runs in a child that enters a new mount namespace (plus a user
- * namespace when not root, mapping the caller's uid and gid to themselves),
- * makes every mount private, builds a new /sys and /dev (a tmpfs holding bind
- * mounts of the real entries the scenario does not model and of the fake
- * tree's entries), binds the fake proc files over the real ones, and execs.
- * Only the tree's own parts replace real ones (sys/bus/pci, sys/devices/pci*,
- * sys/kernel/iommu_groups, sys/class/{iommu,vfio,vfio-dev,pci_bus},
- * vfio/iommu in sys/class/misc and sys/devices/virtual, VFIO, iommufd and PCI
- * driver modules in sys/module, dev/vfio, dev/iommu); everything else in /sys
- * and /dev stays the real one.  The real /sys parts are read-only inside.
+ * server process whose parent, a guard process, ends it when the caller dies
+ * however it dies.  The command runs in new mount and PID namespaces (plus a
+ * user namespace when not root, mapping the caller's uid and gid to
+ * themselves): every mount is made private, a new /sys and /dev are built (a
+ * tmpfs holding bind mounts of the real entries the scenario does not model
+ * and of the fake tree's entries), and the host's mount of the tree is
+ * detached (the namespace keeps its copy).  The PID namespace's init mounts
+ * its own /proc, binds the fake proc files over it, makes /proc/sys,
+ * /proc/sysrq-trigger, /proc/irq, /proc/bus and /proc/fs read-only, drops
+ * CAP_SYS_ADMIN (from its bounding set too) and forks the command, which is
+ * PID 2 there.  Only the tree's own parts replace real ones (sys/bus/pci,
+ * sys/devices/pci*, sys/kernel/iommu_groups,
+ * sys/class/{iommu,vfio,vfio-dev,pci_bus}, vfio/iommu in sys/class/misc and
+ * sys/devices/virtual, VFIO, iommufd and PCI driver modules in sys/module,
+ * dev/vfio, dev/iommu); everything else in /sys and /dev stays the real one.
+ * The real /sys parts are read-only inside, and without CAP_SYS_ADMIN the
+ * command can neither remount them nor unmount what covers the real /sys.
  *
  * The command's environment gets FAKESYS_MOUNT, the path of the FUSE mount
- * (visible inside too), for the live mode's .fakesys/control.
+ * (visible inside only), for the live mode's .fakesys/control.
  *
  * While the command runs, SIGINT, SIGTERM, SIGHUP and SIGQUIT sent to the
  * calling process by another process are forwarded to the command (signals
  * from the terminal reach the command directly and are not forwarded twice);
  * the previous handlers are restored on return.  SIGCHLD has its default
  * disposition for the duration of the call (so that the children can be
- * waited for).  When the command ends, every
- * process left in its namespace is killed, the FUSE mount is unmounted
- * (fakesys_umount()), the server reaped and the temporary directory removed,
- * on every path.  Not reentrant: one run per process at a time.
+ * waited for).  When the command ends, every process left in its PID
+ * namespace is killed by the kernel, the server ends with the namespace's
+ * mounts and is reaped with the fusermount3 helper of its mount, and the
+ * temporary directory is removed, on every path.  If the caller is killed
+ * (SIGKILL), its children's parent-death signals end the namespace, and the
+ * guard ends the server (continuing it if it was stopped), removes any mount
+ * of the tree left in the host and the temporary directory.  Not reentrant:
+ * one run per process at a time.  Needs Linux 5.12 (mount_setattr()).
  *
  * Returns 0 when the command ran (whatever its status), or a negative errno:
  * -EPERM when namespaces are not permitted, -ENOENT/-EACCES when the command
- * cannot be executed, -EIO when the mount fails, or the errno of the failing
- * step.
+ * cannot be executed, -EIO when the mount fails or the server was killed
+ * while the command ran (the command then saw ENOTCONN; @status is still its
+ * status), or the errno of the failing step.
  */
 int fakesys_run(struct vtree *t, char *const argv[], const struct fakesys_run_opts *o, int *status,
                 struct vk_error *err);
