@@ -7,7 +7,7 @@ cd "$(dirname "$0")"
 
 PACKAGES=(build-essential cmake pkg-config libfuse3-dev fuse3 libyaml-dev libjansson-dev
           libcriterion-dev pciutils driverctl dpdk umockdev python3-jsonschema strace valgrind clang libclang-rt-14-dev
-          qemu-system-x86)
+          qemu-system-x86 uidmap)
 
 install_missing() {
 	local missing=()
@@ -91,6 +91,28 @@ run_tests() {
 	cmake --build build-fuzz -j "$(nproc)" --target fuzz
 	echo "== fuzz targets (libFuzzer + ASan/UBSan)"
 	ctest --test-dir build-fuzz -L fuzz --output-on-failure -j 2
+	run_tests_unprivileged
+}
+
+# The whole suite again as an ordinary user (developers' laptops, hosted CI
+# runners and package builds run tests unprivileged).  As root, this makes the
+# user $VK_TEST_USER (default vkci), copies the sources (and ../shared, the
+# brief's corpus, when it is there) into a directory the user owns, and builds
+# and tests there as that user; as an ordinary user there is nothing to add.
+run_tests_unprivileged() {
+	[ "$(id -u)" -eq 0 ] || return 0
+	local user=${VK_TEST_USER:-vkci}
+	id "$user" >/dev/null 2>&1 || useradd -m -s /bin/sh "$user"
+	local top
+	top=$(runuser -u "$user" -- mktemp -d /tmp/vfiokit-unpriv.XXXXXX)
+	trap 'rm -rf "$top"' RETURN
+	git ls-files -z | tar --null -T - -cf - | runuser -u "$user" -- sh -c "mkdir '$top/main' && tar -xf - -C '$top/main'"
+	if [ -d ../shared ]; then
+		tar -C .. -cf - shared | runuser -u "$user" -- tar -xf - -C "$top"
+	fi
+	echo "== tests as the ordinary user $user (uid $(id -u "$user")), in $top/main"
+	runuser -u "$user" -- sh -c "cd '$top/main' && cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DVFIOKIT_WERROR=ON >/dev/null &&
+		cmake --build build -j $(nproc) >/dev/null && ctest --test-dir build --output-on-failure -j 2"
 }
 
 case "${1:-}" in
