@@ -8,7 +8,20 @@
  * pci_dev_facts_read()), writer toggles/s, the ratio of reader throughput with
  * the writer to without (both measured in this run), and the daemon's RSS.
  * Not a test: the checks of the workload only make a wrong run visible.
+ *
+ * The mount belongs to this process; the measurements run in a child process,
+ * so that whichever way they end (a failure, abort() in load_round(), a crash,
+ * Ctrl-C) their reader threads have ended and their files are closed before
+ * the unmount: the kernel closes a process's files when it exits, and refuses
+ * to unmount a FUSE file system that still has open files (EBUSY).  Then the
+ * unmount is retried for a while, and when it still fails the processes that
+ * hold the mount are named and the exit status is 1: no exit path leaves the
+ * mount and its daemon behind silently.
  */
+#include <dirent.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
 #include <time.h>
 
 #include <vfiokit/fakesys_serve.h>
@@ -45,10 +58,101 @@ static double run(const char *mnt, const struct load_expect *ex, unsigned nr, bo
 	return (double)ops / dt;
 }
 
+/* The measurements, in the child: 0, or 1 when the mount could not be read. */
+static int measure(const char *mnt)
+{
+	struct load_expect ex;
+	int pid = fakesys_mount_pid(mnt);
+
+	if (load_snapshot(mnt, &ex) < 0) {
+		fprintf(stderr, "bench_live: cannot read the stand-ins of %s\n", mnt);
+		return 1;
+	}
+	long rss0 = pid > 0 ? load_rss_kb(pid) : -1;
+	run(mnt, &ex, 2, true, NULL); /* warm-up */
+	printf("bench_live: default.yaml, live mount, %d iterations per reader; writer toggles 0000:81:02.1\n", ITERS);
+	printf("  %-8s %14s %14s %12s %10s\n", "readers", "ops/s alone", "ops/s +writer", "toggles/s", "ratio");
+	static const unsigned nrs[] = {1, 2, 4, 8};
+	for (size_t i = 0; i < 4; i++) {
+		double tps;
+		double alone = run(mnt, &ex, nrs[i], false, NULL);
+		double with = run(mnt, &ex, nrs[i], true, &tps);
+		printf("  %-8u %14.0f %14.0f %12.1f %9.2fx\n", nrs[i], alone, with, tps, with / alone);
+	}
+	long rss1 = pid > 0 ? load_rss_kb(pid) : -1;
+	printf("  daemon RSS: %.1f MiB before, %.1f MiB after\n", (double)rss0 / 1024, (double)rss1 / 1024);
+	return fflush(stdout) == 0 ? 0 : 1;
+}
+
+/* Whether the link @path points into @mnt. */
+static bool link_under(const char *path, const char *mnt)
+{
+	char t[PATH_MAX];
+	ssize_t n = readlink(path, t, sizeof(t) - 1);
+	size_t k = strlen(mnt);
+
+	if (n <= 0)
+		return false;
+	t[n] = '\0';
+	return !strncmp(t, mnt, k) && (t[k] == '/' || t[k] == '\0');
+}
+
+/* Print every process with a file, its cwd or its root under @mnt. */
+static void print_holders(const char *mnt)
+{
+	DIR *proc = opendir("/proc");
+	char p[PATH_MAX], comm[64];
+
+	for (struct dirent *de; proc && (de = readdir(proc));) {
+		if (de->d_name[0] < '1' || de->d_name[0] > '9')
+			continue;
+		snprintf(p, sizeof(p), "/proc/%s/cwd", de->d_name);
+		bool holds = link_under(p, mnt);
+		snprintf(p, sizeof(p), "/proc/%s/root", de->d_name);
+		holds = holds || link_under(p, mnt);
+		snprintf(p, sizeof(p), "/proc/%s/fd", de->d_name);
+		DIR *fds = opendir(p);
+		for (struct dirent *fe; fds && !holds && (fe = readdir(fds));) {
+			snprintf(p, sizeof(p), "/proc/%s/fd/%s", de->d_name, fe->d_name);
+			holds = link_under(p, mnt);
+		}
+		if (fds)
+			closedir(fds);
+		if (!holds)
+			continue;
+		snprintf(p, sizeof(p), "/proc/%s/comm", de->d_name);
+		if (vk_read_file(p, comm, sizeof(comm)) < 0)
+			snprintf(comm, sizeof(comm), "?\n");
+		fprintf(stderr, "bench_live:   held by pid %s (%.*s)\n", de->d_name, (int)strcspn(comm, "\n"), comm);
+	}
+	if (proc)
+		closedir(proc);
+}
+
+/* Unmount @mnt (nothing of this process holds it any more): an EBUSY is a
+ * release still in flight or another process, so retry for 10 s.  0 or 1. */
+static int unmount(const char *mnt)
+{
+	struct vk_error e = {0};
+	int r = 0;
+
+	for (int i = 0; i < 50; i++) {
+		if ((r = fakesys_umount(mnt, &e)) != -EBUSY)
+			break;
+		usleep(200 * 1000);
+	}
+	if (r == 0)
+		return 0;
+	fprintf(stderr, "bench_live: %s is still mounted: %s\n", mnt, e.msg);
+	if (r == -EBUSY)
+		print_holders(mnt);
+	return 1;
+}
+
 int main(void)
 {
 	char bin[PATH_MAX], scen[PATH_MAX], mnt[256], err[4096];
-	struct load_expect ex;
+	int st = 0;
 
 	if (!vk_have_fuse()) {
 		fprintf(stderr, "bench_live: /dev/fuse is not usable here; nothing to measure\n");
@@ -64,25 +168,38 @@ int main(void)
 		rmdir(mnt);
 		return 1;
 	}
-	int pid = fakesys_mount_pid(mnt);
-	if (load_snapshot(mnt, &ex) < 0)
-		fprintf(stderr, "bench_live: cannot read the stand-ins\n");
-	long rss0 = pid > 0 ? load_rss_kb(pid) : -1;
-	run(mnt, &ex, 2, true, NULL); /* warm-up */
-	printf("bench_live: default.yaml, live mount, %d iterations per reader; writer toggles 0000:81:02.1\n", ITERS);
-	printf("  %-8s %14s %14s %12s %10s\n", "readers", "ops/s alone", "ops/s +writer", "toggles/s", "ratio");
-	static const unsigned nrs[] = {1, 2, 4, 8};
-	for (size_t i = 0; i < 4; i++) {
-		double tps;
-		double alone = run(mnt, &ex, nrs[i], false, NULL);
-		double with = run(mnt, &ex, nrs[i], true, &tps);
-		printf("  %-8u %14.0f %14.0f %12.1f %9.2fx\n", nrs[i], alone, with, tps, with / alone);
+	/* waited for below: not reaped by the kernel (an inherited SIG_IGN) */
+	signal(SIGCHLD, SIG_DFL);
+	/* a Ctrl-C ends the measurements (the child), not the unmount */
+	signal(SIGINT, SIG_IGN);
+	signal(SIGTERM, SIG_IGN);
+	signal(SIGHUP, SIG_IGN);
+	signal(SIGQUIT, SIG_IGN);
+	fflush(NULL);
+	pid_t pid = fork();
+	if (pid == 0) {
+		signal(SIGINT, SIG_DFL);
+		signal(SIGTERM, SIG_DFL);
+		signal(SIGHUP, SIG_DFL);
+		signal(SIGQUIT, SIG_DFL);
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		_exit(measure(mnt));
 	}
-	long rss1 = pid > 0 ? load_rss_kb(pid) : -1;
-	printf("  daemon RSS: %.1f MiB before, %.1f MiB after\n", (double)rss0 / 1024, (double)rss1 / 1024);
-	char *uargv[] = {bin, "umount", mnt, NULL};
-	if (vk_run(uargv, NULL, 0, err, sizeof(err)) != 0)
-		fprintf(stderr, "bench_live: umount %s: %s\n", mnt, err);
+	int rc = 1;
+	pid_t w = pid;
+	if (pid < 0)
+		perror("bench_live: fork");
+	while (pid > 0 && (w = waitpid(pid, &st, 0)) < 0 && errno == EINTR)
+		;
+	if (w < 0 && pid > 0)
+		perror("bench_live: waitpid");
+	else if (pid > 0 && WIFEXITED(st))
+		rc = WEXITSTATUS(st);
+	else if (pid > 0 && WIFSIGNALED(st))
+		fprintf(stderr, "bench_live: the measurements were ended by signal %d (%s)\n", WTERMSIG(st),
+		        strsignal(WTERMSIG(st)));
+	if (unmount(mnt) != 0)
+		return 1;
 	rmdir(mnt);
-	return 0;
+	return rc;
 }
