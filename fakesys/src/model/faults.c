@@ -123,6 +123,8 @@ int fakesys_fault_parse(const char *line, struct fakesys_fault *out, struct vk_e
 	}
 	if (!out->err && !out->delay_ms)
 		return vk_error_set(err, EINVAL, "fault add: a fault needs an errno or a delay");
+	if (out->delay_ms > FAKESYS_DELAY_MAX_MS)
+		return vk_error_set(err, EINVAL, "fault add: delay=%u: at most %u ms", out->delay_ms, FAKESYS_DELAY_MAX_MS);
 	if (!(out->path = strdup(w[0][0] == '/' ? w[0] + 1 : w[0])))
 		return vk_error_set(err, ENOMEM, "out of memory");
 	return 0;
@@ -367,7 +369,7 @@ static int fault_key(struct loader *l, const char *key, yaml_node_t *v, void *ob
 		return 0;
 	}
 	if (!strcmp(key, "delay_ms")) {
-		r = scenario_want_uint(l, v, key, 0, 600000, &u);
+		r = scenario_want_uint(l, v, key, 0, FAKESYS_DELAY_MAX_MS, &u);
 		c->f->delay_ms = (uint32_t)u;
 		return r;
 	}
