@@ -17,7 +17,8 @@
  * resolved inside the root, attributes are opened without following links and
  * with O_NONBLOCK (a FIFO cannot block the recorder), only regular files are
  * read, and reads are capped (64 KiB per attribute, 4096 bytes of config
- * space).  What is skipped is said on @notes and as YAML comments.
+ * space).  What is skipped is said on @notes and as YAML comments (each one
+ * line of UTF-8: a byte that is not is written \xNN).
  */
 
 struct fakesys_record_opts {
@@ -54,8 +55,22 @@ int fakesys_record(const struct fakesys_record_opts *o, FILE *out, FILE *notes, 
  * The PCI devices of the recording are laid out as a sysfs tree in a private
  * temporary directory (names checked: no "..", no absolute links followed)
  * and recorded with fakesys_record(); the directory is removed afterwards.
- * Returns 0 or a negative errno (-EINVAL for a malformed file or no PCI device).
+ * Returns 0 or a negative errno (-EINVAL for a malformed file, or when no
+ * PCI device could be carried over or recorded).
  */
 int fakesys_import_umockdev(const char *path, FILE *out, FILE *notes, struct vk_error *err);
+
+/**
+ * fakesys_import_umockdev_buffer() - fakesys_import_umockdev() of @len bytes
+ * of @text, named @name in messages and in the scenario's first comment.
+ *
+ * While its temporary directory exists, SIGINT, SIGTERM, SIGHUP and SIGQUIT
+ * are blocked; one that comes cuts the import short (-EINTR) and, the
+ * directory removed and the caller's mask restored, takes its course.
+ * Returns 0, or a negative errno as fakesys_import_umockdev() (-EINVAL also
+ * when no device of the recording could be recorded, -EINTR).
+ */
+int fakesys_import_umockdev_buffer(const char *name, const char *text, size_t len, FILE *out, FILE *notes,
+                                   struct vk_error *err);
 
 #endif
