@@ -14,11 +14,10 @@
  * Ctrl-C) their reader threads have ended and their files are closed before
  * the unmount: the kernel closes a process's files when it exits, and refuses
  * to unmount a FUSE file system that still has open files (EBUSY).  Then the
- * unmount is retried for a while, and when it still fails the processes that
- * hold the mount are named and the exit status is 1: no exit path leaves the
- * mount and its daemon behind silently.
+ * unmount waits a while for other users, and when it still fails the processes
+ * that hold the mount are named and the exit status is 1: no exit path leaves
+ * the mount and its daemon behind silently.
  */
-#include <dirent.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
@@ -84,68 +83,17 @@ static int measure(const char *mnt)
 	return fflush(stdout) == 0 ? 0 : 1;
 }
 
-/* Whether the link @path points into @mnt. */
-static bool link_under(const char *path, const char *mnt)
-{
-	char t[PATH_MAX];
-	ssize_t n = readlink(path, t, sizeof(t) - 1);
-	size_t k = strlen(mnt);
-
-	if (n <= 0)
-		return false;
-	t[n] = '\0';
-	return !strncmp(t, mnt, k) && (t[k] == '/' || t[k] == '\0');
-}
-
-/* Print every process with a file, its cwd or its root under @mnt. */
-static void print_holders(const char *mnt)
-{
-	DIR *proc = opendir("/proc");
-	char p[PATH_MAX], comm[64];
-
-	for (struct dirent *de; proc && (de = readdir(proc));) {
-		if (de->d_name[0] < '1' || de->d_name[0] > '9')
-			continue;
-		snprintf(p, sizeof(p), "/proc/%s/cwd", de->d_name);
-		bool holds = link_under(p, mnt);
-		snprintf(p, sizeof(p), "/proc/%s/root", de->d_name);
-		holds = holds || link_under(p, mnt);
-		snprintf(p, sizeof(p), "/proc/%s/fd", de->d_name);
-		DIR *fds = opendir(p);
-		for (struct dirent *fe; fds && !holds && (fe = readdir(fds));) {
-			snprintf(p, sizeof(p), "/proc/%s/fd/%s", de->d_name, fe->d_name);
-			holds = link_under(p, mnt);
-		}
-		if (fds)
-			closedir(fds);
-		if (!holds)
-			continue;
-		snprintf(p, sizeof(p), "/proc/%s/comm", de->d_name);
-		if (vk_read_file(p, comm, sizeof(comm)) < 0)
-			snprintf(comm, sizeof(comm), "?\n");
-		fprintf(stderr, "bench_live:   held by pid %s (%.*s)\n", de->d_name, (int)strcspn(comm, "\n"), comm);
-	}
-	if (proc)
-		closedir(proc);
-}
-
-/* Unmount @mnt (nothing of this process holds it any more): an EBUSY is a
- * release still in flight or another process, so retry for 10 s.  0 or 1. */
+/* Unmount @mnt.  Nothing of this process holds it any more, so a busy mount
+ * is a release still in flight or another process: fakesys_umount_with()
+ * waits for it (10 s here), then names the processes.  0 or 1. */
 static int unmount(const char *mnt)
 {
+	struct fakesys_umount_opts o = {.timeout_ms = 10000};
 	struct vk_error e = {0};
-	int r = 0;
 
-	for (int i = 0; i < 50; i++) {
-		if ((r = fakesys_umount(mnt, &e)) != -EBUSY)
-			break;
-		usleep(200 * 1000);
-	}
-	if (r == 0)
+	if (fakesys_umount_with(mnt, &o, &e) == 0)
 		return 0;
-	fprintf(stderr, "bench_live: %s is still mounted: %s\n", mnt, e.msg);
-	if (r == -EBUSY)
-		print_holders(mnt);
+	fprintf(stderr, "bench_live: %s\n", e.msg);
 	return 1;
 }
 
