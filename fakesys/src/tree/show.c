@@ -1,8 +1,19 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * fakesys show: the host model as a tree of devices under their root buses,
+ * then the IOMMU groups.  Linear in the devices: children are linked once
+ * (first_child/next_sibling, in address order), the tree is walked with an
+ * explicit stack (a chain of bridges is as deep as the scenario makes it),
+ * groups print their members list.
+ */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include <vfiokit/cleanup.h>
 #include <vfiokit/host_tree.h>
+
+#define INDENT_MAX 255 /* bytes of tree drawing before a line; deeper levels share it */
 
 static void node_desc(char *buf, size_t len, const struct dev_node_spec *s)
 {
@@ -12,11 +23,10 @@ static void node_desc(char *buf, size_t len, const struct dev_node_spec *s)
 		snprintf(buf, len, "%u:%u %04o", s->uid, s->gid, s->mode);
 }
 
-static void show_device(const struct host_model *m, size_t i, const char *indent, bool last, FILE *out)
+static void show_device(const struct host_model *m, size_t i, const char *indent, int ilen, bool last, FILE *out)
 {
 	const struct host_device *d = &m->devices[i];
 	char a[PCI_ADDR_STRLEN], grp[32] = "-", vf[64] = "", vfio[160] = "", nd[48];
-	char sub[256];
 
 	pci_addr_format(&d->addr, a);
 	if (d->iommu_group >= 0)
@@ -33,21 +43,56 @@ static void show_device(const struct host_model *m, size_t i, const char *indent
 			snprintf(vfio, sizeof(vfio), "  vfio-dev/vfio%lld (no cdev)", (long long)d->vfio_index);
 		}
 	}
-	fprintf(out, "%s%s %s [%04x:%04x] %s%s\n", indent, last ? "└─" : "├─", a, d->vendor, d->device,
+	fprintf(out, "%.*s%s %s [%04x:%04x] %s%s\n", ilen, indent, last ? "└─" : "├─", a, d->vendor, d->device,
 	        pci_class_name(d->class_code), vf);
-	fprintf(out, "%s%s    driver: %-10s %-9s numa %d%s\n", indent, last ? "  " : "│ ", d->driver ? d->driver : "(none)",
-	        grp, d->numa_node, vfio);
-	snprintf(sub, sizeof(sub), "%s%s  ", indent, last ? "  " : "│ ");
-	size_t lastkid = SIZE_MAX;
-	for (size_t j = 0; j < m->n_devices; j++)
-		if (m->devices[j].parent == (int)i)
-			lastkid = j;
-	for (size_t j = 0; j < m->n_devices; j++)
-		if (m->devices[j].parent == (int)i)
-			show_device(m, j, sub, j == lastkid, out);
+	fprintf(out, "%.*s%s    driver: %-10s %-9s numa %d%s\n", ilen, indent, last ? "  " : "│ ",
+	        d->driver ? d->driver : "(none)", grp, d->numa_node, vfio);
 }
 
-void host_model_show(const struct host_model *m, FILE *out)
+struct walk {
+	size_t dev;
+	int ilen;  /* the indentation it prints with: indent[0..ilen) */
+	bool last; /* the last child of its parent (or of its root bus) */
+};
+
+/* Device @root and everything below it, depth first, children in address order. */
+static void show_subtree(const struct host_model *m, size_t root, bool last, const size_t *first_child,
+                         const size_t *next_sibling, struct walk *stack, char *indent, FILE *out)
+{
+	size_t top = 0;
+
+	stack[top++] = (struct walk){root, 0, last};
+	while (top) {
+		struct walk w = stack[--top];
+		show_device(m, w.dev, indent, w.ilen, w.last, out);
+		if (first_child[w.dev] == SIZE_MAX)
+			continue;
+		/* the children's indentation: this line's, then "│ " (more siblings
+		 * follow) or "  ", then two spaces; whole pieces up to INDENT_MAX */
+		const char *piece = w.last ? "    " : "│   ";
+		int plen = (int)strlen(piece), clen = w.ilen;
+		if (clen + plen <= INDENT_MAX) {
+			memcpy(indent + clen, piece, (size_t)plen);
+			clen += plen;
+		}
+		/* pushed last to first, so that they come off the stack in order */
+		size_t first = top;
+		for (size_t c = first_child[w.dev]; c != SIZE_MAX; c = next_sibling[c])
+			stack[top++] = (struct walk){c, clen, next_sibling[c] == SIZE_MAX};
+		for (size_t x = first, y = top - 1; x < y; x++, y--) {
+			struct walk t = stack[x];
+			stack[x] = stack[y];
+			stack[y] = t;
+		}
+	}
+}
+
+static bool same_bus(const struct host_device *a, const struct host_device *b)
+{
+	return a->addr.domain == b->addr.domain && a->addr.bus == b->addr.bus;
+}
+
+static void show_header(const struct host_model *m, FILE *out)
 {
 	char nd[48];
 
@@ -71,28 +116,10 @@ void host_model_show(const struct host_model *m, FILE *out)
 		fprintf(out, "  /dev/vfio/vfio (%s)", nd);
 	}
 	fprintf(out, "\n\n");
+}
 
-	/* root buses in address order; VMD-style domains print under their parent */
-	for (size_t i = 0; i < m->n_devices; i++) {
-		const struct host_device *d = &m->devices[i];
-		if (d->parent >= 0)
-			continue;
-		if (i == 0 || m->devices[i - 1].addr.domain != d->addr.domain || m->devices[i - 1].addr.bus != d->addr.bus ||
-		    m->devices[i - 1].parent >= 0) {
-			bool first = true;
-			for (size_t k = 0; k < i; k++)
-				first &= !(m->devices[k].parent < 0 && m->devices[k].addr.domain == d->addr.domain &&
-				           m->devices[k].addr.bus == d->addr.bus);
-			if (first)
-				fprintf(out, "pci%04x:%02x\n", d->addr.domain, d->addr.bus);
-		}
-		size_t last = i;
-		for (size_t j = i + 1; j < m->n_devices; j++)
-			if (m->devices[j].parent < 0 && m->devices[j].addr.domain == d->addr.domain &&
-			    m->devices[j].addr.bus == d->addr.bus)
-				last = j;
-		show_device(m, i, "", last == i, out);
-	}
+static void show_groups(const struct host_model *m, FILE *out)
+{
 	fprintf(out, "\nIOMMU groups:");
 	if (!m->n_groups)
 		fprintf(out, " none");
@@ -100,10 +127,55 @@ void host_model_show(const struct host_model *m, FILE *out)
 	for (size_t g = 0; g < m->n_groups; g++) {
 		const struct host_group *grp = &m->groups[g];
 		fprintf(out, "  %u%s%s:", grp->id, grp->type ? " " : "", grp->type ? grp->type : "");
-		for (size_t i = 0; i < m->n_devices; i++)
-			if (m->devices[i].iommu_group == (int64_t)grp->id)
-				fprintf(out, " %s(%s)", pci_addr_format(&m->devices[i].addr, (char[PCI_ADDR_STRLEN]){0}),
-				        m->devices[i].driver ? m->devices[i].driver : "none");
+		for (size_t k = 0; k < grp->n_members; k++) {
+			const struct host_device *d = &m->devices[grp->members[k]];
+			fprintf(out, " %s(%s)", pci_addr_format(&d->addr, (char[PCI_ADDR_STRLEN]){0}),
+			        d->driver ? d->driver : "none");
+		}
 		fprintf(out, "\n");
 	}
+}
+
+void host_model_show(const struct host_model *m, FILE *out)
+{
+	size_t n = m->n_devices;
+	_cleanup_free_ size_t *first_child = malloc((n + 1) * sizeof(size_t));
+	_cleanup_free_ size_t *next_sibling = malloc((n + 1) * sizeof(size_t));
+	_cleanup_free_ struct walk *stack = malloc((n + 1) * sizeof(struct walk));
+	char indent[INDENT_MAX + 1];
+
+	show_header(m, out);
+	if (!first_child || !next_sibling || !stack) {
+		fprintf(out, "(out of memory: no device tree)\n");
+		show_groups(m, out);
+		return;
+	}
+	/* children lists in address order: built from the last device back */
+	for (size_t i = 0; i < n; i++)
+		first_child[i] = next_sibling[i] = SIZE_MAX;
+	for (size_t i = n; i-- > 0;) {
+		int p = m->devices[i].parent;
+		if (p >= 0 && (size_t)p < n) {
+			next_sibling[i] = first_child[p];
+			first_child[p] = i;
+		}
+	}
+
+	/* root buses in address order (a bus's root devices are neighbours among
+	 * the root devices); VMD-style domains print under their parent */
+	size_t prev_root = SIZE_MAX;
+	for (size_t i = 0; i < n; i++) {
+		const struct host_device *d = &m->devices[i];
+		if (d->parent >= 0)
+			continue;
+		if (prev_root == SIZE_MAX || !same_bus(&m->devices[prev_root], d))
+			fprintf(out, "pci%04x:%02x\n", d->addr.domain, d->addr.bus);
+		prev_root = i;
+		size_t next_root = i + 1;
+		while (next_root < n && m->devices[next_root].parent >= 0)
+			next_root++;
+		bool last = next_root == n || !same_bus(&m->devices[next_root], d);
+		show_subtree(m, i, last, first_child, next_sibling, stack, indent, out);
+	}
+	show_groups(m, out);
 }
