@@ -56,7 +56,7 @@ static void usage(FILE *f)
 	      "      --lazy                   detach it now even while in use; its server\n"
 	      "                               serves on until the last user closes\n"
 	      "  show SCENARIO                print the host described by SCENARIO\n"
-	      "  run [--live] [--userns] [--tmpdir DIR] SCENARIO [--] CMD [ARGS...]\n"
+	      "  run [--live] [--userns] [--tmpdir DIR] [--no-emulation] SCENARIO [--] CMD [ARGS...]\n"
 	      "                               run CMD in a private mount namespace where the\n"
 	      "                               scenario is overlaid on /sys, /dev and\n"
 	      "                               /proc/cmdline; exits with CMD's status (128+N\n"
@@ -65,6 +65,9 @@ static void usage(FILE *f)
 	      "      --live                   kernel-like writes to sysfs (as mount --live)\n"
 	      "      --userns                 use a user namespace even as root\n"
 	      "      --tmpdir DIR             where the scratch mountpoint goes (default $TMPDIR)\n"
+	      "      --no-emulation           no emulated VFIO/iommufd behind the fake nodes (on\n"
+	      "                               by default when a device is on vfio-pci: CMD's\n"
+	      "                               VFIO ioctls then fail with ENOTTY)\n"
 	      "  record [--root DIR] [--output FILE] [--redact] [BDF...]\n"
 	      "                               write a scenario of the host under DIR (default /):\n"
 	      "                               all PCI devices, or the named ones with their parents\n"
@@ -251,6 +254,7 @@ static int cmd_run(int argc, char **argv)
 		{"serve-opens", no_argument, NULL, 'o'},
 		{"live", no_argument, NULL, 'o'},
 		{"tmpdir", required_argument, NULL, 't'},
+		{"no-emulation", no_argument, NULL, 'E'},
 		{0},
 	};
 	struct fakesys_run_opts o = {0};
@@ -268,6 +272,9 @@ static int cmd_run(int argc, char **argv)
 			break;
 		case 't':
 			o.tmpdir = optarg;
+			break;
+		case 'E':
+			o.no_emulation = true;
 			break;
 		default:
 			return usage_error("%s: unknown option", "run");

@@ -31,6 +31,13 @@ struct fakesys_run_opts {
 	bool userns;
 	/* Directory for the temporary mountpoint; NULL = $TMPDIR, else /tmp. */
 	const char *tmpdir;
+	/* No VFIO emulation.  Off (the default): when the tree has a device on
+	 * vfio-pci or a variant, the command's VFIO and iommufd ioctls and its
+	 * pread/pwrite on the stand-in nodes are answered by an emulated kernel
+	 * through seccomp user notifications (docs/architecture.md, "VFIO
+	 * emulation"); where the kernel refuses the filter, a line on stderr says
+	 * so and the command runs without it. */
+	bool no_emulation;
 };
 
 /**

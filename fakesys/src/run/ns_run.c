@@ -46,6 +46,7 @@
 #include <vfiokit/fakesys_run.h>
 
 #include "ns_run_internal.h"
+#include "seccomp_notify.h"
 
 /* Exit statuses as env(1) and chroot(1) use them. */
 enum { ST_SETUP = 125, ST_NOEXEC = 126, ST_NOTFOUND = 127 };
@@ -66,6 +67,11 @@ struct report {
 
 /* Where forward_signal() sends: in the caller the init, in the init the command. */
 static volatile sig_atomic_t g_child;
+
+/* The VFIO emulation (seccomp_notify.h): the caller's supervisor, and the
+ * socket its listener comes back on (inherited by the init, which sends it). */
+static struct vk_supervisor *g_sup;
+static int g_sup_fd = -1;
 
 /* Forward a signal sent to us by a process (kill, sigqueue, tgkill: si_code
  * <= 0) to g_child; one from the terminal (SI_KERNEL) reached the whole
@@ -260,7 +266,13 @@ static __attribute__((noreturn)) void init_main(const struct run_ctx *c, char *c
 	if (read(alive, &b, 1) != 1)
 		_exit(ST_SETUP);
 	close(alive);
-	if (run_build_proc(c, &rep.e) < 0 || drop_cap_sys_admin(&rep.e) < 0)
+	if (run_build_proc(c, &rep.e) < 0)
+		fail_with(rep_fd, &rep, ST_SETUP);
+	/* the filter while CAP_SYS_ADMIN allows it without no_new_privs; the
+	 * command inherits it */
+	if (g_sup_fd >= 0)
+		vk_supervisor_child(g_sup_fd);
+	if (drop_cap_sys_admin(&rep.e) < 0)
 		fail_with(rep_fd, &rep, ST_SETUP);
 	/* the forwarded signals stay blocked (since the caller's setup) until
 	 * the command is known, so that none is lost */
@@ -360,6 +372,14 @@ static int run_command(const struct run_ctx *c, char *const argv[], const struct
 	}
 	int fork_errno = errno;
 	close(rp[1]);
+	if (g_sup_fd >= 0) {
+		close(g_sup_fd);
+		g_sup_fd = -1;
+		if (pid < 0 || vk_supervisor_start(g_sup, NULL) < 0) {
+			vk_supervisor_stop(g_sup);
+			g_sup = NULL;
+		}
+	}
 	if (pid > 0) {
 		/* EOF once the exec closed the pipe and the others let go of it */
 		while (read_all(rp[0], &rep, sizeof(rep)) == 1) {
@@ -463,8 +483,13 @@ int fakesys_run(struct vtree *t, char *const argv[], const struct fakesys_run_op
 	r = make_workdir(&c, opts, err);
 	if (r == 0)
 		r = run_guard_start(&c, opts, &guard, err);
+	if (r == 0 && !opts->no_emulation && vk_emulation_wanted(t) &&
+	    vk_supervisor_prepare(c.mnt, &g_sup, &g_sup_fd, &ce) < 0)
+		fprintf(stderr, "fakesys run: VFIO emulation is off: %s\n", ce.msg);
 	if (r == 0) {
 		r = run_command(&c, argv, opts, &mask, &st, &guard, err);
+		vk_supervisor_stop(g_sup);
+		g_sup = NULL;
 		/* the namespace is gone with its last process: the server ends */
 		int r2 = run_guard_stop(&c, &guard, r < 0 ? NULL : &ce);
 		if (r == 0 && r2 < 0) {
