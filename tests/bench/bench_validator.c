@@ -3,9 +3,14 @@
  * bench_validator: parse + check of every libvirt command line of the corpus
  * (../shared/corpus/libvirt-args), repeated; prints per file the words, the
  * options, and the time per command line (split: read+tokenize+parse, rules).
- * Not a test.  Skips (exit 0 with a note) when the corpus is absent.
+ * Then the scaling rows: one -device with 1,000 vs 100,000 properties and
+ * 1,000 vs 100,000 vfio-pci devices (every host and fd twice, so the duplicate
+ * rules have work), time per property and per device, and their ratio (1.0:
+ * linear; the quadratic parser and rules of issue #14.7 gave ~100).
+ * Not a test.  The corpus part is skipped (with a note) when it is absent.
  */
 #include <dirent.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,6 +34,62 @@ static int cmp(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/* Parse + rules of @text, best of @reps runs; seconds. */
+static double time_one(const char *text, size_t len, const struct qemu_caps *caps, int reps)
+{
+	double best = 1e30;
+
+	for (int k = 0; k < reps; k++) {
+		struct qc_cmdline *c = NULL;
+		struct vk_report r = { 0 };
+		double t0 = now();
+		if (qc_parse_args_text(text, len, &c, NULL, NULL) < 0) {
+			printf("scaling: parse error\n");
+			return -1;
+		}
+		vk_check_cmdline(c, caps, &r, NULL);
+		double t = now() - t0;
+		best = t < best ? t : best;
+		vk_report_clear(&r);
+		qc_cmdline_free(c);
+	}
+	return best;
+}
+
+/* One -device of @n properties, or @n vfio-pci devices (each host and fd twice). */
+static char *scaling_text(size_t n, bool devices, size_t *len)
+{
+	char *s = malloc(64 + n * 96), *w = s;
+
+	w += sprintf(w, "/usr/bin/qemu-system-x86_64 -object iommufd,id=iommufd0 -device vfio-pci,host=01:00.0");
+	for (size_t i = 0; i < n; i++) {
+		size_t j = i / 2;
+		if (devices)
+			w += sprintf(w, " -device vfio-pci,host=%04zx:%02zx:%02zx.0,fd=%zu,iommufd=iommufd0", j / 8192,
+			             (j / 32) % 256, j % 32, j + 3);
+		else
+			w += sprintf(w, ",p%zu=v", i);
+	}
+	*len = (size_t)(w - s);
+	return s;
+}
+
+static void scaling(const struct qemu_caps *caps)
+{
+	static const char *const what[] = { "properties of one -device", "vfio-pci devices" };
+
+	printf("scaling: parse + rules, best of 5, per item\n");
+	printf("%-28s %14s %14s %8s\n", "", "1,000: us/item", "100,000: us/item", "ratio");
+	for (int d = 0; d < 2; d++) {
+		size_t l1, l2;
+		char *t1 = scaling_text(1000, d, &l1), *t2 = scaling_text(100000, d, &l2);
+		double a = time_one(t1, l1, caps, 5) / 1000 * 1e6, b = time_one(t2, l2, caps, 5) / 100000 * 1e6;
+		printf("%-28s %14.3f %16.3f %8.2f\n", what[d], a, b, b / a);
+		free(t1);
+		free(t2);
+	}
+}
+
 int main(void)
 {
 	char dir[4096];
@@ -36,6 +97,9 @@ int main(void)
 	size_t n = 0;
 	const int reps = 200;
 	struct qemu_caps caps;
+
+	qemu_caps_builtin(NULL, &caps, NULL);
+	scaling(&caps);
 
 	snprintf(dir, sizeof(dir), "%s/../shared/corpus/libvirt-args", vk_source_dir());
 	DIR *d = opendir(dir);
@@ -50,7 +114,6 @@ int main(void)
 	}
 	closedir(d);
 	qsort(names, n, sizeof(names[0]), cmp);
-	qemu_caps_builtin(NULL, &caps, NULL);
 
 	printf("bench_validator: %zu command lines, %d repetitions each (text already in memory)\n", n, reps);
 	printf("%-58s %6s %6s %10s %10s %9s\n", "file", "words", "opts", "parse us", "rules us", "findings");

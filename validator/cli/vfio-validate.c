@@ -165,7 +165,8 @@ static int main_inner(int argc, char **argv, const struct vk_fd_inventory *inv, 
 		                  &err);
 	}
 	if (r < 0) {
-		if (r == -EINVAL)
+		/* malformed, or past an input limit (docs/rules.md): both are the input's fault */
+		if (r == -EINVAL || r == -E2BIG)
 			return print_parse_error(json, source, &pos, err.msg);
 		fprintf(stderr, "vfio-validate: %s\n", err.msg);
 		return EXIT_USAGE;
