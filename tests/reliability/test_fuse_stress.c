@@ -240,27 +240,36 @@ struct tally {
 /* One cycle; returns false (with @why) at the first failed check, after cleaning up. */
 static bool cycle(unsigned i, bool live, bool kill9, struct tally *t, char *why, size_t wlen)
 {
-	char mnt[PATH_MAX], pidfile[PATH_MAX + 8], err[4096];
+	char dir[PATH_MAX], mnt[PATH_MAX + 8], pidfile[PATH_MAX + 8], err[4096];
 	pid_t clients[NCLIENTS];
 	int nclients = 0;
 	pid_t daemon = 0;
 	bool ok = true;
 
 	why[0] = '\0';
-	if (vk_mkdtemp(mnt, sizeof(mnt)) < 0) {
+	/* the mountpoint and the PID file inside a fresh private directory: no
+	 * name beside it in the shared $TMPDIR that another user could take */
+	if (vk_mkdtemp(dir, sizeof(dir)) < 0) {
 		snprintf(why, wlen, "mkdtemp failed");
 		return false;
 	}
 	char real[PATH_MAX];
-	if (realpath(mnt, real)) /* as /proc/self/mountinfo shows it */
-		memcpy(mnt, real, sizeof(mnt));
-	snprintf(pidfile, sizeof(pidfile), "%s.pid", mnt);
+	if (realpath(dir, real)) /* as /proc/self/mountinfo shows it */
+		memcpy(dir, real, sizeof(dir));
+	snprintf(mnt, sizeof(mnt), "%s/mnt", dir);
+	snprintf(pidfile, sizeof(pidfile), "%s/pid", dir);
+	if (mkdir(mnt, 0755) < 0) {
+		snprintf(why, wlen, "mkdir %s: %s", mnt, strerror(errno));
+		rmdir(dir);
+		return false;
+	}
 	char *argv[] = {fakesys_bin, "mount", "--pidfile", pidfile, live ? "--live" : scenario, live ? scenario : mnt,
 	                live ? mnt : NULL, NULL};
 	int rc = vk_run(argv, NULL, 0, err, sizeof(err));
 	if (rc != 0) {
 		snprintf(why, wlen, "cycle %u: fakesys mount failed (%d): %s", i, rc, err);
 		rmdir(mnt);
+		rmdir(dir);
 		return false;
 	}
 	char pbuf[32];
@@ -357,6 +366,7 @@ cleanup:;
 	force_unmount(mnt);
 	rmdir(mnt);
 	unlink(pidfile);
+	rmdir(dir);
 	t->cycles++;
 	return ok;
 }
