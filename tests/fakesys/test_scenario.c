@@ -284,6 +284,17 @@ static const struct bad_case bad[] = {
 	 "(and argv_devices to set: and access:) only"},
 	{"version: 1\nexpect: {resolver: {0000:01:00.0: maybe}}\n", "t.yaml:2:35", "neither a cdev path"},
 	{"version: 1\nexpect: {doctor: {VX1: PASS}}\n", "t.yaml:2:19", "not a vfio-doctor check id"},
+	/* issue 19: ids are checked for their shape here (whether they exist is the runner's to say) */
+	{"version: 1\nexpect: {doctor: {VV101: PASS}}\n", "t.yaml:2:19", "'VV101' is not a vfio-doctor check id"},
+	{"version: 1\nexpect: {doctor: {VD1011@0000:01:00.0: PASS}}\n", "t.yaml:2:19",
+	 "'VD1011@0000:01:00.0' is not a vfio-doctor check id"},
+	{"version: 1\nexpect: {doctor: {vd101: PASS}}\n", "t.yaml:2:19", "'vd101' is not a vfio-doctor check id"},
+	{"version: 1\nexpect: {argv: [qemu], validate: {findings: [VV005, VD101]}}\n", "t.yaml:2:53",
+	 "findings: 'VD101' is not a vfio-validate rule id (VV005, VV101)"},
+	{"version: 1\nexpect: {argv: [qemu], validate: {findings: [XX123]}}\n", "t.yaml:2:46",
+	 "'XX123' is not a vfio-validate rule id"},
+	{"version: 1\nexpect: {argv: [qemu], validate: {findings: [VV05]}}\n", "t.yaml:2:46",
+	 "'VV05' is not a vfio-validate rule id"},
 	{"version: 1\nexpect: {doctor: {VD001: OK}}\n", "t.yaml:2:26", "not a check status"},
 	{"version: 1\nexpect: {argv: resolver}\n", "t.yaml:2:9", "add one"},
 	{"version: 1\nexpect: {validate: {clean: true, findings: [VV005]}}\n", "t.yaml:2:20", "either 'clean: true'"},
@@ -294,6 +305,25 @@ static const struct bad_case bad[] = {
 	{"version: 1\ndevices:\n  - {address: 0000:00:01.0, vendor: 0x10000, device: 2}\n", "t.yaml:3:37",
 	 "out of range"},
 	{"version: 1\ndevices:\n  - {address: 0000:00:01.0, vendor: ten, device: 2}\n", "t.yaml:3:37", "is not a number"},
+	/* issue 19: PCI ids are hex; a bare 1022 is neither read as 0x3fe nor guessed to be 0x1022 */
+	{"version: 1\ndevices:\n  - {address: 0000:00:01.0, vendor: 1022, device: 2}\n", "t.yaml:3:37",
+	 "vendor: '1022' is ambiguous: PCI ids are hex (as sysfs and lspci -n show them); write 0x1022, or 0x3fe if "
+	 "decimal 1022 is meant"},
+	{"version: 1\ndevices:\n  - {address: 0000:00:01.0, vendor: 1, device: 10de}\n", "t.yaml:3:48",
+	 "device: '10de' needs the 0x of a hex PCI id: write 0x10de"},
+	{"version: 1\ndevices:\n  - {address: 0000:00:01.0, vendor: 1, device: 2, subsystem_vendor: 8086}\n",
+	 "t.yaml:3:69", "subsystem_vendor: '8086' is ambiguous"},
+	{"version: 1\ndevices:\n  - {address: 0000:00:01.0, vendor: 1, device: 2, subsystem_device: 15}\n",
+	 "t.yaml:3:69", "subsystem_device: '15' is ambiguous"},
+	{"version: 1\ndevices:\n  - {address: 0000:00:01.0, vendor: 1, device: 2, class: 10802}\n", "t.yaml:3:58",
+	 "class: '10802' is ambiguous"},
+	{"version: 1\ndevices:\n  - {address: 0000:00:01.0, vendor: 1, device: 2, revision: 10}\n", "t.yaml:3:61",
+	 "revision: '10' is ambiguous: PCI ids are hex (as sysfs and lspci -n show them); write 0x10, or 0xa if decimal 10 "
+	 "is meant"},
+	{"version: 1\ndevices:\n  - {address: 0000:00:01.0, vendor: 1, device: 2, sriov: {totalvfs: 2, vf_device: 154c}}\n",
+	 "t.yaml:3:83", "vf_device: '154c' needs the 0x of a hex PCI id"},
+	{"version: 1\ndevices:\n  - {address: 0000:00:01.0, vendor: -1, device: 2}\n", "t.yaml:3:37",
+	 "'-1' is not a number (a PCI id is hex with 0x, e.g. 0x10de)"},
 	{"version: 1\ndevices:\n  - {address: 0000:00:01.0, vendor: 1, device: 2, class: 0x1000000}\n", "t.yaml:3:58",
 	 "out of range"},
 	{"version: 1\ndevices:\n  - {address: 0000:00:01.0, vendor: 1, device: 2, numa_node: -2}\n", "t.yaml:3:62",
@@ -506,6 +536,43 @@ Test(scenario, vf_of_a_config_only_pf_inherits_finished_values)
 	cr_assert_eq(dev(m, "0000:82:02.0")->class_code, 0x020000, "the PF's class defaulted from its driver");
 	cr_assert_eq(dev(m, "0000:82:02.0")->device, 0x154c);
 	cr_assert_eq(dev(m, "0000:82:00.0")->n_vfs, 1);
+	host_model_free(m);
+}
+
+/* PCI ids: 0x hex in any case; a lone digit is the same in both bases. */
+Test(scenario, pci_ids_are_hex)
+{
+	struct host_model *m = load_ok("version: 1\ndevices:\n"
+	                               "  - {address: 0000:00:01.0, vendor: 0x1022, device: 0X14DA, class: 0x060400,\n"
+	                               "     revision: 0x0a, subsystem_vendor: 7, subsystem_device: 0}\n"
+	                               "  - {address: 0000:00:02.0, vendor: 0x15b3, device: 0x101d, sriov: {totalvfs: 2, "
+	                               "vf_device: 0x101e}}\n"
+	                               "  - {address: 0000:00:02.1, physfn: 0000:00:02.0}\n");
+	const struct host_device *d = dev(m, "0000:00:01.0");
+
+	cr_assert_eq(d->vendor, 0x1022);
+	cr_assert_eq(d->device, 0x14da);
+	cr_assert_eq(d->class_code, 0x060400);
+	cr_assert_eq(d->revision, 0x0a);
+	cr_assert_eq(d->subsystem_vendor, 7);
+	cr_assert_eq(d->subsystem_device, 0);
+	cr_assert_eq(dev(m, "0000:00:02.1")->device, 0x101e);
+	host_model_free(m);
+}
+
+/* A syntactically valid id the catalogue lacks (VD999) passes here: the
+ * conformance runner, which links the catalogue, is the one to refuse it. */
+Test(scenario, rule_ids_are_checked_for_their_shape)
+{
+	struct host_model *m = load_ok("version: 1\nexpect:\n  doctor: {VD999: PASS, VD101@01:00.0: FAIL}\n"
+	                               "  argv: [qemu-system-x86_64]\n  validate: {findings: [VV999, VV005, VV005]}\n");
+
+	cr_assert_eq(m->expect->n_doctor, 2);
+	cr_assert_str_eq(m->expect->doctor[0].id, "VD999");
+	cr_assert_str_eq(m->expect->doctor[1].subject, "0000:01:00.0");
+	cr_assert_eq(m->expect->n_findings, 2, "repeats count once");
+	cr_assert_str_eq(m->expect->findings[0], "VV005");
+	cr_assert_str_eq(m->expect->findings[1], "VV999");
 	host_model_free(m);
 }
 

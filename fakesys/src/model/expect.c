@@ -3,16 +3,20 @@
  * The scenario's expect: block: what the resolver, vfio-doctor and
  * vfio-validate are expected to say about the host (checked by `fakesys test`).
  * Only the syntax is checked here; fakesys knows nothing of the validator, so
- * rule ids are checked for their shape, not against the catalogue.
+ * rule ids are checked for their shape (VDnnn for the doctor, VVnnn for the
+ * validator), not against the catalogue: whether an id exists is the
+ * conformance runner's to check, since it links the validator.
  */
 #include <ctype.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <vfiokit/cleanup.h>
 
-#include "model/scenario_internal.h"
+#include "model/model_internal.h"
+#include "model/sections.h"
 
 static const char *const class_names[] = {
 	[FAKESYS_EXPECT_CDEV] = "cdev",
@@ -71,68 +75,61 @@ void fakesys_expect_free(struct fakesys_expect *x)
 	free(x);
 }
 
-/* Two capital letters and three digits: "VD101", "VV005". */
-static bool rule_id_ok(const char *s)
+/* @prefix and three digits: "VD101" (vfio-doctor), "VV005" (vfio-validate). */
+static bool rule_id_ok(const char *s, const char *prefix)
 {
-	return strlen(s) == 5 && isupper((unsigned char)s[0]) && isupper((unsigned char)s[1]) &&
-	       isdigit((unsigned char)s[2]) && isdigit((unsigned char)s[3]) && isdigit((unsigned char)s[4]);
+	return strlen(s) == 5 && !strncmp(s, prefix, 2) && isdigit((unsigned char)s[2]) && isdigit((unsigned char)s[3]) &&
+	       isdigit((unsigned char)s[4]);
 }
 
-static size_t seq_len(yaml_node_t *v)
-{
-	return (size_t)(v->data.sequence.items.top - v->data.sequence.items.start);
-}
-
-static yaml_node_t *seq_item(struct loader *l, yaml_node_t *v, size_t i)
-{
-	return yaml_document_get_node(&l->doc, v->data.sequence.items.start[i]);
-}
-
-static int want_addr(struct loader *l, yaml_node_t *n, const char *key, struct pci_addr *out)
+static int want_addr(struct yreader *y, const struct ynode *n, const char *key, struct pci_addr *out)
 {
 	const char *s = NULL;
 	struct vk_error e = {0};
-	int r = scenario_want_string(l, n, key, &s);
+	int r = yr_string(y, n, key, &s);
 
 	if (r < 0)
 		return r;
 	if (pci_addr_parse(s, out, &e) < 0)
-		return scenario_fail(l, n, key, "%s", e.msg);
+		return yr_fail(y, n, key, "%s", e.msg);
 	return 0;
 }
 
 /* resolver: {BDF: /dev/vfio/devices/vfioN | class} */
-static int parse_resolver(struct loader *l, yaml_node_t *v, struct fakesys_expect *x)
+static int parse_resolver(struct yreader *y, const struct ynode *v, struct fakesys_expect *x)
 {
-	if (v->type != YAML_MAPPING_NODE)
-		return scenario_fail(l, v, "resolver", "expected a mapping of PCI address to a cdev path or one of: " CLASS_LIST);
-	size_t n = (size_t)(v->data.mapping.pairs.top - v->data.mapping.pairs.start);
+	if (v->kind != YN_MAP)
+		return yr_fail(y, v, "resolver", "expected a mapping of PCI address to a cdev path or one of: " CLASS_LIST);
+	size_t n = v->n;
+	_cleanup_(name_set_free) struct name_set seen = {0};
+	_cleanup_free_ char(*addrs)[PCI_ADDR_STRLEN] = calloc(n ? n : 1, PCI_ADDR_STRLEN);
 	x->resolve = calloc(n ? n : 1, sizeof(*x->resolve));
-	if (!x->resolve)
-		return vk_error_set(l->err, ENOMEM, "out of memory");
-	for (yaml_node_pair_t *p = v->data.mapping.pairs.start; p < v->data.mapping.pairs.top; p++) {
-		yaml_node_t *k = yaml_document_get_node(&l->doc, p->key);
-		yaml_node_t *val = yaml_document_get_node(&l->doc, p->value);
+	if (!x->resolve || !addrs)
+		return yr_oom(y);
+	for (size_t i = 0; i < n; i++) {
+		const struct ynode *k = yr_key(v, i), *val = yr_val(v, i);
 		struct fakesys_expect_resolve *e = &x->resolve[x->n_resolve];
 		const char *s = NULL;
-		int r = want_addr(l, k, "resolver", &e->addr);
+		int r = want_addr(y, k, "resolver", &e->addr);
 
 		if (r < 0)
 			return r;
-		for (size_t i = 0; i < x->n_resolve; i++)
-			if (pci_addr_equal(&x->resolve[i].addr, &e->addr))
-				return scenario_fail(l, k, "resolver", "device given twice");
+		r = name_set_add(&seen, pci_addr_format(&e->addr, addrs[i]));
+		if (r < 0)
+			return yr_oom(y);
+		if (r == 0)
+			return yr_fail(y, k, "resolver", "device given twice");
 		x->n_resolve++;
-		e->line = (unsigned)k->start_mark.line + 1;
-		r = scenario_want_string(l, val, "resolver", &s);
+		e->line = k->line + 1;
+		r = yr_string(y, val, "resolver", &s);
 		if (r < 0)
 			return r;
 		if (s[0] == '/') {
 			if (strncmp(s, "/dev/", 5) || strlen(s) >= 64)
-				return scenario_fail(l, val, "resolver", "'%s' is not a node path under /dev/ (e.g. /dev/vfio/devices/vfio0)", s);
+				return yr_fail(y, val, "resolver", "'%s' is not a node path under /dev/ (e.g. /dev/vfio/devices/vfio0)", s);
 			e->cls = FAKESYS_EXPECT_CDEV;
 			if (!(e->path = strdup(s)))
-				return vk_error_set(l->err, ENOMEM, "out of memory");
+				return yr_oom(y);
 			continue;
 		}
 		bool found = false;
@@ -142,62 +139,66 @@ static int parse_resolver(struct loader *l, yaml_node_t *v, struct fakesys_expec
 				found = true;
 			}
 		if (!found)
-			return scenario_fail(l, val, "resolver",
+			return yr_fail(y, val, "resolver",
 			                     "'%s' is neither a cdev path (/dev/vfio/devices/vfioN) nor one of: " CLASS_LIST, s);
 	}
 	return 0;
 }
 
 /* doctor: {ID[@BDF]: PASS|WARN|FAIL|absent} */
-static int parse_doctor(struct loader *l, yaml_node_t *v, struct fakesys_expect *x)
+static int parse_doctor(struct yreader *y, const struct ynode *v, struct fakesys_expect *x)
 {
 	static const char *const st[] = {"PASS", "WARN", "FAIL", "absent"};
 
-	if (v->type != YAML_MAPPING_NODE)
-		return scenario_fail(l, v, "doctor", "expected a mapping of check id (VD001, VD101@0000:01:00.0) to PASS, WARN, FAIL or absent");
-	size_t n = (size_t)(v->data.mapping.pairs.top - v->data.mapping.pairs.start);
+	if (v->kind != YN_MAP)
+		return yr_fail(y, v, "doctor", "expected a mapping of check id (VD001, VD101@0000:01:00.0) to PASS, WARN, FAIL or absent");
+	size_t n = v->n;
+	_cleanup_(name_set_free) struct name_set seen = {0};
+	/* "ID" or "ID@DDDD:BB:SS.F", with the address in one spelling */
+	_cleanup_free_ char(*keys)[6 + PCI_ADDR_STRLEN] = calloc(n ? n : 1, 6 + PCI_ADDR_STRLEN);
 	x->doctor = calloc(n ? n : 1, sizeof(*x->doctor));
-	if (!x->doctor)
-		return vk_error_set(l->err, ENOMEM, "out of memory");
-	for (yaml_node_pair_t *p = v->data.mapping.pairs.start; p < v->data.mapping.pairs.top; p++) {
-		yaml_node_t *k = yaml_document_get_node(&l->doc, p->key);
-		yaml_node_t *val = yaml_document_get_node(&l->doc, p->value);
+	if (!x->doctor || !keys)
+		return yr_oom(y);
+	for (size_t i = 0; i < n; i++) {
+		const struct ynode *k = yr_key(v, i), *val = yr_val(v, i);
 		struct fakesys_expect_doctor *d = &x->doctor[x->n_doctor];
 		const char *key = NULL, *s = NULL;
-		int r = scenario_want_string(l, k, "doctor", &key);
+		int r = yr_string(y, k, "doctor", &key);
 
 		if (r < 0)
 			return r;
 		const char *at = strchr(key, '@');
 		d->id = at ? strndup(key, (size_t)(at - key)) : strdup(key);
 		x->n_doctor++;
-		d->line = (unsigned)k->start_mark.line + 1;
+		d->line = k->line + 1;
 		if (!d->id)
-			return vk_error_set(l->err, ENOMEM, "out of memory");
-		if (!rule_id_ok(d->id) || strncmp(d->id, "VD", 2))
-			return scenario_fail(l, k, "doctor", "'%s' is not a vfio-doctor check id (VD001, VD101@0000:01:00.0)", key);
+			return yr_oom(y);
+		if (!rule_id_ok(d->id, "VD"))
+			return yr_fail(y, k, "doctor", "'%s' is not a vfio-doctor check id (VD001, VD101@0000:01:00.0)", key);
 		if (at) {
 			struct pci_addr a;
 			struct vk_error e = {0};
 			char buf[PCI_ADDR_STRLEN];
 			if (pci_addr_parse(at + 1, &a, &e) < 0)
-				return scenario_fail(l, k, "doctor", "'%s': %s", key, e.msg);
+				return yr_fail(y, k, "doctor", "'%s': %s", key, e.msg);
 			if (!(d->subject = strdup(pci_addr_format(&a, buf))))
-				return vk_error_set(l->err, ENOMEM, "out of memory");
+				return yr_oom(y);
 		}
-		for (size_t i = 0; i + 1 < x->n_doctor; i++)
-			if (!strcmp(x->doctor[i].id, d->id) &&
-			    (x->doctor[i].subject ? d->subject && !strcmp(x->doctor[i].subject, d->subject) : !d->subject))
-				return scenario_fail(l, k, "doctor", "'%s' given twice", key);
-		r = scenario_want_string(l, val, key, &s);
+		snprintf(keys[i], sizeof(keys[i]), "%s%s%s", d->id, d->subject ? "@" : "", d->subject ? d->subject : "");
+		r = name_set_add(&seen, keys[i]);
+		if (r < 0)
+			return yr_oom(y);
+		if (r == 0)
+			return yr_fail(y, k, "doctor", "'%s' given twice", key);
+		r = yr_string(y, val, key, &s);
 		if (r < 0)
 			return r;
 		d->status = -1;
-		for (int i = 0; i < 4; i++)
-			if (!strcmp(s, st[i]))
-				d->status = i;
+		for (int j = 0; j < 4; j++)
+			if (!strcmp(s, st[j]))
+				d->status = j;
 		if (d->status < 0)
-			return scenario_fail(l, val, key, "'%s' is not a check status (expected PASS, WARN, FAIL or absent)", s);
+			return yr_fail(y, val, key, "'%s' is not a check status (expected PASS, WARN, FAIL or absent)", s);
 	}
 	return 0;
 }
@@ -212,7 +213,7 @@ struct validate_ctx {
 	bool has_clean, clean, has_findings;
 };
 
-static int validate_key(struct loader *l, const char *key, yaml_node_t *v, void *obj)
+static int validate_key(struct yreader *y, const char *key, const struct ynode *v, void *obj)
 {
 	struct validate_ctx *c = obj;
 	struct fakesys_expect *x = c->x;
@@ -220,39 +221,38 @@ static int validate_key(struct loader *l, const char *key, yaml_node_t *v, void 
 	int r;
 
 	if (!strcmp(key, "clean")) {
-		r = scenario_want_string(l, v, key, &s);
+		r = yr_string(y, v, key, &s);
 		if (r < 0)
 			return r;
 		if (strcmp(s, "true"))
-			return scenario_fail(l, v, key, "only 'clean: true' is meaningful; list the expected ids in 'findings:'");
+			return yr_fail(y, v, key, "only 'clean: true' is meaningful; list the expected ids in 'findings:'");
 		c->has_clean = c->clean = true;
 		return 0;
 	}
 	if (!strcmp(key, "qemu"))
-		return scenario_dup_string(l, v, key, &x->qemu);
+		return yr_dup_string(y, v, key, &x->qemu);
 	if (!strcmp(key, "findings")) {
-		if (v->type != YAML_SEQUENCE_NODE)
-			return scenario_fail(l, v, key, "expected a list of rule ids ([VV005, VV101])");
-		size_t n = seq_len(v);
+		if (v->kind != YN_SEQ)
+			return yr_fail(y, v, key, "expected a list of rule ids ([VV005, VV101])");
+		_cleanup_(name_set_free) struct name_set seen = {0};
+		size_t n = v->n;
 		c->has_findings = true;
 		x->findings = calloc(n + 1, sizeof(char *));
 		if (!x->findings)
-			return vk_error_set(l->err, ENOMEM, "out of memory");
+			return yr_oom(y);
 		for (size_t i = 0; i < n; i++) {
-			yaml_node_t *it = seq_item(l, v, i);
-			r = scenario_want_string(l, it, key, &s);
+			const struct ynode *it = yr_item(v, i);
+			r = yr_string(y, it, key, &s);
 			if (r < 0)
 				return r;
-			if (!rule_id_ok(s))
-				return scenario_fail(l, it, key, "'%s' is not a rule id (VV005, VD101)", s);
-			bool dup = false;
-			for (size_t j = 0; j < x->n_findings; j++)
-				dup = dup || !strcmp(x->findings[j], s);
-			if (dup)
+			if (!rule_id_ok(s, "VV"))
+				return yr_fail(y, it, key, "'%s' is not a vfio-validate rule id (VV005, VV101)", s);
+			if (name_set_has(&seen, s))
 				continue;
 			if (!(x->findings[x->n_findings] = strdup(s)))
-				return vk_error_set(l->err, ENOMEM, "out of memory");
-			x->n_findings++;
+				return yr_oom(y);
+			if (name_set_add(&seen, x->findings[x->n_findings++]) < 0)
+				return yr_oom(y);
 		}
 		qsort(x->findings, x->n_findings, sizeof(char *), cmp_str);
 		return 0;
@@ -261,10 +261,10 @@ static int validate_key(struct loader *l, const char *key, yaml_node_t *v, void 
 }
 
 /* A uid or gid: a number, so that the scenario means the same on every machine. */
-static int want_numeric_id(struct loader *l, yaml_node_t *v, const char *key, uint32_t *out)
+static int want_numeric_id(struct yreader *y, const struct ynode *v, const char *key, uint32_t *out)
 {
 	uint64_t n;
-	int r = scenario_want_uint(l, v, key, 0, UINT32_MAX - 1, &n);
+	int r = yr_uint(y, v, key, 0, UINT32_MAX - 1, &n);
 
 	if (r < 0)
 		return r;
@@ -277,30 +277,30 @@ struct user_ctx {
 	bool has_uid, has_gid;
 };
 
-static int user_key(struct loader *l, const char *key, yaml_node_t *v, void *obj)
+static int user_key(struct yreader *y, const char *key, const struct ynode *v, void *obj)
 {
 	struct user_ctx *c = obj;
 	struct fakesys_expect *x = c->x;
 
 	if (!strcmp(key, "uid")) {
 		c->has_uid = true;
-		return want_numeric_id(l, v, key, &x->user_uid);
+		return want_numeric_id(y, v, key, &x->user_uid);
 	}
 	if (!strcmp(key, "gid")) {
 		c->has_gid = true;
-		return want_numeric_id(l, v, key, &x->user_gid);
+		return want_numeric_id(y, v, key, &x->user_gid);
 	}
 	if (!strcmp(key, "groups")) {
-		if (v->type != YAML_SEQUENCE_NODE)
-			return scenario_fail(l, v, key, "expected a list of group ids ([36, 107])");
-		size_t n = seq_len(v);
+		if (v->kind != YN_SEQ)
+			return yr_fail(y, v, key, "expected a list of group ids ([36, 107])");
+		size_t n = v->n;
 		free(x->user_groups);
 		x->n_user_groups = 0;
 		x->user_groups = calloc(n ? n : 1, sizeof(*x->user_groups));
 		if (!x->user_groups)
-			return vk_error_set(l->err, ENOMEM, "out of memory");
+			return yr_oom(y);
 		for (size_t i = 0; i < n; i++) {
-			int r = want_numeric_id(l, seq_item(l, v, i), key, &x->user_groups[i]);
+			int r = want_numeric_id(y, yr_item(v, i), key, &x->user_groups[i]);
 			if (r < 0)
 				return r;
 			x->n_user_groups++;
@@ -311,63 +311,63 @@ static int user_key(struct loader *l, const char *key, yaml_node_t *v, void *obj
 }
 
 /* user: 107, or {uid: 107, gid: 107, groups: [36]} */
-static int parse_user(struct loader *l, yaml_node_t *v, struct fakesys_expect *x)
+static int parse_user(struct yreader *y, const struct ynode *v, struct fakesys_expect *x)
 {
 	x->has_user = true;
-	if (v->type == YAML_SCALAR_NODE) {
-		int r = want_numeric_id(l, v, "user", &x->user_uid);
+	if (v->kind == YN_SCALAR) {
+		int r = want_numeric_id(y, v, "user", &x->user_uid);
 		x->user_gid = x->user_uid;
 		return r;
 	}
 	struct user_ctx c = {.x = x};
-	int r = scenario_walk_map(l, v, "user", "uid, gid, groups", user_key, &c);
+	int r = yr_walk_map(y, v, "user", "uid, gid, groups", user_key, &c);
 	if (r < 0)
 		return r;
 	if (!c.has_uid)
-		return scenario_fail(l, v, "user", "give the account's 'uid' (a number)");
+		return yr_fail(y, v, "user", "give the account's 'uid' (a number)");
 	if (!c.has_gid)
 		x->user_gid = x->user_uid;
 	return 0;
 }
 
-static int doctor_options_key(struct loader *l, const char *key, yaml_node_t *v, void *obj)
+static int doctor_options_key(struct yreader *y, const char *key, const struct ynode *v, void *obj)
 {
 	struct fakesys_expect *x = obj;
 
 	if (!strcmp(key, "memory"))
-		return scenario_dup_string(l, v, key, &x->memory);
+		return yr_dup_string(y, v, key, &x->memory);
 	if (!strcmp(key, "memlock"))
-		return scenario_dup_string(l, v, key, &x->memlock);
+		return yr_dup_string(y, v, key, &x->memlock);
 	if (!strcmp(key, "qemu"))
-		return scenario_dup_string(l, v, key, &x->doctor_qemu);
+		return yr_dup_string(y, v, key, &x->doctor_qemu);
 	return 1;
 }
 
-static int parse_requires(struct loader *l, yaml_node_t *v, struct fakesys_expect *x)
+static int parse_requires(struct yreader *y, const struct ynode *v, struct fakesys_expect *x)
 {
-	if (v->type != YAML_SEQUENCE_NODE)
-		return scenario_fail(l, v, "requires", "expected a list of program names ([qemu-system-x86_64])");
-	size_t n = seq_len(v);
+	if (v->kind != YN_SEQ)
+		return yr_fail(y, v, "requires", "expected a list of program names ([qemu-system-x86_64])");
+	size_t n = v->n;
 	x->requires = calloc(n + 1, sizeof(char *));
 	if (!x->requires)
-		return vk_error_set(l->err, ENOMEM, "out of memory");
+		return yr_oom(y);
 	for (size_t i = 0; i < n; i++) {
-		yaml_node_t *it = seq_item(l, v, i);
-		int r = scenario_dup_string(l, it, "requires", &x->requires[i]);
+		const struct ynode *it = yr_item(v, i);
+		int r = yr_dup_string(y, it, "requires", &x->requires[i]);
 		if (r < 0)
 			return r;
 		x->n_requires++;
 		if (!x->requires[i][0])
-			return scenario_fail(l, it, "requires", "an empty program name");
+			return yr_fail(y, it, "requires", "an empty program name");
 	}
 	return 0;
 }
 
 /* A class name (not "cdev"): absent, not-vfio-pci, ... */
-static int want_class(struct loader *l, yaml_node_t *v, const char *key, enum fakesys_expect_class *out)
+static int want_class(struct yreader *y, const struct ynode *v, const char *key, enum fakesys_expect_class *out)
 {
 	const char *s = NULL;
-	int r = scenario_want_string(l, v, key, &s);
+	int r = yr_string(y, v, key, &s);
 
 	if (r < 0)
 		return r;
@@ -376,7 +376,7 @@ static int want_class(struct loader *l, yaml_node_t *v, const char *key, enum fa
 			*out = (enum fakesys_expect_class)c;
 			return 0;
 		}
-	return scenario_fail(l, v, key, "'%s' is not one of: " CLASS_LIST, s);
+	return yr_fail(y, v, key, "'%s' is not one of: " CLASS_LIST, s);
 }
 
 struct set_ctx {
@@ -384,13 +384,13 @@ struct set_ctx {
 	bool has_at, has_class;
 };
 
-static int set_key(struct loader *l, const char *key, yaml_node_t *v, void *obj)
+static int set_key(struct yreader *y, const char *key, const struct ynode *v, void *obj)
 {
 	struct set_ctx *c = obj;
 	const char *s = NULL;
 
 	if (!strcmp(key, "fails_at")) {
-		int r = scenario_want_string(l, v, key, &s);
+		int r = yr_string(y, v, key, &s);
 		if (r < 0)
 			return r;
 		c->has_at = true;
@@ -398,35 +398,35 @@ static int set_key(struct loader *l, const char *key, yaml_node_t *v, void *obj)
 			c->x->set_fail_iommufd = true;
 			return 0;
 		}
-		return want_addr(l, v, key, &c->x->set_fail_addr);
+		return want_addr(y, v, key, &c->x->set_fail_addr);
 	}
 	if (!strcmp(key, "class")) {
 		c->has_class = true;
-		return want_class(l, v, key, &c->x->set_fail_class);
+		return want_class(y, v, key, &c->x->set_fail_class);
 	}
 	return 1;
 }
 
 /* set: opened, or set: {fails_at: BDF | /dev/iommu, class: CLASS} */
-static int parse_set(struct loader *l, yaml_node_t *v, struct fakesys_expect *x)
+static int parse_set(struct yreader *y, const struct ynode *v, struct fakesys_expect *x)
 {
 	x->has_set = true;
-	x->set_line = (unsigned)v->start_mark.line + 1;
-	if (v->type == YAML_SCALAR_NODE) {
+	x->set_line = v->line + 1;
+	if (v->kind == YN_SCALAR) {
 		const char *s = NULL;
-		int r = scenario_want_string(l, v, "set", &s);
+		int r = yr_string(y, v, "set", &s);
 		if (r < 0)
 			return r;
 		if (strcmp(s, "opened"))
-			return scenario_fail(l, v, "set", "expected 'opened' or {fails_at: BDF, class: CLASS}");
+			return yr_fail(y, v, "set", "expected 'opened' or {fails_at: BDF, class: CLASS}");
 		return 0;
 	}
 	struct set_ctx c = {.x = x};
-	int r = scenario_walk_map(l, v, "set", "fails_at, class", set_key, &c);
+	int r = yr_walk_map(y, v, "set", "fails_at, class", set_key, &c);
 	if (r < 0)
 		return r;
 	if (!c.has_at || !c.has_class)
-		return scenario_fail(l, v, "set", "a failing set needs 'fails_at' (a PCI address or /dev/iommu) and 'class'");
+		return yr_fail(y, v, "set", "a failing set needs 'fails_at' (a PCI address or /dev/iommu) and 'class'");
 	x->set_fails = true;
 	return 0;
 }
@@ -439,7 +439,7 @@ struct access_ctx {
 	bool has_count;
 };
 
-static int access_key(struct loader *l, const char *key, yaml_node_t *v, void *obj)
+static int access_key(struct yreader *y, const char *key, const struct ynode *v, void *obj)
 {
 	struct access_ctx *c = obj;
 	struct fakesys_expect_access *a = c->a;
@@ -447,151 +447,151 @@ static int access_key(struct loader *l, const char *key, yaml_node_t *v, void *o
 	int r;
 
 	if (!strcmp(key, "path")) {
-		r = scenario_dup_string(l, v, key, &a->path);
+		r = yr_dup_string(y, v, key, &a->path);
 		if (r == 0 && a->path[0] == '/')
 			memmove(a->path, a->path + 1, strlen(a->path));
 		return r;
 	}
 	if (!strcmp(key, "op")) {
-		r = scenario_want_string(l, v, key, &s);
+		r = yr_string(y, v, key, &s);
 		if (r < 0)
 			return r;
 		if (!strcmp(s, "any"))
 			return 0;
 		for (size_t i = 0; i < sizeof(log_ops) / sizeof(log_ops[0]); i++)
 			if (!strcmp(s, log_ops[i]))
-				return scenario_dup_string(l, v, key, &a->op);
-		return scenario_fail(l, v, key,
+				return yr_dup_string(y, v, key, &a->op);
+		return yr_fail(y, v, key,
 		                     "'%s' is not an operation of the log (open, opendir, read, readdir, readlink, "
 		                     "lookup, getattr, write, any)", s);
 	}
 	if (!strcmp(key, "flags")) {
-		r = scenario_want_string(l, v, key, &s);
+		r = yr_string(y, v, key, &s);
 		if (r < 0)
 			return r;
 		_cleanup_free_ char *copy = strdup(s);
 		if (!copy)
-			return vk_error_set(l->err, ENOMEM, "out of memory");
+			return yr_oom(y);
 		a->flags = calloc(strlen(s) / 2 + 2, sizeof(char *));
 		if (!a->flags)
-			return vk_error_set(l->err, ENOMEM, "out of memory");
+			return yr_oom(y);
 		char *save = NULL;
 		for (char *f = strtok_r(copy, "| ", &save); f; f = strtok_r(NULL, "| ", &save)) {
 			if (strncmp(f, "O_", 2) || strspn(f + 2, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") != strlen(f + 2) || !f[2])
-				return scenario_fail(l, v, key, "'%s' is not an open flag (O_RDWR, O_RDONLY|O_NONBLOCK, ...)", f);
+				return yr_fail(y, v, key, "'%s' is not an open flag (O_RDWR, O_RDONLY|O_NONBLOCK, ...)", f);
 			if (!(a->flags[a->n_flags] = strdup(f)))
-				return vk_error_set(l->err, ENOMEM, "out of memory");
+				return yr_oom(y);
 			a->n_flags++;
 		}
 		if (!a->n_flags)
-			return scenario_fail(l, v, key, "no flags given");
+			return yr_fail(y, v, key, "no flags given");
 		return 0;
 	}
 	if (!strcmp(key, "count") || !strcmp(key, "each")) {
 		if (c->has_count)
-			return scenario_fail(l, v, key, "give either 'count' (all matches) or 'each' (per path), once");
+			return yr_fail(y, v, key, "give either 'count' (all matches) or 'each' (per path), once");
 		c->has_count = true;
 		a->each = !strcmp(key, "each");
-		return scenario_want_uint(l, v, key, 0, UINT32_MAX, &a->count);
+		return yr_uint(y, v, key, 0, UINT32_MAX, &a->count);
 	}
 	return 1;
 }
 
 /* access: [{path: PATTERN, op: OP, flags: O_RDWR, count: N | each: N}, ...] */
-static int parse_access(struct loader *l, yaml_node_t *v, struct fakesys_expect *x)
+static int parse_access(struct yreader *y, const struct ynode *v, struct fakesys_expect *x)
 {
-	if (v->type != YAML_SEQUENCE_NODE)
-		return scenario_fail(l, v, "access", "expected a list of {path, op, flags, count | each}");
-	size_t n = seq_len(v);
+	if (v->kind != YN_SEQ)
+		return yr_fail(y, v, "access", "expected a list of {path, op, flags, count | each}");
+	size_t n = v->n;
 	x->access = calloc(n ? n : 1, sizeof(*x->access));
 	if (!x->access)
-		return vk_error_set(l->err, ENOMEM, "out of memory");
+		return yr_oom(y);
 	for (size_t i = 0; i < n; i++) {
-		yaml_node_t *it = seq_item(l, v, i);
+		const struct ynode *it = yr_item(v, i);
 		struct access_ctx c = {.a = &x->access[i]};
 		x->n_access++;
-		x->access[i].line = (unsigned)it->start_mark.line + 1;
-		int r = scenario_walk_map(l, it, "access", "path, op, flags, count, each", access_key, &c);
+		x->access[i].line = it->line + 1;
+		int r = yr_walk_map(y, it, "access", "path, op, flags, count, each", access_key, &c);
 		if (r < 0)
 			return r;
 		if (!c.has_count)
-			return scenario_fail(l, it, "access", "say how many: 'count: N' (all matches) or 'each: N' (per path)");
+			return yr_fail(y, it, "access", "say how many: 'count: N' (all matches) or 'each: N' (per path)");
 		if (x->access[i].each && x->access[i].count == 0)
-			return scenario_fail(l, it, "each", "'each: 0' matches nothing by definition; use 'count: 0'");
+			return yr_fail(y, it, "each", "'each: 0' matches nothing by definition; use 'count: 0'");
 	}
 	return 0;
 }
 
-static int expect_key(struct loader *l, const char *key, yaml_node_t *v, void *obj)
+static int expect_key(struct yreader *y, const char *key, const struct ynode *v, void *obj)
 {
 	struct fakesys_expect *x = obj;
 	const char *s = NULL;
 	int r;
 
 	if (!strcmp(key, "resolver"))
-		return parse_resolver(l, v, x);
+		return parse_resolver(y, v, x);
 	if (!strcmp(key, "user"))
-		return parse_user(l, v, x);
+		return parse_user(y, v, x);
 	if (!strcmp(key, "doctor_options")) {
-		x->doctor_options_line = (unsigned)v->start_mark.line + 1;
-		return scenario_walk_map(l, v, "doctor_options", "memory, memlock, qemu", doctor_options_key, x);
+		x->doctor_options_line = v->line + 1;
+		return yr_walk_map(y, v, "doctor_options", "memory, memlock, qemu", doctor_options_key, x);
 	}
 	if (!strcmp(key, "requires"))
-		return parse_requires(l, v, x);
+		return parse_requires(y, v, x);
 	if (!strcmp(key, "set"))
-		return parse_set(l, v, x);
+		return parse_set(y, v, x);
 	if (!strcmp(key, "access"))
-		return parse_access(l, v, x);
+		return parse_access(y, v, x);
 	if (!strcmp(key, "doctor"))
-		return parse_doctor(l, v, x);
+		return parse_doctor(y, v, x);
 	if (!strcmp(key, "argv")) {
 		x->has_argv = true;
-		if (v->type == YAML_SCALAR_NODE) {
-			r = scenario_want_string(l, v, key, &s);
+		if (v->kind == YN_SCALAR) {
+			r = yr_string(y, v, key, &s);
 			if (r < 0)
 				return r;
 			if (strcmp(s, "resolver"))
-				return scenario_fail(l, v, key, "expected 'resolver' (the command line the resolver builds) or a list of words");
+				return yr_fail(y, v, key, "expected 'resolver' (the command line the resolver builds) or a list of words");
 			x->argv_resolver = true;
 			return 0;
 		}
-		if (v->type != YAML_SEQUENCE_NODE)
-			return scenario_fail(l, v, key, "expected 'resolver' or a list of QEMU arguments");
-		size_t n = seq_len(v);
+		if (v->kind != YN_SEQ)
+			return yr_fail(y, v, key, "expected 'resolver' or a list of QEMU arguments");
+		size_t n = v->n;
 		if (!n)
-			return scenario_fail(l, v, key, "an empty command line");
+			return yr_fail(y, v, key, "an empty command line");
 		x->argv = calloc(n + 1, sizeof(char *));
 		if (!x->argv)
-			return vk_error_set(l->err, ENOMEM, "out of memory");
+			return yr_oom(y);
 		for (size_t i = 0; i < n; i++) {
-			r = scenario_want_string(l, seq_item(l, v, i), key, &s);
+			r = yr_string(y, yr_item(v, i), key, &s);
 			if (r < 0)
 				return r;
 			if (!(x->argv[x->argc] = strdup(s)))
-				return vk_error_set(l->err, ENOMEM, "out of memory");
+				return yr_oom(y);
 			x->argc++;
 		}
 		return 0;
 	}
 	if (!strcmp(key, "argv_syntax")) {
-		r = scenario_want_string(l, v, key, &s);
+		r = yr_string(y, v, key, &s);
 		if (r < 0)
 			return r;
 		if (strcmp(s, "json") && strcmp(s, "keyval"))
-			return scenario_fail(l, v, key, "'%s' is not a syntax (expected keyval or json)", s);
+			return yr_fail(y, v, key, "'%s' is not a syntax (expected keyval or json)", s);
 		x->argv_json = !strcmp(s, "json");
 		return 0;
 	}
 	if (!strcmp(key, "argv_devices")) {
-		if (v->type != YAML_SEQUENCE_NODE)
-			return scenario_fail(l, v, key, "expected a list of PCI addresses");
-		size_t n = seq_len(v);
+		if (v->kind != YN_SEQ)
+			return yr_fail(y, v, key, "expected a list of PCI addresses");
+		size_t n = v->n;
 		x->has_argv_devices = true;
 		x->argv_devices = calloc(n ? n : 1, sizeof(*x->argv_devices));
 		if (!x->argv_devices)
-			return vk_error_set(l->err, ENOMEM, "out of memory");
+			return yr_oom(y);
 		for (size_t i = 0; i < n; i++) {
-			r = want_addr(l, seq_item(l, v, i), key, &x->argv_devices[i]);
+			r = want_addr(y, yr_item(v, i), key, &x->argv_devices[i]);
 			if (r < 0)
 				return r;
 			x->n_argv_devices++;
@@ -601,40 +601,40 @@ static int expect_key(struct loader *l, const char *key, yaml_node_t *v, void *o
 	if (!strcmp(key, "validate")) {
 		struct validate_ctx c = {.x = x};
 		x->has_validate = true;
-		r = scenario_walk_map(l, v, "validate", "findings, clean, qemu", validate_key, &c);
+		r = yr_walk_map(y, v, "validate", "findings, clean, qemu", validate_key, &c);
 		if (r < 0)
 			return r;
 		if (c.has_clean == c.has_findings)
-			return scenario_fail(l, v, "validate", "give either 'clean: true' or 'findings: [IDS...]'");
+			return yr_fail(y, v, "validate", "give either 'clean: true' or 'findings: [IDS...]'");
 		return 0;
 	}
 	return 1;
 }
 
-int scenario_parse_expect(struct loader *l, yaml_node_t *v)
+int scenario_parse_expect(struct yreader *y, const struct ynode *v, struct fakesys_expect **out)
 {
 	struct fakesys_expect *x = calloc(1, sizeof(*x));
 	int r;
 
 	if (!x)
-		return vk_error_set(l->err, ENOMEM, "out of memory");
-	fakesys_expect_free(l->m->expect);
-	l->m->expect = x;
-	r = scenario_walk_map(l, v, "expect",
+		return yr_oom(y);
+	fakesys_expect_free(*out);
+	*out = x;
+	r = yr_walk_map(y, v, "expect",
 	                      "resolver, doctor, argv, argv_syntax, argv_devices, validate, set, access, user, "
 	                      "doctor_options, requires",
 	                      expect_key, x);
 	if (r < 0)
 		return r;
 	if (x->has_argv && !x->has_validate)
-		return scenario_fail(l, v, "expect", "'argv' is checked by 'validate: {findings: [...]}' or 'validate: {clean: true}'; add one");
+		return yr_fail(y, v, "expect", "'argv' is checked by 'validate: {findings: [...]}' or 'validate: {clean: true}'; add one");
 	if (x->argv && !x->argv_resolver && (x->argv_json || (x->has_argv_devices && !x->has_set && !x->n_access)))
-		return scenario_fail(l, v, "expect", "'argv_syntax' and 'argv_devices' apply to 'argv: resolver' "
+		return yr_fail(y, v, "expect", "'argv_syntax' and 'argv_devices' apply to 'argv: resolver' "
 		                                     "(and argv_devices to set: and access:) only");
 	if (x->has_validate && !x->has_argv)
 		x->has_argv = x->argv_resolver = true;
 	if (x->set_fails && x->argv_resolver)
-		return scenario_fail(l, v, "expect", "'argv: resolver' needs the set to open, but 'set:' expects it to fail; "
+		return yr_fail(y, v, "expect", "'argv: resolver' needs the set to open, but 'set:' expects it to fail; "
 		                                     "give a literal argv or drop validate:");
 	return 0;
 }

@@ -12,7 +12,7 @@
 #include <vfiokit/cleanup.h>
 
 #include "live/live.h"
-#include "model/scenario_internal.h"
+#include "model/sections.h"
 
 static const struct {
 	const char *name;
@@ -332,7 +332,7 @@ struct fault_ctx {
 	bool has_errno, has_op;
 };
 
-static int fault_key(struct loader *l, const char *key, yaml_node_t *v, void *obj)
+static int fault_key(struct yreader *y, const char *key, const struct ynode *v, void *obj)
 {
 	struct fault_ctx *c = obj;
 	const char *s = NULL;
@@ -340,28 +340,28 @@ static int fault_key(struct loader *l, const char *key, yaml_node_t *v, void *ob
 	int r;
 
 	if (!strcmp(key, "path")) {
-		if ((r = scenario_want_string(l, v, key, &s)) < 0)
+		if ((r = yr_string(y, v, key, &s)) < 0)
 			return r;
 		if (!*s)
-			return scenario_fail(l, v, key, "an empty pattern matches nothing; give a path such as "
+			return yr_fail(y, v, key, "an empty pattern matches nothing; give a path such as "
 			                                "dev/vfio/devices/vfio0 (globs allowed)");
 		free(c->f->path);
 		c->f->path = strdup(s[0] == '/' ? s + 1 : s);
-		return c->f->path ? 0 : vk_error_set(l->err, ENOMEM, "out of memory");
+		return c->f->path ? 0 : yr_oom(y);
 	}
 	if (!strcmp(key, "op")) {
-		if ((r = scenario_want_string(l, v, key, &s)) < 0)
+		if ((r = yr_string(y, v, key, &s)) < 0)
 			return r;
 		if (!(c->f->ops = fakesys_op_parse(s)))
-			return scenario_fail(l, v, key, "unknown operation '%s' (expected one of: " OP_LIST ")", s);
+			return yr_fail(y, v, key, "unknown operation '%s' (expected one of: " OP_LIST ")", s);
 		c->has_op = true;
 		return 0;
 	}
 	if (!strcmp(key, "errno")) {
-		if ((r = scenario_want_string(l, v, key, &s)) < 0)
+		if ((r = yr_string(y, v, key, &s)) < 0)
 			return r;
 		if (!(c->f->err = fakesys_errno_parse(s)))
-			return scenario_fail(l, v, key,
+			return yr_fail(y, v, key,
 			                     "'%s' is not an errno name (EACCES, EBUSY, EIO, ENOENT, ENODEV, ENXIO, EPERM, "
 			                     "EAGAIN, EINVAL...) or number",
 			                     s);
@@ -369,17 +369,17 @@ static int fault_key(struct loader *l, const char *key, yaml_node_t *v, void *ob
 		return 0;
 	}
 	if (!strcmp(key, "delay_ms")) {
-		r = scenario_want_uint(l, v, key, 0, FAKESYS_DELAY_MAX_MS, &u);
+		r = yr_uint(y, v, key, 0, FAKESYS_DELAY_MAX_MS, &u);
 		c->f->delay_ms = (uint32_t)u;
 		return r;
 	}
 	if (!strcmp(key, "nth")) {
-		r = scenario_want_uint(l, v, key, 1, UINT32_MAX, &u);
+		r = yr_uint(y, v, key, 1, UINT32_MAX, &u);
 		c->f->nth = (uint32_t)u;
 		return r;
 	}
 	if (!strcmp(key, "times")) {
-		r = scenario_want_uint(l, v, key, 1, UINT32_MAX, &u);
+		r = yr_uint(y, v, key, 1, UINT32_MAX, &u);
 		c->f->times = (uint32_t)u;
 		return r;
 	}
@@ -394,33 +394,33 @@ typedef const char *(*entry_check_fn)(const struct fault_ctx *c);
  * freed); @check names what a complete entry still lacks.  Shared by faults:
  * and steps:, which differ only in their keys and what they require.
  */
-static int parse_entry_list(struct loader *l, yaml_node_t *v, const char *what, const char *keys, scenario_key_fn fn,
+static int parse_entry_list(struct yreader *y, const struct ynode *v, const char *what, const char *keys, yr_key_fn fn,
                             entry_check_fn check, struct fakesys_fault **list, size_t *count)
 {
 	char entry[64];
 
-	if (v->type != YAML_SEQUENCE_NODE)
-		return scenario_fail(l, v, what, "expected a list of mappings {%s}", keys);
-	size_t n = (size_t)(v->data.sequence.items.top - v->data.sequence.items.start);
+	if (v->kind != YN_SEQ)
+		return yr_fail(y, v, what, "expected a list of mappings {%s}", keys);
+	size_t n = v->n;
 	if (!n)
 		return 0;
 	struct fakesys_fault *arr = calloc(n, sizeof(*arr));
 	if (!arr)
-		return vk_error_set(l->err, ENOMEM, "out of memory");
+		return yr_oom(y);
 	fakesys_faults_free(*list, *count);
 	*list = arr;
 	*count = 0;
 	snprintf(entry, sizeof(entry), "a %s entry", what);
-	for (yaml_node_item_t *it = v->data.sequence.items.start; it < v->data.sequence.items.top; it++) {
-		yaml_node_t *node = yaml_document_get_node(&l->doc, *it);
+	for (size_t i = 0; i < n; i++) {
+		const struct ynode *node = yr_item(v, i);
 		struct fault_ctx c = {.f = &arr[(*count)++]};
-		c.f->line = (unsigned)node->start_mark.line + 1;
-		int r = scenario_walk_map(l, node, entry, keys, fn, &c);
+		c.f->line = node->line + 1;
+		int r = yr_walk_map(y, node, entry, keys, fn, &c);
 		if (r < 0)
 			return r;
 		const char *missing = check(&c);
 		if (missing)
-			return scenario_fail(l, node, what, "%s", missing);
+			return yr_fail(y, node, what, "%s", missing);
 	}
 	return 0;
 }
@@ -436,10 +436,10 @@ static const char *fault_missing(const struct fault_ctx *c)
 	return NULL;
 }
 
-int scenario_parse_faults(struct loader *l, yaml_node_t *v)
+int scenario_parse_faults(struct yreader *y, const struct ynode *v, struct fakesys_fault **list, size_t *count)
 {
-	return parse_entry_list(l, v, "faults", "path, op, errno, delay_ms, nth, times", fault_key, fault_missing,
-	                        &l->m->faults, &l->m->n_faults);
+	return parse_entry_list(y, v, "faults", "path, op, errno, delay_ms, nth, times", fault_key, fault_missing,
+	                        list, count);
 }
 
 /* ---- the scenario's steps: list ---- */
@@ -447,10 +447,10 @@ int scenario_parse_faults(struct loader *l, yaml_node_t *v)
 static const char *const step_verbs[] = {"fault", "log", "bind", "unbind", "remove", "chmod", "set", "write"};
 
 /* One control command of a step's do: checked for its verb. */
-static int step_command(struct loader *l, yaml_node_t *v, char **acc)
+static int step_command(struct yreader *y, const struct ynode *v, char **acc)
 {
 	const char *s = NULL;
-	int r = scenario_want_string(l, v, "do", &s);
+	int r = yr_string(y, v, "do", &s);
 
 	if (r < 0)
 		return r;
@@ -459,14 +459,14 @@ static int step_command(struct loader *l, yaml_node_t *v, char **acc)
 	for (size_t i = 0; i < sizeof(step_verbs) / sizeof(step_verbs[0]) && !known; i++)
 		known = strlen(step_verbs[i]) == w && !strncmp(s, step_verbs[i], w);
 	if (!known || strchr(s, '\n'))
-		return scenario_fail(l, v, "do",
+		return yr_fail(y, v, "do",
 		                     "'%s' is not a control command (one line starting with fault, log, bind, unbind, "
 		                     "remove, chmod, set or write; docs/architecture.md, Control channel)",
 		                     s);
 	size_t old = *acc ? strlen(*acc) : 0;
 	char *n = realloc(*acc, old + strlen(s) + 2);
 	if (!n)
-		return vk_error_set(l->err, ENOMEM, "out of memory");
+		return yr_oom(y);
 	if (old)
 		n[old++] = '\n';
 	strcpy(n + old, s);
@@ -474,29 +474,29 @@ static int step_command(struct loader *l, yaml_node_t *v, char **acc)
 	return 0;
 }
 
-static int step_key(struct loader *l, const char *key, yaml_node_t *v, void *obj)
+static int step_key(struct yreader *y, const char *key, const struct ynode *v, void *obj)
 {
 	struct fault_ctx *c = obj;
 	uint64_t u;
 	int r;
 
 	if (!strcmp(key, "path") || !strcmp(key, "op"))
-		return fault_key(l, key, v, obj);
+		return fault_key(y, key, v, obj);
 	if (!strcmp(key, "nth")) {
-		r = scenario_want_uint(l, v, key, 1, UINT32_MAX, &u);
+		r = yr_uint(y, v, key, 1, UINT32_MAX, &u);
 		c->f->nth = (uint32_t)u;
 		return r;
 	}
 	if (!strcmp(key, "do")) {
-		if (v->type == YAML_SEQUENCE_NODE) {
-			if (v->data.sequence.items.top == v->data.sequence.items.start)
-				return scenario_fail(l, v, key, "an empty list of commands does nothing");
-			for (yaml_node_item_t *it = v->data.sequence.items.start; it < v->data.sequence.items.top; it++)
-				if ((r = step_command(l, yaml_document_get_node(&l->doc, *it), &c->f->step)) < 0)
+		if (v->kind == YN_SEQ) {
+			if (!v->n)
+				return yr_fail(y, v, key, "an empty list of commands does nothing");
+			for (size_t i = 0; i < v->n; i++)
+				if ((r = step_command(y, yr_item(v, i), &c->f->step)) < 0)
 					return r;
 			return 0;
 		}
-		return step_command(l, v, &c->f->step);
+		return step_command(y, v, &c->f->step);
 	}
 	return 1;
 }
@@ -512,8 +512,7 @@ static const char *step_missing(const struct fault_ctx *c)
 	return NULL;
 }
 
-int scenario_parse_steps(struct loader *l, yaml_node_t *v)
+int scenario_parse_steps(struct yreader *y, const struct ynode *v, struct fakesys_fault **list, size_t *count)
 {
-	return parse_entry_list(l, v, "steps", "path, op, nth, do", step_key, step_missing, &l->m->steps,
-	                        &l->m->n_steps);
+	return parse_entry_list(y, v, "steps", "path, op, nth, do", step_key, step_missing, list, count);
 }

@@ -17,7 +17,7 @@
 
 static int oom(struct loader *l)
 {
-	return vk_error_set(l->err, ENOMEM, "out of memory");
+	return yr_oom(&l->y);
 }
 
 static const char *fmt_addr(const struct pci_addr *a, char buf[static PCI_ADDR_STRLEN])
@@ -57,7 +57,7 @@ static int sort_devices(struct loader *l)
 		if (pci_addr_equal(&x->addr, &y->addr)) {
 			unsigned first = x->line < y->line ? x->line : y->line;
 			const struct dev_src *later = x->line < y->line ? &l->src[idx[i + 1]] : &l->src[idx[i]];
-			return scenario_fail(l, later->node, "address",
+			return yr_fail(&l->y, later->node, "address",
 			                     "%s is given twice (also at line %u); every PCI function appears once",
 			                     fmt_addr(&x->addr, a), first);
 		}
@@ -90,25 +90,25 @@ static int resolve_physfn(struct loader *l)
 			continue;
 		int pf = index_of(m, &s->physfn_addr);
 		if (pf < 0)
-			return scenario_fail(l, s->physfn_node, "physfn",
+			return yr_fail(&l->y, s->physfn_node, "physfn",
 			                     "%s names PF %s, which is not a device of this scenario; a VF exists "
 			                     "only beside its PF: add the PF (with sriov: {totalvfs: N})",
 			                     fmt_addr(&d->addr, a), fmt_addr(&s->physfn_addr, b));
 		struct host_device *p = &m->devices[pf];
 		if (l->src[pf].has_physfn)
-			return scenario_fail(l, s->physfn_node, "physfn", "%s is itself a VF; a VF's physfn must be a PF",
+			return yr_fail(&l->y, s->physfn_node, "physfn", "%s is itself a VF; a VF's physfn must be a PF",
 			                     fmt_addr(&p->addr, b));
 		if (!p->sriov_totalvfs)
-			return scenario_fail(l, s->physfn_node, "physfn",
+			return yr_fail(&l->y, s->physfn_node, "physfn",
 			                     "%s is not an SR-IOV PF; give it sriov: {totalvfs: N}", fmt_addr(&p->addr, b));
 		if (d->sriov_totalvfs)
-			return scenario_fail(l, s->node, "sriov", "%s is a VF and cannot have VFs of its own",
+			return yr_fail(&l->y, s->node, "sriov", "%s is a VF and cannot have VFs of its own",
 			                     fmt_addr(&d->addr, a));
 		if (p->addr.domain != d->addr.domain)
-			return scenario_fail(l, s->physfn_node, "physfn", "a VF lives in its PF's PCI domain (%04x), not %04x",
+			return yr_fail(&l->y, s->physfn_node, "physfn", "a VF lives in its PF's PCI domain (%04x), not %04x",
 			                     p->addr.domain, d->addr.domain);
 		if (pci_addr_cmp(&d->addr, &p->addr) <= 0)
-			return scenario_fail(l, s->physfn_node, "physfn",
+			return yr_fail(&l->y, s->physfn_node, "physfn",
 			                     "VF %s must come after its PF %s (VF routing IDs are the PF's plus an offset)",
 			                     fmt_addr(&d->addr, a), fmt_addr(&p->addr, b));
 		d->physfn = pf;
@@ -127,7 +127,7 @@ static int resolve_physfn(struct loader *l)
 	for (size_t i = 0; i < m->n_devices; i++) {
 		struct host_device *p = &m->devices[i];
 		if (p->n_vfs > p->sriov_totalvfs)
-			return scenario_fail(l, l->src[i].node, "sriov", "%s lists %u VFs but totalvfs is %u",
+			return yr_fail(&l->y, l->src[i].node, "sriov", "%s lists %u VFs but totalvfs is %u",
 			                     fmt_addr(&p->addr, a), p->n_vfs, p->sriov_totalvfs);
 		if (p->n_vfs && !(p->vfs = calloc(p->n_vfs, sizeof(*p->vfs))))
 			return oom(l);
@@ -146,6 +146,42 @@ static bool is_bridge(const struct host_device *d)
 	return (d->class_code >> 8) == 0x0604 || (d->class_code >> 8) == 0x0609;
 }
 
+/* What a walk up a chain of links (parents, or PFs) found for a device. */
+enum { WALK_NEW, WALK_ON_PATH, WALK_ROOT, WALK_LOOP };
+
+/*
+ * The first device (in address order) whose parent chain loops.  Each chain is
+ * walked until it meets a device already settled, so every device is visited
+ * once: O(n), where walking every chain to its end was O(n * depth), and
+ * depth reaches n with a chain of domain-crossing parents (VMD-like).
+ */
+static int check_parent_loops(struct loader *l)
+{
+	struct host_model *m = l->m;
+	char a[PCI_ADDR_STRLEN];
+	_cleanup_free_ uint8_t *state = calloc(m->n_devices ? m->n_devices : 1, 1);
+
+	if (!state)
+		return oom(l);
+	for (size_t i = 0; i < m->n_devices; i++) {
+		if (state[i] == WALK_NEW) {
+			int p = (int)i;
+			while (p >= 0 && state[p] == WALK_NEW) {
+				state[p] = WALK_ON_PATH;
+				p = m->devices[p].parent;
+			}
+			/* met a root, a settled device, or itself (a loop) */
+			uint8_t end = p < 0 || state[p] == WALK_ROOT ? WALK_ROOT : WALK_LOOP;
+			for (int q = (int)i; q >= 0 && state[q] == WALK_ON_PATH; q = m->devices[q].parent)
+				state[q] = end;
+		}
+		if (state[i] == WALK_LOOP)
+			return yr_fail(&l->y, l->src[i].parent_node, "parent", "the parent chain of %s loops back on itself",
+			               fmt_addr(&m->devices[i].addr, a));
+	}
+	return 0;
+}
+
 static int resolve_parents(struct loader *l)
 {
 	struct host_model *m = l->m;
@@ -158,24 +194,15 @@ static int resolve_parents(struct loader *l)
 			continue;
 		int p = index_of(m, &s->parent_addr);
 		if (p < 0)
-			return scenario_fail(l, s->parent_node, "parent",
+			return yr_fail(&l->y, s->parent_node, "parent",
 			                     "%s is not a device of this scenario; add the bridge (or root port) %s, "
 			                     "or remove parent: to put %s on a root bus",
 			                     fmt_addr(&s->parent_addr, b), fmt_addr(&s->parent_addr, b), fmt_addr(&d->addr, a));
 		if (p == (int)i)
-			return scenario_fail(l, s->parent_node, "parent", "%s cannot be its own parent", fmt_addr(&d->addr, a));
+			return yr_fail(&l->y, s->parent_node, "parent", "%s cannot be its own parent", fmt_addr(&d->addr, a));
 		d->parent = p;
 	}
-	/* A parent chain longer than the device count is a loop. */
-	for (size_t i = 0; i < m->n_devices; i++) {
-		size_t steps = 0;
-		for (int p = m->devices[i].parent; p >= 0; p = m->devices[p].parent)
-			if (++steps > m->n_devices)
-				return scenario_fail(l, l->src[i].parent_node, "parent",
-				                     "the parent chain of %s loops back on itself",
-				                     fmt_addr(&m->devices[i].addr, a));
-	}
-	return 0;
+	return check_parent_loops(l);
 }
 
 /* Class by driver, for devices whose class the scenario leaves out. */
@@ -239,7 +266,7 @@ static int derive_from_config(struct loader *l, size_t i)
 	for (size_t k = 0; k < (type0 ? 6u : 4u); k++) {
 		if (*f[k].given) {
 			if (f[k].have != f[k].cfg)
-				return scenario_fail(l, s->node, f[k].key,
+				return yr_fail(&l->y, s->node, f[k].key,
 				                     "0x%x disagrees with config space (0x%x); drop one of the two", f[k].have,
 				                     f[k].cfg);
 			continue;
@@ -280,6 +307,45 @@ static void inherit_from_pf(struct loader *l, size_t i)
 		d->revision = p->revision;
 }
 
+static int numa_from(const struct host_model *m, int i)
+{
+	return m->devices[i].physfn >= 0 ? m->devices[i].physfn : m->devices[i].parent;
+}
+
+/*
+ * NUMA node from the PF (for a VF) or the parent where not given.  Parents can
+ * sort after their children (a VMD domain), so each device's chain is walked
+ * up to a device that has its node (given, or settled by an earlier walk), and
+ * the node is handed down the path: O(n).  A chain that ends without one, or
+ * runs in a circle (rejected later), leaves -1.
+ */
+static int inherit_numa(struct loader *l)
+{
+	struct host_model *m = l->m;
+	_cleanup_free_ uint8_t *state = calloc(m->n_devices ? m->n_devices : 1, 1);
+
+	if (!state)
+		return oom(l);
+	for (size_t i = 0; i < m->n_devices; i++)
+		if (l->src[i].has_numa)
+			state[i] = WALK_ROOT;
+	for (size_t i = 0; i < m->n_devices; i++) {
+		if (state[i] != WALK_NEW)
+			continue;
+		int p = (int)i;
+		while (p >= 0 && state[p] == WALK_NEW) {
+			state[p] = WALK_ON_PATH;
+			p = numa_from(m, p);
+		}
+		int node = p >= 0 && state[p] == WALK_ROOT ? m->devices[p].numa_node : -1;
+		for (int q = (int)i; q >= 0 && state[q] == WALK_ON_PATH; q = numa_from(m, q)) {
+			m->devices[q].numa_node = node;
+			state[q] = WALK_ROOT;
+		}
+	}
+	return 0;
+}
+
 static int device_defaults(struct loader *l)
 {
 	struct host_model *m = l->m;
@@ -296,7 +362,7 @@ static int device_defaults(struct loader *l)
 			if (vf_pass)
 				inherit_from_pf(l, i);
 			if (!s->has_vendor || !s->has_device)
-				return scenario_fail(l, s->node, s->has_vendor ? "device" : "vendor",
+				return yr_fail(&l->y, s->node, s->has_vendor ? "device" : "vendor",
 				                     "%s needs vendor: and device: ids (or config:, or physfn: for a VF)",
 				                     fmt_addr(&d->addr, a));
 			if (!s->has_class)
@@ -307,22 +373,7 @@ static int device_defaults(struct loader *l)
 				d->subsystem_device = is_bridge(d) ? 0 : d->device;
 		}
 	}
-	/* NUMA node from the PF (for a VF) or the parent where not given; parents
-	 * can sort after their children (a VMD domain), so iterate to a fixed point. */
-	for (size_t pass = 0; pass < m->n_devices; pass++) {
-		bool changed = false;
-		for (size_t i = 0; i < m->n_devices; i++) {
-			struct host_device *d = &m->devices[i];
-			int from = d->physfn >= 0 ? d->physfn : d->parent;
-			if (!l->src[i].has_numa && from >= 0 && d->numa_node != m->devices[from].numa_node) {
-				d->numa_node = m->devices[from].numa_node;
-				changed = true;
-			}
-		}
-		if (!changed)
-			break;
-	}
-	return 0;
+	return inherit_numa(l);
 }
 
 /* config: given: the header is the truth for the ids (before VFs inherit them). */
@@ -335,9 +386,6 @@ static int derive_configs(struct loader *l)
 	}
 	return 0;
 }
-
-/* What a message says a vfio-pci-core driver is. */
-#define VFIO_FAMILY "vfio-pci or a vfio-pci variant driver (such as mlx5_vfio_pci)"
 
 /*
  * With kernel.modules given, the module a VFIO driver comes from must be
@@ -353,21 +401,21 @@ static int check_vfio_modules(struct loader *l, size_t i)
 	if (!l->modules_given || !pci_driver_is_vfio_pci(d->driver))
 		return 0;
 	if (!strcmp(d->driver, "vfio-pci")) {
-		if (!host_model_has_module(l->m, "vfio_pci"))
-			return scenario_fail(l, l->src[i].driver_node, "driver",
+		if (!name_set_has(&l->modules, "vfio_pci"))
+			return yr_fail(&l->y, l->src[i].driver_node, "driver",
 			                     "%s is bound to vfio-pci but kernel.modules lists no vfio_pci; add it "
 			                     "(or {name: vfio_pci, builtin: true})",
 			                     fmt_addr(&d->addr, a));
 		return 0;
 	}
 	snprintf(own, sizeof(own), "%s", host_driver_module(d->driver));
-	if (!host_model_has_module(l->m, own))
-		return scenario_fail(l, l->src[i].driver_node, "driver",
+	if (!name_set_has(&l->modules, own))
+		return yr_fail(&l->y, l->src[i].driver_node, "driver",
 		                     "%s is bound to %s, a vfio-pci variant driver, but kernel.modules lists no %s; "
 		                     "add it (or {name: %s, builtin: true})",
 		                     fmt_addr(&d->addr, a), d->driver, own, own);
-	if (!host_model_has_module(l->m, "vfio_pci_core"))
-		return scenario_fail(l, l->src[i].driver_node, "driver",
+	if (!name_set_has(&l->modules, "vfio_pci_core"))
+		return yr_fail(&l->y, l->src[i].driver_node, "driver",
 		                     "%s is bound to %s, a vfio-pci variant driver built on vfio_pci_core, but "
 		                     "kernel.modules lists no vfio_pci_core; add it (or {name: vfio_pci_core, builtin: "
 		                     "true})",
@@ -384,22 +432,22 @@ static int check_drivers(struct loader *l)
 	for (size_t i = 0; i < m->n_devices; i++) {
 		struct host_device *d = &m->devices[i];
 		struct dev_src *s = &l->src[i];
-		if (d->driver && !scenario_driver_known(m, d->driver))
-			return scenario_fail(l, s->driver_node, "driver",
+		if (d->driver && !model_driver_known(m, d->driver))
+			return yr_fail(&l->y, s->driver_node, "driver",
 			                     "unknown driver '%s' for %s; use the kernel's driver name (as in "
 			                     "/sys/bus/pci/drivers) or declare it under kernel.drivers",
 			                     d->driver, fmt_addr(&d->addr, a));
 		if ((r = check_vfio_modules(l, i)) < 0)
 			return r;
-		if (d->driver && scenario_add_driver(m, d->driver) < 0)
+		if (d->driver && model_add_driver(m, d->driver) < 0)
 			return oom(l);
 		if (!d->driver && (s->has_vfio_index || s->vfio_node_node))
-			return scenario_fail(l, s->has_vfio_index ? s->node : s->vfio_node_node,
+			return yr_fail(&l->y, s->has_vfio_index ? s->node : s->vfio_node_node,
 			                     s->has_vfio_index ? "vfio_cdev" : "vfio_node",
 			                     "%s has no driver; only a device bound to " VFIO_FAMILY " has a VFIO cdev",
 			                     fmt_addr(&d->addr, a));
 		if (d->driver && !pci_driver_is_vfio_pci(d->driver) && (s->has_vfio_index || s->vfio_node_node))
-			return scenario_fail(l, s->has_vfio_index ? s->node : s->vfio_node_node,
+			return yr_fail(&l->y, s->has_vfio_index ? s->node : s->vfio_node_node,
 			                     s->has_vfio_index ? "vfio_cdev" : "vfio_node",
 			                     "%s is bound to %s; only a device bound to " VFIO_FAMILY " has a VFIO cdev",
 			                     fmt_addr(&d->addr, a), d->driver);
@@ -464,16 +512,16 @@ static int check_topology(struct loader *l)
 		if (p->addr.domain != d->addr.domain)
 			continue; /* behind a domain-creating device such as VMD: a new root bus */
 		if (!is_bridge(p))
-			return scenario_fail(l, l->src[i].parent_node, "parent",
+			return yr_fail(&l->y, l->src[i].parent_node, "parent",
 			                     "%s is not a PCI bridge (class 0x%06x); only a bridge or root port "
 			                     "(class 0x0604xx) has devices behind it in the same domain",
 			                     fmt_addr(&p->addr, b), p->class_code);
 		if (d->addr.bus <= p->addr.bus)
-			return scenario_fail(l, l->src[i].node, "address",
+			return yr_fail(&l->y, l->src[i].node, "address",
 			                     "%s sits behind bridge %s, so its bus must be above the bridge's bus %02x",
 			                     fmt_addr(&d->addr, a), fmt_addr(&p->addr, b), p->addr.bus);
 		if (secondary[d->parent] >= 0 && secondary[d->parent] != d->addr.bus)
-			return scenario_fail(l, l->src[i].node, "address",
+			return yr_fail(&l->y, l->src[i].node, "address",
 			                     "bridge %s forwards to bus %02x (its other devices); %s on bus %02x cannot "
 			                     "also be behind it",
 			                     fmt_addr(&p->addr, b), secondary[d->parent], fmt_addr(&d->addr, a), d->addr.bus);
@@ -484,7 +532,7 @@ static int check_topology(struct loader *l)
 	qsort(owners, n_owners, sizeof(*owners), cmp_owner);
 	for (size_t k = 1; k < n_owners; k++)
 		if (owners[k].key == owners[k - 1].key)
-			return scenario_fail(l, l->src[owners[k].bridge].node, "address",
+			return yr_fail(&l->y, l->src[owners[k].bridge].node, "address",
 			                     "bridges %s and %s both forward to bus %02x; each bus has one upstream bridge",
 			                     fmt_addr(&m->devices[owners[k - 1].bridge].addr, a),
 			                     fmt_addr(&m->devices[owners[k].bridge].addr, b), (unsigned)(owners[k].key & 0xff));
@@ -494,238 +542,10 @@ static int check_topology(struct loader *l)
 			continue;
 		const struct bus_owner *o = owner_of(owners, n_owners, bus_key(&d->addr));
 		if (o)
-			return scenario_fail(l, l->src[i].node, "parent",
+			return yr_fail(&l->y, l->src[i].node, "parent",
 			                     "%s is on bus %02x, the secondary bus of bridge %s: add parent: %s",
 			                     fmt_addr(&d->addr, a), d->addr.bus, fmt_addr(&m->devices[o->bridge].addr, b),
 			                     fmt_addr(&m->devices[o->bridge].addr, b));
-	}
-	return 0;
-}
-
-static bool is_ancestor(const struct host_model *m, int anc, int i)
-{
-	for (int p = m->devices[i].parent; p >= 0; p = m->devices[p].parent)
-		if (p == anc)
-			return true;
-	return false;
-}
-
-/* Devices share an IOMMU group only when the kernel cannot isolate them: the
- * functions of one slot, devices behind one bridge (or one root bus), or a
- * bridge and what is behind it (a PCIe-to-PCI bridge, a VMD domain). */
-static bool may_share_group(const struct host_model *m, int i, int j)
-{
-	const struct host_device *x = &m->devices[i], *y = &m->devices[j];
-
-	if (x->addr.domain == y->addr.domain && x->addr.bus == y->addr.bus && x->addr.slot == y->addr.slot)
-		return true;
-	if (x->parent == y->parent &&
-	    (x->parent >= 0 || (x->addr.domain == y->addr.domain && x->addr.bus == y->addr.bus)))
-		return true;
-	return is_ancestor(m, i, j) || is_ancestor(m, j, i);
-}
-
-static int cmp_group(const void *a, const void *b)
-{
-	const struct host_group *x = a, *y = b;
-	return x->id < y->id ? -1 : x->id > y->id;
-}
-
-static int cmp_i64(const void *a, const void *b)
-{
-	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-	return x < y ? -1 : x > y;
-}
-
-static bool sorted_has(const int64_t *v, size_t n, int64_t x)
-{
-	return n && bsearch(&x, v, n, sizeof(*v), cmp_i64);
-}
-
-/* The lowest number from *next on that @taken (sorted) does not hold; advances *next. */
-static int64_t next_free(int64_t *next, const int64_t *taken, size_t n)
-{
-	while (sorted_has(taken, n, *next))
-		(*next)++;
-	return (*next)++;
-}
-
-/* The numbers given explicitly (has(i) true), sorted. */
-static int64_t *explicit_numbers(struct loader *l, bool group, size_t *count)
-{
-	struct host_model *m = l->m;
-	int64_t *v = malloc((m->n_devices ? m->n_devices : 1) * sizeof(*v));
-
-	*count = 0;
-	if (!v)
-		return NULL;
-	for (size_t i = 0; i < m->n_devices; i++)
-		if (group ? l->src[i].has_group : l->src[i].has_vfio_index)
-			v[(*count)++] = group ? m->devices[i].iommu_group : m->devices[i].vfio_index;
-	qsort(v, *count, sizeof(*v), cmp_i64);
-	return v;
-}
-
-static const struct host_model *group_sort_model;
-
-static int cmp_by_group(const void *a, const void *b)
-{
-	const struct host_device *d = group_sort_model->devices;
-	size_t x = *(const size_t *)a, y = *(const size_t *)b;
-	if (d[x].iommu_group != d[y].iommu_group)
-		return d[x].iommu_group < d[y].iommu_group ? -1 : 1;
-	return x < y ? -1 : x > y;
-}
-
-/* Group the devices: one run per group id in the index array sorted by
- * (group, address); each member must be able to share with the first. */
-static int build_groups(struct loader *l)
-{
-	struct host_model *m = l->m;
-	char a[PCI_ADDR_STRLEN], b[PCI_ADDR_STRLEN];
-	size_t n = 0;
-	_cleanup_free_ size_t *idx = malloc((m->n_devices ? m->n_devices : 1) * sizeof(*idx));
-
-	if (!idx)
-		return oom(l);
-	for (size_t i = 0; i < m->n_devices; i++)
-		if (m->devices[i].iommu_group >= 0)
-			idx[n++] = i;
-	group_sort_model = m;
-	qsort(idx, n, sizeof(*idx), cmp_by_group);
-	group_sort_model = NULL;
-	for (size_t k = 0; k < n;) {
-		size_t end = k + 1;
-		while (end < n && m->devices[idx[end]].iommu_group == m->devices[idx[k]].iommu_group)
-			end++;
-		/* pairwise: "shares with the first member" is not transitive */
-		for (size_t j = k + 1; j < end; j++)
-			for (size_t q = k; q < j; q++)
-				if (!may_share_group(m, (int)idx[q], (int)idx[j]))
-					return scenario_fail(
-						l, l->src[idx[j]].group_node ? l->src[idx[j]].group_node : l->src[idx[j]].node,
-						"iommu_group",
-						"group %lld holds %s and %s, which share no slot, bridge or root bus; the kernel "
-						"groups devices only when it cannot isolate them. Give one of them another group",
-						(long long)m->devices[idx[j]].iommu_group, fmt_addr(&m->devices[idx[q]].addr, a),
-						fmt_addr(&m->devices[idx[j]].addr, b));
-		struct host_group *g = realloc(m->groups, (m->n_groups + 1) * sizeof(*g));
-		if (!g)
-			return oom(l);
-		m->groups = g;
-		g = &m->groups[m->n_groups++];
-		*g = (struct host_group){.id = (uint32_t)m->devices[idx[k]].iommu_group,
-		                         .node = {.mode = 0600, .present = true}, .vfio_minor = -1};
-		if (!(g->members = malloc((end - k) * sizeof(*g->members))))
-			return oom(l);
-		for (size_t j = k; j < end; j++)
-			g->members[g->n_members++] = idx[j];
-		k = end;
-	}
-	return 0;
-}
-
-static int assign_groups(struct loader *l)
-{
-	struct host_model *m = l->m;
-	char a[PCI_ADDR_STRLEN];
-	int64_t next = 0;
-	size_t n_taken;
-
-	for (size_t i = 0; i < m->n_devices; i++) {
-		struct host_device *d = &m->devices[i];
-		struct dev_src *s = &l->src[i];
-		bool vfio = pci_driver_is_vfio_pci(d->driver);
-		if (!s->has_group)
-			continue;
-		if (m->iommu == IOMMU_NONE && !m->noiommu)
-			return scenario_fail(l, s->group_node, "iommu_group",
-			                     "the host has no IOMMU (kernel.iommu: none), so there are no groups; "
-			                     "set kernel.iommu or drop iommu_group");
-		if (m->noiommu && !vfio)
-			return scenario_fail(l, s->group_node, "iommu_group",
-			                     "in no-IOMMU mode only devices bound to " VFIO_FAMILY " get a (fake) group; "
-			                     "%s is not",
-			                     fmt_addr(&d->addr, a));
-	}
-	_cleanup_free_ int64_t *taken = explicit_numbers(l, true, &n_taken);
-	if (!taken)
-		return oom(l);
-	for (size_t i = 0; i < m->n_devices; i++) {
-		struct host_device *d = &m->devices[i];
-		bool vfio = pci_driver_is_vfio_pci(d->driver);
-		if (l->src[i].has_group || (m->iommu == IOMMU_NONE && !(m->noiommu && vfio)))
-			continue;
-		d->iommu_group = next_free(&next, taken, n_taken);
-	}
-	return build_groups(l);
-}
-
-/* Apply the iommu_groups: entries (parsed by scenario.c) to the groups the
- * devices made; then every group gets the default type where none is given. */
-static int apply_group_specs(struct loader *l)
-{
-	struct host_model *m = l->m;
-
-	for (size_t k = 0; k < l->n_group_specs; k++) {
-		struct group_spec *gs = &l->group_specs[k];
-		struct host_group *g = NULL;
-		for (size_t j = 0; j < k; j++)
-			if (l->group_specs[j].id == gs->id)
-				return scenario_fail(l, gs->node, "iommu_groups", "group %u is described twice (also at line %zu)",
-				                     gs->id, l->group_specs[j].node->start_mark.line + 1);
-		struct host_group key = {.id = gs->id};
-		if (m->n_groups)
-			g = bsearch(&key, m->groups, m->n_groups, sizeof(*m->groups), cmp_group);
-		if (!g)
-			return scenario_fail(l, gs->node, "iommu_groups",
-			                     "group %u has no device in it; put iommu_group: %u on a device or drop the entry",
-			                     gs->id, gs->id);
-		if (gs->type) {
-			free(g->type);
-			g->type = TAKE_PTR(gs->type);
-		}
-		g->node = gs->spec;
-	}
-	for (size_t i = 0; i < m->n_groups; i++)
-		if (!m->groups[i].type && !m->noiommu && !(m->groups[i].type = strdup(m->default_group_type)))
-			return oom(l);
-	return 0;
-}
-
-static int assign_vfio_indices(struct loader *l)
-{
-	struct host_model *m = l->m;
-	char a[PCI_ADDR_STRLEN];
-	int64_t next = 0;
-	size_t n_taken;
-	_cleanup_free_ int64_t *taken = explicit_numbers(l, false, &n_taken);
-
-	if (!taken)
-		return oom(l);
-	for (size_t k = 1; k < n_taken; k++) {
-		if (taken[k] != taken[k - 1])
-			continue;
-		/* name both devices; point at the later one */
-		size_t first = SIZE_MAX;
-		for (size_t i = 0; i < m->n_devices; i++) {
-			if (!l->src[i].has_vfio_index || m->devices[i].vfio_index != taken[k])
-				continue;
-			if (first == SIZE_MAX) {
-				first = i;
-				continue;
-			}
-			char b[PCI_ADDR_STRLEN];
-			return scenario_fail(l, l->src[i].node, "vfio_cdev", "vfio%lld is given to both %s and %s",
-			                     (long long)taken[k], fmt_addr(&m->devices[first].addr, b),
-			                     fmt_addr(&m->devices[i].addr, a));
-		}
-	}
-	for (size_t i = 0; i < m->n_devices; i++) {
-		struct host_device *d = &m->devices[i];
-		if (!pci_driver_is_vfio_pci(d->driver) || l->src[i].has_vfio_index)
-			continue;
-		d->vfio_index = next_free(&next, taken, n_taken);
 	}
 	return 0;
 }
@@ -734,7 +554,7 @@ static int add_module(struct loader *l, const char *name)
 {
 	struct host_model *m = l->m;
 
-	if (host_model_has_module(m, name))
+	if (name_set_has(&l->modules, name))
 		return 0;
 	struct kmodule *v = realloc(m->modules, (m->n_modules + 1) * sizeof(*v));
 	if (!v)
@@ -745,7 +565,7 @@ static int add_module(struct loader *l, const char *name)
 	if (!v->name)
 		return oom(l);
 	m->n_modules++;
-	return 0;
+	return name_set_add(&l->modules, v->name) < 0 ? oom(l) : 0;
 }
 
 static int kernel_defaults(struct loader *l)
@@ -756,7 +576,7 @@ static int kernel_defaults(struct loader *l)
 	if (!m->name && !(m->name = strdup("unnamed")))
 		return oom(l);
 	if (m->noiommu && m->iommu != IOMMU_NONE)
-		return scenario_fail(l, NULL, "kernel.noiommu",
+		return yr_fail(&l->y, NULL, "kernel.noiommu",
 		                     "no-IOMMU mode is only possible without an IOMMU; set kernel.iommu: none");
 	if (!m->iommu_units)
 		m->iommu_units = 1;
@@ -773,11 +593,11 @@ static int kernel_defaults(struct loader *l)
 		return oom(l);
 	if (l->modules_given) {
 		if (m->iommufd && !host_model_has_module(m, "iommufd"))
-			return scenario_fail(l, l->modules_node, "modules",
+			return yr_fail(&l->y, l->modules_node, "modules",
 			                     "kernel.iommufd is true but no iommufd module is listed; add iommufd "
 			                     "(or {name: iommufd, builtin: true})");
 		if (m->noiommu && !host_model_has_module(m, "vfio"))
-			return scenario_fail(l, l->modules_node, "modules",
+			return yr_fail(&l->y, l->modules_node, "modules",
 			                     "kernel.noiommu is a parameter of the vfio module, which is not listed");
 	} else {
 		bool vfio = false;
@@ -808,7 +628,7 @@ static int kernel_defaults(struct loader *l)
 			/* the kernel's bool parameters (kstrtobool) read y/Y/1/on as true */
 			const char *pv = v->param_values[i];
 			if (!strchr("yY1", pv[0]) && strcasecmp(pv, "on"))
-				return scenario_fail(l, l->modules_node, "modules",
+				return yr_fail(&l->y, l->modules_node, "modules",
 				                     "kernel.noiommu is true but vfio's enable_unsafe_noiommu_mode is '%s'; "
 				                     "drop the parameter or set it to Y",
 				                     v->param_values[i]);
@@ -830,9 +650,9 @@ static int kernel_defaults(struct loader *l)
 			v->n_params++;
 		}
 	}
-	if (host_model_has_module(m, "vfio_pci") && (r = scenario_add_driver(m, "vfio-pci")) < 0)
+	if (host_model_has_module(m, "vfio_pci") && (r = model_add_driver(m, "vfio-pci")) < 0)
 		return oom(l);
-	if (scenario_add_driver(m, "pcieport") < 0)
+	if (model_add_driver(m, "pcieport") < 0)
 		return oom(l);
 	return 0;
 }
@@ -863,7 +683,7 @@ static int synthesize_config(struct loader *l, size_t i, const int *secondary, c
 		/* the scenario's bytes are kept; only what the topology decides must agree */
 		if (is_bridge(d) && secondary[i] >= 0 &&
 		    (d->config[0x19] != secondary[i] || d->config[0x1a] < subordinate[i]))
-			return scenario_fail(l, l->src[i].node, "config",
+			return yr_fail(&l->y, l->src[i].node, "config",
 			                     "the bridge's config space forwards buses %02x-%02x, but the devices behind it "
 			                     "are on buses %02x-%02x; fix bytes 0x19/0x1a",
 			                     d->config[0x19], d->config[0x1a], secondary[i], subordinate[i]);
@@ -948,8 +768,8 @@ int scenario_complete(struct loader *l)
 
 	if ((r = sort_devices(l)) < 0 || (r = derive_configs(l)) < 0 || (r = resolve_physfn(l)) < 0 || (r = resolve_parents(l)) < 0 ||
 	    (r = device_defaults(l)) < 0 || (r = check_drivers(l)) < 0 || (r = check_topology(l)) < 0 ||
-	    (r = kernel_defaults(l)) < 0 || (r = assign_groups(l)) < 0 || (r = apply_group_specs(l)) < 0 ||
-	    (r = assign_vfio_indices(l)) < 0 || (r = finish_config(l)) < 0)
+	    (r = kernel_defaults(l)) < 0 || (r = scenario_assign_groups(l)) < 0 ||
+	    (r = scenario_apply_group_specs(l)) < 0 || (r = scenario_assign_vfio_indices(l)) < 0 || (r = finish_config(l)) < 0)
 		return r;
 	host_model_assign_group_minors(m);
 	if (m->n_drivers)

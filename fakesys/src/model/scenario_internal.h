@@ -4,13 +4,15 @@
 #define VFIOKIT_SCENARIO_INTERNAL_H
 
 #include <stdbool.h>
-#include <yaml.h>
 
 #include <vfiokit/host_model.h>
 
+#include "model/model_internal.h"
+#include "model/yaml_read.h"
+
 /* Where a device's data came from, kept only while loading. */
 struct dev_src {
-	yaml_node_t *node, *parent_node, *physfn_node, *group_node, *vfio_node_node, *driver_node;
+	const struct ynode *node, *parent_node, *physfn_node, *group_node, *vfio_node_node, *driver_node;
 	struct pci_addr parent_addr, physfn_addr;
 	bool has_irq, has_parent, has_physfn, has_vendor, has_device, has_class, has_revision, has_ssvid, has_ssid,
 		has_numa, has_vfio_index, has_group, has_config;
@@ -22,46 +24,36 @@ struct group_spec {
 	char *type;                /* NULL = the default */
 	struct dev_node_spec spec; /* /dev/vfio/<id> */
 	bool has_id;
-	yaml_node_t *node;
+	const struct ynode *node;
 };
 
 struct loader {
-	const char *file;
-	yaml_document_t doc;
-	struct vk_error *err;
+	struct yreader y;       /* first, so that loader_of() finds the loader of a reader */
 	struct host_model *m;
 	struct dev_src *src;    /* parallel to m->devices until sorted */
-	yaml_node_t *modules_node;
+	const struct ynode *modules_node;
+	struct name_set modules; /* the names in m->modules */
 	struct group_spec *group_specs;
 	size_t n_group_specs;
 	bool modules_given;
 };
 
+static inline struct loader *loader_of(struct yreader *y)
+{
+	return (struct loader *)y;
+}
 
-/* "file:line:col: key: message" into l->err; returns -EINVAL. @n may be NULL (no position). */
-int scenario_fail(struct loader *l, const yaml_node_t *n, const char *key, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+/* What a message says a vfio-pci-core driver is. */
+#define VFIO_FAMILY "vfio-pci or a vfio-pci variant driver (such as mlx5_vfio_pci)"
 
 /* Check cross-references and fill in defaults (model_check.c). */
 int scenario_complete(struct loader *l);
 
-/* The scenario parser's own readers, for the parsers of other files (faults.c). */
-typedef int (*scenario_key_fn)(struct loader *l, const char *key, yaml_node_t *val, void *obj);
-int scenario_walk_map(struct loader *l, yaml_node_t *map, const char *what, const char *known, scenario_key_fn fn,
-                      void *obj);
-int scenario_want_string(struct loader *l, yaml_node_t *n, const char *key, const char **out);
-/* A string value, strdup'ed into *@out (the old value freed). */
-int scenario_dup_string(struct loader *l, yaml_node_t *n, const char *key, char **out);
-int scenario_want_uint(struct loader *l, yaml_node_t *n, const char *key, uint64_t min, uint64_t max, uint64_t *out);
-
-/* The faults: list (faults.c) into l->m->faults. */
-int scenario_parse_faults(struct loader *l, yaml_node_t *v);
-/* The steps: list (faults.c) into l->m->steps. */
-int scenario_parse_steps(struct loader *l, yaml_node_t *v);
-/* The expect: block (expect.c) into l->m->expect. */
-int scenario_parse_expect(struct loader *l, yaml_node_t *v);
-
-bool scenario_driver_known(const struct host_model *m, const char *name);
-int scenario_add_driver(struct host_model *m, const char *name);
+/* Steps of scenario_complete() in groups.c: automatic group numbers and the
+ * groups (every pair of members must be able to share), the iommu_groups:
+ * entries, automatic vfio-dev numbers. */
+int scenario_assign_groups(struct loader *l);
+int scenario_apply_group_specs(struct loader *l);
+int scenario_assign_vfio_indices(struct loader *l);
 
 #endif

@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Helpers on the host model for the scenario parsers and checks (model.c).
+ * They know nothing of YAML, and call nothing of the parsers.
+ */
+#ifndef VFIOKIT_MODEL_INTERNAL_H
+#define VFIOKIT_MODEL_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <vfiokit/host_model.h>
+
+/* Whether @name is a driver fakesys knows or the scenario declared (m->drivers). */
+bool model_driver_known(const struct host_model *m, const char *name);
+/* Add @name to m->drivers, which stays sorted and unique; -ENOMEM. */
+int model_add_driver(struct host_model *m, const char *name);
+/* Sort m->drivers and drop repeats (after a list was appended as given). */
+void model_sort_drivers(struct host_model *m);
+
+/*
+ * A set of strings it does not own (open addressing): the repeat checks and
+ * lookups over lists of any length, in O(1) each instead of a scan.
+ */
+struct name_set {
+	const char **v;
+	size_t n, cap;
+};
+
+/* 1 when added, 0 when already there, -ENOMEM. */
+int name_set_add(struct name_set *s, const char *name);
+bool name_set_has(const struct name_set *s, const char *name);
+void name_set_free(struct name_set *s);
+
+#endif
