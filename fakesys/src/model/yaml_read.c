@@ -309,7 +309,7 @@ static int on_start(struct loading *ld, const yaml_event_t *ev, enum ynode_kind 
 
 	if (ld->depth == YR_MAX_DEPTH)
 		return fail_at(ld, &ev->start_mark,
-		               "lists and mappings nested deeper than %u levels (a scenario needs 6; see Limits in "
+		               "lists and mappings nested deeper than %u levels (a scenario needs 5; see Limits in "
 		               "docs/scenario-format.md)",
 		               YR_MAX_DEPTH);
 	if ((r = charge(ld, 1, 0, &ev->start_mark, NULL)) < 0)

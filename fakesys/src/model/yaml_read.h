@@ -23,7 +23,7 @@
  * all of them.
  */
 #define YR_MAX_BYTES (256u << 20)  /* the text; also the scalar bytes once aliases are expanded */
-#define YR_MAX_DEPTH 64u           /* nested lists and mappings; a scenario needs 6 */
+#define YR_MAX_DEPTH 64u           /* nested lists and mappings; a scenario needs 5 */
 #define YR_MAX_NODES (8u << 20)    /* scalars, lists and mappings, an alias counting as a copy of its anchor */
 #define YR_MAX_ENTRIES (1u << 20)  /* entries of one list, or pairs of one mapping */
 #define YR_MAX_DIRECTIVES 16u      /* %YAML / %TAG lines (libyaml checks each against all before it) */
