@@ -13,7 +13,11 @@
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <poll.h>
+#include <signal.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -157,6 +161,93 @@ static inline double now_ms(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+/* ---- processes with a time limit (a hang must fail a test, not hang it) ---- */
+
+/* Wait at most @ms for process @pid (any, not only a child) to end: true
+ * when it did.  A pidfd turns readable at exit; without one (ENOSYS) the
+ * wait polls kill(pid, 0), which a zombie still passes. */
+static inline bool live_wait_gone(pid_t pid, int ms)
+{
+	int fd = (int)syscall(SYS_pidfd_open, pid, 0);
+	double end = now_ms() + ms;
+
+	if (fd < 0) {
+		if (errno != ENOSYS)
+			return errno == ESRCH;
+		while (kill(pid, 0) == 0 && now_ms() < end)
+			poll(NULL, 0, 10);
+		return kill(pid, 0) < 0;
+	}
+	struct pollfd p = {.fd = fd, .events = POLLIN};
+	int n;
+	do
+		n = poll(&p, 1, (int)(end - now_ms() > 0 ? end - now_ms() : 0));
+	while (n < 0 && errno == EINTR);
+	close(fd);
+	return n > 0;
+}
+
+/* Start @argv[0] with @argv; its stdout and stderr go to @outfile (NULL:
+ * /dev/null).  Returns the child's pid. */
+static inline pid_t live_spawn(char *const argv[], const char *outfile)
+{
+	pid_t pid = fork();
+
+	cr_assert_geq(pid, 0, "fork: %s", strerror(errno));
+	if (pid == 0) {
+		int fd = outfile ? open(outfile, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)
+		                 : open("/dev/null", O_WRONLY | O_CLOEXEC);
+		if (fd < 0 || dup2(fd, 1) < 0 || dup2(fd, 2) < 0)
+			_exit(126);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	return pid;
+}
+
+/*
+ * Wait at most @ms for child @pid; returns its exit status (0..255, 128 + N
+ * when signal N killed it), or -1 when it was still running then (it is
+ * killed and reaped).  *@took (may be NULL) receives the ms it took.
+ */
+static inline int live_wait_child(pid_t pid, int ms, double *took)
+{
+	double t0 = now_ms();
+	bool done = live_wait_gone(pid, ms);
+	int status = 0;
+
+	if (took)
+		*took = now_ms() - t0;
+	if (!done) {
+		kill(pid, SIGKILL);
+		/* not reaped if even SIGKILL cannot end it (a request the server
+		 * never answers): waitpid() would hang the test */
+		if (live_wait_gone(pid, 2000))
+			waitpid(pid, &status, 0);
+		return -1;
+	}
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+/* live_spawn() and live_wait_child() of @argv, its output read back into
+ * @out (NUL-terminated, may be NULL). */
+static inline int live_run_bounded(char *const argv[], int ms, char *out, size_t len, double *took)
+{
+	char dir[PATH_MAX], file[PATH_MAX + 16];
+
+	cr_assert_eq(vk_mkdtemp(dir, sizeof(dir)), 0);
+	snprintf(file, sizeof(file), "%s/out", dir);
+	int rc = live_wait_child(live_spawn(argv, file), ms, took);
+	if (out && len) {
+		out[0] = '\0';
+		vk_read_file(file, out, len);
+	}
+	vk_rm_rf(dir);
+	return rc;
 }
 
 #endif

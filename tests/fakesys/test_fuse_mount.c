@@ -14,13 +14,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <vfiokit/fakesys_serve.h>
 #include <vfiokit/host_model.h>
 
-#include "testutil.h"
+#include "live_util.h"
 
 static char fakesys_bin[PATH_MAX];
 static char scenario[PATH_MAX];
@@ -332,5 +333,203 @@ Test(fuse_mount, bad_mountpoints_are_refused)
 
 	char *argv4[] = {fakesys_bin, "mount", scenario, NULL};
 	cr_assert_eq(vk_run(argv4, NULL, 0, err, sizeof(err)), 2, "usage error");
+	vk_rm_rf(tmp);
+}
+
+/* ---- fakesys umount: in use, --lazy, whose mount, which server ------------ */
+
+static pid_t holder = -1;
+
+/* A child whose working directory is @dir (in a mount) until it is killed
+ * (60 s at most) or, with @leave_ms, until it moves out after that long. */
+static pid_t start_holder(const char *dir, int leave_ms)
+{
+	char cwd[PATH_MAX], proc[64];
+	pid_t pid = fork();
+
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		if (chdir(dir) < 0)
+			_exit(1);
+		if (leave_ms) {
+			poll(NULL, 0, leave_ms);
+			if (chdir("/") < 0)
+				_exit(1);
+		}
+		sleep(60);
+		_exit(0);
+	}
+	/* until the child is in there */
+	snprintf(proc, sizeof(proc), "/proc/%d/cwd", (int)pid);
+	for (double end = now_ms() + 10000; now_ms() < end; poll(NULL, 0, 2)) {
+		ssize_t n = readlink(proc, cwd, sizeof(cwd) - 1);
+		if (n > 0 && (cwd[n] = '\0', !strcmp(cwd, dir)))
+			return pid;
+	}
+	cr_assert_fail("the holder never entered %s", dir);
+	return pid;
+}
+
+static void stop_holder(void)
+{
+	if (holder > 0) {
+		kill(holder, SIGKILL);
+		waitpid(holder, NULL, 0);
+	}
+	holder = -1;
+}
+
+static void umount_cleanup(void)
+{
+	stop_holder();
+	live_cleanup();
+}
+
+Test(fuse_mount, umount_in_use_waits_then_names_who_holds_it_and_lazy_detaches, .fini = umount_cleanup)
+{
+	char mnt[512], dir[PATH_MAX], out[4096], want[64];
+	double took;
+
+	cr_assert_eq(vk_mount(scenario, mnt, sizeof(mnt)), 0);
+	snprintf(live_mnt, sizeof(live_mnt), "%s", mnt); /* for the cleanup */
+	int server = fakesys_mount_pid(mnt);
+	cr_assert_gt(server, 0);
+	snprintf(dir, sizeof(dir), "%s/sys/bus/pci", mnt);
+	holder = start_holder(dir, 0);
+	snprintf(want, sizeof(want), "%d (", (int)holder);
+
+	char *argv[] = {fakesys_bin, "umount", "--timeout", "0.3", mnt, NULL};
+	int rc = live_run_bounded(argv, 20000, out, sizeof(out), &took);
+	cr_assert_eq(rc, 1, "%d: %s", rc, out);
+	cr_assert(strstr(out, "still in use after 300 ms") && strstr(out, want) && strstr(out, "): cwd") &&
+	              strstr(out, "--lazy"),
+	          "the message names the holder (%s): %s", want, out);
+	cr_log_info("umount --timeout 0.3 of a mount in use: refused after %.0f ms", took);
+	cr_assert(is_mounted(mnt), "still mounted");
+
+	char *lazy[] = {fakesys_bin, "umount", "--lazy", "--timeout", "0.3", mnt, NULL};
+	rc = live_run_bounded(lazy, 20000, out, sizeof(out), &took);
+	cr_assert_eq(rc, 0, "%d: %s", rc, out);
+	cr_assert(strstr(out, "detached") && strstr(out, want), "%s", out);
+	cr_assert_not(is_mounted(mnt), "detached at once");
+	stop_holder();
+	cr_assert(live_wait_gone(server, 20000), "the server exits once the last user is gone");
+	rmdir(mnt);
+	live_mnt[0] = '\0';
+}
+
+Test(fuse_mount, umount_waits_for_a_user_that_leaves, .fini = umount_cleanup)
+{
+	char mnt[512], out[4096];
+	double took;
+
+	cr_assert_eq(vk_mount(scenario, mnt, sizeof(mnt)), 0);
+	snprintf(live_mnt, sizeof(live_mnt), "%s", mnt);
+	holder = start_holder(mnt, 300);
+	char *argv[] = {fakesys_bin, "umount", mnt, NULL};
+	int rc = live_run_bounded(argv, 20000, out, sizeof(out), &took);
+	cr_assert_eq(rc, 0, "%d: %s", rc, out);
+	cr_assert_not(is_mounted(mnt));
+	cr_log_info("umount of a mount its user leaves after 300 ms: %.0f ms", took);
+	rmdir(mnt);
+	live_mnt[0] = '\0';
+}
+
+/* A FUSE mount of type fuse.fakesys made with mount(2), whose source names
+ * @pid and whose user_id= is @uid; no server behind it.  Returns the
+ * /dev/fuse FD (close it after the unmount). */
+static int forged_mount(const char *mnt, pid_t pid, unsigned uid)
+{
+	char src[64], opts[128];
+	int fd = open("/dev/fuse", O_RDWR | O_CLOEXEC);
+
+	cr_assert_geq(fd, 0, "/dev/fuse: %s", strerror(errno));
+	snprintf(src, sizeof(src), "fakesys:%d", (int)pid);
+	snprintf(opts, sizeof(opts), "fd=%d,rootmode=40000,user_id=%u,group_id=0", fd, uid);
+	cr_assert_eq(mount(src, mnt, "fuse.fakesys", MS_NOSUID | MS_NODEV, opts), 0, "mount: %s", strerror(errno));
+	return fd;
+}
+
+Test(fuse_mount, root_signals_and_waits_on_no_pid_a_mount_merely_names, .fini = umount_cleanup)
+{
+	char mnt[512], out[4096];
+	double took;
+
+	if (geteuid() != 0)
+		cr_skip_test("needs root: the forged mounts are made with mount(2)");
+	/* the victim: SIGUSR1 or SIGTERM would end it; it holds no /dev/fuse */
+	holder = fork();
+	cr_assert_geq(holder, 0);
+	if (holder == 0) {
+		sleep(60);
+		_exit(0);
+	}
+	static const struct {
+		unsigned uid;
+		const char *why;
+	} cases[] = {
+		{65534, "a mount made by another user (user_id=65534) names root's process"},
+		{0, "a mount of root names a process of root that is no FUSE server"},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		cr_assert_eq(vk_mkdtemp(mnt, sizeof(mnt)), 0);
+		int fd = forged_mount(mnt, holder, cases[i].uid);
+		char *argv[] = {fakesys_bin, "umount", mnt, NULL};
+		int rc = live_run_bounded(argv, 20000, out, sizeof(out), &took);
+		if (rc != 0)
+			umount2(mnt, MNT_DETACH);
+		close(fd);
+		cr_assert_eq(rc, 0, "%s: umount gave %d after %.0f ms: %s", cases[i].why, rc, took, out);
+		cr_assert_not(is_mounted(mnt), "%s: unmounted", cases[i].why);
+		cr_assert_eq(waitpid(holder, NULL, WNOHANG), 0, "%s: the named process was signalled", cases[i].why);
+		cr_log_info("%s: unmounted in %.0f ms, the process untouched", cases[i].why, took);
+		rmdir(mnt);
+	}
+}
+
+Test(fuse_mount, a_user_is_told_the_mount_is_not_theirs, .fini = umount_cleanup)
+{
+	char mnt[512], out[4096];
+
+	if (geteuid() != 0 || access("/usr/bin/setpriv", X_OK) < 0)
+		cr_skip_test("needs root and setpriv (util-linux): the mount is root's, the unmount nobody's");
+	cr_assert_eq(vk_mount(scenario, mnt, sizeof(mnt)), 0);
+	snprintf(live_mnt, sizeof(live_mnt), "%s", mnt);
+	char *argv[] = {"/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", fakesys_bin, "umount",
+	                mnt, NULL};
+	int rc = live_run_bounded(argv, 20000, out, sizeof(out), NULL);
+	cr_assert_eq(rc, 1, "%d: %s", rc, out);
+	cr_assert(strstr(out, "not permitted") && strstr(out, "uid 0") && !strstr(out, "in use"), "%s", out);
+	cr_assert(is_mounted(mnt));
+	cr_assert_eq(vk_umount(mnt), 0);
+	live_mnt[0] = '\0';
+}
+
+Test(fuse_mount, debug_prints_every_request, .fini = umount_cleanup)
+{
+	char mnt[512], tmp[512], log[PATH_MAX], pidfile[PATH_MAX], p[PATH_MAX], buf[65536], err[4096];
+	struct stat st;
+
+	cr_assert_eq(vk_mkdtemp(tmp, sizeof(tmp)), 0);
+	cr_assert_eq(vk_mkdtemp(mnt, sizeof(mnt)), 0);
+	snprintf(log, sizeof(log), "%s/stderr", tmp);
+	snprintf(pidfile, sizeof(pidfile), "%s/pid", tmp);
+	char *argv[] = {fakesys_bin, "mount", "-f", "-d", "--pidfile", pidfile, scenario, mnt, NULL};
+	pid_t pid = live_spawn(argv, log);
+	for (double end = now_ms() + 20000; access(pidfile, F_OK) < 0 && now_ms() < end;)
+		poll(NULL, 0, 5);
+	snprintf(live_mnt, sizeof(live_mnt), "%s", mnt);
+	snprintf(p, sizeof(p), "%s/sys/bus/pci/devices", mnt);
+	cr_assert_eq(stat(p, &st), 0, "%s", strerror(errno));
+	cr_assert_eq(vk_umount(mnt), 0);
+	live_mnt[0] = '\0';
+	cr_assert_eq(live_wait_child(pid, 20000, NULL), 0);
+	cr_assert_gt(vk_read_file(log, buf, sizeof(buf)), 0);
+	cr_assert(strstr(buf, "opcode: LOOKUP") && strstr(buf, "opcode: INIT"), "-d printed: %.2000s", buf);
+
+	/* a daemon has no stderr to print to */
+	char *daemon[] = {fakesys_bin, "mount", "-d", scenario, tmp, NULL};
+	cr_assert_eq(vk_run(daemon, NULL, 0, err, sizeof(err)), 2, "%s", err);
+	cr_assert(strstr(err, "-d needs -f"), "%s", err);
 	vk_rm_rf(tmp);
 }
