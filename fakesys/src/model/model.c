@@ -49,6 +49,17 @@ const char *host_driver_module(const char *driver)
 	return buf;
 }
 
+void host_device_clear(struct host_device *d)
+{
+	free(d->driver);
+	free(d->driver_override);
+	free(d->label);
+	free(d->config);
+	free(d->vfs);
+	free(d->resources);
+	memset(d, 0, sizeof(*d));
+}
+
 void host_model_free(struct host_model *m)
 {
 	if (!m)
@@ -74,14 +85,8 @@ void host_model_free(struct host_model *m)
 	for (size_t i = 0; i < m->n_drivers; i++)
 		free(m->drivers[i]);
 	free(m->drivers);
-	for (size_t i = 0; i < m->n_devices; i++) {
-		free(m->devices[i].driver);
-		free(m->devices[i].driver_override);
-		free(m->devices[i].label);
-		free(m->devices[i].config);
-		free(m->devices[i].vfs);
-		free(m->devices[i].resources);
-	}
+	for (size_t i = 0; i < m->n_devices; i++)
+		host_device_clear(&m->devices[i]);
 	free(m->devices);
 	for (size_t i = 0; i < m->n_groups; i++) {
 		free(m->groups[i].type);

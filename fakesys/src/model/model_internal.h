@@ -11,6 +11,10 @@
 
 #include <vfiokit/host_model.h>
 
+/* Free what device @d owns and zero it (not @d itself): the one destructor of
+ * a device, for host_model_free() and for the live mode's remove. */
+void host_device_clear(struct host_device *d);
+
 /* Whether @name is a driver fakesys knows or the scenario declared (m->drivers). */
 bool model_driver_known(const struct host_model *m, const char *name);
 /* Add @name to m->drivers, which stays sorted and unique; -ENOMEM. */
