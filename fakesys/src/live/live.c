@@ -44,6 +44,7 @@
 #include <vfiokit/resolver.h>
 
 #include "live/live.h"
+#include "model/model_internal.h"
 
 #define ANY_ID 0xffffffffu
 
@@ -447,15 +448,6 @@ static int cmp_by_addr(const void *a, const void *b, void *model)
 	return pci_addr_cmp(&m->devices[*(const size_t *)a].addr, &m->devices[*(const size_t *)b].addr);
 }
 
-static void free_device(struct host_device *d)
-{
-	free(d->driver);
-	free(d->driver_override);
-	free(d->label);
-	free(d->config);
-	free(d->vfs);
-}
-
 /*
  * Drop the devices with @gone[i] set and put the rest in address order,
  * rewriting every index (parent, physfn, vfs, group members); groups left
@@ -481,7 +473,7 @@ static int compact(struct host_model *m, const bool *gone)
 	for (size_t i = 0; i < n; i++) {
 		struct host_device *d = &m->devices[i];
 		if (gone[i]) {
-			free_device(d);
+			host_device_clear(d); /* the model's own destructor: nothing it owns is forgotten */
 			continue;
 		}
 		d->parent = d->parent >= 0 ? (int)map[d->parent] : -1;
@@ -494,6 +486,8 @@ static int compact(struct host_model *m, const bool *gone)
 		nd[map[i]] = *d;
 	}
 	memcpy(m->devices, nd, kept * sizeof(*nd));
+	/* no stale copy of a device (and its pointers) past the end */
+	memset(m->devices + kept, 0, (n - kept) * sizeof(*nd));
 	m->n_devices = kept;
 	size_t wg = 0;
 	for (size_t g = 0; g < m->n_groups; g++) {
