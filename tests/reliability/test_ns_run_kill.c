@@ -491,6 +491,23 @@ Test(ns_run_kill, sigkill_of_fakesys_while_the_server_is_stopped)
 	assert_all_gone(&r, "SIGSTOP of the server, then SIGKILL of fakesys", true);
 }
 
+/* A termination signal while the server is stopped: fakesys continues the
+ * server (a request it read would otherwise hold the command forever), the
+ * command ends with the signal, everything is cleaned up. */
+Test(ns_run_kill, sigterm_of_fakesys_while_the_server_is_stopped)
+{
+	struct run r;
+
+	need_namespaces();
+	start_run(&r, "--live", "while [ ! -e \"$2\" ]; do sleep 0.02; done; "
+	                        "exec cat /sys/bus/pci/devices/0000:01:00.0/vendor /dev/stdin");
+	let_the_command_block(&r);
+	cr_assert_eq(kill(r.pid, SIGTERM), 0);
+	int ws = reap_fakesys(&r, 30);
+	cr_assert(WIFEXITED(ws) && WEXITSTATUS(ws) == 128 + SIGTERM, "fakesys: wait status 0x%x", ws);
+	assert_all_gone(&r, "SIGSTOP of the server, then SIGTERM of fakesys", false);
+}
+
 /* ---- SIGSTOP and SIGCONT ------------------------------------------------------------- */
 
 Test(ns_run_kill, server_stopped_and_continued_the_command_finishes)

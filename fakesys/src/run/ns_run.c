@@ -67,6 +67,8 @@ struct report {
 
 /* Where forward_signal() sends: in the caller the init, in the init the command. */
 static volatile sig_atomic_t g_child;
+/* In the caller: the FUSE server, continued on a termination signal. */
+static volatile sig_atomic_t g_server;
 
 /* The VFIO emulation (seccomp_notify.h): the caller's supervisor, and the
  * socket its listener comes back on (inherited by the init, which sends it). */
@@ -78,11 +80,16 @@ static int g_sup_fd = -1;
  * foreground process group, the command included, and is not sent twice. */
 static void forward_signal(int sig, siginfo_t *si, void *uc)
 {
-	pid_t c = (pid_t)g_child;
+	pid_t c = (pid_t)g_child, s = (pid_t)g_server;
 
 	(void)uc;
 	if (c > 0 && si && si->si_code <= 0)
 		kill(c, sig);
+	/* a stopped server would keep the command from ending: a command
+	 * process waiting for a request the server has read cannot be
+	 * interrupted (request_wait_answer() in fs/fuse/dev.c) */
+	if (s > 0)
+		kill(s, SIGCONT);
 }
 
 static void install_forwarding(struct sigaction old[])
@@ -390,6 +397,7 @@ static int run_command(const struct run_ctx *c, char *const argv[], const struct
 				run_detach_tree(c->mnt, g->server, NULL);
 			} else if (rep.kind == REP_INIT) {
 				g_child = rep.pid;
+				g_server = g->server;
 				sigprocmask(SIG_UNBLOCK, &fwd, NULL);
 			} else {
 				failed = true;
@@ -403,6 +411,7 @@ static int run_command(const struct run_ctx *c, char *const argv[], const struct
 			*status = shell_status(ws);
 		sigprocmask(SIG_BLOCK, &fwd, NULL);
 		g_child = 0;
+		g_server = 0;
 	} else {
 		r = vk_error_set(err, fork_errno, "run: fork: %s", strerror(fork_errno));
 	}
