@@ -502,6 +502,8 @@ static long pci_hot_reset(struct emul_call *c, struct emul_file *f, uint64_t arg
 	return 0;
 }
 
+static bool msix_table(struct emul_call *c, struct emul_device *d, unsigned *bar, uint64_t *start, uint64_t *end);
+
 static long ioeventfd(struct emul_call *c, struct emul_device *d, uint64_t arg)
 {
 	struct vfio_device_ioeventfd io;
@@ -521,6 +523,11 @@ static long ioeventfd(struct emul_call *c, struct emul_device *d, uint64_t arg)
 		return -EINVAL;
 	host_dev_resources(c->e, d->bdf, res, 7);
 	if (pos + count > bar_len(&res[bar]))
+		return -EINVAL;
+	/* Disallow ioeventfds working around MSI-X table writes */
+	unsigned xbar;
+	uint64_t xs, xe;
+	if (msix_table(c, d, &xbar, &xs, &xe) && xbar == bar && !(pos + count <= xs || pos >= xe))
 		return -EINVAL;
 	for (struct emul_ioeventfd **p = &d->ioeventfds; *p; p = &(*p)->next) {
 		struct emul_ioeventfd *e = *p;
@@ -685,11 +692,34 @@ long device_ioctl(struct emul_call *c, struct emul_file *f, unsigned int cmd, ui
 
 /* ---- regions ---------------------------------------------------------------------------------- */
 
-/* vfio_pci_bar_rw(): zeros read, writes counted (and the last kept) */
+/* The MSI-X table's place (vfio_pci_core_enable(): msix_bar, msix_offset,
+ * msix_size): no user access reaches it. */
+static bool msix_table(struct emul_call *c, struct emul_device *d, unsigned *bar, uint64_t *start, uint64_t *end)
+{
+	uint8_t cfg[256];
+
+	if (config_phys(c, d, cfg, sizeof(cfg)) < 0)
+		return false;
+	uint8_t pos = config_find_cap(cfg, PCI_CAP_ID_MSIX);
+	if (!pos)
+		return false;
+	uint32_t table = (uint32_t)cfg[pos + 4] | (uint32_t)cfg[pos + 5] << 8 | (uint32_t)cfg[pos + 6] << 16 |
+	                 (uint32_t)cfg[pos + 7] << 24;
+	uint16_t flags = (uint16_t)(cfg[pos + PCI_MSIX_FLAGS] | cfg[pos + PCI_MSIX_FLAGS + 1] << 8);
+	*bar = table & PCI_MSIX_TABLE_BIR;
+	*start = table & PCI_MSIX_TABLE_OFFSET;
+	*end = *start + ((flags & PCI_MSIX_FLAGS_QSIZE) + 1u) * PCI_MSIX_ENTRY_SIZE;
+	return true;
+}
+
+/* vfio_pci_bar_rw(): zeros read, writes counted (and the last kept); the
+ * MSI-X table reads 0xff and drops writes (vfio_pci_core_do_io_rw()) */
 static ssize_t bar_rw(struct emul_call *c, struct emul_device *d, unsigned bar, uint8_t *buf, size_t count,
                       uint64_t pos, bool write)
 {
 	struct emul_resource res[7];
+	uint64_t xs = 0, xe = 0;
+	unsigned xbar;
 
 	host_dev_resources(c->e, d->bdf, res, 7);
 	if (!res[bar].start)
@@ -699,17 +729,24 @@ static ssize_t bar_rw(struct emul_call *c, struct emul_device *d, unsigned bar, 
 		return -EINVAL;
 	if (count > end - pos)
 		count = (size_t)(end - pos);
-	/* a memory BAR with memory decode off: -EIO (vfio_pci_core_do_io_rw()) */
+	/* a memory BAR with memory decode off: -EIO */
 	bool io = res[bar].flags & 0x100;
 	if (!io && !host_dev_is_vf(c->e, d->bdf) && !(d->vconfig[PCI_COMMAND] & PCI_COMMAND_MEMORY))
 		return -EIO;
-	if (write) {
+	if (!msix_table(c, d, &xbar, &xs, &xe) || xbar != bar)
+		xs = xe = 0;
+	bool reached = false;
+	for (size_t i = 0; i < count; i++) {
+		bool excluded = pos + i >= xs && pos + i < xe;
+		if (!write)
+			buf[i] = excluded ? 0xff : 0;
+		reached |= !excluded;
+	}
+	if (write && reached) {
 		uint64_t v = 0;
 		memcpy(&v, buf, count < 8 ? count : 8);
 		d->bar_writes++;
 		d->last_bar_write = (struct emul_bar_write){bar, pos, v, (unsigned)count};
-	} else {
-		memset(buf, 0, count);
 	}
 	return (ssize_t)count;
 }

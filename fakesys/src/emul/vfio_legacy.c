@@ -634,13 +634,14 @@ static long type1_dirty_pages(struct emul_call *c, struct emul_container *ct, ui
 			return -EINVAL;
 		iova = d->iova + d->size;
 	}
-	uint8_t ones[512];
-	memset(ones, 0xff, sizeof(ones));
+	uint8_t chunk[512];
 	for (uint64_t off = 0; off < bytes;) {
-		size_t n = bytes - off < sizeof(ones) ? (size_t)(bytes - off) : sizeof(ones);
-		if (off + n == bytes && npages % 8)
-			ones[n - 1] = (uint8_t)((1u << (npages % 8)) - 1);
-		if (copy_to_user(c, (uint64_t)(uintptr_t)range.bitmap.data + off, ones, n) < 0)
+		size_t n = bytes - off < sizeof(chunk) ? (size_t)(bytes - off) : sizeof(chunk);
+		for (size_t i = 0; i < n; i++) {
+			uint64_t b = off + i;
+			chunk[i] = (b + 1) * 8 <= npages ? 0xff : b * 8 < npages ? (uint8_t)((1u << (npages - b * 8)) - 1) : 0;
+		}
+		if (copy_to_user(c, (uint64_t)(uintptr_t)range.bitmap.data + off, chunk, n) < 0)
 			return -EFAULT;
 		off += n;
 	}
