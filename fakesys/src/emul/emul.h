@@ -112,6 +112,8 @@ struct emul_file *emul_file_get(struct emul_file *f);
  * a device file unbinds from iommufd, an iommufd frees its objects. */
 void emul_file_put(struct emul *e, struct emul_file *f);
 enum emul_kind emul_file_kind(const struct emul_file *f);
+/* A device file reads and writes go to: a device FD, or a cdev bound to iommufd. */
+bool emul_file_rw_ready(const struct emul_file *f);
 /* The PCI device of an EMUL_DEVICE/EMUL_CDEV file, the group number of a group, "" else. */
 const char *emul_file_name(const struct emul_file *f);
 

@@ -114,6 +114,11 @@ enum emul_kind emul_file_kind(const struct emul_file *f)
 	return f->kind;
 }
 
+bool emul_file_rw_ready(const struct emul_file *f)
+{
+	return (f->kind == EMUL_DEVICE || f->kind == EMUL_CDEV) && f->u.df->access_granted;
+}
+
 const char *emul_file_name(const struct emul_file *f)
 {
 	return f->name;

@@ -330,10 +330,12 @@ static int grab_fd(struct call *c, int fd)
 }
 
 /*
- * The emulated file behind the caller's @fd: *out NULL for any other file.
- * Returns 0, -EBADF (no such FD), or -ENOENT (the notification went away).
+ * The emulated file behind the caller's @fd: *out NULL for any other file,
+ * and for a stand-in never seen before unless @open (then it is opened in the
+ * emulated kernel now).  Returns 0, -EBADF (no such FD), or -ENOENT (the
+ * notification went away).
  */
-static int lookup(struct call *c, int fd, struct sup_file **out)
+static int lookup(struct call *c, int fd, bool open, struct sup_file **out)
 {
 	struct vk_supervisor *s = c->s;
 	char path[64];
@@ -353,6 +355,8 @@ static int lookup(struct call *c, int fd, struct sup_file **out)
 			return id_valid(c);
 		}
 	}
+	if (!open)
+		return 0;
 	/* a new open file description: open it in the emulated kernel */
 	int dup = grab_fd(c, fd);
 	if (dup < 0)
@@ -419,7 +423,7 @@ static int get_file(void *ctx, int fd, struct emul_file **out)
 {
 	struct call *c = ctx;
 	struct sup_file *f;
-	int r = lookup(c, fd, &f);
+	int r = lookup(c, fd, true, &f);
 
 	*out = NULL;
 	if (r < 0)
@@ -642,7 +646,15 @@ static void handle(struct vk_supervisor *s, const struct seccomp_notif *n)
 	long r;
 
 	c.env = &env;
-	if (lookup(&c, fd, &f) < 0 || !f) {
+	/*
+	 * Reads and writes reach the emulated kernel on device files with access
+	 * granted only (a device FD, a bound cdev); on any other stand-in they
+	 * read its line as without emulation, which is what the resolver's
+	 * identity check (vfio_node_identity_check()) reads.  Only an ioctl opens
+	 * a stand-in in the emulated kernel.
+	 */
+	bool is_ioctl = n->data.nr == __NR_ioctl;
+	if (lookup(&c, fd, is_ioctl, &f) < 0 || !f || (!is_ioctl && (!f->ef || !emul_file_rw_ready(f->ef)))) {
 		respond(s, n->id, true, 0); /* not ours: the kernel answers */
 		return;
 	}
@@ -651,7 +663,7 @@ static void handle(struct vk_supervisor *s, const struct seccomp_notif *n)
 		return;
 	}
 	struct emul_file *ef = emul_file_get(f->ef);
-	if (n->data.nr == __NR_ioctl) {
+	if (is_ioctl) {
 		r = emul_ioctl(s->emul, &env, ef, (unsigned int)n->data.args[1], n->data.args[2]);
 	} else {
 		bool write = n->data.nr == __NR_pwrite64;
