@@ -911,3 +911,39 @@ Test(record, import_umockdev_sigint, .timeout = 120)
 {
 	import_killed_by(SIGINT);
 }
+
+/* A recording no host could have made (found by fuzz_umockdev): what the
+ * scenario refuses is left out with a note, and the rest is recorded. */
+Test(record, import_umockdev_refused_parts_left_out)
+{
+	static const char um[] =
+		/* the vendor file disagrees with the config space */
+		"P: /devices/pci0000:00/0000:00:02.0\nE: SUBSYSTEM=pci\nA: vendor=0x8086\\n\nA: device=0x2204\\n\n"
+		"H: config=DE10042206000000A1000003100080000C0000060038000000000000000000000000000000000000000000005814"
+		"3B4000000000000000000000000016010000\n\n"
+		/* a VF whose PF comes after it: VF routing IDs are the PF's plus an offset */
+		"P: /devices/pci0000:00/0000:00:03.0\nE: SUBSYSTEM=pci\nA: vendor=0x8086\\n\nA: device=0x154c\\n\n"
+		"L: physfn=../0000:00:05.0\n\n"
+		"P: /devices/pci0000:00/0000:00:05.0\nE: SUBSYSTEM=pci\nA: vendor=0x8086\\n\nA: device=0x1572\\n\n"
+		"A: sriov_totalvfs=4\\n\nA: sriov_vf_device=154c\\n\n";
+	char tmp[512];
+	char *out = NULL, *notes = NULL;
+	struct vk_error e = {0};
+
+	private_tmpdir(tmp, sizeof(tmp));
+	cr_assert_eq(import_text(um, sizeof(um) - 1, &out, &notes, &e), 0, "%s", e.msg);
+	cr_assert_not_null(strstr(notes, "0000:00:02.0/vendor: 0x8086, but its config space says 0x10de; recorded the "
+	                                 "config space's"), "%s", notes);
+	cr_assert_not_null(strstr(notes, "0000:00:03.0: left out its physfn, which the scenario refuses (physfn: VF "
+	                                 "0000:00:03.0 must come after its PF"), "%s", notes);
+	for (const char *a = "0000:00:02.0\0" "0000:00:03.0\0" "0000:00:05.0\0"; *a; a += strlen(a) + 1) {
+		char want[64];
+		snprintf(want, sizeof(want), "address: %s\n", a);
+		cr_assert_not_null(strstr(out, want), "%s kept: %s", a, out);
+	}
+	cr_assert_null(strstr(out, "    physfn:"), "%s", out);
+	cr_assert_eq(entries_of(tmp), 0);
+	free(out);
+	free(notes);
+	vk_rm_rf(tmp);
+}

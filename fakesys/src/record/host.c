@@ -394,345 +394,6 @@ static int select_devices(struct rec *r, struct vk_error *err)
 	return 0;
 }
 
-/* ---- kernel ------------------------------------------------------------- */
-
-static int cmp_group(const void *a, const void *b)
-{
-	int64_t x = ((const struct rgroup *)a)->id, y = ((const struct rgroup *)b)->id;
-	return (x > y) - (x < y);
-}
-
-/* r->groups is sorted by id once read_kernel() is done. */
-static struct rgroup *find_group(struct rec *r, int64_t id)
-{
-	struct rgroup key = {.id = id};
-	return r->n_groups ? bsearch(&key, r->groups, r->n_groups, sizeof(*r->groups), cmp_group) : NULL;
-}
-
-
-static bool cmdline_keep(const char *t)
-{
-	static const char *const prefixes[] = {"intel_iommu=", "amd_iommu=", "iommu=", "iommu.", "vfio",
-	                                       "pci=", "pcie_acs_override=", "kvm"};
-	for (size_t i = 0; i < VK_ARRAY_SIZE(prefixes); i++)
-		if (!strncmp(t, prefixes[i], strlen(prefixes[i]))) {
-			/* kvm*.x only: module parameters of kvm, kvm_intel, kvm_amd */
-			return strcmp(prefixes[i], "kvm") != 0 || strchr(t, '.') != NULL;
-		}
-	return false;
-}
-
-static int redact_cmdline(struct rec *r, char *cmdline)
-{
-	size_t kept = 0, dropped = 0, o = 0;
-	_cleanup_free_ char *out = calloc(1, strlen(cmdline) + 1);
-	if (!out)
-		return -ENOMEM;
-	for (char *save = NULL, *t = strtok_r(cmdline, " \t", &save); t; t = strtok_r(NULL, " \t", &save)) {
-		if (!cmdline_keep(t)) {
-			dropped++;
-			continue;
-		}
-		o += (size_t)sprintf(out + o, "%s%s", kept++ ? " " : "", t);
-	}
-	strcpy(cmdline, out);
-	if (dropped)
-		note(r, "kernel.cmdline: %zu parameter(s) unrelated to IOMMU/VFIO left out (--redact)", dropped);
-	return 0;
-}
-
-struct rmod *find_mod(struct rec *r, const char *name)
-{
-	for (size_t i = 0; i < r->n_mods; i++)
-		if (!strcmp(r->mods[i].name, name))
-			return &r->mods[i];
-	return NULL;
-}
-
-static int add_mod(struct rec *r, const char *name, bool builtin, struct rmod **out)
-{
-	struct rmod *nm = realloc(r->mods, (r->n_mods + 1) * sizeof(*nm));
-	if (!nm)
-		return -ENOMEM;
-	r->mods = nm;
-	struct rmod *m = &r->mods[r->n_mods];
-	memset(m, 0, sizeof(*m));
-	m->name = strdup(name);
-	if (!m->name)
-		return -ENOMEM;
-	m->builtin = builtin;
-	r->n_mods++;
-	if (out)
-		*out = m;
-	return 0;
-}
-
-static int read_modules(struct rec *r)
-{
-	static const char *const with_params[] = {"vfio", "vfio_iommu_type1", "vfio_pci", "iommufd"};
-	char **names = NULL, rel[PATH_MAX];
-	size_t n = 0;
-	int k = list_dir(r, -1, "sys/module", &names, &n);
-	if (k == -ENOMEM)
-		return k;
-	r->no_modules = k == -ENOENT;
-	for (size_t i = 0; i < n; i++) {
-		struct rmod *m;
-		if (!name_ok(names[i])) {
-			note(r, "skipped module '%.60s': not a module name", names[i]);
-			continue;
-		}
-		snprintf(rel, sizeof(rel), "sys/module/%s/initstate", names[i]);
-		if (add_mod(r, names[i], !exists(r, rel), &m) < 0)
-			goto oom;
-		bool want = false;
-		for (size_t j = 0; j < VK_ARRAY_SIZE(with_params); j++)
-			want |= !strcmp(names[i], with_params[j]);
-		if (!want)
-			continue;
-		char **pn = NULL;
-		size_t np = 0;
-		snprintf(rel, sizeof(rel), "sys/module/%s/parameters", names[i]);
-		if (list_dir(r, -1, rel, &pn, &np) == -ENOMEM)
-			goto oom;
-		_cleanup_close_ int pfd = vk_root_openat(r->root, rel, O_RDONLY | O_DIRECTORY);
-		for (size_t j = 0; j < np && pfd >= 0; j++) {
-			char what[PATH_MAX];
-			char *val = NULL;
-			snprintf(what, sizeof(what), "sys/module/%s/parameters/%s", names[i], pn[j]);
-			if (!name_ok(pn[j]) || read_text(r, pfd, pn[j], what, &val) < 0)
-				continue;
-			if (!text_ok(val)) {
-				note(r, "skipped %s: not one line of UTF-8 text", what);
-				free(val);
-				continue;
-			}
-			char **a = realloc(m->pn, (m->np + 1) * sizeof(char *));
-			char **b = a ? realloc(m->pv, (m->np + 1) * sizeof(char *)) : NULL;
-			if (a)
-				m->pn = a;
-			if (b)
-				m->pv = b;
-			char *dn = strdup(pn[j]);
-			if (!a || !b || !dn) {
-				free(dn);
-				free(val);
-				strv_free(pn, np);
-				goto oom;
-			}
-			m->pn[m->np] = dn;
-			m->pv[m->np++] = val;
-		}
-		strv_free(pn, np);
-	}
-	strv_free(names, n);
-	return 0;
-oom:
-	strv_free(names, n);
-	return -ENOMEM;
-}
-/* proc/cpuinfo: only the vendor and whether the host is a VM (the
- * "hypervisor" flag), which is what vfio-doctor reads; nothing that
- * identifies the machine. */
-static void read_cpuinfo(struct rec *r)
-{
-	static const char *const vendors[][2] = {
-		{"GenuineIntel", "intel"}, {"AuthenticAMD", "amd"}, {"HygonGenuine", "hygon"},
-	};
-	_cleanup_free_ char *s = NULL;
-
-	if (read_text(r, -1, "proc/cpuinfo", NULL, &s) < 0)
-		return;
-	for (size_t i = 0; i < VK_ARRAY_SIZE(vendors); i++)
-		if (strstr(s, vendors[i][0]))
-			r->cpu_vendor = vendors[i][1];
-	r->cpu_hypervisor = strstr(s, " hypervisor ") || strstr(s, " hypervisor\n") ||
-	                    (strlen(s) > 11 && !strcmp(s + strlen(s) - 11, " hypervisor"));
-	if (!r->cpu_vendor)
-		note(r, "proc/cpuinfo names no CPU vendor fakesys knows (intel, amd, hygon): not recorded");
-}
-
-
-static int read_kernel(struct rec *r)
-{
-	char **names = NULL, rel[PATH_MAX];
-	size_t n = 0;
-	char *s = NULL;
-	int k;
-
-	read_cpuinfo(r);
-	if (read_text(r, -1, "proc/sys/kernel/osrelease", NULL, &s) == 0) {
-		if (text_ok(s))
-			r->release = s;
-		else
-			free(s);
-	}
-	s = NULL;
-	if (read_text(r, -1, "proc/cmdline", NULL, &s) == 0) {
-		if (text_ok(s)) {
-			r->cmdline = s;
-			if (r->o->redact && (k = redact_cmdline(r, s)) < 0)
-				return k;
-		} else {
-			note(r, "skipped proc/cmdline: not one line of UTF-8 text");
-			free(s);
-		}
-	}
-	s = NULL;
-
-	/* IOMMU units */
-	if ((k = list_dir(r, -1, "sys/class/iommu", &names, &n)) == -ENOMEM)
-		return k;
-	static const struct {
-		const char *prefix, *vendor, *feat, *file;
-	} kinds[] = {
-		{"dmar", "intel", "intel-iommu", "ecap"},
-		{"ivhd", "amd", NULL, NULL}, /* features bit 3 is not remapping: see below */
-		{"smmu", "arm-smmu-v3", NULL, NULL},
-		{"viommu", "virtio", NULL, NULL},
-	};
-	for (size_t i = 0; i < n; i++) {
-		size_t kd = VK_ARRAY_SIZE(kinds);
-		for (size_t j = 0; j < VK_ARRAY_SIZE(kinds); j++)
-			if (!strncmp(names[i], kinds[j].prefix, strlen(kinds[j].prefix)))
-				kd = j;
-		if (kd == VK_ARRAY_SIZE(kinds)) {
-			note(r, "sys/class/iommu/%.60s: unknown IOMMU kind; not recorded", names[i]);
-			continue;
-		}
-		if (r->iommu && strcmp(r->iommu, kinds[kd].vendor)) {
-			note(r, "sys/class/iommu/%.60s: a second IOMMU kind; not recorded", names[i]);
-			continue;
-		}
-		if (!r->iommu && kinds[kd].feat) {
-			snprintf(rel, sizeof(rel), "sys/class/iommu/%s/%s/%s", names[i], kinds[kd].feat, kinds[kd].file);
-			uint64_t bits;
-			if (read_text(r, -1, rel, NULL, &s) == 0) {
-				const char *t = !strncmp(s, "0x", 2) ? s + 2 : s;
-				if (parse_u64(t, 16, &bits))
-					r->ir = bits & 8; /* interrupt remapping: ecap.IR / features bit 3 */
-			}
-			free(s);
-			s = NULL;
-		}
-		r->iommu = kinds[kd].vendor;
-		if (r->units < 64)
-			r->units++;
-	}
-	strv_free(names, n);
-	/* Remapping in use shows as the "IR-" irq chips (IR-PCI-MSI, IR-IO-APIC) in
-	 * /proc/interrupts, for every vendor; the Intel ecap bit says only "supported". */
-	size_t il;
-	if (r->iommu && read_file(r, -1, "proc/interrupts", NULL, ATTR_CAP, true, &s, &il) == 0)
-		r->ir = strstr(s, "IR-") != NULL;
-	free(s);
-	s = NULL;
-
-	/* IOMMU groups */
-	if ((k = list_dir(r, -1, "sys/kernel/iommu_groups", &names, &n)) == -ENOMEM)
-		return k;
-	r->groups = calloc(n ? n : 1, sizeof(*r->groups));
-	if (!r->groups) {
-		strv_free(names, n);
-		return -ENOMEM;
-	}
-	for (size_t i = 0; i < n; i++) {
-		struct rgroup *g = &r->groups[r->n_groups];
-		uint64_t id;
-		if (!parse_u64(names[i], 10, &id) || id > INT32_MAX) {
-			note(r, "skipped sys/kernel/iommu_groups/%.60s: not a group number", names[i]);
-			continue;
-		}
-		g->id = (int64_t)id;
-		snprintf(rel, sizeof(rel), "sys/kernel/iommu_groups/%s/type", names[i]);
-		if (read_text(r, -1, rel, NULL, &s) == 0) {
-			static const char *const types[] = {"DMA", "DMA-FQ", "identity", "blocked", "unmanaged"};
-			for (size_t j = 0; j < VK_ARRAY_SIZE(types); j++)
-				if (!strcmp(s, types[j]))
-					g->type = s;
-			if (!g->type) {
-				note(r, "sys/kernel/iommu_groups/%s/type: '%.40s' is not a group type; left out", names[i], s);
-				free(s);
-			}
-		}
-		s = NULL;
-		snprintf(rel, sizeof(rel), "sys/kernel/iommu_groups/%s/name", names[i]);
-		if (read_text(r, -1, rel, NULL, &s) == 0)
-			g->noiommu = !strcmp(s, "vfio-noiommu");
-		free(s);
-		s = NULL;
-		r->noiommu |= g->noiommu;
-		r->n_groups++;
-	}
-	strv_free(names, n);
-	qsort(r->groups, r->n_groups, sizeof(*r->groups), cmp_group);
-	size_t o = 0;
-	for (size_t i = 0; i < r->n_groups; i++) {
-		if (o && r->groups[i].id == r->groups[o - 1].id) { /* "1" and "01" */
-			note(r, "sys/kernel/iommu_groups: group %lld listed twice; kept one", (long long)r->groups[i].id);
-			free(r->groups[i].type);
-			continue;
-		}
-		r->groups[o++] = r->groups[i];
-	}
-	r->n_groups = o;
-	if (r->iommu && r->noiommu) {
-		note(r, "no-IOMMU groups on a host with an IOMMU; recorded the IOMMU");
-		r->noiommu = false;
-	}
-
-	if ((k = read_modules(r)) < 0)
-		return k;
-	struct rmod *vm = find_mod(r, "vfio");
-	for (size_t i = 0; vm && !r->iommu && i < vm->np; i++)
-		if (!strcmp(vm->pn[i], "enable_unsafe_noiommu_mode") && strchr("yY1", vm->pv[i][0]))
-			r->noiommu = true;
-
-	/* iommufd, /dev/vfio, majors */
-	if (read_text(r, -1, "sys/class/misc/iommu/dev", NULL, &s) == 0) {
-		unsigned maj, min;
-		if (sscanf(s, "%u:%u", &maj, &min) == 2 && min <= 255) {
-			r->iommufd = true;
-			r->have_minor = true;
-			r->iommufd_minor = min;
-		}
-	}
-	free(s);
-	s = NULL;
-	if (exists(r, "dev/vfio/devices"))
-		r->cdev = true;
-	if ((k = list_dir(r, -1, "sys/class/vfio", &names, &n)) == -ENOMEM)
-		return k;
-	for (size_t i = 0; i < n && !r->have_group_major; i++) {
-		unsigned maj, min;
-		snprintf(rel, sizeof(rel), "sys/class/vfio/%s/dev", names[i]);
-		if (!name_ok(names[i]) || read_text(r, -1, rel, NULL, &s) < 0)
-			continue;
-		if (sscanf(s, "%u:%u", &maj, &min) == 2 && maj >= 1 && maj <= 4095) {
-			r->group_major = maj;
-			r->have_group_major = true;
-		}
-		free(s);
-		s = NULL;
-	}
-	strv_free(names, n);
-
-	if ((k = list_dir(r, -1, "sys/bus/pci/drivers", &names, &n)) == -ENOMEM)
-		return k;
-	for (size_t i = 0; i < n; i++) {
-		if (!name_ok(names[i])) {
-			note(r, "skipped driver '%.60s': not a driver name", names[i]);
-			continue;
-		}
-		if (strv_push(&r->drivers, &r->n_drivers, strdup(names[i])) < 0) {
-			strv_free(names, n);
-			return -ENOMEM;
-		}
-	}
-	strv_free(names, n);
-	return 0;
-}
-
 /* r->drivers is sorted (list_dir()) and stays so (add_bound_drivers()). */
 char **find_driver(struct rec *r, const char *d)
 {
@@ -798,7 +459,8 @@ static int add_bound_drivers(struct rec *r)
 			return -ENOMEM;
 		}
 	free(add);
-	qsort(r->drivers, r->n_drivers, sizeof(char *), cmp_strp);
+	if (r->n_drivers)
+		qsort(r->drivers, r->n_drivers, sizeof(char *), cmp_strp);
 	for (size_t i = 0; i < r->n_drivers; i++) {
 		if (o && !strcmp(r->drivers[o - 1], r->drivers[i]))
 			free(r->drivers[i]);
@@ -809,6 +471,37 @@ static int add_bound_drivers(struct rec *r)
 	return 0;
 }
 
+/*
+ * The ids the sysfs files gave must agree with the config space read beside
+ * them (the scenario takes both and refuses a disagreement).  They do on a
+ * host; a recording assembled by hand or damaged may not: the config space's
+ * value is kept, which is what the kernel's files show from.
+ */
+static void ids_from_config(struct rec *r, struct rdev *d)
+{
+	const uint8_t *c = d->config;
+	bool type0 = (c[0x0e] & 0x7f) == 0; /* subsystem ids in the header: endpoints only */
+	struct {
+		const char *name;
+		bool *have;
+		uint64_t val, cfg;
+	} f[] = {
+		{"vendor", &d->have_vendor, d->vendor, (uint64_t)(c[0] | c[1] << 8)},
+		{"device", &d->have_device, d->device, (uint64_t)(c[2] | c[3] << 8)},
+		{"class", &d->have_class, d->class_code, (uint64_t)(c[9] | c[10] << 8 | c[11] << 16)},
+		{"revision", &d->have_rev, d->revision, c[8]},
+		{"subsystem_vendor", &d->have_svendor, d->svendor, (uint64_t)(c[0x2c] | c[0x2d] << 8)},
+		{"subsystem_device", &d->have_sdevice, d->sdevice, (uint64_t)(c[0x2e] | c[0x2f] << 8)},
+	};
+
+	for (size_t k = 0; k < (type0 ? 6u : 4u); k++)
+		if (*f[k].have && f[k].val != f[k].cfg) {
+			note(r, "%s/%s: %#llx, but its config space says %#llx; recorded the config space's", d->bdf, f[k].name,
+			     (unsigned long long)f[k].val, (unsigned long long)f[k].cfg);
+			*f[k].have = false;
+		}
+}
+
 /* Make what was read agree with the scenario's rules; say what changed. */
 static int reconcile(struct rec *r)
 {
@@ -816,6 +509,8 @@ static int reconcile(struct rec *r)
 		struct rdev *d = &r->devs[i];
 		if (!d->selected)
 			continue;
+		if (d->config)
+			ids_from_config(r, d);
 		if (d->have_parent && !find_dev(r, &d->parent)) {
 			char pb[PCI_ADDR_STRLEN];
 			note(r, "%s: parent %s is not a recorded device; recorded on a root bus", d->bdf,
@@ -905,13 +600,178 @@ static void rec_free(struct rec *r)
 	free(r->groups);
 }
 
+/* ---- what the scenario's loader still refuses ---------------------------- */
+
+/*
+ * reconcile() makes a host fit the rules a real host keeps anyway; a
+ * recording assembled by hand, damaged, or hostile can break others (a VF
+ * before its PF, a group two devices may not share, a bridge whose buses do
+ * not match what is behind it, ...).  The loader names the line and key it
+ * refuses; the device whose entry holds that line loses that key, or, refused
+ * again, is left out, each with a note, until the scenario loads.
+ */
+#define MAX_REFUSALS 256u
+
+/* The device whose entry holds line @line of @buf, NULL when it is not in devices:. */
+static struct rdev *device_at_line(struct rec *r, const char *buf, unsigned line)
+{
+	struct rdev *cur = NULL;
+	bool in_devices = false;
+	unsigned l = 1;
+
+	for (const char *p = buf; *p && l <= line; l++) {
+		const char *e = strchr(p, '\n');
+		size_t n = e ? (size_t)(e - p) : strlen(p);
+		if (n && p[0] != ' ' && p[0] != '-' && p[0] != '#') { /* a top-level key */
+			in_devices = n >= 8 && !strncmp(p, "devices:", 8);
+			cur = NULL;
+		} else if (in_devices && n > 13 && n < 13 + 64 && !strncmp(p, "-   address: ", 13)) {
+			char bdf[64];
+			struct pci_addr a;
+			memcpy(bdf, p + 13, n - 13);
+			bdf[n - 13] = '\0';
+			cur = pci_addr_parse(bdf, &a, NULL) == 0 ? find_dev(r, &a) : NULL;
+		}
+		if (!e)
+			break;
+		p = e + 1;
+	}
+	return cur;
+}
+
+/* Leave out what @key of @d gave; false when it gave nothing to leave out. */
+static bool drop_key(struct rdev *d, const char *key)
+{
+	struct {
+		const char *key;
+		bool *flag;
+	} flags[] = {
+		{"parent", &d->have_parent},       {"physfn", &d->have_physfn},         {"vendor", &d->have_vendor},
+		{"device", &d->have_device},       {"subsystem_vendor", &d->have_svendor},
+		{"subsystem_device", &d->have_sdevice}, {"class", &d->have_class}, {"revision", &d->have_rev},
+		{"numa_node", &d->have_numa},      {"irq", &d->have_irq},
+	};
+	for (size_t i = 0; i < VK_ARRAY_SIZE(flags); i++)
+		if (!strcmp(key, flags[i].key)) {
+			bool had = *flags[i].flag;
+			*flags[i].flag = false;
+			return had;
+		}
+	char **str = !strcmp(key, "driver") ? &d->driver : !strcmp(key, "driver_override") ? &d->override
+	             : !strcmp(key, "label")                                            ? &d->label
+	                                                                                 : NULL;
+	if (str) {
+		bool had = *str != NULL;
+		free(*str);
+		*str = NULL;
+		return had;
+	}
+	if (!strcmp(key, "iommu_group") || !strcmp(key, "vfio_cdev") || !strcmp(key, "vfio_node")) {
+		bool had = key[0] == 'i' ? d->group >= 0 : d->vfio_index >= 0 || d->vfio_node.known;
+		if (key[0] == 'i')
+			d->group = -1;
+		else
+			d->vfio_index = -1, d->vfio_node.known = false;
+		return had;
+	}
+	if (!strcmp(key, "sriov")) {
+		bool had = d->totalvfs != 0;
+		d->totalvfs = 0;
+		return had;
+	}
+	if (!strcmp(key, "config") || !strcmp(key, "config_readable") || !strcmp(key, "resources")) {
+		bool had = d->config != NULL;
+		free(d->config);
+		d->config = NULL;
+		d->config_len = 0;
+		return had;
+	}
+	return false;
+}
+
+/* Leave @d out, and what named it its parent or PF. */
+static void drop_device(struct rec *r, struct rdev *d)
+{
+	d->selected = false;
+	for (size_t i = 0; i < r->n_devs; i++) {
+		struct rdev *o = &r->devs[i];
+		if (!o->selected)
+			continue;
+		if (o->have_parent && pci_addr_equal(&o->parent, &d->addr)) {
+			note(r, "%s: its parent %s is left out; recorded on a root bus", o->bdf, d->bdf);
+			o->have_parent = false;
+		}
+		if (o->have_physfn && pci_addr_equal(&o->physfn, &d->addr)) {
+			note(r, "%s: its PF %s is left out; recorded as a plain function", o->bdf, d->bdf);
+			o->have_physfn = false;
+		}
+	}
+}
+
+/* Which groups the selected devices use (again, after devices were left out). */
+static void mark_groups(struct rec *r)
+{
+	for (size_t i = 0; i < r->n_groups; i++)
+		r->groups[i].used = r->groups[i].vfio = false;
+	for (size_t i = 0; i < r->n_devs; i++) {
+		struct rgroup *g = r->devs[i].selected && r->devs[i].group >= 0 ? find_group(r, r->devs[i].group) : NULL;
+		if (g) {
+			g->used = true;
+			g->vfio |= pci_driver_is_vfio_pci(r->devs[i].driver);
+		}
+	}
+	for (size_t i = 0; i < r->n_groups; i++)
+		if (!r->groups[i].vfio)
+			r->groups[i].node.known = false;
+}
+
+/* The scenario text of @r that the loader takes (malloc'd into *@out), or a negative errno. */
+static int loadable_text(struct rec *r, const char *root, char **out, size_t *len, struct vk_error *err)
+{
+	struct vk_error le = {0};
+
+	for (unsigned tries = 0;; tries++) {
+		struct host_model *m = NULL;
+		int k;
+		unsigned line, col;
+		int at = 0;
+		char key[64];
+
+		mark_groups(r);
+		choose_configs(r);
+		char *buf = scenario_text(r, len, &k);
+		if (!buf)
+			return vk_error_set(err, k, "record %s: %s", root,
+			                    k == -ENOMEM ? "out of memory" : "libyaml's emitter refused the scenario");
+		k = host_model_load_buffer("recording", buf, *len, &m, &le);
+		host_model_free(m);
+		if (k == 0) {
+			*out = buf;
+			return 0;
+		}
+		struct rdev *d = NULL;
+		if (k != -ENOMEM && tries < MAX_REFUSALS &&
+		    sscanf(le.msg, "recording:%u:%u: %n%63[^:]:", &line, &col, &at, key) == 3)
+			d = device_at_line(r, buf, line);
+		free(buf);
+		if (!d)
+			return vk_error_set(err, k, "record %s: the recording does not form a valid scenario: %s", root,
+			                    le.msg);
+		const char *why = le.msg + at; /* "key: what", the line numbers are of a draft */
+		if (d->refused++ < 2 && drop_key(d, key)) {
+			note(r, "%s: left out its %s, which the scenario refuses (%s)", d->bdf, key, why);
+		} else {
+			note(r, "%s: left out, the scenario refuses it (%s)", d->bdf, why);
+			drop_device(r, d);
+		}
+	}
+}
+
 int record_host(const struct fakesys_record_opts *o, FILE *out, FILE *notes, size_t *n_devices,
                 struct vk_error *err)
 {
 	struct rec r = {.o = o, .nt = {.f = notes, .who = "record"}};
 	const char *root = o->root && *o->root ? o->root : "/";
-	struct host_model *m = NULL;
-	struct vk_error le = {0};
 	size_t len = 0, nsel = 0;
 	int k;
 
@@ -929,18 +789,16 @@ int record_host(const struct fakesys_record_opts *o, FILE *out, FILE *notes, siz
 		rec_free(&r);
 		return vk_error_set(err, ENOMEM, "record %s: out of memory", root);
 	}
+	_cleanup_free_ char *buf = NULL;
+	k = loadable_text(&r, root, &buf, &len, err);
 	for (size_t i = 0; i < r.n_devs; i++)
 		nsel += r.devs[i].selected;
-	choose_configs(&r);
-	_cleanup_free_ char *buf = scenario_text(&r, &len, &k);
+	bool oom = r.nt.oom;
 	rec_free(&r);
-	if (!buf)
-		return vk_error_set(err, -k, "record %s: %s", root,
-		                    k == -ENOMEM ? "out of memory" : "libyaml's emitter refused the scenario");
-	k = host_model_load_buffer("recording", buf, len, &m, &le);
-	host_model_free(m);
 	if (k < 0)
-		return vk_error_set(err, k, "record %s: the recording does not form a valid scenario: %s", root, le.msg);
+		return k;
+	if (oom)
+		return vk_error_set(err, ENOMEM, "record %s: out of memory", root);
 	if (fwrite(buf, 1, len, out) != len || fflush(out) != 0)
 		return vk_error_set(err, EIO, "record %s: writing the scenario: %s", root, strerror(errno ? errno : EIO));
 	if (n_devices)

@@ -3,7 +3,8 @@
  * What the parts of fakesys record share (private to fakesys/src/record/):
  *
  *   read.c            notes, and reading a recorded tree safely (through the root)
- *   host.c            a host's sysfs/devfs/procfs -> struct rec; fakesys_record()
+ *   host.c            a host's PCI devices -> struct rec, made to fit; fakesys_record()
+ *   kernel.c          the rest of a host: kernel, IOMMU, groups, modules, drivers
  *   scenario_write.c  struct rec -> scenario YAML (libyaml's emitter)
  *   umockdev.c        a umockdev-record file -> a tree -> host.c
  */
@@ -51,6 +52,7 @@ struct rdev {
 	uint64_t totalvfs, vf_device;
 	bool have_vf_device;
 	bool selected, emit_config;
+	unsigned refused; /* times the scenario's loader refused something of it */
 };
 
 struct rmod {
@@ -132,9 +134,15 @@ bool utf8_valid(const char *s);
 bool name_ok(const char *s);
 bool text_ok(const char *s);
 
+/* ---- kernel.c ----------------------------------------------------------- */
+
+int read_kernel(struct rec *r);
+struct rmod *find_mod(struct rec *r, const char *name);
+int add_mod(struct rec *r, const char *name, bool builtin, struct rmod **out);
+struct rgroup *find_group(struct rec *r, int64_t id); /* r->groups is sorted by id */
+
 /* ---- host.c ------------------------------------------------------------- */
 
-struct rmod *find_mod(struct rec *r, const char *name);
 bool known_driver(const char *d);
 char **find_driver(struct rec *r, const char *d); /* NULL: not in r->drivers */
 
