@@ -5,7 +5,8 @@
  * A FILE ending in .yaml is copied to OUTDIR/scenario/; one ending in .args to
  * OUTDIR/args/ and, split into words by the project's own .args reader with the
  * leading VAR=value assignments dropped, to OUTDIR/qemu_argv/ as NUL-separated
- * words (the /proc/PID/cmdline form fuzz_qemu_argv reads).
+ * words (the /proc/PID/cmdline form fuzz_qemu_argv reads); one ending in
+ * .umockdev (a umockdev-record file) to OUTDIR/umockdev/.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -114,7 +115,7 @@ int main(int argc, char **argv)
 	}
 	dir = argv[1];
 	mkdir(dir, 0755);
-	for (const char *const *s = (const char *const[]){"scenario", "args", "qemu_argv", NULL}; *s; s++) {
+	for (const char *const *s = (const char *const[]){"scenario", "args", "qemu_argv", "umockdev", NULL}; *s; s++) {
 		snprintf(path, sizeof(path), "%s/%s", dir, *s);
 		mkdir(path, 0755);
 	}
@@ -138,8 +139,11 @@ int main(int argc, char **argv)
 		} else if (bl > 5 && strcmp(base + bl - 5, ".args") == 0) {
 			if (write_file(dir, "args", name, "", text, len) < 0 || argv_seed(dir, name, text, len) < 0)
 				rc = 1;
+		} else if (bl > 9 && strcmp(base + bl - 9, ".umockdev") == 0) {
+			if (write_file(dir, "umockdev", name, "", text, len) < 0)
+				rc = 1;
 		} else {
-			fprintf(stderr, "fuzz-seedgen: %s: neither .yaml nor .args\n", p);
+			fprintf(stderr, "fuzz-seedgen: %s: not .yaml, .args or .umockdev\n", p);
 			rc = 1;
 		}
 		free(text);
