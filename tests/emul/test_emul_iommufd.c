@@ -185,6 +185,9 @@ Test(emul_iommufd, attach_ranges_map)
 	struct iommu_ioas_map m = {.size = sizeof(m),
 	                           .flags = IOMMU_IOAS_MAP_FIXED_IOVA | IOMMU_IOAS_MAP_READABLE | IOMMU_IOAS_MAP_WRITEABLE,
 	                           .ioas_id = ioas, .user_va = (uintptr_t)mem, .length = len, .iova = 0x100000};
+	m.user_va = 1ull << 46; /* nothing mapped there: the pinning faults */
+	cr_assert_eq(te_ioctl(&t, ifd, IOMMU_IOAS_MAP, &m), -EFAULT);
+	m.user_va = (uintptr_t)mem;
 	cr_assert_eq(te_ioctl(&t, ifd, IOMMU_IOAS_MAP, &m), 0);
 	cr_assert_eq(emul_locked_user(t.e, t.creds.uid), len, "per user by default");
 	cr_assert_eq(te_ioctl(&t, ifd, IOMMU_IOAS_MAP, &m), -EEXIST);

@@ -279,6 +279,9 @@ Test(emul_legacy, map_unmap_and_memlock)
 	m = map;
 	m.iova = 1ull << 40;
 	cr_assert_eq(te_ioctl(&t, c, VFIO_IOMMU_MAP_DMA, &m), -EINVAL, "past the aperture");
+	m = map;
+	m.vaddr = 1ull << 46; /* nothing mapped there: the pinning faults */
+	cr_assert_eq(te_ioctl(&t, c, VFIO_IOMMU_MAP_DMA, &m), -EFAULT);
 	cr_assert_eq(te_ioctl(&t, c, VFIO_IOMMU_MAP_DMA, &map), 0);
 	cr_assert_eq(emul_locked_mm(t.e, getpid()), len);
 	cr_assert_eq(te_ioctl(&t, c, VFIO_IOMMU_MAP_DMA, &map), -EEXIST);

@@ -60,17 +60,16 @@ static int pages_sync(struct emul_call *c, const struct emul_ictx *ictx, struct 
 	uint64_t want = pages_wanted(ictx, p) ? pages_bytes(p) : 0;
 
 	if (want > p->pinned) {
+		/* pin_user_pages() before the accounting: the first and last page
+		 * must be mapped (the pages between are not looked at) */
+		uint8_t b;
+		if (c->env && (copy_from_user(c, &b, p->uva, 1) < 0 || copy_from_user(c, &b, p->uva + p->length - 1, 1) < 0))
+			return -EFAULT;
 		int r = charge(c->e, p, want - p->pinned);
 		if (r < 0 && gc(c))
 			r = charge(c->e, p, want - p->pinned);
 		if (r < 0)
 			return -ENOMEM;
-		/* pin_user_pages(): the first and last page must be mapped */
-		uint8_t b;
-		if (c->env && (copy_from_user(c, &b, p->uva, 1) < 0 || copy_from_user(c, &b, p->uva + p->length - 1, 1) < 0)) {
-			uncharge(c->e, p, want - p->pinned);
-			return -EFAULT;
-		}
 	} else if (want < p->pinned) {
 		uncharge(c->e, p, p->pinned - want);
 	}

@@ -502,7 +502,13 @@ static long type1_map(struct emul_call *c, struct emul_container *ct, uint64_t a
 	d->prot = prot;
 	d->tgid = cr->tgid;
 	d->lock_cap = cr->cap_ipc_lock;
-	/* every group has an IOMMU domain: pin and charge the mm now */
+	/* every group has an IOMMU domain: pin (vaddr_get_pfns(): the first and
+	 * last page must be mapped) and charge the mm now */
+	uint8_t b;
+	if (copy_from_user(c, &b, map.vaddr, 1) < 0 || copy_from_user(c, &b, map.vaddr + map.size - 1, 1) < 0) {
+		free(d);
+		return -EFAULT;
+	}
 	if (!d->lock_cap) {
 		int r = acct_charge(c->e, true, (uint32_t)d->tgid, map.size, cr->memlock_limit, cr->locked_bytes);
 		if (r < 0 && gc(c))
