@@ -1,0 +1,188 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * A real QEMU (qemu-system-x86_64, Debian 12's 7.2 on the CI image) under
+ * `fakesys run` with the VFIO emulation: it realizes vfio-pci devices of a
+ * scenario through the legacy container/group interface, and fails where a
+ * real host makes it fail (a group that is not viable, a device on a host
+ * driver, RLIMIT_MEMLOCK below the guest's RAM).  Skipped (77) without QEMU,
+ * FUSE, namespaces or seccomp user notifications.
+ */
+#include <criterion/criterion.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ns_emul_util.h"
+#include "testutil.h"
+
+/* QMP on stdio: the capabilities, query-pci, quit. */
+#define QMP "printf '%s\\n' '{\"execute\":\"qmp_capabilities\"}' '{\"execute\":\"query-pci\"}' '{\"execute\":\"quit\"}'"
+
+static char out[1 << 16], err[1 << 16];
+
+static const char *need_qemu(void)
+{
+	char o[256], e[256];
+	if (ns_emul_sh("command -v qemu-system-x86_64", o, sizeof(o), e, sizeof(e)) != 0)
+		return "qemu-system-x86_64 is not installed (apt-get install qemu-system-x86; setup.sh installs it)";
+	return NULL;
+}
+
+/* The device of query-pci's answer with this qdev id. */
+static json_t *pci_device(json_t *answer, const char *qdev_id)
+{
+	size_t i, j;
+	json_t *bus, *dev;
+
+	json_array_foreach(answer, i, bus) {
+		json_array_foreach(json_object_get(bus, "devices"), j, dev) {
+			const char *id = json_string_value(json_object_get(dev, "qdev_id"));
+			if (id && !strcmp(id, qdev_id))
+				return dev;
+		}
+	}
+	return NULL;
+}
+
+/* The line of QEMU's stdout that answers query-pci. */
+static json_t *query_pci_answer(const char *text)
+{
+	for (const char *line = text; line && *line;) {
+		const char *nl = strchr(line, '\n');
+		size_t len = nl ? (size_t)(nl - line) : strlen(line);
+		json_t *j = json_loadb(line, len, 0, NULL);
+		json_t *ret = j ? json_object_get(j, "return") : NULL;
+		if (ret && json_is_array(ret)) {
+			json_incref(ret);
+			json_decref(j);
+			return ret;
+		}
+		json_decref(j);
+		line = nl ? nl + 1 : NULL;
+	}
+	return NULL;
+}
+
+static long attr(const char *tree, const char *bdf, const char *name)
+{
+	char path[8192], buf[64];
+	snprintf(path, sizeof(path), "%s/sys/bus/pci/devices/%s/%s", tree, bdf, name);
+	cr_assert_geq(vk_read_file(path, buf, sizeof(buf)), 0, "%s", path);
+	return strtol(buf, NULL, 16);
+}
+
+static unsigned long long bar0_size(const char *tree, const char *bdf)
+{
+	char path[8192], buf[2048];
+	unsigned long long start, end;
+	snprintf(path, sizeof(path), "%s/sys/bus/pci/devices/%s/resource", tree, bdf);
+	cr_assert_geq(vk_read_file(path, buf, sizeof(buf)), 0, "%s", path);
+	cr_assert_eq(sscanf(buf, "%llx %llx", &start, &end), 2);
+	return end ? end - start + 1 : 0;
+}
+
+/* What QEMU says of @qdev_id is what the host's sysfs says of @bdf. */
+static void check_device(json_t *answer, const char *qdev_id, const char *tree, const char *bdf)
+{
+	json_t *dev = pci_device(answer, qdev_id);
+	cr_assert(dev, "no %s in query-pci", qdev_id);
+	json_t *id = json_object_get(dev, "id");
+	cr_assert_eq(json_integer_value(json_object_get(id, "vendor")), attr(tree, bdf, "vendor"));
+	cr_assert_eq(json_integer_value(json_object_get(id, "device")), attr(tree, bdf, "device"));
+	cr_assert_eq(json_integer_value(json_object_get(id, "subsystem-vendor")), attr(tree, bdf, "subsystem_vendor"));
+	cr_assert_eq(json_integer_value(json_object_get(id, "subsystem")), attr(tree, bdf, "subsystem_device"));
+	cr_assert_eq(json_integer_value(json_object_get(json_object_get(dev, "class_info"), "class")),
+	             attr(tree, bdf, "class") >> 8);
+	json_t *bar = json_array_get(json_object_get(dev, "regions"), 0);
+	cr_assert(bar, "%s: no BAR", qdev_id);
+	cr_assert_eq(json_integer_value(json_object_get(bar, "bar")), 0);
+	cr_assert_eq((unsigned long long)json_integer_value(json_object_get(bar, "size")), bar0_size(tree, bdf));
+}
+
+Test(ns_emul_qemu, realizes_gpu_and_audio, .timeout = 180)
+{
+	char tree[4096], scen[4096];
+	int rc = ns_emul_sh(QMP " | \"$FAKESYS\" run \"$SCEN/default.yaml\" -- $QEMU -qmp stdio "
+	                        "-device vfio-pci,host=0000:01:00.0,id=gpu -device vfio-pci,host=0000:01:00.1,id=audio",
+	                    out, sizeof(out), err, sizeof(err));
+
+	cr_assert_eq(rc, 0, "status %d\n%s\n%s", rc, out, err);
+	json_t *answer = query_pci_answer(out);
+	cr_assert(answer, "no query-pci answer in\n%s\n%s", out, err);
+	cr_assert_eq(vk_materialize(vk_scenario_path("default.yaml", scen, sizeof(scen)), tree, sizeof(tree)), 0);
+	check_device(answer, "gpu", tree, "0000:01:00.0");
+	check_device(answer, "audio", tree, "0000:01:00.1");
+	json_decref(answer);
+	vk_rm_rf(tree);
+}
+
+Test(ns_emul_qemu, group_not_viable, .timeout = 180)
+{
+	int rc = ns_emul_sh("\"$FAKESYS\" run \"$SCEN/doctor-group-shared-host-driver.yaml\" -- $QEMU "
+	                    "-device vfio-pci,host=0000:01:00.0 </dev/null",
+	                    out, sizeof(out), err, sizeof(err));
+
+	cr_assert_eq(rc, 1, "status %d\n%s", rc, err);
+	cr_assert(strstr(err, "vfio 0000:01:00.0: group 1 is not viable"), "%s", err);
+	cr_assert(strstr(err, "Please ensure all devices within the iommu_group are bound to their vfio bus driver"),
+	          "%s", err);
+}
+
+Test(ns_emul_qemu, device_on_a_host_driver, .timeout = 180)
+{
+	int rc = ns_emul_sh("\"$FAKESYS\" run \"$SCEN/doctor-nvme-on-host-driver.yaml\" -- $QEMU "
+	                    "-device vfio-pci,host=0000:02:00.0 </dev/null",
+	                    out, sizeof(out), err, sizeof(err));
+
+	/* as on a real host: the group has no VFIO node while nvme has the device */
+	cr_assert_eq(rc, 1, "status %d\n%s", rc, err);
+	cr_assert(strstr(err, "vfio 0000:02:00.0: failed to open /dev/vfio/"), "%s", err);
+	cr_assert(strstr(err, "No such file or directory"), "%s", err);
+}
+
+Test(ns_emul_qemu, memlock_too_small_for_the_guest, .timeout = 180)
+{
+	/* unprivileged (a user namespace: no CAP_IPC_LOCK), 1 MiB against -m 64 */
+	int rc = ns_emul_sh("\"$FAKESYS\" run --userns \"$SCEN/default.yaml\" -- sh -c "
+	                    "'ulimit -l 1024 && exec $QEMU -device vfio-pci,host=0000:01:00.0' </dev/null",
+	                    out, sizeof(out), err, sizeof(err));
+
+	cr_assert_eq(rc, 1, "status %d\n%s", rc, err);
+	cr_assert(strstr(err, "failed to setup container for group 12: memory listener initialization failed"), "%s",
+	          err);
+	cr_assert(strstr(err, "(Cannot allocate memory)"), "%s", err);
+}
+
+Test(ns_emul_qemu, privileged_qemu_pins_past_the_limit, .timeout = 180)
+{
+	char map[128];
+	if (vk_read_file("/proc/self/uid_map", map, sizeof(map)) < 0 || !strstr(map, "4294967295") || geteuid() != 0)
+		cr_skip_test("not root of the initial user namespace: no CAP_IPC_LOCK to show");
+	int rc = ns_emul_sh(QMP " | sh -c 'ulimit -l 1024 && exec \"$FAKESYS\" run \"$SCEN/default.yaml\" -- $QEMU "
+	                        "-qmp stdio -device vfio-pci,host=0000:01:00.0,id=gpu'",
+	                    out, sizeof(out), err, sizeof(err));
+
+	cr_assert_eq(rc, 0, "status %d\n%s", rc, err);
+	json_t *answer = query_pci_answer(out);
+	cr_assert(answer && pci_device(answer, "gpu"), "%s", out);
+	json_decref(answer);
+}
+
+Test(ns_emul_qemu, a_sysfs_write_changes_the_answers, .timeout = 180)
+{
+	/* the audio function moved to a host driver through sysfs (--live), as
+	 * driverctl does it: its group is no longer viable for the GPU */
+	int rc = ns_emul_sh("\"$FAKESYS\" run --live \"$SCEN/default.yaml\" -- sh -c '"
+	                    "echo nvme > /sys/bus/pci/devices/0000:01:00.1/driver_override && "
+	                    "echo 0000:01:00.1 > /sys/bus/pci/drivers/vfio-pci/unbind && "
+	                    "echo 0000:01:00.1 > /sys/bus/pci/drivers_probe && "
+	                    "exec $QEMU -device vfio-pci,host=0000:01:00.0' </dev/null",
+	                    out, sizeof(out), err, sizeof(err));
+
+	cr_assert_eq(rc, 1, "status %d\n%s", rc, err);
+	cr_assert(strstr(err, "group 12 is not viable"), "%s", err);
+}
+
+NS_EMUL_MAIN(need_qemu)
