@@ -122,22 +122,22 @@ fi
 now=$(mktemp "$tmp/suite-leaks.XXXXXX") || exit 1
 trap 'rm -f "$now"' EXIT
 # Processes may still be on their way out (a fusermount3 helper ends once its
-# server's socket closed): wait up to $grace s for the difference to go.
+# server's socket closed): wait up to $grace s for what counts to go.
 i=0
 while :; do
 	{ snapshot ours && snapshot tmp | sed 's/^/tmp /'; } | sort > "$now"
 	new=$(comm -13 "$state" "$now")
-	[ -z "$new" ] && break
+	sure=$(printf '%s\n' "$new" | grep -v '^tmp ' | grep -v '^$')
+	maybe=$(printf '%s\n' "$new" | sed -n 's/^tmp //p')
+	if [ -n "${CI:-}" ]; then
+		sure=$(printf '%s\n%s\n' "$sure" "$maybe" | grep -v '^$')
+		maybe=
+	fi
+	[ -z "$sure" ] && break
 	i=$((i + 1))
 	[ "$i" -ge $((grace * 4)) ] && break
 	sleep 0.25
 done
-sure=$(printf '%s\n' "$new" | grep -v '^tmp ' | grep -v '^$')
-maybe=$(printf '%s\n' "$new" | sed -n 's/^tmp //p')
-if [ -n "${CI:-}" ]; then
-	sure=$(printf '%s\n%s\n' "$sure" "$maybe" | grep -v '^$')
-	maybe=
-fi
 if [ -n "$maybe" ]; then
 	echo "note: new under $places, maybe another build's (counted with CI set):"
 	echo "$maybe"
