@@ -12,7 +12,7 @@ B=$(cd "${1:-$SRC/build}" && pwd) || exit 1
 export VK_SOURCE_DIR=$SRC VK_BINARY_DIR=$B
 export VK_BENCH_QUICK=${VK_BENCH_QUICK:-1}
 
-for b in bench_fakesys bench_resolver bench_validator bench_live; do
+for b in bench_fakesys bench_resolver bench_validator bench_live bench_emul; do
 	[ -x "$B/tests/bench/$b" ] || { echo "bench_all: $B/tests/bench/$b is not built" >&2; exit 1; }
 done
 [ -x "$B/fakesys/fakesys" ] || { echo "bench_all: $B/fakesys/fakesys is not built" >&2; exit 1; }
@@ -60,6 +60,7 @@ run fakesys "$B/tests/bench/bench_fakesys"
 run resolver "$B/tests/bench/bench_resolver"
 run validator "$B/tests/bench/bench_validator"
 run live "$B/tests/bench/bench_live"
+run emul "$B/tests/bench/bench_emul"
 run suite-fuse "$B/fakesys/fakesys" test --fuse "$SRC/scenarios/"
 run suite-plain "$B/fakesys/fakesys" test --plain "$SRC/scenarios/"
 if ctest --test-dir "$B" -N -L scenario 2>/dev/null | grep -q 'Total Tests: [1-9]'; then
@@ -125,6 +126,20 @@ l=$OUT/live
 awk '$1 ~ /^[0-9]+$/ && NF == 5 { print $1, $2, $3, $4 }' "$l" | while read -r nr alone with tps; do
 	row "live: reader ops/s, $nr readers + writer" "$with" "$alone" "$(ratio "$with" "$alone")" "$nr readers alone ($tps toggles/s)"
 done
+
+# emul: under "fakesys run (N calls each):", "<call> <ns/call> <ratio>x" rows
+e=$OUT/emul
+read -r eplain ethrough epread eapi eregion econfig < <(awk '/^fakesys run \(/ { on = 1; next } /^$/ { on = 0 }
+	on && /^plain ioctl/ { a = $(NF-1) } on && /^VFIO-type ioctl/ { b = $(NF-1) } on && /^pread of a \/proc/ { c = $(NF-1) }
+	on && /^VFIO_GET_API_VERSION/ { d = $(NF-1) } on && /^VFIO_DEVICE_GET_REGION_INFO/ { f = $(NF-1) }
+	on && /^pread of 4 bytes/ { g = $(NF-1) } END { print a, b, c, d, f, g }' "$e")
+if [ -n "${eplain:-}" ]; then
+	row "emul: ns per VFIO-type ioctl let through" "$ethrough" "$eplain" "$(ratio "$ethrough" "$eplain")" "a plain ioctl (allowed by the filter)"
+	row "emul: ns per pread let through" "$epread" "$eplain" "$(ratio "$epread" "$eplain")" "a plain ioctl"
+	row "emul: ns per emulated VFIO_GET_API_VERSION" "$eapi" "$eplain" "$(ratio "$eapi" "$eplain")" "a plain ioctl"
+	row "emul: ns per emulated GET_REGION_INFO" "$eregion" "$eplain" "$(ratio "$eregion" "$eplain")" "a plain ioctl"
+	row "emul: ns per emulated 4-byte config pread" "$econfig" "$eplain" "$(ratio "$econfig" "$eplain")" "a plain ioctl"
+fi
 
 # the scenario suite
 sf=$(cat "$OUT/suite-fuse.time") sp=$(cat "$OUT/suite-plain.time")
