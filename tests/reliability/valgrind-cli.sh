@@ -132,6 +132,10 @@ fi
 "$FAKESYS" materialize "$SCEN" "$W/host2" >/dev/null && rm -f "$W/host2/dev/vfio/devices/vfio1"
 # and one without /dev/iommu
 "$FAKESYS" materialize "$SCEN" "$W/host3" >/dev/null && rm -f "$W/host3/dev/iommu"
+# and one with FIFOs where an attribute and /proc/cmdline belong (the reader refuses them)
+"$FAKESYS" materialize "$SCEN" "$W/host4" >/dev/null &&
+	v=$(readlink -f "$W/host4/sys/bus/pci/devices/0000:01:00.0/vendor") && rm -f "$v" "$W/host4/proc/cmdline" &&
+	mkfifo "$v" "$W/host4/proc/cmdline"
 
 # vfio-resolve
 vg 2 resolve/bad-option "$RESOLVE" --bogus 0000:01:00.0
@@ -146,6 +150,7 @@ vg 1 resolve/open-missing-node "$RESOLVE" --root "$W/host2" --open 0000:01:00.0 
 vg 1 resolve/open-missing-node-walk "$RESOLVE" --root "$W/host2" --no-openat2 --open 0000:01:00.0 0000:01:00.1
 vg 1 resolve/argv-missing-iommu "$RESOLVE" --root "$W/host3" --argv 0000:01:00.0
 vg 1 resolve/exec-device-fails "$RESOLVE" --root "$W/host" 0000:81:00.0 --exec /bin/true
+vg 1 resolve/fifo-attribute "$RESOLVE" --root "$W/host4" 0000:01:00.0
 vg 127 resolve/exec-missing-program "$RESOLVE" --root "$W/host" 0000:01:00.0 --exec "$W/no-such-qemu"
 
 # vfio-validate
@@ -165,6 +170,10 @@ vg 2 validate/missing-args-file "$VALIDATE" --args-file "$W/missing.args"
 vg 2 validate/dead-pid "$VALIDATE" --pid "$dead"
 vg 2 validate/dead-pid-fds "$VALIDATE" --pid "$dead" --fds
 vg 2 validate/then-exec-missing "$VALIDATE" --stand-in --then-exec "$W/no-such-qemu" -- -S
+vg 2 validate/fifo-attribute "$VALIDATE" --root "$W/host4" -- qemu-system-x86_64 -device vfio-pci,host=01:00.0
+awk 'BEGIN { printf "/usr/bin/qemu-system-x86_64 -device e1000"; for (i = 0; i < 1000001; i++) printf ",a=b"; print "" }' \
+	>"$W/too-many-props.args"
+vg 2 validate/too-many-properties "$VALIDATE" --args-file "$W/too-many-props.args"
 vg 2 validate/missing-root "$VALIDATE" --root "$W/no-such-root" -- qemu-system-x86_64 -device vfio-pci,host=01:00.0
 
 # vfio-doctor
@@ -174,6 +183,7 @@ vg 2 doctor/bad-user "$DOCTOR" --user no-such-user-vfiokit
 vg 2 doctor/missing-root "$DOCTOR" --root "$W/no-such-root"
 vg 2 doctor/bad-address "$DOCTOR" --root "$W/host" zz:00.0
 vg 1 doctor/other-driver "$DOCTOR" --root "$W/host" --no-qemu --memlock unlimited 0000:81:00.0
+vg 1 doctor/fifo-attribute-and-cmdline "$DOCTOR" --root "$W/host4" --no-qemu --memlock unlimited --json
 vg 0 doctor/missing-iommu "$DOCTOR" --root "$W/host3" --no-qemu --memlock unlimited
 
 echo "$runs runs under valgrind, $failed failed"
