@@ -74,6 +74,52 @@ static inline int live_mount(const char *yaml, const char *const *extra, char *m
 	return rc;
 }
 
+/* The ASan build (the tests are built with the library's sanitizer flags). */
+#if defined(__SANITIZE_ADDRESS__)
+#define VK_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define VK_ASAN 1
+#endif
+#endif
+
+/* live_mount() with the daemon's stderr (its sanitizer reports: the leak
+ * check before it ends) going to @log, and LSAN_OPTIONS @lsan (NULL: as
+ * they are) for the daemon; the test's own environment is restored. */
+static inline int live_mount_reporting(const char *yaml, const char *const *extra, char *mnt, size_t len,
+                                       const char *log, const char *lsan)
+{
+	const char *names[] = {"FAKESYS_DAEMON_STDERR", "LSAN_OPTIONS"};
+	const char *values[] = {log, lsan};
+	char *saved[2];
+
+	for (int i = 0; i < 2; i++) {
+		saved[i] = getenv(names[i]) ? strdup(getenv(names[i])) : NULL;
+		if (values[i])
+			setenv(names[i], values[i], 1);
+	}
+	int rc = live_mount(yaml, extra, mnt, len);
+	for (int i = 0; i < 2; i++) {
+		if (saved[i])
+			setenv(names[i], saved[i], 1);
+		else
+			unsetenv(names[i]);
+		free(saved[i]);
+	}
+	return rc;
+}
+
+/* The sanitizer report in the daemon log @log, or "" (into @buf). */
+static inline const char *live_daemon_report(const char *log, char *buf, size_t len)
+{
+	buf[0] = '\0';
+	vk_read_file(log, buf, len);
+	return strstr(buf, "ERROR: LeakSanitizer") || strstr(buf, "ERROR: AddressSanitizer") ||
+	               strstr(buf, "runtime error")
+	           ? buf
+	           : "";
+}
+
 /* live_mount() of LIVE_HOST with a @section: list of @items (YAML list items)
  * appended, none when @items is NULL; it must mount. */
 static inline void live_mount_host_with(const char *section, const char *items, const char *const *extra, char *mnt,
@@ -96,6 +142,48 @@ static inline void live_umount(const char *mnt)
 		vk_run(argv, NULL, 0, NULL, 0);
 		rmdir(mnt);
 	}
+	if (live_scen_dir[0])
+		vk_rm_rf(live_scen_dir);
+	live_scen_dir[0] = '\0';
+	live_mnt[0] = '\0';
+}
+
+static inline double now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+/* Whether something is mounted at @path (/proc/self/mountinfo). */
+static inline bool live_mounted(const char *path)
+{
+	char line[8192], mp[PATH_MAX];
+	bool found = false;
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+
+	cr_assert_not_null(f);
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "%*s %*s %*s %*s %4095s", mp) == 1 && !strcmp(mp, path))
+			found = true;
+	fclose(f);
+	return found;
+}
+
+/* Wait (bounded) until nothing is mounted at @path: whether it went. */
+static inline bool live_wait_unmounted(const char *path, int ms)
+{
+	for (double end = now_ms() + ms; live_mounted(path); poll(NULL, 0, 10))
+		if (now_ms() > end)
+			return false;
+	return true;
+}
+
+/* After the mount went away by itself (unmounted by the test, its server
+ * ended): remove the directories. */
+static inline void live_forget(const char *mnt)
+{
+	rmdir(mnt);
 	if (live_scen_dir[0])
 		vk_rm_rf(live_scen_dir);
 	live_scen_dir[0] = '\0';
@@ -156,12 +244,6 @@ static inline int live_ctl(const char *mnt, const char *cmd, char *out, size_t l
 	return r;
 }
 
-static inline double now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
 
 /* ---- processes with a time limit (a hang must fail a test, not hang it) ---- */
 

@@ -8,6 +8,8 @@
 #include <dirent.h>
 #include <sys/stat.h>
 
+#include <vfiokit/fakesys_serve.h>
+
 #include "live_util.h"
 
 TestSuite(fuse_control, .fini = live_cleanup, .timeout = 120);
@@ -315,4 +317,34 @@ Test(fuse_control, help_lists_write)
 	cr_assert_eq(live_ctl(mnt, "help", out, sizeof(out)), 0);
 	cr_assert(strstr(out, "\nwrite PATH VALUE\n"), "%s", out);
 	live_umount(mnt);
+}
+
+Test(fuse_control, an_open_the_server_outlives_leaks_nothing)
+{
+#ifndef VK_ASAN
+	cr_skip_test("the daemon's leak check is in the ASan build only");
+#else
+	char dir[PATH_MAX], log[PATH_MAX + 16], path[PATH_MAX], out[256], report[16384];
+
+	cr_assert_eq(vk_mkdtemp(dir, sizeof(dir)), 0);
+	snprintf(log, sizeof(log), "%s/daemon.log", dir);
+	cr_assert_eq(live_mount_reporting(LIVE_HOST, live, mnt, sizeof(mnt), log, NULL), 0);
+	int server = fakesys_mount_pid(mnt);
+	cr_assert_gt(server, 0);
+	/* the control file open (with an answer) when the server ends: its
+	 * release never comes */
+	snprintf(path, sizeof(path), "%s/.fakesys/control", mnt);
+	int fd = open(path, O_RDWR | O_CLOEXEC);
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(write(fd, "help\n", 5), 5);
+	cr_assert_gt(pread(fd, out, sizeof(out), 0), 0);
+	cr_assert_eq(kill(server, SIGTERM), 0);
+	cr_assert(live_wait_gone(server, 20000), "the server ends on SIGTERM");
+	close(fd);
+	cr_assert(live_wait_unmounted(mnt, 20000), "the mount goes with its server");
+	live_forget(mnt);
+	const char *r = live_daemon_report(log, report, sizeof(report));
+	vk_rm_rf(dir);
+	cr_assert_str_empty(r, "the daemon's report:\n%s", r);
+#endif
 }

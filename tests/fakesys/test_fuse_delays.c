@@ -99,20 +99,6 @@ static void wait_delayed(void)
 	cr_assert_fail("the read never reached the server: %s", out);
 }
 
-static bool mounted(const char *path)
-{
-	char line[8192], mp[PATH_MAX];
-	bool found = false;
-	FILE *f = fopen("/proc/self/mountinfo", "re");
-
-	cr_assert_not_null(f);
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "%*s %*s %*s %*s %4095s", mp) == 1 && !strcmp(mp, path))
-			found = true;
-	fclose(f);
-	return found;
-}
-
 Test(fuse_delays, sigkill_of_the_client_ends_its_delayed_read)
 {
 	double took;
@@ -171,10 +157,10 @@ Test(fuse_delays, fakesys_umount_ends_the_delays_and_unmounts)
 	cr_assert_eq(rc, 0, "fakesys umount: %d after %.0f ms: %s", rc, took, out);
 	int st = live_wait_child(pid, LIMIT_MS, &took_reader);
 	cr_assert_eq(st, 0, "the reader ended with %d (0: read the vendor)", st);
-	cr_assert_not(mounted(mnt));
+	cr_assert_not(live_mounted(mnt));
 	cr_assert(live_wait_gone(server, LIMIT_MS), "the server exits");
 	cr_log_info("fakesys umount with a read in a 10-minute delay: %.1f ms", took);
-	live_umount(mnt);
+	live_forget(mnt);
 }
 
 Test(fuse_delays, sigterm_ends_the_server_during_a_delay)
@@ -190,10 +176,8 @@ Test(fuse_delays, sigterm_ends_the_server_during_a_delay)
 	cr_log_info("SIGTERM with a read in a 10-minute delay: the server exited after %.1f ms", now_ms() - t0);
 	int st = live_wait_child(pid, LIMIT_MS, &took);
 	cr_assert_eq(st, 0, "the reader ended with %d (0: its read was answered)", st);
-	for (t0 = now_ms(); mounted(mnt) && now_ms() - t0 < LIMIT_MS;)
-		poll(NULL, 0, 10);
-	cr_assert_not(mounted(mnt), "the mount goes with its server");
-	live_umount(mnt);
+	cr_assert(live_wait_unmounted(mnt, LIMIT_MS), "the mount goes with its server");
+	live_forget(mnt);
 }
 
 Test(fuse_delays, one_cap_for_scenarios_and_the_control_channel)

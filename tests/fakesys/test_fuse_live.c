@@ -343,14 +343,6 @@ Test(fuse_live, variant_driver_binds_like_vfio_pci)
 	          "     resources: [[0xfe000000, 0xfe003fff, 0x40200], [0, 0, 0], [0xfd000000, 0xfd0fffff, 0x40200]]}\n"
 #define REMOVE4 "sys/bus/pci/devices/0000:04:00.0/remove"
 
-#if defined(__SANITIZE_ADDRESS__)
-#define VK_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define VK_ASAN 1
-#endif
-#endif
-
 /* Write @yaml into a fresh directory (*@dir) as scenario.yaml (into @scen). */
 static void write_scenario(const char *yaml, char *dir, size_t dlen, char *scen, size_t slen)
 {
@@ -414,43 +406,25 @@ Test(fuse_live, the_daemons_leak_check_sees_what_the_live_mode_loses)
 #ifndef VK_ASAN
 	cr_skip_test("the daemon's leak check is in the ASan build only");
 #else
-	char dir[PATH_MAX], scen[PATH_MAX + 32], log[PATH_MAX + 32], bin[PATH_MAX], err[4096], report[16384] = "";
-	const char *saved_lsan = getenv("LSAN_OPTIONS"), *saved_log = getenv("FAKESYS_DAEMON_STDERR");
-	char *keep_lsan = saved_lsan ? strdup(saved_lsan) : NULL, *keep_log = saved_log ? strdup(saved_log) : NULL;
+	char dir[PATH_MAX], log[PATH_MAX + 16], bin[PATH_MAX], err[4096], report[16384];
 
 	vk_bin("fakesys/fakesys", bin, sizeof(bin));
-	write_scenario(HOST_WITH_RESOURCES, dir, sizeof(dir), scen, sizeof(scen));
+	cr_assert_eq(vk_mkdtemp(dir, sizeof(dir)), 0);
 	snprintf(log, sizeof(log), "%s/daemon.log", dir);
-	cr_assert_eq(vk_mkdtemp(mnt, sizeof(mnt)), 0);
 	/* No root on the stacks and registers: the check must then find the
 	 * model and the tree freed, not merely still pointed to from fakesys
 	 * mount's frames below the daemon, and whatever the live mode lost
 	 * unreachable. */
-	setenv("LSAN_OPTIONS", "use_stacks=0:use_registers=0", 1);
-	setenv("FAKESYS_DAEMON_STDERR", log, 1);
-	char *argv[] = {bin, "mount", "--live", scen, mnt, NULL};
-	int rc = vk_run(argv, NULL, 0, err, sizeof(err));
-	if (keep_lsan)
-		setenv("LSAN_OPTIONS", keep_lsan, 1);
-	else
-		unsetenv("LSAN_OPTIONS");
-	if (keep_log)
-		setenv("FAKESYS_DAEMON_STDERR", keep_log, 1);
-	else
-		unsetenv("FAKESYS_DAEMON_STDERR");
-	free(keep_lsan);
-	free(keep_log);
-	cr_assert_eq(rc, 0, "%s", err);
-	snprintf(live_mnt, sizeof(live_mnt), "%s", mnt);
+	cr_assert_eq(live_mount_reporting(HOST_WITH_RESOURCES, live, mnt, sizeof(mnt), log,
+	                                  "use_stacks=0:use_registers=0"),
+	             0);
 	cr_assert_eq(wr(REMOVE4, "1\n"), 0);
 	cr_assert_not(exists("sys/bus/pci/devices/0000:04:00.0"));
 	char *um[] = {bin, "umount", "--timeout", "30", mnt, NULL};
 	cr_assert_eq(live_run_bounded(um, 60000, err, sizeof(err), NULL), 0, "%s", err);
-	live_mnt[0] = '\0';
-	vk_read_file(log, report, sizeof(report));
-	cr_assert(!strstr(report, "ERROR: LeakSanitizer") && !strstr(report, "ERROR: AddressSanitizer"),
-	          "the daemon's report:\n%s", report);
-	rmdir(mnt);
+	live_forget(mnt);
+	const char *r = live_daemon_report(log, report, sizeof(report));
 	vk_rm_rf(dir);
+	cr_assert_str_empty(r, "the daemon's report:\n%s", r);
 #endif
 }

@@ -85,9 +85,11 @@ static struct fs *req_fs(fuse_req_t req)
 	return fuse_req_userdata(req);
 }
 
-/* Keep @h (the head of a malloc'd per-open snapshot) until its release. */
-static void open_handle_add(struct fs *fs, struct open_handle *h)
+/* Keep @h (the head of a malloc'd per-open allocation, freed by @dtor or,
+ * when NULL, by free()) until its release. */
+static void open_handle_add(struct fs *fs, struct open_handle *h, void (*dtor)(struct open_handle *))
 {
+	h->dtor = dtor;
 	pthread_mutex_lock(&fs->open_mu);
 	h->prev = NULL;
 	h->next = fs->open_list;
@@ -110,7 +112,10 @@ void srv_open_handle_free(struct fs *fs, struct open_handle *h)
 	if (h->next)
 		h->next->prev = h->prev;
 	pthread_mutex_unlock(&fs->open_mu);
-	free(h);
+	if (h->dtor)
+		h->dtor(h);
+	else
+		free(h);
 }
 
 struct vt_node *srv_node_of(struct fs *fs, fuse_ino_t ino)
@@ -516,7 +521,7 @@ static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 		if (!snap)
 			return rq_fail(&q, ENOMEM);
 		fi->fh = (uintptr_t)snap;
-		open_handle_add(q.fs, &snap->h);
+		open_handle_add(q.fs, &snap->h, NULL);
 	}
 	rq_log(&q, 0);
 	if (fuse_reply_open(req, fi) != 0)
@@ -635,18 +640,24 @@ struct file_snap {
 	uint8_t data[];
 };
 
+static void ctl_fh_free(struct open_handle *oh)
+{
+	struct ctl_fh *h = (struct ctl_fh *)oh;
+
+	free(h->result);
+	free(h);
+}
+
 static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	if (ino != CTL_FILE_INO) {
 		srv_open_handle_free(req_fs(req), (struct open_handle *)(uintptr_t)fi->fh); /* a file_snap, or 0 */
 	} else if (fi->fh) {
 		struct fs *fs = req_fs(req);
-		struct ctl_fh *h = (struct ctl_fh *)(uintptr_t)fi->fh;
 		/* the kernel may send the release as soon as a read's reply is
 		 * written, before op_read is done with the buffer */
 		pthread_mutex_lock(&fs->ctl_mu);
-		free(h->result);
-		free(h);
+		srv_open_handle_free(fs, (struct open_handle *)(uintptr_t)fi->fh);
 		pthread_mutex_unlock(&fs->ctl_mu);
 	}
 	fuse_reply_err(req, 0);
@@ -664,12 +675,15 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		struct ctl_fh *h = calloc(1, sizeof(*h));
 		if (!h)
 			return rq_fail(&q, ENOMEM);
+		/* kept on the open list like the snapshots: a release the kernel
+		 * never sends (a killed client, the server ending first) leaks nothing */
+		open_handle_add(q.fs, &h->h, ctl_fh_free);
 		fi->fh = (uintptr_t)h;
 		fi->direct_io = 1;
 		fi->keep_cache = 0;
 		rq_log(&q, 0);
 		if (fuse_reply_open(req, fi) != 0)
-			free(h);
+			srv_open_handle_free(q.fs, &h->h);
 		return rq_end(&q);
 	}
 	struct vt_node *n = srv_node_of(q.fs, ino);
@@ -700,7 +714,7 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		fs_->len = n->u.file.len;
 		memcpy(fs_->data, n->u.file.data, n->u.file.len);
 		fi->fh = (uintptr_t)fs_;
-		open_handle_add(q.fs, &fs_->h);
+		open_handle_add(q.fs, &fs_->h, NULL);
 	}
 	rq_log(&q, 0);
 	if (fuse_reply_open(req, fi) != 0)

@@ -52,9 +52,11 @@ struct override {
 	size_t len;
 };
 
-/* The head of every per-open allocation (fi->fh) of a listing or a file. */
+/* The head of every per-open allocation (fi->fh): a listing, a file, the
+ * control file.  @dtor frees it (NULL: free() of the handle alone). */
 struct open_handle {
 	struct open_handle *prev, *next;
+	void (*dtor)(struct open_handle *h);
 };
 
 struct fs {
@@ -102,6 +104,7 @@ struct fs {
 
 /* Per open of the control file: the result of the commands written through it. */
 struct ctl_fh {
+	struct open_handle h; /* first: freed through it */
 	char *result;
 	bool have;
 };
