@@ -239,6 +239,7 @@ int main(int argc, char **argv)
 	for (uint32_t i = 0; i < rng->num_iovas; i++)
 		printf("iova-range %#llx-%#llx\n", (unsigned long long)r[i].start, (unsigned long long)r[i].last);
 	printf("iova-alignment %llu\n", (unsigned long long)rng->out_iova_alignment);
+	free(rng);
 	ok("iova-ranges");
 
 	struct iommu_destroy des = {.size = sizeof(des), .id = ioas};
@@ -315,6 +316,7 @@ int main(int argc, char **argv)
 	refused(dev[0].fd, VFIO_DEVICE_ATTACH_IOMMUFD_PT, &at, ENOENT, "attach-destroyed-ioas");
 	for (int i = 0; i < ndev; i++)
 		close(dev[i].fd);
+	munmap(mem, 3 * ram);
 	ok("done");
 	return 0;
 }
