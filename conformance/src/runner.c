@@ -133,9 +133,24 @@ static int usage_err(const char *msg)
 struct test_opts {
 	const char *junit;
 	bool tap;
+	bool list;
+	long shard, shards; /* --shard K/N: 1 <= shard <= shards; 0/0 without */
 	int skipped_exit;
 	struct sched_opts sched;
 };
+
+/* "K/N" with 1 <= K <= N <= SHARDS_MAX into *@k, *@n. */
+#define SHARDS_MAX 100000
+static bool shard_arg(const char *s, long *k, long *n)
+{
+	const char *slash = strchr(s, '/');
+	char kbuf[16];
+
+	if (!slash || (size_t)(slash - s) >= sizeof(kbuf))
+		return false;
+	snprintf(kbuf, sizeof(kbuf), "%.*s", (int)(slash - s), s);
+	return long_in(kbuf, 1, SHARDS_MAX, k) && long_in(slash + 1, 1, SHARDS_MAX, n) && *k <= *n;
+}
 
 /* Parse the options into @o.  Returns 0, or 2 (a usage error, printed). */
 static int parse_argv(int argc, char **argv, struct test_opts *o)
@@ -148,6 +163,8 @@ static int parse_argv(int argc, char **argv, struct test_opts *o)
 		{"plain", no_argument, NULL, 'P'},
 		{"timeout", required_argument, NULL, 't'},
 		{"skipped-exit", required_argument, NULL, 'S'},
+		{"list", no_argument, NULL, 'L'},
+		{"shard", required_argument, NULL, 'H'},
 		{0},
 	};
 	long num;
@@ -182,6 +199,13 @@ static int parse_argv(int argc, char **argv, struct test_opts *o)
 			if (!long_in(optarg, 0, 255, &num))
 				return usage_err("--skipped-exit expects an exit status 0..255");
 			o->skipped_exit = (int)num;
+			break;
+		case 'L':
+			o->list = true;
+			break;
+		case 'H':
+			if (!shard_arg(optarg, &o->shard, &o->shards))
+				return usage_err("--shard expects K/N, the K-th of N shards: 1 <= K <= N <= 100000 (e.g. 2/3)");
 			break;
 		default:
 			return usage_err("unknown option");
@@ -231,6 +255,59 @@ static int report(const struct test_opts *o, const struct scen *v, size_t n, dou
 	return rc;
 }
 
+/* The base name of a scenario's file ("default.yaml"). */
+static const char *file_name(const struct scen *s)
+{
+	const char *b = strrchr(s->path, '/');
+	return b ? b + 1 : s->path;
+}
+
+/* Order of the shard assignment: file name, then path, then position, all
+ * compared byte by byte (strcmp, not the locale), so that every machine given
+ * the same scenarios, in whatever order and from whatever directory, splits
+ * them the same way. */
+static int shard_cmp(const void *a, const void *b, void *arg)
+{
+	const struct scen *v = arg;
+	size_t i = *(const size_t *)a, k = *(const size_t *)b;
+	int c = strcmp(file_name(&v[i]), file_name(&v[k]));
+
+	if (!c)
+		c = strcmp(v[i].path, v[k].path);
+	return c ? c : (i > k) - (i < k);
+}
+
+/*
+ * Keep the scenarios of shard @k of @shards (--shard K/N) in @v, in their
+ * order: the one at position p of the sorted order (shard_cmp) is in shard
+ * p mod N + 1.  The N shards are disjoint, together they are all, and their
+ * sizes differ by one at most.  Returns 0 or -ENOMEM.
+ */
+static int shard_select(struct scen *v, size_t *n, long k, long shards)
+{
+	_cleanup_free_ size_t *order = malloc((*n ? *n : 1) * sizeof(*order));
+	_cleanup_free_ bool *keep = calloc(*n ? *n : 1, sizeof(*keep));
+	size_t m = 0;
+
+	if (!order || !keep)
+		return -ENOMEM;
+	for (size_t i = 0; i < *n; i++)
+		order[i] = i;
+	qsort_r(order, *n, sizeof(*order), shard_cmp, v);
+	for (size_t p = 0; p < *n; p++)
+		keep[order[p]] = (long)(p % (size_t)shards) + 1 == k;
+	for (size_t i = 0; i < *n; i++) {
+		if (keep[i]) {
+			v[m++] = v[i];
+		} else {
+			free(v[i].path);
+			free(v[i].name);
+		}
+	}
+	*n = m;
+	return 0;
+}
+
 static void scens_free(struct scen *v, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
@@ -257,6 +334,26 @@ int fakesys_cmd_test(int argc, char **argv)
 			rc = 2;
 	if (rc == 0 && n == 0)
 		rc = usage_err("no scenarios to run");
+	/* a shard may be empty (more shards than scenarios): a run of nothing, not an error */
+	if (rc == 0 && o.shards && shard_select(v, &n, o.shard, o.shards) < 0) {
+		fprintf(stderr, "fakesys: test: out of memory\n");
+		rc = 1;
+	}
+	if (rc == 0 && o.list) {
+		for (size_t i = 0; i < n && rc == 0; i++)
+			if (strchr(v[i].path, '\n'))
+				rc = usage_err("--list prints one scenario per line: a file name with a newline cannot be listed");
+		for (size_t i = 0; i < n && rc == 0; i++)
+			printf("%s\n", v[i].path);
+		scens_free(v, n);
+		if (rc)
+			return rc;
+		if (fflush(stdout) != 0 || ferror(stdout)) {
+			fprintf(stderr, "fakesys: test: writing the list to standard output: %s\n", strerror(errno));
+			return 1;
+		}
+		return 0;
+	}
 	if (rc == 0)
 		rc = make_base(base, sizeof(base));
 	if (rc) {

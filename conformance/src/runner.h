@@ -4,7 +4,8 @@
 
 /**
  * fakesys_cmd_test() - `fakesys test [-j N] [--junit FILE] [--tap] [--fuse|--plain]
- * [--timeout SEC] [--skipped-exit N] SCENARIO|DIR...`: serve each scenario, run the resolver,
+ * [--timeout SEC] [--skipped-exit N] [--shard K/N] [--list] SCENARIO|DIR...`:
+ * serve each scenario (of shard K of N: docs/ci.md), run the resolver,
  * vfio-doctor's checks and vfio-validate's rules against it (the libraries,
  * linked into this program) and compare with its expect: block.
  * @argc, @argv: the arguments from "test" on.
@@ -13,6 +14,7 @@
  * (mount point or plain tree), so scenarios run in parallel safely.
  * Returns 0 when every scenario passed (or was skipped), 1 when one failed,
  * 2 for a usage error; with --skipped-exit N, N when every scenario was skipped.
+ * With --list, print the scenarios' paths one per line instead and return 0.
  */
 int fakesys_cmd_test(int argc, char **argv);
 
