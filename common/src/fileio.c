@@ -52,8 +52,10 @@ int vk_fd_check_regular(int fd, const char *shown, struct vk_error *err)
 	struct stat st;
 
 	vk_fileio_syscalls++;
-	if (fstat(fd, &st) < 0)
-		return vk_error_set(err, errno, "%s: fstat: %s", shown, strerror(errno));
+	if (fstat(fd, &st) < 0) {
+		int e = errno;
+		return vk_error_set(err, e, "%s: fstat: %s", shown, strerror(e));
+	}
 	if (!S_ISREG(st.st_mode))
 		return vk_error_set(err, EINVAL, "%s: not a regular file (%s)", shown, vk_file_type_name(st.st_mode));
 	return 0;
@@ -140,8 +142,10 @@ static int open_for_read(const char *path, unsigned flags, struct vk_error *err)
 		fd = open(path, O_RDONLY | O_NOCTTY | O_CLOEXEC);
 	else
 		fd = open(path, VK_READ_OPEN_FLAGS);
-	if (fd < 0)
-		return vk_error_set(err, errno, "%s: %s", path, strerror(errno));
+	if (fd < 0) {
+		int e = errno;
+		return vk_error_set(err, e, "%s: %s", path, strerror(e));
+	}
 	if (!(flags & VK_READ_ANY_TYPE) && (r = vk_fd_check_regular(fd, path, err)) < 0) {
 		close(fd);
 		return r;

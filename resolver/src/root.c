@@ -360,8 +360,8 @@ int vk_root_open_regular(const struct vk_root *root, int dirfd, const char *rel,
 		                    strerror(-r), vk__errname(-r));
 	fd = r;
 	if (vk__fstat(fd, &st) < 0) {
-		r = vk_error_set(err, errno, "%s: fstat: %s", read_shown(root, dirfd, rel, shown, sizeof(shown)),
-		                 strerror(errno));
+		int e = errno;
+		r = vk_error_set(err, e, "%s: fstat: %s", read_shown(root, dirfd, rel, shown, sizeof(shown)), strerror(e));
 		vk__count();
 		return r;
 	}
