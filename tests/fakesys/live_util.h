@@ -245,6 +245,22 @@ static inline int live_ctl(const char *mnt, const char *cmd, char *out, size_t l
 }
 
 
+/* As another user than root: make the sysfs files @rels (NULL-terminated)
+ * writable for everyone through the control channel (their owner is root,
+ * mode 0200, as on a real host), so that a test of what a write does runs as
+ * any user.  Nothing as root. */
+static inline void live_writable_for_all(const char *mnt, const char *const *rels)
+{
+	char cmd[PATH_MAX + 32], out[512];
+
+	if (geteuid() == 0)
+		return;
+	for (size_t i = 0; rels[i]; i++) {
+		snprintf(cmd, sizeof(cmd), "chmod %s 0666\n", rels[i]);
+		cr_assert_eq(live_ctl(mnt, cmd, out, sizeof(out)), 0, "%s: %s", cmd, out);
+	}
+}
+
 /* ---- processes with a time limit (a hang must fail a test, not hang it) ---- */
 
 /* Wait at most @ms for process @pid (any, not only a child) to end: true

@@ -389,6 +389,7 @@ Test(fuse_live, remove_of_a_device_with_resources_leaks_nothing)
 		poll(NULL, 0, 10);
 	snprintf(live_mnt, sizeof(live_mnt), "%s", mnt);
 	cr_assert(exists("sys/bus/pci/devices/0000:04:00.0/resource"), "mounted");
+	live_writable_for_all(mnt, (const char *const[]){REMOVE4, NULL});
 	cr_assert_eq(wr(REMOVE4, "1\n"), 0);
 	cr_assert_not(exists("sys/bus/pci/devices/0000:04:00.0"));
 	char *um[] = {bin, "umount", "--timeout", "60", mnt, NULL};
@@ -418,6 +419,7 @@ Test(fuse_live, the_daemons_leak_check_sees_what_the_live_mode_loses)
 	cr_assert_eq(live_mount_reporting(HOST_WITH_RESOURCES, live, mnt, sizeof(mnt), log,
 	                                  "use_stacks=0:use_registers=0"),
 	             0);
+	live_writable_for_all(mnt, (const char *const[]){REMOVE4, NULL});
 	cr_assert_eq(wr(REMOVE4, "1\n"), 0);
 	cr_assert_not(exists("sys/bus/pci/devices/0000:04:00.0"));
 	char *um[] = {bin, "umount", "--timeout", "30", mnt, NULL};
