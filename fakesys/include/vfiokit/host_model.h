@@ -17,6 +17,12 @@ struct fakesys_fault; /* <vfiokit/fakesys_live.h> */
  * this; nothing here knows YAML or FUSE.
  */
 
+/* ACPI tables a scenario can have (firmware: acpi_tables:). */
+enum {
+	HOST_ACPI_DMAR = 1u << 0, /* Intel VT-d: DMA remapping reporting */
+	HOST_ACPI_IVRS = 1u << 1, /* AMD-Vi: I/O virtualization reporting */
+};
+
 enum iommu_vendor {
 	IOMMU_NONE,
 	IOMMU_INTEL,      /* DMAR units: sys/class/iommu/dmarN */
@@ -51,6 +57,14 @@ struct host_group {
 	size_t n_members;
 };
 
+/* One network interface of a NIC function (a device's net:): sys/class/net/<name>
+ * and <device>/net/<name> while a network driver is bound. */
+struct host_netif {
+	char *name;            /* a valid interface name (dev_valid_name()) */
+	uint8_t mac[6];        /* address */
+	bool up;               /* operstate up (carrier) or down */
+};
+
 struct host_device {
 	struct pci_addr addr;
 	unsigned line;         /* scenario line, for messages */
@@ -77,6 +91,8 @@ struct host_device {
 	uint64_t (*resources)[3]; /* resources: lines (start, end, flags) as given; NULL = synthesize */
 	size_t n_resources;
 	struct dev_node_spec vfio_node; /* /dev/vfio/devices/vfioN */
+	struct host_netif *netifs; /* net: its interfaces while a network driver is bound */
+	size_t n_netifs;
 };
 
 struct host_model {
@@ -94,8 +110,14 @@ struct host_model {
 	bool interrupt_remapping;
 	char *kernel_release;
 	char *cmdline;
-	char *cpu_vendor;      /* proc/cpuinfo vendor_id ("GenuineIntel"); NULL: no proc/cpuinfo */
+	char *cpu_vendor;      /* proc/cpuinfo vendor_id ("GenuineIntel"); NULL: no CPUs modelled (the host's show) */
 	bool cpu_hypervisor;   /* the "hypervisor" cpuinfo flag: the host is itself a VM */
+	uint32_t cpu_count;    /* logical CPUs: proc/cpuinfo, sys/devices/system/cpu (with cpu_vendor) */
+	uint32_t cpu_nodes;    /* NUMA nodes the CPUs are spread over: sys/devices/system/node */
+	char *cpu_model_name;  /* cpuinfo "model name" */
+	char **cpu_flags;      /* cpuinfo "flags", in order */
+	size_t n_cpu_flags;
+	uint32_t acpi_tables;  /* HOST_ACPI_* bits: sys/firmware/acpi/tables/<signature> */
 	uint32_t vfio_cdev_major;  /* dynamic char major of vfio-dev */
 	uint32_t vfio_group_major; /* dynamic char major of /dev/vfio/<group> */
 	uint32_t iommufd_minor;    /* misc minor of /dev/iommu */

@@ -57,6 +57,9 @@ void host_device_clear(struct host_device *d)
 	free(d->config);
 	free(d->vfs);
 	free(d->resources);
+	for (size_t i = 0; i < d->n_netifs; i++)
+		free(d->netifs[i].name);
+	free(d->netifs);
 	memset(d, 0, sizeof(*d));
 }
 
@@ -71,6 +74,10 @@ void host_model_free(struct host_model *m)
 	free(m->kernel_release);
 	free(m->cmdline);
 	free(m->cpu_vendor);
+	free(m->cpu_model_name);
+	for (size_t i = 0; i < m->n_cpu_flags; i++)
+		free(m->cpu_flags[i]);
+	free(m->cpu_flags);
 	for (size_t i = 0; i < m->n_modules; i++) {
 		struct kmodule *k = &m->modules[i];
 		for (size_t j = 0; j < k->n_params; j++) {

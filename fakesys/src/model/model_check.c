@@ -769,7 +769,8 @@ int scenario_complete(struct loader *l)
 	if ((r = sort_devices(l)) < 0 || (r = derive_configs(l)) < 0 || (r = resolve_physfn(l)) < 0 || (r = resolve_parents(l)) < 0 ||
 	    (r = device_defaults(l)) < 0 || (r = check_drivers(l)) < 0 || (r = check_topology(l)) < 0 ||
 	    (r = kernel_defaults(l)) < 0 || (r = scenario_assign_groups(l)) < 0 ||
-	    (r = scenario_apply_group_specs(l)) < 0 || (r = scenario_assign_vfio_indices(l)) < 0 || (r = finish_config(l)) < 0)
+	    (r = scenario_apply_group_specs(l)) < 0 || (r = scenario_assign_vfio_indices(l)) < 0 || (r = finish_config(l)) < 0 ||
+	    (r = scenario_platform_complete(l)) < 0)
 		return r;
 	host_model_assign_group_minors(m);
 	if (m->n_drivers)

@@ -447,13 +447,17 @@ static int device_key(struct yreader *y, const char *key, const struct ynode *v,
 	}
 	if (!strcmp(key, "resources"))
 		return parse_resources(y, v, d);
+	if (!strcmp(key, "net")) {
+		s->net_node = v;
+		return platform_parse_net(y, v, d);
+	}
 	return 1;
 }
 
 #define DEVICE_KEYS                                                                                   \
 	"address, parent, physfn, vendor, device, subsystem_vendor, subsystem_device, class, revision, " \
 	"driver, driver_override, label, iommu_group, numa_node, vfio_cdev, vfio_node, config, config_readable, " \
-	"sriov, irq, resources"
+	"sriov, irq, resources, net"
 
 static int parse_devices(struct yreader *y, const struct ynode *v)
 {
@@ -553,7 +557,7 @@ static int cpu_key(struct yreader *y, const char *key, const struct ynode *v, vo
 	if (!strcmp(key, "hypervisor"))
 		return yr_bool(y, v, key, &m->cpu_hypervisor);
 	if (strcmp(key, "vendor"))
-		return 1;
+		return platform_cpu_key(y, key, v, m);
 	r = yr_string(y, v, key, &s);
 	if (r < 0)
 		return r;
@@ -608,11 +612,11 @@ static int top_key(struct yreader *y, const char *key, const struct ynode *v, vo
 	if (!strcmp(key, "iommu_groups"))
 		return parse_groups(y, v);
 	if (!strcmp(key, "cpu")) {
-		r = yr_walk_map(y, v, "cpu", "vendor, hypervisor", cpu_key, NULL);
-		if (r == 0 && !m->cpu_vendor)
-			r = yr_fail(y, v, "cpu", "needs vendor: (intel, amd or hygon)");
-		return r;
+		loader_of(y)->cpu_node = v;
+		return yr_walk_map(y, v, "cpu", "vendor, hypervisor, count, nodes, model_name, flags", cpu_key, NULL);
 	}
+	if (!strcmp(key, "firmware"))
+		return platform_parse_firmware(y, v);
 	if (!strcmp(key, "dev"))
 		return yr_walk_map(y, v, "dev", "iommu, vfio", dev_key, NULL);
 	if (!strcmp(key, "faults"))
@@ -645,7 +649,8 @@ static int load_doc(struct loader *l, const char *buf, size_t len)
 	if (!y->root)
 		return vk_error_set(y->err, EINVAL, "%s: empty scenario (expected a mapping with version: 1)", y->file);
 	r = yr_walk_map(y, y->root, "the scenario",
-	                "version, name, description, kernel, cpu, devices, iommu_groups, dev, faults, steps, expect",
+	                "version, name, description, kernel, cpu, firmware, devices, iommu_groups, dev, faults, steps, "
+	                "expect",
 	                top_key, &version);
 	if (r < 0)
 		return r;

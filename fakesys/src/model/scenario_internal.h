@@ -13,6 +13,7 @@
 /* Where a device's data came from, kept only while loading. */
 struct dev_src {
 	const struct ynode *node, *parent_node, *physfn_node, *group_node, *vfio_node_node, *driver_node;
+	const struct ynode *net_node;
 	struct pci_addr parent_addr, physfn_addr;
 	bool has_irq, has_parent, has_physfn, has_vendor, has_device, has_class, has_revision, has_ssvid, has_ssid,
 		has_numa, has_vfio_index, has_group, has_config;
@@ -36,6 +37,8 @@ struct loader {
 	struct group_spec *group_specs;
 	size_t n_group_specs;
 	bool modules_given;
+	const struct ynode *cpu_node; /* cpu:, for the messages of platform.c */
+	bool acpi_given;              /* firmware: acpi_tables: */
 };
 
 static inline struct loader *loader_of(struct yreader *y)
@@ -55,5 +58,9 @@ int scenario_complete(struct loader *l);
 int scenario_assign_groups(struct loader *l);
 int scenario_apply_group_specs(struct loader *l);
 int scenario_assign_vfio_indices(struct loader *l);
+
+/* The last step (platform.c): the CPUs, ACPI tables and network interfaces'
+ * defaults and checks. */
+int scenario_platform_complete(struct loader *l);
 
 #endif

@@ -21,4 +21,11 @@ int scenario_parse_steps(struct yreader *y, const struct ynode *v, struct fakesy
 /* The expect: block (expect.c) into *@out (the previous one freed). */
 int scenario_parse_expect(struct yreader *y, const struct ynode *v, struct fakesys_expect **out);
 
+/* platform.c: the keys of cpu: beyond vendor and hypervisor (count, nodes,
+ * model_name, flags; 1 for a key it does not know), the firmware: mapping,
+ * and a device's net: list. */
+int platform_cpu_key(struct yreader *y, const char *key, const struct ynode *v, struct host_model *m);
+int platform_parse_firmware(struct yreader *y, const struct ynode *v);
+int platform_parse_net(struct yreader *y, const struct ynode *v, struct host_device *d);
+
 #endif
