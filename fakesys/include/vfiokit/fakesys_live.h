@@ -23,7 +23,8 @@ enum fakesys_op {
 	FAKESYS_OP_READLINK = 1u << 3, /* readlink() */
 	FAKESYS_OP_GETATTR = 1u << 4,  /* lookup of the name and getattr: stat(), any path walk through it */
 	FAKESYS_OP_WRITE = 1u << 5,    /* write() */
-	FAKESYS_OP_ALL = (1u << 6) - 1,
+	FAKESYS_OP_IOCTL = 1u << 6,    /* a VFIO/iommufd ioctl the emulation of `fakesys run` answers on the node */
+	FAKESYS_OP_ALL = (1u << 7) - 1,
 };
 
 /* The longest delay a fault may have, in ms (10 minutes): the scenario's
@@ -48,7 +49,7 @@ struct fakesys_fault {
 
 /**
  * fakesys_op_parse() - the bit of operation name @name ("open", "read",
- * "readdir", "readlink", "getattr" (also "lookup", "stat"), "write", "any"),
+ * "readdir", "readlink", "getattr" (also "lookup", "stat"), "write", "ioctl", "any"),
  * or 0 when unknown.
  */
 unsigned fakesys_op_parse(const char *name);

@@ -420,6 +420,54 @@ static bool is_change_verb(const char *cmd)
 	return false;
 }
 
+/*
+ * "ioctl PATH PID UID NAME": the VFIO emulation of `fakesys run`
+ * (run/seccomp_notify.c) reports an ioctl of process PID (user UID) on the
+ * node PATH before answering it.  It is counted against the faults of op
+ * "ioctl" (a step runs, a delay is served here) and logged; the answer is
+ * "ok", or "fault ERRNO NAME" for the errno the ioctl is to fail with.  The
+ * errno is in the text rather than the write's result: a FUSE reply cannot
+ * carry an errno of 512 or more (fs/fuse/dev.c fuse_dev_do_write()).
+ */
+static int ctl_ioctl(struct fs *fs, char *args, FILE *out, struct vk_error *err)
+{
+	char *w[4], *end;
+	uint32_t delay = 0;
+	char *step = NULL;
+	int r = ctl_words(args, w, 4, 4, "ioctl PATH PID UID NAME", err);
+
+	if (r < 0)
+		return r;
+	long pid = strtol(w[1], &end, 10);
+	unsigned long uid = *end ? 0 : strtoul(w[2], &end, 10);
+	if (*end || pid < 0 || pid > INT_MAX || uid > UINT32_MAX || w[1][0] == '-' || w[2][0] == '-')
+		return vk_error_set(err, EINVAL, "ioctl: PID and UID are decimal numbers ('%.32s', '%.32s')", w[1], w[2]);
+	char *path = w[0] + strspn(w[0], "/");
+	/* symlinks followed: a device FD is reported as sys/bus/pci/devices/BDF */
+	pthread_rwlock_rdlock(&fs->lock);
+	struct vt_node *n = srv_walk_from(fs->cur.t, vtree_root(fs->cur.t), path, 0);
+	uint64_t ino = n ? n->ino : 0;
+	pthread_rwlock_unlock(&fs->lock);
+	int e = fault_table_has(&fs->faults, FAKESYS_OP_IOCTL)
+	                ? fault_table_check(&fs->faults, FAKESYS_OP_IOCTL, path, ino, &delay, &step)
+	                : 0;
+	if (step) {
+		srv_run_step(fs, step); /* before the ioctl is answered, as for a FUSE request */
+		free(step);
+	}
+	if (delay) /* ended early by "fault clear" or the unmount, as a request's delay */
+		srv_delay(fs, NULL, delay);
+	if (fs->have_log)
+		access_log_ioctl(&fs->log, (int)pid, (unsigned)uid, path, w[3], e);
+	if (e) {
+		const char *en = strerrorname_np(e);
+		fprintf(out, "fault %d %s\n", e, en ? en : "?");
+	} else {
+		fprintf(out, "ok\n");
+	}
+	return 0;
+}
+
 /* Run one command line; its answer goes to @out.  Returns 0 or -errno. */
 static int ctl_exec(struct fs *fs, char *line, FILE *out, struct vk_error *err)
 {
@@ -433,6 +481,8 @@ static int ctl_exec(struct fs *fs, char *line, FILE *out, struct vk_error *err)
 		return 0;
 	if (!strcmp(cmd, "fault"))
 		return ctl_fault(fs, args, out, err);
+	if (!strcmp(cmd, "ioctl"))
+		return ctl_ioctl(fs, args, out, err);
 	if (!strcmp(cmd, "log")) {
 		if (!fs->have_log)
 			return vk_error_set(err, EINVAL, "log: this mount has no log (mount with --log FILE)");
@@ -452,7 +502,7 @@ static int ctl_exec(struct fs *fs, char *line, FILE *out, struct vk_error *err)
 			return r;
 		fputs("fault add PATH OP ERRNO [nth=N] [times=N] [delay=MS]\nfault clear [PATH]\nfault list\n"
 		      "log on|off\nbind BDF DRIVER\nunbind BDF\nremove BDF\nchmod PATH MODE\nset PATH VALUE\n"
-		      "write PATH VALUE\n",
+		      "write PATH VALUE\nioctl PATH PID UID NAME\n",
 		      out);
 		return 0;
 	}
@@ -501,8 +551,11 @@ int srv_ctl_write(struct fs *fs, struct ctl_fh *h, const char *buf, size_t size)
 	free(h->result);
 	h->result = res;
 	h->have = true;
-	free(fs->last_result);
-	fs->last_result = res ? strdup(res) : NULL;
+	/* the emulation's reports are not what a reader of its own commands wants */
+	if (size < 6 || memcmp(buf, "ioctl ", 6) != 0) {
+		free(fs->last_result);
+		fs->last_result = res ? strdup(res) : NULL;
+	}
 	pthread_mutex_unlock(&fs->ctl_mu);
 	return r;
 }

@@ -89,6 +89,10 @@ void access_log_close(struct access_log *l);
 void access_log_write(struct access_log *l, int pid, unsigned uid, const char *op, const char *path,
                       int flags, int err, long long off, long long size);
 
+/* One "ioctl" line (the VFIO emulation's report, control.c): the call's @name
+ * ("VFIO_GROUP_GET_STATUS") in "ioctl". */
+void access_log_ioctl(struct access_log *l, int pid, unsigned uid, const char *path, const char *name, int err);
+
 /* ---- kernel-like mutations of the host model (live.c) ---- */
 
 /* The most a sysfs store is handed of one write (PAGE_SIZE on x86-64 and

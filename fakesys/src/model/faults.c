@@ -21,9 +21,10 @@ static const struct {
 	{"open", FAKESYS_OP_OPEN},         {"read", FAKESYS_OP_READ},       {"readdir", FAKESYS_OP_READDIR},
 	{"readlink", FAKESYS_OP_READLINK}, {"getattr", FAKESYS_OP_GETATTR}, {"lookup", FAKESYS_OP_GETATTR},
 	{"stat", FAKESYS_OP_GETATTR},      {"write", FAKESYS_OP_WRITE},     {"any", FAKESYS_OP_ALL},
+	{"ioctl", FAKESYS_OP_IOCTL}, /* reported by the VFIO emulation (run/seccomp_notify.c) */
 };
 
-#define OP_LIST "open, read, readdir, readlink, getattr (lookup, stat), write, any"
+#define OP_LIST "open, read, readdir, readlink, getattr (lookup, stat), write, ioctl, any"
 
 unsigned fakesys_op_parse(const char *name)
 {

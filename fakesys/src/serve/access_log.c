@@ -56,6 +56,27 @@ static void flag_names(int flags, char *buf, size_t len)
 			pos += (size_t)snprintf(buf + pos, len - pos, "|%s", bits[i].name);
 }
 
+static void log_line(struct access_log *l, json_t *o, int err);
+
+void access_log_ioctl(struct access_log *l, int pid, unsigned uid, const char *path, const char *name, int err)
+{
+	struct timespec ts;
+
+	if (!atomic_load_explicit(&l->on, memory_order_relaxed) || !l->f)
+		return;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	json_t *o = json_object();
+	if (!o)
+		return;
+	json_object_set_new(o, "time", json_real((double)ts.tv_sec + (double)ts.tv_nsec / 1e9));
+	json_object_set_new(o, "pid", json_integer(pid));
+	json_object_set_new(o, "uid", json_integer(uid));
+	json_object_set_new(o, "op", json_string("ioctl"));
+	json_object_set_new(o, "path", json_string(path));
+	json_object_set_new(o, "ioctl", json_string(name));
+	log_line(l, o, err);
+}
+
 void access_log_write(struct access_log *l, int pid, unsigned uid, const char *op, const char *path, int flags,
                       int err, long long off, long long size)
 {
@@ -81,6 +102,12 @@ void access_log_write(struct access_log *l, int pid, unsigned uid, const char *o
 		json_object_set_new(o, "offset", json_integer(off));
 	if (size >= 0)
 		json_object_set_new(o, "size", json_integer(size));
+	log_line(l, o, err);
+}
+
+/* errno and seq, then the line; takes @o */
+static void log_line(struct access_log *l, json_t *o, int err)
+{
 	const char *en = err ? strerrorname_np(err) : NULL;
 	json_object_set_new(o, "errno", err ? (en ? json_string(en) : json_integer(err)) : json_null());
 	pthread_mutex_lock(&l->mu);
