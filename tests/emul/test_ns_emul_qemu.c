@@ -185,4 +185,55 @@ Test(ns_emul_qemu, a_sysfs_write_changes_the_answers, .timeout = 180)
 	cr_assert(strstr(err, "group 12 is not viable"), "%s", err);
 }
 
+/*
+ * Faults of op "ioctl" (--live): the supervisor reports each emulated ioctl
+ * to the server (.fakesys/control "ioctl ..."), which counts it; a fault's
+ * errno is what the ioctl fails with, and QEMU reports it as for a kernel's.
+ */
+static int qemu_with_fault(const char *fault)
+{
+	char cmd[1024];
+
+	snprintf(cmd, sizeof(cmd),
+	         "\"$FAKESYS\" run --live \"$SCEN/default.yaml\" -- sh -c '"
+	         "echo \"fault add %s\" > $FAKESYS_MOUNT/.fakesys/control && "
+	         "$QEMU -device vfio-pci,host=0000:01:00.0; s=$?; "
+	         "echo \"fault list\" > $FAKESYS_MOUNT/.fakesys/control && cat $FAKESYS_MOUNT/.fakesys/control; "
+	         "exit $s' </dev/null",
+	         fault);
+	return ns_emul_sh(cmd, out, sizeof(out), err, sizeof(err));
+}
+
+Test(ns_emul_qemu, a_group_ioctl_fault, .timeout = 180)
+{
+	int rc = qemu_with_fault("dev/vfio/12 ioctl EACCES");
+
+	cr_assert_eq(rc, 1, "status %d\n%s", rc, err);
+	cr_assert(strstr(err, "vfio 0000:01:00.0: failed to get group 12 status: Permission denied"), "%s", err);
+	/* VFIO_GROUP_GET_STATUS is QEMU's first ioctl on the group, and its last */
+	cr_assert(strstr(out, "dev/vfio/12 ioctl EACCES nth=0 times=0 delay=0 seen=1"), "%s", out);
+}
+
+Test(ns_emul_qemu, the_nth_container_ioctl_fails, .timeout = 180)
+{
+	/* hw/vfio/common.c vfio_connect_container(): VFIO_GET_API_VERSION,
+	 * VFIO_CHECK_EXTENSION (TYPE1v2), VFIO_SET_IOMMU, then the 4th,
+	 * VFIO_IOMMU_GET_INFO */
+	int rc = qemu_with_fault("dev/vfio/vfio ioctl ENOMEM nth=4");
+
+	cr_assert_eq(rc, 1, "status %d\n%s", rc, err);
+	cr_assert(strstr(err, "failed to setup container for group 12: Failed to get VFIO IOMMU info: "
+	                      "Cannot allocate memory"),
+	          "%s", err);
+}
+
+Test(ns_emul_qemu, a_device_fd_ioctl_fault, .timeout = 180)
+{
+	/* the device FD from VFIO_GROUP_GET_DEVICE_FD is reported as its device */
+	int rc = qemu_with_fault("sys/bus/pci/devices/0000:01:00.0 ioctl EIO");
+
+	cr_assert_eq(rc, 1, "status %d\n%s", rc, err);
+	cr_assert(strstr(err, "vfio 0000:01:00.0: error getting device info: Input/output error"), "%s", err);
+}
+
 NS_EMUL_MAIN(need_qemu)

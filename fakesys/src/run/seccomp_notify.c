@@ -90,6 +90,13 @@ struct sup_file {
 	struct emul_file *ef;   /* NULL when its open failed */
 	int open_err;
 	bool seen;              /* gc mark */
+	char path[80];          /* the node, as the control channel's "ioctl" names it */
+};
+
+/* A stand-in node of the tree. */
+struct standin {
+	ino_t ino;
+	char path[64];
 };
 
 struct vk_supervisor {
@@ -104,11 +111,12 @@ struct vk_supervisor {
 	struct emul *emul;
 	struct sup_file *files;
 	/* inodes of the FUSE mount: stand-ins, and not stand-ins (never reused) */
-	ino_t *standin;
+	struct standin *standin;
 	size_t nstandin;
 	ino_t *other;
 	size_t nother, capother;
 	struct seccomp_notif_sizes sizes;
+	int ctl;                /* the live mode's .fakesys/control, -1 without */
 };
 
 /* One notification being answered. */
@@ -231,12 +239,20 @@ static bool ino_in(const ino_t *v, size_t n, ino_t ino)
 	return false;
 }
 
+static const struct standin *standin_of(const struct vk_supervisor *s, ino_t ino)
+{
+	for (size_t i = 0; i < s->nstandin; i++)
+		if (s->standin[i].ino == ino)
+			return &s->standin[i];
+	return NULL;
+}
+
 /* The inodes of dev/vfio/vfio, dev/iommu, dev/vfio/<group>, dev/vfio/devices/vfioN. */
 static void standin_scan(struct vk_supervisor *s)
 {
 	static const char *const dirs[] = {"dev/vfio", "dev/vfio/devices", "dev"};
 	size_t n = 0, cap = 16;
-	ino_t *v = malloc(cap * sizeof(*v));
+	struct standin *v = malloc(cap * sizeof(*v));
 
 	if (!v)
 		return;
@@ -253,12 +269,13 @@ static void standin_scan(struct vk_supervisor *s)
 			if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode))
 				continue;
 			if (n == cap) {
-				ino_t *nv = realloc(v, (cap *= 2) * sizeof(*v));
+				struct standin *nv = realloc(v, (cap *= 2) * sizeof(*v));
 				if (!nv)
 					break;
 				v = nv;
 			}
-			v[n++] = st.st_ino;
+			v[n].ino = st.st_ino;
+			snprintf(v[n++].path, sizeof(v->path), "%s/%.40s", dirs[i], de->d_name);
 		}
 	}
 	free(s->standin);
@@ -290,12 +307,12 @@ static bool candidate(struct vk_supervisor *s, const struct stat *st)
 	}
 	if (st->st_dev != s->fuse_dev || !S_ISREG(st->st_mode))
 		return false;
-	if (ino_in(s->standin, s->nstandin, st->st_ino))
+	if (standin_of(s, st->st_ino))
 		return true;
 	if (ino_in(s->other, s->nother, st->st_ino))
 		return false;
 	standin_scan(s); /* a node that appeared since (a bind in the live mode) */
-	if (ino_in(s->standin, s->nstandin, st->st_ino))
+	if (standin_of(s, st->st_ino))
 		return true;
 	other_add(s, st->st_ino);
 	return false;
@@ -381,6 +398,8 @@ static int lookup(struct call *c, int fd, bool open, struct sup_file **out)
 	f->dev = st.st_dev;
 	f->ino = st.st_ino;
 	f->dup = dup;
+	const struct standin *sn = standin_of(s, st.st_ino);
+	snprintf(f->path, sizeof(f->path), "%s", sn ? sn->path : "");
 	f->open_err = -emul_open_standin(s->emul, c->env, content, fl, &f->ef);
 	f->next = s->files;
 	s->files = f;
@@ -475,6 +494,8 @@ static int install_file(void *ctx, struct emul_file *ef, const char *name)
 	f->dup = mfd;
 	f->memfd = true;
 	f->ef = emul_file_get(ef);
+	/* a device FD has no node of its own: the device's, as the log names it */
+	snprintf(f->path, sizeof(f->path), "sys/bus/pci/devices/%.40s", emul_file_name(ef));
 	f->next = s->files;
 	s->files = f;
 	return fd;
@@ -628,6 +649,36 @@ static void respond(struct vk_supervisor *s, uint64_t id, bool cont, long r)
 	free(resp);
 }
 
+/*
+ * The live mode: report the ioctl @cmd on @f to the FUSE server, which logs it
+ * and counts it against the faults of op "ioctl" (live/control.c ctl_ioctl()).
+ * Returns the errno of a fault that fired, or 0 (also when the server cannot
+ * be asked: the ioctl is then answered as without faults).
+ */
+static int report_ioctl(struct vk_supervisor *s, const struct sup_file *f, pid_t tid, unsigned int cmd)
+{
+	char line[256], hex[16], ans[128], proc[32];
+	const char *name = emul_ioctl_name(cmd);
+	struct stat st;
+
+	if (s->ctl < 0 || !f->path[0])
+		return 0;
+	if (!name) {
+		snprintf(hex, sizeof(hex), "0x%08x", cmd);
+		name = hex;
+	}
+	/* the effective uid, as the owner of /proc/<tid> (what FUSE's log has is the fsuid) */
+	snprintf(proc, sizeof(proc), "/proc/%d", (int)tid);
+	int len = snprintf(line, sizeof(line), "ioctl %s %d %u %s\n", f->path, (int)tid,
+	                   stat(proc, &st) == 0 ? (unsigned)st.st_uid : 0u, name);
+	if (write(s->ctl, line, (size_t)len) != len)
+		return 0;
+	ssize_t k = pread(s->ctl, ans, sizeof(ans) - 1, 0);
+	int e = 0;
+	ans[k > 0 ? k : 0] = '\0';
+	return sscanf(ans, "fault %d", &e) == 1 && e > 0 ? e : 0;
+}
+
 static void handle(struct vk_supervisor *s, const struct seccomp_notif *n)
 {
 	struct call c = {.s = s, .tid = (pid_t)n->pid, .id = n->id};
@@ -658,8 +709,9 @@ static void handle(struct vk_supervisor *s, const struct seccomp_notif *n)
 		respond(s, n->id, true, 0); /* not ours: the kernel answers */
 		return;
 	}
-	if (!f->ef) {
-		respond(s, n->id, false, -f->open_err);
+	int fault = is_ioctl ? report_ioctl(s, f, c.tid, (unsigned int)n->data.args[1]) : 0;
+	if (fault || !f->ef) {
+		respond(s, n->id, false, fault ? -fault : -f->open_err);
 		return;
 	}
 	struct emul_file *ef = emul_file_get(f->ef);
@@ -767,7 +819,7 @@ int vk_supervisor_prepare(const char *mnt, struct vk_supervisor **out, int *chil
 	struct vk_supervisor *s = calloc(1, sizeof(*s));
 	if (!s)
 		return vk_error_set(err, ENOMEM, "run: out of memory");
-	s->sock = s->listener = s->stop = -1;
+	s->sock = s->listener = s->stop = s->ctl = -1;
 	/* the tree through a directory FD: it stays readable after the host's
 	 * mount of it is detached (the namespace holds the other copy) */
 	if ((r = vk_root_open(mnt, 0, &s->root, err)) < 0)
@@ -782,6 +834,8 @@ int vk_supervisor_prepare(const char *mnt, struct vk_supervisor **out, int *chil
 	if ((r = emul_new(&eo, &s->emul, err)) < 0)
 		goto fail;
 	standin_scan(s);
+	/* only the live mode has it (a read-only tree has no faults to count) */
+	s->ctl = vk_root_openat(s->root, ".fakesys/control", O_RDWR);
 	if (syscall(__NR_seccomp, SECCOMP_GET_NOTIF_SIZES, 0, &s->sizes) < 0) {
 		s->sizes.seccomp_notif = sizeof(struct seccomp_notif);
 		s->sizes.seccomp_notif_resp = sizeof(struct seccomp_notif_resp);
@@ -842,6 +896,8 @@ void vk_supervisor_stop(struct vk_supervisor *s)
 		close(s->sock);
 	if (s->stop >= 0)
 		close(s->stop);
+	if (s->ctl >= 0)
+		close(s->ctl);
 	free(s->standin);
 	free(s->other);
 	free(s);
