@@ -22,6 +22,8 @@
 #include <vfiokit/host_tree.h>
 #include <vfiokit/resolver.h>
 
+#include "tree/tree_parts.h"
+
 #define VFIO_MISC_MINOR 196 /* include/linux/miscdevice.h: VFIO_MINOR */
 #define MISC_MAJOR 10
 
@@ -108,15 +110,6 @@ static struct vt_node *file(struct build *b, struct vt_node *dir, const char *na
 	if (!n)
 		note_failure(b, dir->name, name);
 	return n;
-}
-
-static void binary(struct build *b, struct vt_node *dir, const char *name, uint32_t mode, const void *data,
-                   size_t len)
-{
-	if (b->rc || !dir)
-		return;
-	if (!vtree_add_file(b->t, dir, name, data, len, mode))
-		note_failure(b, dir->name, name);
 }
 
 /* A relative link in @dir (at @dir_path) to the root-relative @target. */
@@ -616,7 +609,7 @@ static void iommu_class(struct build *b)
 			struct vt_node *ai = mkdirs(b, "%s/amd-iommu", path);
 			file(b, ai, "cap", 0444, "0x00190040\n");
 			/* the extended feature register; interrupt remapping is not a bit of it
-			 * (the kernel shows it in /proc/interrupts: see proc_interrupts()) */
+			 * (the kernel shows it in /proc/interrupts: see proc_files.c) */
 			file(b, ai, "features", 0444, "25bf732fa2295afe\n");
 		}
 		snprintf(dpath, sizeof(dpath), "%s/devices", path);
@@ -711,41 +704,21 @@ static void dev_nodes(struct build *b)
 	}
 }
 
-/*
- * proc/interrupts: one MSI line per device with a driver.  With interrupt
- * remapping on, the kernel names the irq chips "IR-PCI-MSI" (and "IR-IO-APIC"),
- * which is how a reader tells remapping on any vendor (kernel/irq/proc.c,
- * drivers/iommu/intel/irq_remapping.c, drivers/iommu/amd/iommu.c chip names).
- */
-static void proc_interrupts(struct build *b, struct vt_node *proc)
+/* The files of their own (tree_parts.h): CPUs, nodes, ACPI tables, network
+ * interfaces, /proc, udev's database, each reading the devices made above. */
+static void build_parts(struct build *b, struct vt_node *proc)
 {
-	const struct host_model *m = b->m;
-	const char *ir = m->interrupt_remapping && m->iommu != IOMMU_NONE ? "IR-" : "";
-	char a[PCI_ADDR_STRLEN];
-	_cleanup_free_ char *buf = NULL;
-	size_t len = 0;
-	FILE *f;
+	struct tree_parts p = {.t = b->t, .m = b->m, .dev_path = b->dev_path, .dev_node = b->dev_node};
 
-	if (b->rc || !proc)
-		return;
-	f = open_memstream(&buf, &len);
-	if (!f) {
-		note_failure(b, "proc", "interrupts");
-		return;
+	tree_cpus(&p);
+	tree_acpi(&p);
+	tree_netifs(&p);
+	tree_proc(&p, proc);
+	tree_udev_db(&p);
+	if (p.rc) {
+		b->rc = p.rc;
+		snprintf(b->failed_at, sizeof(b->failed_at), "%s", p.failed_at);
 	}
-	fprintf(f, "           CPU0       CPU1\n");
-	fprintf(f, "  0:         44          0   %sIO-APIC    2-edge      timer\n", ir);
-	for (size_t i = 0, irq = 24; i < m->n_devices; i++) {
-		const struct host_device *d = &m->devices[i];
-		if (d->driver)
-			fprintf(f, "%3zu:          0          0   %sPCI-MSI-%s    0-edge      %s\n", irq++, ir,
-			        pci_addr_format(&d->addr, a), d->driver);
-	}
-	if (fclose(f) != 0) {
-		note_failure(b, "proc", "interrupts");
-		return;
-	}
-	binary(b, proc, "interrupts", 0444, buf, len);
 }
 
 int host_tree_build(const struct host_model *m, struct vtree **out, struct vk_error *err)
@@ -775,15 +748,10 @@ int host_tree_build(const struct host_model *m, struct vtree **out, struct vk_er
 	dev_nodes(&b);
 	struct vt_node *proc = mkdirs(&b, "proc");
 	file(&b, proc, "cmdline", 0444, "%s\n", m->cmdline);
-	proc_interrupts(&b, proc);
-	if (m->cpu_vendor)
-		file(&b, proc, "cpuinfo", 0444,
-		     "processor\t: 0\nvendor_id\t: %s\nmodel name\t: %s\nflags\t\t: fpu vme de pse tsc msr pae mce cx8 "
-		     "apic sep mtrr pge mca cmov pat pse36 clflush mmx fxsr sse sse2 ht syscall nx lm%s\n\n",
-		     m->cpu_vendor, strcmp(m->cpu_vendor, "GenuineIntel") ? "AMD EPYC (fakesys)" : "Intel Xeon (fakesys)",
-		     m->cpu_hypervisor ? " hypervisor" : "");
 	struct vt_node *sk = mkdirs(&b, "proc/sys/kernel");
 	file(&b, sk, "osrelease", 0444, "%s\n", m->kernel_release);
+	if (!b.rc)
+		build_parts(&b, proc);
 	if (!b.rc) {
 		r = vtree_seal(b.t);
 		if (r < 0) {

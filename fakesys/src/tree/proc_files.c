@@ -1,0 +1,318 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The files of /proc the model decides, in the kernel's formats:
+ *
+ * - proc/cpuinfo: one block per CPU, as arch/x86/kernel/cpu/proc.c
+ *   show_cpuinfo() prints it, with the topology sys/devices/system/cpu shows
+ *   (platform_tree.c: one package per NUMA node, one core per CPU);
+ * - proc/interrupts: one MSI line per device with a driver, one column per
+ *   CPU (kernel/irq/proc.c show_interrupts());
+ * - proc/bus/pci: drivers/pci/proc.c, the devices list (show_device(): bus
+ *   and devfn, ids, irq, the six BARs and the ROM as start | flags, their
+ *   sizes, the driver) and one config file per device, "BB/DD.F" below its bus
+ *   ("DDDD:BB" outside domain 0, x86's pci_proc_domain()), 0644 and as large as
+ *   its config space (proc_set_size(e, dev->cfg_size)).
+ *
+ * The devices list is in the kernel's order, the order of device_add() on the
+ * PCI bus: pci_bus_add_devices() adds a bus's devices, then each bridge's
+ * subordinate bus, depth first; VFs come later, when sriov_numvfs makes them.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+
+#include <vfiokit/cleanup.h>
+#include <vfiokit/resolver.h>
+
+#include "tree/tree_parts.h"
+
+/* ---- proc/cpuinfo ----------------------------------------------------------------- */
+
+/* What a CPU of each vendor shows beyond the model's fields: a Xeon Gold
+ * 6130 (Skylake-SP), an EPYC 7302 (Zen 2), a Hygon C86 7185 (Dhyana). */
+struct cpu_kind {
+	const char *vendor;
+	unsigned family, model, stepping, microcode, cache_kb, cpuid_level;
+	const char *mhz, *bogomips, *bugs, *address_sizes, *power;
+};
+
+static const struct cpu_kind cpu_kinds[] = {
+	{"GenuineIntel", 6, 85, 4, 0x2007006, 22528, 22, "2100.000", "4200.00",
+	 "cpu_meltdown spectre_v1 spectre_v2 spec_store_bypass l1tf mds swapgs taa itlb_multihit mmio_stale_data "
+	 "retbleed gds",
+	 "46 bits physical, 48 bits virtual", ""},
+	{"AuthenticAMD", 23, 49, 0, 0x830107a, 512, 16, "3000.000", "5999.87",
+	 "sysret_ss_attrs spectre_v1 spectre_v2 spec_store_bypass retbleed smt_rsb srso",
+	 "43 bits physical, 48 bits virtual", "ts ttp tm hwpstate cpb eff_freq_ro [13] [14]"},
+	{"HygonGenuine", 24, 0, 1, 0x900006b, 512, 13, "2000.000", "3999.91",
+	 "sysret_ss_attrs spectre_v1 spectre_v2 spec_store_bypass retbleed smt_rsb",
+	 "43 bits physical, 48 bits virtual", "ts ttp tm hwpstate cpb eff_freq_ro [13] [14]"},
+};
+
+static void cpuinfo(struct tree_parts *p, struct vt_node *proc)
+{
+	const struct host_model *m = p->m;
+	const struct cpu_kind *k = &cpu_kinds[0];
+	_cleanup_free_ char *buf = NULL;
+	size_t len = 0;
+
+	for (size_t i = 0; i < VK_ARRAY_SIZE(cpu_kinds); i++)
+		if (!strcmp(cpu_kinds[i].vendor, m->cpu_vendor))
+			k = &cpu_kinds[i];
+	FILE *f = open_memstream(&buf, &len);
+	if (!f) {
+		tp_fail(p, ENOMEM, "proc/cpuinfo");
+		return;
+	}
+	for (uint32_t node = 0; node < m->cpu_nodes; node++) {
+		uint32_t first, n;
+		tp_node_cpus(m, node, &first, &n);
+		for (uint32_t c = first; c < first + n; c++) {
+			fprintf(f,
+			        "processor\t: %u\nvendor_id\t: %s\ncpu family\t: %u\nmodel\t\t: %u\nmodel name\t: %s\n"
+			        "stepping\t: %u\nmicrocode\t: 0x%x\ncpu MHz\t\t: %s\ncache size\t: %u KB\n"
+			        "physical id\t: %u\nsiblings\t: %u\ncore id\t\t: %u\ncpu cores\t: %u\napicid\t\t: %u\n"
+			        "initial apicid\t: %u\nfpu\t\t: yes\nfpu_exception\t: yes\ncpuid level\t: %u\nwp\t\t: yes\n"
+			        "flags\t\t:",
+			        c, m->cpu_vendor, k->family, k->model, m->cpu_model_name, k->stepping, k->microcode, k->mhz,
+			        k->cache_kb, node, n, c - first, n, 2 * c, 2 * c, k->cpuid_level);
+			for (size_t i = 0; i < m->n_cpu_flags; i++)
+				fprintf(f, " %s", m->cpu_flags[i]);
+			fprintf(f,
+			        "\nbugs\t\t: %s\nbogomips\t: %s\nclflush size\t: 64\ncache_alignment\t: 64\n"
+			        "address sizes\t: %s\npower management: %s\n\n",
+			        k->bugs, k->bogomips, k->address_sizes, k->power);
+		}
+	}
+	if (fclose(f) != 0) {
+		tp_fail(p, ENOMEM, "proc/cpuinfo");
+		return;
+	}
+	/* "power management:" has no space after it when empty */
+	char *pm = buf;
+	while ((pm = strstr(pm, "power management: \n"))) {
+		memmove(pm + 17, pm + 18, len - (size_t)(pm + 18 - buf) + 1);
+		len--;
+	}
+	tp_bytes(p, proc, "cpuinfo", 0444, buf, len);
+}
+
+/* ---- proc/interrupts -------------------------------------------------------------- */
+
+/*
+ * One MSI line per device with a driver.  With interrupt remapping on, the
+ * kernel names the irq chips "IR-PCI-MSI" (and "IR-IO-APIC"), which is how a
+ * reader tells remapping on any vendor (kernel/irq/proc.c,
+ * drivers/iommu/intel/irq_remapping.c, drivers/iommu/amd/iommu.c chip names).
+ * The counts are per CPU: the model's CPUs, or two when it has none.
+ */
+static void interrupts(struct tree_parts *p, struct vt_node *proc)
+{
+	const struct host_model *m = p->m;
+	const char *ir = m->interrupt_remapping && m->iommu != IOMMU_NONE ? "IR-" : "";
+	uint32_t ncpu = m->cpu_vendor && m->cpu_count ? m->cpu_count : 2;
+	char a[PCI_ADDR_STRLEN];
+	_cleanup_free_ char *buf = NULL;
+	size_t len = 0;
+
+	FILE *f = open_memstream(&buf, &len);
+	if (!f) {
+		tp_fail(p, ENOMEM, "proc/interrupts");
+		return;
+	}
+	/* show_interrupts(): the irq column is 3 wide below 1000 irqs; the header
+	 * is "%*s" of that plus 8, then "CPU%-8d" per CPU; a line is "%*d: " and
+	 * "%10u " per CPU */
+	fprintf(f, "%11s", "");
+	for (uint32_t c = 0; c < ncpu; c++)
+		fprintf(f, "CPU%-8u", c);
+	fputc('\n', f);
+	fprintf(f, "%3d: %10u ", 0, 44u);
+	for (uint32_t c = 1; c < ncpu; c++)
+		fprintf(f, "%10u ", 0u);
+	fprintf(f, "  %sIO-APIC    2-edge      timer\n", ir);
+	for (size_t i = 0, irq = 24; i < m->n_devices; i++) {
+		const struct host_device *d = &m->devices[i];
+		if (!d->driver)
+			continue;
+		fprintf(f, "%3zu: ", irq++);
+		for (uint32_t c = 0; c < ncpu; c++)
+			fprintf(f, "%10u ", 0u);
+		fprintf(f, "  %sPCI-MSI-%s    0-edge      %s\n", ir, pci_addr_format(&d->addr, a), d->driver);
+	}
+	if (fclose(f) != 0) {
+		tp_fail(p, ENOMEM, "proc/interrupts");
+		return;
+	}
+	tp_bytes(p, proc, "interrupts", 0444, buf, len);
+}
+
+/* ---- proc/bus/pci ------------------------------------------------------------------ */
+
+/* The first 7 lines (BARs 0-5, the ROM) of the device's sysfs resource file:
+ * the same resources both show. */
+static void resources(const struct vt_node *dir, uint64_t start[7], uint64_t end[7], uint64_t flags[7])
+{
+	const struct vt_node *r = tp_kid(dir, "resource");
+	char line[80];
+	size_t off = 0;
+
+	memset(start, 0, 7 * sizeof(*start));
+	memset(end, 0, 7 * sizeof(*end));
+	memset(flags, 0, 7 * sizeof(*flags));
+	for (int i = 0; r && r->type == VT_FILE && i < 7 && off < r->u.file.len; i++) {
+		size_t n = 0;
+		while (off + n < r->u.file.len && r->u.file.data[off + n] != '\n')
+			n++;
+		snprintf(line, sizeof(line), "%.*s", (int)(n < sizeof(line) - 1 ? n : sizeof(line) - 1),
+		         (const char *)r->u.file.data + off);
+		unsigned long long s, e, fl;
+		if (sscanf(line, "%llx %llx %llx", &s, &e, &fl) == 3) {
+			start[i] = s;
+			end[i] = e;
+			flags[i] = fl;
+		}
+		off += n + 1;
+	}
+}
+
+/* show_device(): one line of proc/bus/pci/devices. */
+static void devices_line(struct tree_parts *p, FILE *f, size_t i)
+{
+	const struct host_device *d = &p->m->devices[i];
+	uint64_t start[7], end[7], flags[7];
+
+	resources(p->dev_node[i], start, end, flags);
+	fprintf(f, "%02x%02x\t%04x%04x\t%x", d->addr.bus, d->addr.slot << 3 | d->addr.function, d->vendor, d->device,
+	        d->irq);
+	/* PCI_REGION_FLAG_MASK (0x0f): a BAR's low bits, kept in the resource's flags */
+	for (int k = 0; k < 7; k++)
+		fprintf(f, "\t%16llx", (unsigned long long)(start[k] | (flags[k] & 0x0f)));
+	for (int k = 0; k < 7; k++)
+		fprintf(f, "\t%16llx", (unsigned long long)(start[k] < end[k] ? end[k] - start[k] + 1 : 0));
+	fprintf(f, "\t%s\n", d->driver ? d->driver : "");
+}
+
+/* The config file of device @i below proc/bus/pci: the bytes its sysfs config shows. */
+static void config_file(struct tree_parts *p, struct vt_node *bus_pci, size_t i)
+{
+	const struct host_device *d = &p->m->devices[i];
+	const struct vt_node *cfg = tp_kid(p->dev_node[i], "config");
+	char dir[16], name[16];
+
+	if (d->addr.domain)
+		snprintf(dir, sizeof(dir), "%04x:%02x", d->addr.domain, d->addr.bus);
+	else
+		snprintf(dir, sizeof(dir), "%02x", d->addr.bus);
+	snprintf(name, sizeof(name), "%02x.%x", d->addr.slot, d->addr.function);
+	struct vt_node *bd = tp_dir(p, bus_pci, dir);
+	if (cfg && cfg->type == VT_FILE)
+		tp_bytes(p, bd, name, 0644, cfg->u.file.data, cfg->u.file.len);
+}
+
+/*
+ * The devices in the kernel's order (above), into @out: the list starting at
+ * @first (linked by @next, in address order), then, depth first, the
+ * children (@first_child) of each of its devices in turn.  An explicit stack
+ * of the lists being walked: bridges may nest as deep as there are buses.
+ */
+static size_t kernel_order(const int *first_child, const int *next, int first, int *stack, int *out)
+{
+	size_t n = 0, top = 0;
+
+	for (int i = first; i >= 0; i = next[i])
+		out[n++] = i;
+	stack[top++] = first;
+	while (top) {
+		int i = stack[top - 1];
+		if (i < 0) {
+			top--;
+			continue;
+		}
+		stack[top - 1] = next[i];
+		int c = first_child[i];
+		if (c < 0)
+			continue;
+		for (int k = c; k >= 0; k = next[k])
+			out[n++] = k;
+		stack[top++] = c;
+	}
+	return n;
+}
+
+static void bus_pci(struct tree_parts *p, struct vt_node *proc)
+{
+	const struct host_model *m = p->m;
+	size_t n = m->n_devices;
+	_cleanup_free_ int *first_child = malloc((n + 1) * sizeof(int));
+	_cleanup_free_ int *next = malloc((n + 1) * sizeof(int));
+	_cleanup_free_ int *last = malloc((n + 1) * sizeof(int));
+	_cleanup_free_ int *out = malloc((n + 1) * sizeof(int));
+	_cleanup_free_ char *buf = NULL;
+	size_t len = 0;
+	size_t count = 0;
+
+	if (!first_child || !next || !last || !out) {
+		tp_fail(p, ENOMEM, "proc/bus/pci");
+		return;
+	}
+	for (size_t i = 0; i < n; i++)
+		first_child[i] = next[i] = last[i] = -1;
+	/* each bridge's children, in address order (devfn order on its bus) */
+	for (size_t i = 0; i < n; i++) {
+		const struct host_device *d = &m->devices[i];
+		if (d->physfn >= 0 || d->parent < 0)
+			continue;
+		if (last[d->parent] < 0)
+			first_child[d->parent] = (int)i;
+		else
+			next[last[d->parent]] = (int)i;
+		last[d->parent] = (int)i;
+	}
+	/* root buses one after the other (acpi_pci_root_add() scans and adds
+	 * each): their devices are adjacent in address order */
+	for (size_t i = 0, j; i < n; i = j) {
+		const struct host_device *d = &m->devices[i];
+		j = i + 1;
+		if (d->physfn >= 0 || d->parent >= 0)
+			continue;
+		int prev = (int)i;
+		for (; j < n && m->devices[j].addr.domain == d->addr.domain && m->devices[j].addr.bus == d->addr.bus; j++) {
+			if (m->devices[j].physfn >= 0 || m->devices[j].parent >= 0)
+				continue;
+			next[prev] = (int)j;
+			prev = (int)j;
+		}
+		/* last[] is free again: the stack of kernel_order() */
+		count += kernel_order(first_child, next, (int)i, last, out + count);
+	}
+	/* pci_iov_add_virtfn(): VFs after everything found at boot, PF by PF */
+	for (size_t i = 0; i < n; i++)
+		for (uint32_t k = 0; k < m->devices[i].n_vfs && count < n; k++)
+			out[count++] = m->devices[i].vfs[k];
+
+	struct vt_node *bus = tp_dir(p, proc, "bus/pci");
+	FILE *f = open_memstream(&buf, &len);
+	if (!f) {
+		tp_fail(p, ENOMEM, "proc/bus/pci/devices");
+		return;
+	}
+	for (size_t k = 0; k < count; k++)
+		devices_line(p, f, (size_t)out[k]);
+	if (fclose(f) != 0) {
+		tp_fail(p, ENOMEM, "proc/bus/pci/devices");
+		return;
+	}
+	tp_bytes(p, bus, "devices", 0444, buf, len);
+	for (size_t i = 0; i < n && !p->rc; i++)
+		config_file(p, bus, i);
+}
+
+void tree_proc(struct tree_parts *p, struct vt_node *proc)
+{
+	if (p->rc || !proc)
+		return;
+	if (p->m->cpu_vendor && p->m->cpu_count)
+		cpuinfo(p, proc);
+	interrupts(p, proc);
+	bus_pci(p, proc);
+}

@@ -1,0 +1,128 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * udev's database of the fake PCI devices: run/udev/data/+pci:<BDF>, what
+ * systemd-udevd would have written once its rules ran on each device's "add"
+ * event.  sd-device (libudev, udevadm) reads a device's properties from its
+ * uevent file and this file, and calls a device with such a file initialized
+ * (device_read_db_internal_filename() in src/libsystemd/sd-device/sd-device.c;
+ * the file's id "+<subsystem>:<sysname>" is device_get_device_id()'s for a
+ * device without a device number).  The format is device_write_db()'s
+ * (src/libsystemd/sd-device/device-private.c): "I:" the CLOCK_MONOTONIC
+ * microsecond udev first saw the device, "E:KEY=VALUE" per property a rule
+ * added, "G:"/"Q:" tags (none for PCI functions), "V:1" the database version.
+ *
+ * The properties are those of the rules every distribution ships for a PCI
+ * function (50-udev-default.rules):
+ *   ENV{MODALIAS}!="", IMPORT{builtin}="hwdb --subsystem=$env{SUBSYSTEM}"
+ *     the hwdb's entries for the modalias: ID_VENDOR_FROM_DATABASE,
+ *     ID_MODEL_FROM_DATABASE, ID_PCI_CLASS/SUBCLASS/INTERFACE_FROM_DATABASE,
+ *     looked up in this host's hwdb through libudev as the builtin does;
+ *   SUBSYSTEM=="pci|usb|platform", IMPORT{builtin}="path_id"
+ *     ID_PATH=pci-<BDF> and ID_PATH_TAG (src/udev/udev-builtin-path_id.c:
+ *     the PCI ancestors are skipped, the tag keeps [0-9A-Za-z-] and turns every
+ *     other run into one '_').
+ * Without a hwdb (no hwdb.bin on this machine) a device has only the path
+ * properties, as on a host whose udev has none.
+ */
+#include <libudev.h>
+#include <stdint.h>
+#include <stdlib.h>
+
+#include <vfiokit/cleanup.h>
+
+#include "tree/tree_parts.h"
+
+/* When udev saw the devices: a few seconds after boot, one millisecond
+ * apart, so that sd_device_get_usec_since_initialized() (now - I) is positive
+ * on any machine up for longer than that. */
+#define UDEV_INIT_USEC 3000000ull
+
+/* The order udev writes them in: the hwdb's match order (20-pci-classes.hwdb
+ * before 20-pci-vendor-model.hwdb); libudev hands them over sorted by name. */
+static int hwdb_rank(const char *key)
+{
+	static const char *const order[] = {
+		"ID_PCI_CLASS_FROM_DATABASE", "ID_PCI_SUBCLASS_FROM_DATABASE", "ID_PCI_INTERFACE_FROM_DATABASE",
+		"ID_VENDOR_FROM_DATABASE", "ID_MODEL_FROM_DATABASE",
+	};
+
+	for (size_t i = 0; i < VK_ARRAY_SIZE(order); i++)
+		if (!strcmp(key, order[i]))
+			return (int)i;
+	return (int)VK_ARRAY_SIZE(order);
+}
+
+/* The hwdb's properties for @modalias as "E:" lines, in udev's order. */
+static void hwdb_lines(struct udev_hwdb *hwdb, const char *modalias, FILE *f)
+{
+	struct udev_list_entry *e, *first;
+	int max = hwdb_rank("");
+
+	if (!hwdb)
+		return;
+	first = udev_hwdb_get_properties_list_entry(hwdb, modalias, 0);
+	for (int rank = 0; rank <= max; rank++)
+		udev_list_entry_foreach(e, first) {
+			const char *k = udev_list_entry_get_name(e), *v = udev_list_entry_get_value(e);
+			/* a value on one line: a newline would end the entry in the db */
+			if (hwdb_rank(k) == rank && v && !strchr(v, '\n') && !strchr(k, '='))
+				fprintf(f, "E:%s=%s\n", k, v);
+		}
+}
+
+static void device_db(struct tree_parts *p, struct vt_node *data, struct udev_hwdb *hwdb, size_t i)
+{
+	const struct host_device *d = &p->m->devices[i];
+	char a[PCI_ADDR_STRLEN], modalias[64], tag[64], name[80];
+	_cleanup_free_ char *buf = NULL;
+	size_t len = 0, t = 0;
+
+	pci_addr_format(&d->addr, a);
+	/* the modalias attribute (pci-sysfs.c modalias_show()) */
+	snprintf(modalias, sizeof(modalias), "pci:v%08Xd%08Xsv%08Xsd%08Xbc%02Xsc%02Xi%02X", d->vendor, d->device,
+	         d->subsystem_vendor, d->subsystem_device, d->class_code >> 16, (d->class_code >> 8) & 0xff,
+	         d->class_code & 0xff);
+	for (const char *s = "pci-"; *s; s++)
+		tag[t++] = *s;
+	for (const char *s = a; *s && t + 1 < sizeof(tag); s++) {
+		bool keep = (*s >= '0' && *s <= '9') || (*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || *s == '-';
+		if (keep)
+			tag[t++] = *s;
+		else if (tag[t - 1] != '_')
+			tag[t++] = '_';
+	}
+	tag[t] = '\0';
+	FILE *f = open_memstream(&buf, &len);
+	if (!f) {
+		tp_fail(p, ENOMEM, "run/udev/data");
+		return;
+	}
+	fprintf(f, "I:%llu\n", UDEV_INIT_USEC + 1000ull * i);
+	hwdb_lines(hwdb, modalias, f);
+	fprintf(f, "E:ID_PATH=pci-%s\nE:ID_PATH_TAG=%s\nV:1\n", a, tag);
+	if (fclose(f) != 0) {
+		tp_fail(p, ENOMEM, "run/udev/data");
+		return;
+	}
+	snprintf(name, sizeof(name), "+pci:%s", a);
+	tp_bytes(p, data, name, 0644, buf, len);
+}
+
+void tree_udev_db(struct tree_parts *p)
+{
+	struct udev *udev;
+	struct udev_hwdb *hwdb = NULL;
+
+	if (p->rc)
+		return;
+	struct vt_node *data = tp_dir(p, vtree_root(p->t), "run/udev/data");
+	/* libudev's hwdb: the file udevd reads (/etc/udev/hwdb.bin, else the
+	 * one systemd-hwdb built under /usr/lib/udev) */
+	udev = udev_new();
+	if (udev)
+		hwdb = udev_hwdb_new(udev);
+	for (size_t i = 0; i < p->m->n_devices && !p->rc; i++)
+		device_db(p, data, hwdb, i);
+	udev_hwdb_unref(hwdb);
+	udev_unref(udev);
+}
