@@ -110,8 +110,23 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* Sorted names of directory @path, one per line. */
-static char *listing(const char *path)
+/* Whether @name in the real directory @path is a link into the real PCI
+ * hierarchy (../../devices/pci0000:00/...), which fakesys run hides. */
+static bool into_real_pci(const char *path, const char *name)
+{
+	char link[PATH_MAX], target[PATH_MAX];
+	ssize_t n;
+
+	snprintf(link, sizeof(link), "%s/%s", path, name);
+	if ((n = readlink(link, target, sizeof(target) - 1)) < 0)
+		return false;
+	target[n] = '\0';
+	return strstr(target, "devices/pci") != NULL;
+}
+
+/* Sorted names of directory @path, one per line; with @hide_pci, without the
+ * links into the real PCI hierarchy; with @hide_cpus, without cpuN. */
+static char *listing_of(const char *path, bool hide_pci, bool hide_cpus)
 {
 	DIR *d = opendir(path);
 	struct dirent *e;
@@ -120,7 +135,8 @@ static char *listing(const char *path)
 
 	cr_assert_not_null(d, "%s: %s", path, strerror(errno));
 	while ((e = readdir(d)) && n < 4096)
-		if (e->d_name[0] != '.')
+		if (e->d_name[0] != '.' && !(hide_pci && into_real_pci(path, e->d_name)) &&
+		    !(hide_cpus && !strncmp(e->d_name, "cpu", 3) && e->d_name[3] >= '0' && e->d_name[3] <= '9'))
 			names[n++] = strdup(e->d_name);
 	closedir(d);
 	qsort(names, n, sizeof(names[0]), cmp_str);
@@ -131,6 +147,11 @@ static char *listing(const char *path)
 		free(names[i]);
 	}
 	return out;
+}
+
+static char *listing(const char *path)
+{
+	return listing_of(path, false, false);
 }
 
 /* Whether /proc/self/mountinfo mentions @s anywhere. */
@@ -512,14 +533,23 @@ Test(ns_run, unmodelled_parts_keep_working)
 	               NULL};
 	cr_assert_eq(run(cmd, out, sizeof(out), err, sizeof(err)), 0, "%s", err);
 	cr_assert_eq(strncmp(out, "ok\n--net\n", 9), 0, "%s", out);
-	char *net = listing("/sys/class/net");
+	/* the host's interfaces but those of its PCI functions: the PCI
+	 * hierarchy is the scenario's (docs/architecture.md) */
+	char *net = listing_of("/sys/class/net", true, false);
 	cr_assert_str_eq(out + 9, net, "/sys/class/net differs inside");
 	free(net);
 
-	char *cpu[] = {"/bin/ls", "/sys/devices/system/cpu", NULL};
+	/* the host's CPU directory but its CPUs: the scenario's 8 (an Intel
+	 * IOMMU's host has Intel CPUs, 4 per NUMA node by default) */
+	char *cpu[] = {"/bin/sh", "-c", "ls /sys/devices/system/cpu | grep -v '^cpu[0-9]'; echo --; ls -d "
+	               "/sys/devices/system/cpu/cpu[0-9]*", NULL};
 	cr_assert_eq(run(cpu, out, sizeof(out), err, sizeof(err)), 0, "%s", err);
-	char *real = listing("/sys/devices/system/cpu");
-	cr_assert_str_eq(out, real);
+	char *real = listing_of("/sys/devices/system/cpu", false, true);
+	char want[8192];
+	snprintf(want, sizeof(want), "%s--\n", real);
+	for (int i = 0; i < 8; i++)
+		snprintf(want + strlen(want), sizeof(want) - strlen(want), "/sys/devices/system/cpu/cpu%d\n", i);
+	cr_assert_str_eq(out, want);
 	free(real);
 }
 
@@ -586,21 +616,21 @@ static void assert_sys_cannot_be_reached(const char *opt)
 	static char out[8192], err[8192];
 	static const char script[] =
 		"r() { \"$@\" 2>/dev/null && echo \"DID: $*\"; }\n"
-		"r mount -o remount,bind,rw /sys/class/net\n"
-		"[ \"$1\" = 1 ] && r mount -o remount,rw /sys/class/net\n"
-		"r umount /sys/class/net\n"
+		"r mount -o remount,bind,rw /sys/fs\n"
+		"[ \"$1\" = 1 ] && r mount -o remount,rw /sys/fs\n"
+		"r umount /sys/fs\n"
 		"r umount -l /sys\n"
 		"mkdir -p /dev/.fakesys-probe\n"
 		"r mount -t sysfs sysfs /dev/.fakesys-probe\n"
 		"r mount -t proc proc /dev/.fakesys-probe\n"
 		"if command -v unshare >/dev/null; then unshare -r -m sh -c '"
 		"umount -l /sys 2>/dev/null && echo \"DID: umount -l /sys in a new user namespace\"; "
-		"mount -o remount,bind,rw /sys/class/net 2>/dev/null && echo \"DID: remount in a new user namespace\"; "
+		"mount -o remount,bind,rw /sys/fs 2>/dev/null && echo \"DID: remount in a new user namespace\"; "
 		":' 2>/dev/null; fi\n"
 		"for f in /sys/class/net/lo/mtu /proc/sys/kernel/hostname /proc/sysrq-trigger; do\n"
 		"  [ -e \"$f\" ] && (: >> \"$f\") 2>/dev/null && echo \"WRITABLE: $f\"\n"
 		"done\n"
-		"awk '$5 == \"/sys/class/net\" { split($6, o, \",\"); print \"/sys/class/net \" o[1]; exit }' "
+		"awk '$5 == \"/sys/fs\" { split($6, o, \",\"); print \"/sys/fs \" o[1]; exit }' "
 		"/proc/self/mountinfo\n"
 		"echo done\n";
 	char *cmd[] = {"/bin/sh", "-c", (char *)script, "sh", host_sysfs_is_rw() ? "1" : "0", NULL};
@@ -609,7 +639,7 @@ static void assert_sys_cannot_be_reached(const char *opt)
 	if (rc == 125 && strstr(err, "user, mount and PID namespace"))
 		cr_skip_test("user namespaces are not permitted here: %s", err);
 	cr_assert_eq(rc, 0, "%s%s", out, err);
-	cr_assert_str_eq(out, "/sys/class/net ro\ndone\n", "%s: the command reached the real /sys:\n%s",
+	cr_assert_str_eq(out, "/sys/fs ro\ndone\n", "%s: the command reached the real /sys:\n%s",
 	                 opt ? opt : "default", out);
 }
 

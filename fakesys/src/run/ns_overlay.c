@@ -3,11 +3,17 @@
  * fakesys run: the new /sys and /dev, built inside the command's mount
  * namespace (docs/architecture.md, "fakesys run").
  *
- * The new /sys (and /dev) is a tmpfs holding, per entry, either a bind mount
- * of the real entry (kept), a bind mount of the fake entry (modelled), a copy
- * of a symlink, or, where both have a directory the scenario only partly
- * models (sys/class, sys/module, ...), a tmpfs directory built the same way
- * one level down.
+ * The new /sys (and /dev, and /run) is a tmpfs holding, per entry, either a
+ * bind mount of the real entry (kept), a bind mount of the fake entry
+ * (modelled), a copy of a symlink, or, where both have a directory the
+ * scenario only partly models (sys/class, sys/module, run/udev/data, ...), a
+ * tmpfs directory built the same way one level down.
+ *
+ * A real link into the real PCI hierarchy (sys/devices/pci*: class/net/eth0,
+ * block/sda, bus/virtio/devices/virtio2, dev/char/M:N...) is left out: that
+ * hierarchy is the scenario's now, where it would dangle or, worse, name a
+ * fake device.  The directories that hold such links (link_dir()) are
+ * therefore built entry by entry when they have one, not bound whole.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -35,7 +41,7 @@
  * hidden when the tree has no such entry, never merged with it.  Everything
  * else the tree has is added to the real directory's entries.
  */
-static bool modelled(const char *rel)
+static bool modelled(const struct run_ctx *c, const char *rel)
 {
 	static const char *const pats[] = {
 		"sys/bus/pci", "sys/devices/pci*", "sys/kernel/iommu_groups", "sys/class/iommu",
@@ -43,10 +49,22 @@ static bool modelled(const char *rel)
 		"sys/class/misc/iommu", "sys/devices/virtual/iommu", "sys/devices/virtual/vfio",
 		"sys/devices/virtual/vfio-dev", "sys/devices/virtual/misc/vfio", "sys/devices/virtual/misc/iommu",
 		"sys/module/vfio", "sys/module/vfio_*", "sys/module/iommufd", "dev/vfio", "dev/iommu",
+		/* the firmware tables of the IOMMUs: whether there is one is the scenario's to say */
+		"sys/firmware/acpi/tables/DMAR", "sys/firmware/acpi/tables/IVRS",
+		/* udev's entries of PCI devices: the scenario's devices have theirs */
+		"run/udev/data/+pci:*",
+	};
+	/* the CPUs and NUMA nodes, when the scenario has them (else the host's show) */
+	static const char *const cpu_pats[] = {
+		"sys/devices/system/cpu/cpu[0-9]*", "sys/bus/cpu/devices",
+		"sys/devices/system/node/node[0-9]*", "sys/bus/node/devices",
 	};
 
 	for (size_t i = 0; i < VK_ARRAY_SIZE(pats); i++)
 		if (fnmatch(pats[i], rel, FNM_PATHNAME) == 0)
+			return true;
+	for (size_t i = 0; i < VK_ARRAY_SIZE(cpu_pats); i++)
+		if (fnmatch(cpu_pats[i], rel, FNM_PATHNAME) == 0 && vtree_lookup(c->t, "sys/devices/system/cpu"))
 			return true;
 	/* the module of every PCI driver a scenario can name: whether it is
 	 * loaded is the scenario's to say, not the host's */
@@ -58,6 +76,80 @@ static bool modelled(const char *rel)
 		}
 	}
 	return false;
+}
+
+/* ---- real links into the real PCI hierarchy ------------------------------------------ */
+
+/* The directories of sysfs that hold links to devices (class devices, a bus's
+ * devices and its drivers' bound devices, device numbers, block devices),
+ * and those on the way to them. */
+static bool link_dir(const char *rel)
+{
+	static const char *const pats[] = {
+		"sys/class/*", "sys/bus/*", "sys/bus/*/devices", "sys/bus/*/drivers", "sys/bus/*/drivers/*",
+		"sys/dev", "sys/dev/*", "sys/block",
+	};
+
+	for (size_t i = 0; i < VK_ARRAY_SIZE(pats); i++)
+		if (fnmatch(pats[i], rel, FNM_PATHNAME) == 0)
+			return true;
+	return false;
+}
+
+/* Whether the link /@rel points into sys/devices/pci*: its target resolved
+ * against its directory, lexically (sysfs links are relative and have no
+ * links on their way). */
+static bool into_pci(const char *rel)
+{
+	char src[PATH_MAX], target[PATH_MAX], path[2 * PATH_MAX];
+	const char *comp[PATH_MAX / 2];
+	size_t n = 0;
+	ssize_t len;
+
+	if ((size_t)snprintf(src, sizeof(src), "/%s", rel) >= sizeof(src) ||
+	    (len = readlink(src, target, sizeof(target) - 1)) < 0)
+		return false;
+	target[len] = '\0';
+	if (target[0] == '/')
+		snprintf(path, sizeof(path), "%s", target + 1);
+	else
+		snprintf(path, sizeof(path), "%.*s/%s", (int)(strrchr(rel, '/') ? strrchr(rel, '/') - rel : 0), rel,
+		         target);
+	for (char *save = NULL, *t = strtok_r(path, "/", &save); t; t = strtok_r(NULL, "/", &save)) {
+		if (!strcmp(t, "."))
+			continue;
+		if (!strcmp(t, "..")) {
+			n -= n > 0;
+			continue;
+		}
+		if (n == VK_ARRAY_SIZE(comp))
+			return false;
+		comp[n++] = t;
+	}
+	return n >= 3 && !strcmp(comp[0], "sys") && !strcmp(comp[1], "devices") && !strncmp(comp[2], "pci", 3);
+}
+
+/* Whether the real link directory /@rel, or one below it that is one too,
+ * holds a link into the real PCI hierarchy: then it is built entry by entry. */
+static bool leaks(const char *rel, unsigned depth)
+{
+	char path[PATH_MAX], crel[PATH_MAX];
+	struct dirent *e;
+	bool found = false;
+
+	if ((size_t)snprintf(path, sizeof(path), "/%s", rel) >= sizeof(path) || depth > 4)
+		return false;
+	_cleanup_closedir_ DIR *d = opendir(path);
+	while (d && !found && (e = readdir(d))) {
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..") ||
+		    (size_t)snprintf(crel, sizeof(crel), "%s/%s", rel, e->d_name) >= sizeof(crel))
+			continue;
+		if (e->d_type == DT_LNK)
+			found = into_pci(crel);
+		else if (e->d_type == DT_DIR && link_dir(crel))
+			found = leaks(crel, depth + 1);
+	}
+	return found;
 }
 
 /* ---- building the new /sys and /dev (in the command child, in the namespace) ----- */
@@ -93,6 +185,24 @@ static int make_dir(const char *dst, mode_t mode, struct vk_error *err)
 	return 0;
 }
 
+/* A copy of the small regular file @src at @dst, with @mode. */
+static int copy_file(const char *src, const char *dst, mode_t mode, struct vk_error *err)
+{
+	_cleanup_close_ int in = open(src, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	_cleanup_close_ int out = -1;
+	char buf[65536];
+	ssize_t n;
+
+	if (in < 0) /* gone meanwhile, or not ours to read: leave it out */
+		return errno == ENOENT || errno == EACCES ? 0 : vk_error_set(err, errno, "run: %s: %s", src, strerror(errno));
+	if ((n = read(in, buf, sizeof(buf))) < 0)
+		return vk_error_set(err, errno, "run: reading %s: %s", src, strerror(errno));
+	out = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode & 07777);
+	if (out < 0 || write(out, buf, (size_t)n) != n)
+		return vk_error_set(err, errno ? errno : EIO, "run: writing %s: %s", dst, strerror(errno ? errno : EIO));
+	return 0;
+}
+
 /* Keep the real entry /@rel at @dst (read-only under /sys). */
 static int place_real(const char *rel, const char *dst, struct vk_error *err)
 {
@@ -116,6 +226,10 @@ static int place_real(const char *rel, const char *dst, struct vk_error *err)
 			return vk_error_set(err, errno, "run: symlink %s: %s", dst, strerror(errno));
 		return 0;
 	}
+	/* udev's database entries: copies, not mounts (a host has hundreds, and
+	 * udevd replaces a changed one by a rename, which a mount would not see) */
+	if (S_ISREG(st.st_mode) && !strncmp(rel, "run/udev/data/", 14) && st.st_size <= 65536)
+		return copy_file(src, dst, st.st_mode, err);
 	r = S_ISDIR(st.st_mode) ? make_dir(dst, 0755, err) : make_placeholder(dst, 0644, err);
 	return r < 0 ? r : bind_mount(src, dst, ro, err);
 }
@@ -188,6 +302,28 @@ static int list_real(const char *path, char ***out, struct vk_error *err)
 	return 0;
 }
 
+static int merge_dir(const struct run_ctx *c, const char *rel, const char *dst, struct vk_error *err);
+
+/* The real directory /@rel (which the tree lacks) at @dst, built entry by
+ * entry with the real one's mode, so that its links into the PCI hierarchy
+ * can be left out. */
+static int merge_real_dir(const struct run_ctx *c, const char *rel, const char *dst, struct vk_error *err)
+{
+	char real[PATH_MAX];
+	struct stat st;
+	int r;
+
+	if ((size_t)snprintf(real, sizeof(real), "/%s", rel) >= sizeof(real))
+		return vk_error_set(err, ENAMETOOLONG, "run: path too long: /%s", rel);
+	if (lstat(real, &st) < 0 || !S_ISDIR(st.st_mode))
+		return place_real(rel, dst, err); /* changed meanwhile: as any other entry */
+	if ((r = make_dir(dst, 0755, err)) < 0 || (r = merge_dir(c, rel, dst, err)) < 0)
+		return r;
+	if (chmod(dst, st.st_mode & 07777) < 0)
+		return vk_error_set(err, errno, "run: chmod %s: %s", dst, strerror(errno));
+	return 0;
+}
+
 /*
  * Fill the (empty, tmpfs) directory @dst with the merge of the real /@rel and
  * the fake tree's @rel: real entries the scenario does not model, then every
@@ -213,8 +349,15 @@ static int merge_dir(const struct run_ctx *c, const char *rel, const char *dst, 
 			continue; /* below, with the fake entries */
 		if ((r = join(crel, sizeof(crel), rel, *p, err)) < 0 || (r = join(cdst, sizeof(cdst), dst, *p, err)) < 0)
 			return r;
-		if (modelled(crel))
+		if (modelled(c, crel))
 			continue;
+		if (!strncmp(crel, "sys/", 4) && into_pci(crel))
+			continue; /* a link into the real PCI hierarchy: the scenario's now */
+		if (!strncmp(crel, "sys/", 4) && link_dir(crel) && leaks(crel, 0)) {
+			if ((r = merge_real_dir(c, crel, cdst, err)) < 0)
+				return r;
+			continue;
+		}
 		if ((r = place_real(crel, cdst, err)) < 0)
 			return r;
 	}
@@ -226,7 +369,7 @@ static int merge_dir(const struct run_ctx *c, const char *rel, const char *dst, 
 		char rpath[PATH_MAX];
 		if ((size_t)snprintf(rpath, sizeof(rpath), "/%s", crel) >= sizeof(rpath))
 			return vk_error_set(err, ENAMETOOLONG, "run: path too long: /%s", crel);
-		if (k->type == VT_DIR && !modelled(crel) && lstat(rpath, &st) == 0 && S_ISDIR(st.st_mode)) {
+		if (k->type == VT_DIR && !modelled(c, crel) && lstat(rpath, &st) == 0 && S_ISDIR(st.st_mode)) {
 			if ((r = make_dir(cdst, 0755, err)) < 0 || (r = merge_dir(c, crel, cdst, err)) < 0)
 				return r;
 			if (chmod(cdst, st.st_mode & 07777) < 0)
@@ -239,13 +382,25 @@ static int merge_dir(const struct run_ctx *c, const char *rel, const char *dst, 
 }
 
 /* Bind every file of the fake proc/ over the real one that exists (nothing
- * can be created in /proc): /proc/cmdline, /proc/sys/kernel/osrelease. */
+ * can be created in /proc): /proc/cmdline, /proc/cpuinfo,
+ * /proc/sys/kernel/osrelease; and the directory proc/bus/pci over the real
+ * one, whose bus directories and devices are the host's. */
 static int bind_proc(const struct run_ctx *c, const struct vt_node *n, const char *rel, struct vk_error *err)
 {
 	char src[PATH_MAX], dst[PATH_MAX], crel[PATH_MAX];
 	struct stat st;
 	int r;
 
+	if (n->type == VT_DIR && !strcmp(rel, "proc/bus/pci")) {
+		/* a host without PCI has no /proc/bus/pci to mount on */
+		if (lstat("/proc/bus/pci", &st) < 0 || !S_ISDIR(st.st_mode))
+			return 0;
+		if ((r = join(src, sizeof(src), c->mnt, rel, err)) < 0)
+			return r;
+		if (mount(src, "/proc/bus/pci", NULL, MS_BIND, NULL) < 0)
+			return vk_error_set(err, errno, "run: bind mount %s on /proc/bus/pci: %s", src, strerror(errno));
+		return 0;
+	}
 	if (n->type == VT_DIR) {
 		for (uint32_t i = 0; i < n->u.dir.n; i++) {
 			if ((r = join(crel, sizeof(crel), rel, n->u.dir.kids[i]->name, err)) < 0 ||
@@ -294,6 +449,10 @@ int run_build_overlay(const struct run_ctx *c, struct vk_error *err)
 	if (mount("tmpfs", c->stage, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755") < 0)
 		return vk_error_set(err, errno, "run: mounting a tmpfs on %s: %s", c->stage, strerror(errno));
 	if ((r = build_top(c, "sys", err)) < 0 || (r = build_top(c, "dev", err)) < 0)
+		return r;
+	/* /run for udev's database (run/udev/data): the host's entries but those
+	 * of PCI devices, plus the scenario's devices' */
+	if (vtree_lookup(c->t, "run") && access("/run", F_OK) == 0 && (r = build_top(c, "run", err)) < 0)
 		return r;
 	/* the new /sys's own directories: read-only like sysfs (not recursive:
 	 * the fake tree's parts answer for themselves) */

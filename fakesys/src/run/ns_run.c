@@ -250,6 +250,10 @@ static __attribute__((noreturn)) void exec_command(const struct run_ctx *c, char
 	for (size_t i = 0; i < VK_ARRAY_SIZE(run_fwd_signals); i++)
 		sigaction(run_fwd_signals[i], &oldsa[i], NULL);
 	setenv("FAKESYS_MOUNT", c->mnt, 1);
+	/* sd-device (libudev, udevadm) takes a device only when its syspath is on
+	 * a sysfs (statfs magic, src/libsystemd/sd-device/sd-device.c); the fake
+	 * devices are on FUSE.  This is systemd's switch for that check. */
+	setenv("SYSTEMD_DEVICE_VERIFY_SYSFS", "0", 1);
 	sigprocmask(SIG_SETMASK, mask, NULL);
 	execvp(argv[0], argv);
 	int x = errno;
