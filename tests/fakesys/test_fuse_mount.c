@@ -533,3 +533,36 @@ Test(fuse_mount, debug_prints_every_request, .fini = umount_cleanup)
 	cr_assert(strstr(err, "-d needs -f"), "%s", err);
 	vk_rm_rf(tmp);
 }
+
+/* A FIFO (or a symlink) where fakesys writes its PID file or access log would
+ * block the open for good (issue #22.7): refused at once, before anything is
+ * mounted, with or without a reader on the FIFO. */
+Test(fuse_mount, pidfile_or_log_that_is_not_a_regular_file_is_refused, .timeout = 60)
+{
+	char tmp[512], fifo[PATH_MAX], link[PATH_MAX], mnt[PATH_MAX], err[4096];
+
+	cr_assert_eq(vk_mkdtemp(tmp, sizeof(tmp)), 0);
+	snprintf(fifo, sizeof(fifo), "%s/fifo", tmp);
+	snprintf(link, sizeof(link), "%s/link", tmp);
+	snprintf(mnt, sizeof(mnt), "%s/mnt", tmp);
+	cr_assert_eq(mkfifo(fifo, 0644), 0);
+	cr_assert_eq(symlink("target", link), 0);
+	cr_assert_eq(mkdir(mnt, 0755), 0);
+	for (int reader = 0; reader < 2; reader++) {
+		int rfd = reader ? open(fifo, O_RDONLY | O_NONBLOCK | O_CLOEXEC) : -1;
+		const char *opts[] = {"--pidfile", "--log"};
+		const char *paths[] = {fifo, link};
+		for (size_t o = 0; o < 2; o++) {
+			for (size_t p = 0; p < 2; p++) {
+				char *argv[] = {fakesys_bin, "mount", (char *)opts[o], (char *)paths[p], scenario, mnt, NULL};
+				cr_assert_eq(vk_run(argv, NULL, 0, err, sizeof(err)), 1, "%s %s: %s", opts[o], paths[p], err);
+				cr_assert(strstr(err, paths[p]) && strstr(err, "not a regular file"), "%s", err);
+				cr_assert_not(is_mounted(mnt), "%s %s left a mount", opts[o], paths[p]);
+			}
+		}
+		if (rfd >= 0)
+			close(rfd);
+	}
+	cr_assert_eq(access(tmp, F_OK), 0);
+	vk_rm_rf(tmp);
+}

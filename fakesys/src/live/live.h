@@ -77,7 +77,20 @@ struct access_log {
 	uint64_t seq;
 };
 
-/* Open @path for appending (created 0644).  Returns 0 or -errno. */
+/**
+ * output_file_open() - open a file fakesys writes for its caller (the access
+ * log, a PID file): created 0644, never through a symlink, and only a regular
+ * file: a FIFO (or a device) in its place would block the server or the caller
+ * forever, so it is refused at once with -EINVAL.  @flags adds O_APPEND or
+ * O_TRUNC.  Returns the FD or -errno.
+ */
+int output_file_open(const char *path, int flags);
+
+/* Is @path, if it exists, something output_file_open() would refuse?  0 or -EINVAL.
+ * Checked before mounting, so that a bad path leaves no mount behind. */
+int output_file_check(const char *path);
+
+/* Open @path for appending (created 0644, a regular file only).  Returns 0 or -errno. */
 int access_log_open(struct access_log *l, const char *path);
 void access_log_close(struct access_log *l);
 

@@ -5,18 +5,50 @@
 #include <jansson.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "live/live.h"
 
+int output_file_check(const char *path)
+{
+	struct stat st;
+
+	if (lstat(path, &st) < 0)
+		return errno == ENOENT ? 0 : -errno;
+	return S_ISREG(st.st_mode) ? 0 : -EINVAL;
+}
+
+int output_file_open(const char *path, int flags)
+{
+	struct stat st;
+	/* O_NONBLOCK: a FIFO with no reader fails with ENXIO instead of blocking
+	 * the open; one with a reader opens, and fstat() refuses it */
+	int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK | flags, 0644);
+
+	if (fd < 0)
+		return errno == ENXIO ? -EINVAL : -errno;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		int e = errno;
+		close(fd);
+		return S_ISREG(st.st_mode) ? -e : -EINVAL;
+	}
+	if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) < 0) {
+		int e = errno;
+		close(fd);
+		return -e;
+	}
+	return fd;
+}
+
 int access_log_open(struct access_log *l, const char *path)
 {
 	memset(l, 0, sizeof(*l));
 	pthread_mutex_init(&l->mu, NULL);
-	int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0644);
+	int fd = output_file_open(path, O_APPEND);
 	if (fd < 0)
-		return -errno;
+		return fd;
 	l->f = fdopen(fd, "a");
 	if (!l->f) {
 		int e = errno;

@@ -124,7 +124,8 @@ static int fs_init(struct fs *fs, struct vtree *t, const struct fakesys_mount_op
 	if (o->log) {
 		int r = access_log_open(&fs->log, o->log);
 		if (r < 0)
-			return vk_error_set(err, r, "access log %s: %s", o->log, strerror(-r));
+			return vk_error_set(err, r, "access log %s: %s", o->log,
+			                    r == -EINVAL ? "not a regular file" : strerror(-r));
 		fs->have_log = true;
 	}
 	return 0;
@@ -158,10 +159,16 @@ static int check_mountpoint(const char *mountpoint, char *real, struct vk_error 
 
 static int write_pidfile(const char *path, struct vk_error *err)
 {
-	_cleanup_close_ int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
+	_cleanup_close_ int fd = output_file_open(path, O_TRUNC);
 	char buf[32];
 	int n = snprintf(buf, sizeof(buf), "%d\n", (int)getpid());
 
+	if (fd == -EINVAL)
+		return vk_error_set(err, EINVAL, "pidfile %s: not a regular file", path);
+	if (fd < 0) {
+		errno = -fd;
+		fd = -1;
+	}
 	if (fd < 0 || write(fd, buf, (size_t)n) != n)
 		return vk_error_set(err, errno ? errno : EIO, "pidfile %s: %s", path, strerror(errno ? errno : EIO));
 	return 0;
@@ -490,6 +497,12 @@ int fakesys_mount(struct vtree *t, const char *mountpoint, const struct fakesys_
 			return vk_error_set(err, ENAMETOOLONG, "pidfile %s: cannot make it absolute", opts.pidfile);
 		opts.pidfile = pidfile;
 	}
+	/* refused before anything is mounted: a FIFO there would block, and a
+	 * mount made first would stay behind */
+	if (opts.log && output_file_check(opts.log) < 0)
+		return vk_error_set(err, EINVAL, "access log %s: not a regular file", opts.log);
+	if (opts.pidfile && output_file_check(opts.pidfile) < 0)
+		return vk_error_set(err, EINVAL, "pidfile %s: not a regular file", opts.pidfile);
 	if (opts.foreground)
 		return mount_foreground(t, real, &opts, err);
 	return mount_background(t, real, &opts, err);
