@@ -343,3 +343,21 @@ Test(emul_legacy, dirty_pages)
 	q.g.bitmap.pgsize = 8192;
 	cr_assert_eq(te_ioctl(&t, c, VFIO_IOMMU_DIRTY_PAGES, &q), -EINVAL);
 }
+
+Test(emul_legacy, ioctl_names_are_per_kind_of_file)
+{
+	/* VFIO_BASE + 12, + 13, + 17 are two ioctls each (include/uapi/linux/vfio.h) */
+	cr_assert_eq(VFIO_IOMMU_GET_INFO, VFIO_DEVICE_GET_PCI_HOT_RESET_INFO);
+	cr_assert_str_eq(emul_ioctl_name(EMUL_CONTAINER, VFIO_IOMMU_GET_INFO), "VFIO_IOMMU_GET_INFO");
+	cr_assert_str_eq(emul_ioctl_name(EMUL_DEVICE, VFIO_IOMMU_GET_INFO), "VFIO_DEVICE_GET_PCI_HOT_RESET_INFO");
+	cr_assert_str_eq(emul_ioctl_name(EMUL_CONTAINER, VFIO_IOMMU_MAP_DMA), "VFIO_IOMMU_MAP_DMA");
+	cr_assert_str_eq(emul_ioctl_name(EMUL_CDEV, VFIO_IOMMU_MAP_DMA), "VFIO_DEVICE_PCI_HOT_RESET");
+	cr_assert_str_eq(emul_ioctl_name(EMUL_CONTAINER, VFIO_DEVICE_FEATURE), "VFIO_IOMMU_DIRTY_PAGES");
+	cr_assert_str_eq(emul_ioctl_name(EMUL_DEVICE, VFIO_DEVICE_FEATURE), "VFIO_DEVICE_FEATURE");
+	cr_assert_str_eq(emul_ioctl_name(EMUL_GROUP, VFIO_GROUP_GET_STATUS), "VFIO_GROUP_GET_STATUS");
+	cr_assert_str_eq(emul_ioctl_name(EMUL_IOMMUFD, IOMMU_IOAS_ALLOC), "IOMMU_IOAS_ALLOC");
+	/* none of the file's, or none at all */
+	cr_assert_null(emul_ioctl_name(EMUL_GROUP, VFIO_GET_API_VERSION));
+	cr_assert_null(emul_ioctl_name(EMUL_IOMMUFD, VFIO_GROUP_GET_STATUS));
+	cr_assert_null(emul_ioctl_name(EMUL_CONTAINER, _IO(VFIO_TYPE, 99)));
+}

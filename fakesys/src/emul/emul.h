@@ -138,7 +138,8 @@ struct emul_bar_write {
 unsigned long emul_bar_writes(const struct emul *e, const char *bdf, struct emul_bar_write *last);
 /* How many times a device was reset (function or bus reset). */
 unsigned emul_resets(const struct emul *e, const char *bdf);
-/* The name of an ioctl number ("VFIO_GROUP_GET_STATUS"), NULL when unknown. */
-const char *emul_ioctl_name(unsigned int cmd);
+/* The name of ioctl number @cmd on a file of @kind ("VFIO_GROUP_GET_STATUS"),
+ * NULL when unknown there (the numbers repeat across kinds). */
+const char *emul_ioctl_name(enum emul_kind kind, unsigned int cmd);
 
 #endif

@@ -658,8 +658,14 @@ static void respond(struct vk_supervisor *s, uint64_t id, bool cont, long r)
 static int report_ioctl(struct vk_supervisor *s, const struct sup_file *f, pid_t tid, unsigned int cmd)
 {
 	char line[256], hex[16], ans[128], proc[32];
-	const char *name = emul_ioctl_name(cmd);
 	struct stat st;
+	/* the kind from the node when its open failed (the ioctl is still reported) */
+	enum emul_kind kind = f->ef                                        ? emul_file_kind(f->ef)
+	                      : !strcmp(f->path, "dev/vfio/vfio")          ? EMUL_CONTAINER
+	                      : !strcmp(f->path, "dev/iommu")              ? EMUL_IOMMUFD
+	                      : !strncmp(f->path, "dev/vfio/devices/", 17) ? EMUL_CDEV
+	                                                                   : EMUL_GROUP;
+	const char *name = emul_ioctl_name(kind, cmd);
 
 	if (s->ctl < 0 || !f->path[0])
 		return 0;
