@@ -99,7 +99,7 @@ Test(host_tree, attributes_use_the_kernel_formats, .init = build_default, .fini 
 	cr_assert_eq(strncmp(res + 38, "0x000000000014220c\n", 19), 0, "%s", res);
 	cr_assert_eq(strlen(content("sys/devices/pci0000:00/0000:00:01.0/resource")), 17 * 57);
 	struct vt_node *cfg = vtree_lookup(tree, GPU "/config");
-	cr_assert_eq(cfg->u.file.len, 256);
+	cr_assert_eq(cfg->u.file.len, 4096, "a PCIe device: 4096 bytes (pci_dev_config_attr_is_visible())");
 	cr_assert_eq(cfg->u.file.data[0], 0xde);
 	cr_assert_eq(cfg->mode, 0644);
 	cr_assert_str_eq(content("sys/devices/pci0000:00/0000:00:01.0/secondary_bus_number"), "1\n");

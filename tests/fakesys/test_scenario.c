@@ -170,7 +170,7 @@ Test(scenario, defaults)
 	cr_assert_eq(nvme->vfio_node.mode, 0600);
 	/* config synthesized: ids, class, type 1 header with bus numbers for the bridge */
 	const struct host_device *br = dev(m, "0000:00:1c.0");
-	cr_assert_eq(nvme->config_len, 256);
+	cr_assert_eq(nvme->config_len, 4096, "PCIe: the extended config space");
 	cr_assert_eq(nvme->config[0] | nvme->config[1] << 8, 0x144d);
 	cr_assert_eq(nvme->config[0x0b], 0x01);
 	cr_assert_eq(nvme->config[0x0e], 0x80, "multifunction bit: 02:00.1 exists");

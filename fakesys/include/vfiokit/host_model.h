@@ -82,6 +82,7 @@ struct host_device {
 	uint8_t *config;       /* config space bytes */
 	size_t config_len;     /* 256 to 4096 (the kernel shows at least 256) */
 	size_t config_readable; /* 0: all config_len bytes; else what a read returns (config_readable:) */
+	uint32_t caps;         /* capabilities: as listed (PCI_CAPS_* bits, PCI_CAPS_GIVEN set); 0: by default */
 	int physfn;            /* index of the PF for a VF, -1 otherwise */
 	uint32_t sriov_totalvfs; /* > 0 marks an SR-IOV PF */
 	int *vfs;              /* a PF's VFs (indices, address order): virtfn0.. */

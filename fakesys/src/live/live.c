@@ -45,6 +45,7 @@
 
 #include "live/live.h"
 #include "model/model_internal.h"
+#include "model/pci_caps.h"
 
 #define ANY_ID 0xffffffffu
 
@@ -610,6 +611,11 @@ static int add_vfs(struct host_model *m, size_t pf, uint16_t num)
 		d->config[1] = (uint8_t)(d->vendor >> 8);
 		d->config[2] = (uint8_t)d->device;
 		d->config[3] = (uint8_t)(d->device >> 8);
+		/* the VF's own capability list and BAR, not the PF's (model/pci_caps.c) */
+		if (pci_caps_synthesize(m, n + k, NULL, 0) < 0) {
+			free(vfs);
+			return -ENOMEM;
+		}
 		vfs[k] = (int)(n + k);
 		m->n_devices++;
 		if (p->iommu_group >= 0 && !m->noiommu) {

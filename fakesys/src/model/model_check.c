@@ -13,6 +13,7 @@
 #include <vfiokit/cleanup.h>
 #include <vfiokit/resolver.h>
 
+#include "model/pci_caps.h"
 #include "model/scenario_internal.h"
 
 static int oom(struct loader *l)
@@ -728,7 +729,9 @@ static int synthesize_config(struct loader *l, size_t i, const int *secondary, c
 		d->irq = (uint32_t)(16 + i % 100);
 	c[0x3c] = (uint8_t)d->irq;
 	c[0x3d] = d->physfn >= 0 ? 0 : 1; /* VFs have no INTx */
-	return 0;
+	char why[256];
+	int r = pci_caps_synthesize(m, i, why, sizeof(why)); /* the capability list (model/pci_caps.c) */
+	return r == -EINVAL ? yr_fail(&l->y, l->src[i].node, "capabilities", "%s", why) : r < 0 ? oom(l) : 0;
 }
 
 static int finish_config(struct loader *l)

@@ -21,6 +21,7 @@
 #include <vfiokit/cleanup.h>
 #include <vfiokit/host_model.h>
 
+#include "model/pci_caps.h"
 #include "model/scenario_internal.h"
 #include "model/sections.h"
 
@@ -447,6 +448,8 @@ static int device_key(struct yreader *y, const char *key, const struct ynode *v,
 	}
 	if (!strcmp(key, "resources"))
 		return parse_resources(y, v, d);
+	if (!strcmp(key, "capabilities"))
+		return pci_caps_parse(y, v, &d->caps);
 	if (!strcmp(key, "net")) {
 		s->net_node = v;
 		return platform_parse_net(y, v, d);
@@ -457,7 +460,7 @@ static int device_key(struct yreader *y, const char *key, const struct ynode *v,
 #define DEVICE_KEYS                                                                                   \
 	"address, parent, physfn, vendor, device, subsystem_vendor, subsystem_device, class, revision, " \
 	"driver, driver_override, label, iommu_group, numa_node, vfio_cdev, vfio_node, config, config_readable, " \
-	"sriov, irq, resources, net"
+	"sriov, irq, resources, capabilities, net"
 
 static int parse_devices(struct yreader *y, const struct ynode *v)
 {
@@ -497,6 +500,9 @@ static int parse_devices(struct yreader *y, const struct ynode *v)
 		if (d->config_readable > d->config_len)
 			return yr_fail(y, dn, "config_readable", "%zu bytes, but the config file has %zu",
 			                     d->config_readable, d->config_len);
+		if (d->caps && d->config)
+			return yr_fail(y, dn, "capabilities", "lists what a synthesized config space has; with config: "
+			               "the bytes' own list is used, so drop one");
 	}
 	return 0;
 }
