@@ -22,6 +22,7 @@
 #include <vfiokit/host_tree.h>
 #include <vfiokit/resolver.h>
 
+#include "model/pci_caps.h"
 #include "tree/tree_parts.h"
 
 #define VFIO_MISC_MINOR 196 /* include/linux/miscdevice.h: VFIO_MINOR */
@@ -32,6 +33,7 @@ struct build {
 	const struct host_model *m;
 	char **dev_path; /* sysfs directory of each device, relative to the root */
 	struct vt_node *class_vfio_dev; /* sys/class/vfio-dev */
+	struct vt_node *class_pci_bus; /* sys/class/pci_bus */
 	struct vt_node **dev_node; /* and its node: children are made from it, never by path,
 	                            * since a path walk scans the wide directories on its way */
 	int rc;
@@ -270,10 +272,74 @@ SHOW(show_modalias, "pci:v%08Xd%08Xsv%08Xsd%08Xbc%02Xsc%02Xi%02X\n", d->vendor, 
      d->class_code & 0xff)
 SHOW(show_sriov_totalvfs, "%u\n", d->sriov_totalvfs)
 SHOW(show_sriov_numvfs, "%u\n", d->n_vfs)
-SHOW(show_sriov_offset, "%u\n", 16u)
-SHOW(show_sriov_stride, "%u\n", 1u)
 SHOW(show_sriov_vf_device, "%x\n", d->sriov_vf_device ? d->sriov_vf_device : d->device)
-SHOW(show_newline, "\n")
+SHOW(show_ari_enabled, "%u\n", pci_ari_enabled(m, d) ? 1u : 0u)
+
+/* drivers/pci/iov.c sriov_offset_show()/sriov_stride_show(): the SR-IOV
+ * capability's First VF Offset and VF Stride (pci_caps.c) */
+static int show_sriov_offset(const struct host_model *m, const struct host_device *d, char *buf, size_t len)
+{
+	unsigned offset, stride;
+
+	pci_sriov_offset_stride(m, d, &offset, &stride);
+	return snprintf(buf, len, "%u\n", offset);
+}
+
+static int show_sriov_stride(const struct host_model *m, const struct host_device *d, char *buf, size_t len)
+{
+	unsigned offset, stride;
+
+	pci_sriov_offset_stride(m, d, &offset, &stride);
+	return snprintf(buf, len, "%u\n", stride);
+}
+
+/* drivers/pci/pci.c reset_method_show(): the methods pci_init_reset_methods() found */
+static int show_reset_method(const struct host_model *m, const struct host_device *d, char *buf, size_t len)
+{
+	return pci_reset_methods(m, d, buf, len);
+}
+
+/* drivers/pci/pci-sysfs.c pcie_dev_attrs[]: from the Express capability's link registers */
+static int show_max_link_speed(const struct host_model *m, const struct host_device *d, char *buf, size_t len)
+{
+	return pci_link_speed_show(d, true, buf, len);
+}
+
+static int show_current_link_speed(const struct host_model *m, const struct host_device *d, char *buf, size_t len)
+{
+	return pci_link_speed_show(d, false, buf, len);
+}
+
+static int show_max_link_width(const struct host_model *m, const struct host_device *d, char *buf, size_t len)
+{
+	return pci_link_width_show(d, true, buf, len);
+}
+
+static int show_current_link_width(const struct host_model *m, const struct host_device *d, char *buf, size_t len)
+{
+	return pci_link_width_show(d, false, buf, len);
+}
+
+/* drivers/pci/pci.c resource_alignment_show(): "%s\n" of the pci=resource_alignment=
+ * value (pci_setup() takes it up to the next comma), nothing when there is none. */
+static int show_resource_alignment(const struct host_model *m, const struct host_device *d, char *buf, size_t len)
+{
+	const char *c = m->cmdline;
+
+	(void)d;
+	for (; c && *c; c += strcspn(c, " ")) {
+		c += strspn(c, " ");
+		if (strncmp(c, "pci=", 4))
+			continue;
+		for (const char *o = c + 4; *o && *o != ' '; o += strcspn(o, ", "), o += *o == ',') {
+			if (!strncmp(o, "resource_alignment=", 19)) {
+				o += 19;
+				return snprintf(buf, len, "%.*s\n", (int)strcspn(o, ", "), o);
+			}
+		}
+	}
+	return 0;
+}
 
 /* drivers/pci/pci-driver.c pci_uevent(): DRIVER= comes from the driver core */
 static int show_uevent(const struct host_model *m, const struct host_device *d, char *buf, size_t len)
@@ -291,7 +357,8 @@ static int show_uevent(const struct host_model *m, const struct host_device *d, 
 	                d->subsystem_device, cls >> 16, (cls >> 8) & 0xff, cls & 0xff);
 }
 
-/* The bytes of config space as the scenario (or the recording) has them; with
+/* The bytes of config space as the scenario (or the recording) has them, the
+ * SR-IOV registers as the VFs the model has now set them; with
  * config_readable: only those a recording's reader got (pci_read_config() in
  * drivers/pci/pci-sysfs.c gives one without CAP_SYS_ADMIN the first 64). */
 static int show_config(const struct host_model *m, const struct host_device *d, char *buf, size_t len)
@@ -302,6 +369,7 @@ static int show_config(const struct host_model *m, const struct host_device *d, 
 	if (n > len)
 		return -1;
 	memcpy(buf, d->config, n);
+	pci_config_current(d, (uint8_t *)buf, n);
 	return (int)n;
 }
 
@@ -311,7 +379,6 @@ static int show_resource(const struct host_model *m, const struct host_device *d
 	int lines = d->n_resources ? (int)d->n_resources : is_bridge(d) ? 17 : 13;
 	size_t off = 0;
 
-	(void)m;
 	for (int i = 0; i < lines; i++) {
 		uint64_t start = 0, end = 0, flags = 0;
 		if (d->n_resources) {
@@ -322,6 +389,10 @@ static int show_resource(const struct host_model *m, const struct host_device *d
 			start = d->bar0_base;
 			end = d->bar0_base + d->bar0_size - 1;
 			flags = 0x14220c; /* MEM | PREFETCH | MEM_64 | SIZEALIGN, as the kernel shows */
+		} else if (i == 7 && pci_sriov_vf_bar(m, d, &start, &end)) {
+			/* PCI_IOV_RESOURCES: the VF BAR0s of all TotalVFs (drivers/pci/iov.c sriov_init()) */
+			end = start + end * d->sriov_totalvfs - 1;
+			flags = 0x14220c;
 		}
 		int k = snprintf(buf + off, len - off, "0x%016llx 0x%016llx 0x%016llx\n", (unsigned long long)start,
 		                 (unsigned long long)end, (unsigned long long)flags);
@@ -337,14 +408,29 @@ static bool has_label(const struct host_model *m, const struct host_device *d)
 	return d->label != NULL;
 }
 
-static bool not_bridge(const struct host_model *m, const struct host_device *d)
-{
-	return !is_bridge(d);
-}
-
 static bool is_sriov_pf(const struct host_model *m, const struct host_device *d)
 {
 	return d->sriov_totalvfs != 0;
+}
+
+/* drivers/pci/pci-sysfs.c pci_dev_hp_attrs_are_visible(): no remove or rescan on a VF */
+static bool not_vf(const struct host_model *m, const struct host_device *d)
+{
+	return d->physfn < 0;
+}
+
+/* pci_dev_reset_attr_is_visible(), pci_dev_reset_method_attr_is_visible():
+ * only when pci_reset_supported(), i.e. some reset method was found */
+static bool has_reset(const struct host_model *m, const struct host_device *d)
+{
+	char buf[64];
+	return pci_reset_methods(m, d, buf, sizeof(buf)) > 0;
+}
+
+/* pcie_dev_attrs_are_visible(): pci_is_pcie() */
+static bool is_pcie(const struct host_model *m, const struct host_device *d)
+{
+	return pci_is_pcie(d);
 }
 
 static const struct attr pci_dev_attrs[] = {
@@ -364,9 +450,17 @@ static const struct attr pci_dev_attrs[] = {
 	{"modalias", 0444, 0, NULL, show_modalias},
 	{"uevent", 0644, 0, NULL, show_uevent},
 	{"label", 0444, 0, has_label, show_label},
-	{"remove", 0200, HOST_STORE_REMOVE, NULL, show_empty},
-	{"rescan", 0200, 0, NULL, show_empty},
-	{"reset", 0200, 0, not_bridge, show_empty},
+	{"ari_enabled", 0444, 0, NULL, show_ari_enabled},
+	/* DEVICE_ATTR_IGNORE_LOCKDEP(remove, 0220, ...); __ATTR(rescan, 0200, ...) */
+	{"remove", 0220, HOST_STORE_REMOVE, not_vf, show_empty},
+	{"rescan", 0200, 0, not_vf, show_empty},
+	/* DEVICE_ATTR_WO(reset) in pci-sysfs.c; DEVICE_ATTR_RW(reset_method) in pci.c */
+	{"reset", 0200, 0, has_reset, show_empty},
+	{"reset_method", 0644, 0, has_reset, show_reset_method},
+	{"current_link_speed", 0444, 0, is_pcie, show_current_link_speed},
+	{"current_link_width", 0444, 0, is_pcie, show_current_link_width},
+	{"max_link_speed", 0444, 0, is_pcie, show_max_link_speed},
+	{"max_link_width", 0444, 0, is_pcie, show_max_link_width},
 	{"config", 0644, 0, NULL, show_config},
 	{"resource", 0444, 0, NULL, show_resource},
 	/* drivers/pci/iov.c sriov_pf_dev_attrs[] */
@@ -392,7 +486,7 @@ static const struct attr bus_attrs[] = {
 	{"drivers_probe", 0200, HOST_STORE_PROBE, NULL, show_empty},
 	{"drivers_autoprobe", 0644, 0, NULL, show_one},
 	{"rescan", 0200, 0, NULL, show_empty},
-	{"resource_alignment", 0644, 0, NULL, show_newline},
+	{"resource_alignment", 0644, 0, NULL, show_resource_alignment},
 	{"uevent", 0200, 0, NULL, show_empty},
 };
 
@@ -440,6 +534,33 @@ static unsigned iommu_unit_of(const struct host_model *m, const struct host_devi
 	return d->numa_node > 0 ? (unsigned)d->numa_node % m->iommu_units : 0;
 }
 
+/*
+ * The pci_bus device of bus @domain:@bus below @owner (at @owner_path): a PCI
+ * bridge's secondary bus, or a root bus below its host bridge pciDDDD:BB.
+ * drivers/pci/probe.c names it "%04x:%02x" in pcibus_class with the bridge as
+ * parent, so the driver core adds the device and subsystem links and
+ * /sys/class/pci_bus/DDDD:BB; pcibus_attrs[] (pci-sysfs.c) gives rescan, 0200.
+ * cpuaffinity and cpulistaffinity are left out: the model has no CPUs.
+ */
+static void pci_bus_dev(struct build *b, struct vt_node *owner, const char *owner_path, unsigned domain,
+                        unsigned bus)
+{
+	char name[32], path[PATH_MAX];
+
+	snprintf(name, sizeof(name), "%04x:%02x", domain, bus);
+	if (snprintf(path, sizeof(path), "%s/pci_bus/%s", owner_path, name) >= (int)sizeof(path)) {
+		errno = ENAMETOOLONG;
+		note_failure(b, owner_path, "pci_bus");
+		return;
+	}
+	struct vt_node *dir = subdir(b, owner, "pci_bus/%s", name);
+	file(b, dir, "rescan", 0200, "%s", "");
+	file(b, dir, "uevent", 0644, "%s", "");
+	link_to(b, dir, path, "device", owner_path);
+	link_to(b, dir, path, "subsystem", "sys/class/pci_bus");
+	link_to(b, b->class_pci_bus, "sys/class/pci_bus", name, path);
+}
+
 static void device_dir(struct build *b, size_t i)
 {
 	const struct host_model *m = b->m;
@@ -472,7 +593,7 @@ static void device_dir(struct build *b, size_t i)
 		file(b, dir, "secondary_bus_number", 0444, "%u\n", d->config[0x19]);
 		file(b, dir, "subordinate_bus_number", 0444, "%u\n", d->config[0x1a]);
 		if (d->config[0x19]) /* bus 0 is never a secondary bus: a bridge with nothing behind it */
-			subdir(b, dir, "pci_bus/%04x:%02x", d->addr.domain, d->config[0x19]);
+			pci_bus_dev(b, dir, path, d->addr.domain, d->config[0x19]);
 	}
 	if (d->sriov_totalvfs) {
 		for (uint32_t k = 0; k < d->n_vfs; k++) {
@@ -524,7 +645,7 @@ static void root_buses(struct build *b)
 		snprintf(prev, sizeof(prev), "%s", rootpath);
 		struct vt_node *root = b->dev_node[i]->parent;
 		file(b, root, "uevent", 0644, "%s", "");
-		subdir(b, root, "pci_bus/%04x:%02x", d->addr.domain, d->addr.bus);
+		pci_bus_dev(b, root, rootpath, d->addr.domain, d->addr.bus);
 		file(b, subdir(b, root, "power"), "control", 0644, "auto\n");
 	}
 }
@@ -572,10 +693,13 @@ static void iommu_groups(struct build *b)
 		if (!dir && !b->rc)
 			note_failure(b, "sys/kernel/iommu_groups", id);
 		struct vt_node *devs = subdir(b, dir, "devices");
+		/* iommu_group_alloc() makes reserved_regions and type for every group;
+		 * vfio_noiommu_group_alloc() (drivers/vfio/group.c) names its groups
+		 * with iommu_group_set_name(), and with no default domain
+		 * iommu_group_show_type() says "unknown" */
 		if (m->noiommu)
 			file(b, dir, "name", 0444, "vfio-noiommu\n");
-		else
-			file(b, dir, "type", 0644, "%s\n", grp->type);
+		file(b, dir, "type", 0644, "%s\n", m->noiommu ? "unknown" : grp->type);
 		file(b, dir, "reserved_regions", 0444, "%s",
 		     m->iommu == IOMMU_NONE ? "" : "0x00000000fee00000 0x00000000feefffff msi\n");
 		for (size_t k = 0; k < grp->n_members; k++)
@@ -738,6 +862,7 @@ int host_tree_build(const struct host_model *m, struct vtree **out, struct vk_er
 	}
 	if (host_model_has_vfio(m))
 		b.class_vfio_dev = mkdirs(&b, "sys/class/vfio-dev");
+	b.class_pci_bus = mkdirs(&b, "sys/class/pci_bus"); /* pcibus_class, registered at boot */
 	for (size_t i = 0; i < m->n_devices && !b.rc; i++)
 		device_dir(&b, i);
 	root_buses(&b);
