@@ -22,6 +22,11 @@ fi
 
 W=$(mktemp -d "${TMPDIR:-/tmp}/vfiokit-rpath.XXXXXX") || exit 1
 trap 'rm -rf "$W"' EXIT
+# a signal (a pipe closed on our output too) ends the script through the EXIT trap
+trap 'exit 129' HUP
+trap 'exit 130' INT
+trap 'exit 141' PIPE
+trap 'exit 143' TERM
 failed=0
 fail() {
 	echo "FAIL: $*"

@@ -24,6 +24,11 @@ command -v timeout >/dev/null 2>&1 || { echo "SKIP: no timeout(1) (coreutils)" >
 W=$(mktemp -d "${TMPDIR:-/tmp}/vfiokit-big.XXXXXX") || exit 1
 pids=""
 trap 'for p in $pids; do kill $p 2>/dev/null; done; rm -rf "$W"' EXIT
+# a signal (a pipe closed on our output too) ends the script through the EXIT trap
+trap 'exit 129' HUP
+trap 'exit 130' INT
+trap 'exit 141' PIPE
+trap 'exit 143' TERM
 failed=0
 fail() {
 	echo "FAIL: $*"
