@@ -918,6 +918,40 @@ Test(record, import_umockdev_sigint, .timeout = 120)
 	import_killed_by(SIGINT);
 }
 
+/* Its notes go to a stderr nobody reads any more (a pipe whose reader is
+ * gone): SIGPIPE, which waits as the others do. */
+Test(record, import_umockdev_sigpipe, .timeout = 120)
+{
+	static const char um[] = "P: /devices/pci0000:00/0000:00:02.0\nE: SUBSYSTEM=pci\nA: vendor=0x8086\\n\n"
+	                         "A: device=0x1234\\n\nA: power/control=on\\n\n";
+	char tmp[512], umf[PATH_MAX], bin[PATH_MAX], env[PATH_MAX + 8];
+	int status, p[2];
+
+	private_tmpdir(tmp, sizeof(tmp));
+	snprintf(umf, sizeof(umf), "%s.umockdev", tmp);
+	write_file(umf, um, sizeof(um) - 1);
+	snprintf(env, sizeof(env), "TMPDIR=%s", tmp);
+	vk_bin("fakesys/fakesys", bin, sizeof(bin));
+	cr_assert_eq(pipe(p), 0);
+	close(p[0]); /* no reader anywhere: the first note raises SIGPIPE */
+	pid_t pid = fork();
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		int null = open("/dev/null", O_WRONLY);
+		dup2(null, 1);
+		dup2(p[1], 2);
+		signal(SIGPIPE, SIG_DFL);
+		execle(bin, bin, "import-umockdev", umf, NULL, (char *[]){env, NULL});
+		_exit(127);
+	}
+	close(p[1]);
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	cr_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGPIPE, "status %#x: not killed by SIGPIPE", status);
+	cr_assert_eq(entries_of(tmp), 0, "the temporary directory stayed");
+	unlink(umf);
+	vk_rm_rf(tmp);
+}
+
 /* A recording no host could have made (found by fuzz_umockdev): what the
  * scenario refuses is left out with a note, and the rest is recorded. */
 Test(record, import_umockdev_refused_parts_left_out)

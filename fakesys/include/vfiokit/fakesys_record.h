@@ -64,8 +64,8 @@ int fakesys_import_umockdev(const char *path, FILE *out, FILE *notes, struct vk_
  * fakesys_import_umockdev_buffer() - fakesys_import_umockdev() of @len bytes
  * of @text, named @name in messages and in the scenario's first comment.
  *
- * While its temporary directory exists, SIGINT, SIGTERM, SIGHUP and SIGQUIT
- * are blocked; one that comes cuts the import short (-EINTR) and, the
+ * While its temporary directory exists, SIGINT, SIGTERM, SIGHUP, SIGQUIT and
+ * SIGPIPE are blocked; one that comes cuts the import short (-EINTR) and, the
  * directory removed and the caller's mask restored, takes its course.
  * Returns 0, or a negative errno as fakesys_import_umockdev() (-EINVAL also
  * when no device of the recording could be recorded, -EINTR).

@@ -11,8 +11,10 @@
  * PCI function has none of).  Such files come attached to bug reports: every
  * name is checked (no "..", no "/" in a link name, no control character),
  * files are created O_EXCL|O_NOFOLLOW in a directory from mkdtemp(), and the
- * directory is removed on every path, also when SIGINT, SIGTERM, SIGHUP or
- * SIGQUIT come while it exists (they wait, blocked, until it is gone).
+ * directory is removed on every path, also when SIGINT, SIGTERM, SIGHUP,
+ * SIGQUIT or SIGPIPE (a note written to a closed stderr) come while it exists:
+ * they wait, blocked, until it is gone.  SIGKILL cannot wait: then the
+ * directory stays.
  */
 #include <ctype.h>
 #include <dirent.h>
@@ -50,6 +52,10 @@ struct imp {
 };
 
 #define inote(im, ...) notes_add(&(im)->nt, __VA_ARGS__)
+
+/* The signals that end a CLI by default and are blocked while the temporary
+ * directory exists. */
+static const int ending_signals[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGPIPE};
 
 static bool safe_component(const char *c, size_t n)
 {
@@ -335,22 +341,21 @@ static int import_device(struct imp *im, char **lines, size_t n)
 }
 
 /* A signal that the caller would take is waiting (blocked by us meanwhile). */
-static bool interrupted(const struct imp *im, const sigset_t *ours)
+static bool interrupted(const struct imp *im)
 {
 	sigset_t p;
-	static const int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
 
 	if (sigpending(&p) < 0)
 		return false;
-	for (size_t i = 0; i < VK_ARRAY_SIZE(sigs); i++)
-		if (sigismember(ours, sigs[i]) && sigismember(&p, sigs[i]) && !sigismember(im->old, sigs[i]))
+	for (size_t i = 0; i < VK_ARRAY_SIZE(ending_signals); i++)
+		if (sigismember(&p, ending_signals[i]) && !sigismember(im->old, ending_signals[i]))
 			return true;
 	return false;
 }
 
 /* Blocks of lines separated by blank lines, each starting with P:. @text is
  * the caller's copy (lines are cut and unescaped in place). */
-static int import_blocks(struct imp *im, const char *name, char *text, const sigset_t *ours, struct vk_error *err)
+static int import_blocks(struct imp *im, const char *name, char *text, struct vk_error *err)
 {
 	_cleanup_free_ char **lines = NULL;
 	size_t nl = 0, cap = 0;
@@ -384,7 +389,7 @@ static int import_blocks(struct imp *im, const char *name, char *text, const sig
 				return vk_error_set(err, EINVAL, "%s:%u: expected 'P: PATH'", name, lineno);
 			k = import_device(im, lines, nl);
 			nl = 0;
-			if (k >= 0 && interrupted(im, ours))
+			if (k >= 0 && interrupted(im))
 				return vk_error_set(err, EINTR, "import %s: interrupted", name);
 		}
 	}
@@ -417,8 +422,8 @@ static bool rm_tree_at(int pfd, const char *name, unsigned depth)
 }
 
 /* Lay @text out in a fresh temporary directory and record it into @out. */
-static int import_in_tmpdir(struct imp *im, const char *name, char *text, const sigset_t *ours, FILE *out,
-                            FILE *notes, struct vk_error *err)
+static int import_in_tmpdir(struct imp *im, const char *name, char *text, FILE *out, FILE *notes,
+                            struct vk_error *err)
 {
 	char tmpl[PATH_MAX];
 	const char *tmp = getenv("TMPDIR");
@@ -433,7 +438,7 @@ static int import_in_tmpdir(struct imp *im, const char *name, char *text, const 
 	int rootfd = open(tmpl, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	im->sysfd = rootfd >= 0 ? mkdirs_at(rootfd, "sys") : -errno;
 	k = im->sysfd < 0 ? vk_error_set(err, -im->sysfd, "import %s: %s: %s", name, tmpl, strerror(-im->sysfd))
-	                  : import_blocks(im, name, text, ours, err);
+	                  : import_blocks(im, name, text, err);
 	if (im->sysfd >= 0)
 		close(im->sysfd);
 	if (k >= 0 && im->nt.oom)
@@ -462,7 +467,7 @@ static int import_in_tmpdir(struct imp *im, const char *name, char *text, const 
 			.extra_comments = (const char *const *)c,
 			.n_extra_comments = nc,
 		};
-		if (k >= 0 && interrupted(im, ours))
+		if (k >= 0 && interrupted(im))
 			k = vk_error_set(err, EINTR, "import %s: interrupted", name);
 		if (k >= 0)
 			k = record_host(&o, out, notes, &ndev, err);
@@ -503,15 +508,13 @@ int fakesys_import_umockdev_buffer(const char *name, const char *text, size_t le
 	 * (a pending one cuts the import short); then the caller's mask is back
 	 * and a pending one takes its course. */
 	sigemptyset(&ours);
-	sigaddset(&ours, SIGINT);
-	sigaddset(&ours, SIGTERM);
-	sigaddset(&ours, SIGHUP);
-	sigaddset(&ours, SIGQUIT);
+	for (size_t i = 0; i < VK_ARRAY_SIZE(ending_signals); i++)
+		sigaddset(&ours, ending_signals[i]);
 	if (pthread_sigmask(SIG_BLOCK, &ours, &old) != 0)
 		return vk_error_set(err, EINVAL, "import %s: cannot block signals", name);
 	im.old = &old;
 	FILE *mem = open_memstream(&buf, &blen);
-	k = mem ? import_in_tmpdir(&im, name, copy, &ours, mem, notes, err) : -ENOMEM;
+	k = mem ? import_in_tmpdir(&im, name, copy, mem, notes, err) : -ENOMEM;
 	if (mem && fclose(mem) != 0 && k >= 0)
 		k = -ENOMEM;
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
