@@ -752,7 +752,11 @@ int pci_caps_synthesize(struct host_model *m, size_t i, char *why, size_t why_le
 	int r;
 
 	if (d->physfn >= 0) {
-		d->config[PCI_INTERRUPT_PIN] = 0; /* SR-IOV 1.1, 3.4.1.16: a VF has no INTx */
+		/* a VF has no INTx: drivers/pci/probe.c pci_read_irq() sets pin and irq
+		 * to 0 for it without reading the registers */
+		d->config[PCI_INTERRUPT_PIN] = 0;
+		d->config[PCI_INTERRUPT_LINE] = 0;
+		d->irq = 0;
 		place_vf_bar(m, d, i);
 	}
 	if (d->caps & PCI_CAPS_GIVEN) {
