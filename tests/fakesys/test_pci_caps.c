@@ -377,6 +377,9 @@ Test(pci_caps, capabilities_that_cannot_be_are_refused, .fini = teardown)
 		 "  - {address: 0000:01:00.0, parent: 0000:00:01.0, vendor: 1, device: 3, sriov: {totalvfs: 8},\n"
 		 "     capabilities: [pcie, sriov]}\n",
 		 "t.yaml:4:5", "past function 7, which the port above forwards only with ARI: add ari"},
+		{"  - {address: 0000:00:02.0, vendor: 1, device: 2, capabilities: [msix],\n"
+		 "     resources: [[0xfe000000, 0xfe00000f, 0x40200]]}\n",
+		 "t.yaml:3:5", "no memory BAR holds an MSI-X table"},
 		{"  - {address: 0000:00:02.0, capabilities: [pm], config: \"86 80 34 12 00 00 00 00 00 00 00 02 00 00 "
 		 "00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 "
 		 "00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00\"}\n",
