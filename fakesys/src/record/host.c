@@ -215,6 +215,30 @@ static int read_device(struct rec *r, int devicesfd, const char *name, struct rd
 			note(r, "skipped %s/driver: '%.60s' is not a driver name", name, b);
 		}
 	}
+	/* net/<if>: the interfaces its network driver registered (the scenario's
+	 * net:, which it takes only on such a driver) */
+	if (d->driver && !pci_driver_is_vfio_pci(d->driver) && strcmp(d->driver, "pci-stub") &&
+	    strcmp(d->driver, "pcieport")) {
+		char **ifs = NULL;
+		size_t nif = 0;
+		if (list_dir(r, fd, "net", &ifs, &nif) == 0) {
+			for (size_t k = 0; k < nif; k++) {
+				const char *n = ifs[k];
+				/* dev_valid_name(): what the scenario's loader accepts */
+				if (strlen(n) >= 16 || strpbrk(n, "/: \t\n") || !name_ok(n)) {
+					note(r, "skipped %s/net/%.60s: not an interface name fakesys takes", name, n);
+					continue;
+				}
+				char *copy = strdup(n);
+				if (!copy || strv_push(&d->netifs, &d->n_netifs, copy) < 0) {
+					free(copy);
+					strv_free(ifs, nif);
+					return -ENOMEM;
+				}
+			}
+		}
+		strv_free(ifs, nif);
+	}
 	if (read_link(fd, "iommu_group", lnk, sizeof(lnk)) == 0) {
 		int64_t g;
 		if (parse_i64(base_name(lnk), &g) && g >= 0 && g <= INT32_MAX)
@@ -273,6 +297,7 @@ static struct rdev *find_dev(struct rec *r, const struct pci_addr *a)
 
 static void free_dev(struct rdev *d)
 {
+	strv_free(d->netifs, d->n_netifs);
 	free(d->driver);
 	free(d->override);
 	free(d->label);
@@ -585,6 +610,8 @@ static void rec_free(struct rec *r)
 	notes_free(&r->nt);
 	free(r->release);
 	free(r->cmdline);
+	free(r->cpu_model);
+	free(r->cpu_flags);
 	for (size_t i = 0; i < r->n_mods; i++) {
 		free(r->mods[i].name);
 		strv_free(r->mods[i].pn, r->mods[i].np);
@@ -679,6 +706,13 @@ static bool drop_key(struct rdev *d, const char *key)
 		d->totalvfs = 0;
 		return had;
 	}
+	if (!strcmp(key, "net")) {
+		bool had = d->n_netifs != 0;
+		strv_free(d->netifs, d->n_netifs);
+		d->netifs = NULL;
+		d->n_netifs = 0;
+		return had;
+	}
 	if (!strcmp(key, "config") || !strcmp(key, "config_readable") || !strcmp(key, "resources")) {
 		bool had = d->config != NULL;
 		free(d->config);
@@ -725,10 +759,28 @@ static void mark_groups(struct rec *r)
 			r->groups[i].node.known = false;
 }
 
+/* cpu: count must give each NUMA node a device names a CPU (the loader's
+ * rule; a host with memory-only nodes breaks it): otherwise left out. */
+static void fit_cpu_count(struct rec *r)
+{
+	int64_t nodes = 1;
+
+	for (size_t i = 0; i < r->n_devs; i++)
+		if (r->devs[i].selected && r->devs[i].have_numa && r->devs[i].numa + 1 > nodes)
+			nodes = r->devs[i].numa + 1;
+	if (r->cpu_count && r->cpu_count < nodes) {
+		note(r, "proc/cpuinfo: %u CPUs for %lld NUMA nodes: the count is left out (fakesys gives every node a CPU)",
+		     r->cpu_count, (long long)nodes);
+		r->cpu_count = 0;
+	}
+}
+
 /* The scenario text of @r that the loader takes (malloc'd into *@out), or a negative errno. */
 static int loadable_text(struct rec *r, const char *root, char **out, size_t *len, struct vk_error *err)
 {
 	struct vk_error le = {0};
+
+	fit_cpu_count(r);
 
 	for (unsigned tries = 0;; tries++) {
 		struct host_model *m = NULL;

@@ -152,9 +152,48 @@ oom:
 	strv_free(names, n);
 	return -ENOMEM;
 }
-/* proc/cpuinfo: only the vendor and whether the host is a VM (the
- * "hypervisor" flag), which is what vfio-doctor reads; nothing that
- * identifies the machine. */
+/* The value of the first "@key<tabs>: value" line of @s, as a malloc'd
+ * string (NULL: none, or ENOMEM). */
+static char *cpuinfo_value(const char *s, const char *key)
+{
+	size_t kl = strlen(key);
+
+	for (const char *p = s; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL) {
+		if (strncmp(p, key, kl) || (p[kl] != '\t' && p[kl] != ' ' && p[kl] != ':'))
+			continue;
+		const char *v = strchr(p, ':');
+		if (!v || (strchr(p, '\n') && v > strchr(p, '\n')))
+			continue;
+		v += 1 + (v[1] == ' ');
+		return strndup(v, strcspn(v, "\n"));
+	}
+	return NULL;
+}
+
+/* A flags line fakesys loads: names of [a-z0-9_], one space apart, each once
+ * (platform.c's rules). */
+static bool flags_ok(const char *f)
+{
+	if (!*f)
+		return false;
+	for (const char *p = f; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_' || *p == ' '))
+			return false;
+	for (const char *p = f; *p; p += strcspn(p, " "), p += strspn(p, " ")) {
+		size_t n = strcspn(p, " ");
+		for (const char *q = p + n + strspn(p + n, " "); *q; q += strcspn(q, " "), q += strspn(q, " "))
+			if (strcspn(q, " ") == n && !strncmp(p, q, n))
+				return false;
+	}
+	return true;
+}
+
+/*
+ * proc/cpuinfo: the vendor, whether the host is a VM (the "hypervisor" flag),
+ * the number of CPUs, and the first CPU's model name and flags, so that a
+ * replay keeps what virt-host-validate and others read (vmx/svm); nothing
+ * that identifies the machine.
+ */
 static void read_cpuinfo(struct rec *r)
 {
 	static const char *const vendors[][2] = {
@@ -169,10 +208,43 @@ static void read_cpuinfo(struct rec *r)
 			r->cpu_vendor = vendors[i][1];
 	r->cpu_hypervisor = strstr(s, " hypervisor ") || strstr(s, " hypervisor\n") ||
 	                    (strlen(s) > 11 && !strcmp(s + strlen(s) - 11, " hypervisor"));
-	if (!r->cpu_vendor)
+	if (!r->cpu_vendor) {
 		note(r, "proc/cpuinfo names no CPU vendor fakesys knows (intel, amd, hygon): not recorded");
+		return;
+	}
+	for (const char *p = s; p; p = strstr(p + 1, "\nprocessor"))
+		if (!strncmp(p, "processor", 9) || !strncmp(p, "\nprocessor", 10))
+			r->cpu_count++;
+	if (r->cpu_count > 8192) {
+		note(r, "proc/cpuinfo: %u CPUs, more than fakesys models (8192): count not recorded", r->cpu_count);
+		r->cpu_count = 0;
+	}
+	r->cpu_model = cpuinfo_value(s, "model name");
+	if (r->cpu_model && (!*r->cpu_model || strlen(r->cpu_model) > 63 || strchr(r->cpu_model, '\t') ||
+	                     !utf8_valid(r->cpu_model))) {
+		note(r, "proc/cpuinfo: model name '%.63s' not recorded (1 to 63 bytes of text)", r->cpu_model);
+		free(r->cpu_model);
+		r->cpu_model = NULL;
+	}
+	r->cpu_flags = cpuinfo_value(s, "flags");
+	if (r->cpu_flags && !flags_ok(r->cpu_flags)) {
+		note(r, "proc/cpuinfo: flags not recorded (not names of [a-z0-9_], each once)");
+		free(r->cpu_flags);
+		r->cpu_flags = NULL;
+	}
 }
 
+/* sys/firmware/acpi/tables: whether the firmware has the IOMMUs' tables
+ * (virt-host-validate looks for them; whoever may list the directory may see
+ * the names, even where reading the tables needs root). */
+static void read_acpi(struct rec *r)
+{
+	if (!exists(r, "sys/firmware/acpi/tables"))
+		return;
+	r->acpi_known = true;
+	r->acpi_dmar = exists(r, "sys/firmware/acpi/tables/DMAR");
+	r->acpi_ivrs = exists(r, "sys/firmware/acpi/tables/IVRS");
+}
 
 /* proc/sys/kernel/osrelease and proc/cmdline (redacted with --redact). */
 static int read_release_cmdline(struct rec *r)
@@ -377,6 +449,7 @@ int read_kernel(struct rec *r)
 	int k;
 
 	read_cpuinfo(r);
+	read_acpi(r);
 	if ((k = read_release_cmdline(r)) < 0 || (k = read_iommu_units(r)) < 0 || (k = read_groups(r)) < 0 ||
 	    (k = read_modules(r)) < 0)
 		return k;

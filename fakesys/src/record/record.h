@@ -49,6 +49,8 @@ struct rdev {
 	size_t n_res;
 	bool have_irq;
 	uint64_t irq;
+	char **netifs;      /* net/<name>: the interfaces of a NIC on its driver */
+	size_t n_netifs;
 	uint64_t totalvfs, vf_device;
 	bool have_vf_device;
 	bool selected, emit_config;
@@ -87,6 +89,11 @@ struct rec {
 	char *release, *cmdline;
 	const char *cpu_vendor; /* "intel"/"amd"/"hygon" from proc/cpuinfo, NULL: unknown */
 	bool cpu_hypervisor;
+	uint32_t cpu_count;     /* processor blocks of proc/cpuinfo */
+	char *cpu_model;        /* the first CPU's model name, NULL: not recorded */
+	char *cpu_flags;        /* and its flags line, NULL: not recorded */
+	bool acpi_known;        /* sys/firmware/acpi/tables was there to look at */
+	bool acpi_dmar, acpi_ivrs;
 	const char *iommu;
 	unsigned units;
 	bool ir, cdev, iommufd, noiommu, no_modules;

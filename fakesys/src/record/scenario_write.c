@@ -320,6 +320,13 @@ static void write_device(struct yw *w, const struct rdev *d)
 			kv_plain(w, "vf_device", "0x%04llx", (unsigned long long)d->vf_device);
 		map_end(w);
 	}
+	if (d->n_netifs) {
+		key(w, "net");
+		seq_start(w, true);
+		for (size_t i = 0; i < d->n_netifs; i++)
+			str(w, d->netifs[i]);
+		seq_end(w);
+	}
 	if (d->config && d->emit_config)
 		write_config(w, d);
 	map_end(w);
@@ -337,9 +344,27 @@ static void write_document(struct yw *w, struct rec *r)
 	kv_plain(w, "name", "recorded");
 	if (r->cpu_vendor) {
 		key(w, "cpu");
-		map_start(w, true);
+		map_start(w, !r->cpu_flags && !r->cpu_model);
 		kv_plain(w, "vendor", "%s", r->cpu_vendor);
 		kv_bool(w, "hypervisor", r->cpu_hypervisor);
+		if (r->cpu_count)
+			kv_plain(w, "count", "%u", r->cpu_count);
+		if (r->cpu_model)
+			kv_str(w, "model_name", r->cpu_model);
+		if (r->cpu_flags)
+			kv_str(w, "flags", r->cpu_flags);
+		map_end(w);
+	}
+	if (r->acpi_known) {
+		key(w, "firmware");
+		map_start(w, true);
+		key(w, "acpi_tables");
+		seq_start(w, true);
+		if (r->acpi_dmar)
+			plain(w, "DMAR");
+		if (r->acpi_ivrs)
+			plain(w, "IVRS");
+		seq_end(w);
 		map_end(w);
 	}
 	write_kernel(w, r);
