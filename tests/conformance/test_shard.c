@@ -214,6 +214,13 @@ Test(shard, usage_errors)
 	}
 	cr_assert_eq(run_test("--list", "--shard", "100000/100000", p, NULL), 0, "%s", errb);
 	cr_assert_eq(run_test("--list", NULL), 2, "no scenario: usage");
+	/* a list that cannot be written is no list */
+	char cmd[8400], bin[4096];
+	snprintf(cmd, sizeof(cmd), "'%s' test --list --shard 1/2 '%s/scenarios' > /dev/full",
+	         vk_bin("fakesys/fakesys", bin, sizeof(bin)), vk_source_dir());
+	char *sh[] = { "/bin/sh", "-c", cmd, NULL };
+	cr_assert_eq(vk_run(sh, out, OUTLEN, errb, OUTLEN), 1, "%s", errb);
+	cr_assert(strstr(errb, "writing the list to standard output: No space left on device"), "%s", errb);
 	/* a name --list cannot print on one line */
 	char nl[4200];
 	cr_assert_eq(vk_scenario_variant("default.yaml", "name: default", "name: default", tmp, "a\nb.yaml", nl, sizeof(nl)), 0);
