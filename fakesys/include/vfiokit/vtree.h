@@ -77,6 +77,12 @@ struct vt_node *vtree_add_filef(struct vtree *t, struct vt_node *dir, const char
                                 const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 struct vt_node *vtree_add_link(struct vtree *t, struct vt_node *dir, const char *name, const char *target);
 
+/* A file @name in @dir with the content of the file @src of the same tree,
+ * not copied (proc/bus/pci's config files are the sysfs config's bytes).
+ * NULL with errno EINVAL when @src is not a file, else as vtree_add_file(). */
+struct vt_node *vtree_add_file_same(struct vtree *t, struct vt_node *dir, const char *name, const struct vt_node *src,
+                                    uint32_t mode);
+
 /* Replace the content of file @n with a copy of @data (the old bytes stay in
  * the arena until the tree is freed).  Returns 0, -EINVAL (not a file), -ENOMEM. */
 int vtree_set_file(struct vtree *t, struct vt_node *n, const void *data, size_t len);

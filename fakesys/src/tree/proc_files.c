@@ -165,11 +165,20 @@ static void resources(const struct vt_node *dir, uint64_t start[7], uint64_t end
 			n++;
 		snprintf(line, sizeof(line), "%.*s", (int)(n < sizeof(line) - 1 ? n : sizeof(line) - 1),
 		         (const char *)r->u.file.data + off);
-		unsigned long long s, e, fl;
-		if (sscanf(line, "%llx %llx %llx", &s, &e, &fl) == 3) {
-			start[i] = s;
-			end[i] = e;
-			flags[i] = fl;
+		/* "0x%016llx 0x%016llx 0x%016llx" (strtoull: a scanf per line costs
+		 * more than the rest of the list) */
+		char *p = line, *q;
+		uint64_t v[3];
+		int k = 0;
+		for (; k < 3; k++, p = q) {
+			v[k] = strtoull(p, &q, 16);
+			if (q == p)
+				break;
+		}
+		if (k == 3) {
+			start[i] = v[0];
+			end[i] = v[1];
+			flags[i] = v[2];
 		}
 		off += n + 1;
 	}
@@ -192,10 +201,13 @@ static void devices_line(struct tree_parts *p, FILE *f, size_t i)
 	fprintf(f, "\t%s\n", d->driver ? d->driver : "");
 }
 
-/* The config file of device @i below proc/bus/pci: the bytes its sysfs config shows. */
-static void config_file(struct tree_parts *p, struct vt_node *bus_pci, size_t i)
+/* The config file of device @i below proc/bus/pci: the bytes its sysfs config
+ * shows.  Devices come in address order: the bus directory is the one of the
+ * device before (*@bd) or a new one, never looked up in a wide directory. */
+static void config_file(struct tree_parts *p, struct vt_node *bus_pci, size_t i, struct vt_node **bd)
 {
 	const struct host_device *d = &p->m->devices[i];
+	const struct host_device *prev = i ? &p->m->devices[i - 1] : NULL;
 	const struct vt_node *cfg = tp_kid(p->dev_node[i], "config");
 	char dir[16], name[16];
 
@@ -204,9 +216,16 @@ static void config_file(struct tree_parts *p, struct vt_node *bus_pci, size_t i)
 	else
 		snprintf(dir, sizeof(dir), "%02x", d->addr.bus);
 	snprintf(name, sizeof(name), "%02x.%x", d->addr.slot, d->addr.function);
-	struct vt_node *bd = tp_dir(p, bus_pci, dir);
-	if (cfg && cfg->type == VT_FILE)
-		tp_bytes(p, bd, name, 0644, cfg->u.file.data, cfg->u.file.len);
+	if (!*bd || !prev || prev->addr.domain != d->addr.domain || prev->addr.bus != d->addr.bus) {
+		if (p->rc || !(*bd = vtree_add_dir(p->t, bus_pci, dir, 0555))) {
+			tp_fail(p, errno, dir);
+			return;
+		}
+	}
+	if (!cfg || cfg->type != VT_FILE || p->rc)
+		return;
+	if (!vtree_add_file_same(p->t, *bd, name, cfg, 0644))
+		tp_fail(p, errno, name);
 }
 
 /*
@@ -303,8 +322,9 @@ static void bus_pci(struct tree_parts *p, struct vt_node *proc)
 		return;
 	}
 	tp_bytes(p, bus, "devices", 0444, buf, len);
+	struct vt_node *bd = NULL;
 	for (size_t i = 0; i < n && !p->rc; i++)
-		config_file(p, bus, i);
+		config_file(p, bus, i, &bd);
 }
 
 void tree_proc(struct tree_parts *p, struct vt_node *proc)

@@ -52,25 +52,59 @@ static int hwdb_rank(const char *key)
 	return (int)VK_ARRAY_SIZE(order);
 }
 
-/* The hwdb's properties for @modalias as "E:" lines, in udev's order. */
-static void hwdb_lines(struct udev_hwdb *hwdb, const char *modalias, FILE *f)
+/*
+ * The hwdb's answers by modalias, for one tree: a lookup costs a few hundred
+ * microseconds (libudev builds a list for each), and large scenarios repeat a
+ * handful of ids over thousands of functions.  Open addressing, never full:
+ * at most one entry per device, in twice as many slots.
+ */
+struct hwdb_cache {
+	struct udev_hwdb *hwdb; /* NULL: this machine has no hwdb */
+	char **key, **lines;    /* modalias, and its "E:" lines */
+	size_t cap;
+};
+
+static uint64_t hash(const char *s)
+{
+	uint64_t h = 1469598103934665603ull; /* FNV-1a */
+
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ull;
+	return h;
+}
+
+/* The hwdb's properties for @modalias as "E:" lines, in udev's order (NULL:
+ * out of memory). */
+static const char *hwdb_lines(struct hwdb_cache *c, const char *modalias)
 {
 	struct udev_list_entry *e, *first;
 	int max = hwdb_rank("");
+	size_t i = hash(modalias) & (c->cap - 1), len = 0;
+	char *buf = NULL;
 
-	if (!hwdb)
-		return;
-	first = udev_hwdb_get_properties_list_entry(hwdb, modalias, 0);
-	for (int rank = 0; rank <= max; rank++)
+	for (; c->key[i]; i = (i + 1) & (c->cap - 1))
+		if (!strcmp(c->key[i], modalias))
+			return c->lines[i];
+	FILE *f = open_memstream(&buf, &len);
+	if (!f)
+		return NULL;
+	first = c->hwdb ? udev_hwdb_get_properties_list_entry(c->hwdb, modalias, 0) : NULL;
+	for (int rank = 0; first && rank <= max; rank++)
 		udev_list_entry_foreach(e, first) {
 			const char *k = udev_list_entry_get_name(e), *v = udev_list_entry_get_value(e);
 			/* a value on one line: a newline would end the entry in the db */
 			if (hwdb_rank(k) == rank && v && !strchr(v, '\n') && !strchr(k, '='))
 				fprintf(f, "E:%s=%s\n", k, v);
 		}
+	if (fclose(f) != 0 || !(c->key[i] = strdup(modalias))) {
+		free(buf);
+		return NULL;
+	}
+	c->lines[i] = buf;
+	return buf;
 }
 
-static void device_db(struct tree_parts *p, struct vt_node *data, struct udev_hwdb *hwdb, size_t i)
+static void device_db(struct tree_parts *p, struct vt_node *data, struct hwdb_cache *c, size_t i)
 {
 	const struct host_device *d = &p->m->devices[i];
 	char a[PCI_ADDR_STRLEN], modalias[64], tag[64], name[80];
@@ -92,14 +126,13 @@ static void device_db(struct tree_parts *p, struct vt_node *data, struct udev_hw
 			tag[t++] = '_';
 	}
 	tag[t] = '\0';
-	FILE *f = open_memstream(&buf, &len);
+	const char *hw = hwdb_lines(c, modalias);
+	FILE *f = hw ? open_memstream(&buf, &len) : NULL;
 	if (!f) {
 		tp_fail(p, ENOMEM, "run/udev/data");
 		return;
 	}
-	fprintf(f, "I:%llu\n", UDEV_INIT_USEC + 1000ull * i);
-	hwdb_lines(hwdb, modalias, f);
-	fprintf(f, "E:ID_PATH=pci-%s\nE:ID_PATH_TAG=%s\nV:1\n", a, tag);
+	fprintf(f, "I:%llu\n%sE:ID_PATH=pci-%s\nE:ID_PATH_TAG=%s\nV:1\n", UDEV_INIT_USEC + 1000ull * i, hw, a, tag);
 	if (fclose(f) != 0) {
 		tp_fail(p, ENOMEM, "run/udev/data");
 		return;
@@ -110,19 +143,31 @@ static void device_db(struct tree_parts *p, struct vt_node *data, struct udev_hw
 
 void tree_udev_db(struct tree_parts *p)
 {
+	struct hwdb_cache c = {.cap = 16};
 	struct udev *udev;
-	struct udev_hwdb *hwdb = NULL;
 
 	if (p->rc)
 		return;
 	struct vt_node *data = tp_dir(p, vtree_root(p->t), "run/udev/data");
+	while (c.cap < 2 * p->m->n_devices)
+		c.cap *= 2;
+	c.key = calloc(c.cap, sizeof(*c.key));
+	c.lines = calloc(c.cap, sizeof(*c.lines));
 	/* libudev's hwdb: the file udevd reads (/etc/udev/hwdb.bin, else the
 	 * one systemd-hwdb built under /usr/lib/udev) */
 	udev = udev_new();
 	if (udev)
-		hwdb = udev_hwdb_new(udev);
+		c.hwdb = udev_hwdb_new(udev);
+	if (!c.key || !c.lines)
+		tp_fail(p, ENOMEM, "run/udev/data");
 	for (size_t i = 0; i < p->m->n_devices && !p->rc; i++)
-		device_db(p, data, hwdb, i);
-	udev_hwdb_unref(hwdb);
+		device_db(p, data, &c, i);
+	for (size_t i = 0; c.key && c.lines && i < c.cap; i++) {
+		free(c.key[i]);
+		free(c.lines[i]);
+	}
+	free(c.key);
+	free(c.lines);
+	udev_hwdb_unref(c.hwdb);
 	udev_unref(udev);
 }

@@ -216,6 +216,25 @@ struct vt_node *vtree_add_file(struct vtree *t, struct vt_node *dir, const char 
 	return n;
 }
 
+struct vt_node *vtree_add_file_same(struct vtree *t, struct vt_node *dir, const char *name, const struct vt_node *src,
+                                    uint32_t mode)
+{
+	struct vt_node *n;
+
+	if (!src || src->type != VT_FILE) {
+		errno = EINVAL;
+		return NULL;
+	}
+	n = add_node(t, dir, name, VT_FILE, mode);
+	if (!n)
+		return NULL;
+	/* the bytes live in the arena as long as the tree; a later
+	 * vtree_set_file() of either file gives it bytes of its own */
+	n->u.file.data = src->u.file.data;
+	n->u.file.len = src->u.file.len;
+	return n;
+}
+
 struct vt_node *vtree_add_filef(struct vtree *t, struct vt_node *dir, const char *name, uint32_t mode,
                                 const char *fmt, ...)
 {
