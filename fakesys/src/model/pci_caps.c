@@ -891,8 +891,8 @@ int pci_link_width_show(const struct host_device *d, bool max, char *buf, size_t
 	unsigned pos = pci_cap_find(d->config, d->config_len, PCI_CAP_ID_EXP), w = 0;
 
 	if (pos)
-		w = max ? (rd32(d->config, pos + PCI_EXP_LNKCAP) & PCI_EXP_LNKCAP_MLW) >> 4
-		        : (rd16(d->config, pos + PCI_EXP_LNKSTA) & PCI_EXP_LNKSTA_NLW) >> PCI_EXP_LNKSTA_NLW_SHIFT;
+		w = max ? (unsigned)(rd32(d->config, pos + PCI_EXP_LNKCAP) & PCI_EXP_LNKCAP_MLW) >> 4
+		        : (unsigned)(rd16(d->config, pos + PCI_EXP_LNKSTA) & PCI_EXP_LNKSTA_NLW) >> PCI_EXP_LNKSTA_NLW_SHIFT;
 	return snprintf(buf, len, "%u\n", w);
 }
 
