@@ -539,9 +539,17 @@ int fakesys_umount_with(const char *mountpoint, const struct fakesys_umount_opts
 	if (lazy) { /* not an error: what --lazy is for */
 		if (err) {
 			err->code = 0;
-			snprintf(err->msg, sizeof(err->msg),
-			         "umount %s: detached; its server (pid %d) serves on until the last user closes%s%s",
-			         mountpoint, (int)s.pid, holders[0] ? ": " : "", holders);
+			/* cut to the message's room; the holders are the part that may not fit */
+			int k = snprintf(err->msg, sizeof(err->msg),
+			                 "umount %s: detached; its server (pid %d) serves on until the last user closes",
+			                 mountpoint, (int)s.pid);
+			if (holders[0] && k > 0 && (size_t)k + 3 < sizeof(err->msg)) {
+				size_t room = sizeof(err->msg) - (size_t)k;
+				int keep = (int)(room - 3);
+				memcpy(err->msg + k, ": ", 2);
+				memcpy(err->msg + k + 2, holders, strnlen(holders, (size_t)keep));
+				err->msg[k + 2 + (int)strnlen(holders, (size_t)keep)] = '\0';
+			}
 		}
 		return 1;
 	}
