@@ -57,7 +57,7 @@ static void usage(FILE *f)
 	      "      --lazy                   detach it now even while in use; its server\n"
 	      "                               serves on until the last user closes\n"
 	      "  show SCENARIO                print the host described by SCENARIO\n"
-	      "  run [--live] [--userns] [--tmpdir DIR] [--no-emulation] SCENARIO [--] CMD [ARGS...]\n"
+	      "  run [--live] [--userns] [--tmpdir DIR] [--no-emulation] [--log FILE] SCENARIO [--] CMD [ARGS...]\n"
 	      "                               run CMD in a private mount namespace where the\n"
 	      "                               scenario is overlaid on /sys, /dev and\n"
 	      "                               /proc/cmdline; exits with CMD's status (128+N\n"
@@ -69,6 +69,8 @@ static void usage(FILE *f)
 	      "      --no-emulation           no emulated VFIO/iommufd behind the fake nodes (on\n"
 	      "                               by default when a device is on vfio-pci: CMD's\n"
 	      "                               VFIO ioctls then fail with ENOTTY)\n"
+	      "      --log FILE               append a JSON line per access to FILE (as mount\n"
+	      "                               --log), and per emulated VFIO ioctl (op ioctl)\n"
 	      "  record [--root DIR] [--output FILE] [--redact] [BDF...]\n"
 	      "                               write a scenario of the host under DIR (default /):\n"
 	      "                               all PCI devices, or the named ones with their parents\n"
@@ -266,6 +268,7 @@ static int cmd_run(int argc, char **argv)
 		{"live", no_argument, NULL, 'o'},
 		{"tmpdir", required_argument, NULL, 't'},
 		{"no-emulation", no_argument, NULL, 'E'},
+		{"log", required_argument, NULL, 'l'},
 		{0},
 	};
 	struct fakesys_run_opts o = {0};
@@ -286,6 +289,9 @@ static int cmd_run(int argc, char **argv)
 			break;
 		case 'E':
 			o.no_emulation = true;
+			break;
+		case 'l':
+			o.log = optarg;
 			break;
 		default:
 			return usage_error("%s: unknown option", "run");

@@ -236,4 +236,81 @@ Test(ns_emul_qemu, a_device_fd_ioctl_fault, .timeout = 180)
 	cr_assert(strstr(err, "vfio 0000:01:00.0: error getting device info: Input/output error"), "%s", err);
 }
 
+/* How many "ioctl" lines of @log have @path and @name (and errno @err, NULL: null). */
+static int logged(const char *log, const char *path, const char *name, const char *e, long *pid)
+{
+	FILE *f = fopen(log, "re");
+	char line[4096];
+	int n = 0;
+
+	cr_assert_not_null(f, "%s", log);
+	while (fgets(line, sizeof(line), f)) {
+		json_t *o = json_loads(line, 0, NULL);
+		cr_assert_not_null(o, "not JSON: %s", line);
+		const char *op = json_string_value(json_object_get(o, "op"));
+		const char *p = json_string_value(json_object_get(o, "path"));
+		const char *io = json_string_value(json_object_get(o, "ioctl"));
+		json_t *je = json_object_get(o, "errno");
+		if (op && !strcmp(op, "ioctl") && p && !strcmp(p, path) && io && !strcmp(io, name) &&
+		    (e ? json_is_string(je) && !strcmp(json_string_value(je), e) : json_is_null(je))) {
+			n++;
+			if (pid)
+				*pid = (long)json_integer_value(json_object_get(o, "pid"));
+		}
+		json_decref(o);
+	}
+	fclose(f);
+	return n;
+}
+
+Test(ns_emul_qemu, the_log_has_each_ioctl, .timeout = 180)
+{
+	char dir[4096], log[4200], cmd[8192];
+	long p1 = 0, p2 = 0, p3 = 0;
+
+	cr_assert_eq(vk_mkdtemp(dir, sizeof(dir)), 0);
+	snprintf(log, sizeof(log), "%s/log.jsonl", dir);
+	snprintf(cmd, sizeof(cmd),
+	         "printf '%%s\\n' '{\"execute\":\"qmp_capabilities\"}' '{\"execute\":\"quit\"}' | "
+	         "\"$FAKESYS\" run --log %s \"$SCEN/default.yaml\" -- $QEMU -qmp stdio "
+	         "-device vfio-pci,host=0000:01:00.0,id=gpu",
+	         log);
+	int rc = ns_emul_sh(cmd, out, sizeof(out), err, sizeof(err));
+
+	cr_assert_eq(rc, 0, "status %d\n%s", rc, err);
+	cr_assert_eq(logged(log, "dev/vfio/12", "VFIO_GROUP_GET_STATUS", NULL, &p1), 1);
+	/* the container's VFIO_BASE + 12 by its name there, not the device's */
+	cr_assert_geq(logged(log, "dev/vfio/vfio", "VFIO_IOMMU_GET_INFO", NULL, &p2), 1);
+	cr_assert_geq(logged(log, "dev/vfio/vfio", "VFIO_IOMMU_MAP_DMA", NULL, NULL), 1);
+	cr_assert_eq(logged(log, "dev/vfio/vfio", "VFIO_DEVICE_GET_PCI_HOT_RESET_INFO", NULL, NULL), 0);
+	cr_assert_eq(logged(log, "sys/bus/pci/devices/0000:01:00.0", "VFIO_DEVICE_GET_INFO", NULL, &p3), 1);
+	cr_assert(p1 > 0 && p1 == p2 && p2 == p3, "pids %ld %ld %ld", p1, p2, p3);
+	vk_rm_rf(dir);
+}
+
+Test(ns_emul_qemu, the_log_has_the_fault, .timeout = 180)
+{
+	char dir[4096], log[4200], cmd[8192];
+
+	cr_assert_eq(vk_mkdtemp(dir, sizeof(dir)), 0);
+	snprintf(log, sizeof(log), "%s/log.jsonl", dir);
+	/* QMP's quit on stdin: QEMU ends also if the fault were missed */
+	snprintf(cmd, sizeof(cmd),
+	         "%s | \"$FAKESYS\" run --log %s \"$SCEN/default.yaml\" -- sh -c '"
+	         "echo \"fault add dev/vfio/vfio ioctl EPERM nth=3\" > $FAKESYS_MOUNT/.fakesys/control && "
+	         "exec $QEMU -qmp stdio -device vfio-pci,host=0000:01:00.0'",
+	         QMP, log);
+	int rc = ns_emul_sh(cmd, out, sizeof(out), err, sizeof(err));
+
+	/* the 3rd container ioctl, VFIO_SET_IOMMU (after VFIO_GET_API_VERSION and
+	 * VFIO_CHECK_EXTENSION; hw/vfio/common.c vfio_connect_container()) */
+	cr_assert_eq(rc, 1, "status %d\n%s", rc, err);
+	cr_assert(strstr(err, "Failed to set iommu for container: Operation not permitted"), "%s", err);
+	cr_assert_eq(logged(log, "dev/vfio/vfio", "VFIO_GET_API_VERSION", NULL, NULL), 1);
+	cr_assert_eq(logged(log, "dev/vfio/vfio", "VFIO_CHECK_EXTENSION", NULL, NULL), 1);
+	cr_assert_eq(logged(log, "dev/vfio/vfio", "VFIO_SET_IOMMU", "EPERM", NULL), 1, "%s", err);
+	cr_assert_eq(logged(log, "dev/vfio/vfio", "VFIO_IOMMU_GET_INFO", NULL, NULL), 0);
+	vk_rm_rf(dir);
+}
+
 NS_EMUL_MAIN(need_qemu)

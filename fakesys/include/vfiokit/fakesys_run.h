@@ -38,6 +38,10 @@ struct fakesys_run_opts {
 	 * emulation"); where the kernel refuses the filter, a line on stderr says
 	 * so and the command runs without it. */
 	bool no_emulation;
+	/* The server's access log (fakesys_mount_opts.log; implies
+	 * serve_opens): every access, and with the emulation every VFIO ioctl
+	 * it answers (op "ioctl").  NULL = none. */
+	const char *log;
 };
 
 /**

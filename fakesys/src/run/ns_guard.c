@@ -118,6 +118,7 @@ static __attribute__((noreturn)) void server_child(const struct run_ctx *c, cons
 		.foreground = true,
 		.serve_opens = o->serve_opens || o->model,
 		.model = o->model,
+		.log = o->log,
 		.pidfile = c->ready,
 	};
 	struct vk_error e = {0};
