@@ -111,8 +111,10 @@ run_tests() {
 #    there (CAP_IPC_LOCK counts only in the initial namespace, as in the
 #    kernel), and the default 8 MiB is below -m;
 #  - reliability/test_ns_run_kill: 'SIGTERM of fakesys while the server is
-#    stopped' sees exit status 0 inside the test namespace (not yet understood).
-UNPRIV_KNOWN_FAILING='^(resolver/test_facts|resolver/test_open|fakesys/test_ns_run|emul/test_ns_emul_qemu|reliability/test_ns_run_kill)$'
+#    stopped' sees exit status 0 inside the test namespace (not yet understood);
+#  - reliability/valgrind-cli: its 'fakesys test' of a scenario with a bad
+#    doctor option exits 0 there, want 1 (not yet understood).
+UNPRIV_KNOWN_FAILING='^(resolver/test_facts|resolver/test_open|fakesys/test_ns_run|emul/test_ns_emul_qemu|reliability/test_ns_run_kill|reliability/valgrind-cli)$'
 run_tests_unprivileged() {
 	[ "$(id -u)" -eq 0 ] || return 0
 	local user=${VK_TEST_USER:-vkci}
