@@ -42,11 +42,15 @@ pids_of() {
 }
 
 # The PIDs of processes found by "$@" (grep -l or find over /proc), but this
-# script and what it runs (they inherit VK_SUITE_LEAKS_SELF).
+# script and what it runs: the programs it starts inherit VK_SUITE_LEAKS_SELF;
+# the shell itself and its forked subshells do not show it (/proc/PID/environ
+# is the environment given to execve, not what the shell exported since), so
+# they are told by their command line, which is this script's own.
 without_self() {
 	self=" $(grep -lzxF "VK_SUITE_LEAKS_SELF=$$" /proc/[0-9]*/environ 2>/dev/null | pids_of | tr '\n' ' ') "
 	"$@" 2>/dev/null | pids_of | while read -r pid; do
 		case "$self" in *" $pid "*) continue ;; esac
+		cmp -s "/proc/$pid/cmdline" /proc/$$/cmdline && continue
 		echo "$pid"
 	done
 }
