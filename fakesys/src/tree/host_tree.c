@@ -490,7 +490,7 @@ static const struct attr driver_attrs[] = {
 	{"bind", 0200, HOST_STORE_BIND, NULL, show_empty},
 	{"unbind", 0200, HOST_STORE_UNBIND, NULL, show_empty},
 	{"new_id", 0200, HOST_STORE_NEW_ID, NULL, show_empty},
-	{"remove_id", 0200, 0, NULL, show_empty},
+	{"remove_id", 0200, HOST_STORE_REMOVE_ID, NULL, show_empty},
 	{"uevent", 0200, 0, NULL, show_empty},
 };
 
