@@ -3,6 +3,7 @@
  * What the FUSE server's files share: the served filesystem (struct fs), its
  * per-request bookkeeping and the calls between its concerns:
  *   serve/fuse_ops.c     the FUSE operations (requests, faults, the access log)
+ *   serve/fuse_ro.c      statfs and the operations a read-only tree refuses
  *   serve/invalidate.c   naming nodes by pattern, invalidating the kernel's caches
  *   live/control.c       kernel-like writes, rebuilds, the control channel, steps
  *   serve/mount.c        mounting, the daemon
