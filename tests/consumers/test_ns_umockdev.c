@@ -3,10 +3,16 @@
  * umockdev-record under `fakesys run` records a fake device as udev shows it:
  * its path, the database's properties (it crashed on the devices libudev
  * refused before fakesys run set SYSTEMD_DEVICE_VERIFY_SYSFS=0), its
- * attributes and links, and its parents up to the root bus.
+ * attributes and links, and its parents up to the root bus; and
+ * `fakesys import-umockdev` of that recording brings back the IOMMU groups
+ * with their members and the IOMMU's kind, from the devices' iommu_group and
+ * iommu links (what a VFIO bug report needs).
  */
 #include <criterion/criterion.h>
 #include <string.h>
+
+#include <vfiokit/host_model.h>
+#include <vfiokit/pci_addr.h>
 
 #include "consumers_util.h"
 #include "testutil.h"
@@ -26,6 +32,34 @@ Test(umockdev, record_of_a_fake_device)
 	};
 	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
 		cr_assert_not_null(strstr(out, want[i]), "no '%s' in the recording:\n%.4000s", want[i], out);
+}
+
+Test(umockdev, import_keeps_the_iommu_groups)
+{
+	static const char *const bdfs[] = {"0000:01:00.0", "0000:01:00.1", "0000:02:00.0"};
+	int rc = consumers_run(NULL, "default.yaml",
+	                       "f=$(mktemp) && umockdev-record /sys/bus/pci/devices/0000:01:00.0 "
+	                       "/sys/bus/pci/devices/0000:01:00.1 /sys/bus/pci/devices/0000:02:00.0 > $f && "
+	                       "\"$FAKESYS\" import-umockdev $f; rc=$?; rm -f $f; exit $rc",
+	                       out, sizeof(out), err, sizeof(err));
+	cr_assert_eq(rc, 0, "status %d: %s", rc, err);
+	struct host_model *orig = consumers_model("default.yaml");
+	struct host_model *m = consumers_model(consumers_scenario_text("imported.yaml", out));
+	cr_assert_eq(m->iommu, IOMMU_INTEL, "the units' kind from their names (dmar0)");
+	for (size_t i = 0; i < sizeof(bdfs) / sizeof(*bdfs); i++) {
+		struct pci_addr a;
+		cr_assert_eq(pci_addr_parse(bdfs[i], &a, NULL), 0);
+		const struct host_device *d = host_model_find(m, &a), *o = host_model_find(orig, &a);
+		cr_assert(d && o, "%s", bdfs[i]);
+		cr_assert_geq(o->iommu_group, 0);
+		cr_assert_eq(d->iommu_group, o->iommu_group, "%s: group %lld, recorded %lld", bdfs[i],
+		             (long long)d->iommu_group, (long long)o->iommu_group);
+	}
+	/* the GPU's two functions share their group, as recorded */
+	cr_assert_eq(host_model_find(m, &(struct pci_addr){.bus = 1, .function = 1})->iommu_group,
+	             host_model_find(m, &(struct pci_addr){.bus = 1})->iommu_group);
+	host_model_free(m);
+	host_model_free(orig);
 }
 
 CONSUMERS_MAIN("umockdev-record", NULL)

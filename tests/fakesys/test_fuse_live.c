@@ -156,6 +156,60 @@ Test(fuse_live, new_id_binds_every_unbound_match)
 	live_umount(mnt);
 }
 
+/* drivers_probe after an override is cleared binds the device's own driver
+ * again (__device_attach(): the static table of the driver the scenario bound
+ * it to), as `driverctl unset-override` expects; a device the scenario left on
+ * vfio-pci has no driver of its own to go back to. */
+Test(fuse_live, drivers_probe_finds_the_native_driver_again)
+{
+	cr_assert_eq(live_mount(LIVE_HOST, live, mnt, sizeof(mnt)), 0);
+	cr_assert_eq(wr("sys/bus/pci/drivers/nvme/unbind", "0000:02:00.0"), 0);
+	cr_assert_eq(wr("sys/bus/pci/devices/0000:02:00.0/driver_override", "vfio-pci\n"), 0);
+	cr_assert_eq(wr("sys/bus/pci/drivers_probe", "0000:02:00.0\n"), 0);
+	link_target_has(mnt, "sys/bus/pci/devices/0000:02:00.0/driver", "drivers/vfio-pci");
+	cr_assert_eq(wr("sys/bus/pci/drivers/vfio-pci/unbind", "0000:02:00.0"), 0);
+	cr_assert_eq(wr("sys/bus/pci/devices/0000:02:00.0/driver_override", "\n"), 0);
+	cr_assert_eq(wr("sys/bus/pci/drivers_probe", "0000:02:00.0\n"), 0);
+	link_target_has(mnt, "sys/bus/pci/devices/0000:02:00.0/driver", "drivers/nvme");
+	cr_assert(!exists("dev/vfio/devices/vfio2"), "off vfio-pci: its nodes went");
+	/* with an override naming another driver, the native one does not bind */
+	cr_assert_eq(wr("sys/bus/pci/drivers/nvme/unbind", "0000:02:00.0"), 0);
+	cr_assert_eq(wr("sys/bus/pci/devices/0000:02:00.0/driver_override", "i40e\n"), 0);
+	cr_assert_eq(wr("sys/bus/pci/drivers_probe", "0000:02:00.0\n"), 0);
+	link_target_has(mnt, "sys/bus/pci/devices/0000:02:00.0/driver", "drivers/i40e");
+	/* the scenario's vfio-pci devices: no static table knows them */
+	cr_assert_eq(wr("sys/bus/pci/drivers/vfio-pci/unbind", "0000:01:00.1"), 0);
+	cr_assert_eq(wr("sys/bus/pci/drivers_probe", "0000:01:00.1"), 0);
+	cr_assert(!exists("sys/bus/pci/devices/0000:01:00.1/driver"), "nothing matches 10de:1aef");
+	live_umount(mnt);
+}
+
+/* new_id of an ID the static table holds is EEXIST (new_id_store() probes
+ * pci_match_device() with it); remove_id takes a dynamic ID away (ENODEV
+ * when there is none, EINVAL for fewer than two fields) and unbinds nothing. */
+Test(fuse_live, new_id_and_remove_id)
+{
+	cr_assert_eq(live_mount(LIVE_HOST, live, mnt, sizeof(mnt)), 0);
+	cr_assert_eq(wr("sys/bus/pci/drivers/nvme/new_id", "144d a808"), -EEXIST);
+	cr_assert_eq(wr("sys/bus/pci/drivers/vfio-pci/remove_id", "144d a808"), -ENODEV);
+	cr_assert_eq(wr("sys/bus/pci/drivers/vfio-pci/remove_id", "144d"), -EINVAL);
+	cr_assert_eq(wr("sys/bus/pci/drivers/nvme/unbind", "0000:02:00.0"), 0);
+	cr_assert_eq(wr("sys/bus/pci/drivers/vfio-pci/new_id", "144d a808 ffffffff ffffffff 0 0"), 0);
+	link_target_has(mnt, "sys/bus/pci/devices/0000:02:00.0/driver", "drivers/vfio-pci");
+	cr_assert_eq(wr("sys/bus/pci/drivers/nvme/remove_id", "144d a808"), -ENODEV, "another driver's ID");
+	cr_assert_eq(wr("sys/bus/pci/drivers/vfio-pci/remove_id", "144d a808 1 1"), -ENODEV, "subvendor given: compared");
+	cr_assert_eq(wr("sys/bus/pci/drivers/vfio-pci/remove_id", "144d a808\n"), 0);
+	link_target_has(mnt, "sys/bus/pci/devices/0000:02:00.0/driver", "drivers/vfio-pci");
+	cr_assert_eq(wr("sys/bus/pci/drivers/vfio-pci/remove_id", "144d a808"), -ENODEV, "gone");
+	cr_assert_eq(wr("sys/bus/pci/drivers/vfio-pci/new_id", "144d a808"), 0, "and may be added again");
+	/* without the ID and with no override, a re-probe finds nvme */
+	cr_assert_eq(wr("sys/bus/pci/drivers/vfio-pci/remove_id", "144d a808"), 0);
+	cr_assert_eq(wr("sys/bus/pci/drivers/vfio-pci/unbind", "0000:02:00.0"), 0);
+	cr_assert_eq(wr("sys/bus/pci/drivers_probe", "0000:02:00.0"), 0);
+	link_target_has(mnt, "sys/bus/pci/devices/0000:02:00.0/driver", "drivers/nvme");
+	live_umount(mnt);
+}
+
 Test(fuse_live, remove_takes_the_device_and_its_group)
 {
 	DIR *d;

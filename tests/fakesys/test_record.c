@@ -723,6 +723,49 @@ Test(record, import_umockdev_non_utf8)
 	vk_rm_rf(tmp);
 }
 
+/* The devices' iommu_group and iommu links become the groups and the unit
+ * kind; a link naming no group or no unit is noted and left out. */
+Test(record, import_umockdev_iommu_links)
+{
+	static const char um[] =
+		"P: /devices/pci0000:00/0000:00:02.0\n"
+		"E: SUBSYSTEM=pci\n"
+		"A: vendor=0x8086\\n\n"
+		"A: device=0x1234\\n\n"
+		"A: class=0x020000\\n\n"
+		"L: iommu=../../virtual/iommu/ivhd0\n"
+		"L: iommu_group=../../../kernel/iommu_groups/7\n"
+		"\n"
+		"P: /devices/pci0000:00/0000:00:03.0\n"
+		"E: SUBSYSTEM=pci\n"
+		"A: vendor=0x8086\\n\n"
+		"A: device=0x1235\\n\n"
+		"A: class=0x020000\\n\n"
+		"L: iommu=../../virtual/iommu/..\n"
+		"L: iommu_group=../../../kernel/iommu_groups/x7\n"
+		"\n";
+	char tmp[512];
+	char *out = NULL, *notes = NULL;
+	struct vk_error e = {0};
+
+	private_tmpdir(tmp, sizeof(tmp));
+	cr_assert_eq(import_text(um, sizeof(um) - 1, &out, &notes, &e), 0, "%s", e.msg);
+	cr_assert_not_null(strstr(out, "iommu: amd\n"), "%s", out);
+	cr_assert_not_null(strstr(out, "address: 0000:00:02.0\n"), "%s", out);
+	cr_assert_not_null(strstr(out, "iommu_group: 7\n"), "%s", out);
+	cr_assert_not_null(strstr(out, "address: 0000:00:03.0\n"), "%s", out);
+	cr_assert_null(strstr(strstr(out, "address: 0000:00:03.0\n"), "iommu_group"), "%s", out);
+	cr_assert_not_null(strstr(notes, "0000:00:03.0: link iommu_group -> '../../../kernel/iommu_groups/x7' names no "
+	                          "group"),
+	                   "%s", notes);
+	cr_assert_not_null(strstr(notes, "0000:00:03.0: link iommu -> '../../virtual/iommu/..' names no IOMMU unit"), "%s",
+	                   notes);
+	cr_assert_eq(entries_of(tmp), 0, "the temporary directory is gone");
+	free(out);
+	free(notes);
+	vk_rm_rf(tmp);
+}
+
 /* ---- size, depth, signals, nothing recorded (issue 22) ------------------ */
 
 /*

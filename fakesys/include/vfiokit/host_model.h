@@ -144,6 +144,11 @@ struct host_model {
 	/* IDs added at run time through a driver's new_id (a live mount). */
 	struct host_dynid *dynids;
 	size_t n_dynids;
+	/* The part of each driver's static ID table fakesys knows: the vendor and
+	 * device of every device the scenario binds to it (but to vfio-pci, its
+	 * variants and pci-stub, which have none); a re-probe finds them. */
+	struct host_dynid *native_ids;
+	size_t n_native_ids;
 
 	/* The scenario's expect: block (`fakesys test`); NULL when it has none. */
 	struct fakesys_expect *expect;

@@ -24,6 +24,7 @@ enum host_store {
 	HOST_STORE_OVERRIDE,  /* <device>/driver_override */
 	HOST_STORE_REMOVE,    /* <device>/remove */
 	HOST_STORE_NUMVFS,    /* <device>/sriov_numvfs */
+	HOST_STORE_REMOVE_ID, /* sys/bus/pci/drivers/<drv>/remove_id */
 };
 
 /**

@@ -30,6 +30,7 @@ struct vt_node {
 	uint8_t type;            /* enum vt_type */
 	uint8_t store;           /* what a write does: the tree's builder names it (host_tree.h's
 	                          * enum host_store); 0 = nothing beyond the mode */
+	uint8_t kern;            /* how the kernel's filesystem shows it: VT_K_* bits below */
 	union {
 		struct {
 			struct vt_node **kids; /* sorted by name after vtree_seal() */
@@ -44,6 +45,41 @@ struct vt_node {
 		} link;
 	} u;
 };
+
+/*
+ * vt_node.kern: what a served tree reports as the kernel's filesystem would.
+ * Bits 0-1, a directory: the order of its listing (and of u.dir.kids once
+ * sealed).  Bits 2-4, any node: its st_size.  Bits 5-6, a file: how much of
+ * it a reader without CAP_SYS_ADMIN may read (PCI config space).
+ */
+enum vt_order {
+	VT_ORDER_NAME = 0,   /* by name (strcmp): a plain directory */
+	VT_ORDER_KERNFS = 1, /* fs/kernfs/dir.c: by (kernfs_name_hash(), name), as sysfs lists */
+	VT_ORDER_PROCFS = 2, /* fs/proc/generic.c proc_match(): by (length, name) */
+};
+#define VT_K_ORDER_MASK 0x03u
+enum vt_size {
+	VT_SIZE_CONTENT = 0 << 2, /* the length of the content (of the target for a link) */
+	VT_SIZE_ZERO = 1 << 2,    /* 0: a kernfs directory or link (kernfs_init_inode() sets none) */
+	VT_SIZE_PAGE = 2 << 2,    /* 4096: a sysfs attribute (sysfs_add_file_mode_ns(): PAGE_SIZE) */
+	VT_SIZE_256 = 3 << 2,     /* a binary attribute of 256 bytes (config space, cfg_size) */
+	VT_SIZE_4096 = 4 << 2,    /* a binary attribute of 4096 bytes (extended config space) */
+};
+#define VT_K_SIZE_MASK 0x1cu
+#define VT_K_UNPRIV_64 0x20u  /* a reader without CAP_SYS_ADMIN reads the first 64 bytes */
+#define VT_K_UNPRIV_128 0x40u /* ... the first 128 (a CardBus bridge's config) */
+#define VT_K_UNPRIV_MASK 0x60u
+
+/* The st_size of @n as the kernel would report it (@n->kern's size bits). */
+uint64_t vt_node_size(const struct vt_node *n);
+
+/* How many bytes of file @n a reader without CAP_SYS_ADMIN reads: its length,
+ * or less for PCI config space (drivers/pci/pci-sysfs.c pci_read_config()). */
+size_t vt_node_unpriv_len(const struct vt_node *n);
+
+/* The hash kernfs orders a directory's children by (fs/kernfs/dir.c
+ * kernfs_name_hash() of a name without a namespace tag). */
+uint32_t vt_kernfs_hash(const char *name);
 
 struct vtree;
 
@@ -90,8 +126,17 @@ int vtree_set_file(struct vtree *t, struct vt_node *n, const void *data, size_t 
 /* Set owner of @n (defaults are 0:0). */
 void vtree_chown(struct vt_node *n, uint32_t uid, uint32_t gid);
 
-/* Sort every directory so that lookups are binary searches; call once after
- * building.  Returns 0, or -EEXIST when a directory holds a name twice (a bug
+/**
+ * vtree_set_kernfs() - mark the subtree at @dir as the kernel's filesystem of
+ * that kind shows it: each directory's listing in @order; with VT_ORDER_KERNFS
+ * (sysfs) also st_size 0 for directories and links and 4096 for every file
+ * not already given a size (an attribute: a binary one was marked when made).
+ * Call before vtree_seal().
+ */
+void vtree_set_kernfs(struct vt_node *dir, enum vt_order order);
+
+/* Sort every directory (in its order, vt_node.kern) so that lookups are binary
+ * searches; call once after building.  Returns 0, or -EEXIST when a directory holds a name twice (a bug
  * of the builder: wide directories are not checked entry by entry). */
 int vtree_seal(struct vtree *t);
 

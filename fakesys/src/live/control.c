@@ -160,6 +160,9 @@ static long live_write_locked(struct fs *fs, fuse_ino_t ino, const char *data, s
 	case HOST_STORE_NEW_ID:
 		r = live_new_id(fs->model, arg, buf, size, err);
 		break;
+	case HOST_STORE_REMOVE_ID:
+		r = live_remove_id(fs->model, arg, buf, size, err);
+		break;
 	case HOST_STORE_PROBE:
 		r = live_drivers_probe(fs->model, buf, size, err);
 		break;
@@ -332,7 +335,7 @@ static int ctl_node(struct fs *fs, bool chmod, char *args, struct vk_error *err)
 }
 
 /* The files "write" (and a client's write(2)) acts on; see write_kind(). */
-#define CTL_WRITE_FILES "bind, unbind, new_id, driver_override, drivers_probe, remove, sriov_numvfs"
+#define CTL_WRITE_FILES "bind, unbind, new_id, remove_id, driver_override, drivers_probe, remove, sriov_numvfs"
 
 /*
  * "write PATH VALUE": what `echo VALUE > PATH` does to a kernel-like control

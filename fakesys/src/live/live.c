@@ -11,7 +11,8 @@
  *   write succeeds whether or not a driver took the device.
  * - drivers/pci/pci-driver.c pci_match_device(): a driver_override names the
  *   only driver that may bind; new_id_store(): fewer than two fields -EINVAL,
- *   an ID the driver already matches -EEXIST, then driver_attach().
+ *   an ID the driver already matches (dynamic or static) -EEXIST, then
+ *   driver_attach().
  * - drivers/base/driver.c driver_set_override(): a value of PAGE_SIZE - 1 or
  *   more -EINVAL, an empty value (or a lone newline) clears it.
  * - drivers/pci/pci-sysfs.c remove_store(): kstrtoul() failure -EINVAL, 0 does
@@ -28,11 +29,23 @@
  *   an empty write never reaches the store; a store gets at most PAGE_SIZE
  *   bytes with a NUL after them (see live.h).
  *
- * What fakesys cannot know is a driver's static ID table: a driver other than
- * vfio-pci, its variant drivers and pci-stub is taken to match every device;
- * those match only through driver_override or new_id, as on a real host (a
- * variant's table entries are PCI_DRIVER_OVERRIDE_DEVICE_VFIO(), override_only,
- * which pci_match_device() takes only with a driver_override).
+ * - pci-driver.c remove_id_store(): fewer than two fields -EINVAL, no dynamic
+ *   ID equal to the one written (subvendor, subdevice any when not given)
+ *   -ENODEV; it unbinds nothing.
+ * - drivers/base/dd.c __device_attach() (drivers_probe): the drivers in turn
+ *   (bus_for_each_drv()), the first that pci_match_device() accepts binds:
+ *   the driver_override alone when set, else the driver's dynamic IDs, then
+ *   its static table.
+ *
+ * What fakesys cannot know is a driver's static ID table.  It knows a part of
+ * it: the scenario binds each device to a driver whose table matches it
+ * (host_model.native_ids), which is what a re-probe after an override was
+ * cleared finds (driverctl unset-override).  An explicit bind to a driver
+ * other than vfio-pci, its variant drivers and pci-stub is taken to match
+ * every device (its real table may well hold the device); those three match
+ * only through driver_override or new_id, as on a real host (a variant's
+ * table entries are PCI_DRIVER_OVERRIDE_DEVICE_VFIO(), override_only, which
+ * pci_match_device() takes only with a driver_override).
  */
 #include <errno.h>
 #include <limits.h>
@@ -207,6 +220,15 @@ static bool has_dynid(const struct host_model *m, const char *drv, const struct 
 	return false;
 }
 
+/* Does @drv's static table hold @d's IDs, as far as fakesys knows it? */
+static bool has_native_id(const struct host_model *m, const char *drv, const struct host_device *d)
+{
+	for (size_t i = 0; i < m->n_native_ids; i++)
+		if (!strcmp(m->native_ids[i].driver, drv) && dynid_matches(&m->native_ids[i], d))
+			return true;
+	return false;
+}
+
 /* Drivers that bind only what they are told to (no static ID table). */
 static bool told_only(const char *drv)
 {
@@ -353,9 +375,9 @@ static int probe_one(struct host_model *m, size_t i)
 		return 1;
 	if (d->driver_override)
 		return driver_exists(m, d->driver_override) ? attach(m, i, d->driver_override) : 1;
-	for (size_t k = 0; k < m->n_dynids; k++)
-		if (driver_exists(m, m->dynids[k].driver) && dynid_matches(&m->dynids[k], d))
-			return attach(m, i, m->dynids[k].driver);
+	for (size_t k = 0; k < m->n_drivers; k++)
+		if (has_dynid(m, m->drivers[k], d) || has_native_id(m, m->drivers[k], d))
+			return attach(m, i, m->drivers[k]);
 	return 1;
 }
 
@@ -415,7 +437,7 @@ int live_new_id(struct host_model *m, const char *drv, const char *buf, size_t l
 		struct host_device probe = {.vendor = (uint16_t)vendor, .device = (uint16_t)device,
 		                            .subsystem_vendor = (uint16_t)subvendor, .subsystem_device = (uint16_t)subdevice,
 		                            .class_code = cls};
-		if (has_dynid(m, drv, &probe))
+		if (has_dynid(m, drv, &probe) || has_native_id(m, drv, &probe))
 			return vk_error_set(err, EEXIST, "new_id: %s already matches %04x:%04x", drv, vendor, device);
 	}
 	struct host_dynid *v = realloc(m->dynids, (m->n_dynids + 1) * sizeof(*v));
@@ -433,6 +455,29 @@ int live_new_id(struct host_model *m, const char *drv, const char *buf, size_t l
 			return vk_error_set(err, ENOMEM, "out of memory");
 	}
 	return 0;
+}
+
+int live_remove_id(struct host_model *m, const char *drv, const char *buf, size_t len, struct vk_error *err)
+{
+	unsigned long long f[7] = {0, 0, ANY_ID, ANY_ID, 0, 0, 0};
+	char q[256];
+
+	(void)len;
+	if (scan_new_id(buf, f) < 2) /* sscanf(buf, "%x %x %x %x %x %x", ...) */
+		return vk_error_set(err, EINVAL, "remove_id: expected 'VENDOR DEVICE [SUBVENDOR SUBDEVICE CLASS MASK]'");
+	for (size_t i = 0; i < m->n_dynids; i++) {
+		struct host_dynid *id = &m->dynids[i];
+		if (strcmp(id->driver, drv) || id->vendor != (uint32_t)f[0] || id->device != (uint32_t)f[1] ||
+		    ((uint32_t)f[2] != ANY_ID && id->subvendor != (uint32_t)f[2]) ||
+		    ((uint32_t)f[3] != ANY_ID && id->subdevice != (uint32_t)f[3]) ||
+		    ((id->class_code ^ (uint32_t)f[4]) & (uint32_t)f[5]))
+			continue;
+		free(id->driver);
+		memmove(id, id + 1, (m->n_dynids - i - 1) * sizeof(*id));
+		m->n_dynids--;
+		return 0;
+	}
+	return vk_error_set(err, ENODEV, "remove_id: %s has no dynamic ID '%s'", drv, quoted(buf, q));
 }
 
 /* ---- removing and adding devices -------------------------------------------- */

@@ -127,6 +127,7 @@ int live_driver_override(struct host_model *m, const struct pci_addr *a, const c
 int live_drivers_probe(struct host_model *m, const char *buf, size_t len, struct vk_error *err);
 int live_remove(struct host_model *m, const struct pci_addr *a, const char *buf, size_t len, struct vk_error *err);
 int live_new_id(struct host_model *m, const char *driver, const char *buf, size_t len, struct vk_error *err);
+int live_remove_id(struct host_model *m, const char *driver, const char *buf, size_t len, struct vk_error *err);
 int live_sriov_numvfs(struct host_model *m, const struct pci_addr *a, const char *buf, size_t len,
                       struct vk_error *err);
 

@@ -106,7 +106,48 @@ void host_model_free(struct host_model *m)
 	for (size_t i = 0; i < m->n_dynids; i++)
 		free(m->dynids[i].driver);
 	free(m->dynids);
+	free(m->native_ids); /* drivers point into m->drivers */
 	free(m);
+}
+
+static int cmp_native(const void *a, const void *b)
+{
+	const struct host_dynid *x = a, *y = b;
+	int c = strcmp(x->driver, y->driver);
+
+	if (c)
+		return c;
+	return x->vendor != y->vendor ? (x->vendor < y->vendor ? -1 : 1)
+	                              : x->device != y->device ? (x->device < y->device ? -1 : 1) : 0;
+}
+
+/* The IDs of the devices the scenario binds, per driver (host_model.native_ids):
+ * after m->drivers is final, whose names the entries share. */
+int host_model_note_native_ids(struct host_model *m)
+{
+	size_t n = 0;
+
+	m->native_ids = calloc(m->n_devices ? m->n_devices : 1, sizeof(*m->native_ids));
+	if (!m->native_ids)
+		return -ENOMEM;
+	for (size_t i = 0; i < m->n_devices; i++) {
+		const struct host_device *d = &m->devices[i];
+		if (!d->driver || pci_driver_is_vfio_pci(d->driver) || !strcmp(d->driver, "pci-stub"))
+			continue;
+		for (size_t k = 0; k < m->n_drivers; k++)
+			if (!strcmp(m->drivers[k], d->driver))
+				m->native_ids[n++] = (struct host_dynid){.driver = m->drivers[k], .vendor = d->vendor,
+				                                         .device = d->device, .subvendor = 0xffffffffu,
+				                                         .subdevice = 0xffffffffu};
+	}
+	if (n)
+		qsort(m->native_ids, n, sizeof(*m->native_ids), cmp_native);
+	size_t w = 0;
+	for (size_t i = 0; i < n; i++)
+		if (!w || cmp_native(&m->native_ids[w - 1], &m->native_ids[i]))
+			m->native_ids[w++] = m->native_ids[i];
+	m->n_native_ids = w;
+	return 0;
 }
 
 const struct host_device *host_model_find(const struct host_model *m, const struct pci_addr *a)

@@ -778,5 +778,5 @@ int scenario_complete(struct loader *l)
 	host_model_assign_group_minors(m);
 	if (m->n_drivers)
 		qsort(m->drivers, m->n_drivers, sizeof(*m->drivers), cmp_str);
-	return 0;
+	return host_model_note_native_ids(m);
 }

@@ -17,6 +17,9 @@ void host_device_clear(struct host_device *d);
 
 /* Whether @name is a driver fakesys knows or the scenario declared (m->drivers). */
 bool model_driver_known(const struct host_model *m, const char *name);
+/* The drivers' IDs as the scenario binds devices (host_model.native_ids); -ENOMEM. */
+int host_model_note_native_ids(struct host_model *m);
+
 /* Add @name to m->drivers, which stays sorted and unique; -ENOMEM. */
 int model_add_driver(struct host_model *m, const char *name);
 /* Sort m->drivers and drop repeats (after a list was appended as given). */

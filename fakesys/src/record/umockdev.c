@@ -42,7 +42,7 @@ static const char *const carried_attrs[] = {
 	"vendor", "device", "subsystem_vendor", "subsystem_device", "class", "revision", "numa_node",
 	"config", "driver_override", "label", "sriov_totalvfs", "sriov_vf_device", "resource", "irq",
 };
-static const char *const carried_links[] = {"driver", "iommu_group", "physfn"};
+static const char *const carried_links[] = {"driver", "iommu_group", "iommu", "physfn"};
 
 struct imp {
 	struct notes nt;
@@ -235,6 +235,44 @@ static int import_attr(struct imp *im, int devfd, const char *bdf, char kind, co
 	return k == -ENOMEM ? k : 0;
 }
 
+/*
+ * The IOMMU side of a device's links, which umockdev records but not what
+ * they point to (sys/kernel/iommu_groups is no device): "iommu_group" makes
+ * sys/kernel/iommu_groups/<N>/devices/<BDF> link back to the device at @path,
+ * so the group and its members come back as the recorder reads a host;
+ * "iommu" makes sys/class/iommu/<unit> (the unit's kind is in its name:
+ * dmar, ivhd, smmu...; its features are not in the recording).
+ */
+static int import_iommu_link(struct imp *im, const char *path, const char *bdf, const char *name, const char *val)
+{
+	const char *last = base_name(val);
+	char rel[PATH_MAX];
+	size_t n = strlen(last);
+
+	if (!safe_component(last, n) || (!strcmp(name, "iommu_group") && strspn(last, "0123456789") != n)) {
+		inote(im, "%s: link %s -> '%.60s' names no %s; not carried over", bdf, name, val,
+		      !strcmp(name, "iommu") ? "IOMMU unit" : "group");
+		return 0;
+	}
+	if (!strcmp(name, "iommu")) {
+		snprintf(rel, sizeof(rel), "class/iommu/%s", last);
+		int fd = mkdirs_at(im->sysfd, rel);
+		if (fd < 0)
+			return fd == -ENOMEM ? fd : 0;
+		close(fd);
+		return 0;
+	}
+	snprintf(rel, sizeof(rel), "kernel/iommu_groups/%s/devices", last);
+	_cleanup_close_ int fd = mkdirs_at(im->sysfd, rel);
+	if (fd < 0)
+		return fd == -ENOMEM ? fd : 0;
+	char target[PATH_MAX];
+	snprintf(target, sizeof(target), "../../../..%s", path);
+	if (symlinkat(target, fd, bdf) < 0)
+		inote(im, "%s: iommu group %s: %s", bdf, last, strerror(errno));
+	return 0;
+}
+
 /* Whether @path (from a P: line) can become a device directory of the tree. */
 static bool usable_path(struct imp *im, const char *path)
 {
@@ -320,6 +358,8 @@ static int import_device(struct imp *im, char **lines, size_t n)
 			else if (symlinkat(val, devfd, name) < 0)
 				inote(im, "%s: link %.60s not carried over: %s", bdf, name,
 				      errno == EEXIST ? "recorded twice; kept the first" : strerror(errno));
+			else if (!strcmp(name, "iommu_group") || !strcmp(name, "iommu"))
+				k = import_iommu_link(im, path, bdf, name, val);
 			else
 				have_driver_link |= !strcmp(name, "driver");
 			continue;
@@ -453,8 +493,9 @@ static int import_in_tmpdir(struct imp *im, const char *name, char *text, FILE *
 		char **c = NULL;
 		size_t nc = 0;
 		if (asprintf(&head, "Imported from the umockdev recording %s by fakesys import-umockdev. umockdev records "
-		                    "sysfs only: no /dev nodes, modules, IOMMU units, cmdline or kernel release (defaults "
-		                    "apply).", name) < 0 || strv_push(&c, &nc, TAKE_PTR(head)) < 0)
+		                    "sysfs only: no /dev nodes, modules, cmdline or kernel release (defaults apply); IOMMU "
+		                    "groups and units only as the devices' links name them (no group types, no unit "
+		                    "features).", name) < 0 || strv_push(&c, &nc, TAKE_PTR(head)) < 0)
 			k = -ENOMEM;
 		for (size_t i = 0; k >= 0 && i < im->nt.n; i++)
 			if (strv_push(&c, &nc, strdup(im->nt.v[i])) < 0)

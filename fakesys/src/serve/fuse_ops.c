@@ -37,6 +37,7 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <sys/utsname.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -272,16 +273,13 @@ static mode_t type_bits(const struct vt_node *n)
 	}
 }
 
-static off_t node_size(const struct vt_node *n)
+/* The size the kernel's filesystem reports (vt_node_size()), but a link's
+ * target length where the kernel's FUSE client would cut the target there. */
+static off_t node_size(struct fs *fs, const struct vt_node *n)
 {
-	switch (n->type) {
-	case VT_FILE:
-		return (off_t)n->u.file.len;
-	case VT_LINK:
+	if (n->type == VT_LINK && !fs->links_size_zero)
 		return (off_t)strlen(n->u.link.target);
-	default:
-		return 4096;
-	}
+	return (off_t)vt_node_size(n);
 }
 
 static void fill_stat(struct fs *fs, const struct vt_node *n, struct stat *st)
@@ -292,10 +290,13 @@ static void fill_stat(struct fs *fs, const struct vt_node *n, struct stat *st)
 	st->st_nlink = fs->cur.nlink[n->ino - 1];
 	st->st_uid = n->uid;
 	st->st_gid = n->gid;
-	/* The true length, not sysfs's 4096: readers that trust st_size read all. */
-	st->st_size = node_size(n);
+	/* sysfs's sizes: 4096 for an attribute, a binary attribute's size, 0 for
+	 * directories and links (fs/kernfs/inode.c kernfs_init_inode()); a read
+	 * still ends at the content's end, as a show() fills less than a page */
+	st->st_size = node_size(fs, n);
 	st->st_blksize = 4096;
-	st->st_blocks = (st->st_size + 511) / 512;
+	/* kernfs and procfs inodes have no blocks */
+	st->st_blocks = (n->kern & VT_K_SIZE_MASK) == VT_SIZE_CONTENT ? (st->st_size + 511) / 512 : 0;
 	st->st_atim = st->st_mtim = st->st_ctim = fs->mounted;
 }
 
@@ -345,16 +346,49 @@ bool srv_is_standin(const struct vt_node *n)
 
 /* ---- operations ---------------------------------------------------------- */
 
+/* Does any file of @t read differently by reader (PCI config space)? */
+static bool tree_per_reader(struct vtree *t)
+{
+	for (uint64_t i = 1; i <= vtree_max_ino(t); i++) {
+		const struct vt_node *n = vtree_by_ino(t, i);
+		if (n && n->type == VT_FILE && vt_node_unpriv_len(n) < n->u.file.len)
+			return true;
+	}
+	return false;
+}
+
+/* Before 6.14 the kernel cut a page-cached FUSE symlink's target at i_size
+ * (page_get_link()'s nd_terminate_link(); "fuse: don't truncate cached,
+ * mutated symlink" made it page_get_link_raw()). */
+static bool kernel_keeps_cached_link_targets(void)
+{
+	struct utsname u;
+	unsigned major = 0, minor = 0;
+
+	return uname(&u) == 0 && sscanf(u.release, "%u.%u", &major, &minor) == 2 &&
+	       (major > 6 || (major == 6 && minor >= 14));
+}
+
 static void op_init(void *userdata, struct fuse_conn_info *conn)
 {
 	struct fs *fs = userdata;
 
+	/*
+	 * A reader other than root and the server's own user (who serves the
+	 * fake host and is taken as its administrator) gets what the kernel
+	 * gives an opener without CAP_SYS_ADMIN of a config file.  Only a mount
+	 * of root's has such readers (allow_other, serve/mount.c); they make
+	 * every open a request, so that the server sees who opens.
+	 */
+	fs->per_reader = fs->owner == 0 && tree_per_reader(fs->cur.t);
 	/* Symlink targets in the page cache: only while the tree never changes. */
-	if (!fs->live && (conn->capable & FUSE_CAP_CACHE_SYMLINKS))
+	bool cache_links = !fs->live && (conn->capable & FUSE_CAP_CACHE_SYMLINKS);
+	if (cache_links)
 		conn->want |= FUSE_CAP_CACHE_SYMLINKS;
+	fs->links_size_zero = !cache_links || kernel_keeps_cached_link_targets();
 	/* The fast mode: the kernel opens files and directories itself after the
 	 * first ENOSYS and keeps their page cache and listings. */
-	if (!fs->live && (conn->capable & FUSE_CAP_NO_OPEN_SUPPORT))
+	if (!fs->live && !fs->per_reader && (conn->capable & FUSE_CAP_NO_OPEN_SUPPORT))
 		conn->want |= FUSE_CAP_NO_OPEN_SUPPORT;
 	else
 		conn->want &= ~FUSE_CAP_NO_OPEN_SUPPORT;
@@ -362,6 +396,16 @@ static void op_init(void *userdata, struct fuse_conn_info *conn)
 		conn->want |= FUSE_CAP_NO_OPENDIR_SUPPORT;
 	else
 		conn->want &= ~FUSE_CAP_NO_OPENDIR_SUPPORT;
+}
+
+/* How many bytes of file @n the opener of @req reads (see op_init()). */
+static size_t reader_len(struct fs *fs, fuse_req_t req, const struct vt_node *n)
+{
+	const struct fuse_ctx *c = fuse_req_ctx(req);
+
+	if (c && (c->uid == 0 || c->uid == fs->owner))
+		return n->u.file.len;
+	return vt_node_unpriv_len(n);
 }
 
 static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
@@ -663,6 +707,42 @@ static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 	fuse_reply_err(req, 0);
 }
 
+/* The first @len bytes of @n, as this open reads them (fi->fh). */
+static int open_snap(struct rq *q, const struct vt_node *n, size_t len, struct fuse_file_info *fi)
+{
+	struct file_snap *s = malloc(sizeof(*s) + len);
+
+	if (!s)
+		return -ENOMEM;
+	s->len = len;
+	memcpy(s->data, n->u.file.data, len);
+	fi->fh = (uintptr_t)s;
+	open_handle_add(q->fs, &s->h, NULL);
+	return 0;
+}
+
+/*
+ * An open in the fast mode (the tree never changes): kept in the page cache
+ * across opens as the kernel's own opens would be, but for a file some reader
+ * gets less of (pci_read_config()): direct I/O, so that neither reader is
+ * served the other's bytes from the cache, and this reader's part.
+ */
+static void open_fast(struct rq *q, const struct vt_node *n, struct fuse_file_info *fi)
+{
+	size_t len = reader_len(q->fs, q->req, n);
+
+	bool wr = (fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC);
+
+	/* a write fails in op_write(), as when the kernel opened the file itself */
+	fi->keep_cache = !wr && vt_node_unpriv_len(n) == n->u.file.len;
+	fi->direct_io = !fi->keep_cache;
+	if (len < n->u.file.len && open_snap(q, n, len, fi) < 0)
+		return rq_fail(q, ENOMEM);
+	if (fuse_reply_open(q->req, fi) != 0)
+		srv_open_handle_free(q->fs, (struct open_handle *)(uintptr_t)fi->fh);
+	rq_end(q);
+}
+
 static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct rq q;
@@ -691,10 +771,12 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		return rq_fail(&q, ino == CTL_DIR_INO ? EISDIR : ENOENT);
 	if (n->type == VT_DIR)
 		return rq_fail(&q, EISDIR);
-	if (!q.fs->live) {
+	if (!q.fs->live && !q.fs->per_reader) {
 		rq_end(&q);
 		return (void)fuse_reply_err(req, ENOSYS); /* see op_init */
 	}
+	if (!q.fs->live) /* the fast mode, for a reader that may get less (op_init()) */
+		return open_fast(&q, n, fi);
 	rq_path(&q, n, NULL);
 	if (!(n = rq_fault_node(&q, ino, ENOENT)))
 		return;
@@ -707,15 +789,11 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	 * never go through the page cache. */
 	fi->direct_io = wr || q.fs->model || fault_table_matches(&q.fs->faults, FAKESYS_OP_READ, q.path, q.ino);
 	fi->keep_cache = !fi->direct_io && !log_on(q.fs);
-	if (q.fs->model && n->type == VT_FILE) {
-		struct file_snap *fs_ = malloc(sizeof(*fs_) + n->u.file.len);
-		if (!fs_)
-			return rq_fail(&q, ENOMEM);
-		fs_->len = n->u.file.len;
-		memcpy(fs_->data, n->u.file.data, n->u.file.len);
-		fi->fh = (uintptr_t)fs_;
-		open_handle_add(q.fs, &fs_->h, NULL);
-	}
+	size_t len = n->type == VT_FILE ? reader_len(q.fs, req, n) : 0;
+	if (n->type == VT_FILE && len < n->u.file.len)
+		fi->direct_io = 1, fi->keep_cache = 0; /* this reader's bytes: kept out of the page cache */
+	if (n->type == VT_FILE && (q.fs->model || len < n->u.file.len) && open_snap(&q, n, len, fi) < 0)
+		return rq_fail(&q, ENOMEM);
 	rq_log(&q, 0);
 	if (fuse_reply_open(req, fi) != 0)
 		srv_open_handle_free(q.fs, (struct open_handle *)(uintptr_t)fi->fh);
@@ -815,22 +893,6 @@ static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t siz
 	fuse_reply_write(req, (size_t)taken); /* at most a page, as sysfs takes */
 }
 
-static void op_statfs(fuse_req_t req, fuse_ino_t ino)
-{
-	struct fs *fs = req_fs(req);
-	pthread_rwlock_rdlock(&fs->lock);
-	struct statvfs sv = {
-		.f_bsize = 4096,
-		.f_frsize = 4096,
-		.f_blocks = (vtree_bytes(fs->cur.t) + 4095) / 4096,
-		.f_files = vtree_size(fs->cur.t),
-		.f_namemax = NAME_MAX,
-		.f_flag = ST_NOSUID | ST_NODEV,
-	};
-	pthread_rwlock_unlock(&fs->lock);
-	fuse_reply_statfs(req, &sv);
-}
-
 /* ---- changes: refused, but for truncating a writable file (sysfs ignores it) */
 
 static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set, struct fuse_file_info *fi)
@@ -857,59 +919,6 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to
 	fuse_reply_attr(req, &st, 0);
 }
 
-static void op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, dev_t rdev)
-{
-	fuse_reply_err(req, EROFS);
-}
-
-static void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
-{
-	fuse_reply_err(req, EROFS);
-}
-
-static void op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
-{
-	fuse_reply_err(req, EROFS);
-}
-
-static void op_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, const char *name)
-{
-	fuse_reply_err(req, EROFS);
-}
-
-static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newparent,
-                      const char *newname, unsigned int flags)
-{
-	fuse_reply_err(req, EROFS);
-}
-
-static void op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *newname)
-{
-	fuse_reply_err(req, EROFS);
-}
-
-static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, struct fuse_file_info *fi)
-{
-	fuse_reply_err(req, EROFS);
-}
-
-static void op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value, size_t size,
-                        int flags)
-{
-	fuse_reply_err(req, EROFS);
-}
-
-static void op_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
-{
-	fuse_reply_err(req, EROFS);
-}
-
-static void op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset, off_t length,
-                         struct fuse_file_info *fi)
-{
-	fuse_reply_err(req, EROFS);
-}
-
 /* getxattr/listxattr/access/flush stay unset: libfuse answers ENOSYS, which
  * the kernel remembers, so they cost one round trip per mount. */
 const struct fuse_lowlevel_ops srv_fs_ops = {
@@ -924,19 +933,19 @@ const struct fuse_lowlevel_ops srv_fs_ops = {
 	.open = op_open,
 	.read = op_read,
 	.release = op_release,
-	.statfs = op_statfs,
+	.statfs = srv_statfs,
 	.write = op_write,
 	.setattr = op_setattr,
-	.mknod = op_mknod,
-	.mkdir = op_mkdir,
-	.unlink = op_unlink,
-	.rmdir = op_unlink,
-	.symlink = op_symlink,
-	.rename = op_rename,
-	.link = op_link,
-	.create = op_create,
-	.setxattr = op_setxattr,
-	.removexattr = op_removexattr,
-	.fallocate = op_fallocate,
+	.mknod = srv_mknod,
+	.mkdir = srv_mkdir,
+	.unlink = srv_unlink,
+	.rmdir = srv_unlink,
+	.symlink = srv_symlink,
+	.rename = srv_rename,
+	.link = srv_link,
+	.create = srv_create,
+	.setxattr = srv_setxattr,
+	.removexattr = srv_removexattr,
+	.fallocate = srv_fallocate,
 };
 

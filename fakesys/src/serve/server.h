@@ -3,6 +3,7 @@
  * What the FUSE server's files share: the served filesystem (struct fs), its
  * per-request bookkeeping and the calls between its concerns:
  *   serve/fuse_ops.c     the FUSE operations (requests, faults, the access log)
+ *   serve/fuse_ro.c      statfs and the operations a read-only tree refuses
  *   serve/invalidate.c   naming nodes by pattern, invalidating the kernel's caches
  *   live/control.c       kernel-like writes, rebuilds, the control channel, steps
  *   serve/mount.c        mounting, the daemon
@@ -89,6 +90,11 @@ struct fs {
 	size_t nq_n, nq_cap;
 	uid_t owner;
 	gid_t owner_gid;
+	/* Set at init (fuse_ops.c op_init()): opens reach the server even in the
+	 * fast mode, since some reader may get less of a file than another (PCI
+	 * config space); a link may report st_size 0 as kernfs's do. */
+	bool per_reader;
+	bool links_size_zero;
 	/* Delayed requests wait on delay_cond until their deadline, a "fault
 	 * clear" (delay_gen changes), or for good (delays_off): serve/delay.c. */
 	pthread_mutex_t delay_mu;
@@ -129,6 +135,20 @@ void srv_open_handle_free(struct fs *fs, struct open_handle *h);
 struct vt_node *srv_node_of(struct fs *fs, fuse_ino_t ino);
 /* A stand-in device node (dev/...): opened read-write like the real one. */
 bool srv_is_standin(const struct vt_node *n);
+
+/* serve/fuse_ro.c: statfs, and the operations a read-only tree refuses */
+void srv_statfs(fuse_req_t req, fuse_ino_t ino);
+void srv_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, dev_t rdev);
+void srv_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode);
+void srv_unlink(fuse_req_t req, fuse_ino_t parent, const char *name);
+void srv_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, const char *name);
+void srv_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newparent, const char *newname,
+                unsigned int flags);
+void srv_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *newname);
+void srv_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, struct fuse_file_info *fi);
+void srv_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value, size_t size, int flags);
+void srv_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name);
+void srv_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset, off_t length, struct fuse_file_info *fi);
 
 /* serve/invalidate.c: what a pattern names (through symlinks), and telling the
  * kernel what changed */

@@ -373,6 +373,19 @@ static int show_config(const struct host_model *m, const struct host_device *d, 
 	return (int)n;
 }
 
+/*
+ * The config file is a binary attribute (pci-sysfs.c pci_dev_config_attr_bin_size():
+ * dev->cfg_size, 256 or 4096), of which pci_read_config() gives an opener
+ * without CAP_SYS_ADMIN (file_ns_capable(filp, &init_user_ns, ...)) the first
+ * 64 bytes, 128 of a CardBus bridge (PCI_HEADER_TYPE_CARDBUS).
+ */
+uint8_t host_config_kern(const struct host_device *d)
+{
+	bool cardbus = d->config_len > 0x0e && (d->config[0x0e] & 0x7f) == 2;
+
+	return (uint8_t)((d->config_len > 256 ? VT_SIZE_4096 : VT_SIZE_256) | (cardbus ? VT_K_UNPRIV_128 : VT_K_UNPRIV_64));
+}
+
 /* PCI_BRIDGE_RESOURCES (13) lines for endpoints, PCI_NUM_RESOURCES (17) for bridges */
 static int show_resource(const struct host_model *m, const struct host_device *d, char *buf, size_t len)
 {
@@ -477,7 +490,7 @@ static const struct attr driver_attrs[] = {
 	{"bind", 0200, HOST_STORE_BIND, NULL, show_empty},
 	{"unbind", 0200, HOST_STORE_UNBIND, NULL, show_empty},
 	{"new_id", 0200, HOST_STORE_NEW_ID, NULL, show_empty},
-	{"remove_id", 0200, 0, NULL, show_empty},
+	{"remove_id", 0200, HOST_STORE_REMOVE_ID, NULL, show_empty},
 	{"uevent", 0200, 0, NULL, show_empty},
 };
 
@@ -512,6 +525,8 @@ static void attrs(struct build *b, struct vt_node *dir, const struct attr *table
 			return;
 		}
 		f->store = at->store;
+		if (at->show == show_config)
+			f->kern = host_config_kern(d);
 	}
 }
 
@@ -878,6 +893,9 @@ int host_tree_build(const struct host_model *m, struct vtree **out, struct vk_er
 	if (!b.rc)
 		build_parts(&b, proc);
 	if (!b.rc) {
+		/* listed and sized as sysfs and procfs are (the rest is tmpfs: by name) */
+		vtree_set_kernfs(mkdirs(&b, "sys"), VT_ORDER_KERNFS);
+		vtree_set_kernfs(proc, VT_ORDER_PROCFS);
 		r = vtree_seal(b.t);
 		if (r < 0) {
 			b.rc = r;

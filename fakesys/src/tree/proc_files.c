@@ -224,8 +224,11 @@ static void config_file(struct tree_parts *p, struct vt_node *bus_pci, size_t i,
 	}
 	if (!cfg || cfg->type != VT_FILE || p->rc)
 		return;
-	if (!vtree_add_file_same(p->t, *bd, name, cfg, 0644))
+	struct vt_node *f = vtree_add_file_same(p->t, *bd, name, cfg, 0644);
+	if (!f)
 		tp_fail(p, errno, name);
+	else /* proc_set_size(e, dev->cfg_size); proc_bus_pci_read(): 64 (128) bytes without CAP_SYS_ADMIN */
+		f->kern = cfg->kern;
 }
 
 /*

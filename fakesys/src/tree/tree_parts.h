@@ -120,6 +120,9 @@ void tree_proc(struct tree_parts *p, struct vt_node *proc);
 /* udev_db.c: run/udev/data */
 void tree_udev_db(struct tree_parts *p);
 
+/* host_tree.c: a config file's vt_node.kern (its size, what an unprivileged reader gets). */
+uint8_t host_config_kern(const struct host_device *d);
+
 /* "0-3", "0,2-5" (the kernel's %*pbl) of CPUs [@first, @first + @n) into @buf. */
 static inline void tp_cpulist(char *buf, size_t len, uint32_t first, uint32_t n)
 {

@@ -331,9 +331,131 @@ void vtree_chown(struct vt_node *n, uint32_t uid, uint32_t gid)
 	n->gid = gid;
 }
 
-static int kid_cmp(const void *a, const void *b)
+/* ---- the kernel's order and sizes ---- */
+
+/*
+ * fs/kernfs/dir.c kernfs_name_hash() with no namespace tag (init_name_hash(0)),
+ * include/linux/stringhash.h partial_name_hash() over each char (unsigned:
+ * the kernel builds with -funsigned-char since 6.2), end_name_hash() = hash_long(hash, 32) on a
+ * 64-bit kernel (hash_64_generic(): times GOLDEN_RATIO_64, top 32 bits); then
+ * 31 bits, with 0, 1 and INT_MAX kept for the directory's "." and ".." and
+ * its end.  A namespaced directory (class/net) hashes its tag's address too:
+ * that order cannot be known outside the kernel, and is taken without it.
+ */
+uint32_t vt_kernfs_hash(const char *name)
 {
-	return strcmp((*(struct vt_node *const *)a)->name, (*(struct vt_node *const *)b)->name);
+	uint64_t h = 0;
+
+	for (const unsigned char *p = (const unsigned char *)name; *p; p++) {
+		uint64_t c = *p;
+		h = (h + (c << 4) + (c >> 4)) * 11;
+	}
+	uint32_t r = (uint32_t)((h * 0x61C8864680B583EBull) >> 32) & 0x7fffffffu;
+	if (r < 2)
+		r += 2;
+	if (r >= 0x7fffffffu)
+		r = 0x7ffffffe;
+	return r;
+}
+
+/* kernfs_name_compare(): hash, then name; proc_match(): length, then bytes. */
+static int order_cmp(unsigned order, const char *a, uint32_t ha, const char *b)
+{
+	if (order == VT_ORDER_KERNFS) {
+		uint32_t hb = vt_kernfs_hash(b);
+		if (ha != hb)
+			return ha < hb ? -1 : 1;
+	} else if (order == VT_ORDER_PROCFS) {
+		size_t la = strlen(a), lb = strlen(b);
+		if (la != lb)
+			return la < lb ? -1 : 1;
+	}
+	return strcmp(a, b);
+}
+
+static unsigned dir_order(const struct vt_node *dir)
+{
+	return dir->kern & VT_K_ORDER_MASK;
+}
+
+/* A directory's children with the hash each is sorted by (kernfs keeps it
+ * in the node; here it lives while a sort does). */
+struct keyed {
+	struct vt_node *n;
+	uint32_t hash;
+};
+
+static int keyed_cmp(const void *a, const void *b, void *order)
+{
+	const struct keyed *x = a, *y = b;
+	unsigned o = *(const unsigned *)order;
+
+	if (o == VT_ORDER_KERNFS && x->hash != y->hash)
+		return x->hash < y->hash ? -1 : 1;
+	return order_cmp(o == VT_ORDER_KERNFS ? VT_ORDER_NAME : o, x->n->name, 0, y->n->name);
+}
+
+static int sort_dir(struct vt_node *dir)
+{
+	unsigned o = dir_order(dir);
+	uint32_t n = dir->u.dir.n;
+	struct keyed *k = malloc(n * sizeof(*k));
+
+	if (!k)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < n; i++)
+		k[i] = (struct keyed){dir->u.dir.kids[i], o == VT_ORDER_KERNFS ? vt_kernfs_hash(dir->u.dir.kids[i]->name) : 0};
+	qsort_r(k, n, sizeof(*k), keyed_cmp, &o);
+	int r = 0;
+	for (uint32_t i = 0; i < n; i++) {
+		dir->u.dir.kids[i] = k[i].n;
+		if (i && strcmp(k[i - 1].n->name, k[i].n->name) == 0)
+			r = -EEXIST; /* equal names sort next to each other in every order */
+	}
+	free(k);
+	return r;
+}
+
+void vtree_set_kernfs(struct vt_node *dir, enum vt_order order)
+{
+	if (dir->type != VT_DIR)
+		return;
+	dir->kern = (uint8_t)((dir->kern & ~VT_K_ORDER_MASK) | (unsigned)order);
+	if (order == VT_ORDER_KERNFS)
+		dir->kern = (uint8_t)((dir->kern & ~VT_K_SIZE_MASK) | VT_SIZE_ZERO);
+	for (uint32_t i = 0; i < dir->u.dir.n; i++) {
+		struct vt_node *k = dir->u.dir.kids[i];
+		if (k->type == VT_DIR)
+			vtree_set_kernfs(k, order);
+		else if (order == VT_ORDER_KERNFS && (k->kern & VT_K_SIZE_MASK) == VT_SIZE_CONTENT)
+			k->kern |= k->type == VT_LINK ? VT_SIZE_ZERO : VT_SIZE_PAGE;
+	}
+}
+
+uint64_t vt_node_size(const struct vt_node *n)
+{
+	uint64_t len = n->type == VT_FILE ? n->u.file.len : n->type == VT_LINK ? strlen(n->u.link.target) : 0;
+
+	switch (n->kern & VT_K_SIZE_MASK) {
+	case VT_SIZE_ZERO:
+		return 0;
+	case VT_SIZE_PAGE: /* a show() fills at most a page; never claim less than there is */
+		return len > 4096 ? len : 4096;
+	case VT_SIZE_256:
+		return len > 256 ? len : 256;
+	case VT_SIZE_4096:
+		return len > 4096 ? len : 4096;
+	default:
+		return n->type == VT_DIR ? 4096 : len;
+	}
+}
+
+size_t vt_node_unpriv_len(const struct vt_node *n)
+{
+	size_t len = n->type == VT_FILE ? n->u.file.len : 0;
+	size_t max = (n->kern & VT_K_UNPRIV_128) ? 128 : (n->kern & VT_K_UNPRIV_64) ? 64 : len;
+
+	return len < max ? len : max;
 }
 
 int vtree_seal(struct vtree *t)
@@ -342,10 +464,9 @@ int vtree_seal(struct vtree *t)
 		struct vt_node *n = t->by_ino[i];
 		if (n->type != VT_DIR || n->u.dir.n < 2)
 			continue;
-		qsort(n->u.dir.kids, n->u.dir.n, sizeof(*n->u.dir.kids), kid_cmp);
-		for (uint32_t k = 1; k < n->u.dir.n; k++)
-			if (strcmp(n->u.dir.kids[k - 1]->name, n->u.dir.kids[k]->name) == 0)
-				return -EEXIST;
+		int r = sort_dir(n);
+		if (r < 0)
+			return r;
 	}
 	return 0;
 }
@@ -356,10 +477,12 @@ struct vt_node *vtree_child(const struct vt_node *dir, const char *name)
 
 	if (dir->type != VT_DIR)
 		return NULL;
+	unsigned o = dir_order(dir);
+	uint32_t h = o == VT_ORDER_KERNFS ? vt_kernfs_hash(name) : 0;
 	hi = dir->u.dir.n;
 	while (lo < hi) {
 		size_t mid = (lo + hi) / 2;
-		int c = strcmp(name, dir->u.dir.kids[mid]->name);
+		int c = order_cmp(o, name, h, dir->u.dir.kids[mid]->name);
 		if (c == 0)
 			return dir->u.dir.kids[mid];
 		if (c < 0)
@@ -425,7 +548,8 @@ static bool node_differs(const struct vt_node *a, const struct vt_node *b)
 		return true;
 	switch (a->type) {
 	case VT_FILE:
-		return a->u.file.len != b->u.file.len || memcmp(a->u.file.data, b->u.file.data, a->u.file.len);
+		return a->kern != b->kern || a->u.file.len != b->u.file.len ||
+		       memcmp(a->u.file.data, b->u.file.data, a->u.file.len);
 	case VT_LINK:
 		return strcmp(a->u.link.target, b->u.link.target) != 0;
 	default:
@@ -439,16 +563,18 @@ static void note(struct inherit *h, enum vt_change what, uint64_t parent, const 
 		h->fn(h->ctx, what, parent, name, ino);
 }
 
-/* @nd (new) and @od (old) are the same directory: merge their sorted kids. */
+/* @nd (new) and @od (old) are the same directory: merge their kids, sorted
+ * in the directory's order. */
 static void inherit_dir(struct inherit *h, struct vt_node *nd, const struct vt_node *od)
 {
 	uint32_t i = 0, j = 0;
 	bool listing_changed = false;
+	unsigned o = dir_order(nd); /* both trees' builder gave the same path the same order */
 
 	while (i < nd->u.dir.n || j < od->u.dir.n) {
 		struct vt_node *nk = i < nd->u.dir.n ? nd->u.dir.kids[i] : NULL;
 		const struct vt_node *ok = j < od->u.dir.n ? od->u.dir.kids[j] : NULL;
-		int c = !nk ? 1 : !ok ? -1 : strcmp(nk->name, ok->name);
+		int c = !nk ? 1 : !ok ? -1 : order_cmp(o, nk->name, o == VT_ORDER_KERNFS ? vt_kernfs_hash(nk->name) : 0, ok->name);
 		if (c < 0) {
 			fresh_inos(h, nk);
 			note(h, VT_ADDED, nd->ino, nk->name, nk->ino);
