@@ -70,7 +70,7 @@ static const char show_summary[] = "print the host described by SCENARIO (box dr
 static const char run_summary[] = "run CMD in a private mount namespace where the scenario is overlaid on /sys,\n"
                                   "/dev and /proc/cmdline; exits with CMD's status";
 static const char run_options[] =
-	"  --live               kernel-like writes to sysfs (as mount --live)\n"
+	"  --live, --serve-opens  kernel-like writes to sysfs (as mount --live)\n"
 	"  --userns             use a user namespace even as root\n"
 	"  --tmpdir DIR         where the scratch mountpoint goes (default $TMPDIR)\n"
 	"  --no-emulation       no emulated VFIO/iommufd behind the fake nodes (on by\n"
