@@ -108,12 +108,6 @@ static inline bool vk_cli_use_color(enum vk_color when, FILE *f)
 	return isatty(fileno(f)) == 1;
 }
 
-/* The old name: auto. */
-static inline bool want_color(FILE *f)
-{
-	return vk_cli_use_color(VK_COLOR_AUTO, f);
-}
-
 /*
  * Whether the user's locale can show UTF-8 (box drawing): LC_CTYPE from the
  * environment, then its charset, as nl_langinfo(3) says ("UTF-8" in glibc;

@@ -231,7 +231,7 @@ static int parse_devices(int argc, char *argv[])
 		return 1;
 	arg_devices = calloc((size_t)(argc - optind), sizeof(*arg_devices));
 	if (!arg_devices)
-		return vk_cli_usage_error(PROG, "out of memory"), -ENOMEM;
+		return fprintf(stderr, PROG ": out of memory\n"), -ENOMEM;
 	for (int i = optind; i < argc; i++) {
 		if (pci_addr_parse(argv[i], &arg_devices[arg_opts.n_devices], &err) < 0)
 			return vk_cli_usage_error(PROG, "%s: %s", argv[i], err.msg), -EINVAL;
@@ -267,6 +267,7 @@ static int parse_argv(int argc, char *argv[])
 	bool json = false, format_given = false;
 	int c;
 
+	opterr = 0; /* the message is ours, with where to find help */
 	while ((c = getopt_long(argc, argv, "hvqV", lopts, NULL)) != -1) {
 		switch (c) {
 		case O_ROOT: arg_root = optarg; break;

@@ -32,6 +32,12 @@ for t in fakesys vfio-resolve vfio-validate vfio-doctor; do
 	has bad.err "$t: "
 	has bad.err "--no-such-option"
 	has bad.err "Try '$t --help'."
+	[ "$(wc -l <"$W/bad.err")" = 2 ] || fail "$t --no-such-option: not one message and one hint: $(cat "$W/bad.err")"
+	# an option without its value: one message too (not getopt's and ours)
+	[ $t = fakesys ] && miss=(mount --pidfile) || miss=(--root)
+	run miss "$bin" "${miss[@]}"
+	expect_rc 2 "$t ${miss[*]}" miss
+	[ "$(wc -l <"$W/miss.err")" = 2 ] || fail "$t ${miss[*]}: not one message and one hint: $(cat "$W/miss.err")"
 done
 grep -q -- "-q, --quiet" <("$RESOLVE" --help) || fail "vfio-resolve --help has no -q"
 for t in "$VALIDATE" "$DOCTOR"; do

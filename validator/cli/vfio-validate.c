@@ -104,6 +104,7 @@ static int parse_argv(int argc, char *argv[])
 	char *end;
 	int c;
 
+	opterr = 0; /* the message is ours, with where to find help */
 	while ((c = getopt_long(argc, argv, "+qhV", lopts, NULL)) != -1) {
 		switch (c) {
 		case O_QV: arg_qemu_version = optarg; break;
