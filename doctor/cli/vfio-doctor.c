@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <jansson.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,39 +16,53 @@
 #include <vfiokit/root.h>
 
 #include <cli_common.h>
+#include <cli_json.h>
 
-enum { EXIT_ALL_PASS = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
+#define PROG "vfio-doctor"
 
 enum format { FMT_TEXT, FMT_JSON, FMT_PROMETHEUS };
 
-static void usage(FILE *f)
+static const char *arg_root = "/", *arg_user, *arg_output;
+static enum format arg_format = FMT_TEXT;
+static enum vk_color arg_color = VK_COLOR_AUTO;
+static bool arg_verbose, arg_quiet;
+static struct vk_doctor_options arg_opts;
+static struct pci_addr *arg_devices;
+
+static int help(void)
 {
-	fprintf(f,
-	        "Usage: vfio-doctor [OPTIONS] [BDF...]\n"
-	        "\n"
-	        "Check the host for VFIO device assignment: IOMMU, interrupt remapping, modules,\n"
-	        "iommufd, cdevs, no-IOMMU mode; for each device (default: all bound to vfio-pci)\n"
-	        "its driver, IOMMU group, nodes and their access; the locked-memory limit; QEMU.\n"
-	        "\n"
-	        "Options:\n"
-	        "  --root DIR        the host tree to check (default /; e.g. a fakesys tree)\n"
-	        "  --user NAME|UID   the account QEMU runs as: can it open the device nodes?\n"
-	        "  --memory SIZE     the VM's memory (16G, 512M), compared with RLIMIT_MEMLOCK\n"
-	        "  --memlock SIZE    the QEMU user's RLIMIT_MEMLOCK (default: this process's; 'unlimited')\n"
-	        "  --qemu BINARY     the QEMU to ask (default: the first qemu-system-* on PATH)\n"
-	        "  --no-qemu         leave the QEMU check out\n"
-	        "  --format FORMAT   text (default), json (docs/doctor-schema.json) or prometheus\n"
-	        "                    (text exposition for node_exporter's textfile collector)\n"
-	        "  --json            the same as --format=json\n"
-	        "  --output FILE     write the report to FILE instead of standard output, atomically\n"
-	        "                    (a temporary file beside it, renamed over it)\n"
-	        "  -v, --verbose     also print the evidence (paths read, values seen; text only)\n"
-	        "  --list-checks     print the checks (rule ids) and exit\n"
-	        "  -h, --help        this text;  --version\n"
-	        "\n"
-	        "Colour only on a terminal and never with NO_COLOR set.\n"
-	        "Exit status: 0 no check failed (warnings allowed), 1 a check failed, 2 usage error\n"
-	        "or the report could not be made or written.  docs/fleet.md: many hosts.\n");
+	printf("Usage: " PROG " [OPTIONS] [BDF...]\n"
+	       "\n"
+	       "Check the host for VFIO device assignment: IOMMU, interrupt remapping, modules,\n"
+	       "iommufd, cdevs, no-IOMMU mode; for each device (default: all bound to vfio-pci)\n"
+	       "its driver, IOMMU group, nodes and their access; the locked-memory limit; QEMU.\n"
+	       "\n"
+	       "Options:\n"
+	       "  --root DIR        the host tree to check (default /; e.g. a fakesys tree)\n"
+	       "  --user NAME|UID   the account QEMU runs as: can it open the device nodes?\n"
+	       "  --memory SIZE     the VM's memory (16G, 512M), compared with RLIMIT_MEMLOCK\n"
+	       "  --memlock SIZE    the QEMU user's RLIMIT_MEMLOCK (default: this process's; 'unlimited')\n"
+	       "  --qemu BINARY     the QEMU to ask (default: the first qemu-system-* on PATH)\n"
+	       "  --no-qemu         leave the QEMU check out\n"
+	       "  --format FORMAT   text (default), json (docs/schemas/vfio-doctor.schema.json)\n"
+	       "                    or prometheus (node_exporter's textfile collector)\n"
+	       "  --json            the same as --format=json; JSON also on failure\n"
+	       "  --output FILE     write the report to FILE instead of standard output, atomically\n"
+	       "                    (a temporary file beside it, renamed over it)\n"
+	       "  -v, --verbose     also print each check's evidence (paths read, values seen)\n"
+	       "                    under it (text only)\n"
+	       "  -q, --quiet       print only the checks that did not pass, and no summary\n"
+	       "                    line (text only)\n"
+	       "  --color[=WHEN]    colour the statuses: auto (default: on a terminal, not with\n"
+	       "                    NO_COLOR set or TERM=dumb), always or never\n"
+	       "  --list-checks     print the checks (rule ids) and exit\n"
+	       "  -h, --help        show this help\n"
+	       "  -V, --version     show the version\n"
+	       "\n"
+	       "Exit status: 0 no check failed (warnings allowed), 1 a check failed, 2 usage error\n"
+	       "or the report could not be made or written.  See vfio-doctor(1); docs/fleet.md:\n"
+	       "many hosts.\n");
+	return 0;
 }
 
 static void list_checks(void)
@@ -62,8 +77,8 @@ static void list_checks(void)
 static int size_arg(const char *opt, const char *val, bool unlimited, uint64_t *out)
 {
 	if (vk_doctor_parse_size(val, unlimited, out) < 0 || (!unlimited && *out == 0)) {
-		fprintf(stderr, "vfio-doctor: %s %s: not a size (e.g. 16G, 512M, 1048576%s)\n", opt, val,
-		        unlimited ? ", unlimited" : "");
+		vk_cli_usage_error(PROG, "%s %s: not a size (e.g. 16G, 512M, 1048576%s)", opt, val,
+		                   unlimited ? ", unlimited" : "");
 		return -EINVAL;
 	}
 	return 0;
@@ -117,28 +132,26 @@ static int format_arg(const char *val, enum format *out)
 			*out = (enum format)i;
 			return 0;
 		}
-	fprintf(stderr, "vfio-doctor: --format %s: expected text, json or prometheus\n", val);
+	vk_cli_usage_error(PROG, "--format %s: expected text, json or prometheus", val);
 	return -EINVAL;
 }
 
-/* The human report (what vk_doctor_print() writes, the evidence, the summary) as a string. */
-static char *render_text(const struct vk_doctor_report *rep, bool verbose, bool color)
+/* The human report (the checks, -v their evidence under each, the summary) as a string. */
+static char *render_text(const struct vk_doctor_report *rep, bool color)
 {
 	char *buf = NULL;
 	size_t len = 0;
 	FILE *f = open_memstream(&buf, &len);
+	unsigned flags = (color ? VK_DOCTOR_PRINT_COLOR : 0) | (arg_verbose ? VK_DOCTOR_PRINT_EVIDENCE : 0) |
+	                 (arg_quiet ? VK_DOCTOR_PRINT_PROBLEMS : 0);
 
 	if (!f)
 		return NULL;
-	vk_doctor_print(rep, f, color);
-	if (verbose)
-		for (size_t i = 0; i < rep->n; i++)
-			for (size_t k = 0; k < rep->checks[i].n_evidence; k++)
-				fprintf(f, "evidence %s %s: %s\n", rep->checks[i].rule->id,
-				        rep->checks[i].subject ? rep->checks[i].subject : "-", rep->checks[i].evidence[k]);
-	fprintf(f, "%zu passed, %zu warning%s, %zu failed\n", vk_doctor_count(rep, VK_DOCTOR_PASS),
-	        vk_doctor_count(rep, VK_DOCTOR_WARN), vk_doctor_count(rep, VK_DOCTOR_WARN) == 1 ? "" : "s",
-	        vk_doctor_count(rep, VK_DOCTOR_FAIL));
+	vk_doctor_print_with(rep, f, flags);
+	if (!arg_quiet)
+		fprintf(f, "%zu passed, %zu warning%s, %zu failed\n", vk_doctor_count(rep, VK_DOCTOR_PASS),
+		        vk_doctor_count(rep, VK_DOCTOR_WARN), vk_doctor_count(rep, VK_DOCTOR_WARN) == 1 ? "" : "s",
+		        vk_doctor_count(rep, VK_DOCTOR_FAIL));
 	if (fclose(f) != 0 || !buf) {
 		free(buf);
 		return NULL;
@@ -146,36 +159,92 @@ static char *render_text(const struct vk_doctor_report *rep, bool verbose, bool 
 	return buf;
 }
 
-/* The report in @fmt, or NULL with the reason printed. */
-static char *render(enum format fmt, const char *rootdir, const struct vk_doctor_options *o,
-                    const struct vk_doctor_report *rep, struct vk_doctor_host *h, bool verbose, bool color)
+/* The JSON report: the envelope (docs/schemas/README.md), then the doctor's members. */
+static char *render_json(const struct vk_doctor_report *rep, const struct vk_doctor_host *h, int status)
 {
-	_cleanup_free_ char *extra = NULL, *js = NULL;
-	struct vk_error err = { 0 };
+	_cleanup_free_ char *extra = extra_json(arg_root, arg_opts.user, &arg_opts, h);
+	_cleanup_free_ char *js = extra ? vk_doctor_json(rep, extra) : NULL;
+	json_t *j = vk_cli_json_envelope(PROG, status, NULL), *d = js ? json_loads(js, 0, NULL) : NULL;
 	char *out = NULL;
 
-	if (fmt == FMT_TEXT) {
-		out = render_text(rep, verbose, color);
-	} else if (vk_doctor_host_read(o, rep, h, &err) < 0) {
-		fprintf(stderr, "vfio-doctor: %s\n", err.msg);
-		return NULL;
-	} else if (fmt == FMT_PROMETHEUS) {
-		out = vk_doctor_prometheus(rep, h, VFIOKIT_VERSION);
-	} else {
-		extra = extra_json(rootdir, o->user, o, h);
-		js = extra ? vk_doctor_json(rep, extra) : NULL;
-		if (js && asprintf(&out, "%s\n", js) < 0)
-			out = NULL;
+	if (j && d && json_object_update(j, d) == 0)
+		out = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	json_decref(j);
+	json_decref(d);
+	if (out) {
+		char *nl = NULL;
+		if (asprintf(&nl, "%s\n", out) < 0)
+			nl = NULL;
+		free(out);
+		out = nl;
 	}
-	if (!out)
-		fprintf(stderr, "vfio-doctor: out of memory\n");
 	return out;
 }
 
-int main(int argc, char **argv)
+/* The report in --format, or NULL with the reason printed. */
+static char *render(const struct vk_doctor_report *rep, struct vk_doctor_host *h, int status)
+{
+	struct vk_error err = { 0 };
+	char *out = NULL;
+
+	if (arg_format == FMT_TEXT) {
+		out = render_text(rep, !arg_output && vk_cli_use_color(arg_color, stdout));
+	} else if (vk_doctor_host_read(&arg_opts, rep, h, &err) < 0) {
+		fprintf(stderr, PROG ": %s\n", err.msg);
+		return NULL;
+	} else if (arg_format == FMT_PROMETHEUS) {
+		out = vk_doctor_prometheus(rep, h, VFIOKIT_VERSION);
+	} else {
+		out = render_json(rep, h, status);
+	}
+	if (!out)
+		fprintf(stderr, PROG ": out of memory\n");
+	return out;
+}
+
+/* The checks could not be run: why, on stderr, and with --json as the envelope
+ * on standard output (not into --output: the last report there stays). */
+static int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int fail(const char *fmt, ...)
+{
+	char msg[sizeof(((struct vk_error *)0)->msg) + 256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	fprintf(stderr, PROG ": %s\n", msg);
+	if (arg_format == FMT_JSON && !arg_output) {
+		json_t *j = vk_cli_json_envelope(PROG, VK_EXIT_USAGE, msg);
+		vk_cli_json_print(j, stdout);
+		json_decref(j);
+	}
+	return VK_EXIT_USAGE;
+}
+
+/* The PCI addresses after the options; 1, or -EINVAL. */
+static int parse_devices(int argc, char *argv[])
+{
+	struct vk_error err = { 0 };
+
+	if (optind >= argc)
+		return 1;
+	arg_devices = calloc((size_t)(argc - optind), sizeof(*arg_devices));
+	if (!arg_devices)
+		return fprintf(stderr, PROG ": out of memory\n"), -ENOMEM;
+	for (int i = optind; i < argc; i++) {
+		if (pci_addr_parse(argv[i], &arg_devices[arg_opts.n_devices], &err) < 0)
+			return vk_cli_usage_error(PROG, "%s: %s", argv[i], err.msg), -EINVAL;
+		arg_opts.n_devices++;
+	}
+	arg_opts.devices = arg_devices;
+	return 1;
+}
+
+static int parse_argv(int argc, char *argv[])
 {
 	enum { O_ROOT = 256, O_USER, O_MEMORY, O_MEMLOCK, O_QEMU, O_NOQEMU, O_JSON, O_FORMAT, O_OUTPUT, O_LIST,
-	       O_VERSION };
+	       O_COLOR };
 	static const struct option lopts[] = {
 		{ "root", required_argument, NULL, O_ROOT },
 		{ "user", required_argument, NULL, O_USER },
@@ -187,123 +256,130 @@ int main(int argc, char **argv)
 		{ "format", required_argument, NULL, O_FORMAT },
 		{ "output", required_argument, NULL, O_OUTPUT },
 		{ "verbose", no_argument, NULL, 'v' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "color", optional_argument, NULL, O_COLOR },
 		{ "list-checks", no_argument, NULL, O_LIST },
-		{ "version", no_argument, NULL, O_VERSION },
+		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
-	_cleanup_free_ struct pci_addr *devs = NULL;
+	enum format fmt;
+	bool json = false, format_given = false;
+	int c;
+
+	opterr = 0; /* the message is ours, with where to find help */
+	while ((c = getopt_long(argc, argv, "hvqV", lopts, NULL)) != -1) {
+		switch (c) {
+		case O_ROOT: arg_root = optarg; break;
+		case O_USER: arg_user = optarg; break;
+		case O_MEMORY:
+			if (size_arg("--memory", optarg, false, &arg_opts.memory) < 0)
+				return -EINVAL;
+			break;
+		case O_MEMLOCK:
+			if (size_arg("--memlock", optarg, true, &arg_opts.memlock) < 0)
+				return -EINVAL;
+			arg_opts.memlock_given = true;
+			break;
+		case O_QEMU: arg_opts.qemu = optarg; break;
+		case O_NOQEMU: arg_opts.skip_qemu = true; break;
+		case O_JSON: json = true; break;
+		case O_FORMAT:
+			if (format_arg(optarg, &fmt) < 0)
+				return -EINVAL;
+			if (format_given && fmt != arg_format)
+				return vk_cli_usage_error(PROG, "--format given twice with different formats"), -EINVAL;
+			arg_format = fmt;
+			format_given = true;
+			break;
+		case O_OUTPUT:
+			if (!*optarg)
+				return vk_cli_usage_error(PROG, "--output: empty file name"), -EINVAL;
+			arg_output = optarg;
+			break;
+		case O_COLOR:
+			if (vk_cli_parse_color(optarg, &arg_color) < 0)
+				return vk_cli_usage_error(PROG, "--color=%s: expected auto, always or never", optarg), -EINVAL;
+			break;
+		case 'v': arg_verbose = true; break;
+		case 'q': arg_quiet = true; break;
+		case O_LIST: list_checks(); return 0;
+		case 'V': return vk_cli_version(PROG);
+		case 'h': return help();
+		default: return vk_cli_usage_error(PROG, "unknown or incomplete option '%s'", argv[optind - 1]), -EINVAL;
+		}
+	}
+	if (json && format_given && arg_format != FMT_JSON)
+		return vk_cli_usage_error(PROG, "--json and --format=%s exclude each other",
+		                          arg_format == FMT_TEXT ? "text" : "prometheus"), -EINVAL;
+	if (json)
+		arg_format = FMT_JSON;
+	if (arg_opts.qemu && arg_opts.skip_qemu)
+		return vk_cli_usage_error(PROG, "--qemu and --no-qemu exclude each other"), -EINVAL;
+	return parse_devices(argc, argv);
+}
+
+/* The report to --output (atomically) or standard output. */
+static int write_report(const char *text)
+{
+	struct vk_error err = { 0 };
+
+	if (arg_output) {
+		if (vk_doctor_write_atomic(arg_output, text, strlen(text), &err) < 0) {
+			fprintf(stderr, PROG ": --output %s\n", err.msg);
+			return VK_EXIT_USAGE;
+		}
+	} else if (fputs(text, stdout) < 0 || fflush(stdout) != 0) {
+		fprintf(stderr, PROG ": writing the report: %s\n", strerror(errno));
+		return VK_EXIT_USAGE;
+	}
+	return 0;
+}
+
+static int run(int argc, char *argv[])
+{
 	_cleanup_free_ char *text = NULL;
-	struct vk_doctor_options o = { 0 };
 	struct vk_doctor_user user = { 0 };
 	struct vk_doctor_report rep = { 0 };
 	struct vk_doctor_host host = { 0 };
 	struct vk_error err = { 0 };
 	struct vk_root *root = NULL;
-	const char *rootdir = "/", *username = NULL, *output = NULL;
-	enum format fmt = FMT_TEXT, fmt_arg;
-	bool verbose = false, json = false, format_given = false;
-	int c, status = EXIT_USAGE;
+	int r = parse_argv(argc, argv), status;
 
-	while ((c = getopt_long(argc, argv, "hv", lopts, NULL)) != -1) {
-		switch (c) {
-		case O_ROOT: rootdir = optarg; break;
-		case O_USER: username = optarg; break;
-		case O_MEMORY:
-			if (size_arg("--memory", optarg, false, &o.memory) < 0)
-				return EXIT_USAGE;
-			break;
-		case O_MEMLOCK:
-			if (size_arg("--memlock", optarg, true, &o.memlock) < 0)
-				return EXIT_USAGE;
-			o.memlock_given = true;
-			break;
-		case O_QEMU: o.qemu = optarg; break;
-		case O_NOQEMU: o.skip_qemu = true; break;
-		case O_JSON: json = true; break;
-		case O_FORMAT:
-			if (format_arg(optarg, &fmt_arg) < 0)
-				return EXIT_USAGE;
-			if (format_given && fmt_arg != fmt) {
-				fprintf(stderr, "vfio-doctor: --format given twice with different formats\n");
-				return EXIT_USAGE;
-			}
-			fmt = fmt_arg;
-			format_given = true;
-			break;
-		case O_OUTPUT:
-			if (!*optarg) {
-				fprintf(stderr, "vfio-doctor: --output: empty file name\n");
-				return EXIT_USAGE;
-			}
-			output = optarg;
-			break;
-		case 'v': verbose = true; break;
-		case O_LIST: list_checks(); return EXIT_ALL_PASS;
-		case O_VERSION: printf("vfio-doctor %s\n", VFIOKIT_VERSION); return EXIT_ALL_PASS;
-		case 'h': usage(stdout); return EXIT_ALL_PASS;
-		default: usage(stderr); return EXIT_USAGE;
-		}
+	if (r <= 0)
+		return vk_cli_parse_exit(r);
+	if (arg_user) {
+		if (vk_doctor_user_resolve(arg_user, &user, &err) < 0)
+			return vk_cli_usage_error(PROG, "%s", err.msg);
+		arg_opts.user = &user;
 	}
-	if (json) {
-		if (format_given && fmt != FMT_JSON) {
-			fprintf(stderr, "vfio-doctor: --json and --format=%s exclude each other\n",
-			        fmt == FMT_TEXT ? "text" : "prometheus");
-			return EXIT_USAGE;
-		}
-		fmt = FMT_JSON;
-	}
-	if (o.qemu && o.skip_qemu) {
-		fprintf(stderr, "vfio-doctor: --qemu and --no-qemu exclude each other\n");
-		return EXIT_USAGE;
-	}
-	if (optind < argc) {
-		devs = calloc((size_t)(argc - optind), sizeof(*devs));
-		if (!devs)
-			return EXIT_USAGE;
-		for (int i = optind; i < argc; i++) {
-			if (pci_addr_parse(argv[i], &devs[o.n_devices], &err) < 0) {
-				fprintf(stderr, "vfio-doctor: %s: %s\n", argv[i], err.msg);
-				return EXIT_USAGE;
-			}
-			o.n_devices++;
-		}
-		o.devices = devs;
-	}
-	if (username) {
-		if (vk_doctor_user_resolve(username, &user, &err) < 0) {
-			fprintf(stderr, "vfio-doctor: %s\n", err.msg);
-			return EXIT_USAGE;
-		}
-		o.user = &user;
-	}
-	if (vk_root_open(rootdir, 0, &root, &err) < 0) {
-		fprintf(stderr, "vfio-doctor: --root %s: %s\n", rootdir, err.msg);
+	if (vk_root_open(arg_root, 0, &root, &err) < 0) {
+		status = fail("--root %s: %s", arg_root, err.msg);
 		goto out;
 	}
-	o.root = root;
+	arg_opts.root = root;
 	/* the time the run started: what a collector compares with its own clock */
 	clock_gettime(CLOCK_REALTIME, &host.time);
-	if (vk_doctor_run(&o, &rep, &err) < 0) {
-		fprintf(stderr, "vfio-doctor: %s\n", err.msg);
+	if (vk_doctor_run(&arg_opts, &rep, &err) < 0) {
+		status = fail("%s", err.msg);
 		goto out;
 	}
-	text = render(fmt, rootdir, &o, &rep, &host, verbose, !output && want_color(stdout));
-	if (!text)
-		goto out;
-	if (output) {
-		if (vk_doctor_write_atomic(output, text, strlen(text), &err) < 0) {
-			fprintf(stderr, "vfio-doctor: --output %s\n", err.msg);
-			goto out;
-		}
-	} else if (fputs(text, stdout) < 0 || fflush(stdout) != 0) {
-		fprintf(stderr, "vfio-doctor: writing the report: %s\n", strerror(errno));
-		goto out;
-	}
-	status = vk_doctor_count(&rep, VK_DOCTOR_FAIL) ? EXIT_FAIL : EXIT_ALL_PASS;
+	status = vk_doctor_count(&rep, VK_DOCTOR_FAIL) ? VK_EXIT_FAIL : VK_EXIT_OK;
+	text = render(&rep, &host, status);
+	r = text ? write_report(text) : VK_EXIT_USAGE;
+	if (r)
+		status = r;
 out:
 	vk_doctor_report_clear(&rep);
 	vk_doctor_user_free(&user);
 	vk_root_close(root);
 	return status;
+}
+
+int main(int argc, char *argv[])
+{
+	int r = run(argc, argv);
+
+	free(arg_devices);
+	return r;
 }

@@ -320,52 +320,6 @@ static json_t *jstr(const char *s)
 	return j;
 }
 
-static const char *prefix_of(const struct vk_doctor_check *c)
-{
-	const char *cat = vk_doctor_category(c->rule);
-
-	if (c->subject)
-		return c->subject;
-	if (strcmp(cat, "limits") == 0)
-		return "LIMITS";
-	if (strcmp(cat, "qemu") == 0)
-		return "QEMU";
-	return "VFIO";
-}
-
-int vk_doctor_print(const struct vk_doctor_report *rep, FILE *f, bool color)
-{
-	static const char *const col[] = { "\033[32m", "\033[1;33m", "\033[1;31m" };
-	const char *reset = color ? "\033[0m" : "";
-
-	for (size_t i = 0; i < rep->n; i++) {
-		const struct vk_doctor_check *c = &rep->checks[i];
-		char label[512];
-		int pad;
-
-		snprintf(label, sizeof(label), "Checking %s", c->rule->title);
-		pad = 66 - (int)strlen(label);
-		fprintf(f, "%14s: %s%*s: %s%s%s (%s)\n", prefix_of(c), label, pad > 0 ? pad : 1, "",
-		        color ? col[c->status] : "", vk_doctor_status_name(c->status), reset, c->reason);
-		if (c->fix) {
-			const char *l = c->fix;
-			bool first = true;
-			while (*l) {
-				const char *nl = strchr(l, '\n');
-				int n = nl ? (int)(nl - l) : (int)strlen(l);
-				fprintf(f, "%16s%s %.*s\n", "", first ? "fix:" : "    ", n, l);
-				first = false;
-				l += n;
-				if (*l == '\n')
-					l++;
-			}
-		}
-	}
-	if (fflush(f) != 0 || ferror(f))
-		return -(errno ? errno : EIO);
-	return 0;
-}
-
 char *vk_doctor_json(const struct vk_doctor_report *rep, const char *extra)
 {
 	json_t *root = json_object(), *arr = json_array();

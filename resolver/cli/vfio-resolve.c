@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * vfio-resolve: PCI address -> facts -> VFIO cdev -> open FDs -> QEMU argv.
- * A thin front end of the resolver library; see vfio-resolve(1).
+ * A thin front end of the resolver library; see vfio-resolve(1).  Shaped as
+ * systemd's tools are: help(), parse_argv() into arg_*, run() by mode.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -19,44 +20,52 @@
 #include <vfiokit/resolver.h>
 #include <vfiokit/root.h>
 
-#ifndef VFIOKIT_VERSION
-#define VFIOKIT_VERSION "0"
-#endif
+#include <cli_common.h>
+#include <cli_json.h>
 
-enum { EXIT_OK = 0, EXIT_DEVICE = 1, EXIT_USAGE = 2 };
+#define PROG "vfio-resolve"
 
-static const char usage_text[] =
-	"Usage: vfio-resolve [OPTIONS] BDF...\n"
-	"       vfio-resolve [OPTIONS] BDF... --exec PROGRAM [ARGS...]\n"
-	"\n"
-	"Resolve PCI devices to their VFIO cdev (/dev/vfio/devices/vfioN), open them\n"
-	"with /dev/iommu all-or-nothing, and build QEMU's arguments.\n"
-	"\n"
-	"  --root DIR         resolve every path inside DIR (default /)\n"
-	"  --json             machine-readable output\n"
-	"  --open             open the set and report the FDs\n"
-	"  --argv             open the set and print the QEMU arguments, one per line\n"
-	"  --syntax=SYNTAX    keyval (default) or json, for --argv and --exec\n"
-	"  --legacy           group/container mode: open nothing, QEMU opens /dev/vfio/<group>\n"
-	"  --no-host          never write host= beside fd= (as libvirt does)\n"
-	"  --no-openat2       walk paths component by component instead of openat2()\n"
-	"  --exec PROGRAM ... open the set and exec PROGRAM with ARGS, then the QEMU\n"
-	"                     arguments; exactly the opened FDs are inherited\n"
-	"  -h, --help         this text\n"
-	"  -V, --version      the version\n"
-	"\n"
-	"BDF is DDDD:BB:SS.F (domain up to 8 hex digits) or BB:SS.F.\n"
-	"Exit status: 0 ok, 1 a device failed, 2 usage error; with --exec, 126/127 when\n"
-	"PROGRAM cannot be run.\n";
+enum mode { MODE_FACTS, MODE_OPEN, MODE_ARGV, MODE_EXEC };
 
-struct opts {
-	const char *root;
-	bool json, open, argv, legacy, no_host, no_openat2;
-	enum qemu_syntax syntax;
-	char **exec_argv; /* PROGRAM ARGS..., NULL-terminated */
-	struct pci_addr *addrs;
-	size_t n;
-};
+static const char *arg_root = "/";
+static bool arg_json, arg_quiet, arg_legacy, arg_no_host, arg_no_openat2;
+static enum mode arg_mode = MODE_FACTS;
+static enum qemu_syntax arg_syntax = QEMU_SYNTAX_KEYVAL;
+static char **arg_exec_argv; /* PROGRAM ARGS..., NULL-terminated */
+static struct pci_addr *arg_addrs;
+static size_t arg_n;
+
+static int help(void)
+{
+	printf("Usage: " PROG " [OPTIONS] BDF...\n"
+	       "       " PROG " [OPTIONS] BDF... --exec PROGRAM [ARGS...]\n"
+	       "\n"
+	       "Resolve PCI devices to their VFIO cdev (/dev/vfio/devices/vfioN), open them\n"
+	       "with /dev/iommu all-or-nothing, and build QEMU's arguments.\n"
+	       "\n"
+	       "  --root DIR         resolve every path inside DIR (default /)\n"
+	       "  --json             machine-readable output, also on failure\n"
+	       "                     (docs/schemas/vfio-resolve.schema.json)\n"
+	       "  --open             open the set and report the FDs\n"
+	       "  --argv             open the set and print the QEMU arguments, one per line\n"
+	       "  --syntax=SYNTAX    keyval (default) or json, for --argv and --exec\n"
+	       "  --legacy           group/container mode: open nothing, QEMU opens /dev/vfio/<group>\n"
+	       "  --no-host          never write host= beside fd= (as libvirt does)\n"
+	       "  --no-openat2       walk paths component by component instead of openat2()\n"
+	       "  --exec PROGRAM ... open the set and exec PROGRAM with ARGS, then the QEMU\n"
+	       "                     arguments; exactly the opened FDs are inherited\n"
+	       "  -q, --quiet        print nothing on standard output (facts, FDs, arguments,\n"
+	       "                     JSON): the exit status is the answer; errors still go to\n"
+	       "                     standard error\n"
+	       "  -h, --help         show this help\n"
+	       "  -V, --version      show the version\n"
+	       "\n"
+	       "BDF is DDDD:BB:SS.F (domain up to 8 hex digits) or BB:SS.F.\n"
+	       "Exit status: 0 success, 1 a device failed (or the root cannot be opened),\n"
+	       "2 usage error; with --exec, 126/127 when PROGRAM cannot be run.\n"
+	       "See vfio-resolve(1).\n");
+	return 0;
+}
 
 static void print_hex(const char *label, int64_t v, int width)
 {
@@ -170,39 +179,52 @@ static json_t *facts_json(const struct pci_dev_facts *f, const char *diag)
 	return o;
 }
 
-static void print_json(json_t *j)
+/* The --json envelope for @mode, before its result. */
+static json_t *envelope(const char *mode)
 {
-	char *s = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-	if (s) {
-		puts(s);
-		free(s);
-	}
+	json_t *j = vk_cli_json_envelope(PROG, VK_EXIT_OK, NULL);
+
+	if (j)
+		json_object_set_new(j, "mode", json_string(mode));
+	return j;
 }
 
-static int do_facts(const struct vk_root *root, const struct opts *o)
+/* Print the envelope with its final status (unless -q); returns @status. */
+static int finish_json(json_t *j, int status)
 {
-	json_t *arr = o->json ? json_array() : NULL;
-	int rc = EXIT_OK;
+	if (!j) {
+		fprintf(stderr, PROG ": out of memory\n");
+		return VK_EXIT_FAIL;
+	}
+	vk_cli_json_set_status(j, status);
+	if (!arg_quiet)
+		vk_cli_json_print(j, stdout);
+	json_decref(j);
+	return status;
+}
 
-	for (size_t i = 0; i < o->n; i++) {
+/* Every device's facts (or why they could not be read); 1 when one is not usable. */
+static int do_facts(const struct vk_root *root)
+{
+	json_t *j = arg_json ? envelope("facts") : NULL, *arr = arg_json ? json_array() : NULL;
+	int rc = VK_EXIT_OK;
+
+	for (size_t i = 0; i < arg_n; i++) {
 		struct pci_dev_facts f;
 		struct vk_error e;
 		char path[64], bdf[PCI_ADDR_STRLEN];
 
 		vk_error_clear(&e);
-		if (pci_dev_facts_read(root, &o->addrs[i], &f, &e) < 0) {
-			fprintf(stderr, "vfio-resolve: %s\n", e.msg);
-			if (arr) {
-				json_t *x = json_object();
-				json_object_set_new(x, "address", json_string(pci_addr_format(&o->addrs[i], bdf)));
-				json_object_set_new(x, "error", json_string(e.msg));
-				json_array_append_new(arr, x);
-			}
-			rc = EXIT_DEVICE;
+		if (pci_dev_facts_read(root, &arg_addrs[i], &f, &e) < 0) {
+			fprintf(stderr, PROG ": %s\n", e.msg);
+			if (arr)
+				json_array_append_new(arr, json_pack("{s:s, s:s}", "address",
+				                                      pci_addr_format(&arg_addrs[i], bdf), "error", e.msg));
+			rc = VK_EXIT_FAIL;
 			continue;
 		}
 		bool ok = vfio_cdev_lookup(&f, path, sizeof(path), &e) == 0;
-		if (o->legacy) {
+		if (arg_legacy) {
 			/* legacy mode needs vfio-pci and a group, not the cdev */
 			ok = f.present && f.iommu_group >= 0 &&
 			     (pci_driver_is_vfio_pci(f.driver) || f.has_vfio_dev_dir);
@@ -213,136 +235,151 @@ static int do_facts(const struct vk_root *root, const struct opts *o)
 				         f.bdf);
 		}
 		if (!ok)
-			rc = EXIT_DEVICE;
+			rc = VK_EXIT_FAIL;
 		if (arr)
 			json_array_append_new(arr, facts_json(&f, e.msg));
-		else
+		else if (!arg_quiet)
 			print_facts_text(&f, e.msg);
 	}
-	if (arr) {
-		print_json(arr);
-		json_decref(arr);
+	if (!arg_json)
+		return rc;
+	json_object_set_new(j, "devices", arr);
+	return finish_json(j, rc);
+}
+
+static int open_set(const struct vk_root *root, struct vfio_set *set, struct vk_error *e)
+{
+	vk_error_clear(e);
+	if (vfio_set_open(root, arg_addrs, arg_n, arg_legacy ? VFIO_SET_LEGACY : 0, set, e) < 0) {
+		fprintf(stderr, PROG ": %s\n", e->msg);
+		return VK_EXIT_FAIL;
 	}
+	return VK_EXIT_OK;
+}
+
+static json_t *open_set_json(const struct vfio_set *set)
+{
+	json_t *devs = json_array();
+
+	for (size_t i = 0; set && i < set->n; i++) {
+		json_t *d = json_object();
+		json_object_set_new(d, "address", json_string(set->dev[i].bdf));
+		json_object_set_new(d, "fd", set->dev[i].fd >= 0 ? json_integer(set->dev[i].fd) : json_null());
+		json_object_set_new(d, "path", json_string(set->dev[i].node_path));
+		json_array_append_new(devs, d);
+	}
+	return devs;
+}
+
+static void open_set_text(const struct vfio_set *set)
+{
+	if (set->iommufd >= 0)
+		printf("iommufd fd=%d /dev/iommu\n", set->iommufd);
+	for (size_t i = 0; i < set->n; i++) {
+		if (set->dev[i].fd >= 0)
+			printf("%s fd=%d %s\n", set->dev[i].bdf, set->dev[i].fd, set->dev[i].node_path);
+		else
+			printf("%s legacy group %ld %s\n", set->dev[i].bdf, set->dev[i].iommu_group,
+			       set->dev[i].node_path);
+	}
+}
+
+/* --open: the opened set, or (--json) the envelope with the error and no FDs. */
+static int do_open(const struct vk_root *root)
+{
+	struct vfio_set set;
+	struct vk_error e;
+	int rc = open_set(root, &set, &e);
+	bool opened = rc == VK_EXIT_OK;
+
+	if (arg_json) {
+		json_t *j = envelope("open");
+		if (j && rc)
+			vk_cli_json_set_error(j, e.msg);
+		if (j && !rc && set.iommufd >= 0)
+			json_object_set_new(j, "iommufd", json_pack("{s:i, s:s}", "fd", set.iommufd, "path", "/dev/iommu"));
+		else if (j)
+			json_object_set_new(j, "iommufd", json_null());
+		if (j)
+			json_object_set_new(j, "devices", open_set_json(rc ? NULL : &set));
+		rc = finish_json(j, rc);
+	} else if (!rc && !arg_quiet) {
+		open_set_text(&set);
+	}
+	if (opened)
+		vfio_set_close(&set);
 	return rc;
 }
 
-static int open_set(const struct vk_root *root, const struct opts *o, struct vfio_set *set)
+static int build_argv(const struct vfio_set *set, struct qemu_argv *a, struct vk_error *e)
 {
-	struct vk_error e;
-
-	vk_error_clear(&e);
-	if (vfio_set_open(root, o->addrs, o->n, o->legacy ? VFIO_SET_LEGACY : 0, set, &e) < 0) {
-		fprintf(stderr, "vfio-resolve: %s\n", e.msg);
-		return EXIT_DEVICE;
+	vk_error_clear(e);
+	if (qemu_argv_build(set, arg_syntax, arg_no_host ? QEMU_ARGV_NO_HOST : 0, a, e) < 0) {
+		fprintf(stderr, PROG ": %s\n", e->msg);
+		return VK_EXIT_FAIL;
 	}
-	return EXIT_OK;
+	return VK_EXIT_OK;
 }
 
-static int do_open(const struct vk_root *root, const struct opts *o)
+/* --argv: QEMU's arguments, or (--json) the envelope with the error and none. */
+static int do_argv(const struct vk_root *root)
 {
 	struct vfio_set set;
-	int rc = open_set(root, o, &set);
-
-	if (rc)
-		return rc;
-	if (o->json) {
-		json_t *j = json_object(), *devs = json_array();
-		if (set.iommufd >= 0) {
-			json_t *io = json_object();
-			json_object_set_new(io, "fd", json_integer(set.iommufd));
-			json_object_set_new(io, "path", json_string("/dev/iommu"));
-			json_object_set_new(j, "iommufd", io);
-		} else {
-			json_object_set_new(j, "iommufd", json_null());
-		}
-		for (size_t i = 0; i < set.n; i++) {
-			json_t *d = json_object();
-			json_object_set_new(d, "address", json_string(set.dev[i].bdf));
-			json_object_set_new(d, "fd", set.dev[i].fd >= 0 ? json_integer(set.dev[i].fd) : json_null());
-			json_object_set_new(d, "path", json_string(set.dev[i].node_path));
-			json_array_append_new(devs, d);
-		}
-		json_object_set_new(j, "devices", devs);
-		print_json(j);
-		json_decref(j);
-	} else {
-		if (set.iommufd >= 0)
-			printf("iommufd fd=%d /dev/iommu\n", set.iommufd);
-		for (size_t i = 0; i < set.n; i++) {
-			if (set.dev[i].fd >= 0)
-				printf("%s fd=%d %s\n", set.dev[i].bdf, set.dev[i].fd, set.dev[i].node_path);
-			else
-				printf("%s legacy group %ld %s\n", set.dev[i].bdf, set.dev[i].iommu_group,
-				       set.dev[i].node_path);
-		}
-	}
-	vfio_set_close(&set);
-	return EXIT_OK;
-}
-
-static int build_argv(const struct opts *o, const struct vfio_set *set, struct qemu_argv *a)
-{
+	struct qemu_argv a = {0};
 	struct vk_error e;
+	int rc = open_set(root, &set, &e);
+	bool opened = rc == VK_EXIT_OK;
 
-	vk_error_clear(&e);
-	if (qemu_argv_build(set, o->syntax, o->no_host ? QEMU_ARGV_NO_HOST : 0, a, &e) < 0) {
-		fprintf(stderr, "vfio-resolve: %s\n", e.msg);
-		return EXIT_DEVICE;
-	}
-	return EXIT_OK;
-}
-
-static int do_argv(const struct vk_root *root, const struct opts *o)
-{
-	struct vfio_set set;
-	struct qemu_argv a;
-	int rc = open_set(root, o, &set);
-
-	if (rc)
-		return rc;
-	rc = build_argv(o, &set, &a);
-	if (rc == EXIT_OK) {
-		if (o->json) {
-			json_t *arr = json_array();
-			for (size_t i = 0; i < a.argc; i++)
-				json_array_append_new(arr, json_string(a.argv[i]));
-			print_json(arr);
+	if (opened)
+		rc = build_argv(&set, &a, &e);
+	if (arg_json) {
+		json_t *j = envelope("argv"), *arr = json_array();
+		if (j && rc)
+			vk_cli_json_set_error(j, e.msg);
+		for (size_t i = 0; !rc && i < a.argc; i++)
+			json_array_append_new(arr, json_string(a.argv[i]));
+		if (j)
+			json_object_set_new(j, "argv", arr);
+		else
 			json_decref(arr);
-		} else {
-			for (size_t i = 0; i < a.argc; i++)
-				puts(a.argv[i]);
-		}
-		qemu_argv_free(&a);
+		rc = finish_json(j, rc);
+	} else if (!rc && !arg_quiet) {
+		for (size_t i = 0; i < a.argc; i++)
+			puts(a.argv[i]);
 	}
-	vfio_set_close(&set);
+	if (opened && a.argv)
+		qemu_argv_free(&a);
+	if (opened)
+		vfio_set_close(&set);
 	return rc;
 }
 
 /* Open the set, then exec with exactly its FDs inheritable.  Returns only on failure. */
-static int do_exec(struct vk_root *root, const struct opts *o)
+static int do_exec(struct vk_root *root)
 {
 	struct vfio_set set;
 	struct qemu_argv a;
 	size_t nprog = 0;
 	char **argv;
-	int rc = open_set(root, o, &set);
+	struct vk_error e;
+	int rc = open_set(root, &set, &e);
 
 	if (rc)
 		return rc;
-	rc = build_argv(o, &set, &a);
+	rc = build_argv(&set, &a, &e);
 	if (rc) {
 		vfio_set_close(&set);
 		return rc;
 	}
-	while (o->exec_argv[nprog])
+	while (arg_exec_argv[nprog])
 		nprog++;
 	argv = calloc(nprog + a.argc + 1, sizeof(char *));
 	if (!argv) {
-		fprintf(stderr, "vfio-resolve: out of memory\n");
-		rc = EXIT_DEVICE;
+		fprintf(stderr, PROG ": out of memory\n");
+		rc = VK_EXIT_FAIL;
 		goto out;
 	}
-	memcpy(argv, o->exec_argv, nprog * sizeof(char *));
+	memcpy(argv, arg_exec_argv, nprog * sizeof(char *));
 	memcpy(argv + nprog, a.argv, a.argc * sizeof(char *));
 	vk_root_close(root);
 	fflush(NULL);
@@ -366,12 +403,12 @@ static int do_exec(struct vk_root *root, const struct opts *o)
 
 	execvp(argv[0], argv);
 	rc = errno == ENOENT ? 127 : 126;
-	fprintf(stderr, "vfio-resolve: cannot exec %s: %s (%s)\n", argv[0], strerror(errno),
+	fprintf(stderr, PROG ": cannot exec %s: %s (%s)\n", argv[0], strerror(errno),
 	        strerrorname_np(errno) ? strerrorname_np(errno) : "?");
 	goto out_noroot;
 setfd_fail:
-	fprintf(stderr, "vfio-resolve: fcntl(F_SETFD): %s\n", strerror(errno));
-	rc = EXIT_DEVICE;
+	fprintf(stderr, PROG ": fcntl(F_SETFD): %s\n", strerror(errno));
+	rc = VK_EXIT_FAIL;
 out_noroot:
 	free(argv);
 	qemu_argv_free(&a);
@@ -383,19 +420,55 @@ out:
 	return rc;
 }
 
-static int __attribute__((format(printf, 1, 2))) usage_error(const char *fmt, ...)
+/* Everything after --exec belongs to PROGRAM: cut it off before getopt.
+ * Returns how many arguments are ours, or -EINVAL. */
+static int split_exec(int argc, char *argv[])
 {
-	va_list ap;
-
-	fprintf(stderr, "vfio-resolve: ");
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fprintf(stderr, "\nTry 'vfio-resolve --help'.\n");
-	return EXIT_USAGE;
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--") == 0)
+			break;
+		if (strcmp(argv[i], "--exec") == 0) {
+			if (i + 1 >= argc) {
+				vk_cli_usage_error(PROG, "%s needs a PROGRAM", "--exec");
+				return -EINVAL;
+			}
+			arg_exec_argv = &argv[i + 1];
+			return i;
+		}
+	}
+	return argc;
 }
 
-int main(int argc, char **argv)
+/* The addresses after the options, parsed into arg_addrs; 1, or -EINVAL. */
+static int parse_addresses(int nargs, char *argv[])
+{
+	if (optind >= nargs) {
+		vk_cli_usage_error(PROG, "%s", "no PCI address given");
+		return -EINVAL;
+	}
+	arg_n = (size_t)(nargs - optind);
+	arg_addrs = calloc(arg_n, sizeof(*arg_addrs));
+	if (!arg_addrs) {
+		fprintf(stderr, PROG ": out of memory\n");
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < arg_n; i++) {
+		struct vk_error e;
+		const char *a = argv[optind + (int)i];
+		if (strcmp(a, "--") == 0 || a[0] == '-') {
+			vk_cli_usage_error(PROG, "unexpected argument '%s' (options go before the addresses)", a);
+			return -EINVAL;
+		}
+		vk_error_clear(&e);
+		if (pci_addr_parse(a, &arg_addrs[i], &e) < 0) {
+			vk_cli_usage_error(PROG, "%s", e.msg);
+			return -EINVAL;
+		}
+	}
+	return 1;
+}
+
+static int parse_argv(int argc, char *argv[])
 {
 	enum { OPT_ROOT = 256, OPT_JSON, OPT_OPEN, OPT_ARGV, OPT_SYNTAX, OPT_LEGACY, OPT_NO_HOST, OPT_NO_OPENAT2 };
 	static const struct option longopts[] = {
@@ -407,108 +480,118 @@ int main(int argc, char **argv)
 		{"legacy", no_argument, NULL, OPT_LEGACY},
 		{"no-host", no_argument, NULL, OPT_NO_HOST},
 		{"no-openat2", no_argument, NULL, OPT_NO_OPENAT2},
+		{"quiet", no_argument, NULL, 'q'},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
 		{0},
 	};
-	struct opts o = {.root = "/", .syntax = QEMU_SYNTAX_KEYVAL};
-	struct vk_root *root = NULL;
-	int nargs = argc, c, rc;
+	int nargs = split_exec(argc, argv), c, modes = 0;
 
-	/* Everything after --exec belongs to PROGRAM: cut it off before getopt. */
-	for (int i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--") == 0)
-			break;
-		if (strcmp(argv[i], "--exec") == 0) {
-			if (i + 1 >= argc)
-				return usage_error("%s needs a PROGRAM", "--exec");
-			o.exec_argv = &argv[i + 1];
-			nargs = i;
-			break;
-		}
+	if (nargs < 0)
+		return nargs;
+	if (arg_exec_argv) {
+		arg_mode = MODE_EXEC;
+		modes++;
 	}
 	opterr = 0;
-	while ((c = getopt_long(nargs, argv, "+hV", longopts, NULL)) != -1) {
+	while ((c = getopt_long(nargs, argv, "+qhV", longopts, NULL)) != -1) {
 		switch (c) {
 		case OPT_ROOT:
-			o.root = optarg;
+			arg_root = optarg;
 			break;
 		case OPT_JSON:
-			o.json = true;
+			arg_json = true;
 			break;
 		case OPT_OPEN:
-			o.open = true;
-			break;
 		case OPT_ARGV:
-			o.argv = true;
+			arg_mode = c == OPT_OPEN ? MODE_OPEN : MODE_ARGV;
+			modes++;
 			break;
 		case OPT_SYNTAX:
 			if (strcmp(optarg, "keyval") == 0)
-				o.syntax = QEMU_SYNTAX_KEYVAL;
+				arg_syntax = QEMU_SYNTAX_KEYVAL;
 			else if (strcmp(optarg, "json") == 0)
-				o.syntax = QEMU_SYNTAX_JSON;
+				arg_syntax = QEMU_SYNTAX_JSON;
 			else
-				return usage_error("--syntax must be keyval or json, not '%s'", optarg);
+				return vk_cli_usage_error(PROG, "--syntax must be keyval or json, not '%s'", optarg), -EINVAL;
 			break;
 		case OPT_LEGACY:
-			o.legacy = true;
+			arg_legacy = true;
 			break;
 		case OPT_NO_HOST:
-			o.no_host = true;
+			arg_no_host = true;
 			break;
 		case OPT_NO_OPENAT2:
-			o.no_openat2 = true;
+			arg_no_openat2 = true;
+			break;
+		case 'q':
+			arg_quiet = true;
 			break;
 		case 'h':
-			fputs(usage_text, stdout);
-			return EXIT_OK;
+			return help();
 		case 'V':
-			printf("vfio-resolve (vfiokit) %s\n", VFIOKIT_VERSION);
-			return EXIT_OK;
+			return vk_cli_version(PROG);
 		default:
-			return usage_error("unknown or incomplete option '%s'", argv[optind - 1]);
+			vk_cli_usage_error(PROG, "unknown or incomplete option '%s'", argv[optind - 1]);
+			return -EINVAL;
 		}
 	}
-	if (optind >= nargs)
-		return usage_error("%s", "no PCI address given");
-	if (!!o.open + !!o.argv + !!o.exec_argv > 1)
-		return usage_error("%s", "--open, --argv and --exec exclude each other");
-	o.n = (size_t)(nargs - optind);
-	o.addrs = calloc(o.n, sizeof(*o.addrs));
-	if (!o.addrs)
-		return EXIT_DEVICE;
-	for (size_t i = 0; i < o.n; i++) {
-		struct vk_error e;
-		const char *a = argv[optind + (int)i];
-		if (strcmp(a, "--") == 0 || a[0] == '-') {
-			free(o.addrs);
-			return usage_error("unexpected argument '%s' (options go before the addresses)", a);
-		}
-		vk_error_clear(&e);
-		if (pci_addr_parse(a, &o.addrs[i], &e) < 0) {
-			free(o.addrs);
-			return usage_error("%s", e.msg);
-		}
+	if (modes > 1) {
+		vk_cli_usage_error(PROG, "%s", "--open, --argv and --exec exclude each other");
+		return -EINVAL;
 	}
+	return parse_addresses(nargs, argv);
+}
 
-	{
-		struct vk_error e;
-		vk_error_clear(&e);
-		if (vk_root_open(o.root, o.no_openat2 ? VK_ROOT_NO_OPENAT2 : 0, &root, &e) < 0) {
-			fprintf(stderr, "vfio-resolve: %s\n", e.msg);
-			free(o.addrs);
-			return EXIT_DEVICE;
-		}
+/* The root could not be opened: said on stderr, and as JSON with --json. */
+static int root_failed(const struct vk_error *e)
+{
+	static const char *const names[] = {[MODE_FACTS] = "facts", [MODE_OPEN] = "open", [MODE_ARGV] = "argv"};
+
+	fprintf(stderr, PROG ": %s\n", e->msg);
+	if (!arg_json || arg_mode == MODE_EXEC)
+		return VK_EXIT_FAIL;
+	json_t *j = envelope(names[arg_mode]);
+	if (j)
+		vk_cli_json_set_error(j, e->msg);
+	return finish_json(j, VK_EXIT_FAIL);
+}
+
+static int run(int argc, char *argv[])
+{
+	struct vk_root *root = NULL;
+	struct vk_error e;
+	int r = parse_argv(argc, argv);
+
+	if (r == -ENOMEM)
+		return VK_EXIT_FAIL;
+	if (r <= 0)
+		return vk_cli_parse_exit(r);
+	vk_error_clear(&e);
+	if (vk_root_open(arg_root, arg_no_openat2 ? VK_ROOT_NO_OPENAT2 : 0, &root, &e) < 0)
+		return root_failed(&e);
+	switch (arg_mode) {
+	case MODE_EXEC:
+		r = do_exec(root); /* returns only before it closed the root */
+		break;
+	case MODE_OPEN:
+		r = do_open(root);
+		break;
+	case MODE_ARGV:
+		r = do_argv(root);
+		break;
+	default:
+		r = do_facts(root);
+		break;
 	}
-	if (o.exec_argv)
-		rc = do_exec(root, &o); /* returns only before it closed the root */
-	else if (o.open)
-		rc = do_open(root, &o);
-	else if (o.argv)
-		rc = do_argv(root, &o);
-	else
-		rc = do_facts(root, &o);
 	vk_root_close(root);
-	free(o.addrs);
-	return rc;
+	return r;
+}
+
+int main(int argc, char *argv[])
+{
+	int r = run(argc, argv);
+
+	free(arg_addrs);
+	return r;
 }

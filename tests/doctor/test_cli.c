@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* vfio-doctor the program: this machine's real root, exit codes, JSON (every
- * field of every check, and docs/doctor-schema.json), colour, usage errors. */
+ * field of every check, and docs/schemas/vfio-doctor.schema.json), colour, usage errors. */
 #include <criterion/criterion.h>
 #include <dirent.h>
 #include <jansson.h>
@@ -51,12 +51,14 @@ Test(cli, real_root_iommu_check)
 
 	cr_assert_not_null(line, "%s%s", out, errb);
 	if (host_has_iommu_groups()) {
-		cr_assert(strstr(line, ": PASS ("), "%s", out);
+		cr_assert(strstr(line, ": PASS\n"), "%s", out);
 		return;
 	}
 	/* This machine: PCI devices on virtio-pci, no IOMMU groups, no VFIO modules. */
 	cr_assert_eq(rc, 1, "a FAIL exits 1: %s%s", out, errb);
-	cr_assert(strncmp(strstr(line, ": FAIL") ? strstr(line, ": FAIL") : "", ": FAIL (no IOMMU groups", 23) == 0, "%s", out);
+	/* the status ends the line (80 columns), the reason is under it */
+	cr_assert(strncmp(strstr(line, ": FAIL") ? strstr(line, ": FAIL") : "", ": FAIL\n              no IOMMU groups", 35) == 0,
+	          "%s", out);
 	const char *fix = strstr(line, "fix: ");
 	cr_assert_not_null(fix, "%s", out);
 	cr_assert(strstr(fix, "intel_iommu=on") || strstr(fix, "AMD-Vi"), "the fix names the command line / firmware: %s", out);
@@ -98,7 +100,7 @@ Test(cli, exit_codes)
 	cr_assert_eq(dt_run(out, sizeof(out), errb, sizeof(errb), "--root", dir, "--no-qemu", "--memory", "16G",
 	                    "--memlock", "64M", NULL),
 	             1, "%s", out);
-	cr_assert(strstr(out, "LIMITS: Checking the locked-memory limit") && strstr(out, ": FAIL (64 MiB"), "%s", out);
+	cr_assert(strstr(out, "LIMITS: Checking the locked-memory limit") && strstr(out, ": FAIL\n              64 MiB"), "%s", out);
 	/* an old QEMU: FAIL */
 	dt_fake_qemu(qdir, "7.2", qemu, sizeof(qemu));
 	cr_assert_eq(dt_run(out, sizeof(out), errb, sizeof(errb), "--root", dir, "--memlock", "unlimited", "--qemu", qemu,
@@ -109,7 +111,7 @@ Test(cli, exit_codes)
 	cr_assert_eq(dt_run(out, sizeof(out), errb, sizeof(errb), "--root", dir, "--memlock", "unlimited", "--qemu",
 	                    "/nonexistent/qemu-system-x86_64", NULL),
 	             0, "%s", out);
-	cr_assert(strstr(out, ": WARN (cannot ask /nonexistent/qemu-system-x86_64"), "%s", out);
+	cr_assert(strstr(out, ": WARN\n              cannot ask /nonexistent/qemu-system-x86_64"), "%s", out);
 	teardown();
 
 	/* warnings only: exit 0 */
@@ -117,7 +119,7 @@ Test(cli, exit_codes)
 	cr_assert_eq(dt_run(out, sizeof(out), errb, sizeof(errb), "--root", dir, "--no-qemu", "--memlock", "unlimited",
 	                    NULL),
 	             0, "%s", out);
-	cr_assert(strstr(out, "interrupt remapping") && strstr(out, ": WARN (not enabled: no IR- interrupt chip"), "%s",
+	cr_assert(strstr(out, "interrupt remapping") && strstr(out, ": WARN\n              not enabled: no IR- interrupt chip"), "%s",
 	          out);
 }
 
@@ -144,7 +146,7 @@ Test(cli, usage_errors)
 	cr_assert_null(strstr(out, "VV001"), "only the doctor's checks");
 }
 
-/* Every field of every check of a report, against what docs/doctor-schema.json says. */
+/* Every field of every check of a report, against what docs/schemas/vfio-doctor.schema.json says. */
 static void check_json(const char *text, int rc)
 {
 	static const char *const keys[] = { "id", "name", "category", "subject", "title", "status",
@@ -209,12 +211,12 @@ static void check_json(const char *text, int rc)
 	json_decref(j);
 }
 
-/* Validate @text against docs/doctor-schema.json with python3-jsonschema; false when unavailable. */
+/* Validate @text against docs/schemas/vfio-doctor.schema.json with python3-jsonschema; false when unavailable. */
 static bool schema_validate(const char *text)
 {
 	char path[1100], schema[1100], py[4096];
 	snprintf(path, sizeof(path), "%s/report.json", qdir);
-	snprintf(schema, sizeof(schema), "%s/docs/doctor-schema.json", vk_source_dir());
+	snprintf(schema, sizeof(schema), "%s/docs/schemas/vfio-doctor.schema.json", vk_source_dir());
 	FILE *f = fopen(path, "w");
 	cr_assert_not_null(f);
 	fputs(text, f);
@@ -266,7 +268,7 @@ Test(cli, json_every_field_and_schema)
 }
 
 /* Run vfio-doctor on a pseudo-terminal; returns what it printed. */
-static void run_on_pty(const char *root, bool no_color, char *buf, size_t len)
+static void run_on_pty(const char *root, bool no_color, const char *term, const char *color, char *buf, size_t len)
 {
 	char bin[4096];
 	int master;
@@ -281,7 +283,11 @@ static void run_on_pty(const char *root, bool no_color, char *buf, size_t len)
 			setenv("NO_COLOR", "1", 1);
 		else
 			unsetenv("NO_COLOR");
-		execl(bin, bin, "--root", root, "--no-qemu", "--memlock", "unlimited", (char *)NULL);
+		if (term)
+			setenv("TERM", term, 1);
+		else
+			unsetenv("TERM");
+		execl(bin, bin, "--root", root, "--no-qemu", "--memlock", "unlimited", color, (char *)NULL);
 		_exit(127);
 	}
 	for (;;) {
@@ -303,11 +309,23 @@ static void run_on_pty(const char *root, bool no_color, char *buf, size_t len)
 Test(cli, colour_only_on_a_terminal_and_never_with_no_color)
 {
 	dt_materialize("iommu-off", dir, sizeof(dir));
-	run_on_pty(dir, false, out, sizeof(out));
+	run_on_pty(dir, false, "xterm", NULL, out, sizeof(out));
 	cr_assert(strstr(out, "\033[1;31mFAIL\033[0m"), "colour on a terminal: %s", out);
-	run_on_pty(dir, true, out, sizeof(out));
+	run_on_pty(dir, true, "xterm", NULL, out, sizeof(out));
 	cr_assert(strstr(out, "FAIL"), "%s", out);
 	cr_assert_null(strstr(out, "\033["), "NO_COLOR: %s", out);
+	/* --color=auto: not on a dumb terminal, nor without TERM (systemd's rule) */
+	run_on_pty(dir, false, "dumb", "--color=auto", out, sizeof(out));
+	cr_assert(strstr(out, "FAIL") && !strstr(out, "\033["), "TERM=dumb: %s", out);
+	run_on_pty(dir, false, NULL, NULL, out, sizeof(out));
+	cr_assert(strstr(out, "FAIL") && !strstr(out, "\033["), "no TERM: %s", out);
+	/* never and always win over the terminal and NO_COLOR */
+	run_on_pty(dir, false, "xterm", "--color=never", out, sizeof(out));
+	cr_assert(strstr(out, "FAIL") && !strstr(out, "\033["), "--color=never: %s", out);
+	run_on_pty(dir, true, "dumb", "--color=always", out, sizeof(out));
+	cr_assert(strstr(out, "\033[1;31mFAIL\033[0m"), "--color=always: %s", out);
+	run_on_pty(dir, true, "dumb", "--color", out, sizeof(out));
+	cr_assert(strstr(out, "\033[1;31mFAIL\033[0m"), "--color (always, as ls): %s", out);
 }
 
 Test(cli, validate_lists_the_doctor_rules)

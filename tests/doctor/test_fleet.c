@@ -154,7 +154,7 @@ static void check_against_json(const char *dir, const char *prom, const char *js
 	cr_assert_eq(dt_run(ver, sizeof(ver), errb, sizeof(errb), "--version", NULL), 0);
 	ver[strcspn(ver, "\n")] = '\0';
 	snprintf(labels, sizeof(labels), "kernel=%s,version=%s", first_line(dir, "proc/sys/kernel/osrelease", rel, sizeof(rel)),
-	         ver + strlen("vfio-doctor "));
+	         ver + strlen("vfio-doctor (vfiokit) "));
 	cr_assert_str_eq(expo_get(&e, "vfiokit_doctor_info", labels) ?: "(none)", "1", "{%s}\n%s", labels, prom);
 	double ts = atof(expo_get(&e, "vfiokit_doctor_last_run_timestamp_seconds", "") ?: "0");
 	cr_assert(ts >= t0 - 0.001 && ts <= t1, "timestamp %.3f not within the run [%.3f, %.3f]", ts, t0, t1);
@@ -431,13 +431,13 @@ static double rfc3339(const char *s)
 	return end && !*end && strlen(s) == 20 ? (double)timegm(&tm) : -1;
 }
 
-/* Validate @text against docs/doctor-schema.json with Debian's python3-jsonschema. */
+/* Validate @text against docs/schemas/vfio-doctor.schema.json with Debian's python3-jsonschema. */
 static void schema_valid(const char *text)
 {
 	char path[1100], schema[1100];
 	snprintf(path, sizeof(path), "%s/r.json", tmp);
 	put(tmp, "r.json", text);
-	snprintf(schema, sizeof(schema), "%s/docs/doctor-schema.json", vk_source_dir());
+	snprintf(schema, sizeof(schema), "%s/docs/schemas/vfio-doctor.schema.json", vk_source_dir());
 	static const char py[] = "import json,sys\n"
 	                         "try:\n import jsonschema\nexcept ImportError:\n sys.exit(77)\n"
 	                         "s=json.load(open(sys.argv[1])); d=json.load(open(sys.argv[2]))\n"

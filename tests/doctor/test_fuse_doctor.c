@@ -28,5 +28,5 @@ Test(fuse, clean_and_shared_group_on_a_mount)
 	rc = dt_run(out, sizeof(out), errb, sizeof(errb), "--root", mnt, "--no-qemu", "--memlock", "unlimited", NULL);
 	vk_umount(mnt);
 	cr_assert_eq(rc, 1, "%s%s", out, errb);
-	cr_assert(strstr(out, "FAIL (group 5 is not viable: 0000:04:00.1 is bound to igb)"), "%s", out);
+	cr_assert(strstr(out, "FAIL\n              group 5 is not viable: 0000:04:00.1 is bound to igb\n"), "%s", out);
 }

@@ -13,7 +13,9 @@ libdir=$(ls -d "$prefix"/lib* | head -n 1)
 fail=0
 for f in bin/fakesys bin/vfio-resolve include/vfiokit/pci_addr.h include/vfiokit/host_model.h \
          include/vfiokit/error.h share/man/man1/fakesys.1 share/man/man1/vfio-resolve.1 \
-         share/vfiokit/scenarios/default.yaml; do
+         share/vfiokit/scenarios/default.yaml share/bash-completion/completions/fakesys \
+         share/bash-completion/completions/vfio-resolve share/bash-completion/completions/vfio-validate \
+         share/bash-completion/completions/vfio-doctor share/man/man1/vfio-validate.1 share/man/man1/vfio-doctor.1; do
 	[ -e "$prefix/$f" ] || { echo "missing after install: $f"; fail=1; }
 done
 pc=$(find "$prefix" -name vfiokit.pc | head -n 1)

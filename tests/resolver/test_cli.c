@@ -66,10 +66,16 @@ Test(cli, facts_text_and_json)
 	cr_assert(strstr(out, "stand-in-file owner"), "%s", out);
 
 	cr_assert_eq(RUN("--root", dir, "--json", "0000:06:00.0", "0000:07:00.0", "0000:0f:00.0"), 1, "%s", err);
-	json_t *j = json_loads(out, 0, NULL);
+	json_t *j = json_loads(out, 0, NULL), *devs = json_object_get(j, "devices");
 	cr_assert_not_null(j, "%s", out);
-	cr_assert_eq(json_array_size(j), 3);
-	json_t *a = json_array_get(j, 0), *b = json_array_get(j, 1), *c = json_array_get(j, 2);
+	/* the envelope (docs/schemas/README.md), then the facts */
+	cr_assert_str_eq(json_string_value(json_object_get(j, "tool")), "vfio-resolve");
+	cr_assert_eq(json_object_get(j, "ok"), json_false());
+	cr_assert_eq(json_integer_value(json_object_get(j, "exit")), 1);
+	cr_assert(json_is_null(json_object_get(j, "error")), "%s", out);
+	cr_assert_str_eq(json_string_value(json_object_get(j, "mode")), "facts");
+	cr_assert_eq(json_array_size(devs), 3);
+	json_t *a = json_array_get(devs, 0), *b = json_array_get(devs, 1), *c = json_array_get(devs, 2);
 	cr_assert_str_eq(json_string_value(json_object_get(a, "vfio_cdev")), "vfio0");
 	cr_assert_str_eq(json_string_value(json_object_get(a, "cdev_dev")), "511:0");
 	cr_assert_str_eq(json_string_value(json_object_get(a, "vendor")), "0x10de");
@@ -199,7 +205,7 @@ Test(cli, real_root_first_pci_device_matches_sysfs)
 	cr_assert(rc == 0 || rc == 1, "rc %d: %s", rc, err);
 	json_t *j = json_loads(out, 0, NULL);
 	cr_assert_not_null(j, "%s", out);
-	json_t *o = json_array_get(j, 0);
+	json_t *o = json_array_get(json_object_get(j, "devices"), 0);
 	cr_assert_str_eq(json_string_value(json_object_get(o, "address")), bdf);
 	cr_assert_eq(json_object_get(o, "present"), json_true());
 	static const char *attrs[] = {"vendor", "device", "subsystem_vendor", "subsystem_device", "class"};

@@ -189,17 +189,27 @@ const struct vk_doctor_check *vk_doctor_find(const struct vk_doctor_report *rep,
 /* Free every check; the report is then empty and reusable. */
 void vk_doctor_report_clear(struct vk_doctor_report *rep);
 
+/* vk_doctor_print_with() flags */
+#define VK_DOCTOR_PRINT_COLOR 0x1u    /* ANSI colours (the caller decides: --color, a terminal, NO_COLOR) */
+#define VK_DOCTOR_PRINT_EVIDENCE 0x2u /* each check's evidence under it (-v) */
+#define VK_DOCTOR_PRINT_PROBLEMS 0x4u /* only the checks that did not pass (-q) */
+
 /**
- * vk_doctor_print() - one line per check in the style of virt-host-validate,
- * "   VFIO: Checking for an IOMMU ...............: FAIL (reason)", with the fix
- * lines indented under it.
- * @color: ANSI colours (the caller decides: a terminal and NO_COLOR unset).
+ * vk_doctor_print_with() - the checks in the style of virt-host-validate, in
+ * 80 columns: one line per check,
+ * "        VFIO: Checking for an IOMMU ...                    : FAIL",
+ * (a title too long for its field goes on over two lines), then indented
+ * under it the reason, the fix lines and with VK_DOCTOR_PRINT_EVIDENCE the
+ * evidence, each wrapped at a space before column 80.
  * Returns 0 or -errno of the write.
  */
+int vk_doctor_print_with(const struct vk_doctor_report *rep, FILE *f, unsigned flags);
+
+/* vk_doctor_print_with() with colours or none, every check, no evidence. */
 int vk_doctor_print(const struct vk_doctor_report *rep, FILE *f, bool color);
 
 /**
- * vk_doctor_json() - the report as JSON (docs/doctor-schema.json):
+ * vk_doctor_json() - the report as JSON (docs/schemas/vfio-doctor.schema.json):
  * {"tool":"vfio-doctor","checks":[{"id","name","category","subject","title",
  *  "status","reason","fix","evidence":[...],"source"}...],
  *  "summary":{"pass","warn","fail"}} plus the members of @extra (a JSON object

@@ -40,8 +40,15 @@ int host_tree_build(const struct host_model *m, struct vtree **out, struct vk_er
 
 /**
  * host_model_show() - print the host as a readable tree: root buses, bridges
- * and devices with ids, class, driver, IOMMU group and VFIO node.
+ * and devices with ids, class, driver, IOMMU group and VFIO node, drawn with
+ * UTF-8 box-drawing characters.
  */
 void host_model_show(const struct host_model *m, FILE *out);
+
+/* host_model_show_with() flags */
+#define HOST_SHOW_ASCII 0x1u /* draw with |- `- | (a locale whose charset is not UTF-8) */
+
+/* host_model_show() drawn as @flags say. */
+void host_model_show_with(const struct host_model *m, FILE *out, unsigned flags);
 
 #endif

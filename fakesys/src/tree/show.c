@@ -4,7 +4,9 @@
  * then the IOMMU groups.  Linear in the devices: children are linked once
  * (first_child/next_sibling, in address order), the tree is walked with an
  * explicit stack (a chain of bridges is as deep as the scenario makes it),
- * groups print their members list.
+ * groups print their members list.  The lines are drawn with UTF-8 box
+ * characters, or in ASCII (as tree(1) --charset=ascii and lspci -t draw) for a
+ * terminal whose locale cannot show them.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +17,16 @@
 
 #define INDENT_MAX 255 /* bytes of tree drawing before a line; deeper levels share it */
 
+/* The pieces a tree is drawn with. */
+struct glyphs {
+	const char *tee, *corner;     /* before a device: more siblings follow, or the last */
+	const char *bar, *blank;      /* before its second line: the same two cases */
+	const char *bar_in, *gap_in;  /* its children's indentation: the same two cases */
+};
+
+static const struct glyphs utf8_glyphs = { "├─", "└─", "│ ", "  ", "│   ", "    " };
+static const struct glyphs ascii_glyphs = { "|-", "`-", "| ", "  ", "|   ", "    " };
+
 static void node_desc(char *buf, size_t len, const struct dev_node_spec *s)
 {
 	if (!s->present)
@@ -23,7 +35,8 @@ static void node_desc(char *buf, size_t len, const struct dev_node_spec *s)
 		snprintf(buf, len, "%u:%u %04o", s->uid, s->gid, s->mode);
 }
 
-static void show_device(const struct host_model *m, size_t i, const char *indent, int ilen, bool last, FILE *out)
+static void show_device(const struct host_model *m, size_t i, const char *indent, int ilen, bool last,
+                        const struct glyphs *g, FILE *out)
 {
 	const struct host_device *d = &m->devices[i];
 	char a[PCI_ADDR_STRLEN], grp[32] = "-", vf[64] = "", vfio[160] = "", nd[48];
@@ -43,9 +56,9 @@ static void show_device(const struct host_model *m, size_t i, const char *indent
 			snprintf(vfio, sizeof(vfio), "  vfio-dev/vfio%lld (no cdev)", (long long)d->vfio_index);
 		}
 	}
-	fprintf(out, "%.*s%s %s [%04x:%04x] %s%s\n", ilen, indent, last ? "└─" : "├─", a, d->vendor, d->device,
+	fprintf(out, "%.*s%s %s [%04x:%04x] %s%s\n", ilen, indent, last ? g->corner : g->tee, a, d->vendor, d->device,
 	        pci_class_name(d->class_code), vf);
-	fprintf(out, "%.*s%s    driver: %-10s %-9s numa %d%s\n", ilen, indent, last ? "  " : "│ ",
+	fprintf(out, "%.*s%s    driver: %-10s %-9s numa %d%s\n", ilen, indent, last ? g->blank : g->bar,
 	        d->driver ? d->driver : "(none)", grp, d->numa_node, vfio);
 }
 
@@ -57,19 +70,20 @@ struct walk {
 
 /* Device @root and everything below it, depth first, children in address order. */
 static void show_subtree(const struct host_model *m, size_t root, bool last, const size_t *first_child,
-                         const size_t *next_sibling, struct walk *stack, char *indent, FILE *out)
+                         const size_t *next_sibling, struct walk *stack, char *indent, const struct glyphs *g,
+                         FILE *out)
 {
 	size_t top = 0;
 
 	stack[top++] = (struct walk){root, 0, last};
 	while (top) {
 		struct walk w = stack[--top];
-		show_device(m, w.dev, indent, w.ilen, w.last, out);
+		show_device(m, w.dev, indent, w.ilen, w.last, g, out);
 		if (first_child[w.dev] == SIZE_MAX)
 			continue;
 		/* the children's indentation: this line's, then "│ " (more siblings
 		 * follow) or "  ", then two spaces; whole pieces up to INDENT_MAX */
-		const char *piece = w.last ? "    " : "│   ";
+		const char *piece = w.last ? g->gap_in : g->bar_in;
 		int plen = (int)strlen(piece), clen = w.ilen;
 		if (clen + plen <= INDENT_MAX) {
 			memcpy(indent + clen, piece, (size_t)plen);
@@ -138,6 +152,12 @@ static void show_groups(const struct host_model *m, FILE *out)
 
 void host_model_show(const struct host_model *m, FILE *out)
 {
+	host_model_show_with(m, out, 0);
+}
+
+void host_model_show_with(const struct host_model *m, FILE *out, unsigned flags)
+{
+	const struct glyphs *g = flags & HOST_SHOW_ASCII ? &ascii_glyphs : &utf8_glyphs;
 	size_t n = m->n_devices;
 	_cleanup_free_ size_t *first_child = malloc((n + 1) * sizeof(size_t));
 	_cleanup_free_ size_t *next_sibling = malloc((n + 1) * sizeof(size_t));
@@ -175,7 +195,7 @@ void host_model_show(const struct host_model *m, FILE *out)
 		while (next_root < n && m->devices[next_root].parent >= 0)
 			next_root++;
 		bool last = next_root == n || !same_bus(&m->devices[next_root], d);
-		show_subtree(m, i, last, first_child, next_sibling, stack, indent, out);
+		show_subtree(m, i, last, first_child, next_sibling, stack, indent, g, out);
 	}
 	show_groups(m, out);
 }
