@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <vfiokit/cleanup.h>
+#include <vfiokit/qdev_model.h>
 #include <vfiokit/qemu_cmdline.h>
 #include <vfiokit/root.h>
 #include <vfiokit/validator.h>
@@ -22,12 +23,16 @@ static void usage(FILE *f)
 	fprintf(f,
 	        "Usage: vfio-validate [OPTIONS] -- QEMU-ARGS...\n"
 	        "       vfio-validate [OPTIONS] --args-file FILE   (libvirt .args; '-' = stdin)\n"
-	        "       vfio-validate [OPTIONS] --pid PID [--fds]  (a running QEMU)\n"
+	        "       vfio-validate [OPTIONS] --pid PID [--fds]  (a running QEMU, checked against its own binary)\n"
 	        "       vfio-validate --stand-in [OPTIONS] [--report FILE] [--then-exec QEMU] -- [EMULATOR] QEMU-ARGS...\n"
 	        "\n"
 	        "Options:\n"
 	        "  --qemu-version X.Y  check against the built-in table for that QEMU (default: newest)\n"
-	        "  --qemu BINARY       ask that QEMU binary what it supports\n"
+	        "  --qemu BINARY       ask that QEMU binary what it supports and its device model\n"
+	        "                      (-device help, -device TYPE,help; cached per binary)\n"
+	        "  --qemu-timeout MS   give up on a binary that has not answered in MS ms (default 10000)\n"
+	        "  --cache-dir DIR     where the device-model cache lives ('' = none; default\n"
+	        "                      $VFIOKIT_CACHE_DIR, $XDG_CACHE_HOME/vfiokit, ~/.cache/vfiokit)\n"
 	        "  --root DIR          also check the host (tree under DIR, e.g. / or a fakesys tree)\n"
 	        "  --fds               with --pid: check the process' live FDs (VV2xx)\n"
 	        "  --stand-in          run in QEMU's place: check these arguments and the inherited FDs,\n"
@@ -81,14 +86,69 @@ int main(int argc, char **argv)
 	return status;
 }
 
+/* The binary of process @pid: its path when that file is still there, else /proc/PID/exe itself. */
+static int pid_binary(pid_t pid, char *buf, size_t len)
+{
+	char link[64];
+	ssize_t n;
+
+	snprintf(link, sizeof(link), "/proc/%d/exe", (int)pid);
+	n = readlink(link, buf, len - 1);
+	if (n < 0)
+		return -errno;
+	buf[n] = '\0';
+	/* an upgraded (deleted) binary is still reachable through the link */
+	if (buf[0] != '/' || strstr(buf, " (deleted)") || access(buf, X_OK) != 0)
+		snprintf(buf, len, "%s", link);
+	return 0;
+}
+
+/* The device types a command line uses, at most @max distinct ones (each costs one run of QEMU once). */
+static size_t used_types(const struct qc_cmdline *cl, const char **names, size_t max)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < cl->nopts && n < max; i++) {
+		const struct qc_option *o = &cl->opts[i];
+		const char *t = o->def && strcmp(o->def->name, "device") == 0 ? qc_option_type(o) : NULL;
+		bool seen = false;
+		for (size_t k = 0; t && k < n && !seen; k++)
+			seen = strcmp(names[k], t) == 0;
+		if (t && !seen)
+			names[n++] = t;
+	}
+	return n;
+}
+
+/* --qemu BINARY: its capabilities and the device model of the types the command line uses. */
+static int load_binary(const char *qemu, unsigned timeout_ms, const char *cache_dir, const struct qc_cmdline *cl,
+                       struct qemu_caps *caps, struct qdev_model **model, struct vk_error *err)
+{
+	const char *names[64];
+	size_t n = used_types(cl, names, VK_ARRAY_SIZE(names));
+	struct qdev_probe_opts po = { .timeout_ms = timeout_ms, .cache_dir = cache_dir };
+	int r = qdev_model_probe(qemu, n, names, &po, model, err);
+
+	if (r < 0)
+		return r;
+	/* the label names the binary: "qemu-system-x86_64 7.2.22" */
+	qemu_caps_from_model(*model, caps);
+	const char *base = strrchr(qemu, '/');
+	const char *ver = strrchr((*model)->label, ' ');
+	snprintf(caps->label, sizeof(caps->label), "%.40s%.20s", base ? base + 1 : qemu, ver ? ver : "");
+	return 0;
+}
+
 static int main_inner(int argc, char **argv, const struct vk_fd_inventory *inv, const struct vk_error *inv_err)
 {
 	_cleanup_fclose_ FILE *rf = NULL; /* before any goto out: the cleanup must see it initialised */
 	enum { O_QV = 256, O_QEMU, O_ROOT, O_JSON, O_ARGS, O_PID, O_STANDIN, O_REPORT, O_EXEC, O_FDS, O_LIST,
-	       O_VERSION };
+	       O_VERSION, O_TIMEOUT, O_CACHE };
 	static const struct option lopts[] = {
 		{ "qemu-version", required_argument, NULL, O_QV },
 		{ "qemu", required_argument, NULL, O_QEMU },
+		{ "qemu-timeout", required_argument, NULL, O_TIMEOUT },
+		{ "cache-dir", required_argument, NULL, O_CACHE },
 		{ "root", required_argument, NULL, O_ROOT },
 		{ "json", no_argument, NULL, O_JSON },
 		{ "args-file", required_argument, NULL, O_ARGS },
@@ -103,7 +163,8 @@ static int main_inner(int argc, char **argv, const struct vk_fd_inventory *inv, 
 		{ 0 },
 	};
 	const char *qv = NULL, *qemu = NULL, *rootdir = NULL, *argsfile = NULL, *report_path = NULL,
-	           *then_exec = NULL;
+	           *then_exec = NULL, *cache_dir = NULL;
+	unsigned timeout_ms = 0;
 	bool json = false, standin = false, fds = false;
 	long pid = 0;
 	int c;
@@ -112,6 +173,17 @@ static int main_inner(int argc, char **argv, const struct vk_fd_inventory *inv, 
 		switch (c) {
 		case O_QV: qv = optarg; break;
 		case O_QEMU: qemu = optarg; break;
+		case O_CACHE: cache_dir = optarg; break;
+		case O_TIMEOUT: {
+			char *end;
+			unsigned long v = strtoul(optarg, &end, 10);
+			if (*end || !*optarg || v == 0 || v > 3600000) {
+				fprintf(stderr, "vfio-validate: --qemu-timeout %s: not a number of milliseconds (1..3600000)\n", optarg);
+				return EXIT_USAGE;
+			}
+			timeout_ms = (unsigned)v;
+			break;
+		}
 		case O_ROOT: rootdir = optarg; break;
 		case O_JSON: json = true; break;
 		case O_ARGS: argsfile = optarg; break;
@@ -172,8 +244,13 @@ static int main_inner(int argc, char **argv, const struct vk_fd_inventory *inv, 
 		return EXIT_USAGE;
 	}
 
+	/* --pid: the process' own binary, unless a version or a binary is named */
+	char exe[4096];
+	if (pid && !qemu && !qv && pid_binary((pid_t)pid, exe, sizeof(exe)) == 0)
+		qemu = exe;
 	struct qemu_caps caps;
-	r = qemu ? qemu_caps_probe(qemu, &caps, &err) : qemu_caps_builtin(qv, &caps, &err);
+	struct qdev_model *model = NULL;
+	r = qemu ? load_binary(qemu, timeout_ms, cache_dir, cl, &caps, &model, &err) : qemu_caps_builtin(qv, &caps, &err);
 	if (r < 0) {
 		fprintf(stderr, "vfio-validate: %s\n", err.msg);
 		qc_cmdline_free(cl);
@@ -267,5 +344,6 @@ out:
 	vk_root_close(root);
 	vk_report_clear(&rep);
 	qc_cmdline_free(cl);
+	qdev_model_free(model);
 	return status;
 }

@@ -136,9 +136,10 @@ int qemu_caps_probe_timed(const char *binary, unsigned timeout_ms, struct qemu_c
 	if ((r = ask(a1, timeout_ms, &ver, err)) < 0 || (r = ask(a2, timeout_ms, &dev, err)) < 0 ||
 	    (r = ask(a3, timeout_ms, &obj, err)) < 0)
 		return r;
-	r = qemu_caps_from_help(ver, dev, obj, out, err);
+	r = qemu_caps_from_help(ver, dev, obj, out, NULL);
 	if (r < 0)
-		return vk_error_set(err, r, "%s: %s", binary, err ? err->msg : "no version");
+		return vk_error_set(err, -r, "%s: not a QEMU system emulator (no \"version X.Y.Z\" in its -version output)",
+		                    binary);
 	const char *base = strrchr(binary, '/');
 	char label[sizeof(out->label)];
 	snprintf(label, sizeof(label), "%s %s", base ? base + 1 : binary, out->label + 5);
@@ -149,4 +150,27 @@ int qemu_caps_probe_timed(const char *binary, unsigned timeout_ms, struct qemu_c
 int qemu_caps_probe(const char *binary, struct qemu_caps *out, struct vk_error *err)
 {
 	return qemu_caps_probe_timed(binary, 0, out, err);
+}
+
+int qemu_caps_from_model(const struct qdev_model *m, struct qemu_caps *out)
+{
+	const struct qdev_type *v = qdev_model_type(m, "vfio-pci");
+
+	memset(out, 0, sizeof(*out));
+	caps_from_version(out, m->version);
+	out->from_binary = m->from_binary;
+	out->model = m;
+	/* what the model lists overrides the version table (a build may lack CONFIG_IOMMUFD) */
+	if (v && v->props_known) {
+		out->vfio_pci = !v->absent;
+		out->vfio_sysfsdev = qdev_type_prop(v, "sysfsdev") != NULL;
+		out->vfio_fd = qdev_type_prop(v, "fd") != NULL;
+		out->vfio_iommufd = qdev_type_prop(v, "iommufd") != NULL;
+	}
+	if (m->objects_known) {
+		out->iommufd_object = m->iommufd_object;
+		out->iommufd_object_fd = m->iommufd_object_fd;
+	}
+	snprintf(out->label, sizeof(out->label), "%.63s", m->label);
+	return 0;
 }

@@ -242,8 +242,8 @@ nomem:
 }
 
 int qdev_model_from_help(const char *version_text, const char *list_text, size_t ntypes,
-                         const char *const *names, const char *const *helps, struct qdev_model **out,
-                         struct vk_error *err)
+                         const char *const *names, const char *const *helps, const char *object_help,
+                         struct qdev_model **out, struct vk_error *err)
 {
 	struct typevec tv = { 0 };
 	struct qdev_model *m;
@@ -261,6 +261,12 @@ int qdev_model_from_help(const char *version_text, const char *list_text, size_t
 	m->from_binary = true;
 	m->priv = m;
 	snprintf(m->label, sizeof(m->label), "QEMU %u.%u.%u (binary)", maj, min, mic);
+	if (object_help) {
+		/* qom/object_interfaces.c user_creatable_help_func(): "iommufd options:" then "  fd=<str>" */
+		m->objects_known = true;
+		m->iommufd_object = strstr(object_help, "iommufd options:") != NULL;
+		m->iommufd_object_fd = m->iommufd_object && strstr(object_help, "\n  fd=<") != NULL;
+	}
 	if (list_text) {
 		m->list_known = true;
 		r = parse_list(list_text, &tv);

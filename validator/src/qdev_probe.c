@@ -13,6 +13,7 @@
  *     |QEMU emulator ...  closed by @end
  *     @end
  *     @list ... @end      -device help
+ *     @object ... @end    -object iommufd,help
  *     @help vfio-pci ...  -device vfio-pci,help
  * A file that does not match (another binary at that path, a rebuilt one)
  * or cannot be read is ignored and rewritten; a cache that cannot be written
@@ -36,6 +37,7 @@
 struct answers {
 	char *version;
 	char *list;
+	char *object;
 	char **names;
 	char **helps;
 	size_t n, cap;
@@ -46,6 +48,7 @@ static void answers_free(struct answers *a)
 {
 	free(a->version);
 	free(a->list);
+	free(a->object);
 	for (size_t i = 0; i < a->n; i++) {
 		free(a->names[i]);
 		free(a->helps[i]);
@@ -184,6 +187,8 @@ static void cache_load(const char *path, const char *want_header, struct answers
 			a->version = body;
 		else if (strcmp(tag, "@list") == 0 && !a->list)
 			a->list = body;
+		else if (strcmp(tag, "@object") == 0 && !a->object)
+			a->object = body;
 		else if (strncmp(tag, "@help ", 6) == 0 && answers_find(a, tag + 6) < 0) {
 			char *name = strdup(tag + 6);
 			if (!name || answers_add(a, name, body) < 0) {
@@ -195,7 +200,7 @@ static void cache_load(const char *path, const char *want_header, struct answers
 			goto bad;
 		}
 	}
-	if (a->version && a->list)
+	if (a->version && a->list && a->object)
 		return;
 bad:
 	answers_free(a);
@@ -242,6 +247,7 @@ static void cache_store(const char *dir, const char *path, const char *hdr, cons
 	fputs(hdr, f);
 	put_section(f, "version", NULL, a->version);
 	put_section(f, "list", NULL, a->list);
+	put_section(f, "object", NULL, a->object);
 	for (size_t i = 0; i < a->n; i++)
 		put_section(f, "help", a->names[i], a->helps[i]);
 	if (fclose(f) != 0 || rename(tmp, path) != 0)
@@ -294,14 +300,20 @@ static int ask_missing(const char *binary, size_t nnames, const char *const *nam
 			return r;
 		a->dirty = true;
 	}
-	for (size_t i = 0; i < nnames; i++) {
+	if (!a->object) {
+		if ((r = ask(binary, "-object", "iommufd,help", timeout_ms, &a->object, err)) < 0)
+			return r;
+		a->dirty = true;
+	}
+	for (size_t i = 0; i <= nnames; i++) {
+		const char *nm = i < nnames ? names[i] : "vfio-pci"; /* always: the capabilities rest on it */
 		char q[160], *help = NULL, *name;
-		if (!askable(names[i]) || answers_find(a, names[i]) >= 0)
+		if (!askable(nm) || answers_find(a, nm) >= 0)
 			continue;
-		snprintf(q, sizeof(q), "%s,help", names[i]);
+		snprintf(q, sizeof(q), "%s,help", nm);
 		if ((r = ask(binary, "-device", q, timeout_ms, &help, err)) < 0)
 			return r;
-		if (!(name = strdup(names[i])) || answers_add(a, name, help) < 0) {
+		if (!(name = strdup(nm)) || answers_add(a, name, help) < 0) {
 			free(name ? NULL : help);
 			return vk_error_set(err, ENOMEM, "out of memory");
 		}
@@ -338,8 +350,8 @@ int qdev_model_probe(const char *binary, size_t nnames, const char *const *names
 		cache_store(dir, path, hdr, &a);
 	if (opts && opts->cache_hit)
 		*opts->cache_hit = !a.dirty;
-	r = qdev_model_from_help(a.version, a.list, a.n, (const char *const *)a.names, (const char *const *)a.helps, out,
-	                         err);
+	r = qdev_model_from_help(a.version, a.list, a.n, (const char *const *)a.names, (const char *const *)a.helps, a.object,
+	                         out, err);
 	if (r == 0) {
 		const char *p = strstr(a.version, "version ");
 		const char *base = strrchr(binary, '/');

@@ -60,4 +60,11 @@ echo "static const struct qdev_type qdev${tag}_types[] = {"
 done
 echo "};"
 target=$(basename "$qemu" | sed -n 's/^qemu-system-//p')
-echo "#define QDEV_TABLE_${tag} { $major$(printf '%02u' "$minor"), \"QEMU $major.$minor.$micro (built-in table)\", false, \"$target\", true, qdev${tag}_types, VK_ARRAY_SIZE(qdev${tag}_types), NULL }"
+obj=false objfd=false
+if "$qemu" -object iommufd,help 2>&1 | grep -q '^iommufd options:'; then
+	obj=true
+	"$qemu" -object iommufd,help 2>&1 | grep -q '^  fd=' && objfd=true
+fi
+echo "#define QDEV_TABLE_${tag} { .version = $major$(printf '%02u' "$minor"), .label = \"QEMU $major.$minor.$micro (built-in table)\", \\"
+echo "	.target = \"$target\", .list_known = true, .objects_known = true, .iommufd_object = $obj, \\"
+echo "	.iommufd_object_fd = $objfd, .types = qdev${tag}_types, .ntypes = VK_ARRAY_SIZE(qdev${tag}_types) }"

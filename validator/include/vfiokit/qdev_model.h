@@ -42,6 +42,9 @@ struct qdev_model {
 	bool from_binary;
 	char target[32];      /* "x86_64" (a table's; a binary's from its name qemu-system-TARGET), "" unknown */
 	bool list_known;      /* `-device help` was read: a type not listed does not exist */
+	bool objects_known;   /* `-object iommufd,help` was read: */
+	bool iommufd_object;  /*   QEMU has -object iommufd (9.0+ built with CONFIG_IOMMUFD) */
+	bool iommufd_object_fd; /* and its fd= */
 	const struct qdev_type *types;
 	size_t ntypes;
 	void *priv;           /* the heap storage of a learnt model, NULL for a table */
@@ -70,11 +73,13 @@ const struct qdev_prop *qdev_type_prop(const struct qdev_type *t, const char *na
  * @ntypes:       number of @names/@helps pairs.
  * @names:        device types asked about.
  * @helps:        `QEMU -device NAME,help` for each (NULL: not asked).
+ * @object_help:  `QEMU -object iommufd,help` (NULL: not asked: objects_known false).
  * @out:          receives a heap model; free with qdev_model_free().
  * Returns 0, -EINVAL when the version cannot be read, -ENOMEM.
  */
 int qdev_model_from_help(const char *version_text, const char *list_text, size_t ntypes,
-                         const char *const *names, const char *const *helps, struct qdev_model **out,
+                         const char *const *names, const char *const *helps, const char *object_help,
+                         struct qdev_model **out,
                          struct vk_error *err);
 
 /* Free a model from qdev_model_from_help()/qdev_model_probe(); NULL and built-in tables are ignored. */
@@ -90,8 +95,9 @@ struct qdev_probe_opts {
 
 /**
  * qdev_model_probe() - the device model of a QEMU binary for @names (the
- * device types a command line uses): `-version`, `-device help` and
- * `-device NAME,help` for each, each run killed after the timeout.  Answers
+ * device types a command line uses; vfio-pci always): `-version`,
+ * `-device help`, `-object iommufd,help` and `-device NAME,help` for each,
+ * each run killed after the timeout.  Answers
  * are cached in a file keyed by the binary's path, size, mtime and version,
  * so a later run that asks about the same types runs the binary once
  * (`-version`) or not at all when the cache matches path, size and mtime.

@@ -171,6 +171,13 @@ int qemu_caps_probe(const char *binary, struct qemu_caps *out, struct vk_error *
  */
 int qemu_caps_probe_timed(const char *binary, unsigned timeout_ms, struct qemu_caps *out, struct vk_error *err);
 
+/**
+ * qemu_caps_from_model() - capabilities from a device model (a probed binary's:
+ * its version, what its vfio-pci lists, whether it has -object iommufd), with
+ * out->model = @m.  Returns 0.
+ */
+int qemu_caps_from_model(const struct qdev_model *m, struct qemu_caps *out);
+
 /* ---- checks ---- */
 
 /**
