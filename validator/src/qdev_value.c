@@ -91,14 +91,15 @@ static int int_width(const char *type, bool *is_unsigned)
 	return 0;
 }
 
-static const char *check_int(const char *name, const char *type, const struct qc_prop *v, char *buf, size_t len)
+static const char *check_int(const char *name, const char *type, const struct qc_prop *v, bool json, char *buf,
+                             size_t len)
 {
 	bool u;
 	int w = int_width(type, &u);
 	int64_t s = 0;
 	uint64_t x = 0;
 
-	if (v->kind == QC_V_STRING) {
+	if (v->kind == QC_V_STRING && !json) {
 		if (u ? strtou64_q(v->value, &x) < 0 : strtoi64_q(v->value, &s) < 0) {
 			snprintf(buf, len, "Parameter '%s' expects integer", name);
 			return buf;
@@ -182,27 +183,30 @@ static const char *json_want(const char *name, const char *what, char *buf, size
 	return buf;
 }
 
-const char *vk__qdev_value_error(const struct qdev_prop *p, const struct qc_prop *v, char *buf, size_t len)
+const char *vk__qdev_value_error(const struct qdev_prop *p, const struct qc_prop *v, bool json, char *buf, size_t len)
 {
 	const char *t = p->type;
 	bool u;
 	char vals[256];
 
 	if (int_width(t, &u))
-		return check_int(p->name, t, v, buf, len);
+		return check_int(p->name, t, v, json, buf, len);
 	if (strcmp(t, "bool") == 0) {
-		if (v->kind == QC_V_BOOL || (v->kind == QC_V_STRING && vk__qemu_bool(v->value) >= 0))
+		if (v->kind == QC_V_BOOL || (v->kind == QC_V_STRING && !json && vk__qemu_bool(v->value) >= 0))
 			return NULL;
-		if (v->kind != QC_V_STRING)
+		if (json)
 			return json_want(p->name, "boolean", buf, len);
 		snprintf(buf, len, "Parameter '%s' expects 'on' or 'off'", p->name);
 		return buf;
 	}
 	if (strcmp(t, "size") == 0) {
-		if (v->kind == QC_V_NUMBER || (v->kind == QC_V_STRING && size_ok(v->value)))
+		if ((v->kind == QC_V_NUMBER && json_integer(v->value) && v->value[0] != '-') ||
+		    (v->kind == QC_V_STRING && !json && size_ok(v->value)))
 			return NULL;
-		if (v->kind != QC_V_STRING)
-			return json_want(p->name, "integer", buf, len);
+		if (json) { /* qobject_input_type_size() */
+			snprintf(buf, len, "Parameter '%s' expects uint64", p->name);
+			return buf;
+		}
 		snprintf(buf, len, "Parameter '%s' expects a size", p->name);
 		return buf;
 	}

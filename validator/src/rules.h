@@ -22,7 +22,8 @@ void vk__subject(const struct qc_option *o, char *buf, size_t len);
 /* qapi_bool_parse(): 1 on/yes/true/y, 0 off/no/false/n, -1 otherwise. */
 int vk__qemu_bool(const char *s);
 /* QEMU's message when @v is not a value of @p's type (into @buf), or NULL (fine, or a type not judged). */
-const char *vk__qdev_value_error(const struct qdev_prop *p, const struct qc_prop *v, char *buf, size_t len);
+const char *vk__qdev_value_error(const struct qdev_prop *p, const struct qc_prop *v, bool json, char *buf,
+                                 size_t len);
 /* addr= of a PCI device as set_pci_devfn() reads it: 0 and the devfn (-1: automatic), or -EINVAL. */
 int vk__pci_devfn_parse(const struct qc_prop *v, int *devfn);
 /* The qdev rules (VV020-VV029): properties, then the PCI topology. */

@@ -129,7 +129,7 @@ static int check_prop(const struct qc_option *o, const struct qdev_type *t, cons
 	}
 	if (vfio_string_key(o, v->key))
 		return 0;
-	if (vk__qdev_value_error(p, v, msg, sizeof(msg)))
+	if (vk__qdev_value_error(p, v, o->json, msg, sizeof(msg)))
 		ADD("VV021", o, ev, NULL, "%s (%s=<%s>)", msg, p->name, p->type);
 	return 0;
 }
