@@ -246,11 +246,19 @@ static int main_inner(int argc, char **argv, const struct vk_fd_inventory *inv, 
 
 	/* --pid: the process' own binary, unless a version or a binary is named */
 	char exe[4096];
-	if (pid && !qemu && !qv && pid_binary((pid_t)pid, exe, sizeof(exe)) == 0)
-		qemu = exe;
 	struct qemu_caps caps;
 	struct qdev_model *model = NULL;
-	r = qemu ? load_binary(qemu, timeout_ms, cache_dir, cl, &caps, &model, &err) : qemu_caps_builtin(qv, &caps, &err);
+	r = -ENOENT;
+	if (pid && !qemu && !qv && pid_binary((pid_t)pid, exe, sizeof(exe)) == 0) {
+		r = load_binary(exe, timeout_ms, cache_dir, cl, &caps, &model, &err);
+		/* a process that is not a QEMU we can ask (a wrapper, a test's stand-in) */
+		if (r < 0)
+			fprintf(stderr, "vfio-validate: pid %ld: %s; checking against the built-in table instead\n", pid,
+			        err.msg);
+	}
+	if (r < 0)
+		r = qemu ? load_binary(qemu, timeout_ms, cache_dir, cl, &caps, &model, &err)
+		         : qemu_caps_builtin(qv, &caps, &err);
 	if (r < 0) {
 		fprintf(stderr, "vfio-validate: %s\n", err.msg);
 		qc_cmdline_free(cl);
