@@ -14,13 +14,13 @@
 
 #include "rules.h"
 
-#define ADD(rule, o, ev, hint, ...)                                                              \
-	do {                                                                                     \
-		char subj_[128];                                                                 \
-		vk__subject((o), subj_, sizeof(subj_));                                          \
-		int r_ = vk_report_add(r, rule, subj_, (o)->argi, (o)->line, ev, hint, __VA_ARGS__); \
-		if (r_ < 0)                                                                      \
-			return r_;                                                               \
+/* @subj: the option's subject, made once per option (vk__subject() looks its id up: a
+ * -device with 300,000 properties must not cost that per finding) */
+#define ADD(rule, o, ev, hint, ...)                                                             \
+	do {                                                                                    \
+		int r_ = vk_report_add(r, rule, subj, (o)->argi, (o)->line, ev, hint, __VA_ARGS__); \
+		if (r_ < 0)                                                                     \
+			return r_;                                                              \
 	} while (0)
 
 bool vk__model_exact(const struct qemu_caps *caps)
@@ -51,7 +51,7 @@ static int propref_cmp(const void *a, const void *b)
  * each QemuOpt into the dict in order, so the last one wins and the earlier
  * ones are never looked at.  Marks @last[k] for the property that counts.
  */
-static int check_repeats(const struct qc_option *o, bool *last, struct vk_report *r)
+static int check_repeats(const struct qc_option *o, const char *subj, bool *last, struct vk_report *r)
 {
 	_cleanup_free_ struct propref *v = calloc(o->nprops ? o->nprops : 1, sizeof(*v));
 	char ev[256];
@@ -78,7 +78,7 @@ static int check_repeats(const struct qc_option *o, bool *last, struct vk_report
 }
 
 /* VV028: JSON "id"/"bus" that is not a string: qdict_get_try_str() returns NULL, QEMU goes on without. */
-static int check_json_own_keys(const struct qc_option *o, struct vk_report *r)
+static int check_json_own_keys(const struct qc_option *o, const char *subj, struct vk_report *r)
 {
 	static const char *const keys[] = { "id", "bus" };
 	char ev[256];
@@ -94,15 +94,15 @@ static int check_json_own_keys(const struct qc_option *o, struct vk_report *r)
 	return 0;
 }
 
-static bool vfio_string_key(const struct qc_option *o, const char *k)
+static bool vfio_string_key(const struct qc_option *o, bool vfio, const char *k)
 {
 	/* VV012 already reports these for vfio-pci */
-	return o->json && vk__is_vfio_pci(o) &&
+	return o->json && vfio &&
 	       (strcmp(k, "host") == 0 || strcmp(k, "sysfsdev") == 0 || strcmp(k, "fd") == 0 || strcmp(k, "iommufd") == 0);
 }
 
-static int check_prop(const struct qc_option *o, const struct qdev_type *t, const struct qc_prop *v,
-                      const struct qemu_caps *caps, struct vk_report *r)
+static int check_prop(const struct qc_option *o, const char *subj, bool vfio, const struct qdev_type *t,
+                      const struct qc_prop *v, const struct qemu_caps *caps, struct vk_report *r)
 {
 	char ev[512], msg[512];
 	const struct qdev_prop *p = qdev_type_prop(t, v->key);
@@ -110,7 +110,7 @@ static int check_prop(const struct qc_option *o, const struct qdev_type *t, cons
 	bool exact = vk__model_exact(caps);
 
 	snprintf(ev, sizeof(ev), "%s=%s", v->key, v->value);
-	if (!p && vk__is_vfio_pci(o) && (strcmp(v->key, "iommufd") == 0 || strcmp(v->key, "fd") == 0))
+	if (!p && vfio && (strcmp(v->key, "iommufd") == 0 || strcmp(v->key, "fd") == 0))
 		return 0; /* the capability table knows these (9.0): VV013 says when the target lacks them */
 	if (!p) {
 		if (exact)
@@ -127,7 +127,7 @@ static int check_prop(const struct qc_option *o, const struct qdev_type *t, cons
 			    "Property '%s.addr' doesn't take value '%s'", t->name, v->value);
 		return 0;
 	}
-	if (vfio_string_key(o, v->key))
+	if (vfio_string_key(o, vfio, v->key))
 		return 0;
 	if (vk__qdev_value_error(p, v, o->json, msg, sizeof(msg)))
 		ADD("VV021", o, ev, NULL, "%s (%s=<%s>)", msg, p->name, p->type);
@@ -140,11 +140,12 @@ static int check_device(const struct qc_option *o, const struct qemu_caps *caps,
 	const char *drv = qc_option_type(o);
 	const struct qdev_type *t = qdev_model_type(m, drv);
 	bool exact = vk__model_exact(caps);
-	char ev[256];
+	char ev[256], subj[128];
 	int ret;
 
 	if (!drv)
 		return 0;
+	vk__subject(o, subj, sizeof(subj));
 	snprintf(ev, sizeof(ev), "driver=%s", drv);
 	if ((!t && m->list_known) || (t && t->absent)) {
 		/* a type newer than the nearest table is not judged (nor reported: most are not ours) */
@@ -152,20 +153,23 @@ static int check_device(const struct qc_option *o, const struct qemu_caps *caps,
 			ADD("VV026", o, ev, NULL, "'%s' is not a valid device model name", drv);
 		return 0;
 	}
-	if ((ret = check_json_own_keys(o, r)) < 0)
+	if ((ret = check_json_own_keys(o, subj, r)) < 0)
 		return ret;
 	_cleanup_free_ bool *last = calloc(o->nprops ? o->nprops : 1, sizeof(bool));
 	if (!last)
 		return -ENOMEM;
-	if (!o->json && (ret = check_repeats(o, last, r)) < 0)
+	if (!o->json && (ret = check_repeats(o, subj, last, r)) < 0)
 		return ret;
 	if (o->json) /* the parser refuses duplicate JSON members */
 		for (size_t k = 0; k < o->nprops; k++)
 			last[k] = true;
 	if (!t || !t->props_known)
 		return 0;
+	/* per option, not per property: each looks the driver up */
+	bool vfio = vk__is_vfio_pci(o);
 	for (size_t k = 0; k < o->nprops; k++)
-		if (last[k] && !qdev_own_key(o->props[k].key) && (ret = check_prop(o, t, &o->props[k], caps, r)) < 0)
+		if (last[k] && !qdev_own_key(o->props[k].key) &&
+		    (ret = check_prop(o, subj, vfio, t, &o->props[k], caps, r)) < 0)
 			return ret;
 	return 0;
 }
