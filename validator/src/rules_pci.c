@@ -49,8 +49,18 @@ struct occ {
 	int devfn;
 	bool mf;
 	long argi;         /* -1: built in */
-	const char *what;  /* "vfio-pci,id=hostdev0", "mch" */
+	const char *what;  /* the type: "vfio-pci", "mch" (strings of the command line or static) */
+	const char *id;    /* its id, NULL when none */
 };
+
+/* As QEMU names the device in its message: "vfio-pci,id=hostdev0", "vfio-pci,id=(null)"; built in: "mch". */
+static const char *occ_name(const struct occ *o, char *buf, size_t len)
+{
+	if (o->argi < 0)
+		return o->what;
+	snprintf(buf, len, "%s,id=%s", o->what, o->id ? o->id : "(null)");
+	return buf;
+}
 
 struct pbus {
 	const char *name;
@@ -68,16 +78,16 @@ struct machine {
 };
 
 static const struct occ q35_builtin[] = {
-	{ 0x00, false, -1, "mch" },         /* pc_q35_init(): host bridge 00.0 */
-	{ 0xf8, true, -1, "ICH9-LPC" },     /* 1f.0, multifunction */
-	{ 0xfa, false, -1, "ich9-ahci" },   /* 1f.2 (sata=on, the default) */
-	{ 0xfb, false, -1, "ICH9-SMB" },    /* 1f.3 (smbus=on, the default) */
+	{ 0x00, false, -1, "mch", NULL },         /* pc_q35_init(): host bridge 00.0 */
+	{ 0xf8, true, -1, "ICH9-LPC", NULL },     /* 1f.0, multifunction */
+	{ 0xfa, false, -1, "ich9-ahci", NULL },   /* 1f.2 (sata=on, the default) */
+	{ 0xfb, false, -1, "ICH9-SMB", NULL },    /* 1f.3 (smbus=on, the default) */
 };
 static const struct occ pc_builtin[] = {
-	{ 0x00, false, -1, "i440FX" },      /* pc_init1(): host bridge 00.0 */
-	{ 0x08, true, -1, "PIIX3" },        /* 01.0, multifunction */
-	{ 0x09, false, -1, "piix3-ide" },   /* 01.1 */
-	{ 0x0b, false, -1, "PIIX4_PM" },    /* 01.3 (acpi=on, the default) */
+	{ 0x00, false, -1, "i440FX", NULL },      /* pc_init1(): host bridge 00.0 */
+	{ 0x08, true, -1, "PIIX3", NULL },        /* 01.0, multifunction */
+	{ 0x09, false, -1, "piix3-ide", NULL },   /* 01.1 */
+	{ 0x0b, false, -1, "PIIX4_PM", NULL },    /* 01.3 (acpi=on, the default) */
 };
 static const char *const q35_other[] = { "ide.0", "ide.1", "ide.2", "ide.3", "ide.4", "ide.5", "isa.0", "i2c", NULL };
 static const char *const pc_other[] = { "ide.0", "ide.1", "isa.0", "i2c", NULL };
@@ -356,7 +366,9 @@ static int check_multifunction(struct topo *t, const struct qc_option *o, const 
 	if (fn) {
 		const struct occ *f0 = occ_at(b, slot << 3);
 		if (f0 && !f0->mf) {
-			snprintf(ev, sizeof(ev), "%s %x.0 is %s without multifunction=on", b->name, slot, f0->what);
+			char nm[160];
+			snprintf(ev, sizeof(ev), "%s %x.0 is %s without multifunction=on", b->name, slot,
+			         occ_name(f0, nm, sizeof(nm)));
 			ADDO("VV023", o, ev, "add multifunction=on to the device at function 0 of that slot",
 			     "PCI: single function device can't be populated in function %x.%x", slot, fn);
 		}
@@ -368,7 +380,8 @@ static int check_multifunction(struct topo *t, const struct qc_option *o, const 
 		const struct occ *x = occ_at(b, slot << 3 | f);
 		if (!x)
 			continue;
-		snprintf(ev, sizeof(ev), "%s %x.%x is %s", b->name, slot, f, x->what);
+		char nm[160];
+		snprintf(ev, sizeof(ev), "%s %x.%x is %s", b->name, slot, f, occ_name(x, nm, sizeof(nm)));
 		ADDO("VV023", o, ev, "add multifunction=on to this device (function 0 of the slot)",
 		     "PCI: %x.0 indicates single function, but %x.%x is already populated.", slot, slot, f);
 		return 0;
@@ -377,11 +390,11 @@ static int check_multifunction(struct topo *t, const struct qc_option *o, const 
 }
 
 /* Put a PCI device on its bus as do_pci_register_device() does (VV024), then VV023. */
-static int place(struct topo *t, const struct qc_option *o, struct pbus *b, const char *what)
+static int place(struct topo *t, const struct qc_option *o, struct pbus *b, const char *type, const char *id)
 {
 	const struct qc_prop *ap = qc_option_prop(o, "addr");
 	int devfn = -1;
-	char ev[256];
+	char ev[256], nm[160];
 
 	if (ap && vk__pci_devfn_parse(ap, &devfn) < 0)
 		return 0; /* VV022 */
@@ -399,7 +412,7 @@ static int place(struct topo *t, const struct qc_option *o, struct pbus *b, cons
 			snprintf(ev, sizeof(ev), "%s %x.%x", b->name, devfn >> 3, devfn & 7);
 			ADDO("VV024", o, ev, "give the device a free addr= (or leave addr= out)",
 			     "PCI: slot %d function %d not available for %s, in use by %s%s", devfn >> 3, devfn & 7,
-			     qc_option_type(o), x->what, x->argi >= 0 ? "" : " (built into the machine)");
+			     type, occ_name(x, nm, sizeof(nm)), x->argi >= 0 ? "" : " (built into the machine)");
 			return 0;
 		}
 	}
@@ -407,10 +420,10 @@ static int place(struct topo *t, const struct qc_option *o, struct pbus *b, cons
 	int ret = check_multifunction(t, o, b, devfn, mf);
 	if (ret < 0)
 		return ret;
-	return occ_add(b, &(struct occ){ devfn, mf, o->argi, what });
+	return occ_add(b, &(struct occ){ devfn, mf, o->argi, type, id });
 }
 
-static int walk(struct topo *t, char (*what)[96])
+static int walk(struct topo *t)
 {
 	const struct qc_cmdline *c = t->c;
 	int ret;
@@ -443,8 +456,7 @@ static int walk(struct topo *t, char (*what)[96])
 			continue;
 		if ((ret = find_bus(t, o, i, &b)) < 0)
 			return ret;
-		snprintf(what[i], sizeof(what[i]), "%s,id=%s", mt->name, id ? id : "(null)");
-		if (b && (ret = place(t, o, b, what[i])) < 0)
+		if (b && (ret = place(t, o, b, mt->name, id)) < 0)
 			return ret;
 		if (is_bridge(mt->name)) {
 			if (!id)
@@ -465,9 +477,8 @@ int vk__check_pci_topology(const struct qc_cmdline *c, const struct qemu_caps *c
 	for (size_t i = 0; i < c->nopts; i++)
 		ndev += c->opts[i].def && strcmp(c->opts[i].def->name, "device") == 0;
 	machine_of(c, &t.mach);
-	_cleanup_free_ char(*what)[96] = calloc(c->nopts ? c->nopts : 1, sizeof(*what));
 	t.buses = calloc(ndev, sizeof(*t.buses));
-	if (!what || !t.buses || strmap_init(&t.busmap, ndev) < 0 || strmap_init(&t.ids, ndev) < 0)
+	if (!t.buses || strmap_init(&t.busmap, ndev) < 0 || strmap_init(&t.ids, ndev) < 0)
 		goto out;
 	for (size_t i = 0; i < c->nopts; i++) {
 		const struct qc_option *o = &c->opts[i];
@@ -475,7 +486,7 @@ int vk__check_pci_topology(const struct qc_cmdline *c, const struct qemu_caps *c
 		if (o->def && strcmp(o->def->name, "device") == 0 && id && id->kind == QC_V_STRING)
 			strmap_put(&t.ids, id->value, i);
 	}
-	ret = walk(&t, what);
+	ret = walk(&t);
 out:
 	for (size_t k = 0; k < t.nbuses; k++)
 		free(t.buses[k].occ);
