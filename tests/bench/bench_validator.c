@@ -7,7 +7,12 @@
  * 1,000 vs 100,000 vfio-pci devices (every host and fd twice, so the duplicate
  * rules have work), time per property and per device, and their ratio (1.0:
  * linear; the quadratic parser and rules of issue #14.7 gave ~100).
- * Not a test.  The corpus part is skipped (with a note) when it is absent.
+ * Last, the property cache: per x86_64 command line of the corpus, the time of
+ * --qemu /usr/bin/qemu-system-x86_64 (probe of the device model + parse +
+ * rules) with a cold cache (an empty cache directory: QEMU runs) and a warm
+ * one (nothing runs), against the built-in table in the same run.
+ * Not a test.  The corpus part is skipped (with a note) when it is absent,
+ * the cache part when QEMU is.
  */
 #include <dirent.h>
 #include <stdbool.h>
@@ -18,6 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <vfiokit/qdev_model.h>
 #include <vfiokit/validator.h>
 
 #include "testutil.h"
@@ -32,6 +38,120 @@ static double now(void)
 static int cmp(const void *a, const void *b)
 {
 	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The -device types of @c (at most @max), as vfio-validate asks QEMU about them. */
+static size_t device_types(const struct qc_cmdline *c, const char **names, size_t max)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < c->nopts && n < max; i++) {
+		const struct qc_option *o = &c->opts[i];
+		const char *t = o->def && strcmp(o->def->name, "device") == 0 ? qc_option_type(o) : NULL;
+		bool seen = false;
+		for (size_t k = 0; t && k < n && !seen; k++)
+			seen = strcmp(names[k], t) == 0;
+		if (t && !seen)
+			names[n++] = t;
+	}
+	return n;
+}
+
+/* Probe (in @cache) + parse + rules of @text against @qemu; seconds, or -1. */
+static double time_binary(const char *qemu, const char *cache, const char *text, size_t len, size_t *runs_types)
+{
+	struct qc_cmdline *c = NULL;
+	struct qdev_model *m = NULL;
+	struct vk_report r = { 0 };
+	struct qemu_caps caps;
+	const char *names[64];
+	struct qdev_probe_opts o = { .cache_dir = cache };
+	double t0 = now();
+
+	if (qc_parse_args_text(text, len, &c, NULL, NULL) < 0)
+		return -1;
+	size_t n = device_types(c, names, 64);
+	if (qdev_model_probe(qemu, n, names, &o, &m, NULL) < 0) {
+		qc_cmdline_free(c);
+		return -1;
+	}
+	qemu_caps_from_model(m, &caps);
+	vk_check_cmdline(c, &caps, &r, NULL);
+	double t = now() - t0;
+	*runs_types = n;
+	vk_report_clear(&r);
+	qdev_model_free(m);
+	qc_cmdline_free(c);
+	return t;
+}
+
+static void cache_rows(const char *dir, char **names, size_t n)
+{
+	const char *qemu = "/usr/bin/qemu-system-x86_64";
+	char cold[4096], warm[4096];
+	double tc = 0, tw = 0, tt = 0;
+	size_t files = 0;
+	struct qemu_caps table;
+
+	if (access(qemu, X_OK) != 0) {
+		printf("property cache: %s absent, not measured\n", qemu);
+		return;
+	}
+	qemu_caps_builtin("7.2", &table, NULL);
+	if (vk_mkdtemp(warm, sizeof(warm)) < 0)
+		return;
+	printf("\nproperty cache: --qemu %s per x86_64 command line (probe + parse + rules)\n", qemu);
+	printf("%-58s %6s %10s %10s %10s\n", "file", "types", "cold ms", "warm ms", "table ms");
+	for (size_t i = 0; i < n; i++) {
+		char path[8192], *text = NULL;
+		size_t len, nt = 0;
+		if (!strstr(names[i], ".x86_64-"))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
+		FILE *f = fopen(path, "re");
+		if (!f)
+			continue;
+		text = malloc(1 << 20);
+		len = fread(text, 1, 1 << 20, f);
+		fclose(f);
+		/* cold: a cache of its own, empty */
+		if (vk_mkdtemp(cold, sizeof(cold)) < 0) {
+			free(text);
+			continue;
+		}
+		double c = time_binary(qemu, cold, text, len, &nt);
+		vk_rm_rf(cold);
+		time_binary(qemu, warm, text, len, &nt); /* fill the shared warm cache */
+		double w = 1e30, t = 1e30;
+		for (int k = 0; k < 20; k++) {
+			double x = time_binary(qemu, warm, text, len, &nt);
+			if (x >= 0 && x < w)
+				w = x;
+			struct qc_cmdline *cl = NULL;
+			struct vk_report r = { 0 };
+			double t0 = now();
+			if (qc_parse_args_text(text, len, &cl, NULL, NULL) == 0)
+				vk_check_cmdline(cl, &table, &r, NULL);
+			x = now() - t0;
+			if (x < t)
+				t = x;
+			vk_report_clear(&r);
+			qc_cmdline_free(cl);
+		}
+		free(text);
+		if (c < 0)
+			continue;
+		printf("%-58.58s %6zu %10.2f %10.3f %10.3f\n", names[i], nt, c * 1e3, w * 1e3, t * 1e3);
+		tc += c;
+		tw += w;
+		tt += t;
+		files++;
+	}
+	vk_rm_rf(warm);
+	if (!files)
+		return;
+	printf("mean per command line: cold %.2f ms, warm %.3f ms, built-in table %.3f ms; cold/warm %.0fx, warm/table %.1fx\n",
+	       tc / (double)files * 1e3, tw / (double)files * 1e3, tt / (double)files * 1e3, tc / tw, tw / tt);
 }
 
 /* Parse + rules of @text, best of @reps runs; seconds. */
@@ -159,9 +279,11 @@ int main(void)
 			worst = tp + tr;
 		printf("%-58.58s %6zu %6zu %10.1f %10.1f %9zu\n", names[i], words, opts, tp, tr, findings);
 		free(text);
-		free(names[i]);
 	}
 	printf("mean per command line: parse %.1f us + rules %.1f us = %.1f us; worst %.1f us\n", tp_all / (double)n,
 	       tr_all / (double)n, (tp_all + tr_all) / (double)n, worst);
+	cache_rows(dir, names, n);
+	for (size_t i = 0; i < n; i++)
+		free(names[i]);
 	return 0;
 }

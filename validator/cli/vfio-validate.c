@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include <vfiokit/cleanup.h>
+#include <vfiokit/qdev_model.h>
 #include <vfiokit/qemu_cmdline.h>
 #include <vfiokit/root.h>
 #include <vfiokit/validator.h>
@@ -23,7 +24,9 @@
 
 #define PROG "vfio-validate"
 
-static const char *arg_qemu_version, *arg_qemu, *arg_root, *arg_args_file, *arg_report, *arg_then_exec;
+static const char *arg_qemu_version, *arg_qemu, *arg_root, *arg_args_file, *arg_report, *arg_then_exec,
+                  *arg_cache_dir;
+static unsigned arg_qemu_timeout_ms; /* 0: the probe's default */
 static bool arg_json, arg_standin, arg_fds, arg_quiet;
 static enum vk_color arg_color = VK_COLOR_AUTO;
 static long arg_pid;
@@ -35,6 +38,7 @@ struct validation {
 	const struct vk_fd_inventory *inv; /* the FDs inherited, for --stand-in */
 	struct qc_cmdline *cl;
 	struct qemu_caps caps;
+	struct qdev_model *model; /* learnt from --qemu or --pid's binary, else NULL (a table) */
 	struct vk_report rep;
 	struct vk_root *root;
 	char source[64]; /* "arguments", "pid 123" or the .args file */
@@ -44,12 +48,16 @@ static int help(void)
 {
 	printf("Usage: " PROG " [OPTIONS] -- QEMU-ARGS...\n"
 	       "       " PROG " [OPTIONS] --args-file FILE   (libvirt .args; '-' = stdin)\n"
-	       "       " PROG " [OPTIONS] --pid PID [--fds]  (a running QEMU)\n"
+	       "       " PROG " [OPTIONS] --pid PID [--fds]  (a running QEMU, checked against its own binary)\n"
 	       "       " PROG " --stand-in [OPTIONS] [--report FILE] [--then-exec QEMU] -- [EMULATOR] QEMU-ARGS...\n"
 	       "\n"
 	       "Options:\n"
 	       "  --qemu-version X.Y  check against the built-in table for that QEMU (default: newest)\n"
-	       "  --qemu BINARY       ask that QEMU binary what it supports\n"
+	       "  --qemu BINARY       ask that QEMU binary what it supports and its device model\n"
+	       "                      (-device help, -device TYPE,help; cached per binary)\n"
+	       "  --qemu-timeout MS   give up on a binary that has not answered in MS ms (default 10000)\n"
+	       "  --cache-dir DIR     where the device-model cache lives ('' = none; default\n"
+	       "                      $VFIOKIT_CACHE_DIR, $XDG_CACHE_HOME/vfiokit, ~/.cache/vfiokit)\n"
 	       "  --root DIR          also check the host (tree under DIR, e.g. / or a fakesys tree)\n"
 	       "  --fds               with --pid: check the process' live FDs (VV2xx)\n"
 	       "  --stand-in          run in QEMU's place: check these arguments and the inherited FDs,\n"
@@ -82,10 +90,12 @@ static void print_rules(void)
 static int parse_argv(int argc, char *argv[])
 {
 	enum { O_QV = 256, O_QEMU, O_ROOT, O_JSON, O_ARGS, O_PID, O_STANDIN, O_REPORT, O_EXEC, O_FDS, O_LIST,
-	       O_COLOR };
+	       O_COLOR, O_TIMEOUT, O_CACHE };
 	static const struct option lopts[] = {
 		{ "qemu-version", required_argument, NULL, O_QV },
 		{ "qemu", required_argument, NULL, O_QEMU },
+		{ "qemu-timeout", required_argument, NULL, O_TIMEOUT },
+		{ "cache-dir", required_argument, NULL, O_CACHE },
 		{ "root", required_argument, NULL, O_ROOT },
 		{ "json", no_argument, NULL, O_JSON },
 		{ "args-file", required_argument, NULL, O_ARGS },
@@ -109,6 +119,15 @@ static int parse_argv(int argc, char *argv[])
 		switch (c) {
 		case O_QV: arg_qemu_version = optarg; break;
 		case O_QEMU: arg_qemu = optarg; break;
+		case O_CACHE: arg_cache_dir = optarg; break;
+		case O_TIMEOUT: {
+			unsigned long v = strtoul(optarg, &end, 10);
+			if (*end || !*optarg || v == 0 || v > 3600000)
+				return vk_cli_usage_error(PROG, "--qemu-timeout %s: not a number of milliseconds (1..3600000)",
+				                          optarg), -EINVAL;
+			arg_qemu_timeout_ms = (unsigned)v;
+			break;
+		}
 		case O_ROOT: arg_root = optarg; break;
 		case O_JSON: arg_json = true; break;
 		case O_ARGS: arg_args_file = optarg; break;
@@ -199,12 +218,77 @@ static int parse_input(struct validation *v)
 	return fail(d, "%s: cannot parse: %s", v->source, err.msg);
 }
 
-/* Phase 2: what that QEMU supports. */
+/* The binary of process @pid: its path when that file is still there, else /proc/PID/exe itself. */
+static int pid_binary(pid_t pid, char *buf, size_t len)
+{
+	char link[64];
+	ssize_t n;
+
+	snprintf(link, sizeof(link), "/proc/%d/exe", (int)pid);
+	n = readlink(link, buf, len - 1);
+	if (n < 0)
+		return -errno;
+	buf[n] = '\0';
+	/* an upgraded (deleted) binary is still reachable through the link */
+	if (buf[0] != '/' || strstr(buf, " (deleted)") || access(buf, X_OK) != 0)
+		snprintf(buf, len, "%s", link);
+	return 0;
+}
+
+/* The device types a command line uses, at most @max distinct ones (each costs one run of QEMU once). */
+static size_t used_types(const struct qc_cmdline *cl, const char **names, size_t max)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < cl->nopts && n < max; i++) {
+		const struct qc_option *o = &cl->opts[i];
+		const char *t = o->def && strcmp(o->def->name, "device") == 0 ? qc_option_type(o) : NULL;
+		bool seen = false;
+		for (size_t k = 0; t && k < n && !seen; k++)
+			seen = strcmp(names[k], t) == 0;
+		if (t && !seen)
+			names[n++] = t;
+	}
+	return n;
+}
+
+/* A QEMU binary's capabilities and the device model of the types the command line uses. */
+static int load_binary(struct validation *v, const char *qemu, struct vk_error *err)
+{
+	const char *names[64];
+	size_t n = used_types(v->cl, names, VK_ARRAY_SIZE(names));
+	struct qdev_probe_opts po = { .timeout_ms = arg_qemu_timeout_ms, .cache_dir = arg_cache_dir };
+	int r = qdev_model_probe(qemu, n, names, &po, &v->model, err);
+
+	if (r < 0)
+		return r;
+	qemu_caps_from_model(v->model, &v->caps);
+	/* the label names the binary: "qemu-system-x86_64 7.2.22" */
+	const char *base = strrchr(qemu, '/');
+	const char *ver = strrchr(v->model->label, ' ');
+	snprintf(v->caps.label, sizeof(v->caps.label), "%.40s%.20s", base ? base + 1 : qemu, ver ? ver : "");
+	return 0;
+}
+
+/* Phase 2: what that QEMU supports: --qemu's binary, --pid's own binary (unless
+ * a version or a binary is named), else the built-in table. */
 static int load_caps(struct validation *v)
 {
 	struct vk_error err = { 0 };
-	int r = arg_qemu ? qemu_caps_probe(arg_qemu, &v->caps, &err) : qemu_caps_builtin(arg_qemu_version, &v->caps, &err);
+	char exe[4096];
+	int r = -ENOENT;
 
+	if (arg_pid && !arg_qemu && !arg_qemu_version && pid_binary((pid_t)arg_pid, exe, sizeof(exe)) == 0) {
+		r = load_binary(v, exe, &err);
+		/* a process that is not a QEMU we can ask (a wrapper, a test's stand-in) */
+		if (r < 0)
+			fprintf(stderr, PROG ": pid %ld: %s; checking against the built-in table instead\n", arg_pid,
+			        err.msg);
+	}
+	if (r < 0) {
+		vk_error_clear(&err);
+		r = arg_qemu ? load_binary(v, arg_qemu, &err) : qemu_caps_builtin(arg_qemu_version, &v->caps, &err);
+	}
 	return r < 0 ? fail(NULL, "%s", err.msg) : 0;
 }
 
@@ -346,6 +430,7 @@ static int run(int argc, char *argv[], const struct vk_fd_inventory *inv, const 
 	vk_root_close(v.root);
 	vk_report_clear(&v.rep);
 	qc_cmdline_free(v.cl);
+	qdev_model_free(v.model);
 	return status;
 }
 

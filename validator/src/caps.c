@@ -1,17 +1,13 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
-#include <fcntl.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <vfiokit/cleanup.h>
+#include <vfiokit/qdev_model.h>
 #include <vfiokit/validator.h>
-
-#include "vk_fileio.h"
 
 static int parse_version(const char *s, unsigned *out)
 {
@@ -48,6 +44,7 @@ static void caps_from_version(struct qemu_caps *c, unsigned v)
 	c->vfio_iommufd = c->vfio_fd = v >= QEMU_VERSION_IOMMUFD;
 	c->json_object = v >= QEMU_VERSION_JSON_OBJECT;
 	c->json_device = v >= QEMU_VERSION_JSON_DEVICE;
+	c->model = NULL;
 }
 
 int qemu_caps_builtin(const char *version, struct qemu_caps *out, struct vk_error *err)
@@ -61,6 +58,7 @@ int qemu_caps_builtin(const char *version, struct qemu_caps *out, struct vk_erro
 			return vk_error_set(err, EINVAL, "'%s' is not a QEMU version (X.Y or X.Y.Z)", version);
 	}
 	caps_from_version(out, v);
+	out->model = qdev_model_builtin(v);
 	snprintf(out->label, sizeof(out->label), "QEMU %u.%u", v / 100, v % 100);
 	return 0;
 }
@@ -106,42 +104,27 @@ int qemu_caps_from_help(const char *version_text, const char *device_help, const
 	return 0;
 }
 
-/* Run @argv, capture stdout+stderr (at most 1 MiB); returns 0 and the text, or -errno. */
-static int run_capture(char *const argv[], char **out)
+static const char *probe_what(char *const argv[], char *buf, size_t len)
 {
-	int pfd[2];
-	posix_spawn_file_actions_t fa;
-	pid_t pid;
-	size_t len;
-	int r, st;
-
-	*out = NULL;
-	if (pipe2(pfd, O_CLOEXEC) < 0)
-		return -errno;
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_adddup2(&fa, pfd[1], STDOUT_FILENO);
-	posix_spawn_file_actions_adddup2(&fa, pfd[1], STDERR_FILENO);
-	posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-	/* A stand-in holds the VFIO FDs it inherited: the probe must not get them. */
-	posix_spawn_file_actions_addclosefrom_np(&fa, 3);
-	extern char **environ;
-	r = posix_spawn(&pid, argv[0], &fa, NULL, argv, environ);
-	posix_spawn_file_actions_destroy(&fa);
-	close(pfd[1]);
-	if (r != 0) {
-		close(pfd[0]);
-		return -r;
-	}
-	/* closing the pipe after the cap makes a child that writes on get EPIPE,
-	 * so the wait below cannot hang on a QEMU that prints forever */
-	r = vk_read_fd_alloc(pfd[0], 1 << 20, out, &len);
-	close(pfd[0]);
-	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
-		;
-	return r;
+	snprintf(buf, len, "%s%s%s", argv[1], argv[2] ? " " : "", argv[2] ? argv[2] : "");
+	return buf;
 }
 
-int qemu_caps_probe(const char *binary, struct qemu_caps *out, struct vk_error *err)
+/* One question to the binary; a timeout or a failure to run is an error, a refusal an answer. */
+static int ask(char *const argv[], unsigned timeout_ms, char **out, struct vk_error *err)
+{
+	char what[128];
+	int r = vk_run_capture(argv, timeout_ms, out, NULL);
+
+	if (r == -ETIMEDOUT)
+		return vk_error_set(err, ETIMEDOUT, "%s: no answer to '%s' within %u ms (killed): is it a QEMU binary?",
+		                    argv[0], probe_what(argv, what, sizeof(what)), timeout_ms ? timeout_ms : 10000);
+	if (r < 0)
+		return vk_error_set(err, -r, "%s: cannot run: %s", argv[0], strerror(-r));
+	return 0;
+}
+
+int qemu_caps_probe_timed(const char *binary, unsigned timeout_ms, struct qemu_caps *out, struct vk_error *err)
 {
 	_cleanup_free_ char *ver = NULL, *dev = NULL, *obj = NULL;
 	char *a1[] = { (char *)binary, (char *)"-version", NULL };
@@ -150,20 +133,44 @@ int qemu_caps_probe(const char *binary, struct qemu_caps *out, struct vk_error *
 	int r;
 
 	memset(out, 0, sizeof(*out));
-	r = run_capture(a1, &ver);
+	if ((r = ask(a1, timeout_ms, &ver, err)) < 0 || (r = ask(a2, timeout_ms, &dev, err)) < 0 ||
+	    (r = ask(a3, timeout_ms, &obj, err)) < 0)
+		return r;
+	r = qemu_caps_from_help(ver, dev, obj, out, NULL);
 	if (r < 0)
-		return vk_error_set(err, r, "%s: cannot run: %s", binary, strerror(-r));
-	/* Failures of the help queries are answers (no such device/object). */
-	if (run_capture(a2, &dev) < 0)
-		dev = NULL;
-	if (run_capture(a3, &obj) < 0)
-		obj = NULL;
-	r = qemu_caps_from_help(ver, dev, obj, out, err);
-	if (r < 0)
-		return vk_error_set(err, r, "%s: %s", binary, err ? err->msg : "no version");
+		return vk_error_set(err, -r, "%s: not a QEMU system emulator (no \"version X.Y.Z\" in its -version output)",
+		                    binary);
 	const char *base = strrchr(binary, '/');
 	char label[sizeof(out->label)];
 	snprintf(label, sizeof(label), "%s %s", base ? base + 1 : binary, out->label + 5);
 	memcpy(out->label, label, sizeof(label));
+	return 0;
+}
+
+int qemu_caps_probe(const char *binary, struct qemu_caps *out, struct vk_error *err)
+{
+	return qemu_caps_probe_timed(binary, 0, out, err);
+}
+
+int qemu_caps_from_model(const struct qdev_model *m, struct qemu_caps *out)
+{
+	const struct qdev_type *v = qdev_model_type(m, "vfio-pci");
+
+	memset(out, 0, sizeof(*out));
+	caps_from_version(out, m->version);
+	out->from_binary = m->from_binary;
+	out->model = m;
+	/* what the model lists overrides the version table (a build may lack CONFIG_IOMMUFD) */
+	if (v && v->props_known) {
+		out->vfio_pci = !v->absent;
+		out->vfio_sysfsdev = qdev_type_prop(v, "sysfsdev") != NULL;
+		out->vfio_fd = qdev_type_prop(v, "fd") != NULL;
+		out->vfio_iommufd = qdev_type_prop(v, "iommufd") != NULL;
+	}
+	if (m->objects_known) {
+		out->iommufd_object = m->iommufd_object;
+		out->iommufd_object_fd = m->iommufd_object_fd;
+	}
+	snprintf(out->label, sizeof(out->label), "%.63s", m->label);
 	return 0;
 }

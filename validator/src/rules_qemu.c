@@ -312,7 +312,8 @@ static int check_duplicate_ids(const struct qc_cmdline *c, struct vk_report *r)
 static int check_vfio_device(const struct qc_cmdline *c, const struct keyed *objects, size_t nobjects,
                              const struct qc_option *o, const struct qemu_caps *caps, struct vk_report *r)
 {
-	static const char *const strkeys[] = { "host", "sysfsdev", "fd", "iommufd", "id", NULL };
+		/* a non-string "id" QEMU ignores (qdev_device_add_from_qdict(): qdict_get_try_str()): VV028 */
+	static const char *const strkeys[] = { "host", "sysfsdev", "fd", "iommufd", NULL };
 	const struct qc_prop *host = qc_option_prop(o, "host");
 	const struct qc_prop *sysfsdev = qc_option_prop(o, "sysfsdev");
 	const struct qc_prop *fd = qc_option_prop(o, "fd");
@@ -636,7 +637,7 @@ int vk_check_cmdline(const struct qc_cmdline *c, const struct qemu_caps *caps, s
 
 	if ((ret = cmdline_index_build(c, &x)) < 0 || (ret = check_options(c, caps, &x, r)) < 0 ||
 	    (ret = check_fdset_users(c, &x, r)) < 0 || (ret = check_duplicate_devices(c, &x, r)) < 0 ||
-	    (ret = check_duplicate_ids(c, r)) < 0) {
+	    (ret = check_duplicate_ids(c, r)) < 0 || (ret = vk__check_qdev(c, caps, r)) < 0) {
 		cmdline_index_free(&x);
 		return ret == -ENOMEM ? vk_error_set(err, ENOMEM, "out of memory") : ret;
 	}

@@ -17,6 +17,7 @@
 
 #include <vfiokit/error.h>
 #include <vfiokit/pci_addr.h>
+#include <vfiokit/qdev_model.h>
 #include <vfiokit/qemu_cmdline.h>
 
 enum vk_severity {
@@ -124,6 +125,11 @@ struct qemu_caps {
 	bool vfio_sysfsdev;       /* vfio-pci sysfsdev= */
 	bool json_object;         /* -object '{...}' */
 	bool json_device;         /* -device '{...}' */
+	/* QEMU's device model (vfiokit/qdev_model.h) for the qdev rules (VV020-VV029):
+	 * qemu_caps_builtin() sets the built-in table nearest to the version; a
+	 * caller that probed a binary (qdev_model_probe()) sets its model and frees
+	 * it; NULL: those rules are not applied. */
+	const struct qdev_model *model;
 };
 
 /* Versions (major*100+minor) at which features appeared; see docs/rules.md. */
@@ -156,6 +162,21 @@ int qemu_caps_from_help(const char *version_text, const char *device_help, const
  * Returns 0, or -errno when the binary cannot be run or prints no version.
  */
 int qemu_caps_probe(const char *binary, struct qemu_caps *out, struct vk_error *err);
+
+/**
+ * qemu_caps_probe_timed() - qemu_caps_probe() with a deadline for each run of
+ * @binary (0: 10,000 ms): a binary that does not answer in time is killed
+ * (with what it started) and the probe fails with -ETIMEDOUT and a message
+ * naming the question.  caps->model is left NULL.
+ */
+int qemu_caps_probe_timed(const char *binary, unsigned timeout_ms, struct qemu_caps *out, struct vk_error *err);
+
+/**
+ * qemu_caps_from_model() - capabilities from a device model (a probed binary's:
+ * its version, what its vfio-pci lists, whether it has -object iommufd), with
+ * out->model = @m.  Returns 0.
+ */
+int qemu_caps_from_model(const struct qdev_model *m, struct qemu_caps *out);
 
 /* ---- checks ---- */
 
