@@ -493,14 +493,18 @@ Test(ns_run_kill, sigkill_of_fakesys_while_the_server_is_stopped)
 
 /* A termination signal while the server is stopped: fakesys continues the
  * server (a request it read would otherwise hold the command forever), the
- * command ends with the signal, everything is cleaned up. */
+ * command ends with the signal, everything is cleaned up.  The signal goes
+ * fakesys -> init -> command, and fakesys continues the server after its
+ * first hop: the command must still be running when the signal reaches it,
+ * so after the read it waits on a FIFO nobody opens (it read /dev/stdin, which
+ * is /dev/null, and ended with 0 when the server was quicker than the init). */
 Test(ns_run_kill, sigterm_of_fakesys_while_the_server_is_stopped)
 {
 	struct run r;
 
 	need_namespaces();
-	start_run(&r, "--live", "while [ ! -e \"$2\" ]; do sleep 0.02; done; "
-	                        "exec cat /sys/bus/pci/devices/0000:01:00.0/vendor /dev/stdin");
+	start_run(&r, "--live", "mkfifo \"$2.never\" && while [ ! -e \"$2\" ]; do sleep 0.02; done; "
+	                        "exec cat /sys/bus/pci/devices/0000:01:00.0/vendor \"$2.never\"");
 	let_the_command_block(&r);
 	cr_assert_eq(kill(r.pid, SIGTERM), 0);
 	int ws = reap_fakesys(&r, 30);
