@@ -19,6 +19,7 @@
 #include <vfiokit/validator.h>
 
 #include "checks.h"
+#include "precheck.h"
 #include "client.h"
 #include "result.h"
 #include "serve.h"
@@ -58,36 +59,6 @@ static void skip_reason(const struct fakesys_expect *x, char *buf, size_t len)
 		snprintf(buf, len, "user: running as uid %u needs root (this is uid %u)", x->user_uid, (unsigned)geteuid());
 }
 
-/*
- * Every rule id the expectations name must be in the rule catalogue
- * (vk_rule_find(), the one table vfio-validate and vfio-doctor report from):
- * an unknown one could only ever be "absent", so a typo (VD999 for VD099)
- * would pass as `absent` or fail only when the scenario runs.  The loader
- * checks the syntax (VDnnn, VVnnn); this checks that the rule exists, before
- * anything is served.  Returns ST_OK, or ST_ERROR with @note.
- */
-static int check_rule_ids(const char *path, const struct fakesys_expect *x, char *note, size_t len)
-{
-	for (size_t i = 0; i < x->n_doctor; i++) {
-		const struct vk_rule *r = vk_rule_find(x->doctor[i].id);
-		if (r && !strcmp(r->id, x->doctor[i].id) && !strncmp(r->id, "VD", 2))
-			continue;
-		snprintf(note, len, "%s:%u: expect: doctor: '%s' is not a vfio-doctor check (`vfio-doctor --list-checks`)",
-		         path, x->doctor[i].line, x->doctor[i].id);
-		return ST_ERROR;
-	}
-	for (size_t i = 0; i < x->n_findings; i++) {
-		const struct vk_rule *r = vk_rule_find(x->findings[i]);
-		if (r && !strcmp(r->id, x->findings[i]) && !strncmp(r->id, "VV", 2))
-			continue;
-		snprintf(note, len,
-		         "%s: expect: validate: findings: '%s' is not a vfio-validate rule (`vfio-validate --list-rules`)",
-		         path, x->findings[i]);
-		return ST_ERROR;
-	}
-	return ST_OK;
-}
-
 /* Load @path into *@m: ST_OK when its expectations can be checked here, else
  * ST_ERROR or ST_SKIP with the reason in @note. */
 static int load(const char *path, struct host_model **m, char *note, size_t len)
@@ -102,7 +73,7 @@ static int load(const char *path, struct host_model **m, char *note, size_t len)
 		snprintf(note, len, "%s: no expect: block; nothing to check (docs/scenario-format.md, expect:)", path);
 		return ST_ERROR;
 	}
-	if (check_rule_ids(path, (*m)->expect, note, len) != ST_OK)
+	if (runner_precheck(path, (*m)->expect, note, len) < 0)
 		return ST_ERROR;
 	skip_reason((*m)->expect, note, len);
 	return note[0] ? ST_SKIP : ST_OK;

@@ -94,6 +94,9 @@ static void usage(FILE *f)
 	      "      --shard K/N              run only the K-th of N disjoint shares (CI\n"
 	      "                               matrices; docs/ci.md)\n"
 	      "      --list                   print the scenarios it would run, one per line\n"
+	      "  check SCENARIO|DIR...        load each scenario as test does, without serving\n"
+	      "                               it: every error as file:line:column; exit 0 when\n"
+	      "                               all are valid, 1 when one is not\n"
 	      "\n"
 	      "  -h, --help                   show this help\n"
 	      "  -V, --version                show the version\n"
@@ -437,6 +440,7 @@ int main(int argc, char **argv)
 		{"record", cmd_record},
 		{"import-umockdev", cmd_import_umockdev},
 		{"test", fakesys_cmd_test},
+		{"check", fakesys_cmd_check},
 	};
 
 	if (argc < 2) {

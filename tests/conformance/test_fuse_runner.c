@@ -183,7 +183,7 @@ Test(fuse_runner, doctor_options_are_passed_and_checked)
 
 	variant("doctor-memlock-too-low.yaml", "memory: 16G", "memory: lots", "d2.yaml", p, sizeof(p));
 	cr_assert_eq(run_test(p, NULL), 1, "%s", out);
-	want("doctor_options (line 28): memory: 'lots' is not a size (16G, 512M)");
+	want("d2.yaml:28:28: memory: 'lots' is not a size (16G, 512M, 1024k)");
 
 	/* the QEMU named is asked, so a missing one is a WARN the scenario sees */
 	variant("doctor-qemu-not-found.yaml", "VD301: WARN", "VD301: PASS", "d3.yaml", p, sizeof(p));

@@ -124,6 +124,8 @@ sed 's/0000:01:00.0: access/0000:01:00.0: \/dev\/vfio\/devices\/vfio0/; /^  acce
 	"$S/scenarios/perms-qemu-user-eacces.yaml" >"$W/user.yaml"
 vg 1 fakesys/test-set-fails "$FAKESYS" test --plain -j 1 "$W/set-fails.yaml"
 vg 1 fakesys/test-bad-size "$FAKESYS" test --plain -j 1 "$W/bad-size.yaml"
+vg 1 fakesys/check-bad-size "$FAKESYS" check "$W/bad-size.yaml"
+vg 2 fakesys/check-missing "$FAKESYS" check "$W/no-such.yaml"
 if [ "$(id -u)" -eq 0 ]; then
 	vg 1 fakesys/test-user-client "$FAKESYS" test --plain -j 1 "$W/user.yaml"
 fi
