@@ -15,6 +15,7 @@
 #include <vfiokit/fakesys_serve.h>
 #include <vfiokit/host_model.h>
 #include <vfiokit/host_tree.h>
+#include <vfiokit/vtree.h>
 #include <vfiokit/root.h>
 #include <vfiokit/validator.h>
 
@@ -44,6 +45,57 @@ static bool fuse_usable(void)
 	return true;
 }
 
+/* Whether @id is mapped in this process's user namespace (@map:
+ * /proc/self/uid_map or gid_map: "inside outside count" lines). */
+static bool runner_id_mapped(const char *map, unsigned long id)
+{
+	FILE *f = fopen(map, "re");
+	unsigned long in, outside, count;
+	bool found = false;
+
+	if (!f)
+		return true; /* no user namespaces here: every id is the host's */
+	while (!found && fscanf(f, "%lu %lu %lu", &in, &outside, &count) == 3)
+		found = id >= in && id - in < count;
+	fclose(f);
+	return found;
+}
+
+/* The first node of @n's subtree whose owner or group is not mapped here. */
+static const struct vt_node *unmapped_owner(const struct vt_node *n)
+{
+	if (!runner_id_mapped("/proc/self/uid_map", n->uid) || !runner_id_mapped("/proc/self/gid_map", n->gid))
+		return n;
+	if (n->type != VT_DIR)
+		return NULL;
+	for (uint32_t i = 0; i < n->u.dir.n; i++) {
+		const struct vt_node *u = unmapped_owner(n->u.dir.kids[i]);
+		if (u)
+			return u;
+	}
+	return NULL;
+}
+
+/*
+ * In a user namespace that maps only some ids (an ordinary user's fakesys
+ * without subordinate ids), a node owned by an unmapped id is shown as the
+ * overflow id 65534, and root there has no CAP_DAC_OVERRIDE over it
+ * (capable_wrt_inode_uidgid()): the scenario would not mean what it says.
+ * Returns ST_OK, or ST_SKIP with @note.
+ */
+static int owners_mapped(const struct vtree *t, char *note, size_t len)
+{
+	const struct vt_node *n = unmapped_owner(vtree_root((struct vtree *)t));
+
+	if (!n)
+		return ST_OK;
+	snprintf(note, len,
+	         "the node %s is owned by %u:%u, which is not mapped in this user namespace (an ordinary user's fakesys "
+	         "maps its subordinate ids of /etc/subuid and /etc/subgid, with newuidmap(1), where it has them)",
+	         n->name, n->uid, n->gid);
+	return ST_SKIP;
+}
+
 /* Why this scenario cannot run here ("" when it can): requires:, user:. */
 static void skip_reason(const struct fakesys_expect *x, char *buf, size_t len)
 {
@@ -57,6 +109,12 @@ static void skip_reason(const struct fakesys_expect *x, char *buf, size_t len)
 		}
 	if (x->has_user && geteuid() != 0 && geteuid() != x->user_uid)
 		snprintf(buf, len, "user: running as uid %u needs root (this is uid %u)", x->user_uid, (unsigned)geteuid());
+	else if (x->has_user && (!runner_id_mapped("/proc/self/uid_map", x->user_uid) ||
+	                         !runner_id_mapped("/proc/self/gid_map", x->user_gid)))
+		snprintf(buf, len,
+		         "user: uid %u or gid %u is not mapped in this user namespace (an ordinary user's fakesys maps its "
+		         "subordinate ids of /etc/subuid and /etc/subgid, with newuidmap(1), where it has them)",
+		         x->user_uid, x->user_gid);
 }
 
 /* Load @path into *@m: ST_OK when its expectations can be checked here, else
@@ -161,6 +219,8 @@ int runner_serve_one(const char *path, const char *dir, int mode, unsigned timeo
 		st = ST_ERROR;
 		snprintf(note, sizeof(note), "%s", e.msg);
 	}
+	if (st == ST_OK)
+		st = owners_mapped(t, note, sizeof(note));
 	if (st == ST_OK)
 		st = serve(m, t, dir, mode, &s, note, sizeof(note));
 	if (st == ST_OK && vk_root_open(s.tree, 0, &root, &e) < 0) {

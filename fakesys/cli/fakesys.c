@@ -455,6 +455,17 @@ int main(int argc, char **argv)
 		printf("fakesys (vfiokit) %s\n", VFIOKIT_VERSION);
 		return EXIT_SUCCESS;
 	}
+	/* run and test serve a root's host: as an ordinary user they are root of
+	 * a user namespace (fakesys_userns_enter(), docs/architecture.md
+	 * "Running unprivileged") */
+	if (!strcmp(argv[1], "run") || !strcmp(argv[1], "test")) {
+		struct vk_error e = {0};
+		bool subids;
+		if (fakesys_userns_enter(&subids, &e) < 0) {
+			fail(&e);
+			return !strcmp(argv[1], "run") ? 125 : EXIT_FAILURE;
+		}
+	}
 	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
 		if (!strcmp(argv[1], cmds[i].name))
 			return cmds[i].fn(argc - 1, argv + 1);

@@ -920,14 +920,19 @@ Test(ns_run, unprivileged_user)
 		cr_skip_test("uid 65534 cannot read the build tree or the scenario");
 	cr_assert_eq(chown(tmpdir, 65534, 65534), 0);
 
+	/* fakesys makes itself root of a user namespace (only uid 65534 mapped,
+	 * as 0: nobody has no subordinate ids), so the command reads the root-owned
+	 * 0600 stand-in as the scenario's root would (fakesys_userns_enter()) */
 	char *argv[] = {"/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", fakesys_bin, "run",
 	                "--tmpdir", tmpdir, scenario, "--", "/bin/sh", "-c",
-	                "id -u; cat /dev/null && ls /sys/bus/pci/devices/0000:01:00.0/vfio-dev", NULL};
+	                "id -u; cat /dev/null && ls /sys/bus/pci/devices/0000:01:00.0/vfio-dev && "
+	                "stat -c '%u %a' /dev/vfio/devices/vfio0 && head -c 22 /dev/vfio/devices/vfio0",
+	                NULL};
 	struct host_state before = host_snapshot();
 	int rc = vk_run(argv, out, sizeof(out), err, sizeof(err));
 	assert_clean(before);
 	if (rc == 125 && strstr(err, "user, mount and PID namespace"))
 		cr_skip_test("unprivileged user namespaces are not permitted here: %s", err);
 	cr_assert_eq(rc, 0, "%s", err);
-	cr_assert_str_eq(out, "65534\nvfio0\n");
+	cr_assert_str_eq(out, "0\nvfio0\n0 600\nVFIOKIT-STANDIN-CHRDEV");
 }
