@@ -392,9 +392,17 @@ static void start_run(struct run *r, const char *opt, const char *script)
 	cr_assert_gt(r->server, 0, "server PID '%s'", buf);
 	/* never signal a process that is not this run's (after a command that
 	 * ends at once, the server may be gone already) */
-	char st = proc_state(r->server, NULL);
-	cr_assert(!st || st == 'Z' || has_mark(r->server), "server PID %d does not belong to this run",
-	          (int)r->server);
+	/* a server on its way out (after a command that ends at once) has no
+	 * environment to read any more (its mm is gone before it is a zombie):
+	 * wait for it to become one, or to show the mark */
+	bool ours = false;
+	for (int i = 0; i < 200 && !ours; i++) {
+		char st = proc_state(r->server, NULL);
+		ours = !st || st == 'Z' || st == 'X' || has_mark(r->server);
+		if (!ours)
+			sleep_ms(5);
+	}
+	cr_assert(ours, "server PID %d does not belong to this run", (int)r->server);
 	scan_marked(&r->t);
 	track(&r->t, r->pid);
 }
