@@ -64,7 +64,7 @@ static int str_sort(const void *a, const void *b)
 }
 
 /* A scenario file, or every *.yaml of a directory (sorted, not recursive). */
-static int collect(const char *arg, struct scen **v, size_t *n)
+int runner_collect(const char *arg, struct scen **v, size_t *n)
 {
 	struct stat st;
 
@@ -308,7 +308,7 @@ static int shard_select(struct scen *v, size_t *n, long k, long shards)
 	return 0;
 }
 
-static void scens_free(struct scen *v, size_t n)
+void runner_scens_free(struct scen *v, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		free(v[i].path);
@@ -330,7 +330,7 @@ int fakesys_cmd_test(int argc, char **argv)
 	if (rc)
 		return rc;
 	for (int i = optind; i < argc && rc == 0; i++)
-		if (collect(argv[i], &v, &n) < 0)
+		if (runner_collect(argv[i], &v, &n) < 0)
 			rc = 2;
 	if (rc == 0 && n == 0)
 		rc = usage_err("no scenarios to run");
@@ -345,7 +345,7 @@ int fakesys_cmd_test(int argc, char **argv)
 				rc = usage_err("--list prints one scenario per line: a file name with a newline cannot be listed");
 		for (size_t i = 0; i < n && rc == 0; i++)
 			printf("%s\n", v[i].path);
-		scens_free(v, n);
+		runner_scens_free(v, n);
 		if (rc)
 			return rc;
 		if (fflush(stdout) != 0 || ferror(stdout)) {
@@ -357,14 +357,14 @@ int fakesys_cmd_test(int argc, char **argv)
 	if (rc == 0)
 		rc = make_base(base, sizeof(base));
 	if (rc) {
-		scens_free(v, n);
+		runner_scens_free(v, n);
 		return rc;
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	runner_schedule(v, n, base, &o.sched);
 	rmdir(base);
 	rc = report(&o, v, n, runner_since(&t0));
-	scens_free(v, n);
+	runner_scens_free(v, n);
 	/* a report that could not be written is no report: a write that failed
 	 * earlier left the error flag, fflush() writes the rest */
 	if (fflush(stdout) != 0 || ferror(stdout)) {

@@ -2,6 +2,8 @@
 #ifndef FAKESYS_CLI_RUNNER_H
 #define FAKESYS_CLI_RUNNER_H
 
+#include <stddef.h>
+
 /**
  * fakesys_cmd_test() - `fakesys test [-j N] [--junit FILE] [--tap] [--fuse|--plain]
  * [--timeout SEC] [--skipped-exit N] [--shard K/N] [--list] SCENARIO|DIR...`:
@@ -17,5 +19,19 @@
  * With --list, print the scenarios' paths one per line instead and return 0.
  */
 int fakesys_cmd_test(int argc, char **argv);
+
+/**
+ * fakesys_cmd_check() - `fakesys check SCENARIO|DIR...`: load each scenario
+ * as `fakesys test` does (the loader's checks and runner_precheck()) without
+ * serving it.  Prints each invalid scenario's first error
+ * (file:line:column: key: what) on stderr and a summary line.
+ * Returns 0 when all are valid, 1 when one is not, 2 for a usage error.
+ */
+int fakesys_cmd_check(int argc, char **argv);
+
+struct scen;
+/* A scenario file, or every *.yaml of a directory (sorted), appended to *@v. */
+int runner_collect(const char *arg, struct scen **v, size_t *n);
+void runner_scens_free(struct scen *v, size_t n);
 
 #endif

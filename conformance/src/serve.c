@@ -15,10 +15,12 @@
 #include <vfiokit/fakesys_serve.h>
 #include <vfiokit/host_model.h>
 #include <vfiokit/host_tree.h>
+#include <vfiokit/vtree.h>
 #include <vfiokit/root.h>
 #include <vfiokit/validator.h>
 
 #include "checks.h"
+#include "precheck.h"
 #include "client.h"
 #include "result.h"
 #include "serve.h"
@@ -43,6 +45,57 @@ static bool fuse_usable(void)
 	return true;
 }
 
+/* Whether @id is mapped in this process's user namespace (@map:
+ * /proc/self/uid_map or gid_map: "inside outside count" lines). */
+static bool runner_id_mapped(const char *map, unsigned long id)
+{
+	FILE *f = fopen(map, "re");
+	unsigned long in, outside, count;
+	bool found = false;
+
+	if (!f)
+		return true; /* no user namespaces here: every id is the host's */
+	while (!found && fscanf(f, "%lu %lu %lu", &in, &outside, &count) == 3)
+		found = id >= in && id - in < count;
+	fclose(f);
+	return found;
+}
+
+/* The first node of @n's subtree whose owner or group is not mapped here. */
+static const struct vt_node *unmapped_owner(const struct vt_node *n)
+{
+	if (!runner_id_mapped("/proc/self/uid_map", n->uid) || !runner_id_mapped("/proc/self/gid_map", n->gid))
+		return n;
+	if (n->type != VT_DIR)
+		return NULL;
+	for (uint32_t i = 0; i < n->u.dir.n; i++) {
+		const struct vt_node *u = unmapped_owner(n->u.dir.kids[i]);
+		if (u)
+			return u;
+	}
+	return NULL;
+}
+
+/*
+ * In a user namespace that maps only some ids (an ordinary user's fakesys
+ * without subordinate ids), a node owned by an unmapped id is shown as the
+ * overflow id 65534, and root there has no CAP_DAC_OVERRIDE over it
+ * (capable_wrt_inode_uidgid()): the scenario would not mean what it says.
+ * Returns ST_OK, or ST_SKIP with @note.
+ */
+static int owners_mapped(const struct vtree *t, char *note, size_t len)
+{
+	const struct vt_node *n = unmapped_owner(vtree_root((struct vtree *)t));
+
+	if (!n)
+		return ST_OK;
+	snprintf(note, len,
+	         "the node %s is owned by %u:%u, which is not mapped in this user namespace (an ordinary user's fakesys "
+	         "maps its subordinate ids of /etc/subuid and /etc/subgid, with newuidmap(1), where it has them)",
+	         n->name, n->uid, n->gid);
+	return ST_SKIP;
+}
+
 /* Why this scenario cannot run here ("" when it can): requires:, user:. */
 static void skip_reason(const struct fakesys_expect *x, char *buf, size_t len)
 {
@@ -56,36 +109,12 @@ static void skip_reason(const struct fakesys_expect *x, char *buf, size_t len)
 		}
 	if (x->has_user && geteuid() != 0 && geteuid() != x->user_uid)
 		snprintf(buf, len, "user: running as uid %u needs root (this is uid %u)", x->user_uid, (unsigned)geteuid());
-}
-
-/*
- * Every rule id the expectations name must be in the rule catalogue
- * (vk_rule_find(), the one table vfio-validate and vfio-doctor report from):
- * an unknown one could only ever be "absent", so a typo (VD999 for VD099)
- * would pass as `absent` or fail only when the scenario runs.  The loader
- * checks the syntax (VDnnn, VVnnn); this checks that the rule exists, before
- * anything is served.  Returns ST_OK, or ST_ERROR with @note.
- */
-static int check_rule_ids(const char *path, const struct fakesys_expect *x, char *note, size_t len)
-{
-	for (size_t i = 0; i < x->n_doctor; i++) {
-		const struct vk_rule *r = vk_rule_find(x->doctor[i].id);
-		if (r && !strcmp(r->id, x->doctor[i].id) && !strncmp(r->id, "VD", 2))
-			continue;
-		snprintf(note, len, "%s:%u: expect: doctor: '%s' is not a vfio-doctor check (`vfio-doctor --list-checks`)",
-		         path, x->doctor[i].line, x->doctor[i].id);
-		return ST_ERROR;
-	}
-	for (size_t i = 0; i < x->n_findings; i++) {
-		const struct vk_rule *r = vk_rule_find(x->findings[i]);
-		if (r && !strcmp(r->id, x->findings[i]) && !strncmp(r->id, "VV", 2))
-			continue;
-		snprintf(note, len,
-		         "%s: expect: validate: findings: '%s' is not a vfio-validate rule (`vfio-validate --list-rules`)",
-		         path, x->findings[i]);
-		return ST_ERROR;
-	}
-	return ST_OK;
+	else if (x->has_user && (!runner_id_mapped("/proc/self/uid_map", x->user_uid) ||
+	                         !runner_id_mapped("/proc/self/gid_map", x->user_gid)))
+		snprintf(buf, len,
+		         "user: uid %u or gid %u is not mapped in this user namespace (an ordinary user's fakesys maps its "
+		         "subordinate ids of /etc/subuid and /etc/subgid, with newuidmap(1), where it has them)",
+		         x->user_uid, x->user_gid);
 }
 
 /* Load @path into *@m: ST_OK when its expectations can be checked here, else
@@ -102,7 +131,7 @@ static int load(const char *path, struct host_model **m, char *note, size_t len)
 		snprintf(note, len, "%s: no expect: block; nothing to check (docs/scenario-format.md, expect:)", path);
 		return ST_ERROR;
 	}
-	if (check_rule_ids(path, (*m)->expect, note, len) != ST_OK)
+	if (runner_precheck(path, (*m)->expect, note, len) < 0)
 		return ST_ERROR;
 	skip_reason((*m)->expect, note, len);
 	return note[0] ? ST_SKIP : ST_OK;
@@ -190,6 +219,8 @@ int runner_serve_one(const char *path, const char *dir, int mode, unsigned timeo
 		st = ST_ERROR;
 		snprintf(note, sizeof(note), "%s", e.msg);
 	}
+	if (st == ST_OK)
+		st = owners_mapped(t, note, sizeof(note));
 	if (st == ST_OK)
 		st = serve(m, t, dir, mode, &s, note, sizeof(note));
 	if (st == ST_OK && vk_root_open(s.tree, 0, &root, &e) < 0) {

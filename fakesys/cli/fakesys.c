@@ -109,6 +109,9 @@ static const char test_options[] =
 	"  --list               print the scenarios it would run, one per line\n";
 static const char test_exit[] = "One line per scenario, a diff for each failure.\n"
                                 "Exit status: 0 all passed, 1 one failed, 2 usage error.";
+static const char check_summary[] = "load each scenario (every *.yaml of a DIR) as test does, without serving it:\n"
+                                    "every error as file:line:column";
+static const char check_exit[] = "Exit status: 0 all are valid, 1 one is not, 2 usage error.";
 
 static int cmd_materialize(int argc, char **argv);
 static int cmd_mount(int argc, char **argv);
@@ -118,6 +121,7 @@ static int cmd_run(int argc, char **argv);
 static int cmd_record(int argc, char **argv);
 static int cmd_import_umockdev(int argc, char **argv);
 static int cmd_test(int argc, char **argv);
+static int cmd_check(int argc, char **argv);
 
 static const struct verb verbs[] = {
 	{"materialize", cmd_materialize, "SCENARIO DIR", materialize_summary, NULL, exit_common},
@@ -129,6 +133,7 @@ static const struct verb verbs[] = {
 	 exit_common},
 	{"import-umockdev", cmd_import_umockdev, "FILE [--output FILE]", import_summary, import_options, exit_common},
 	{"test", cmd_test, "[OPTIONS] SCENARIO|DIR...", test_summary, test_options, test_exit},
+	{"check", cmd_check, "SCENARIO|DIR...", check_summary, NULL, check_exit},
 };
 
 static int help(void)
@@ -368,6 +373,24 @@ static int cmd_umount(int argc, char **argv)
 	return VK_EXIT_OK;
 }
 
+/*
+ * run and test serve a root's host: as an ordinary user they become root of a
+ * user namespace of their own first (fakesys_userns_enter(),
+ * docs/architecture.md "Running unprivileged").  0, or EXIT_FAILURE after the
+ * message.
+ */
+static int enter_userns(void)
+{
+	struct vk_error e = {0};
+	bool subids;
+
+	if (fakesys_userns_enter(&subids, &e) < 0) {
+		fail(&e);
+		return EXIT_FAILURE;
+	}
+	return 0;
+}
+
 static int cmd_run(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -416,6 +439,9 @@ static int cmd_run(int argc, char **argv)
 		optind++;
 	if (optind >= argc)
 		return verb_usage_error("run", "expects SCENARIO [--] CMD [ARGS...]");
+	int ur = enter_userns();
+	if (ur)
+		return 125;
 	/* the model too: the live mode changes it and rebuilds the tree */
 	struct host_model *m = NULL;
 	struct vtree *t = NULL;
@@ -564,7 +590,20 @@ static int cmd_test(int argc, char **argv)
 	for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
 		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help"))
 			return verb_help("test");
-	return fakesys_cmd_test(argc, argv);
+	int r = enter_userns();
+	return r ? r : fakesys_cmd_test(argc, argv);
+}
+
+/* `fakesys check` is the conformance runner's too (conformance/src/precheck.c). */
+static int cmd_check(int argc, char **argv)
+{
+	int r = verb_help_only("check", argc, argv);
+
+	if (r != 1)
+		return r;
+	if (optind >= argc)
+		return verb_usage_error("check", "expects SCENARIO|DIR...");
+	return fakesys_cmd_check(argc, argv);
 }
 
 /*
@@ -592,7 +631,7 @@ static int parse_argv(int argc, char *argv[])
 	}
 	if (optind >= argc)
 		return vk_cli_usage_error(PROG, "no command given (%s)",
-		                          "materialize, mount, umount, show, run, record, import-umockdev, test"),
+		                          "materialize, mount, umount, show, run, record, import-umockdev, test, check"),
 		       -EINVAL;
 	return 1;
 }

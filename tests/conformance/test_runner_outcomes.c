@@ -24,6 +24,11 @@ extern char **environ;
 
 TestSuite(outcomes, .init = runner_setup, .fini = runner_teardown);
 
+static void want_err(const char *needle)
+{
+	cr_assert(strstr(errb, needle), "want '%s' in stderr:\n%s\nstdout:\n%s", needle, errb, out);
+}
+
 static void want(const char *needle)
 {
 	cr_assert(strstr(out, needle), "want '%s' in:\n%s\nstderr:\n%s", needle, out, errb);
@@ -195,6 +200,59 @@ Test(outcomes, result_file_not_whole_is_refused)
 	cr_assert(!runner_status_is_error(ST_OK) && !runner_status_is_error(ST_FAIL) && !runner_status_is_error(ST_SKIP));
 }
 
+/* `fakesys check ARGS...` with its output in out and errb. */
+static int check_run(const char *a0, ...)
+{
+	char bin[4096];
+	const char *head[] = {vk_bin("fakesys/fakesys", bin, sizeof(bin)), "check", NULL};
+	va_list ap;
+
+	va_start(ap, a0);
+	int rc = vk_vrun(out, OUTLEN, errb, OUTLEN, head, a0, ap);
+	va_end(ap);
+	return rc;
+}
+
+/* issue 19: what only the runner can check is caught by `fakesys check`
+ * too, with file:line:column, on a machine that would skip the scenario */
+Test(outcomes, check_finds_every_load_error_without_serving)
+{
+	char d[4200], p[4200], scen[4096];
+
+	snprintf(scen, sizeof(scen), "%s/scenarios", vk_source_dir());
+	cr_assert_eq(check_run(scen, NULL), 0, "%s%s", out, errb);
+	cr_assert_str_empty(errb);
+	cr_assert(strstr(out, " scenarios checked, 0 invalid\n"), "%s", out);
+
+	snprintf(d, sizeof(d), "%s/lib", tmp);
+	cr_assert_eq(mkdir(d, 0755), 0);
+	cr_assert_eq(vk_scenario_variant("default.yaml", "VD007: PASS", "VD999: PASS", d, "vd.yaml", p, sizeof(p)), 0);
+	cr_assert_eq(vk_scenario_variant("default.yaml", "validate: {clean: true}", "validate: {findings: [VV999]}", d,
+	                                 "vv.yaml", p, sizeof(p)),
+	             0);
+	/* user: 107 is skipped by an ordinary user's run: the size must still be an error */
+	cr_assert_eq(vk_scenario_variant("doctor-memlock-too-low.yaml", "memlock: 8M", "memlock: 8 MiB", d, "size.yaml", p,
+	                                 sizeof(p)),
+	             0);
+	cr_assert_eq(vk_scenario_variant("default.yaml", "0000:01:00.0: /dev/vfio/devices/vfio0",
+	                                 "0000:01:00.0: /dev/vfio/device/vfio0", d, "path.yaml", p, sizeof(p)),
+	             0);
+	cr_assert_eq(vk_scenario_variant("default.yaml", "vendor: 0x10de", "vendor: 10de", d, "id.yaml", p, sizeof(p)), 0);
+	cr_assert_eq(vk_scenario_variant("default.yaml", "VD007: PASS", "VD007: PASS", d, "good.yaml", p, sizeof(p)), 0);
+	cr_assert_eq(check_run(d, NULL), 1, "%s%s", out, errb);
+	cr_assert(strstr(out, "6 scenarios checked, 5 invalid\n"), "%s", out);
+	want_err("vd.yaml:173:5: doctor: 'VD999' is not a vfio-doctor check (`vfio-doctor --list-checks`)");
+	want_err("vv.yaml:177:25: findings: 'VV999' is not a vfio-validate rule (`vfio-validate --list-rules`)");
+	want_err("size.yaml:28:42: memlock: '8 MiB' is not a size (64M, unlimited)");
+	want_err("path.yaml:160:19: resolver: '/dev/vfio/device/vfio0' is not a VFIO cdev path");
+	want_err("id.yaml:");
+	want_err("needs the 0x of a hex PCI id");
+	cr_assert_null(strstr(errb, "good.yaml"), "%s", errb);
+
+	cr_assert_eq(check_run("--bogus", NULL), 2);
+	cr_assert_eq(check_run("/nonexistent/vfiokit.yaml", NULL), 2);
+}
+
 Test(outcomes, unknown_rule_ids_are_refused_before_serving)
 {
 	char p[4200];
@@ -206,19 +264,19 @@ Test(outcomes, unknown_rule_ids_are_refused_before_serving)
 	int r = runner_run(false, p, NULL);
 	cr_assert_eq(r, 1, "%d\n%s%s", r, out, errb);
 	want("ERROR typo (-, "); /* "-": nothing was served */
-	want("typo.yaml:174: expect: doctor: 'VD998' is not a vfio-doctor check (`vfio-doctor --list-checks`)");
+	want("typo.yaml:174:5: doctor: 'VD998' is not a vfio-doctor check (`vfio-doctor --list-checks`)");
 	want("1 scenario: 0 passed, 0 failed, 1 errors");
 
 	cr_assert_eq(vk_scenario_variant("default.yaml", "VD007: PASS", "VD999: PASS", tmp, "vd.yaml", p, sizeof(p)), 0);
 	cr_assert_eq(runner_run(false, p, NULL), 1, "%s%s", out, errb);
-	want("vd.yaml:173: expect: doctor: 'VD999' is not a vfio-doctor check");
+	want("vd.yaml:173:5: doctor: 'VD999' is not a vfio-doctor check");
 
 	cr_assert_eq(vk_scenario_variant("default.yaml", "validate: {clean: true}", "validate: {findings: [VV102, VV999]}",
 	                                 tmp, "vv.yaml", p, sizeof(p)),
 	             0);
 	cr_assert_eq(runner_run(false, p, NULL), 1, "%s%s", out, errb);
 	want("ERROR vv (-, ");
-	want("vv.yaml: expect: validate: findings: 'VV999' is not a vfio-validate rule (`vfio-validate --list-rules`)");
+	want("vv.yaml:177:32: findings: 'VV999' is not a vfio-validate rule (`vfio-validate --list-rules`)");
 
 	/* a known id that the run does not report is a plain difference, not this error */
 	cr_assert_eq(vk_scenario_variant("default.yaml", "validate: {clean: true}", "validate: {findings: [VV102]}", tmp,

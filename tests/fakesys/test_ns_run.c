@@ -705,6 +705,18 @@ Test(ns_run, a_masked_proc_fails_the_run_in_a_user_namespace)
 
 /* ---- exit statuses and cleanup ----------------------------------------------------------- */
 
+/*
+ * A command found in no directory of PATH is 127 only when every directory
+ * could be searched: execvp() reports EACCES (126, as env(1)) when one could
+ * not, and an ordinary user's PATH may name one (runuser keeps root's PATH,
+ * with /root/.cargo/bin).  This test's commands get a PATH of system
+ * directories.
+ */
+static void searchable_path(void)
+{
+	cr_assert_eq(setenv("PATH", "/usr/local/bin:/usr/bin:/bin", 1), 0);
+}
+
 Test(ns_run, exit_status_is_the_commands)
 {
 	char err[4096];
@@ -717,7 +729,8 @@ Test(ns_run, exit_status_is_the_commands)
 	char *killed[] = {"/bin/sh", "-c", "kill -9 $$", NULL};
 	cr_assert_eq(run(killed, NULL, 0, err, sizeof(err)), 128 + SIGKILL, "%s", err);
 	char *missing[] = {"fakesys-no-such-command", NULL};
-	cr_assert_eq(run(missing, NULL, 0, err, sizeof(err)), 127);
+	searchable_path();
+	cr_assert_eq(run(missing, NULL, 0, err, sizeof(err)), 127, "%s", err);
 	cr_assert_not_null(strstr(err, "fakesys-no-such-command"), "%s", err);
 	/* a file without execute permission: 126 */
 	char dir[PATH_MAX], file[PATH_MAX + 16];
@@ -852,7 +865,8 @@ Test(ns_run, library_call_returns_the_status_and_leaks_no_fd)
 	cr_assert_eq(fakesys_run(t, cmd, &o, &status, &e), 0, "%s", e.msg);
 	cr_assert_eq(status, 5);
 	char *missing[] = {"fakesys-no-such-command", NULL};
-	cr_assert_eq(fakesys_run(t, missing, &o, &status, &e), -ENOENT);
+	searchable_path();
+	cr_assert_eq(fakesys_run(t, missing, &o, &status, &e), -ENOENT, "%s", e.msg);
 	cr_assert_eq(status, 127);
 	cr_assert_not_null(strstr(e.msg, "fakesys-no-such-command"), "%s", e.msg);
 	char *none[] = {NULL};
@@ -906,14 +920,19 @@ Test(ns_run, unprivileged_user)
 		cr_skip_test("uid 65534 cannot read the build tree or the scenario");
 	cr_assert_eq(chown(tmpdir, 65534, 65534), 0);
 
+	/* fakesys makes itself root of a user namespace (only uid 65534 mapped,
+	 * as 0: nobody has no subordinate ids), so the command reads the root-owned
+	 * 0600 stand-in as the scenario's root would (fakesys_userns_enter()) */
 	char *argv[] = {"/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", fakesys_bin, "run",
 	                "--tmpdir", tmpdir, scenario, "--", "/bin/sh", "-c",
-	                "id -u; cat /dev/null && ls /sys/bus/pci/devices/0000:01:00.0/vfio-dev", NULL};
+	                "id -u; cat /dev/null && ls /sys/bus/pci/devices/0000:01:00.0/vfio-dev && "
+	                "stat -c '%u %a' /dev/vfio/devices/vfio0 && head -c 22 /dev/vfio/devices/vfio0",
+	                NULL};
 	struct host_state before = host_snapshot();
 	int rc = vk_run(argv, out, sizeof(out), err, sizeof(err));
 	assert_clean(before);
 	if (rc == 125 && strstr(err, "user, mount and PID namespace"))
 		cr_skip_test("unprivileged user namespaces are not permitted here: %s", err);
 	cr_assert_eq(rc, 0, "%s", err);
-	cr_assert_str_eq(out, "65534\nvfio0\n");
+	cr_assert_str_eq(out, "0\nvfio0\n0 600\nVFIOKIT-STANDIN-CHRDEV");
 }

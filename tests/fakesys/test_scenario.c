@@ -283,6 +283,13 @@ static const struct bad_case bad[] = {
 	{"version: 1\nexpect: {argv: [qemu], argv_devices: [0000:01:00.0], validate: {clean: true}}\n", "t.yaml:2:9",
 	 "(and argv_devices to set: and access:) only"},
 	{"version: 1\nexpect: {resolver: {0000:01:00.0: maybe}}\n", "t.yaml:2:35", "neither a cdev path"},
+	/* issue 19: a node path is the resolver's one answer, /dev/vfio/devices/vfioN */
+	{"version: 1\nexpect: {resolver: {0000:01:00.0: /dev/vfio/device/vfio0}}\n", "t.yaml:2:35",
+	 "resolver: '/dev/vfio/device/vfio0' is not a VFIO cdev path"},
+	{"version: 1\nexpect: {resolver: {0000:01:00.0: /dev/vfio/12}}\n", "t.yaml:2:35", "is not a VFIO cdev path"},
+	{"version: 1\nexpect: {resolver: {0000:01:00.0: /dev/vfio/devices/vfio}}\n", "t.yaml:2:35", "is not a VFIO cdev path"},
+	{"version: 1\nexpect: {resolver: {0000:01:00.0: /dev/vfio/devices/vfio01}}\n", "t.yaml:2:35", "is not a VFIO cdev path"},
+	{"version: 1\nexpect: {resolver: {0000:01:00.0: /dev/vfio/devices/vfio0x}}\n", "t.yaml:2:35", "is not a VFIO cdev path"},
 	{"version: 1\nexpect: {doctor: {VX1: PASS}}\n", "t.yaml:2:19", "not a vfio-doctor check id"},
 	/* issue 19: ids are checked for their shape here (whether they exist is the runner's to say) */
 	{"version: 1\nexpect: {doctor: {VV101: PASS}}\n", "t.yaml:2:19", "'VV101' is not a vfio-doctor check id"},

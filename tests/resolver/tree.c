@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
+#include <dirent.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
@@ -90,9 +93,51 @@ int tree_new(char *dir, size_t len, bool iommu)
 	return 0;
 }
 
+/*
+ * A real character device node rdev at path: mknod(2) where it is allowed.
+ * In a user namespace (the tests' root as an ordinary user, tests/lib/run-test.sh)
+ * mknod of a device needs CAP_MKNOD in the initial namespace (vfs_mknod() in
+ * fs/namei.c); only 0:0, overlayfs's whiteout, is let through (since 5.8,
+ * a3c751a50fe6 "vfs: allow unprivileged whiteout creation").  There, a device
+ * of /dev with that number is bind-mounted over a plain file instead (the
+ * test's mount namespace is its own; vk_rm_rf() unmounts it).  Returns 0 for
+ * a node made, 1 for a device bound (which keeps its own owner and mode),
+ * -errno otherwise.
+ */
+static int chardev_node(const char *path, mode_t mode, dev_t rdev)
+{
+	struct stat st;
+	char src[300] = "";
+	int fd;
+
+	if (mknod(path, S_IFCHR | mode, rdev) == 0)
+		return 0;
+	if (errno != EPERM)
+		return -errno;
+	DIR *d = opendir("/dev");
+	if (!d)
+		return -EPERM;
+	for (struct dirent *e; !*src && (e = readdir(d));) {
+		char p[300];
+		snprintf(p, sizeof(p), "/dev/%s", e->d_name);
+		if (lstat(p, &st) == 0 && S_ISCHR(st.st_mode) && st.st_rdev == rdev)
+			snprintf(src, sizeof(src), "%s", p);
+	}
+	closedir(d);
+	if (!*src)
+		return -EPERM; /* no such device to bind: as mknod said */
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) < 0)
+		return -errno;
+	close(fd);
+	if (mount(src, path, NULL, MS_BIND, NULL) < 0)
+		return -errno;
+	return 1;
+}
+
 int tree_add(const char *root, const struct tree_dev *d)
 {
 	char dev[256], p[1024], t[2048], c[128];
+	bool do_chmod = true;
 	int r;
 
 	snprintf(dev, sizeof(dev), "sys/devices/pci0000:00/0000:00:01.0/%s", d->bdf);
@@ -150,14 +195,16 @@ int tree_add(const char *root, const struct tree_dev *d)
 			snprintf(p, sizeof(p), "dev/vfio/devices/%s", d->cdev);
 			snprintf(t, sizeof(t), "%s/%s", root, p);
 			if (d->chardev_node) {
-				if (mknod(t, S_IFCHR | mode, makedev(d->maj, d->min)) < 0)
-					return -errno;
+				if ((r = chardev_node(t, mode, makedev(d->maj, d->min))) < 0)
+					return r;
+				if (r > 0) /* a bound device keeps its mode: chmod would change the real one */
+					do_chmod = false;
 			} else {
 				snprintf(c, sizeof(c), "VFIOKIT-STANDIN-CHRDEV %u:%u\n", d->maj, d->min);
 				if ((r = tree_write(root, p, c)) < 0)
 					return r;
 			}
-			if (chmod(t, mode) < 0)
+			if (do_chmod && chmod(t, mode) < 0)
 				return -errno;
 		}
 	}

@@ -19,9 +19,10 @@ struct tree_dev {
 	unsigned maj, min;
 	bool no_dev_attr;     /* vfio-dev/<cdev>/ without `dev` */
 	bool no_node;         /* no dev/vfio/devices/<cdev> */
-	bool chardev_node;    /* dev/vfio/devices/<cdev> a real character device maj:min
-	                       * (mknod: root only), not a stand-in file */
-	mode_t node_mode;     /* 0: 0600 */
+	bool chardev_node;    /* dev/vfio/devices/<cdev> a real character device maj:min,
+	                       * not a stand-in file: mknod, or in a user namespace a
+	                       * bind mount of /dev's device maj:min (its own mode) */
+	mode_t node_mode;     /* 0: 0600 (not applied to a bound device) */
 };
 
 /* A new temp tree with the skeleton (sys/bus/pci/{devices,drivers}, dev/vfio/devices),

@@ -100,4 +100,16 @@ struct fakesys_run_opts {
 int fakesys_run(struct vtree *t, char *const argv[], const struct fakesys_run_opts *o, int *status,
                 struct vk_error *err);
 
+/**
+ * fakesys_userns_enter() - as an ordinary user, make the calling process root
+ * of a new user namespace with a mount namespace of its own, so that it may
+ * mount the tree and be the scenario's users (`fakesys run`, `fakesys test`).
+ * The caller's ids become 0; with an entry in /etc/subuid and /etc/subgid and
+ * newuidmap(1)/newgidmap(1), its subordinate ids are mapped from 1 (*@subids
+ * true), else nothing else is.  / is made private in the new namespace.
+ * Must be called while single-threaded.  As root it does nothing.
+ * Returns 0 (root already), 1 (entered), or -errno with @err set.
+ */
+int fakesys_userns_enter(bool *subids, struct vk_error *err);
+
 #endif

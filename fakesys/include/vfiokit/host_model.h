@@ -197,6 +197,19 @@ struct fakesys_expect_access {
 };
 
 /* The expect: block; see docs/scenario-format.md, "expect:". */
+/* A place in the scenario file, 1-based (0: none). */
+struct fakesys_pos {
+	unsigned line, col;
+};
+
+/* A rule id the expectations name (doctor: VDnnn, validate: findings: VVnnn),
+ * where it is written.  The loader checks its shape only; whether the rule
+ * exists is for a checker that knows the catalogue (conformance's precheck). */
+struct fakesys_expect_rule_ref {
+	char *id;
+	struct fakesys_pos pos;
+};
+
 struct fakesys_expect {
 	struct fakesys_expect_resolve *resolve;
 	size_t n_resolve;
@@ -227,6 +240,9 @@ struct fakesys_expect {
 	char *memory, *memlock;       /* sizes as written ("16G", "unlimited"); checked by the runner */
 	char *doctor_qemu;            /* QEMU binary asked for VD301; NULL: that check is left out */
 	unsigned doctor_options_line;
+	struct fakesys_pos memory_pos, memlock_pos;
+	struct fakesys_expect_rule_ref *rule_refs; /* every rule id named, in file order */
+	size_t n_rule_refs;
 
 	/* requires: programs that must be found on $PATH, else the scenario is skipped */
 	char **requires;

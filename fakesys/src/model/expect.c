@@ -72,7 +72,29 @@ void fakesys_expect_free(struct fakesys_expect *x)
 		free_strv(x->access[i].flags, x->access[i].n_flags);
 	}
 	free(x->access);
+	for (size_t i = 0; i < x->n_rule_refs; i++)
+		free(x->rule_refs[i].id);
+	free(x->rule_refs);
 	free(x);
+}
+
+static struct fakesys_pos pos_of(const struct ynode *n)
+{
+	return (struct fakesys_pos){n->line + 1, n->col + 1};
+}
+
+/* Remember rule id @id (@len bytes) at @n for the catalogue check. */
+static int add_rule_ref(struct yreader *y, struct fakesys_expect *x, const char *id, size_t len, const struct ynode *n)
+{
+	struct fakesys_expect_rule_ref *v = realloc(x->rule_refs, (x->n_rule_refs + 1) * sizeof(*v));
+
+	if (!v)
+		return yr_oom(y);
+	x->rule_refs = v;
+	if (!(v[x->n_rule_refs].id = strndup(id, len)))
+		return yr_oom(y);
+	v[x->n_rule_refs++].pos = pos_of(n);
+	return 0;
 }
 
 /* @prefix and three digits: "VD101" (vfio-doctor), "VV005" (vfio-validate). */
@@ -93,6 +115,21 @@ static int want_addr(struct yreader *y, const struct ynode *n, const char *key, 
 	if (pci_addr_parse(s, out, &e) < 0)
 		return yr_fail(y, n, key, "%s", e.msg);
 	return 0;
+}
+
+/* The only node path the resolver answers with: /dev/vfio/devices/vfioN,
+ * N in decimal without leading zeros, as the kernel names the vfio-dev
+ * device (drivers/vfio/vfio_main.c: dev_set_name(.., "vfio%d", minor)). */
+static bool cdev_path_ok(const char *s)
+{
+	static const char pre[] = "/dev/vfio/devices/vfio";
+	const char *n = s + sizeof(pre) - 1;
+	size_t len;
+
+	if (strncmp(s, pre, sizeof(pre) - 1))
+		return false;
+	len = strlen(n);
+	return len && len <= 10 && strspn(n, "0123456789") == len && (n[0] != '0' || len == 1);
 }
 
 /* resolver: {BDF: /dev/vfio/devices/vfioN | class} */
@@ -125,8 +162,11 @@ static int parse_resolver(struct yreader *y, const struct ynode *v, struct fakes
 		if (r < 0)
 			return r;
 		if (s[0] == '/') {
-			if (strncmp(s, "/dev/", 5) || strlen(s) >= 64)
-				return yr_fail(y, val, "resolver", "'%s' is not a node path under /dev/ (e.g. /dev/vfio/devices/vfio0)", s);
+			if (!cdev_path_ok(s))
+				return yr_fail(y, val, "resolver",
+				               "'%s' is not a VFIO cdev path: the resolver finds a device's node as "
+				               "/dev/vfio/devices/vfioN (N its vfio-dev number, e.g. /dev/vfio/devices/vfio0)",
+				               s);
 			e->cls = FAKESYS_EXPECT_CDEV;
 			if (!(e->path = strdup(s)))
 				return yr_oom(y);
@@ -175,6 +215,8 @@ static int parse_doctor(struct yreader *y, const struct ynode *v, struct fakesys
 			return yr_oom(y);
 		if (!rule_id_ok(d->id, "VD"))
 			return yr_fail(y, k, "doctor", "'%s' is not a vfio-doctor check id (VD001, VD101@0000:01:00.0)", key);
+		if ((r = add_rule_ref(y, x, d->id, strlen(d->id), k)) < 0)
+			return r;
 		if (at) {
 			struct pci_addr a;
 			struct vk_error e = {0};
@@ -247,6 +289,8 @@ static int validate_key(struct yreader *y, const char *key, const struct ynode *
 				return r;
 			if (!rule_id_ok(s, "VV"))
 				return yr_fail(y, it, key, "'%s' is not a vfio-validate rule id (VV005, VV101)", s);
+			if ((r = add_rule_ref(y, x, s, strlen(s), it)) < 0)
+				return r;
 			if (name_set_has(&seen, s))
 				continue;
 			if (!(x->findings[x->n_findings] = strdup(s)))
@@ -334,10 +378,14 @@ static int doctor_options_key(struct yreader *y, const char *key, const struct y
 {
 	struct fakesys_expect *x = obj;
 
-	if (!strcmp(key, "memory"))
+	if (!strcmp(key, "memory")) {
+		x->memory_pos = pos_of(v);
 		return yr_dup_string(y, v, key, &x->memory);
-	if (!strcmp(key, "memlock"))
+	}
+	if (!strcmp(key, "memlock")) {
+		x->memlock_pos = pos_of(v);
 		return yr_dup_string(y, v, key, &x->memlock);
+	}
 	if (!strcmp(key, "qemu"))
 		return yr_dup_string(y, v, key, &x->doctor_qemu);
 	return 1;
