@@ -312,7 +312,8 @@ static int cmd_run(int argc, char **argv)
 		fail(&e);
 		return 125;
 	}
-	if (o.serve_opens)
+	/* faults and steps need the server, as with fakesys mount (the live mode) */
+	if (o.serve_opens || m->n_faults || m->n_steps)
 		o.model = m;
 	int r = fakesys_run(t, argv + optind, &o, &status, &e);
 	vtree_free(t);
