@@ -35,7 +35,7 @@ static void usage(FILE *f)
 	      "  materialize SCENARIO DIR     write the tree as a plain directory DIR\n"
 	      "                               (DIR must not exist or be empty)\n"
 	      "  mount [-f] [--pidfile FILE] [--serve-opens] [--log FILE [--log-lookups]]\n"
-	      "        SCENARIO MOUNTPOINT\n"
+	      "        [--read-only] SCENARIO MOUNTPOINT\n"
 	      "                               mount the tree read-only with FUSE on an empty\n"
 	      "                               directory; returns once the mount is ready\n"
 	      "      -f, --foreground         serve in the foreground until unmounted or signalled\n"
@@ -50,6 +50,10 @@ static void usage(FILE *f)
 	      "      --log-lookups            with --log: no kernel caching of lookups and\n"
 	      "                               attributes, so that the log sees every one\n"
 	      "      -d, --debug              log every FUSE request on stderr (needs -f)\n"
+	      "      --read-only              a read-only superblock: the kernel's caches\n"
+	      "                               survive reads (a second walk costs no round\n"
+	      "                               trip), but no file, not even a /dev stand-in,\n"
+	      "                               can be opened for writing\n"
 	      "  umount [--timeout SEC] [--lazy] MOUNTPOINT\n"
 	      "                               unmount a fakesys mount and wait for its server\n"
 	      "      --timeout SEC            while in use, retry for SEC seconds (default 5),\n"
@@ -158,6 +162,7 @@ static int cmd_mount(int argc, char **argv)
 		{"log", required_argument, NULL, 'l'},
 		{"log-lookups", no_argument, NULL, 'L'},
 		{"debug", no_argument, NULL, 'd'},
+		{"read-only", no_argument, NULL, 'r'},
 		{0},
 	};
 	struct fakesys_mount_opts o = {0};
@@ -184,6 +189,9 @@ static int cmd_mount(int argc, char **argv)
 			break;
 		case 'd':
 			o.debug = true;
+			break;
+		case 'r':
+			o.read_only = true;
 			break;
 		default:
 			return usage_error("%s: unknown option", "mount");
