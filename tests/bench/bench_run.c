@@ -6,7 +6,8 @@
  * (sys/devices/pci*, sys/bus/pci, sys/kernel/iommu_groups, sys/class/vfio-dev,
  * dev/vfio), timed three ways in one process: cold (the first walk), second,
  * and warm (best of three more).  The baseline is the same walk, by the same
- * program, of the tree materialized on a tmpfs in the same run; every figure
+ * program, of the tree materialized on a tmpfs in the same run (before and
+ * after the modes, the faster of the two); every figure
  * is printed beside its ratio to that baseline.  Modes: `fakesys run`
  * (static), `fakesys run --no-emulation`, `fakesys run --live`.
  *
@@ -205,13 +206,14 @@ static void bench(unsigned ndev, const char *self)
 	       fb.entries, n, mounted ? "tmpfs" : "$TMPDIR");
 	printf("  %-28s %9s %9s %9s %9s %9s %9s\n", "served by", "cold ms", "second", "warm", "cold/b", "2nd/b",
 	       "warm/b");
-	row("baseline (materialized copy)", &fb, &fb);
 	static const char *const modes[][2] = {
 		{"fakesys run", NULL},
 		{"fakesys run --no-emulation", "--no-emulation"},
 		{"fakesys run --live", "--live"},
 	};
-	for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
+	struct figures got[3];
+	bool ok[3];
+	for (size_t i = 0; i < 3; i++) {
 		char *h[8];
 		size_t k = 0;
 		h[k++] = fakesys;
@@ -223,9 +225,19 @@ static void bench(unsigned ndev, const char *self)
 		h[k++] = (char *)self;
 		h[k++] = "--walk";
 		h[k++] = "/";
-		if (measure(h, k, rels, n, &f) == 0)
-			row(modes[i][0], &f, &fb);
+		ok[i] = measure(h, k, rels, n, &got[i]) == 0;
 	}
+	/* the baseline again, after the modes: the machine may be shared, and
+	 * the faster of the two is the one least disturbed */
+	if (measure(hb, 3, rels, n, &f) == 0) {
+		fb.cold = f.cold < fb.cold ? f.cold : fb.cold;
+		fb.second = f.second < fb.second ? f.second : fb.second;
+		fb.warm = f.warm < fb.warm ? f.warm : fb.warm;
+	}
+	row("baseline (materialized copy)", &fb, &fb);
+	for (size_t i = 0; i < 3; i++)
+		if (ok[i])
+			row(modes[i][0], &got[i], &fb);
 out:
 	for (int i = 0; i < n; i++)
 		free(rels[i]);
