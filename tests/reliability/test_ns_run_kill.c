@@ -603,8 +603,12 @@ Test(ns_run_kill, a_normal_live_run_leaves_no_orphan)
 	struct run r;
 
 	need_namespaces();
-	start_run(&r, "--live", "exit 3");
+	/* not "exit 3" at once: the server must still be there to be checked */
+	start_run(&r, "--live", "while [ ! -e \"$2\" ]; do sleep 0.02; done; exit 3");
 	cr_assert_gt(r.server, 0);
+	int fd = open(r.go, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	cr_assert_geq(fd, 0);
+	close(fd);
 	int ws = reap_fakesys(&r, 30);
 	cr_assert(WIFEXITED(ws) && WEXITSTATUS(ws) == 3, "fakesys: wait status 0x%x", ws);
 	assert_all_gone(&r, "a normal end with a server", false);
