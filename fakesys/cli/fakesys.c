@@ -56,7 +56,10 @@ static const char mount_options[] =
 	"                       --serve-opens)\n"
 	"  --log-lookups        with --log: no kernel caching of lookups and attributes,\n"
 	"                       so that the log sees every one\n"
-	"  -d, --debug          log every FUSE request on stderr (needs -f)\n";
+	"  -d, --debug          log every FUSE request on stderr (needs -f)\n"
+	"  --read-only          a read-only superblock: the kernel's caches survive reads\n"
+	"                       (a second walk costs no round trip), but no file, not\n"
+	"                       even a /dev stand-in, can be opened for writing\n";
 static const char umount_summary[] = "unmount a fakesys mount and wait for its server";
 static const char umount_options[] =
 	"  --timeout SEC        while in use, retry for SEC seconds (default 5), then fail\n"
@@ -260,6 +263,7 @@ static int cmd_mount(int argc, char **argv)
 		{"log-lookups", no_argument, NULL, 'L'},
 		{"debug", no_argument, NULL, 'd'},
 		{"help", no_argument, NULL, 'h'},
+		{"read-only", no_argument, NULL, 'r'},
 		{0},
 	};
 	struct fakesys_mount_opts o = {0};
@@ -290,6 +294,9 @@ static int cmd_mount(int argc, char **argv)
 			break;
 		case 'h':
 			return verb_help("mount");
+		case 'r':
+			o.read_only = true;
+			break;
 		default:
 			return verb_bad_option("mount", argv);
 		}
@@ -450,7 +457,8 @@ static int cmd_run(int argc, char **argv)
 		fail(&e);
 		return 125;
 	}
-	if (o.serve_opens)
+	/* faults and steps need the server, as with fakesys mount (the live mode) */
+	if (o.serve_opens || m->n_faults || m->n_steps)
 		o.model = m;
 	int r = fakesys_run(t, argv + optind, &o, &status, &e);
 	vtree_free(t);

@@ -136,7 +136,7 @@ struct linux_dirent64 {
 };
 
 /* Enumerate vfio-dev/: exactly one "vfio<digits>" entry, else a description of what is there. */
-static int scan_vfio_dev(int dirfd, struct pci_dev_facts *f)
+int vk__scan_vfio_dev(int dirfd, struct pci_dev_facts *f)
 {
 	char buf[4096];
 	size_t valid = 0, total = 0, plen = 0;
@@ -185,7 +185,7 @@ static int scan_vfio_dev(int dirfd, struct pci_dev_facts *f)
 	return 0;
 }
 
-static void facts_init(struct pci_dev_facts *f, const struct pci_addr *addr)
+void vk__facts_init(struct pci_dev_facts *f, const struct pci_addr *addr)
 {
 	memset(f, 0, sizeof(*f));
 	f->addr = *addr;
@@ -204,7 +204,7 @@ int pci_dev_facts_read(const struct vk_root *root, const struct pci_addr *addr,
 	int64_t v;
 	int r;
 
-	facts_init(f, addr);
+	vk__facts_init(f, addr);
 	snprintf(rel, sizeof(rel), "sys/bus/pci/devices/%s", f->bdf);
 	devfd = vk_root_openat(root, rel, O_PATH | O_DIRECTORY);
 	if (devfd == -ENOENT) {
@@ -281,7 +281,7 @@ int pci_dev_facts_read(const struct vk_root *root, const struct pci_addr *addr,
 		}
 		if (vfd >= 0) {
 			f->has_vfio_dev_dir = true;
-			r = scan_vfio_dev(vfd, f);
+			r = vk__scan_vfio_dev(vfd, f);
 			vk__count();
 			if (r < 0)
 				return vk_error_set(err, r, "%s: cannot list %s/vfio-dev: %s (%s)", f->bdf,

@@ -164,7 +164,7 @@ int vfio_node_identity_check(int fd, unsigned maj, long min, bool *is_standin, s
 }
 
 /* The diagnosis of a failed open(2) of a node. */
-static int open_error(const struct vk_root *root, const char *bdf, const char *what, const char *rel, int e,
+int vk__open_error(const struct vk_root *root, const char *bdf, const char *what, const char *rel, int e,
                       bool have_stat, uid_t uid, gid_t gid, mode_t mode, long group, struct vk_error *err)
 {
 	char p[PATH_MAX];
@@ -218,8 +218,12 @@ int vfio_device_open(const struct vk_root *root, const struct pci_addr *addr, st
 	_cleanup_close_ int fd = -1;
 	struct vk_error why;
 	unsigned maj, min;
+	long group;
 	int r;
 
+	/* no facts wanted: the lean path, the full one only to explain a failure */
+	if (!fout && (r = vk__device_open_lean(root, addr, &group, path, sizeof(path), err)) != -EAGAIN)
+		return r;
 	r = pci_dev_facts_read(root, addr, f, err);
 	if (r < 0)
 		return r;
@@ -231,7 +235,7 @@ int vfio_device_open(const struct vk_root *root, const struct pci_addr *addr, st
 	if (fd < 0) {
 		r = -fd;
 		fd = -1;
-		return open_error(root, f->bdf, "VFIO device", path, r, f->node_present, f->node_uid, f->node_gid,
+		return vk__open_error(root, f->bdf, "VFIO device", path, r, f->node_present, f->node_uid, f->node_gid,
 		                  f->node_mode, f->iommu_group, err);
 	}
 	vk_error_clear(&why);
@@ -253,15 +257,22 @@ int vfio_device_open(const struct vk_root *root, const struct pci_addr *addr, st
 	{
 		ssize_t n = vk_root_read(root, -1, rel, 0, buf, sizeof(buf), NULL);
 		if (n < 0 || vk__parse_majmin(buf, &maj, &min) < 0 || maj != f->cdev_major || min != f->cdev_minor)
-			return vk_error_set(err, ENODEV,
-			                    "%s: the device went away between lookup and open: %s %s after %s was opened; "
-			                    "likely cause: unbound from vfio-pci or removed meanwhile; fix: check `dmesg` and "
-			                    "the binding, then retry",
-			                    f->bdf, shown_path(root, rel, p, sizeof(p)),
-			                    n < 0 ? strerrorname_np((int)-n) ? strerrorname_np((int)-n) : "fails" : "changed",
-			                    path);
+			return vk__went_away(root, f->bdf, rel, n < 0 ? (int)-n : 0, path, err);
 	}
 	return TAKE_FD(fd);
+}
+
+int vk__went_away(const struct vk_root *root, const char *bdf, const char *rel, int e, const char *node,
+                  struct vk_error *err)
+{
+	char p[PATH_MAX];
+
+	return vk_error_set(err, ENODEV,
+	                    "%s: the device went away between lookup and open: %s %s after %s was opened; "
+	                    "likely cause: unbound from vfio-pci or removed meanwhile; fix: check `dmesg` and "
+	                    "the binding, then retry",
+	                    bdf, shown_path(root, rel, p, sizeof(p)),
+	                    e ? strerrorname_np(e) ? strerrorname_np(e) : "fails" : "changed", node);
 }
 
 int vfio_iommufd_open(const struct vk_root *root, struct vk_error *err)
@@ -291,7 +302,7 @@ int vfio_iommufd_open(const struct vk_root *root, struct vk_error *err)
 			if (pfd >= 0)
 				vk__count();
 		}
-		return open_error(root, "iommufd", "the iommufd node", rel, e, have, have ? st.st_uid : 0,
+		return vk__open_error(root, "iommufd", "the iommufd node", rel, e, have, have ? st.st_uid : 0,
 		                  have ? st.st_gid : 0, have ? st.st_mode & 07777 : 0, -1, err);
 	}
 	vk_error_clear(&why);
@@ -391,6 +402,12 @@ int vfio_set_open_diag(const struct vk_root *root, const struct pci_addr *addrs,
 		s.n = i + 1;
 		if (flags & VFIO_SET_LEGACY) {
 			r = legacy_check(root, &addrs[i], o, err);
+		} else if ((r = vk__device_open_lean(root, &addrs[i], &o->iommu_group, o->node_path,
+		                                       sizeof(o->node_path), err)) >= 0) {
+			o->fd = r; /* the lean path: no facts read */
+		} else if (r != -EAGAIN) {
+			/* it went away while it was opened: the facts of now */
+			pci_dev_facts_read(root, &addrs[i], &fail->facts, NULL);
 		} else {
 			struct pci_dev_facts f;
 			r = vfio_device_open(root, &addrs[i], &f, err);

@@ -12,7 +12,7 @@ B=$(cd "${1:-$SRC/build}" && pwd) || exit 1
 export VK_SOURCE_DIR=$SRC VK_BINARY_DIR=$B
 export VK_BENCH_QUICK=${VK_BENCH_QUICK:-1}
 
-for b in bench_fakesys bench_resolver bench_validator bench_live bench_emul; do
+for b in bench_fakesys bench_run bench_resolver bench_validator bench_live bench_emul; do
 	[ -x "$B/tests/bench/$b" ] || { echo "bench_all: $B/tests/bench/$b is not built" >&2; exit 1; }
 done
 [ -x "$B/fakesys/fakesys" ] || { echo "bench_all: $B/fakesys/fakesys is not built" >&2; exit 1; }
@@ -57,6 +57,7 @@ run() { # run NAME CMD...: output to $OUT/NAME (and the terminal), wall time to 
 }
 
 run fakesys "$B/tests/bench/bench_fakesys"
+run run "$B/tests/bench/bench_run"
 run resolver "$B/tests/bench/bench_resolver"
 run validator "$B/tests/bench/bench_validator"
 run live "$B/tests/bench/bench_live"
@@ -96,6 +97,17 @@ for n in 1000 10000; do
 			row "fakesys $n dev [$mode]: warm walk (ms)" "$warm" "$twarm" "$(ratio "$warm" "$twarm")" "warm walk on tmpfs; target <= 2x"
 		done
 done
+
+# run: rows "  <mode>  cold second warm  cold/b 2nd/b warm/b" under "served by"
+awk '/served by/ { on = 1; next } on && NF >= 7 && $0 !~ /^  \(/ { n = NF; name = ""; for (i = 1; i <= n - 6; i++) name = name (i > 1 ? " " : "") $i; print name "|" $(n-5) "|" $(n-4) "|" $(n-3) }' "$OUT/run" |
+	{
+		IFS='|' read -r _ bc bs bw
+		while IFS='|' read -r mode c s w; do
+			row "walk 1,000 dev [$mode]: cold (ms)" "$c" "$bc" "$(ratio "$c" "$bc")" "materialized copy, first walk"
+			row "walk 1,000 dev [$mode]: second (ms)" "$s" "$bs" "$(ratio "$s" "$bs")" "materialized copy, second walk"
+			row "walk 1,000 dev [$mode]: warm (ms)" "$w" "$bw" "$(ratio "$w" "$bw")" "materialized copy, best of 3"
+		done
+	}
 
 # resolver: "openat2 1000 | facts sys | open sys"
 r=$OUT/resolver

@@ -7,6 +7,9 @@
  * reads that device's own files; it never scans a directory of all devices.
  * Syscalls are counted by the library itself (vk_resolver_syscall_count()).
  */
+#include <dirent.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -146,8 +149,117 @@ out:
 	return rc;
 }
 
-int main(void)
+/*
+ * libvirt's lookup and open (the patch "qemu: open VFIO FDs from libvirt
+ * backend", virPCIDeviceGetVfioPath()'s first try and
+ * qemuProcessOpenVfioDeviceFd()): opendir sys/bus/pci/devices/<BDF>/vfio-dev,
+ * the first entry named vfio*, closedir, open /dev/vfio/devices/<it> O_RDWR.
+ * It checks nothing else.  Run as `bench_resolver --libvirt ROOT BDF...`.
+ */
+static int libvirt_open(const char *root, char **bdfs, int n)
 {
+	for (int i = 0; i < n; i++) {
+		char path[PATH_MAX], node[PATH_MAX] = "";
+		struct dirent *e;
+		snprintf(path, sizeof(path), "%s/sys/bus/pci/devices/%s/vfio-dev/", root, bdfs[i]);
+		DIR *d = opendir(path);
+		while (d && (e = readdir(d)))
+			if (!strncmp(e->d_name, "vfio", 4)) {
+				snprintf(node, sizeof(node), "%s/dev/vfio/devices/%s", root, e->d_name);
+				break;
+			}
+		if (d)
+			closedir(d);
+		if (!node[0] || open(node, O_RDWR | O_CLOEXEC) < 0) {
+			fprintf(stderr, "bench_resolver: %s: no VFIO device\n", bdfs[i]);
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/* System calls of @argv (the whole program) under strace -f, or -1. */
+static long strace_calls(char **argv, const char *out)
+{
+	char *sargv[64] = {"/usr/bin/strace", "-f", "-qq", "-o", (char *)out};
+	char err[1024], line[4096];
+	int k = 5;
+	long n = 0;
+
+	for (int i = 0; argv[i] && k < 63; i++)
+		sargv[k++] = argv[i];
+	sargv[k] = NULL;
+	if (vk_run(sargv, NULL, 0, err, sizeof(err)) != 0)
+		return -1;
+	FILE *f = fopen(out, "re");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		n++;
+	fclose(f);
+	return n;
+}
+
+/* Per extra device, from a 1-device and an 11-device run of @head + BDFs. */
+static double per_device(char **head, int nhead, char bdfs[][PCI_ADDR_STRLEN], const char *out)
+{
+	char *argv[64];
+	long c[2];
+
+	for (int r = 0; r < 2; r++) {
+		int k = 0, n = r ? 11 : 1;
+		for (int i = 0; i < nhead; i++)
+			argv[k++] = head[i];
+		for (int i = 0; i < n; i++)
+			argv[k++] = bdfs[i];
+		argv[k] = NULL;
+		if ((c[r] = strace_calls(argv, out)) < 0)
+			return -1;
+	}
+	return (double)(c[1] - c[0]) / 10;
+}
+
+/* The resolver's open against libvirt's, in system calls per device. */
+static void against_libvirt(void)
+{
+	char tmp[256], yaml[512], tree[256], out[600], self[PATH_MAX], resolve[PATH_MAX];
+	char bdfs[11][PCI_ADDR_STRLEN];
+
+	if (access("/usr/bin/strace", X_OK) < 0) {
+		printf("\n(no strace: the comparison with libvirt's lookup is left out)\n");
+		return;
+	}
+	ssize_t k = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (k <= 0 || vk_mkdtemp(tmp, sizeof(tmp)) < 0)
+		return;
+	self[k] = '\0';
+	vk_bin("resolver/vfio-resolve", resolve, sizeof(resolve));
+	snprintf(yaml, sizeof(yaml), "%s/bench.yaml", tmp);
+	snprintf(out, sizeof(out), "%s/strace.out", tmp);
+	if (write_scenario(yaml, 1000) < 0 || vk_materialize(yaml, tree, sizeof(tree)) != 0)
+		goto out;
+	for (unsigned i = 0; i < 11; i++) {
+		struct pci_addr a;
+		dev_addr(i * 90, &a);
+		pci_addr_format(&a, bdfs[i]);
+	}
+	char *lv[] = {self, "--libvirt", tree};
+	char *vr[] = {resolve, "--root", tree, "--open"};
+	double l = per_device(lv, 3, bdfs, out), v = per_device(vr, 4, bdfs, out);
+	printf("\nopen per extra device, system calls of the whole program (strace -f), 1,000-device host:\n");
+	printf("  libvirt's lookup + open (checks nothing)      %6.1f\n", l);
+	printf("  vfio-resolve --open (lean path, every check)  %6.1f   %.2fx libvirt\n", v, l > 0 ? v / l : 0);
+	vk_rm_rf(tree);
+out:
+	unlink(out);
+	unlink(yaml);
+	rmdir(tmp);
+}
+
+int main(int argc, char **argv)
+{
+	if (argc >= 3 && !strcmp(argv[1], "--libvirt"))
+		return libvirt_open(argv[2], argv + 3, argc - 3);
 	static const unsigned sizes[] = {1000, 10000};
 	static const struct {
 		unsigned flags;
@@ -180,5 +292,6 @@ int main(void)
 		printf("  %-8s time facts %.2f, open %.2f; syscalls facts %.2f, open %.2f\n", modes[m].name,
 		       rows[m][1].facts_ns / rows[m][0].facts_ns, rows[m][1].open_ns / rows[m][0].open_ns,
 		       rows[m][1].facts_sys / rows[m][0].facts_sys, rows[m][1].open_sys / rows[m][0].open_sys);
+	against_libvirt();
 	return 0;
 }

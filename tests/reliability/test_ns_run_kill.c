@@ -341,8 +341,7 @@ static void start_run(struct run *r, const char *opt, const char *script)
 {
 	/* the tree's mount on /sys/bus/pci inside, not another fakesys mount
 	 * of the host that the namespace may have copied */
-	static const char prefix[] = "grep ' /sys/bus/pci ' /proc/self/mountinfo | grep -o 'fakesys:[0-9]*' | head -n 1 | "
-	                             "cut -d: -f2 > \"$3\"; touch \"$1\"; ";
+	static const char prefix[] = "grep ' /sys/bus/pci ' /proc/self/mountinfo | head -n 1 > \"$3\"; touch \"$1\"; ";
 	char cmd[4096];
 	posix_spawn_file_actions_t fa;
 	char *argv[16];
@@ -386,16 +385,26 @@ static void start_run(struct run *r, const char *opt, const char *script)
 		kill(r->pid, SIGKILL);
 		cr_assert_fail("the command did not start within %d s: %s", START_WAIT_S, err);
 	}
-	char buf[32] = "";
-	cr_assert_gt(vk_read_file(r->srv, buf, sizeof(buf)), 0, "the command saw no fakesys mount");
-	r->server = (pid_t)atoi(buf);
-	cr_assert_gt(r->server, 0, "server PID '%s'", buf);
+	char buf[4096] = "";
+	cr_assert_gt(vk_read_file(r->srv, buf, sizeof(buf)), 0, "the command saw no mount on /sys/bus/pci");
+	/* FUSE: the server's PID in the source fakesys:<pid>; without options
+	 * as root the tree may be static (a tmpfs "fakesys" of the namespace's
+	 * own, no server: docs/architecture.md) */
+	char *src = strstr(buf, " - fuse.fakesys fakesys:");
+	if (!src) {
+		cr_assert(!opt && strstr(buf, " - tmpfs fakesys "), "the command saw no fakesys mount: %s", buf);
+		r->server = 0;
+	} else {
+		r->server = (pid_t)atoi(src + strlen(" - fuse.fakesys fakesys:"));
+		cr_assert_gt(r->server, 0, "server PID in '%s'", buf);
+	}
 	/* never signal a process that is not this run's (after a command that
 	 * ends at once, the server may be gone already) */
 	/* a server on its way out (after a command that ends at once) has no
 	 * environment to read any more (its mm is gone before it is a zombie):
-	 * wait for it to become one, or to show the mark */
-	bool ours = false;
+	 * wait for it to become one, or to show the mark; a static run has no
+	 * server (its tree is a tmpfs copy) */
+	bool ours = !r->server;
 	for (int i = 0; i < 200 && !ours; i++) {
 		char st = proc_state(r->server, NULL);
 		ours = !st || st == 'Z' || st == 'X' || has_mark(r->server);
@@ -567,9 +576,9 @@ Test(ns_run_kill, sigkill_of_the_server_mid_command)
 	char out[1024] = "", err[4096] = "";
 
 	need_namespaces();
-	start_run(&r, NULL, "while [ ! -e \"$2\" ]; do sleep 0.02; done; "
-	                    "cat /sys/bus/pci/devices/0000:02:00.0/vendor /sys/bus/pci/devices/0000:81:00.0/vendor "
-	                    "&& echo read; exit 7");
+	start_run(&r, "--live", "while [ ! -e \"$2\" ]; do sleep 0.02; done; "
+	                        "cat /sys/bus/pci/devices/0000:02:00.0/vendor /sys/bus/pci/devices/0000:81:00.0/vendor "
+	                        "&& echo read; exit 7");
 	cr_assert(has_mark(r.server), "server PID %d is not this run's", (int)r.server);
 	cr_assert_eq(kill(r.server, SIGKILL), 0);
 	int fd = open(r.go, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
@@ -599,4 +608,34 @@ Test(ns_run_kill, a_normal_run_leaves_no_orphan)
 	int ws = reap_fakesys(&r, 30);
 	cr_assert(WIFEXITED(ws) && WEXITSTATUS(ws) == 3, "fakesys: wait status 0x%x", ws);
 	assert_all_gone(&r, "a normal end", false);
+}
+
+/* The same with a server (--live): it and its fusermount3 helper are reaped. */
+Test(ns_run_kill, a_normal_live_run_leaves_no_orphan)
+{
+	struct run r;
+
+	need_namespaces();
+	/* not "exit 3" at once: the server must still be there to be checked */
+	start_run(&r, "--live", "while [ ! -e \"$2\" ]; do sleep 0.02; done; exit 3");
+	cr_assert_gt(r.server, 0);
+	int fd = open(r.go, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	cr_assert_geq(fd, 0);
+	close(fd);
+	int ws = reap_fakesys(&r, 30);
+	cr_assert(WIFEXITED(ws) && WEXITSTATUS(ws) == 3, "fakesys: wait status 0x%x", ws);
+	assert_all_gone(&r, "a normal end with a server", false);
+}
+
+/* SIGKILL of fakesys with a server (--live): the guard ends the server. */
+Test(ns_run_kill, sigkill_of_a_live_fakesys_ends_the_server)
+{
+	struct run r;
+
+	need_namespaces();
+	start_run(&r, "--live", "sleep 1000 & wait");
+	cr_assert_gt(r.server, 0);
+	cr_assert_eq(kill(r.pid, SIGKILL), 0);
+	reap_fakesys(&r, 10);
+	assert_all_gone(&r, "SIGKILL of fakesys with a server", true);
 }

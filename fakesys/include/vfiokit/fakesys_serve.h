@@ -78,6 +78,18 @@ struct fakesys_mount_opts {
 	const char *pidfile;
 	/* libfuse debug output of every request (foreground only, on stderr). */
 	bool debug;
+	/*
+	 * A read-only superblock (MS_RDONLY, fuse "-o ro"), for readers: on a
+	 * writable FUSE superblock every read, readdir and readlink marks the
+	 * inode's attributes stale (fs/fuse/dir.c fuse_invalidate_atime(): "if
+	 * (!IS_RDONLY(inode))"), so the next stat is a GETATTR round trip and a
+	 * second walk costs as much as the first.  The price: no file can be
+	 * opened for writing, stand-ins included (EROFS), so a program that
+	 * opens /dev/vfio nodes read-write (vfio-resolve --open, QEMU) needs the
+	 * default.  Not with the live mode (EINVAL): its writes need a writable
+	 * superblock.
+	 */
+	bool read_only;
 };
 
 /**

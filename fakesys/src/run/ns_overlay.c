@@ -30,6 +30,7 @@
 #include <unistd.h>
 
 #include <vfiokit/cleanup.h>
+#include <vfiokit/fakesys_serve.h>
 #include <vfiokit/host_model.h>
 
 #include "ns_run_internal.h"
@@ -152,6 +153,73 @@ static bool leaks(const char *rel, unsigned depth)
 	return found;
 }
 
+/* ---- a static tree: a tmpfs copy instead of a server ------------------------------------- */
+
+/* The ranges of a /proc/self/{uid,gid}_map ("inside outside count" lines;
+ * the kernel allows 340). */
+struct idmap {
+	unsigned long first[340], count[340];
+	size_t n;
+};
+
+static int idmap_read(const char *path, struct idmap *m)
+{
+	_cleanup_fclose_ FILE *f = fopen(path, "re");
+	unsigned long in, out, count;
+
+	m->n = 0;
+	if (!f)
+		return -errno;
+	while (m->n < VK_ARRAY_SIZE(m->first) && fscanf(f, "%lu %lu %lu", &in, &out, &count) == 3) {
+		m->first[m->n] = in;
+		m->count[m->n++] = count;
+	}
+	return 0;
+}
+
+static bool idmap_has(const struct idmap *m, uint32_t id)
+{
+	for (size_t i = 0; i < m->n; i++)
+		if (id >= m->first[i] && id - m->first[i] < m->count[i])
+			return true;
+	return false;
+}
+
+/*
+ * A tree nothing needs a server for is cheapest as a tmpfs copy: the kernel
+ * then answers every lookup, stat and read itself, with no FUSE round trip
+ * and no cache to fill.  The server is needed by the live mode (writes,
+ * faults, steps, the control channel: o->serve_opens, o->model) and the
+ * access log.  The copy must hold the tree's owners: only without a user
+ * namespace of our own (an unprivileged one maps the caller alone, and a
+ * tmpfs cannot hold an unmapped owner, where FUSE shows it as the overflow
+ * id), and only when this namespace maps every uid and gid the tree has.
+ */
+bool run_static_wanted(const struct run_ctx *c, const struct fakesys_run_opts *o)
+{
+	struct idmap u, g;
+
+	if (o->serve_opens || o->model || o->log || o->userns || geteuid() != 0)
+		return false;
+	if (idmap_read("/proc/self/uid_map", &u) < 0 || idmap_read("/proc/self/gid_map", &g) < 0)
+		return false;
+	for (uint64_t i = 1, max = vtree_max_ino(c->t); i <= max; i++) {
+		const struct vt_node *n = vtree_by_ino(c->t, i);
+		if (n && (!idmap_has(&u, n->uid) || !idmap_has(&g, n->gid)))
+			return false;
+	}
+	return true;
+}
+
+int run_build_static_tree(const struct run_ctx *c, struct vk_error *err)
+{
+	/* the namespace's own: the kernel frees it with the namespace's last
+	 * process, so nothing of it can be left behind in the host */
+	if (mount("fakesys", c->mnt, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=0755") < 0)
+		return vk_error_set(err, errno, "run: mounting a tmpfs on %s: %s", c->mnt, strerror(errno));
+	return fakesys_materialize(c->t, c->mnt, err);
+}
+
 /* ---- building the new /sys and /dev (in the command child, in the namespace) ----- */
 
 static int bind_mount(const char *src, const char *dst, bool read_only, struct vk_error *err)
@@ -255,7 +323,10 @@ static int place_fake(const struct run_ctx *c, const struct vt_node *n, const ch
 		r = make_placeholder(dst, 0644, err);
 		break;
 	}
-	return r < 0 ? r : bind_mount(src, dst, false, err);
+	/* A static tree is read-only but for dev/: a stand-in is opened
+	 * read-write like the node it stands for, and a read-only mount refuses
+	 * that (EROFS) for a regular file.  A served tree answers for itself. */
+	return r < 0 ? r : bind_mount(src, dst, c->static_tree && strncmp(rel, "dev/", 4) != 0, err);
 }
 
 static int name_cmp(const void *a, const void *b)
@@ -397,9 +468,7 @@ static int bind_proc(const struct run_ctx *c, const struct vt_node *n, const cha
 			return 0;
 		if ((r = join(src, sizeof(src), c->mnt, rel, err)) < 0)
 			return r;
-		if (mount(src, "/proc/bus/pci", NULL, MS_BIND, NULL) < 0)
-			return vk_error_set(err, errno, "run: bind mount %s on /proc/bus/pci: %s", src, strerror(errno));
-		return 0;
+		return bind_mount(src, "/proc/bus/pci", c->static_tree, err);
 	}
 	if (n->type == VT_DIR) {
 		for (uint32_t i = 0; i < n->u.dir.n; i++) {
@@ -417,9 +486,7 @@ static int bind_proc(const struct run_ctx *c, const struct vt_node *n, const cha
 		return vk_error_set(err, ENAMETOOLONG, "run: path too long: /%s", rel);
 	if (lstat(dst, &st) < 0 || !S_ISREG(st.st_mode))
 		return 0;
-	if (mount(src, dst, NULL, MS_BIND, NULL) < 0)
-		return vk_error_set(err, errno, "run: bind mount %s on %s: %s", src, dst, strerror(errno));
-	return 0;
+	return bind_mount(src, dst, c->static_tree, err);
 }
 
 static int build_top(const struct run_ctx *c, const char *top, struct vk_error *err)
@@ -446,6 +513,8 @@ int run_build_overlay(const struct run_ctx *c, struct vk_error *err)
 	struct mount_attr ro = {.attr_set = MOUNT_ATTR_RDONLY};
 	int r;
 
+	if (c->static_tree && (r = run_build_static_tree(c, err)) < 0)
+		return r;
 	if (mount("tmpfs", c->stage, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755") < 0)
 		return vk_error_set(err, errno, "run: mounting a tmpfs on %s: %s", c->stage, strerror(errno));
 	if ((r = build_top(c, "sys", err)) < 0 || (r = build_top(c, "dev", err)) < 0)
@@ -460,6 +529,10 @@ int run_build_overlay(const struct run_ctx *c, struct vk_error *err)
 		return vk_error_set(err, errno, "run: making the new /sys read-only: %s", strerror(errno));
 	if (umount2(c->stage, MNT_DETACH) < 0)
 		return vk_error_set(err, errno, "run: umount %s: %s", c->stage, strerror(errno));
+	/* the static tree's own mount (FAKESYS_MOUNT) read-only too: its binds
+	 * are mounts of their own, which keep their flags */
+	if (c->static_tree && mount_setattr(AT_FDCWD, c->mnt, 0, &ro, sizeof(ro)) < 0)
+		return vk_error_set(err, errno, "run: making %s read-only: %s", c->mnt, strerror(errno));
 	return 0;
 }
 

@@ -282,7 +282,7 @@ static __attribute__((noreturn)) void init_main(const struct run_ctx *c, char *c
 	/* the filter while CAP_SYS_ADMIN allows it without no_new_privs; the
 	 * command inherits it */
 	if (g_sup_fd >= 0)
-		vk_supervisor_child(g_sup_fd);
+		vk_supervisor_child(g_sup_fd, c->static_tree ? c->mnt : NULL);
 	if (drop_cap_sys_admin(&rep.e) < 0)
 		fail_with(rep_fd, &rep, ST_SETUP);
 	/* the forwarded signals stay blocked (since the caller's setup) until
@@ -398,7 +398,8 @@ static int run_command(const struct run_ctx *c, char *const argv[], const struct
 				/* the namespace serves from its own copy: no mount of
 				 * the tree is left in the host whatever ends (the guard
 				 * tries again, and reports, if this fails) */
-				run_detach_tree(c->mnt, g->server, NULL);
+				if (!c->static_tree)
+					run_detach_tree(c->mnt, g->server, NULL);
 			} else if (rep.kind == REP_INIT) {
 				g_child = rep.pid;
 				g_server = g->server;
@@ -493,11 +494,14 @@ int fakesys_run(struct vtree *t, char *const argv[], const struct fakesys_run_op
 	/* with SIGCHLD ignored, children would be reaped behind our back */
 	sigemptyset(&dfl.sa_mask);
 	sigaction(SIGCHLD, &dfl, &oldchld);
+	c.static_tree = run_static_wanted(&c, opts);
 	r = make_workdir(&c, opts, err);
+	/* (a static tree needs no server: the guard only cleans up after a
+	 * killed caller; the namespace makes its own copy of the tree) */
 	if (r == 0)
 		r = run_guard_start(&c, opts, &guard, err);
 	if (r == 0 && !opts->no_emulation && vk_emulation_wanted(t) &&
-	    vk_supervisor_prepare(c.mnt, &g_sup, &g_sup_fd, &ce) < 0)
+	    vk_supervisor_prepare(c.static_tree ? NULL : c.mnt, &g_sup, &g_sup_fd, &ce) < 0)
 		fprintf(stderr, "fakesys run: VFIO emulation is off: %s\n", ce.msg);
 	if (r == 0) {
 		r = run_command(&c, argv, opts, &mask, &st, &guard, err);

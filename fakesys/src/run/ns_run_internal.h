@@ -20,6 +20,9 @@ struct run_ctx {
 	char mnt[PATH_MAX];        /* work/mnt: the FUSE mount */
 	char stage[PATH_MAX];      /* work/stage: a tmpfs inside the namespace while building */
 	char ready[PATH_MAX];      /* work/ready: FIFO the server writes its PID to when mounted */
+	/* Served without a server: the tree materialized on a tmpfs mounted on
+	 * mnt inside the namespace (run_static_wanted()), bound read-only. */
+	bool static_tree;
 };
 
 static inline int join(char *buf, size_t len, const char *a, const char *b, struct vk_error *err)
@@ -41,6 +44,15 @@ static inline void run_fwd_sigset(sigset_t *s)
 
 /* ns_run.c: remove the scratch directory (empty by then); 0 or -errno. */
 int run_remove_workdir(const struct run_ctx *c, struct vk_error *err);
+
+/* ns_overlay.c: whether the tree can be served from a tmpfs copy (no server):
+ * nothing asks for the server (live mode, a log), and the copy can hold the
+ * tree's owners (docs/architecture.md, "How a run serves its tree"). */
+bool run_static_wanted(const struct run_ctx *c, const struct fakesys_run_opts *o);
+
+/* ns_overlay.c: in the new mount namespace, for a static tree: mount a tmpfs
+ * on c->mnt and materialize the tree there. */
+int run_build_static_tree(const struct run_ctx *c, struct vk_error *err);
 
 /* ns_overlay.c: in the new mount namespace, build the new /sys and /dev over
  * the real ones (docs/architecture.md). */

@@ -77,6 +77,8 @@
 /* What the command child sends with the listener. */
 struct child_msg {
 	int32_t err;      /* 0, or the errno the filter was refused with */
+	int32_t nfds;     /* the listener (unless err), then the static tree's directory */
+	int32_t tree;     /* the static tree's directory was sent (the last FD) */
 	uint64_t ns_dev, ns_ino;
 };
 
@@ -147,33 +149,33 @@ bool vk_emulation_wanted(const struct vtree *t)
 
 /* ---- the command child's side ------------------------------------------------------------- */
 
-static int send_msg(int sock, const struct child_msg *m, int fd)
+static int send_msg(int sock, const struct child_msg *m, const int *fds)
 {
 	union {
-		char buf[CMSG_SPACE(sizeof(int))];
+		char buf[CMSG_SPACE(2 * sizeof(int))];
 		struct cmsghdr align;
 	} u;
 	struct iovec iov = {.iov_base = (void *)m, .iov_len = sizeof(*m)};
 	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
 
-	if (fd >= 0) {
+	if (m->nfds > 0) {
 		memset(&u, 0, sizeof(u));
 		mh.msg_control = u.buf;
-		mh.msg_controllen = sizeof(u.buf);
+		mh.msg_controllen = CMSG_SPACE((size_t)m->nfds * sizeof(int));
 		struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
 		cm->cmsg_level = SOL_SOCKET;
 		cm->cmsg_type = SCM_RIGHTS;
-		cm->cmsg_len = CMSG_LEN(sizeof(int));
-		memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+		cm->cmsg_len = CMSG_LEN((size_t)m->nfds * sizeof(int));
+		memcpy(CMSG_DATA(cm), fds, (size_t)m->nfds * sizeof(int));
 	}
 	return sendmsg(sock, &mh, MSG_NOSIGNAL) < 0 ? -errno : 0;
 }
 
-int vk_supervisor_child(int child_fd)
+int vk_supervisor_child(int child_fd, const char *tree)
 {
 	struct child_msg m = {0};
 	struct stat st;
-	int listener = -1;
+	int listener = -1, fds[2];
 
 #ifdef VK_AUDIT_ARCH
 	/* the type of an ioctl number is bits 8..15 of its low 32 bits (_IOC_TYPE) */
@@ -214,9 +216,20 @@ int vk_supervisor_child(int child_fd)
 		m.ns_dev = st.st_dev;
 		m.ns_ino = st.st_ino;
 	}
-	int r = send_msg(child_fd, &m, listener);
+	if (listener >= 0)
+		fds[m.nfds++] = listener;
+	/* the static tree, which only this namespace has: the supervisor reads
+	 * the host from it and knows the stand-ins by its inodes */
+	int tfd = tree ? open(tree, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+	if (tfd >= 0) {
+		fds[m.nfds++] = tfd;
+		m.tree = 1;
+	}
+	int r = send_msg(child_fd, &m, fds);
 	if (listener >= 0)
 		close(listener);
+	if (tfd >= 0)
+		close(tfd);
 	close(child_fd);
 	return m.err ? -m.err : r;
 }
@@ -744,15 +757,18 @@ static void handle(struct vk_supervisor *s, const struct seccomp_notif *n)
 		respond(s, n->id, false, r);
 }
 
+static int sup_attach_tree(struct vk_supervisor *s, int fd);
+
 static int recv_child(struct vk_supervisor *s)
 {
 	struct child_msg m = {0};
 	union {
-		char buf[CMSG_SPACE(sizeof(int))];
+		char buf[CMSG_SPACE(2 * sizeof(int))];
 		struct cmsghdr align;
 	} u;
 	struct iovec iov = {.iov_base = &m, .iov_len = sizeof(m)};
 	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof(u.buf)};
+	int fds[2] = {-1, -1}, nfds = 0, tree = -1;
 	ssize_t n;
 
 	do
@@ -761,8 +777,24 @@ static int recv_child(struct vk_supervisor *s)
 	if (n != (ssize_t)sizeof(m))
 		return -EPIPE; /* the command failed before its exec */
 	for (struct cmsghdr *cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm))
-		if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS)
-			memcpy(&s->listener, CMSG_DATA(cm), sizeof(int));
+		if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS) {
+			nfds = (int)((cm->cmsg_len - CMSG_LEN(0)) / sizeof(int));
+			nfds = nfds > 2 ? 2 : nfds;
+			memcpy(fds, CMSG_DATA(cm), (size_t)nfds * sizeof(int));
+		}
+	if (m.tree && nfds > 0)
+		tree = fds[--nfds];
+	if (nfds > 0)
+		s->listener = fds[0];
+	int r = 0;
+	if (!s->root) /* a static tree: the namespace sent its directory */
+		r = tree >= 0 ? sup_attach_tree(s, tree) : -ENOENT;
+	if (tree >= 0)
+		close(tree);
+	if (r < 0) {
+		fprintf(stderr, "fakesys run: VFIO emulation is off: the tree is out of reach (%s)\n", strerror(-r));
+		return r;
+	}
 	if (m.err || s->listener < 0) {
 		fprintf(stderr,
 		        "fakesys run: VFIO emulation is off: the kernel refused the seccomp filter (%s); "
@@ -814,10 +846,39 @@ static void *thread_main(void *arg)
 
 /* ---- the caller's side -------------------------------------------------------------------- */
 
-int vk_supervisor_prepare(const char *mnt, struct vk_supervisor **out, int *child_fd, struct vk_error *err)
+/* The tree at @path: its root, its device number, the emulated kernel on it,
+ * its stand-ins, the live mode's control file. */
+static int sup_attach(struct vk_supervisor *s, const char *path, struct vk_error *err)
 {
 	struct emul_opts eo = {0};
 	struct stat st;
+	int r;
+
+	if ((r = vk_root_open(path, 0, &s->root, err)) < 0)
+		return r;
+	if (fstat(vk_root_fd(s->root), &st) < 0)
+		return vk_error_set(err, errno, "run: %s: %s", path, strerror(errno));
+	s->fuse_dev = st.st_dev;
+	eo.root = s->root;
+	if ((r = emul_new(&eo, &s->emul, err)) < 0)
+		return r;
+	standin_scan(s);
+	/* only the live mode has it (a read-only tree has no faults to count) */
+	s->ctl = vk_root_openat(s->root, ".fakesys/control", O_RDWR);
+	return 0;
+}
+
+/* The static tree's directory @fd, sent from the namespace (the supervisor's thread). */
+static int sup_attach_tree(struct vk_supervisor *s, int fd)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	return sup_attach(s, path, NULL);
+}
+
+int vk_supervisor_prepare(const char *mnt, struct vk_supervisor **out, int *child_fd, struct vk_error *err)
+{
 	int sp[2], r;
 
 	*out = NULL;
@@ -826,22 +887,11 @@ int vk_supervisor_prepare(const char *mnt, struct vk_supervisor **out, int *chil
 	if (!s)
 		return vk_error_set(err, ENOMEM, "run: out of memory");
 	s->sock = s->listener = s->stop = s->ctl = -1;
+	s->memfd_dev = (dev_t)-1;
 	/* the tree through a directory FD: it stays readable after the host's
 	 * mount of it is detached (the namespace holds the other copy) */
-	if ((r = vk_root_open(mnt, 0, &s->root, err)) < 0)
+	if (mnt && (r = sup_attach(s, mnt, err)) < 0)
 		goto fail;
-	if (fstat(vk_root_fd(s->root), &st) < 0) {
-		r = vk_error_set(err, errno, "run: %s: %s", mnt, strerror(errno));
-		goto fail;
-	}
-	s->fuse_dev = st.st_dev;
-	s->memfd_dev = (dev_t)-1;
-	eo.root = s->root;
-	if ((r = emul_new(&eo, &s->emul, err)) < 0)
-		goto fail;
-	standin_scan(s);
-	/* only the live mode has it (a read-only tree has no faults to count) */
-	s->ctl = vk_root_openat(s->root, ".fakesys/control", O_RDWR);
 	if (syscall(__NR_seccomp, SECCOMP_GET_NOTIF_SIZES, 0, &s->sizes) < 0) {
 		s->sizes.seccomp_notif = sizeof(struct seccomp_notif);
 		s->sizes.seccomp_notif_resp = sizeof(struct seccomp_notif_resp);

@@ -29,17 +29,20 @@ bool vk_emulation_wanted(const struct vtree *t);
 
 /* Before the fork, with the tree mounted on @mnt: open it (a directory FD
  * that outlives the detach of the host's mount), the emulated kernel, and a
- * socketpair whose *child_fd is for vk_supervisor_child(). */
+ * socketpair whose *child_fd is for vk_supervisor_child().  @mnt NULL: the
+ * tree is the namespace's own (a static tree on a tmpfs there), whose
+ * directory vk_supervisor_child() sends; the emulated kernel is made then. */
 int vk_supervisor_prepare(const char *mnt, struct vk_supervisor **out, int *child_fd, struct vk_error *err);
 
 /*
  * In the init of the command's namespace: install the filter (with SECCOMP_FILTER_FLAG_NEW_LISTENER;
  * no_new_privs only when the kernel refuses a filter without it) and send the
  * listener and the mount namespace's identity over @child_fd, or the errno of
- * the refusal.  Closes @child_fd.  Returns 0 or -errno; the command runs
- * either way.
+ * the refusal; with @tree (the static tree's directory in the namespace), a
+ * directory FD of it too.  Closes @child_fd.  Returns 0 or -errno; the
+ * command runs either way.
  */
-int vk_supervisor_child(int child_fd);
+int vk_supervisor_child(int child_fd, const char *tree);
 
 /* In the caller, after the fork: the supervisor thread. */
 int vk_supervisor_start(struct vk_supervisor *s, struct vk_error *err);

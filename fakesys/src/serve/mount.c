@@ -201,8 +201,15 @@ static int server_open(struct server *s, struct vtree *t, const char *real, cons
 
 	if (r < 0)
 		goto fail;
-	snprintf(opts, sizeof(opts), "fsname=fakesys:%d,subtype=fakesys,default_permissions,auto_unmount%s",
-	         (int)getpid(), geteuid() == 0 ? ",allow_other" : "");
+	if (o->read_only && s->fs.live) {
+		r = vk_error_set(err, EINVAL,
+		                 "mount %s: a read-only mount cannot be live (--live, --log, faults or steps need writes)",
+		                 real);
+		goto fail;
+	}
+	/* ro: see fakesys_mount_opts.read_only (why a reader wants it) */
+	snprintf(opts, sizeof(opts), "fsname=fakesys:%d,subtype=fakesys,default_permissions,auto_unmount%s%s",
+	         (int)getpid(), geteuid() == 0 ? ",allow_other" : "", o->read_only ? ",ro" : "");
 	char *argv[] = {"fakesys", "-o", opts, o->debug ? "-d" : NULL, NULL};
 	struct fuse_args args = FUSE_ARGS_INIT(o->debug ? 4 : 3, argv);
 
