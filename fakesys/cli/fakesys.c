@@ -75,6 +75,9 @@ static const char run_summary[] = "run CMD in a private mount namespace where th
 static const char run_options[] =
 	"  --live, --serve-opens  kernel-like writes to sysfs (as mount --live)\n"
 	"  --userns             use a user namespace even as root\n"
+	"  --fuse               serve by FUSE even a host nothing needs the server for\n"
+	"                       (default: a tmpfs copy): config per reader, kernfs's\n"
+	"                       listing order, sysfs's sizes, as a kernel gives them\n"
 	"  --tmpdir DIR         where the scratch mountpoint goes (default $TMPDIR)\n"
 	"  --no-emulation       no emulated VFIO/iommufd behind the fake nodes (on by\n"
 	"                       default when a device is on vfio-pci: CMD's VFIO ioctls\n"
@@ -402,6 +405,7 @@ static int cmd_run(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{"userns", no_argument, NULL, 'u'},
+		{"fuse", no_argument, NULL, 'F'},
 		{"serve-opens", no_argument, NULL, 'o'},
 		{"live", no_argument, NULL, 'o'},
 		{"tmpdir", required_argument, NULL, 't'},
@@ -418,6 +422,9 @@ static int cmd_run(int argc, char **argv)
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
 		switch (c) {
+		case 'F':
+			o.fuse = true;
+			break;
 		case 'u':
 			o.userns = true;
 			break;

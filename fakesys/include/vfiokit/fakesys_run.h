@@ -42,6 +42,13 @@ struct fakesys_run_opts {
 	 * serve_opens): every access, and with the emulation every VFIO ioctl
 	 * it answers (op "ioctl").  NULL = none. */
 	const char *log;
+	/* Serve the tree by FUSE even when nothing else needs the server.  Off:
+	 * a tree needing no server (no live mode, log, faults or steps; root,
+	 * every owner mapped) is a tmpfs copy, at tmpfs speed but as a plain
+	 * tree: every reader reads all of config, listings in tmpfs's order,
+	 * sizes the content's.  On: the kernel's details the server gives
+	 * (config per reader, kernfs order, sysfs sizes; docs/architecture.md). */
+	bool fuse;
 };
 
 /**

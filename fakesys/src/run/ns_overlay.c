@@ -199,7 +199,7 @@ bool run_static_wanted(const struct run_ctx *c, const struct fakesys_run_opts *o
 {
 	struct idmap u, g;
 
-	if (o->serve_opens || o->model || o->log || o->userns || geteuid() != 0)
+	if (o->serve_opens || o->model || o->log || o->userns || o->fuse || geteuid() != 0)
 		return false;
 	if (idmap_read("/proc/self/uid_map", &u) < 0 || idmap_read("/proc/self/gid_map", &g) < 0)
 		return false;
