@@ -56,25 +56,25 @@ static inline ssize_t vk__readlinkat(int dirfd, const char *p, char *buf, size_t
 /* Strict "<major>:<minor>\n" as the kernel's `dev` attributes; 0 or -EINVAL. */
 int vk__parse_majmin(const char *s, unsigned *maj, unsigned *min);
 
-struct pci_addr;
-struct pci_dev_facts;
+struct vk_pci_addr;
+struct vk_pci_dev_facts;
 struct vk_error;
 struct vk_root;
 
 /* facts.c: @f zeroed for @addr, every number "unknown". */
-void vk__facts_init(struct pci_dev_facts *f, const struct pci_addr *addr);
+void vk__facts_init(struct vk_pci_dev_facts *f, const struct vk_pci_addr *addr);
 
 /* facts.c: list the vfio-dev/ directory @dirfd: exactly one "vfio<digits>"
  * directory gives f->cdev_name; anything else f->cdev_state
- * VFIO_CDEV_BAD_ENTRIES with what is there.  0 or -errno of getdents64. */
-int vk__scan_vfio_dev(int dirfd, struct pci_dev_facts *f);
+ * VK_VFIO_CDEV_BAD_ENTRIES with what is there.  0 or -errno of getdents64. */
+int vk__scan_vfio_dev(int dirfd, struct vk_pci_dev_facts *f);
 
-/* lean.c: vfio_device_open()'s success path in the fewest system calls,
+/* lean.c: vk_vfio_device_open()'s success path in the fewest system calls,
  * for callers that want the FD and not the facts.  The FD; -EAGAIN when
  * anything is not as on a healthy host (the full path then explains); or,
  * with @err set, the -errno of a device that went away while it was being
  * opened (as the full path reports it). */
-int vk__device_open_lean(const struct vk_root *root, const struct pci_addr *addr, long *group, char *node_path,
+int vk__device_open_lean(const struct vk_root *root, const struct vk_pci_addr *addr, long *group, char *node_path,
                          size_t len, struct vk_error *err);
 
 /* open.c: the diagnosis of a failed open(2) of a node (@have_stat: the

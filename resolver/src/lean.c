@@ -5,7 +5,7 @@
  * before any call), exactly one "vfio<digits>" directory in vfio-dev/, a
  * `dev` attribute that is a regular file holding strict "major:minor", the
  * node opened read-write and identified against it (a character device with
- * that st_rdev, or the stand-in naming it: vfio_node_identity_check()), the
+ * that st_rdev, or the stand-in naming it: vk_vfio_node_identity_check()), the
  * device still there after the open — without the facts nobody asked for
  * (ids, driver, override).  With openat2, per device:
  *
@@ -34,7 +34,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <vfiokit/cleanup.h>
+#include "vk_cleanup.h"
 #include <vfiokit/resolver.h>
 #include <vfiokit/root.h>
 
@@ -81,10 +81,10 @@ static int read_dev(const struct vk_root *root, int dirfd, const char *rel, unsi
 	return vk__parse_majmin(buf, maj, min) < 0 ? -EAGAIN : 0;
 }
 
-int vk__device_open_lean(const struct vk_root *root, const struct pci_addr *addr, long *group, char *node_path,
+int vk__device_open_lean(const struct vk_root *root, const struct vk_pci_addr *addr, long *group, char *node_path,
                          size_t len, struct vk_error *err)
 {
-	struct pci_dev_facts f;
+	struct vk_pci_dev_facts f;
 	char rel[96], path[64];
 	unsigned maj, min;
 	int fd = -1, r = -EAGAIN;
@@ -102,8 +102,8 @@ int vk__device_open_lean(const struct vk_root *root, const struct pci_addr *addr
 	if (fd == -ENOENT || fd == -ENODEV || fd == -ENXIO) {
 		/* a node that never was (the full path says so), or a device that
 		 * went away since it was listed: its listing differs now */
-		struct pci_dev_facts now;
-		if (pci_dev_facts_read(root, addr, &now, NULL) == 0 && strcmp(now.cdev_name, f.cdev_name))
+		struct vk_pci_dev_facts now;
+		if (vk_pci_dev_facts_read(root, addr, &now, NULL) == 0 && strcmp(now.cdev_name, f.cdev_name))
 			r = vk__open_error(root, f.bdf, "VFIO device", path, -fd, false, 0, 0, 0, -1, err);
 		fd = -1;
 		goto out;
@@ -122,7 +122,7 @@ int vk__device_open_lean(const struct vk_root *root, const struct pci_addr *addr
 		r = vk__went_away(root, f.bdf, rel, ENOENT, path, err);
 		goto out;
 	}
-	if (e < 0 || vfio_node_identity_check(fd, maj, (long)min, NULL, NULL) < 0)
+	if (e < 0 || vk_vfio_node_identity_check(fd, maj, (long)min, NULL, NULL) < 0)
 		goto out;
 	long g = read_group(vfd, "../iommu_group");
 	if (g == -EAGAIN || (size_t)snprintf(node_path, len, "%s", path) >= len)

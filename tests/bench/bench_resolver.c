@@ -29,7 +29,7 @@ static double now_ns(void)
 }
 
 /* Device i: bus 1 + i/256 behind root port 0000:00:<slot>.<fn>, on vfio-pci, own group, cdev i. */
-static void dev_addr(unsigned i, struct pci_addr *a)
+static void dev_addr(unsigned i, struct vk_pci_addr *a)
 {
 	a->domain = 0;
 	a->bus = (uint8_t)(1 + i / 256);
@@ -50,13 +50,13 @@ static int write_scenario(const char *path, unsigned n)
 		fprintf(f, "  - {address: \"0000:00:%02x.%x\", vendor: 0x8086, device: 0x2030, class: 0x060400, "
 		           "driver: pcieport}\n", 1 + b / 8, b % 8);
 	for (unsigned i = 0; i < n; i++) {
-		struct pci_addr a;
-		char bdf[PCI_ADDR_STRLEN];
+		struct vk_pci_addr a;
+		char bdf[VK_PCI_ADDR_STRLEN];
 		dev_addr(i, &a);
 		unsigned b = i / 256;
 		fprintf(f, "  - {address: \"%s\", parent: \"0000:00:%02x.%x\", vendor: 0x8086, device: 0x1572, "
 		           "class: 0x020000, driver: vfio-pci, iommu_group: %u, vfio_cdev: %u}\n",
-		        pci_addr_format(&a, bdf), 1 + b / 8, b % 8, 100 + i, i);
+		        vk_pci_addr_format(&a, bdf), 1 + b / 8, b % 8, 100 + i, i);
 	}
 	fprintf(f, "dev:\n  iommu: {owner: 0, group: 0, mode: \"0660\"}\n");
 	return fclose(f);
@@ -86,11 +86,11 @@ static int measure(const char *tree, unsigned n, unsigned flags, struct row *row
 		uint64_t s0 = vk_resolver_syscall_count();
 		double t0 = now_ns();
 		for (unsigned i = 0; i < n; i++) {
-			struct pci_addr a;
-			struct pci_dev_facts f;
+			struct vk_pci_addr a;
+			struct vk_pci_dev_facts f;
 			char path[64];
 			dev_addr(i, &a);
-			if (pci_dev_facts_read(root, &a, &f, &e) < 0 || vfio_cdev_lookup(&f, path, sizeof(path), &e) < 0) {
+			if (vk_pci_dev_facts_read(root, &a, &f, &e) < 0 || vk_vfio_cdev_lookup(&f, path, sizeof(path), &e) < 0) {
 				fprintf(stderr, "device %u: %s\n", i, e.msg);
 				goto out_root;
 			}
@@ -105,9 +105,9 @@ static int measure(const char *tree, unsigned n, unsigned flags, struct row *row
 		uint64_t s0 = vk_resolver_syscall_count();
 		double t0 = now_ns();
 		for (unsigned i = 0; i < n; i++) {
-			struct pci_addr a;
+			struct vk_pci_addr a;
 			dev_addr(i, &a);
-			int fd = vfio_device_open(root, &a, NULL, &e);
+			int fd = vk_vfio_device_open(root, &a, NULL, &e);
 			if (fd < 0) {
 				fprintf(stderr, "device %u: %s\n", i, e.msg);
 				goto out_root;
@@ -201,7 +201,7 @@ static long strace_calls(char **argv, const char *out)
 }
 
 /* Per extra device, from a 1-device and an 11-device run of @head + BDFs. */
-static double per_device(char **head, int nhead, char bdfs[][PCI_ADDR_STRLEN], const char *out)
+static double per_device(char **head, int nhead, char bdfs[][VK_PCI_ADDR_STRLEN], const char *out)
 {
 	char *argv[64];
 	long c[2];
@@ -223,7 +223,7 @@ static double per_device(char **head, int nhead, char bdfs[][PCI_ADDR_STRLEN], c
 static void against_libvirt(void)
 {
 	char tmp[256], yaml[512], tree[256], out[600], self[PATH_MAX], resolve[PATH_MAX];
-	char bdfs[11][PCI_ADDR_STRLEN];
+	char bdfs[11][VK_PCI_ADDR_STRLEN];
 
 	if (access("/usr/bin/strace", X_OK) < 0) {
 		printf("\n(no strace: the comparison with libvirt's lookup is left out)\n");
@@ -239,9 +239,9 @@ static void against_libvirt(void)
 	if (write_scenario(yaml, 1000) < 0 || vk_materialize(yaml, tree, sizeof(tree)) != 0)
 		goto out;
 	for (unsigned i = 0; i < 11; i++) {
-		struct pci_addr a;
+		struct vk_pci_addr a;
 		dev_addr(i * 90, &a);
-		pci_addr_format(&a, bdfs[i]);
+		vk_pci_addr_format(&a, bdfs[i]);
 	}
 	char *lv[] = {self, "--libvirt", tree};
 	char *vr[] = {resolve, "--root", tree, "--open"};

@@ -150,7 +150,7 @@ static int measure(char *const head[], size_t nhead, char **rels, int n, struct 
 static int pick_rels(struct vtree *t, char **rels, int max)
 {
 	static const char *const fixed[] = {"sys/bus/pci", "sys/kernel/iommu_groups", "sys/class/vfio-dev", "dev/vfio"};
-	const struct vt_node *devs = vtree_lookup(t, "sys/devices");
+	const struct vk_vt_node *devs = vk_vtree_lookup(t, "sys/devices");
 	int n = 0;
 
 	for (uint32_t i = 0; devs && i < devs->u.dir.n && n < max - 4; i++)
@@ -158,7 +158,7 @@ static int pick_rels(struct vtree *t, char **rels, int max)
 		                                                                  devs->u.dir.kids[i]->name) > 0)
 			n++;
 	for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
-		if (vtree_lookup(t, fixed[i]))
+		if (vk_vtree_lookup(t, fixed[i]))
 			rels[n++] = strdup(fixed[i]);
 	return n;
 }
@@ -175,7 +175,7 @@ static void row(const char *name, const struct figures *f, const struct figures 
 static void bench(unsigned ndev, const char *self)
 {
 	char tmp[256], yaml[512], base[256], copy[600], fakesys[PATH_MAX];
-	struct host_model *m = NULL;
+	struct vk_host_model *m = NULL;
 	struct vtree *t = NULL;
 	struct vk_error e = {0};
 	struct figures fb, f;
@@ -188,13 +188,13 @@ static void bench(unsigned ndev, const char *self)
 		return;
 	snprintf(yaml, sizeof(yaml), "%s/host.yaml", tmp);
 	snprintf(copy, sizeof(copy), "%s/tree", base);
-	if (bench_write_host(yaml, ndev) < 0 || host_model_load(yaml, &m, &e) < 0 || host_tree_build(m, &t, &e) < 0) {
+	if (bench_write_host(yaml, ndev) < 0 || vk_host_model_load(yaml, &m, &e) < 0 || vk_host_tree_build(m, &t, &e) < 0) {
 		fprintf(stderr, "bench_run: %s\n", e.msg);
 		goto out;
 	}
 	/* the baseline on a tmpfs of our own as root, else where TMPDIR is */
 	mounted = geteuid() == 0 && mount("vfiokit-bench", base, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755") == 0;
-	if (fakesys_materialize(t, copy, &e) < 0) {
+	if (vk_fakesys_materialize(t, copy, &e) < 0) {
 		fprintf(stderr, "bench_run: %s\n", e.msg);
 		goto out;
 	}
@@ -244,8 +244,8 @@ out:
 	if (mounted)
 		umount2(base, MNT_DETACH);
 	vk_rm_rf(base);
-	vtree_free(t);
-	host_model_free(m);
+	vk_vtree_free(t);
+	vk_host_model_free(m);
 	vk_rm_rf(tmp);
 }
 

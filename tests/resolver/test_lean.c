@@ -63,21 +63,21 @@ static void add_devices(int n, bool chardev)
 	}
 }
 
-/* System calls vfio_set_open() makes for the first @n devices. */
-static uint64_t open_cost(int n, struct vfio_set *set)
+/* System calls vk_vfio_set_open() makes for the first @n devices. */
+static uint64_t open_cost(int n, struct vk_vfio_set *set)
 {
-	struct pci_addr a[8];
+	struct vk_pci_addr a[8];
 	struct vk_root *root;
 	struct vk_error e = {0};
 
 	for (int i = 0; i < n; i++) {
 		char bdf[16];
 		snprintf(bdf, sizeof(bdf), "0000:06:00.%d", i);
-		cr_assert_eq(pci_addr_parse(bdf, &a[i], NULL), 0);
+		cr_assert_eq(vk_pci_addr_parse(bdf, &a[i], NULL), 0);
 	}
 	cr_assert_eq(vk_root_open(dir, 0, &root, NULL), 0);
 	uint64_t before = vk_resolver_syscall_count();
-	int r = vfio_set_open(root, a, (size_t)n, 0, set, &e);
+	int r = vk_vfio_set_open(root, a, (size_t)n, 0, set, &e);
 	uint64_t cost = vk_resolver_syscall_count() - before;
 	vk_root_close(root);
 	cr_assert_eq(r, 0, "%s", e.msg);
@@ -86,7 +86,7 @@ static uint64_t open_cost(int n, struct vfio_set *set)
 
 static uint64_t per_extra_device(bool chardev)
 {
-	struct vfio_set one, four;
+	struct vk_vfio_set one, four;
 
 	add_devices(4, chardev);
 	uint64_t c1 = open_cost(1, &one), c4 = open_cost(4, &four);
@@ -97,8 +97,8 @@ static uint64_t per_extra_device(bool chardev)
 		cr_assert_eq(four.dev[i].iommu_group, 12 + (long)i);
 		cr_assert_geq(four.dev[i].fd, 0);
 	}
-	vfio_set_close(&one);
-	vfio_set_close(&four);
+	vk_vfio_set_close(&one);
+	vk_vfio_set_close(&four);
 	return (c4 - c1) / 3;
 }
 
@@ -119,19 +119,19 @@ Test(lean, a_stand_in_costs_one_pread_more)
 	cr_assert_leq(n, 13, "%llu system calls per device", (unsigned long long)n);
 }
 
-/* The facts are read when asked for (vfio_device_open() with @fout): the
+/* The facts are read when asked for (vk_vfio_device_open() with @fout): the
  * full path, with every fact. */
 Test(lean, facts_asked_for_are_all_read)
 {
 	struct vk_root *root;
-	struct pci_dev_facts f;
-	struct pci_addr a;
+	struct vk_pci_dev_facts f;
+	struct vk_pci_addr a;
 	struct vk_error e = {0};
 
 	add_devices(1, false);
-	cr_assert_eq(pci_addr_parse("0000:06:00.0", &a, NULL), 0);
+	cr_assert_eq(vk_pci_addr_parse("0000:06:00.0", &a, NULL), 0);
 	cr_assert_eq(vk_root_open(dir, 0, &root, NULL), 0);
-	int fd = vfio_device_open(root, &a, &f, &e);
+	int fd = vk_vfio_device_open(root, &a, &f, &e);
 	vk_root_close(root);
 	cr_assert_geq(fd, 0, "%s", e.msg);
 	close(fd);

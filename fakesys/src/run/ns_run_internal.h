@@ -9,7 +9,7 @@
 #include <stdio.h>
 #include <sys/types.h>
 
-#include <vfiokit/cleanup.h>
+#include "vk_cleanup.h"
 #include <vfiokit/error.h>
 #include <vfiokit/fakesys_run.h>
 #include <vfiokit/vtree.h>
@@ -48,7 +48,7 @@ int run_remove_workdir(const struct run_ctx *c, struct vk_error *err);
 /* ns_overlay.c: whether the tree can be served from a tmpfs copy (no server):
  * nothing asks for the server (live mode, a log), and the copy can hold the
  * tree's owners (docs/architecture.md, "How a run serves its tree"). */
-bool run_static_wanted(const struct run_ctx *c, const struct fakesys_run_opts *o);
+bool run_static_wanted(const struct run_ctx *c, const struct vk_fakesys_run_opts *o);
 
 /* ns_overlay.c: in the new mount namespace, for a static tree: mount a tmpfs
  * on c->mnt and materialize the tree there. */
@@ -72,7 +72,7 @@ struct run_guard {
 
 /* Start the guard and the server; return once the tree is mounted on
  * c->mnt (in the caller's mount namespace). */
-int run_guard_start(const struct run_ctx *c, const struct fakesys_run_opts *o, struct run_guard *g,
+int run_guard_start(const struct run_ctx *c, const struct vk_fakesys_run_opts *o, struct run_guard *g,
                     struct vk_error *err);
 
 /* Have the guard end the server and reap it; then reap the guard.  An error
