@@ -7,6 +7,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /*
  * Errors across vfiokit are a negative errno returned by the function plus a
  * human message in a caller-provided struct vk_error.  The message names the
@@ -44,5 +48,9 @@ static inline void vk_error_clear(struct vk_error *e)
 		e->msg[0] = '\0';
 	}
 }
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

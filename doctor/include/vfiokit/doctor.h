@@ -23,6 +23,10 @@
 #include <vfiokit/pci_addr.h>
 #include <vfiokit/validator.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 enum vk_doctor_status {
 	VK_DOCTOR_PASS = 0,
 	VK_DOCTOR_WARN = 1,
@@ -227,5 +231,9 @@ const char *vk_doctor_category(const struct vk_rule *rule);
  * output.  Returns 0 or -ENOMEM.
  */
 int vk_doctor_to_findings(const struct vk_doctor_report *rep, struct vk_report *out);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -17,6 +17,10 @@
 #include <vfiokit/doctor.h>
 #include <vfiokit/error.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* What a report says about its host beyond the checks. */
 struct vk_doctor_host {
 	char hostname[128];     /* proc/sys/kernel/hostname of the root, "" when it has none */
@@ -78,5 +82,9 @@ char *vk_doctor_prometheus(const struct vk_doctor_report *rep, const struct vk_d
  * Returns 0, or -errno with the path and step in @err.
  */
 int vk_doctor_write_atomic(const char *path, const char *data, size_t len, struct vk_error *err);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -8,6 +8,10 @@
 
 #include <vfiokit/error.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /*
  * Live behaviour of a fakesys FUSE mount: injected faults (declared in a
  * scenario's faults: list or added through the control channel) and the
@@ -73,5 +77,9 @@ int vk_fakesys_fault_parse(const char *line, struct vk_fakesys_fault *out, struc
 
 /* Free @n faults of @v (their paths, steps and the array). */
 void vk_fakesys_faults_free(struct vk_fakesys_fault *v, size_t n);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

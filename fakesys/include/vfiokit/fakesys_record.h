@@ -8,6 +8,10 @@
 
 #include <vfiokit/error.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /*
  * Recording: read a host's /sys, /dev and /proc (the real root or any
  * directory laid out like one, such as a fakesys tree) and write a scenario
@@ -72,5 +76,9 @@ int vk_fakesys_import_umockdev(const char *path, FILE *out, FILE *notes, struct 
  */
 int vk_fakesys_import_umockdev_buffer(const char *name, const char *text, size_t len, FILE *out, FILE *notes,
                                    struct vk_error *err);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -8,6 +8,10 @@
 #include <vfiokit/host_model.h>
 #include <vfiokit/vtree.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /*
  * The third way to serve a tree: run one command in private mount and PID
  * namespaces where the tree is overlaid on /sys, /dev and /proc's files, so
@@ -118,5 +122,9 @@ int vk_fakesys_run(struct vtree *t, char *const argv[], const struct vk_fakesys_
  * Returns 0 (root already), 1 (entered), or -errno with @err set.
  */
 int vk_fakesys_userns_enter(bool *subids, struct vk_error *err);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

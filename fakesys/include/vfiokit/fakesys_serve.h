@@ -8,6 +8,10 @@
 #include <vfiokit/host_model.h>
 #include <vfiokit/vtree.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /*
  * Serving a host tree: as a plain directory (materialize) or as a FUSE mount.
  * Both show the same names, types, modes, owners, link targets and bytes.
@@ -177,5 +181,9 @@ int vk_fakesys_umount(const char *mountpoint, struct vk_error *err);
  * when @mountpoint is not a fakesys mount, or another -errno.
  */
 int vk_fakesys_mount_pid(const char *mountpoint);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -9,6 +9,10 @@
 #include <vfiokit/error.h>
 #include <vfiokit/pci_addr.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 struct vk_fakesys_fault; /* <vfiokit/fakesys_live.h> */
 
 /*
@@ -324,5 +328,9 @@ const char *vk_iommu_vendor_name(enum vk_iommu_vendor v);
 
 /* A short English name for a class code ("VGA compatible controller"). */
 const char *vk_pci_class_name(uint32_t class_code);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -10,6 +10,10 @@
 /* Device nodes are stand-ins (regular files), see <vfiokit/standin.h>. */
 #include <vfiokit/standin.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /*
  * What a write to a sysfs file does (struct vk_vt_node.store): the "store" half of
  * a kernel attribute, named where the tree declares the file, so that the live
@@ -50,5 +54,9 @@ void vk_host_model_show(const struct vk_host_model *m, FILE *out);
 
 /* vk_host_model_show() drawn as @flags say. */
 void vk_host_model_show_with(const struct vk_host_model *m, FILE *out, unsigned flags);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -8,6 +8,10 @@
 
 #include <vfiokit/error.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /*
  * The in-memory file tree that fakesys serves: directories, regular files with
  * their bytes, and symlinks.  It is built once from a host model, then served
@@ -187,5 +191,9 @@ int vk_vtree_path(const struct vk_vt_node *n, char *buf, size_t len);
  * gives "../../../devices/pci0000:00/X".  Returns 0 or -ENAMETOOLONG.
  */
 int vk_relpath(const char *from_dir, const char *to, char *buf, size_t len);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -8,6 +8,10 @@
 
 #include <vfiokit/error.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /*
  * A PCI function address.  The domain is 32 bits wide: Intel VMD puts the
  * devices behind it in domains from 0x10000 up, which the kernel prints with
@@ -22,6 +26,14 @@ struct vk_pci_addr {
 
 /* "dddd:bb:ss.f" with a 32-bit domain is at most 8+1+2+1+2+1+1 chars + NUL. */
 #define VK_PCI_ADDR_STRLEN 17
+
+/* C's "at least N elements" for an array parameter (C11 6.7.6.3), which C++
+ * does not have. */
+#ifdef __cplusplus
+#define VK_AT_LEAST(n) n
+#else
+#define VK_AT_LEAST(n) static n
+#endif
 
 /**
  * vk_pci_addr_parse() - parse a PCI address strictly.
@@ -42,12 +54,16 @@ int vk_pci_addr_parse(const char *s, struct vk_pci_addr *out, struct vk_error *e
  *
  * Returns @buf.  Domains above 0xffff print with more digits, as sysfs does.
  */
-char *vk_pci_addr_format(const struct vk_pci_addr *a, char buf[static VK_PCI_ADDR_STRLEN]);
+char *vk_pci_addr_format(const struct vk_pci_addr *a, char buf[VK_AT_LEAST(VK_PCI_ADDR_STRLEN)]);
 
 /* Total order (domain, bus, slot, function); returns <0, 0, >0 like strcmp. */
 int vk_pci_addr_cmp(const struct vk_pci_addr *a, const struct vk_pci_addr *b);
 
 /* True when both name the same function. */
 bool vk_pci_addr_equal(const struct vk_pci_addr *a, const struct vk_pci_addr *b);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

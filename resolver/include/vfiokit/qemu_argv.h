@@ -7,6 +7,10 @@
 #include <vfiokit/error.h>
 #include <vfiokit/resolver.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* The two syntaxes QEMU accepts for -object and -device. */
 enum vk_qemu_syntax {
 	VK_QEMU_SYNTAX_KEYVAL, /* iommufd,id=iommufd0,fd=21 (',' in a value doubled) */
@@ -60,5 +64,9 @@ void vk_qemu_argv_free(struct vk_qemu_argv *a);
  * Returns a malloc'd string, or NULL on ENOMEM.
  */
 char *vk_qemu_keyval_escape(const char *value);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -19,6 +19,10 @@
 #include <vfiokit/pci_addr.h>
 #include <vfiokit/root.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 #define VK_VFIO_DRIVER_NAME "vfio-pci"
 /* Major of the misc class, which /dev/iommu belongs to. */
 #define VK_VFIO_MISC_MAJOR 10u
@@ -229,5 +233,9 @@ int vk_vfio_set_open_diag(const struct vk_root *root, const struct vk_pci_addr *
 
 /* Close every FD of the set and free it; safe on an empty or closed set. */
 void vk_vfio_set_close(struct vk_vfio_set *set);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -9,6 +9,10 @@
 
 #include <vfiokit/error.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /*
  * A root directory inside which every path of the resolver is looked up.
  *
@@ -122,5 +126,9 @@ const char *vk_root_path(const struct vk_root *root, const char *rel, char *buf,
  * of devices on the host.
  */
 uint64_t vk_resolver_syscall_count(void);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -2,6 +2,10 @@
 #ifndef VFIOKIT_STANDIN_H
 #define VFIOKIT_STANDIN_H
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /*
  * Stand-in device nodes.  A FUSE mount cannot serve opens of a character
  * device (and CUSE is not available everywhere), so a simulated host shows
@@ -16,5 +20,9 @@
  * (see docs/architecture.md, "Fake device nodes").
  */
 #define VK_STANDIN_MAGIC "VFIOKIT-STANDIN-CHRDEV"
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -22,6 +22,10 @@
 
 #include <vfiokit/error.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /*
  * Input limits (docs/rules.md, "Input limits").  Each is far above what a real
  * QEMU command line can hold (the kernel caps argv + envp at 6 MiB, fs/exec.c
@@ -215,5 +219,9 @@ const char *vk_qc_option_type(const struct vk_qc_option *o);
 
 /* Free a command line; NULL is allowed. */
 void vk_qc_cmdline_free(struct vk_qc_cmdline *c);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

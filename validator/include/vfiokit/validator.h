@@ -20,6 +20,10 @@
 #include <vfiokit/qdev_model.h>
 #include <vfiokit/qemu_cmdline.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 enum vk_severity {
 	VK_SEV_INFO = 0,
 	VK_SEV_WARNING = 1,
@@ -320,5 +324,9 @@ int vk_check_fd_inventory(const struct vk_qc_cmdline *c, const struct vk_fd_inve
  */
 int vk_check_fds(const struct vk_qc_cmdline *c, pid_t pid, const char *proc, const struct vk_root *root,
                  struct vk_report *r, struct vk_error *err);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif
