@@ -30,16 +30,28 @@ build() { # build DIR [cmake options...]
 	cmake --build "$dir" -j "$(nproc)"
 }
 
+# Installs under /usr/local (on every user's PATH; /usr/local/lib is in
+# ld.so's search path on Debian), so that the README's "Using it" lines work as
+# written in a new shell.
+install_build() {
+	local sudo=""
+	[ "$(id -u)" -eq 0 ] || sudo=sudo
+	echo "== installing vfiokit under /usr/local"
+	$sudo cmake --install build --prefix /usr/local >/dev/null
+	$sudo ldconfig
+}
+
 demo() {
 	build build
+	install_build
 	local scen=scenarios/default.yaml
 	echo
 	echo "== The fake host of $scen"
-	./build/fakesys/fakesys show "$scen"
+	fakesys show "$scen"
 	if [ -w /dev/fuse ]; then
 		DEMO_MNT=$(mktemp -d /tmp/vfiokit-demo.XXXXXX)
 		trap 'demo_cleanup' EXIT
-		./build/fakesys/fakesys mount "$scen" "$DEMO_MNT"
+		fakesys mount "$scen" "$DEMO_MNT"
 		echo
 		echo "== lspci -nnk reading the FUSE-mounted fake sysfs at $DEMO_MNT"
 		lspci -O sysfs.path="$DEMO_MNT/sys/bus/pci" -nnk
@@ -48,7 +60,7 @@ demo() {
 		ls -l "$DEMO_MNT/dev/iommu" "$DEMO_MNT/dev/vfio" "$DEMO_MNT/dev/vfio/devices"
 		echo
 		echo "== vfio-resolve: the GPU and its audio function, as QEMU arguments"
-		./build/resolver/vfio-resolve --root "$DEMO_MNT" --argv 0000:01:00.0 0000:01:00.1
+		vfio-resolve --root "$DEMO_MNT" --argv 0000:01:00.0 0000:01:00.1
 		demo_cleanup
 		trap - EXIT
 	else
@@ -58,7 +70,7 @@ demo() {
 
 demo_cleanup() {
 	if [ -n "${DEMO_MNT:-}" ]; then
-		./build/fakesys/fakesys umount "$DEMO_MNT" >/dev/null 2>&1 || true
+		fakesys umount "$DEMO_MNT" >/dev/null 2>&1 || true
 		rmdir "$DEMO_MNT" 2>/dev/null || true
 		DEMO_MNT=
 	fi
