@@ -1,0 +1,3 @@
+module example.com/vfiolookup
+
+go 1.19
