@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "report.h"
+#include "vk_utf8.h"
 
 /* The word of a status on its line; anything but a known outcome is an error. */
 static const char *st_word(int status)
@@ -61,28 +62,10 @@ void runner_report_line(FILE *f, const struct scen *s)
  * one bad byte, and a scenario's file name or a tool's message may carry one. */
 static size_t xml_char_len(const unsigned char *s)
 {
-	unsigned c = s[0], cp, min;
-	size_t n;
+	unsigned cp;
+	size_t n = vk_utf8_char_len(s, &cp);
 
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xc2 && c <= 0xdf) {
-		n = 2, cp = c & 0x1f, min = 0x80;
-	} else if ((c & 0xf0) == 0xe0) {
-		n = 3, cp = c & 0x0f, min = 0x800;
-	} else if (c >= 0xf0 && c <= 0xf4) {
-		n = 4, cp = c & 0x07, min = 0x10000;
-	} else {
-		return 0;
-	}
-	for (size_t i = 1; i < n; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = cp << 6 | (s[i] & 0x3f);
-	}
-	if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff) || cp == 0xfffe || cp == 0xffff)
-		return 0;
-	return n;
+	return n && cp != 0xfffe && cp != 0xffff ? n : 0;
 }
 
 static void xml_escape(FILE *f, const char *s)

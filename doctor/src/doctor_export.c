@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "vk_cleanup.h"
+#include "vk_utf8.h"
 #include <vfiokit/doctor.h>
 #include <vfiokit/doctor_export.h>
 
@@ -93,41 +94,11 @@ const char *vk_doctor_rfc3339(const struct timespec *t, char *buf, size_t len)
 
 /* ---- Prometheus text exposition ---- */
 
-/* Length of the well-formed UTF-8 sequence at @s (RFC 3629: shortest form, no
- * surrogate, at most U+10FFFF), 0 when there is none: the exposition format
- * is UTF-8, and the Go parser of node_exporter and promtool refuses a file
- * with a label value that is not. */
-static size_t utf8_len(const unsigned char *s)
-{
-	unsigned c = s[0], cp, min;
-	size_t n;
-
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xc2 && c <= 0xdf) {
-		n = 2, cp = c & 0x1f, min = 0x80;
-	} else if ((c & 0xf0) == 0xe0) {
-		n = 3, cp = c & 0x0f, min = 0x800;
-	} else if (c >= 0xf0 && c <= 0xf4) {
-		n = 4, cp = c & 0x07, min = 0x10000;
-	} else {
-		return 0;
-	}
-	for (size_t i = 1; i < n; i++) {
-		if ((s[i] & 0xc0) != 0x80) /* a NUL ends the string here too */
-			return 0;
-		cp = cp << 6 | (s[i] & 0x3f);
-	}
-	if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	return n;
-}
-
 /* @s escaped for a label value (@label) or a HELP text: \\ and \n always, \" in a label. */
 static void prom_escape(FILE *f, const char *s, bool label)
 {
 	for (const unsigned char *p = (const unsigned char *)s; *p;) {
-		size_t n = utf8_len(p);
+		size_t n = vk_utf8_char_len(p, NULL); /* 0: not UTF-8, which the Go parser of promtool refuses */
 		if (n == 0) {
 			fputc('?', f);
 			p++;
