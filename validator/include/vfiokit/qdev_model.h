@@ -17,6 +17,10 @@
 
 #include <vfiokit/error.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* One property as `-device TYPE,help` lists it: "  name=<type>  - description". */
 struct vk_qdev_prop {
 	const char *name;  /* "rombar" */
@@ -117,5 +121,9 @@ int vk_qdev_model_probe(const char *binary, size_t nnames, const char *const *na
  * Returns 0, -ETIMEDOUT (killed and reaped), -errno.
  */
 int vk_run_capture(char *const argv[], unsigned timeout_ms, char **out, int *status);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif
