@@ -39,6 +39,7 @@ struct mat {
 	bool chown;
 	uid_t euid; /* who new entries belong to */
 	gid_t egid;
+	bool newest_first; /* the target lists a directory's newest entry first */
 	struct vk_error *err;
 };
 
@@ -120,10 +121,13 @@ static int write_subdir(struct mat *m, int dfd, const struct vk_vt_node *n)
 	return set_owner_mode(m, fd, n);
 }
 
+/* The entries of a directory go in the order the tree lists them (kernfs's
+ * hash order under sys/): created last to first where the target filesystem
+ * lists its newest entry first, so that its listing is the tree's. */
 static int write_dir(struct mat *m, int dfd, const struct vk_vt_node *dir)
 {
-	for (uint32_t i = 0; i < dir->u.dir.n; i++) {
-		const struct vk_vt_node *k = dir->u.dir.kids[i];
+	for (uint32_t i = 0, n = dir->u.dir.n; i < n; i++) {
+		const struct vk_vt_node *k = dir->u.dir.kids[m->newest_first ? n - 1 - i : i];
 		int r;
 
 		errno = 0;
@@ -145,6 +149,49 @@ static int write_dir(struct mat *m, int dfd, const struct vk_vt_node *dir)
 			return r;
 	}
 	return 0;
+}
+
+/* Which of @names[0] and @names[1] a listing of @dfd shows first: 0, 1, or -1. */
+static int first_listed(int dfd, const char *const names[2])
+{
+	int lfd = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	_cleanup_closedir_ DIR *d = lfd < 0 ? NULL : fdopendir(lfd);
+
+	if (!d) {
+		if (lfd >= 0)
+			close(lfd);
+		return -1;
+	}
+	for (struct dirent *e; (e = readdir(d));)
+		for (int i = 0; i < 2; i++)
+			if (!strcmp(e->d_name, names[i]))
+				return i;
+	return -1;
+}
+
+/*
+ * Whether a listing of the (empty) directory @dfd shows its newest entry
+ * first: tmpfs does on the kernels seen here (6.x: the materialized copy of
+ * `fakesys run` listed each directory in reverse), others list in creation
+ * or hash order.  Asked with two scratch files, removed again; false when
+ * the question cannot be asked.
+ */
+static bool lists_newest_first(int dfd)
+{
+	static const char *const names[] = {".vk-order-1", ".vk-order-2"};
+	int first = -1, made = 0;
+
+	for (size_t i = 0; i < VK_ARRAY_SIZE(names); i++, made++) {
+		int fd = openat(dfd, names[i], O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+		if (fd < 0)
+			break;
+		close(fd);
+	}
+	if (made == 2)
+		first = first_listed(dfd, names);
+	for (int i = 0; i < made; i++)
+		(void)unlinkat(dfd, names[i], 0);
+	return first == 1;
 }
 
 /* Remove everything inside the directory @dfd (best effort, used on failure). */
@@ -276,7 +323,13 @@ int vk_fakesys_materialize(struct vtree *t, const char *dir, struct vk_error *er
 		}
 	}
 
-	struct mat m = {.t = t, .dir = dir, .chown = geteuid() == 0, .euid = geteuid(), .egid = getegid(), .err = err};
+	struct mat m = {.t = t,
+	                .dir = dir,
+	                .chown = geteuid() == 0,
+	                .euid = geteuid(),
+	                .egid = getegid(),
+	                .newest_first = lists_newest_first(fd),
+	                .err = err};
 	r = write_dir(&m, fd, vk_vtree_root(t));
 	if (r == 0)
 		r = set_owner_mode(&m, fd, vk_vtree_root(t));
