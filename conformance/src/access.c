@@ -4,7 +4,7 @@
  * mount's access log written while the resolver opened the set.
  *
  * The server writes a record before it answers the request (fuse_server.c
- * rq_log()), so once vfio_set_open() has returned, every lookup, open and read
+ * rq_log()), so once vk_vfio_set_open() has returned, every lookup, open and read
  * it made is in the file.  A release (close) is asynchronous in FUSE and is
  * not logged.
  */
@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <vfiokit/cleanup.h>
+#include "vk_cleanup.h"
 
 #include "access.h"
 
@@ -111,7 +111,7 @@ static bool has_flag(const char *flags, const char *flag)
 	return false;
 }
 
-static bool rule_matches(const struct fakesys_expect_access *a, const struct rec *r)
+static bool rule_matches(const struct vk_fakesys_expect_access *a, const struct rec *r)
 {
 	if (a->op && strcmp(a->op, r->op))
 		return false;
@@ -124,7 +124,7 @@ static bool rule_matches(const struct fakesys_expect_access *a, const struct rec
 }
 
 /* "access (line 7) {path: dev/iommu, op: open, flags: O_RDWR}" */
-static void rule_describe(const struct fakesys_expect_access *a, char *buf, size_t len)
+static void rule_describe(const struct vk_fakesys_expect_access *a, char *buf, size_t len)
 {
 	size_t pos = (size_t)snprintf(buf, len, "access (line %u) {path: %s, op: %s", a->line, a->path ? a->path : "any",
 	                              a->op ? a->op : "any");
@@ -135,7 +135,7 @@ static void rule_describe(const struct fakesys_expect_access *a, char *buf, size
 }
 
 /* The matching records, one per line, at most 20. */
-static void print_matches(FILE *f, const struct fakesys_expect_access *a, const struct recs *rs, const char *path)
+static void print_matches(FILE *f, const struct vk_fakesys_expect_access *a, const struct recs *rs, const char *path)
 {
 	size_t shown = 0, total = 0;
 
@@ -153,7 +153,7 @@ static void print_matches(FILE *f, const struct fakesys_expect_access *a, const 
 		fprintf(f, "\n    ... and %zu more", total - shown);
 }
 
-static void check_count(const struct fakesys_expect_access *a, const struct recs *rs, struct diff *d)
+static void check_count(const struct vk_fakesys_expect_access *a, const struct recs *rs, struct diff *d)
 {
 	size_t n = 0;
 	char name[512];
@@ -180,7 +180,7 @@ static void check_count(const struct fakesys_expect_access *a, const struct recs
 }
 
 /* each: N: every distinct path matched exactly N times, and at least one. */
-static void check_each(const struct fakesys_expect_access *a, const struct recs *rs, struct diff *d)
+static void check_each(const struct vk_fakesys_expect_access *a, const struct recs *rs, struct diff *d)
 {
 	_cleanup_free_ const char **paths = calloc(rs->n + 1, sizeof(char *));
 	_cleanup_free_ size_t *counts = calloc(rs->n + 1, sizeof(size_t));
@@ -226,7 +226,7 @@ static void check_each(const struct fakesys_expect_access *a, const struct recs 
 	}
 }
 
-void runner_check_access(const struct fakesys_expect *x, const char *log, off_t from, off_t to, struct diff *d)
+void runner_check_access(const struct vk_fakesys_expect *x, const char *log, off_t from, off_t to, struct diff *d)
 {
 	struct recs rs = {0};
 	char what[1024] = "";

@@ -15,6 +15,6 @@
  * @from and @to: the records of the set phase.  Each rule not met becomes an
  * entry of @d, naming its line and listing the records it matched.
  */
-void runner_check_access(const struct fakesys_expect *x, const char *log, off_t from, off_t to, struct diff *d);
+void runner_check_access(const struct vk_fakesys_expect *x, const char *log, off_t from, off_t to, struct diff *d);
 
 #endif

@@ -10,7 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <vfiokit/cleanup.h>
+#include "vk_cleanup.h"
 #include <vfiokit/doctor.h>
 #include <vfiokit/qemu_argv.h>
 #include <vfiokit/qemu_cmdline.h>
@@ -20,82 +20,82 @@
 #include "checks.h"
 #include "util.h"
 
-enum fakesys_expect_class runner_class_of_errno(int err)
+enum vk_fakesys_expect_class runner_class_of_errno(int err)
 {
 	switch (err) {
 	case EACCES:
 	case EPERM:
-		return FAKESYS_EXPECT_ACCESS;
+		return VK_FAKESYS_EXPECT_ACCESS;
 	case EBUSY:
-		return FAKESYS_EXPECT_BUSY;
+		return VK_FAKESYS_EXPECT_BUSY;
 	case ENODEV:
 	case ENXIO:
 	case ENOENT:
-		return FAKESYS_EXPECT_GONE;
+		return VK_FAKESYS_EXPECT_GONE;
 	case ESTALE: /* the node in /dev is not the device's cdev */
-		return FAKESYS_EXPECT_MALFORMED;
+		return VK_FAKESYS_EXPECT_MALFORMED;
 	default:
-		return FAKESYS_EXPECT_ERROR;
+		return VK_FAKESYS_EXPECT_ERROR;
 	}
 }
 
-enum fakesys_expect_class runner_class_of(const struct pci_dev_facts *f, int err)
+enum vk_fakesys_expect_class runner_class_of(const struct vk_pci_dev_facts *f, int err)
 {
 	switch (f->cdev_state) {
-	case VFIO_CDEV_DEVICE_ABSENT:
-		return f->present ? FAKESYS_EXPECT_ERROR : FAKESYS_EXPECT_ABSENT;
-	case VFIO_CDEV_NOT_VFIO:
-		return FAKESYS_EXPECT_NOT_VFIO_PCI;
-	case VFIO_CDEV_NO_VFIO_DEV_DIR:
-	case VFIO_CDEV_NO_DEV_ATTR:
-		return FAKESYS_EXPECT_NO_CDEV;
-	case VFIO_CDEV_BAD_ENTRIES:
-	case VFIO_CDEV_BAD_DEV_ATTR:
-	case VFIO_CDEV_NODE_ERROR:
-		return FAKESYS_EXPECT_MALFORMED;
-	case VFIO_CDEV_NODE_MISSING:
-		return FAKESYS_EXPECT_NODE_MISSING;
-	case VFIO_CDEV_OK:
+	case VK_VFIO_CDEV_DEVICE_ABSENT:
+		return f->present ? VK_FAKESYS_EXPECT_ERROR : VK_FAKESYS_EXPECT_ABSENT;
+	case VK_VFIO_CDEV_NOT_VFIO:
+		return VK_FAKESYS_EXPECT_NOT_VFIO_PCI;
+	case VK_VFIO_CDEV_NO_VFIO_DEV_DIR:
+	case VK_VFIO_CDEV_NO_DEV_ATTR:
+		return VK_FAKESYS_EXPECT_NO_CDEV;
+	case VK_VFIO_CDEV_BAD_ENTRIES:
+	case VK_VFIO_CDEV_BAD_DEV_ATTR:
+	case VK_VFIO_CDEV_NODE_ERROR:
+		return VK_FAKESYS_EXPECT_MALFORMED;
+	case VK_VFIO_CDEV_NODE_MISSING:
+		return VK_FAKESYS_EXPECT_NODE_MISSING;
+	case VK_VFIO_CDEV_OK:
 		break;
 	}
 	if (!f->present)
-		return FAKESYS_EXPECT_ABSENT;
+		return VK_FAKESYS_EXPECT_ABSENT;
 	return runner_class_of_errno(err);
 }
 
 /* What the resolver answers for one device, as a class and a path. */
-static enum fakesys_expect_class resolve_one(const struct vk_root *root, const struct pci_addr *a, char *path,
+static enum vk_fakesys_expect_class resolve_one(const struct vk_root *root, const struct vk_pci_addr *a, char *path,
                                              size_t len, char *detail, size_t dlen)
 {
-	struct pci_dev_facts f;
+	struct vk_pci_dev_facts f;
 	struct vk_error e = {0};
-	int fd = vfio_device_open(root, a, &f, &e);
+	int fd = vk_vfio_device_open(root, a, &f, &e);
 
 	*path = *detail = '\0';
 	if (fd >= 0) {
 		close(fd);
 		snprintf(path, len, "%s", f.node_path);
-		return FAKESYS_EXPECT_CDEV;
+		return VK_FAKESYS_EXPECT_CDEV;
 	}
 	snprintf(detail, dlen, "%s", e.msg[0] ? e.msg : strerror(-fd));
 	return runner_class_of(&f, -fd);
 }
 
-static void check_resolver(const struct fakesys_expect *x, const struct vk_root *root, struct diff *d)
+static void check_resolver(const struct vk_fakesys_expect *x, const struct vk_root *root, struct diff *d)
 {
 	for (size_t i = 0; i < x->n_resolve; i++) {
-		const struct fakesys_expect_resolve *e = &x->resolve[i];
-		char bdf[PCI_ADDR_STRLEN], path[64], detail[1100], name[96];
-		enum fakesys_expect_class c = resolve_one(root, &e->addr, path, sizeof(path), detail, sizeof(detail));
-		const char *want = e->cls == FAKESYS_EXPECT_CDEV ? e->path : fakesys_expect_class_name(e->cls);
+		const struct vk_fakesys_expect_resolve *e = &x->resolve[i];
+		char bdf[VK_PCI_ADDR_STRLEN], path[64], detail[1100], name[96];
+		enum vk_fakesys_expect_class c = resolve_one(root, &e->addr, path, sizeof(path), detail, sizeof(detail));
+		const char *want = e->cls == VK_FAKESYS_EXPECT_CDEV ? e->path : vk_fakesys_expect_class_name(e->cls);
 
-		if (c == e->cls && (c != FAKESYS_EXPECT_CDEV || !strcmp(path, e->path)))
+		if (c == e->cls && (c != VK_FAKESYS_EXPECT_CDEV || !strcmp(path, e->path)))
 			continue;
-		snprintf(name, sizeof(name), "resolver %s (line %u)", pci_addr_format(&e->addr, bdf), e->line);
-		if (c == FAKESYS_EXPECT_CDEV)
+		snprintf(name, sizeof(name), "resolver %s (line %u)", vk_pci_addr_format(&e->addr, bdf), e->line);
+		if (c == VK_FAKESYS_EXPECT_CDEV)
 			runner_item(d, name, want, "%s", path);
 		else
-			runner_item(d, name, want, "%s: %s", fakesys_expect_class_name(c), detail);
+			runner_item(d, name, want, "%s: %s", vk_fakesys_expect_class_name(c), detail);
 	}
 }
 
@@ -107,12 +107,12 @@ void runner_check_resolver(void *arg, struct diff *d)
 
 static const char *exp_status(int s)
 {
-	return s == FAKESYS_EXPECT_MISSING ? "absent" : vk_doctor_status_name((enum vk_doctor_status)s);
+	return s == VK_FAKESYS_EXPECT_MISSING ? "absent" : vk_doctor_status_name((enum vk_doctor_status)s);
 }
 
 /* The doctor's options from user: and doctor_options:; @qemu and @groups are
  * buffers the options point into.  Returns 0, or -EINVAL with @what set. */
-static int doctor_options_fill(const struct fakesys_expect *x, struct vk_doctor_options *o,
+static int doctor_options_fill(const struct vk_fakesys_expect *x, struct vk_doctor_options *o,
                                struct vk_doctor_user *u, char *qemu, size_t qlen, char *what, size_t wlen)
 {
 	o->memlock = VK_DOCTOR_UNLIMITED;
@@ -154,10 +154,10 @@ static int doctor_options_fill(const struct fakesys_expect *x, struct vk_doctor_
 /* The devices the doctor checks: every device bound to vfio-pci, and the ones
  * the expectations name.  Returns 0 (*@out NULL when there is none), or -errno
  * with @what set. */
-static int doctor_devices(const struct fakesys_expect *x, const struct vk_root *root, struct pci_addr **out,
+static int doctor_devices(const struct vk_fakesys_expect *x, const struct vk_root *root, struct vk_pci_addr **out,
                           size_t *n, char *what, size_t wlen)
 {
-	struct pci_addr *devs = NULL;
+	struct vk_pci_addr *devs = NULL;
 	struct vk_error e = {0};
 
 	*out = NULL;
@@ -166,19 +166,19 @@ static int doctor_devices(const struct fakesys_expect *x, const struct vk_root *
 		snprintf(what, wlen, "no report: %s", e.msg);
 		return -EIO;
 	}
-	struct pci_addr *all = realloc(devs, (*n + x->n_doctor + 1) * sizeof(*all));
+	struct vk_pci_addr *all = realloc(devs, (*n + x->n_doctor + 1) * sizeof(*all));
 	if (!all) {
 		free(devs);
 		snprintf(what, wlen, "out of memory");
 		return -ENOMEM;
 	}
 	for (size_t i = 0; i < x->n_doctor; i++) {
-		struct pci_addr a;
+		struct vk_pci_addr a;
 		bool have = false;
-		if (!x->doctor[i].subject || pci_addr_parse(x->doctor[i].subject, &a, NULL) < 0)
+		if (!x->doctor[i].subject || vk_pci_addr_parse(x->doctor[i].subject, &a, NULL) < 0)
 			continue;
 		for (size_t j = 0; j < *n && !have; j++)
-			have = pci_addr_equal(&all[j], &a);
+			have = vk_pci_addr_equal(&all[j], &a);
 		if (!have)
 			all[(*n)++] = a;
 	}
@@ -190,7 +190,7 @@ static int doctor_devices(const struct fakesys_expect *x, const struct vk_root *
 }
 
 /* One doctor: expectation against the report. */
-static void compare_doctor(const struct fakesys_expect_doctor *w, const struct vk_doctor_report *rep, struct diff *d)
+static void compare_doctor(const struct vk_fakesys_expect_doctor *w, const struct vk_doctor_report *rep, struct diff *d)
 {
 	char name[128], got[1024] = "";
 	size_t gl = 0;
@@ -209,8 +209,8 @@ static void compare_doctor(const struct fakesys_expect_doctor *w, const struct v
 			                       c->subject && !w->subject ? c->subject : "", c->reason ? c->reason : "");
 	}
 	if (!any)
-		ok = w->status == FAKESYS_EXPECT_MISSING;
-	else if (w->status == FAKESYS_EXPECT_MISSING)
+		ok = w->status == VK_FAKESYS_EXPECT_MISSING;
+	else if (w->status == VK_FAKESYS_EXPECT_MISSING)
 		ok = false;
 	if (ok)
 		return;
@@ -221,7 +221,7 @@ static void compare_doctor(const struct fakesys_expect_doctor *w, const struct v
 
 void runner_check_doctor(const struct run_ctx *c, struct diff *d)
 {
-	const struct fakesys_expect *x = c->x;
+	const struct vk_fakesys_expect *x = c->x;
 	struct vk_doctor_options o = {.root = c->root};
 	struct vk_doctor_user u = {0};
 	struct vk_doctor_report rep = {0};
@@ -232,7 +232,7 @@ void runner_check_doctor(const struct run_ctx *c, struct diff *d)
 		return;
 	int r = doctor_options_fill(x, &o, &u, qemu, sizeof(qemu), what, sizeof(what));
 	_cleanup_free_ gid_t *user_groups = u.groups;
-	_cleanup_free_ struct pci_addr *devs = NULL;
+	_cleanup_free_ struct vk_pci_addr *devs = NULL;
 	if (r == 0)
 		r = doctor_devices(x, c->root, &devs, &o.n_devices, what, sizeof(what));
 	if (r < 0) {
@@ -262,7 +262,7 @@ static void print_argv(FILE *f, size_t argc, char *const *argv)
 }
 
 /* The report's ids against validate: findings:, with the findings and the argv on a difference. */
-static void compare_findings(const struct fakesys_expect *x, const struct vk_report *rep, size_t argc,
+static void compare_findings(const struct vk_fakesys_expect *x, const struct vk_report *rep, size_t argc,
                              char *const *argv, struct diff *d)
 {
 	/* the ids, sorted and unique */
@@ -310,15 +310,15 @@ static void compare_findings(const struct fakesys_expect *x, const struct vk_rep
 
 void runner_validate_argv(const struct run_ctx *c, size_t argc, char *const *argv, bool live_fds, struct diff *d)
 {
-	const struct fakesys_expect *x = c->x;
-	struct qc_cmdline *cl = NULL;
+	const struct vk_fakesys_expect *x = c->x;
+	struct vk_qc_cmdline *cl = NULL;
 	struct vk_report rep = {0};
 	struct vk_error e = {0};
-	struct qemu_caps caps;
+	struct vk_qemu_caps caps;
 
-	int r = qc_parse_argv(argc, argv, NULL, QC_ARGV_DETECT_PROGRAM, &cl, NULL, &e);
+	int r = vk_qc_parse_argv(argc, argv, NULL, VK_QC_ARGV_DETECT_PROGRAM, &cl, NULL, &e);
 	if (r == 0)
-		r = qemu_caps_builtin(x->qemu, &caps, &e);
+		r = vk_qemu_caps_builtin(x->qemu, &caps, &e);
 	if (r == 0)
 		r = vk_check_cmdline(cl, &caps, &rep, &e);
 	if (r == 0)
@@ -330,15 +330,15 @@ void runner_validate_argv(const struct run_ctx *c, size_t argc, char *const *arg
 	else
 		compare_findings(x, &rep, argc, argv, d);
 	vk_report_clear(&rep);
-	qc_cmdline_free(cl);
+	vk_qc_cmdline_free(cl);
 }
 
-void runner_validate_set(const struct run_ctx *c, struct vfio_set *set, struct diff *d)
+void runner_validate_set(const struct run_ctx *c, struct vk_vfio_set *set, struct diff *d)
 {
-	struct qemu_argv qa = {0};
+	struct vk_qemu_argv qa = {0};
 	struct vk_error e = {0};
 
-	if (qemu_argv_build(set, c->x->argv_json ? QEMU_SYNTAX_JSON : QEMU_SYNTAX_KEYVAL, 0, &qa, &e) < 0) {
+	if (vk_qemu_argv_build(set, c->x->argv_json ? VK_QEMU_SYNTAX_JSON : VK_QEMU_SYNTAX_KEYVAL, 0, &qa, &e) < 0) {
 		runner_item(d, "validate (argv: resolver)", "a command line", "the builder failed: %s", e.msg);
 		return;
 	}
@@ -349,5 +349,5 @@ void runner_validate_set(const struct run_ctx *c, struct vfio_set *set, struct d
 		if (set->dev[i].fd >= 0)
 			fcntl(set->dev[i].fd, F_SETFD, 0);
 	runner_validate_argv(c, qa.argc, qa.argv, true, d);
-	qemu_argv_free(&qa);
+	vk_qemu_argv_free(&qa);
 }

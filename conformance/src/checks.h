@@ -12,13 +12,13 @@
 #include "diff.h"
 
 /* The class of an open that failed with @err once the facts were fine. */
-enum fakesys_expect_class runner_class_of_errno(int err);
+enum vk_fakesys_expect_class runner_class_of_errno(int err);
 
 /* The class of a failed open, from the facts read and the errno (see
  * docs/scenario-format.md, "Resolver classes"). */
-enum fakesys_expect_class runner_class_of(const struct pci_dev_facts *f, int err);
+enum vk_fakesys_expect_class runner_class_of(const struct vk_pci_dev_facts *f, int err);
 
-/* resolver: each device opened on its own with vfio_device_open(); @ctx is a
+/* resolver: each device opened on its own with vk_vfio_device_open(); @ctx is a
  * struct run_ctx (the signature of a client function, client.h). */
 void runner_check_resolver(void *ctx, struct diff *d);
 
@@ -30,6 +30,6 @@ void runner_validate_argv(const struct run_ctx *c, size_t argc, char *const *arg
 
 /* argv: resolver: the command line the builder makes of @set, checked with
  * the set's FDs inheritable, as QEMU would get them. */
-void runner_validate_set(const struct run_ctx *c, struct vfio_set *set, struct diff *d);
+void runner_validate_set(const struct run_ctx *c, struct vk_vfio_set *set, struct diff *d);
 
 #endif

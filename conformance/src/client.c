@@ -14,12 +14,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <vfiokit/cleanup.h>
+#include "vk_cleanup.h"
 
 #include "client.h"
 
 /* Become the account of expect: user: (groups, gid, uid, in that order). */
-static int drop_to_user(const struct fakesys_expect *x, char *what, size_t len)
+static int drop_to_user(const struct vk_fakesys_expect *x, char *what, size_t len)
 {
 	gid_t groups[256];
 	size_t n = 0;

@@ -7,8 +7,8 @@
 #include <vfiokit/root.h>
 
 struct run_ctx {
-	const struct host_model *m;
-	const struct fakesys_expect *x;
+	const struct vk_host_model *m;
+	const struct vk_fakesys_expect *x;
 	const struct vk_root *root;
 	const char *log;          /* the access log (expect: access:), or NULL */
 	unsigned timeout;

@@ -23,12 +23,12 @@ static bool rule_known(const char *id)
 	return r && !strcmp(r->id, id);
 }
 
-int runner_precheck(const char *path, const struct fakesys_expect *x, char *note, size_t len)
+int runner_precheck(const char *path, const struct vk_fakesys_expect *x, char *note, size_t len)
 {
 	uint64_t size;
 
 	for (size_t i = 0; i < x->n_rule_refs; i++) {
-		const struct fakesys_expect_rule_ref *r = &x->rule_refs[i];
+		const struct vk_fakesys_expect_rule_ref *r = &x->rule_refs[i];
 		bool doctor = !strncmp(r->id, "VD", 2);
 		if (rule_known(r->id))
 			continue;
@@ -54,12 +54,12 @@ int runner_precheck(const char *path, const struct fakesys_expect *x, char *note
 /* One file: 0 valid, 1 not (printed). */
 static int check_one(const char *path)
 {
-	struct host_model *m = NULL;
+	struct vk_host_model *m = NULL;
 	struct vk_error e = {0};
 	char note[1200];
 	int rc = 0;
 
-	if (host_model_load(path, &m, &e) < 0) {
+	if (vk_host_model_load(path, &m, &e) < 0) {
 		fprintf(stderr, "%s\n", e.msg);
 		return 1;
 	}
@@ -67,7 +67,7 @@ static int check_one(const char *path)
 		fprintf(stderr, "%s\n", note);
 		rc = 1;
 	}
-	host_model_free(m);
+	vk_host_model_free(m);
 	return rc;
 }
 

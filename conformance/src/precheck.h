@@ -17,6 +17,6 @@
  * scenario.
  * Returns 0, or -EINVAL with "@path:line:column: key: what" in @note.
  */
-int runner_precheck(const char *path, const struct fakesys_expect *x, char *note, size_t len);
+int runner_precheck(const char *path, const struct vk_fakesys_expect *x, char *note, size_t len);
 
 #endif

@@ -22,7 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <vfiokit/cleanup.h>
+#include "vk_cleanup.h"
 
 #include "report.h"
 #include "runner.h"

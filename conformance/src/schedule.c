@@ -16,7 +16,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <vfiokit/cleanup.h>
+#include "vk_cleanup.h"
 #include <vfiokit/fakesys_serve.h>
 
 #include "report.h"
@@ -58,7 +58,7 @@ static char *clean_up(struct scen *s)
 
 	snprintf(mnt, sizeof(mnt), "%s/mnt", s->dir);
 	/* -ENOENT: a plain tree; -EINVAL: nothing (or not a fakesys mount) there */
-	int r = fakesys_umount(mnt, &e);
+	int r = vk_fakesys_umount(mnt, &e);
 	if (r < 0 && r != -ENOENT && r != -EINVAL)
 		why = runner_asprintf("cleaning up after it: %s", e.msg);
 	rm_rf(s->dir);

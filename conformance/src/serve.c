@@ -62,14 +62,14 @@ static bool runner_id_mapped(const char *map, unsigned long id)
 }
 
 /* The first node of @n's subtree whose owner or group is not mapped here. */
-static const struct vt_node *unmapped_owner(const struct vt_node *n)
+static const struct vk_vt_node *unmapped_owner(const struct vk_vt_node *n)
 {
 	if (!runner_id_mapped("/proc/self/uid_map", n->uid) || !runner_id_mapped("/proc/self/gid_map", n->gid))
 		return n;
-	if (n->type != VT_DIR)
+	if (n->type != VK_VT_DIR)
 		return NULL;
 	for (uint32_t i = 0; i < n->u.dir.n; i++) {
-		const struct vt_node *u = unmapped_owner(n->u.dir.kids[i]);
+		const struct vk_vt_node *u = unmapped_owner(n->u.dir.kids[i]);
 		if (u)
 			return u;
 	}
@@ -85,7 +85,7 @@ static const struct vt_node *unmapped_owner(const struct vt_node *n)
  */
 static int owners_mapped(const struct vtree *t, char *note, size_t len)
 {
-	const struct vt_node *n = unmapped_owner(vtree_root((struct vtree *)t));
+	const struct vk_vt_node *n = unmapped_owner(vk_vtree_root((struct vtree *)t));
 
 	if (!n)
 		return ST_OK;
@@ -97,7 +97,7 @@ static int owners_mapped(const struct vtree *t, char *note, size_t len)
 }
 
 /* Why this scenario cannot run here ("" when it can): requires:, user:. */
-static void skip_reason(const struct fakesys_expect *x, char *buf, size_t len)
+static void skip_reason(const struct vk_fakesys_expect *x, char *buf, size_t len)
 {
 	char path[4096];
 
@@ -119,11 +119,11 @@ static void skip_reason(const struct fakesys_expect *x, char *buf, size_t len)
 
 /* Load @path into *@m: ST_OK when its expectations can be checked here, else
  * ST_ERROR or ST_SKIP with the reason in @note. */
-static int load(const char *path, struct host_model **m, char *note, size_t len)
+static int load(const char *path, struct vk_host_model **m, char *note, size_t len)
 {
 	struct vk_error e = {0};
 
-	if (host_model_load(path, m, &e) < 0) {
+	if (vk_host_model_load(path, m, &e) < 0) {
 		snprintf(note, len, "%s", e.msg);
 		return ST_ERROR;
 	}
@@ -139,14 +139,14 @@ static int load(const char *path, struct host_model **m, char *note, size_t len)
 
 /* Try a FUSE mount of @t on @dir/mnt: ST_OK mounted or not (@s->mode says
  * which), ST_ERROR with @note when --fuse was asked for and it failed. */
-static int try_mount(struct host_model *m, struct vtree *t, const char *dir, int mode, struct served *s, char *note,
+static int try_mount(struct vk_host_model *m, struct vtree *t, const char *dir, int mode, struct served *s, char *note,
                      size_t len)
 {
 	struct vk_error e = {0};
-	struct fakesys_mount_opts o = {.model = m, .log = m->expect->n_access ? s->log : NULL};
+	struct vk_fakesys_mount_opts o = {.model = m, .log = m->expect->n_access ? s->log : NULL};
 
 	snprintf(s->tree, sizeof(s->tree), "%s/mnt", dir);
-	if (mkdir(s->tree, 0755) < 0 || fakesys_mount(t, s->tree, &o, &e) < 0) {
+	if (mkdir(s->tree, 0755) < 0 || vk_fakesys_mount(t, s->tree, &o, &e) < 0) {
 		if (mode == MODE_FUSE) {
 			snprintf(note, len, "FUSE mount failed: %s", e.msg[0] ? e.msg : strerror(errno));
 			return ST_ERROR;
@@ -161,7 +161,7 @@ static int try_mount(struct host_model *m, struct vtree *t, const char *dir, int
 
 /* Serve @t under @dir: a FUSE mount, else a plain tree.  ST_OK, or ST_ERROR
  * or ST_SKIP with @note. */
-static int serve(struct host_model *m, struct vtree *t, const char *dir, int mode, struct served *s, char *note,
+static int serve(struct vk_host_model *m, struct vtree *t, const char *dir, int mode, struct served *s, char *note,
                  size_t len)
 {
 	struct vk_error e = {0};
@@ -181,7 +181,7 @@ static int serve(struct host_model *m, struct vtree *t, const char *dir, int mod
 		return ST_SKIP;
 	}
 	snprintf(s->tree, sizeof(s->tree), "%s/tree", dir);
-	if (fakesys_materialize(t, s->tree, &e) < 0) {
+	if (vk_fakesys_materialize(t, s->tree, &e) < 0) {
 		snprintf(note, len, "%s", e.msg);
 		return ST_ERROR;
 	}
@@ -190,7 +190,7 @@ static int serve(struct host_model *m, struct vtree *t, const char *dir, int mod
 
 /* The expectations, in the order of the phases: a scenario relies on it,
  * since steps fire on accesses.  Each expectation not met is an entry of @d. */
-static void check(const struct host_model *m, const struct vk_root *root, const struct served *s, unsigned timeout,
+static void check(const struct vk_host_model *m, const struct vk_root *root, const struct served *s, unsigned timeout,
                   struct diff *d)
 {
 	struct run_ctx c = {.m = m, .x = m->expect, .root = root, .log = s->mounted && m->expect->n_access ? s->log : NULL,
@@ -203,7 +203,7 @@ static void check(const struct host_model *m, const struct vk_root *root, const 
 
 int runner_serve_one(const char *path, const char *dir, int mode, unsigned timeout, const char *result)
 {
-	struct host_model *m = NULL;
+	struct vk_host_model *m = NULL;
 	struct vtree *t = NULL;
 	struct vk_root *root = NULL;
 	struct vk_error e = {0};
@@ -215,7 +215,7 @@ int runner_serve_one(const char *path, const char *dir, int mode, unsigned timeo
 	if (!d.f)
 		return -ENOMEM;
 	int st = load(path, &m, note, sizeof(note));
-	if (st == ST_OK && host_tree_build(m, &t, &e) < 0) {
+	if (st == ST_OK && vk_host_tree_build(m, &t, &e) < 0) {
 		st = ST_ERROR;
 		snprintf(note, sizeof(note), "%s", e.msg);
 	}
@@ -235,12 +235,12 @@ int runner_serve_one(const char *path, const char *dir, int mode, unsigned timeo
 		}
 	}
 	vk_root_close(root);
-	if (s.mounted && fakesys_umount(s.tree, &e) < 0 && st == ST_OK) {
+	if (s.mounted && vk_fakesys_umount(s.tree, &e) < 0 && st == ST_OK) {
 		st = ST_ERROR;
 		snprintf(note, sizeof(note), "unmounting: %s", e.msg);
 	}
-	vtree_free(t);
-	host_model_free(m);
+	vk_vtree_free(t);
+	vk_host_model_free(m);
 	fclose(d.f);
 	int r = runner_result_write(result, st, s.mode, note, d.buf);
 	free(d.buf);

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * `fakesys test`: the set phase.  The set's devices are opened together with
- * vfio_set_open() as a management layer does before it starts QEMU (all or
+ * vk_vfio_set_open() as a management layer does before it starts QEMU (all or
  * nothing); then set:, access: and argv: resolver are checked against what
  * happened, and no FD may be left behind either way.
  */
@@ -11,7 +11,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include <vfiokit/cleanup.h>
+#include "vk_cleanup.h"
 #include <vfiokit/resolver.h>
 
 #include "access.h"
@@ -19,10 +19,10 @@
 #include "set_phase.h"
 
 /* The set's devices: argv_devices:, else every device the scenario binds to vfio-pci. */
-static struct pci_addr *set_devices(const struct run_ctx *c, size_t *n)
+static struct vk_pci_addr *set_devices(const struct run_ctx *c, size_t *n)
 {
-	const struct fakesys_expect *x = c->x;
-	struct pci_addr *devs;
+	const struct vk_fakesys_expect *x = c->x;
+	struct vk_pci_addr *devs;
 
 	*n = 0;
 	if (x->has_argv_devices) {
@@ -34,7 +34,7 @@ static struct pci_addr *set_devices(const struct run_ctx *c, size_t *n)
 	}
 	devs = malloc((c->m->n_devices + 1) * sizeof(*devs));
 	for (size_t i = 0; devs && i < c->m->n_devices; i++)
-		if (pci_driver_is_vfio_pci(c->m->devices[i].driver))
+		if (vk_pci_driver_is_vfio_pci(c->m->devices[i].driver))
 			devs[(*n)++] = c->m->devices[i].addr;
 	return devs;
 }
@@ -63,23 +63,23 @@ static off_t file_size(const char *path)
 }
 
 /* "0000:01:00.1 (busy)" or "/dev/iommu (access)" */
-static void where_describe(bool iommufd, const struct pci_addr *a, enum fakesys_expect_class cls, char *buf,
+static void where_describe(bool iommufd, const struct vk_pci_addr *a, enum vk_fakesys_expect_class cls, char *buf,
                            size_t len)
 {
-	char bdf[PCI_ADDR_STRLEN];
-	snprintf(buf, len, "fails at %s (%s)", iommufd ? "/dev/iommu" : pci_addr_format(a, bdf),
-	         fakesys_expect_class_name(cls));
+	char bdf[VK_PCI_ADDR_STRLEN];
+	snprintf(buf, len, "fails at %s (%s)", iommufd ? "/dev/iommu" : vk_pci_addr_format(a, bdf),
+	         vk_fakesys_expect_class_name(cls));
 }
 
-/* The set: expectation against what vfio_set_open_diag() answered. */
-static void compare_set(const struct run_ctx *c, int r, const struct vfio_set *set,
-                        const struct vfio_set_failure *fail, const struct pci_addr *devs, const char *msg,
+/* The set: expectation against what vk_vfio_set_open_diag() answered. */
+static void compare_set(const struct run_ctx *c, int r, const struct vk_vfio_set *set,
+                        const struct vk_vfio_set_failure *fail, const struct vk_pci_addr *devs, const char *msg,
                         struct diff *d)
 {
-	const struct fakesys_expect *x = c->x;
+	const struct vk_fakesys_expect *x = c->x;
 	char name[64], want[128], got[128];
-	bool at_iommufd = fail->index == VFIO_SET_FAILED_IOMMUFD;
-	enum fakesys_expect_class cls = FAKESYS_EXPECT_ERROR;
+	bool at_iommufd = fail->index == VK_VFIO_SET_FAILED_IOMMUFD;
+	enum vk_fakesys_expect_class cls = VK_FAKESYS_EXPECT_ERROR;
 
 	snprintf(name, sizeof(name), x->has_set ? "set (line %u)" : "set (for argv: resolver)", x->set_line);
 	if (x->set_fails)
@@ -95,12 +95,12 @@ static void compare_set(const struct run_ctx *c, int r, const struct vfio_set *s
 		cls = runner_class_of(&fail->facts, -r);
 	else if (at_iommufd)
 		cls = runner_class_of_errno(-r);
-	if (fail->index == VFIO_SET_FAILED_ARGS) {
+	if (fail->index == VK_VFIO_SET_FAILED_ARGS) {
 		snprintf(got, sizeof(got), "failed before opening anything");
 	} else {
 		where_describe(at_iommufd, fail->index >= 0 ? &devs[fail->index] : NULL, cls, got, sizeof(got));
 		if (x->set_fails && at_iommufd == x->set_fail_iommufd && cls == x->set_fail_class &&
-		    (at_iommufd || pci_addr_equal(&devs[fail->index], &x->set_fail_addr)))
+		    (at_iommufd || vk_pci_addr_equal(&devs[fail->index], &x->set_fail_addr)))
 			return;
 	}
 	runner_item(d, name, want, "%s: %s", got, msg);
@@ -109,7 +109,7 @@ static void compare_set(const struct run_ctx *c, int r, const struct vfio_set *s
 void runner_set_phase(void *arg, struct diff *d)
 {
 	const struct run_ctx *c = arg;
-	const struct fakesys_expect *x = c->x;
+	const struct vk_fakesys_expect *x = c->x;
 
 	if (!x->has_set && !x->n_access && !x->argv_resolver) {
 		if (x->has_validate)
@@ -117,17 +117,17 @@ void runner_set_phase(void *arg, struct diff *d)
 		return;
 	}
 	size_t n = 0;
-	_cleanup_free_ struct pci_addr *devs = set_devices(c, &n);
+	_cleanup_free_ struct vk_pci_addr *devs = set_devices(c, &n);
 	if (!devs) {
 		runner_item(d, "set", "the set's devices", "out of memory");
 		return;
 	}
-	struct vfio_set set = {.iommufd = -1};
-	struct vfio_set_failure fail;
+	struct vk_vfio_set set = {.iommufd = -1};
+	struct vk_vfio_set_failure fail;
 	struct vk_error e = {0};
 	int before = fd_count();
 	off_t log_from = file_size(c->log);
-	int r = vfio_set_open_diag(c->root, devs, n, 0, &set, &fail, &e);
+	int r = vk_vfio_set_open_diag(c->root, devs, n, 0, &set, &fail, &e);
 	off_t log_to = file_size(c->log);
 
 	compare_set(c, r, &set, &fail, devs, e.msg, d);
@@ -143,7 +143,7 @@ void runner_set_phase(void *arg, struct diff *d)
 		else if (r == 0)
 			runner_validate_set(c, &set, d);
 	}
-	vfio_set_close(&set);
+	vk_vfio_set_close(&set);
 	int after = fd_count();
 	if (before < 0 || after < 0)
 		runner_item(d, "set: file descriptors", "a count before and after the set",

@@ -6,7 +6,7 @@
 #include "diff.h"
 
 /*
- * The set phase: vfio_set_open() of the set's devices as the management layer
+ * The set phase: vk_vfio_set_open() of the set's devices as the management layer
  * would (all or nothing), then set:, access: and argv: resolver against it,
  * and no FD left behind either way.  A literal argv is validated here too.
  * @ctx is a struct run_ctx (the signature of a client function, client.h).

@@ -10,7 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <vfiokit/cleanup.h>
+#include "vk_cleanup.h"
 #include <vfiokit/doctor.h>
 #include <vfiokit/doctor_export.h>
 #include <vfiokit/root.h>
@@ -27,7 +27,7 @@ static enum format arg_format = FMT_TEXT;
 static enum vk_color arg_color = VK_COLOR_AUTO;
 static bool arg_verbose, arg_quiet;
 static struct vk_doctor_options arg_opts;
-static struct pci_addr *arg_devices;
+static struct vk_pci_addr *arg_devices;
 
 static int help(void)
 {
@@ -235,7 +235,7 @@ static int parse_devices(int argc, char *argv[])
 	if (!arg_devices)
 		return fprintf(stderr, PROG ": out of memory\n"), -ENOMEM;
 	for (int i = optind; i < argc; i++) {
-		if (pci_addr_parse(argv[i], &arg_devices[arg_opts.n_devices], &err) < 0)
+		if (vk_pci_addr_parse(argv[i], &arg_devices[arg_opts.n_devices], &err) < 0)
 			return vk_cli_usage_error(PROG, "%s: %s", argv[i], err.msg), -EINVAL;
 		arg_opts.n_devices++;
 	}

@@ -9,7 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <vfiokit/cleanup.h>
+#include "vk_cleanup.h"
 #include <vfiokit/doctor.h>
 
 const char *vk_doctor_status_name(enum vk_doctor_status s)

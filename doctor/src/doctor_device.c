@@ -2,7 +2,7 @@
 /*
  * vfio-doctor per-device checks (VD100..VD107): presence, driver, group
  * viability, cdev, group node, access for the QEMU user, SR-IOV.  Facts come
- * from the resolver (pci_dev_facts_read()); everything else is read through
+ * from the resolver (vk_pci_dev_facts_read()); everything else is read through
  * the root.
  */
 #include <errno.h>
@@ -13,7 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <vfiokit/cleanup.h>
+#include "vk_cleanup.h"
 #include <vfiokit/doctor.h>
 #include <vfiokit/resolver.h>
 #include <vfiokit/root.h>
@@ -22,11 +22,11 @@
 
 static int cmp_addr(const void *a, const void *b)
 {
-	return pci_addr_cmp(a, b);
+	return vk_pci_addr_cmp(a, b);
 }
 
 /* Append the addresses listed in sys/bus/pci/drivers/@drv to @v. Returns 0, -ENOMEM. */
-static int driver_devices_add(const struct vk_root *root, const char *drv, struct pci_addr **v, size_t *n)
+static int driver_devices_add(const struct vk_root *root, const char *drv, struct vk_pci_addr **v, size_t *n)
 {
 	char rel[320], **names = NULL;
 	size_t nn = 0;
@@ -39,24 +39,24 @@ static int driver_devices_add(const struct vk_root *root, const char *drv, struc
 		vk__doc_list_free(names, nn);
 		return 0;
 	}
-	struct pci_addr *nv = realloc(*v, (*n + nn) * sizeof(**v));
+	struct vk_pci_addr *nv = realloc(*v, (*n + nn) * sizeof(**v));
 	if (!nv) {
 		vk__doc_list_free(names, nn);
 		return -ENOMEM;
 	}
 	*v = nv;
 	for (size_t i = 0; i < nn; i++)
-		if (pci_addr_parse(names[i], &nv[*n], NULL) == 0)
+		if (vk_pci_addr_parse(names[i], &nv[*n], NULL) == 0)
 			(*n)++;
 	vk__doc_list_free(names, nn);
 	return 0;
 }
 
-int vk_doctor_vfio_devices(const struct vk_root *root, struct pci_addr **out, size_t *n, struct vk_error *err)
+int vk_doctor_vfio_devices(const struct vk_root *root, struct vk_pci_addr **out, size_t *n, struct vk_error *err)
 {
 	char **drivers = NULL;
 	size_t nd = 0, k = 0;
-	struct pci_addr *v = NULL;
+	struct vk_pci_addr *v = NULL;
 	int r = vk__doc_list(root, "/sys/bus/pci/drivers", &drivers, &nd);
 
 	*out = NULL;
@@ -65,7 +65,7 @@ int vk_doctor_vfio_devices(const struct vk_root *root, struct pci_addr **out, si
 		return vk_error_set(err, ENOMEM, "out of memory");
 	/* vfio-pci and its variant drivers (mlx5_vfio_pci, ...) */
 	for (size_t i = 0; r >= 0 && i < nd; i++)
-		if (pci_driver_is_vfio_pci(drivers[i]))
+		if (vk_pci_driver_is_vfio_pci(drivers[i]))
 			r = driver_devices_add(root, drivers[i], &v, &k);
 	vk__doc_list_free(drivers, nd);
 	if (r == -ENOMEM) {
@@ -82,14 +82,14 @@ int vk_doctor_vfio_devices(const struct vk_root *root, struct pci_addr **out, si
 	return 0;
 }
 
-static int check_driver(const struct vk_doctor_options *o, const struct pci_dev_facts *f, struct vk_doctor_report *rep)
+static int check_driver(const struct vk_doctor_options *o, const struct vk_pci_dev_facts *f, struct vk_doctor_report *rep)
 {
 	char fix[2048], ov[512], unbind[512], probe[512];
 	size_t off = 0;
 	struct stat st;
 
-	if (pci_driver_is_vfio_pci(f->driver)) {
-		bool variant = strcmp(f->driver, VFIO_DRIVER_NAME) != 0;
+	if (vk_pci_driver_is_vfio_pci(f->driver)) {
+		bool variant = strcmp(f->driver, VK_VFIO_DRIVER_NAME) != 0;
 		TRY(vk_doctor_add(rep, "VD102", VK_DOCTOR_PASS, f->bdf, NULL, "bound to %s%s%s", f->driver,
 		                  variant ? " (a vfio-pci variant driver)" : "",
 		                  strcmp(f->driver_override, f->driver) == 0 ? " (driver_override)" : ""));
@@ -115,7 +115,7 @@ static int check_driver(const struct vk_doctor_options *o, const struct pci_dev_
 #undef ADD
 	if (f->driver[0])
 		TRY(vk_doctor_add(rep, "VD102", VK_DOCTOR_FAIL, f->bdf, fix, "bound to %s, not vfio-pci%s", f->driver,
-		                  strcmp(f->driver_override, VFIO_DRIVER_NAME) == 0
+		                  strcmp(f->driver_override, VK_VFIO_DRIVER_NAME) == 0
 		                      ? " (driver_override is already vfio-pci: it needs an unbind and a probe)"
 		                      : ""));
 	else
@@ -129,7 +129,7 @@ static bool is_bridge(int64_t class_code)
 	return class_code >= 0 && ((class_code >> 8) == 0x0604 || (class_code >> 8) == 0x0609);
 }
 
-static int check_group(const struct vk_doctor_options *o, const struct pci_dev_facts *f, struct vk_doctor_report *rep)
+static int check_group(const struct vk_doctor_options *o, const struct vk_pci_dev_facts *f, struct vk_doctor_report *rep)
 {
 	char rel[256], members[1024] = "", bad[1024] = "", fix[2048] = "", gname[64];
 	size_t mo = 0, bo = 0, fo = 0, nbad = 0;
@@ -151,15 +151,15 @@ static int check_group(const struct vk_doctor_options *o, const struct pci_dev_f
 	if (nn > 1)
 		qsort(names, nn, sizeof(char *), vk__doc_strcmp);
 	for (size_t i = 0; i < nn; i++) {
-		struct pci_addr a;
-		struct pci_dev_facts m;
-		if (pci_addr_parse(names[i], &a, NULL) < 0 || pci_dev_facts_read(o->root, &a, &m, NULL) < 0)
+		struct vk_pci_addr a;
+		struct vk_pci_dev_facts m;
+		if (vk_pci_addr_parse(names[i], &a, NULL) < 0 || vk_pci_dev_facts_read(o->root, &a, &m, NULL) < 0)
 			continue;
 		bool bridge = is_bridge(m.class_code);
 		if (mo < sizeof(members))
 			mo += (size_t)snprintf(members + mo, sizeof(members) - mo, "%s%s %s%s", mo ? ", " : "", m.bdf,
 			                       m.driver[0] ? m.driver : "(no driver)", bridge ? " [bridge]" : "");
-		if (pci_driver_keeps_group_free(m.driver) || pci_addr_equal(&m.addr, &f->addr))
+		if (vk_pci_driver_keeps_group_free(m.driver) || vk_pci_addr_equal(&m.addr, &f->addr))
 			continue; /* the device's own driver is VD102's business */
 		nbad++;
 		if (bo < sizeof(bad))
@@ -199,23 +199,23 @@ static int check_group(const struct vk_doctor_options *o, const struct pci_dev_f
  * is read.  Returns 1 (it is), 0 (cannot tell: the node cannot be opened
  * here, which VD106 and the resolver judge), or -1 with @why saying what it is.
  */
-static int node_identity(const struct vk_root *root, const struct pci_dev_facts *f, struct vk_error *why)
+static int node_identity(const struct vk_root *root, const struct vk_pci_dev_facts *f, struct vk_error *why)
 {
 	_cleanup_close_ int fd = vk_root_openat(root, f->node_path, f->node_is_chardev ? O_PATH : O_RDONLY | O_NONBLOCK);
 
 	if (fd < 0)
 		return 0;
-	return vfio_node_identity_check(fd, f->cdev_major, f->cdev_minor, NULL, why) < 0 ? -1 : 1;
+	return vk_vfio_node_identity_check(fd, f->cdev_major, f->cdev_minor, NULL, why) < 0 ? -1 : 1;
 }
 
-static int check_cdev(const struct vk_doctor_options *o, const struct pci_dev_facts *f, struct vk_doctor_report *rep)
+static int check_cdev(const struct vk_doctor_options *o, const struct vk_pci_dev_facts *f, struct vk_doctor_report *rep)
 {
 	char rel[256], fix[512];
 	struct vk_error why = {0};
 
 	snprintf(rel, sizeof(rel), "/sys/bus/pci/devices/%s/vfio-dev", f->bdf);
 	switch (f->cdev_state) {
-	case VFIO_CDEV_OK:
+	case VK_VFIO_CDEV_OK:
 		if (node_identity(o->root, f, &why) == -1) {
 			snprintf(fix, sizeof(fix), "udevadm trigger -s vfio-dev (or recreate it: mknod %s c %u %u)",
 			         f->node_path, f->cdev_major, f->cdev_minor);
@@ -229,18 +229,18 @@ static int check_cdev(const struct vk_doctor_options *o, const struct pci_dev_fa
 		                  f->node_is_chardev ? "char device" : "stand-in file", (unsigned)f->node_uid,
 		                  (unsigned)f->node_gid, (unsigned)f->node_mode));
 		break;
-	case VFIO_CDEV_NO_VFIO_DEV_DIR:
+	case VK_VFIO_CDEV_NO_VFIO_DEV_DIR:
 		TRY(vk_doctor_add(rep, "VD104", VK_DOCTOR_FAIL, f->bdf,
 		                  "use a kernel with CONFIG_VFIO_DEVICE_CDEV=y (6.2+), or the legacy group interface (host=)",
 		                  "no vfio-dev/ directory: a kernel before 6.2, or without VFIO_DEVICE_CDEV"));
 		break;
-	case VFIO_CDEV_NO_DEV_ATTR:
+	case VK_VFIO_CDEV_NO_DEV_ATTR:
 		TRY(vk_doctor_add(rep, "VD104", VK_DOCTOR_FAIL, f->bdf,
 		                  "use a kernel with CONFIG_VFIO_DEVICE_CDEV=y (and the IOMMU on), or the legacy group interface (host=)",
 		                  "vfio-dev/%s has no dev: the kernel has no VFIO_DEVICE_CDEV (or runs in no-IOMMU mode)",
 		                  f->cdev_name[0] ? f->cdev_name : "vfioN"));
 		break;
-	case VFIO_CDEV_NODE_MISSING:
+	case VK_VFIO_CDEV_NODE_MISSING:
 		snprintf(fix, sizeof(fix), "udevadm trigger -s vfio-dev (or: mkdir -p /dev/vfio/devices && mknod %s c %u %u)",
 		         f->node_path, f->cdev_major, f->cdev_minor);
 		TRY(vk_doctor_add(rep, "VD104", VK_DOCTOR_FAIL, f->bdf, fix,
@@ -281,7 +281,7 @@ static int group_node(const struct vk_root *root, long group, char *rel, size_t 
 	return r;
 }
 
-static int check_group_node(const struct vk_doctor_options *o, const struct pci_dev_facts *f,
+static int check_group_node(const struct vk_doctor_options *o, const struct vk_pci_dev_facts *f,
                             struct vk_doctor_report *rep)
 {
 	char rel[128], desc[160];
@@ -299,14 +299,14 @@ static int check_group_node(const struct vk_doctor_options *o, const struct pci_
 	return vk__doc_evidence_path(rep, o->root, rel, desc);
 }
 
-static int check_access(const struct vk_doctor_options *o, const struct pci_dev_facts *f, struct vk_doctor_report *rep)
+static int check_access(const struct vk_doctor_options *o, const struct vk_pci_dev_facts *f, struct vk_doctor_report *rep)
 {
 	struct { char rel[128]; struct stat st; bool ok; const char *subsys; } nodes[2];
 	size_t n = 0, ok = 0;
 	char who[96], denied[512] = "", allowed[512] = "", fix[1024];
 	size_t doff = 0, aoff = 0;
 
-	if (f->cdev_state == VFIO_CDEV_OK && vk__doc_stat(o->root, f->node_path, &nodes[n].st) == 0) {
+	if (f->cdev_state == VK_VFIO_CDEV_OK && vk__doc_stat(o->root, f->node_path, &nodes[n].st) == 0) {
 		snprintf(nodes[n].rel, sizeof(nodes[n].rel), "%s", f->node_path);
 		nodes[n++].subsys = "vfio-dev";
 	}
@@ -360,7 +360,7 @@ static int check_access(const struct vk_doctor_options *o, const struct pci_dev_
 	return 0;
 }
 
-static int check_sriov(const struct vk_doctor_options *o, const struct pci_dev_facts *f, struct vk_doctor_report *rep)
+static int check_sriov(const struct vk_doctor_options *o, const struct vk_pci_dev_facts *f, struct vk_doctor_report *rep)
 {
 	char rel[256], tot[32], num[32], link[512];
 	_cleanup_close_ int dfd = -1;
@@ -375,13 +375,13 @@ static int check_sriov(const struct vk_doctor_options *o, const struct pci_dev_f
 		link[ln] = '\0';
 		const char *pf = strrchr(link, '/');
 		pf = pf ? pf + 1 : link;
-		struct pci_addr pa;
-		struct pci_dev_facts pff;
-		bool have_pf = pci_addr_parse(pf, &pa, NULL) == 0 && pci_dev_facts_read(o->root, &pa, &pff, NULL) == 0 &&
+		struct vk_pci_addr pa;
+		struct vk_pci_dev_facts pff;
+		bool have_pf = vk_pci_addr_parse(pf, &pa, NULL) == 0 && vk_pci_dev_facts_read(o->root, &pa, &pff, NULL) == 0 &&
 		               pff.present;
 		if (!have_pf)
 			TRY(vk_doctor_add(rep, "VD107", VK_DOCTOR_WARN, f->bdf, NULL, "a VF whose PF %s cannot be read", pf));
-		else if (pci_driver_is_vfio_pci(pff.driver))
+		else if (vk_pci_driver_is_vfio_pci(pff.driver))
 			TRY(vk_doctor_add(rep, "VD107", VK_DOCTOR_WARN, f->bdf,
 			                  "give QEMU the PF's VF token: -device vfio-pci,...,vf-token=<UUID> (set on the PF with VFIO_DEVICE_FEATURE), or bind the PF to its own driver",
 			                  "a VF of PF %s, which is bound to %s: opening the VF needs the PF's VF token", pf,
@@ -415,13 +415,13 @@ static int check_sriov(const struct vk_doctor_options *o, const struct pci_dev_f
 	return vk__doc_evidence_path(rep, o->root, rel, tot);
 }
 
-int vk_doctor_check_device(const struct vk_doctor_options *o, const struct pci_addr *addr,
+int vk_doctor_check_device(const struct vk_doctor_options *o, const struct vk_pci_addr *addr,
                            struct vk_doctor_report *rep, struct vk_error *err)
 {
-	struct pci_dev_facts f;
+	struct vk_pci_dev_facts f;
 	struct vk_error e = { 0 };
 	char rel[256];
-	int r = pci_dev_facts_read(o->root, addr, &f, &e);
+	int r = vk_pci_dev_facts_read(o->root, addr, &f, &e);
 
 #define CHK(x)                                                        \
 	do {                                                              \
@@ -449,7 +449,7 @@ int vk_doctor_check_device(const struct vk_doctor_options *o, const struct pci_a
 	snprintf(rel, sizeof(rel), "/sys/bus/pci/devices/%s/driver", f.bdf);
 	CHK(vk__doc_evidence_path(rep, o->root, rel, f.driver[0] ? f.driver : "absent"));
 	CHK(check_group(o, &f, rep));
-	if (pci_driver_is_vfio_pci(f.driver)) {
+	if (vk_pci_driver_is_vfio_pci(f.driver)) {
 		CHK(check_cdev(o, &f, rep));
 		if (f.iommu_group >= 0)
 			CHK(check_group_node(o, &f, rep));

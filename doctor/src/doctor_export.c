@@ -18,7 +18,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <vfiokit/cleanup.h>
+#include "vk_cleanup.h"
 #include <vfiokit/doctor.h>
 #include <vfiokit/doctor_export.h>
 
@@ -49,7 +49,7 @@ static int verdict(const struct vk_doctor_report *rep, const char *id, bool warn
 int vk_doctor_host_read(const struct vk_doctor_options *o, const struct vk_doctor_report *rep,
                         struct vk_doctor_host *h, struct vk_error *err)
 {
-	_cleanup_free_ struct pci_addr *devs = NULL;
+	_cleanup_free_ struct vk_pci_addr *devs = NULL;
 	size_t n = 0;
 	int r;
 

@@ -13,7 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <vfiokit/cleanup.h>
+#include "vk_cleanup.h"
 #include <vfiokit/doctor.h>
 #include <vfiokit/resolver.h>
 #include <vfiokit/root.h>
@@ -472,7 +472,7 @@ static int check_dev_iommu(const struct vk_doctor_options *o, struct platform *p
 static int check_cdev(const struct vk_doctor_options *o, struct platform *p, struct vk_doctor_report *rep,
                       struct vk_error *err)
 {
-	_cleanup_free_ struct pci_addr *devs = NULL;
+	_cleanup_free_ struct vk_pci_addr *devs = NULL;
 	_cleanup_free_ char *cfg = NULL;
 	size_t n = 0, with_dir = 0;
 	char rel[512], val[256], release[128];
@@ -483,8 +483,8 @@ static int check_cdev(const struct vk_doctor_options *o, struct platform *p, str
 	if (r < 0)
 		return r;
 	for (size_t i = 0; i < n; i++) {
-		struct pci_dev_facts f;
-		if (pci_dev_facts_read(o->root, &devs[i], &f, NULL) < 0 || !f.present)
+		struct vk_pci_dev_facts f;
+		if (vk_pci_dev_facts_read(o->root, &devs[i], &f, NULL) < 0 || !f.present)
 			continue;
 		with_dir += f.has_vfio_dev_dir;
 		if (f.has_dev_attr) {
@@ -500,8 +500,8 @@ static int check_cdev(const struct vk_doctor_options *o, struct platform *p, str
 	if (vk__doc_read(o->root, "/sys/module/vfio/parameters/enable_unsafe_noiommu_mode", val, sizeof(val)) > 0)
 		noiommu = val[0] == 'Y' || val[0] == 'y' || val[0] == '1';
 	if (n) {
-		char bdf[PCI_ADDR_STRLEN];
-		pci_addr_format(&devs[0], bdf);
+		char bdf[VK_PCI_ADDR_STRLEN];
+		vk_pci_addr_format(&devs[0], bdf);
 		TRY(vk_doctor_add(rep, "VD006", VK_DOCTOR_FAIL, NULL, NULL,
 		                  "%zu device%s bound to vfio-pci, none with vfio-dev/vfioN/dev: %s", n, n == 1 ? "" : "s",
 		                  noiommu ? "no-IOMMU mode has no device cdev"

@@ -7,7 +7,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
-#include <vfiokit/cleanup.h>
+#include "vk_cleanup.h"
 #include <vfiokit/doctor.h>
 
 #include "doctor_internal.h"
@@ -145,7 +145,7 @@ int vk_doctor_find_qemu(const char *path, char *buf, size_t len)
 int vk_doctor_check_qemu(const struct vk_doctor_options *o, struct vk_doctor_report *rep, struct vk_error *err)
 {
 	char bin[4096];
-	struct qemu_caps caps;
+	struct vk_qemu_caps caps;
 	struct vk_error e = { 0 };
 	char missing[256] = "";
 	size_t mo = 0;
@@ -164,7 +164,7 @@ int vk_doctor_check_qemu(const struct vk_doctor_options *o, struct vk_doctor_rep
 		                  "no QEMU binary found on PATH (qemu-system-x86_64, qemu-system-aarch64, ..., qemu-kvm)"));
 		return vk_doctor_evidence(rep, "PATH=%s", getenv("PATH") ? getenv("PATH") : "");
 	}
-	if (qemu_caps_probe(bin, &caps, &e) < 0) {
+	if (vk_qemu_caps_probe(bin, &caps, &e) < 0) {
 		TRY(vk_doctor_add(rep, "VD301", VK_DOCTOR_WARN, NULL, "give a working QEMU binary with --qemu BINARY",
 		                  "cannot ask %s: %s", bin, e.msg));
 		return vk_doctor_evidence(rep, "%s -version", bin);
@@ -195,8 +195,8 @@ int vk_doctor_check_qemu(const struct vk_doctor_options *o, struct vk_doctor_rep
 
 int vk_doctor_run(const struct vk_doctor_options *o, struct vk_doctor_report *rep, struct vk_error *err)
 {
-	_cleanup_free_ struct pci_addr *devs = NULL;
-	const struct pci_addr *list = o->devices;
+	_cleanup_free_ struct vk_pci_addr *devs = NULL;
+	const struct vk_pci_addr *list = o->devices;
 	size_t n = o->n_devices;
 	int r;
 

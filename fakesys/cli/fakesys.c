@@ -15,7 +15,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include <vfiokit/cleanup.h>
+#include "vk_cleanup.h"
 #include <vfiokit/fakesys_record.h>
 #include <vfiokit/fakesys_run.h>
 #include <vfiokit/fakesys_serve.h>
@@ -221,14 +221,14 @@ static int fail(const struct vk_error *e)
 /* Scenario file -> sealed tree; NULL with @e filled on failure. */
 static struct vtree *load_tree(const char *scenario, struct vk_error *e)
 {
-	struct host_model *m = NULL;
+	struct vk_host_model *m = NULL;
 	struct vtree *t = NULL;
 
-	if (host_model_load(scenario, &m, e) < 0)
+	if (vk_host_model_load(scenario, &m, e) < 0)
 		return NULL;
-	if (host_tree_build(m, &t, e) < 0)
+	if (vk_host_tree_build(m, &t, e) < 0)
 		t = NULL;
-	host_model_free(m);
+	vk_host_model_free(m);
 	return t;
 }
 
@@ -244,8 +244,8 @@ static int cmd_materialize(int argc, char **argv)
 	struct vtree *t = load_tree(argv[optind], &e);
 	if (!t)
 		return fail(&e);
-	r = fakesys_materialize(t, argv[optind + 1], &e);
-	vtree_free(t);
+	r = vk_fakesys_materialize(t, argv[optind + 1], &e);
+	vk_vtree_free(t);
 	return r < 0 ? fail(&e) : VK_EXIT_OK;
 }
 
@@ -262,7 +262,7 @@ static int cmd_mount(int argc, char **argv)
 		{"help", no_argument, NULL, 'h'},
 		{0},
 	};
-	struct fakesys_mount_opts o = {0};
+	struct vk_fakesys_mount_opts o = {0};
 	struct vk_error e = {0};
 	int c;
 
@@ -308,18 +308,18 @@ static int cmd_mount(int argc, char **argv)
 		return VK_EXIT_FAIL;
 	}
 	/* The model stays: the live mode changes it and rebuilds the tree. */
-	struct host_model *m = NULL;
+	struct vk_host_model *m = NULL;
 	struct vtree *t = NULL;
-	if (host_model_load(argv[optind], &m, &e) < 0)
+	if (vk_host_model_load(argv[optind], &m, &e) < 0)
 		return fail(&e);
-	if (host_tree_build(m, &t, &e) < 0) {
-		host_model_free(m);
+	if (vk_host_tree_build(m, &t, &e) < 0) {
+		vk_host_model_free(m);
 		return fail(&e);
 	}
 	o.model = m;
-	int r = fakesys_mount(t, argv[optind + 1], &o, &e);
-	vtree_free(t);
-	host_model_free(m);
+	int r = vk_fakesys_mount(t, argv[optind + 1], &o, &e);
+	vk_vtree_free(t);
+	vk_host_model_free(m);
 	return r < 0 ? fail(&e) : VK_EXIT_OK;
 }
 
@@ -332,7 +332,7 @@ static int cmd_umount(int argc, char **argv)
 		{"help", no_argument, NULL, 'h'},
 		{0},
 	};
-	struct fakesys_umount_opts o = {0};
+	struct vk_fakesys_umount_opts o = {0};
 	struct vk_error e = {0};
 	int c;
 
@@ -365,7 +365,7 @@ static int cmd_umount(int argc, char **argv)
 	}
 	if (argc - optind != 1)
 		return verb_usage_error("umount", "expects MOUNTPOINT");
-	int r = fakesys_umount_with(argv[optind], &o, &e);
+	int r = vk_fakesys_umount_with(argv[optind], &o, &e);
 	if (r < 0)
 		return fail(&e);
 	if (r > 0 && !arg_quiet)
@@ -375,7 +375,7 @@ static int cmd_umount(int argc, char **argv)
 
 /*
  * run and test serve a root's host: as an ordinary user they become root of a
- * user namespace of their own first (fakesys_userns_enter(),
+ * user namespace of their own first (vk_fakesys_userns_enter(),
  * docs/architecture.md "Running unprivileged").  0, or EXIT_FAILURE after the
  * message.
  */
@@ -384,7 +384,7 @@ static int enter_userns(void)
 	struct vk_error e = {0};
 	bool subids;
 
-	if (fakesys_userns_enter(&subids, &e) < 0) {
+	if (vk_fakesys_userns_enter(&subids, &e) < 0) {
 		fail(&e);
 		return EXIT_FAILURE;
 	}
@@ -403,7 +403,7 @@ static int cmd_run(int argc, char **argv)
 		{"help", no_argument, NULL, 'h'},
 		{0},
 	};
-	struct fakesys_run_opts o = {0};
+	struct vk_fakesys_run_opts o = {0};
 	struct vk_error e = {0};
 	int c, status = 125;
 
@@ -443,18 +443,18 @@ static int cmd_run(int argc, char **argv)
 	if (ur)
 		return 125;
 	/* the model too: the live mode changes it and rebuilds the tree */
-	struct host_model *m = NULL;
+	struct vk_host_model *m = NULL;
 	struct vtree *t = NULL;
-	if (host_model_load(scen, &m, &e) < 0 || host_tree_build(m, &t, &e) < 0) {
-		host_model_free(m);
+	if (vk_host_model_load(scen, &m, &e) < 0 || vk_host_tree_build(m, &t, &e) < 0) {
+		vk_host_model_free(m);
 		fail(&e);
 		return 125;
 	}
 	if (o.serve_opens)
 		o.model = m;
-	int r = fakesys_run(t, argv + optind, &o, &status, &e);
-	vtree_free(t);
-	host_model_free(m);
+	int r = vk_fakesys_run(t, argv + optind, &o, &status, &e);
+	vk_vtree_free(t);
+	vk_host_model_free(m);
 	if (r < 0)
 		fail(&e);
 	return status;
@@ -462,7 +462,7 @@ static int cmd_run(int argc, char **argv)
 
 static int cmd_show(int argc, char **argv)
 {
-	struct host_model *m = NULL;
+	struct vk_host_model *m = NULL;
 	struct vk_error e = {0};
 	int r = verb_help_only("show", argc, argv);
 
@@ -470,11 +470,11 @@ static int cmd_show(int argc, char **argv)
 		return r;
 	if (argc - optind != 1)
 		return verb_usage_error("show", "expects SCENARIO");
-	if (host_model_load(argv[optind], &m, &e) < 0)
+	if (vk_host_model_load(argv[optind], &m, &e) < 0)
 		return fail(&e);
 	/* box drawing only where the locale can show it (LC_ALL=C: ASCII) */
-	host_model_show_with(m, stdout, vk_cli_locale_is_utf8() ? 0 : HOST_SHOW_ASCII);
-	host_model_free(m);
+	vk_host_model_show_with(m, stdout, vk_cli_locale_is_utf8() ? 0 : VK_HOST_SHOW_ASCII);
+	vk_host_model_free(m);
 	return fflush(stdout) == 0 ? VK_EXIT_OK : VK_EXIT_FAIL;
 }
 
@@ -508,12 +508,12 @@ static int write_scenario(const char *output, int (*fn)(void *, FILE *, struct v
 
 static int do_record(void *ctx, FILE *f, struct vk_error *e)
 {
-	return fakesys_record(ctx, f, arg_quiet ? NULL : stderr, e);
+	return vk_fakesys_record(ctx, f, arg_quiet ? NULL : stderr, e);
 }
 
 static int do_import(void *ctx, FILE *f, struct vk_error *e)
 {
-	return fakesys_import_umockdev(ctx, f, arg_quiet ? NULL : stderr, e);
+	return vk_fakesys_import_umockdev(ctx, f, arg_quiet ? NULL : stderr, e);
 }
 
 static int cmd_record(int argc, char **argv)
@@ -526,7 +526,7 @@ static int cmd_record(int argc, char **argv)
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
-	struct fakesys_record_opts o = {0};
+	struct vk_fakesys_record_opts o = {0};
 	const char *output = NULL;
 	int c;
 

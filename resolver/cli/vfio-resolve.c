@@ -15,7 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <vfiokit/cleanup.h>
+#include "vk_cleanup.h"
 #include <vfiokit/qemu_argv.h>
 #include <vfiokit/resolver.h>
 #include <vfiokit/root.h>
@@ -30,9 +30,9 @@ enum mode { MODE_FACTS, MODE_OPEN, MODE_ARGV, MODE_EXEC };
 static const char *arg_root = "/";
 static bool arg_json, arg_quiet, arg_legacy, arg_no_host, arg_no_openat2;
 static enum mode arg_mode = MODE_FACTS;
-static enum qemu_syntax arg_syntax = QEMU_SYNTAX_KEYVAL;
+static enum vk_qemu_syntax arg_syntax = VK_QEMU_SYNTAX_KEYVAL;
 static char **arg_exec_argv; /* PROGRAM ARGS..., NULL-terminated */
-static struct pci_addr *arg_addrs;
+static struct vk_pci_addr *arg_addrs;
 static size_t arg_n;
 
 static int help(void)
@@ -75,23 +75,23 @@ static void print_hex(const char *label, int64_t v, int width)
 		printf("  %-16s 0x%0*llx\n", label, width, (long long)v);
 }
 
-static const char *state_name(enum vfio_cdev_state s)
+static const char *state_name(enum vk_vfio_cdev_state s)
 {
 	static const char *const names[] = {
-		[VFIO_CDEV_OK] = "ok",
-		[VFIO_CDEV_DEVICE_ABSENT] = "device-absent",
-		[VFIO_CDEV_NOT_VFIO] = "not-vfio-pci",
-		[VFIO_CDEV_NO_VFIO_DEV_DIR] = "no-vfio-dev-dir",
-		[VFIO_CDEV_BAD_ENTRIES] = "bad-vfio-dev-entries",
-		[VFIO_CDEV_NO_DEV_ATTR] = "no-dev-attribute",
-		[VFIO_CDEV_BAD_DEV_ATTR] = "bad-dev-attribute",
-		[VFIO_CDEV_NODE_MISSING] = "node-missing",
-		[VFIO_CDEV_NODE_ERROR] = "node-error",
+		[VK_VFIO_CDEV_OK] = "ok",
+		[VK_VFIO_CDEV_DEVICE_ABSENT] = "device-absent",
+		[VK_VFIO_CDEV_NOT_VFIO] = "not-vfio-pci",
+		[VK_VFIO_CDEV_NO_VFIO_DEV_DIR] = "no-vfio-dev-dir",
+		[VK_VFIO_CDEV_BAD_ENTRIES] = "bad-vfio-dev-entries",
+		[VK_VFIO_CDEV_NO_DEV_ATTR] = "no-dev-attribute",
+		[VK_VFIO_CDEV_BAD_DEV_ATTR] = "bad-dev-attribute",
+		[VK_VFIO_CDEV_NODE_MISSING] = "node-missing",
+		[VK_VFIO_CDEV_NODE_ERROR] = "node-error",
 	};
 	return (unsigned)s < VK_ARRAY_SIZE(names) ? names[s] : "unknown";
 }
 
-static void print_facts_text(const struct pci_dev_facts *f, const char *diag)
+static void print_facts_text(const struct vk_pci_dev_facts *f, const char *diag)
 {
 	printf("%s:\n", f->bdf);
 	printf("  %-16s %s\n", "present", f->present ? "yes" : "no");
@@ -126,7 +126,7 @@ static void print_facts_text(const struct pci_dev_facts *f, const char *diag)
 		printf("  %-16s %s\n", "problem", diag);
 }
 
-static json_t *facts_json(const struct pci_dev_facts *f, const char *diag)
+static json_t *facts_json(const struct vk_pci_dev_facts *f, const char *diag)
 {
 	json_t *o = json_object();
 	char b[32];
@@ -210,24 +210,24 @@ static int do_facts(const struct vk_root *root)
 	int rc = VK_EXIT_OK;
 
 	for (size_t i = 0; i < arg_n; i++) {
-		struct pci_dev_facts f;
+		struct vk_pci_dev_facts f;
 		struct vk_error e;
-		char path[64], bdf[PCI_ADDR_STRLEN];
+		char path[64], bdf[VK_PCI_ADDR_STRLEN];
 
 		vk_error_clear(&e);
-		if (pci_dev_facts_read(root, &arg_addrs[i], &f, &e) < 0) {
+		if (vk_pci_dev_facts_read(root, &arg_addrs[i], &f, &e) < 0) {
 			fprintf(stderr, PROG ": %s\n", e.msg);
 			if (arr)
 				json_array_append_new(arr, json_pack("{s:s, s:s}", "address",
-				                                      pci_addr_format(&arg_addrs[i], bdf), "error", e.msg));
+				                                      vk_pci_addr_format(&arg_addrs[i], bdf), "error", e.msg));
 			rc = VK_EXIT_FAIL;
 			continue;
 		}
-		bool ok = vfio_cdev_lookup(&f, path, sizeof(path), &e) == 0;
+		bool ok = vk_vfio_cdev_lookup(&f, path, sizeof(path), &e) == 0;
 		if (arg_legacy) {
 			/* legacy mode needs vfio-pci and a group, not the cdev */
 			ok = f.present && f.iommu_group >= 0 &&
-			     (pci_driver_is_vfio_pci(f.driver) || f.has_vfio_dev_dir);
+			     (vk_pci_driver_is_vfio_pci(f.driver) || f.has_vfio_dev_dir);
 			if (ok)
 				vk_error_clear(&e);
 			else if (!e.msg[0])
@@ -247,17 +247,17 @@ static int do_facts(const struct vk_root *root)
 	return finish_json(j, rc);
 }
 
-static int open_set(const struct vk_root *root, struct vfio_set *set, struct vk_error *e)
+static int open_set(const struct vk_root *root, struct vk_vfio_set *set, struct vk_error *e)
 {
 	vk_error_clear(e);
-	if (vfio_set_open(root, arg_addrs, arg_n, arg_legacy ? VFIO_SET_LEGACY : 0, set, e) < 0) {
+	if (vk_vfio_set_open(root, arg_addrs, arg_n, arg_legacy ? VK_VFIO_SET_LEGACY : 0, set, e) < 0) {
 		fprintf(stderr, PROG ": %s\n", e->msg);
 		return VK_EXIT_FAIL;
 	}
 	return VK_EXIT_OK;
 }
 
-static json_t *open_set_json(const struct vfio_set *set)
+static json_t *open_set_json(const struct vk_vfio_set *set)
 {
 	json_t *devs = json_array();
 
@@ -271,7 +271,7 @@ static json_t *open_set_json(const struct vfio_set *set)
 	return devs;
 }
 
-static void open_set_text(const struct vfio_set *set)
+static void open_set_text(const struct vk_vfio_set *set)
 {
 	if (set->iommufd >= 0)
 		printf("iommufd fd=%d /dev/iommu\n", set->iommufd);
@@ -287,7 +287,7 @@ static void open_set_text(const struct vfio_set *set)
 /* --open: the opened set, or (--json) the envelope with the error and no FDs. */
 static int do_open(const struct vk_root *root)
 {
-	struct vfio_set set;
+	struct vk_vfio_set set;
 	struct vk_error e;
 	int rc = open_set(root, &set, &e);
 	bool opened = rc == VK_EXIT_OK;
@@ -307,14 +307,14 @@ static int do_open(const struct vk_root *root)
 		open_set_text(&set);
 	}
 	if (opened)
-		vfio_set_close(&set);
+		vk_vfio_set_close(&set);
 	return rc;
 }
 
-static int build_argv(const struct vfio_set *set, struct qemu_argv *a, struct vk_error *e)
+static int build_argv(const struct vk_vfio_set *set, struct vk_qemu_argv *a, struct vk_error *e)
 {
 	vk_error_clear(e);
-	if (qemu_argv_build(set, arg_syntax, arg_no_host ? QEMU_ARGV_NO_HOST : 0, a, e) < 0) {
+	if (vk_qemu_argv_build(set, arg_syntax, arg_no_host ? VK_QEMU_ARGV_NO_HOST : 0, a, e) < 0) {
 		fprintf(stderr, PROG ": %s\n", e->msg);
 		return VK_EXIT_FAIL;
 	}
@@ -324,8 +324,8 @@ static int build_argv(const struct vfio_set *set, struct qemu_argv *a, struct vk
 /* --argv: QEMU's arguments, or (--json) the envelope with the error and none. */
 static int do_argv(const struct vk_root *root)
 {
-	struct vfio_set set;
-	struct qemu_argv a = {0};
+	struct vk_vfio_set set;
+	struct vk_qemu_argv a = {0};
 	struct vk_error e;
 	int rc = open_set(root, &set, &e);
 	bool opened = rc == VK_EXIT_OK;
@@ -348,17 +348,17 @@ static int do_argv(const struct vk_root *root)
 			puts(a.argv[i]);
 	}
 	if (opened && a.argv)
-		qemu_argv_free(&a);
+		vk_qemu_argv_free(&a);
 	if (opened)
-		vfio_set_close(&set);
+		vk_vfio_set_close(&set);
 	return rc;
 }
 
 /* Open the set, then exec with exactly its FDs inheritable.  Returns only on failure. */
 static int do_exec(struct vk_root *root)
 {
-	struct vfio_set set;
-	struct qemu_argv a;
+	struct vk_vfio_set set;
+	struct vk_qemu_argv a;
 	size_t nprog = 0;
 	char **argv;
 	struct vk_error e;
@@ -368,7 +368,7 @@ static int do_exec(struct vk_root *root)
 		return rc;
 	rc = build_argv(&set, &a, &e);
 	if (rc) {
-		vfio_set_close(&set);
+		vk_vfio_set_close(&set);
 		return rc;
 	}
 	while (arg_exec_argv[nprog])
@@ -411,12 +411,12 @@ setfd_fail:
 	rc = VK_EXIT_FAIL;
 out_noroot:
 	free(argv);
-	qemu_argv_free(&a);
-	vfio_set_close(&set);
+	vk_qemu_argv_free(&a);
+	vk_vfio_set_close(&set);
 	exit(rc); /* the root is closed already */
 out:
-	qemu_argv_free(&a);
-	vfio_set_close(&set);
+	vk_qemu_argv_free(&a);
+	vk_vfio_set_close(&set);
 	return rc;
 }
 
@@ -460,7 +460,7 @@ static int parse_addresses(int nargs, char *argv[])
 			return -EINVAL;
 		}
 		vk_error_clear(&e);
-		if (pci_addr_parse(a, &arg_addrs[i], &e) < 0) {
+		if (vk_pci_addr_parse(a, &arg_addrs[i], &e) < 0) {
 			vk_cli_usage_error(PROG, "%s", e.msg);
 			return -EINVAL;
 		}
@@ -509,9 +509,9 @@ static int parse_argv(int argc, char *argv[])
 			break;
 		case OPT_SYNTAX:
 			if (strcmp(optarg, "keyval") == 0)
-				arg_syntax = QEMU_SYNTAX_KEYVAL;
+				arg_syntax = VK_QEMU_SYNTAX_KEYVAL;
 			else if (strcmp(optarg, "json") == 0)
-				arg_syntax = QEMU_SYNTAX_JSON;
+				arg_syntax = VK_QEMU_SYNTAX_JSON;
 			else
 				return vk_cli_usage_error(PROG, "--syntax must be keyval or json, not '%s'", optarg), -EINVAL;
 			break;

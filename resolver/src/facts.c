@@ -11,7 +11,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
-#include <vfiokit/cleanup.h>
+#include "vk_cleanup.h"
 #include <vfiokit/resolver.h>
 
 #include "internal.h"
@@ -136,7 +136,7 @@ struct linux_dirent64 {
 };
 
 /* Enumerate vfio-dev/: exactly one "vfio<digits>" entry, else a description of what is there. */
-static int scan_vfio_dev(int dirfd, struct pci_dev_facts *f)
+static int scan_vfio_dev(int dirfd, struct vk_pci_dev_facts *f)
 {
 	char buf[4096];
 	size_t valid = 0, total = 0, plen = 0;
@@ -174,7 +174,7 @@ static int scan_vfio_dev(int dirfd, struct pci_dev_facts *f)
 	if (valid == 1 && total == 1)
 		return 0;
 	f->cdev_name[0] = '\0';
-	f->cdev_state = VFIO_CDEV_BAD_ENTRIES;
+	f->cdev_state = VK_VFIO_CDEV_BAD_ENTRIES;
 	if (total == 0)
 		snprintf(f->cdev_problem, sizeof(f->cdev_problem),
 		         "vfio-dev/ is empty (expected exactly one entry 'vfio<N>')");
@@ -185,18 +185,18 @@ static int scan_vfio_dev(int dirfd, struct pci_dev_facts *f)
 	return 0;
 }
 
-static void facts_init(struct pci_dev_facts *f, const struct pci_addr *addr)
+static void facts_init(struct vk_pci_dev_facts *f, const struct vk_pci_addr *addr)
 {
 	memset(f, 0, sizeof(*f));
 	f->addr = *addr;
-	pci_addr_format(addr, f->bdf);
+	vk_pci_addr_format(addr, f->bdf);
 	f->vendor = f->device = f->subsystem_vendor = f->subsystem_device = f->revision = -1;
 	f->class_code = -1;
 	f->iommu_group = -1;
 }
 
-int pci_dev_facts_read(const struct vk_root *root, const struct pci_addr *addr,
-                       struct pci_dev_facts *f, struct vk_error *err)
+int vk_pci_dev_facts_read(const struct vk_root *root, const struct vk_pci_addr *addr,
+                       struct vk_pci_dev_facts *f, struct vk_error *err)
 {
 	char rel[96], shown[PATH_MAX], buf[128];
 	_cleanup_close_ int devfd = -1;
@@ -208,7 +208,7 @@ int pci_dev_facts_read(const struct vk_root *root, const struct pci_addr *addr,
 	snprintf(rel, sizeof(rel), "sys/bus/pci/devices/%s", f->bdf);
 	devfd = vk_root_openat(root, rel, O_PATH | O_DIRECTORY);
 	if (devfd == -ENOENT) {
-		f->cdev_state = VFIO_CDEV_DEVICE_ABSENT;
+		f->cdev_state = VK_VFIO_CDEV_DEVICE_ABSENT;
 		snprintf(f->cdev_problem, sizeof(f->cdev_problem), "%s does not exist",
 		         vk_root_path(root, rel, shown, sizeof(shown)));
 		devfd = -1;
@@ -226,11 +226,11 @@ int pci_dev_facts_read(const struct vk_root *root, const struct pci_addr *addr,
 		const char *name;
 		size_t off;
 	} ids[] = {
-		{"vendor", offsetof(struct pci_dev_facts, vendor)},
-		{"device", offsetof(struct pci_dev_facts, device)},
-		{"subsystem_vendor", offsetof(struct pci_dev_facts, subsystem_vendor)},
-		{"subsystem_device", offsetof(struct pci_dev_facts, subsystem_device)},
-		{"revision", offsetof(struct pci_dev_facts, revision)},
+		{"vendor", offsetof(struct vk_pci_dev_facts, vendor)},
+		{"device", offsetof(struct vk_pci_dev_facts, device)},
+		{"subsystem_vendor", offsetof(struct vk_pci_dev_facts, subsystem_vendor)},
+		{"subsystem_device", offsetof(struct vk_pci_dev_facts, subsystem_device)},
+		{"revision", offsetof(struct vk_pci_dev_facts, revision)},
 	};
 	for (size_t i = 0; i < VK_ARRAY_SIZE(ids); i++) {
 		r = read_hex_attr(root, devfd, ids[i].name, &v, &why);
@@ -303,13 +303,13 @@ int pci_dev_facts_read(const struct vk_root *root, const struct pci_addr *addr,
 		if (r == 0) {
 			f->has_dev_attr = true;
 			if (vk__parse_majmin(buf, &f->cdev_major, &f->cdev_minor) < 0) {
-				f->cdev_state = VFIO_CDEV_BAD_DEV_ATTR;
+				f->cdev_state = VK_VFIO_CDEV_BAD_DEV_ATTR;
 				buf[strcspn(buf, "\n")] = '\0';
 				snprintf(f->cdev_problem, sizeof(f->cdev_problem),
 				         "vfio-dev/%s/dev holds '%.64s', not 'major:minor'", f->cdev_name, buf);
 			}
 		} else if (r == -ENOENT) {
-			f->cdev_state = VFIO_CDEV_NO_DEV_ATTR;
+			f->cdev_state = VK_VFIO_CDEV_NO_DEV_ATTR;
 			snprintf(f->cdev_problem, sizeof(f->cdev_problem), "vfio-dev/%s has no 'dev' attribute",
 			         f->cdev_name);
 		} else if (attr_is_hostile(r)) {
@@ -324,12 +324,12 @@ int pci_dev_facts_read(const struct vk_root *root, const struct pci_addr *addr,
 
 	/* The state, in the order a user has to fix things. */
 	if (!f->has_vfio_dev_dir) {
-		if (pci_driver_is_vfio_pci(f->driver)) {
-			f->cdev_state = VFIO_CDEV_NO_VFIO_DEV_DIR;
+		if (vk_pci_driver_is_vfio_pci(f->driver)) {
+			f->cdev_state = VK_VFIO_CDEV_NO_VFIO_DEV_DIR;
 			snprintf(f->cdev_problem, sizeof(f->cdev_problem), "bound to %s but %s/vfio-dev does not exist",
 			         f->driver, vk_root_path(root, rel, shown, sizeof(shown)));
 		} else {
-			f->cdev_state = VFIO_CDEV_NOT_VFIO;
+			f->cdev_state = VK_VFIO_CDEV_NOT_VFIO;
 			if (f->driver[0])
 				snprintf(f->cdev_problem, sizeof(f->cdev_problem), "bound to driver '%s', not vfio-pci",
 				         f->driver);
@@ -338,7 +338,7 @@ int pci_dev_facts_read(const struct vk_root *root, const struct pci_addr *addr,
 		}
 		return 0;
 	}
-	if (f->cdev_state != VFIO_CDEV_OK)
+	if (f->cdev_state != VK_VFIO_CDEV_OK)
 		return 0;
 
 	/* The node in /dev: type, owner, mode; O_PATH so that nothing is opened yet. */
@@ -347,7 +347,7 @@ int pci_dev_facts_read(const struct vk_root *root, const struct pci_addr *addr,
 		struct stat st;
 		if (nfd == -ENOENT) {
 			nfd = -1;
-			f->cdev_state = VFIO_CDEV_NODE_MISSING;
+			f->cdev_state = VK_VFIO_CDEV_NODE_MISSING;
 			snprintf(f->cdev_problem, sizeof(f->cdev_problem), "%s does not exist",
 			         vk_root_path(root, f->node_path, shown, sizeof(shown)));
 			return 0;
@@ -355,7 +355,7 @@ int pci_dev_facts_read(const struct vk_root *root, const struct pci_addr *addr,
 		if (nfd < 0 || vk__fstat(nfd, &st) < 0) {
 			int e = nfd < 0 ? -nfd : errno;
 			nfd = -1;
-			f->cdev_state = VFIO_CDEV_NODE_ERROR;
+			f->cdev_state = VK_VFIO_CDEV_NODE_ERROR;
 			snprintf(f->cdev_problem, sizeof(f->cdev_problem), "cannot examine %s: %s (%s)",
 			         vk_root_path(root, f->node_path, shown, sizeof(shown)), strerror(e), vk__errname(e));
 			return 0;
@@ -372,7 +372,7 @@ int pci_dev_facts_read(const struct vk_root *root, const struct pci_addr *addr,
 			f->node_rdev_minor = minor(st.st_rdev);
 		}
 		if (!f->node_is_chardev && !f->node_is_standin) {
-			f->cdev_state = VFIO_CDEV_NODE_ERROR;
+			f->cdev_state = VK_VFIO_CDEV_NODE_ERROR;
 			snprintf(f->cdev_problem, sizeof(f->cdev_problem),
 			         "%s is neither a character device nor a stand-in file (mode %06o)",
 			         vk_root_path(root, f->node_path, shown, sizeof(shown)), (unsigned)st.st_mode);
@@ -398,7 +398,7 @@ hostile_vfio:
 	                    f->bdf, vk_root_path(root, rel, shown, sizeof(shown)), strerror(-r), vk__errname(-r));
 }
 
-bool pci_driver_is_vfio_pci(const char *driver)
+bool vk_pci_driver_is_vfio_pci(const char *driver)
 {
 	static const char tail[] = "vfio_pci";
 	size_t n = driver ? strlen(driver) : 0, k = sizeof(tail) - 1;
@@ -414,11 +414,11 @@ bool pci_driver_is_vfio_pci(const char *driver)
 	return true;
 }
 
-bool pci_driver_keeps_group_free(const char *driver)
+bool vk_pci_driver_keeps_group_free(const char *driver)
 {
 	static const char *const managed[] = {"pci-stub", "pcieport"};
 
-	if (!driver || !*driver || pci_driver_is_vfio_pci(driver))
+	if (!driver || !*driver || vk_pci_driver_is_vfio_pci(driver))
 		return true;
 	for (size_t i = 0; i < VK_ARRAY_SIZE(managed); i++)
 		if (!strcmp(driver, managed[i]))

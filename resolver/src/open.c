@@ -8,7 +8,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
-#include <vfiokit/cleanup.h>
+#include "vk_cleanup.h"
 #include <vfiokit/resolver.h>
 #include <vfiokit/standin.h>
 
@@ -24,7 +24,7 @@ static const char *shown_path(const struct vk_root *root, const char *rel, char 
 }
 
 /* The fix for a device that is not on vfio-pci (shared by cdev and legacy mode). */
-static int not_vfio_error(const struct vk_root *root, const struct pci_dev_facts *f, struct vk_error *err)
+static int not_vfio_error(const struct vk_root *root, const struct vk_pci_dev_facts *f, struct vk_error *err)
 {
 	char p[PATH_MAX], rel[96];
 	const char *noiommu = f->iommu_group < 0
@@ -52,25 +52,25 @@ static int not_vfio_error(const struct vk_root *root, const struct pci_dev_facts
 	                    f->driver_override[0] ? "')" : "", noiommu);
 }
 
-static int lookup_with_root(const struct vk_root *root, const struct pci_dev_facts *f, char *path, size_t len,
+static int lookup_with_root(const struct vk_root *root, const struct vk_pci_dev_facts *f, char *path, size_t len,
                             struct vk_error *err)
 {
 	char p[PATH_MAX], rel[128];
 
 	switch (f->cdev_state) {
-	case VFIO_CDEV_OK:
+	case VK_VFIO_CDEV_OK:
 		if (snprintf(path, len, "%s", f->node_path) >= (int)len)
 			return vk_error_set(err, ENAMETOOLONG, "%s: buffer too small for %s", f->bdf, f->node_path);
 		return 0;
-	case VFIO_CDEV_DEVICE_ABSENT:
+	case VK_VFIO_CDEV_DEVICE_ABSENT:
 		snprintf(rel, sizeof(rel), "sys/bus/pci/devices/%s", f->bdf);
 		return vk_error_set(err, ENODEV,
 		                    "%s: no such PCI device: %s does not exist (%s); likely cause: a wrong address "
 		                    "(domain:bus:slot.function, see `lspci -D`), or the device was removed or hot-unplugged",
 		                    f->bdf, shown_path(root, rel, p, sizeof(p)), vk__errname(ENOENT));
-	case VFIO_CDEV_NOT_VFIO:
+	case VK_VFIO_CDEV_NOT_VFIO:
 		return not_vfio_error(root, f, err);
-	case VFIO_CDEV_NO_VFIO_DEV_DIR:
+	case VK_VFIO_CDEV_NO_VFIO_DEV_DIR:
 		snprintf(rel, sizeof(rel), "sys/bus/pci/devices/%s/vfio-dev", f->bdf);
 		return vk_error_set(err, EOPNOTSUPP,
 		                    "%s: bound to %s but %s does not exist (%s); likely cause: the kernel was "
@@ -78,22 +78,22 @@ static int lookup_with_root(const struct vk_root *root, const struct pci_dev_fac
 		                    "that option and CONFIG_IOMMUFD); fix: use a kernel with VFIO_DEVICE_CDEV=y, or the "
 		                    "legacy group interface (--legacy: QEMU opens /dev/vfio/<group> itself)",
 		                    f->bdf, f->driver, shown_path(root, rel, p, sizeof(p)), vk__errname(ENOENT));
-	case VFIO_CDEV_BAD_ENTRIES:
+	case VK_VFIO_CDEV_BAD_ENTRIES:
 		snprintf(rel, sizeof(rel), "sys/bus/pci/devices/%s/vfio-dev", f->bdf);
 		return vk_error_set(err, EINVAL, "%s: %s: %s; the tree is not what the kernel shows, refusing to guess",
 		                    f->bdf, shown_path(root, rel, p, sizeof(p)), f->cdev_problem);
-	case VFIO_CDEV_NO_DEV_ATTR:
+	case VK_VFIO_CDEV_NO_DEV_ATTR:
 		snprintf(rel, sizeof(rel), "sys/bus/pci/devices/%s/vfio-dev/%s/dev", f->bdf, f->cdev_name);
 		return vk_error_set(err, EOPNOTSUPP,
 		                    "%s: %s does not exist (%s); likely cause: the kernel has no VFIO device cdev "
 		                    "(CONFIG_VFIO_DEVICE_CDEV unset) or vfio runs in no-IOMMU mode; fix: a kernel with "
 		                    "VFIO_DEVICE_CDEV=y and an IOMMU, or the legacy group interface (--legacy)",
 		                    f->bdf, shown_path(root, rel, p, sizeof(p)), vk__errname(ENOENT));
-	case VFIO_CDEV_BAD_DEV_ATTR:
+	case VK_VFIO_CDEV_BAD_DEV_ATTR:
 		snprintf(rel, sizeof(rel), "sys/bus/pci/devices/%s", f->bdf);
 		return vk_error_set(err, EINVAL, "%s: %s/%s; the tree is not what the kernel shows", f->bdf,
 		                    shown_path(root, rel, p, sizeof(p)), f->cdev_problem);
-	case VFIO_CDEV_NODE_MISSING:
+	case VK_VFIO_CDEV_NODE_MISSING:
 		return vk_error_set(err, ENOENT,
 		                    "%s: the device has cdev %s (%u:%u) but %s does not exist (%s); likely cause: "
 		                    "/dev is not devtmpfs or udev has not created the node (containers: the node was "
@@ -102,18 +102,18 @@ static int lookup_with_root(const struct vk_root *root, const struct pci_dev_fac
 		                    f->bdf, f->cdev_name, f->cdev_major, f->cdev_minor,
 		                    shown_path(root, f->node_path, p, sizeof(p)), vk__errname(ENOENT), f->node_path,
 		                    f->cdev_major, f->cdev_minor);
-	case VFIO_CDEV_NODE_ERROR:
+	case VK_VFIO_CDEV_NODE_ERROR:
 		return vk_error_set(err, EIO, "%s: %s", f->bdf, f->cdev_problem);
 	}
 	return vk_error_set(err, EINVAL, "%s: unknown cdev state %d", f->bdf, (int)f->cdev_state);
 }
 
-int vfio_cdev_lookup(const struct pci_dev_facts *f, char *path, size_t len, struct vk_error *err)
+int vk_vfio_cdev_lookup(const struct vk_pci_dev_facts *f, char *path, size_t len, struct vk_error *err)
 {
 	return lookup_with_root(NULL, f, path, len, err);
 }
 
-int vfio_node_identity_check(int fd, unsigned maj, long min, bool *is_standin, struct vk_error *err)
+int vk_vfio_node_identity_check(int fd, unsigned maj, long min, bool *is_standin, struct vk_error *err)
 {
 	struct stat st;
 	char want[32];
@@ -210,17 +210,17 @@ static int open_error(const struct vk_root *root, const char *bdf, const char *w
 	}
 }
 
-int vfio_device_open(const struct vk_root *root, const struct pci_addr *addr, struct pci_dev_facts *fout,
+int vk_vfio_device_open(const struct vk_root *root, const struct vk_pci_addr *addr, struct vk_pci_dev_facts *fout,
                      struct vk_error *err)
 {
-	struct pci_dev_facts local, *f = fout ? fout : &local;
+	struct vk_pci_dev_facts local, *f = fout ? fout : &local;
 	char path[64], p[PATH_MAX], rel[128], buf[64];
 	_cleanup_close_ int fd = -1;
 	struct vk_error why;
 	unsigned maj, min;
 	int r;
 
-	r = pci_dev_facts_read(root, addr, f, err);
+	r = vk_pci_dev_facts_read(root, addr, f, err);
 	if (r < 0)
 		return r;
 	r = lookup_with_root(root, f, path, sizeof(path), err);
@@ -235,7 +235,7 @@ int vfio_device_open(const struct vk_root *root, const struct pci_addr *addr, st
 		                  f->node_mode, f->iommu_group, err);
 	}
 	vk_error_clear(&why);
-	r = vfio_node_identity_check(fd, f->cdev_major, f->cdev_minor, NULL, &why);
+	r = vk_vfio_node_identity_check(fd, f->cdev_major, f->cdev_minor, NULL, &why);
 	/* ESTALE, not the check's ENODEV: the device is there, the node is not
 	 * its own, and callers must not mistake that for "the device went away" */
 	if (r == -ENODEV)
@@ -264,7 +264,7 @@ int vfio_device_open(const struct vk_root *root, const struct pci_addr *addr, st
 	return TAKE_FD(fd);
 }
 
-int vfio_iommufd_open(const struct vk_root *root, struct vk_error *err)
+int vk_vfio_iommufd_open(const struct vk_root *root, struct vk_error *err)
 {
 	static const char rel[] = "/dev/iommu";
 	_cleanup_close_ int fd = vk_root_openat(root, rel, O_RDWR);
@@ -295,28 +295,28 @@ int vfio_iommufd_open(const struct vk_root *root, struct vk_error *err)
 		                  have ? st.st_gid : 0, have ? st.st_mode & 07777 : 0, -1, err);
 	}
 	vk_error_clear(&why);
-	r = vfio_node_identity_check(fd, VFIO_MISC_MAJOR, -1, NULL, &why);
+	r = vk_vfio_node_identity_check(fd, VK_VFIO_MISC_MAJOR, -1, NULL, &why);
 	if (r < 0)
 		return vk_error_set(err, r,
 		                    "iommufd: %s is not the iommufd misc device (major %u): it is %s; fix: recreate the "
 		                    "node (`udevadm trigger`) or check what was mounted over /dev",
-		                    shown_path(root, rel, p, sizeof(p)), VFIO_MISC_MAJOR, why.msg);
+		                    shown_path(root, rel, p, sizeof(p)), VK_VFIO_MISC_MAJOR, why.msg);
 	return TAKE_FD(fd);
 }
 
 /* Legacy group mode: check, open nothing. */
-static int legacy_check(const struct vk_root *root, const struct pci_addr *addr, struct vfio_opened *o,
+static int legacy_check(const struct vk_root *root, const struct vk_pci_addr *addr, struct vk_vfio_opened *o,
                         struct vk_error *err)
 {
-	struct pci_dev_facts f;
+	struct vk_pci_dev_facts f;
 	char rel[64], p[PATH_MAX];
-	int r = pci_dev_facts_read(root, addr, &f, err);
+	int r = vk_pci_dev_facts_read(root, addr, &f, err);
 
 	if (r < 0)
 		return r;
 	if (!f.present)
 		return lookup_with_root(root, &f, rel, sizeof(rel), err);
-	if (!pci_driver_is_vfio_pci(f.driver) && !f.has_vfio_dev_dir)
+	if (!vk_pci_driver_is_vfio_pci(f.driver) && !f.has_vfio_dev_dir)
 		return not_vfio_error(root, &f, err);
 	if (f.iommu_group < 0)
 		return vk_error_set(err, ENODEV,
@@ -339,7 +339,7 @@ static int legacy_check(const struct vk_root *root, const struct pci_addr *addr,
 	return 0;
 }
 
-void vfio_set_close(struct vfio_set *set)
+void vk_vfio_set_close(struct vk_vfio_set *set)
 {
 	if (!set)
 		return;
@@ -354,17 +354,17 @@ void vfio_set_close(struct vfio_set *set)
 	set->iommufd = -1;
 }
 
-int vfio_set_open_diag(const struct vk_root *root, const struct pci_addr *addrs, size_t n, unsigned flags,
-                       struct vfio_set *out, struct vfio_set_failure *fail, struct vk_error *err)
+int vk_vfio_set_open_diag(const struct vk_root *root, const struct vk_pci_addr *addrs, size_t n, unsigned flags,
+                       struct vk_vfio_set *out, struct vk_vfio_set_failure *fail, struct vk_error *err)
 {
-	struct vfio_set s = {.iommufd = -1};
-	struct vfio_set_failure dummy;
+	struct vk_vfio_set s = {.iommufd = -1};
+	struct vk_vfio_set_failure dummy;
 	int r;
 
 	if (!fail)
 		fail = &dummy;
 	memset(fail, 0, sizeof(*fail));
-	fail->index = VFIO_SET_FAILED_ARGS;
+	fail->index = VK_VFIO_SET_FAILED_ARGS;
 
 	out->iommufd = -1;
 	out->n = 0;
@@ -373,27 +373,27 @@ int vfio_set_open_diag(const struct vk_root *root, const struct pci_addr *addrs,
 		return vk_error_set(err, EINVAL, "no devices given");
 	for (size_t i = 0; i < n; i++)
 		for (size_t j = 0; j < i; j++)
-			if (pci_addr_equal(&addrs[i], &addrs[j])) {
-				char b[PCI_ADDR_STRLEN];
+			if (vk_pci_addr_equal(&addrs[i], &addrs[j])) {
+				char b[VK_PCI_ADDR_STRLEN];
 				return vk_error_set(err, EINVAL, "%s: given twice; a device can be assigned once",
-				                    pci_addr_format(&addrs[i], b));
+				                    vk_pci_addr_format(&addrs[i], b));
 			}
 	s.dev = calloc(n, sizeof(*s.dev));
 	if (!s.dev)
 		return vk_error_set(err, ENOMEM, "out of memory");
 
 	for (size_t i = 0; i < n; i++) {
-		struct vfio_opened *o = &s.dev[i];
+		struct vk_vfio_opened *o = &s.dev[i];
 		o->addr = addrs[i];
-		pci_addr_format(&addrs[i], o->bdf);
+		vk_pci_addr_format(&addrs[i], o->bdf);
 		o->fd = -1;
 		o->iommu_group = -1;
 		s.n = i + 1;
-		if (flags & VFIO_SET_LEGACY) {
+		if (flags & VK_VFIO_SET_LEGACY) {
 			r = legacy_check(root, &addrs[i], o, err);
 		} else {
-			struct pci_dev_facts f;
-			r = vfio_device_open(root, &addrs[i], &f, err);
+			struct vk_pci_dev_facts f;
+			r = vk_vfio_device_open(root, &addrs[i], &f, err);
 			if (r < 0) {
 				fail->facts = f;
 			} else {
@@ -409,10 +409,10 @@ int vfio_set_open_diag(const struct vk_root *root, const struct pci_addr *addrs,
 	}
 	/* /dev/iommu once per set, after the devices: a device's own problem is the
 	 * more useful first diagnosis. */
-	if (!(flags & VFIO_SET_LEGACY)) {
-		r = vfio_iommufd_open(root, err);
+	if (!(flags & VK_VFIO_SET_LEGACY)) {
+		r = vk_vfio_iommufd_open(root, err);
 		if (r < 0) {
-			fail->index = VFIO_SET_FAILED_IOMMUFD;
+			fail->index = VK_VFIO_SET_FAILED_IOMMUFD;
 			goto fail;
 		}
 		s.iommufd = r;
@@ -420,12 +420,12 @@ int vfio_set_open_diag(const struct vk_root *root, const struct pci_addr *addrs,
 	*out = s;
 	return 0;
 fail:
-	vfio_set_close(&s); /* all or nothing: no FD survives a failure */
+	vk_vfio_set_close(&s); /* all or nothing: no FD survives a failure */
 	return r;
 }
 
-int vfio_set_open(const struct vk_root *root, const struct pci_addr *addrs, size_t n, unsigned flags,
-                  struct vfio_set *out, struct vk_error *err)
+int vk_vfio_set_open(const struct vk_root *root, const struct vk_pci_addr *addrs, size_t n, unsigned flags,
+                  struct vk_vfio_set *out, struct vk_error *err)
 {
-	return vfio_set_open_diag(root, addrs, n, flags, out, NULL, err);
+	return vk_vfio_set_open_diag(root, addrs, n, flags, out, NULL, err);
 }

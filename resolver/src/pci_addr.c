@@ -23,7 +23,7 @@ static size_t hex_field(const char *s, size_t max, uint32_t *out)
 	return n;
 }
 
-int pci_addr_parse(const char *s, struct pci_addr *out, struct vk_error *err)
+int vk_pci_addr_parse(const char *s, struct vk_pci_addr *out, struct vk_error *err)
 {
 	uint32_t f[4] = {0};
 	size_t len, pos = 0;
@@ -67,13 +67,13 @@ int pci_addr_parse(const char *s, struct pci_addr *out, struct vk_error *err)
 	return 0;
 }
 
-char *pci_addr_format(const struct pci_addr *a, char buf[static PCI_ADDR_STRLEN])
+char *vk_pci_addr_format(const struct vk_pci_addr *a, char buf[static VK_PCI_ADDR_STRLEN])
 {
-	snprintf(buf, PCI_ADDR_STRLEN, "%04x:%02x:%02x.%x", a->domain, a->bus, a->slot, a->function);
+	snprintf(buf, VK_PCI_ADDR_STRLEN, "%04x:%02x:%02x.%x", a->domain, a->bus, a->slot, a->function);
 	return buf;
 }
 
-int pci_addr_cmp(const struct pci_addr *a, const struct pci_addr *b)
+int vk_pci_addr_cmp(const struct vk_pci_addr *a, const struct vk_pci_addr *b)
 {
 	if (a->domain != b->domain)
 		return a->domain < b->domain ? -1 : 1;
@@ -86,7 +86,7 @@ int pci_addr_cmp(const struct pci_addr *a, const struct pci_addr *b)
 	return 0;
 }
 
-bool pci_addr_equal(const struct pci_addr *a, const struct pci_addr *b)
+bool vk_pci_addr_equal(const struct vk_pci_addr *a, const struct vk_pci_addr *b)
 {
-	return pci_addr_cmp(a, b) == 0;
+	return vk_pci_addr_cmp(a, b) == 0;
 }

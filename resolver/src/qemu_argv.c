@@ -5,10 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <vfiokit/cleanup.h>
+#include "vk_cleanup.h"
 #include <vfiokit/qemu_argv.h>
 
-char *qemu_keyval_escape(const char *v)
+char *vk_qemu_keyval_escape(const char *v)
 {
 	size_t n = 0;
 	char *out, *o;
@@ -28,7 +28,7 @@ char *qemu_keyval_escape(const char *v)
 	return out;
 }
 
-void qemu_argv_free(struct qemu_argv *a)
+void vk_qemu_argv_free(struct vk_qemu_argv *a)
 {
 	if (!a || !a->argv)
 		return;
@@ -45,10 +45,10 @@ struct kv {
 	char value[128];
 };
 
-static char *render(enum qemu_syntax syntax, const char *type_key, const char *type, const struct kv *kv,
+static char *render(enum vk_qemu_syntax syntax, const char *type_key, const char *type, const struct kv *kv,
                     size_t n)
 {
-	if (syntax == QEMU_SYNTAX_JSON) {
+	if (syntax == VK_QEMU_SYNTAX_JSON) {
 		json_t *o = json_object();
 		char *s;
 		if (!o)
@@ -69,7 +69,7 @@ static char *render(enum qemu_syntax syntax, const char *type_key, const char *t
 	/* key=value: the type comes first, bare ("iommufd", "vfio-pci") */
 	size_t cap;
 	char *out, *p;
-	_cleanup_free_ char *esc_type = qemu_keyval_escape(type);
+	_cleanup_free_ char *esc_type = vk_qemu_keyval_escape(type);
 	if (!esc_type)
 		return NULL;
 	cap = strlen(esc_type) + 1;
@@ -80,7 +80,7 @@ static char *render(enum qemu_syntax syntax, const char *type_key, const char *t
 		return NULL;
 	p = stpcpy(out, esc_type);
 	for (size_t i = 0; i < n; i++) {
-		_cleanup_free_ char *e = qemu_keyval_escape(kv[i].value);
+		_cleanup_free_ char *e = vk_qemu_keyval_escape(kv[i].value);
 		if (!e) {
 			free(out);
 			return NULL;
@@ -90,7 +90,7 @@ static char *render(enum qemu_syntax syntax, const char *type_key, const char *t
 	return out;
 }
 
-static int push(struct qemu_argv *a, char *s)
+static int push(struct vk_qemu_argv *a, char *s)
 {
 	if (!s)
 		return -ENOMEM;
@@ -99,10 +99,10 @@ static int push(struct qemu_argv *a, char *s)
 	return 0;
 }
 
-int qemu_argv_build(const struct vfio_set *set, enum qemu_syntax syntax, unsigned flags, struct qemu_argv *out,
+int vk_qemu_argv_build(const struct vk_vfio_set *set, enum vk_qemu_syntax syntax, unsigned flags, struct vk_qemu_argv *out,
                     struct vk_error *err)
 {
-	struct qemu_argv a = {0};
+	struct vk_qemu_argv a = {0};
 	bool legacy = set->iommufd < 0;
 	int r = 0;
 
@@ -118,11 +118,11 @@ int qemu_argv_build(const struct vfio_set *set, enum qemu_syntax syntax, unsigne
 		struct kv kv[2] = {{.key = "id", .value = "iommufd0"}, {.key = "fd"}};
 		snprintf(kv[1].value, sizeof(kv[1].value), "%d", set->iommufd);
 		if ((r = push(&a, strdup("-object"))) < 0 ||
-		    (r = push(&a, render(syntax, syntax == QEMU_SYNTAX_JSON ? "qom-type" : "", "iommufd", kv, 2))) < 0)
+		    (r = push(&a, render(syntax, syntax == VK_QEMU_SYNTAX_JSON ? "qom-type" : "", "iommufd", kv, 2))) < 0)
 			goto fail;
 	}
 	for (size_t i = 0; i < set->n; i++) {
-		const struct vfio_opened *d = &set->dev[i];
+		const struct vk_vfio_opened *d = &set->dev[i];
 		bool short_domain = d->addr.domain <= 0xffff;
 		struct kv kv[4];
 		size_t n = 0;
@@ -139,7 +139,7 @@ int qemu_argv_build(const struct vfio_set *set, enum qemu_syntax syntax, unsigne
 			kv[n].key = "id";
 			snprintf(kv[n++].value, sizeof(kv[0].value), "hostdev%zu", i);
 		} else {
-			if (short_domain && !(flags & QEMU_ARGV_NO_HOST)) {
+			if (short_domain && !(flags & VK_QEMU_ARGV_NO_HOST)) {
 				kv[n].key = "host";
 				snprintf(kv[n++].value, sizeof(kv[0].value), "%s", d->bdf);
 			}
@@ -157,6 +157,6 @@ int qemu_argv_build(const struct vfio_set *set, enum qemu_syntax syntax, unsigne
 	*out = a;
 	return 0;
 fail:
-	qemu_argv_free(&a);
+	vk_qemu_argv_free(&a);
 	return vk_error_set(err, r, "cannot build the QEMU arguments: %s", strerror(-r));
 }

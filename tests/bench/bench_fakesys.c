@@ -180,7 +180,7 @@ static int baseline_dir(char *dir, size_t len, bool *mounted)
 static void bench_size(unsigned ndev)
 {
 	char tmp[256], yaml[512], base[256], copy[512], bin[PATH_MAX];
-	struct host_model *m = NULL;
+	struct vk_host_model *m = NULL;
 	struct vtree *t = NULL;
 	struct vk_error e = {0};
 	bool tmpfs_mounted;
@@ -196,15 +196,15 @@ static void bench_size(unsigned ndev)
 	}
 
 	double t0 = now();
-	if (host_model_load(yaml, &m, &e) < 0 || host_tree_build(m, &t, &e) < 0) {
+	if (vk_host_model_load(yaml, &m, &e) < 0 || vk_host_tree_build(m, &t, &e) < 0) {
 		fprintf(stderr, "bench: %s\n", e.msg);
-		host_model_free(m);
+		vk_host_model_free(m);
 		vk_rm_rf(tmp);
 		return;
 	}
 	double build = now() - t0;
 	printf("\n%u devices: parse+build %.1f ms, tree %zu nodes, %.1f MiB arena\n", ndev, build * 1e3,
-	       vtree_size(t), (double)vtree_bytes(t) / (1 << 20));
+	       vk_vtree_size(t), (double)vk_vtree_bytes(t) / (1 << 20));
 
 	/* baseline: the materialized tree on tmpfs */
 	if (baseline_dir(base, sizeof(base), &tmpfs_mounted) < 0) {
@@ -213,7 +213,7 @@ static void bench_size(unsigned ndev)
 	}
 	snprintf(copy, sizeof(copy), "%s/tree", base);
 	t0 = now();
-	if (fakesys_materialize(t, copy, &e) < 0) {
+	if (vk_fakesys_materialize(t, copy, &e) < 0) {
 		fprintf(stderr, "bench: %s\n", e.msg);
 		goto out_base;
 	}
@@ -267,8 +267,8 @@ out_base:
 		vk_rm_rf(base);
 	}
 out:
-	vtree_free(t);
-	host_model_free(m);
+	vk_vtree_free(t);
+	vk_host_model_free(m);
 	vk_rm_rf(tmp);
 }
 
@@ -276,7 +276,7 @@ out:
 static double parse_time(unsigned n)
 {
 	char tmp[256], yaml[512];
-	struct host_model *m = NULL;
+	struct vk_host_model *m = NULL;
 	struct vk_error e = {0};
 	double t = -1;
 
@@ -285,12 +285,12 @@ static double parse_time(unsigned n)
 	snprintf(yaml, sizeof(yaml), "%s/host.yaml", tmp);
 	if (write_scenario(yaml, n) == 0) {
 		double t0 = now();
-		if (host_model_load(yaml, &m, &e) == 0)
+		if (vk_host_model_load(yaml, &m, &e) == 0)
 			t = now() - t0;
 		else
 			fprintf(stderr, "bench: %s\n", e.msg);
 	}
-	host_model_free(m);
+	vk_host_model_free(m);
 	vk_rm_rf(tmp);
 	return t;
 }

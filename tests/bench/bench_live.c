@@ -5,7 +5,7 @@
  * 8 readers, without and with a writer toggling 0000:81:02.1 between vfio-pci
  * and iavf for as long as the readers run.  Prints reader ops/s (one op = one
  * lstat, readlink, whole-file read, listing, open of a node or
- * pci_dev_facts_read()), writer toggles/s, the ratio of reader throughput with
+ * vk_pci_dev_facts_read()), writer toggles/s, the ratio of reader throughput with
  * the writer to without (both measured in this run), and the daemon's RSS.
  * Not a test: the checks of the workload only make a wrong run visible.
  *
@@ -61,7 +61,7 @@ static double run(const char *mnt, const struct load_expect *ex, unsigned nr, bo
 static int measure(const char *mnt)
 {
 	struct load_expect ex;
-	int pid = fakesys_mount_pid(mnt);
+	int pid = vk_fakesys_mount_pid(mnt);
 
 	if (load_snapshot(mnt, &ex) < 0) {
 		fprintf(stderr, "bench_live: cannot read the stand-ins of %s\n", mnt);
@@ -84,14 +84,14 @@ static int measure(const char *mnt)
 }
 
 /* Unmount @mnt.  Nothing of this process holds it any more, so a busy mount
- * is a release still in flight or another process: fakesys_umount_with()
+ * is a release still in flight or another process: vk_fakesys_umount_with()
  * waits for it (10 s here), then names the processes.  0 or 1. */
 static int unmount(const char *mnt)
 {
-	struct fakesys_umount_opts o = {.timeout_ms = 10000};
+	struct vk_fakesys_umount_opts o = {.timeout_ms = 10000};
 	struct vk_error e = {0};
 
-	if (fakesys_umount_with(mnt, &o, &e) == 0)
+	if (vk_fakesys_umount_with(mnt, &o, &e) == 0)
 		return 0;
 	fprintf(stderr, "bench_live: %s\n", e.msg);
 	return 1;

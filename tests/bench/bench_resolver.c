@@ -26,7 +26,7 @@ static double now_ns(void)
 }
 
 /* Device i: bus 1 + i/256 behind root port 0000:00:<slot>.<fn>, on vfio-pci, own group, cdev i. */
-static void dev_addr(unsigned i, struct pci_addr *a)
+static void dev_addr(unsigned i, struct vk_pci_addr *a)
 {
 	a->domain = 0;
 	a->bus = (uint8_t)(1 + i / 256);
@@ -47,13 +47,13 @@ static int write_scenario(const char *path, unsigned n)
 		fprintf(f, "  - {address: \"0000:00:%02x.%x\", vendor: 0x8086, device: 0x2030, class: 0x060400, "
 		           "driver: pcieport}\n", 1 + b / 8, b % 8);
 	for (unsigned i = 0; i < n; i++) {
-		struct pci_addr a;
-		char bdf[PCI_ADDR_STRLEN];
+		struct vk_pci_addr a;
+		char bdf[VK_PCI_ADDR_STRLEN];
 		dev_addr(i, &a);
 		unsigned b = i / 256;
 		fprintf(f, "  - {address: \"%s\", parent: \"0000:00:%02x.%x\", vendor: 0x8086, device: 0x1572, "
 		           "class: 0x020000, driver: vfio-pci, iommu_group: %u, vfio_cdev: %u}\n",
-		        pci_addr_format(&a, bdf), 1 + b / 8, b % 8, 100 + i, i);
+		        vk_pci_addr_format(&a, bdf), 1 + b / 8, b % 8, 100 + i, i);
 	}
 	fprintf(f, "dev:\n  iommu: {owner: 0, group: 0, mode: \"0660\"}\n");
 	return fclose(f);
@@ -83,11 +83,11 @@ static int measure(const char *tree, unsigned n, unsigned flags, struct row *row
 		uint64_t s0 = vk_resolver_syscall_count();
 		double t0 = now_ns();
 		for (unsigned i = 0; i < n; i++) {
-			struct pci_addr a;
-			struct pci_dev_facts f;
+			struct vk_pci_addr a;
+			struct vk_pci_dev_facts f;
 			char path[64];
 			dev_addr(i, &a);
-			if (pci_dev_facts_read(root, &a, &f, &e) < 0 || vfio_cdev_lookup(&f, path, sizeof(path), &e) < 0) {
+			if (vk_pci_dev_facts_read(root, &a, &f, &e) < 0 || vk_vfio_cdev_lookup(&f, path, sizeof(path), &e) < 0) {
 				fprintf(stderr, "device %u: %s\n", i, e.msg);
 				goto out_root;
 			}
@@ -102,9 +102,9 @@ static int measure(const char *tree, unsigned n, unsigned flags, struct row *row
 		uint64_t s0 = vk_resolver_syscall_count();
 		double t0 = now_ns();
 		for (unsigned i = 0; i < n; i++) {
-			struct pci_addr a;
+			struct vk_pci_addr a;
 			dev_addr(i, &a);
-			int fd = vfio_device_open(root, &a, NULL, &e);
+			int fd = vk_vfio_device_open(root, &a, NULL, &e);
 			if (fd < 0) {
 				fprintf(stderr, "device %u: %s\n", i, e.msg);
 				goto out_root;

@@ -41,13 +41,13 @@ static int cmp(const void *a, const void *b)
 }
 
 /* The -device types of @c (at most @max), as vfio-validate asks QEMU about them. */
-static size_t device_types(const struct qc_cmdline *c, const char **names, size_t max)
+static size_t device_types(const struct vk_qc_cmdline *c, const char **names, size_t max)
 {
 	size_t n = 0;
 
 	for (size_t i = 0; i < c->nopts && n < max; i++) {
-		const struct qc_option *o = &c->opts[i];
-		const char *t = o->def && strcmp(o->def->name, "device") == 0 ? qc_option_type(o) : NULL;
+		const struct vk_qc_option *o = &c->opts[i];
+		const char *t = o->def && strcmp(o->def->name, "device") == 0 ? vk_qc_option_type(o) : NULL;
 		bool seen = false;
 		for (size_t k = 0; t && k < n && !seen; k++)
 			seen = strcmp(names[k], t) == 0;
@@ -60,28 +60,28 @@ static size_t device_types(const struct qc_cmdline *c, const char **names, size_
 /* Probe (in @cache) + parse + rules of @text against @qemu; seconds, or -1. */
 static double time_binary(const char *qemu, const char *cache, const char *text, size_t len, size_t *runs_types)
 {
-	struct qc_cmdline *c = NULL;
-	struct qdev_model *m = NULL;
+	struct vk_qc_cmdline *c = NULL;
+	struct vk_qdev_model *m = NULL;
 	struct vk_report r = { 0 };
-	struct qemu_caps caps;
+	struct vk_qemu_caps caps;
 	const char *names[64];
-	struct qdev_probe_opts o = { .cache_dir = cache };
+	struct vk_qdev_probe_opts o = { .cache_dir = cache };
 	double t0 = now();
 
-	if (qc_parse_args_text(text, len, &c, NULL, NULL) < 0)
+	if (vk_qc_parse_args_text(text, len, &c, NULL, NULL) < 0)
 		return -1;
 	size_t n = device_types(c, names, 64);
-	if (qdev_model_probe(qemu, n, names, &o, &m, NULL) < 0) {
-		qc_cmdline_free(c);
+	if (vk_qdev_model_probe(qemu, n, names, &o, &m, NULL) < 0) {
+		vk_qc_cmdline_free(c);
 		return -1;
 	}
-	qemu_caps_from_model(m, &caps);
+	vk_qemu_caps_from_model(m, &caps);
 	vk_check_cmdline(c, &caps, &r, NULL);
 	double t = now() - t0;
 	*runs_types = n;
 	vk_report_clear(&r);
-	qdev_model_free(m);
-	qc_cmdline_free(c);
+	vk_qdev_model_free(m);
+	vk_qc_cmdline_free(c);
 	return t;
 }
 
@@ -91,13 +91,13 @@ static void cache_rows(const char *dir, char **names, size_t n)
 	char cold[4096], warm[4096];
 	double tc = 0, tw = 0, tt = 0;
 	size_t files = 0;
-	struct qemu_caps table;
+	struct vk_qemu_caps table;
 
 	if (access(qemu, X_OK) != 0) {
 		printf("property cache: %s absent, not measured\n", qemu);
 		return;
 	}
-	qemu_caps_builtin("7.2", &table, NULL);
+	vk_qemu_caps_builtin("7.2", &table, NULL);
 	if (vk_mkdtemp(warm, sizeof(warm)) < 0)
 		return;
 	printf("\nproperty cache: --qemu %s per x86_64 command line (probe + parse + rules)\n", qemu);
@@ -127,16 +127,16 @@ static void cache_rows(const char *dir, char **names, size_t n)
 			double x = time_binary(qemu, warm, text, len, &nt);
 			if (x >= 0 && x < w)
 				w = x;
-			struct qc_cmdline *cl = NULL;
+			struct vk_qc_cmdline *cl = NULL;
 			struct vk_report r = { 0 };
 			double t0 = now();
-			if (qc_parse_args_text(text, len, &cl, NULL, NULL) == 0)
+			if (vk_qc_parse_args_text(text, len, &cl, NULL, NULL) == 0)
 				vk_check_cmdline(cl, &table, &r, NULL);
 			x = now() - t0;
 			if (x < t)
 				t = x;
 			vk_report_clear(&r);
-			qc_cmdline_free(cl);
+			vk_qc_cmdline_free(cl);
 		}
 		free(text);
 		if (c < 0)
@@ -155,15 +155,15 @@ static void cache_rows(const char *dir, char **names, size_t n)
 }
 
 /* Parse + rules of @text, best of @reps runs; seconds. */
-static double time_one(const char *text, size_t len, const struct qemu_caps *caps, int reps)
+static double time_one(const char *text, size_t len, const struct vk_qemu_caps *caps, int reps)
 {
 	double best = 1e30;
 
 	for (int k = 0; k < reps; k++) {
-		struct qc_cmdline *c = NULL;
+		struct vk_qc_cmdline *c = NULL;
 		struct vk_report r = { 0 };
 		double t0 = now();
-		if (qc_parse_args_text(text, len, &c, NULL, NULL) < 0) {
+		if (vk_qc_parse_args_text(text, len, &c, NULL, NULL) < 0) {
 			printf("scaling: parse error\n");
 			return -1;
 		}
@@ -171,7 +171,7 @@ static double time_one(const char *text, size_t len, const struct qemu_caps *cap
 		double t = now() - t0;
 		best = t < best ? t : best;
 		vk_report_clear(&r);
-		qc_cmdline_free(c);
+		vk_qc_cmdline_free(c);
 	}
 	return best;
 }
@@ -194,7 +194,7 @@ static char *scaling_text(size_t n, bool devices, size_t *len)
 	return s;
 }
 
-static void scaling(const struct qemu_caps *caps)
+static void scaling(const struct vk_qemu_caps *caps)
 {
 	static const char *const what[] = { "properties of one -device", "vfio-pci devices" };
 
@@ -216,9 +216,9 @@ int main(void)
 	char *names[256];
 	size_t n = 0;
 	const int reps = 200;
-	struct qemu_caps caps;
+	struct vk_qemu_caps caps;
 
-	qemu_caps_builtin(NULL, &caps, NULL);
+	vk_qemu_caps_builtin(NULL, &caps, NULL);
 	scaling(&caps);
 
 	snprintf(dir, sizeof(dir), "%s/../shared/corpus/libvirt-args", vk_source_dir());
@@ -253,10 +253,10 @@ int main(void)
 		double tp = 0, tr = 0;
 		size_t words = 0, opts = 0, findings = 0;
 		for (int k = 0; k < reps; k++) {
-			struct qc_cmdline *c = NULL;
+			struct vk_qc_cmdline *c = NULL;
 			struct vk_report r = { 0 };
 			double t0 = now();
-			if (qc_parse_args_text(text, (size_t)len, &c, NULL, NULL) < 0) {
+			if (vk_qc_parse_args_text(text, (size_t)len, &c, NULL, NULL) < 0) {
 				printf("%s: parse error\n", names[i]);
 				break;
 			}
@@ -269,7 +269,7 @@ int main(void)
 			opts = c->nopts;
 			findings = r.n;
 			vk_report_clear(&r);
-			qc_cmdline_free(c);
+			vk_qc_cmdline_free(c);
 		}
 		tp = tp / reps * 1e6;
 		tr = tr / reps * 1e6;

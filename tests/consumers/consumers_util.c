@@ -161,16 +161,16 @@ const char *consumers_scenario_text(const char *file_name, const char *text)
 	return path;
 }
 
-struct host_model *consumers_model(const char *name)
+struct vk_host_model *consumers_model(const char *name)
 {
 	char path[PATH_MAX];
-	struct host_model *m = NULL;
+	struct vk_host_model *m = NULL;
 	struct vk_error e = {0};
 
 	if (!strchr(name, '/'))
 		vk_scenario_path(name, path, sizeof(path));
 	else
 		snprintf(path, sizeof(path), "%s", name);
-	cr_assert_eq(host_model_load(path, &m, &e), 0, "%s", e.msg);
+	cr_assert_eq(vk_host_model_load(path, &m, &e), 0, "%s", e.msg);
 	return m;
 }

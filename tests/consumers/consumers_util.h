@@ -12,7 +12,7 @@
 #include <stddef.h>
 #include <stdio.h>
 
-struct host_model;
+struct vk_host_model;
 
 /* NULL when `fakesys run` works here and every program of @programs
  * (NULL-terminated names, looked up on $PATH) is installed; else why not. */
@@ -38,7 +38,7 @@ __attribute__((sentinel)) const char *consumers_variant(const char *name, const 
 const char *consumers_scenario_text(const char *file_name, const char *text);
 
 /* The model of scenarios/@name (or of a path with a '/'); aborts the test on error. */
-struct host_model *consumers_model(const char *name);
+struct vk_host_model *consumers_model(const char *name);
 
 /* A Criterion main that exits 77 with the reason when consumers_unavailable()
  * says so for the programs listed (strings, then NULL). */

@@ -19,8 +19,8 @@ static char out[1 << 16], err[1 << 14];
 
 static void lists_every_device(const char *scenario)
 {
-	struct host_model *m = consumers_model(scenario);
-	char a[PCI_ADDR_STRLEN], want[128];
+	struct vk_host_model *m = consumers_model(scenario);
+	char a[VK_PCI_ADDR_STRLEN], want[128];
 
 	/* lspci's own complaint about a missing modules directory (libkmod,
 	 * /lib/modules/$(uname -r) of the real kernel) is not driverctl's */
@@ -32,14 +32,14 @@ static void lists_every_device(const char *scenario)
 		cr_assert_not_null(strchr(p, '\n'), "%s", out);
 	cr_assert_eq(lines, m->n_devices, "%zu devices, driverctl printed:\n%s", m->n_devices, out);
 	for (size_t i = 0; i < m->n_devices; i++) {
-		const struct host_device *d = &m->devices[i];
+		const struct vk_host_device *d = &m->devices[i];
 		/* "[*]": an override is set (driverctl's own mark) */
-		snprintf(want, sizeof(want), "%s %s %s(", pci_addr_format(&d->addr, a), d->driver ? d->driver : "(none)",
+		snprintf(want, sizeof(want), "%s %s %s(", vk_pci_addr_format(&d->addr, a), d->driver ? d->driver : "(none)",
 		         d->driver_override ? "[*] " : "");
 		const char *at = strstr(out, want);
 		cr_assert(at && (at == out || at[-1] == '\n'), "no '%s' in:\n%s", want, out);
 	}
-	host_model_free(m);
+	vk_host_model_free(m);
 }
 
 Test(driverctl, list_devices_shows_each_device_and_no_error)

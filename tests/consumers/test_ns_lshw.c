@@ -79,15 +79,15 @@ static size_t only_these_on_pci(const char *text, const char *const *bdfs, const
 /* The addresses of the scenario's devices. */
 static const char *const *bdfs_of(const char *scenario)
 {
-	static char buf[64][PCI_ADDR_STRLEN];
+	static char buf[64][VK_PCI_ADDR_STRLEN];
 	static const char *v[65];
-	struct host_model *m = consumers_model(scenario);
+	struct vk_host_model *m = consumers_model(scenario);
 	size_t n = 0;
 
 	for (size_t i = 0; i < m->n_devices && n < 64; i++)
-		v[n] = pci_addr_format(&m->devices[i].addr, buf[n]), n++;
+		v[n] = vk_pci_addr_format(&m->devices[i].addr, buf[n]), n++;
 	v[n] = NULL;
-	host_model_free(m);
+	vk_host_model_free(m);
 	return v;
 }
 

@@ -56,14 +56,14 @@ Test(proc_pci, the_devices_list_has_the_kernels_shape_and_order)
 		"0000:01:00.0", "0000:01:00.1", "0000:02:00.0", "0000:80:02.0", "0000:81:00.0", "0000:81:02.0",
 		"0000:81:02.1",
 	};
-	struct host_model *m = consumers_model("default.yaml");
+	struct vk_host_model *m = consumers_model("default.yaml");
 	char want[4096] = "";
 
 	cr_assert_eq(m->n_devices, sizeof(order) / sizeof(order[0]));
 	for (size_t i = 0; i < m->n_devices; i++) {
-		struct pci_addr a;
-		cr_assert_eq(pci_addr_parse(order[i], &a, NULL), 0);
-		const struct host_device *d = host_model_find(m, &a);
+		struct vk_pci_addr a;
+		cr_assert_eq(vk_pci_addr_parse(order[i], &a, NULL), 0);
+		const struct vk_host_device *d = vk_host_model_find(m, &a);
 		cr_assert_not_null(d);
 		snprintf(want + strlen(want), sizeof(want) - strlen(want), "%02x%02x\t%04x%04x\t%x\t%s\n", d->addr.bus,
 		         d->addr.slot << 3 | d->addr.function, d->vendor, d->device, d->irq, d->driver ? d->driver : "");
@@ -75,22 +75,22 @@ Test(proc_pci, the_devices_list_has_the_kernels_shape_and_order)
 	/* 18 fields each: 3, the 7 starts, the 7 sizes, the driver */
 	strcat(want, "18\n");
 	cr_assert_str_eq(out, want);
-	host_model_free(m);
+	vk_host_model_free(m);
 }
 
 /* A config file is as large as the device's config space, 0644; the bus
  * directory of another domain is "DDDD:BB" (x86's pci_proc_domain()). */
 Test(proc_pci, config_files_and_other_domains)
 {
-	struct host_model *m = consumers_model("vmd-domains.yaml");
-	char cmd[512], a[PCI_ADDR_STRLEN];
-	const struct host_device *far = NULL;
+	struct vk_host_model *m = consumers_model("vmd-domains.yaml");
+	char cmd[512], a[VK_PCI_ADDR_STRLEN];
+	const struct vk_host_device *far = NULL;
 
 	for (size_t i = 0; i < m->n_devices && !far; i++)
 		if (m->devices[i].addr.domain)
 			far = &m->devices[i];
 	cr_assert_not_null(far, "vmd-domains.yaml has a device outside domain 0");
-	pci_addr_format(&far->addr, a);
+	vk_pci_addr_format(&far->addr, a);
 	snprintf(cmd, sizeof(cmd),
 	         "stat -c '%%a %%s' /proc/bus/pci/%04x:%02x/%02x.%x; cmp /proc/bus/pci/%04x:%02x/%02x.%x "
 	         "/sys/bus/pci/devices/%s/config && echo same; ls /proc/bus/pci | grep -c :",
@@ -101,7 +101,7 @@ Test(proc_pci, config_files_and_other_domains)
 	char want[64];
 	snprintf(want, sizeof(want), "644 %zu\nsame\n", far->config_len);
 	cr_assert_eq(strncmp(out, want, strlen(want)), 0, "%s", out);
-	host_model_free(m);
+	vk_host_model_free(m);
 }
 
 /* The host's /proc/bus/pci is where the kernel has one: without it there is

@@ -19,7 +19,7 @@
 static char out[1 << 16], err[1 << 14];
 
 /* The hwdb's "vendor | model" for device @d, asked outside fakesys run. */
-static void hwdb_names(const struct host_device *d, char *buf, size_t len)
+static void hwdb_names(const struct vk_host_device *d, char *buf, size_t len)
 {
 	char cmd[256], o[1024], e[1024];
 
@@ -35,8 +35,8 @@ static void hwdb_names(const struct host_device *d, char *buf, size_t len)
  * and with the names the hwdb has for it; nothing else is listed. */
 static void enumerate_exactly(const char *scenario)
 {
-	struct host_model *m = consumers_model(scenario);
-	char a[PCI_ADDR_STRLEN], want[1600], names[1100];
+	struct vk_host_model *m = consumers_model(scenario);
+	char a[VK_PCI_ADDR_STRLEN], want[1600], names[1100];
 
 	cr_assert_eq(consumers_run(NULL, scenario, "\"$ENUM\"", out, sizeof(out), err, sizeof(err)), 0, "%s%s", out,
 	             err);
@@ -47,15 +47,15 @@ static void enumerate_exactly(const char *scenario)
 	snprintf(want, sizeof(want), "devices: %zu\n", m->n_devices);
 	cr_assert_not_null(strstr(out, want), "%s", out);
 	for (size_t i = 0; i < m->n_devices; i++) {
-		const struct host_device *d = &m->devices[i];
+		const struct vk_host_device *d = &m->devices[i];
 		hwdb_names(d, names, sizeof(names));
-		snprintf(want, sizeof(want), "%s %s 1 %s\n", pci_addr_format(&d->addr, a), d->driver ? d->driver : "-",
+		snprintf(want, sizeof(want), "%s %s 1 %s\n", vk_pci_addr_format(&d->addr, a), d->driver ? d->driver : "-",
 		         names);
 		const char *at = strstr(out, want);
 		cr_assert(at && (at == out || at[-1] == '\n'), "%s: no line '%.*s' in:\n%s", scenario,
 		          (int)strlen(want) - 1, want, out);
 	}
-	host_model_free(m);
+	vk_host_model_free(m);
 }
 
 Test(udev, the_enumerator_lists_exactly_the_scenarios_devices)
@@ -92,14 +92,14 @@ Test(udev, a_database_entry_has_udevs_format)
 	for (const char *p = strchr(out, '\n') + 1; strncmp(p, "V:1\n", 4); p = strchr(p, '\n') + 1)
 		cr_assert_eq(strncmp(p, "E:", 2), 0, "a line that is not a property before V:1: %s", out);
 	/* one entry per device, named by device_get_device_id() */
-	struct host_model *m = consumers_model("default.yaml");
+	struct vk_host_model *m = consumers_model("default.yaml");
 	const char *list = strstr(out, "V:1\n") + 4;
-	char a[PCI_ADDR_STRLEN], name[64];
+	char a[VK_PCI_ADDR_STRLEN], name[64];
 	for (size_t i = 0; i < m->n_devices; i++) {
-		snprintf(name, sizeof(name), "+pci:%s\n", pci_addr_format(&m->devices[i].addr, a));
+		snprintf(name, sizeof(name), "+pci:%s\n", vk_pci_addr_format(&m->devices[i].addr, a));
 		cr_assert_not_null(strstr(list, name), "%s missing:\n%s", name, list);
 	}
-	host_model_free(m);
+	vk_host_model_free(m);
 }
 
 CONSUMERS_MAIN(NULL)

@@ -35,11 +35,11 @@ Test(udevadm, info_shows_a_fake_device)
  * prints KEY=VALUE) are the database's, in the same order. */
 Test(udevadm, the_database_is_what_udevs_builtins_compute)
 {
-	struct host_model *m = consumers_model("default.yaml");
-	char a[PCI_ADDR_STRLEN], cmd[1024];
+	struct vk_host_model *m = consumers_model("default.yaml");
+	char a[VK_PCI_ADDR_STRLEN], cmd[1024];
 
 	for (size_t i = 0; i < m->n_devices; i++) {
-		pci_addr_format(&m->devices[i].addr, a);
+		vk_pci_addr_format(&m->devices[i].addr, a);
 		snprintf(cmd, sizeof(cmd),
 		         "d=/sys/bus/pci/devices/%s; { udevadm test-builtin 'hwdb --subsystem=pci' $d; "
 		         "udevadm test-builtin path_id $d; } 2>/dev/null | grep '^ID_' | sed 's/^/E:/'; echo --; "
@@ -53,7 +53,7 @@ Test(udevadm, the_database_is_what_udevs_builtins_compute)
 		cr_assert_str_eq(out, sep + 3, "%s: the builtins say\n%sthe database has\n%s", a, out, sep + 3);
 		cr_assert_not_null(strstr(out, "E:ID_PATH="), "%s: no ID_PATH from path_id", a);
 	}
-	host_model_free(m);
+	vk_host_model_free(m);
 }
 
 CONSUMERS_MAIN("udevadm", NULL)

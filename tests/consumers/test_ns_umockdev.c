@@ -43,23 +43,23 @@ Test(umockdev, import_keeps_the_iommu_groups)
 	                       "\"$FAKESYS\" import-umockdev $f; rc=$?; rm -f $f; exit $rc",
 	                       out, sizeof(out), err, sizeof(err));
 	cr_assert_eq(rc, 0, "status %d: %s", rc, err);
-	struct host_model *orig = consumers_model("default.yaml");
-	struct host_model *m = consumers_model(consumers_scenario_text("imported.yaml", out));
-	cr_assert_eq(m->iommu, IOMMU_INTEL, "the units' kind from their names (dmar0)");
+	struct vk_host_model *orig = consumers_model("default.yaml");
+	struct vk_host_model *m = consumers_model(consumers_scenario_text("imported.yaml", out));
+	cr_assert_eq(m->iommu, VK_IOMMU_INTEL, "the units' kind from their names (dmar0)");
 	for (size_t i = 0; i < sizeof(bdfs) / sizeof(*bdfs); i++) {
-		struct pci_addr a;
-		cr_assert_eq(pci_addr_parse(bdfs[i], &a, NULL), 0);
-		const struct host_device *d = host_model_find(m, &a), *o = host_model_find(orig, &a);
+		struct vk_pci_addr a;
+		cr_assert_eq(vk_pci_addr_parse(bdfs[i], &a, NULL), 0);
+		const struct vk_host_device *d = vk_host_model_find(m, &a), *o = vk_host_model_find(orig, &a);
 		cr_assert(d && o, "%s", bdfs[i]);
 		cr_assert_geq(o->iommu_group, 0);
 		cr_assert_eq(d->iommu_group, o->iommu_group, "%s: group %lld, recorded %lld", bdfs[i],
 		             (long long)d->iommu_group, (long long)o->iommu_group);
 	}
 	/* the GPU's two functions share their group, as recorded */
-	cr_assert_eq(host_model_find(m, &(struct pci_addr){.bus = 1, .function = 1})->iommu_group,
-	             host_model_find(m, &(struct pci_addr){.bus = 1})->iommu_group);
-	host_model_free(m);
-	host_model_free(orig);
+	cr_assert_eq(vk_host_model_find(m, &(struct vk_pci_addr){.bus = 1, .function = 1})->iommu_group,
+	             vk_host_model_find(m, &(struct vk_pci_addr){.bus = 1})->iommu_group);
+	vk_host_model_free(m);
+	vk_host_model_free(orig);
 }
 
 CONSUMERS_MAIN("umockdev-record", NULL)

@@ -28,20 +28,20 @@
 	"  - {address: 0000:01:00.1, parent: 0000:00:01.0, vendor: 0x8086, device: 0x1572, class: 0x020000, "       \
 	"driver: %s%s}\n"
 
-static struct host_model *load(const char *yaml, struct vk_error *e)
+static struct vk_host_model *load(const char *yaml, struct vk_error *e)
 {
-	struct host_model *m = NULL;
+	struct vk_host_model *m = NULL;
 
 	memset(e, 0, sizeof(*e));
-	if (host_model_load_buffer("t.yaml", yaml, strlen(yaml), &m, e) < 0)
+	if (vk_host_model_load_buffer("t.yaml", yaml, strlen(yaml), &m, e) < 0)
 		return NULL;
 	return m;
 }
 
-static struct host_model *load_ok(const char *yaml)
+static struct vk_host_model *load_ok(const char *yaml)
 {
 	struct vk_error e;
-	struct host_model *m = load(yaml, &e);
+	struct vk_host_model *m = load(yaml, &e);
 
 	cr_assert_not_null(m, "refused: %s\n%s", e.msg, yaml);
 	return m;
@@ -96,7 +96,7 @@ Test(platform, refusals)
 	for (size_t i = 0; i < sizeof(bad_cases) / sizeof(bad_cases[0]); i++) {
 		const struct bad *c = &bad_cases[i];
 		struct vk_error e;
-		struct host_model *m = load(c->yaml, &e);
+		struct vk_host_model *m = load(c->yaml, &e);
 
 		cr_assert_null(m, "accepted:\n%s", c->yaml);
 		cr_assert_not_null(strstr(e.msg, c->key), "%s: %s", c->key, e.msg);
@@ -108,7 +108,7 @@ Test(platform, refusals)
 static void refused(const char *yaml, const char *says)
 {
 	struct vk_error e;
-	struct host_model *m = load(yaml, &e);
+	struct vk_host_model *m = load(yaml, &e);
 
 	cr_assert_null(m, "accepted:\n%s", yaml);
 	cr_assert_not_null(strstr(e.msg, says), "'%s' not in: %s", says, e.msg);
@@ -137,7 +137,7 @@ Test(platform, net_refusals)
 
 /* ---- defaults --------------------------------------------------------------------- */
 
-static bool has_flag(const struct host_model *m, const char *f)
+static bool has_flag(const struct vk_host_model *m, const char *f)
 {
 	for (size_t i = 0; i < m->n_cpu_flags; i++)
 		if (!strcmp(m->cpu_flags[i], f))
@@ -148,31 +148,31 @@ static bool has_flag(const struct host_model *m, const char *f)
 Test(platform, the_iommu_decides_the_cpus_and_tables)
 {
 	char path[4096];
-	struct host_model *m = NULL;
+	struct vk_host_model *m = NULL;
 	struct vk_error e = {0};
 
-	cr_assert_eq(host_model_load(vk_scenario_path("default.yaml", path, sizeof(path)), &m, &e), 0, "%s", e.msg);
+	cr_assert_eq(vk_host_model_load(vk_scenario_path("default.yaml", path, sizeof(path)), &m, &e), 0, "%s", e.msg);
 	cr_assert_str_eq(m->cpu_vendor, "GenuineIntel");
 	cr_assert_eq(m->cpu_nodes, 2, "the devices are on nodes 0 and 1");
 	cr_assert_eq(m->cpu_count, 8, "4 per node");
 	cr_assert(has_flag(m, "vmx") && !has_flag(m, "svm") && !m->cpu_hypervisor);
-	cr_assert_eq(m->acpi_tables, HOST_ACPI_DMAR);
-	host_model_free(m);
+	cr_assert_eq(m->acpi_tables, VK_HOST_ACPI_DMAR);
+	vk_host_model_free(m);
 
 	m = load_ok(HDR "kernel: {iommu: amd}\n");
 	cr_assert_str_eq(m->cpu_vendor, "AuthenticAMD");
 	cr_assert_eq(m->cpu_nodes, 1);
 	cr_assert_eq(m->cpu_count, 4);
 	cr_assert(has_flag(m, "svm") && !has_flag(m, "vmx"));
-	cr_assert_eq(m->acpi_tables, HOST_ACPI_IVRS);
+	cr_assert_eq(m->acpi_tables, VK_HOST_ACPI_IVRS);
 	cr_assert_str_eq(m->cpu_model_name, "AMD EPYC 7302 16-Core Processor");
-	host_model_free(m);
+	vk_host_model_free(m);
 
 	/* no IOMMU and no cpu: nothing modelled: the host's own show */
 	m = load_ok(HDR "kernel: {iommu: none}\n");
 	cr_assert_null(m->cpu_vendor);
 	cr_assert_eq(m->acpi_tables, 0);
-	host_model_free(m);
+	vk_host_model_free(m);
 
 	/* given: kept; the hypervisor flag follows hypervisor: and the list */
 	m = load_ok(HDR "kernel: {iommu: none}\ncpu: {vendor: hygon, count: 3, hypervisor: true, flags: [fpu, svm]}\n"
@@ -181,43 +181,43 @@ Test(platform, the_iommu_decides_the_cpus_and_tables)
 	cr_assert_str_eq(m->cpu_flags[2], "hypervisor");
 	cr_assert(m->cpu_hypervisor);
 	cr_assert_eq(m->cpu_count, 3);
-	cr_assert_eq(m->acpi_tables, HOST_ACPI_DMAR | HOST_ACPI_IVRS);
-	host_model_free(m);
+	cr_assert_eq(m->acpi_tables, VK_HOST_ACPI_DMAR | VK_HOST_ACPI_IVRS);
+	vk_host_model_free(m);
 	m = load_ok(HDR INTEL "cpu: {flags: \"fpu  hypervisor vmx\"}\nfirmware: {acpi_tables: []}\n");
 	cr_assert(m->cpu_hypervisor, "a list with the flag is a VM");
 	cr_assert_str_eq(m->cpu_vendor, "GenuineIntel", "vendor from the IOMMU");
 	cr_assert_eq(m->acpi_tables, 0, "[] is no table");
-	host_model_free(m);
+	vk_host_model_free(m);
 }
 
 /* ---- the tree ------------------------------------------------------------------------ */
 
-static struct vtree *tree_of(struct host_model *m)
+static struct vtree *tree_of(struct vk_host_model *m)
 {
 	struct vtree *t = NULL;
 	struct vk_error e = {0};
 
-	cr_assert_eq(host_tree_build(m, &t, &e), 0, "%s", e.msg);
+	cr_assert_eq(vk_host_tree_build(m, &t, &e), 0, "%s", e.msg);
 	return t;
 }
 
 static const char *text(struct vtree *t, const char *path)
 {
 	static char buf[1 << 17];
-	const struct vt_node *n = vtree_lookup(t, path);
+	const struct vk_vt_node *n = vk_vtree_lookup(t, path);
 
 	cr_assert_not_null(n, "%s missing", path);
-	cr_assert_eq(n->type, VT_FILE, "%s", path);
+	cr_assert_eq(n->type, VK_VT_FILE, "%s", path);
 	snprintf(buf, sizeof(buf), "%.*s", (int)n->u.file.len, (const char *)n->u.file.data);
 	return buf;
 }
 
 static const char *link_of(struct vtree *t, const char *path)
 {
-	const struct vt_node *n = vtree_lookup(t, path);
+	const struct vk_vt_node *n = vk_vtree_lookup(t, path);
 
 	cr_assert_not_null(n, "%s missing", path);
-	cr_assert_eq(n->type, VT_LINK, "%s", path);
+	cr_assert_eq(n->type, VK_VT_LINK, "%s", path);
 	return n->u.link.target;
 }
 
@@ -225,7 +225,7 @@ static const char *link_of(struct vtree *t, const char *path)
  * first one only as wide as the bits left; lists as %*pbl. */
 Test(platform, cpu_masks_and_lists)
 {
-	struct host_model *m = load_ok(HDR "cpu: {vendor: intel, count: 40, nodes: 2}\n");
+	struct vk_host_model *m = load_ok(HDR "cpu: {vendor: intel, count: 40, nodes: 2}\n");
 	struct vtree *t = tree_of(m);
 
 	cr_assert_str_eq(text(t, "sys/devices/system/cpu/online"), "0-39\n");
@@ -240,9 +240,9 @@ Test(platform, cpu_masks_and_lists)
 	cr_assert_str_eq(link_of(t, "sys/devices/system/cpu/cpu33/node1"), "../../node/node1");
 	cr_assert_str_eq(link_of(t, "sys/devices/system/node/node1/cpu33"), "../../cpu/cpu33");
 	cr_assert_str_eq(link_of(t, "sys/bus/cpu/devices/cpu0"), "../../../devices/system/cpu/cpu0");
-	cr_assert_null(vtree_lookup(t, "sys/devices/system/cpu/cpu0/online"), "the boot CPU is not hotpluggable");
+	cr_assert_null(vk_vtree_lookup(t, "sys/devices/system/cpu/cpu0/online"), "the boot CPU is not hotpluggable");
 	cr_assert_str_eq(text(t, "sys/devices/system/cpu/cpu1/online"), "1\n");
-	cr_assert_null(vtree_lookup(t, "sys/devices/system/cpu/cpu40"));
+	cr_assert_null(vk_vtree_lookup(t, "sys/devices/system/cpu/cpu40"));
 	/* cpuinfo: 40 blocks, the second package's first CPU as sysfs has it */
 	const char *ci = text(t, "proc/cpuinfo");
 	size_t blocks = 0;
@@ -256,37 +256,37 @@ Test(platform, cpu_masks_and_lists)
 	/* proc/interrupts: a column per CPU */
 	const char *irq = text(t, "proc/interrupts");
 	cr_assert_not_null(strstr(irq, "CPU39      \n"), "%s", irq);
-	vtree_free(t);
-	host_model_free(m);
+	vk_vtree_free(t);
+	vk_host_model_free(m);
 }
 
 Test(platform, local_cpus_follow_the_numa_node)
 {
-	struct host_model *m = load_ok(nics(HDR INTEL, "", "i40e", ", numa_node: -1"));
+	struct vk_host_model *m = load_ok(nics(HDR INTEL, "", "i40e", ", numa_node: -1"));
 	struct vtree *t = tree_of(m);
 
 	cr_assert_str_eq(text(t, "sys/devices/pci0000:00/0000:00:01.0/0000:01:00.0/local_cpulist"), "4-7\n");
 	cr_assert_str_eq(text(t, "sys/devices/pci0000:00/0000:00:01.0/0000:01:00.0/local_cpus"), "f0\n");
 	/* no node: every CPU */
 	cr_assert_str_eq(text(t, "sys/devices/pci0000:00/0000:00:01.0/0000:01:00.1/local_cpulist"), "0-7\n");
-	vtree_free(t);
-	host_model_free(m);
+	vk_vtree_free(t);
+	vk_host_model_free(m);
 	/* without CPUs, no such files */
 	m = load_ok(HDR "kernel: {iommu: none}\ndevices:\n  - {address: 0000:00:02.0, vendor: 0x8086, device: 0x1}\n");
 	t = tree_of(m);
-	cr_assert_null(vtree_lookup(t, "sys/devices/pci0000:00/0000:00:02.0/local_cpus"));
-	cr_assert_null(vtree_lookup(t, "sys/devices/system/cpu"));
-	cr_assert_null(vtree_lookup(t, "proc/cpuinfo"));
-	cr_assert_null(vtree_lookup(t, "sys/firmware"));
-	vtree_free(t);
-	host_model_free(m);
+	cr_assert_null(vk_vtree_lookup(t, "sys/devices/pci0000:00/0000:00:02.0/local_cpus"));
+	cr_assert_null(vk_vtree_lookup(t, "sys/devices/system/cpu"));
+	cr_assert_null(vk_vtree_lookup(t, "proc/cpuinfo"));
+	cr_assert_null(vk_vtree_lookup(t, "sys/firmware"));
+	vk_vtree_free(t);
+	vk_host_model_free(m);
 }
 
 static const uint8_t *table(struct vtree *t, const char *name, size_t *len)
 {
 	char path[128];
 	snprintf(path, sizeof(path), "sys/firmware/acpi/tables/%s", name);
-	const struct vt_node *n = vtree_lookup(t, path);
+	const struct vk_vt_node *n = vk_vtree_lookup(t, path);
 	cr_assert_not_null(n, "%s missing", path);
 	cr_assert_eq(n->mode, 0400);
 	*len = n->u.file.len;
@@ -304,11 +304,11 @@ static const uint8_t *table(struct vtree *t, const char *name, size_t *len)
 Test(platform, acpi_tables)
 {
 	char path[4096];
-	struct host_model *m = NULL;
+	struct vk_host_model *m = NULL;
 	struct vk_error e = {0};
 	size_t len;
 
-	cr_assert_eq(host_model_load(vk_scenario_path("default.yaml", path, sizeof(path)), &m, &e), 0, "%s", e.msg);
+	cr_assert_eq(vk_host_model_load(vk_scenario_path("default.yaml", path, sizeof(path)), &m, &e), 0, "%s", e.msg);
 	struct vtree *t = tree_of(m);
 	const uint8_t *d = table(t, "DMAR", &len);
 	cr_assert_eq(d[36], 45, "HAW: 46 bits");
@@ -325,9 +325,9 @@ Test(platform, acpi_tables)
 	const uint8_t *h1 = h0 + l0;
 	cr_assert_eq(h1[4], 1, "INCLUDE_PCI_ALL");
 	cr_assert_eq(48 + l0 + (size_t)(h1[2] | h1[3] << 8), len);
-	cr_assert_null(vtree_lookup(t, "sys/firmware/acpi/tables/IVRS"));
-	vtree_free(t);
-	host_model_free(m);
+	cr_assert_null(vk_vtree_lookup(t, "sys/firmware/acpi/tables/IVRS"));
+	vk_vtree_free(t);
+	vk_host_model_free(m);
 
 	m = load_ok(nics(HDR "kernel: {iommu: amd, iommu_units: 1}\n", "", "i40e", ""));
 	t = tree_of(m);
@@ -336,13 +336,13 @@ Test(platform, acpi_tables)
 	cr_assert_eq(len, 48 + 24 + 3 * 4, "one select entry per device");
 	cr_assert_eq(d[48 + 24], 2);
 	cr_assert_eq(d[48 + 24 + 4 + 1] | d[48 + 24 + 4 + 2] << 8, 0x0100, "01:00.0's requester id");
-	vtree_free(t);
-	host_model_free(m);
+	vk_vtree_free(t);
+	vk_host_model_free(m);
 }
 
 Test(platform, network_interfaces)
 {
-	struct host_model *m =
+	struct vk_host_model *m =
 		load_ok(nics(HDR INTEL, ", net: [ens1f0]", "i40e", ", net: [{name: ens1f1, address: \"3c:fd:fe:a1:b2:c4\", "
 		                                                   "state: down}]"));
 	struct vtree *t = tree_of(m);
@@ -365,17 +365,17 @@ Test(platform, network_interfaces)
 	cr_assert_str_eq(text(t, AT(d1, "operstate")), "down\n");
 	cr_assert_str_eq(text(t, AT(d1, "flags")), "0x1002\n");
 	cr_assert_str_eq(text(t, AT(d1, "ifindex")), "101\n");
-	vtree_free(t);
+	vk_vtree_free(t);
 
 	/* unbound (as the live mode leaves it), the interface is gone */
 	free(m->devices[1].driver);
 	m->devices[1].driver = NULL;
 	t = tree_of(m);
-	cr_assert_null(vtree_lookup(t, "sys/devices/pci0000:00/0000:00:01.0/0000:01:00.0/net"));
-	cr_assert_null(vtree_lookup(t, "sys/class/net/ens1f0"));
-	cr_assert_not_null(vtree_lookup(t, "sys/class/net/ens1f1"));
-	vtree_free(t);
-	host_model_free(m);
+	cr_assert_null(vk_vtree_lookup(t, "sys/devices/pci0000:00/0000:00:01.0/0000:01:00.0/net"));
+	cr_assert_null(vk_vtree_lookup(t, "sys/class/net/ens1f0"));
+	cr_assert_not_null(vk_vtree_lookup(t, "sys/class/net/ens1f1"));
+	vk_vtree_free(t);
+	vk_host_model_free(m);
 }
 
 /* proc/bus/pci: a bus directory per bus ("DDDD:BB" outside domain 0), a
@@ -383,27 +383,27 @@ Test(platform, network_interfaces)
 Test(platform, proc_bus_pci_and_udev_entries)
 {
 	char path[4096];
-	struct host_model *m = NULL;
+	struct vk_host_model *m = NULL;
 	struct vk_error e = {0};
 
-	cr_assert_eq(host_model_load(vk_scenario_path("vmd-domains.yaml", path, sizeof(path)), &m, &e), 0, "%s", e.msg);
+	cr_assert_eq(vk_host_model_load(vk_scenario_path("vmd-domains.yaml", path, sizeof(path)), &m, &e), 0, "%s", e.msg);
 	struct vtree *t = tree_of(m);
 	size_t lines = 0;
 	for (const char *s = text(t, "proc/bus/pci/devices"); (s = strchr(s, '\n')); s++)
 		lines++;
 	cr_assert_eq(lines, m->n_devices);
-	char proc[256], a[PCI_ADDR_STRLEN];
+	char proc[256], a[VK_PCI_ADDR_STRLEN];
 	bool far = false;
 	for (size_t i = 0; i < m->n_devices; i++) {
-		const struct host_device *d = &m->devices[i];
+		const struct vk_host_device *d = &m->devices[i];
 		if (d->addr.domain)
 			snprintf(proc, sizeof(proc), "proc/bus/pci/%04x:%02x/%02x.%x", d->addr.domain, d->addr.bus, d->addr.slot,
 			         d->addr.function);
 		else
 			snprintf(proc, sizeof(proc), "proc/bus/pci/%02x/%02x.%x", d->addr.bus, d->addr.slot, d->addr.function);
 		far |= d->addr.domain != 0;
-		pci_addr_format(&d->addr, a);
-		const struct vt_node *pn = vtree_lookup(t, proc);
+		vk_pci_addr_format(&d->addr, a);
+		const struct vk_vt_node *pn = vk_vtree_lookup(t, proc);
 		cr_assert_not_null(pn, "%s missing", proc);
 		cr_assert_eq(pn->mode, 0644);
 		cr_assert_eq(pn->u.file.len, d->config_readable ? d->config_readable : d->config_len, "%s", proc);
@@ -415,8 +415,8 @@ Test(platform, proc_bus_pci_and_udev_entries)
 		cr_assert_not_null(strstr(db, "\nV:1\n"), "%s", db);
 	}
 	cr_assert(far, "vmd-domains.yaml has a device outside domain 0");
-	vtree_free(t);
-	host_model_free(m);
+	vk_vtree_free(t);
+	vk_host_model_free(m);
 }
 
 /* ---- fakesys record: the CPUs, the tables and the interfaces back -------------------------- */

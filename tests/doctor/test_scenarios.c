@@ -36,7 +36,7 @@ static struct vk_doctor_report doctor(const struct run *w)
 	struct vk_doctor_report rep = { 0 };
 	struct vk_error e = { 0 };
 	struct vk_root *root = NULL;
-	struct pci_addr addrs[4];
+	struct vk_pci_addr addrs[4];
 	char qemu[1024];
 	int before;
 
@@ -48,7 +48,7 @@ static struct vk_doctor_report doctor(const struct run *w)
 	}
 	cr_assert_eq(vk_mkdtemp(qdir, sizeof(qdir)), 0);
 	for (size_t i = 0; i < 4 && w->devices[i]; i++) {
-		cr_assert_eq(pci_addr_parse(w->devices[i], &addrs[i], NULL), 0);
+		cr_assert_eq(vk_pci_addr_parse(w->devices[i], &addrs[i], NULL), 0);
 		o.n_devices++;
 	}
 	o.devices = o.n_devices ? addrs : NULL;

@@ -8,7 +8,7 @@
  * Readers, each iteration: list sys/bus/pci/devices; for every device lstat
  * and readlink `driver`, read vendor, device and driver_override; list
  * dev/vfio/devices and dev/vfio, open every entry O_RDWR (stand-ins) and read
- * it; pci_dev_facts_read() of three devices through a vk_root of the mount.
+ * it; vk_pci_dev_facts_read() of three devices through a vk_root of the mount.
  * Every answer must be one of the states the toggled device (0000:81:02.1,
  * vfio-pci <-> iavf) can be in; every other device never changes.
  *
@@ -19,7 +19,7 @@
  *  - ENOENT from open of dev/vfio/devices/vfio2 or dev/vfio/9 that a listing
  *    just showed: unbinding removed the node between readdir and open (as
  *    devtmpfs does when vfio-pci releases the device);
- *  - from pci_dev_facts_read() of 81:02.1: -ENOENT, or a cdev state other
+ *  - from vk_pci_dev_facts_read() of 81:02.1: -ENOENT, or a cdev state other
  *    than OK/NOT_VFIO (NO_VFIO_DEV_DIR, BAD_ENTRIES, NO_DEV_ATTR,
  *    NODE_MISSING), or OK with a driver other than vfio-pci: its walk is several lookups, and a toggle between two of
  *    them gives a mix of before and after, as on a real host.
@@ -308,12 +308,12 @@ static inline void load_check_nodes(struct load_reader *r, const char *dir, cons
 
 static inline void load_check_facts(struct load_reader *r, struct vk_root *root, const char *bdf)
 {
-	struct pci_addr a;
-	struct pci_dev_facts f;
+	struct vk_pci_addr a;
+	struct vk_pci_dev_facts f;
 	struct vk_error e = {0};
 
-	pci_addr_parse(bdf, &a, NULL);
-	int rc = pci_dev_facts_read(root, &a, &f, &e);
+	vk_pci_addr_parse(bdf, &a, NULL);
+	int rc = vk_pci_dev_facts_read(root, &a, &f, &e);
 	r->ops++;
 	bool toggled = !strcmp(bdf, LOAD_TOGGLED);
 	if (rc == -ENOENT && toggled) {
@@ -330,12 +330,12 @@ static inline void load_check_facts(struct load_reader *r, struct vk_root *root,
 		return;
 	}
 	if (!strcmp(bdf, "0000:01:00.0")) {
-		if (strcmp(f.driver, "vfio-pci") || f.cdev_state != VFIO_CDEV_OK || strcmp(f.cdev_name, "vfio0") ||
+		if (strcmp(f.driver, "vfio-pci") || f.cdev_state != VK_VFIO_CDEV_OK || strcmp(f.cdev_name, "vfio0") ||
 		    f.cdev_major != 511 || f.cdev_minor != 0 || !f.node_present || f.iommu_group != 12)
 			load_fail(r->fail, "facts %s: driver %s state %d cdev %s %u:%u group %ld: %s", bdf, f.driver,
 			          f.cdev_state, f.cdev_name, f.cdev_major, f.cdev_minor, f.iommu_group, f.cdev_problem);
 	} else if (!strcmp(bdf, "0000:81:02.0")) {
-		if (strcmp(f.driver, "iavf") || f.cdev_state != VFIO_CDEV_NOT_VFIO || f.iommu_group != 8)
+		if (strcmp(f.driver, "iavf") || f.cdev_state != VK_VFIO_CDEV_NOT_VFIO || f.iommu_group != 8)
 			load_fail(r->fail, "facts %s: driver %s state %d", bdf, f.driver, f.cdev_state);
 	} else {
 		if (f.vendor != 0x8086 || f.device != 0x154c || f.iommu_group != 9)
@@ -346,7 +346,7 @@ static inline void load_check_facts(struct load_reader *r, struct vk_root *root,
 		if (strcmp(f.driver_override, "vfio-pci") && strcmp(f.driver_override, "iavf"))
 			load_fail(r->fail, "facts %s: driver_override \"%s\"", bdf, f.driver_override);
 		switch (f.cdev_state) {
-		case VFIO_CDEV_OK:
+		case VK_VFIO_CDEV_OK:
 			if (strcmp(f.cdev_name, "vfio2") || f.cdev_major != 511 || f.cdev_minor != 2)
 				load_fail(r->fail, "facts %s: OK with driver %s cdev %s %u:%u", bdf, f.driver,
 				          f.cdev_name, f.cdev_major, f.cdev_minor);
@@ -355,20 +355,20 @@ static inline void load_check_facts(struct load_reader *r, struct vk_root *root,
 				r->facts_mixed++;
 			}
 			break;
-		case VFIO_CDEV_NOT_VFIO:
+		case VK_VFIO_CDEV_NOT_VFIO:
 			if (!strcmp(f.driver, "vfio-pci"))
 				load_fail(r->fail, "facts %s: NOT_VFIO with driver vfio-pci", bdf);
 			break;
-		case VFIO_CDEV_NODE_ERROR: /* the node went between its lookup and its stat */
+		case VK_VFIO_CDEV_NODE_ERROR: /* the node went between its lookup and its stat */
 			if (!strstr(f.cdev_problem, "ENOENT")) {
 				load_fail(r->fail, "facts %s: state %d: %s", bdf, f.cdev_state, f.cdev_problem);
 				break;
 			}
 			/* fall through */
-		case VFIO_CDEV_NO_VFIO_DEV_DIR:
-		case VFIO_CDEV_BAD_ENTRIES:
-		case VFIO_CDEV_NO_DEV_ATTR:
-		case VFIO_CDEV_NODE_MISSING:
+		case VK_VFIO_CDEV_NO_VFIO_DEV_DIR:
+		case VK_VFIO_CDEV_BAD_ENTRIES:
+		case VK_VFIO_CDEV_NO_DEV_ATTR:
+		case VK_VFIO_CDEV_NODE_MISSING:
 			r->transient++;
 			r->facts_mixed++;
 			break;

@@ -329,7 +329,7 @@ Test(fuse_control, an_open_the_server_outlives_leaks_nothing)
 	cr_assert_eq(vk_mkdtemp(dir, sizeof(dir)), 0);
 	snprintf(log, sizeof(log), "%s/daemon.log", dir);
 	cr_assert_eq(live_mount_reporting(LIVE_HOST, live, mnt, sizeof(mnt), log, NULL), 0);
-	int server = fakesys_mount_pid(mnt);
+	int server = vk_fakesys_mount_pid(mnt);
 	cr_assert_gt(server, 0);
 	/* the control file open (with an answer) when the server ends: its
 	 * release never comes */

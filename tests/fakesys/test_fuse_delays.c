@@ -45,7 +45,7 @@ static void mount_delayed(void)
 	cr_assert_eq(vk_mkdtemp(tmp, sizeof(tmp)), 0);
 	snprintf(pidfile, sizeof(pidfile), "%s/pid", tmp);
 	const char *const extra[] = {"--pidfile", pidfile, NULL};
-	snprintf(item, sizeof(item), "  - {path: %s, op: read, delay_ms: %u}\n", VENDOR, FAKESYS_DELAY_MAX_MS);
+	snprintf(item, sizeof(item), "  - {path: %s, op: read, delay_ms: %u}\n", VENDOR, VK_FAKESYS_DELAY_MAX_MS);
 	live_mount_host_with("faults", item, extra, mnt, sizeof(mnt));
 	cr_assert_gt(vk_read_file(pidfile, buf, sizeof(buf)), 0);
 	server = atoi(buf);
@@ -183,24 +183,24 @@ Test(fuse_delays, sigterm_ends_the_server_during_a_delay)
 Test(fuse_delays, one_cap_for_scenarios_and_the_control_channel)
 {
 	char out[512], cmd[256], yaml[1024];
-	struct host_model *m = NULL;
+	struct vk_host_model *m = NULL;
 	struct vk_error e = {0};
 
 	live_mount_host_with("faults", NULL, (const char *const[]){"--live", NULL}, mnt, sizeof(mnt));
-	snprintf(cmd, sizeof(cmd), "fault add %s read 0 delay=%u\n", VENDOR, FAKESYS_DELAY_MAX_MS + 1);
+	snprintf(cmd, sizeof(cmd), "fault add %s read 0 delay=%u\n", VENDOR, VK_FAKESYS_DELAY_MAX_MS + 1);
 	cr_assert_eq(live_ctl(mnt, cmd, out, sizeof(out)), -EINVAL, "%s", out);
 	cr_assert(strstr(out, "delay"), "%s", out);
 	snprintf(cmd, sizeof(cmd), "fault add %s read 0 delay=4294967295\n", VENDOR);
 	cr_assert_eq(live_ctl(mnt, cmd, out, sizeof(out)), -EINVAL, "%s", out);
-	snprintf(cmd, sizeof(cmd), "fault add %s read 0 delay=%u\n", VENDOR, FAKESYS_DELAY_MAX_MS);
+	snprintf(cmd, sizeof(cmd), "fault add %s read 0 delay=%u\n", VENDOR, VK_FAKESYS_DELAY_MAX_MS);
 	cr_assert_eq(live_ctl(mnt, cmd, out, sizeof(out)), 0, "%s", out);
 	live_umount(mnt);
 
-	for (unsigned d = FAKESYS_DELAY_MAX_MS; d <= FAKESYS_DELAY_MAX_MS + 1; d++) {
+	for (unsigned d = VK_FAKESYS_DELAY_MAX_MS; d <= VK_FAKESYS_DELAY_MAX_MS + 1; d++) {
 		snprintf(yaml, sizeof(yaml), LIVE_HOST "faults:\n  - {path: %s, op: read, delay_ms: %u}\n", VENDOR, d);
-		int r = host_model_load_buffer("t.yaml", yaml, strlen(yaml), &m, &e);
-		cr_assert_eq(r, d > FAKESYS_DELAY_MAX_MS ? -EINVAL : 0, "delay_ms: %u: %s", d, e.msg);
-		host_model_free(m);
+		int r = vk_host_model_load_buffer("t.yaml", yaml, strlen(yaml), &m, &e);
+		cr_assert_eq(r, d > VK_FAKESYS_DELAY_MAX_MS ? -EINVAL : 0, "delay_ms: %u: %s", d, e.msg);
+		vk_host_model_free(m);
 		m = NULL;
 	}
 }

@@ -137,7 +137,7 @@ static void listed_in_kernfs_order(const char *extra)
 	cr_assert_gt(n, 5);
 	bool by_name = true;
 	for (size_t i = 1; i < n; i++) {
-		uint32_t a = vt_kernfs_hash(names[i - 1]), b = vt_kernfs_hash(names[i]);
+		uint32_t a = vk_vt_kernfs_hash(names[i - 1]), b = vk_vt_kernfs_hash(names[i]);
 		cr_assert(a < b || (a == b && strcmp(names[i - 1], names[i]) < 0), "%s before %s", names[i - 1],
 		          names[i]);
 		by_name = by_name && strcmp(names[i - 1], names[i]) < 0;

@@ -107,7 +107,7 @@ Test(fuse_load, eight_readers_and_a_toggling_writer)
 	yaml[yn] = '\0';
 	cr_assert_eq(live_mount(yaml, live, mnt, sizeof(mnt)), 0);
 
-	int pid = fakesys_mount_pid(mnt);
+	int pid = vk_fakesys_mount_pid(mnt);
 	cr_assert_gt(pid, 0, "fakesys_mount_pid: %d", pid);
 	cr_assert_eq(load_snapshot(mnt, &ex), 0);
 	toggled_on_vfio();
@@ -157,7 +157,7 @@ Test(fuse_load, eight_readers_and_a_toggling_writer)
 	char m[PATH_MAX];
 	snprintf(m, sizeof(m), "%s", mnt);
 	live_umount(m);
-	cr_assert_eq(fakesys_mount_pid(m), -EINVAL, "a mount is left at %s", m);
+	cr_assert_eq(vk_fakesys_mount_pid(m), -EINVAL, "a mount is left at %s", m);
 	char mi[65536];
 	cr_assert_gt(vk_read_file("/proc/self/mountinfo", mi, sizeof(mi)), 0);
 	cr_assert_null(strstr(mi, m), "a stale mount: %s", m);

@@ -90,12 +90,12 @@ static int mount_with(const char *scen, char *mnt, size_t len, const char *extra
 	return vk_run(argv, NULL, 0, err, errlen);
 }
 
-static struct host_model *load_default(void)
+static struct vk_host_model *load_default(void)
 {
-	struct host_model *m = NULL;
+	struct vk_host_model *m = NULL;
 	struct vk_error e = {0};
 
-	cr_assert_eq(host_model_load(scenario, &m, &e), 0, "%s", e.msg);
+	cr_assert_eq(vk_host_model_load(scenario, &m, &e), 0, "%s", e.msg);
 	return m;
 }
 
@@ -118,7 +118,7 @@ Test(fuse_mount, real_lspci_sees_every_device)
 {
 	char mnt[512], err[4096], opt[PATH_MAX + 32];
 	static char out[1 << 16];
-	struct host_model *m = load_default();
+	struct vk_host_model *m = load_default();
 
 	cr_assert_eq(vk_mount(scenario, mnt, sizeof(mnt)), 0);
 	snprintf(opt, sizeof(opt), "sysfs.path=%s/sys/bus/pci", mnt);
@@ -128,7 +128,7 @@ Test(fuse_mount, real_lspci_sees_every_device)
 	cr_assert_eq(rc, 0, "lspci failed: %s", err);
 
 	for (size_t i = 0; i < m->n_devices; i++) {
-		const struct host_device *d = &m->devices[i];
+		const struct vk_host_device *d = &m->devices[i];
 		char addr[32], ids[32], cls[16], drv[128];
 
 		snprintf(addr, sizeof(addr), "%04x:%02x:%02x.%x", d->addr.domain, d->addr.bus, d->addr.slot,
@@ -153,7 +153,7 @@ Test(fuse_mount, real_lspci_sees_every_device)
 		}
 		free(blk);
 	}
-	host_model_free(m);
+	vk_host_model_free(m);
 }
 
 /* Compare trees @a and @b recursively; returns the number of entries compared. */
@@ -225,7 +225,7 @@ Test(fuse_mount, umount_leaves_no_mount_and_refuses_others)
 
 	cr_assert_eq(vk_mount(scenario, mnt, sizeof(mnt)), 0);
 	cr_assert(is_mounted(mnt));
-	cr_assert_gt(fakesys_mount_pid(mnt), 0);
+	cr_assert_gt(vk_fakesys_mount_pid(mnt), 0);
 	char *argv[] = {fakesys_bin, "umount", mnt, NULL};
 	cr_assert_eq(vk_run(argv, NULL, 0, err, sizeof(err)), 0, "%s", err);
 	cr_assert_not(is_mounted(mnt), "umount returns after the mount is gone");
@@ -254,7 +254,7 @@ static void kill_server_and_expect_unmount(int sig)
 	cr_assert_eq(mount_with(scenario, mnt, sizeof(mnt), NULL, pidfile, err, sizeof(err)), 0, "%s", err);
 	pid_t pid = read_pidfile(pidfile);
 	cr_assert_gt(pid, 1);
-	cr_assert_eq(fakesys_mount_pid(mnt), pid, "mount source names the server");
+	cr_assert_eq(vk_fakesys_mount_pid(mnt), pid, "mount source names the server");
 	cr_assert(is_mounted(mnt));
 	cr_assert_eq(kill(pid, sig), 0);
 	bool gone = wait_unmounted(mnt);
@@ -392,7 +392,7 @@ Test(fuse_mount, umount_in_use_waits_then_names_who_holds_it_and_lazy_detaches, 
 
 	cr_assert_eq(vk_mount(scenario, mnt, sizeof(mnt)), 0);
 	snprintf(live_mnt, sizeof(live_mnt), "%s", mnt); /* for the cleanup */
-	int server = fakesys_mount_pid(mnt);
+	int server = vk_fakesys_mount_pid(mnt);
 	cr_assert_gt(server, 0);
 	snprintf(dir, sizeof(dir), "%s/sys/bus/pci", mnt);
 	holder = start_holder(dir, 0);

@@ -28,7 +28,7 @@ static int open_errno(const char *rel)
 
 Test(fuse_steps, parsed_into_the_model)
 {
-	struct host_model *m = NULL;
+	struct vk_host_model *m = NULL;
 	struct vk_error e = {0};
 	const char *y = LIVE_HOST "steps:\n"
 	                          "  - {path: dev/vfio/devices/vfio0, op: open, do: unbind 0000:01:00.0}\n"
@@ -37,18 +37,18 @@ Test(fuse_steps, parsed_into_the_model)
 	                          "    nth: 3\n"
 	                          "    do: [fault add dev/iommu open EBUSY, set proc/cmdline x]\n";
 
-	cr_assert_eq(host_model_load_buffer("t.yaml", y, strlen(y), &m, &e), 0, "%s", e.msg);
+	cr_assert_eq(vk_host_model_load_buffer("t.yaml", y, strlen(y), &m, &e), 0, "%s", e.msg);
 	cr_assert_eq(m->n_steps, 2);
 	cr_assert_str_eq(m->steps[0].step, "unbind 0000:01:00.0");
-	cr_assert_eq(m->steps[0].ops, FAKESYS_OP_OPEN);
+	cr_assert_eq(m->steps[0].ops, VK_FAKESYS_OP_OPEN);
 	cr_assert_eq(m->steps[1].nth, 3);
 	cr_assert_str_eq(m->steps[1].step, "fault add dev/iommu open EBUSY\nset proc/cmdline x");
-	host_model_free(m);
+	vk_host_model_free(m);
 }
 
 Test(fuse_steps, write_is_a_step_verb)
 {
-	struct host_model *m = NULL;
+	struct vk_host_model *m = NULL;
 	struct vk_error e = {0};
 	const char *y = LIVE_HOST "steps:\n"
 	                          "  - {path: proc/cmdline, op: read,\n"
@@ -56,14 +56,14 @@ Test(fuse_steps, write_is_a_step_verb)
 	const char *bad = LIVE_HOST "steps:\n"
 	                            "  - {path: proc/cmdline, op: read, do: wrote x 1}\n";
 
-	cr_assert_eq(host_model_load_buffer("t.yaml", y, strlen(y), &m, &e), 0, "%s", e.msg);
+	cr_assert_eq(vk_host_model_load_buffer("t.yaml", y, strlen(y), &m, &e), 0, "%s", e.msg);
 	cr_assert_eq(m->n_steps, 1);
 	cr_assert_str_eq(m->steps[0].step, "write sys/bus/pci/devices/0000:03:00.0/sriov_numvfs 2");
-	host_model_free(m);
+	vk_host_model_free(m);
 	m = NULL;
-	cr_assert_lt(host_model_load_buffer("t.yaml", bad, strlen(bad), &m, &e), 0);
+	cr_assert_lt(vk_host_model_load_buffer("t.yaml", bad, strlen(bad), &m, &e), 0);
 	cr_assert(strstr(e.msg, "'wrote x 1' is not a control command") && strstr(e.msg, "set or write"), "%s", e.msg);
-	host_model_free(m);
+	vk_host_model_free(m);
 }
 
 Test(fuse_steps, unbound_at_the_open_the_open_finds_nothing)

@@ -8,14 +8,14 @@
 #include "testutil.h"
 
 static struct vtree *tree;
-static struct host_model *model;
+static struct vk_host_model *model;
 
 static void build(const char *yaml)
 {
 	struct vk_error e = {0};
 
-	cr_assert_eq(host_model_load_buffer("t.yaml", yaml, strlen(yaml), &model, &e), 0, "%s", e.msg);
-	cr_assert_eq(host_tree_build(model, &tree, &e), 0, "%s", e.msg);
+	cr_assert_eq(vk_host_model_load_buffer("t.yaml", yaml, strlen(yaml), &model, &e), 0, "%s", e.msg);
+	cr_assert_eq(vk_host_tree_build(model, &tree, &e), 0, "%s", e.msg);
 }
 
 static void build_default(void)
@@ -23,14 +23,14 @@ static void build_default(void)
 	char path[4096];
 	struct vk_error e = {0};
 
-	cr_assert_eq(host_model_load(vk_scenario_path("default.yaml", path, sizeof(path)), &model, &e), 0, "%s", e.msg);
-	cr_assert_eq(host_tree_build(model, &tree, &e), 0, "%s", e.msg);
+	cr_assert_eq(vk_host_model_load(vk_scenario_path("default.yaml", path, sizeof(path)), &model, &e), 0, "%s", e.msg);
+	cr_assert_eq(vk_host_tree_build(model, &tree, &e), 0, "%s", e.msg);
 }
 
 static void teardown(void)
 {
-	vtree_free(tree);
-	host_model_free(model);
+	vk_vtree_free(tree);
+	vk_host_model_free(model);
 	tree = NULL;
 	model = NULL;
 }
@@ -38,10 +38,10 @@ static void teardown(void)
 static const char *content(const char *path)
 {
 	static char buf[8192];
-	struct vt_node *n = vtree_lookup(tree, path);
+	struct vk_vt_node *n = vk_vtree_lookup(tree, path);
 
 	cr_assert_not_null(n, "%s missing", path);
-	cr_assert_eq(n->type, VT_FILE, "%s is not a file", path);
+	cr_assert_eq(n->type, VK_VT_FILE, "%s is not a file", path);
 	cr_assert_lt(n->u.file.len, sizeof(buf));
 	memcpy(buf, n->u.file.data, n->u.file.len);
 	buf[n->u.file.len] = '\0';
@@ -50,10 +50,10 @@ static const char *content(const char *path)
 
 static const char *target(const char *path)
 {
-	struct vt_node *n = vtree_lookup(tree, path);
+	struct vk_vt_node *n = vk_vtree_lookup(tree, path);
 
 	cr_assert_not_null(n, "%s missing", path);
-	cr_assert_eq(n->type, VT_LINK, "%s is not a link", path);
+	cr_assert_eq(n->type, VK_VT_LINK, "%s is not a link", path);
 	return n->u.link.target;
 }
 
@@ -70,7 +70,7 @@ Test(host_tree, device_links_are_relative_like_sysfs, .init = build_default, .fi
 	cr_assert_str_eq(target("sys/bus/pci/drivers/vfio-pci/0000:01:00.0"),
 	                 "../../../../devices/pci0000:00/0000:00:01.0/0000:01:00.0");
 	cr_assert_str_eq(target("sys/bus/pci/drivers/vfio-pci/module"), "../../../../module/vfio_pci");
-	cr_assert_null(vtree_lookup(tree, "sys/bus/pci/drivers/pcieport/module"), "built-in driver: no module link");
+	cr_assert_null(vk_vtree_lookup(tree, "sys/bus/pci/drivers/pcieport/module"), "built-in driver: no module link");
 	cr_assert_str_eq(target("sys/kernel/iommu_groups/12/devices/0000:01:00.1"),
 	                 "../../../../devices/pci0000:00/0000:00:01.0/0000:01:00.1");
 	cr_assert_str_eq(target("sys/class/vfio-dev/vfio0"), "../../devices/pci0000:00/0000:00:01.0/0000:01:00.0/vfio-dev/vfio0");
@@ -98,7 +98,7 @@ Test(host_tree, attributes_use_the_kernel_formats, .init = build_default, .fini 
 	cr_assert_eq(strlen(res), 13 * 57, "13 resource lines for an endpoint");
 	cr_assert_eq(strncmp(res + 38, "0x000000000014220c\n", 19), 0, "%s", res);
 	cr_assert_eq(strlen(content("sys/devices/pci0000:00/0000:00:01.0/resource")), 17 * 57);
-	struct vt_node *cfg = vtree_lookup(tree, GPU "/config");
+	struct vk_vt_node *cfg = vk_vtree_lookup(tree, GPU "/config");
 	cr_assert_eq(cfg->u.file.len, 4096, "a PCIe device: 4096 bytes (pci_dev_config_attr_is_visible())");
 	cr_assert_eq(cfg->u.file.data[0], 0xde);
 	cr_assert_eq(cfg->mode, 0644);
@@ -112,7 +112,7 @@ Test(host_tree, attributes_use_the_kernel_formats, .init = build_default, .fini 
 	cr_assert_str_eq(content("sys/devices/virtual/iommu/dmar0/intel-iommu/ecap"), "f050de\n");
 	cr_assert(strstr(content("proc/cmdline"), "intel_iommu=on"));
 	cr_assert_str_eq(content("sys/bus/pci/drivers_autoprobe"), "1\n");
-	cr_assert_eq(vtree_lookup(tree, "sys/bus/pci/drivers/vfio-pci/bind")->mode, 0200);
+	cr_assert_eq(vk_vtree_lookup(tree, "sys/bus/pci/drivers/vfio-pci/bind")->mode, 0200);
 }
 
 Test(host_tree, dev_nodes_are_stand_ins_with_owner_and_mode, .init = build_default, .fini = teardown)
@@ -121,10 +121,10 @@ Test(host_tree, dev_nodes_are_stand_ins_with_owner_and_mode, .init = build_defau
 	cr_assert_str_eq(content("dev/vfio/devices/vfio2"), VK_STANDIN_MAGIC " 511:2\n");
 	cr_assert_str_eq(content("dev/iommu"), VK_STANDIN_MAGIC " 10:122\n");
 	cr_assert_str_eq(content("dev/vfio/vfio"), VK_STANDIN_MAGIC " 10:196\n");
-	cr_assert_eq(vtree_lookup(tree, "dev/vfio/vfio")->mode, 0666);
-	cr_assert_eq(vtree_lookup(tree, "dev/iommu")->mode, 0660);
-	cr_assert_not_null(vtree_lookup(tree, "dev/vfio/12"), "group with vfio-pci members has a node");
-	cr_assert_null(vtree_lookup(tree, "dev/vfio/7"), "group without vfio-pci members has none");
+	cr_assert_eq(vk_vtree_lookup(tree, "dev/vfio/vfio")->mode, 0666);
+	cr_assert_eq(vk_vtree_lookup(tree, "dev/iommu")->mode, 0660);
+	cr_assert_not_null(vk_vtree_lookup(tree, "dev/vfio/12"), "group with vfio-pci members has a node");
+	cr_assert_null(vk_vtree_lookup(tree, "dev/vfio/7"), "group without vfio-pci members has none");
 	cr_assert_str_eq(content("sys/devices/virtual/misc/iommu/dev"), "10:122\n");
 }
 
@@ -138,18 +138,18 @@ Test(host_tree, vmd_domain_nests_under_its_parent, .fini = teardown)
 	cr_assert_str_eq(target("sys/bus/pci/devices/10000:e1:00.0"),
 	                 "../../../devices/pci0000:00/0000:00:0e.0/pci10000:e0/10000:e0:06.0/10000:e1:00.0");
 	cr_assert_str_eq(target("sys/bus/pci/devices/0000:e0:06.0"), "../../../devices/pci0000:e0/0000:e0:06.0");
-	cr_assert_not_null(vtree_lookup(tree, "sys/devices/pci0000:00/0000:00:0e.0/pci10000:e0/10000:e0:06.0/10000:e1:00.0/vfio-dev/vfio0/dev"));
+	cr_assert_not_null(vk_vtree_lookup(tree, "sys/devices/pci0000:00/0000:00:0e.0/pci10000:e0/10000:e0:06.0/10000:e1:00.0/vfio-dev/vfio0/dev"));
 }
 
 Test(host_tree, without_cdev_the_vfio_dev_dir_has_no_dev, .fini = teardown)
 {
 	build("version: 1\nkernel: {iommu: amd, vfio_device_cdev: false}\ndevices:\n"
 	      "  - {address: 0000:00:02.0, vendor: 1, device: 2, driver: vfio-pci}\n");
-	cr_assert_not_null(vtree_lookup(tree, "sys/devices/pci0000:00/0000:00:02.0/vfio-dev/vfio0"));
-	cr_assert_null(vtree_lookup(tree, "sys/devices/pci0000:00/0000:00:02.0/vfio-dev/vfio0/dev"));
-	cr_assert_null(vtree_lookup(tree, "dev/vfio/devices"));
-	cr_assert_not_null(vtree_lookup(tree, "dev/vfio/0"), "legacy group node still there");
-	cr_assert_null(vtree_lookup(tree, "dev/iommu"), "no iommufd, no /dev/iommu");
+	cr_assert_not_null(vk_vtree_lookup(tree, "sys/devices/pci0000:00/0000:00:02.0/vfio-dev/vfio0"));
+	cr_assert_null(vk_vtree_lookup(tree, "sys/devices/pci0000:00/0000:00:02.0/vfio-dev/vfio0/dev"));
+	cr_assert_null(vk_vtree_lookup(tree, "dev/vfio/devices"));
+	cr_assert_not_null(vk_vtree_lookup(tree, "dev/vfio/0"), "legacy group node still there");
+	cr_assert_null(vk_vtree_lookup(tree, "dev/iommu"), "no iommufd, no /dev/iommu");
 	cr_assert_str_eq(target("sys/class/iommu/ivhd0"), "../../devices/virtual/iommu/ivhd0");
 }
 
@@ -160,13 +160,13 @@ Test(host_tree, noiommu_groups_and_missing_nodes, .fini = teardown)
 	      "  - {address: 0000:00:03.0, vendor: 1, device: 2, driver: vfio-pci}\n"
 	      "iommu_groups:\n  - {id: 1, node: {present: false}}\n"
 	      "dev:\n  iommu: {present: false}\n");
-	cr_assert_not_null(vtree_lookup(tree, "dev/vfio/noiommu-0"));
-	cr_assert_null(vtree_lookup(tree, "dev/vfio/noiommu-1"), "present: false removes the node");
-	cr_assert_null(vtree_lookup(tree, "dev/iommu"));
+	cr_assert_not_null(vk_vtree_lookup(tree, "dev/vfio/noiommu-0"));
+	cr_assert_null(vk_vtree_lookup(tree, "dev/vfio/noiommu-1"), "present: false removes the node");
+	cr_assert_null(vk_vtree_lookup(tree, "dev/iommu"));
 	cr_assert_str_eq(content("sys/kernel/iommu_groups/0/name"), "vfio-noiommu\n");
-	cr_assert_null(vtree_lookup(tree, "sys/class/iommu"));
+	cr_assert_null(vk_vtree_lookup(tree, "sys/class/iommu"));
 	cr_assert_str_eq(content("sys/module/vfio/parameters/enable_unsafe_noiommu_mode"), "Y\n");
-	cr_assert_null(vtree_lookup(tree, "sys/devices/pci0000:00/0000:00:02.0/iommu"));
+	cr_assert_null(vk_vtree_lookup(tree, "sys/devices/pci0000:00/0000:00:02.0/iommu"));
 }
 
 Test(host_tree, scales_to_many_devices, .fini = teardown)
@@ -186,10 +186,10 @@ Test(host_tree, scales_to_many_devices, .fini = teardown)
 	build(y);
 	free(y);
 	cr_assert_eq(model->n_devices, 16 + 16 * 250);
-	struct vt_node *devs = vtree_lookup(tree, "sys/bus/pci/devices");
+	struct vk_vt_node *devs = vk_vtree_lookup(tree, "sys/bus/pci/devices");
 	cr_assert_eq(devs->u.dir.n, 16 + 16 * 250);
 	cr_assert_str_eq(target("sys/bus/pci/devices/0000:10:1f.1"), "../../../devices/pci0000:00/0000:00:0f.0/0000:10:1f.1");
-	cr_assert_not_null(vtree_lookup(tree, "sys/kernel/iommu_groups/4015/devices"));
+	cr_assert_not_null(vk_vtree_lookup(tree, "sys/kernel/iommu_groups/4015/devices"));
 }
 
 Test(host_tree, recorded_irq_and_resources_are_kept, .fini = teardown)
@@ -200,7 +200,7 @@ Test(host_tree, recorded_irq_and_resources_are_kept, .fini = teardown)
 	cr_assert_str_eq(content("sys/devices/pci0000:00/0000:00:05.0/resource"),
 	                 "0x00000000fe000000 0x00000000feffffff 0x0000000000040200\n"
 	                 "0x0000000000000000 0x0000000000000000 0x0000000000000000\n");
-	cr_assert_eq(vtree_lookup(tree, "sys/devices/pci0000:00/0000:00:05.0/config")->u.file.data[0x3c], 34);
+	cr_assert_eq(vk_vtree_lookup(tree, "sys/devices/pci0000:00/0000:00:05.0/config")->u.file.data[0x3c], 34);
 }
 
 Test(host_tree, cpu_gives_proc_cpuinfo, .fini = teardown)
@@ -210,7 +210,7 @@ Test(host_tree, cpu_gives_proc_cpuinfo, .fini = teardown)
 	cr_assert(strstr(content("proc/cpuinfo"), " hypervisor\n"));
 	teardown();
 	build("version: 1\n");
-	cr_assert_null(vtree_lookup(tree, "proc/cpuinfo"), "no cpu: key, no cpuinfo");
+	cr_assert_null(vk_vtree_lookup(tree, "proc/cpuinfo"), "no cpu: key, no cpuinfo");
 }
 
 Test(host_tree, driver_directories_link_their_module, .fini = teardown)
@@ -221,8 +221,8 @@ Test(host_tree, driver_directories_link_their_module, .fini = teardown)
 	      "  - {address: 0000:00:1c.0, vendor: 0x8086, device: 0xa338, driver: pcieport}\n");
 	cr_assert_str_eq(target("sys/bus/pci/drivers/i801_smbus/module"), "../../../../module/i2c_i801");
 	cr_assert_str_eq(target("sys/bus/pci/drivers/xhci_hcd/module"), "../../../../module/xhci_pci");
-	cr_assert_null(vtree_lookup(tree, "sys/bus/pci/drivers/pcieport/module"));
-	cr_assert_not_null(vtree_lookup(tree, "sys/module/i2c_i801/initstate"));
+	cr_assert_null(vk_vtree_lookup(tree, "sys/bus/pci/drivers/pcieport/module"));
+	cr_assert_not_null(vk_vtree_lookup(tree, "sys/module/i2c_i801/initstate"));
 }
 
 /* A device on a vfio-pci variant driver gets what vfio-pci gives: vfio-dev/vfioN
@@ -246,8 +246,8 @@ Test(host_tree, variant_driver_gets_the_vfio_pci_tree, .fini = teardown)
 	cr_assert_str_eq(target("sys/bus/pci/drivers/mlx5_vfio_pci/module"), "../../../../module/mlx5_vfio_pci");
 	cr_assert_str_eq(content("sys/module/mlx5_vfio_pci/initstate"), "live\n");
 	cr_assert_str_eq(content("sys/module/vfio_pci_core/initstate"), "live\n");
-	cr_assert_null(vtree_lookup(tree, "sys/module/vfio_pci"), "a variant does not need vfio_pci");
-	cr_assert_null(vtree_lookup(tree, "sys/bus/pci/drivers/vfio-pci"), "no vfio_pci module, no vfio-pci driver");
+	cr_assert_null(vk_vtree_lookup(tree, "sys/module/vfio_pci"), "a variant does not need vfio_pci");
+	cr_assert_null(vk_vtree_lookup(tree, "sys/bus/pci/drivers/vfio-pci"), "no vfio_pci module, no vfio-pci driver");
 	cr_assert(strstr(content(VF "/uevent"), "DRIVER=mlx5_vfio_pci\n"), "%s", content(VF "/uevent"));
 	/* the cdev, in sysfs and in /dev */
 	cr_assert_str_eq(content(VF "/vfio-dev/vfio0/dev"), "511:0\n");
@@ -256,16 +256,16 @@ Test(host_tree, variant_driver_gets_the_vfio_pci_tree, .fini = teardown)
 	cr_assert_str_eq(target("sys/class/vfio-dev/vfio0"),
 	                 "../../devices/pci0000:40/0000:40:01.0/0000:41:02.0/vfio-dev/vfio0");
 	cr_assert_str_eq(content("dev/vfio/devices/vfio0"), VK_STANDIN_MAGIC " 511:0\n");
-	struct vt_node *n = vtree_lookup(tree, "dev/vfio/devices/vfio0");
+	struct vk_vt_node *n = vk_vtree_lookup(tree, "dev/vfio/devices/vfio0");
 	cr_assert_eq(n->mode, 0660);
 	cr_assert_eq(n->uid, 107);
 	/* the group node and its class device: vfio holds group 5 */
 	cr_assert_str_eq(content("dev/vfio/5"), VK_STANDIN_MAGIC " 243:0\n");
 	cr_assert_str_eq(content("sys/devices/virtual/vfio/5/dev"), "243:0\n");
-	cr_assert_not_null(vtree_lookup(tree, "dev/vfio/vfio"), "vfio is loaded");
+	cr_assert_not_null(vk_vtree_lookup(tree, "dev/vfio/vfio"), "vfio is loaded");
 	/* the PF on mlx5_core has none of it */
-	cr_assert_null(vtree_lookup(tree, "sys/devices/pci0000:40/0000:40:01.0/0000:41:00.0/vfio-dev"));
-	cr_assert_null(vtree_lookup(tree, "dev/vfio/devices/vfio1"));
+	cr_assert_null(vk_vtree_lookup(tree, "sys/devices/pci0000:40/0000:40:01.0/0000:41:00.0/vfio-dev"));
+	cr_assert_null(vk_vtree_lookup(tree, "dev/vfio/devices/vfio1"));
 	teardown();
 
 	/* modules left to the defaults: the VFIO modules and the variant's own
@@ -275,13 +275,13 @@ Test(host_tree, variant_driver_gets_the_vfio_pci_tree, .fini = teardown)
 	      "  - {address: 0000:00:02.0, vendor: 0x8086, device: 0xe20b, class: 0x030000, driver: xe-vfio-pci}\n"
 	      "  - {address: 0000:00:03.0, vendor: 0x8086, device: 0x0b25, driver: idxd}\n");
 	cr_assert_str_eq(target("sys/bus/pci/drivers/xe-vfio-pci/module"), "../../../../module/xe_vfio_pci");
-	cr_assert_not_null(vtree_lookup(tree, "sys/module/xe_vfio_pci/initstate"));
-	cr_assert_not_null(vtree_lookup(tree, "sys/module/vfio_pci_core/initstate"));
+	cr_assert_not_null(vk_vtree_lookup(tree, "sys/module/xe_vfio_pci/initstate"));
+	cr_assert_not_null(vk_vtree_lookup(tree, "sys/module/vfio_pci_core/initstate"));
 	cr_assert_str_eq(content("dev/vfio/noiommu-0"), VK_STANDIN_MAGIC " 243:0\n");
 	cr_assert_str_eq(target("sys/devices/pci0000:00/0000:00:02.0/iommu_group"), "../../../kernel/iommu_groups/0");
-	cr_assert_not_null(vtree_lookup(tree, "sys/devices/pci0000:00/0000:00:02.0/vfio-dev/vfio0/uevent"));
-	cr_assert_null(vtree_lookup(tree, "sys/devices/pci0000:00/0000:00:02.0/vfio-dev/vfio0/dev"), "no cdev in no-IOMMU mode");
-	cr_assert_null(vtree_lookup(tree, "sys/devices/pci0000:00/0000:00:03.0/iommu_group"), "idxd: no fake group");
+	cr_assert_not_null(vk_vtree_lookup(tree, "sys/devices/pci0000:00/0000:00:02.0/vfio-dev/vfio0/uevent"));
+	cr_assert_null(vk_vtree_lookup(tree, "sys/devices/pci0000:00/0000:00:02.0/vfio-dev/vfio0/dev"), "no cdev in no-IOMMU mode");
+	cr_assert_null(vk_vtree_lookup(tree, "sys/devices/pci0000:00/0000:00:03.0/iommu_group"), "idxd: no fake group");
 #undef VF
 }
 
@@ -292,6 +292,6 @@ Test(host_tree, vfio_pci_core_alone_gives_the_vfio_nodes, .fini = teardown)
 	      "devices:\n  - {address: 0000:c1:00.1, vendor: 0x1dd8, device: 0x1003, driver: pds_vfio_pci}\n");
 	cr_assert_str_eq(content("dev/vfio/devices/vfio0"), VK_STANDIN_MAGIC " 511:0\n");
 	cr_assert_str_eq(content("dev/vfio/vfio"), VK_STANDIN_MAGIC " 10:196\n");
-	cr_assert_not_null(vtree_lookup(tree, "dev/vfio/0"));
-	cr_assert_not_null(vtree_lookup(tree, "sys/class/vfio-dev/vfio0"));
+	cr_assert_not_null(vk_vtree_lookup(tree, "dev/vfio/0"));
+	cr_assert_not_null(vk_vtree_lookup(tree, "sys/class/vfio-dev/vfio0"));
 }

@@ -32,27 +32,27 @@ static void teardown(void)
 static struct vtree *sample_tree(void)
 {
 	static const uint8_t bin[] = {0x86, 0x80, 0x00, 0x00, 0xff, 0x0a};
-	struct vtree *t = vtree_new();
+	struct vtree *t = vk_vtree_new();
 
 	cr_assert_not_null(t);
-	struct vt_node *dev = vtree_mkdir_p(t, "sys/devices/pci0000:00/0000:00:01.0");
+	struct vk_vt_node *dev = vk_vtree_mkdir_p(t, "sys/devices/pci0000:00/0000:00:01.0");
 	cr_assert_not_null(dev);
-	cr_assert_not_null(vtree_add_filef(t, dev, "vendor", 0444, "0x%04x\n", 0x8086));
-	cr_assert_not_null(vtree_add_file(t, dev, "config", bin, sizeof(bin), 0644));
-	struct vt_node *w = vtree_add_file(t, dev, "remove", "", 0, 0200);
+	cr_assert_not_null(vk_vtree_add_filef(t, dev, "vendor", 0444, "0x%04x\n", 0x8086));
+	cr_assert_not_null(vk_vtree_add_file(t, dev, "config", bin, sizeof(bin), 0644));
+	struct vk_vt_node *w = vk_vtree_add_file(t, dev, "remove", "", 0, 0200);
 	cr_assert_not_null(w);
-	vtree_chown(w, 123, 456);
-	struct vt_node *ro = vtree_add_dir(t, dev, "power", 0555); /* read-only dir with content */
+	vk_vtree_chown(w, 123, 456);
+	struct vk_vt_node *ro = vk_vtree_add_dir(t, dev, "power", 0555); /* read-only dir with content */
 	cr_assert_not_null(ro);
-	cr_assert_not_null(vtree_add_filef(t, ro, "control", 0644, "auto\n"));
-	struct vt_node *devs = vtree_mkdir_p(t, "sys/bus/pci/devices");
-	cr_assert_not_null(vtree_add_link(t, devs, "0000:00:01.0", "../../../devices/pci0000:00/0000:00:01.0"));
-	cr_assert_not_null(vtree_add_link(t, devs, "dangling", "/nonexistent/target"));
-	struct vt_node *vfio = vtree_mkdir_p(t, "dev/vfio/devices");
-	struct vt_node *sn = vtree_add_filef(t, vfio, "vfio0", 0600, "VFIOKIT-STANDIN-CHRDEV 511:0\n");
+	cr_assert_not_null(vk_vtree_add_filef(t, ro, "control", 0644, "auto\n"));
+	struct vk_vt_node *devs = vk_vtree_mkdir_p(t, "sys/bus/pci/devices");
+	cr_assert_not_null(vk_vtree_add_link(t, devs, "0000:00:01.0", "../../../devices/pci0000:00/0000:00:01.0"));
+	cr_assert_not_null(vk_vtree_add_link(t, devs, "dangling", "/nonexistent/target"));
+	struct vk_vt_node *vfio = vk_vtree_mkdir_p(t, "dev/vfio/devices");
+	struct vk_vt_node *sn = vk_vtree_add_filef(t, vfio, "vfio0", 0600, "VFIOKIT-STANDIN-CHRDEV 511:0\n");
 	cr_assert_not_null(sn);
-	vtree_chown(sn, 107, 107);
-	cr_assert_eq(vtree_seal(t), 0);
+	vk_vtree_chown(sn, 107, 107);
+	cr_assert_eq(vk_vtree_seal(t), 0);
 	return t;
 }
 
@@ -60,15 +60,15 @@ static struct vtree *sample_tree(void)
 static struct vtree *tree_failing_midway(void)
 {
 	static uint8_t big[65536];
-	struct vtree *t = vtree_new();
+	struct vtree *t = vk_vtree_new();
 
-	cr_assert_not_null(vtree_mkdir_p(t, "a/b/c"));
-	struct vt_node *ro = vtree_mkdir_p(t, "a/ro");
-	cr_assert_not_null(vtree_add_filef(t, ro, "f", 0444, "x\n"));
+	cr_assert_not_null(vk_vtree_mkdir_p(t, "a/b/c"));
+	struct vk_vt_node *ro = vk_vtree_mkdir_p(t, "a/ro");
+	cr_assert_not_null(vk_vtree_add_filef(t, ro, "f", 0444, "x\n"));
 	ro->mode = 0555;
-	cr_assert_not_null(vtree_add_link(t, vtree_root(t), "l", "a/b"));
-	cr_assert_not_null(vtree_add_file(t, vtree_root(t), "zz-big", big, sizeof(big), 0644));
-	cr_assert_eq(vtree_seal(t), 0);
+	cr_assert_not_null(vk_vtree_add_link(t, vk_vtree_root(t), "l", "a/b"));
+	cr_assert_not_null(vk_vtree_add_file(t, vk_vtree_root(t), "zz-big", big, sizeof(big), 0644));
+	cr_assert_eq(vk_vtree_seal(t), 0);
 	return t;
 }
 
@@ -139,7 +139,7 @@ Test(materialize, writes_types_contents_links_modes_owners)
 
 	snprintf(dir, sizeof(dir), "%s/out", tmp);
 	int fds = vk_fd_count();
-	cr_assert_eq(fakesys_materialize(t, dir, &e), 0, "%s", e.msg);
+	cr_assert_eq(vk_fakesys_materialize(t, dir, &e), 0, "%s", e.msg);
 	cr_assert_eq(vk_fd_count(), fds, "no FD leaked");
 
 	const char *d0 = "sys/devices/pci0000:00/0000:00:01.0";
@@ -178,7 +178,7 @@ Test(materialize, writes_types_contents_links_modes_owners)
 	/* make the read-only dir removable for teardown as non-root */
 	snprintf(path, sizeof(path), "%s/%s/power", dir, d0);
 	chmod(path, 0755);
-	vtree_free(t);
+	vk_vtree_free(t);
 }
 
 Test(materialize, fills_an_existing_empty_dir)
@@ -186,12 +186,12 @@ Test(materialize, fills_an_existing_empty_dir)
 	struct vtree *t = sample_tree();
 	struct vk_error e = {0};
 
-	cr_assert_eq(fakesys_materialize(t, tmp, &e), 0, "%s", e.msg);
+	cr_assert_eq(vk_fakesys_materialize(t, tmp, &e), 0, "%s", e.msg);
 	assert_file(tmp, "dev/vfio/devices/vfio0", "VFIOKIT-STANDIN-CHRDEV 511:0\n", 29, 0600);
 	char path[PATH_MAX];
 	snprintf(path, sizeof(path), "%s/sys/devices/pci0000:00/0000:00:01.0/power", tmp);
 	chmod(path, 0755);
-	vtree_free(t);
+	vk_vtree_free(t);
 }
 
 Test(materialize, refuses_non_empty_dir_file_and_symlink)
@@ -208,21 +208,21 @@ Test(materialize, refuses_non_empty_dir_file_and_symlink)
 	fputs("precious\n", f);
 	fclose(f);
 
-	cr_assert_eq(fakesys_materialize(t, tmp, &e), -ENOTEMPTY);
+	cr_assert_eq(vk_fakesys_materialize(t, tmp, &e), -ENOTEMPTY);
 	cr_assert(strstr(e.msg, tmp) && strstr(e.msg, "not empty"), "message: %s", e.msg);
-	cr_assert_eq(fakesys_materialize(t, file, &e), -EEXIST, "a regular file is refused: %s", e.msg);
+	cr_assert_eq(vk_fakesys_materialize(t, file, &e), -EEXIST, "a regular file is refused: %s", e.msg);
 	snprintf(link, sizeof(link), "%s/link", tmp);
 	snprintf(path, sizeof(path), "%s/empty", tmp);
 	cr_assert_eq(mkdir(path, 0755), 0);
 	cr_assert_eq(symlink(path, link), 0);
-	cr_assert_lt(fakesys_materialize(t, link, &e), 0, "a symlink is not followed");
+	cr_assert_lt(vk_fakesys_materialize(t, link, &e), 0, "a symlink is not followed");
 	cr_assert(dir_is_empty(path));
 	cr_assert_eq(vk_fd_count(), fds, "no FD leaked on refusals");
 
 	char buf[64];
 	cr_assert_eq(vk_read_file(file, buf, sizeof(buf)), 9);
 	cr_assert_str_eq(buf, "precious\n", "existing content untouched");
-	vtree_free(t);
+	vk_vtree_free(t);
 }
 
 Test(materialize, refuses_the_real_host)
@@ -235,23 +235,23 @@ Test(materialize, refuses_the_real_host)
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		vk_error_clear(&e);
-		int r = fakesys_materialize(t, bad[i], &e);
+		int r = vk_fakesys_materialize(t, bad[i], &e);
 		cr_assert_lt(r, 0, "%s refused", bad[i]);
 		cr_assert(e.msg[0], "message for %s", bad[i]);
 	}
-	cr_assert_eq(fakesys_materialize(t, "/sys", &e), -EPERM, "%s", e.msg);
+	cr_assert_eq(vk_fakesys_materialize(t, "/sys", &e), -EPERM, "%s", e.msg);
 	cr_assert(strstr(e.msg, "/sys"), "%s", e.msg);
 
 	/* a relative path that resolves to /sys is refused as well */
 	char cwd[PATH_MAX];
 	cr_assert_not_null(getcwd(cwd, sizeof(cwd)));
 	cr_assert_eq(chdir("/"), 0);
-	int r = fakesys_materialize(t, "sys", &e);
+	int r = vk_fakesys_materialize(t, "sys", &e);
 	cr_assert_eq(chdir(cwd), 0);
 	cr_assert_eq(r, -EPERM, "%s", e.msg);
 
 	cr_assert_eq(vk_fd_count(), fds);
-	vtree_free(t);
+	vk_vtree_free(t);
 }
 
 Test(materialize, missing_parent_and_parent_is_a_file)
@@ -262,15 +262,15 @@ Test(materialize, missing_parent_and_parent_is_a_file)
 	int fds = vk_fd_count();
 
 	snprintf(path, sizeof(path), "%s/no/such/dir", tmp);
-	cr_assert_eq(fakesys_materialize(t, path, &e), -ENOENT, "%s", e.msg);
+	cr_assert_eq(vk_fakesys_materialize(t, path, &e), -ENOENT, "%s", e.msg);
 	cr_assert(strstr(e.msg, path), "names the path: %s", e.msg);
 
 	snprintf(file, sizeof(file), "%s/file", tmp);
 	close(open(file, O_CREAT | O_WRONLY | O_CLOEXEC, 0644));
 	snprintf(path, sizeof(path), "%s/file/sub", tmp);
-	cr_assert_eq(fakesys_materialize(t, path, &e), -ENOTDIR, "%s", e.msg);
+	cr_assert_eq(vk_fakesys_materialize(t, path, &e), -ENOTDIR, "%s", e.msg);
 	cr_assert_eq(vk_fd_count(), fds);
-	vtree_free(t);
+	vk_vtree_free(t);
 }
 
 /* Fail after part of the tree is written (EFBIG from RLIMIT_FSIZE, which
@@ -283,7 +283,7 @@ static int materialize_with_fsize_limit(struct vtree *t, const char *dir, struct
 	lim.rlim_max = old.rlim_max;
 	cr_assert_eq(setrlimit(RLIMIT_FSIZE, &lim), 0);
 	signal(SIGXFSZ, SIG_IGN);
-	int r = fakesys_materialize(t, dir, e);
+	int r = vk_fakesys_materialize(t, dir, e);
 	setrlimit(RLIMIT_FSIZE, &old);
 	signal(SIGXFSZ, SIG_DFL);
 	return r;
@@ -303,7 +303,7 @@ Test(materialize, failure_midway_removes_created_dir)
 	cr_assert(strstr(e.msg, "zz-big") && strstr(e.msg, strerror(EFBIG)), "names path and errno: %s", e.msg);
 	cr_assert_eq(lstat(dir, &st), -1, "the directory we created is removed");
 	cr_assert_eq(errno, ENOENT);
-	vtree_free(t);
+	vk_vtree_free(t);
 }
 
 Test(materialize, failure_midway_empties_existing_dir)
@@ -315,18 +315,18 @@ Test(materialize, failure_midway_empties_existing_dir)
 	cr_assert_eq(materialize_with_fsize_limit(t, tmp, &e), -EFBIG, "%s", e.msg);
 	cr_assert_eq(vk_fd_count(), fds, "no FD leaked");
 	cr_assert(dir_is_empty(tmp), "the given directory is left as it was: empty");
-	vtree_free(t);
+	vk_vtree_free(t);
 }
 
 Test(materialize, forbidden_paths)
 {
-	cr_assert(fakesys_path_forbidden("/"));
-	cr_assert(fakesys_path_forbidden("/sys"));
-	cr_assert(fakesys_path_forbidden("/sys/bus"));
-	cr_assert(fakesys_path_forbidden("/dev/vfio"));
-	cr_assert(fakesys_path_forbidden("/proc"));
-	cr_assert(fakesys_path_forbidden("relative"));
-	cr_assert_not(fakesys_path_forbidden("/system"));
-	cr_assert_not(fakesys_path_forbidden("/devices"));
-	cr_assert_not(fakesys_path_forbidden("/tmp/x/sys"));
+	cr_assert(vk_fakesys_path_forbidden("/"));
+	cr_assert(vk_fakesys_path_forbidden("/sys"));
+	cr_assert(vk_fakesys_path_forbidden("/sys/bus"));
+	cr_assert(vk_fakesys_path_forbidden("/dev/vfio"));
+	cr_assert(vk_fakesys_path_forbidden("/proc"));
+	cr_assert(vk_fakesys_path_forbidden("relative"));
+	cr_assert_not(vk_fakesys_path_forbidden("/system"));
+	cr_assert_not(vk_fakesys_path_forbidden("/devices"));
+	cr_assert_not(vk_fakesys_path_forbidden("/tmp/x/sys"));
 }

@@ -315,21 +315,21 @@ static int run(char *const cmd[], char *out, size_t outlen, char *err, size_t er
 	return run_opt(NULL, cmd, out, outlen, err, errlen);
 }
 
-static struct host_model *load_default(void)
+static struct vk_host_model *load_default(void)
 {
-	struct host_model *m = NULL;
+	struct vk_host_model *m = NULL;
 	struct vk_error e = {0};
 
-	cr_assert_eq(host_model_load(scenario, &m, &e), 0, "%s", e.msg);
+	cr_assert_eq(vk_host_model_load(scenario, &m, &e), 0, "%s", e.msg);
 	return m;
 }
 
-static void bdf(const struct host_device *d, char *buf, size_t len)
+static void bdf(const struct vk_host_device *d, char *buf, size_t len)
 {
 	snprintf(buf, len, "%04x:%02x:%02x.%x", d->addr.domain, d->addr.bus, d->addr.slot, d->addr.function);
 }
 
-static bool is_model_device(const struct host_model *m, const char *addr)
+static bool is_model_device(const struct vk_host_model *m, const char *addr)
 {
 	char a[32];
 	for (size_t i = 0; i < m->n_devices; i++) {
@@ -342,7 +342,7 @@ static bool is_model_device(const struct host_model *m, const char *addr)
 
 /* Each line of @out that does not start with white space names a device of
  * @m at its start (up to the first blank), and every device of @m has one. */
-static void assert_exactly_model_devices(const struct host_model *m, const char *out, const char *what)
+static void assert_exactly_model_devices(const struct vk_host_model *m, const char *out, const char *what)
 {
 	size_t lines = 0;
 	char *copy = strdup(out), *save = NULL;
@@ -365,7 +365,7 @@ static void assert_exactly_model_devices(const struct host_model *m, const char 
 Test(ns_run, lspci_sees_the_scenario_not_the_host)
 {
 	static char out[1 << 16], err[8192];
-	struct host_model *m = load_default();
+	struct vk_host_model *m = load_default();
 
 	need_namespaces();
 	char *cmd[] = {"/usr/bin/lspci", "-Dnnk", NULL};
@@ -375,14 +375,14 @@ Test(ns_run, lspci_sees_the_scenario_not_the_host)
 	cr_assert_not_null(gpu, "%s", out);
 	cr_assert_not_null(strstr(gpu, "[10de:2204]"), "%s", out);
 	cr_assert_not_null(strstr(gpu, "Kernel driver in use: vfio-pci"), "%s", out);
-	host_model_free(m);
+	vk_host_model_free(m);
 }
 
 Test(ns_run, static_binary_sees_the_scenario)
 {
 	static char out[1 << 14], outside[1 << 14], expect[1 << 14], err[4096];
 	char bin[PATH_MAX];
-	struct host_model *m = load_default();
+	struct vk_host_model *m = load_default();
 	size_t n = 0;
 
 	need_namespaces();
@@ -399,7 +399,7 @@ Test(ns_run, static_binary_sees_the_scenario)
 	/* the same binary outside reads the host: the paths are the real ones */
 	cr_assert_eq(vk_run(cmd, outside, sizeof(outside), err, sizeof(err)), 0, "%s", err);
 	cr_assert_str_neq(outside, expect, "the host looks like the scenario: this test proves nothing here");
-	host_model_free(m);
+	vk_host_model_free(m);
 }
 
 Test(ns_run, vfio_resolve_sees_the_fake_host_at_the_real_paths)
@@ -424,7 +424,7 @@ static void need_program(const char *path, const char *package)
 Test(ns_run, driverctl_lists_the_scenario)
 {
 	static char out[1 << 14], err[4096];
-	struct host_model *m = load_default();
+	struct vk_host_model *m = load_default();
 
 	need_program("/usr/sbin/driverctl", "driverctl");
 	need_namespaces();
@@ -433,7 +433,7 @@ Test(ns_run, driverctl_lists_the_scenario)
 	assert_exactly_model_devices(m, out, "driverctl list-devices");
 	cr_assert_not_null(strstr(out, "0000:01:00.0 vfio-pci [*]\n"), "%s", out);
 	cr_assert_not_null(strstr(out, "0000:02:00.0 nvme\n"), "%s", out);
-	host_model_free(m);
+	vk_host_model_free(m);
 }
 
 /*
@@ -556,7 +556,7 @@ Test(ns_run, unmodelled_parts_keep_working)
 Test(ns_run, proc_cmdline_and_dev_nodes_are_the_scenarios)
 {
 	static char out[1 << 14], err[4096];
-	struct host_model *m = load_default();
+	struct vk_host_model *m = load_default();
 
 	need_namespaces();
 	char *cmd[] = {"/bin/sh", "-c", "cat /proc/cmdline; head -c 22 /dev/vfio/devices/vfio0; echo; "
@@ -566,7 +566,7 @@ Test(ns_run, proc_cmdline_and_dev_nodes_are_the_scenarios)
 	char expect[4096];
 	snprintf(expect, sizeof(expect), "%s\nVFIOKIT-STANDIN-CHRDEV\niommu\n", m->cmdline);
 	cr_assert_str_eq(out, expect);
-	host_model_free(m);
+	vk_host_model_free(m);
 }
 
 Test(ns_run, the_new_sys_is_read_only_and_dev_writes_stay_inside)
@@ -842,19 +842,19 @@ Test(ns_run, sigkill_to_fakesys_still_ends_the_mount_and_the_command)
 
 static struct vtree *default_tree(void)
 {
-	struct host_model *m = load_default();
+	struct vk_host_model *m = load_default();
 	struct vtree *t = NULL;
 	struct vk_error e = {0};
 
-	cr_assert_eq(host_tree_build(m, &t, &e), 0, "%s", e.msg);
-	host_model_free(m);
+	cr_assert_eq(vk_host_tree_build(m, &t, &e), 0, "%s", e.msg);
+	vk_host_model_free(m);
 	return t;
 }
 
 Test(ns_run, library_call_returns_the_status_and_leaks_no_fd)
 {
 	struct vtree *t = default_tree();
-	struct fakesys_run_opts o = {.tmpdir = tmpdir};
+	struct vk_fakesys_run_opts o = {.tmpdir = tmpdir};
 	struct vk_error e = {0};
 	int status = -1;
 
@@ -862,19 +862,19 @@ Test(ns_run, library_call_returns_the_status_and_leaks_no_fd)
 	int fds = vk_fd_count();
 	struct host_state before = host_snapshot();
 	char *cmd[] = {"/bin/sh", "-c", "test -e /sys/bus/pci/devices/0000:01:00.0 && exit 5", NULL};
-	cr_assert_eq(fakesys_run(t, cmd, &o, &status, &e), 0, "%s", e.msg);
+	cr_assert_eq(vk_fakesys_run(t, cmd, &o, &status, &e), 0, "%s", e.msg);
 	cr_assert_eq(status, 5);
 	char *missing[] = {"fakesys-no-such-command", NULL};
 	searchable_path();
-	cr_assert_eq(fakesys_run(t, missing, &o, &status, &e), -ENOENT, "%s", e.msg);
+	cr_assert_eq(vk_fakesys_run(t, missing, &o, &status, &e), -ENOENT, "%s", e.msg);
 	cr_assert_eq(status, 127);
 	cr_assert_not_null(strstr(e.msg, "fakesys-no-such-command"), "%s", e.msg);
 	char *none[] = {NULL};
-	cr_assert_eq(fakesys_run(t, none, &o, &status, &e), -EINVAL);
+	cr_assert_eq(vk_fakesys_run(t, none, &o, &status, &e), -EINVAL);
 	cr_assert_eq(status, 125);
 	assert_clean(before);
 	cr_assert_eq(vk_fd_count(), fds, "FDs leaked");
-	vtree_free(t);
+	vk_vtree_free(t);
 }
 
 /* ---- user namespaces ------------------------------------------------------------------------ */
@@ -922,7 +922,7 @@ Test(ns_run, unprivileged_user)
 
 	/* fakesys makes itself root of a user namespace (only uid 65534 mapped,
 	 * as 0: nobody has no subordinate ids), so the command reads the root-owned
-	 * 0600 stand-in as the scenario's root would (fakesys_userns_enter()) */
+	 * 0600 stand-in as the scenario's root would (vk_fakesys_userns_enter()) */
 	char *argv[] = {"/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", fakesys_bin, "run",
 	                "--tmpdir", tmpdir, scenario, "--", "/bin/sh", "-c",
 	                "id -u; cat /dev/null && ls /sys/bus/pci/devices/0000:01:00.0/vfio-dev && "

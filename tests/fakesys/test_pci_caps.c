@@ -30,13 +30,13 @@ enum { CAP_PM = 0x01, CAP_MSI = 0x05, CAP_SSVID = 0x0d, CAP_EXP = 0x10, CAP_MSIX
 enum { EXT_ERR = 0x0001, EXT_ACS = 0x000d, EXT_ARI = 0x000e, EXT_SRIOV = 0x0010 };
 enum { T_ENDPOINT = 0, T_ROOT_PORT = 4, T_UPSTREAM = 5, T_DOWNSTREAM = 6, T_RC_END = 9 };
 
-static struct host_model *model;
+static struct vk_host_model *model;
 static struct vtree *tree;
 
 static void teardown(void)
 {
-	vtree_free(tree);
-	host_model_free(model);
+	vk_vtree_free(tree);
+	vk_host_model_free(model);
 	tree = NULL;
 	model = NULL;
 }
@@ -44,16 +44,16 @@ static void teardown(void)
 static void load_text(const char *yaml)
 {
 	struct vk_error e = {0};
-	cr_assert_eq(host_model_load_buffer("t.yaml", yaml, strlen(yaml), &model, &e), 0, "%s", e.msg);
-	cr_assert_eq(host_tree_build(model, &tree, &e), 0, "%s", e.msg);
+	cr_assert_eq(vk_host_model_load_buffer("t.yaml", yaml, strlen(yaml), &model, &e), 0, "%s", e.msg);
+	cr_assert_eq(vk_host_tree_build(model, &tree, &e), 0, "%s", e.msg);
 }
 
 static void load_scenario(const char *name)
 {
 	char path[PATH_MAX];
 	struct vk_error e = {0};
-	cr_assert_eq(host_model_load(vk_scenario_path(name, path, sizeof(path)), &model, &e), 0, "%s", e.msg);
-	cr_assert_eq(host_tree_build(model, &tree, &e), 0, "%s", e.msg);
+	cr_assert_eq(vk_host_model_load(vk_scenario_path(name, path, sizeof(path)), &model, &e), 0, "%s", e.msg);
+	cr_assert_eq(vk_host_tree_build(model, &tree, &e), 0, "%s", e.msg);
 }
 
 static void load_default(void)
@@ -119,11 +119,11 @@ static void walk(const uint8_t *c, size_t len, const char *who, struct walk *w)
 	}
 }
 
-static const struct host_device *dev(const char *bdf)
+static const struct vk_host_device *dev(const char *bdf)
 {
-	struct pci_addr a;
-	cr_assert_eq(pci_addr_parse(bdf, &a, NULL), 0, "%s", bdf);
-	const struct host_device *d = host_model_find(model, &a);
+	struct vk_pci_addr a;
+	cr_assert_eq(vk_pci_addr_parse(bdf, &a, NULL), 0, "%s", bdf);
+	const struct vk_host_device *d = vk_host_model_find(model, &a);
 	cr_assert_not_null(d, "%s is not in the model", bdf);
 	return d;
 }
@@ -131,7 +131,7 @@ static const struct host_device *dev(const char *bdf)
 /* Offset of standard capability @id of @bdf (0: none), its list checked on the way. */
 static unsigned std_cap(const char *bdf, uint8_t id)
 {
-	const struct host_device *d = dev(bdf);
+	const struct vk_host_device *d = dev(bdf);
 	struct walk w;
 	walk(d->config, d->config_len, bdf, &w);
 	for (unsigned k = 0; k < w.n_std; k++)
@@ -142,7 +142,7 @@ static unsigned std_cap(const char *bdf, uint8_t id)
 
 static unsigned ext_cap(const char *bdf, uint16_t id)
 {
-	const struct host_device *d = dev(bdf);
+	const struct vk_host_device *d = dev(bdf);
 	struct walk w;
 	walk(d->config, d->config_len, bdf, &w);
 	for (unsigned k = 0; k < w.n_ext; k++)
@@ -155,7 +155,7 @@ static unsigned ext_cap(const char *bdf, uint16_t id)
 static const char *ids(const char *bdf)
 {
 	static char buf[512];
-	const struct host_device *d = dev(bdf);
+	const struct vk_host_device *d = dev(bdf);
 	struct walk w;
 	size_t n = 0;
 
@@ -191,9 +191,9 @@ Test(pci_caps, every_bundled_scenario_walks_cleanly, .fini = teardown)
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
 		struct vk_error err = {0};
-		cr_assert_eq(host_model_load(path, &model, &err), 0, "%s", err.msg);
+		cr_assert_eq(vk_host_model_load(path, &model, &err), 0, "%s", err.msg);
 		for (size_t i = 0; i < model->n_devices; i++) {
-			const struct host_device *d = &model->devices[i];
+			const struct vk_host_device *d = &model->devices[i];
 			char who[300];
 			struct walk w;
 			snprintf(who, sizeof(who), "%s %04x:%02x:%02x.%x", e->d_name, d->addr.domain, d->addr.bus,
@@ -207,7 +207,7 @@ Test(pci_caps, every_bundled_scenario_walks_cleanly, .fini = teardown)
 			with_caps += w.n_std != 0;
 			devices++;
 		}
-		host_model_free(model);
+		vk_host_model_free(model);
 		model = NULL;
 		scenarios++;
 	}
@@ -236,7 +236,7 @@ Test(pci_caps, default_host_devices_get_their_class_and_place, .init = load_defa
 	/* on vfio-pci: MSI stays off for the guest to enable */
 	cr_assert_eq(r16(dev("0000:01:00.0")->config, std_cap("0000:01:00.0", CAP_MSI) + 2) & 1, 0);
 	/* NVMe on nvme: MSI-X on, its table and PBA inside BAR0, INTx off */
-	const struct host_device *nvme = dev("0000:02:00.0");
+	const struct vk_host_device *nvme = dev("0000:02:00.0");
 	unsigned x = std_cap("0000:02:00.0", CAP_MSIX);
 	cr_assert(x);
 	unsigned ctl = r16(nvme->config, x + 2);
@@ -248,14 +248,14 @@ Test(pci_caps, default_host_devices_get_their_class_and_place, .init = load_defa
 	cr_assert_leq((uint64_t)(pba & ~7u) + 8, nvme->bar0_size);
 	cr_assert(r16(nvme->config, 0x04) & 0x400, "DisINTx+ once MSI-X is on");
 	/* the NIC's root port forwards ARI: the PF below has it */
-	const struct host_device *rp = dev("0000:80:02.0");
+	const struct vk_host_device *rp = dev("0000:80:02.0");
 	cr_assert(r16(rp->config, std_cap("0000:80:02.0", CAP_EXP) + 0x28) & 0x20, "ARIFwd+");
 	cr_assert_eq(r16(rp->config, ext_cap("0000:80:02.0", EXT_ACS) + 6), 0x1du, "ACS enabled with an IOMMU");
 }
 
 Test(pci_caps, sriov_pf_and_vfs_agree_with_the_sysfs_files, .init = load_default, .fini = teardown)
 {
-	const struct host_device *pf = dev("0000:81:00.0");
+	const struct vk_host_device *pf = dev("0000:81:00.0");
 	cr_assert_str_eq(ids("0000:81:00.0"), "01 05 11 10 | 0001 000d 000e 0010");
 	unsigned s = ext_cap("0000:81:00.0", EXT_SRIOV);
 	cr_assert_eq(r16(pf->config, s + 0x0e), 32u, "TotalVFs");
@@ -270,7 +270,7 @@ Test(pci_caps, sriov_pf_and_vfs_agree_with_the_sysfs_files, .init = load_default
 	cr_assert_neq(window, 0);
 	for (unsigned k = 0; k < 2; k++) {
 		const char *bdf = k ? "0000:81:02.1" : "0000:81:02.0";
-		const struct host_device *vf = dev(bdf);
+		const struct vk_host_device *vf = dev(bdf);
 		/* the VF shape: MSI-X and Express only, no INTx, no SR-IOV */
 		cr_assert_str_eq(ids(bdf), "11 10 | 0001 000d 000e");
 		cr_assert_eq(vf->config[0x3d], 0, "%s: no interrupt pin", bdf);
@@ -390,7 +390,7 @@ Test(pci_caps, capabilities_that_cannot_be_are_refused, .fini = teardown)
 		struct vk_error e = {0};
 		snprintf(yaml, sizeof(yaml), "version: 1\ndevices:\n%s", cases[i].devices);
 		int fds = vk_fd_count();
-		cr_assert_eq(host_model_load_buffer("t.yaml", yaml, strlen(yaml), &model, &e), -EINVAL,
+		cr_assert_eq(vk_host_model_load_buffer("t.yaml", yaml, strlen(yaml), &model, &e), -EINVAL,
 		             "case %zu loaded: %s", i, yaml);
 		cr_assert_null(model);
 		cr_assert_eq(vk_fd_count(), fds);
@@ -407,10 +407,10 @@ Test(pci_caps, capabilities_that_cannot_be_are_refused, .fini = teardown)
 static const char *content(const char *path)
 {
 	static char buf[8192];
-	struct vt_node *n = vtree_lookup(tree, path);
+	struct vk_vt_node *n = vk_vtree_lookup(tree, path);
 
 	cr_assert_not_null(n, "%s missing", path);
-	cr_assert_eq(n->type, VT_FILE, "%s is not a file", path);
+	cr_assert_eq(n->type, VK_VT_FILE, "%s is not a file", path);
 	cr_assert_lt(n->u.file.len, sizeof(buf));
 	memcpy(buf, n->u.file.data, n->u.file.len);
 	buf[n->u.file.len] = '\0';
@@ -419,7 +419,7 @@ static const char *content(const char *path)
 
 static uint32_t mode_of(const char *path)
 {
-	struct vt_node *n = vtree_lookup(tree, path);
+	struct vk_vt_node *n = vk_vtree_lookup(tree, path);
 	cr_assert_not_null(n, "%s missing", path);
 	return n->mode;
 }
@@ -437,8 +437,8 @@ Test(pci_caps, hotplug_and_reset_files_are_the_kernels, .init = load_default, .f
 	/* drivers/pci/pci-sysfs.c: remove is 0220, rescan 0200, neither on a VF */
 	cr_assert_eq(mode_of(PF "/remove"), 0220);
 	cr_assert_eq(mode_of(PF "/rescan"), 0200);
-	cr_assert_null(vtree_lookup(tree, VF0 "/remove"));
-	cr_assert_null(vtree_lookup(tree, VF0 "/rescan"));
+	cr_assert_null(vk_vtree_lookup(tree, VF0 "/remove"));
+	cr_assert_null(vk_vtree_lookup(tree, VF0 "/rescan"));
 	/* reset and reset_method only with a method, in pci_reset_fn_methods[] order */
 	cr_assert_str_eq(content(NVME "/reset_method"), "flr bus\n", "alone below its root port");
 	cr_assert_str_eq(content(GPU "/reset_method"), "flr\n", "shares its bus with the audio function");
@@ -446,8 +446,8 @@ Test(pci_caps, hotplug_and_reset_files_are_the_kernels, .init = load_default, .f
 	cr_assert_str_eq(content(VF0 "/reset_method"), "flr\n");
 	cr_assert_eq(mode_of(NVME "/reset"), 0200);
 	cr_assert_eq(mode_of(NVME "/reset_method"), 0644);
-	cr_assert_null(vtree_lookup(tree, "sys/devices/pci0000:00/0000:00:00.0/reset"), "no method, no reset");
-	cr_assert_null(vtree_lookup(tree, "sys/devices/pci0000:00/0000:00:00.0/reset_method"));
+	cr_assert_null(vk_vtree_lookup(tree, "sys/devices/pci0000:00/0000:00:00.0/reset"), "no method, no reset");
+	cr_assert_null(vk_vtree_lookup(tree, "sys/devices/pci0000:00/0000:00:00.0/reset_method"));
 }
 
 Test(pci_caps, link_sriov_and_ari_files_follow_the_capabilities, .init = load_default, .fini = teardown)
@@ -461,7 +461,7 @@ Test(pci_caps, link_sriov_and_ari_files_follow_the_capabilities, .init = load_de
 	                 "the root port trains to the NIC's x8");
 	cr_assert_str_eq(content(XHCI "/current_link_speed"), "Unknown\n", "an integrated endpoint has no link");
 	cr_assert_str_eq(content(XHCI "/current_link_width"), "0\n");
-	cr_assert_null(vtree_lookup(tree, "sys/devices/pci0000:00/0000:00:00.0/max_link_speed"), "not PCIe");
+	cr_assert_null(vk_vtree_lookup(tree, "sys/devices/pci0000:00/0000:00:00.0/max_link_speed"), "not PCIe");
 	cr_assert_str_eq(content(PF "/ari_enabled"), "1\n");
 	cr_assert_str_eq(content(VF1 "/ari_enabled"), "1\n");
 	cr_assert_str_eq(content(GPU "/ari_enabled"), "0\n");
@@ -470,7 +470,7 @@ Test(pci_caps, link_sriov_and_ari_files_follow_the_capabilities, .init = load_de
 	cr_assert_str_eq(content(PF "/sriov_vf_device"), "154c\n");
 
 	/* the served config has NumVFs and VF Enable as sriov_numvfs says */
-	struct vt_node *cfg = vtree_lookup(tree, PF "/config");
+	struct vk_vt_node *cfg = vk_vtree_lookup(tree, PF "/config");
 	cr_assert_eq(cfg->u.file.len, 4096);
 	struct walk w;
 	walk(cfg->u.file.data, cfg->u.file.len, "PF config file", &w);
@@ -498,10 +498,10 @@ static const char *resolve(const char *link)
 {
 	static char out[PATH_MAX];
 	char buf[PATH_MAX];
-	struct vt_node *n = vtree_lookup(tree, link);
+	struct vk_vt_node *n = vk_vtree_lookup(tree, link);
 
 	cr_assert_not_null(n, "%s missing", link);
-	cr_assert_eq(n->type, VT_LINK, "%s is not a link", link);
+	cr_assert_eq(n->type, VK_VT_LINK, "%s is not a link", link);
 	snprintf(buf, sizeof(buf), "%s", link);
 	*strrchr(buf, '/') = '\0';
 	for (const char *t = n->u.link.target; *t;) {
@@ -533,7 +533,7 @@ Test(pci_caps, class_pci_bus_links_every_bus, .init = load_default, .fini = tear
 	};
 	char path[PATH_MAX];
 
-	cr_assert_eq(vtree_lookup(tree, "sys/class/pci_bus")->u.dir.n, 5);
+	cr_assert_eq(vk_vtree_lookup(tree, "sys/class/pci_bus")->u.dir.n, 5);
 	for (size_t i = 0; i < sizeof(buses) / sizeof(buses[0]); i++) {
 		snprintf(path, sizeof(path), "sys/class/pci_bus/%s", buses[i].bus);
 		cr_assert_str_eq(resolve(path), buses[i].dir);
@@ -563,7 +563,7 @@ Test(pci_caps, bus_and_group_files_are_the_kernels, .fini = teardown)
 	load_text("version: 1\nkernel: {iommu: intel, cmdline: \"ro pci=noaer,resource_alignment=20@00:1f.2;"
 	          "16@0000:01:00.0,realloc quiet\"}\ndevices:\n  - {address: 0000:00:02.0, vendor: 1, device: 2}\n");
 	cr_assert_str_eq(content("sys/bus/pci/resource_alignment"), "20@00:1f.2;16@0000:01:00.0\n");
-	cr_assert_null(vtree_lookup(tree, "sys/kernel/iommu_groups/0/name"), "a real group has no name");
+	cr_assert_null(vk_vtree_lookup(tree, "sys/kernel/iommu_groups/0/name"), "a real group has no name");
 	cr_assert_str_eq(content("sys/kernel/iommu_groups/0/type"), "DMA-FQ\n", "intel's default domain type");
 }
 

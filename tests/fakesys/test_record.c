@@ -38,16 +38,16 @@ static void write_file(const char *path, const char *s, size_t len)
 	cr_assert_eq(fclose(f), 0);
 }
 
-/* fakesys_record() of @root into @out_path; returns its result; notes into @notes. */
+/* vk_fakesys_record() of @root into @out_path; returns its result; notes into @notes. */
 static int record_to(const char *root, const char *out_path, bool redact, char **notes)
 {
-	struct fakesys_record_opts o = {.root = root, .redact = redact};
+	struct vk_fakesys_record_opts o = {.root = root, .redact = redact};
 	struct vk_error e = {0};
 	char *buf = NULL, *nb = NULL;
 	size_t len = 0, nlen = 0;
 	FILE *f = open_memstream(&buf, &len), *n = open_memstream(&nb, &nlen);
 	int fds = vk_fd_count();
-	int r = fakesys_record(&o, f, n, &e);
+	int r = vk_fakesys_record(&o, f, n, &e);
 	fclose(f);
 	fclose(n);
 	cr_assert_eq(vk_fd_count(), fds, "record %s leaked FDs", root);
@@ -251,14 +251,14 @@ Test(record, named_devices_and_redact)
 	cr_assert_eq(vk_materialize(rec, tree2, sizeof(tree2)), 0);
 	free(text);
 	/* an unknown device is an error, and leaks nothing */
-	struct fakesys_record_opts o = {.root = t, .bdfs = (const char *const[]){"0000:42:00.0"}, .n_bdfs = 1};
+	struct vk_fakesys_record_opts o = {.root = t, .bdfs = (const char *const[]){"0000:42:00.0"}, .n_bdfs = 1};
 	struct vk_error e = {0};
 	int fds = vk_fd_count();
-	cr_assert_eq(fakesys_record(&o, stdout, NULL, &e), -ENOENT);
+	cr_assert_eq(vk_fakesys_record(&o, stdout, NULL, &e), -ENOENT);
 	cr_assert_eq(vk_fd_count(), fds);
 	o.root = "/nonexistent-vfiokit-root";
 	o.n_bdfs = 0;
-	cr_assert_lt(fakesys_record(&o, stdout, NULL, &e), 0);
+	cr_assert_lt(vk_fakesys_record(&o, stdout, NULL, &e), 0);
 	cr_assert_eq(vk_fd_count(), fds);
 	free(notes);
 	vk_rm_rf(t);
@@ -322,12 +322,12 @@ Test(record, import_umockdev, .timeout = 60)
 	write_file(umf, "hello\n", 6);
 	struct vk_error e = {0};
 	int fds = vk_fd_count();
-	cr_assert_eq(fakesys_import_umockdev(umf, stdout, NULL, &e), -EINVAL);
-	cr_assert_eq(fakesys_import_umockdev("/nonexistent.umockdev", stdout, NULL, &e), -ENOENT);
+	cr_assert_eq(vk_fakesys_import_umockdev(umf, stdout, NULL, &e), -EINVAL);
+	cr_assert_eq(vk_fakesys_import_umockdev("/nonexistent.umockdev", stdout, NULL, &e), -ENOENT);
 	/* a path escaping the tree is refused, not followed */
 	const char *evil = "P: /devices/../../../../tmp/x/0000:00:01.0\nE: SUBSYSTEM=pci\nA: vendor=0x8086\\n\n";
 	write_file(umf, evil, strlen(evil));
-	cr_assert_lt(fakesys_import_umockdev(umf, stdout, NULL, &e), 0);
+	cr_assert_lt(vk_fakesys_import_umockdev(umf, stdout, NULL, &e), 0);
 	cr_assert_eq(vk_fd_count(), fds);
 	for (size_t i = 0; i < n; i++)
 		free(devs[i]);
@@ -664,7 +664,7 @@ static int import_text(const char *text, size_t len, char **out, char **notes, s
 	size_t ol = 0, nl = 0;
 	FILE *o = open_memstream(&ob, &ol), *n = open_memstream(&nb, &nl);
 	int fds = vk_fd_count();
-	int r = fakesys_import_umockdev_buffer("test.umockdev", text, len, o, n, e);
+	int r = vk_fakesys_import_umockdev_buffer("test.umockdev", text, len, o, n, e);
 	fclose(o);
 	fclose(n);
 	cr_assert_eq(vk_fd_count(), fds, "import leaked FDs");
@@ -811,7 +811,7 @@ static int import_big(void *arg)
 	struct big *b = arg;
 	FILE *null = fopen("/dev/null", "w");
 	struct vk_error e = {0};
-	int r = fakesys_import_umockdev_buffer("big.umockdev", b->text, b->len, null, NULL, &e);
+	int r = vk_fakesys_import_umockdev_buffer("big.umockdev", b->text, b->len, null, NULL, &e);
 	if (r < 0)
 		fprintf(stderr, "import: %s\n", e.msg);
 	fclose(null);

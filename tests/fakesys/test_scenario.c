@@ -8,22 +8,22 @@
 
 #include "testutil.h"
 
-static struct host_model *load_ok(const char *yaml)
+static struct vk_host_model *load_ok(const char *yaml)
 {
-	struct host_model *m = NULL;
+	struct vk_host_model *m = NULL;
 	struct vk_error e = {0};
-	int r = host_model_load_buffer("t.yaml", yaml, strlen(yaml), &m, &e);
+	int r = vk_host_model_load_buffer("t.yaml", yaml, strlen(yaml), &m, &e);
 
 	cr_assert_eq(r, 0, "scenario rejected: %s", e.msg);
 	return m;
 }
 
-static const struct host_device *dev(const struct host_model *m, const char *addr)
+static const struct vk_host_device *dev(const struct vk_host_model *m, const char *addr)
 {
-	struct pci_addr a;
+	struct vk_pci_addr a;
 
-	cr_assert_eq(pci_addr_parse(addr, &a, NULL), 0);
-	const struct host_device *d = host_model_find(m, &a);
+	cr_assert_eq(vk_pci_addr_parse(addr, &a, NULL), 0);
+	const struct vk_host_device *d = vk_host_model_find(m, &a);
 	cr_assert_not_null(d, "%s not in model", addr);
 	return d;
 }
@@ -33,35 +33,35 @@ static const struct host_device *dev(const struct host_model *m, const char *add
 Test(scenario, default_scenario_loads_with_every_section)
 {
 	char path[4096];
-	struct host_model *m = NULL;
+	struct vk_host_model *m = NULL;
 	struct vk_error e = {0};
 
-	cr_assert_eq(host_model_load(vk_scenario_path("default.yaml", path, sizeof(path)), &m, &e), 0, "%s", e.msg);
+	cr_assert_eq(vk_host_model_load(vk_scenario_path("default.yaml", path, sizeof(path)), &m, &e), 0, "%s", e.msg);
 	cr_assert_str_eq(m->name, "default");
-	cr_assert_eq(m->iommu, IOMMU_INTEL);
+	cr_assert_eq(m->iommu, VK_IOMMU_INTEL);
 	cr_assert_eq(m->iommu_units, 2);
 	cr_assert(m->vfio_device_cdev && m->iommufd && m->interrupt_remapping && !m->noiommu);
 	cr_assert_eq(m->n_devices, 13);
-	const struct host_device *gpu = dev(m, "0000:01:00.0");
+	const struct vk_host_device *gpu = dev(m, "0000:01:00.0");
 	cr_assert_eq(gpu->vendor, 0x10de);
 	cr_assert_eq(gpu->iommu_group, 12);
 	cr_assert_str_eq(gpu->driver, "vfio-pci");
 	cr_assert_eq(gpu->vfio_index, 0);
 	cr_assert_eq(dev(m, "0000:01:00.1")->vfio_index, 1);
-	const struct host_device *vf = dev(m, "0000:81:02.1");
+	const struct vk_host_device *vf = dev(m, "0000:81:02.1");
 	cr_assert_eq(vf->device, 0x154c, "VF device id from the PF's sriov.vf_device");
 	cr_assert_eq(vf->vendor, 0x8086);
 	cr_assert_eq(vf->class_code, 0x020000);
 	cr_assert_eq(vf->numa_node, 1);
 	cr_assert_eq(m->devices[vf->physfn].sriov_totalvfs, 32);
 	cr_assert_eq(vf->vfio_index, 2);
-	cr_assert(host_model_has_module(m, "vfio_iommu_type1"));
-	host_model_free(m);
+	cr_assert(vk_host_model_has_module(m, "vfio_iommu_type1"));
+	vk_host_model_free(m);
 }
 
 Test(scenario, every_device_key)
 {
-	struct host_model *m = load_ok(HDR
+	struct vk_host_model *m = load_ok(HDR
 		"devices:\n"
 		"  - address: 0000:00:01.0\n    vendor: 0x8086\n    device: 0x2030\n    class: 0x060400\n    driver: pcieport\n"
 		"  - address: 0000:01:00.0\n"
@@ -73,7 +73,7 @@ Test(scenario, every_device_key)
 		"    label: \"Slot 3\"\n    iommu_group: 40\n    numa_node: 1\n"
 		"    vfio_cdev: 7\n"
 		"    vfio_node: {owner: 107, group: 36, mode: \"0660\", present: true}\n");
-	const struct host_device *d = dev(m, "0000:01:00.0");
+	const struct vk_host_device *d = dev(m, "0000:01:00.0");
 
 	cr_assert_eq(d->subsystem_vendor, 0x1458);
 	cr_assert_eq(d->subsystem_device, 0x403b);
@@ -87,12 +87,12 @@ Test(scenario, every_device_key)
 	cr_assert_eq(d->vfio_node.gid, 36);
 	cr_assert_eq(d->vfio_node.mode, 0660);
 	cr_assert_eq(m->devices[d->parent].addr.slot, 1);
-	host_model_free(m);
+	vk_host_model_free(m);
 }
 
 Test(scenario, every_kernel_and_dev_key)
 {
-	struct host_model *m = load_ok(
+	struct vk_host_model *m = load_ok(
 		"version: 1\nname: k\ndescription: all kernel keys\n"
 		"kernel:\n  release: 6.9.1\n  iommu: amd\n  iommu_units: 3\n  group_type: DMA\n"
 		"  vfio_device_cdev: false\n  iommufd: yes\n  noiommu: false\n  interrupt_remapping: off\n"
@@ -105,7 +105,7 @@ Test(scenario, every_kernel_and_dev_key)
 
 	cr_assert_str_eq(m->kernel_release, "6.9.1");
 	cr_assert_str_eq(m->description, "all kernel keys");
-	cr_assert_eq(m->iommu, IOMMU_AMD);
+	cr_assert_eq(m->iommu, VK_IOMMU_AMD);
 	cr_assert_eq(m->iommu_units, 3);
 	cr_assert_str_eq(m->default_group_type, "DMA");
 	cr_assert(!m->vfio_device_cdev && m->iommufd && !m->interrupt_remapping);
@@ -125,12 +125,12 @@ Test(scenario, every_kernel_and_dev_key)
 		vfio |= !strcmp(m->drivers[i], "vfio-pci");
 	}
 	cr_assert(mydrv && vfio, "declared driver and vfio-pci (module loaded) registered");
-	host_model_free(m);
+	vk_host_model_free(m);
 }
 
 Test(scenario, defaults)
 {
-	struct host_model *m = load_ok(
+	struct vk_host_model *m = load_ok(
 		"version: 1\n"
 		"kernel: {iommu: intel, vfio_device_cdev: true, cmdline: \"ro iommu=pt\"}\n"
 		"devices:\n"
@@ -138,7 +138,7 @@ Test(scenario, defaults)
 		"  - {address: 0000:02:00.0, parent: 0000:00:1c.0, vendor: 0x144d, device: 0xa80a, driver: nvme}\n"
 		"  - {address: 0000:02:00.1, parent: 0000:00:1c.0, vendor: 0x144d, device: 0xa80b, driver: vfio-pci, iommu_group: 0}\n"
 		"  - {address: 0000:00:03.0, vendor: 0x8086, device: 0x1111}\n");
-	const struct host_device *nvme = dev(m, "0000:02:00.0");
+	const struct vk_host_device *nvme = dev(m, "0000:02:00.0");
 
 	cr_assert_str_eq(m->name, "unnamed");
 	cr_assert_str_eq(m->default_group_type, "identity", "iommu=pt makes identity default domains");
@@ -162,14 +162,14 @@ Test(scenario, defaults)
 	cr_assert_eq(dev(m, "0000:02:00.1")->vfio_index, 0);
 	cr_assert_eq(nvme->vfio_index, -1);
 	/* modules derived from the drivers and features */
-	cr_assert(host_model_has_module(m, "vfio_pci") && host_model_has_module(m, "nvme"));
-	cr_assert(!host_model_has_module(m, "iommufd"));
+	cr_assert(vk_host_model_has_module(m, "vfio_pci") && vk_host_model_has_module(m, "nvme"));
+	cr_assert(!vk_host_model_has_module(m, "iommufd"));
 	/* node defaults: the kernel's devnode modes */
 	cr_assert_eq(m->dev_iommu.mode, 0660);
 	cr_assert_eq(m->dev_vfio.mode, 0666);
 	cr_assert_eq(nvme->vfio_node.mode, 0600);
 	/* config synthesized: ids, class, type 1 header with bus numbers for the bridge */
-	const struct host_device *br = dev(m, "0000:00:1c.0");
+	const struct vk_host_device *br = dev(m, "0000:00:1c.0");
 	cr_assert_eq(nvme->config_len, 4096, "PCIe: the extended config space");
 	cr_assert_eq(nvme->config[0] | nvme->config[1] << 8, 0x144d);
 	cr_assert_eq(nvme->config[0x0b], 0x01);
@@ -177,17 +177,17 @@ Test(scenario, defaults)
 	cr_assert_eq(br->config[0x0e], 0x01);
 	cr_assert_eq(br->config[0x19], 0x02);
 	cr_assert_eq(br->config[0x1a], 0x02);
-	host_model_free(m);
+	vk_host_model_free(m);
 }
 
 Test(scenario, config_space_gives_the_ids)
 {
-	struct host_model *m = load_ok("version: 1\ndevices:\n  - address: 0000:00:05.0\n    config: |\n"
+	struct vk_host_model *m = load_ok("version: 1\ndevices:\n  - address: 0000:00:05.0\n    config: |\n"
 	                               "      86 80 34 12 06 00 10 00 03 00 02 01 10 00 00 00\n"
 	                               "      00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00\n"
 	                               "      00 00 00 00 00 00 00 00 00 00 00 00 86 80 01 00\n"
 	                               "      00 00 00 00 00 00 00 00 00 00 00 00 0b 01 00 00\n");
-	const struct host_device *d = dev(m, "0000:00:05.0");
+	const struct vk_host_device *d = dev(m, "0000:00:05.0");
 
 	cr_assert_eq(d->vendor, 0x8086);
 	cr_assert_eq(d->device, 0x1234);
@@ -195,12 +195,12 @@ Test(scenario, config_space_gives_the_ids)
 	cr_assert_eq(d->revision, 3);
 	cr_assert_eq(d->subsystem_device, 1);
 	cr_assert_eq(d->config_len, 256, "padded to the 256 bytes the kernel shows");
-	host_model_free(m);
+	vk_host_model_free(m);
 }
 
 Test(scenario, vmd_domain_and_noiommu)
 {
-	struct host_model *m = load_ok(
+	struct vk_host_model *m = load_ok(
 		"version: 1\nkernel: {iommu: none, noiommu: true}\n"
 		"devices:\n"
 		"  - {address: 0000:00:0e.0, vendor: 0x8086, device: 0x467f, driver: vmd}\n"
@@ -217,7 +217,7 @@ Test(scenario, vmd_domain_and_noiommu)
 			y |= !strcmp(m->modules[i].param_names[j], "enable_unsafe_noiommu_mode") &&
 			     !strcmp(m->modules[i].param_values[j], "Y");
 	cr_assert(y, "vfio.enable_unsafe_noiommu_mode=Y");
-	host_model_free(m);
+	vk_host_model_free(m);
 }
 
 /* ---- bad input: one clear error each, with file:line:column and the key ---- */
@@ -473,9 +473,9 @@ ParameterizedTestParameters(scenario, rejects_bad_input)
 ParameterizedTest(size_t *idx, scenario, rejects_bad_input)
 {
 	const struct bad_case *c = &bad[*idx];
-	struct host_model *m = (struct host_model *)0x1;
+	struct vk_host_model *m = (struct vk_host_model *)0x1;
 	struct vk_error e = {0};
-	int r = host_model_load_buffer("t.yaml", c->yaml, strlen(c->yaml), &m, &e);
+	int r = vk_host_model_load_buffer("t.yaml", c->yaml, strlen(c->yaml), &m, &e);
 
 	cr_assert_eq(r, -EINVAL, "accepted (rc %d): %s", r, c->yaml);
 	cr_assert_null(m, "no model is handed out on error");
@@ -489,13 +489,13 @@ ParameterizedTest(size_t *idx, scenario, rejects_bad_input)
 
 Test(scenario, file_errors_name_the_path_and_errno)
 {
-	struct host_model *m = NULL;
+	struct vk_host_model *m = NULL;
 	struct vk_error e = {0};
 	char dir[4096], path[4200];
 
-	cr_assert_eq(host_model_load("/nonexistent/vfiokit.yaml", &m, &e), -ENOENT);
+	cr_assert_eq(vk_host_model_load("/nonexistent/vfiokit.yaml", &m, &e), -ENOENT);
 	cr_assert(strstr(e.msg, "/nonexistent/vfiokit.yaml") && strstr(e.msg, "No such file"), "%s", e.msg);
-	cr_assert_eq(host_model_load("/tmp", &m, &e), -EINVAL);
+	cr_assert_eq(vk_host_model_load("/tmp", &m, &e), -EINVAL);
 	cr_assert(strstr(e.msg, "not a regular file"), "%s", e.msg);
 
 	cr_assert_eq(vk_mkdtemp(dir, sizeof(dir)), 0);
@@ -504,7 +504,7 @@ Test(scenario, file_errors_name_the_path_and_errno)
 	fwrite("version: 1\n\0", 1, 12, f);
 	fclose(f);
 	int before = vk_fd_count();
-	cr_assert_eq(host_model_load(path, &m, &e), -EINVAL);
+	cr_assert_eq(vk_host_model_load(path, &m, &e), -EINVAL);
 	cr_assert(strstr(e.msg, "NUL byte"), "%s", e.msg);
 	cr_assert_eq(vk_fd_count(), before, "no FD left open on error");
 	vk_rm_rf(dir);
@@ -512,18 +512,18 @@ Test(scenario, file_errors_name_the_path_and_errno)
 
 Test(scenario, minimal_scenario_is_a_host_without_devices)
 {
-	struct host_model *m = load_ok("version: 1\n");
+	struct vk_host_model *m = load_ok("version: 1\n");
 
 	cr_assert_eq(m->n_devices, 0);
-	cr_assert_eq(m->iommu, IOMMU_NONE);
+	cr_assert_eq(m->iommu, VK_IOMMU_NONE);
 	cr_assert_eq(m->n_groups, 0);
 	cr_assert_not_null(m->cmdline);
-	host_model_free(m);
+	vk_host_model_free(m);
 }
 
 Test(scenario, vf_of_a_config_only_pf_inherits_finished_values)
 {
-	struct host_model *m = load_ok("version: 1\ndevices:\n  - address: 0000:81:00.0\n    sriov: {totalvfs: 4}\n"
+	struct vk_host_model *m = load_ok("version: 1\ndevices:\n  - address: 0000:81:00.0\n    sriov: {totalvfs: 4}\n"
 	                               "    driver: i40e\n    config: |\n"
 	                               "      86 80 72 15 06 00 10 00 02 00 00 02 10 00 00 00\n"
 	                               "      00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00\n"
@@ -533,7 +533,7 @@ Test(scenario, vf_of_a_config_only_pf_inherits_finished_values)
 	                               "  - {address: 0000:82:00.0, vendor: 0x8086, device: 0x1572, driver: i40e, "
 	                               "sriov: {totalvfs: 2, vf_device: 0x154c}, physfn: ~}\n"
 	                               "  - {address: 0000:82:02.0, physfn: 0000:82:00.0}\n");
-	const struct host_device *vf = dev(m, "0000:81:02.0");
+	const struct vk_host_device *vf = dev(m, "0000:81:02.0");
 
 	cr_assert_eq(vf->vendor, 0x8086);
 	cr_assert_eq(vf->device, 0x1572, "no vf_device: the PF's device id");
@@ -543,19 +543,19 @@ Test(scenario, vf_of_a_config_only_pf_inherits_finished_values)
 	cr_assert_eq(dev(m, "0000:82:02.0")->class_code, 0x020000, "the PF's class defaulted from its driver");
 	cr_assert_eq(dev(m, "0000:82:02.0")->device, 0x154c);
 	cr_assert_eq(dev(m, "0000:82:00.0")->n_vfs, 1);
-	host_model_free(m);
+	vk_host_model_free(m);
 }
 
 /* PCI ids: 0x hex in any case; a lone digit is the same in both bases. */
 Test(scenario, pci_ids_are_hex)
 {
-	struct host_model *m = load_ok("version: 1\ndevices:\n"
+	struct vk_host_model *m = load_ok("version: 1\ndevices:\n"
 	                               "  - {address: 0000:00:01.0, vendor: 0x1022, device: 0X14DA, class: 0x060400,\n"
 	                               "     revision: 0x0a, subsystem_vendor: 7, subsystem_device: 0}\n"
 	                               "  - {address: 0000:00:02.0, vendor: 0x15b3, device: 0x101d, sriov: {totalvfs: 2, "
 	                               "vf_device: 0x101e}}\n"
 	                               "  - {address: 0000:00:02.1, physfn: 0000:00:02.0}\n");
-	const struct host_device *d = dev(m, "0000:00:01.0");
+	const struct vk_host_device *d = dev(m, "0000:00:01.0");
 
 	cr_assert_eq(d->vendor, 0x1022);
 	cr_assert_eq(d->device, 0x14da);
@@ -564,14 +564,14 @@ Test(scenario, pci_ids_are_hex)
 	cr_assert_eq(d->subsystem_vendor, 7);
 	cr_assert_eq(d->subsystem_device, 0);
 	cr_assert_eq(dev(m, "0000:00:02.1")->device, 0x101e);
-	host_model_free(m);
+	vk_host_model_free(m);
 }
 
 /* A syntactically valid id the catalogue lacks (VD999) passes here: the
  * conformance runner, which links the catalogue, is the one to refuse it. */
 Test(scenario, rule_ids_are_checked_for_their_shape)
 {
-	struct host_model *m = load_ok("version: 1\nexpect:\n  doctor: {VD999: PASS, VD101@01:00.0: FAIL}\n"
+	struct vk_host_model *m = load_ok("version: 1\nexpect:\n  doctor: {VD999: PASS, VD101@01:00.0: FAIL}\n"
 	                               "  argv: [qemu-system-x86_64]\n  validate: {findings: [VV999, VV005, VV005]}\n");
 
 	cr_assert_eq(m->expect->n_doctor, 2);
@@ -580,21 +580,21 @@ Test(scenario, rule_ids_are_checked_for_their_shape)
 	cr_assert_eq(m->expect->n_findings, 2, "repeats count once");
 	cr_assert_str_eq(m->expect->findings[0], "VV005");
 	cr_assert_str_eq(m->expect->findings[1], "VV999");
-	host_model_free(m);
+	vk_host_model_free(m);
 }
 
 Test(scenario, lenient_spellings)
 {
-	struct host_model *m = load_ok("version: 1\nname: café\nkernel: {iommufd: Y, vfio_device_cdev: On}\n---\n");
+	struct vk_host_model *m = load_ok("version: 1\nname: café\nkernel: {iommufd: Y, vfio_device_cdev: On}\n---\n");
 
 	cr_assert_str_eq(m->name, "café");
 	cr_assert(m->iommufd && m->vfio_device_cdev);
-	host_model_free(m);
+	vk_host_model_free(m);
 }
 
 Test(scenario, bridge_config_keeps_the_scenario_subsystem_ids)
 {
-	struct host_model *m = load_ok("version: 1\ndevices:\n  - address: 0000:00:01.0\n    subsystem_vendor: 0x8086\n"
+	struct vk_host_model *m = load_ok("version: 1\ndevices:\n  - address: 0000:00:01.0\n    subsystem_vendor: 0x8086\n"
 	                               "    config: |\n"
 	                               "      86 80 30 20 06 00 10 00 04 00 04 06 10 00 01 00\n"
 	                               "      00 00 00 00 00 00 00 00 00 01 01 00 00 00 00 00\n"
@@ -604,7 +604,7 @@ Test(scenario, bridge_config_keeps_the_scenario_subsystem_ids)
 
 	cr_assert_eq(dev(m, "0000:00:01.0")->subsystem_vendor, 0x8086);
 	cr_assert_eq(dev(m, "0000:00:01.0")->class_code, 0x060400);
-	host_model_free(m);
+	vk_host_model_free(m);
 }
 
 /* vfio-pci variant drivers (mlx5_vfio_pci, xe-vfio-pci, ...) are vfio-pci-core
@@ -616,23 +616,23 @@ Test(scenario, variant_drivers_are_vfio_pci_devices)
 	                                    "virtio_vfio_pci", "qat_vfio_pci", "xe-vfio-pci"};
 	char yaml[512];
 
-	cr_assert_str_eq(host_driver_module("mlx5_vfio_pci"), "mlx5_vfio_pci");
-	cr_assert_str_eq(host_driver_module("xe-vfio-pci"), "xe_vfio_pci");
-	cr_assert_str_eq(host_driver_module("vfio-pci"), "vfio_pci");
+	cr_assert_str_eq(vk_host_driver_module("mlx5_vfio_pci"), "mlx5_vfio_pci");
+	cr_assert_str_eq(vk_host_driver_module("xe-vfio-pci"), "xe_vfio_pci");
+	cr_assert_str_eq(vk_host_driver_module("vfio-pci"), "vfio_pci");
 	/* every variant the kernel has is known without a declaration */
 	for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++) {
 		snprintf(yaml, sizeof(yaml), HDR "devices:\n  - {address: 0000:01:00.0, vendor: 1, device: 2, driver: %s}\n",
 		         known[i]);
-		struct host_model *m = load_ok(yaml);
+		struct vk_host_model *m = load_ok(yaml);
 		cr_assert_eq(dev(m, "0000:01:00.0")->vfio_index, 0, "%s: a cdev index", known[i]);
-		cr_assert(host_model_has_module(m, host_driver_module(known[i])), "%s: its own module", known[i]);
-		cr_assert(host_model_has_module(m, "vfio_pci_core"), "%s: vfio_pci_core by default", known[i]);
+		cr_assert(vk_host_model_has_module(m, vk_host_driver_module(known[i])), "%s: its own module", known[i]);
+		cr_assert(vk_host_model_has_module(m, "vfio_pci_core"), "%s: vfio_pci_core by default", known[i]);
 		cr_assert_geq(m->groups[0].vfio_minor, 0, "%s: vfio holds its group", known[i]);
-		host_model_free(m);
+		vk_host_model_free(m);
 	}
 
 	/* modules given: its own and vfio_pci_core suffice, vfio_pci is not needed */
-	struct host_model *m = load_ok(
+	struct vk_host_model *m = load_ok(
 		"version: 1\nkernel: {iommu: intel, vfio_device_cdev: true, iommufd: true,\n"
 		"         modules: [vfio, vfio_pci_core, iommufd, {name: mlx5_vfio_pci, builtin: true}], drivers: [mlx5_vfio_pci]}\n"
 		"devices:\n"
@@ -640,12 +640,12 @@ Test(scenario, variant_drivers_are_vfio_pci_devices)
 		"  - {address: 0000:41:00.1, vendor: 0x15b3, device: 0x101e, driver: mlx5_vfio_pci, vfio_cdev: 4,\n"
 		"     vfio_node: {mode: 0660}}\n"
 		"  - {address: 0000:41:00.2, vendor: 0x15b3, device: 0x101e, driver: mlx5_vfio_pci}\n");
-	cr_assert(!host_model_has_module(m, "vfio_pci"));
+	cr_assert(!vk_host_model_has_module(m, "vfio_pci"));
 	cr_assert_eq(dev(m, "0000:41:00.1")->vfio_index, 4);
 	cr_assert_eq(dev(m, "0000:41:00.1")->vfio_node.mode, 0660);
 	cr_assert_eq(dev(m, "0000:41:00.2")->vfio_index, 0, "the lowest index nobody claims");
 	cr_assert_eq(dev(m, "0000:01:00.0")->vfio_index, -1);
-	host_model_free(m);
+	vk_host_model_free(m);
 
 	/* no-IOMMU mode: a variant's device gets a fake group, as vfio-pci's does */
 	m = load_ok("version: 1\nkernel: {iommu: none, noiommu: true}\ndevices:\n"
@@ -655,5 +655,5 @@ Test(scenario, variant_drivers_are_vfio_pci_devices)
 	cr_assert_eq(dev(m, "0000:00:02.0")->iommu_group, -1);
 	cr_assert_eq(dev(m, "0000:00:03.0")->iommu_group, 7);
 	cr_assert_eq(dev(m, "0000:00:04.0")->iommu_group, 0);
-	host_model_free(m);
+	vk_host_model_free(m);
 }

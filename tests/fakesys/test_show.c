@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * fakesys show (host_model_show()): the drawing of a topology with every
+ * fakesys show (vk_host_model_show()): the drawing of a topology with every
  * shape (bridges under bridges, last and middle children, SR-IOV, a VMD-style
  * domain, several root buses and domains), a deep chain of bridges, and a
  * host of 100,000 devices in a child with a time limit (it took 90 s when
@@ -19,23 +19,23 @@
 
 #include "testutil.h"
 
-static struct host_model *load(const char *yaml, size_t len)
+static struct vk_host_model *load(const char *yaml, size_t len)
 {
-	struct host_model *m = NULL;
+	struct vk_host_model *m = NULL;
 	struct vk_error e = {0};
 
-	cr_assert_eq(host_model_load_buffer("t.yaml", yaml, len, &m, &e), 0, "%s", e.msg);
+	cr_assert_eq(vk_host_model_load_buffer("t.yaml", yaml, len, &m, &e), 0, "%s", e.msg);
 	return m;
 }
 
-static char *show(const struct host_model *m)
+static char *show(const struct vk_host_model *m)
 {
 	char *buf = NULL;
 	size_t len = 0;
 	FILE *f = open_memstream(&buf, &len);
 
 	cr_assert_not_null(f);
-	host_model_show(m, f);
+	vk_host_model_show(m, f);
 	cr_assert_eq(fclose(f), 0);
 	return buf;
 }
@@ -133,11 +133,11 @@ static const char topology_shown[] =
 
 Test(show, topology)
 {
-	struct host_model *m = load(topology, sizeof(topology) - 1);
+	struct vk_host_model *m = load(topology, sizeof(topology) - 1);
 	char *s = show(m);
 	cr_assert_str_eq(s, topology_shown);
 	free(s);
-	host_model_free(m);
+	vk_host_model_free(m);
 }
 
 /* A chain of 200 bridges, each behind the last: every device is shown, in
@@ -155,7 +155,7 @@ Test(show, deep_chain)
 		fprintf(f, "  - {address: 0000:%02x:00.0, parent: 0000:%02x:%s, vendor: 0x8086, device: 0x2030, "
 		           "class: 0x060400}\n", b, b - 1, b == 1 ? "01.0" : "00.0");
 	cr_assert_eq(fclose(f), 0);
-	struct host_model *m = load(yaml, len);
+	struct vk_host_model *m = load(yaml, len);
 	char *s = show(m);
 	const char *p = s;
 	for (int b = 1; b < 200; b++) {
@@ -172,7 +172,7 @@ Test(show, deep_chain)
 	}
 	free(s);
 	free(yaml);
-	host_model_free(m);
+	vk_host_model_free(m);
 }
 
 /* 100 root ports with 250 devices each, and 75,000 devices on root buses of
@@ -204,7 +204,7 @@ Test(show, hundred_thousand_devices, .timeout = 180)
 {
 	size_t len;
 	char *yaml = hundred_thousand(&len);
-	struct host_model *m = load(yaml, len);
+	struct vk_host_model *m = load(yaml, len);
 	struct timespec t0, t1;
 	int status;
 
@@ -213,7 +213,7 @@ Test(show, hundred_thousand_devices, .timeout = 180)
 	cr_assert_geq(pid, 0);
 	if (pid == 0) {
 		FILE *null = fopen("/dev/null", "w");
-		host_model_show(m, null);
+		vk_host_model_show(m, null);
 		_exit(fclose(null) == 0 ? 0 : 1);
 	}
 	for (;;) {
@@ -245,5 +245,5 @@ Test(show, hundred_thousand_devices, .timeout = 180)
 	cr_assert_gt(lines, 2 * 100000);
 	free(s);
 	free(yaml);
-	host_model_free(m);
+	vk_host_model_free(m);
 }

@@ -30,56 +30,56 @@ Test(vk_relpath, sysfs_shapes)
 
 Test(vtree, build_lookup_and_errors)
 {
-	struct vtree *t = vtree_new();
+	struct vtree *t = vk_vtree_new();
 	char path[256];
 
 	cr_assert_not_null(t);
-	struct vt_node *d = vtree_mkdir_p(t, "sys/bus/pci/devices");
+	struct vk_vt_node *d = vk_vtree_mkdir_p(t, "sys/bus/pci/devices");
 	cr_assert_not_null(d);
-	cr_assert_eq(vtree_mkdir_p(t, "sys/bus/pci/devices"), d, "mkdir_p is idempotent");
-	cr_assert_not_null(vtree_add_filef(t, d, "zz", 0444, "0x%04x\n", 0x10de));
-	cr_assert_not_null(vtree_add_link(t, d, "aa", "../x"));
-	cr_assert_null(vtree_add_file(t, d, "zz", "", 0, 0444));
+	cr_assert_eq(vk_vtree_mkdir_p(t, "sys/bus/pci/devices"), d, "mkdir_p is idempotent");
+	cr_assert_not_null(vk_vtree_add_filef(t, d, "zz", 0444, "0x%04x\n", 0x10de));
+	cr_assert_not_null(vk_vtree_add_link(t, d, "aa", "../x"));
+	cr_assert_null(vk_vtree_add_file(t, d, "zz", "", 0, 0444));
 	cr_assert_eq(errno, EEXIST);
-	cr_assert_null(vtree_add_dir(t, d, "..", 0755));
+	cr_assert_null(vk_vtree_add_dir(t, d, "..", 0755));
 	cr_assert_eq(errno, EINVAL);
-	cr_assert_null(vtree_add_dir(t, d, "a/b", 0755));
+	cr_assert_null(vk_vtree_add_dir(t, d, "a/b", 0755));
 	cr_assert_eq(errno, EINVAL);
-	cr_assert_null(vtree_mkdir_p(t, "sys/bus/pci/devices/zz/x"));
+	cr_assert_null(vk_vtree_mkdir_p(t, "sys/bus/pci/devices/zz/x"));
 	cr_assert_eq(errno, ENOTDIR);
-	cr_assert_eq(vtree_seal(t), 0);
+	cr_assert_eq(vk_vtree_seal(t), 0);
 
-	struct vt_node *f = vtree_lookup(t, "sys/bus/pci/devices/zz");
+	struct vk_vt_node *f = vk_vtree_lookup(t, "sys/bus/pci/devices/zz");
 	cr_assert_not_null(f);
-	cr_assert_eq(f->type, VT_FILE);
+	cr_assert_eq(f->type, VK_VT_FILE);
 	cr_assert_eq(f->u.file.len, 7);
 	cr_assert_eq(memcmp(f->u.file.data, "0x10de\n", 7), 0);
-	cr_assert_eq(vtree_by_ino(t, f->ino), f);
-	cr_assert_null(vtree_by_ino(t, 0));
-	cr_assert_null(vtree_by_ino(t, vtree_size(t) + 1));
-	cr_assert_eq(vtree_path(f, path, sizeof(path)), (int)strlen("sys/bus/pci/devices/zz"));
+	cr_assert_eq(vk_vtree_by_ino(t, f->ino), f);
+	cr_assert_null(vk_vtree_by_ino(t, 0));
+	cr_assert_null(vk_vtree_by_ino(t, vk_vtree_size(t) + 1));
+	cr_assert_eq(vk_vtree_path(f, path, sizeof(path)), (int)strlen("sys/bus/pci/devices/zz"));
 	cr_assert_str_eq(path, "sys/bus/pci/devices/zz");
-	cr_assert_eq(vtree_path(f, path, 5), -ENAMETOOLONG);
-	cr_assert_str_eq(vtree_lookup(t, "sys/bus/pci/devices/aa")->u.link.target, "../x");
-	cr_assert_null(vtree_lookup(t, "sys/nope"));
-	cr_assert_eq(vtree_lookup(t, ""), vtree_root(t));
-	vtree_free(t);
+	cr_assert_eq(vk_vtree_path(f, path, 5), -ENAMETOOLONG);
+	cr_assert_str_eq(vk_vtree_lookup(t, "sys/bus/pci/devices/aa")->u.link.target, "../x");
+	cr_assert_null(vk_vtree_lookup(t, "sys/nope"));
+	cr_assert_eq(vk_vtree_lookup(t, ""), vk_vtree_root(t));
+	vk_vtree_free(t);
 }
 
 Test(vtree, seal_finds_duplicates_in_wide_directories)
 {
-	struct vtree *t = vtree_new();
-	struct vt_node *d = vtree_mkdir_p(t, "wide");
+	struct vtree *t = vk_vtree_new();
+	struct vk_vt_node *d = vk_vtree_mkdir_p(t, "wide");
 	char name[16];
 
 	for (int i = 0; i < 100; i++) {
 		snprintf(name, sizeof(name), "n%03d", i);
-		cr_assert_not_null(vtree_add_dir(t, d, name, 0755));
+		cr_assert_not_null(vk_vtree_add_dir(t, d, name, 0755));
 	}
 	/* past the scan limit a duplicate is only caught by seal */
-	cr_assert_not_null(vtree_add_dir(t, d, "n099", 0755));
-	cr_assert_eq(vtree_seal(t), -EEXIST);
-	vtree_free(t);
+	cr_assert_not_null(vk_vtree_add_dir(t, d, "n099", 0755));
+	cr_assert_eq(vk_vtree_seal(t), -EEXIST);
+	vk_vtree_free(t);
 }
 
 /* Values of the kernel's own kernfs_name_hash(): each was checked against the
@@ -87,17 +87,17 @@ Test(vtree, seal_finds_duplicates_in_wide_directories)
  * (fs/kernfs/dir.c; the byte 0xe9 as a kernel built with -funsigned-char). */
 Test(vtree, kernfs_hash_is_the_kernels)
 {
-	cr_assert_eq(vt_kernfs_hash("0000:00:00.0"), 1030173350u);
-	cr_assert_eq(vt_kernfs_hash("0000:01:00.0"), 693877241u);
-	cr_assert_eq(vt_kernfs_hash("vendor"), 491171934u);
-	cr_assert_eq(vt_kernfs_hash("config"), 1705099736u);
-	cr_assert_eq(vt_kernfs_hash("devices"), 698066606u);
-	cr_assert_eq(vt_kernfs_hash("drivers_probe"), 1125081867u);
-	cr_assert_eq(vt_kernfs_hash("\xe9"), 2082866195u);
+	cr_assert_eq(vk_vt_kernfs_hash("0000:00:00.0"), 1030173350u);
+	cr_assert_eq(vk_vt_kernfs_hash("0000:01:00.0"), 693877241u);
+	cr_assert_eq(vk_vt_kernfs_hash("vendor"), 491171934u);
+	cr_assert_eq(vk_vt_kernfs_hash("config"), 1705099736u);
+	cr_assert_eq(vk_vt_kernfs_hash("devices"), 698066606u);
+	cr_assert_eq(vk_vt_kernfs_hash("drivers_probe"), 1125081867u);
+	cr_assert_eq(vk_vt_kernfs_hash("\xe9"), 2082866195u);
 }
 
 /* Names of @dir's children joined by spaces. */
-static const char *listing(const struct vt_node *dir, char *buf, size_t len)
+static const char *listing(const struct vk_vt_node *dir, char *buf, size_t len)
 {
 	size_t off = 0;
 
@@ -110,82 +110,82 @@ static const char *listing(const struct vt_node *dir, char *buf, size_t len)
 Test(vtree, directories_sort_in_their_filesystems_order)
 {
 	static const char *const names[] = {"vendor", "config", "0000:01:00.0", "0000:00:00.0", "devices", "ab", "b"};
-	struct vtree *t = vtree_new();
-	struct vt_node *k = vtree_mkdir_p(t, "sys/k"), *p = vtree_mkdir_p(t, "proc/p"), *n = vtree_mkdir_p(t, "n");
+	struct vtree *t = vk_vtree_new();
+	struct vk_vt_node *k = vk_vtree_mkdir_p(t, "sys/k"), *p = vk_vtree_mkdir_p(t, "proc/p"), *n = vk_vtree_mkdir_p(t, "n");
 	char buf[256];
 
 	for (size_t i = 0; i < sizeof(names) / sizeof(*names); i++) {
-		cr_assert_not_null(vtree_add_file(t, k, names[i], "x", 1, 0444));
-		cr_assert_not_null(vtree_add_file(t, p, names[i], "x", 1, 0444));
-		cr_assert_not_null(vtree_add_file(t, n, names[i], "x", 1, 0444));
+		cr_assert_not_null(vk_vtree_add_file(t, k, names[i], "x", 1, 0444));
+		cr_assert_not_null(vk_vtree_add_file(t, p, names[i], "x", 1, 0444));
+		cr_assert_not_null(vk_vtree_add_file(t, n, names[i], "x", 1, 0444));
 	}
-	vtree_set_kernfs(k->parent, VT_ORDER_KERNFS);
-	vtree_set_kernfs(p->parent, VT_ORDER_PROCFS);
-	cr_assert_eq(vtree_seal(t), 0);
+	vk_vtree_set_kernfs(k->parent, VK_VT_ORDER_KERNFS);
+	vk_vtree_set_kernfs(p->parent, VK_VT_ORDER_PROCFS);
+	cr_assert_eq(vk_vtree_seal(t), 0);
 	/* by the hashes above (ab: 1408867950, b: 1544121420) */
 	cr_assert_str_eq(listing(k, buf, sizeof(buf)), "vendor 0000:01:00.0 devices 0000:00:00.0 ab b config");
 	cr_assert_str_eq(listing(p, buf, sizeof(buf)), "b ab config vendor devices 0000:00:00.0 0000:01:00.0");
 	cr_assert_str_eq(listing(n, buf, sizeof(buf)), "0000:00:00.0 0000:01:00.0 ab b config devices vendor");
 	for (size_t i = 0; i < sizeof(names) / sizeof(*names); i++) {
-		cr_assert_not_null(vtree_child(k, names[i]), "%s", names[i]);
-		cr_assert_not_null(vtree_child(p, names[i]), "%s", names[i]);
-		cr_assert_not_null(vtree_child(n, names[i]), "%s", names[i]);
+		cr_assert_not_null(vk_vtree_child(k, names[i]), "%s", names[i]);
+		cr_assert_not_null(vk_vtree_child(p, names[i]), "%s", names[i]);
+		cr_assert_not_null(vk_vtree_child(n, names[i]), "%s", names[i]);
 	}
-	cr_assert_null(vtree_child(k, "nope"));
-	cr_assert_null(vtree_child(p, "nope"));
-	vtree_free(t);
+	cr_assert_null(vk_vtree_child(k, "nope"));
+	cr_assert_null(vk_vtree_child(p, "nope"));
+	vk_vtree_free(t);
 }
 
 Test(vtree, kernfs_sizes_and_unprivileged_lengths)
 {
-	struct vtree *t = vtree_new();
-	struct vt_node *d = vtree_mkdir_p(t, "sys/dev"), *other = vtree_mkdir_p(t, "run");
+	struct vtree *t = vk_vtree_new();
+	struct vk_vt_node *d = vk_vtree_mkdir_p(t, "sys/dev"), *other = vk_vtree_mkdir_p(t, "run");
 	static uint8_t cfg[4096];
 
-	struct vt_node *attr = vtree_add_file(t, d, "vendor", "0x10de\n", 7, 0444);
-	struct vt_node *c256 = vtree_add_file(t, d, "config256", cfg, 256, 0644);
-	struct vt_node *c4k = vtree_add_file(t, d, "config", cfg, 4096, 0644);
-	struct vt_node *cb = vtree_add_file(t, d, "cardbus", cfg, 256, 0644);
-	struct vt_node *big = vtree_add_file(t, d, "big", cfg, 4096, 0444);
-	struct vt_node *link = vtree_add_link(t, d, "subsystem", "../../bus/pci");
-	struct vt_node *plain = vtree_add_file(t, other, "f", "abc", 3, 0444);
-	c256->kern = VT_SIZE_256 | VT_K_UNPRIV_64;
-	c4k->kern = VT_SIZE_4096 | VT_K_UNPRIV_64;
-	cb->kern = VT_SIZE_256 | VT_K_UNPRIV_128;
-	vtree_set_kernfs(d->parent, VT_ORDER_KERNFS);
-	cr_assert_eq(vtree_seal(t), 0);
+	struct vk_vt_node *attr = vk_vtree_add_file(t, d, "vendor", "0x10de\n", 7, 0444);
+	struct vk_vt_node *c256 = vk_vtree_add_file(t, d, "config256", cfg, 256, 0644);
+	struct vk_vt_node *c4k = vk_vtree_add_file(t, d, "config", cfg, 4096, 0644);
+	struct vk_vt_node *cb = vk_vtree_add_file(t, d, "cardbus", cfg, 256, 0644);
+	struct vk_vt_node *big = vk_vtree_add_file(t, d, "big", cfg, 4096, 0444);
+	struct vk_vt_node *link = vk_vtree_add_link(t, d, "subsystem", "../../bus/pci");
+	struct vk_vt_node *plain = vk_vtree_add_file(t, other, "f", "abc", 3, 0444);
+	c256->kern = VK_VT_SIZE_256 | VK_VT_K_UNPRIV_64;
+	c4k->kern = VK_VT_SIZE_4096 | VK_VT_K_UNPRIV_64;
+	cb->kern = VK_VT_SIZE_256 | VK_VT_K_UNPRIV_128;
+	vk_vtree_set_kernfs(d->parent, VK_VT_ORDER_KERNFS);
+	cr_assert_eq(vk_vtree_seal(t), 0);
 	/* kernfs_init_inode(): i_size = the attribute's size; dirs and links none */
-	cr_assert_eq(vt_node_size(attr), 4096);
-	cr_assert_eq(vt_node_size(c256), 256);
-	cr_assert_eq(vt_node_size(c4k), 4096);
-	cr_assert_eq(vt_node_size(big), 4096);
-	cr_assert_eq(vt_node_size(d), 0);
-	cr_assert_eq(vt_node_size(link), 0);
-	cr_assert_eq(vt_node_size(plain), 3, "outside sysfs: the content's length");
-	cr_assert_eq(vt_node_size(other), 4096);
+	cr_assert_eq(vk_vt_node_size(attr), 4096);
+	cr_assert_eq(vk_vt_node_size(c256), 256);
+	cr_assert_eq(vk_vt_node_size(c4k), 4096);
+	cr_assert_eq(vk_vt_node_size(big), 4096);
+	cr_assert_eq(vk_vt_node_size(d), 0);
+	cr_assert_eq(vk_vt_node_size(link), 0);
+	cr_assert_eq(vk_vt_node_size(plain), 3, "outside sysfs: the content's length");
+	cr_assert_eq(vk_vt_node_size(other), 4096);
 	/* pci_read_config(): 64 bytes without CAP_SYS_ADMIN, 128 of a CardBus bridge */
-	cr_assert_eq(vt_node_unpriv_len(c256), 64);
-	cr_assert_eq(vt_node_unpriv_len(c4k), 64);
-	cr_assert_eq(vt_node_unpriv_len(cb), 128);
-	cr_assert_eq(vt_node_unpriv_len(attr), 7);
-	struct vt_node *short_cfg = vtree_add_file(t, other, "short", cfg, 32, 0644);
-	short_cfg->kern = VT_SIZE_256 | VT_K_UNPRIV_64;
-	cr_assert_eq(vt_node_unpriv_len(short_cfg), 32, "never more than there is");
-	vtree_free(t);
+	cr_assert_eq(vk_vt_node_unpriv_len(c256), 64);
+	cr_assert_eq(vk_vt_node_unpriv_len(c4k), 64);
+	cr_assert_eq(vk_vt_node_unpriv_len(cb), 128);
+	cr_assert_eq(vk_vt_node_unpriv_len(attr), 7);
+	struct vk_vt_node *short_cfg = vk_vtree_add_file(t, other, "short", cfg, 32, 0644);
+	short_cfg->kern = VK_VT_SIZE_256 | VK_VT_K_UNPRIV_64;
+	cr_assert_eq(vk_vt_node_unpriv_len(short_cfg), 32, "never more than there is");
+	vk_vtree_free(t);
 }
 
 Test(vtree, seal_finds_duplicates_in_kernfs_order)
 {
-	struct vtree *t = vtree_new();
-	struct vt_node *d = vtree_mkdir_p(t, "sys/wide");
+	struct vtree *t = vk_vtree_new();
+	struct vk_vt_node *d = vk_vtree_mkdir_p(t, "sys/wide");
 	char name[16];
 
 	for (int i = 0; i < 100; i++) {
 		snprintf(name, sizeof(name), "n%03d", i);
-		cr_assert_not_null(vtree_add_dir(t, d, name, 0755));
+		cr_assert_not_null(vk_vtree_add_dir(t, d, name, 0755));
 	}
-	cr_assert_not_null(vtree_add_dir(t, d, "n042", 0755));
-	vtree_set_kernfs(d->parent, VT_ORDER_KERNFS);
-	cr_assert_eq(vtree_seal(t), -EEXIST);
-	vtree_free(t);
+	cr_assert_not_null(vk_vtree_add_dir(t, d, "n042", 0755));
+	vk_vtree_set_kernfs(d->parent, VK_VT_ORDER_KERNFS);
+	cr_assert_eq(vk_vtree_seal(t), -EEXIST);
+	vk_vtree_free(t);
 }

@@ -48,7 +48,7 @@ struct outcome {
 	char facts[256];
 };
 
-typedef void (*check_fn)(const struct host_model *m, char *facts, size_t len);
+typedef void (*check_fn)(const struct vk_host_model *m, char *facts, size_t len);
 
 struct job {
 	const char *yaml;   /* a buffer to load, or */
@@ -62,17 +62,17 @@ struct job {
 static void child(const struct job *j, int fd, double t0)
 {
 	struct outcome o = {.finished = true};
-	struct host_model *m = NULL;
+	struct vk_host_model *m = NULL;
 	struct vk_error e = {0};
 
 	if (j->argv) {
 		o.rc = vk_run(j->argv, NULL, 0, o.msg, sizeof(o.msg));
 	} else {
-		o.rc = j->path ? host_model_load(j->path, &m, &e) : host_model_load_buffer("t.yaml", j->yaml, j->len, &m, &e);
+		o.rc = j->path ? vk_host_model_load(j->path, &m, &e) : vk_host_model_load_buffer("t.yaml", j->yaml, j->len, &m, &e);
 		snprintf(o.msg, sizeof(o.msg), "%s", e.msg);
 		if (o.rc == 0 && j->check)
 			j->check(m, o.facts, sizeof(o.facts));
-		host_model_free(m);
+		vk_host_model_free(m);
 	}
 	o.secs = now() - t0;
 	if (write(fd, &o, sizeof(o)) != sizeof(o))
@@ -307,7 +307,7 @@ Test(yaml_limits, aliases_of_a_long_text_count_its_bytes)
 	free(t.buf);
 }
 
-static void facts_ids(const struct host_model *m, char *facts, size_t len)
+static void facts_ids(const struct vk_host_model *m, char *facts, size_t len)
 {
 	snprintf(facts, len, "%zu %04x:%04x %04x:%04x", m->n_devices, m->devices[0].vendor, m->devices[0].device,
 	         m->devices[1].vendor, m->devices[1].device);
@@ -368,13 +368,13 @@ Test(yaml_limits, a_text_past_the_byte_limit_is_refused_unread)
 {
 	char dir[4096], path[4200];
 	size_t len = (256u << 20) + 1;
-	struct host_model *m = NULL;
+	struct vk_host_model *m = NULL;
 	struct vk_error e = {0};
 
 	/* not touched, so it costs no memory: the length alone must refuse it */
 	void *p = mmap(NULL, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	cr_assert_neq(p, MAP_FAILED);
-	cr_assert_eq(host_model_load_buffer("big.yaml", p, len, &m, &e), -EFBIG);
+	cr_assert_eq(vk_host_model_load_buffer("big.yaml", p, len, &m, &e), -EFBIG);
 	cr_assert(strstr(e.msg, "big.yaml: 268435457 bytes is larger than a scenario may be (256 MiB)"), "%s", e.msg);
 	munmap(p, len);
 
@@ -385,7 +385,7 @@ Test(yaml_limits, a_text_past_the_byte_limit_is_refused_unread)
 	cr_assert_geq(fd, 0);
 	cr_assert_eq(ftruncate(fd, (off_t)len), 0);
 	close(fd);
-	cr_assert_eq(host_model_load(path, &m, &e), -EFBIG);
+	cr_assert_eq(vk_host_model_load(path, &m, &e), -EFBIG);
 	cr_assert(strstr(e.msg, "268435457 bytes is larger than a scenario may be (256 MiB)") && strstr(e.msg, path),
 	          "%s", e.msg);
 	cr_assert_null(m);
@@ -426,18 +426,18 @@ Test(yaml_limits, a_fifo_is_refused_without_waiting_for_a_writer)
 
 Test(yaml_limits, other_files_that_are_not_regular_are_named)
 {
-	struct host_model *m = NULL;
+	struct vk_host_model *m = NULL;
 	struct vk_error e = {0};
 
-	cr_assert_eq(host_model_load("/dev/null", &m, &e), -EINVAL);
+	cr_assert_eq(vk_host_model_load("/dev/null", &m, &e), -EINVAL);
 	cr_assert(strstr(e.msg, "/dev/null: not a regular file (a character device)"), "%s", e.msg);
-	cr_assert_eq(host_model_load("/tmp", &m, &e), -EINVAL);
+	cr_assert_eq(vk_host_model_load("/tmp", &m, &e), -EINVAL);
 	cr_assert(strstr(e.msg, "/tmp: not a regular file (a directory)"), "%s", e.msg);
 }
 
 /* ---- long lists: every check over a list is O(n log n) ---- */
 
-static void facts_counts(const struct host_model *m, char *facts, size_t len)
+static void facts_counts(const struct vk_host_model *m, char *facts, size_t len)
 {
 	size_t params = 0;
 
@@ -524,7 +524,7 @@ Test(yaml_limits, long_expect_lists)
 
 /* ---- large groups and long parent chains ---- */
 
-static void facts_minors(const struct host_model *m, char *facts, size_t len)
+static void facts_minors(const struct vk_host_model *m, char *facts, size_t len)
 {
 	bool *seen = calloc(m->n_groups + 1, 1);
 	size_t held = 0, distinct = 0;
@@ -559,7 +559,7 @@ Test(yaml_limits, twenty_thousand_vfio_pci_devices_get_their_group_minors)
 	free(t.buf);
 }
 
-static void facts_chain(const struct host_model *m, char *facts, size_t len)
+static void facts_chain(const struct vk_host_model *m, char *facts, size_t len)
 {
 	int numa_bad = 0;
 
@@ -625,7 +625,7 @@ Test(yaml_limits, a_long_parent_chain_in_one_group)
  * out (17 resource lines each, the most the resource file has) stays inside
  * the limits.
  */
-static void facts_devices(const struct host_model *m, char *facts, size_t len)
+static void facts_devices(const struct vk_host_model *m, char *facts, size_t len)
 {
 	snprintf(facts, len, "devices %zu groups %zu resources %zu", m->n_devices, m->n_groups,
 	         m->n_devices ? m->devices[m->n_devices - 1].n_resources : 0);

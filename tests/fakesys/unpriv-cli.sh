@@ -1,6 +1,6 @@
 #!/bin/sh
 # `fakesys test` and `fakesys run` as an ordinary user, by themselves (issue 19):
-# they make the caller root of a user namespace (fakesys_userns_enter()), so
+# they make the caller root of a user namespace (vk_fakesys_userns_enter()), so
 # uid 65534 (through setpriv, from this test's root) runs the same scenarios as
 # root: every one that passes as root passes, but those whose user: is not
 # mapped, or who own a node (nobody has no subordinate ids: only its own id

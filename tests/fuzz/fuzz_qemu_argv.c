@@ -2,7 +2,7 @@
 /*
  * libFuzzer target: the QEMU command-line parser, argv form.  The input is
  * split at NUL bytes into words, as /proc/PID/cmdline is (a trailing NUL ends
- * the last word), and parsed with qc_parse_argv(QC_ARGV_DETECT_PROGRAM); the
+ * the last word), and parsed with vk_qc_parse_argv(VK_QC_ARGV_DETECT_PROGRAM); the
  * result's accessors are walked, then everything is freed.
  */
 #include <stddef.h>
@@ -16,8 +16,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct qc_cmdline *c = NULL;
-	struct qc_pos pos;
+	struct vk_qc_cmdline *c = NULL;
+	struct vk_qc_pos pos;
 	struct vk_error err = {0};
 	char *text, **argv;
 	size_t argc = 0;
@@ -45,14 +45,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		i += strlen(text + i) + 1;
 	}
 
-	if (qc_parse_argv(argc, argv, NULL, QC_ARGV_DETECT_PROGRAM, &c, &pos, &err) == 0) {
+	if (vk_qc_parse_argv(argc, argv, NULL, VK_QC_ARGV_DETECT_PROGRAM, &c, &pos, &err) == 0) {
 		for (size_t i = 0; i < c->nopts; i++) {
-			const struct qc_option *o = &c->opts[i];
-			(void)qc_option_type(o);
+			const struct vk_qc_option *o = &c->opts[i];
+			(void)vk_qc_option_type(o);
 			for (size_t j = 0; j < o->nprops; j++)
-				(void)qc_option_prop(o, o->props[j].key);
+				(void)vk_qc_option_prop(o, o->props[j].key);
 		}
-		qc_cmdline_free(c);
+		vk_qc_cmdline_free(c);
 	}
 	free(argv);
 	free(text);

@@ -2,7 +2,7 @@
 /*
  * libFuzzer target: fakesys import-umockdev, the reader of files people
  * attach to bug reports.  The input is a umockdev recording in memory:
- * fakesys_import_umockdev_buffer() lays it out in a temporary directory and
+ * vk_fakesys_import_umockdev_buffer() lays it out in a temporary directory and
  * records that tree.  Besides the sanitizers, three things are bugs:
  *
  *  - the recorder wrote a scenario it cannot load itself (its own check:
@@ -72,7 +72,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (!o || !n)
 		abort();
-	int k = fakesys_import_umockdev_buffer("fuzz.umockdev", (const char *)data, size, o, n, &err);
+	int k = vk_fakesys_import_umockdev_buffer("fuzz.umockdev", (const char *)data, size, o, n, &err);
 	fclose(o);
 	fclose(n);
 	if (k < 0 && (strstr(err.msg, "does not form a valid scenario") || strstr(err.msg, "emitter"))) {
@@ -80,12 +80,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	}
 	if (k == 0) {
-		struct host_model *m = NULL;
-		if (host_model_load_buffer("imported.yaml", out, olen, &m, &err) < 0) {
+		struct vk_host_model *m = NULL;
+		if (vk_host_model_load_buffer("imported.yaml", out, olen, &m, &err) < 0) {
 			fprintf(stderr, "fuzz_umockdev: the imported scenario does not load: %s\n", err.msg);
 			abort();
 		}
-		host_model_free(m);
+		vk_host_model_free(m);
 	}
 	if (entries(tmpdir)) {
 		fprintf(stderr, "fuzz_umockdev: the temporary directory stayed in %s\n", tmpdir);

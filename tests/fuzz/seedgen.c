@@ -75,7 +75,7 @@ static int argv_seed(const char *dir, const char *base, const char *text, size_t
 	size_t n = 0, k = 0, olen = 0;
 	int r = 0;
 
-	if (qc_split_args_text(text, len, &words, &n, &lines, NULL, NULL) < 0)
+	if (vk_qc_split_args_text(text, len, &words, &n, &lines, NULL, NULL) < 0)
 		return 0; /* not splittable: no argv seed */
 	while (k < n && is_assignment(words[k]))
 		k++;

@@ -29,14 +29,14 @@ cat >"$prefix/use.c" <<'C'
 #include <vfiokit/host_model.h>
 int main(int argc, char **argv)
 {
-	struct host_model *m;
+	struct vk_host_model *m;
 	struct vk_error e = {0};
-	if (host_model_load(argv[1], &m, &e) < 0) {
+	if (vk_host_model_load(argv[1], &m, &e) < 0) {
 		fprintf(stderr, "%s\n", e.msg);
 		return 1;
 	}
 	printf("%zu devices\n", m->n_devices);
-	host_model_free(m);
+	vk_host_model_free(m);
 	return 0;
 }
 C

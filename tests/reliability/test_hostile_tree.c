@@ -30,7 +30,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <vfiokit/cleanup.h>
+#include "vk_cleanup.h"
 
 #include "testutil.h"
 #include "tree.h"

@@ -45,10 +45,10 @@ static void unserve_all(void)
 
 TestSuite(SUITE, .init = serve_all, .fini = unserve_all, .timeout = 60);
 
-static struct pci_addr A(const char *s)
+static struct vk_pci_addr A(const char *s)
 {
-	struct pci_addr a;
-	cr_assert_eq(pci_addr_parse(s, &a, NULL), 0);
+	struct vk_pci_addr a;
+	cr_assert_eq(vk_pci_addr_parse(s, &a, NULL), 0);
 	return a;
 }
 
@@ -66,13 +66,13 @@ static void with_root(const char *dir, unsigned flags, void (*fn)(struct vk_root
 
 static void happy(struct vk_root *r)
 {
-	struct pci_addr a[] = {A("0000:06:00.0"), A("0000:06:00.1")};
-	struct pci_dev_facts f;
-	struct vfio_set s;
+	struct vk_pci_addr a[] = {A("0000:06:00.0"), A("0000:06:00.1")};
+	struct vk_pci_dev_facts f;
+	struct vk_vfio_set s;
 	struct vk_error e;
-	struct qemu_argv argv;
+	struct vk_qemu_argv argv;
 
-	cr_assert_eq(pci_dev_facts_read(r, &a[0], &f, &e), 0, "%s", e.msg);
+	cr_assert_eq(vk_pci_dev_facts_read(r, &a[0], &f, &e), 0, "%s", e.msg);
 	cr_assert(f.present);
 	cr_assert_eq(f.vendor, 0x10de);
 	cr_assert_eq(f.device, 0x2204);
@@ -80,21 +80,21 @@ static void happy(struct vk_root *r)
 	cr_assert_eq(f.revision, 0xa1);
 	cr_assert_str_eq(f.driver, "vfio-pci");
 	cr_assert_eq(f.iommu_group, 12);
-	cr_assert_eq(f.cdev_state, VFIO_CDEV_OK, "%s", f.cdev_problem);
+	cr_assert_eq(f.cdev_state, VK_VFIO_CDEV_OK, "%s", f.cdev_problem);
 	cr_assert(f.node_is_standin);
 	cr_assert_eq(f.node_mode, 0600);
 	cr_assert_eq(f.node_uid, 0);
 
 	int before = vk_fd_count();
-	cr_assert_eq(vfio_set_open(r, a, 2, 0, &s, &e), 0, "%s", e.msg);
+	cr_assert_eq(vk_vfio_set_open(r, a, 2, 0, &s, &e), 0, "%s", e.msg);
 	cr_assert_eq(vk_fd_count(), before + 3);
 	for (size_t i = 0; i < 2; i++)
 		cr_assert_eq(fcntl(s.dev[i].fd, F_GETFL) & O_ACCMODE, O_RDWR);
-	cr_assert_eq(qemu_argv_build(&s, QEMU_SYNTAX_KEYVAL, 0, &argv, &e), 0);
+	cr_assert_eq(vk_qemu_argv_build(&s, VK_QEMU_SYNTAX_KEYVAL, 0, &argv, &e), 0);
 	cr_assert_eq(argv.argc, 6);
 	cr_assert(strstr(argv.argv[3], "vfio-pci,host=0000:06:00.0,id=hostdev0,iommufd=iommufd0,fd="));
-	qemu_argv_free(&argv);
-	vfio_set_close(&s);
+	vk_qemu_argv_free(&argv);
+	vk_vfio_set_close(&s);
 	cr_assert_eq(vk_fd_count(), before);
 }
 
@@ -106,32 +106,32 @@ Test(SUITE, happy_path)
 
 static void vmd(struct vk_root *r)
 {
-	struct pci_addr a[] = {A("10000:e0:06.0")};
-	struct pci_dev_facts f;
-	struct vfio_set s;
+	struct vk_pci_addr a[] = {A("10000:e0:06.0")};
+	struct vk_pci_dev_facts f;
+	struct vk_vfio_set s;
 	struct vk_error e;
-	struct qemu_argv argv;
+	struct vk_qemu_argv argv;
 	char path[64];
 
-	cr_assert_eq(pci_dev_facts_read(r, &a[0], &f, &e), 0, "%s", e.msg);
+	cr_assert_eq(vk_pci_dev_facts_read(r, &a[0], &f, &e), 0, "%s", e.msg);
 	cr_assert_str_eq(f.driver, "vfio-pci");
-	cr_assert_eq(vfio_cdev_lookup(&f, path, sizeof(path), &e), 0, "%s", e.msg);
-	cr_assert_eq(vfio_set_open(r, a, 1, 0, &s, &e), 0, "%s", e.msg);
-	cr_assert_eq(qemu_argv_build(&s, QEMU_SYNTAX_JSON, 0, &argv, &e), 0);
+	cr_assert_eq(vk_vfio_cdev_lookup(&f, path, sizeof(path), &e), 0, "%s", e.msg);
+	cr_assert_eq(vk_vfio_set_open(r, a, 1, 0, &s, &e), 0, "%s", e.msg);
+	cr_assert_eq(vk_qemu_argv_build(&s, VK_QEMU_SYNTAX_JSON, 0, &argv, &e), 0);
 	cr_assert_null(strstr(argv.argv[3], "\"host\""), "no host= for a 32-bit domain: %s", argv.argv[3]);
 	cr_assert(strstr(argv.argv[3], "\"fd\":\""));
-	qemu_argv_free(&argv);
-	vfio_set_close(&s);
+	vk_qemu_argv_free(&argv);
+	vk_vfio_set_close(&s);
 
 	/* the twin: same bus:slot.fn in domain 0, on nvme, must not pick up the VMD device's cdev */
-	struct pci_addr t = A("0000:e0:06.0");
-	cr_assert_eq(pci_dev_facts_read(r, &t, &f, &e), 0, "%s", e.msg);
+	struct vk_pci_addr t = A("0000:e0:06.0");
+	cr_assert_eq(vk_pci_dev_facts_read(r, &t, &f, &e), 0, "%s", e.msg);
 	cr_assert_str_eq(f.driver, "nvme");
 	cr_assert_eq(f.device, 0xa808);
 	cr_assert_eq(f.cdev_name[0], '\0');
 	int before = vk_fd_count();
-	struct pci_addr both[] = {a[0], t};
-	cr_assert_eq(vfio_set_open(r, both, 2, 0, &s, &e), -EINVAL);
+	struct vk_pci_addr both[] = {a[0], t};
+	cr_assert_eq(vk_vfio_set_open(r, both, 2, 0, &s, &e), -EINVAL);
 	cr_assert(strstr(e.msg, "0000:e0:06.0: bound to driver 'nvme'"), "%s", e.msg);
 	cr_assert_eq(vk_fd_count(), before);
 }
@@ -154,11 +154,11 @@ static void causes(struct vk_root *r)
 		{"0000:09:00.0", -ENODEV, "no such PCI device"},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		struct pci_addr a[] = {A("0000:06:00.0"), A(cases[i].bdf)};
-		struct vfio_set s;
+		struct vk_pci_addr a[] = {A("0000:06:00.0"), A(cases[i].bdf)};
+		struct vk_vfio_set s;
 		struct vk_error e;
 		int before = vk_fd_count();
-		cr_assert_eq(vfio_set_open(r, a, 2, 0, &s, &e), cases[i].want, "%s", e.msg);
+		cr_assert_eq(vk_vfio_set_open(r, a, 2, 0, &s, &e), cases[i].want, "%s", e.msg);
 		cr_assert(strstr(e.msg, cases[i].needle), "%s", e.msg);
 		cr_assert(strstr(e.msg, cases[i].bdf), "%s", e.msg);
 		cr_assert_eq(vk_fd_count(), before);
@@ -172,20 +172,20 @@ Test(SUITE, every_error_cause_closes_everything)
 
 static void no_cdev_kernel(struct vk_root *r)
 {
-	struct pci_addr a = A("0000:06:00.0");
-	struct vfio_set s;
+	struct vk_pci_addr a = A("0000:06:00.0");
+	struct vk_vfio_set s;
 	struct vk_error e;
 	int before = vk_fd_count();
 
-	cr_assert_eq(vfio_set_open(r, &a, 1, 0, &s, &e), -EOPNOTSUPP);
+	cr_assert_eq(vk_vfio_set_open(r, &a, 1, 0, &s, &e), -EOPNOTSUPP);
 	cr_assert(strstr(e.msg, "VFIO_DEVICE_CDEV"), "%s", e.msg);
 	cr_assert_eq(vk_fd_count(), before);
 	/* legacy mode works there */
-	cr_assert_eq(vfio_set_open(r, &a, 1, VFIO_SET_LEGACY, &s, &e), 0, "%s", e.msg);
+	cr_assert_eq(vk_vfio_set_open(r, &a, 1, VK_VFIO_SET_LEGACY, &s, &e), 0, "%s", e.msg);
 	cr_assert_eq(s.dev[0].iommu_group, 12);
-	vfio_set_close(&s);
+	vk_vfio_set_close(&s);
 	/* and /dev/iommu is absent */
-	cr_assert_eq(vfio_iommufd_open(r, &e), -ENOENT);
+	cr_assert_eq(vk_vfio_iommufd_open(r, &e), -ENOENT);
 	cr_assert(strstr(e.msg, "IOMMUFD"), "%s", e.msg);
 	cr_assert_eq(vk_fd_count(), before);
 }
@@ -209,7 +209,7 @@ Test(SUITE, permission_denied)
 	if (pid == 0) {
 		struct vk_root *r;
 		struct vk_error e;
-		struct pci_addr a = A("0000:06:00.0");
+		struct vk_pci_addr a = A("0000:06:00.0");
 		close(pfd[0]);
 		if (setresgid(65534, 65534, 65534) < 0 || setresuid(65534, 65534, 65534) < 0)
 			_exit(3);
@@ -221,7 +221,7 @@ Test(SUITE, permission_denied)
 			_exit(77);
 		}
 		int before = vk_fd_count();
-		int rc = vfio_device_open(r, &a, NULL, &e);
+		int rc = vk_vfio_device_open(r, &a, NULL, &e);
 		if (write(pfd[1], e.msg, strlen(e.msg)) < 0)
 			_exit(4);
 		vk_root_close(r);

@@ -8,7 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <vfiokit/cleanup.h>
+#include "vk_cleanup.h"
 #include <vfiokit/resolver.h>
 
 #include "testutil.h"
@@ -29,22 +29,22 @@ static void teardown(void)
 TestSuite(facts, .init = setup, .fini = teardown);
 
 /* Read facts in both modes, check both give the same, return the openat2 one. */
-static int facts(const char *bdf, struct pci_dev_facts *f, struct vk_error *e)
+static int facts(const char *bdf, struct vk_pci_dev_facts *f, struct vk_error *e)
 {
-	struct pci_addr a;
-	struct pci_dev_facts f2;
+	struct vk_pci_addr a;
+	struct vk_pci_dev_facts f2;
 	struct vk_error e2;
 	struct vk_root *r;
 	int before = vk_fd_count();
 
-	cr_assert_eq(pci_addr_parse(bdf, &a, NULL), 0);
+	cr_assert_eq(vk_pci_addr_parse(bdf, &a, NULL), 0);
 	vk_error_clear(e);
 	vk_error_clear(&e2);
 	cr_assert_eq(vk_root_open(dir, 0, &r, NULL), 0);
-	int rc = pci_dev_facts_read(r, &a, f, e);
+	int rc = vk_pci_dev_facts_read(r, &a, f, e);
 	vk_root_close(r);
 	cr_assert_eq(vk_root_open(dir, VK_ROOT_NO_OPENAT2, &r, NULL), 0);
-	int rc2 = pci_dev_facts_read(r, &a, &f2, &e2);
+	int rc2 = vk_pci_dev_facts_read(r, &a, &f2, &e2);
 	vk_root_close(r);
 	cr_assert_eq(rc, rc2, "%s: openat2 %d vs walk %d", bdf, rc, rc2);
 	cr_assert_eq(memcmp(f, &f2, sizeof(f2)), 0, "%s: facts differ between lookup modes", bdf);
@@ -55,20 +55,20 @@ static int facts(const char *bdf, struct pci_dev_facts *f, struct vk_error *e)
 
 static int lookup(const char *bdf, char *msg, size_t len)
 {
-	struct pci_dev_facts f;
+	struct vk_pci_dev_facts f;
 	struct vk_error e;
 	char path[64];
 
 	cr_assert_eq(facts(bdf, &f, &e), 0, "%s: %s", bdf, e.msg);
 	vk_error_clear(&e);
-	int r = vfio_cdev_lookup(&f, path, sizeof(path), &e);
+	int r = vk_vfio_cdev_lookup(&f, path, sizeof(path), &e);
 	snprintf(msg, len, "%s", r < 0 ? e.msg : path);
 	return r;
 }
 
 Test(facts, happy_path_reads_everything_in_one_call)
 {
-	struct pci_dev_facts f;
+	struct vk_pci_dev_facts f;
 	struct vk_error e;
 	char path[64];
 
@@ -95,8 +95,8 @@ Test(facts, happy_path_reads_everything_in_one_call)
 	cr_assert_not(f.node_is_chardev);
 	cr_assert_eq(f.node_mode, 0600);
 	cr_assert_eq(f.node_uid, getuid());
-	cr_assert_eq(f.cdev_state, VFIO_CDEV_OK);
-	cr_assert_eq(vfio_cdev_lookup(&f, path, sizeof(path), &e), 0);
+	cr_assert_eq(f.cdev_state, VK_VFIO_CDEV_OK);
+	cr_assert_eq(vk_vfio_cdev_lookup(&f, path, sizeof(path), &e), 0);
 	cr_assert_str_eq(path, "/dev/vfio/devices/vfio0");
 }
 
@@ -124,12 +124,12 @@ Test(facts, driver_override_and_other_driver_with_fix)
 Test(facts, absent_device)
 {
 	char m[1024];
-	struct pci_dev_facts f;
+	struct vk_pci_dev_facts f;
 	struct vk_error e;
 
 	cr_assert_eq(facts("0000:09:00.0", &f, &e), 0);
 	cr_assert_not(f.present);
-	cr_assert_eq(f.cdev_state, VFIO_CDEV_DEVICE_ABSENT);
+	cr_assert_eq(f.cdev_state, VK_VFIO_CDEV_DEVICE_ABSENT);
 	cr_assert_eq(lookup("0000:09:00.0", m, sizeof(m)), -ENODEV);
 	cr_assert(strstr(m, "no such PCI device"), "%s", m);
 	cr_assert(strstr(m, "/sys/bus/pci/devices/0000:09:00.0"), "%s", m);
@@ -220,7 +220,7 @@ Test(facts, bad_dev_attribute)
 
 Test(facts, symlinked_attribute_is_refused_not_followed)
 {
-	struct pci_dev_facts f;
+	struct vk_pci_dev_facts f;
 	struct vk_error e;
 	char p[4096];
 
@@ -246,7 +246,7 @@ Test(facts, symlinked_attribute_is_refused_not_followed)
 
 Test(facts, device_link_pointing_outside_the_root_stays_inside)
 {
-	struct pci_dev_facts f;
+	struct vk_pci_dev_facts f;
 	struct vk_error e;
 
 	/* the real /sys has this device? it must not matter: the link is resolved in the root */
@@ -262,7 +262,7 @@ Test(facts, device_link_pointing_outside_the_root_stays_inside)
 
 Test(facts, vmd_domain_is_not_confused_with_its_16_bit_twin)
 {
-	struct pci_dev_facts f;
+	struct vk_pci_dev_facts f;
 	struct vk_error e;
 	char m[1024];
 	struct tree_dev twin = {.bdf = "0000:e0:06.0", .driver = "nvme", .group = 4};
@@ -284,7 +284,7 @@ Test(facts, vmd_domain_is_not_confused_with_its_16_bit_twin)
 
 Test(facts, chardev_node_is_reported_as_such)
 {
-	struct pci_dev_facts f;
+	struct vk_pci_dev_facts f;
 	struct vk_error e;
 	struct tree_dev d = tree_happy;
 
@@ -306,7 +306,7 @@ Test(facts, chardev_node_is_reported_as_such)
 	cr_assert_eq(f.node_rdev_minor, 3);
 	cr_assert_eq(f.node_mode, st.st_mode & 07777);
 	cr_assert_neq(f.node_mode, 0600, "the test must tell the node's mode from the default");
-	cr_assert_eq(f.cdev_state, VFIO_CDEV_OK);
+	cr_assert_eq(f.cdev_state, VK_VFIO_CDEV_OK);
 }
 
 Test(facts, drivers_that_keep_a_group_free)
@@ -314,11 +314,11 @@ Test(facts, drivers_that_keep_a_group_free)
 	const char *yes[] = {"", "vfio-pci", "pci-stub", "pcieport", "mlx5_vfio_pci", "xe-vfio-pci"};
 	const char *no[] = {"xhci_hcd", "nvme", "snd_hda_intel", "vfio", "vfio-pci2", "pcieport "};
 
-	cr_assert(pci_driver_keeps_group_free(NULL));
+	cr_assert(vk_pci_driver_keeps_group_free(NULL));
 	for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++)
-		cr_assert(pci_driver_keeps_group_free(yes[i]), "'%s'", yes[i]);
+		cr_assert(vk_pci_driver_keeps_group_free(yes[i]), "'%s'", yes[i]);
 	for (size_t i = 0; i < sizeof(no) / sizeof(no[0]); i++)
-		cr_assert_not(pci_driver_keeps_group_free(no[i]), "'%s'", no[i]);
+		cr_assert_not(vk_pci_driver_keeps_group_free(no[i]), "'%s'", no[i]);
 }
 
 Test(facts, vfio_pci_and_its_variant_drivers)
@@ -329,9 +329,9 @@ Test(facts, vfio_pci_and_its_variant_drivers)
 	                    "mlx5_core", "ivfio-pci"};
 
 	for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++)
-		cr_assert(pci_driver_is_vfio_pci(yes[i]), "'%s'", yes[i]);
+		cr_assert(vk_pci_driver_is_vfio_pci(yes[i]), "'%s'", yes[i]);
 	for (size_t i = 0; i < sizeof(no) / sizeof(no[0]); i++)
-		cr_assert_not(pci_driver_is_vfio_pci(no[i]), "'%s'", no[i] ? no[i] : "(null)");
+		cr_assert_not(vk_pci_driver_is_vfio_pci(no[i]), "'%s'", no[i] ? no[i] : "(null)");
 }
 
 /* A device on a vfio-pci variant driver is a VFIO device: its cdev is found
@@ -347,12 +347,12 @@ Test(facts, variant_driver_device_is_a_vfio_device)
 	cr_assert_eq(tree_add(dir, &nocdev), 0);
 	cr_assert_eq(lookup("0000:07:00.0", m, sizeof(m)), 0, "%s", m);
 	cr_assert_str_eq(m, "/dev/vfio/devices/vfio1");
-	struct pci_addr a;
+	struct vk_pci_addr a;
 	struct vk_root *r;
 	struct vk_error e;
-	cr_assert_eq(pci_addr_parse("0000:07:00.0", &a, NULL), 0);
+	cr_assert_eq(vk_pci_addr_parse("0000:07:00.0", &a, NULL), 0);
 	cr_assert_eq(vk_root_open(dir, 0, &r, NULL), 0);
-	int fd = vfio_device_open(r, &a, NULL, &e);
+	int fd = vk_vfio_device_open(r, &a, NULL, &e);
 	vk_root_close(r);
 	cr_assert_geq(fd, 0, "%s", e.msg);
 	close(fd);

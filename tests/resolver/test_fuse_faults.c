@@ -56,10 +56,10 @@ static int resolve(char *err, size_t len)
 	return vk_run(argv, NULL, 0, err, len);
 }
 
-static struct pci_addr A(const char *s)
+static struct vk_pci_addr A(const char *s)
 {
-	struct pci_addr a;
-	cr_assert_eq(pci_addr_parse(s, &a, NULL), 0);
+	struct vk_pci_addr a;
+	cr_assert_eq(vk_pci_addr_parse(s, &a, NULL), 0);
 	return a;
 }
 
@@ -79,22 +79,22 @@ Test(resolver_faults, a_failing_second_device_leaks_no_fd)
 {
 	struct vk_root *r;
 	struct vk_error e = {0};
-	struct vfio_set s = {0};
+	struct vk_vfio_set s = {0};
 	/* vfio1 opens, then vfio0 fails: vfio1 and /dev/iommu must be closed */
-	struct pci_addr a[] = {A("0000:01:00.1"), A("0000:01:00.0")};
+	struct vk_pci_addr a[] = {A("0000:01:00.1"), A("0000:01:00.0")};
 
 	mount_data("faults-host.yaml");
 	int before = vk_fd_count();
 	cr_assert_eq(vk_root_open(mnt, 0, &r, &e), 0, "%s", e.msg);
-	cr_assert_eq(vfio_set_open(r, a, 2, 0, &s, &e), -EBUSY, "%s", e.msg);
+	cr_assert_eq(vk_vfio_set_open(r, a, 2, 0, &s, &e), -EBUSY, "%s", e.msg);
 	cr_assert(strstr(e.msg, "0000:01:00.0") && strstr(e.msg, "EBUSY"), "%s", e.msg);
 	cr_assert_eq(s.n, 0);
 	vk_root_close(r);
 	cr_assert_eq(vk_fd_count(), before, "FD leak");
 	/* the other device alone is fine */
 	cr_assert_eq(vk_root_open(mnt, 0, &r, &e), 0, "%s", e.msg);
-	cr_assert_eq(vfio_set_open(r, a, 1, 0, &s, &e), 0, "%s", e.msg);
-	vfio_set_close(&s);
+	cr_assert_eq(vk_vfio_set_open(r, a, 1, 0, &s, &e), 0, "%s", e.msg);
+	vk_vfio_set_close(&s);
 	vk_root_close(r);
 	cr_assert_eq(vk_fd_count(), before, "FD leak");
 	unmount();

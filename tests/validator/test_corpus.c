@@ -74,23 +74,23 @@ static void ids_of(const struct vk_report *r, char *buf, size_t len)
 	}
 }
 
-static int check_file(const char *name, const char *qemu_version, struct vk_report *r, struct qc_cmdline **out)
+static int check_file(const char *name, const char *qemu_version, struct vk_report *r, struct vk_qc_cmdline **out)
 {
 	char path[8192];
-	struct qc_cmdline *c = NULL;
-	struct qc_pos pos;
+	struct vk_qc_cmdline *c = NULL;
+	struct vk_qc_pos pos;
 	struct vk_error e = { 0 };
-	struct qemu_caps caps;
+	struct vk_qemu_caps caps;
 
 	snprintf(path, sizeof(path), "%s/%s", corpus, name);
-	int ret = qc_parse_args_file(path, &c, &pos, &e);
+	int ret = vk_qc_parse_args_file(path, &c, &pos, &e);
 	cr_assert_eq(ret, 0, "%s: %s", name, e.msg);
-	cr_assert_eq(qemu_caps_builtin(qemu_version, &caps, &e), 0);
+	cr_assert_eq(vk_qemu_caps_builtin(qemu_version, &caps, &e), 0);
 	cr_assert_eq(vk_check_cmdline(c, &caps, r, &e), 0);
 	if (out)
 		*out = c;
 	else
-		qc_cmdline_free(c);
+		vk_qc_cmdline_free(c);
 	return 0;
 }
 
@@ -118,7 +118,7 @@ Test(corpus, every_file_parses_with_expected_findings)
 		if (l < 5 || strcmp(de->d_name + l - 5, ".args") != 0)
 			continue;
 		struct vk_report r = { 0 };
-		struct qc_cmdline *c;
+		struct vk_qc_cmdline *c;
 		char ids[4096];
 		const char *want = "";
 
@@ -133,13 +133,13 @@ Test(corpus, every_file_parses_with_expected_findings)
 				continue;
 			int n = 0;
 			for (size_t k = 0; k < c->nopts; k++) {
-				const char *t = qc_option_type(&c->opts[k]);
+				const char *t = vk_qc_option_type(&c->opts[k]);
 				n += c->opts[k].def && strcmp(c->opts[k].def->name, "device") == 0 && t &&
 				     strncmp(t, "vfio-pci", 8) == 0;
 			}
 			cr_expect_eq(n, vfio_counts[i].vfio, "%s: %d vfio-pci devices", de->d_name, n);
 		}
-		qc_cmdline_free(c);
+		vk_qc_cmdline_free(c);
 		vk_report_clear(&r);
 		nfiles++;
 	}

@@ -201,12 +201,12 @@ Test(identify, real_character_device)
 
 static struct vk_report check(struct vk_root *root, pid_t pid, const char *const *argv, size_t argc)
 {
-	struct qc_cmdline *c;
+	struct vk_qc_cmdline *c;
 	struct vk_report rep = { 0 };
 	struct vk_error e = { 0 };
-	cr_assert_eq(qc_parse_argv(argc, (char *const *)argv, NULL, 0, &c, NULL, &e), 0, "%s", e.msg);
+	cr_assert_eq(vk_qc_parse_argv(argc, (char *const *)argv, NULL, 0, &c, NULL, &e), 0, "%s", e.msg);
 	cr_assert_eq(vk_check_fds(c, pid, NULL, root, &rep, &e), 0, "%s", e.msg);
-	qc_cmdline_free(c);
+	vk_qc_cmdline_free(c);
 	return rep;
 }
 

@@ -33,7 +33,7 @@ static struct vk_report host_check(const char *first, ...)
 	const char *argv[32];
 	size_t n = 0;
 	va_list ap;
-	struct qc_cmdline *c;
+	struct vk_qc_cmdline *c;
 	struct vk_report rep = { 0 };
 	struct vk_error e = { 0 };
 	struct vk_root *root;
@@ -42,11 +42,11 @@ static struct vk_report host_check(const char *first, ...)
 	for (const char *a = first; a && n < 31; a = va_arg(ap, const char *))
 		argv[n++] = a;
 	va_end(ap);
-	cr_assert_eq(qc_parse_argv(n, (char *const *)argv, NULL, 0, &c, NULL, &e), 0, "%s", e.msg);
+	cr_assert_eq(vk_qc_parse_argv(n, (char *const *)argv, NULL, 0, &c, NULL, &e), 0, "%s", e.msg);
 	cr_assert_eq(vk_root_open(dir, 0, &root, &e), 0, "%s", e.msg);
 	cr_assert_eq(vk_check_host(c, root, &rep, &e), 0, "%s", e.msg);
 	vk_root_close(root);
-	qc_cmdline_free(c);
+	vk_qc_cmdline_free(c);
 	return rep;
 }
 

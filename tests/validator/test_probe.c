@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * Asking a QEMU binary (qdev_model_probe(), vfio-validate --qemu/--pid): a
+ * Asking a QEMU binary (vk_qdev_model_probe(), vfio-validate --qemu/--pid): a
  * silent binary is killed after the timeout with what it started, a binary
  * that is no QEMU is named, and the per-binary cache answers a second run
  * without running the binary, until the binary changes.  A fake QEMU (a
@@ -93,7 +93,7 @@ TestSuite(probe, .init = setup, .fini = teardown);
 Test(probe, silent_binary_is_killed_after_the_timeout)
 {
 	char script[4200], body[2048], pidf[1200];
-	struct qdev_model *m = NULL;
+	struct vk_qdev_model *m = NULL;
 	struct vk_error e = { 0 };
 	struct timespec t0, t1;
 
@@ -101,9 +101,9 @@ Test(probe, silent_binary_is_killed_after_the_timeout)
 	snprintf(pidf, sizeof(pidf), "%s/child.pid", dir);
 	snprintf(body, sizeof(body), "sleep 100 &\necho $! > %s\nwait\n", pidf);
 	write_script("silent", body, script, sizeof(script));
-	struct qdev_probe_opts o = { .timeout_ms = 300, .cache_dir = "" };
+	struct vk_qdev_probe_opts o = { .timeout_ms = 300, .cache_dir = "" };
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	cr_assert_eq(qdev_model_probe(script, 0, NULL, &o, &m, &e), -ETIMEDOUT);
+	cr_assert_eq(vk_qdev_model_probe(script, 0, NULL, &o, &m, &e), -ETIMEDOUT);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	cr_assert_null(m);
 	cr_assert(strstr(e.msg, "no answer to '-version' within 300 ms (killed)"), "%s", e.msg);
@@ -125,8 +125,8 @@ Test(probe, silent_binary_is_killed_after_the_timeout)
 	waitpid(child, NULL, WNOHANG);
 	cr_assert(gone, "the script's child %d is still running", (int)child);
 	/* the capability probe has the same deadline */
-	struct qemu_caps caps;
-	cr_assert_eq(qemu_caps_probe_timed(script, 300, &caps, &e), -ETIMEDOUT);
+	struct vk_qemu_caps caps;
+	cr_assert_eq(vk_qemu_caps_probe_timed(script, 300, &caps, &e), -ETIMEDOUT);
 	cr_assert(strstr(e.msg, "killed"), "%s", e.msg);
 }
 
@@ -146,59 +146,59 @@ Test(probe, cli_reports_a_silent_binary)
 
 Test(probe, not_a_qemu_and_no_binary)
 {
-	struct qdev_model *m = NULL;
+	struct vk_qdev_model *m = NULL;
 	struct vk_error e = { 0 };
 	char script[4200];
-	struct qdev_probe_opts o = { .cache_dir = "" };
+	struct vk_qdev_probe_opts o = { .cache_dir = "" };
 
 	write_script("chatty", "echo hello\n", script, sizeof(script));
-	cr_assert_eq(qdev_model_probe(script, 0, NULL, &o, &m, &e), -ENOEXEC);
+	cr_assert_eq(vk_qdev_model_probe(script, 0, NULL, &o, &m, &e), -ENOEXEC);
 	cr_assert(strstr(e.msg, "not a QEMU system emulator"), "%s", e.msg);
 	snprintf(script, sizeof(script), "%s/none", dir);
-	cr_assert_eq(qdev_model_probe(script, 0, NULL, &o, &m, &e), -ENOENT);
+	cr_assert_eq(vk_qdev_model_probe(script, 0, NULL, &o, &m, &e), -ENOENT);
 	cr_assert(strstr(e.msg, "cannot run"), "%s", e.msg);
-	cr_assert_eq(qdev_model_probe(dir, 0, NULL, &o, &m, &e), -EACCES, "a directory");
+	cr_assert_eq(vk_qdev_model_probe(dir, 0, NULL, &o, &m, &e), -EACCES, "a directory");
 }
 
 Test(probe, cache_answers_until_the_binary_changes)
 {
 	char q[4200], cache[4200];
-	struct qdev_model *m = NULL;
+	struct vk_qdev_model *m = NULL;
 	struct vk_error e = { 0 };
 	bool hit = true;
 	const char *names[] = { "vfio-pci" }, *more[] = { "vfio-pci", "e1000", "nosuch" };
 
 	fake_qemu(q, sizeof(q));
 	snprintf(cache, sizeof(cache), "%s/cache", dir);
-	struct qdev_probe_opts o = { .cache_dir = cache, .cache_hit = &hit };
-	cr_assert_eq(qdev_model_probe(q, 1, names, &o, &m, &e), 0, "%s", e.msg);
+	struct vk_qdev_probe_opts o = { .cache_dir = cache, .cache_hit = &hit };
+	cr_assert_eq(vk_qdev_model_probe(q, 1, names, &o, &m, &e), 0, "%s", e.msg);
 	cr_assert(!hit);
 	cr_assert_eq(runs(), 4, "-version, -device help, -object iommufd,help, -device vfio-pci,help");
 	cr_assert_eq(m->version, 902);
-	cr_assert(qdev_type_prop(qdev_model_type(m, "vfio-pci"), "rombar"));
+	cr_assert(vk_qdev_type_prop(vk_qdev_model_type(m, "vfio-pci"), "rombar"));
 	cr_assert(strstr(m->label, "9.2.0") && strcmp(m->target, "x86_64") == 0, "%s", m->label);
-	qdev_model_free(m);
+	vk_qdev_model_free(m);
 	/* warm: nothing runs */
-	cr_assert_eq(qdev_model_probe(q, 1, names, &o, &m, &e), 0, "%s", e.msg);
+	cr_assert_eq(vk_qdev_model_probe(q, 1, names, &o, &m, &e), 0, "%s", e.msg);
 	cr_assert(hit);
 	cr_assert_eq(runs(), 4);
-	qdev_model_free(m);
+	vk_qdev_model_free(m);
 	/* types not asked yet: only those run, and are cached too */
-	cr_assert_eq(qdev_model_probe(q, 3, more, &o, &m, &e), 0);
+	cr_assert_eq(vk_qdev_model_probe(q, 3, more, &o, &m, &e), 0);
 	cr_assert(!hit);
 	cr_assert_eq(runs(), 6);
-	cr_assert(qdev_model_type(m, "nosuch")->absent);
-	qdev_model_free(m);
-	cr_assert_eq(qdev_model_probe(q, 3, more, &o, &m, &e), 0);
+	cr_assert(vk_qdev_model_type(m, "nosuch")->absent);
+	vk_qdev_model_free(m);
+	cr_assert_eq(vk_qdev_model_probe(q, 3, more, &o, &m, &e), 0);
 	cr_assert(hit);
-	qdev_model_free(m);
+	vk_qdev_model_free(m);
 	/* another mtime (a rebuilt or upgraded binary): asked again */
 	struct timespec ts[2] = { { 1000000000, 0 }, { 1000000000, 0 } };
 	cr_assert_eq(utimensat(AT_FDCWD, q, ts, 0), 0);
-	cr_assert_eq(qdev_model_probe(q, 1, names, &o, &m, &e), 0);
+	cr_assert_eq(vk_qdev_model_probe(q, 1, names, &o, &m, &e), 0);
 	cr_assert(!hit);
 	cr_assert_eq(runs(), 10);
-	qdev_model_free(m);
+	vk_qdev_model_free(m);
 	/* a damaged cache file is ignored and rewritten */
 	char **files;
 	size_t n;
@@ -213,12 +213,12 @@ Test(probe, cache_answers_until_the_binary_changes)
 	FILE *w = fopen(f, "w");
 	fwrite(text, 1, (size_t)len / 2, w); /* cut in the middle of a section */
 	fclose(w);
-	cr_assert_eq(qdev_model_probe(q, 1, names, &o, &m, &e), 0);
+	cr_assert_eq(vk_qdev_model_probe(q, 1, names, &o, &m, &e), 0);
 	cr_assert(!hit);
-	qdev_model_free(m);
-	cr_assert_eq(qdev_model_probe(q, 1, names, &o, &m, &e), 0);
+	vk_qdev_model_free(m);
+	cr_assert_eq(vk_qdev_model_probe(q, 1, names, &o, &m, &e), 0);
 	cr_assert(hit);
-	qdev_model_free(m);
+	vk_qdev_model_free(m);
 }
 
 Test(probe, cli_uses_the_binary_model)

@@ -18,8 +18,8 @@ static struct vk_report check_v(const char *ver, const char *first, ...)
 	const char *argv[64] = { "-machine", "q35", "-nodefaults" };
 	size_t n = 3;
 	va_list ap;
-	struct qc_cmdline *c = NULL;
-	struct qemu_caps caps;
+	struct vk_qc_cmdline *c = NULL;
+	struct vk_qemu_caps caps;
 	struct vk_report r = { 0 };
 	struct vk_error e = { 0 };
 
@@ -27,10 +27,10 @@ static struct vk_report check_v(const char *ver, const char *first, ...)
 	for (const char *a = first; a && n < 63; a = va_arg(ap, const char *))
 		argv[n++] = a;
 	va_end(ap);
-	cr_assert_eq(qc_parse_argv(n, (char *const *)argv, NULL, 0, &c, NULL, &e), 0, "%s", e.msg);
-	cr_assert_eq(qemu_caps_builtin(ver, &caps, &e), 0);
+	cr_assert_eq(vk_qc_parse_argv(n, (char *const *)argv, NULL, 0, &c, NULL, &e), 0, "%s", e.msg);
+	cr_assert_eq(vk_qemu_caps_builtin(ver, &caps, &e), 0);
 	cr_assert_eq(vk_check_cmdline(c, &caps, &r, &e), 0);
-	qc_cmdline_free(c);
+	vk_qc_cmdline_free(c);
 	return r;
 }
 #define check(...) check_v("7.2", __VA_ARGS__, NULL)
@@ -144,15 +144,15 @@ Test(qdev, VV024_slot_in_use)
 	       check("-device", "vfio-pci,host=01:00.0", "-device", "vfio-pci,host=01:00.1,addr=1"), true);
 	clean(check("-device", "vfio-pci,host=01:00.0", "-device", "vfio-pci,host=01:00.1,addr=2"));
 	/* without -nodefaults QEMU may put devices of its own first: automatic slots are not followed */
-	struct qc_cmdline *c = NULL;
+	struct vk_qc_cmdline *c = NULL;
 	struct vk_error e = { 0 };
-	struct qemu_caps caps;
+	struct vk_qemu_caps caps;
 	struct vk_report r = { 0 };
 	char *argv[] = { "-machine", "q35", "-device", "vfio-pci,host=01:00.0", "-device", "vfio-pci,host=01:00.1,addr=1" };
-	cr_assert_eq(qc_parse_argv(6, argv, NULL, 0, &c, NULL, &e), 0);
-	qemu_caps_builtin("7.2", &caps, &e);
+	cr_assert_eq(vk_qc_parse_argv(6, argv, NULL, 0, &c, NULL, &e), 0);
+	vk_qemu_caps_builtin("7.2", &caps, &e);
 	cr_assert_eq(vk_check_cmdline(c, &caps, &r, &e), 0);
-	qc_cmdline_free(c);
+	vk_qc_cmdline_free(c);
 	expect("VV024", NULL, r, false);
 }
 
@@ -204,22 +204,22 @@ Test(qdev, VV028_json_own_key_ignored)
 
 Test(qdev, other_targets_are_not_held_against_the_x86_table)
 {
-	struct qc_cmdline *c = NULL;
+	struct vk_qc_cmdline *c = NULL;
 	struct vk_error e = { 0 };
-	struct qemu_caps caps;
+	struct vk_qemu_caps caps;
 	struct vk_report r = { 0 };
 	char *argv[] = { "/usr/bin/qemu-system-s390x", "-device", "zpci,uid=1,target=hostdev0", "-device",
 		         "vfio-pci,host=0001:00:00.0,id=hostdev0,bogus=1" };
-	cr_assert_eq(qc_parse_argv(5, argv, NULL, QC_ARGV_HAS_PROGRAM, &c, NULL, &e), 0);
-	qemu_caps_builtin("7.2", &caps, &e);
+	cr_assert_eq(vk_qc_parse_argv(5, argv, NULL, VK_QC_ARGV_HAS_PROGRAM, &c, NULL, &e), 0);
+	vk_qemu_caps_builtin("7.2", &caps, &e);
 	cr_assert_eq(vk_check_cmdline(c, &caps, &r, &e), 0);
-	qc_cmdline_free(c);
+	vk_qc_cmdline_free(c);
 	cr_assert_eq(r.n, 0, "%s", r.n ? r.findings[0].message : "");
 }
 
 Test(qdev_model, from_help_output)
 {
-	struct qdev_model *m = NULL;
+	struct vk_qdev_model *m = NULL;
 	struct vk_error e = { 0 };
 	const char *names[] = { "vfio-pci", "nosuch", "virtio-iommu" };
 	const char *helps[] = {
@@ -237,38 +237,38 @@ Test(qdev_model, from_help_output)
 	                   "name \"vfio-pci\", bus PCI, desc \"VFIO-based PCI device assignment\"\n"
 	                   "name \"virtio-iommu-pci\", bus PCI, alias \"virtio-iommu\"\n";
 
-	cr_assert_eq(qdev_model_from_help("nothing", list, 3, names, helps, NULL, &m, &e), -EINVAL);
-	cr_assert_eq(qdev_model_from_help("QEMU emulator version 9.2.1 (x)\n", list, 3, names, helps,
+	cr_assert_eq(vk_qdev_model_from_help("nothing", list, 3, names, helps, NULL, &m, &e), -EINVAL);
+	cr_assert_eq(vk_qdev_model_from_help("QEMU emulator version 9.2.1 (x)\n", list, 3, names, helps,
 	                                  "iommufd options:\n  fd=<str>\n", &m, &e), 0, "%s", e.msg);
 	cr_assert_eq(m->version, 902);
 	cr_assert(m->from_binary && m->list_known && m->objects_known && m->iommufd_object && m->iommufd_object_fd);
-	const struct qdev_type *t = qdev_model_type(m, "vfio-pci");
+	const struct vk_qdev_type *t = vk_qdev_model_type(m, "vfio-pci");
 	cr_assert(t && t->props_known && !t->absent && t->nprops == 4 && strcmp(t->bus, "PCI") == 0);
-	cr_assert_str_eq(qdev_type_prop(t, "iommufd")->type, "link<iommufd>");
-	cr_assert_str_eq(qdev_type_prop(t, "display")->desc, "on/off/auto (default: \"off\")");
-	cr_assert_str_eq(qdev_type_prop(t, "x-foo")->desc, "");
-	cr_assert(qdev_model_type(m, "nosuch")->absent);
-	t = qdev_model_type(m, "virtio-iommu");
+	cr_assert_str_eq(vk_qdev_type_prop(t, "iommufd")->type, "link<iommufd>");
+	cr_assert_str_eq(vk_qdev_type_prop(t, "display")->desc, "on/off/auto (default: \"off\")");
+	cr_assert_str_eq(vk_qdev_type_prop(t, "x-foo")->desc, "");
+	cr_assert(vk_qdev_model_type(m, "nosuch")->absent);
+	t = vk_qdev_model_type(m, "virtio-iommu");
 	cr_assert(t && strcmp(t->name, "virtio-iommu-pci") == 0 && t->props_known && t->nprops == 1);
-	cr_assert(!qdev_model_type(m, "pcie-root-port")->props_known);
-	cr_assert_null(qdev_model_type(m, "e1000"));
-	struct qemu_caps caps;
-	qemu_caps_from_model(m, &caps);
+	cr_assert(!vk_qdev_model_type(m, "pcie-root-port")->props_known);
+	cr_assert_null(vk_qdev_model_type(m, "e1000"));
+	struct vk_qemu_caps caps;
+	vk_qemu_caps_from_model(m, &caps);
 	cr_assert(caps.vfio_iommufd && !caps.vfio_fd && caps.iommufd_object && caps.model == m);
-	qdev_model_free(m);
+	vk_qdev_model_free(m);
 }
 
 Test(qdev_model, builtin_tables)
 {
 	size_t n;
-	const unsigned *v = qdev_model_builtin_versions(&n);
+	const unsigned *v = vk_qdev_model_builtin_versions(&n);
 	cr_assert(n >= 1 && v[0] == 702);
-	const struct qdev_model *m = qdev_model_builtin(1001);
+	const struct vk_qdev_model *m = vk_qdev_model_builtin(1001);
 	cr_assert_eq(m->version, v[n - 1], "the newest table for a newer version");
-	cr_assert_eq(qdev_model_builtin(100)->version, v[0], "the oldest for an older one");
+	cr_assert_eq(vk_qdev_model_builtin(100)->version, v[0], "the oldest for an older one");
 	cr_assert(!m->from_binary && m->list_known && !m->priv && strcmp(m->target, "x86_64") == 0);
-	const struct qdev_type *t = qdev_model_type(qdev_model_builtin(702), "vfio-pci");
-	cr_assert(t && t->props_known && qdev_type_prop(t, "rombar") && !qdev_type_prop(t, "iommufd"));
-	cr_assert_str_eq(qdev_type_prop(t, "rombar")->type, "uint32");
-	qdev_model_free(m); /* a table: ignored */
+	const struct vk_qdev_type *t = vk_qdev_model_type(vk_qdev_model_builtin(702), "vfio-pci");
+	cr_assert(t && t->props_known && vk_qdev_type_prop(t, "rombar") && !vk_qdev_type_prop(t, "iommufd"));
+	cr_assert_str_eq(vk_qdev_type_prop(t, "rombar")->type, "uint32");
+	vk_qdev_model_free(m); /* a table: ignored */
 }

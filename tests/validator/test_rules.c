@@ -11,8 +11,8 @@ static struct vk_report check_v(const char *ver, const char *first, ...)
 	const char *argv[64];
 	size_t n = 0;
 	va_list ap;
-	struct qc_cmdline *c = NULL;
-	struct qemu_caps caps;
+	struct vk_qc_cmdline *c = NULL;
+	struct vk_qemu_caps caps;
 	struct vk_report r = { 0 };
 	struct vk_error e = { 0 };
 
@@ -20,10 +20,10 @@ static struct vk_report check_v(const char *ver, const char *first, ...)
 	for (const char *a = first; a && n < 63; a = va_arg(ap, const char *))
 		argv[n++] = a;
 	va_end(ap);
-	cr_assert_eq(qc_parse_argv(n, (char *const *)argv, NULL, 0, &c, NULL, &e), 0, "%s", e.msg);
-	cr_assert_eq(qemu_caps_builtin(ver, &caps, &e), 0);
+	cr_assert_eq(vk_qc_parse_argv(n, (char *const *)argv, NULL, 0, &c, NULL, &e), 0, "%s", e.msg);
+	cr_assert_eq(vk_qemu_caps_builtin(ver, &caps, &e), 0);
 	cr_assert_eq(vk_check_cmdline(c, &caps, &r, &e), 0);
-	qc_cmdline_free(c);
+	vk_qc_cmdline_free(c);
 	return r;
 }
 #define check(...) check_v(NULL, __VA_ARGS__, NULL)
@@ -207,32 +207,32 @@ Test(rules, VV019_placeholder)
 
 Test(caps, builtin_and_help_texts)
 {
-	struct qemu_caps c;
+	struct vk_qemu_caps c;
 	struct vk_error e = { 0 };
 
-	cr_assert_eq(qemu_caps_builtin("7.2", &c, &e), 0);
+	cr_assert_eq(vk_qemu_caps_builtin("7.2", &c, &e), 0);
 	cr_assert(!c.iommufd_object && !c.vfio_fd && c.json_device);
-	cr_assert_eq(qemu_caps_builtin("9.0.2", &c, &e), 0);
+	cr_assert_eq(vk_qemu_caps_builtin("9.0.2", &c, &e), 0);
 	cr_assert(c.iommufd_object && c.vfio_fd && c.vfio_iommufd);
-	cr_assert_eq(qemu_caps_builtin(NULL, &c, &e), 0);
-	cr_assert_eq(c.version, QEMU_VERSION_NEWEST);
-	cr_assert_eq(qemu_caps_builtin("9.x", &c, &e), -EINVAL);
-	cr_assert_eq(qemu_caps_builtin("", &c, &e), -EINVAL);
+	cr_assert_eq(vk_qemu_caps_builtin(NULL, &c, &e), 0);
+	cr_assert_eq(c.version, VK_QEMU_VERSION_NEWEST);
+	cr_assert_eq(vk_qemu_caps_builtin("9.x", &c, &e), -EINVAL);
+	cr_assert_eq(vk_qemu_caps_builtin("", &c, &e), -EINVAL);
 
 	const char *dev = "vfio-pci options:\n  acpi-index=<uint32>    -  (default: 0)\n"
 	                  "  fd=<str>\n  host=<str>             - Address (bus/device/function) of the host device, example: 04:10.0\n"
 	                  "  iommufd=<link<iommufd>>\n  sysfsdev=<str>\n";
 	const char *obj = "iommufd options:\n  fd=<string>\n";
-	cr_assert_eq(qemu_caps_from_help("QEMU emulator version 9.2.0 (Debian 1:9.2.0+ds-1)\nCopyright", dev, obj, &c, &e),
+	cr_assert_eq(vk_qemu_caps_from_help("QEMU emulator version 9.2.0 (Debian 1:9.2.0+ds-1)\nCopyright", dev, obj, &c, &e),
 	             0);
 	cr_assert_eq(c.version, 902);
 	cr_assert(c.from_binary && c.vfio_fd && c.vfio_iommufd && c.iommufd_object && c.iommufd_object_fd);
 	/* A 9.x build without CONFIG_IOMMUFD: what the binary says wins over the table. */
 	const char *dev2 = "vfio-pci options:\n  host=<str>\n  sysfsdev=<str>\n";
-	cr_assert_eq(qemu_caps_from_help("QEMU emulator version 9.1.0\n", dev2,
+	cr_assert_eq(vk_qemu_caps_from_help("QEMU emulator version 9.1.0\n", dev2,
 	                                 "qemu-system-x86_64: -object iommufd,help: invalid object type: iommufd\n", &c, &e), 0);
 	cr_assert(!c.vfio_fd && !c.iommufd_object && c.vfio_pci);
-	cr_assert_eq(qemu_caps_from_help("no version here", dev, obj, &c, &e), -EINVAL);
+	cr_assert_eq(vk_qemu_caps_from_help("no version here", dev, obj, &c, &e), -EINVAL);
 }
 
 Test(report, json_and_text)

@@ -13,7 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <vfiokit/cleanup.h>
+#include "vk_cleanup.h"
 #include <vfiokit/qdev_model.h>
 #include <vfiokit/qemu_cmdline.h>
 #include <vfiokit/root.h>
@@ -36,9 +36,9 @@ static size_t arg_qemu_argc;
 /* What run() works on, phase by phase. */
 struct validation {
 	const struct vk_fd_inventory *inv; /* the FDs inherited, for --stand-in */
-	struct qc_cmdline *cl;
-	struct qemu_caps caps;
-	struct qdev_model *model; /* learnt from --qemu or --pid's binary, else NULL (a table) */
+	struct vk_qc_cmdline *cl;
+	struct vk_qemu_caps caps;
+	struct vk_qdev_model *model; /* learnt from --qemu or --pid's binary, else NULL (a table) */
 	struct vk_report rep;
 	struct vk_root *root;
 	char source[64]; /* "arguments", "pid 123" or the .args file */
@@ -191,18 +191,18 @@ static int fail(json_t *details, const char *fmt, ...)
 static int parse_input(struct validation *v)
 {
 	struct vk_error err = { 0 };
-	struct qc_pos pos = { -1, 0, 0 };
+	struct vk_qc_pos pos = { -1, 0, 0 };
 	int r;
 
 	if (arg_args_file) {
 		snprintf(v->source, sizeof(v->source), "%s", arg_args_file);
-		r = qc_parse_args_file(arg_args_file, &v->cl, &pos, &err);
+		r = vk_qc_parse_args_file(arg_args_file, &v->cl, &pos, &err);
 	} else if (arg_pid) {
 		snprintf(v->source, sizeof(v->source), "pid %ld", arg_pid);
-		r = qc_parse_pid(NULL, (pid_t)arg_pid, &v->cl, &pos, &err);
+		r = vk_qc_parse_pid(NULL, (pid_t)arg_pid, &v->cl, &pos, &err);
 	} else {
 		snprintf(v->source, sizeof(v->source), "arguments");
-		r = qc_parse_argv(arg_qemu_argc, arg_qemu_argv, NULL, QC_ARGV_DETECT_PROGRAM, &v->cl, &pos, &err);
+		r = vk_qc_parse_argv(arg_qemu_argc, arg_qemu_argv, NULL, VK_QC_ARGV_DETECT_PROGRAM, &v->cl, &pos, &err);
 	}
 	if (r >= 0)
 		return 0;
@@ -236,13 +236,13 @@ static int pid_binary(pid_t pid, char *buf, size_t len)
 }
 
 /* The device types a command line uses, at most @max distinct ones (each costs one run of QEMU once). */
-static size_t used_types(const struct qc_cmdline *cl, const char **names, size_t max)
+static size_t used_types(const struct vk_qc_cmdline *cl, const char **names, size_t max)
 {
 	size_t n = 0;
 
 	for (size_t i = 0; i < cl->nopts && n < max; i++) {
-		const struct qc_option *o = &cl->opts[i];
-		const char *t = o->def && strcmp(o->def->name, "device") == 0 ? qc_option_type(o) : NULL;
+		const struct vk_qc_option *o = &cl->opts[i];
+		const char *t = o->def && strcmp(o->def->name, "device") == 0 ? vk_qc_option_type(o) : NULL;
 		bool seen = false;
 		for (size_t k = 0; t && k < n && !seen; k++)
 			seen = strcmp(names[k], t) == 0;
@@ -257,12 +257,12 @@ static int load_binary(struct validation *v, const char *qemu, struct vk_error *
 {
 	const char *names[64];
 	size_t n = used_types(v->cl, names, VK_ARRAY_SIZE(names));
-	struct qdev_probe_opts po = { .timeout_ms = arg_qemu_timeout_ms, .cache_dir = arg_cache_dir };
-	int r = qdev_model_probe(qemu, n, names, &po, &v->model, err);
+	struct vk_qdev_probe_opts po = { .timeout_ms = arg_qemu_timeout_ms, .cache_dir = arg_cache_dir };
+	int r = vk_qdev_model_probe(qemu, n, names, &po, &v->model, err);
 
 	if (r < 0)
 		return r;
-	qemu_caps_from_model(v->model, &v->caps);
+	vk_qemu_caps_from_model(v->model, &v->caps);
 	/* the label names the binary: "qemu-system-x86_64 7.2.22" */
 	const char *base = strrchr(qemu, '/');
 	const char *ver = strrchr(v->model->label, ' ');
@@ -287,7 +287,7 @@ static int load_caps(struct validation *v)
 	}
 	if (r < 0) {
 		vk_error_clear(&err);
-		r = arg_qemu ? load_binary(v, arg_qemu, &err) : qemu_caps_builtin(arg_qemu_version, &v->caps, &err);
+		r = arg_qemu ? load_binary(v, arg_qemu, &err) : vk_qemu_caps_builtin(arg_qemu_version, &v->caps, &err);
 	}
 	return r < 0 ? fail(NULL, "%s", err.msg) : 0;
 }
@@ -429,8 +429,8 @@ static int run(int argc, char *argv[], const struct vk_fd_inventory *inv, const 
 		status = then_exec(&v);
 	vk_root_close(v.root);
 	vk_report_clear(&v.rep);
-	qc_cmdline_free(v.cl);
-	qdev_model_free(v.model);
+	vk_qc_cmdline_free(v.cl);
+	vk_qdev_model_free(v.model);
 	return status;
 }
 

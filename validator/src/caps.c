@@ -5,7 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <vfiokit/cleanup.h>
+#include "vk_cleanup.h"
 #include <vfiokit/qdev_model.h>
 #include <vfiokit/validator.h>
 
@@ -35,21 +35,21 @@ static int parse_version(const char *s, unsigned *out)
 	return (int)(end - s);
 }
 
-static void caps_from_version(struct qemu_caps *c, unsigned v)
+static void caps_from_version(struct vk_qemu_caps *c, unsigned v)
 {
 	c->version = v;
 	c->vfio_pci = true;
 	c->vfio_sysfsdev = v >= 205;
-	c->iommufd_object = c->iommufd_object_fd = v >= QEMU_VERSION_IOMMUFD;
-	c->vfio_iommufd = c->vfio_fd = v >= QEMU_VERSION_IOMMUFD;
-	c->json_object = v >= QEMU_VERSION_JSON_OBJECT;
-	c->json_device = v >= QEMU_VERSION_JSON_DEVICE;
+	c->iommufd_object = c->iommufd_object_fd = v >= VK_QEMU_VERSION_IOMMUFD;
+	c->vfio_iommufd = c->vfio_fd = v >= VK_QEMU_VERSION_IOMMUFD;
+	c->json_object = v >= VK_QEMU_VERSION_JSON_OBJECT;
+	c->json_device = v >= VK_QEMU_VERSION_JSON_DEVICE;
 	c->model = NULL;
 }
 
-int qemu_caps_builtin(const char *version, struct qemu_caps *out, struct vk_error *err)
+int vk_qemu_caps_builtin(const char *version, struct vk_qemu_caps *out, struct vk_error *err)
 {
-	unsigned v = QEMU_VERSION_NEWEST;
+	unsigned v = VK_QEMU_VERSION_NEWEST;
 
 	memset(out, 0, sizeof(*out));
 	if (version && strcmp(version, "latest") != 0) {
@@ -58,7 +58,7 @@ int qemu_caps_builtin(const char *version, struct qemu_caps *out, struct vk_erro
 			return vk_error_set(err, EINVAL, "'%s' is not a QEMU version (X.Y or X.Y.Z)", version);
 	}
 	caps_from_version(out, v);
-	out->model = qdev_model_builtin(v);
+	out->model = vk_qdev_model_builtin(v);
 	snprintf(out->label, sizeof(out->label), "QEMU %u.%u", v / 100, v % 100);
 	return 0;
 }
@@ -81,8 +81,8 @@ static bool help_has_prop(const char *help, const char *name)
 	return false;
 }
 
-int qemu_caps_from_help(const char *version_text, const char *device_help, const char *object_help,
-                        struct qemu_caps *out, struct vk_error *err)
+int vk_qemu_caps_from_help(const char *version_text, const char *device_help, const char *object_help,
+                        struct vk_qemu_caps *out, struct vk_error *err)
 {
 	const char *p = version_text ? strstr(version_text, "version ") : NULL;
 	unsigned v;
@@ -124,7 +124,7 @@ static int ask(char *const argv[], unsigned timeout_ms, char **out, struct vk_er
 	return 0;
 }
 
-int qemu_caps_probe_timed(const char *binary, unsigned timeout_ms, struct qemu_caps *out, struct vk_error *err)
+int vk_qemu_caps_probe_timed(const char *binary, unsigned timeout_ms, struct vk_qemu_caps *out, struct vk_error *err)
 {
 	_cleanup_free_ char *ver = NULL, *dev = NULL, *obj = NULL;
 	char *a1[] = { (char *)binary, (char *)"-version", NULL };
@@ -136,7 +136,7 @@ int qemu_caps_probe_timed(const char *binary, unsigned timeout_ms, struct qemu_c
 	if ((r = ask(a1, timeout_ms, &ver, err)) < 0 || (r = ask(a2, timeout_ms, &dev, err)) < 0 ||
 	    (r = ask(a3, timeout_ms, &obj, err)) < 0)
 		return r;
-	r = qemu_caps_from_help(ver, dev, obj, out, NULL);
+	r = vk_qemu_caps_from_help(ver, dev, obj, out, NULL);
 	if (r < 0)
 		return vk_error_set(err, -r, "%s: not a QEMU system emulator (no \"version X.Y.Z\" in its -version output)",
 		                    binary);
@@ -147,14 +147,14 @@ int qemu_caps_probe_timed(const char *binary, unsigned timeout_ms, struct qemu_c
 	return 0;
 }
 
-int qemu_caps_probe(const char *binary, struct qemu_caps *out, struct vk_error *err)
+int vk_qemu_caps_probe(const char *binary, struct vk_qemu_caps *out, struct vk_error *err)
 {
-	return qemu_caps_probe_timed(binary, 0, out, err);
+	return vk_qemu_caps_probe_timed(binary, 0, out, err);
 }
 
-int qemu_caps_from_model(const struct qdev_model *m, struct qemu_caps *out)
+int vk_qemu_caps_from_model(const struct vk_qdev_model *m, struct vk_qemu_caps *out)
 {
-	const struct qdev_type *v = qdev_model_type(m, "vfio-pci");
+	const struct vk_qdev_type *v = vk_qdev_model_type(m, "vfio-pci");
 
 	memset(out, 0, sizeof(*out));
 	caps_from_version(out, m->version);
@@ -163,9 +163,9 @@ int qemu_caps_from_model(const struct qdev_model *m, struct qemu_caps *out)
 	/* what the model lists overrides the version table (a build may lack CONFIG_IOMMUFD) */
 	if (v && v->props_known) {
 		out->vfio_pci = !v->absent;
-		out->vfio_sysfsdev = qdev_type_prop(v, "sysfsdev") != NULL;
-		out->vfio_fd = qdev_type_prop(v, "fd") != NULL;
-		out->vfio_iommufd = qdev_type_prop(v, "iommufd") != NULL;
+		out->vfio_sysfsdev = vk_qdev_type_prop(v, "sysfsdev") != NULL;
+		out->vfio_fd = vk_qdev_type_prop(v, "fd") != NULL;
+		out->vfio_iommufd = vk_qdev_type_prop(v, "iommufd") != NULL;
 	}
 	if (m->objects_known) {
 		out->iommufd_object = m->iommufd_object;

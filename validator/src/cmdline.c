@@ -8,12 +8,12 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <vfiokit/cleanup.h>
+#include "vk_cleanup.h"
 #include <vfiokit/qemu_cmdline.h>
 
 #include "vk_fileio.h"
 
-static void pos_set(struct qc_pos *pos, long argi, size_t col, unsigned line)
+static void pos_set(struct vk_qc_pos *pos, long argi, size_t col, unsigned line)
 {
 	if (pos) {
 		pos->argi = argi;
@@ -22,7 +22,7 @@ static void pos_set(struct qc_pos *pos, long argi, size_t col, unsigned line)
 	}
 }
 
-void qc_props_free(struct qc_prop *props, size_t n)
+void vk_qc_props_free(struct vk_qc_prop *props, size_t n)
 {
 	/* key and value share one allocation (prop_new()) */
 	for (size_t i = 0; i < n; i++)
@@ -32,24 +32,24 @@ void qc_props_free(struct qc_prop *props, size_t n)
 
 /* A growing array of properties: doubling, so that n properties cost O(n). */
 struct propvec {
-	struct qc_prop *v;
+	struct vk_qc_prop *v;
 	size_t n, cap;
 };
 
 /* Append a property whose key is @klen bytes at @key and whose value is the
  * text [@v, @vend) (with @unescape, ",," there is one ','), both in one
- * allocation.  Returns 0, -ENOMEM, or -E2BIG past QC_MAX_PROPS. */
+ * allocation.  Returns 0, -ENOMEM, or -E2BIG past VK_QC_MAX_PROPS. */
 static int props_add(struct propvec *pv, const char *key, size_t klen, const char *v, const char *vend,
-                     bool unescape, enum qc_vkind kind, size_t col)
+                     bool unescape, enum vk_qc_vkind kind, size_t col)
 {
 	size_t vlen = (size_t)(vend - v);
 	char *k, *o;
 
-	if (pv->n >= QC_MAX_PROPS)
+	if (pv->n >= VK_QC_MAX_PROPS)
 		return -E2BIG;
 	if (pv->n == pv->cap) {
 		size_t nc = pv->cap ? pv->cap * 2 : 8;
-		struct qc_prop *np = realloc(pv->v, nc * sizeof(*np));
+		struct vk_qc_prop *np = realloc(pv->v, nc * sizeof(*np));
 		if (!np)
 			return -ENOMEM;
 		pv->v = np;
@@ -67,7 +67,7 @@ static int props_add(struct propvec *pv, const char *key, size_t klen, const cha
 			p++; /* ",," -> ',' */
 	}
 	*o = '\0';
-	pv->v[pv->n++] = (struct qc_prop){ .key = k, .value = k + klen + 1, .kind = kind, .col = col };
+	pv->v[pv->n++] = (struct vk_qc_prop){ .key = k, .value = k + klen + 1, .kind = kind, .col = col };
 	return 0;
 }
 
@@ -82,8 +82,8 @@ static const char *value_end(const char *p)
 	}
 }
 
-int qc_parse_props(const char *arg, enum qc_syntax syntax, const char *implied_key,
-                   struct qc_prop **props, size_t *n, size_t *col, struct vk_error *err)
+int vk_qc_parse_props(const char *arg, enum vk_qc_syntax syntax, const char *implied_key,
+                   struct vk_qc_prop **props, size_t *n, size_t *col, struct vk_error *err)
 {
 	static const char on[] = "on";
 	struct propvec pv = { 0 };
@@ -108,7 +108,7 @@ int qc_parse_props(const char *arg, enum qc_syntax syntax, const char *implied_k
 			/* An element without '=': the implied key's value, or a flag. */
 			if (first && implied_key) {
 				const char *end = value_end(p);
-				r = props_add(&pv, implied_key, strlen(implied_key), p, end, true, QC_V_STRING, c);
+				r = props_add(&pv, implied_key, strlen(implied_key), p, end, true, VK_QC_V_STRING, c);
 				if (r < 0)
 					goto fail;
 				pv.v[pv.n - 1].implied = true;
@@ -121,14 +121,14 @@ int qc_parse_props(const char *arg, enum qc_syntax syntax, const char *implied_k
 				r = vk_error_set(err, EINVAL, "empty parameter name at column %zu", c);
 				goto fail;
 			}
-			if (syntax == QC_SYN_KEYVAL) {
+			if (syntax == VK_QC_SYN_KEYVAL) {
 				if (col)
 					*col = c;
 				r = vk_error_set(err, EINVAL, "expected '=' after parameter '%.*s' at column %zu",
 				                 (int)(eq - p), p, c);
 				goto fail;
 			}
-			r = props_add(&pv, p, (size_t)(eq - p), on, on + 2, false, QC_V_STRING, c);
+			r = props_add(&pv, p, (size_t)(eq - p), on, on + 2, false, VK_QC_V_STRING, c);
 			if (r < 0)
 				goto fail;
 			pv.v[pv.n - 1].flag = true;
@@ -143,7 +143,7 @@ int qc_parse_props(const char *arg, enum qc_syntax syntax, const char *implied_k
 		}
 		{
 			const char *v = eq + 1, *end = value_end(v);
-			r = props_add(&pv, p, (size_t)(eq - p), v, end, true, QC_V_STRING, c);
+			r = props_add(&pv, p, (size_t)(eq - p), v, end, true, VK_QC_V_STRING, c);
 			if (r < 0)
 				goto fail;
 			p = end;
@@ -172,13 +172,13 @@ fail:
 		if (col)
 			*col = (size_t)(p - arg) + 1;
 		vk_error_set(err, E2BIG, "more than %u properties in one option (the input limit, docs/rules.md)",
-		             QC_MAX_PROPS);
+		             VK_QC_MAX_PROPS);
 	}
-	qc_props_free(pv.v, pv.n);
+	vk_qc_props_free(pv.v, pv.n);
 	return r;
 }
 
-int qc_parse_json_props(const char *arg, struct qc_prop **props, size_t *n, size_t *col,
+int vk_qc_parse_json_props(const char *arg, struct vk_qc_prop **props, size_t *n, size_t *col,
                         struct vk_error *err)
 {
 	json_error_t je;
@@ -202,44 +202,44 @@ int qc_parse_json_props(const char *arg, struct qc_prop **props, size_t *n, size
 			*col = 1;
 		return vk_error_set(err, EINVAL, "JSON argument must be an object");
 	}
-	if (json_object_size(root) > QC_MAX_PROPS) {
+	if (json_object_size(root) > VK_QC_MAX_PROPS) {
 		json_decref(root);
 		if (col)
 			*col = 1;
 		return vk_error_set(err, E2BIG, "more than %u properties in one option (the input limit, docs/rules.md)",
-		                    QC_MAX_PROPS);
+		                    VK_QC_MAX_PROPS);
 	}
 	json_object_foreach(root, key, v) {
 		_cleanup_free_ char *val = NULL;
 		const char *text = NULL;
-		enum qc_vkind kind;
+		enum vk_qc_vkind kind;
 
 		switch (json_typeof(v)) {
 		case JSON_STRING:
-			kind = QC_V_STRING;
+			kind = VK_QC_V_STRING;
 			text = json_string_value(v);
 			break;
 		case JSON_INTEGER:
-			kind = QC_V_NUMBER;
+			kind = VK_QC_V_NUMBER;
 			if (asprintf(&val, "%" JSON_INTEGER_FORMAT, json_integer_value(v)) < 0)
 				val = NULL;
 			break;
 		case JSON_REAL:
-			kind = QC_V_NUMBER;
+			kind = VK_QC_V_NUMBER;
 			if (asprintf(&val, "%.17g", json_real_value(v)) < 0)
 				val = NULL;
 			break;
 		case JSON_TRUE:
 		case JSON_FALSE:
-			kind = QC_V_BOOL;
+			kind = VK_QC_V_BOOL;
 			text = json_is_true(v) ? "true" : "false";
 			break;
 		case JSON_NULL:
-			kind = QC_V_NULL;
+			kind = VK_QC_V_NULL;
 			text = "null";
 			break;
 		default:
-			kind = QC_V_COMPOUND;
+			kind = VK_QC_V_COMPOUND;
 			val = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
 			break;
 		}
@@ -251,14 +251,14 @@ int qc_parse_json_props(const char *arg, struct qc_prop **props, size_t *n, size
 		}
 		/* a JSON string may hold "\u0000": the value ends there, as a C string must */
 		r = props_add(&pv, key, strlen(key), text,
-		              text + (kind == QC_V_STRING ? strnlen(text, json_string_length(v)) : strlen(text)), false,
+		              text + (kind == VK_QC_V_STRING ? strnlen(text, json_string_length(v)) : strlen(text)), false,
 		              kind, 0);
 		if (r < 0)
 			break;
 	}
 	json_decref(root);
 	if (r < 0) {
-		qc_props_free(pv.v, pv.n);
+		vk_qc_props_free(pv.v, pv.n);
 		return vk_error_set(err, ENOMEM, "out of memory");
 	}
 	*props = pv.v;
@@ -266,7 +266,7 @@ int qc_parse_json_props(const char *arg, struct qc_prop **props, size_t *n, size
 	return 0;
 }
 
-const struct qc_prop *qc_option_prop(const struct qc_option *o, const char *key)
+const struct vk_qc_prop *vk_qc_option_prop(const struct vk_qc_option *o, const char *key)
 {
 	for (size_t i = o->nprops; i-- > 0;)
 		if (strcmp(o->props[i].key, key) == 0)
@@ -274,27 +274,27 @@ const struct qc_prop *qc_option_prop(const struct qc_option *o, const char *key)
 	return NULL;
 }
 
-const char *qc_option_get(const struct qc_option *o, const char *key)
+const char *vk_qc_option_get(const struct vk_qc_option *o, const char *key)
 {
-	const struct qc_prop *p = qc_option_prop(o, key);
+	const struct vk_qc_prop *p = vk_qc_option_prop(o, key);
 	return p ? p->value : NULL;
 }
 
-const char *qc_option_type(const struct qc_option *o)
+const char *vk_qc_option_type(const struct vk_qc_option *o)
 {
 	if (!o->def || !o->def->implied_key)
 		return NULL;
-	return qc_option_get(o, o->def->implied_key);
+	return vk_qc_option_get(o, o->def->implied_key);
 }
 
-static void option_clear(struct qc_option *o)
+static void option_clear(struct vk_qc_option *o)
 {
 	free(o->name);
 	free(o->arg);
-	qc_props_free(o->props, o->nprops);
+	vk_qc_props_free(o->props, o->nprops);
 }
 
-void qc_cmdline_free(struct qc_cmdline *c)
+void vk_qc_cmdline_free(struct vk_qc_cmdline *c)
 {
 	if (!c)
 		return;
@@ -311,20 +311,20 @@ void qc_cmdline_free(struct qc_cmdline *c)
 	free(c);
 }
 
-static int parse_option_arg(struct qc_option *o, struct qc_pos *pos, struct vk_error *err)
+static int parse_option_arg(struct vk_qc_option *o, struct vk_qc_pos *pos, struct vk_error *err)
 {
-	const struct qc_optdef *d = o->def;
+	const struct vk_qc_optdef *d = o->def;
 	size_t col = 0;
 	struct vk_error e2 = { 0 };
 	int r;
 
-	if (!d || d->syntax == QC_SYN_NONE || !o->arg)
+	if (!d || d->syntax == VK_QC_SYN_NONE || !o->arg)
 		return 0;
 	if (d->json_since && o->arg[0] == '{') {
 		o->json = true;
-		r = qc_parse_json_props(o->arg, &o->props, &o->nprops, &col, &e2);
+		r = vk_qc_parse_json_props(o->arg, &o->props, &o->nprops, &col, &e2);
 	} else {
-		r = qc_parse_props(o->arg, d->syntax, d->implied_key, &o->props, &o->nprops, &col, &e2);
+		r = vk_qc_parse_props(o->arg, d->syntax, d->implied_key, &o->props, &o->nprops, &col, &e2);
 	}
 	if (r < 0) {
 		long argi = o->argi + 1;
@@ -334,10 +334,10 @@ static int parse_option_arg(struct qc_option *o, struct qc_pos *pos, struct vk_e
 	return 0;
 }
 
-int qc_parse_argv(size_t argc, char *const argv[], const unsigned *lines, unsigned flags,
-                  struct qc_cmdline **out, struct qc_pos *pos, struct vk_error *err)
+int vk_qc_parse_argv(size_t argc, char *const argv[], const unsigned *lines, unsigned flags,
+                  struct vk_qc_cmdline **out, struct vk_qc_pos *pos, struct vk_error *err)
 {
-	struct qc_cmdline *c = calloc(1, sizeof(*c));
+	struct vk_qc_cmdline *c = calloc(1, sizeof(*c));
 	size_t i = 0, nprops = 0;
 	int r;
 
@@ -346,23 +346,23 @@ int qc_parse_argv(size_t argc, char *const argv[], const unsigned *lines, unsign
 	if (!c)
 		return vk_error_set(err, ENOMEM, "out of memory");
 	/* The input limits, checked before anything is copied. */
-	if (argc > QC_MAX_ARGS) {
+	if (argc > VK_QC_MAX_ARGS) {
 		r = vk_error_set(err, E2BIG, "%zu arguments: more than %u (the input limit, docs/rules.md)", argc,
-		                 QC_MAX_ARGS);
+		                 VK_QC_MAX_ARGS);
 		goto fail;
 	}
 	for (size_t k = 0, bytes = 0; k < argc; k++) {
 		bytes += strlen(argv[k]) + 1;
-		if (bytes > QC_MAX_TEXT) {
+		if (bytes > VK_QC_MAX_TEXT) {
 			pos_set(pos, (long)k, 0, lines ? lines[k] : 0);
 			r = vk_error_set(err, E2BIG, "argument %zu: the arguments run past %u bytes (the input limit, "
-			                 "docs/rules.md)", k, QC_MAX_TEXT);
+			                 "docs/rules.md)", k, VK_QC_MAX_TEXT);
 			goto fail;
 		}
 	}
 	c->argv = calloc(argc + 1, sizeof(char *));
 	c->lines = calloc(argc + 1, sizeof(unsigned));
-	c->opts = calloc(argc + 1, sizeof(struct qc_option));
+	c->opts = calloc(argc + 1, sizeof(struct vk_qc_option));
 	if (!c->argv || !c->lines || !c->opts)
 		goto enomem;
 	for (; c->argc < argc; c->argc++) {
@@ -372,14 +372,14 @@ int qc_parse_argv(size_t argc, char *const argv[], const unsigned *lines, unsign
 		c->lines[c->argc] = lines ? lines[c->argc] : 0;
 	}
 
-	if (argc > 0 && ((flags & QC_ARGV_HAS_PROGRAM) ||
-	                 ((flags & QC_ARGV_DETECT_PROGRAM) && argv[0][0] != '-'))) {
+	if (argc > 0 && ((flags & VK_QC_ARGV_HAS_PROGRAM) ||
+	                 ((flags & VK_QC_ARGV_DETECT_PROGRAM) && argv[0][0] != '-'))) {
 		c->has_program = true;
 		i = 1;
 	}
 
 	for (; i < argc; i++) {
-		struct qc_option *o = &c->opts[c->nopts];
+		struct vk_qc_option *o = &c->opts[c->nopts];
 		const char *w = argv[i];
 
 		o->argi = (long)i;
@@ -400,7 +400,7 @@ int qc_parse_argv(size_t argc, char *const argv[], const unsigned *lines, unsign
 		o->name = strdup(name);
 		if (!o->name)
 			goto enomem;
-		o->def = qc_option_lookup(name);
+		o->def = vk_qc_option_lookup(name);
 		c->nopts++;
 		if (!o->def)
 			continue; /* unknown: reported by the rules; assumed to take no argument */
@@ -414,10 +414,10 @@ int qc_parse_argv(size_t argc, char *const argv[], const unsigned *lines, unsign
 			if (!o->arg)
 				goto enomem;
 			r = parse_option_arg(o, pos, err);
-			if (r == 0 && (nprops += o->nprops) > QC_MAX_PROPS) {
+			if (r == 0 && (nprops += o->nprops) > VK_QC_MAX_PROPS) {
 				pos_set(pos, (long)i, 0, 0);
 				r = vk_error_set(err, E2BIG, "argument %zu (of -%s): more than %u properties in the "
-				                 "command line (the input limit, docs/rules.md)", i, o->name, QC_MAX_PROPS);
+				                 "command line (the input limit, docs/rules.md)", i, o->name, VK_QC_MAX_PROPS);
 			}
 			if (r < 0) {
 				if (pos)
@@ -431,7 +431,7 @@ int qc_parse_argv(size_t argc, char *const argv[], const unsigned *lines, unsign
 enomem:
 	r = vk_error_set(err, ENOMEM, "out of memory");
 fail:
-	qc_cmdline_free(c);
+	vk_qc_cmdline_free(c);
 	return r;
 }
 
@@ -479,8 +479,8 @@ static int wordvec_push(struct wordvec *v, char *word, unsigned line)
 	return 0;
 }
 
-int qc_split_args_text(const char *text, size_t len, char ***words, size_t *nwords,
-                       unsigned **lines, struct qc_pos *pos, struct vk_error *err)
+int vk_qc_split_args_text(const char *text, size_t len, char ***words, size_t *nwords,
+                       unsigned **lines, struct vk_qc_pos *pos, struct vk_error *err)
 {
 	struct wordvec v = { 0 };
 	char *buf = malloc(len + 1);
@@ -493,10 +493,10 @@ int qc_split_args_text(const char *text, size_t len, char ***words, size_t *nwor
 	*nwords = 0;
 	*lines = NULL;
 	pos_set(pos, -1, 0, 0);
-	if (len > QC_MAX_TEXT) {
+	if (len > VK_QC_MAX_TEXT) {
 		free(buf);
 		return vk_error_set(err, E2BIG, "%zu bytes: more than %u (the input limit, docs/rules.md)", len,
-		                    QC_MAX_TEXT);
+		                    VK_QC_MAX_TEXT);
 	}
 	if (!buf)
 		return vk_error_set(err, ENOMEM, "out of memory");
@@ -607,10 +607,10 @@ int qc_split_args_text(const char *text, size_t len, char ***words, size_t *nwor
 			buf[o++] = ch;
 			i++;
 		}
-		if (v.n >= QC_MAX_ARGS) {
+		if (v.n >= VK_QC_MAX_ARGS) {
 			pos_set(pos, -1, 0, wline);
 			r = vk_error_set(err, E2BIG, "line %u: more than %u words (the input limit, docs/rules.md)", wline,
-			                 QC_MAX_ARGS);
+			                 VK_QC_MAX_ARGS);
 			goto fail;
 		}
 		r = wordvec_push(&v, strndup(buf, o), wline);
@@ -668,8 +668,8 @@ static bool is_assignment(const char *w)
 	return *p == '=';
 }
 
-int qc_parse_args_text(const char *text, size_t len, struct qc_cmdline **out,
-                       struct qc_pos *pos, struct vk_error *err)
+int vk_qc_parse_args_text(const char *text, size_t len, struct vk_qc_cmdline **out,
+                       struct vk_qc_pos *pos, struct vk_error *err)
 {
 	char **words;
 	size_t n, nenv = 0;
@@ -677,7 +677,7 @@ int qc_parse_args_text(const char *text, size_t len, struct qc_cmdline **out,
 	int r;
 
 	*out = NULL;
-	r = qc_split_args_text(text, len, &words, &n, &lines, pos, err);
+	r = vk_qc_split_args_text(text, len, &words, &n, &lines, pos, err);
 	if (r < 0)
 		return r;
 	while (nenv < n && is_assignment(words[nenv]))
@@ -687,11 +687,11 @@ int qc_parse_args_text(const char *text, size_t len, struct qc_cmdline **out,
 		r = vk_error_set(err, EINVAL, "no program in the command line (only %zu environment assignments)", nenv);
 		goto out;
 	}
-	r = qc_parse_argv(n - nenv, words + nenv, lines + nenv, QC_ARGV_HAS_PROGRAM, out, pos, err);
+	r = vk_qc_parse_argv(n - nenv, words + nenv, lines + nenv, VK_QC_ARGV_HAS_PROGRAM, out, pos, err);
 	if (r == 0 && nenv) {
 		(*out)->env = calloc(nenv, sizeof(char *));
 		if (!(*out)->env) {
-			qc_cmdline_free(*out);
+			vk_qc_cmdline_free(*out);
 			*out = NULL;
 			r = vk_error_set(err, ENOMEM, "out of memory");
 			goto out;
@@ -714,7 +714,7 @@ out:
 	return r;
 }
 
-int qc_parse_args_file(const char *path, struct qc_cmdline **out, struct qc_pos *pos,
+int vk_qc_parse_args_file(const char *path, struct vk_qc_cmdline **out, struct vk_qc_pos *pos,
                        struct vk_error *err)
 {
 	_cleanup_free_ char *text = NULL;
@@ -725,25 +725,25 @@ int qc_parse_args_file(const char *path, struct qc_cmdline **out, struct qc_pos 
 	pos_set(pos, -1, 0, 0);
 	/* the user named this file: a pipe or a FIFO is what --args-file <(...) gives */
 	if (strcmp(path, "-") == 0) {
-		r = vk_read_fd_alloc(STDIN_FILENO, QC_MAX_TEXT, &text, &len);
+		r = vk_read_fd_alloc(STDIN_FILENO, VK_QC_MAX_TEXT, &text, &len);
 		if (r < 0)
 			vk_error_set(err, r, "<stdin>: %s", strerror(-r));
 	} else {
-		r = vk_read_path_alloc(path, VK_READ_ANY_TYPE, QC_MAX_TEXT, &text, &len, err);
+		r = vk_read_path_alloc(path, VK_READ_ANY_TYPE, VK_QC_MAX_TEXT, &text, &len, err);
 	}
 	if (r == -EFBIG)
 		return vk_error_set(err, E2BIG, "%s: more than %u bytes (the input limit, docs/rules.md)",
-		                    strcmp(path, "-") ? path : "<stdin>", QC_MAX_TEXT);
+		                    strcmp(path, "-") ? path : "<stdin>", VK_QC_MAX_TEXT);
 	if (r < 0)
 		return r;
-	r = qc_parse_args_text(text, len, out, pos, err);
+	r = vk_qc_parse_args_text(text, len, out, pos, err);
 	if (r < 0 && err) {
 		prefix_msg(err, "%s: ", strcmp(path, "-") ? path : "<stdin>");
 	}
 	return r;
 }
 
-int qc_parse_pid(const char *proc, pid_t pid, struct qc_cmdline **out, struct qc_pos *pos,
+int vk_qc_parse_pid(const char *proc, pid_t pid, struct vk_qc_cmdline **out, struct vk_qc_pos *pos,
                  struct vk_error *err)
 {
 	char path[256];
@@ -756,12 +756,12 @@ int qc_parse_pid(const char *proc, pid_t pid, struct qc_cmdline **out, struct qc
 	*out = NULL;
 	pos_set(pos, -1, 0, 0);
 	snprintf(path, sizeof(path), "%s/%d/cmdline", proc ? proc : "/proc", (int)pid);
-	r = vk_read_path_alloc(path, 0, QC_MAX_TEXT, &text, &len, &e);
+	r = vk_read_path_alloc(path, 0, VK_QC_MAX_TEXT, &text, &len, &e);
 	if (r == -ENOENT)
 		return vk_error_set(err, ESRCH, "%s: %s (no such process)", path, strerror(ENOENT));
 	if (r == -EFBIG)
 		return vk_error_set(err, E2BIG, "%s: more than %u bytes (the input limit, docs/rules.md)", path,
-		                    QC_MAX_TEXT);
+		                    VK_QC_MAX_TEXT);
 	if (r < 0)
 		return vk_error_set(err, r, "%s", e.msg);
 	if (len == 0)
@@ -771,9 +771,9 @@ int qc_parse_pid(const char *proc, pid_t pid, struct qc_cmdline **out, struct qc
 	for (size_t i = 0; i < len; i++)
 		if (text[i] == '\0')
 			n++;
-	if (n > QC_MAX_ARGS)
+	if (n > VK_QC_MAX_ARGS)
 		return vk_error_set(err, E2BIG, "%s: %zu arguments: more than %u (the input limit, docs/rules.md)", path,
-		                    n, QC_MAX_ARGS);
+		                    n, VK_QC_MAX_ARGS);
 	argv = calloc(n + 1, sizeof(char *));
 	if (!argv)
 		return vk_error_set(err, ENOMEM, "out of memory");
@@ -781,5 +781,5 @@ int qc_parse_pid(const char *proc, pid_t pid, struct qc_cmdline **out, struct qc
 		argv[k] = text + i;
 		i += strlen(text + i) + 1;
 	}
-	return qc_parse_argv(n, argv, NULL, QC_ARGV_HAS_PROGRAM, out, pos, err);
+	return vk_qc_parse_argv(n, argv, NULL, VK_QC_ARGV_HAS_PROGRAM, out, pos, err);
 }

@@ -4,7 +4,7 @@
  * FDs this process inherited) against its command line and the host tree.
  *
  * Which device an FD is, is decided only by the resolver's
- * vfio_node_identity_check() (a character device with the right st_rdev on a
+ * vk_vfio_node_identity_check() (a character device with the right st_rdev on a
  * real host, a fakesys stand-in naming it on a fake one): to identify an FD
  * without a device name (libvirt's fd= alone, a leak) each VFIO-related node
  * the host's sysfs declares is tried with that one check.
@@ -19,7 +19,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <vfiokit/cleanup.h>
+#include "vk_cleanup.h"
 #include <vfiokit/resolver.h>
 #include <vfiokit/root.h>
 #include <vfiokit/validator.h>
@@ -246,11 +246,11 @@ static int nodes_add(struct nodes *ns, enum vk_node_kind kind, unsigned maj, uns
 }
 
 /* The PCI device of a vfio-dev class link: ".../<BDF>/vfio-dev/vfioN". */
-static void class_link_bdf(int dirfd, const char *name, char bdf[static PCI_ADDR_STRLEN])
+static void class_link_bdf(int dirfd, const char *name, char bdf[static VK_PCI_ADDR_STRLEN])
 {
 	char t[PATH_MAX];
 	ssize_t n = readlinkat(dirfd, name, t, sizeof(t) - 1);
-	struct pci_addr a;
+	struct vk_pci_addr a;
 
 	bdf[0] = '\0';
 	if (n <= 0)
@@ -262,8 +262,8 @@ static void class_link_bdf(int dirfd, const char *name, char bdf[static PCI_ADDR
 	*v = '\0';
 	char *b = strrchr(t, '/');
 	b = b ? b + 1 : t;
-	if (pci_addr_parse(b, &a, NULL) == 0)
-		pci_addr_format(&a, bdf);
+	if (vk_pci_addr_parse(b, &a, NULL) == 0)
+		vk_pci_addr_format(&a, bdf);
 }
 
 static int scan_class(const struct vk_root *root, const char *cls, enum vk_node_kind kind, struct nodes *ns)
@@ -280,7 +280,7 @@ static int scan_class(const struct vk_root *root, const char *cls, enum vk_node_
 		return 0;
 	}
 	while ((de = readdir(d))) {
-		char rel[PATH_MAX], bdf[PCI_ADDR_STRLEN] = "";
+		char rel[PATH_MAX], bdf[VK_PCI_ADDR_STRLEN] = "";
 		unsigned maj, min;
 		if (de->d_name[0] == '.')
 			continue;
@@ -327,7 +327,7 @@ const struct vk_vfio_node *vk_vfio_node_of_fd(int fd, const struct vk_vfio_node 
 	if (fstat(fd, &st) < 0 || !(S_ISCHR(st.st_mode) || S_ISREG(st.st_mode)))
 		return NULL;
 	for (size_t i = 0; i < n; i++)
-		if (vfio_node_identity_check(fd, nodes[i].major, nodes[i].minor, NULL, NULL) == 0)
+		if (vk_vfio_node_identity_check(fd, nodes[i].major, nodes[i].minor, NULL, NULL) == 0)
 			return &nodes[i];
 	return NULL;
 }
@@ -404,7 +404,7 @@ static int inspect_open(const struct vk_fd_inventory *inv, int fd, char *target,
 /* ---- the rules ---- */
 
 struct ctx {
-	const struct qc_cmdline *c;
+	const struct vk_qc_cmdline *c;
 	const struct vk_fd_inventory *inv;
 	const struct vk_root *root;
 	struct vk_report *r;
@@ -413,7 +413,7 @@ struct ctx {
 	size_t nnodes;
 	int *named; /* FD numbers the command line names */
 	size_t nnamed, capnamed;
-	struct { int fd; const struct qc_option *o; char bdf[PCI_ADDR_STRLEN]; } *cdevs; /* identified vfio-pci FDs */
+	struct { int fd; const struct vk_qc_option *o; char bdf[VK_PCI_ADDR_STRLEN]; } *cdevs; /* identified vfio-pci FDs */
 	size_t ncdevs, capcdevs;
 };
 
@@ -456,7 +456,7 @@ static bool is_named(const struct ctx *x, int fd)
 enum role { ROLE_VFIO, ROLE_IOMMUFD, ROLE_ADDFD };
 
 /* Open, inheritable, read-write: true when the FD exists (identity may follow). */
-static int check_open_flags(struct ctx *x, const struct qc_option *o, const char *via, int fd, bool rdwr,
+static int check_open_flags(struct ctx *x, const struct vk_qc_option *o, const char *via, int fd, bool rdwr,
                             const struct vk_fd_entry **out)
 {
 	const struct vk_fd_entry *e = inv_find(x->inv, fd);
@@ -483,11 +483,11 @@ static int check_open_flags(struct ctx *x, const struct qc_option *o, const char
 	return 0;
 }
 
-static int check_vfio_identity(struct ctx *x, const struct qc_option *o, const char *via, int fd, int ifd,
+static int check_vfio_identity(struct ctx *x, const struct vk_qc_option *o, const char *via, int fd, int ifd,
                                const char *target)
 {
-	struct pci_addr a;
-	struct pci_dev_facts f;
+	struct vk_pci_addr a;
+	struct vk_pci_dev_facts f;
 	struct vk_error why = { 0 };
 	char ev[PATH_MAX + 1536], d1[160];
 	const struct vk_vfio_node *got = vk_vfio_node_of_fd(ifd, x->nodes, x->nnodes);
@@ -497,7 +497,7 @@ static int check_vfio_identity(struct ctx *x, const struct qc_option *o, const c
 	if (got && got->kind == VK_NODE_VFIO_CDEV && x->ncdevs < x->capcdevs) {
 		x->cdevs[x->ncdevs].fd = fd;
 		x->cdevs[x->ncdevs].o = o;
-		snprintf(x->cdevs[x->ncdevs].bdf, PCI_ADDR_STRLEN, "%s", got->bdf);
+		snprintf(x->cdevs[x->ncdevs].bdf, VK_PCI_ADDR_STRLEN, "%s", got->bdf);
 		x->ncdevs++;
 	}
 	if (!named_dev) {
@@ -509,11 +509,11 @@ static int check_vfio_identity(struct ctx *x, const struct qc_option *o, const c
 		     got ? node_describe(got, d1, sizeof(d1)) : "no VFIO node of this host");
 		return 0;
 	}
-	ret = pci_dev_facts_read(x->root, &a, &f, x->err);
+	ret = vk_pci_dev_facts_read(x->root, &a, &f, x->err);
 	if (ret < 0)
 		return ret;
 	if (f.present && f.has_dev_attr && f.cdev_name[0]) {
-		ret = vfio_node_identity_check(ifd, f.cdev_major, f.cdev_minor, NULL, &why);
+		ret = vk_vfio_node_identity_check(ifd, f.cdev_major, f.cdev_minor, NULL, &why);
 		if (ret == 0)
 			return 0;
 		snprintf(ev, sizeof(ev), "%s -> %s: %s", via, target, why.msg);
@@ -540,7 +540,7 @@ static int check_vfio_identity(struct ctx *x, const struct qc_option *o, const c
 	return 0;
 }
 
-static int check_iommufd_identity(struct ctx *x, const struct qc_option *o, const char *via, int fd, int ifd,
+static int check_iommufd_identity(struct ctx *x, const struct vk_qc_option *o, const char *via, int fd, int ifd,
                                   const char *target)
 {
 	const struct vk_vfio_node *want = nodes_find_kind(x->nodes, x->nnodes, VK_NODE_IOMMU);
@@ -550,10 +550,10 @@ static int check_iommufd_identity(struct ctx *x, const struct qc_option *o, cons
 	int ret;
 
 	if (want) {
-		ret = vfio_node_identity_check(ifd, want->major, want->minor, NULL, &why);
+		ret = vk_vfio_node_identity_check(ifd, want->major, want->minor, NULL, &why);
 	} else {
 		/* No sys/class/misc/iommu/dev: any misc device but the VFIO ones. */
-		ret = vfio_node_identity_check(ifd, VFIO_MISC_MAJOR, -1, NULL, &why);
+		ret = vk_vfio_node_identity_check(ifd, VK_VFIO_MISC_MAJOR, -1, NULL, &why);
 		if (ret == 0 && got)
 			ret = -ENODEV;
 	}
@@ -566,7 +566,7 @@ static int check_iommufd_identity(struct ctx *x, const struct qc_option *o, cons
 	return 0;
 }
 
-static int check_one(struct ctx *x, const struct qc_option *o, enum role role, const char *via, int fd)
+static int check_one(struct ctx *x, const struct vk_qc_option *o, enum role role, const char *via, int fd)
 {
 	const struct vk_fd_entry *e;
 	char target[PATH_MAX];
@@ -587,9 +587,9 @@ static int check_one(struct ctx *x, const struct qc_option *o, enum role role, c
 }
 
 /* fd= of vfio-pci or the iommufd object: a number, or /dev/fdset/N (then each FD of the set). */
-static int check_fd_prop(struct ctx *x, const struct qc_option *o, enum role role)
+static int check_fd_prop(struct ctx *x, const struct vk_qc_option *o, enum role role)
 {
-	const char *v = qc_option_get(o, "fd");
+	const char *v = vk_qc_option_get(o, "fd");
 	char via[256];
 	int fd, ret;
 
@@ -602,13 +602,13 @@ static int check_fd_prop(struct ctx *x, const struct qc_option *o, enum role rol
 	if (strncmp(v, "/dev/fdset/", 11) != 0 || !is_decimal_fd(v + 11, &fd))
 		return 0; /* a getfd name or a placeholder: VV011/VV019 */
 	for (size_t j = 0; j < x->c->nopts; j++) {
-		const struct qc_option *a = &x->c->opts[j];
+		const struct vk_qc_option *a = &x->c->opts[j];
 		const char *afd, *set;
 		int n;
 		if (!a->def || strcmp(a->def->name, "add-fd") != 0)
 			continue;
-		afd = qc_option_get(a, "fd");
-		set = qc_option_get(a, "set");
+		afd = vk_qc_option_get(a, "fd");
+		set = vk_qc_option_get(a, "set");
 		if (!set || strcmp(set, v + 11) != 0 || !is_decimal_fd(afd, &n))
 			continue;
 		snprintf(via, sizeof(via), "fd=%s (-add-fd fd=%s)", v, afd);
@@ -619,7 +619,7 @@ static int check_fd_prop(struct ctx *x, const struct qc_option *o, enum role rol
 }
 
 /* Other options' FD properties (-netdev tap,fd=/fds=, -chardev ...,fd=): named, not judged. */
-static int collect_other_fds(struct ctx *x, const struct qc_option *o)
+static int collect_other_fds(struct ctx *x, const struct vk_qc_option *o)
 {
 	static const char *const keys[] = { "fd", "fds", "vhostfd", "vhostfds" };
 	for (size_t k = 0; k < o->nprops; k++) {
@@ -692,7 +692,7 @@ static int check_leaks(struct ctx *x)
 	return 0;
 }
 
-int vk_check_fd_inventory(const struct qc_cmdline *c, const struct vk_fd_inventory *inv,
+int vk_check_fd_inventory(const struct vk_qc_cmdline *c, const struct vk_fd_inventory *inv,
                           const struct vk_root *root, struct vk_report *r, struct vk_error *err)
 {
 	struct ctx x = { .c = c, .inv = inv, .root = root, .r = r, .err = err };
@@ -709,19 +709,19 @@ int vk_check_fd_inventory(const struct qc_cmdline *c, const struct vk_fd_invento
 	/* The devices' and objects' FDs first (an -add-fd set they name is checked
 	 * as theirs), then the other -add-fd FDs and the FDs other options name. */
 	for (size_t i = 0; i < c->nopts && ret >= 0; i++) {
-		const struct qc_option *o = &c->opts[i];
+		const struct vk_qc_option *o = &c->opts[i];
 		if (vk__is_vfio_pci(o))
 			ret = check_fd_prop(&x, o, ROLE_VFIO);
 		else if (vk__is_iommufd_object(o))
 			ret = check_fd_prop(&x, o, ROLE_IOMMUFD);
 	}
 	for (size_t i = 0; i < c->nopts && ret >= 0; i++) {
-		const struct qc_option *o = &c->opts[i];
+		const struct vk_qc_option *o = &c->opts[i];
 		int fd;
 		if (!o->def || vk__is_vfio_pci(o) || vk__is_iommufd_object(o))
 			continue;
 		if (strcmp(o->def->name, "add-fd") == 0) {
-			const char *v = qc_option_get(o, "fd");
+			const char *v = vk_qc_option_get(o, "fd");
 			if (is_decimal_fd(v, &fd) && fd > 2 && !is_named(&x, fd)) {
 				char via[64];
 				snprintf(via, sizeof(via), "-add-fd fd=%s", v);
@@ -744,7 +744,7 @@ out:
 	return ret < 0 ? ret : 0;
 }
 
-int vk_check_fds(const struct qc_cmdline *c, pid_t pid, const char *proc, const struct vk_root *root,
+int vk_check_fds(const struct vk_qc_cmdline *c, pid_t pid, const char *proc, const struct vk_root *root,
                  struct vk_report *r, struct vk_error *err)
 {
 	struct vk_fd_inventory inv;

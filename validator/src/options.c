@@ -14,12 +14,12 @@
 
 #include <vfiokit/qemu_cmdline.h>
 
-#define A(n) { n, true, QC_SYN_NONE, NULL, 0 }
-#define F(n) { n, false, QC_SYN_NONE, NULL, 0 }
-#define O(n, k) { n, true, QC_SYN_OPTS, k, 0 }
+#define A(n) { n, true, VK_QC_SYN_NONE, NULL, 0 }
+#define F(n) { n, false, VK_QC_SYN_NONE, NULL, 0 }
+#define O(n, k) { n, true, VK_QC_SYN_OPTS, k, 0 }
 
 /* Sorted by name (bsearch). */
-static const struct qc_optdef optdefs[] = {
+static const struct vk_qc_optdef optdefs[] = {
 	A("D"),
 	A("L"),
 	A("M"),
@@ -33,10 +33,10 @@ static const struct qc_optdef optdefs[] = {
 	F("async-teardown"),
 	O("audio", "driver"),
 	F("audio-help"),
-	{ "audiodev", true, QC_SYN_KEYVAL, "driver", 600 },
+	{ "audiodev", true, VK_QC_SYN_KEYVAL, "driver", 600 },
 	O("balloon", NULL),
 	A("bios"),
-	{ "blockdev", true, QC_SYN_KEYVAL, "driver", 209 },
+	{ "blockdev", true, VK_QC_SYN_KEYVAL, "driver", 209 },
 	O("boot", "order"),
 	A("bt"),
 	A("cdrom"),
@@ -50,7 +50,7 @@ static const struct qc_optdef optdefs[] = {
 	A("d"),
 	F("daemonize"),
 	A("debugcon"),
-	{ "device", true, QC_SYN_OPTS, "driver", 602 },
+	{ "device", true, VK_QC_SYN_OPTS, "driver", 602 },
 	A("dfilter"),
 	O("display", "type"),
 	O("drive", NULL),
@@ -95,7 +95,7 @@ static const struct qc_optdef optdefs[] = {
 	A("mtdblock"),
 	O("name", "guest"),
 	A("net"),
-	{ "netdev", true, QC_SYN_KEYVAL, "type", 701 },
+	{ "netdev", true, VK_QC_SYN_KEYVAL, "type", 701 },
 	O("nic", NULL),
 	F("no-acpi"),
 	F("no-fd-bootchk"),
@@ -113,7 +113,7 @@ static const struct qc_optdef optdefs[] = {
 	F("nodefconfig"),
 	F("nographic"),
 	O("numa", "type"),
-	{ "object", true, QC_SYN_KEYVAL, "qom-type", 600 },
+	{ "object", true, VK_QC_SYN_KEYVAL, "qom-type", 600 },
 	F("old-param"),
 	F("only-migratable"),
 	A("option-rom"),
@@ -180,17 +180,17 @@ static const struct qc_optdef optdefs[] = {
 
 static int cmp_def(const void *k, const void *e)
 {
-	return strcmp(k, ((const struct qc_optdef *)e)->name);
+	return strcmp(k, ((const struct vk_qc_optdef *)e)->name);
 }
 
-const struct qc_optdef *qc_option_lookup(const char *name)
+const struct vk_qc_optdef *vk_qc_option_lookup(const char *name)
 {
 	return bsearch(name, optdefs, sizeof(optdefs) / sizeof(optdefs[0]), sizeof(optdefs[0]), cmp_def);
 }
 
 /* For the tests: the table must stay sorted for bsearch. */
-int qc__optdefs_sorted(void);
-int qc__optdefs_sorted(void)
+int vk__qc_optdefs_sorted(void);
+int vk__qc_optdefs_sorted(void)
 {
 	for (size_t i = 1; i < sizeof(optdefs) / sizeof(optdefs[0]); i++)
 		if (strcmp(optdefs[i - 1].name, optdefs[i].name) >= 0)

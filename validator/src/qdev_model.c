@@ -5,24 +5,24 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <vfiokit/cleanup.h>
+#include "vk_cleanup.h"
 #include <vfiokit/qdev_model.h>
 
 /* Generated from Debian 12's qemu-system-x86_64 by validator/tools/gen-qdev-table.sh. */
 #include "qdev_table_702.inc"
 
-static const struct qdev_model tables[] = { QDEV_TABLE_702 };
+static const struct vk_qdev_model tables[] = { QDEV_TABLE_702 };
 static const unsigned table_versions[] = { 702 };
 
-const unsigned *qdev_model_builtin_versions(size_t *n)
+const unsigned *vk_qdev_model_builtin_versions(size_t *n)
 {
 	*n = VK_ARRAY_SIZE(table_versions);
 	return table_versions;
 }
 
-const struct qdev_model *qdev_model_builtin(unsigned version)
+const struct vk_qdev_model *vk_qdev_model_builtin(unsigned version)
 {
-	const struct qdev_model *best = &tables[0];
+	const struct vk_qdev_model *best = &tables[0];
 
 	for (size_t i = 0; i < VK_ARRAY_SIZE(tables); i++)
 		if (tables[i].version <= version)
@@ -32,13 +32,13 @@ const struct qdev_model *qdev_model_builtin(unsigned version)
 
 static int type_cmp(const void *a, const void *b)
 {
-	return strcmp(((const struct qdev_type *)a)->name, ((const struct qdev_type *)b)->name);
+	return strcmp(((const struct vk_qdev_type *)a)->name, ((const struct vk_qdev_type *)b)->name);
 }
 
-const struct qdev_type *qdev_model_type(const struct qdev_model *m, const char *name)
+const struct vk_qdev_type *vk_qdev_model_type(const struct vk_qdev_model *m, const char *name)
 {
-	struct qdev_type key = { .name = name };
-	const struct qdev_type *t;
+	struct vk_qdev_type key = { .name = name };
+	const struct vk_qdev_type *t;
 
 	if (!m || !name)
 		return NULL;
@@ -52,7 +52,7 @@ const struct qdev_type *qdev_model_type(const struct qdev_model *m, const char *
 	return NULL;
 }
 
-const struct qdev_prop *qdev_type_prop(const struct qdev_type *t, const char *name)
+const struct vk_qdev_prop *vk_qdev_type_prop(const struct vk_qdev_type *t, const char *name)
 {
 	for (size_t i = 0; t && i < t->nprops; i++)
 		if (strcmp(t->props[i].name, name) == 0)
@@ -62,12 +62,12 @@ const struct qdev_prop *qdev_type_prop(const struct qdev_type *t, const char *na
 
 /* ---- models read from help output ---- */
 
-void qdev_model_free(const struct qdev_model *m)
+void vk_qdev_model_free(const struct vk_qdev_model *m)
 {
 	if (!m || !m->priv)
 		return;
 	for (size_t i = 0; i < m->ntypes; i++) {
-		struct qdev_type *t = (struct qdev_type *)&m->types[i];
+		struct vk_qdev_type *t = (struct vk_qdev_type *)&m->types[i];
 		for (size_t k = 0; k < t->nprops; k++) {
 			free((char *)t->props[k].name);
 			free((char *)t->props[k].type);
@@ -95,15 +95,15 @@ static char *dup_n(const char *s, size_t n)
 
 /* A growing array of types. */
 struct typevec {
-	struct qdev_type *v;
+	struct vk_qdev_type *v;
 	size_t n, cap;
 };
 
-static struct qdev_type *typevec_add(struct typevec *tv)
+static struct vk_qdev_type *typevec_add(struct typevec *tv)
 {
 	if (tv->n == tv->cap) {
 		size_t nc = tv->cap ? tv->cap * 2 : 64;
-		struct qdev_type *p = realloc(tv->v, nc * sizeof(*p));
+		struct vk_qdev_type *p = realloc(tv->v, nc * sizeof(*p));
 		if (!p)
 			return NULL;
 		tv->v = p;
@@ -117,7 +117,7 @@ static struct qdev_type *typevec_add(struct typevec *tv)
 static int parse_list_line(const char *l, const char *end, struct typevec *tv)
 {
 	const char *q, *b, *be;
-	struct qdev_type *t;
+	struct vk_qdev_type *t;
 
 	if (strncmp(l, "name \"", 6) != 0)
 		return 0;
@@ -160,7 +160,7 @@ static int parse_list(const char *text, struct typevec *tv)
 }
 
 /* "  name=<type>   - desc": fills @p; returns 1 for such a line, 0 otherwise, -ENOMEM. */
-static int parse_prop_line(const char *l, const char *end, struct qdev_prop *p)
+static int parse_prop_line(const char *l, const char *end, struct vk_qdev_prop *p)
 {
 	const char *eq, *ts, *te, *d;
 	int depth = 1;
@@ -196,14 +196,14 @@ static int parse_prop_line(const char *l, const char *end, struct qdev_prop *p)
 
 static int prop_cmp(const void *a, const void *b)
 {
-	return strcmp(((const struct qdev_prop *)a)->name, ((const struct qdev_prop *)b)->name);
+	return strcmp(((const struct vk_qdev_prop *)a)->name, ((const struct vk_qdev_prop *)b)->name);
 }
 
 /* The properties `-device NAME,help` lists, into @t. */
-static int parse_type_help(const char *text, struct qdev_type *t)
+static int parse_type_help(const char *text, struct vk_qdev_type *t)
 {
 	size_t cap = 0;
-	struct qdev_prop *props = NULL;
+	struct vk_qdev_prop *props = NULL;
 
 	t->props_known = true;
 	/* qdev-monitor.c qdev_device_help() -> qdev_get_device_class(): "Device '%s' not found" */
@@ -217,7 +217,7 @@ static int parse_type_help(const char *text, struct qdev_type *t)
 			e = l + strlen(l);
 		if (t->nprops == cap) {
 			size_t nc = cap ? cap * 2 : 32;
-			struct qdev_prop *np = realloc(props, nc * sizeof(*np));
+			struct vk_qdev_prop *np = realloc(props, nc * sizeof(*np));
 			if (!np)
 				goto nomem;
 			props = np;
@@ -241,12 +241,12 @@ nomem:
 	return -ENOMEM;
 }
 
-int qdev_model_from_help(const char *version_text, const char *list_text, size_t ntypes,
+int vk_qdev_model_from_help(const char *version_text, const char *list_text, size_t ntypes,
                          const char *const *names, const char *const *helps, const char *object_help,
-                         struct qdev_model **out, struct vk_error *err)
+                         struct vk_qdev_model **out, struct vk_error *err)
 {
 	struct typevec tv = { 0 };
-	struct qdev_model *m;
+	struct vk_qdev_model *m;
 	unsigned maj, min, mic = 0;
 	const char *p = version_text ? strstr(version_text, "version ") : NULL;
 	int r = 0;
@@ -272,7 +272,7 @@ int qdev_model_from_help(const char *version_text, const char *list_text, size_t
 		r = parse_list(list_text, &tv);
 	}
 	for (size_t i = 0; r == 0 && i < ntypes; i++) {
-		struct qdev_type *t = NULL;
+		struct vk_qdev_type *t = NULL;
 		if (!helps[i])
 			continue;
 		for (size_t k = 0; k < tv.n && !t; k++)
@@ -290,7 +290,7 @@ int qdev_model_from_help(const char *version_text, const char *list_text, size_t
 	m->types = tv.v;
 	m->ntypes = tv.n;
 	if (r < 0) {
-		qdev_model_free(m);
+		vk_qdev_model_free(m);
 		return vk_error_set(err, ENOMEM, "out of memory");
 	}
 	if (m->ntypes > 1)

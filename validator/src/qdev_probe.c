@@ -29,7 +29,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <vfiokit/cleanup.h>
+#include "vk_cleanup.h"
 #include <vfiokit/qdev_model.h>
 
 #include "vk_fileio.h"
@@ -89,7 +89,7 @@ static int answers_add(struct answers *a, char *name, char *help)
 	return 0;
 }
 
-static const char *cache_dir(const struct qdev_probe_opts *o, char *buf, size_t len)
+static const char *cache_dir(const struct vk_qdev_probe_opts *o, char *buf, size_t len)
 {
 	const char *e;
 
@@ -322,8 +322,8 @@ static int ask_missing(const char *binary, size_t nnames, const char *const *nam
 	return 0;
 }
 
-int qdev_model_probe(const char *binary, size_t nnames, const char *const *names,
-                     const struct qdev_probe_opts *opts, struct qdev_model **out, struct vk_error *err)
+int vk_qdev_model_probe(const char *binary, size_t nnames, const char *const *names,
+                     const struct vk_qdev_probe_opts *opts, struct vk_qdev_model **out, struct vk_error *err)
 {
 	struct answers a = { 0 };
 	struct stat st;
@@ -350,7 +350,7 @@ int qdev_model_probe(const char *binary, size_t nnames, const char *const *names
 		cache_store(dir, path, hdr, &a);
 	if (opts && opts->cache_hit)
 		*opts->cache_hit = !a.dirty;
-	r = qdev_model_from_help(a.version, a.list, a.n, (const char *const *)a.names, (const char *const *)a.helps, a.object,
+	r = vk_qdev_model_from_help(a.version, a.list, a.n, (const char *const *)a.names, (const char *const *)a.helps, a.object,
 	                         out, err);
 	if (r == 0) {
 		const char *p = strstr(a.version, "version ");

@@ -91,7 +91,7 @@ static int int_width(const char *type, bool *is_unsigned)
 	return 0;
 }
 
-static const char *check_int(const char *name, const char *type, const struct qc_prop *v, bool json, char *buf,
+static const char *check_int(const char *name, const char *type, const struct vk_qc_prop *v, bool json, char *buf,
                              size_t len)
 {
 	bool u;
@@ -99,12 +99,12 @@ static const char *check_int(const char *name, const char *type, const struct qc
 	int64_t s = 0;
 	uint64_t x = 0;
 
-	if (v->kind == QC_V_STRING && !json) {
+	if (v->kind == VK_QC_V_STRING && !json) {
 		if (u ? strtou64_q(v->value, &x) < 0 : strtoi64_q(v->value, &s) < 0) {
 			snprintf(buf, len, "Parameter '%s' expects integer", name);
 			return buf;
 		}
-	} else if (v->kind == QC_V_NUMBER && json_integer(v->value)) {
+	} else if (v->kind == VK_QC_V_NUMBER && json_integer(v->value)) {
 		if (u && v->value[0] != '-') {
 			if (strtou64_q(v->value, &x) < 0)
 				goto json_bad;
@@ -183,7 +183,7 @@ static const char *json_want(const char *name, const char *what, char *buf, size
 	return buf;
 }
 
-const char *vk__qdev_value_error(const struct qdev_prop *p, const struct qc_prop *v, bool json, char *buf, size_t len)
+const char *vk__qdev_value_error(const struct vk_qdev_prop *p, const struct vk_qc_prop *v, bool json, char *buf, size_t len)
 {
 	const char *t = p->type;
 	bool u;
@@ -192,7 +192,7 @@ const char *vk__qdev_value_error(const struct qdev_prop *p, const struct qc_prop
 	if (int_width(t, &u))
 		return check_int(p->name, t, v, json, buf, len);
 	if (strcmp(t, "bool") == 0) {
-		if (v->kind == QC_V_BOOL || (v->kind == QC_V_STRING && !json && vk__qemu_bool(v->value) >= 0))
+		if (v->kind == VK_QC_V_BOOL || (v->kind == VK_QC_V_STRING && !json && vk__qemu_bool(v->value) >= 0))
 			return NULL;
 		if (json)
 			return json_want(p->name, "boolean", buf, len);
@@ -200,8 +200,8 @@ const char *vk__qdev_value_error(const struct qdev_prop *p, const struct qc_prop
 		return buf;
 	}
 	if (strcmp(t, "size") == 0) {
-		if ((v->kind == QC_V_NUMBER && json_integer(v->value) && v->value[0] != '-') ||
-		    (v->kind == QC_V_STRING && !json && size_ok(v->value)))
+		if ((v->kind == VK_QC_V_NUMBER && json_integer(v->value) && v->value[0] != '-') ||
+		    (v->kind == VK_QC_V_STRING && !json && size_ok(v->value)))
 			return NULL;
 		if (json) { /* qobject_input_type_size() */
 			snprintf(buf, len, "Parameter '%s' expects uint64", p->name);
@@ -213,7 +213,7 @@ const char *vk__qdev_value_error(const struct qdev_prop *p, const struct qc_prop
 	/* strings, links and enums are JSON strings */
 	bool is_enum = !strchr(t, '<') && enum_values(p->desc, vals, sizeof(vals));
 	if (strcmp(t, "str") == 0 || strncmp(t, "link<", 5) == 0 || is_enum) {
-		if (v->kind != QC_V_STRING)
+		if (v->kind != VK_QC_V_STRING)
 			return json_want(p->name, "string", buf, len);
 		if (is_enum && !enum_has(vals, v->value)) {
 			snprintf(buf, len, "Parameter '%s' does not accept value '%s'", p->name, v->value);
@@ -223,16 +223,16 @@ const char *vk__qdev_value_error(const struct qdev_prop *p, const struct qc_prop
 	return NULL; /* a type these rules do not know: not judged */
 }
 
-int vk__pci_devfn_parse(const struct qc_prop *v, int *devfn)
+int vk__pci_devfn_parse(const struct vk_qc_prop *v, int *devfn)
 {
-	if (v->kind == QC_V_NUMBER) {
+	if (v->kind == VK_QC_V_NUMBER) {
 		int64_t x;
 		if (!json_integer(v->value) || strtoi64_q(v->value, &x) < 0 || x < -1 || x > 255)
 			return -EINVAL;
 		*devfn = (int)x;
 		return 0;
 	}
-	if (v->kind != QC_V_STRING)
+	if (v->kind != VK_QC_V_STRING)
 		return -EINVAL;
 	/* set_pci_devfn(): slot = strtoul(p, &e, 16); [. fn = strtoul(p, &e, 16)]; all consumed */
 	const char *p = v->value;

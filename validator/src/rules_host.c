@@ -9,7 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <vfiokit/cleanup.h>
+#include "vk_cleanup.h"
 #include <vfiokit/resolver.h>
 #include <vfiokit/root.h>
 #include <vfiokit/validator.h>
@@ -17,9 +17,9 @@
 #include "rules.h"
 
 /* A member of an IOMMU group bound to a driver that takes the group
- * (!pci_driver_keeps_group_free()). */
+ * (!vk_pci_driver_keeps_group_free()). */
 struct member {
-	char bdf[PCI_ADDR_STRLEN];
+	char bdf[VK_PCI_ADDR_STRLEN];
 	char driver[64];
 };
 
@@ -118,12 +118,12 @@ static const struct group_members *group_members(const struct vk_root *root, str
 		return NULL;
 	}
 	while ((de = readdir(d))) {
-		struct pci_addr a;
-		struct pci_dev_facts f;
+		struct vk_pci_addr a;
+		struct vk_pci_dev_facts f;
 
-		if (de->d_name[0] == '.' || pci_addr_parse(de->d_name, &a, NULL) < 0)
+		if (de->d_name[0] == '.' || vk_pci_addr_parse(de->d_name, &a, NULL) < 0)
 			continue;
-		if (pci_dev_facts_read(root, &a, &f, NULL) < 0 || pci_driver_keeps_group_free(f.driver))
+		if (vk_pci_dev_facts_read(root, &a, &f, NULL) < 0 || vk_pci_driver_keeps_group_free(f.driver))
 			continue;
 		if (g->n == cap) {
 			size_t nc = cap ? cap * 2 : 8;
@@ -148,7 +148,7 @@ static const struct group_members *group_members(const struct vk_root *root, str
 /* What a finding about the members of a group needs to name. */
 struct group_finding {
 	struct vk_report *r;
-	const struct qc_option *o;
+	const struct vk_qc_option *o;
 	const char *subj;
 	const char *bdf; /* the device the option names */
 	long group;
@@ -203,8 +203,8 @@ static int check_members(const struct vk_root *root, struct group_cache *gc, con
 }
 
 /* Legacy mode: QEMU opens /dev/vfio/<group>, which must exist, and refuses a group that is not viable. */
-static int check_group(const struct vk_root *root, struct group_cache *gc, const struct qc_option *o,
-                       const struct pci_dev_facts *f, struct vk_report *r, struct vk_error *err)
+static int check_group(const struct vk_root *root, struct group_cache *gc, const struct vk_qc_option *o,
+                       const struct vk_pci_dev_facts *f, struct vk_report *r, struct vk_error *err)
 {
 	char path[128], subj[128], ev[256];
 	struct group_finding g = { .r = r, .o = o, .subj = subj, .bdf = f->bdf, .group = f->iommu_group };
@@ -231,8 +231,8 @@ static int check_group(const struct vk_root *root, struct group_cache *gc, const
  * refuses with EPERM while a member's kernel driver holds the group (owner_cnt
  * taken at its probe).  No /dev/vfio/<group> node is involved.
  */
-static int check_group_iommufd(const struct vk_root *root, struct group_cache *gc, const struct qc_option *o,
-                               const struct pci_dev_facts *f, struct vk_report *r, struct vk_error *err)
+static int check_group_iommufd(const struct vk_root *root, struct group_cache *gc, const struct vk_qc_option *o,
+                               const struct vk_pci_dev_facts *f, struct vk_report *r, struct vk_error *err)
 {
 	char subj[128];
 	struct group_finding g = { .r = r, .o = o, .subj = subj, .bdf = f->bdf, .group = f->iommu_group,
@@ -242,33 +242,33 @@ static int check_group_iommufd(const struct vk_root *root, struct group_cache *g
 	return check_members(root, gc, &g, err);
 }
 
-int vk_check_host(const struct qc_cmdline *c, const struct vk_root *root, struct vk_report *r,
+int vk_check_host(const struct vk_qc_cmdline *c, const struct vk_root *root, struct vk_report *r,
                   struct vk_error *err)
 {
 	struct group_cache gc = { 0 };
 	int ret = 0;
 
 	for (size_t i = 0; i < c->nopts && ret >= 0; i++) {
-		const struct qc_option *o = &c->opts[i];
-		struct pci_addr a;
-		struct pci_dev_facts f;
+		const struct vk_qc_option *o = &c->opts[i];
+		struct vk_pci_addr a;
+		struct vk_pci_dev_facts f;
 		char subj[128], ev[640];
 
 		if (!vk__is_vfio_pci(o) || vk__vfio_device_addr(o, &a) < 0)
 			continue; /* fd= alone, an mdev: nothing to look up */
-		bool iommufd = qc_option_get(o, "iommufd") || qc_option_get(o, "fd");
+		bool iommufd = vk_qc_option_get(o, "iommufd") || vk_qc_option_get(o, "fd");
 		vk__subject(o, subj, sizeof(subj));
-		ret = pci_dev_facts_read(root, &a, &f, err);
+		ret = vk_pci_dev_facts_read(root, &a, &f, err);
 		if (ret < 0)
 			break;
 		if (!f.present) {
 			snprintf(ev, sizeof(ev), "%s/sys/bus/pci/devices/%s absent", vk_root_prefix(root), f.bdf);
 			ret = vk_report_add(r, "VV101", subj, o->argi, o->line, ev, NULL, "no PCI device %s on this host", f.bdf);
-		} else if (!pci_driver_is_vfio_pci(f.driver)) {
+		} else if (!vk_pci_driver_is_vfio_pci(f.driver)) {
 			snprintf(ev, sizeof(ev), "driver=%s", f.driver[0] ? f.driver : "(none)");
 			ret = vk_report_add(r, "VV102", subj, o->argi, o->line, ev, NULL, "%s is bound to %s, not vfio-pci",
 			                    f.bdf, f.driver[0] ? f.driver : "no driver");
-		} else if (iommufd && f.cdev_state != VFIO_CDEV_OK) {
+		} else if (iommufd && f.cdev_state != VK_VFIO_CDEV_OK) {
 			snprintf(ev, sizeof(ev), "%s", f.cdev_problem);
 			ret = vk_report_add(r, "VV103", subj, o->argi, o->line, ev, NULL,
 			                    "%s has no usable VFIO cdev, which iommufd needs", f.bdf);

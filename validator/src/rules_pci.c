@@ -25,7 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <vfiokit/cleanup.h>
+#include "vk_cleanup.h"
 #include <vfiokit/validator.h>
 
 #include "rules.h"
@@ -92,17 +92,17 @@ static const struct occ pc_builtin[] = {
 static const char *const q35_other[] = { "ide.0", "ide.1", "ide.2", "ide.3", "ide.4", "ide.5", "isa.0", "i2c", NULL };
 static const char *const pc_other[] = { "ide.0", "ide.1", "isa.0", "i2c", NULL };
 
-static const char *machine_type(const struct qc_cmdline *c)
+static const char *machine_type(const struct vk_qc_cmdline *c)
 {
 	const char *type = NULL;
 
 	/* -machine options merge (qemu_opts "machine" merge_lists): the last type= wins */
 	for (size_t i = 0; i < c->nopts; i++) {
-		const struct qc_option *o = &c->opts[i];
+		const struct vk_qc_option *o = &c->opts[i];
 		if (!o->def)
 			continue;
-		if (strcmp(o->def->name, "machine") == 0 && qc_option_get(o, "type"))
-			type = qc_option_get(o, "type");
+		if (strcmp(o->def->name, "machine") == 0 && vk_qc_option_get(o, "type"))
+			type = vk_qc_option_get(o, "type");
 		else if (strcmp(o->def->name, "M") == 0 && o->arg)
 			type = o->arg; /* compared up to ',' below */
 	}
@@ -121,7 +121,7 @@ static bool type_is(const char *t, const char *name)
 	return strncmp(t, name, n) == 0 && (t[n] == '\0' || t[n] == ',');
 }
 
-static void machine_of(const struct qc_cmdline *c, struct machine *m)
+static void machine_of(const struct vk_qc_cmdline *c, struct machine *m)
 {
 	const char *t = machine_type(c);
 
@@ -156,12 +156,12 @@ static bool adds_no_pci_device(const char *name)
 	return false;
 }
 
-static bool root_auto_known(const struct qc_cmdline *c)
+static bool root_auto_known(const struct vk_qc_cmdline *c)
 {
 	bool nodefaults = false;
 
 	for (size_t i = 0; i < c->nopts; i++) {
-		const struct qc_option *o = &c->opts[i];
+		const struct vk_qc_option *o = &c->opts[i];
 		if (o->is_image || !o->def || !adds_no_pci_device(o->def->name))
 			return false;
 		if (strcmp(o->def->name, "vga") == 0 && (!o->arg || strcmp(o->arg, "none") != 0))
@@ -235,8 +235,8 @@ static bool strmap_get(const struct strmap *m, const char *k, size_t *v)
 }
 
 struct topo {
-	const struct qc_cmdline *c;
-	const struct qemu_caps *caps;
+	const struct vk_qc_cmdline *c;
+	const struct vk_qemu_caps *caps;
 	struct machine mach;
 	struct pbus *buses;
 	size_t nbuses;
@@ -297,15 +297,15 @@ static bool in_list(const char *const *l, const char *s)
 }
 
 /* The bus a PCI device goes on; NULL with *@judged false when these rules cannot tell. */
-static int find_bus(struct topo *t, const struct qc_option *o, size_t i, struct pbus **out)
+static int find_bus(struct topo *t, const struct vk_qc_option *o, size_t i, struct pbus **out)
 {
-	const char *name = qc_option_get(o, "bus");
-	const struct qc_prop *bp = qc_option_prop(o, "bus");
+	const char *name = vk_qc_option_get(o, "bus");
+	const struct vk_qc_prop *bp = vk_qc_option_prop(o, "bus");
 	size_t k;
 	char ev[256];
 
 	*out = NULL;
-	if (bp && bp->kind != QC_V_STRING)
+	if (bp && bp->kind != VK_QC_V_STRING)
 		name = NULL; /* JSON: ignored (VV028) */
 	if (!name) {
 		if (t->mach.root && strmap_get(&t->busmap, t->mach.root, &k))
@@ -327,7 +327,7 @@ static int find_bus(struct topo *t, const struct qc_option *o, size_t i, struct 
 		return 0;
 	}
 	if (strmap_get(&t->ids, name, &k)) {
-		const char *ty = qc_option_type(&t->c->opts[k]);
+		const char *ty = vk_qc_option_type(&t->c->opts[k]);
 		ADDO("VV025", o, ev, "name the id of a PCI bridge or root port, or the machine's root bus",
 		     "Bus '%s' not found: '%s' is a %s (argument %ld), which has no bus of that name", name, name,
 		     ty ? ty : "device", t->c->opts[k].argi);
@@ -348,17 +348,17 @@ static int find_bus(struct topo *t, const struct qc_option *o, size_t i, struct 
 	return 0;
 }
 
-static bool prop_on(const struct qc_option *o, const char *key)
+static bool prop_on(const struct vk_qc_option *o, const char *key)
 {
-	const struct qc_prop *p = qc_option_prop(o, key);
+	const struct vk_qc_prop *p = vk_qc_option_prop(o, key);
 
 	if (!p)
 		return false;
-	return p->kind == QC_V_BOOL ? strcmp(p->value, "true") == 0 : p->kind == QC_V_STRING && vk__qemu_bool(p->value) == 1;
+	return p->kind == VK_QC_V_BOOL ? strcmp(p->value, "true") == 0 : p->kind == VK_QC_V_STRING && vk__qemu_bool(p->value) == 1;
 }
 
 /* VV023: hw/pci/pci.c pci_init_multifunction(), run as the device is realized. */
-static int check_multifunction(struct topo *t, const struct qc_option *o, const struct pbus *b, int devfn, bool mf)
+static int check_multifunction(struct topo *t, const struct vk_qc_option *o, const struct pbus *b, int devfn, bool mf)
 {
 	int slot = devfn >> 3, fn = devfn & 7;
 	char ev[256];
@@ -390,9 +390,9 @@ static int check_multifunction(struct topo *t, const struct qc_option *o, const 
 }
 
 /* Put a PCI device on its bus as do_pci_register_device() does (VV024), then VV023. */
-static int place(struct topo *t, const struct qc_option *o, struct pbus *b, const char *type, const char *id)
+static int place(struct topo *t, const struct vk_qc_option *o, struct pbus *b, const char *type, const char *id)
 {
-	const struct qc_prop *ap = qc_option_prop(o, "addr");
+	const struct vk_qc_prop *ap = vk_qc_option_prop(o, "addr");
 	int devfn = -1;
 	char ev[256], nm[160];
 
@@ -425,7 +425,7 @@ static int place(struct topo *t, const struct qc_option *o, struct pbus *b, cons
 
 static int walk(struct topo *t)
 {
-	const struct qc_cmdline *c = t->c;
+	const struct vk_qc_cmdline *c = t->c;
 	int ret;
 
 	if (t->mach.root) {
@@ -435,20 +435,20 @@ static int walk(struct topo *t)
 				return ret;
 	}
 	for (size_t i = 0; i < c->nopts; i++) {
-		const struct qc_option *o = &c->opts[i];
-		const char *type = qc_option_type(o), *id;
-		const struct qdev_type *mt;
+		const struct vk_qc_option *o = &c->opts[i];
+		const char *type = vk_qc_option_type(o), *id;
+		const struct vk_qdev_type *mt;
 		struct pbus *b = NULL;
 
 		if (!o->def || strcmp(o->def->name, "device") != 0 || !type)
 			continue;
-		mt = qdev_model_type(t->caps->model, type);
-		id = qc_option_get(o, "id");
-		if (qc_option_prop(o, "id") && qc_option_prop(o, "id")->kind != QC_V_STRING)
+		mt = vk_qdev_model_type(t->caps->model, type);
+		id = vk_qc_option_get(o, "id");
+		if (vk_qc_option_prop(o, "id") && vk_qc_option_prop(o, "id")->kind != VK_QC_V_STRING)
 			id = NULL;
 		if (!mt || !mt->bus) {
 			/* a device these rules do not know might be PCI and take a slot */
-			if (t->nbuses && !qc_option_get(o, "bus"))
+			if (t->nbuses && !vk_qc_option_get(o, "bus"))
 				t->buses[0].auto_ok = false;
 			continue;
 		}
@@ -468,7 +468,7 @@ static int walk(struct topo *t)
 	return 0;
 }
 
-int vk__check_pci_topology(const struct qc_cmdline *c, const struct qemu_caps *caps, struct vk_report *r)
+int vk__check_pci_topology(const struct vk_qc_cmdline *c, const struct vk_qemu_caps *caps, struct vk_report *r)
 {
 	struct topo t = { .c = c, .caps = caps, .r = r };
 	size_t ndev = 1;
@@ -481,9 +481,9 @@ int vk__check_pci_topology(const struct qc_cmdline *c, const struct qemu_caps *c
 	if (!t.buses || strmap_init(&t.busmap, ndev) < 0 || strmap_init(&t.ids, ndev) < 0)
 		goto out;
 	for (size_t i = 0; i < c->nopts; i++) {
-		const struct qc_option *o = &c->opts[i];
-		const struct qc_prop *id = qc_option_prop(o, "id");
-		if (o->def && strcmp(o->def->name, "device") == 0 && id && id->kind == QC_V_STRING)
+		const struct vk_qc_option *o = &c->opts[i];
+		const struct vk_qc_prop *id = vk_qc_option_prop(o, "id");
+		if (o->def && strcmp(o->def->name, "device") == 0 && id && id->kind == VK_QC_V_STRING)
 			strmap_put(&t.ids, id->value, i);
 	}
 	ret = walk(&t);

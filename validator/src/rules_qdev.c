@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <vfiokit/cleanup.h>
+#include "vk_cleanup.h"
 #include <vfiokit/validator.h>
 
 #include "rules.h"
@@ -23,7 +23,7 @@
 			return r_;                                                              \
 	} while (0)
 
-bool vk__model_exact(const struct qemu_caps *caps)
+bool vk__model_exact(const struct vk_qemu_caps *caps)
 {
 	return caps->model && (caps->model->from_binary || caps->model->version == caps->version);
 }
@@ -35,7 +35,7 @@ static bool qdev_own_key(const char *k)
 }
 
 struct propref {
-	const struct qc_prop *p;
+	const struct vk_qc_prop *p;
 	size_t idx;
 };
 
@@ -51,7 +51,7 @@ static int propref_cmp(const void *a, const void *b)
  * each QemuOpt into the dict in order, so the last one wins and the earlier
  * ones are never looked at.  Marks @last[k] for the property that counts.
  */
-static int check_repeats(const struct qc_option *o, const char *subj, bool *last, struct vk_report *r)
+static int check_repeats(const struct vk_qc_option *o, const char *subj, bool *last, struct vk_report *r)
 {
 	_cleanup_free_ struct propref *v = calloc(o->nprops ? o->nprops : 1, sizeof(*v));
 	char ev[256];
@@ -78,14 +78,14 @@ static int check_repeats(const struct qc_option *o, const char *subj, bool *last
 }
 
 /* VV028: JSON "id"/"bus" that is not a string: qdict_get_try_str() returns NULL, QEMU goes on without. */
-static int check_json_own_keys(const struct qc_option *o, const char *subj, struct vk_report *r)
+static int check_json_own_keys(const struct vk_qc_option *o, const char *subj, struct vk_report *r)
 {
 	static const char *const keys[] = { "id", "bus" };
 	char ev[256];
 
 	for (size_t i = 0; o->json && i < VK_ARRAY_SIZE(keys); i++) {
-		const struct qc_prop *p = qc_option_prop(o, keys[i]);
-		if (!p || p->kind == QC_V_STRING)
+		const struct vk_qc_prop *p = vk_qc_option_prop(o, keys[i]);
+		if (!p || p->kind == VK_QC_V_STRING)
 			continue;
 		snprintf(ev, sizeof(ev), "\"%s\":%s", p->key, p->value);
 		ADD("VV028", o, ev, NULL, "\"%s\" is not a JSON string: QEMU ignores it and adds the device %s", p->key,
@@ -94,19 +94,19 @@ static int check_json_own_keys(const struct qc_option *o, const char *subj, stru
 	return 0;
 }
 
-static bool vfio_string_key(const struct qc_option *o, bool vfio, const char *k)
+static bool vfio_string_key(const struct vk_qc_option *o, bool vfio, const char *k)
 {
 	/* VV012 already reports these for vfio-pci */
 	return o->json && vfio &&
 	       (strcmp(k, "host") == 0 || strcmp(k, "sysfsdev") == 0 || strcmp(k, "fd") == 0 || strcmp(k, "iommufd") == 0);
 }
 
-static int check_prop(const struct qc_option *o, const char *subj, bool vfio, const struct qdev_type *t,
-                      const struct qc_prop *v, const struct qemu_caps *caps, struct vk_report *r)
+static int check_prop(const struct vk_qc_option *o, const char *subj, bool vfio, const struct vk_qdev_type *t,
+                      const struct vk_qc_prop *v, const struct vk_qemu_caps *caps, struct vk_report *r)
 {
 	char ev[512], msg[512];
-	const struct qdev_prop *p = qdev_type_prop(t, v->key);
-	const struct qdev_model *m = caps->model;
+	const struct vk_qdev_prop *p = vk_qdev_type_prop(t, v->key);
+	const struct vk_qdev_model *m = caps->model;
 	bool exact = vk__model_exact(caps);
 
 	snprintf(ev, sizeof(ev), "%s=%s", v->key, v->value);
@@ -134,11 +134,11 @@ static int check_prop(const struct qc_option *o, const char *subj, bool vfio, co
 	return 0;
 }
 
-static int check_device(const struct qc_option *o, const struct qemu_caps *caps, struct vk_report *r)
+static int check_device(const struct vk_qc_option *o, const struct vk_qemu_caps *caps, struct vk_report *r)
 {
-	const struct qdev_model *m = caps->model;
-	const char *drv = qc_option_type(o);
-	const struct qdev_type *t = qdev_model_type(m, drv);
+	const struct vk_qdev_model *m = caps->model;
+	const char *drv = vk_qc_option_type(o);
+	const struct vk_qdev_type *t = vk_qdev_model_type(m, drv);
 	bool exact = vk__model_exact(caps);
 	char ev[256], subj[128];
 	int ret;
@@ -175,7 +175,7 @@ static int check_device(const struct qc_option *o, const struct qemu_caps *caps,
 }
 
 /* A table of one target says nothing about another's devices (qemu-system-s390x has zpci, not q35). */
-static bool target_matches(const struct qc_cmdline *c, const struct qdev_model *m)
+static bool target_matches(const struct vk_qc_cmdline *c, const struct vk_qdev_model *m)
 {
 	if (!c->has_program || !m->target[0])
 		return true;
@@ -186,14 +186,14 @@ static bool target_matches(const struct qc_cmdline *c, const struct qdev_model *
 	return strcmp(b + 12, m->target) == 0;
 }
 
-int vk__check_qdev(const struct qc_cmdline *c, const struct qemu_caps *caps, struct vk_report *r)
+int vk__check_qdev(const struct vk_qc_cmdline *c, const struct vk_qemu_caps *caps, struct vk_report *r)
 {
 	int ret;
 
 	if (!caps->model || !target_matches(c, caps->model))
 		return 0;
 	for (size_t i = 0; i < c->nopts; i++) {
-		const struct qc_option *o = &c->opts[i];
+		const struct vk_qc_option *o = &c->opts[i];
 		if (o->def && strcmp(o->def->name, "device") == 0 && (ret = check_device(o, caps, r)) < 0)
 			return ret;
 	}

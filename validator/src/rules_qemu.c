@@ -5,28 +5,28 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <vfiokit/cleanup.h>
+#include "vk_cleanup.h"
 #include <vfiokit/validator.h>
 
 #include "rules.h"
 
-bool vk__is_vfio_pci(const struct qc_option *o)
+bool vk__is_vfio_pci(const struct vk_qc_option *o)
 {
 	const char *drv;
 
 	if (!o->def || strcmp(o->def->name, "device") != 0)
 		return false;
-	drv = qc_option_type(o);
+	drv = vk_qc_option_type(o);
 	return drv && (strcmp(drv, "vfio-pci") == 0 || strcmp(drv, "vfio-pci-nohotplug") == 0);
 }
 
-bool vk__is_iommufd_object(const struct qc_option *o)
+bool vk__is_iommufd_object(const struct vk_qc_option *o)
 {
 	const char *t;
 
 	if (!o->def || strcmp(o->def->name, "object") != 0)
 		return false;
-	t = qc_option_type(o);
+	t = vk_qc_option_type(o);
 	return t && strcmp(t, "iommufd") == 0;
 }
 
@@ -34,7 +34,7 @@ bool vk__is_iommufd_object(const struct qc_option *o)
  * [domain:]bus:slot.function, hex except the function (decimal), domain <= 0xffff,
  * bus <= 0xff, slot <= 0x1f, function <= 7.  Returns 0, -EINVAL malformed,
  * -ERANGE for a domain above 0xffff (otherwise well formed). */
-int vk__qemu_host_parse(const char *s, struct pci_addr *out)
+int vk__qemu_host_parse(const char *s, struct vk_pci_addr *out)
 {
 	unsigned long f[3];
 	int nf = 0;
@@ -84,10 +84,10 @@ int vk__qemu_host_parse(const char *s, struct pci_addr *out)
 }
 
 /* The PCI address of a vfio-pci device (sysfsdev= wins over host=, as in QEMU). */
-int vk__vfio_device_addr(const struct qc_option *o, struct pci_addr *out)
+int vk__vfio_device_addr(const struct vk_qc_option *o, struct vk_pci_addr *out)
 {
-	const char *sysfsdev = qc_option_get(o, "sysfsdev");
-	const char *host = qc_option_get(o, "host");
+	const char *sysfsdev = vk_qc_option_get(o, "sysfsdev");
+	const char *host = vk_qc_option_get(o, "host");
 
 	if (sysfsdev) {
 		const char *pfx = "/sys/bus/pci/devices/";
@@ -103,7 +103,7 @@ int vk__vfio_device_addr(const struct qc_option *o, struct pci_addr *out)
 		size_t l = strlen(buf);
 		while (l && buf[l - 1] == '/')
 			buf[--l] = '\0';
-		return pci_addr_parse(buf, out, NULL);
+		return vk_pci_addr_parse(buf, out, NULL);
 	}
 	if (host) {
 		int r = vk__qemu_host_parse(host, out);
@@ -112,10 +112,10 @@ int vk__vfio_device_addr(const struct qc_option *o, struct pci_addr *out)
 	return -ENOENT;
 }
 
-void vk__subject(const struct qc_option *o, char *buf, size_t len)
+void vk__subject(const struct vk_qc_option *o, char *buf, size_t len)
 {
-	const char *id = qc_option_get(o, "id");
-	const char *t = qc_option_type(o);
+	const char *id = vk_qc_option_get(o, "id");
+	const char *t = vk_qc_option_type(o);
 
 	if (id)
 		snprintf(buf, len, "%s", id);
@@ -162,33 +162,33 @@ bool vk__is_placeholder(const char *s)
 			return r_;                                                               \
 	} while (0)
 
-static const char *version_str(const struct qemu_caps *caps, char *buf, size_t len)
+static const char *version_str(const struct vk_qemu_caps *caps, char *buf, size_t len)
 {
 	snprintf(buf, len, "%s", caps->label[0] ? caps->label : "this QEMU");
 	return buf;
 }
 
 /* JSON values QEMU reads as strings (fd, host, sysfsdev, iommufd, id). */
-static int check_json_strings(const struct qc_option *o, struct vk_report *r, const char *const *keys)
+static int check_json_strings(const struct vk_qc_option *o, struct vk_report *r, const char *const *keys)
 {
 	if (!o->json)
 		return 0;
 	for (size_t k = 0; keys[k]; k++) {
-		const struct qc_prop *p = qc_option_prop(o, keys[k]);
-		if (p && p->kind != QC_V_STRING) {
+		const struct vk_qc_prop *p = vk_qc_option_prop(o, keys[k]);
+		if (p && p->kind != VK_QC_V_STRING) {
 			char ev[256];
 			snprintf(ev, sizeof(ev), "\"%s\":%s", p->key, p->value);
 			char hint[256];
 			snprintf(hint, sizeof(hint), "write \"%s\":\"%s\"", p->key, p->value);
 			ADD("VV012", o, ev, hint, "%s must be a JSON string; QEMU refuses a %s here", p->key,
-			    p->kind == QC_V_NUMBER ? "number" : p->kind == QC_V_BOOL ? "boolean" : "non-string");
+			    p->kind == VK_QC_V_NUMBER ? "number" : p->kind == VK_QC_V_BOOL ? "boolean" : "non-string");
 		}
 	}
 	return 0;
 }
 
 /* fd= of vfio-pci or of the iommufd object. */
-static int check_fd_value(const struct qc_option *o, const struct qc_prop *fd, struct vk_report *r)
+static int check_fd_value(const struct vk_qc_option *o, const struct vk_qc_prop *fd, struct vk_report *r)
 {
 	char ev[256];
 
@@ -197,7 +197,7 @@ static int check_fd_value(const struct qc_option *o, const struct qc_prop *fd, s
 		ADD("VV010", o, ev, NULL, "fd=%s: an fd set is not accepted for fd= here", fd->value);
 	else if (vk__is_placeholder(fd->value))
 		ADD("VV019", o, ev, NULL, "fd=%s is a test placeholder, not an FD: not checked", fd->value);
-	else if (fd->kind == QC_V_STRING && !is_decimal(fd->value))
+	else if (fd->kind == VK_QC_V_STRING && !is_decimal(fd->value))
 		ADD("VV011", o, ev, NULL, "fd=%s is not a number: QEMU resolves it as a monitor FD name",
 		    fd->value);
 	return 0;
@@ -274,7 +274,7 @@ static const struct idspace idspaces[] = {
 	{ "blockdev", "node-name" }, { "audiodev", "id" },
 };
 
-static int check_duplicate_ids(const struct qc_cmdline *c, struct vk_report *r)
+static int check_duplicate_ids(const struct vk_qc_cmdline *c, struct vk_report *r)
 {
 	_cleanup_free_ struct keyed *v = calloc(c->nopts ? c->nopts : 1, sizeof(*v));
 	size_t n = 0;
@@ -282,11 +282,11 @@ static int check_duplicate_ids(const struct qc_cmdline *c, struct vk_report *r)
 	if (!v)
 		return -ENOMEM;
 	for (size_t i = 0; i < c->nopts; i++) {
-		const struct qc_option *o = &c->opts[i];
+		const struct vk_qc_option *o = &c->opts[i];
 		for (size_t s = 0; o->def && s < VK_ARRAY_SIZE(idspaces); s++) {
 			if (strcmp(o->def->name, idspaces[s].opt) != 0)
 				continue;
-			const char *id = qc_option_get(o, idspaces[s].key);
+			const char *id = vk_qc_option_get(o, idspaces[s].key);
 			if (id)
 				v[n++] = (struct keyed){ .key = id, .idx = i, .space = s };
 			break;
@@ -297,7 +297,7 @@ static int check_duplicate_ids(const struct qc_cmdline *c, struct vk_report *r)
 	if (n > 1)
 		qsort(v, n, sizeof(*v), keyed_cmp_idx);
 	for (size_t k = 0; k < n; k++) {
-		const struct qc_option *a = &c->opts[v[k].idx], *b = &c->opts[v[k].first];
+		const struct vk_qc_option *a = &c->opts[v[k].idx], *b = &c->opts[v[k].first];
 		const struct idspace *sp = &idspaces[v[k].space];
 		char ev[256];
 		if (v[k].first == v[k].idx)
@@ -309,15 +309,15 @@ static int check_duplicate_ids(const struct qc_cmdline *c, struct vk_report *r)
 	return 0;
 }
 
-static int check_vfio_device(const struct qc_cmdline *c, const struct keyed *objects, size_t nobjects,
-                             const struct qc_option *o, const struct qemu_caps *caps, struct vk_report *r)
+static int check_vfio_device(const struct vk_qc_cmdline *c, const struct keyed *objects, size_t nobjects,
+                             const struct vk_qc_option *o, const struct vk_qemu_caps *caps, struct vk_report *r)
 {
 		/* a non-string "id" QEMU ignores (qdev_device_add_from_qdict(): qdict_get_try_str()): VV028 */
 	static const char *const strkeys[] = { "host", "sysfsdev", "fd", "iommufd", NULL };
-	const struct qc_prop *host = qc_option_prop(o, "host");
-	const struct qc_prop *sysfsdev = qc_option_prop(o, "sysfsdev");
-	const struct qc_prop *fd = qc_option_prop(o, "fd");
-	const struct qc_prop *iommufd = qc_option_prop(o, "iommufd");
+	const struct vk_qc_prop *host = vk_qc_option_prop(o, "host");
+	const struct vk_qc_prop *sysfsdev = vk_qc_option_prop(o, "sysfsdev");
+	const struct vk_qc_prop *fd = vk_qc_option_prop(o, "fd");
+	const struct vk_qc_prop *iommufd = vk_qc_option_prop(o, "iommufd");
 	char ev[256], ver[80];
 	int ret;
 
@@ -332,7 +332,7 @@ static int check_vfio_device(const struct qc_cmdline *c, const struct keyed *obj
 		    sysfsdev->value, host->value);
 	}
 	if (host) {
-		struct pci_addr a;
+		struct vk_pci_addr a;
 		int hr = vk__qemu_host_parse(host->value, &a);
 		snprintf(ev, sizeof(ev), "host=%s", host->value);
 		if (hr == -ERANGE)
@@ -361,13 +361,13 @@ static int check_vfio_device(const struct qc_cmdline *c, const struct keyed *obj
 	if (iommufd) {
 		/* the first -object with that id (QEMU refuses a second one: VV007) */
 		const struct keyed *k = keyed_find(objects, nobjects, 0, iommufd->value);
-		const struct qc_option *obj = k ? &c->opts[k->idx] : NULL;
+		const struct vk_qc_option *obj = k ? &c->opts[k->idx] : NULL;
 		snprintf(ev, sizeof(ev), "iommufd=%s", iommufd->value);
 		if (!obj)
 			ADD("VV006", o, ev, NULL, "iommufd=%s names no -object", iommufd->value);
 		else if (!vk__is_iommufd_object(obj))
 			ADD("VV006", o, ev, NULL, "iommufd=%s names an object of type '%s', not iommufd", iommufd->value,
-			    qc_option_type(obj) ? qc_option_type(obj) : "?");
+			    vk_qc_option_type(obj) ? vk_qc_option_type(obj) : "?");
 		if (!caps->vfio_iommufd)
 			ADD("VV013", o, ev, "use QEMU 9.0 or newer, or legacy VFIO: host=<BDF> without fd=/iommufd=",
 			    "%s cannot do this: vfio-pci has no iommufd= property (from QEMU 9.0)", version_str(caps, ver, sizeof(ver)));
@@ -432,20 +432,20 @@ static int add_set(struct cmdline_index *x, long set)
 	return 0;
 }
 
-static int cmdline_index_build(const struct qc_cmdline *c, struct cmdline_index *x)
+static int cmdline_index_build(const struct vk_qc_cmdline *c, struct cmdline_index *x)
 {
 	for (size_t i = 0; i < c->nopts; i++) {
-		const struct qc_option *o = &c->opts[i];
+		const struct vk_qc_option *o = &c->opts[i];
 		const char *v;
 		int ret = 0;
 
 		if (!o->def)
 			continue;
-		if (strcmp(o->def->name, "object") == 0 && (v = qc_option_get(o, "id")))
+		if (strcmp(o->def->name, "object") == 0 && (v = vk_qc_option_get(o, "id")))
 			ret = keyvec_add(&x->objects, v, i, 0);
-		if (ret == 0 && vk__is_vfio_pci(o) && (v = qc_option_get(o, "iommufd")))
+		if (ret == 0 && vk__is_vfio_pci(o) && (v = vk_qc_option_get(o, "iommufd")))
 			ret = keyvec_add(&x->users, v, i, 0);
-		if (ret == 0 && (vk__is_vfio_pci(o) || vk__is_iommufd_object(o)) && (v = qc_option_get(o, "fd")) &&
+		if (ret == 0 && (vk__is_vfio_pci(o) || vk__is_iommufd_object(o)) && (v = vk_qc_option_get(o, "fd")) &&
 		    strncmp(v, "/dev/fdset/", 11) != 0)
 			ret = keyvec_add(&x->fds, v, i, 0);
 		if (ret < 0)
@@ -459,32 +459,32 @@ static int cmdline_index_build(const struct qc_cmdline *c, struct cmdline_index 
 
 /* A vfio-pci device's PCI address, with the index of its option. */
 struct addr_at {
-	struct pci_addr a;
+	struct vk_pci_addr a;
 	size_t idx;
 };
 
 static int addr_at_cmp(const void *a, const void *b)
 {
 	const struct addr_at *x = a, *y = b;
-	int k = pci_addr_cmp(&x->a, &y->a);
+	int k = vk_pci_addr_cmp(&x->a, &y->a);
 	return k ? k : (x->idx < y->idx ? -1 : x->idx > y->idx);
 }
 
-static int report_dup_addr(const struct qc_option *a, const struct qc_option *first, struct vk_report *r)
+static int report_dup_addr(const struct vk_qc_option *a, const struct vk_qc_option *first, struct vk_report *r)
 {
-	char bdf[PCI_ADDR_STRLEN], ev[256];
-	struct pci_addr pa;
+	char bdf[VK_PCI_ADDR_STRLEN], ev[256];
+	struct vk_pci_addr pa;
 
 	vk__vfio_device_addr(a, &pa);
-	pci_addr_format(&pa, bdf);
+	vk_pci_addr_format(&pa, bdf);
 	snprintf(ev, sizeof(ev), "%s also at argument %ld", bdf, first->argi);
 	ADD("VV008", a, ev, NULL, "host device %s is already assigned by argument %ld", bdf, first->argi);
 	return 0;
 }
 
-static int report_dup_fd(const struct qc_option *a, const struct qc_option *first, struct vk_report *r)
+static int report_dup_fd(const struct vk_qc_option *a, const struct vk_qc_option *first, struct vk_report *r)
 {
-	const char *fd = qc_option_get(a, "fd");
+	const char *fd = vk_qc_option_get(a, "fd");
 	char ev[256];
 
 	snprintf(ev, sizeof(ev), "fd=%s also at argument %ld", fd, first->argi);
@@ -498,7 +498,7 @@ static int report_dup_fd(const struct qc_option *a, const struct qc_option *firs
  * both reports them in the order of those first options.  Sorting makes it
  * O(n log n).
  */
-static int check_duplicate_devices(const struct qc_cmdline *c, const struct cmdline_index *x, struct vk_report *r)
+static int check_duplicate_devices(const struct vk_qc_cmdline *c, const struct cmdline_index *x, struct vk_report *r)
 {
 	_cleanup_free_ struct addr_at *addrs = calloc(c->nopts ? c->nopts : 1, sizeof(*addrs));
 	_cleanup_free_ size_t *first_addr = calloc(c->nopts ? c->nopts : 1, sizeof(size_t));
@@ -515,7 +515,7 @@ static int check_duplicate_devices(const struct qc_cmdline *c, const struct cmdl
 	if (na > 1)
 		qsort(addrs, na, sizeof(*addrs), addr_at_cmp);
 	for (size_t k = 1; k < na; k++)
-		if (pci_addr_equal(&addrs[k].a, &addrs[k - 1].a))
+		if (vk_pci_addr_equal(&addrs[k].a, &addrs[k - 1].a))
 			first_addr[addrs[k].idx] = first_addr[addrs[k - 1].idx];
 	for (size_t k = 0; k < x->fds.n; k++)
 		first_fd[x->fds.v[k].idx] = x->fds.v[k].first;
@@ -538,12 +538,12 @@ static int check_duplicate_devices(const struct qc_cmdline *c, const struct cmdl
 }
 
 /* VV016: /dev/fdset/N in any property names a set an -add-fd defines. */
-static int check_fdset_users(const struct qc_cmdline *c, const struct cmdline_index *x, struct vk_report *r)
+static int check_fdset_users(const struct vk_qc_cmdline *c, const struct cmdline_index *x, struct vk_report *r)
 {
 	char ev[256];
 
 	for (size_t i = 0; i < c->nopts; i++) {
-		const struct qc_option *o = &c->opts[i];
+		const struct vk_qc_option *o = &c->opts[i];
 		char subj[128] = "";
 		for (size_t k = 0; k < o->nprops; k++) {
 			const char *v = o->props[k].value;
@@ -566,14 +566,14 @@ static int check_fdset_users(const struct qc_cmdline *c, const struct cmdline_in
 	return 0;
 }
 
-static int check_options(const struct qc_cmdline *c, const struct qemu_caps *caps, struct cmdline_index *x,
+static int check_options(const struct vk_qc_cmdline *c, const struct vk_qemu_caps *caps, struct cmdline_index *x,
                          struct vk_report *r)
 {
 	char ev[256], ver[80];
 	int ret;
 
 	for (size_t i = 0; i < c->nopts; i++) {
-		const struct qc_option *o = &c->opts[i];
+		const struct vk_qc_option *o = &c->opts[i];
 
 		if (!o->def && !o->is_image) {
 			snprintf(ev, sizeof(ev), "-%s", o->name);
@@ -593,7 +593,7 @@ static int check_options(const struct qc_cmdline *c, const struct qemu_caps *cap
 			    "%s cannot parse JSON -device (from QEMU 6.2)", version_str(caps, ver, sizeof(ver)));
 		if (vk__is_iommufd_object(o)) {
 			static const char *const k[] = { "fd", "id", NULL };
-			const struct qc_prop *fd = qc_option_prop(o, "fd");
+			const struct vk_qc_prop *fd = vk_qc_option_prop(o, "fd");
 			if ((ret = check_json_strings(o, r, k)) < 0)
 				return ret;
 			if (fd && (ret = check_fd_value(o, fd, r)) < 0)
@@ -603,14 +603,14 @@ static int check_options(const struct qc_cmdline *c, const struct qemu_caps *cap
 				    "use QEMU 9.0 or newer (Debian 12 ships 7.2), or legacy VFIO: -device vfio-pci,host=<BDF> without iommufd",
 				    "%s cannot do this: it has no iommufd backend object (from QEMU 9.0)",
 				    version_str(caps, ver, sizeof(ver)));
-			const char *id = qc_option_get(o, "id");
+			const char *id = vk_qc_option_get(o, "id");
 			if (!id || !keyed_find(x->users.v, x->users.n, 0, id))
 				ADD("VV017", o, NULL, NULL, "iommufd object '%s' is used by no vfio-pci device", id ? id : "?");
 		}
 		if (vk__is_vfio_pci(o) && (ret = check_vfio_device(c, x->objects.v, x->objects.n, o, caps, r)) < 0)
 			return ret;
 		if (strcmp(o->def->name, "add-fd") == 0) {
-			const char *fd = qc_option_get(o, "fd"), *set = qc_option_get(o, "set");
+			const char *fd = vk_qc_option_get(o, "fd"), *set = vk_qc_option_get(o, "set");
 			snprintf(ev, sizeof(ev), "%s", o->arg);
 			if (fd && set && vk__is_placeholder(fd) && is_decimal(set)) {
 				ADD("VV019", o, ev, NULL, "-add-fd fd=%s is a test placeholder, not an FD: not checked", fd);
@@ -629,7 +629,7 @@ static int check_options(const struct qc_cmdline *c, const struct qemu_caps *cap
 	return 0;
 }
 
-int vk_check_cmdline(const struct qc_cmdline *c, const struct qemu_caps *caps, struct vk_report *r,
+int vk_check_cmdline(const struct vk_qc_cmdline *c, const struct vk_qemu_caps *caps, struct vk_report *r,
                      struct vk_error *err)
 {
 	struct cmdline_index x = { 0 };

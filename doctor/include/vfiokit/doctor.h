@@ -60,7 +60,7 @@ struct vk_doctor_user {
 
 struct vk_doctor_options {
 	const struct vk_root *root;       /* the host tree (required) */
-	const struct pci_addr *devices;   /* devices to check; NULL/0: every device bound to vfio-pci */
+	const struct vk_pci_addr *devices;   /* devices to check; NULL/0: every device bound to vfio-pci */
 	size_t n_devices;
 	const struct vk_doctor_user *user;/* check node access for this account (NULL: skip) */
 	uint64_t memory;                  /* the VM's memory in bytes, 0 = not given */
@@ -102,17 +102,17 @@ int vk_doctor_check_platform(const struct vk_doctor_options *o, struct vk_doctor
  * vk_doctor_check_device() - the per-device checks VD101..VD107 for @addr.
  * Returns 0, -ENOMEM, or -errno when the tree cannot be read (a hostile tree).
  */
-int vk_doctor_check_device(const struct vk_doctor_options *o, const struct pci_addr *addr,
+int vk_doctor_check_device(const struct vk_doctor_options *o, const struct vk_pci_addr *addr,
                            struct vk_doctor_report *rep, struct vk_error *err);
 
 /**
  * vk_doctor_vfio_devices() - every device bound to vfio-pci or one of its
  * variant drivers (sys/bus/pci/drivers/<driver>/<BDF> links, for each driver
- * pci_driver_is_vfio_pci() accepts), in address order.
+ * vk_pci_driver_is_vfio_pci() accepts), in address order.
  * @out: receives a malloc'd array (NULL when none).
  * Returns 0, -ENOMEM.
  */
-int vk_doctor_vfio_devices(const struct vk_root *root, struct pci_addr **out, size_t *n, struct vk_error *err);
+int vk_doctor_vfio_devices(const struct vk_root *root, struct vk_pci_addr **out, size_t *n, struct vk_error *err);
 
 /**
  * vk_doctor_check_memlock() - RLIMIT_MEMLOCK against the VM's memory (VD201);
@@ -124,7 +124,7 @@ int vk_doctor_check_memlock(const struct vk_doctor_options *o, struct vk_doctor_
 
 /**
  * vk_doctor_check_qemu() - whether the QEMU binary has the iommufd backend and
- * FD passing (VD301), by running it (qemu_caps_probe()); a binary that cannot
+ * FD passing (VD301), by running it (vk_qemu_caps_probe()); a binary that cannot
  * be found or run is a WARN, never a guessed result; SKIP for @o->other_host
  * without @o->qemu.
  * Returns 0, -ENOMEM.

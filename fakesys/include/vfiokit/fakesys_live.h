@@ -16,27 +16,27 @@
  */
 
 /* Operations a fault can apply to (bits). */
-enum fakesys_op {
-	FAKESYS_OP_OPEN = 1u << 0,     /* open() and opendir() */
-	FAKESYS_OP_READ = 1u << 1,     /* read() of a file */
-	FAKESYS_OP_READDIR = 1u << 2,  /* listing a directory */
-	FAKESYS_OP_READLINK = 1u << 3, /* readlink() */
-	FAKESYS_OP_GETATTR = 1u << 4,  /* lookup of the name and getattr: stat(), any path walk through it */
-	FAKESYS_OP_WRITE = 1u << 5,    /* write() */
-	FAKESYS_OP_IOCTL = 1u << 6,    /* a VFIO/iommufd ioctl the emulation of `fakesys run` answers on the node */
-	FAKESYS_OP_ALL = (1u << 7) - 1,
+enum vk_fakesys_op {
+	VK_FAKESYS_OP_OPEN = 1u << 0,     /* open() and opendir() */
+	VK_FAKESYS_OP_READ = 1u << 1,     /* read() of a file */
+	VK_FAKESYS_OP_READDIR = 1u << 2,  /* listing a directory */
+	VK_FAKESYS_OP_READLINK = 1u << 3, /* readlink() */
+	VK_FAKESYS_OP_GETATTR = 1u << 4,  /* lookup of the name and getattr: stat(), any path walk through it */
+	VK_FAKESYS_OP_WRITE = 1u << 5,    /* write() */
+	VK_FAKESYS_OP_IOCTL = 1u << 6,    /* a VFIO/iommufd ioctl the emulation of `fakesys run` answers on the node */
+	VK_FAKESYS_OP_ALL = (1u << 7) - 1,
 };
 
 /* The longest delay a fault may have, in ms (10 minutes): the scenario's
  * delay_ms and the control channel's delay= both stop here. */
-#define FAKESYS_DELAY_MAX_MS 600000u
+#define VK_FAKESYS_DELAY_MAX_MS 600000u
 
 /* One injected fault. */
-struct fakesys_fault {
+struct vk_fakesys_fault {
 	char *path;        /* fnmatch(3) pattern (FNM_PATHNAME) on the root-relative path */
-	unsigned ops;      /* enum fakesys_op bits */
+	unsigned ops;      /* enum vk_fakesys_op bits */
 	int err;           /* positive errno the operation fails with; 0 = delay only */
-	uint32_t delay_ms; /* wait this long before answering (0 = none, at most FAKESYS_DELAY_MAX_MS);
+	uint32_t delay_ms; /* wait this long before answering (0 = none, at most VK_FAKESYS_DELAY_MAX_MS);
 	                    * ended early by an interrupt, "fault clear", an unmount or SIGTERM */
 	uint32_t nth;      /* first matching access that fails, counting from 1; 0 = 1 */
 	uint32_t times;    /* how many accesses fail from there; 0 = one with @nth, else every one */
@@ -48,30 +48,30 @@ struct fakesys_fault {
 };
 
 /**
- * fakesys_op_parse() - the bit of operation name @name ("open", "read",
+ * vk_fakesys_op_parse() - the bit of operation name @name ("open", "read",
  * "readdir", "readlink", "getattr" (also "lookup", "stat"), "write", "ioctl", "any"),
  * or 0 when unknown.
  */
-unsigned fakesys_op_parse(const char *name);
+unsigned vk_fakesys_op_parse(const char *name);
 
-/* The name of one operation bit ("open"...), "any" for FAKESYS_OP_ALL, "?" otherwise. */
-const char *fakesys_op_name(unsigned op);
+/* The name of one operation bit ("open"...), "any" for VK_FAKESYS_OP_ALL, "?" otherwise. */
+const char *vk_fakesys_op_name(unsigned op);
 
 /**
- * fakesys_errno_parse() - an errno from its name ("EBUSY") or its decimal
+ * vk_fakesys_errno_parse() - an errno from its name ("EBUSY") or its decimal
  * number; 0 when @s is neither (a number must be 1..4095).
  */
-int fakesys_errno_parse(const char *s);
+int vk_fakesys_errno_parse(const char *s);
 
 /**
- * fakesys_fault_parse() - a fault from the words of a control command:
+ * vk_fakesys_fault_parse() - a fault from the words of a control command:
  * "PATH OP ERRNO [nth=N] [times=N] [delay=MS]" (ERRNO may be "none" or "0"
  * for a pure delay).  @out->path is allocated (free it with
- * fakesys_faults_free() or free()).  Returns 0 or -EINVAL with the reason in @err.
+ * vk_fakesys_faults_free() or free()).  Returns 0 or -EINVAL with the reason in @err.
  */
-int fakesys_fault_parse(const char *line, struct fakesys_fault *out, struct vk_error *err);
+int vk_fakesys_fault_parse(const char *line, struct vk_fakesys_fault *out, struct vk_error *err);
 
 /* Free @n faults of @v (their paths, steps and the array). */
-void fakesys_faults_free(struct fakesys_fault *v, size_t n);
+void vk_fakesys_faults_free(struct vk_fakesys_fault *v, size_t n);
 
 #endif

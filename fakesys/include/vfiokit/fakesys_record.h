@@ -21,7 +21,7 @@
  * line of UTF-8: a byte that is not is written \xNN).
  */
 
-struct fakesys_record_opts {
+struct vk_fakesys_record_opts {
 	const char *root;          /* the tree to record; NULL means "/" */
 	const char *const *bdfs;   /* record only these (plus parents, group peers, PFs) */
 	size_t n_bdfs;             /* 0: every device */
@@ -31,21 +31,21 @@ struct fakesys_record_opts {
 };
 
 /**
- * fakesys_record() - record the host under @o->root as a scenario.
+ * vk_fakesys_record() - record the host under @o->root as a scenario.
  * @o:     options (root, device selection, redaction).
  * @out:   receives the scenario text (written only on success).
  * @notes: receives one line per skipped or approximated item (may be NULL).
  * @err:   receives the reason on failure.
  *
- * The scenario is checked with host_model_load_buffer() before it is written.
+ * The scenario is checked with vk_host_model_load_buffer() before it is written.
  * Returns 0, or a negative errno: -ENOENT/-ENOTDIR when the root cannot be
  * opened, -EINVAL when a named device does not exist or the recording does not
  * form a valid scenario, -ENOMEM, -EIO writing @out.
  */
-int fakesys_record(const struct fakesys_record_opts *o, FILE *out, FILE *notes, struct vk_error *err);
+int vk_fakesys_record(const struct vk_fakesys_record_opts *o, FILE *out, FILE *notes, struct vk_error *err);
 
 /**
- * fakesys_import_umockdev() - convert a umockdev-record file to a scenario.
+ * vk_fakesys_import_umockdev() - convert a umockdev-record file to a scenario.
  * @path:  the umockdev recording (P:/E:/A:/H:/L: lines).
  * @out:   receives the scenario.
  * @notes: receives what could not be carried over (may be NULL); the same is
@@ -54,23 +54,23 @@ int fakesys_record(const struct fakesys_record_opts *o, FILE *out, FILE *notes, 
  *
  * The PCI devices of the recording are laid out as a sysfs tree in a private
  * temporary directory (names checked: no "..", no absolute links followed)
- * and recorded with fakesys_record(); the directory is removed afterwards.
+ * and recorded with vk_fakesys_record(); the directory is removed afterwards.
  * Returns 0 or a negative errno (-EINVAL for a malformed file, or when no
  * PCI device could be carried over or recorded).
  */
-int fakesys_import_umockdev(const char *path, FILE *out, FILE *notes, struct vk_error *err);
+int vk_fakesys_import_umockdev(const char *path, FILE *out, FILE *notes, struct vk_error *err);
 
 /**
- * fakesys_import_umockdev_buffer() - fakesys_import_umockdev() of @len bytes
+ * vk_fakesys_import_umockdev_buffer() - vk_fakesys_import_umockdev() of @len bytes
  * of @text, named @name in messages and in the scenario's first comment.
  *
  * While its temporary directory exists, SIGINT, SIGTERM, SIGHUP, SIGQUIT and
  * SIGPIPE are blocked; one that comes cuts the import short (-EINTR) and, the
  * directory removed and the caller's mask restored, takes its course.
- * Returns 0, or a negative errno as fakesys_import_umockdev() (-EINVAL also
+ * Returns 0, or a negative errno as vk_fakesys_import_umockdev() (-EINVAL also
  * when no device of the recording could be recorded, -EINTR).
  */
-int fakesys_import_umockdev_buffer(const char *name, const char *text, size_t len, FILE *out, FILE *notes,
+int vk_fakesys_import_umockdev_buffer(const char *name, const char *text, size_t len, FILE *out, FILE *notes,
                                    struct vk_error *err);
 
 #endif

@@ -16,15 +16,15 @@
  * changed.  docs/architecture.md ("fakesys run") describes the layout.
  */
 
-/* Options of fakesys_run(); a zeroed struct (or NULL) gives the defaults. */
-struct fakesys_run_opts {
+/* Options of vk_fakesys_run(); a zeroed struct (or NULL) gives the defaults. */
+struct vk_fakesys_run_opts {
 	/* Serve every open() through the FUSE server (see fakesys_mount_opts). */
 	bool serve_opens;
 	/* The model the tree was built from: the server runs in the live mode
 	 * (fakesys_mount_opts.model; implies serve_opens), so that writes to
 	 * sysfs control files (bind, unbind, driver_override, ...) act as the
 	 * kernel does.  The server works on its own copy.  NULL: read-only. */
-	struct host_model *model;
+	struct vk_host_model *model;
 	/* Always create a user namespace (as an unprivileged user would), even
 	 * when running as root.  Off: only when not root, or when a plain mount
 	 * namespace is refused (EPERM). */
@@ -45,8 +45,8 @@ struct fakesys_run_opts {
 };
 
 /**
- * fakesys_run() - run @argv with @t overlaid on /sys, /dev and /proc files.
- * @t:      a sealed tree (host_tree_build()); the caller keeps ownership.
+ * vk_fakesys_run() - run @argv with @t overlaid on /sys, /dev and /proc files.
+ * @t:      a sealed tree (vk_host_tree_build()); the caller keeps ownership.
  * @argv:   the command and its arguments; argv[0] is searched in PATH.
  * @o:      options, NULL for the defaults.
  * @status: receives the command's exit status as a shell reports it: 0..255,
@@ -97,11 +97,11 @@ struct fakesys_run_opts {
  * while the command ran (the command then saw ENOTCONN; @status is still its
  * status), or the errno of the failing step.
  */
-int fakesys_run(struct vtree *t, char *const argv[], const struct fakesys_run_opts *o, int *status,
+int vk_fakesys_run(struct vtree *t, char *const argv[], const struct vk_fakesys_run_opts *o, int *status,
                 struct vk_error *err);
 
 /**
- * fakesys_userns_enter() - as an ordinary user, make the calling process root
+ * vk_fakesys_userns_enter() - as an ordinary user, make the calling process root
  * of a new user namespace with a mount namespace of its own, so that it may
  * mount the tree and be the scenario's users (`fakesys run`, `fakesys test`).
  * The caller's ids become 0; with an entry in /etc/subuid and /etc/subgid and
@@ -110,6 +110,6 @@ int fakesys_run(struct vtree *t, char *const argv[], const struct fakesys_run_op
  * Must be called while single-threaded.  As root it does nothing.
  * Returns 0 (root already), 1 (entered), or -errno with @err set.
  */
-int fakesys_userns_enter(bool *subids, struct vk_error *err);
+int vk_fakesys_userns_enter(bool *subids, struct vk_error *err);
 
 #endif

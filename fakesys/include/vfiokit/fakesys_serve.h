@@ -17,14 +17,14 @@
  */
 
 /**
- * fakesys_path_forbidden() - whether @path (absolute, already resolved by
+ * vk_fakesys_path_forbidden() - whether @path (absolute, already resolved by
  * realpath) is /, /sys, /dev, /proc or under one of them, i.e. a place where
  * fakesys must never write or mount.
  */
-bool fakesys_path_forbidden(const char *path);
+bool vk_fakesys_path_forbidden(const char *path);
 
 /**
- * fakesys_materialize() - write @t as a plain directory tree at @dir.
+ * vk_fakesys_materialize() - write @t as a plain directory tree at @dir.
  * @t:   a sealed tree.
  * @dir: a path that does not exist yet (it is created, mode of the tree's root)
  *       or an empty directory (it is filled and gets the root's mode).
@@ -37,13 +37,13 @@ bool fakesys_path_forbidden(const char *path);
  * again (@dir too when this call created it), and no FD is left open.
  *
  * Returns 0 or a negative errno: -EEXIST/-ENOTEMPTY when @dir exists and is not
- * an empty directory, -EPERM for a forbidden place (see fakesys_path_forbidden),
+ * an empty directory, -EPERM for a forbidden place (see vk_fakesys_path_forbidden),
  * -ENOENT when the parent of @dir is missing, or the errno of the failing call.
  */
-int fakesys_materialize(struct vtree *t, const char *dir, struct vk_error *err);
+int vk_fakesys_materialize(struct vtree *t, const char *dir, struct vk_error *err);
 
-/* Options of fakesys_mount(); a zeroed struct (or NULL) gives the defaults. */
-struct fakesys_mount_opts {
+/* Options of vk_fakesys_mount(); a zeroed struct (or NULL) gives the defaults. */
+struct vk_fakesys_mount_opts {
 	/* Serve in the calling process until unmounted or signalled, instead of
 	 * forking a daemon. */
 	bool foreground;
@@ -63,10 +63,10 @@ struct fakesys_mount_opts {
 	 * injected, and kernel-like writes (bind, unbind, driver_override, ...)
 	 * and control commands change it and rebuild the tree.  NULL: no
 	 * mutations.  The server changes it: in the foreground mode it must stay
-	 * valid until fakesys_mount() returns; in the background mode the daemon
+	 * valid until vk_fakesys_mount() returns; in the background mode the daemon
 	 * works on its own copy.
 	 */
-	struct host_model *model;
+	struct vk_host_model *model;
 	/* Append one JSON line per operation to this file (implies serve_opens).
 	 * NULL = no log. */
 	const char *log;
@@ -81,7 +81,7 @@ struct fakesys_mount_opts {
 };
 
 /**
- * fakesys_mount() - mount @t read-only with FUSE at @mountpoint and serve it.
+ * vk_fakesys_mount() - mount @t read-only with FUSE at @mountpoint and serve it.
  * @t:          a sealed tree; the daemon serves its own (copy-on-write) copy,
  *              so the caller may free @t as soon as the call returns.
  * @mountpoint: an existing empty directory, not forbidden (see above).
@@ -96,7 +96,7 @@ struct fakesys_mount_opts {
  * Writes and other changes fail with EROFS, but in the live mode (see
  * fakesys_mount_opts.serve_opens) kernel-like writes to sysfs control files
  * and commands to .fakesys/control.  SIGINT, SIGTERM and SIGHUP unmount
- * cleanly; SIGUSR1 ends the faults' delays (see fakesys_umount_with()).  A
+ * cleanly; SIGUSR1 ends the faults' delays (see vk_fakesys_umount_with()).  A
  * delay also ends when the client's request is interrupted (the client got
  * a signal, SIGKILL included: the request then fails with EINTR) and on
  * "fault clear".
@@ -110,17 +110,17 @@ struct fakesys_mount_opts {
  * mountpoint, -EPERM for a forbidden one, -EIO (with libfuse's message) when
  * the mount itself fails, -ENOMEM.
  */
-int fakesys_mount(struct vtree *t, const char *mountpoint, const struct fakesys_mount_opts *o,
+int vk_fakesys_mount(struct vtree *t, const char *mountpoint, const struct vk_fakesys_mount_opts *o,
                   struct vk_error *err);
 
-/* How long fakesys_umount() waits, by default, for the mount's users to go
+/* How long vk_fakesys_umount() waits, by default, for the mount's users to go
  * and then for its server to exit. */
-#define FAKESYS_UMOUNT_TIMEOUT_MS 5000
+#define VK_FAKESYS_UMOUNT_TIMEOUT_MS 5000
 
-/* Options of fakesys_umount_with(); a zeroed struct (or NULL) gives the defaults. */
-struct fakesys_umount_opts {
+/* Options of vk_fakesys_umount_with(); a zeroed struct (or NULL) gives the defaults. */
+struct vk_fakesys_umount_opts {
 	/* How long to wait while the mount is in use, and then for its server to
-	 * exit, in ms: 0 = FAKESYS_UMOUNT_TIMEOUT_MS, negative = not at all. */
+	 * exit, in ms: 0 = VK_FAKESYS_UMOUNT_TIMEOUT_MS, negative = not at all. */
 	int timeout_ms;
 	/* Detach the mount at once even while in use (umount2(MNT_DETACH), or
 	 * fusermount3 -u -z): it disappears from the namespace, and its server
@@ -129,7 +129,7 @@ struct fakesys_umount_opts {
 };
 
 /**
- * fakesys_umount_with() - unmount the fakesys FUSE mount at @mountpoint and
+ * vk_fakesys_umount_with() - unmount the fakesys FUSE mount at @mountpoint and
  * wait for its server to exit.
  *
  * Only a mount whose fstype is fuse.fakesys in /proc/self/mountinfo is touched:
@@ -153,17 +153,17 @@ struct fakesys_umount_opts {
  * user), -ETIMEDOUT (unmounted, but the server did not exit in time), or
  * another -errno.
  */
-int fakesys_umount_with(const char *mountpoint, const struct fakesys_umount_opts *o, struct vk_error *err);
+int vk_fakesys_umount_with(const char *mountpoint, const struct vk_fakesys_umount_opts *o, struct vk_error *err);
 
-/* fakesys_umount_with() with the default options. */
-int fakesys_umount(const char *mountpoint, struct vk_error *err);
+/* vk_fakesys_umount_with() with the default options. */
+int vk_fakesys_umount(const char *mountpoint, struct vk_error *err);
 
 /**
- * fakesys_mount_pid() - the PID of the server of the fakesys mount at
- * @mountpoint (read from its fsname and verified as fakesys_umount_with()
+ * vk_fakesys_mount_pid() - the PID of the server of the fakesys mount at
+ * @mountpoint (read from its fsname and verified as vk_fakesys_umount_with()
  * does), 0 when the fsname names none or not the mount's server, -EINVAL
  * when @mountpoint is not a fakesys mount, or another -errno.
  */
-int fakesys_mount_pid(const char *mountpoint);
+int vk_fakesys_mount_pid(const char *mountpoint);
 
 #endif

@@ -17,23 +17,23 @@
  *
  * Inode numbers are dense (1 = root, as FUSE_ROOT_ID), so the FUSE server maps
  * an inode to its node with one array index.  A tree rebuilt after a change
- * takes the numbers of the old one (vtree_inherit_inos()), which leaves holes.
+ * takes the numbers of the old one (vk_vtree_inherit_inos()), which leaves holes.
  */
-enum vt_type { VT_DIR, VT_FILE, VT_LINK };
+enum vk_vt_type { VK_VT_DIR, VK_VT_FILE, VK_VT_LINK };
 
-struct vt_node {
+struct vk_vt_node {
 	const char *name;        /* "" for the root */
-	struct vt_node *parent;  /* the root is its own parent */
+	struct vk_vt_node *parent;  /* the root is its own parent */
 	uint64_t ino;
 	uint32_t mode;           /* permission bits only; the type is in @type */
 	uint32_t uid, gid;
-	uint8_t type;            /* enum vt_type */
+	uint8_t type;            /* enum vk_vt_type */
 	uint8_t store;           /* what a write does: the tree's builder names it (host_tree.h's
-	                          * enum host_store); 0 = nothing beyond the mode */
+	                          * enum vk_host_store); 0 = nothing beyond the mode */
 	uint8_t kern;            /* how the kernel's filesystem shows it: VT_K_* bits below */
 	union {
 		struct {
-			struct vt_node **kids; /* sorted by name after vtree_seal() */
+			struct vk_vt_node **kids; /* sorted by name after vk_vtree_seal() */
 			uint32_t n, cap;
 		} dir;
 		struct {
@@ -52,133 +52,133 @@ struct vt_node {
  * sealed).  Bits 2-4, any node: its st_size.  Bits 5-6, a file: how much of
  * it a reader without CAP_SYS_ADMIN may read (PCI config space).
  */
-enum vt_order {
-	VT_ORDER_NAME = 0,   /* by name (strcmp): a plain directory */
-	VT_ORDER_KERNFS = 1, /* fs/kernfs/dir.c: by (kernfs_name_hash(), name), as sysfs lists */
-	VT_ORDER_PROCFS = 2, /* fs/proc/generic.c proc_match(): by (length, name) */
+enum vk_vt_order {
+	VK_VT_ORDER_NAME = 0,   /* by name (strcmp): a plain directory */
+	VK_VT_ORDER_KERNFS = 1, /* fs/kernfs/dir.c: by (kernfs_name_hash(), name), as sysfs lists */
+	VK_VT_ORDER_PROCFS = 2, /* fs/proc/generic.c proc_match(): by (length, name) */
 };
-#define VT_K_ORDER_MASK 0x03u
-enum vt_size {
-	VT_SIZE_CONTENT = 0 << 2, /* the length of the content (of the target for a link) */
-	VT_SIZE_ZERO = 1 << 2,    /* 0: a kernfs directory or link (kernfs_init_inode() sets none) */
-	VT_SIZE_PAGE = 2 << 2,    /* 4096: a sysfs attribute (sysfs_add_file_mode_ns(): PAGE_SIZE) */
-	VT_SIZE_256 = 3 << 2,     /* a binary attribute of 256 bytes (config space, cfg_size) */
-	VT_SIZE_4096 = 4 << 2,    /* a binary attribute of 4096 bytes (extended config space) */
+#define VK_VT_K_ORDER_MASK 0x03u
+enum vk_vt_size {
+	VK_VT_SIZE_CONTENT = 0 << 2, /* the length of the content (of the target for a link) */
+	VK_VT_SIZE_ZERO = 1 << 2,    /* 0: a kernfs directory or link (kernfs_init_inode() sets none) */
+	VK_VT_SIZE_PAGE = 2 << 2,    /* 4096: a sysfs attribute (sysfs_add_file_mode_ns(): PAGE_SIZE) */
+	VK_VT_SIZE_256 = 3 << 2,     /* a binary attribute of 256 bytes (config space, cfg_size) */
+	VK_VT_SIZE_4096 = 4 << 2,    /* a binary attribute of 4096 bytes (extended config space) */
 };
-#define VT_K_SIZE_MASK 0x1cu
-#define VT_K_UNPRIV_64 0x20u  /* a reader without CAP_SYS_ADMIN reads the first 64 bytes */
-#define VT_K_UNPRIV_128 0x40u /* ... the first 128 (a CardBus bridge's config) */
-#define VT_K_UNPRIV_MASK 0x60u
+#define VK_VT_K_SIZE_MASK 0x1cu
+#define VK_VT_K_UNPRIV_64 0x20u  /* a reader without CAP_SYS_ADMIN reads the first 64 bytes */
+#define VK_VT_K_UNPRIV_128 0x40u /* ... the first 128 (a CardBus bridge's config) */
+#define VK_VT_K_UNPRIV_MASK 0x60u
 
 /* The st_size of @n as the kernel would report it (@n->kern's size bits). */
-uint64_t vt_node_size(const struct vt_node *n);
+uint64_t vk_vt_node_size(const struct vk_vt_node *n);
 
 /* How many bytes of file @n a reader without CAP_SYS_ADMIN reads: its length,
  * or less for PCI config space (drivers/pci/pci-sysfs.c pci_read_config()). */
-size_t vt_node_unpriv_len(const struct vt_node *n);
+size_t vk_vt_node_unpriv_len(const struct vk_vt_node *n);
 
 /* The hash kernfs orders a directory's children by (fs/kernfs/dir.c
  * kernfs_name_hash() of a name without a namespace tag). */
-uint32_t vt_kernfs_hash(const char *name);
+uint32_t vk_vt_kernfs_hash(const char *name);
 
 struct vtree;
 
 /* A new tree holding only its root directory (mode 0755); NULL on ENOMEM. */
-struct vtree *vtree_new(void);
-void vtree_free(struct vtree *t);
+struct vtree *vk_vtree_new(void);
+void vk_vtree_free(struct vtree *t);
 
-struct vt_node *vtree_root(struct vtree *t);
+struct vk_vt_node *vk_vtree_root(struct vtree *t);
 
 /**
- * vtree_mkdir_p() - the directory at @path (relative, '/'-separated), made with
+ * vk_vtree_mkdir_p() - the directory at @path (relative, '/'-separated), made with
  * its missing parents (mode 0755).  Returns NULL with errno ENOTDIR when a
  * component exists as a file or link, ENOMEM when out of memory.
  */
-struct vt_node *vtree_mkdir_p(struct vtree *t, const char *path);
+struct vk_vt_node *vk_vtree_mkdir_p(struct vtree *t, const char *path);
 
-/* As vtree_mkdir_p(), relative to directory @dir.  Each component already
+/* As vk_vtree_mkdir_p(), relative to directory @dir.  Each component already
  * present is found by a scan of its directory: start from the deepest known
  * directory, since scanning a wide one for every entry would be quadratic. */
-struct vt_node *vtree_mkdir_at(struct vtree *t, struct vt_node *dir, const char *path);
+struct vk_vt_node *vk_vtree_mkdir_at(struct vtree *t, struct vk_vt_node *dir, const char *path);
 
 /**
- * vtree_add_dir/file/link() - add one entry to directory @dir.  The name and
+ * vk_vtree_add_dir/file/link() - add one entry to directory @dir.  The name and
  * content are copied into the tree.  Return the new node, or NULL with errno
  * EEXIST (name taken), EINVAL (name empty or with '/', ".", ".."), ENOMEM.
  */
-struct vt_node *vtree_add_dir(struct vtree *t, struct vt_node *dir, const char *name, uint32_t mode);
-struct vt_node *vtree_add_file(struct vtree *t, struct vt_node *dir, const char *name,
+struct vk_vt_node *vk_vtree_add_dir(struct vtree *t, struct vk_vt_node *dir, const char *name, uint32_t mode);
+struct vk_vt_node *vk_vtree_add_file(struct vtree *t, struct vk_vt_node *dir, const char *name,
                                const void *data, size_t len, uint32_t mode);
-struct vt_node *vtree_add_filef(struct vtree *t, struct vt_node *dir, const char *name, uint32_t mode,
+struct vk_vt_node *vk_vtree_add_filef(struct vtree *t, struct vk_vt_node *dir, const char *name, uint32_t mode,
                                 const char *fmt, ...) __attribute__((format(printf, 5, 6)));
-struct vt_node *vtree_add_link(struct vtree *t, struct vt_node *dir, const char *name, const char *target);
+struct vk_vt_node *vk_vtree_add_link(struct vtree *t, struct vk_vt_node *dir, const char *name, const char *target);
 
 /* A file @name in @dir with the content of the file @src of the same tree,
  * not copied (proc/bus/pci's config files are the sysfs config's bytes).
- * NULL with errno EINVAL when @src is not a file, else as vtree_add_file(). */
-struct vt_node *vtree_add_file_same(struct vtree *t, struct vt_node *dir, const char *name, const struct vt_node *src,
+ * NULL with errno EINVAL when @src is not a file, else as vk_vtree_add_file(). */
+struct vk_vt_node *vk_vtree_add_file_same(struct vtree *t, struct vk_vt_node *dir, const char *name, const struct vk_vt_node *src,
                                     uint32_t mode);
 
 /* Replace the content of file @n with a copy of @data (the old bytes stay in
  * the arena until the tree is freed).  Returns 0, -EINVAL (not a file), -ENOMEM. */
-int vtree_set_file(struct vtree *t, struct vt_node *n, const void *data, size_t len);
+int vk_vtree_set_file(struct vtree *t, struct vk_vt_node *n, const void *data, size_t len);
 
 /* Set owner of @n (defaults are 0:0). */
-void vtree_chown(struct vt_node *n, uint32_t uid, uint32_t gid);
+void vk_vtree_chown(struct vk_vt_node *n, uint32_t uid, uint32_t gid);
 
 /**
- * vtree_set_kernfs() - mark the subtree at @dir as the kernel's filesystem of
- * that kind shows it: each directory's listing in @order; with VT_ORDER_KERNFS
+ * vk_vtree_set_kernfs() - mark the subtree at @dir as the kernel's filesystem of
+ * that kind shows it: each directory's listing in @order; with VK_VT_ORDER_KERNFS
  * (sysfs) also st_size 0 for directories and links and 4096 for every file
  * not already given a size (an attribute: a binary one was marked when made).
- * Call before vtree_seal().
+ * Call before vk_vtree_seal().
  */
-void vtree_set_kernfs(struct vt_node *dir, enum vt_order order);
+void vk_vtree_set_kernfs(struct vk_vt_node *dir, enum vk_vt_order order);
 
 /* Sort every directory (in its order, vt_node.kern) so that lookups are binary
  * searches; call once after building.  Returns 0, or -EEXIST when a directory holds a name twice (a bug
  * of the builder: wide directories are not checked entry by entry). */
-int vtree_seal(struct vtree *t);
+int vk_vtree_seal(struct vtree *t);
 
 /* The child @name of @dir, or NULL.  Needs a sealed tree. */
-struct vt_node *vtree_child(const struct vt_node *dir, const char *name);
+struct vk_vt_node *vk_vtree_child(const struct vk_vt_node *dir, const char *name);
 
 /* The node at relative @path (no symlinks followed), or NULL.  Needs a sealed tree. */
-struct vt_node *vtree_lookup(struct vtree *t, const char *path);
+struct vk_vt_node *vk_vtree_lookup(struct vtree *t, const char *path);
 
 /* The node with inode @ino, or NULL. */
-struct vt_node *vtree_by_ino(struct vtree *t, uint64_t ino);
+struct vk_vt_node *vk_vtree_by_ino(struct vtree *t, uint64_t ino);
 
-/* The highest inode number in use: vtree_size() until vtree_inherit_inos()
+/* The highest inode number in use: vk_vtree_size() until vk_vtree_inherit_inos()
  * left holes (arrays indexed by inode need this many entries). */
-uint64_t vtree_max_ino(const struct vtree *t);
+uint64_t vk_vtree_max_ino(const struct vtree *t);
 
-enum vt_change {
-	VT_ADDED,   /* @name appeared in directory @parent_ino (new inode @ino) */
-	VT_REMOVED, /* @name went away from @parent_ino (its old inode was @ino) */
-	VT_CHANGED, /* the node @ino (@name in @parent_ino) has other content, mode, owner or entries */
+enum vk_vt_change {
+	VK_VT_ADDED,   /* @name appeared in directory @parent_ino (new inode @ino) */
+	VK_VT_REMOVED, /* @name went away from @parent_ino (its old inode was @ino) */
+	VK_VT_CHANGED, /* the node @ino (@name in @parent_ino) has other content, mode, owner or entries */
 };
-typedef void (*vt_change_fn)(void *ctx, enum vt_change what, uint64_t parent_ino, const char *name, uint64_t ino);
+typedef void (*vk_vt_change_fn)(void *ctx, enum vk_vt_change what, uint64_t parent_ino, const char *name, uint64_t ino);
 
 /**
- * vtree_inherit_inos() - renumber the sealed tree @t so that every path that
+ * vk_vtree_inherit_inos() - renumber the sealed tree @t so that every path that
  * also exists in the sealed tree @old, with the same type, keeps its inode
  * number; other nodes get numbers above any @old used, so a number is never
  * reused for another file.  @fn (may be NULL) hears of each difference, for
  * invalidating caches; a removed directory is reported once, not its entries.
- * Afterwards vtree_by_ino() may find holes (NULL).  Returns 0 or -ENOMEM.
+ * Afterwards vk_vtree_by_ino() may find holes (NULL).  Returns 0 or -ENOMEM.
  */
-int vtree_inherit_inos(struct vtree *t, const struct vtree *old, vt_change_fn fn, void *ctx);
+int vk_vtree_inherit_inos(struct vtree *t, const struct vtree *old, vk_vt_change_fn fn, void *ctx);
 
 /* Number of nodes, the root included. */
-size_t vtree_size(const struct vtree *t);
+size_t vk_vtree_size(const struct vtree *t);
 
 /* Bytes the tree's arena holds (for benchmarks). */
-size_t vtree_bytes(const struct vtree *t);
+size_t vk_vtree_bytes(const struct vtree *t);
 
 /* Write the path of @n relative to the root into @buf ("" for the root).
  * Returns the length, or -ENAMETOOLONG when it does not fit. */
-int vtree_path(const struct vt_node *n, char *buf, size_t len);
+int vk_vtree_path(const struct vk_vt_node *n, char *buf, size_t len);
 
 /**
  * vk_relpath() - the relative link target leading from directory @from_dir to

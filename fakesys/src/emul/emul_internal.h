@@ -41,7 +41,7 @@ struct emul_range {
 
 /* ---- the host, read from the tree (host.c) --------------------------------------- */
 
-enum emul_iommu_kind { IOMMU_NONE_KIND, IOMMU_INTEL, IOMMU_AMD, IOMMU_OTHER };
+enum emul_iommu_kind { IOMMU_NONE_KIND, VK_IOMMU_INTEL, VK_IOMMU_AMD, IOMMU_OTHER };
 
 struct emul_iommu_info {
 	enum emul_iommu_kind kind;

@@ -16,7 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <vfiokit/cleanup.h>
+#include "vk_cleanup.h"
 #include <vfiokit/resolver.h>
 #include <vfiokit/root.h>
 
@@ -124,8 +124,8 @@ static int list_bdfs(const struct emul *e, const char *rel, char (*bdfs)[20], in
 		return -errno;
 	fd = -1;
 	while ((de = readdir(d))) {
-		struct pci_addr a;
-		if (de->d_name[0] == '.' || pci_addr_parse(de->d_name, &a, NULL) < 0)
+		struct vk_pci_addr a;
+		if (de->d_name[0] == '.' || vk_pci_addr_parse(de->d_name, &a, NULL) < 0)
 			continue;
 		if (n < max && fmt(bdfs[n], sizeof(bdfs[n]), "%s", de->d_name) == 0)
 			n++;
@@ -258,8 +258,8 @@ int host_dev_bus_peers(const struct emul *e, const char *bdf, char (*bdfs)[20], 
 	char *pslash = strrchr(target, '/');
 	if (fmt(parent, sizeof(parent), "%s", pslash ? pslash + 1 : target) < 0)
 		return -ENAMETOOLONG;
-	struct pci_addr a;
-	*root_bus = pci_addr_parse(parent, &a, NULL) < 0;
+	struct vk_pci_addr a;
+	*root_bus = vk_pci_addr_parse(parent, &a, NULL) < 0;
 	if (*root_bus)
 		return 0;
 	/* every PCI function below the bridge, depth first */
@@ -316,7 +316,7 @@ int host_iommu_info(const struct emul *e, const char *bdf, struct emul_iommu_inf
 	if (fmt(rel, sizeof(rel), "sys/class/iommu/%s/intel-iommu/cap", unit) < 0)
 		return -ENAMETOOLONG;
 	if (host_exists(e, rel)) {
-		out->kind = IOMMU_INTEL;
+		out->kind = VK_IOMMU_INTEL;
 		out->cap = hex_attr(e, rel, 0);
 		if (fmt(rel, sizeof(rel), "sys/class/iommu/%s/intel-iommu/ecap", unit) < 0)
 			return -ENAMETOOLONG;
@@ -332,7 +332,7 @@ int host_iommu_info(const struct emul *e, const char *bdf, struct emul_iommu_inf
 		return -ENAMETOOLONG;
 	if (host_exists(e, rel)) {
 		uint64_t feat = hex_attr(e, rel, 0);
-		out->kind = IOMMU_AMD;
+		out->kind = VK_IOMMU_AMD;
 		out->pgsize_bitmap = ~0xfffull;
 		out->isolated_msi = feat & (1ull << 3);
 		return 0;
@@ -386,12 +386,12 @@ bool host_module_param_y(const struct emul *e, const char *mod, const char *para
 
 bool host_driver_is_vfio(const char *driver)
 {
-	return pci_driver_is_vfio_pci(driver);
+	return vk_pci_driver_is_vfio_pci(driver);
 }
 
 bool host_driver_keeps_group_free(const char *driver)
 {
-	return pci_driver_keeps_group_free(driver);
+	return vk_pci_driver_keeps_group_free(driver);
 }
 
 bool host_group_free_of_kernel_dma(const struct emul *e, long group)

@@ -593,7 +593,7 @@ static long hwpt_alloc(struct emul_call *c, struct emul_ictx *ictx, struct iommu
 		return -ENOENT;
 	if (host_iommu_info(c->e, idev->u.idev.dev->bdf, &ii) < 0)
 		return -ENODEV;
-	bool nest_cap = ii.kind == IOMMU_INTEL && (ii.ecap & (1ull << 26));
+	bool nest_cap = ii.kind == VK_IOMMU_INTEL && (ii.ecap & (1ull << 26));
 	if (pt->type == IOBJ_HWPT) {
 		/* iommufd_hwpt_nested_alloc() -> intel_nested_domain_alloc() */
 		if (cmd->flags || cmd->data_type != IOMMU_HWPT_DATA_VTD_S1 || !nest_cap)
@@ -639,7 +639,7 @@ static long get_hw_info(struct emul_call *c, struct emul_ictx *ictx, struct iomm
 	if (host_iommu_info(c->e, idev->u.idev.dev->bdf, &ii) < 0)
 		return -ENODEV;
 	cmd->out_data_type = IOMMU_HW_INFO_TYPE_NONE;
-	if (ii.kind == IOMMU_INTEL) {
+	if (ii.kind == VK_IOMMU_INTEL) {
 		vtd.cap_reg = ii.cap;
 		vtd.ecap_reg = ii.ecap;
 		data_len = sizeof(vtd);

@@ -18,7 +18,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-#include <vfiokit/cleanup.h>
+#include "vk_cleanup.h"
 #include <vfiokit/fakesys_serve.h>
 #include <vfiokit/host_tree.h>
 
@@ -26,24 +26,24 @@
 
 /* ---- kernel-like writes (the live tree) ------------------------------------ */
 
-/* Which sysfs control file @n is, as the tree declared it (enum host_store);
+/* Which sysfs control file @n is, as the tree declared it (enum vk_host_store);
  * @arg receives the name of its directory: the driver (bind, unbind, new_id)
  * or the device address (driver_override, remove, sriov_numvfs). */
-static enum host_store write_kind(const struct vt_node *n, char *arg, size_t len)
+static enum vk_host_store write_kind(const struct vk_vt_node *n, char *arg, size_t len)
 {
-	if (n->type != VT_FILE || n->store == HOST_STORE_NONE)
-		return HOST_STORE_NONE;
+	if (n->type != VK_VT_FILE || n->store == VK_HOST_STORE_NONE)
+		return VK_HOST_STORE_NONE;
 	snprintf(arg, len, "%s", n->parent->name);
-	return (enum host_store)n->store;
+	return (enum vk_host_store)n->store;
 }
 
 /* May @n be opened for writing?  Stand-ins (their writes fail like a VFIO
  * device's) and, with a model, the kernel-like control files. */
-bool srv_open_writable(struct fs *fs, const struct vt_node *n)
+bool srv_open_writable(struct fs *fs, const struct vk_vt_node *n)
 {
 	char arg[NAME_MAX + 1];
 
-	return srv_is_standin(n) || (fs->model && write_kind(n, arg, sizeof(arg)) != HOST_STORE_NONE);
+	return srv_is_standin(n) || (fs->model && write_kind(n, arg, sizeof(arg)) != VK_HOST_STORE_NONE);
 }
 
 
@@ -53,25 +53,25 @@ static int apply_overrides(struct fs *fs, struct vtree *t, struct vk_error *err)
 {
 	for (size_t i = 0; i < fs->n_ovr; i++) {
 		struct override *o = &fs->ovr[i];
-		struct vt_node *n = vtree_lookup(t, o->path);
+		struct vk_vt_node *n = vk_vtree_lookup(t, o->path);
 		if (!n)
 			continue; /* the path went away; the override waits for it */
 		if (o->is_mode)
 			n->mode = o->mode;
-		else if (vtree_set_file(t, n, o->value, o->len) < 0)
+		else if (vk_vtree_set_file(t, n, o->value, o->len) < 0)
 			return vk_error_set(err, ENOMEM, "out of memory");
 	}
 	return 0;
 }
 
-/* vtree_inherit_inos() compares each node with its old self through its
+/* vk_vtree_inherit_inos() compares each node with its old self through its
  * parent, which the root has not: a "chmod /" must invalidate it here. */
 static int note_root_change(struct vtree *t, struct vtree *old, struct invals *iv)
 {
-	const struct vt_node *a = vtree_root(t), *b = vtree_root(old);
+	const struct vk_vt_node *a = vk_vtree_root(t), *b = vk_vtree_root(old);
 
 	if (a->mode != b->mode || a->uid != b->uid || a->gid != b->gid)
-		srv_on_change(iv, VT_CHANGED, FUSE_ROOT_ID, NULL, FUSE_ROOT_ID);
+		srv_on_change(iv, VK_VT_CHANGED, FUSE_ROOT_ID, NULL, FUSE_ROOT_ID);
 	return iv->oom ? -ENOMEM : 0;
 }
 
@@ -87,15 +87,15 @@ static int fs_rebuild(struct fs *fs, struct vk_error *err)
 	int r;
 
 	if (fs->model) {
-		r = host_tree_build(fs->model, &t, err);
+		r = vk_host_tree_build(fs->model, &t, err);
 		if (r < 0)
 			return r;
 	} else {
 		return vk_error_set(err, EROFS, "this mount has no host model to change");
 	}
-	if ((r = apply_overrides(fs, t, err)) < 0 || (r = vtree_inherit_inos(t, fs->cur.t, srv_on_change, &iv)) < 0 ||
+	if ((r = apply_overrides(fs, t, err)) < 0 || (r = vk_vtree_inherit_inos(t, fs->cur.t, srv_on_change, &iv)) < 0 ||
 	    (r = note_root_change(t, fs->cur.t, &iv)) < 0 || (r = srv_snap_make(&s, t, true)) < 0) {
-		vtree_free(t);
+		vk_vtree_free(t);
 		for (size_t i = 0; i < iv.n; i++)
 			free(iv.v[i].name);
 		free(iv.v);
@@ -130,8 +130,8 @@ static int fs_rebuild(struct fs *fs, struct vk_error *err)
 static long live_write_locked(struct fs *fs, fuse_ino_t ino, const char *data, size_t size, struct vk_error *err)
 {
 	char arg[NAME_MAX + 1] = "";
-	enum host_store k;
-	struct pci_addr a;
+	enum vk_host_store k;
+	struct vk_pci_addr a;
 	char buf[SYSFS_PAGE_SIZE + 1];
 	int r;
 
@@ -141,38 +141,38 @@ static long live_write_locked(struct fs *fs, fuse_ino_t ino, const char *data, s
 	buf[size] = '\0';
 
 	pthread_rwlock_rdlock(&fs->lock);
-	struct vt_node *n = srv_node_of(fs, ino);
-	k = n ? write_kind(n, arg, sizeof(arg)) : HOST_STORE_NONE;
+	struct vk_vt_node *n = srv_node_of(fs, ino);
+	k = n ? write_kind(n, arg, sizeof(arg)) : VK_HOST_STORE_NONE;
 	pthread_rwlock_unlock(&fs->lock);
 	if (!n)
 		return vk_error_set(err, ENODEV, "the file went away");
-	if (!size && k != HOST_STORE_NONE)
+	if (!size && k != VK_HOST_STORE_NONE)
 		return 0;
-	if (k == HOST_STORE_OVERRIDE || k == HOST_STORE_REMOVE || k == HOST_STORE_NUMVFS)
-		pci_addr_parse(arg, &a, NULL);
+	if (k == VK_HOST_STORE_OVERRIDE || k == VK_HOST_STORE_REMOVE || k == VK_HOST_STORE_NUMVFS)
+		vk_pci_addr_parse(arg, &a, NULL);
 	switch (k) {
-	case HOST_STORE_BIND:
+	case VK_HOST_STORE_BIND:
 		r = live_bind(fs->model, arg, buf, size, err);
 		break;
-	case HOST_STORE_UNBIND:
+	case VK_HOST_STORE_UNBIND:
 		r = live_unbind(fs->model, arg, buf, size, err);
 		break;
-	case HOST_STORE_NEW_ID:
+	case VK_HOST_STORE_NEW_ID:
 		r = live_new_id(fs->model, arg, buf, size, err);
 		break;
-	case HOST_STORE_REMOVE_ID:
+	case VK_HOST_STORE_REMOVE_ID:
 		r = live_remove_id(fs->model, arg, buf, size, err);
 		break;
-	case HOST_STORE_PROBE:
+	case VK_HOST_STORE_PROBE:
 		r = live_drivers_probe(fs->model, buf, size, err);
 		break;
-	case HOST_STORE_OVERRIDE:
+	case VK_HOST_STORE_OVERRIDE:
 		r = live_driver_override(fs->model, &a, buf, size, err);
 		break;
-	case HOST_STORE_REMOVE:
+	case VK_HOST_STORE_REMOVE:
 		r = live_remove(fs->model, &a, buf, size, err);
 		break;
-	case HOST_STORE_NUMVFS:
+	case VK_HOST_STORE_NUMVFS:
 		r = live_sriov_numvfs(fs->model, &a, buf, size, err);
 		break;
 	default:
@@ -224,8 +224,8 @@ static int ctl_fault(struct fs *fs, char *args, FILE *out, struct vk_error *err)
 	char *rest = save, *w[1];
 
 	if (verb && !strcmp(verb, "add")) {
-		struct fakesys_fault f;
-		int r = fakesys_fault_parse(rest ? rest : "", &f, err);
+		struct vk_fakesys_fault f;
+		int r = vk_fakesys_fault_parse(rest ? rest : "", &f, err);
 		if (r < 0)
 			return r;
 		r = fault_table_add(&fs->faults, &f);
@@ -268,9 +268,9 @@ static int ctl_fault(struct fs *fs, char *args, FILE *out, struct vk_error *err)
 	                                 "'fault clear [PATH]' or 'fault list'");
 }
 
-static int ctl_addr(const char *s, struct pci_addr *a, struct vk_error *err)
+static int ctl_addr(const char *s, struct vk_pci_addr *a, struct vk_error *err)
 {
-	if (!s || pci_addr_parse(s, a, NULL) < 0)
+	if (!s || vk_pci_addr_parse(s, a, NULL) < 0)
 		return vk_error_set(err, EINVAL, "'%s' is not a PCI address (DDDD:BB:SS.F)", s ? s : "");
 	return 0;
 }
@@ -324,8 +324,8 @@ static int ctl_node(struct fs *fs, bool chmod, char *args, struct vk_error *err)
 	/* symlinks followed, as chmod(2) and write(2) do; kept by the real path */
 	char real[PATH_MAX];
 	pthread_rwlock_rdlock(&fs->lock);
-	struct vt_node *n = srv_walk_from(fs->cur.t, vtree_root(fs->cur.t), path, 0);
-	bool ok = n && (chmod || n->type == VT_FILE) && vtree_path(n, real, sizeof(real)) >= 0;
+	struct vk_vt_node *n = srv_walk_from(fs->cur.t, vk_vtree_root(fs->cur.t), path, 0);
+	bool ok = n && (chmod || n->type == VK_VT_FILE) && vk_vtree_path(n, real, sizeof(real)) >= 0;
 	pthread_rwlock_unlock(&fs->lock);
 	if (!ok)
 		return vk_error_set(err, n ? EINVAL : ENOENT, "%s: %s", path, n ? "not a regular file" : "no such path");
@@ -356,9 +356,9 @@ static int ctl_sysfs_write(struct fs *fs, char *args, struct vk_error *err)
 		path++;
 	/* symlinks followed, as the open(2) before a write(2) does */
 	pthread_rwlock_rdlock(&fs->lock);
-	struct vt_node *n = srv_walk_from(fs->cur.t, vtree_root(fs->cur.t), path, 0);
+	struct vk_vt_node *n = srv_walk_from(fs->cur.t, vk_vtree_root(fs->cur.t), path, 0);
 	fuse_ino_t ino = n ? n->ino : 0;
-	bool control = n && write_kind(n, arg, sizeof(arg)) != HOST_STORE_NONE;
+	bool control = n && write_kind(n, arg, sizeof(arg)) != VK_HOST_STORE_NONE;
 	pthread_rwlock_unlock(&fs->lock);
 	if (!n)
 		return vk_error_set(err, ENOENT, "%s: no such path", path);
@@ -386,7 +386,7 @@ static int ctl_device(struct fs *fs, const char *cmd, char *args, struct vk_erro
 {
 	bool bind = !strcmp(cmd, "bind");
 	char *w[2];
-	struct pci_addr a;
+	struct vk_pci_addr a;
 	int r = ctl_words(args, w, bind ? 2 : 1, bind ? 2 : 1,
 	                  bind ? "bind BDF DRIVER" : !strcmp(cmd, "unbind") ? "unbind BDF" : "remove BDF", err);
 
@@ -448,11 +448,11 @@ static int ctl_ioctl(struct fs *fs, char *args, FILE *out, struct vk_error *err)
 	char *path = w[0] + strspn(w[0], "/");
 	/* symlinks followed: a device FD is reported as sys/bus/pci/devices/BDF */
 	pthread_rwlock_rdlock(&fs->lock);
-	struct vt_node *n = srv_walk_from(fs->cur.t, vtree_root(fs->cur.t), path, 0);
+	struct vk_vt_node *n = srv_walk_from(fs->cur.t, vk_vtree_root(fs->cur.t), path, 0);
 	uint64_t ino = n ? n->ino : 0;
 	pthread_rwlock_unlock(&fs->lock);
-	int e = fault_table_has(&fs->faults, FAKESYS_OP_IOCTL)
-	                ? fault_table_check(&fs->faults, FAKESYS_OP_IOCTL, path, ino, &delay, &step)
+	int e = fault_table_has(&fs->faults, VK_FAKESYS_OP_IOCTL)
+	                ? fault_table_check(&fs->faults, VK_FAKESYS_OP_IOCTL, path, ino, &delay, &step)
 	                : 0;
 	if (step) {
 		srv_run_step(fs, step); /* before the ioctl is answered, as for a FUSE request */

@@ -53,7 +53,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <vfiokit/cleanup.h>
+#include "vk_cleanup.h"
 #include <vfiokit/resolver.h>
 
 #include "live/live.h"
@@ -170,33 +170,33 @@ static int written_number(const char *what, const char *buf, unsigned long long 
 	return 0;
 }
 
-static long dev_index(const struct host_model *m, const struct pci_addr *a)
+static long dev_index(const struct vk_host_model *m, const struct vk_pci_addr *a)
 {
-	const struct host_device *d = host_model_find(m, a);
+	const struct vk_host_device *d = vk_host_model_find(m, a);
 	return d ? d - m->devices : -1;
 }
 
 /* The device named by the written string, or -1: bus_find_device_by_name()
  * compares names with sysfs_streq(), which allows one trailing newline. */
-static long named_device(const struct host_model *m, const char *buf)
+static long named_device(const struct vk_host_model *m, const char *buf)
 {
 	size_t n = strlen(buf);
 
 	if (n && buf[n - 1] == '\n')
 		n--;
 	_cleanup_free_ char *s = strndup(buf, n);
-	struct pci_addr a;
+	struct vk_pci_addr a;
 
-	if (!s || pci_addr_parse(s, &a, NULL) < 0)
+	if (!s || vk_pci_addr_parse(s, &a, NULL) < 0)
 		return -1;
 	/* the kernel compares names: a short form such as 01:00.0 names nothing */
-	char canon[PCI_ADDR_STRLEN];
-	if (strcmp(pci_addr_format(&a, canon), s))
+	char canon[VK_PCI_ADDR_STRLEN];
+	if (strcmp(vk_pci_addr_format(&a, canon), s))
 		return -1;
 	return dev_index(m, &a);
 }
 
-static bool driver_exists(const struct host_model *m, const char *drv)
+static bool driver_exists(const struct vk_host_model *m, const char *drv)
 {
 	for (size_t i = 0; i < m->n_drivers; i++)
 		if (!strcmp(m->drivers[i], drv))
@@ -204,7 +204,7 @@ static bool driver_exists(const struct host_model *m, const char *drv)
 	return false;
 }
 
-static bool dynid_matches(const struct host_dynid *id, const struct host_device *d)
+static bool dynid_matches(const struct vk_host_dynid *id, const struct vk_host_device *d)
 {
 	return (id->vendor == ANY_ID || id->vendor == d->vendor) && (id->device == ANY_ID || id->device == d->device) &&
 	       (id->subvendor == ANY_ID || id->subvendor == d->subsystem_vendor) &&
@@ -212,7 +212,7 @@ static bool dynid_matches(const struct host_dynid *id, const struct host_device 
 	       !((id->class_code ^ d->class_code) & id->class_mask);
 }
 
-static bool has_dynid(const struct host_model *m, const char *drv, const struct host_device *d)
+static bool has_dynid(const struct vk_host_model *m, const char *drv, const struct vk_host_device *d)
 {
 	for (size_t i = 0; i < m->n_dynids; i++)
 		if (!strcmp(m->dynids[i].driver, drv) && dynid_matches(&m->dynids[i], d))
@@ -221,7 +221,7 @@ static bool has_dynid(const struct host_model *m, const char *drv, const struct 
 }
 
 /* Does @drv's static table hold @d's IDs, as far as fakesys knows it? */
-static bool has_native_id(const struct host_model *m, const char *drv, const struct host_device *d)
+static bool has_native_id(const struct vk_host_model *m, const char *drv, const struct vk_host_device *d)
 {
 	for (size_t i = 0; i < m->n_native_ids; i++)
 		if (!strcmp(m->native_ids[i].driver, drv) && dynid_matches(&m->native_ids[i], d))
@@ -232,11 +232,11 @@ static bool has_native_id(const struct host_model *m, const char *drv, const str
 /* Drivers that bind only what they are told to (no static ID table). */
 static bool told_only(const char *drv)
 {
-	return pci_driver_is_vfio_pci(drv) || !strcmp(drv, "pci-stub");
+	return vk_pci_driver_is_vfio_pci(drv) || !strcmp(drv, "pci-stub");
 }
 
 /* pci_match_device(): may @drv bind @d? */
-static bool driver_matches(const struct host_model *m, const char *drv, const struct host_device *d)
+static bool driver_matches(const struct vk_host_model *m, const char *drv, const struct vk_host_device *d)
 {
 	if (d->driver_override)
 		return !strcmp(d->driver_override, drv);
@@ -244,7 +244,7 @@ static bool driver_matches(const struct host_model *m, const char *drv, const st
 }
 
 /* The lowest vfio-dev minor no device uses (the kernel's ida_alloc()). */
-static int64_t free_vfio_index(const struct host_model *m)
+static int64_t free_vfio_index(const struct vk_host_model *m)
 {
 	for (int64_t k = 0;; k++) {
 		bool used = false;
@@ -255,33 +255,33 @@ static int64_t free_vfio_index(const struct host_model *m)
 	}
 }
 
-static int attach(struct host_model *m, size_t i, const char *drv)
+static int attach(struct vk_host_model *m, size_t i, const char *drv)
 {
-	struct host_device *d = &m->devices[i];
+	struct vk_host_device *d = &m->devices[i];
 	char *s = strdup(drv);
 
 	if (!s)
 		return -ENOMEM;
 	free(d->driver);
 	d->driver = s;
-	if (pci_driver_is_vfio_pci(drv)) { /* vfio-pci or a variant: vfio_pci_core_register_device() */
+	if (vk_pci_driver_is_vfio_pci(drv)) { /* vfio-pci or a variant: vfio_pci_core_register_device() */
 		d->vfio_index = free_vfio_index(m);
-		host_model_assign_group_minors(m);
+		vk_host_model_assign_group_minors(m);
 		if (!d->vfio_node.present && !d->vfio_node.mode)
-			d->vfio_node = (struct dev_node_spec){.mode = 0600, .present = true};
+			d->vfio_node = (struct vk_dev_node_spec){.mode = 0600, .present = true};
 	}
 	return 0;
 }
 
-static void detach(struct host_model *m, struct host_device *d)
+static void detach(struct vk_host_model *m, struct vk_host_device *d)
 {
 	free(d->driver);
 	d->driver = NULL;
 	d->vfio_index = -1;
-	host_model_assign_group_minors(m);
+	vk_host_model_assign_group_minors(m);
 }
 
-int live_bind(struct host_model *m, const char *drv, const char *buf, size_t len, struct vk_error *err)
+int live_bind(struct vk_host_model *m, const char *drv, const char *buf, size_t len, struct vk_error *err)
 {
 	long i = named_device(m, buf);
 	char q[256];
@@ -289,7 +289,7 @@ int live_bind(struct host_model *m, const char *drv, const char *buf, size_t len
 	(void)len;
 	if (i < 0)
 		return vk_error_set(err, ENODEV, "bind: no such device '%s'", quoted(buf, q));
-	struct host_device *d = &m->devices[i];
+	struct vk_host_device *d = &m->devices[i];
 	if (!driver_matches(m, drv, d))
 		return vk_error_set(err, ENODEV, "bind: %s does not match device %s (driver_override %s)", drv,
 		                    quoted(buf, q), d->driver_override ? d->driver_override : "unset");
@@ -299,7 +299,7 @@ int live_bind(struct host_model *m, const char *drv, const char *buf, size_t len
 	return r < 0 ? vk_error_set(err, r, "out of memory") : 0;
 }
 
-int live_unbind(struct host_model *m, const char *drv, const char *buf, size_t len, struct vk_error *err)
+int live_unbind(struct vk_host_model *m, const char *drv, const char *buf, size_t len, struct vk_error *err)
 {
 	long i = named_device(m, buf);
 	char q[256];
@@ -311,7 +311,7 @@ int live_unbind(struct host_model *m, const char *drv, const char *buf, size_t l
 	return 0;
 }
 
-int live_force_bind(struct host_model *m, const struct pci_addr *a, const char *drv, struct vk_error *err)
+int live_force_bind(struct vk_host_model *m, const struct vk_pci_addr *a, const char *drv, struct vk_error *err)
 {
 	long i = dev_index(m, a);
 
@@ -326,7 +326,7 @@ int live_force_bind(struct host_model *m, const struct pci_addr *a, const char *
 	return r < 0 ? vk_error_set(err, r, "out of memory") : 0;
 }
 
-int live_force_unbind(struct host_model *m, const struct pci_addr *a, struct vk_error *err)
+int live_force_unbind(struct vk_host_model *m, const struct vk_pci_addr *a, struct vk_error *err)
 {
 	long i = dev_index(m, a);
 
@@ -338,7 +338,7 @@ int live_force_unbind(struct host_model *m, const struct pci_addr *a, struct vk_
 	return 0;
 }
 
-int live_driver_override(struct host_model *m, const struct pci_addr *a, const char *buf, size_t len,
+int live_driver_override(struct vk_host_model *m, const struct vk_pci_addr *a, const char *buf, size_t len,
                          struct vk_error *err)
 {
 	long i = dev_index(m, a);
@@ -355,7 +355,7 @@ int live_driver_override(struct host_model *m, const struct pci_addr *a, const c
 	if (!s)
 		return vk_error_set(err, ENOMEM, "out of memory");
 	s[strcspn(s, "\n")] = '\0';
-	struct host_device *d = &m->devices[i];
+	struct vk_host_device *d = &m->devices[i];
 	if (!*s) {
 		free(s);
 		s = NULL;
@@ -367,9 +367,9 @@ int live_driver_override(struct host_model *m, const struct pci_addr *a, const c
 }
 
 /* device_attach(): the first driver that matches an unbound device. */
-static int probe_one(struct host_model *m, size_t i)
+static int probe_one(struct vk_host_model *m, size_t i)
 {
-	struct host_device *d = &m->devices[i];
+	struct vk_host_device *d = &m->devices[i];
 
 	if (d->driver)
 		return 1;
@@ -381,7 +381,7 @@ static int probe_one(struct host_model *m, size_t i)
 	return 1;
 }
 
-int live_drivers_probe(struct host_model *m, const char *buf, size_t len, struct vk_error *err)
+int live_drivers_probe(struct vk_host_model *m, const char *buf, size_t len, struct vk_error *err)
 {
 	long i = named_device(m, buf);
 	char q[256];
@@ -420,7 +420,7 @@ static int scan_new_id(const char *s, unsigned long long v[7])
 	return n;
 }
 
-int live_new_id(struct host_model *m, const char *drv, const char *buf, size_t len, struct vk_error *err)
+int live_new_id(struct vk_host_model *m, const char *drv, const char *buf, size_t len, struct vk_error *err)
 {
 	unsigned long long f[7] = {0, 0, ANY_ID, ANY_ID, 0, 0, 0};
 	int fields = scan_new_id(buf, f);
@@ -430,17 +430,17 @@ int live_new_id(struct host_model *m, const char *drv, const char *buf, size_t l
 	(void)len;
 	if (fields < 2)
 		return vk_error_set(err, EINVAL, "new_id: expected 'VENDOR DEVICE [SUBVENDOR SUBDEVICE CLASS MASK DATA]'");
-	struct host_dynid id = {.vendor = vendor, .device = device, .subvendor = subvendor, .subdevice = subdevice,
+	struct vk_host_dynid id = {.vendor = vendor, .device = device, .subvendor = subvendor, .subdevice = subdevice,
 	                        .class_code = cls, .class_mask = cls_mask};
 	if (fields != 7) {
 		/* the kernel probes its tables with a device of these ids */
-		struct host_device probe = {.vendor = (uint16_t)vendor, .device = (uint16_t)device,
+		struct vk_host_device probe = {.vendor = (uint16_t)vendor, .device = (uint16_t)device,
 		                            .subsystem_vendor = (uint16_t)subvendor, .subsystem_device = (uint16_t)subdevice,
 		                            .class_code = cls};
 		if (has_dynid(m, drv, &probe) || has_native_id(m, drv, &probe))
 			return vk_error_set(err, EEXIST, "new_id: %s already matches %04x:%04x", drv, vendor, device);
 	}
-	struct host_dynid *v = realloc(m->dynids, (m->n_dynids + 1) * sizeof(*v));
+	struct vk_host_dynid *v = realloc(m->dynids, (m->n_dynids + 1) * sizeof(*v));
 	if (!v)
 		return vk_error_set(err, ENOMEM, "out of memory");
 	m->dynids = v;
@@ -449,7 +449,7 @@ int live_new_id(struct host_model *m, const char *drv, const char *buf, size_t l
 	m->dynids[m->n_dynids++] = id;
 	/* driver_attach(): every unbound device the driver now matches */
 	for (size_t i = 0; i < m->n_devices; i++) {
-		struct host_device *d = &m->devices[i];
+		struct vk_host_device *d = &m->devices[i];
 		if (!d->driver && (!d->driver_override || !strcmp(d->driver_override, drv)) && dynid_matches(&id, d) &&
 		    attach(m, i, drv) < 0)
 			return vk_error_set(err, ENOMEM, "out of memory");
@@ -457,7 +457,7 @@ int live_new_id(struct host_model *m, const char *drv, const char *buf, size_t l
 	return 0;
 }
 
-int live_remove_id(struct host_model *m, const char *drv, const char *buf, size_t len, struct vk_error *err)
+int live_remove_id(struct vk_host_model *m, const char *drv, const char *buf, size_t len, struct vk_error *err)
 {
 	unsigned long long f[7] = {0, 0, ANY_ID, ANY_ID, 0, 0, 0};
 	char q[256];
@@ -466,7 +466,7 @@ int live_remove_id(struct host_model *m, const char *drv, const char *buf, size_
 	if (scan_new_id(buf, f) < 2) /* sscanf(buf, "%x %x %x %x %x %x", ...) */
 		return vk_error_set(err, EINVAL, "remove_id: expected 'VENDOR DEVICE [SUBVENDOR SUBDEVICE CLASS MASK]'");
 	for (size_t i = 0; i < m->n_dynids; i++) {
-		struct host_dynid *id = &m->dynids[i];
+		struct vk_host_dynid *id = &m->dynids[i];
 		if (strcmp(id->driver, drv) || id->vendor != (uint32_t)f[0] || id->device != (uint32_t)f[1] ||
 		    ((uint32_t)f[2] != ANY_ID && id->subvendor != (uint32_t)f[2]) ||
 		    ((uint32_t)f[3] != ANY_ID && id->subdevice != (uint32_t)f[3]) ||
@@ -490,8 +490,8 @@ static int cmp_size(const void *a, const void *b)
 
 static int cmp_by_addr(const void *a, const void *b, void *model)
 {
-	const struct host_model *m = model;
-	return pci_addr_cmp(&m->devices[*(const size_t *)a].addr, &m->devices[*(const size_t *)b].addr);
+	const struct vk_host_model *m = model;
+	return vk_pci_addr_cmp(&m->devices[*(const size_t *)a].addr, &m->devices[*(const size_t *)b].addr);
 }
 
 /*
@@ -499,12 +499,12 @@ static int cmp_by_addr(const void *a, const void *b, void *model)
  * rewriting every index (parent, physfn, vfs, group members); groups left
  * empty go away.
  */
-static int compact(struct host_model *m, const bool *gone)
+static int compact(struct vk_host_model *m, const bool *gone)
 {
 	size_t n = m->n_devices, kept = 0;
 	_cleanup_free_ size_t *order = malloc((n ? n : 1) * sizeof(*order));
 	_cleanup_free_ long *map = malloc((n ? n : 1) * sizeof(*map));
-	_cleanup_free_ struct host_device *nd = malloc((n ? n : 1) * sizeof(*nd));
+	_cleanup_free_ struct vk_host_device *nd = malloc((n ? n : 1) * sizeof(*nd));
 
 	if (!order || !map || !nd)
 		return -ENOMEM;
@@ -517,7 +517,7 @@ static int compact(struct host_model *m, const bool *gone)
 	for (size_t k = 0; k < kept; k++)
 		map[order[k]] = (long)k;
 	for (size_t i = 0; i < n; i++) {
-		struct host_device *d = &m->devices[i];
+		struct vk_host_device *d = &m->devices[i];
 		if (gone[i]) {
 			host_device_clear(d); /* the model's own destructor: nothing it owns is forgotten */
 			continue;
@@ -537,7 +537,7 @@ static int compact(struct host_model *m, const bool *gone)
 	m->n_devices = kept;
 	size_t wg = 0;
 	for (size_t g = 0; g < m->n_groups; g++) {
-		struct host_group *grp = &m->groups[g];
+		struct vk_host_group *grp = &m->groups[g];
 		size_t w = 0;
 		for (size_t k = 0; k < grp->n_members; k++)
 			if (map[grp->members[k]] >= 0)
@@ -555,7 +555,7 @@ static int compact(struct host_model *m, const bool *gone)
 	return 0;
 }
 
-int live_remove(struct host_model *m, const struct pci_addr *a, const char *buf, size_t len, struct vk_error *err)
+int live_remove(struct vk_host_model *m, const struct vk_pci_addr *a, const char *buf, size_t len, struct vk_error *err)
 {
 	long i = dev_index(m, a);
 	unsigned long long v;
@@ -577,7 +577,7 @@ int live_remove(struct host_model *m, const struct pci_addr *a, const char *buf,
 	for (bool more = true; more;) {
 		more = false;
 		for (size_t k = 0; k < m->n_devices; k++) {
-			const struct host_device *d = &m->devices[k];
+			const struct vk_host_device *d = &m->devices[k];
 			if (!gone[k] && ((d->parent >= 0 && gone[d->parent]) || (d->physfn >= 0 && gone[d->physfn])))
 				gone[k] = more = true;
 		}
@@ -587,38 +587,38 @@ int live_remove(struct host_model *m, const struct pci_addr *a, const char *buf,
 }
 
 /* The lowest group id in use by no group. */
-static uint32_t free_group_id(const struct host_model *m)
+static uint32_t free_group_id(const struct vk_host_model *m)
 {
 	for (uint32_t id = 0;; id++)
-		if (!host_model_group(m, id))
+		if (!vk_host_model_group(m, id))
 			return id;
 }
 
 static int cmp_group(const void *a, const void *b)
 {
-	uint32_t x = ((const struct host_group *)a)->id, y = ((const struct host_group *)b)->id;
+	uint32_t x = ((const struct vk_host_group *)a)->id, y = ((const struct vk_host_group *)b)->id;
 	return x < y ? -1 : x > y;
 }
 
 /* Enable @num VFs of PF @pf: new devices at the routing IDs the PF's SR-IOV
  * capability gives (offset 16, stride 1, as sriov_offset/sriov_stride show). */
-static int add_vfs(struct host_model *m, size_t pf, uint16_t num)
+static int add_vfs(struct vk_host_model *m, size_t pf, uint16_t num)
 {
 	size_t n = m->n_devices;
-	const struct host_device *p = &m->devices[pf];
+	const struct vk_host_device *p = &m->devices[pf];
 	uint32_t rid0 = ((uint32_t)p->addr.bus << 8) | ((uint32_t)p->addr.slot << 3) | p->addr.function;
 
 	/* every address must be free before anything changes */
 	for (uint16_t k = 0; k < num; k++) {
 		uint32_t rid = rid0 + 16 + k;
-		struct pci_addr a = {.domain = p->addr.domain, .bus = (uint8_t)(rid >> 8),
+		struct vk_pci_addr a = {.domain = p->addr.domain, .bus = (uint8_t)(rid >> 8),
 		                     .slot = (uint8_t)((rid >> 3) & 31), .function = (uint8_t)(rid & 7)};
 		if (rid > 0xffff)
 			return -ERANGE;
-		if (host_model_find(m, &a))
+		if (vk_host_model_find(m, &a))
 			return -EEXIST;
 	}
-	struct host_device *v = realloc(m->devices, (n + num) * sizeof(*v));
+	struct vk_host_device *v = realloc(m->devices, (n + num) * sizeof(*v));
 	if (!v)
 		return -ENOMEM;
 	m->devices = v;
@@ -628,8 +628,8 @@ static int add_vfs(struct host_model *m, size_t pf, uint16_t num)
 		return -ENOMEM;
 	for (uint16_t k = 0; k < num; k++) {
 		uint32_t rid = rid0 + 16 + k;
-		struct host_device *d = &m->devices[n + k];
-		*d = (struct host_device){
+		struct vk_host_device *d = &m->devices[n + k];
+		*d = (struct vk_host_device){
 			.addr = {.domain = p->addr.domain, .bus = (uint8_t)(rid >> 8), .slot = (uint8_t)((rid >> 3) & 31),
 			         .function = (uint8_t)(rid & 7)},
 			.parent = p->parent,
@@ -664,16 +664,16 @@ static int add_vfs(struct host_model *m, size_t pf, uint16_t num)
 		vfs[k] = (int)(n + k);
 		m->n_devices++;
 		if (p->iommu_group >= 0 && !m->noiommu) {
-			struct host_group *g = realloc(m->groups, (m->n_groups + 1) * sizeof(*g));
+			struct vk_host_group *g = realloc(m->groups, (m->n_groups + 1) * sizeof(*g));
 			if (!g) {
 				free(vfs);
 				return -ENOMEM;
 			}
 			m->groups = g;
 			uint32_t id = free_group_id(m);
-			struct host_group ng = {.id = id, .node = {.mode = 0600, .present = true}, .vfio_minor = -1};
-			ng.type = strdup(p->iommu_group >= 0 && host_model_group(m, (uint32_t)p->iommu_group)
-			                     ? host_model_group(m, (uint32_t)p->iommu_group)->type
+			struct vk_host_group ng = {.id = id, .node = {.mode = 0600, .present = true}, .vfio_minor = -1};
+			ng.type = strdup(p->iommu_group >= 0 && vk_host_model_group(m, (uint32_t)p->iommu_group)
+			                     ? vk_host_model_group(m, (uint32_t)p->iommu_group)->type
 			                     : m->default_group_type ? m->default_group_type : "DMA");
 			ng.members = malloc(sizeof(*ng.members));
 			if (!ng.type || !ng.members) {
@@ -697,7 +697,7 @@ static int add_vfs(struct host_model *m, size_t pf, uint16_t num)
 	return gone ? compact(m, gone) : -ENOMEM;
 }
 
-int live_sriov_numvfs(struct host_model *m, const struct pci_addr *a, const char *buf, size_t len,
+int live_sriov_numvfs(struct vk_host_model *m, const struct vk_pci_addr *a, const char *buf, size_t len,
                       struct vk_error *err)
 {
 	long i = dev_index(m, a);
@@ -710,7 +710,7 @@ int live_sriov_numvfs(struct host_model *m, const struct pci_addr *a, const char
 		return r;
 	if (i < 0)
 		return vk_error_set(err, ENODEV, "sriov_numvfs: the device went away");
-	struct host_device *d = &m->devices[i];
+	struct vk_host_device *d = &m->devices[i];
 	if (num > d->sriov_totalvfs)
 		return vk_error_set(err, ERANGE, "sriov_numvfs: %llu is above sriov_totalvfs (%u)", num, d->sriov_totalvfs);
 	if (num == d->n_vfs)

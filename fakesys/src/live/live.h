@@ -14,7 +14,7 @@
 /* ---- faults (faults.c) ---- */
 
 struct fault_ent {
-	struct fakesys_fault f;
+	struct vk_fakesys_fault f;
 	uint64_t seen;  /* matching accesses so far */
 	uint64_t *inos; /* sorted: the nodes the pattern names through symlinks */
 	size_t n_inos;
@@ -37,7 +37,7 @@ void fault_table_init(struct fault_table *t);
 void fault_table_destroy(struct fault_table *t);
 
 /* Add a copy of @f.  Returns 0 or -ENOMEM. */
-int fault_table_add(struct fault_table *t, const struct fakesys_fault *f);
+int fault_table_add(struct fault_table *t, const struct vk_fakesys_fault *f);
 
 /* Recompute every fault's inode set with @fn (after a change of the tree). */
 void fault_table_expand(struct fault_table *t, fault_expand_fn fn, void *ctx);
@@ -120,20 +120,20 @@ void access_log_ioctl(struct access_log *l, int pid, unsigned uid, const char *p
  * that @buf is a C string ending at the first NUL written; @len counts them
  * all (driver_override checks it before it looks at the string).
  */
-int live_bind(struct host_model *m, const char *driver, const char *buf, size_t len, struct vk_error *err);
-int live_unbind(struct host_model *m, const char *driver, const char *buf, size_t len, struct vk_error *err);
-int live_driver_override(struct host_model *m, const struct pci_addr *a, const char *buf, size_t len,
+int live_bind(struct vk_host_model *m, const char *driver, const char *buf, size_t len, struct vk_error *err);
+int live_unbind(struct vk_host_model *m, const char *driver, const char *buf, size_t len, struct vk_error *err);
+int live_driver_override(struct vk_host_model *m, const struct vk_pci_addr *a, const char *buf, size_t len,
                          struct vk_error *err);
-int live_drivers_probe(struct host_model *m, const char *buf, size_t len, struct vk_error *err);
-int live_remove(struct host_model *m, const struct pci_addr *a, const char *buf, size_t len, struct vk_error *err);
-int live_new_id(struct host_model *m, const char *driver, const char *buf, size_t len, struct vk_error *err);
-int live_remove_id(struct host_model *m, const char *driver, const char *buf, size_t len, struct vk_error *err);
-int live_sriov_numvfs(struct host_model *m, const struct pci_addr *a, const char *buf, size_t len,
+int live_drivers_probe(struct vk_host_model *m, const char *buf, size_t len, struct vk_error *err);
+int live_remove(struct vk_host_model *m, const struct vk_pci_addr *a, const char *buf, size_t len, struct vk_error *err);
+int live_new_id(struct vk_host_model *m, const char *driver, const char *buf, size_t len, struct vk_error *err);
+int live_remove_id(struct vk_host_model *m, const char *driver, const char *buf, size_t len, struct vk_error *err);
+int live_sriov_numvfs(struct vk_host_model *m, const struct vk_pci_addr *a, const char *buf, size_t len,
                       struct vk_error *err);
 
 /* Control-channel forms: bind regardless of ids (unbinding first), unbind
  * from whatever driver, remove. */
-int live_force_bind(struct host_model *m, const struct pci_addr *a, const char *driver, struct vk_error *err);
-int live_force_unbind(struct host_model *m, const struct pci_addr *a, struct vk_error *err);
+int live_force_bind(struct vk_host_model *m, const struct vk_pci_addr *a, const char *driver, struct vk_error *err);
+int live_force_unbind(struct vk_host_model *m, const struct vk_pci_addr *a, struct vk_error *err);
 
 #endif

@@ -13,27 +13,27 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <vfiokit/cleanup.h>
+#include "vk_cleanup.h"
 
 #include "model/model_internal.h"
 #include "model/sections.h"
 
 static const char *const class_names[] = {
-	[FAKESYS_EXPECT_CDEV] = "cdev",
-	[FAKESYS_EXPECT_ABSENT] = "absent",
-	[FAKESYS_EXPECT_NOT_VFIO_PCI] = "not-vfio-pci",
-	[FAKESYS_EXPECT_NO_CDEV] = "no-cdev",
-	[FAKESYS_EXPECT_MALFORMED] = "malformed",
-	[FAKESYS_EXPECT_NODE_MISSING] = "node-missing",
-	[FAKESYS_EXPECT_ACCESS] = "access",
-	[FAKESYS_EXPECT_BUSY] = "busy",
-	[FAKESYS_EXPECT_GONE] = "gone",
-	[FAKESYS_EXPECT_ERROR] = "error",
+	[VK_FAKESYS_EXPECT_CDEV] = "cdev",
+	[VK_FAKESYS_EXPECT_ABSENT] = "absent",
+	[VK_FAKESYS_EXPECT_NOT_VFIO_PCI] = "not-vfio-pci",
+	[VK_FAKESYS_EXPECT_NO_CDEV] = "no-cdev",
+	[VK_FAKESYS_EXPECT_MALFORMED] = "malformed",
+	[VK_FAKESYS_EXPECT_NODE_MISSING] = "node-missing",
+	[VK_FAKESYS_EXPECT_ACCESS] = "access",
+	[VK_FAKESYS_EXPECT_BUSY] = "busy",
+	[VK_FAKESYS_EXPECT_GONE] = "gone",
+	[VK_FAKESYS_EXPECT_ERROR] = "error",
 };
 
 #define CLASS_LIST "absent, not-vfio-pci, no-cdev, malformed, node-missing, access, busy, gone, error"
 
-const char *fakesys_expect_class_name(enum fakesys_expect_class c)
+const char *vk_fakesys_expect_class_name(enum vk_fakesys_expect_class c)
 {
 	return (unsigned)c < sizeof(class_names) / sizeof(class_names[0]) ? class_names[c] : "?";
 }
@@ -45,7 +45,7 @@ static void free_strv(char **v, size_t n)
 	free(v);
 }
 
-void fakesys_expect_free(struct fakesys_expect *x)
+void vk_fakesys_expect_free(struct vk_fakesys_expect *x)
 {
 	if (!x)
 		return;
@@ -78,15 +78,15 @@ void fakesys_expect_free(struct fakesys_expect *x)
 	free(x);
 }
 
-static struct fakesys_pos pos_of(const struct ynode *n)
+static struct vk_fakesys_pos pos_of(const struct ynode *n)
 {
-	return (struct fakesys_pos){n->line + 1, n->col + 1};
+	return (struct vk_fakesys_pos){n->line + 1, n->col + 1};
 }
 
 /* Remember rule id @id (@len bytes) at @n for the catalogue check. */
-static int add_rule_ref(struct yreader *y, struct fakesys_expect *x, const char *id, size_t len, const struct ynode *n)
+static int add_rule_ref(struct yreader *y, struct vk_fakesys_expect *x, const char *id, size_t len, const struct ynode *n)
 {
-	struct fakesys_expect_rule_ref *v = realloc(x->rule_refs, (x->n_rule_refs + 1) * sizeof(*v));
+	struct vk_fakesys_expect_rule_ref *v = realloc(x->rule_refs, (x->n_rule_refs + 1) * sizeof(*v));
 
 	if (!v)
 		return yr_oom(y);
@@ -104,7 +104,7 @@ static bool rule_id_ok(const char *s, const char *prefix)
 	       isdigit((unsigned char)s[4]);
 }
 
-static int want_addr(struct yreader *y, const struct ynode *n, const char *key, struct pci_addr *out)
+static int want_addr(struct yreader *y, const struct ynode *n, const char *key, struct vk_pci_addr *out)
 {
 	const char *s = NULL;
 	struct vk_error e = {0};
@@ -112,7 +112,7 @@ static int want_addr(struct yreader *y, const struct ynode *n, const char *key, 
 
 	if (r < 0)
 		return r;
-	if (pci_addr_parse(s, out, &e) < 0)
+	if (vk_pci_addr_parse(s, out, &e) < 0)
 		return yr_fail(y, n, key, "%s", e.msg);
 	return 0;
 }
@@ -133,25 +133,25 @@ static bool cdev_path_ok(const char *s)
 }
 
 /* resolver: {BDF: /dev/vfio/devices/vfioN | class} */
-static int parse_resolver(struct yreader *y, const struct ynode *v, struct fakesys_expect *x)
+static int parse_resolver(struct yreader *y, const struct ynode *v, struct vk_fakesys_expect *x)
 {
 	if (v->kind != YN_MAP)
 		return yr_fail(y, v, "resolver", "expected a mapping of PCI address to a cdev path or one of: " CLASS_LIST);
 	size_t n = v->n;
 	_cleanup_(name_set_free) struct name_set seen = {0};
-	_cleanup_free_ char(*addrs)[PCI_ADDR_STRLEN] = calloc(n ? n : 1, PCI_ADDR_STRLEN);
+	_cleanup_free_ char(*addrs)[VK_PCI_ADDR_STRLEN] = calloc(n ? n : 1, VK_PCI_ADDR_STRLEN);
 	x->resolve = calloc(n ? n : 1, sizeof(*x->resolve));
 	if (!x->resolve || !addrs)
 		return yr_oom(y);
 	for (size_t i = 0; i < n; i++) {
 		const struct ynode *k = yr_key(v, i), *val = yr_val(v, i);
-		struct fakesys_expect_resolve *e = &x->resolve[x->n_resolve];
+		struct vk_fakesys_expect_resolve *e = &x->resolve[x->n_resolve];
 		const char *s = NULL;
 		int r = want_addr(y, k, "resolver", &e->addr);
 
 		if (r < 0)
 			return r;
-		r = name_set_add(&seen, pci_addr_format(&e->addr, addrs[i]));
+		r = name_set_add(&seen, vk_pci_addr_format(&e->addr, addrs[i]));
 		if (r < 0)
 			return yr_oom(y);
 		if (r == 0)
@@ -167,15 +167,15 @@ static int parse_resolver(struct yreader *y, const struct ynode *v, struct fakes
 				               "'%s' is not a VFIO cdev path: the resolver finds a device's node as "
 				               "/dev/vfio/devices/vfioN (N its vfio-dev number, e.g. /dev/vfio/devices/vfio0)",
 				               s);
-			e->cls = FAKESYS_EXPECT_CDEV;
+			e->cls = VK_FAKESYS_EXPECT_CDEV;
 			if (!(e->path = strdup(s)))
 				return yr_oom(y);
 			continue;
 		}
 		bool found = false;
-		for (size_t c = FAKESYS_EXPECT_ABSENT; c < sizeof(class_names) / sizeof(class_names[0]) && !found; c++)
+		for (size_t c = VK_FAKESYS_EXPECT_ABSENT; c < sizeof(class_names) / sizeof(class_names[0]) && !found; c++)
 			if (!strcmp(s, class_names[c])) {
-				e->cls = (enum fakesys_expect_class)c;
+				e->cls = (enum vk_fakesys_expect_class)c;
 				found = true;
 			}
 		if (!found)
@@ -186,7 +186,7 @@ static int parse_resolver(struct yreader *y, const struct ynode *v, struct fakes
 }
 
 /* doctor: {ID[@BDF]: PASS|WARN|FAIL|absent} */
-static int parse_doctor(struct yreader *y, const struct ynode *v, struct fakesys_expect *x)
+static int parse_doctor(struct yreader *y, const struct ynode *v, struct vk_fakesys_expect *x)
 {
 	static const char *const st[] = {"PASS", "WARN", "FAIL", "absent"};
 
@@ -195,13 +195,13 @@ static int parse_doctor(struct yreader *y, const struct ynode *v, struct fakesys
 	size_t n = v->n;
 	_cleanup_(name_set_free) struct name_set seen = {0};
 	/* "ID" or "ID@DDDD:BB:SS.F", with the address in one spelling */
-	_cleanup_free_ char(*keys)[6 + PCI_ADDR_STRLEN] = calloc(n ? n : 1, 6 + PCI_ADDR_STRLEN);
+	_cleanup_free_ char(*keys)[6 + VK_PCI_ADDR_STRLEN] = calloc(n ? n : 1, 6 + VK_PCI_ADDR_STRLEN);
 	x->doctor = calloc(n ? n : 1, sizeof(*x->doctor));
 	if (!x->doctor || !keys)
 		return yr_oom(y);
 	for (size_t i = 0; i < n; i++) {
 		const struct ynode *k = yr_key(v, i), *val = yr_val(v, i);
-		struct fakesys_expect_doctor *d = &x->doctor[x->n_doctor];
+		struct vk_fakesys_expect_doctor *d = &x->doctor[x->n_doctor];
 		const char *key = NULL, *s = NULL;
 		int r = yr_string(y, k, "doctor", &key);
 
@@ -218,12 +218,12 @@ static int parse_doctor(struct yreader *y, const struct ynode *v, struct fakesys
 		if ((r = add_rule_ref(y, x, d->id, strlen(d->id), k)) < 0)
 			return r;
 		if (at) {
-			struct pci_addr a;
+			struct vk_pci_addr a;
 			struct vk_error e = {0};
-			char buf[PCI_ADDR_STRLEN];
-			if (pci_addr_parse(at + 1, &a, &e) < 0)
+			char buf[VK_PCI_ADDR_STRLEN];
+			if (vk_pci_addr_parse(at + 1, &a, &e) < 0)
 				return yr_fail(y, k, "doctor", "'%s': %s", key, e.msg);
-			if (!(d->subject = strdup(pci_addr_format(&a, buf))))
+			if (!(d->subject = strdup(vk_pci_addr_format(&a, buf))))
 				return yr_oom(y);
 		}
 		snprintf(keys[i], sizeof(keys[i]), "%s%s%s", d->id, d->subject ? "@" : "", d->subject ? d->subject : "");
@@ -251,14 +251,14 @@ static int cmp_str(const void *a, const void *b)
 }
 
 struct validate_ctx {
-	struct fakesys_expect *x;
+	struct vk_fakesys_expect *x;
 	bool has_clean, clean, has_findings;
 };
 
 static int validate_key(struct yreader *y, const char *key, const struct ynode *v, void *obj)
 {
 	struct validate_ctx *c = obj;
-	struct fakesys_expect *x = c->x;
+	struct vk_fakesys_expect *x = c->x;
 	const char *s = NULL;
 	int r;
 
@@ -317,14 +317,14 @@ static int want_numeric_id(struct yreader *y, const struct ynode *v, const char 
 }
 
 struct user_ctx {
-	struct fakesys_expect *x;
+	struct vk_fakesys_expect *x;
 	bool has_uid, has_gid;
 };
 
 static int user_key(struct yreader *y, const char *key, const struct ynode *v, void *obj)
 {
 	struct user_ctx *c = obj;
-	struct fakesys_expect *x = c->x;
+	struct vk_fakesys_expect *x = c->x;
 
 	if (!strcmp(key, "uid")) {
 		c->has_uid = true;
@@ -355,7 +355,7 @@ static int user_key(struct yreader *y, const char *key, const struct ynode *v, v
 }
 
 /* user: 107, or {uid: 107, gid: 107, groups: [36]} */
-static int parse_user(struct yreader *y, const struct ynode *v, struct fakesys_expect *x)
+static int parse_user(struct yreader *y, const struct ynode *v, struct vk_fakesys_expect *x)
 {
 	x->has_user = true;
 	if (v->kind == YN_SCALAR) {
@@ -376,7 +376,7 @@ static int parse_user(struct yreader *y, const struct ynode *v, struct fakesys_e
 
 static int doctor_options_key(struct yreader *y, const char *key, const struct ynode *v, void *obj)
 {
-	struct fakesys_expect *x = obj;
+	struct vk_fakesys_expect *x = obj;
 
 	if (!strcmp(key, "memory")) {
 		x->memory_pos = pos_of(v);
@@ -391,7 +391,7 @@ static int doctor_options_key(struct yreader *y, const char *key, const struct y
 	return 1;
 }
 
-static int parse_requires(struct yreader *y, const struct ynode *v, struct fakesys_expect *x)
+static int parse_requires(struct yreader *y, const struct ynode *v, struct vk_fakesys_expect *x)
 {
 	if (v->kind != YN_SEQ)
 		return yr_fail(y, v, "requires", "expected a list of program names ([qemu-system-x86_64])");
@@ -412,23 +412,23 @@ static int parse_requires(struct yreader *y, const struct ynode *v, struct fakes
 }
 
 /* A class name (not "cdev"): absent, not-vfio-pci, ... */
-static int want_class(struct yreader *y, const struct ynode *v, const char *key, enum fakesys_expect_class *out)
+static int want_class(struct yreader *y, const struct ynode *v, const char *key, enum vk_fakesys_expect_class *out)
 {
 	const char *s = NULL;
 	int r = yr_string(y, v, key, &s);
 
 	if (r < 0)
 		return r;
-	for (size_t c = FAKESYS_EXPECT_ABSENT; c < sizeof(class_names) / sizeof(class_names[0]); c++)
+	for (size_t c = VK_FAKESYS_EXPECT_ABSENT; c < sizeof(class_names) / sizeof(class_names[0]); c++)
 		if (!strcmp(s, class_names[c])) {
-			*out = (enum fakesys_expect_class)c;
+			*out = (enum vk_fakesys_expect_class)c;
 			return 0;
 		}
 	return yr_fail(y, v, key, "'%s' is not one of: " CLASS_LIST, s);
 }
 
 struct set_ctx {
-	struct fakesys_expect *x;
+	struct vk_fakesys_expect *x;
 	bool has_at, has_class;
 };
 
@@ -456,7 +456,7 @@ static int set_key(struct yreader *y, const char *key, const struct ynode *v, vo
 }
 
 /* set: opened, or set: {fails_at: BDF | /dev/iommu, class: CLASS} */
-static int parse_set(struct yreader *y, const struct ynode *v, struct fakesys_expect *x)
+static int parse_set(struct yreader *y, const struct ynode *v, struct vk_fakesys_expect *x)
 {
 	x->has_set = true;
 	x->set_line = v->line + 1;
@@ -483,14 +483,14 @@ static int parse_set(struct yreader *y, const struct ynode *v, struct fakesys_ex
 static const char *const log_ops[] = {"lookup", "getattr", "readlink", "opendir", "readdir", "open", "read", "write"};
 
 struct access_ctx {
-	struct fakesys_expect_access *a;
+	struct vk_fakesys_expect_access *a;
 	bool has_count;
 };
 
 static int access_key(struct yreader *y, const char *key, const struct ynode *v, void *obj)
 {
 	struct access_ctx *c = obj;
-	struct fakesys_expect_access *a = c->a;
+	struct vk_fakesys_expect_access *a = c->a;
 	const char *s = NULL;
 	int r;
 
@@ -546,7 +546,7 @@ static int access_key(struct yreader *y, const char *key, const struct ynode *v,
 }
 
 /* access: [{path: PATTERN, op: OP, flags: O_RDWR, count: N | each: N}, ...] */
-static int parse_access(struct yreader *y, const struct ynode *v, struct fakesys_expect *x)
+static int parse_access(struct yreader *y, const struct ynode *v, struct vk_fakesys_expect *x)
 {
 	if (v->kind != YN_SEQ)
 		return yr_fail(y, v, "access", "expected a list of {path, op, flags, count | each}");
@@ -572,7 +572,7 @@ static int parse_access(struct yreader *y, const struct ynode *v, struct fakesys
 
 static int expect_key(struct yreader *y, const char *key, const struct ynode *v, void *obj)
 {
-	struct fakesys_expect *x = obj;
+	struct vk_fakesys_expect *x = obj;
 	const char *s = NULL;
 	int r;
 
@@ -659,14 +659,14 @@ static int expect_key(struct yreader *y, const char *key, const struct ynode *v,
 	return 1;
 }
 
-int scenario_parse_expect(struct yreader *y, const struct ynode *v, struct fakesys_expect **out)
+int scenario_parse_expect(struct yreader *y, const struct ynode *v, struct vk_fakesys_expect **out)
 {
-	struct fakesys_expect *x = calloc(1, sizeof(*x));
+	struct vk_fakesys_expect *x = calloc(1, sizeof(*x));
 	int r;
 
 	if (!x)
 		return yr_oom(y);
-	fakesys_expect_free(*out);
+	vk_fakesys_expect_free(*out);
 	*out = x;
 	r = yr_walk_map(y, v, "expect",
 	                      "resolver, doctor, argv, argv_syntax, argv_devices, validate, set, access, user, "

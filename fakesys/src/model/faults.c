@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <vfiokit/cleanup.h>
+#include "vk_cleanup.h"
 
 #include "live/live.h"
 #include "model/sections.h"
@@ -18,15 +18,15 @@ static const struct {
 	const char *name;
 	unsigned op;
 } op_names[] = {
-	{"open", FAKESYS_OP_OPEN},         {"read", FAKESYS_OP_READ},       {"readdir", FAKESYS_OP_READDIR},
-	{"readlink", FAKESYS_OP_READLINK}, {"getattr", FAKESYS_OP_GETATTR}, {"lookup", FAKESYS_OP_GETATTR},
-	{"stat", FAKESYS_OP_GETATTR},      {"write", FAKESYS_OP_WRITE},     {"any", FAKESYS_OP_ALL},
-	{"ioctl", FAKESYS_OP_IOCTL}, /* reported by the VFIO emulation (run/seccomp_notify.c) */
+	{"open", VK_FAKESYS_OP_OPEN},         {"read", VK_FAKESYS_OP_READ},       {"readdir", VK_FAKESYS_OP_READDIR},
+	{"readlink", VK_FAKESYS_OP_READLINK}, {"getattr", VK_FAKESYS_OP_GETATTR}, {"lookup", VK_FAKESYS_OP_GETATTR},
+	{"stat", VK_FAKESYS_OP_GETATTR},      {"write", VK_FAKESYS_OP_WRITE},     {"any", VK_FAKESYS_OP_ALL},
+	{"ioctl", VK_FAKESYS_OP_IOCTL}, /* reported by the VFIO emulation (run/seccomp_notify.c) */
 };
 
 #define OP_LIST "open, read, readdir, readlink, getattr (lookup, stat), write, ioctl, any"
 
-unsigned fakesys_op_parse(const char *name)
+unsigned vk_fakesys_op_parse(const char *name)
 {
 	for (size_t i = 0; i < sizeof(op_names) / sizeof(op_names[0]); i++)
 		if (!strcmp(name, op_names[i].name))
@@ -34,7 +34,7 @@ unsigned fakesys_op_parse(const char *name)
 	return 0;
 }
 
-const char *fakesys_op_name(unsigned op)
+const char *vk_fakesys_op_name(unsigned op)
 {
 	for (size_t i = 0; i < sizeof(op_names) / sizeof(op_names[0]); i++)
 		if (op == op_names[i].op)
@@ -42,7 +42,7 @@ const char *fakesys_op_name(unsigned op)
 	return "?";
 }
 
-int fakesys_errno_parse(const char *s)
+int vk_fakesys_errno_parse(const char *s)
 {
 	if (!s || !*s)
 		return 0;
@@ -65,7 +65,7 @@ static const char *errno_name(int e)
 	return n ? n : "none";
 }
 
-void fakesys_faults_free(struct fakesys_fault *v, size_t n)
+void vk_fakesys_faults_free(struct vk_fakesys_fault *v, size_t n)
 {
 	for (size_t i = 0; v && i < n; i++) {
 		free(v[i].path);
@@ -91,7 +91,7 @@ static int opt_u32(const char *w, const char *key, uint32_t *out, bool *hit)
 	return 0;
 }
 
-int fakesys_fault_parse(const char *line, struct fakesys_fault *out, struct vk_error *err)
+int vk_fakesys_fault_parse(const char *line, struct vk_fakesys_fault *out, struct vk_error *err)
 {
 	_cleanup_free_ char *copy = strdup(line);
 	char *save = NULL, *w[8];
@@ -108,9 +108,9 @@ int fakesys_fault_parse(const char *line, struct fakesys_fault *out, struct vk_e
 	}
 	if (n < 3)
 		return vk_error_set(err, EINVAL, "fault add: expected PATH OP ERRNO [nth=N] [times=N] [delay=MS]");
-	if (!(out->ops = fakesys_op_parse(w[1])))
+	if (!(out->ops = vk_fakesys_op_parse(w[1])))
 		return vk_error_set(err, EINVAL, "fault add: unknown operation '%s' (expected one of: " OP_LIST ")", w[1]);
-	if (strcmp(w[2], "none") && strcmp(w[2], "0") && !(out->err = fakesys_errno_parse(w[2])))
+	if (strcmp(w[2], "none") && strcmp(w[2], "0") && !(out->err = vk_fakesys_errno_parse(w[2])))
 		return vk_error_set(err, EINVAL, "fault add: '%s' is not an errno name (EBUSY, ENODEV, EIO...) or number",
 		                    w[2]);
 	for (size_t i = 3; i < n; i++) {
@@ -124,8 +124,8 @@ int fakesys_fault_parse(const char *line, struct fakesys_fault *out, struct vk_e
 	}
 	if (!out->err && !out->delay_ms)
 		return vk_error_set(err, EINVAL, "fault add: a fault needs an errno or a delay");
-	if (out->delay_ms > FAKESYS_DELAY_MAX_MS)
-		return vk_error_set(err, EINVAL, "fault add: delay=%u: at most %u ms", out->delay_ms, FAKESYS_DELAY_MAX_MS);
+	if (out->delay_ms > VK_FAKESYS_DELAY_MAX_MS)
+		return vk_error_set(err, EINVAL, "fault add: delay=%u: at most %u ms", out->delay_ms, VK_FAKESYS_DELAY_MAX_MS);
 	if (!(out->path = strdup(w[0][0] == '/' ? w[0] + 1 : w[0])))
 		return vk_error_set(err, ENOMEM, "out of memory");
 	return 0;
@@ -158,7 +158,7 @@ static void recompute_ops(struct fault_table *t)
 	atomic_store(&t->ops, ops);
 }
 
-int fault_table_add(struct fault_table *t, const struct fakesys_fault *f)
+int fault_table_add(struct fault_table *t, const struct vk_fakesys_fault *f)
 {
 	char *path = strdup(f->path);
 	char *step = f->step ? strdup(f->step) : NULL;
@@ -305,17 +305,17 @@ char *fault_table_list(struct fault_table *t)
 		return NULL;
 	pthread_mutex_lock(&t->mu);
 	for (size_t i = 0; i < t->n; i++) {
-		const struct fakesys_fault *x = &t->v[i].f;
+		const struct vk_fakesys_fault *x = &t->v[i].f;
 		if (x->step)
 			continue;
-		fprintf(f, "%s %s %s nth=%u times=%u delay=%u seen=%llu\n", x->path, fakesys_op_name(x->ops),
+		fprintf(f, "%s %s %s nth=%u times=%u delay=%u seen=%llu\n", x->path, vk_fakesys_op_name(x->ops),
 		        errno_name(x->err), x->nth, x->times, x->delay_ms, (unsigned long long)t->v[i].seen);
 	}
 	for (size_t i = 0; i < t->n; i++) {
-		const struct fakesys_fault *x = &t->v[i].f;
+		const struct vk_fakesys_fault *x = &t->v[i].f;
 		if (!x->step)
 			continue;
-		fprintf(f, "step %s %s nth=%u seen=%llu: ", x->path, fakesys_op_name(x->ops), x->nth ? x->nth : 1,
+		fprintf(f, "step %s %s nth=%u seen=%llu: ", x->path, vk_fakesys_op_name(x->ops), x->nth ? x->nth : 1,
 		        (unsigned long long)t->v[i].seen);
 		for (const char *c = x->step; *c; c++)
 			fputs(*c == '\n' ? (c[1] ? "; " : "") : (char[2]){*c, 0}, f);
@@ -329,7 +329,7 @@ char *fault_table_list(struct fault_table *t)
 /* ---- the scenario's faults: list ---- */
 
 struct fault_ctx {
-	struct fakesys_fault *f;
+	struct vk_fakesys_fault *f;
 	bool has_errno, has_op;
 };
 
@@ -353,7 +353,7 @@ static int fault_key(struct yreader *y, const char *key, const struct ynode *v, 
 	if (!strcmp(key, "op")) {
 		if ((r = yr_string(y, v, key, &s)) < 0)
 			return r;
-		if (!(c->f->ops = fakesys_op_parse(s)))
+		if (!(c->f->ops = vk_fakesys_op_parse(s)))
 			return yr_fail(y, v, key, "unknown operation '%s' (expected one of: " OP_LIST ")", s);
 		c->has_op = true;
 		return 0;
@@ -361,7 +361,7 @@ static int fault_key(struct yreader *y, const char *key, const struct ynode *v, 
 	if (!strcmp(key, "errno")) {
 		if ((r = yr_string(y, v, key, &s)) < 0)
 			return r;
-		if (!(c->f->err = fakesys_errno_parse(s)))
+		if (!(c->f->err = vk_fakesys_errno_parse(s)))
 			return yr_fail(y, v, key,
 			                     "'%s' is not an errno name (EACCES, EBUSY, EIO, ENOENT, ENODEV, ENXIO, EPERM, "
 			                     "EAGAIN, EINVAL...) or number",
@@ -370,7 +370,7 @@ static int fault_key(struct yreader *y, const char *key, const struct ynode *v, 
 		return 0;
 	}
 	if (!strcmp(key, "delay_ms")) {
-		r = yr_uint(y, v, key, 0, FAKESYS_DELAY_MAX_MS, &u);
+		r = yr_uint(y, v, key, 0, VK_FAKESYS_DELAY_MAX_MS, &u);
 		c->f->delay_ms = (uint32_t)u;
 		return r;
 	}
@@ -396,7 +396,7 @@ typedef const char *(*entry_check_fn)(const struct fault_ctx *c);
  * and steps:, which differ only in their keys and what they require.
  */
 static int parse_entry_list(struct yreader *y, const struct ynode *v, const char *what, const char *keys, yr_key_fn fn,
-                            entry_check_fn check, struct fakesys_fault **list, size_t *count)
+                            entry_check_fn check, struct vk_fakesys_fault **list, size_t *count)
 {
 	char entry[64];
 
@@ -405,10 +405,10 @@ static int parse_entry_list(struct yreader *y, const struct ynode *v, const char
 	size_t n = v->n;
 	if (!n)
 		return 0;
-	struct fakesys_fault *arr = calloc(n, sizeof(*arr));
+	struct vk_fakesys_fault *arr = calloc(n, sizeof(*arr));
 	if (!arr)
 		return yr_oom(y);
-	fakesys_faults_free(*list, *count);
+	vk_fakesys_faults_free(*list, *count);
 	*list = arr;
 	*count = 0;
 	snprintf(entry, sizeof(entry), "a %s entry", what);
@@ -437,7 +437,7 @@ static const char *fault_missing(const struct fault_ctx *c)
 	return NULL;
 }
 
-int scenario_parse_faults(struct yreader *y, const struct ynode *v, struct fakesys_fault **list, size_t *count)
+int scenario_parse_faults(struct yreader *y, const struct ynode *v, struct vk_fakesys_fault **list, size_t *count)
 {
 	return parse_entry_list(y, v, "faults", "path, op, errno, delay_ms, nth, times", fault_key, fault_missing,
 	                        list, count);
@@ -513,7 +513,7 @@ static const char *step_missing(const struct fault_ctx *c)
 	return NULL;
 }
 
-int scenario_parse_steps(struct yreader *y, const struct ynode *v, struct fakesys_fault **list, size_t *count)
+int scenario_parse_steps(struct yreader *y, const struct ynode *v, struct vk_fakesys_fault **list, size_t *count)
 {
 	return parse_entry_list(y, v, "steps", "path, op, nth, do", step_key, step_missing, list, count);
 }

@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <vfiokit/cleanup.h>
+#include "vk_cleanup.h"
 #include <vfiokit/resolver.h>
 
 #include "model/scenario_internal.h"
@@ -45,7 +45,7 @@ static int64_t next_free(int64_t *next, const int64_t *taken, size_t n)
 /* The numbers given explicitly (has(i) true), sorted. */
 static int64_t *explicit_numbers(struct loader *l, bool group, size_t *count)
 {
-	struct host_model *m = l->m;
+	struct vk_host_model *m = l->m;
 	int64_t *v = malloc((m->n_devices ? m->n_devices : 1) * sizeof(*v));
 
 	*count = 0;
@@ -80,7 +80,7 @@ static void forest_free(struct forest *f)
 	free(f->pkey);
 }
 
-static int forest_build(const struct host_model *m, struct forest *f)
+static int forest_build(const struct vk_host_model *m, struct forest *f)
 {
 	size_t n = m->n_devices, k = n ? n : 1, t = 0, top = 0;
 	_cleanup_free_ size_t *first = calloc(k + 1, sizeof(size_t)); /* children of i: kids[first[i]..first[i+1]) */
@@ -122,9 +122,9 @@ static int forest_build(const struct host_model *m, struct forest *f)
 	}
 	/* devices are sorted by address: those of one root bus are neighbours */
 	size_t rank = n;
-	const struct host_device *prev = NULL;
+	const struct vk_host_device *prev = NULL;
 	for (size_t i = 0; i < n; i++) {
-		const struct host_device *d = &m->devices[i];
+		const struct vk_host_device *d = &m->devices[i];
 		if (d->parent >= 0) {
 			f->pkey[i] = (size_t)d->parent;
 			continue;
@@ -142,7 +142,7 @@ static bool is_ancestor(const struct forest *f, size_t anc, size_t i)
 	return f->tin[anc] < f->tin[i] && f->tin[i] < f->tout[anc];
 }
 
-static bool same_slot(const struct host_device *x, const struct host_device *y)
+static bool same_slot(const struct vk_host_device *x, const struct vk_host_device *y)
 {
 	return x->addr.domain == y->addr.domain && x->addr.bus == y->addr.bus && x->addr.slot == y->addr.slot;
 }
@@ -150,7 +150,7 @@ static bool same_slot(const struct host_device *x, const struct host_device *y)
 /* Devices share an IOMMU group only when the kernel cannot isolate them: the
  * functions of one slot, devices behind one bridge (or one root bus), or a
  * bridge and what is behind it (a PCIe-to-PCI bridge, a VMD domain). */
-static bool may_share_group(const struct host_model *m, const struct forest *f, size_t i, size_t j)
+static bool may_share_group(const struct vk_host_model *m, const struct forest *f, size_t i, size_t j)
 {
 	return same_slot(&m->devices[i], &m->devices[j]) || f->pkey[i] == f->pkey[j] || is_ancestor(f, i, j) ||
 	       is_ancestor(f, j, i);
@@ -180,7 +180,7 @@ static int64_t bit_sum(const int64_t *bit, size_t end) /* positions [0, end) */
  * functions of j's slot, its neighbours in address order).
  */
 struct share_count {
-	const struct host_model *m;
+	const struct vk_host_model *m;
 	const struct forest *f;
 	int64_t *anc, *desc;
 	uint32_t *by_pkey;
@@ -201,7 +201,7 @@ static void share_add(struct share_count *c, size_t i, int64_t v)
  * over the three relations; a pair with one parent key is never an ancestor pair). */
 static int64_t share_with(const struct share_count *c, size_t j)
 {
-	const struct host_model *m = c->m;
+	const struct vk_host_model *m = c->m;
 	const struct forest *f = c->f;
 	int64_t n = c->by_pkey[f->pkey[j]] + bit_sum(c->anc, f->tin[j] + 1) +
 	            bit_sum(c->desc, f->tout[j]) - bit_sum(c->desc, f->tin[j] + 1);
@@ -215,11 +215,11 @@ static int64_t share_with(const struct share_count *c, size_t j)
 	return n;
 }
 
-static const struct host_model *group_sort_model;
+static const struct vk_host_model *group_sort_model;
 
 static int cmp_by_group(const void *a, const void *b)
 {
-	const struct host_device *d = group_sort_model->devices;
+	const struct vk_host_device *d = group_sort_model->devices;
 	size_t x = *(const size_t *)a, y = *(const size_t *)b;
 	if (d[x].iommu_group != d[y].iommu_group)
 		return d[x].iommu_group < d[y].iommu_group ? -1 : 1;
@@ -230,8 +230,8 @@ static int cmp_by_group(const void *a, const void *b)
  * may not share a group, ending at member @j; -EINVAL with the message. */
 static int refuse_pair(struct loader *l, const struct forest *f, const size_t *members, size_t j)
 {
-	struct host_model *m = l->m;
-	char a[PCI_ADDR_STRLEN], b[PCI_ADDR_STRLEN];
+	struct vk_host_model *m = l->m;
+	char a[VK_PCI_ADDR_STRLEN], b[VK_PCI_ADDR_STRLEN];
 	size_t q = 0, dj = members[j];
 
 	while (q < j && may_share_group(m, f, members[q], dj))
@@ -239,8 +239,8 @@ static int refuse_pair(struct loader *l, const struct forest *f, const size_t *m
 	return yr_fail(&l->y, l->src[dj].group_node ? l->src[dj].group_node : l->src[dj].node, "iommu_group",
 	               "group %lld holds %s and %s, which share no slot, bridge or root bus; the kernel "
 	               "groups devices only when it cannot isolate them. Give one of them another group",
-	               (long long)m->devices[dj].iommu_group, pci_addr_format(&m->devices[members[q]].addr, a),
-	               pci_addr_format(&m->devices[dj].addr, b));
+	               (long long)m->devices[dj].iommu_group, vk_pci_addr_format(&m->devices[members[q]].addr, a),
+	               vk_pci_addr_format(&m->devices[dj].addr, b));
 }
 
 /*
@@ -271,7 +271,7 @@ static int check_group(struct loader *l, struct share_count *c, const size_t *me
  * (group, address); the members of each run must be able to share. */
 static int build_groups(struct loader *l)
 {
-	struct host_model *m = l->m;
+	struct vk_host_model *m = l->m;
 	size_t n = 0, n_groups = 0, k = m->n_devices ? m->n_devices : 1;
 	_cleanup_free_ size_t *idx = malloc(k * sizeof(*idx));
 	_cleanup_(forest_free) struct forest f = {0};
@@ -299,8 +299,8 @@ static int build_groups(struct loader *l)
 			end++;
 		if ((r = check_group(l, &c, idx + i, end - i)) < 0)
 			return r;
-		struct host_group *g = &m->groups[m->n_groups++];
-		*g = (struct host_group){.id = (uint32_t)m->devices[idx[i]].iommu_group,
+		struct vk_host_group *g = &m->groups[m->n_groups++];
+		*g = (struct vk_host_group){.id = (uint32_t)m->devices[idx[i]].iommu_group,
 		                         .node = {.mode = 0600, .present = true}, .vfio_minor = -1};
 		if (!(g->members = malloc((end - i) * sizeof(*g->members))))
 			return oom(l);
@@ -313,33 +313,33 @@ static int build_groups(struct loader *l)
 
 int scenario_assign_groups(struct loader *l)
 {
-	struct host_model *m = l->m;
-	char a[PCI_ADDR_STRLEN];
+	struct vk_host_model *m = l->m;
+	char a[VK_PCI_ADDR_STRLEN];
 	int64_t next = 0;
 	size_t n_taken;
 
 	for (size_t i = 0; i < m->n_devices; i++) {
-		struct host_device *d = &m->devices[i];
+		struct vk_host_device *d = &m->devices[i];
 		struct dev_src *s = &l->src[i];
-		bool vfio = pci_driver_is_vfio_pci(d->driver);
+		bool vfio = vk_pci_driver_is_vfio_pci(d->driver);
 		if (!s->has_group)
 			continue;
-		if (m->iommu == IOMMU_NONE && !m->noiommu)
+		if (m->iommu == VK_IOMMU_NONE && !m->noiommu)
 			return yr_fail(&l->y, s->group_node, "iommu_group",
 			               "the host has no IOMMU (kernel.iommu: none), so there are no groups; "
 			               "set kernel.iommu or drop iommu_group");
 		if (m->noiommu && !vfio)
 			return yr_fail(&l->y, s->group_node, "iommu_group",
 			               "in no-IOMMU mode only devices bound to " VFIO_FAMILY " get a (fake) group; %s is not",
-			               pci_addr_format(&d->addr, a));
+			               vk_pci_addr_format(&d->addr, a));
 	}
 	_cleanup_free_ int64_t *taken = explicit_numbers(l, true, &n_taken);
 	if (!taken)
 		return oom(l);
 	for (size_t i = 0; i < m->n_devices; i++) {
-		struct host_device *d = &m->devices[i];
-		bool vfio = pci_driver_is_vfio_pci(d->driver);
-		if (l->src[i].has_group || (m->iommu == IOMMU_NONE && !(m->noiommu && vfio)))
+		struct vk_host_device *d = &m->devices[i];
+		bool vfio = vk_pci_driver_is_vfio_pci(d->driver);
+		if (l->src[i].has_group || (m->iommu == VK_IOMMU_NONE && !(m->noiommu && vfio)))
 			continue;
 		d->iommu_group = next_free(&next, taken, n_taken);
 	}
@@ -348,7 +348,7 @@ int scenario_assign_groups(struct loader *l)
 
 static int cmp_group(const void *a, const void *b)
 {
-	const struct host_group *x = a, *y = b;
+	const struct vk_host_group *x = a, *y = b;
 	return x->id < y->id ? -1 : x->id > y->id;
 }
 
@@ -393,18 +393,18 @@ static size_t *repeated_specs(const struct loader *l)
  * devices made; then every group gets the default type where none is given. */
 int scenario_apply_group_specs(struct loader *l)
 {
-	struct host_model *m = l->m;
+	struct vk_host_model *m = l->m;
 	_cleanup_free_ size_t *first = repeated_specs(l);
 
 	if (!first)
 		return oom(l);
 	for (size_t k = 0; k < l->n_group_specs; k++) {
 		struct group_spec *gs = &l->group_specs[k];
-		struct host_group *g = NULL;
+		struct vk_host_group *g = NULL;
 		if (first[k] != SIZE_MAX)
 			return yr_fail(&l->y, gs->node, "iommu_groups", "group %u is described twice (also at line %u)", gs->id,
 			               l->group_specs[first[k]].node->line + 1);
-		struct host_group key = {.id = gs->id};
+		struct vk_host_group key = {.id = gs->id};
 		if (m->n_groups)
 			g = bsearch(&key, m->groups, m->n_groups, sizeof(*m->groups), cmp_group);
 		if (!g)
@@ -425,8 +425,8 @@ int scenario_apply_group_specs(struct loader *l)
 
 int scenario_assign_vfio_indices(struct loader *l)
 {
-	struct host_model *m = l->m;
-	char a[PCI_ADDR_STRLEN], b[PCI_ADDR_STRLEN];
+	struct vk_host_model *m = l->m;
+	char a[VK_PCI_ADDR_STRLEN], b[VK_PCI_ADDR_STRLEN];
 	int64_t next = 0;
 	size_t n_taken;
 	_cleanup_free_ int64_t *taken = explicit_numbers(l, false, &n_taken);
@@ -446,13 +446,13 @@ int scenario_assign_vfio_indices(struct loader *l)
 				continue;
 			}
 			return yr_fail(&l->y, l->src[i].node, "vfio_cdev", "vfio%lld is given to both %s and %s",
-			               (long long)taken[k], pci_addr_format(&m->devices[first].addr, b),
-			               pci_addr_format(&m->devices[i].addr, a));
+			               (long long)taken[k], vk_pci_addr_format(&m->devices[first].addr, b),
+			               vk_pci_addr_format(&m->devices[i].addr, a));
 		}
 	}
 	for (size_t i = 0; i < m->n_devices; i++) {
-		struct host_device *d = &m->devices[i];
-		if (!pci_driver_is_vfio_pci(d->driver) || l->src[i].has_vfio_index)
+		struct vk_host_device *d = &m->devices[i];
+		if (!vk_pci_driver_is_vfio_pci(d->driver) || l->src[i].has_vfio_index)
 			continue;
 		d->vfio_index = next_free(&next, taken, n_taken);
 	}

@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <vfiokit/cleanup.h>
+#include "vk_cleanup.h"
 #include <vfiokit/fakesys_live.h>
 #include <vfiokit/host_model.h>
 #include <vfiokit/resolver.h>
@@ -28,7 +28,7 @@ const char *const host_known_drivers[] = {
 	"qat_vfio_pci", "xe-vfio-pci", NULL,
 };
 
-const char *host_driver_module(const char *driver)
+const char *vk_host_driver_module(const char *driver)
 {
 	/* Drivers whose module has another name, or that are always built in. */
 	static const char *const map[][2] = {
@@ -49,7 +49,7 @@ const char *host_driver_module(const char *driver)
 	return buf;
 }
 
-void host_device_clear(struct host_device *d)
+void host_device_clear(struct vk_host_device *d)
 {
 	free(d->driver);
 	free(d->driver_override);
@@ -63,7 +63,7 @@ void host_device_clear(struct host_device *d)
 	memset(d, 0, sizeof(*d));
 }
 
-void host_model_free(struct host_model *m)
+void vk_host_model_free(struct vk_host_model *m)
 {
 	if (!m)
 		return;
@@ -79,7 +79,7 @@ void host_model_free(struct host_model *m)
 		free(m->cpu_flags[i]);
 	free(m->cpu_flags);
 	for (size_t i = 0; i < m->n_modules; i++) {
-		struct kmodule *k = &m->modules[i];
+		struct vk_kmodule *k = &m->modules[i];
 		for (size_t j = 0; j < k->n_params; j++) {
 			free(k->param_names[j]);
 			free(k->param_values[j]);
@@ -100,9 +100,9 @@ void host_model_free(struct host_model *m)
 		free(m->groups[i].members);
 	}
 	free(m->groups);
-	fakesys_faults_free(m->faults, m->n_faults);
-	fakesys_faults_free(m->steps, m->n_steps);
-	fakesys_expect_free(m->expect);
+	vk_fakesys_faults_free(m->faults, m->n_faults);
+	vk_fakesys_faults_free(m->steps, m->n_steps);
+	vk_fakesys_expect_free(m->expect);
 	for (size_t i = 0; i < m->n_dynids; i++)
 		free(m->dynids[i].driver);
 	free(m->dynids);
@@ -112,7 +112,7 @@ void host_model_free(struct host_model *m)
 
 static int cmp_native(const void *a, const void *b)
 {
-	const struct host_dynid *x = a, *y = b;
+	const struct vk_host_dynid *x = a, *y = b;
 	int c = strcmp(x->driver, y->driver);
 
 	if (c)
@@ -123,7 +123,7 @@ static int cmp_native(const void *a, const void *b)
 
 /* The IDs of the devices the scenario binds, per driver (host_model.native_ids):
  * after m->drivers is final, whose names the entries share. */
-int host_model_note_native_ids(struct host_model *m)
+int host_model_note_native_ids(struct vk_host_model *m)
 {
 	size_t n = 0;
 
@@ -131,12 +131,12 @@ int host_model_note_native_ids(struct host_model *m)
 	if (!m->native_ids)
 		return -ENOMEM;
 	for (size_t i = 0; i < m->n_devices; i++) {
-		const struct host_device *d = &m->devices[i];
-		if (!d->driver || pci_driver_is_vfio_pci(d->driver) || !strcmp(d->driver, "pci-stub"))
+		const struct vk_host_device *d = &m->devices[i];
+		if (!d->driver || vk_pci_driver_is_vfio_pci(d->driver) || !strcmp(d->driver, "pci-stub"))
 			continue;
 		for (size_t k = 0; k < m->n_drivers; k++)
 			if (!strcmp(m->drivers[k], d->driver))
-				m->native_ids[n++] = (struct host_dynid){.driver = m->drivers[k], .vendor = d->vendor,
+				m->native_ids[n++] = (struct vk_host_dynid){.driver = m->drivers[k], .vendor = d->vendor,
 				                                         .device = d->device, .subvendor = 0xffffffffu,
 				                                         .subdevice = 0xffffffffu};
 	}
@@ -150,13 +150,13 @@ int host_model_note_native_ids(struct host_model *m)
 	return 0;
 }
 
-const struct host_device *host_model_find(const struct host_model *m, const struct pci_addr *a)
+const struct vk_host_device *vk_host_model_find(const struct vk_host_model *m, const struct vk_pci_addr *a)
 {
 	size_t lo = 0, hi = m->n_devices;
 
 	while (lo < hi) {
 		size_t mid = (lo + hi) / 2;
-		int c = pci_addr_cmp(a, &m->devices[mid].addr);
+		int c = vk_pci_addr_cmp(a, &m->devices[mid].addr);
 		if (c == 0)
 			return &m->devices[mid];
 		if (c < 0)
@@ -167,7 +167,7 @@ const struct host_device *host_model_find(const struct host_model *m, const stru
 	return NULL;
 }
 
-const struct host_group *host_model_group(const struct host_model *m, uint32_t id)
+const struct vk_host_group *vk_host_model_group(const struct vk_host_model *m, uint32_t id)
 {
 	size_t lo = 0, hi = m->n_groups;
 
@@ -183,11 +183,11 @@ const struct host_group *host_model_group(const struct host_model *m, uint32_t i
 	return NULL;
 }
 
-static bool group_held_by_vfio(const struct host_model *m, const struct host_group *g)
+static bool group_held_by_vfio(const struct vk_host_model *m, const struct vk_host_group *g)
 {
 	for (size_t k = 0; k < g->n_members; k++) {
 		/* vfio_group_find_or_alloc(): any vfio-pci-core driver, variants too */
-		if (pci_driver_is_vfio_pci(m->devices[g->members[k]].driver))
+		if (vk_pci_driver_is_vfio_pci(m->devices[g->members[k]].driver))
 			return true;
 	}
 	return false;
@@ -200,7 +200,7 @@ static int cmp_i64(const void *a, const void *b)
 }
 
 /* The lowest minor no group holds (the plain scan, for when no memory is left for the sorted one). */
-static int64_t lowest_free_minor(const struct host_model *m)
+static int64_t lowest_free_minor(const struct vk_host_model *m)
 {
 	for (int64_t k = 0;; k++) {
 		bool used = false;
@@ -217,7 +217,7 @@ static int64_t lowest_free_minor(const struct host_model *m)
  * then the groups that need one take the gaps in order: O(G log G), where a
  * scan of every group for every candidate was O(G^3) (20,000 groups: minutes).
  */
-void host_model_assign_group_minors(struct host_model *m)
+void vk_host_model_assign_group_minors(struct vk_host_model *m)
 {
 	_cleanup_free_ int64_t *used = malloc((m->n_groups ? m->n_groups : 1) * sizeof(*used));
 	size_t n_used = 0, k = 0;
@@ -233,7 +233,7 @@ void host_model_assign_group_minors(struct host_model *m)
 	if (used)
 		qsort(used, n_used, sizeof(*used), cmp_i64);
 	for (size_t g = 0; g < m->n_groups; g++) {
-		struct host_group *grp = &m->groups[g];
+		struct vk_host_group *grp = &m->groups[g];
 		if (grp->vfio_minor >= 0 || !group_held_by_vfio(m, grp))
 			continue;
 		if (!used) {
@@ -247,7 +247,7 @@ void host_model_assign_group_minors(struct host_model *m)
 	}
 }
 
-bool host_model_has_module(const struct host_model *m, const char *name)
+bool vk_host_model_has_module(const struct vk_host_model *m, const char *name)
 {
 	for (size_t i = 0; i < m->n_modules; i++)
 		if (!strcmp(m->modules[i].name, name))
@@ -255,11 +255,11 @@ bool host_model_has_module(const struct host_model *m, const char *name)
 	return false;
 }
 
-bool host_model_has_vfio(const struct host_model *m)
+bool vk_host_model_has_vfio(const struct vk_host_model *m)
 {
 	/* vfio_pci and vfio_pci_core (which every variant driver needs) depend on vfio */
-	return host_model_has_module(m, "vfio") || host_model_has_module(m, "vfio_pci") ||
-	       host_model_has_module(m, "vfio_pci_core");
+	return vk_host_model_has_module(m, "vfio") || vk_host_model_has_module(m, "vfio_pci") ||
+	       vk_host_model_has_module(m, "vfio_pci_core");
 }
 
 /* ---- drivers (m->drivers sorted and unique while a scenario loads) ---- */
@@ -270,7 +270,7 @@ static int cmp_str(const void *a, const void *b)
 }
 
 /* Where @name is in m->drivers, or where it would go. */
-static size_t driver_pos(const struct host_model *m, const char *name, bool *found)
+static size_t driver_pos(const struct vk_host_model *m, const char *name, bool *found)
 {
 	size_t lo = 0, hi = m->n_drivers;
 
@@ -288,7 +288,7 @@ static size_t driver_pos(const struct host_model *m, const char *name, bool *fou
 	return lo;
 }
 
-bool model_driver_known(const struct host_model *m, const char *name)
+bool model_driver_known(const struct vk_host_model *m, const char *name)
 {
 	bool found;
 
@@ -299,7 +299,7 @@ bool model_driver_known(const struct host_model *m, const char *name)
 	return found;
 }
 
-int model_add_driver(struct host_model *m, const char *name)
+int model_add_driver(struct vk_host_model *m, const char *name)
 {
 	bool found;
 	size_t at = driver_pos(m, name, &found);
@@ -319,7 +319,7 @@ int model_add_driver(struct host_model *m, const char *name)
 	return 0;
 }
 
-void model_sort_drivers(struct host_model *m)
+void model_sort_drivers(struct vk_host_model *m)
 {
 	size_t w = 0;
 

@@ -10,7 +10,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include <vfiokit/cleanup.h>
+#include "vk_cleanup.h"
 #include <vfiokit/resolver.h>
 
 #include "model/pci_caps.h"
@@ -21,28 +21,28 @@ static int oom(struct loader *l)
 	return yr_oom(&l->y);
 }
 
-static const char *fmt_addr(const struct pci_addr *a, char buf[static PCI_ADDR_STRLEN])
+static const char *fmt_addr(const struct vk_pci_addr *a, char buf[static VK_PCI_ADDR_STRLEN])
 {
-	return pci_addr_format(a, buf);
+	return vk_pci_addr_format(a, buf);
 }
 
 static struct loader *sort_ctx;
 
 static int cmp_index(const void *a, const void *b)
 {
-	const struct host_device *d = sort_ctx->m->devices;
-	return pci_addr_cmp(&d[*(const size_t *)a].addr, &d[*(const size_t *)b].addr);
+	const struct vk_host_device *d = sort_ctx->m->devices;
+	return vk_pci_addr_cmp(&d[*(const size_t *)a].addr, &d[*(const size_t *)b].addr);
 }
 
 /* Sort devices (and their source records) by address; reject duplicates. */
 static int sort_devices(struct loader *l)
 {
-	struct host_model *m = l->m;
+	struct vk_host_model *m = l->m;
 	size_t n = m->n_devices;
 	_cleanup_free_ size_t *idx = calloc(n ? n : 1, sizeof(*idx));
-	_cleanup_free_ struct host_device *dv = calloc(n ? n : 1, sizeof(*dv));
+	_cleanup_free_ struct vk_host_device *dv = calloc(n ? n : 1, sizeof(*dv));
 	_cleanup_free_ struct dev_src *sv = calloc(n ? n : 1, sizeof(*sv));
-	char a[PCI_ADDR_STRLEN];
+	char a[VK_PCI_ADDR_STRLEN];
 
 	if (!idx || !dv || !sv)
 		return oom(l);
@@ -54,8 +54,8 @@ static int sort_devices(struct loader *l)
 	qsort(idx, n, sizeof(*idx), cmp_index);
 	sort_ctx = NULL;
 	for (size_t i = 0; i + 1 < n; i++) {
-		const struct host_device *x = &m->devices[idx[i]], *y = &m->devices[idx[i + 1]];
-		if (pci_addr_equal(&x->addr, &y->addr)) {
+		const struct vk_host_device *x = &m->devices[idx[i]], *y = &m->devices[idx[i + 1]];
+		if (vk_pci_addr_equal(&x->addr, &y->addr)) {
 			unsigned first = x->line < y->line ? x->line : y->line;
 			const struct dev_src *later = x->line < y->line ? &l->src[idx[i + 1]] : &l->src[idx[i]];
 			return yr_fail(&l->y, later->node, "address",
@@ -72,20 +72,20 @@ static int sort_devices(struct loader *l)
 	return 0;
 }
 
-static int index_of(const struct host_model *m, const struct pci_addr *a)
+static int index_of(const struct vk_host_model *m, const struct vk_pci_addr *a)
 {
-	const struct host_device *d = host_model_find(m, a);
+	const struct vk_host_device *d = vk_host_model_find(m, a);
 	return d ? (int)(d - m->devices) : -1;
 }
 
 /* Link each VF to its PF; a VF without parent: sits behind its PF's parent. */
 static int resolve_physfn(struct loader *l)
 {
-	struct host_model *m = l->m;
-	char a[PCI_ADDR_STRLEN], b[PCI_ADDR_STRLEN];
+	struct vk_host_model *m = l->m;
+	char a[VK_PCI_ADDR_STRLEN], b[VK_PCI_ADDR_STRLEN];
 
 	for (size_t i = 0; i < m->n_devices; i++) {
-		struct host_device *d = &m->devices[i];
+		struct vk_host_device *d = &m->devices[i];
 		struct dev_src *s = &l->src[i];
 		if (!s->has_physfn)
 			continue;
@@ -95,7 +95,7 @@ static int resolve_physfn(struct loader *l)
 			                     "%s names PF %s, which is not a device of this scenario; a VF exists "
 			                     "only beside its PF: add the PF (with sriov: {totalvfs: N})",
 			                     fmt_addr(&d->addr, a), fmt_addr(&s->physfn_addr, b));
-		struct host_device *p = &m->devices[pf];
+		struct vk_host_device *p = &m->devices[pf];
 		if (l->src[pf].has_physfn)
 			return yr_fail(&l->y, s->physfn_node, "physfn", "%s is itself a VF; a VF's physfn must be a PF",
 			                     fmt_addr(&p->addr, b));
@@ -108,7 +108,7 @@ static int resolve_physfn(struct loader *l)
 		if (p->addr.domain != d->addr.domain)
 			return yr_fail(&l->y, s->physfn_node, "physfn", "a VF lives in its PF's PCI domain (%04x), not %04x",
 			                     p->addr.domain, d->addr.domain);
-		if (pci_addr_cmp(&d->addr, &p->addr) <= 0)
+		if (vk_pci_addr_cmp(&d->addr, &p->addr) <= 0)
 			return yr_fail(&l->y, s->physfn_node, "physfn",
 			                     "VF %s must come after its PF %s (VF routing IDs are the PF's plus an offset)",
 			                     fmt_addr(&d->addr, a), fmt_addr(&p->addr, b));
@@ -126,7 +126,7 @@ static int resolve_physfn(struct loader *l)
 			m->devices[pf].n_vfs++;
 	}
 	for (size_t i = 0; i < m->n_devices; i++) {
-		struct host_device *p = &m->devices[i];
+		struct vk_host_device *p = &m->devices[i];
 		if (p->n_vfs > p->sriov_totalvfs)
 			return yr_fail(&l->y, l->src[i].node, "sriov", "%s lists %u VFs but totalvfs is %u",
 			                     fmt_addr(&p->addr, a), p->n_vfs, p->sriov_totalvfs);
@@ -142,7 +142,7 @@ static int resolve_physfn(struct loader *l)
 	return 0;
 }
 
-static bool is_bridge(const struct host_device *d)
+static bool is_bridge(const struct vk_host_device *d)
 {
 	return (d->class_code >> 8) == 0x0604 || (d->class_code >> 8) == 0x0609;
 }
@@ -158,8 +158,8 @@ enum { WALK_NEW, WALK_ON_PATH, WALK_ROOT, WALK_LOOP };
  */
 static int check_parent_loops(struct loader *l)
 {
-	struct host_model *m = l->m;
-	char a[PCI_ADDR_STRLEN];
+	struct vk_host_model *m = l->m;
+	char a[VK_PCI_ADDR_STRLEN];
 	_cleanup_free_ uint8_t *state = calloc(m->n_devices ? m->n_devices : 1, 1);
 
 	if (!state)
@@ -185,12 +185,12 @@ static int check_parent_loops(struct loader *l)
 
 static int resolve_parents(struct loader *l)
 {
-	struct host_model *m = l->m;
-	char a[PCI_ADDR_STRLEN], b[PCI_ADDR_STRLEN];
+	struct vk_host_model *m = l->m;
+	char a[VK_PCI_ADDR_STRLEN], b[VK_PCI_ADDR_STRLEN];
 
 	for (size_t i = 0; i < m->n_devices; i++) {
 		struct dev_src *s = &l->src[i];
-		struct host_device *d = &m->devices[i];
+		struct vk_host_device *d = &m->devices[i];
 		if (!s->has_parent)
 			continue;
 		int p = index_of(m, &s->parent_addr);
@@ -242,7 +242,7 @@ static uint16_t le16(const uint8_t *p)
  * names must agree with them. */
 static int derive_from_config(struct loader *l, size_t i)
 {
-	struct host_device *d = &l->m->devices[i];
+	struct vk_host_device *d = &l->m->devices[i];
 	struct dev_src *s = &l->src[i];
 	const uint8_t *c = d->config;
 	uint32_t cls = (uint32_t)c[0x0b] << 16 | (uint32_t)c[0x0a] << 8 | c[0x09];
@@ -290,9 +290,9 @@ static int derive_from_config(struct loader *l, size_t i)
  * defaults), the device id from the PF's SR-IOV capability (sriov.vf_device). */
 static void inherit_from_pf(struct loader *l, size_t i)
 {
-	struct host_device *d = &l->m->devices[i];
+	struct vk_host_device *d = &l->m->devices[i];
 	struct dev_src *s = &l->src[i];
-	const struct host_device *p = &l->m->devices[d->physfn];
+	const struct vk_host_device *p = &l->m->devices[d->physfn];
 
 	if (!s->has_vendor)
 		d->vendor = p->vendor, s->has_vendor = true;
@@ -308,7 +308,7 @@ static void inherit_from_pf(struct loader *l, size_t i)
 		d->revision = p->revision;
 }
 
-static int numa_from(const struct host_model *m, int i)
+static int numa_from(const struct vk_host_model *m, int i)
 {
 	return m->devices[i].physfn >= 0 ? m->devices[i].physfn : m->devices[i].parent;
 }
@@ -322,7 +322,7 @@ static int numa_from(const struct host_model *m, int i)
  */
 static int inherit_numa(struct loader *l)
 {
-	struct host_model *m = l->m;
+	struct vk_host_model *m = l->m;
 	_cleanup_free_ uint8_t *state = calloc(m->n_devices ? m->n_devices : 1, 1);
 
 	if (!state)
@@ -349,13 +349,13 @@ static int inherit_numa(struct loader *l)
 
 static int device_defaults(struct loader *l)
 {
-	struct host_model *m = l->m;
-	char a[PCI_ADDR_STRLEN];
+	struct vk_host_model *m = l->m;
+	char a[VK_PCI_ADDR_STRLEN];
 
 	/* PFs and other functions first, so that VFs inherit finished values */
 	for (int vf_pass = 0; vf_pass < 2; vf_pass++) {
 		for (size_t i = 0; i < m->n_devices; i++) {
-			struct host_device *d = &m->devices[i];
+			struct vk_host_device *d = &m->devices[i];
 			struct dev_src *s = &l->src[i];
 
 			if ((d->physfn >= 0) != vf_pass)
@@ -391,15 +391,15 @@ static int derive_configs(struct loader *l)
 /*
  * With kernel.modules given, the module a VFIO driver comes from must be
  * there: vfio_pci for vfio-pci; for a variant driver its own module (the
- * driver name with '-' as '_', host_driver_module()) and vfio_pci_core, which
+ * driver name with '-' as '_', vk_host_driver_module()) and vfio_pci_core, which
  * it is built on (a variant does not need vfio_pci).
  */
 static int check_vfio_modules(struct loader *l, size_t i)
 {
-	const struct host_device *d = &l->m->devices[i];
-	char a[PCI_ADDR_STRLEN], own[256];
+	const struct vk_host_device *d = &l->m->devices[i];
+	char a[VK_PCI_ADDR_STRLEN], own[256];
 
-	if (!l->modules_given || !pci_driver_is_vfio_pci(d->driver))
+	if (!l->modules_given || !vk_pci_driver_is_vfio_pci(d->driver))
 		return 0;
 	if (!strcmp(d->driver, "vfio-pci")) {
 		if (!name_set_has(&l->modules, "vfio_pci"))
@@ -409,7 +409,7 @@ static int check_vfio_modules(struct loader *l, size_t i)
 			                     fmt_addr(&d->addr, a));
 		return 0;
 	}
-	snprintf(own, sizeof(own), "%s", host_driver_module(d->driver));
+	snprintf(own, sizeof(own), "%s", vk_host_driver_module(d->driver));
 	if (!name_set_has(&l->modules, own))
 		return yr_fail(&l->y, l->src[i].driver_node, "driver",
 		                     "%s is bound to %s, a vfio-pci variant driver, but kernel.modules lists no %s; "
@@ -426,12 +426,12 @@ static int check_vfio_modules(struct loader *l, size_t i)
 
 static int check_drivers(struct loader *l)
 {
-	struct host_model *m = l->m;
-	char a[PCI_ADDR_STRLEN];
+	struct vk_host_model *m = l->m;
+	char a[VK_PCI_ADDR_STRLEN];
 	int r;
 
 	for (size_t i = 0; i < m->n_devices; i++) {
-		struct host_device *d = &m->devices[i];
+		struct vk_host_device *d = &m->devices[i];
 		struct dev_src *s = &l->src[i];
 		if (d->driver && !model_driver_known(m, d->driver))
 			return yr_fail(&l->y, s->driver_node, "driver",
@@ -447,7 +447,7 @@ static int check_drivers(struct loader *l)
 			                     s->has_vfio_index ? "vfio_cdev" : "vfio_node",
 			                     "%s has no driver; only a device bound to " VFIO_FAMILY " has a VFIO cdev",
 			                     fmt_addr(&d->addr, a));
-		if (d->driver && !pci_driver_is_vfio_pci(d->driver) && (s->has_vfio_index || s->vfio_node_node))
+		if (d->driver && !vk_pci_driver_is_vfio_pci(d->driver) && (s->has_vfio_index || s->vfio_node_node))
 			return yr_fail(&l->y, s->has_vfio_index ? s->node : s->vfio_node_node,
 			                     s->has_vfio_index ? "vfio_cdev" : "vfio_node",
 			                     "%s is bound to %s; only a device bound to " VFIO_FAMILY " has a VFIO cdev",
@@ -470,7 +470,7 @@ static int cmp_owner(const void *a, const void *b)
 	return x->bridge < y->bridge ? -1 : x->bridge > y->bridge;
 }
 
-static uint64_t bus_key(const struct pci_addr *a)
+static uint64_t bus_key(const struct vk_pci_addr *a)
 {
 	return (uint64_t)a->domain << 8 | a->bus;
 }
@@ -495,9 +495,9 @@ static const struct bus_owner *owner_of(const struct bus_owner *owners, size_t n
  * Bus owners are sorted once, so every check is a lookup, not a scan. */
 static int check_topology(struct loader *l)
 {
-	struct host_model *m = l->m;
+	struct vk_host_model *m = l->m;
 	size_t n = m->n_devices ? m->n_devices : 1, n_owners = 0;
-	char a[PCI_ADDR_STRLEN], b[PCI_ADDR_STRLEN];
+	char a[VK_PCI_ADDR_STRLEN], b[VK_PCI_ADDR_STRLEN];
 	_cleanup_free_ int *secondary = malloc(n * sizeof(int));
 	_cleanup_free_ struct bus_owner *owners = malloc(n * sizeof(*owners));
 
@@ -506,10 +506,10 @@ static int check_topology(struct loader *l)
 	for (size_t i = 0; i < m->n_devices; i++)
 		secondary[i] = -1;
 	for (size_t i = 0; i < m->n_devices; i++) {
-		struct host_device *d = &m->devices[i];
+		struct vk_host_device *d = &m->devices[i];
 		if (d->parent < 0)
 			continue;
-		struct host_device *p = &m->devices[d->parent];
+		struct vk_host_device *p = &m->devices[d->parent];
 		if (p->addr.domain != d->addr.domain)
 			continue; /* behind a domain-creating device such as VMD: a new root bus */
 		if (!is_bridge(p))
@@ -538,7 +538,7 @@ static int check_topology(struct loader *l)
 			                     fmt_addr(&m->devices[owners[k - 1].bridge].addr, a),
 			                     fmt_addr(&m->devices[owners[k].bridge].addr, b), (unsigned)(owners[k].key & 0xff));
 	for (size_t i = 0; i < m->n_devices; i++) {
-		struct host_device *d = &m->devices[i];
+		struct vk_host_device *d = &m->devices[i];
 		if (d->parent >= 0 && m->devices[d->parent].addr.domain == d->addr.domain)
 			continue;
 		const struct bus_owner *o = owner_of(owners, n_owners, bus_key(&d->addr));
@@ -553,16 +553,16 @@ static int check_topology(struct loader *l)
 
 static int add_module(struct loader *l, const char *name)
 {
-	struct host_model *m = l->m;
+	struct vk_host_model *m = l->m;
 
 	if (name_set_has(&l->modules, name))
 		return 0;
-	struct kmodule *v = realloc(m->modules, (m->n_modules + 1) * sizeof(*v));
+	struct vk_kmodule *v = realloc(m->modules, (m->n_modules + 1) * sizeof(*v));
 	if (!v)
 		return oom(l);
 	m->modules = v;
 	v = &m->modules[m->n_modules];
-	*v = (struct kmodule){.name = strdup(name)};
+	*v = (struct vk_kmodule){.name = strdup(name)};
 	if (!v->name)
 		return oom(l);
 	m->n_modules++;
@@ -571,12 +571,12 @@ static int add_module(struct loader *l, const char *name)
 
 static int kernel_defaults(struct loader *l)
 {
-	struct host_model *m = l->m;
+	struct vk_host_model *m = l->m;
 	int r;
 
 	if (!m->name && !(m->name = strdup("unnamed")))
 		return oom(l);
-	if (m->noiommu && m->iommu != IOMMU_NONE)
+	if (m->noiommu && m->iommu != VK_IOMMU_NONE)
 		return yr_fail(&l->y, NULL, "kernel.noiommu",
 		                     "no-IOMMU mode is only possible without an IOMMU; set kernel.iommu: none");
 	if (!m->iommu_units)
@@ -586,24 +586,24 @@ static int kernel_defaults(struct loader *l)
 		if (!(m->default_group_type = strdup(pt ? "identity" : "DMA-FQ")))
 			return oom(l);
 	}
-	if (!m->cmdline && !(m->cmdline = strdup(m->iommu == IOMMU_INTEL ? "BOOT_IMAGE=/vmlinuz root=/dev/sda1 ro intel_iommu=on"
-	                                         : m->iommu == IOMMU_AMD ? "BOOT_IMAGE=/vmlinuz root=/dev/sda1 ro amd_iommu=on"
+	if (!m->cmdline && !(m->cmdline = strdup(m->iommu == VK_IOMMU_INTEL ? "BOOT_IMAGE=/vmlinuz root=/dev/sda1 ro intel_iommu=on"
+	                                         : m->iommu == VK_IOMMU_AMD ? "BOOT_IMAGE=/vmlinuz root=/dev/sda1 ro amd_iommu=on"
 	                                                                 : "BOOT_IMAGE=/vmlinuz root=/dev/sda1 ro")))
 		return oom(l);
 	if (!m->kernel_release && !(m->kernel_release = strdup("6.8.0-vfiokit")))
 		return oom(l);
 	if (l->modules_given) {
-		if (m->iommufd && !host_model_has_module(m, "iommufd"))
+		if (m->iommufd && !vk_host_model_has_module(m, "iommufd"))
 			return yr_fail(&l->y, l->modules_node, "modules",
 			                     "kernel.iommufd is true but no iommufd module is listed; add iommufd "
 			                     "(or {name: iommufd, builtin: true})");
-		if (m->noiommu && !host_model_has_module(m, "vfio"))
+		if (m->noiommu && !vk_host_model_has_module(m, "vfio"))
 			return yr_fail(&l->y, l->modules_node, "modules",
 			                     "kernel.noiommu is a parameter of the vfio module, which is not listed");
 	} else {
 		bool vfio = false;
 		for (size_t i = 0; i < m->n_devices; i++)
-			vfio |= pci_driver_is_vfio_pci(m->devices[i].driver);
+			vfio |= vk_pci_driver_is_vfio_pci(m->devices[i].driver);
 		if (vfio || m->noiommu || m->vfio_device_cdev)
 			for (const char *const *p = (const char *const[]){"vfio", "vfio_pci", "vfio_pci_core",
 			                                                  "vfio_iommu_type1", NULL}; *p; p++)
@@ -612,13 +612,13 @@ static int kernel_defaults(struct loader *l)
 		if (m->iommufd && (r = add_module(l, "iommufd")) < 0)
 			return r;
 		for (size_t i = 0; i < m->n_devices; i++) {
-			const char *mod = m->devices[i].driver ? host_driver_module(m->devices[i].driver) : NULL;
+			const char *mod = m->devices[i].driver ? vk_host_driver_module(m->devices[i].driver) : NULL;
 			if (mod && (r = add_module(l, mod)) < 0)
 				return r;
 		}
 	}
 	if (m->noiommu) {
-		struct kmodule *v = NULL;
+		struct vk_kmodule *v = NULL;
 		for (size_t i = 0; i < m->n_modules; i++)
 			if (!strcmp(m->modules[i].name, "vfio"))
 				v = &m->modules[i];
@@ -651,7 +651,7 @@ static int kernel_defaults(struct loader *l)
 			v->n_params++;
 		}
 	}
-	if (host_model_has_module(m, "vfio_pci") && (r = model_add_driver(m, "vfio-pci")) < 0)
+	if (vk_host_model_has_module(m, "vfio_pci") && (r = model_add_driver(m, "vfio-pci")) < 0)
 		return oom(l);
 	if (model_add_driver(m, "pcieport") < 0)
 		return oom(l);
@@ -663,7 +663,7 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static bool same_slot(const struct pci_addr *x, const struct pci_addr *y)
+static bool same_slot(const struct vk_pci_addr *x, const struct vk_pci_addr *y)
 {
 	return x->domain == y->domain && x->bus == y->bus && x->slot == y->slot;
 }
@@ -672,8 +672,8 @@ static bool same_slot(const struct pci_addr *x, const struct pci_addr *y)
  * (type 0 endpoint or type 1 bridge) is what lspci reads. */
 static int synthesize_config(struct loader *l, size_t i, const int *secondary, const int *subordinate)
 {
-	struct host_model *m = l->m;
-	struct host_device *d = &m->devices[i];
+	struct vk_host_model *m = l->m;
+	struct vk_host_device *d = &m->devices[i];
 	uint8_t *c;
 	bool multifunction = false;
 
@@ -736,7 +736,7 @@ static int synthesize_config(struct loader *l, size_t i, const int *secondary, c
 
 static int finish_config(struct loader *l)
 {
-	struct host_model *m = l->m;
+	struct vk_host_model *m = l->m;
 	size_t n = m->n_devices ? m->n_devices : 1;
 	_cleanup_free_ int *sec = malloc(n * sizeof(int));
 	_cleanup_free_ int *sub = malloc(n * sizeof(int));
@@ -748,7 +748,7 @@ static int finish_config(struct loader *l)
 		sec[i] = sub[i] = -1;
 	/* subordinate = highest bus anywhere below the bridge in its domain */
 	for (size_t i = 0; i < m->n_devices; i++) {
-		struct host_device *d = &m->devices[i];
+		struct vk_host_device *d = &m->devices[i];
 		for (int p = d->parent, child = (int)i; p >= 0; child = p, p = m->devices[p].parent) {
 			if (m->devices[p].addr.domain != d->addr.domain)
 				break;
@@ -766,7 +766,7 @@ static int finish_config(struct loader *l)
 
 int scenario_complete(struct loader *l)
 {
-	struct host_model *m = l->m;
+	struct vk_host_model *m = l->m;
 	int r;
 
 	if ((r = sort_devices(l)) < 0 || (r = derive_configs(l)) < 0 || (r = resolve_physfn(l)) < 0 || (r = resolve_parents(l)) < 0 ||
@@ -775,7 +775,7 @@ int scenario_complete(struct loader *l)
 	    (r = scenario_apply_group_specs(l)) < 0 || (r = scenario_assign_vfio_indices(l)) < 0 || (r = finish_config(l)) < 0 ||
 	    (r = scenario_platform_complete(l)) < 0)
 		return r;
-	host_model_assign_group_minors(m);
+	vk_host_model_assign_group_minors(m);
 	if (m->n_drivers)
 		qsort(m->drivers, m->n_drivers, sizeof(*m->drivers), cmp_str);
 	return host_model_note_native_ids(m);

@@ -12,18 +12,18 @@
 #include <vfiokit/host_model.h>
 
 /* Free what device @d owns and zero it (not @d itself): the one destructor of
- * a device, for host_model_free() and for the live mode's remove. */
-void host_device_clear(struct host_device *d);
+ * a device, for vk_host_model_free() and for the live mode's remove. */
+void host_device_clear(struct vk_host_device *d);
 
 /* Whether @name is a driver fakesys knows or the scenario declared (m->drivers). */
-bool model_driver_known(const struct host_model *m, const char *name);
+bool model_driver_known(const struct vk_host_model *m, const char *name);
 /* The drivers' IDs as the scenario binds devices (host_model.native_ids); -ENOMEM. */
-int host_model_note_native_ids(struct host_model *m);
+int host_model_note_native_ids(struct vk_host_model *m);
 
 /* Add @name to m->drivers, which stays sorted and unique; -ENOMEM. */
-int model_add_driver(struct host_model *m, const char *name);
+int model_add_driver(struct vk_host_model *m, const char *name);
 /* Sort m->drivers and drop repeats (after a list was appended as given). */
-void model_sort_drivers(struct host_model *m);
+void model_sort_drivers(struct vk_host_model *m);
 
 /*
  * A set of strings it does not own (open addressing): the repeat checks and

@@ -155,24 +155,24 @@ unsigned pci_ext_cap_find(const uint8_t *cfg, size_t len, uint16_t id)
 	return 0;
 }
 
-static bool is_bridge(const struct host_device *d)
+static bool is_bridge(const struct vk_host_device *d)
 {
 	return (d->class_code >> 8) == 0x0604 || (d->class_code >> 8) == 0x0609;
 }
 
-static bool same_bus(const struct host_device *a, const struct host_device *b)
+static bool same_bus(const struct vk_host_device *a, const struct vk_host_device *b)
 {
 	return a->addr.domain == b->addr.domain && a->addr.bus == b->addr.bus;
 }
 
-static uint32_t rid_of(const struct host_device *d)
+static uint32_t rid_of(const struct vk_host_device *d)
 {
 	return (uint32_t)d->addr.bus << 8 | (uint32_t)d->addr.slot << 3 | d->addr.function;
 }
 
 /* The synthesis in progress: device @self, whose own config is still only a header. */
 struct ctx {
-	const struct host_model *m;
+	const struct vk_host_model *m;
 	size_t self;
 	uint32_t self_caps;
 	int depth;
@@ -184,7 +184,7 @@ static unsigned port_type(struct ctx *c, size_t j);
 /* Whether device @j's config is complete (given, or synthesized before). */
 static const uint8_t *done_config(const struct ctx *c, size_t j)
 {
-	const struct host_device *d = &c->m->devices[j];
+	const struct vk_host_device *d = &c->m->devices[j];
 	return j != c->self && d->config ? d->config : NULL;
 }
 
@@ -211,9 +211,9 @@ static uint32_t caps_in_config(const uint8_t *cfg, size_t len)
 }
 
 /* The bridge above @j in its own domain, -1 on a root bus (a VMD domain's too). */
-static int upstream_bridge(const struct host_model *m, size_t j)
+static int upstream_bridge(const struct vk_host_model *m, size_t j)
 {
-	const struct host_device *d = &m->devices[j];
+	const struct vk_host_device *d = &m->devices[j];
 	if (d->parent < 0 || m->devices[d->parent].addr.domain != d->addr.domain ||
 	    !is_bridge(&m->devices[d->parent]))
 		return -1;
@@ -233,7 +233,7 @@ static bool bus_is_pcie(struct ctx *c, size_t j)
 }
 
 /* A memory BAR for the MSI-X table: its index and size. */
-static bool msix_bar(const struct host_device *d, unsigned *bir, uint64_t *size)
+static bool msix_bar(const struct vk_host_device *d, unsigned *bir, uint64_t *size)
 {
 	if (!d->n_resources) {
 		*bir = 0;
@@ -253,7 +253,7 @@ static bool msix_bar(const struct host_device *d, unsigned *bir, uint64_t *size)
 
 static uint32_t default_caps(struct ctx *c, size_t j)
 {
-	const struct host_device *d = &c->m->devices[j];
+	const struct vk_host_device *d = &c->m->devices[j];
 	uint8_t base = (uint8_t)(d->class_code >> 16), sub = (uint8_t)(d->class_code >> 8);
 	unsigned bir;
 	uint64_t size;
@@ -286,7 +286,7 @@ static uint32_t default_caps(struct ctx *c, size_t j)
 
 static uint32_t caps_of(struct ctx *c, size_t j)
 {
-	const struct host_device *d = &c->m->devices[j];
+	const struct vk_host_device *d = &c->m->devices[j];
 	const uint8_t *cfg = done_config(c, j);
 	uint32_t caps;
 
@@ -307,8 +307,8 @@ static uint32_t caps_of(struct ctx *c, size_t j)
 /* PCI_EXP_FLAGS_TYPE of device @j, PCIE_BAD_TYPE when it is not PCIe. */
 static unsigned port_type(struct ctx *c, size_t j)
 {
-	const struct host_model *m = c->m;
-	const struct host_device *d = &m->devices[j];
+	const struct vk_host_model *m = c->m;
+	const struct vk_host_device *d = &m->devices[j];
 	const uint8_t *cfg = done_config(c, j);
 
 	if (cfg) {
@@ -334,13 +334,13 @@ static unsigned port_type(struct ctx *c, size_t j)
 }
 
 /* The first device at or after @a (devices are sorted by address). */
-static size_t lower_bound(const struct host_model *m, const struct pci_addr *a)
+static size_t lower_bound(const struct vk_host_model *m, const struct vk_pci_addr *a)
 {
 	size_t lo = 0, hi = m->n_devices;
 
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
-		if (pci_addr_cmp(&m->devices[mid].addr, a) < 0)
+		if (vk_pci_addr_cmp(&m->devices[mid].addr, a) < 0)
 			lo = mid + 1;
 		else
 			hi = mid;
@@ -348,20 +348,20 @@ static size_t lower_bound(const struct host_model *m, const struct pci_addr *a)
 	return lo;
 }
 
-static bool is_child(const struct host_model *m, size_t k, size_t j)
+static bool is_child(const struct vk_host_model *m, size_t k, size_t j)
 {
-	const struct host_device *e = &m->devices[k];
+	const struct vk_host_device *e = &m->devices[k];
 	return e->parent == (int)j && e->physfn < 0 && e->addr.domain == m->devices[j].addr.domain;
 }
 
 /* The function on the other end of port @j's link: the first device on its
  * secondary bus (found by address once the header names that bus). */
-static int link_child(const struct host_model *m, size_t j)
+static int link_child(const struct vk_host_model *m, size_t j)
 {
-	const struct host_device *d = &m->devices[j];
+	const struct vk_host_device *d = &m->devices[j];
 
 	if (d->config) {
-		struct pci_addr a = {.domain = d->addr.domain, .bus = d->config[PCI_SECONDARY_BUS]};
+		struct vk_pci_addr a = {.domain = d->addr.domain, .bus = d->config[PCI_SECONDARY_BUS]};
 		if (!a.bus) /* never a secondary bus: nothing behind the bridge */
 			return -1;
 		for (size_t k = lower_bound(m, &a);
@@ -378,13 +378,13 @@ static int link_child(const struct host_model *m, size_t j)
 
 /* Generation (1 = 2.5 GT/s .. 5 = 32 GT/s) and lanes a function's link supports:
  * by the class of the slot's first function (all functions share one link). */
-static void class_link(const struct host_model *m, size_t j, unsigned *gen, unsigned *width)
+static void class_link(const struct vk_host_model *m, size_t j, unsigned *gen, unsigned *width)
 {
 	while (j > 0 && m->devices[j - 1].addr.domain == m->devices[j].addr.domain &&
 	       m->devices[j - 1].addr.bus == m->devices[j].addr.bus &&
 	       m->devices[j - 1].addr.slot == m->devices[j].addr.slot)
 		j--;
-	const struct host_device *d = &m->devices[j];
+	const struct vk_host_device *d = &m->devices[j];
 	uint16_t cls = (uint16_t)(d->class_code >> 8);
 
 	*gen = 3;
@@ -454,7 +454,7 @@ static void put_msi(uint8_t *cfg, unsigned next, bool enable)
 }
 
 /* Table at the start of the BAR, the PBA on the next page when it fits, else right after. */
-static bool put_msix(uint8_t *cfg, unsigned next, const struct host_device *d, unsigned vectors, bool enable)
+static bool put_msix(uint8_t *cfg, unsigned next, const struct vk_host_device *d, unsigned vectors, bool enable)
 {
 	unsigned bir;
 	uint64_t size;
@@ -478,7 +478,7 @@ static bool put_msix(uint8_t *cfg, unsigned next, const struct host_device *d, u
 
 /* MSI-X vectors by class: what such devices commonly have (an X710 PF 129,
  * its iavf VFs 5, an NVMe drive 33). */
-static unsigned msix_vectors(const struct host_device *d)
+static unsigned msix_vectors(const struct vk_host_device *d)
 {
 	uint16_t cls = (uint16_t)(d->class_code >> 8);
 	if (cls >> 8 == 0x02)
@@ -495,8 +495,8 @@ static unsigned msix_vectors(const struct host_device *d)
 /* The Express capability (version 2, 0x3c bytes: PCI_CAP_EXP_ENDPOINT_SIZEOF_V2 and the slot registers). */
 static void put_express(struct ctx *c, uint8_t *cfg, unsigned next, unsigned type)
 {
-	const struct host_model *m = c->m;
-	const struct host_device *d = &m->devices[c->self];
+	const struct vk_host_model *m = c->m;
+	const struct vk_host_device *d = &m->devices[c->self];
 	bool port = type == PCI_EXP_TYPE_ROOT_PORT || type == PCI_EXP_TYPE_DOWNSTREAM;
 	bool function = type == PCI_EXP_TYPE_ENDPOINT || type == PCI_EXP_TYPE_RC_END;
 	unsigned gen = 0, width = 0, lgen = 0, lwidth = 0, pgen, pwidth;
@@ -572,12 +572,12 @@ static uint64_t vf_bar_size(uint32_t totalvfs)
 	return size;
 }
 
-static unsigned vf_offset_stride(const struct host_model *m, const struct host_device *d, unsigned *stride)
+static unsigned vf_offset_stride(const struct vk_host_model *m, const struct vk_host_device *d, unsigned *stride)
 {
 	*stride = 1;
 	if (!d->n_vfs || !d->vfs)
 		return 16; /* what the live mode uses to add VFs (live.c add_vfs()) */
-	const struct host_device *v0 = &m->devices[d->vfs[0]];
+	const struct vk_host_device *v0 = &m->devices[d->vfs[0]];
 	if (d->n_vfs > 1)
 		*stride = rid_of(&m->devices[d->vfs[1]]) - rid_of(v0);
 	return rid_of(v0) - rid_of(d);
@@ -586,7 +586,7 @@ static unsigned vf_offset_stride(const struct host_model *m, const struct host_d
 /* The SR-IOV capability (PCI_EXT_CAP_SRIOV_SIZEOF bytes): drivers/pci/iov.c sriov_init() reads it. */
 static void put_sriov(struct ctx *c, uint8_t *cfg, unsigned pos, unsigned next)
 {
-	const struct host_device *d = &c->m->devices[c->self];
+	const struct vk_host_device *d = &c->m->devices[c->self];
 	unsigned stride, offset = vf_offset_stride(c->m, d, &stride);
 	uint64_t bar = vf_window(c->self) | PCI_BASE_ADDRESS_MEM_TYPE_64 | PCI_BASE_ADDRESS_MEM_PREFETCH;
 	uint16_t ctrl = 0;
@@ -610,13 +610,13 @@ static void put_sriov(struct ctx *c, uint8_t *cfg, unsigned pos, unsigned next)
 }
 
 /* The next function number of an ARI device: the next PF on the bus (VFs say 0). */
-static unsigned ari_next_function(const struct host_model *m, size_t j)
+static unsigned ari_next_function(const struct vk_host_model *m, size_t j)
 {
-	const struct host_device *d = &m->devices[j];
+	const struct vk_host_device *d = &m->devices[j];
 	if (d->physfn >= 0)
 		return 0;
 	for (size_t k = j + 1; k < m->n_devices; k++) {
-		const struct host_device *e = &m->devices[k];
+		const struct vk_host_device *e = &m->devices[k];
 		if (e->addr.domain != d->addr.domain || e->addr.bus != d->addr.bus)
 			break;
 		if (e->physfn < 0)
@@ -633,14 +633,14 @@ static void put_ext(struct ctx *c, uint8_t *cfg, uint32_t caps, unsigned type)
 	} order[] = {{PCI_CAPS_AER, 0x48}, {PCI_CAPS_ACS, 0x08}, {PCI_CAPS_ARI, PCI_EXT_CAP_ARI_SIZEOF},
 	             {PCI_CAPS_SRIOV, PCI_EXT_CAP_SRIOV_SIZEOF}};
 	unsigned pos[4], n = 0, at = PCI_CFG_SPACE_SIZE;
-	const struct host_model *m = c->m;
+	const struct vk_host_model *m = c->m;
 	bool port = type == PCI_EXP_TYPE_ROOT_PORT || type == PCI_EXP_TYPE_DOWNSTREAM;
 	/* drivers/pci/pci.c pci_std_enable_acs(): with an IOMMU (pci_request_acs())
 	 * the kernel enables source validation, request/completion redirect and
 	 * upstream forwarding where the capability has them */
 	uint16_t acs_cap = port ? PCI_ACS_SV | PCI_ACS_TB | PCI_ACS_RR | PCI_ACS_CR | PCI_ACS_UF
 	                        : PCI_ACS_RR | PCI_ACS_CR;
-	uint16_t acs_ctrl = m->iommu != IOMMU_NONE ? acs_cap & (PCI_ACS_SV | PCI_ACS_RR | PCI_ACS_CR | PCI_ACS_UF) : 0;
+	uint16_t acs_ctrl = m->iommu != VK_IOMMU_NONE ? acs_cap & (PCI_ACS_SV | PCI_ACS_RR | PCI_ACS_CR | PCI_ACS_UF) : 0;
 
 	for (size_t k = 0; k < 4; k++) {
 		if (!(caps & order[k].bit))
@@ -687,7 +687,7 @@ static int fail(char *why, size_t len, const char *msg)
 /* The scenario's list, checked against what the device is. */
 static int check_given(struct ctx *c, uint32_t caps, char *why, size_t why_len)
 {
-	const struct host_device *d = &c->m->devices[c->self];
+	const struct vk_host_device *d = &c->m->devices[c->self];
 	unsigned bir, stride, offset;
 	uint64_t size;
 
@@ -717,9 +717,9 @@ static int check_given(struct ctx *c, uint32_t caps, char *why, size_t why_len)
 }
 
 /* A VF's BAR0 in its PF's VF BAR window, at the VF's index. */
-static void place_vf_bar(const struct host_model *m, struct host_device *d, size_t i)
+static void place_vf_bar(const struct vk_host_model *m, struct vk_host_device *d, size_t i)
 {
-	const struct host_device *pf = &m->devices[d->physfn];
+	const struct vk_host_device *pf = &m->devices[d->physfn];
 	unsigned pos = pci_ext_cap_find(pf->config, pf->config_len, PCI_EXT_CAP_ID_SRIOV);
 	uint64_t k = 0;
 
@@ -744,9 +744,9 @@ static void place_vf_bar(const struct host_model *m, struct host_device *d, size
 	wr32(d->config, PCI_BASE_ADDRESS_1, (uint32_t)(reg >> 32));
 }
 
-int pci_caps_synthesize(struct host_model *m, size_t i, char *why, size_t why_len)
+int pci_caps_synthesize(struct vk_host_model *m, size_t i, char *why, size_t why_len)
 {
-	struct host_device *d = &m->devices[i];
+	struct vk_host_device *d = &m->devices[i];
 	struct ctx c = {.m = m, .self = i};
 	uint32_t caps;
 	int r;
@@ -783,7 +783,7 @@ int pci_caps_synthesize(struct host_model *m, size_t i, char *why, size_t why_le
 
 	/* enabled by the driver that is bound, unless it is vfio-pci, which leaves
 	 * that to its user (the kernel also stops INTx then: pci_intx_for_msi()) */
-	bool active = d->driver && !pci_driver_is_vfio_pci(d->driver);
+	bool active = d->driver && !vk_pci_driver_is_vfio_pci(d->driver);
 	unsigned type = caps & PCI_CAPS_PCIE ? port_type(&c, i) : PCIE_BAD_TYPE;
 	static const struct {
 		uint32_t bit;
@@ -824,7 +824,7 @@ int pci_caps_synthesize(struct host_model *m, size_t i, char *why, size_t why_le
 	return 0;
 }
 
-bool pci_is_pcie(const struct host_device *d)
+bool pci_is_pcie(const struct vk_host_device *d)
 {
 	return pci_cap_find(d->config, d->config_len, PCI_CAP_ID_EXP) != 0;
 }
@@ -837,7 +837,7 @@ bool pci_is_pcie(const struct host_device *d)
  * (pci_reset_bus_function() -> pci_parent_bus_reset(): not on a root bus, not
  * a bridge, and alone on its bus; no hotplug slots are modelled).
  */
-int pci_reset_methods(const struct host_model *m, const struct host_device *d, char *buf, size_t len)
+int pci_reset_methods(const struct vk_host_model *m, const struct vk_host_device *d, char *buf, size_t len)
 {
 	const uint8_t *cfg = d->config;
 	size_t n = d->config_len;
@@ -869,7 +869,7 @@ static const char *speed_string(unsigned gen)
 
 /* max: pcie_get_speed_cap() (LnkCap2's Supported Link Speeds Vector, whose
  * bit 1 is 2.5 GT/s, else LnkCap); current: pcie_link_speed[] of LnkSta */
-int pci_link_speed_show(const struct host_device *d, bool max, char *buf, size_t len)
+int pci_link_speed_show(const struct vk_host_device *d, bool max, char *buf, size_t len)
 {
 	unsigned pos = pci_cap_find(d->config, d->config_len, PCI_CAP_ID_EXP), gen = 0;
 
@@ -886,7 +886,7 @@ int pci_link_speed_show(const struct host_device *d, bool max, char *buf, size_t
 	return snprintf(buf, len, "%s\n", speed_string(gen));
 }
 
-int pci_link_width_show(const struct host_device *d, bool max, char *buf, size_t len)
+int pci_link_width_show(const struct vk_host_device *d, bool max, char *buf, size_t len)
 {
 	unsigned pos = pci_cap_find(d->config, d->config_len, PCI_CAP_ID_EXP), w = 0;
 
@@ -896,18 +896,18 @@ int pci_link_width_show(const struct host_device *d, bool max, char *buf, size_t
 	return snprintf(buf, len, "%u\n", w);
 }
 
-bool pci_ari_enabled(const struct host_model *m, const struct host_device *d)
+bool pci_ari_enabled(const struct vk_host_model *m, const struct vk_host_device *d)
 {
 	size_t self = (size_t)(d - m->devices);
 	int p = self < m->n_devices ? upstream_bridge(m, self) : -1;
 	if (p < 0)
 		return false;
-	const struct host_device *b = &m->devices[p];
+	const struct vk_host_device *b = &m->devices[p];
 	unsigned pos = pci_cap_find(b->config, b->config_len, PCI_CAP_ID_EXP);
 	return pos && (rd16(b->config, pos + PCI_EXP_DEVCTL2) & PCI_EXP_DEVCTL2_ARI);
 }
 
-void pci_sriov_offset_stride(const struct host_model *m, const struct host_device *d, unsigned *offset,
+void pci_sriov_offset_stride(const struct vk_host_model *m, const struct vk_host_device *d, unsigned *offset,
                              unsigned *stride)
 {
 	unsigned pos = pci_ext_cap_find(d->config, d->config_len, PCI_EXT_CAP_ID_SRIOV);
@@ -920,7 +920,7 @@ void pci_sriov_offset_stride(const struct host_model *m, const struct host_devic
 	*offset = vf_offset_stride(m, d, stride);
 }
 
-bool pci_sriov_vf_bar(const struct host_model *m, const struct host_device *d, uint64_t *base, uint64_t *size)
+bool pci_sriov_vf_bar(const struct vk_host_model *m, const struct vk_host_device *d, uint64_t *base, uint64_t *size)
 {
 	unsigned pos = pci_ext_cap_find(d->config, d->config_len, PCI_EXT_CAP_ID_SRIOV);
 
@@ -933,7 +933,7 @@ bool pci_sriov_vf_bar(const struct host_model *m, const struct host_device *d, u
 	return *base != 0;
 }
 
-void pci_config_current(const struct host_device *d, uint8_t *cfg, size_t len)
+void pci_config_current(const struct vk_host_device *d, uint8_t *cfg, size_t len)
 {
 	unsigned pos = pci_ext_cap_find(cfg, len, PCI_EXT_CAP_ID_SRIOV);
 	if (!pos || pos + PCI_SRIOV_NUM_VF + 2 > len)

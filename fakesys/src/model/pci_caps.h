@@ -50,7 +50,7 @@ int pci_caps_parse(struct yreader *y, const struct ynode *v, uint32_t *out);
  *
  * Returns 0, -EINVAL (@why filled) or -ENOMEM.
  */
-int pci_caps_synthesize(struct host_model *m, size_t i, char *why, size_t why_len);
+int pci_caps_synthesize(struct vk_host_model *m, size_t i, char *why, size_t why_len);
 
 /* Offset of standard capability @id in @cfg, 0 when absent (a loop or a bad pointer ends the walk). */
 unsigned pci_cap_find(const uint8_t *cfg, size_t len, uint8_t id);
@@ -62,30 +62,30 @@ unsigned pci_ext_cap_find(const uint8_t *cfg, size_t len, uint16_t id);
  * shows them ("flr bus\n"; "" when none: then there is no reset file either).
  * Returns the length, or -1 when @len is too small.
  */
-int pci_reset_methods(const struct host_model *m, const struct host_device *d, char *buf, size_t len);
+int pci_reset_methods(const struct vk_host_model *m, const struct vk_host_device *d, char *buf, size_t len);
 
 /* Whether @d is PCI Express (its config has the Express capability). */
-bool pci_is_pcie(const struct host_device *d);
+bool pci_is_pcie(const struct vk_host_device *d);
 
 /* "16.0 GT/s PCIe\n" / "16\n": the link attributes of a PCIe device (pci-sysfs.c). */
-int pci_link_speed_show(const struct host_device *d, bool max, char *buf, size_t len);
-int pci_link_width_show(const struct host_device *d, bool max, char *buf, size_t len);
+int pci_link_speed_show(const struct vk_host_device *d, bool max, char *buf, size_t len);
+int pci_link_width_show(const struct vk_host_device *d, bool max, char *buf, size_t len);
 
 /* pci_ari_enabled(dev->bus): the bridge above @d forwards ARI. */
-bool pci_ari_enabled(const struct host_model *m, const struct host_device *d);
+bool pci_ari_enabled(const struct vk_host_model *m, const struct vk_host_device *d);
 
 /* First VF offset and stride of PF @d (the SR-IOV capability, else from its VFs' addresses). */
-void pci_sriov_offset_stride(const struct host_model *m, const struct host_device *d, unsigned *offset,
+void pci_sriov_offset_stride(const struct vk_host_model *m, const struct vk_host_device *d, unsigned *offset,
                              unsigned *stride);
 
 /* The VF BAR0 window of PF @d: its base and the size of one VF's BAR0; false when it has none. */
-bool pci_sriov_vf_bar(const struct host_model *m, const struct host_device *d, uint64_t *base, uint64_t *size);
+bool pci_sriov_vf_bar(const struct vk_host_model *m, const struct vk_host_device *d, uint64_t *base, uint64_t *size);
 
 /*
  * @cfg (a copy of @d's config, @len bytes) as the device shows it now: the
  * SR-IOV NumVFs and VF Enable follow the VFs the model has (sriov_numvfs
  * writes change them on a live mount).
  */
-void pci_config_current(const struct host_device *d, uint8_t *cfg, size_t len);
+void pci_config_current(const struct vk_host_device *d, uint8_t *cfg, size_t len);
 
 #endif

@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <vfiokit/cleanup.h>
+#include "vk_cleanup.h"
 #include <vfiokit/host_model.h>
 
 #include <vfiokit/resolver.h>
@@ -68,7 +68,7 @@ static bool flag_ok(const char *s)
 	return true;
 }
 
-static void free_flags(struct host_model *m)
+static void free_flags(struct vk_host_model *m)
 {
 	for (size_t i = 0; i < m->n_cpu_flags; i++)
 		free(m->cpu_flags[i]);
@@ -77,7 +77,7 @@ static void free_flags(struct host_model *m)
 	m->n_cpu_flags = 0;
 }
 
-static int add_flag(struct host_model *m, const char *s, size_t len)
+static int add_flag(struct vk_host_model *m, const char *s, size_t len)
 {
 	char **v = realloc(m->cpu_flags, (m->n_cpu_flags + 1) * sizeof(*v));
 
@@ -90,7 +90,7 @@ static int add_flag(struct host_model *m, const char *s, size_t len)
 	return 0;
 }
 
-static bool has_flag(const struct host_model *m, const char *f)
+static bool has_flag(const struct vk_host_model *m, const char *f)
 {
 	for (size_t i = 0; i < m->n_cpu_flags; i++)
 		if (!strcmp(m->cpu_flags[i], f))
@@ -99,7 +99,7 @@ static bool has_flag(const struct host_model *m, const char *f)
 }
 
 /* flags: a list of names, or one string of them separated by spaces (as cpuinfo writes them). */
-static int parse_flags(struct yreader *y, const struct ynode *v, struct host_model *m)
+static int parse_flags(struct yreader *y, const struct ynode *v, struct vk_host_model *m)
 {
 	_cleanup_(name_set_free) struct name_set seen = {0};
 	size_t n = v->kind == YN_SEQ ? v->n : 1;
@@ -131,7 +131,7 @@ static int parse_flags(struct yreader *y, const struct ynode *v, struct host_mod
 	return 0;
 }
 
-int platform_cpu_key(struct yreader *y, const char *key, const struct ynode *v, struct host_model *m)
+int platform_cpu_key(struct yreader *y, const char *key, const struct ynode *v, struct vk_host_model *m)
 {
 	uint64_t u;
 	int r;
@@ -165,7 +165,7 @@ int platform_cpu_key(struct yreader *y, const char *key, const struct ynode *v, 
 static int firmware_key(struct yreader *y, const char *key, const struct ynode *v, void *obj)
 {
 	struct loader *l = loader_of(y);
-	struct host_model *m = l->m;
+	struct vk_host_model *m = l->m;
 	int r;
 
 	(void)obj;
@@ -178,7 +178,7 @@ static int firmware_key(struct yreader *y, const char *key, const struct ynode *
 		const char *s = NULL;
 		if ((r = yr_string(y, yr_item(v, i), key, &s)) < 0)
 			return r;
-		uint32_t bit = !strcmp(s, "DMAR") ? HOST_ACPI_DMAR : !strcmp(s, "IVRS") ? HOST_ACPI_IVRS : 0;
+		uint32_t bit = !strcmp(s, "DMAR") ? VK_HOST_ACPI_DMAR : !strcmp(s, "IVRS") ? VK_HOST_ACPI_IVRS : 0;
 		if (!bit)
 			return yr_fail(y, yr_item(v, i), key, "'%s' is not a table fakesys makes (DMAR or IVRS)", s);
 		if (m->acpi_tables & bit)
@@ -226,7 +226,7 @@ static int parse_mac(const char *s, uint8_t mac[6])
 
 static int netif_key(struct yreader *y, const char *key, const struct ynode *v, void *obj)
 {
-	struct host_netif *n = obj;
+	struct vk_host_netif *n = obj;
 	const char *s = NULL;
 	int r;
 
@@ -258,7 +258,7 @@ static int netif_key(struct yreader *y, const char *key, const struct ynode *v, 
 	return 1;
 }
 
-int platform_parse_net(struct yreader *y, const struct ynode *v, struct host_device *d)
+int platform_parse_net(struct yreader *y, const struct ynode *v, struct vk_host_device *d)
 {
 	int r = yr_want_kind(y, v, "net", YN_SEQ);
 
@@ -269,7 +269,7 @@ int platform_parse_net(struct yreader *y, const struct ynode *v, struct host_dev
 		return yr_oom(y);
 	for (size_t i = 0; i < v->n; i++) {
 		const struct ynode *it = yr_item(v, i);
-		struct host_netif *n = &d->netifs[d->n_netifs++];
+		struct vk_host_netif *n = &d->netifs[d->n_netifs++];
 		const char *s = NULL;
 		n->up = true;
 		if (it->kind == YN_SCALAR) {
@@ -294,16 +294,16 @@ int platform_parse_net(struct yreader *y, const struct ynode *v, struct host_dev
 
 static int cpu_defaults(struct loader *l)
 {
-	struct host_model *m = l->m;
+	struct vk_host_model *m = l->m;
 	uint32_t nodes = 1;
 
 	if (!m->cpu_vendor) {
-		if (m->iommu != IOMMU_INTEL && m->iommu != IOMMU_AMD) {
+		if (m->iommu != VK_IOMMU_INTEL && m->iommu != VK_IOMMU_AMD) {
 			if (l->cpu_node)
 				return yr_fail(&l->y, l->cpu_node, "cpu", "needs vendor: (intel, amd or hygon)");
 			return 0; /* no CPUs modelled: the host's own show */
 		}
-		if (!(m->cpu_vendor = strdup(m->iommu == IOMMU_INTEL ? "GenuineIntel" : "AuthenticAMD")))
+		if (!(m->cpu_vendor = strdup(m->iommu == VK_IOMMU_INTEL ? "GenuineIntel" : "AuthenticAMD")))
 			return yr_oom(&l->y);
 	}
 	for (size_t i = 0; i < m->n_devices; i++)
@@ -346,25 +346,25 @@ static int cpu_defaults(struct loader *l)
 
 static int net_checks(struct loader *l)
 {
-	struct host_model *m = l->m;
+	struct vk_host_model *m = l->m;
 	_cleanup_(name_set_free) struct name_set names = {0};
-	char a[PCI_ADDR_STRLEN];
+	char a[VK_PCI_ADDR_STRLEN];
 	int r;
 
 	for (size_t i = 0; i < m->n_devices; i++) {
-		struct host_device *d = &m->devices[i];
+		struct vk_host_device *d = &m->devices[i];
 		const struct ynode *node = l->src[i].net_node;
 		if (!d->n_netifs)
 			continue;
-		pci_addr_format(&d->addr, a);
+		vk_pci_addr_format(&d->addr, a);
 		/* a net_device exists while its driver is bound (register_netdev()
 		 * in the driver's probe); vfio-pci registers none */
-		if (!d->driver || pci_driver_is_vfio_pci(d->driver) || !strcmp(d->driver, "pci-stub") ||
+		if (!d->driver || vk_pci_driver_is_vfio_pci(d->driver) || !strcmp(d->driver, "pci-stub") ||
 		    !strcmp(d->driver, "pcieport"))
 			return yr_fail(&l->y, node, "net", "%s is %s%s: only a device bound to a network driver has "
 			               "interfaces", a, d->driver ? "bound to " : "without a driver", d->driver ? d->driver : "");
 		for (size_t k = 0; k < d->n_netifs; k++) {
-			struct host_netif *n = &d->netifs[k];
+			struct vk_host_netif *n = &d->netifs[k];
 			if ((r = name_set_add(&names, n->name)) < 0)
 				return yr_oom(&l->y);
 			if (r == 0)
@@ -386,11 +386,11 @@ static int net_checks(struct loader *l)
 
 int scenario_platform_complete(struct loader *l)
 {
-	struct host_model *m = l->m;
+	struct vk_host_model *m = l->m;
 	int r;
 
 	if (!l->acpi_given)
-		m->acpi_tables = m->iommu == IOMMU_INTEL ? HOST_ACPI_DMAR : m->iommu == IOMMU_AMD ? HOST_ACPI_IVRS : 0;
+		m->acpi_tables = m->iommu == VK_IOMMU_INTEL ? VK_HOST_ACPI_DMAR : m->iommu == VK_IOMMU_AMD ? VK_HOST_ACPI_IVRS : 0;
 	if ((r = cpu_defaults(l)) < 0)
 		return r;
 	return net_checks(l);

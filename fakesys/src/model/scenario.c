@@ -18,7 +18,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <vfiokit/cleanup.h>
+#include "vk_cleanup.h"
 #include <vfiokit/host_model.h>
 
 #include "model/pci_caps.h"
@@ -32,7 +32,7 @@
 
 static int node_key(struct yreader *y, const char *key, const struct ynode *v, void *obj)
 {
-	struct dev_node_spec *s = obj;
+	struct vk_dev_node_spec *s = obj;
 
 	if (!strcmp(key, "owner"))
 		return yr_owner(y, v, key, false, &s->uid);
@@ -45,18 +45,18 @@ static int node_key(struct yreader *y, const char *key, const struct ynode *v, v
 	return 1;
 }
 
-static int parse_node_spec(struct yreader *y, const struct ynode *v, const char *what, struct dev_node_spec *s)
+static int parse_node_spec(struct yreader *y, const struct ynode *v, const char *what, struct vk_dev_node_spec *s)
 {
 	return yr_walk_map(y, v, what, "owner, group, mode, present", node_key, s);
 }
 
 /* ---------- kernel ---------- */
 
-static int parse_module(struct yreader *y, const struct ynode *n, struct kmodule *mod);
+static int parse_module(struct yreader *y, const struct ynode *n, struct vk_kmodule *mod);
 
 static int module_key(struct yreader *y, const char *key, const struct ynode *v, void *obj)
 {
-	struct kmodule *mod = obj;
+	struct vk_kmodule *mod = obj;
 
 	if (!strcmp(key, "name"))
 		return yr_name(y, v, key, &mod->name);
@@ -92,7 +92,7 @@ static int module_key(struct yreader *y, const char *key, const struct ynode *v,
 	return 1;
 }
 
-static int parse_module(struct yreader *y, const struct ynode *n, struct kmodule *mod)
+static int parse_module(struct yreader *y, const struct ynode *n, struct vk_kmodule *mod)
 {
 	if (n->kind == YN_SCALAR)
 		return yr_name(y, n, "modules", &mod->name);
@@ -105,7 +105,7 @@ static int parse_module(struct yreader *y, const struct ynode *n, struct kmodule
 static int parse_modules(struct yreader *y, const struct ynode *v)
 {
 	struct loader *l = loader_of(y);
-	struct host_model *m = l->m;
+	struct vk_host_model *m = l->m;
 	int r = yr_want_kind(y, v, "modules", YN_SEQ);
 
 	if (r < 0)
@@ -114,7 +114,7 @@ static int parse_modules(struct yreader *y, const struct ynode *v)
 	if (!m->modules)
 		return yr_oom(y);
 	for (size_t i = 0; i < v->n; i++) {
-		struct kmodule *mod = &m->modules[m->n_modules++];
+		struct vk_kmodule *mod = &m->modules[m->n_modules++];
 		r = parse_module(y, yr_item(v, i), mod);
 		if (r < 0)
 			return r;
@@ -131,7 +131,7 @@ static int parse_modules(struct yreader *y, const struct ynode *v)
 
 static int parse_drivers(struct yreader *y, const struct ynode *v)
 {
-	struct host_model *m = loader_of(y)->m;
+	struct vk_host_model *m = loader_of(y)->m;
 	int r = yr_want_kind(y, v, "drivers", YN_SEQ);
 
 	if (r < 0)
@@ -154,13 +154,13 @@ static int parse_drivers(struct yreader *y, const struct ynode *v)
 
 static const struct {
 	const char *name;
-	enum iommu_vendor v;
+	enum vk_iommu_vendor v;
 } iommu_names[] = {
-	{"none", IOMMU_NONE}, {"intel", IOMMU_INTEL}, {"amd", IOMMU_AMD},
-	{"arm-smmu-v3", IOMMU_ARM_SMMU}, {"virtio", IOMMU_VIRTIO},
+	{"none", VK_IOMMU_NONE}, {"intel", VK_IOMMU_INTEL}, {"amd", VK_IOMMU_AMD},
+	{"arm-smmu-v3", VK_IOMMU_ARM_SMMU}, {"virtio", VK_IOMMU_VIRTIO},
 };
 
-const char *iommu_vendor_name(enum iommu_vendor v)
+const char *vk_iommu_vendor_name(enum vk_iommu_vendor v)
 {
 	for (size_t i = 0; i < VK_ARRAY_SIZE(iommu_names); i++)
 		if (iommu_names[i].v == v)
@@ -184,7 +184,7 @@ static int want_group_type(struct yreader *y, const struct ynode *v, const char 
 
 static int kernel_key(struct yreader *y, const char *key, const struct ynode *v, void *obj)
 {
-	struct host_model *m = loader_of(y)->m;
+	struct vk_host_model *m = loader_of(y)->m;
 	uint64_t u;
 	int r;
 
@@ -237,11 +237,11 @@ static int kernel_key(struct yreader *y, const char *key, const struct ynode *v,
 /* ---------- devices ---------- */
 
 struct dev_ctx {
-	struct host_device *d;
+	struct vk_host_device *d;
 	struct dev_src *s;
 };
 
-static int hex_config(struct yreader *y, const struct ynode *v, struct host_device *d)
+static int hex_config(struct yreader *y, const struct ynode *v, struct vk_host_device *d)
 {
 	const char *s = NULL;
 	int r = yr_string(y, v, "config", &s);
@@ -285,7 +285,7 @@ static int hex_config(struct yreader *y, const struct ynode *v, struct host_devi
 
 /* resources: the lines of the sysfs resource file, each [start, end, flags]
  * (at most PCI_NUM_RESOURCES = 17), kept exactly as a recording read them. */
-static int parse_resources(struct yreader *y, const struct ynode *v, struct host_device *d)
+static int parse_resources(struct yreader *y, const struct ynode *v, struct vk_host_device *d)
 {
 	size_t n = 0;
 	int r = yr_want_kind(y, v, "resources", YN_SEQ);
@@ -321,7 +321,7 @@ static int parse_resources(struct yreader *y, const struct ynode *v, struct host
 
 static int sriov_key(struct yreader *y, const char *key, const struct ynode *v, void *obj)
 {
-	struct host_device *d = obj;
+	struct vk_host_device *d = obj;
 	uint64_t u;
 	int r;
 
@@ -352,7 +352,7 @@ static int u16_field(struct yreader *y, const struct ynode *v, const char *key, 
 static int device_key(struct yreader *y, const char *key, const struct ynode *v, void *obj)
 {
 	struct dev_ctx *c = obj;
-	struct host_device *d = c->d;
+	struct vk_host_device *d = c->d;
 	struct dev_src *s = c->s;
 	uint64_t u;
 	int64_t i;
@@ -465,7 +465,7 @@ static int device_key(struct yreader *y, const char *key, const struct ynode *v,
 static int parse_devices(struct yreader *y, const struct ynode *v)
 {
 	struct loader *l = loader_of(y);
-	struct host_model *m = l->m;
+	struct vk_host_model *m = l->m;
 	int r = yr_want_kind(y, v, "devices", YN_SEQ);
 	size_t n = v->n;
 
@@ -477,7 +477,7 @@ static int parse_devices(struct yreader *y, const struct ynode *v)
 		return yr_oom(y);
 	for (size_t i = 0; i < n; i++) {
 		const struct ynode *dn = yr_item(v, i);
-		struct host_device *d = &m->devices[m->n_devices];
+		struct vk_host_device *d = &m->devices[m->n_devices];
 		struct dev_src *s = &l->src[m->n_devices];
 		bool has_addr = false;
 
@@ -485,7 +485,7 @@ static int parse_devices(struct yreader *y, const struct ynode *v)
 		d->parent = d->physfn = -1;
 		d->iommu_group = d->vfio_index = -1;
 		d->numa_node = -1;
-		d->vfio_node = (struct dev_node_spec){.mode = 0600, .present = true};
+		d->vfio_node = (struct vk_dev_node_spec){.mode = 0600, .present = true};
 		d->line = dn->line + 1;
 		s->node = dn;
 		r = yr_walk_map(y, dn, "device", DEVICE_KEYS, device_key, &(struct dev_ctx){d, s});
@@ -540,7 +540,7 @@ static int parse_groups(struct yreader *y, const struct ynode *v)
 	for (size_t i = 0; i < v->n; i++) {
 		struct group_spec *g = &l->group_specs[l->n_group_specs++];
 		g->node = yr_item(v, i);
-		g->spec = (struct dev_node_spec){.mode = 0600, .present = true};
+		g->spec = (struct vk_dev_node_spec){.mode = 0600, .present = true};
 		r = yr_walk_map(y, g->node, "an iommu_groups entry", "id, type, node", group_key, g);
 		if (r < 0)
 			return r;
@@ -556,7 +556,7 @@ static int cpu_key(struct yreader *y, const char *key, const struct ynode *v, vo
 	static const char *const vendors[][2] = {
 		{"intel", "GenuineIntel"}, {"amd", "AuthenticAMD"}, {"hygon", "HygonGenuine"},
 	};
-	struct host_model *m = loader_of(y)->m;
+	struct vk_host_model *m = loader_of(y)->m;
 	const char *s = NULL;
 	int r;
 
@@ -578,7 +578,7 @@ static int cpu_key(struct yreader *y, const char *key, const struct ynode *v, vo
 
 static int dev_key(struct yreader *y, const char *key, const struct ynode *v, void *obj)
 {
-	struct host_model *m = loader_of(y)->m;
+	struct vk_host_model *m = loader_of(y)->m;
 
 	if (!strcmp(key, "iommu"))
 		return parse_node_spec(y, v, "dev.iommu", &m->dev_iommu);
@@ -591,7 +591,7 @@ static int dev_key(struct yreader *y, const char *key, const struct ynode *v, vo
 
 static int top_key(struct yreader *y, const char *key, const struct ynode *v, void *obj)
 {
-	struct host_model *m = loader_of(y)->m;
+	struct vk_host_model *m = loader_of(y)->m;
 	uint64_t u;
 	int r;
 
@@ -634,14 +634,14 @@ static int top_key(struct yreader *y, const char *key, const struct ynode *v, vo
 	return 1;
 }
 
-static void model_defaults(struct host_model *m)
+static void model_defaults(struct vk_host_model *m)
 {
-	m->iommu = IOMMU_NONE;
+	m->iommu = VK_IOMMU_NONE;
 	m->vfio_cdev_major = 511;
 	m->vfio_group_major = 243;
 	m->iommufd_minor = 122;
-	m->dev_iommu = (struct dev_node_spec){.mode = 0660, .present = true};
-	m->dev_vfio = (struct dev_node_spec){.mode = 0666, .present = true};
+	m->dev_iommu = (struct vk_dev_node_spec){.mode = 0660, .present = true};
+	m->dev_vfio = (struct vk_dev_node_spec){.mode = 0666, .present = true};
 }
 
 static int load_doc(struct loader *l, const char *buf, size_t len)
@@ -665,7 +665,7 @@ static int load_doc(struct loader *l, const char *buf, size_t len)
 	return 0;
 }
 
-int host_model_load_buffer(const char *name, const char *buf, size_t len, struct host_model **out,
+int vk_host_model_load_buffer(const char *name, const char *buf, size_t len, struct vk_host_model **out,
                            struct vk_error *err)
 {
 	struct loader l = {.y = {.file = name, .err = err}};
@@ -687,7 +687,7 @@ int host_model_load_buffer(const char *name, const char *buf, size_t len, struct
 		free(l.group_specs[i].type);
 	free(l.group_specs);
 	if (r < 0) {
-		host_model_free(l.m);
+		vk_host_model_free(l.m);
 		return r;
 	}
 	*out = l.m;
@@ -700,7 +700,7 @@ static const char *file_type(mode_t mode)
 	       : S_ISCHR(mode) ? "a character device" : S_ISBLK(mode) ? "a block device" : "not a regular file";
 }
 
-int host_model_load(const char *path, struct host_model **out, struct vk_error *err)
+int vk_host_model_load(const char *path, struct vk_host_model **out, struct vk_error *err)
 {
 	_cleanup_close_ int fd = -1;
 	_cleanup_free_ char *buf = NULL;
@@ -740,5 +740,5 @@ int host_model_load(const char *path, struct host_model **out, struct vk_error *
 	buf[n] = '\0';
 	if (memchr(buf, '\0', n))
 		return vk_error_set(err, EINVAL, "%s: contains a NUL byte: not a YAML text file", path);
-	return host_model_load_buffer(path, buf, n, out, err);
+	return vk_host_model_load_buffer(path, buf, n, out, err);
 }

@@ -14,7 +14,7 @@
 struct dev_src {
 	const struct ynode *node, *parent_node, *physfn_node, *group_node, *vfio_node_node, *driver_node;
 	const struct ynode *net_node;
-	struct pci_addr parent_addr, physfn_addr;
+	struct vk_pci_addr parent_addr, physfn_addr;
 	bool has_irq, has_parent, has_physfn, has_vendor, has_device, has_class, has_revision, has_ssvid, has_ssid,
 		has_numa, has_vfio_index, has_group, has_config;
 };
@@ -23,14 +23,14 @@ struct dev_src {
 struct group_spec {
 	uint32_t id;
 	char *type;                /* NULL = the default */
-	struct dev_node_spec spec; /* /dev/vfio/<id> */
+	struct vk_dev_node_spec spec; /* /dev/vfio/<id> */
 	bool has_id;
 	const struct ynode *node;
 };
 
 struct loader {
 	struct yreader y;       /* first, so that loader_of() finds the loader of a reader */
-	struct host_model *m;
+	struct vk_host_model *m;
 	struct dev_src *src;    /* parallel to m->devices until sorted */
 	const struct ynode *modules_node;
 	struct name_set modules; /* the names in m->modules */

@@ -15,17 +15,17 @@
 #include "model/yaml_read.h"
 
 /* The faults: list (faults.c) into *@list (the previous one freed). */
-int scenario_parse_faults(struct yreader *y, const struct ynode *v, struct fakesys_fault **list, size_t *count);
+int scenario_parse_faults(struct yreader *y, const struct ynode *v, struct vk_fakesys_fault **list, size_t *count);
 /* The steps: list (faults.c) into *@list (the previous one freed). */
-int scenario_parse_steps(struct yreader *y, const struct ynode *v, struct fakesys_fault **list, size_t *count);
+int scenario_parse_steps(struct yreader *y, const struct ynode *v, struct vk_fakesys_fault **list, size_t *count);
 /* The expect: block (expect.c) into *@out (the previous one freed). */
-int scenario_parse_expect(struct yreader *y, const struct ynode *v, struct fakesys_expect **out);
+int scenario_parse_expect(struct yreader *y, const struct ynode *v, struct vk_fakesys_expect **out);
 
 /* platform.c: the keys of cpu: beyond vendor and hypervisor (count, nodes,
  * model_name, flags; 1 for a key it does not know), the firmware: mapping,
  * and a device's net: list. */
-int platform_cpu_key(struct yreader *y, const char *key, const struct ynode *v, struct host_model *m);
+int platform_cpu_key(struct yreader *y, const char *key, const struct ynode *v, struct vk_host_model *m);
 int platform_parse_firmware(struct yreader *y, const struct ynode *v);
-int platform_parse_net(struct yreader *y, const struct ynode *v, struct host_device *d);
+int platform_parse_net(struct yreader *y, const struct ynode *v, struct vk_host_device *d);
 
 #endif

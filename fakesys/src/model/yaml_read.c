@@ -27,7 +27,7 @@
 #include <strings.h>
 #include <yaml.h>
 
-#include <vfiokit/cleanup.h>
+#include "vk_cleanup.h"
 
 #include "model/yaml_read.h"
 
@@ -648,7 +648,7 @@ int yr_mode(struct yreader *y, const struct ynode *n, const char *key, uint32_t 
 	return 0;
 }
 
-int yr_addr(struct yreader *y, const struct ynode *n, const char *key, struct pci_addr *out)
+int yr_addr(struct yreader *y, const struct ynode *n, const char *key, struct vk_pci_addr *out)
 {
 	const char *s = NULL;
 	struct vk_error e = {0};
@@ -656,7 +656,7 @@ int yr_addr(struct yreader *y, const struct ynode *n, const char *key, struct pc
 
 	if (r < 0)
 		return r;
-	if (pci_addr_parse(s, out, &e) < 0)
+	if (vk_pci_addr_parse(s, out, &e) < 0)
 		return yr_fail(y, n, key, "%s", e.msg);
 	return 0;
 }

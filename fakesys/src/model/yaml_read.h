@@ -93,7 +93,7 @@ int yr_pci_id(struct yreader *y, const struct ynode *n, const char *key, uint32_
 int yr_bool(struct yreader *y, const struct ynode *n, const char *key, bool *out);
 /* A permission mode: octal whatever its spelling. */
 int yr_mode(struct yreader *y, const struct ynode *n, const char *key, uint32_t *out);
-int yr_addr(struct yreader *y, const struct ynode *n, const char *key, struct pci_addr *out);
+int yr_addr(struct yreader *y, const struct ynode *n, const char *key, struct vk_pci_addr *out);
 /* A name that becomes a path component, strdup'ed into *@out. */
 int yr_name(struct yreader *y, const struct ynode *n, const char *key, char **out);
 /* A uid (@group false) or gid: a number, root, or a name known on this machine. */

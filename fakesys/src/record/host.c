@@ -14,7 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <vfiokit/cleanup.h>
+#include "vk_cleanup.h"
 #include <vfiokit/fakesys_record.h>
 #include <vfiokit/host_model.h>
 #include <vfiokit/pci_addr.h>
@@ -59,8 +59,8 @@ static void find_parent(struct rec *r, int devicesfd, struct rdev *d)
 		return;
 	}
 	for (size_t i = n - 1; i-- > 0;) {
-		struct pci_addr a;
-		if (pci_addr_parse(comps[i], &a, NULL) == 0) {
+		struct vk_pci_addr a;
+		if (vk_pci_addr_parse(comps[i], &a, NULL) == 0) {
 			d->have_parent = true;
 			d->parent = a;
 			return;
@@ -200,7 +200,7 @@ static int read_device(struct rec *r, int devicesfd, const char *name, struct rd
 	}
 
 	if (read_link(fd, "physfn", lnk, sizeof(lnk)) == 0) {
-		if (pci_addr_parse(base_name(lnk), &d->physfn, NULL) == 0)
+		if (vk_pci_addr_parse(base_name(lnk), &d->physfn, NULL) == 0)
 			d->have_physfn = true;
 		else
 			note(r, "skipped %s/physfn: link to '%.60s' names no PCI function", name, lnk);
@@ -217,7 +217,7 @@ static int read_device(struct rec *r, int devicesfd, const char *name, struct rd
 	}
 	/* net/<if>: the interfaces its network driver registered (the scenario's
 	 * net:, which it takes only on such a driver) */
-	if (d->driver && !pci_driver_is_vfio_pci(d->driver) && strcmp(d->driver, "pci-stub") &&
+	if (d->driver && !vk_pci_driver_is_vfio_pci(d->driver) && strcmp(d->driver, "pci-stub") &&
 	    strcmp(d->driver, "pcieport")) {
 		char **ifs = NULL;
 		size_t nif = 0;
@@ -285,11 +285,11 @@ static int read_device(struct rec *r, int devicesfd, const char *name, struct rd
 
 static int cmp_dev(const void *a, const void *b)
 {
-	return pci_addr_cmp(&((const struct rdev *)a)->addr, &((const struct rdev *)b)->addr);
+	return vk_pci_addr_cmp(&((const struct rdev *)a)->addr, &((const struct rdev *)b)->addr);
 }
 
 /* r->devs is sorted by address once read_devices() is done. */
-static struct rdev *find_dev(struct rec *r, const struct pci_addr *a)
+static struct rdev *find_dev(struct rec *r, const struct vk_pci_addr *a)
 {
 	struct rdev key = {.addr = *a};
 	return r->n_devs ? bsearch(&key, r->devs, r->n_devs, sizeof(*r->devs), cmp_dev) : NULL;
@@ -322,8 +322,8 @@ static int read_devices(struct rec *r)
 	}
 	for (size_t i = 0; i < n && devicesfd >= 0; i++) {
 		struct rdev *d = &r->devs[r->n_devs];
-		if (pci_addr_parse(names[i], &d->addr, NULL) < 0 ||
-		    strcmp(pci_addr_format(&d->addr, d->bdf), names[i]) != 0) {
+		if (vk_pci_addr_parse(names[i], &d->addr, NULL) < 0 ||
+		    strcmp(vk_pci_addr_format(&d->addr, d->bdf), names[i]) != 0) {
 			note(r, "skipped sys/bus/pci/devices/%.80s: not a PCI address in the kernel's spelling", names[i]);
 			continue;
 		}
@@ -383,9 +383,9 @@ static int select_devices(struct rec *r, struct vk_error *err)
 	if (!todo || !by_group || !walked)
 		return -ENOMEM;
 	for (size_t i = 0; i < r->o->n_bdfs; i++) {
-		struct pci_addr a;
+		struct vk_pci_addr a;
 		struct vk_error pe = {0};
-		if (pci_addr_parse(r->o->bdfs[i], &a, &pe) < 0)
+		if (vk_pci_addr_parse(r->o->bdfs[i], &a, &pe) < 0)
 			return vk_error_set(err, EINVAL, "record: '%s': %s", r->o->bdfs[i], pe.msg);
 		struct rdev *d = find_dev(r, &a);
 		if (!d)
@@ -436,7 +436,7 @@ bool known_driver(const char *d)
 /* vfio-pci or one of its variant drivers (mlx5_vfio_pci, ...): a VFIO cdev. */
 static bool is_vfio_pci(const struct rdev *d)
 {
-	return pci_driver_is_vfio_pci(d->driver);
+	return vk_pci_driver_is_vfio_pci(d->driver);
 }
 
 /* The modules a device on a VFIO driver needs in a scenario that lists
@@ -448,7 +448,7 @@ static int add_vfio_modules(struct rec *r, const struct rdev *d)
 	const char *need[2] = {"vfio_pci", NULL};
 
 	if (strcmp(d->driver, "vfio-pci")) {
-		snprintf(own, sizeof(own), "%s", host_driver_module(d->driver));
+		snprintf(own, sizeof(own), "%s", vk_host_driver_module(d->driver));
 		need[0] = own;
 		need[1] = "vfio_pci_core";
 	}
@@ -537,9 +537,9 @@ static int reconcile(struct rec *r)
 		if (d->config)
 			ids_from_config(r, d);
 		if (d->have_parent && !find_dev(r, &d->parent)) {
-			char pb[PCI_ADDR_STRLEN];
+			char pb[VK_PCI_ADDR_STRLEN];
 			note(r, "%s: parent %s is not a recorded device; recorded on a root bus", d->bdf,
-			     pci_addr_format(&d->parent, pb));
+			     vk_pci_addr_format(&d->parent, pb));
 			d->have_parent = false;
 		}
 		if (d->have_physfn && !find_dev(r, &d->physfn)) {
@@ -599,7 +599,7 @@ static int reconcile(struct rec *r)
 	}
 	if (r->iommufd)
 		stat_node(r, "dev/iommu", &r->dev_iommu);
-	if (find_mod(r, "vfio") || find_mod(r, "vfio_pci") || find_mod(r, "vfio_pci_core")) /* host_model_has_vfio() */
+	if (find_mod(r, "vfio") || find_mod(r, "vfio_pci") || find_mod(r, "vfio_pci_core")) /* vk_host_model_has_vfio() */
 		stat_node(r, "dev/vfio/vfio", &r->dev_vfio);
 	return 0;
 }
@@ -654,10 +654,10 @@ static struct rdev *device_at_line(struct rec *r, const char *buf, unsigned line
 			cur = NULL;
 		} else if (in_devices && n > 13 && n < 13 + 64 && !strncmp(p, "-   address: ", 13)) {
 			char bdf[64];
-			struct pci_addr a;
+			struct vk_pci_addr a;
 			memcpy(bdf, p + 13, n - 13);
 			bdf[n - 13] = '\0';
-			cur = pci_addr_parse(bdf, &a, NULL) == 0 ? find_dev(r, &a) : NULL;
+			cur = vk_pci_addr_parse(bdf, &a, NULL) == 0 ? find_dev(r, &a) : NULL;
 		}
 		if (!e)
 			break;
@@ -731,11 +731,11 @@ static void drop_device(struct rec *r, struct rdev *d)
 		struct rdev *o = &r->devs[i];
 		if (!o->selected)
 			continue;
-		if (o->have_parent && pci_addr_equal(&o->parent, &d->addr)) {
+		if (o->have_parent && vk_pci_addr_equal(&o->parent, &d->addr)) {
 			note(r, "%s: its parent %s is left out; recorded on a root bus", o->bdf, d->bdf);
 			o->have_parent = false;
 		}
-		if (o->have_physfn && pci_addr_equal(&o->physfn, &d->addr)) {
+		if (o->have_physfn && vk_pci_addr_equal(&o->physfn, &d->addr)) {
 			note(r, "%s: its PF %s is left out; recorded as a plain function", o->bdf, d->bdf);
 			o->have_physfn = false;
 		}
@@ -751,7 +751,7 @@ static void mark_groups(struct rec *r)
 		struct rgroup *g = r->devs[i].selected && r->devs[i].group >= 0 ? find_group(r, r->devs[i].group) : NULL;
 		if (g) {
 			g->used = true;
-			g->vfio |= pci_driver_is_vfio_pci(r->devs[i].driver);
+			g->vfio |= vk_pci_driver_is_vfio_pci(r->devs[i].driver);
 		}
 	}
 	for (size_t i = 0; i < r->n_groups; i++)
@@ -783,7 +783,7 @@ static int loadable_text(struct rec *r, const char *root, char **out, size_t *le
 	fit_cpu_count(r);
 
 	for (unsigned tries = 0;; tries++) {
-		struct host_model *m = NULL;
+		struct vk_host_model *m = NULL;
 		int k;
 		unsigned line, col;
 		int at = 0;
@@ -795,8 +795,8 @@ static int loadable_text(struct rec *r, const char *root, char **out, size_t *le
 		if (!buf)
 			return vk_error_set(err, k, "record %s: %s", root,
 			                    k == -ENOMEM ? "out of memory" : "libyaml's emitter refused the scenario");
-		k = host_model_load_buffer("recording", buf, *len, &m, &le);
-		host_model_free(m);
+		k = vk_host_model_load_buffer("recording", buf, *len, &m, &le);
+		vk_host_model_free(m);
 		if (k == 0) {
 			*out = buf;
 			return 0;
@@ -819,7 +819,7 @@ static int loadable_text(struct rec *r, const char *root, char **out, size_t *le
 	}
 }
 
-int record_host(const struct fakesys_record_opts *o, FILE *out, FILE *notes, size_t *n_devices,
+int record_host(const struct vk_fakesys_record_opts *o, FILE *out, FILE *notes, size_t *n_devices,
                 struct vk_error *err)
 {
 	struct rec r = {.o = o, .nt = {.f = notes, .who = "record"}};
@@ -858,7 +858,7 @@ int record_host(const struct fakesys_record_opts *o, FILE *out, FILE *notes, siz
 	return 0;
 }
 
-int fakesys_record(const struct fakesys_record_opts *o, FILE *out, FILE *notes, struct vk_error *err)
+int vk_fakesys_record(const struct vk_fakesys_record_opts *o, FILE *out, FILE *notes, struct vk_error *err)
 {
 	return record_host(o, out, notes, NULL, err);
 }

@@ -3,7 +3,7 @@
  * What the parts of fakesys record share (private to fakesys/src/record/):
  *
  *   read.c            notes, and reading a recorded tree safely (through the root)
- *   host.c            a host's PCI devices -> struct rec, made to fit; fakesys_record()
+ *   host.c            a host's PCI devices -> struct rec, made to fit; vk_fakesys_record()
  *   kernel.c          the rest of a host: kernel, IOMMU, groups, modules, drivers
  *   scenario_write.c  struct rec -> scenario YAML (libyaml's emitter)
  *   umockdev.c        a umockdev-record file -> a tree -> host.c
@@ -32,10 +32,10 @@ struct rnode {
 };
 
 struct rdev {
-	struct pci_addr addr;
-	char bdf[PCI_ADDR_STRLEN];
+	struct vk_pci_addr addr;
+	char bdf[VK_PCI_ADDR_STRLEN];
 	bool have_parent, have_physfn;
-	struct pci_addr parent, physfn;
+	struct vk_pci_addr parent, physfn;
 	bool have_vendor, have_device, have_svendor, have_sdevice, have_class, have_rev, have_numa;
 	uint64_t vendor, device, svendor, sdevice, class_code, revision;
 	int64_t numa;
@@ -82,7 +82,7 @@ struct notes {
 };
 
 struct rec {
-	const struct fakesys_record_opts *o;
+	const struct vk_fakesys_record_opts *o;
 	struct vk_root *root;
 	struct notes nt;
 
@@ -153,8 +153,8 @@ struct rgroup *find_group(struct rec *r, int64_t id); /* r->groups is sorted by 
 bool known_driver(const char *d);
 char **find_driver(struct rec *r, const char *d); /* NULL: not in r->drivers */
 
-/* fakesys_record() that also says how many devices the scenario has. */
-int record_host(const struct fakesys_record_opts *o, FILE *out, FILE *notes, size_t *n_devices,
+/* vk_fakesys_record() that also says how many devices the scenario has. */
+int record_host(const struct vk_fakesys_record_opts *o, FILE *out, FILE *notes, size_t *n_devices,
                 struct vk_error *err);
 
 /* ---- scenario_write.c --------------------------------------------------- */

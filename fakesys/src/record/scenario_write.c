@@ -19,7 +19,7 @@
 
 #include <yaml.h>
 
-#include <vfiokit/cleanup.h>
+#include "vk_cleanup.h"
 #include <vfiokit/host_model.h>
 
 #include "record.h"
@@ -142,7 +142,7 @@ static void put_comment(FILE *f, const char *prefix, const char *s)
 
 static void write_comments(struct rec *r, FILE *f)
 {
-	const struct fakesys_record_opts *o = r->o;
+	const struct vk_fakesys_record_opts *o = r->o;
 
 	fputs("# Recorded by fakesys record (docs/scenario-format.md).\n", f);
 	for (size_t i = 0; i < o->n_extra_comments; i++)
@@ -278,14 +278,14 @@ static void write_config(struct yw *w, const struct rdev *d)
 
 static void write_device(struct yw *w, const struct rdev *d)
 {
-	char b[PCI_ADDR_STRLEN];
+	char b[VK_PCI_ADDR_STRLEN];
 
 	map_start(w, false);
 	kv_plain(w, "address", "%s", d->bdf);
 	if (d->have_parent)
-		kv_plain(w, "parent", "%s", pci_addr_format(&d->parent, b));
+		kv_plain(w, "parent", "%s", vk_pci_addr_format(&d->parent, b));
 	if (d->have_physfn)
-		kv_plain(w, "physfn", "%s", pci_addr_format(&d->physfn, b));
+		kv_plain(w, "physfn", "%s", vk_pci_addr_format(&d->physfn, b));
 	if (d->have_vendor)
 		kv_plain(w, "vendor", "0x%04llx", (unsigned long long)d->vendor);
 	if (d->have_device)
@@ -456,21 +456,21 @@ void choose_configs(struct rec *r)
 {
 	size_t len;
 	int err;
-	struct host_model *m = NULL;
+	struct vk_host_model *m = NULL;
 
 	for (size_t i = 0; i < r->n_devs; i++)
 		r->devs[i].emit_config = false;
 	_cleanup_free_ char *buf = scenario_text(r, &len, &err);
-	bool ok = buf && host_model_load_buffer("recording", buf, len, &m, NULL) == 0;
+	bool ok = buf && vk_host_model_load_buffer("recording", buf, len, &m, NULL) == 0;
 	for (size_t i = 0; i < r->n_devs; i++) {
 		struct rdev *d = &r->devs[i];
 		if (!d->config)
 			continue;
 		d->emit_config = true;
-		const struct host_device *hd = ok ? host_model_find(m, &d->addr) : NULL;
+		const struct vk_host_device *hd = ok ? vk_host_model_find(m, &d->addr) : NULL;
 		size_t served = hd ? (hd->config_readable ? hd->config_readable : hd->config_len) : 0;
 		if (hd && served == d->config_len && memcmp(hd->config, d->config, d->config_len) == 0)
 			d->emit_config = false;
 	}
-	host_model_free(m);
+	vk_host_model_free(m);
 }

@@ -29,7 +29,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <vfiokit/cleanup.h>
+#include "vk_cleanup.h"
 
 #include "record.h"
 
@@ -313,8 +313,8 @@ static int import_device(struct imp *im, char **lines, size_t n)
 		return 0;
 	}
 	const char *bdf = base_name(path);
-	struct pci_addr a;
-	if (pci_addr_parse(bdf, &a, NULL) < 0) {
+	struct vk_pci_addr a;
+	if (vk_pci_addr_parse(bdf, &a, NULL) < 0) {
 		inote(im, "%.120s: does not end in a PCI address; skipped", path);
 		return 0;
 	}
@@ -503,7 +503,7 @@ static int import_in_tmpdir(struct imp *im, const char *name, char *text, FILE *
 		if (k >= 0 && im->nt.dropped && (asprintf(&head, "%zu more notes not shown", im->nt.dropped) < 0 ||
 		                                 strv_push(&c, &nc, TAKE_PTR(head)) < 0))
 			k = -ENOMEM;
-		struct fakesys_record_opts o = {
+		struct vk_fakesys_record_opts o = {
 			.root = tmpl,
 			.extra_comments = (const char *const *)c,
 			.n_extra_comments = nc,
@@ -528,7 +528,7 @@ static int import_in_tmpdir(struct imp *im, const char *name, char *text, FILE *
 	return k;
 }
 
-int fakesys_import_umockdev_buffer(const char *name, const char *text, size_t len, FILE *out, FILE *notes,
+int vk_fakesys_import_umockdev_buffer(const char *name, const char *text, size_t len, FILE *out, FILE *notes,
                                    struct vk_error *err)
 {
 	struct imp im = {.nt = {.f = notes, .who = "import-umockdev"}};
@@ -568,7 +568,7 @@ int fakesys_import_umockdev_buffer(const char *name, const char *text, size_t le
 	return k;
 }
 
-int fakesys_import_umockdev(const char *path, FILE *out, FILE *notes, struct vk_error *err)
+int vk_fakesys_import_umockdev(const char *path, FILE *out, FILE *notes, struct vk_error *err)
 {
 	struct stat st;
 	_cleanup_free_ char *text = NULL;
@@ -594,5 +594,5 @@ int fakesys_import_umockdev(const char *path, FILE *out, FILE *notes, struct vk_
 			break;
 		len += (size_t)r;
 	}
-	return fakesys_import_umockdev_buffer(path, text, len, out, notes, err);
+	return vk_fakesys_import_umockdev_buffer(path, text, len, out, notes, err);
 }

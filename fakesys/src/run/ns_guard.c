@@ -37,7 +37,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <vfiokit/cleanup.h>
+#include "vk_cleanup.h"
 #include <vfiokit/fakesys_serve.h>
 
 #include "ns_run_internal.h"
@@ -83,7 +83,7 @@ static double now_ms(void)
 
 int run_detach_tree(const char *mnt, pid_t server, struct vk_error *err)
 {
-	int pid = fakesys_mount_pid(mnt);
+	int pid = vk_fakesys_mount_pid(mnt);
 
 	/* nothing there, or not this server's mount: nothing to do */
 	if (pid == -EINVAL || (pid >= 0 && pid != server))
@@ -111,10 +111,10 @@ int run_detach_tree(const char *mnt, pid_t server, struct vk_error *err)
 
 /* ---- the server ------------------------------------------------------------------------- */
 
-static __attribute__((noreturn)) void server_child(const struct run_ctx *c, const struct fakesys_run_opts *o,
+static __attribute__((noreturn)) void server_child(const struct run_ctx *c, const struct vk_fakesys_run_opts *o,
                                                    int err_fd, pid_t guard)
 {
-	struct fakesys_mount_opts mo = {
+	struct vk_fakesys_mount_opts mo = {
 		.foreground = true,
 		.serve_opens = o->serve_opens || o->model,
 		.model = o->model,
@@ -143,7 +143,7 @@ static __attribute__((noreturn)) void server_child(const struct run_ctx *c, cons
 	signal(SIGPIPE, SIG_DFL);
 	run_fwd_sigset(&s);
 	sigprocmask(SIG_UNBLOCK, &s, NULL);
-	if (fakesys_mount(c->t, c->mnt, &mo, &e) < 0) {
+	if (vk_fakesys_mount(c->t, c->mnt, &mo, &e) < 0) {
 		if (write(err_fd, &e, sizeof(e)) < 0) {
 			/* the caller is gone: nobody to tell */
 		}
@@ -218,7 +218,7 @@ static void stop_server(const struct run_ctx *c, pid_t server, int server_fd, in
 	reap_all(HELPER_WAIT_MS);
 }
 
-static __attribute__((noreturn)) void guard_main(const struct run_ctx *c, const struct fakesys_run_opts *o, int ctl,
+static __attribute__((noreturn)) void guard_main(const struct run_ctx *c, const struct vk_fakesys_run_opts *o, int ctl,
                                                  int err_fd, pid_t caller)
 {
 	struct guard_result res = {0};
@@ -338,7 +338,7 @@ int run_guard_stop(const struct run_ctx *c, struct run_guard *g, struct vk_error
 	return 0;
 }
 
-int run_guard_start(const struct run_ctx *c, const struct fakesys_run_opts *o, struct run_guard *g,
+int run_guard_start(const struct run_ctx *c, const struct vk_fakesys_run_opts *o, struct run_guard *g,
                     struct vk_error *err)
 {
 	_cleanup_close_ int efd = -1, rfd = -1;

@@ -29,7 +29,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <vfiokit/cleanup.h>
+#include "vk_cleanup.h"
 #include <vfiokit/host_model.h>
 
 #include "ns_run_internal.h"
@@ -64,13 +64,13 @@ static bool modelled(const struct run_ctx *c, const char *rel)
 		if (fnmatch(pats[i], rel, FNM_PATHNAME) == 0)
 			return true;
 	for (size_t i = 0; i < VK_ARRAY_SIZE(cpu_pats); i++)
-		if (fnmatch(cpu_pats[i], rel, FNM_PATHNAME) == 0 && vtree_lookup(c->t, "sys/devices/system/cpu"))
+		if (fnmatch(cpu_pats[i], rel, FNM_PATHNAME) == 0 && vk_vtree_lookup(c->t, "sys/devices/system/cpu"))
 			return true;
 	/* the module of every PCI driver a scenario can name: whether it is
 	 * loaded is the scenario's to say, not the host's */
 	if (!strncmp(rel, "sys/module/", 11) && !strchr(rel + 11, '/')) {
 		for (size_t i = 0; host_known_drivers[i]; i++) {
-			const char *m = host_driver_module(host_known_drivers[i]);
+			const char *m = vk_host_driver_module(host_known_drivers[i]);
 			if (m && !strcmp(m, rel + 11))
 				return true;
 		}
@@ -235,7 +235,7 @@ static int place_real(const char *rel, const char *dst, struct vk_error *err)
 }
 
 /* Put the fake tree's entry @n (at @rel in the tree) at @dst. */
-static int place_fake(const struct run_ctx *c, const struct vt_node *n, const char *rel, const char *dst,
+static int place_fake(const struct run_ctx *c, const struct vk_vt_node *n, const char *rel, const char *dst,
                       struct vk_error *err)
 {
 	char src[PATH_MAX];
@@ -244,11 +244,11 @@ static int place_fake(const struct run_ctx *c, const struct vt_node *n, const ch
 	if (r < 0)
 		return r;
 	switch (n->type) {
-	case VT_LINK:
+	case VK_VT_LINK:
 		if (symlink(n->u.link.target, dst) < 0)
 			return vk_error_set(err, errno, "run: symlink %s: %s", dst, strerror(errno));
 		return 0;
-	case VT_DIR:
+	case VK_VT_DIR:
 		r = make_dir(dst, 0755, err);
 		break;
 	default:
@@ -334,18 +334,18 @@ static int merge_dir(const struct run_ctx *c, const char *rel, const char *dst, 
 {
 	char real[PATH_MAX], crel[PATH_MAX], cdst[PATH_MAX];
 	__attribute__((cleanup(free_names))) char **names = NULL;
-	const struct vt_node *fdir = vtree_lookup(c->t, rel);
+	const struct vk_vt_node *fdir = vk_vtree_lookup(c->t, rel);
 	struct stat st;
 	int r;
 
-	if (fdir && fdir->type != VT_DIR)
+	if (fdir && fdir->type != VK_VT_DIR)
 		fdir = NULL;
 	if ((size_t)snprintf(real, sizeof(real), "/%s", rel) >= sizeof(real))
 		return vk_error_set(err, ENAMETOOLONG, "run: path too long: /%s", rel);
 	if ((r = list_real(real, &names, err)) < 0)
 		return r;
 	for (char **p = names; *p; p++) {
-		if (fdir && vtree_child(fdir, *p))
+		if (fdir && vk_vtree_child(fdir, *p))
 			continue; /* below, with the fake entries */
 		if ((r = join(crel, sizeof(crel), rel, *p, err)) < 0 || (r = join(cdst, sizeof(cdst), dst, *p, err)) < 0)
 			return r;
@@ -362,14 +362,14 @@ static int merge_dir(const struct run_ctx *c, const char *rel, const char *dst, 
 			return r;
 	}
 	for (uint32_t i = 0; fdir && i < fdir->u.dir.n; i++) {
-		const struct vt_node *k = fdir->u.dir.kids[i];
+		const struct vk_vt_node *k = fdir->u.dir.kids[i];
 		if ((r = join(crel, sizeof(crel), rel, k->name, err)) < 0 ||
 		    (r = join(cdst, sizeof(cdst), dst, k->name, err)) < 0)
 			return r;
 		char rpath[PATH_MAX];
 		if ((size_t)snprintf(rpath, sizeof(rpath), "/%s", crel) >= sizeof(rpath))
 			return vk_error_set(err, ENAMETOOLONG, "run: path too long: /%s", crel);
-		if (k->type == VT_DIR && !modelled(c, crel) && lstat(rpath, &st) == 0 && S_ISDIR(st.st_mode)) {
+		if (k->type == VK_VT_DIR && !modelled(c, crel) && lstat(rpath, &st) == 0 && S_ISDIR(st.st_mode)) {
 			if ((r = make_dir(cdst, 0755, err)) < 0 || (r = merge_dir(c, crel, cdst, err)) < 0)
 				return r;
 			if (chmod(cdst, st.st_mode & 07777) < 0)
@@ -385,13 +385,13 @@ static int merge_dir(const struct run_ctx *c, const char *rel, const char *dst, 
  * can be created in /proc): /proc/cmdline, /proc/cpuinfo,
  * /proc/sys/kernel/osrelease; and the directory proc/bus/pci over the real
  * one, whose bus directories and devices are the host's. */
-static int bind_proc(const struct run_ctx *c, const struct vt_node *n, const char *rel, struct vk_error *err)
+static int bind_proc(const struct run_ctx *c, const struct vk_vt_node *n, const char *rel, struct vk_error *err)
 {
 	char src[PATH_MAX], dst[PATH_MAX], crel[PATH_MAX];
 	struct stat st;
 	int r;
 
-	if (n->type == VT_DIR && !strcmp(rel, "proc/bus/pci")) {
+	if (n->type == VK_VT_DIR && !strcmp(rel, "proc/bus/pci")) {
 		/* a host without PCI has no /proc/bus/pci to mount on */
 		if (lstat("/proc/bus/pci", &st) < 0 || !S_ISDIR(st.st_mode))
 			return 0;
@@ -401,7 +401,7 @@ static int bind_proc(const struct run_ctx *c, const struct vt_node *n, const cha
 			return vk_error_set(err, errno, "run: bind mount %s on /proc/bus/pci: %s", src, strerror(errno));
 		return 0;
 	}
-	if (n->type == VT_DIR) {
+	if (n->type == VK_VT_DIR) {
 		for (uint32_t i = 0; i < n->u.dir.n; i++) {
 			if ((r = join(crel, sizeof(crel), rel, n->u.dir.kids[i]->name, err)) < 0 ||
 			    (r = bind_proc(c, n->u.dir.kids[i], crel, err)) < 0)
@@ -409,7 +409,7 @@ static int bind_proc(const struct run_ctx *c, const struct vt_node *n, const cha
 		}
 		return 0;
 	}
-	if (n->type != VT_FILE)
+	if (n->type != VK_VT_FILE)
 		return 0;
 	if ((r = join(src, sizeof(src), c->mnt, rel, err)) < 0)
 		return r;
@@ -452,7 +452,7 @@ int run_build_overlay(const struct run_ctx *c, struct vk_error *err)
 		return r;
 	/* /run for udev's database (run/udev/data): the host's entries but those
 	 * of PCI devices, plus the scenario's devices' */
-	if (vtree_lookup(c->t, "run") && access("/run", F_OK) == 0 && (r = build_top(c, "run", err)) < 0)
+	if (vk_vtree_lookup(c->t, "run") && access("/run", F_OK) == 0 && (r = build_top(c, "run", err)) < 0)
 		return r;
 	/* the new /sys's own directories: read-only like sysfs (not recursive:
 	 * the fake tree's parts answer for themselves) */
@@ -475,7 +475,7 @@ static const char *const proc_read_only[] = {"bus", "fs", "irq", "sys", "sysrq-t
 int run_build_proc(const struct run_ctx *c, struct vk_error *err)
 {
 	struct mount_attr ro = {.attr_set = MOUNT_ATTR_RDONLY};
-	const struct vt_node *proc = vtree_lookup(c->t, "proc");
+	const struct vk_vt_node *proc = vk_vtree_lookup(c->t, "proc");
 	char path[64];
 	int r;
 

@@ -42,7 +42,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <vfiokit/cleanup.h>
+#include "vk_cleanup.h"
 #include <vfiokit/fakesys_run.h>
 
 #include "ns_run_internal.h"
@@ -168,7 +168,7 @@ static __attribute__((noreturn)) void fail_with(int rep_fd, struct report *rep, 
 
 /* ---- the namespaces ---------------------------------------------------------- */
 
-static int enter_namespaces(const struct fakesys_run_opts *o, struct vk_error *err)
+static int enter_namespaces(const struct vk_fakesys_run_opts *o, struct vk_error *err)
 {
 	uid_t uid = geteuid();
 	gid_t gid = getegid();
@@ -317,7 +317,7 @@ static __attribute__((noreturn)) void init_main(const struct run_ctx *c, char *c
  * blocked here: the caller sends them to the init.
  */
 static __attribute__((noreturn)) void ns_child(const struct run_ctx *c, char *const argv[],
-                                               const struct fakesys_run_opts *o, int rep_fd, const sigset_t *mask,
+                                               const struct vk_fakesys_run_opts *o, int rep_fd, const sigset_t *mask,
                                                const struct sigaction *oldsa, pid_t caller)
 {
 	struct report rep = {0};
@@ -362,7 +362,7 @@ static __attribute__((noreturn)) void ns_child(const struct run_ctx *c, char *co
 }
 
 /* Run the namespace child; forward signals to its init while the command runs. */
-static int run_command(const struct run_ctx *c, char *const argv[], const struct fakesys_run_opts *o,
+static int run_command(const struct run_ctx *c, char *const argv[], const struct vk_fakesys_run_opts *o,
                        const sigset_t *mask, int *status, struct run_guard *g, struct vk_error *err)
 {
 	struct sigaction oldsa[VK_ARRAY_SIZE(run_fwd_signals)];
@@ -427,7 +427,7 @@ static int run_command(const struct run_ctx *c, char *const argv[], const struct
 
 /* ---- the scratch directory ----------------------------------------------------------- */
 
-static int make_workdir(struct run_ctx *c, const struct fakesys_run_opts *o, struct vk_error *err)
+static int make_workdir(struct run_ctx *c, const struct vk_fakesys_run_opts *o, struct vk_error *err)
 {
 	const char *tmp = o->tmpdir ? o->tmpdir : getenv("TMPDIR");
 	char base[PATH_MAX];
@@ -470,11 +470,11 @@ int run_remove_workdir(const struct run_ctx *c, struct vk_error *err)
 	return 0;
 }
 
-int fakesys_run(struct vtree *t, char *const argv[], const struct fakesys_run_opts *o, int *status,
+int vk_fakesys_run(struct vtree *t, char *const argv[], const struct vk_fakesys_run_opts *o, int *status,
                 struct vk_error *err)
 {
-	static const struct fakesys_run_opts defaults = {0};
-	const struct fakesys_run_opts *opts = o ? o : &defaults;
+	static const struct vk_fakesys_run_opts defaults = {0};
+	const struct vk_fakesys_run_opts *opts = o ? o : &defaults;
 	struct run_ctx c = {.t = t};
 	struct run_guard guard = {0};
 	struct vk_error ce = {0};

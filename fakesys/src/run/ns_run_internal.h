@@ -9,7 +9,7 @@
 #include <stdio.h>
 #include <sys/types.h>
 
-#include <vfiokit/cleanup.h>
+#include "vk_cleanup.h"
 #include <vfiokit/error.h>
 #include <vfiokit/fakesys_run.h>
 #include <vfiokit/vtree.h>
@@ -60,7 +60,7 @@ struct run_guard {
 
 /* Start the guard and the server; return once the tree is mounted on
  * c->mnt (in the caller's mount namespace). */
-int run_guard_start(const struct run_ctx *c, const struct fakesys_run_opts *o, struct run_guard *g,
+int run_guard_start(const struct run_ctx *c, const struct vk_fakesys_run_opts *o, struct run_guard *g,
                     struct vk_error *err);
 
 /* Have the guard end the server and reap it; then reap the guard.  An error

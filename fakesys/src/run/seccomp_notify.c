@@ -54,7 +54,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-#include <vfiokit/cleanup.h>
+#include "vk_cleanup.h"
 #include <vfiokit/resolver.h>
 #include <vfiokit/root.h>
 
@@ -130,15 +130,15 @@ struct call {
 
 bool vk_emulation_wanted(const struct vtree *t)
 {
-	struct vt_node *drivers = vtree_lookup((struct vtree *)t, "sys/bus/pci/drivers");
+	struct vk_vt_node *drivers = vk_vtree_lookup((struct vtree *)t, "sys/bus/pci/drivers");
 
-	for (uint32_t i = 0; drivers && drivers->type == VT_DIR && i < drivers->u.dir.n; i++) {
-		const struct vt_node *drv = drivers->u.dir.kids[i];
-		if (!pci_driver_is_vfio_pci(drv->name) || drv->type != VT_DIR)
+	for (uint32_t i = 0; drivers && drivers->type == VK_VT_DIR && i < drivers->u.dir.n; i++) {
+		const struct vk_vt_node *drv = drivers->u.dir.kids[i];
+		if (!vk_pci_driver_is_vfio_pci(drv->name) || drv->type != VK_VT_DIR)
 			continue;
 		for (uint32_t j = 0; j < drv->u.dir.n; j++) {
-			struct pci_addr a;
-			if (drv->u.dir.kids[j]->type == VT_LINK && pci_addr_parse(drv->u.dir.kids[j]->name, &a, NULL) == 0)
+			struct vk_pci_addr a;
+			if (drv->u.dir.kids[j]->type == VK_VT_LINK && vk_pci_addr_parse(drv->u.dir.kids[j]->name, &a, NULL) == 0)
 				return true;
 		}
 	}
@@ -707,7 +707,7 @@ static void handle(struct vk_supervisor *s, const struct seccomp_notif *n)
 	 * Reads and writes reach the emulated kernel on device files with access
 	 * granted only (a device FD, a bound cdev); on any other stand-in they
 	 * read its line as without emulation, which is what the resolver's
-	 * identity check (vfio_node_identity_check()) reads.  Only an ioctl opens
+	 * identity check (vk_vfio_node_identity_check()) reads.  Only an ioctl opens
 	 * a stand-in in the emulated kernel.
 	 */
 	bool is_ioctl = n->data.nr == __NR_ioctl;

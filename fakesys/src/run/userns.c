@@ -26,7 +26,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <vfiokit/cleanup.h>
+#include "vk_cleanup.h"
 #include <vfiokit/fakesys_run.h>
 
 extern char **environ;
@@ -125,7 +125,7 @@ static pid_t start_mapper(int *go, uid_t uid, gid_t gid)
 	return pid;
 }
 
-int fakesys_userns_enter(bool *subids, struct vk_error *err)
+int vk_fakesys_userns_enter(bool *subids, struct vk_error *err)
 {
 	uid_t uid = geteuid();
 	gid_t gid = getegid();

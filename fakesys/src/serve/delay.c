@@ -85,8 +85,8 @@ int srv_delay(struct fs *fs, fuse_req_t req, uint32_t ms)
 	struct timespec end;
 	int r = 0;
 
-	if (ms > FAKESYS_DELAY_MAX_MS) /* the parsers refuse more; a last guard */
-		ms = FAKESYS_DELAY_MAX_MS;
+	if (ms > VK_FAKESYS_DELAY_MAX_MS) /* the parsers refuse more; a last guard */
+		ms = VK_FAKESYS_DELAY_MAX_MS;
 	clock_gettime(CLOCK_MONOTONIC, &end);
 	end.tv_sec += ms / 1000;
 	end.tv_nsec += (long)(ms % 1000) * 1000000L;

@@ -6,7 +6,7 @@
  * Inode numbers are the tree's own (the root is 1 == FUSE_ROOT_ID), so every
  * request maps to its node with one array index and no lookup counting is
  * needed: a node lives as long as its tree, and a rebuilt tree keeps the
- * numbers of the paths that survive (vtree_inherit_inos()), never reusing one.
+ * numbers of the paths that survive (vk_vtree_inherit_inos()), never reusing one.
  *
  * Two modes (docs/architecture.md):
  * - fast (default): the tree never changes; the kernel may cache everything
@@ -41,7 +41,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-#include <vfiokit/cleanup.h>
+#include "vk_cleanup.h"
 #include <vfiokit/fakesys_serve.h>
 #include <vfiokit/host_tree.h>
 
@@ -52,26 +52,26 @@
 void srv_snap_free(struct snap *s)
 {
 	if (s->owned)
-		vtree_free(s->t);
+		vk_vtree_free(s->t);
 	free(s->nlink);
 	memset(s, 0, sizeof(*s));
 }
 
 int srv_snap_make(struct snap *s, struct vtree *t, bool owned)
 {
-	uint64_t max = vtree_max_ino(t);
+	uint64_t max = vk_vtree_max_ino(t);
 
 	memset(s, 0, sizeof(*s));
 	s->nlink = malloc((max ? max : 1) * sizeof(*s->nlink));
 	if (!s->nlink)
 		return -ENOMEM;
 	for (uint64_t i = 0; i < max; i++) {
-		struct vt_node *n = vtree_by_ino(t, i + 1);
-		s->nlink[i] = n && n->type == VT_DIR ? 2 : 1;
+		struct vk_vt_node *n = vk_vtree_by_ino(t, i + 1);
+		s->nlink[i] = n && n->type == VK_VT_DIR ? 2 : 1;
 	}
 	for (uint64_t i = 0; i < max; i++) {
-		struct vt_node *n = vtree_by_ino(t, i + 1);
-		if (n && n->type == VT_DIR && n->parent != n)
+		struct vk_vt_node *n = vk_vtree_by_ino(t, i + 1);
+		if (n && n->type == VK_VT_DIR && n->parent != n)
 			s->nlink[n->parent->ino - 1]++;
 	}
 	s->t = t;
@@ -119,9 +119,9 @@ void srv_open_handle_free(struct fs *fs, struct open_handle *h)
 		free(h);
 }
 
-struct vt_node *srv_node_of(struct fs *fs, fuse_ino_t ino)
+struct vk_vt_node *srv_node_of(struct fs *fs, fuse_ino_t ino)
 {
-	return vtree_by_ino(fs->cur.t, ino);
+	return vk_vtree_by_ino(fs->cur.t, ino);
 }
 
 static bool log_on(struct fs *fs)
@@ -149,7 +149,7 @@ static void rq_begin(struct rq *q, fuse_req_t req, const char *name, unsigned op
 	q->req = req;
 	q->name = name;
 	q->op = op;
-	q->traced = log_on(q->fs) || fault_table_has(&q->fs->faults, FAKESYS_OP_ALL);
+	q->traced = log_on(q->fs) || fault_table_has(&q->fs->faults, VK_FAKESYS_OP_ALL);
 	q->path[0] = '\0';
 	q->ino = 0;
 	q->flags = -1;
@@ -163,17 +163,17 @@ static void rq_end(struct rq *q)
 }
 
 /* The path of @n (and its child @child when not NULL) into q->path. */
-static void rq_path(struct rq *q, const struct vt_node *n, const char *child)
+static void rq_path(struct rq *q, const struct vk_vt_node *n, const char *child)
 {
 	if (!q->traced)
 		return;
 	if (child) {
-		const struct vt_node *k = vtree_child(n, child);
+		const struct vk_vt_node *k = vk_vtree_child(n, child);
 		q->ino = k ? k->ino : 0;
 	} else {
 		q->ino = n->ino;
 	}
-	int len = vtree_path(n, q->path, sizeof(q->path));
+	int len = vk_vtree_path(n, q->path, sizeof(q->path));
 	if (len < 0) {
 		q->path[0] = '\0';
 		return;
@@ -237,10 +237,10 @@ static void rq_fail(struct rq *q, int e)
  * the meantime.  Returns the node, or NULL after replying with the fault's
  * errno or with @gone (the node went away).
  */
-static struct vt_node *rq_fault_node(struct rq *q, fuse_ino_t ino, int gone)
+static struct vk_vt_node *rq_fault_node(struct rq *q, fuse_ino_t ino, int gone)
 {
 	int err = rq_fault(q);
-	struct vt_node *n;
+	struct vk_vt_node *n;
 
 	if (err) {
 		rq_fail(q, err);
@@ -256,17 +256,17 @@ static double entry_timeout(struct fs *fs)
 {
 	/* A faulted lookup/getattr must reach the server every time, and so must
 	 * every lookup the log is asked to see. */
-	if (fs->log_lookups || fault_table_has(&fs->faults, FAKESYS_OP_GETATTR))
+	if (fs->log_lookups || fault_table_has(&fs->faults, VK_FAKESYS_OP_GETATTR))
 		return 0;
 	return CACHE_TIMEOUT;
 }
 
-static mode_t type_bits(const struct vt_node *n)
+static mode_t type_bits(const struct vk_vt_node *n)
 {
 	switch (n->type) {
-	case VT_DIR:
+	case VK_VT_DIR:
 		return S_IFDIR;
-	case VT_LINK:
+	case VK_VT_LINK:
 		return S_IFLNK;
 	default:
 		return S_IFREG;
@@ -275,14 +275,14 @@ static mode_t type_bits(const struct vt_node *n)
 
 /* The size the kernel's filesystem reports (vt_node_size()), but a link's
  * target length where the kernel's FUSE client would cut the target there. */
-static off_t node_size(struct fs *fs, const struct vt_node *n)
+static off_t node_size(struct fs *fs, const struct vk_vt_node *n)
 {
-	if (n->type == VT_LINK && !fs->links_size_zero)
+	if (n->type == VK_VT_LINK && !fs->links_size_zero)
 		return (off_t)strlen(n->u.link.target);
-	return (off_t)vt_node_size(n);
+	return (off_t)vk_vt_node_size(n);
 }
 
-static void fill_stat(struct fs *fs, const struct vt_node *n, struct stat *st)
+static void fill_stat(struct fs *fs, const struct vk_vt_node *n, struct stat *st)
 {
 	memset(st, 0, sizeof(*st));
 	st->st_ino = n->ino;
@@ -296,11 +296,11 @@ static void fill_stat(struct fs *fs, const struct vt_node *n, struct stat *st)
 	st->st_size = node_size(fs, n);
 	st->st_blksize = 4096;
 	/* kernfs and procfs inodes have no blocks */
-	st->st_blocks = (n->kern & VT_K_SIZE_MASK) == VT_SIZE_CONTENT ? (st->st_size + 511) / 512 : 0;
+	st->st_blocks = (n->kern & VK_VT_K_SIZE_MASK) == VK_VT_SIZE_CONTENT ? (st->st_size + 511) / 512 : 0;
 	st->st_atim = st->st_mtim = st->st_ctim = fs->mounted;
 }
 
-static void fill_entry(struct fs *fs, const struct vt_node *n, struct fuse_entry_param *e)
+static void fill_entry(struct fs *fs, const struct vk_vt_node *n, struct fuse_entry_param *e)
 {
 	memset(e, 0, sizeof(*e));
 	e->ino = n->ino;
@@ -337,10 +337,10 @@ static void fill_ctl_entry(struct fs *fs, fuse_ino_t ino, struct fuse_entry_para
 }
 
 /* A stand-in device node (dev/...): opened read-write like the real one. */
-bool srv_is_standin(const struct vt_node *n)
+bool srv_is_standin(const struct vk_vt_node *n)
 {
 	size_t k = sizeof(VK_STANDIN_MAGIC) - 1;
-	return n->type == VT_FILE && n->u.file.len > k && !memcmp(n->u.file.data, VK_STANDIN_MAGIC, k);
+	return n->type == VK_VT_FILE && n->u.file.len > k && !memcmp(n->u.file.data, VK_STANDIN_MAGIC, k);
 }
 
 
@@ -349,9 +349,9 @@ bool srv_is_standin(const struct vt_node *n)
 /* Does any file of @t read differently by reader (PCI config space)? */
 static bool tree_per_reader(struct vtree *t)
 {
-	for (uint64_t i = 1; i <= vtree_max_ino(t); i++) {
-		const struct vt_node *n = vtree_by_ino(t, i);
-		if (n && n->type == VT_FILE && vt_node_unpriv_len(n) < n->u.file.len)
+	for (uint64_t i = 1; i <= vk_vtree_max_ino(t); i++) {
+		const struct vk_vt_node *n = vk_vtree_by_ino(t, i);
+		if (n && n->type == VK_VT_FILE && vk_vt_node_unpriv_len(n) < n->u.file.len)
 			return true;
 	}
 	return false;
@@ -399,13 +399,13 @@ static void op_init(void *userdata, struct fuse_conn_info *conn)
 }
 
 /* How many bytes of file @n the opener of @req reads (see op_init()). */
-static size_t reader_len(struct fs *fs, fuse_req_t req, const struct vt_node *n)
+static size_t reader_len(struct fs *fs, fuse_req_t req, const struct vk_vt_node *n)
 {
 	const struct fuse_ctx *c = fuse_req_ctx(req);
 
 	if (c && (c->uid == 0 || c->uid == fs->owner))
 		return n->u.file.len;
-	return vt_node_unpriv_len(n);
+	return vk_vt_node_unpriv_len(n);
 }
 
 static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
@@ -413,7 +413,7 @@ static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	struct rq q;
 	struct fuse_entry_param e;
 
-	rq_begin(&q, req, "lookup", FAKESYS_OP_GETATTR);
+	rq_begin(&q, req, "lookup", VK_FAKESYS_OP_GETATTR);
 	struct fs *fs = q.fs;
 	if (parent == CTL_DIR_INO || (parent == FUSE_ROOT_ID && fs->live && !strcmp(name, CTL_DIR_NAME))) {
 		snprintf(q.path, sizeof(q.path), "%s%s%s", CTL_DIR_NAME, parent == CTL_DIR_INO ? "/" : "",
@@ -425,15 +425,15 @@ static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 		fuse_reply_entry(req, &e);
 		return rq_end(&q);
 	}
-	struct vt_node *dir = srv_node_of(fs, parent);
+	struct vk_vt_node *dir = srv_node_of(fs, parent);
 	if (!dir)
 		return rq_fail(&q, ENOENT);
-	if (dir->type != VT_DIR)
+	if (dir->type != VK_VT_DIR)
 		return rq_fail(&q, ENOTDIR);
 	rq_path(&q, dir, name);
 	if (!(dir = rq_fault_node(&q, parent, ENOENT)))
 		return;
-	struct vt_node *n = vtree_child(dir, name);
+	struct vk_vt_node *n = vk_vtree_child(dir, name);
 	if (!n) {
 		/* a negative entry the kernel may cache (ino 0): probes of absent
 		 * attributes, common in lspci and udev, cost one round trip */
@@ -454,13 +454,13 @@ static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 	struct rq q;
 	struct stat st;
 
-	rq_begin(&q, req, "getattr", FAKESYS_OP_GETATTR);
+	rq_begin(&q, req, "getattr", VK_FAKESYS_OP_GETATTR);
 	if (is_ctl(ino)) {
 		fill_ctl_stat(q.fs, ino, &st);
 		fuse_reply_attr(req, &st, 0);
 		return rq_end(&q);
 	}
-	struct vt_node *n = srv_node_of(q.fs, ino);
+	struct vk_vt_node *n = srv_node_of(q.fs, ino);
 	if (!n)
 		return rq_fail(&q, ENOENT);
 	rq_path(&q, n, NULL);
@@ -476,14 +476,14 @@ static void op_readlink(fuse_req_t req, fuse_ino_t ino)
 {
 	struct rq q;
 
-	rq_begin(&q, req, "readlink", FAKESYS_OP_READLINK);
-	struct vt_node *n = srv_node_of(q.fs, ino);
+	rq_begin(&q, req, "readlink", VK_FAKESYS_OP_READLINK);
+	struct vk_vt_node *n = srv_node_of(q.fs, ino);
 	if (!n)
 		return rq_fail(&q, is_ctl(ino) ? EINVAL : ENOENT);
 	rq_path(&q, n, NULL);
 	if (!(n = rq_fault_node(&q, ino, ENOENT)))
 		return;
-	if (n->type != VT_LINK)
+	if (n->type != VK_VT_LINK)
 		return rq_fail(&q, EINVAL);
 	rq_log(&q, 0);
 	fuse_reply_readlink(req, n->u.link.target);
@@ -502,7 +502,7 @@ struct dir_snap {
 	char names[];
 };
 
-static struct dir_snap *dir_snap_take(const struct vt_node *dir)
+static struct dir_snap *dir_snap_take(const struct vk_vt_node *dir)
 {
 	size_t bytes = 0;
 
@@ -517,7 +517,7 @@ static struct dir_snap *dir_snap_take(const struct vt_node *dir)
 	s->e = (struct dir_snap_ent *)ents;
 	s->n = dir->u.dir.n;
 	for (uint32_t i = 0; i < dir->u.dir.n; i++) {
-		const struct vt_node *k = dir->u.dir.kids[i];
+		const struct vk_vt_node *k = dir->u.dir.kids[i];
 		size_t l = strlen(k->name) + 1;
 		memcpy(p, k->name, l);
 		s->e[i] = (struct dir_snap_ent){.ino = k->ino, .type = k->type, .name = p};
@@ -530,7 +530,7 @@ static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 {
 	struct rq q;
 
-	rq_begin(&q, req, "opendir", FAKESYS_OP_OPEN);
+	rq_begin(&q, req, "opendir", VK_FAKESYS_OP_OPEN);
 	q.flags = fi->flags;
 	if (!q.fs->live) {
 		rq_end(&q);
@@ -542,10 +542,10 @@ static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 		fuse_reply_open(req, fi);
 		return rq_end(&q);
 	}
-	struct vt_node *n = srv_node_of(q.fs, ino);
+	struct vk_vt_node *n = srv_node_of(q.fs, ino);
 	if (!n)
 		return rq_fail(&q, ino == CTL_FILE_INO ? ENOTDIR : ENOENT);
-	if (n->type != VT_DIR)
+	if (n->type != VK_VT_DIR)
 		return rq_fail(&q, ENOTDIR);
 	rq_path(&q, n, NULL);
 	if (!(n = rq_fault_node(&q, ino, ENOENT)))
@@ -554,7 +554,7 @@ static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 	/* (a tree that can change lists from per-open snapshots, below, which the
 	 * kernel's readdir cache would splice together across opens) */
 	bool cache = !log_on(q.fs) && !q.fs->model &&
-	             !fault_table_matches(&q.fs->faults, FAKESYS_OP_READDIR, q.path, q.ino);
+	             !fault_table_matches(&q.fs->faults, VK_FAKESYS_OP_READDIR, q.path, q.ino);
 	fi->cache_readdir = cache;
 	fi->keep_cache = cache;
 	/* A tree that can change lists from a copy taken now: offsets are indices,
@@ -582,7 +582,7 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, b
 {
 	struct rq q;
 
-	rq_begin(&q, req, "readdir", FAKESYS_OP_READDIR);
+	rq_begin(&q, req, "readdir", VK_FAKESYS_OP_READDIR);
 	q.off = off;
 	q.size = (long long)size;
 	struct fs *fs = q.fs;
@@ -601,7 +601,7 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, b
 			if (plus) {
 				fill_ctl_entry(fs, i == 2 ? CTL_FILE_INO : CTL_DIR_INO, &e);
 				if (i == 1) {
-					struct vt_node *root = srv_node_of(fs, FUSE_ROOT_ID);
+					struct vk_vt_node *root = srv_node_of(fs, FUSE_ROOT_ID);
 					fill_entry(fs, root, &e);
 				}
 				len = fuse_add_direntry_plus(req, buf + pos, size - pos, names[i], &e, (off_t)i + 1);
@@ -616,10 +616,10 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, b
 		fuse_reply_buf(req, buf, pos);
 		return rq_end(&q);
 	}
-	struct vt_node *dir = srv_node_of(fs, ino);
+	struct vk_vt_node *dir = srv_node_of(fs, ino);
 	if (!dir)
 		return rq_fail(&q, ENOENT);
-	if (dir->type != VT_DIR)
+	if (dir->type != VK_VT_DIR)
 		return rq_fail(&q, ENOTDIR);
 	rq_path(&q, dir, NULL);
 	/* A listing is one access however many requests it takes: count the
@@ -631,7 +631,7 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, b
 
 	size_t pos = 0, total = (snap ? snap->n : (size_t)dir->u.dir.n) + 2;
 	for (size_t i = off < 0 ? 0 : (size_t)off; i < total; i++) {
-		const struct vt_node *k = i == 0 ? dir : i == 1 ? dir->parent : snap ? NULL : dir->u.dir.kids[i - 2];
+		const struct vk_vt_node *k = i == 0 ? dir : i == 1 ? dir->parent : snap ? NULL : dir->u.dir.kids[i - 2];
 		const char *name = i == 0 ? "." : i == 1 ? ".." : snap ? snap->e[i - 2].name : k->name;
 		size_t len;
 
@@ -708,7 +708,7 @@ static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 }
 
 /* The first @len bytes of @n, as this open reads them (fi->fh). */
-static int open_snap(struct rq *q, const struct vt_node *n, size_t len, struct fuse_file_info *fi)
+static int open_snap(struct rq *q, const struct vk_vt_node *n, size_t len, struct fuse_file_info *fi)
 {
 	struct file_snap *s = malloc(sizeof(*s) + len);
 
@@ -727,14 +727,14 @@ static int open_snap(struct rq *q, const struct vt_node *n, size_t len, struct f
  * gets less of (pci_read_config()): direct I/O, so that neither reader is
  * served the other's bytes from the cache, and this reader's part.
  */
-static void open_fast(struct rq *q, const struct vt_node *n, struct fuse_file_info *fi)
+static void open_fast(struct rq *q, const struct vk_vt_node *n, struct fuse_file_info *fi)
 {
 	size_t len = reader_len(q->fs, q->req, n);
 
 	bool wr = (fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC);
 
 	/* a write fails in op_write(), as when the kernel opened the file itself */
-	fi->keep_cache = !wr && vt_node_unpriv_len(n) == n->u.file.len;
+	fi->keep_cache = !wr && vk_vt_node_unpriv_len(n) == n->u.file.len;
 	fi->direct_io = !fi->keep_cache;
 	if (len < n->u.file.len && open_snap(q, n, len, fi) < 0)
 		return rq_fail(q, ENOMEM);
@@ -748,7 +748,7 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	struct rq q;
 	bool wr = (fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC);
 
-	rq_begin(&q, req, "open", FAKESYS_OP_OPEN);
+	rq_begin(&q, req, "open", VK_FAKESYS_OP_OPEN);
 	q.flags = fi->flags;
 	if (ino == CTL_FILE_INO) {
 		snprintf(q.path, sizeof(q.path), "%s/%s", CTL_DIR_NAME, CTL_FILE_NAME);
@@ -766,10 +766,10 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 			srv_open_handle_free(q.fs, &h->h);
 		return rq_end(&q);
 	}
-	struct vt_node *n = srv_node_of(q.fs, ino);
+	struct vk_vt_node *n = srv_node_of(q.fs, ino);
 	if (!n)
 		return rq_fail(&q, ino == CTL_DIR_INO ? EISDIR : ENOENT);
-	if (n->type == VT_DIR)
+	if (n->type == VK_VT_DIR)
 		return rq_fail(&q, EISDIR);
 	if (!q.fs->live && !q.fs->per_reader) {
 		rq_end(&q);
@@ -787,12 +787,12 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	 * hand out a torn mix of old bytes and the new size, which sysfs never
 	 * does: one read returns one whole value), and writes of control files
 	 * never go through the page cache. */
-	fi->direct_io = wr || q.fs->model || fault_table_matches(&q.fs->faults, FAKESYS_OP_READ, q.path, q.ino);
+	fi->direct_io = wr || q.fs->model || fault_table_matches(&q.fs->faults, VK_FAKESYS_OP_READ, q.path, q.ino);
 	fi->keep_cache = !fi->direct_io && !log_on(q.fs);
-	size_t len = n->type == VT_FILE ? reader_len(q.fs, req, n) : 0;
-	if (n->type == VT_FILE && len < n->u.file.len)
+	size_t len = n->type == VK_VT_FILE ? reader_len(q.fs, req, n) : 0;
+	if (n->type == VK_VT_FILE && len < n->u.file.len)
 		fi->direct_io = 1, fi->keep_cache = 0; /* this reader's bytes: kept out of the page cache */
-	if (n->type == VT_FILE && (q.fs->model || len < n->u.file.len) && open_snap(&q, n, len, fi) < 0)
+	if (n->type == VK_VT_FILE && (q.fs->model || len < n->u.file.len) && open_snap(&q, n, len, fi) < 0)
 		return rq_fail(&q, ENOMEM);
 	rq_log(&q, 0);
 	if (fuse_reply_open(req, fi) != 0)
@@ -813,7 +813,7 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, stru
 {
 	struct rq q;
 
-	rq_begin(&q, req, "read", FAKESYS_OP_READ);
+	rq_begin(&q, req, "read", VK_FAKESYS_OP_READ);
 	q.off = off;
 	q.size = (long long)size;
 	if (ino == CTL_FILE_INO) {
@@ -826,10 +826,10 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, stru
 		pthread_mutex_unlock(&fs->ctl_mu);
 		return rq_end(&q);
 	}
-	struct vt_node *n = srv_node_of(q.fs, ino);
+	struct vk_vt_node *n = srv_node_of(q.fs, ino);
 	if (!n)
 		return rq_fail(&q, ENOENT);
-	if (n->type != VT_FILE)
+	if (n->type != VK_VT_FILE)
 		return rq_fail(&q, EISDIR);
 	rq_path(&q, n, NULL);
 	if (!(n = rq_fault_node(&q, ino, ENODEV))) /* removed while open: as sysfs answers */
@@ -860,7 +860,7 @@ static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t siz
 	struct vk_error e = {0};
 	int r;
 
-	rq_begin(&q, req, "write", FAKESYS_OP_WRITE);
+	rq_begin(&q, req, "write", VK_FAKESYS_OP_WRITE);
 	q.off = off;
 	q.size = (long long)size;
 	struct fs *fs = q.fs;
@@ -873,7 +873,7 @@ static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t siz
 			return (void)fuse_reply_err(req, -r);
 		return (void)fuse_reply_write(req, size);
 	}
-	struct vt_node *n = srv_node_of(fs, ino);
+	struct vk_vt_node *n = srv_node_of(fs, ino);
 	if (!n)
 		return rq_fail(&q, ENODEV);
 	rq_path(&q, n, NULL);
@@ -909,7 +909,7 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to
 		return (void)fuse_reply_attr(req, &st, 0);
 	}
 	pthread_rwlock_rdlock(&fs->lock);
-	struct vt_node *n = srv_node_of(fs, ino);
+	struct vk_vt_node *n = srv_node_of(fs, ino);
 	if (!n || !srv_open_writable(fs, n)) {
 		pthread_rwlock_unlock(&fs->lock);
 		return (void)fuse_reply_err(req, n ? EROFS : ENOENT);

@@ -19,8 +19,8 @@ void srv_statfs(fuse_req_t req, fuse_ino_t ino)
 	struct statvfs sv = {
 		.f_bsize = 4096,
 		.f_frsize = 4096,
-		.f_blocks = (vtree_bytes(fs->cur.t) + 4095) / 4096,
-		.f_files = vtree_size(fs->cur.t),
+		.f_blocks = (vk_vtree_bytes(fs->cur.t) + 4095) / 4096,
+		.f_files = vk_vtree_size(fs->cur.t),
 		.f_namemax = NAME_MAX,
 		.f_flag = ST_NOSUID | ST_NODEV,
 	};

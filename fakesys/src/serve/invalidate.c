@@ -18,7 +18,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-#include <vfiokit/cleanup.h>
+#include "vk_cleanup.h"
 #include <vfiokit/fakesys_serve.h>
 #include <vfiokit/host_tree.h>
 
@@ -49,12 +49,12 @@ static void inovec_push(struct inovec *iv, uint64_t ino)
 
 #define MAX_LINK_DEPTH 40 /* the kernel's MAXSYMLINKS */
 
-static struct vt_node *resolve_link(struct vtree *t, const struct vt_node *link, int depth);
+static struct vk_vt_node *resolve_link(struct vtree *t, const struct vk_vt_node *link, int depth);
 
 /* The node at @rel from directory @dir, following every symlink (the last too). */
-struct vt_node *srv_walk_from(struct vtree *t, struct vt_node *dir, const char *rel, int depth)
+struct vk_vt_node *srv_walk_from(struct vtree *t, struct vk_vt_node *dir, const char *rel, int depth)
 {
-	struct vt_node *cur = dir;
+	struct vk_vt_node *cur = dir;
 	char comp[NAME_MAX + 1];
 
 	for (const char *p = rel; cur && *p;) {
@@ -67,7 +67,7 @@ struct vt_node *srv_walk_from(struct vtree *t, struct vt_node *dir, const char *
 			return NULL;
 		memcpy(comp, end - len, len);
 		comp[len] = '\0';
-		if (cur->type == VT_LINK && !(cur = resolve_link(t, cur, depth + 1)))
+		if (cur->type == VK_VT_LINK && !(cur = resolve_link(t, cur, depth + 1)))
 			return NULL;
 		if (!strcmp(comp, "."))
 			continue;
@@ -75,34 +75,34 @@ struct vt_node *srv_walk_from(struct vtree *t, struct vt_node *dir, const char *
 			cur = cur->parent;
 			continue;
 		}
-		if (cur->type != VT_DIR)
+		if (cur->type != VK_VT_DIR)
 			return NULL;
-		cur = vtree_child(cur, comp);
+		cur = vk_vtree_child(cur, comp);
 	}
-	if (cur && cur->type == VT_LINK)
+	if (cur && cur->type == VK_VT_LINK)
 		cur = resolve_link(t, cur, depth + 1);
 	return cur;
 }
 
-static struct vt_node *resolve_link(struct vtree *t, const struct vt_node *link, int depth)
+static struct vk_vt_node *resolve_link(struct vtree *t, const struct vk_vt_node *link, int depth)
 {
 	const char *target = link->u.link.target;
 
 	if (depth > MAX_LINK_DEPTH)
 		return NULL;
 	if (target[0] == '/')
-		return srv_walk_from(t, vtree_root(t), target + 1, depth);
+		return srv_walk_from(t, vk_vtree_root(t), target + 1, depth);
 	return srv_walk_from(t, link->parent, target, depth);
 }
 
 /* The nodes @pat (relative to directory @dir) names, directory links followed. */
-static void expand_at(struct vtree *t, struct vt_node *dir, const char *pat, struct inovec *out)
+static void expand_at(struct vtree *t, struct vk_vt_node *dir, const char *pat, struct inovec *out)
 {
 	char comp[NAME_MAX + 1];
 
-	if (dir->type == VT_LINK)
+	if (dir->type == VK_VT_LINK)
 		dir = resolve_link(t, dir, 0);
-	if (!dir || dir->type != VT_DIR)
+	if (!dir || dir->type != VK_VT_DIR)
 		return;
 	while (*pat == '/')
 		pat++;
@@ -115,7 +115,7 @@ static void expand_at(struct vtree *t, struct vt_node *dir, const char *pat, str
 	const char *rest = *end ? end + 1 : NULL;
 	bool last = !rest || !*rest;
 	if (!strpbrk(comp, "*?[\\")) {
-		struct vt_node *k = vtree_child(dir, comp);
+		struct vk_vt_node *k = vk_vtree_child(dir, comp);
 		if (k && last)
 			inovec_push(out, k->ino);
 		else if (k)
@@ -123,7 +123,7 @@ static void expand_at(struct vtree *t, struct vt_node *dir, const char *pat, str
 		return;
 	}
 	for (uint32_t i = 0; i < dir->u.dir.n; i++) {
-		struct vt_node *k = dir->u.dir.kids[i];
+		struct vk_vt_node *k = dir->u.dir.kids[i];
 		if (fnmatch(comp, k->name, 0))
 			continue;
 		if (last)
@@ -145,7 +145,7 @@ int srv_expand_pattern(void *ctx, const char *pattern, uint64_t **inos, size_t *
 	struct vtree *t = ctx;
 	struct inovec iv = {0};
 
-	expand_at(t, vtree_root(t), pattern, &iv);
+	expand_at(t, vk_vtree_root(t), pattern, &iv);
 	if (iv.oom) {
 		free(iv.v);
 		return -ENOMEM;
@@ -261,11 +261,11 @@ static void invals_send_now(struct fs *fs, struct invals *iv)
 	memset(iv, 0, sizeof(*iv));
 }
 
-void srv_on_change(void *ctx, enum vt_change what, uint64_t parent, const char *name, uint64_t ino)
+void srv_on_change(void *ctx, enum vk_vt_change what, uint64_t parent, const char *name, uint64_t ino)
 {
 	struct invals *iv = ctx;
 
-	if (what == VT_CHANGED)
+	if (what == VK_VT_CHANGED)
 		invals_add(iv, 0, NULL, ino);
 	else
 		invals_add(iv, parent, name, ino);
@@ -284,12 +284,12 @@ void srv_invalidate_matching(struct fs *fs, const char *pattern)
 	pthread_rwlock_rdlock(&fs->lock);
 	if (srv_expand_pattern(fs->cur.t, pattern, &named, &n_named) < 0)
 		n_named = 0;
-	for (uint64_t ino = 1; ino <= vtree_max_ino(fs->cur.t); ino++) {
-		struct vt_node *n = vtree_by_ino(fs->cur.t, ino);
+	for (uint64_t ino = 1; ino <= vk_vtree_max_ino(fs->cur.t); ino++) {
+		struct vk_vt_node *n = vk_vtree_by_ino(fs->cur.t, ino);
 		if (!n)
 			continue;
 		if (!(n_named && bsearch(&ino, named, n_named, sizeof(ino), cmp_ino)) &&
-		    (vtree_path(n, path, sizeof(path)) < 0 || fnmatch(pattern, path, FNM_PATHNAME)))
+		    (vk_vtree_path(n, path, sizeof(path)) < 0 || fnmatch(pattern, path, FNM_PATHNAME)))
 			continue;
 		if (n->parent != n)
 			invals_add(&iv, n->parent->ino, n->name, n->ino);

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * fakesys_materialize(): write a host tree as a plain directory, for machines
+ * vk_fakesys_materialize(): write a host tree as a plain directory, for machines
  * without /dev/fuse.  Everything is created with *at() calls relative to
  * directory FDs opened with O_NOFOLLOW, and with O_EXCL/mkdirat/symlinkat that
  * fail on an existing name, so nothing the tree or a concurrent process puts
@@ -16,10 +16,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <vfiokit/cleanup.h>
+#include "vk_cleanup.h"
 #include <vfiokit/fakesys_serve.h>
 
-bool fakesys_path_forbidden(const char *path)
+bool vk_fakesys_path_forbidden(const char *path)
 {
 	static const char *const roots[] = {"/sys", "/dev", "/proc"};
 
@@ -43,12 +43,12 @@ struct mat {
 };
 
 /* Record the failure of @what on node @n (errno is the cause); returns -errno. */
-static int mat_fail(struct mat *m, const struct vt_node *n, const char *what)
+static int mat_fail(struct mat *m, const struct vk_vt_node *n, const char *what)
 {
 	int e = errno ? errno : EIO;
 	char rel[PATH_MAX];
 
-	if (vtree_path(n, rel, sizeof(rel)) < 0)
+	if (vk_vtree_path(n, rel, sizeof(rel)) < 0)
 		snprintf(rel, sizeof(rel), "%s", n->name);
 	return vk_error_set(m->err, e, "materialize %s/%s: %s: %s", m->dir, rel, what, strerror(e));
 }
@@ -69,13 +69,13 @@ static int write_all(int fd, const uint8_t *p, size_t len)
 }
 
 /* Whether @n needs a chown: a new entry already belongs to the caller. */
-static bool needs_chown(const struct mat *m, const struct vt_node *n)
+static bool needs_chown(const struct mat *m, const struct vk_vt_node *n)
 {
 	return m->chown && (n->uid != m->euid || n->gid != m->egid);
 }
 
 /* Owner first, mode second: chown clears set-id bits, so the mode must win. */
-static int set_owner_mode(struct mat *m, int fd, const struct vt_node *n)
+static int set_owner_mode(struct mat *m, int fd, const struct vk_vt_node *n)
 {
 	if (needs_chown(m, n) && fchown(fd, n->uid, n->gid) < 0)
 		return mat_fail(m, n, "fchown");
@@ -84,9 +84,9 @@ static int set_owner_mode(struct mat *m, int fd, const struct vt_node *n)
 	return 0;
 }
 
-static int write_dir(struct mat *m, int dfd, const struct vt_node *dir);
+static int write_dir(struct mat *m, int dfd, const struct vk_vt_node *dir);
 
-static int write_file(struct mat *m, int dfd, const struct vt_node *n)
+static int write_file(struct mat *m, int dfd, const struct vk_vt_node *n)
 {
 	_cleanup_close_ int fd = openat(dfd, n->name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 
@@ -97,7 +97,7 @@ static int write_file(struct mat *m, int dfd, const struct vt_node *n)
 	return set_owner_mode(m, fd, n);
 }
 
-static int write_link(struct mat *m, int dfd, const struct vt_node *n)
+static int write_link(struct mat *m, int dfd, const struct vk_vt_node *n)
 {
 	if (symlinkat(n->u.link.target, dfd, n->name) < 0)
 		return mat_fail(m, n, "symlink");
@@ -106,7 +106,7 @@ static int write_link(struct mat *m, int dfd, const struct vt_node *n)
 	return 0;
 }
 
-static int write_subdir(struct mat *m, int dfd, const struct vt_node *n)
+static int write_subdir(struct mat *m, int dfd, const struct vk_vt_node *n)
 {
 	if (mkdirat(dfd, n->name, 0700) < 0)
 		return mat_fail(m, n, "mkdir");
@@ -120,21 +120,21 @@ static int write_subdir(struct mat *m, int dfd, const struct vt_node *n)
 	return set_owner_mode(m, fd, n);
 }
 
-static int write_dir(struct mat *m, int dfd, const struct vt_node *dir)
+static int write_dir(struct mat *m, int dfd, const struct vk_vt_node *dir)
 {
 	for (uint32_t i = 0; i < dir->u.dir.n; i++) {
-		const struct vt_node *k = dir->u.dir.kids[i];
+		const struct vk_vt_node *k = dir->u.dir.kids[i];
 		int r;
 
 		errno = 0;
 		switch (k->type) {
-		case VT_DIR:
+		case VK_VT_DIR:
 			r = write_subdir(m, dfd, k);
 			break;
-		case VT_FILE:
+		case VK_VT_FILE:
 			r = write_file(m, dfd, k);
 			break;
-		case VT_LINK:
+		case VK_VT_LINK:
 			r = write_link(m, dfd, k);
 			break;
 		default:
@@ -230,7 +230,7 @@ static int resolve_target(const char *dir, char *parent, char *base, char *real,
 	return 0;
 }
 
-int fakesys_materialize(struct vtree *t, const char *dir, struct vk_error *err)
+int vk_fakesys_materialize(struct vtree *t, const char *dir, struct vk_error *err)
 {
 	char parent[PATH_MAX], base[NAME_MAX + 1], real[PATH_MAX];
 	bool created = false;
@@ -238,7 +238,7 @@ int fakesys_materialize(struct vtree *t, const char *dir, struct vk_error *err)
 
 	if (r < 0)
 		return r;
-	if (fakesys_path_forbidden(real))
+	if (vk_fakesys_path_forbidden(real))
 		return vk_error_set(err, EPERM,
 		                    "materialize %s: refusing to write to %s: fakesys never writes to /, /sys, /dev, "
 		                    "/proc or below them; give a scratch directory",
@@ -277,9 +277,9 @@ int fakesys_materialize(struct vtree *t, const char *dir, struct vk_error *err)
 	}
 
 	struct mat m = {.t = t, .dir = dir, .chown = geteuid() == 0, .euid = geteuid(), .egid = getegid(), .err = err};
-	r = write_dir(&m, fd, vtree_root(t));
+	r = write_dir(&m, fd, vk_vtree_root(t));
 	if (r == 0)
-		r = set_owner_mode(&m, fd, vtree_root(t));
+		r = set_owner_mode(&m, fd, vk_vtree_root(t));
 	if (r == 0)
 		return 0;
 

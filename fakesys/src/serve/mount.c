@@ -19,7 +19,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-#include <vfiokit/cleanup.h>
+#include "vk_cleanup.h"
 #include <vfiokit/fakesys_serve.h>
 #include <vfiokit/host_tree.h>
 
@@ -94,7 +94,7 @@ static void fs_destroy(struct fs *fs)
 	memset(fs, 0, sizeof(*fs));
 }
 
-static int fs_init(struct fs *fs, struct vtree *t, const struct fakesys_mount_opts *o, struct vk_error *err)
+static int fs_init(struct fs *fs, struct vtree *t, const struct vk_fakesys_mount_opts *o, struct vk_error *err)
 {
 	memset(fs, 0, sizeof(*fs));
 	pthread_rwlock_init(&fs->lock, NULL);
@@ -138,7 +138,7 @@ static int check_mountpoint(const char *mountpoint, char *real, struct vk_error 
 
 	if (!realpath(mountpoint, real))
 		return vk_error_set(err, errno, "mount %s: %s", mountpoint, strerror(errno));
-	if (fakesys_path_forbidden(real))
+	if (vk_fakesys_path_forbidden(real))
 		return vk_error_set(err, EPERM,
 		                    "mount %s: refusing to mount on %s: fakesys never mounts on /, /sys, /dev, /proc "
 		                    "or below them; give an empty scratch directory",
@@ -193,7 +193,7 @@ static void server_close(struct server *s)
 }
 
 /* Create the session and mount it at @real (an absolute checked path). */
-static int server_open(struct server *s, struct vtree *t, const char *real, const struct fakesys_mount_opts *o,
+static int server_open(struct server *s, struct vtree *t, const char *real, const struct vk_fakesys_mount_opts *o,
                        struct vk_error *err)
 {
 	char opts[256];
@@ -354,7 +354,7 @@ static void daemon_leak_check(void)
 #endif
 }
 
-static int mount_foreground(struct vtree *t, const char *real, const struct fakesys_mount_opts *o,
+static int mount_foreground(struct vtree *t, const char *real, const struct vk_fakesys_mount_opts *o,
                             struct vk_error *err)
 {
 	struct server s = {0};
@@ -377,7 +377,7 @@ static int mount_foreground(struct vtree *t, const char *real, const struct fake
 
 /* The daemon's half: mount, report through @report_fd, serve, end. */
 static __attribute__((noreturn)) void daemon_main(struct vtree *t, const char *real,
-                                                  const struct fakesys_mount_opts *o, int report_fd)
+                                                  const struct vk_fakesys_mount_opts *o, int report_fd)
 {
 	struct vk_error e = {0};
 	struct server s = {0};
@@ -420,13 +420,13 @@ static __attribute__((noreturn)) void daemon_main(struct vtree *t, const char *r
 	if (o->pidfile)
 		unlink(o->pidfile);
 	/* the daemon's copies (fork): nothing returns to the caller's frames */
-	host_model_free(o->model);
-	vtree_free(t);
+	vk_host_model_free(o->model);
+	vk_vtree_free(t);
 	daemon_leak_check();
 	_exit(0);
 }
 
-static int mount_background(struct vtree *t, const char *real, const struct fakesys_mount_opts *o,
+static int mount_background(struct vtree *t, const char *real, const struct vk_fakesys_mount_opts *o,
                             struct vk_error *err)
 {
 	int p[2];
@@ -470,12 +470,12 @@ static int mount_background(struct vtree *t, const char *real, const struct fake
 	return 0;
 }
 
-int fakesys_mount(struct vtree *t, const char *mountpoint, const struct fakesys_mount_opts *o,
+int vk_fakesys_mount(struct vtree *t, const char *mountpoint, const struct vk_fakesys_mount_opts *o,
                   struct vk_error *err)
 {
-	static const struct fakesys_mount_opts defaults = {0};
+	static const struct vk_fakesys_mount_opts defaults = {0};
 	char real[PATH_MAX], pidfile[PATH_MAX], logfile[PATH_MAX];
-	struct fakesys_mount_opts opts = o ? *o : defaults;
+	struct vk_fakesys_mount_opts opts = o ? *o : defaults;
 	int r = check_mountpoint(mountpoint, real, err);
 
 	if (r < 0)

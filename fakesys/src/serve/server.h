@@ -69,7 +69,7 @@ struct fs {
 	struct fault_table faults;
 	struct access_log log;
 	bool have_log;
-	struct host_model *model; /* NULL: no kernel-like mutations */
+	struct vk_host_model *model; /* NULL: no kernel-like mutations */
 	pthread_mutex_t model_mu; /* serialises mutations and rebuilds */
 	struct override *ovr;
 	size_t n_ovr;
@@ -132,9 +132,9 @@ void srv_snap_free(struct snap *s);
 int srv_snap_make(struct snap *s, struct vtree *t, bool owned);
 void srv_open_handle_free(struct fs *fs, struct open_handle *h);
 /* The node of @ino in the current tree, or NULL; call with fs->lock held. */
-struct vt_node *srv_node_of(struct fs *fs, fuse_ino_t ino);
+struct vk_vt_node *srv_node_of(struct fs *fs, fuse_ino_t ino);
 /* A stand-in device node (dev/...): opened read-write like the real one. */
-bool srv_is_standin(const struct vt_node *n);
+bool srv_is_standin(const struct vk_vt_node *n);
 
 /* serve/fuse_ro.c: statfs, and the operations a read-only tree refuses */
 void srv_statfs(fuse_req_t req, fuse_ino_t ino);
@@ -152,17 +152,17 @@ void srv_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset, off_t
 
 /* serve/invalidate.c: what a pattern names (through symlinks), and telling the
  * kernel what changed */
-struct vt_node *srv_walk_from(struct vtree *t, struct vt_node *dir, const char *rel, int depth);
+struct vk_vt_node *srv_walk_from(struct vtree *t, struct vk_vt_node *dir, const char *rel, int depth);
 int srv_expand_pattern(void *ctx, const char *pattern, uint64_t **inos, size_t *n);
 void *srv_notifier_main(void *arg);
 void srv_invals_send(struct fs *fs, struct invals *iv);
-void srv_on_change(void *ctx, enum vt_change what, uint64_t parent, const char *name, uint64_t ino);
+void srv_on_change(void *ctx, enum vk_vt_change what, uint64_t parent, const char *name, uint64_t ino);
 void srv_invalidate_matching(struct fs *fs, const char *pattern);
 /* Set while a step runs inside a request (see struct fs, notifier). */
 extern __thread bool srv_invals_deferred;
 
 /* live/control.c: kernel-like writes, the control channel, steps */
-bool srv_open_writable(struct fs *fs, const struct vt_node *n);
+bool srv_open_writable(struct fs *fs, const struct vk_vt_node *n);
 long srv_live_write(struct fs *fs, fuse_ino_t ino, const char *buf, size_t size, struct vk_error *err);
 int srv_ctl_write(struct fs *fs, struct ctl_fh *h, const char *buf, size_t size);
 void srv_run_step(struct fs *fs, char *cmds);
@@ -173,7 +173,7 @@ void srv_notifier_stop(struct fs *fs);
 /* serve/delay.c: a fault's delay, and what ends it early */
 int srv_delays_init(struct fs *fs);
 void srv_delays_destroy(struct fs *fs);
-/* Wait @ms (at most FAKESYS_DELAY_MAX_MS) for request @req (NULL: none):
+/* Wait @ms (at most VK_FAKESYS_DELAY_MAX_MS) for request @req (NULL: none):
  * 0 when the time ran out or the delay was ended early, -EINTR when the
  * kernel interrupted the request. */
 int srv_delay(struct fs *fs, fuse_req_t req, uint32_t ms);

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * Unmounting a fakesys mount (fakesys_umount()): find the mount, make sure
+ * Unmounting a fakesys mount (vk_fakesys_umount()): find the mount, make sure
  * the server it names is its server before anything is sent to it, tell it an
  * unmount is coming (its delays end), unmount — waiting a bounded time while
  * the mount is in use, then naming who uses it — or detach it lazily, and
@@ -21,7 +21,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-#include <vfiokit/cleanup.h>
+#include "vk_cleanup.h"
 #include <vfiokit/fakesys_serve.h>
 
 #include "serve/server.h"
@@ -494,9 +494,9 @@ static int unmount_waiting(const char *mp, const struct mnt_info *mi, long long 
 	}
 }
 
-int fakesys_umount_with(const char *mountpoint, const struct fakesys_umount_opts *o, struct vk_error *err)
+int vk_fakesys_umount_with(const char *mountpoint, const struct vk_fakesys_umount_opts *o, struct vk_error *err)
 {
-	int timeout = !o || !o->timeout_ms ? FAKESYS_UMOUNT_TIMEOUT_MS : o->timeout_ms < 0 ? 0 : o->timeout_ms;
+	int timeout = !o || !o->timeout_ms ? VK_FAKESYS_UMOUNT_TIMEOUT_MS : o->timeout_ms < 0 ? 0 : o->timeout_ms;
 	bool lazy = o && o->lazy;
 	struct mnt_info mi = {.user_id = -1};
 	struct server_ref s;
@@ -557,12 +557,12 @@ int fakesys_umount_with(const char *mountpoint, const struct fakesys_umount_opts
 	                    mountpoint, (int)s.pid, timeout);
 }
 
-int fakesys_umount(const char *mountpoint, struct vk_error *err)
+int vk_fakesys_umount(const char *mountpoint, struct vk_error *err)
 {
-	return fakesys_umount_with(mountpoint, NULL, err);
+	return vk_fakesys_umount_with(mountpoint, NULL, err);
 }
 
-int fakesys_mount_pid(const char *mountpoint)
+int vk_fakesys_mount_pid(const char *mountpoint)
 {
 	struct mnt_info mi = {.user_id = -1};
 	struct server_ref s;

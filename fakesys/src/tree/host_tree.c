@@ -9,7 +9,7 @@
  * from the two paths, exactly as sysfs makes them.
  *
  * Building uses a sticky error: every helper is a no-op once one step failed,
- * and host_tree_build() reports the first failure with the path it was making.
+ * and vk_host_tree_build() reports the first failure with the path it was making.
  */
 #include <errno.h>
 #include <limits.h>
@@ -18,7 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <vfiokit/cleanup.h>
+#include "vk_cleanup.h"
 #include <vfiokit/host_tree.h>
 #include <vfiokit/resolver.h>
 
@@ -30,11 +30,11 @@
 
 struct build {
 	struct vtree *t;
-	const struct host_model *m;
+	const struct vk_host_model *m;
 	char **dev_path; /* sysfs directory of each device, relative to the root */
-	struct vt_node *class_vfio_dev; /* sys/class/vfio-dev */
-	struct vt_node *class_pci_bus; /* sys/class/pci_bus */
-	struct vt_node **dev_node; /* and its node: children are made from it, never by path,
+	struct vk_vt_node *class_vfio_dev; /* sys/class/vfio-dev */
+	struct vk_vt_node *class_pci_bus; /* sys/class/pci_bus */
+	struct vk_vt_node **dev_node; /* and its node: children are made from it, never by path,
 	                            * since a path walk scans the wide directories on its way */
 	int rc;
 	char failed_at[PATH_MAX];
@@ -50,53 +50,53 @@ static void note_failure(struct build *b, const char *dir, const char *name)
 	}
 }
 
-static struct vt_node *mkdirs(struct build *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static struct vt_node *mkdirs(struct build *b, const char *fmt, ...)
+static struct vk_vt_node *mkdirs(struct build *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static struct vk_vt_node *mkdirs(struct build *b, const char *fmt, ...)
 {
 	char path[PATH_MAX];
 	va_list ap;
-	struct vt_node *n;
+	struct vk_vt_node *n;
 
 	if (b->rc)
 		return NULL;
 	va_start(ap, fmt);
 	vsnprintf(path, sizeof(path), fmt, ap);
 	va_end(ap);
-	n = vtree_mkdir_p(b->t, path);
+	n = vk_vtree_mkdir_p(b->t, path);
 	if (!n)
 		note_failure(b, path, NULL);
 	return n;
 }
 
 /* @rel below @dir, made with its parents (a relative walk: cheap from a known node). */
-static struct vt_node *subdir(struct build *b, struct vt_node *dir, const char *fmt, ...)
+static struct vk_vt_node *subdir(struct build *b, struct vk_vt_node *dir, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
-static struct vt_node *subdir(struct build *b, struct vt_node *dir, const char *fmt, ...)
+static struct vk_vt_node *subdir(struct build *b, struct vk_vt_node *dir, const char *fmt, ...)
 {
 	char rel[PATH_MAX];
 	va_list ap;
-	struct vt_node *n;
+	struct vk_vt_node *n;
 
 	if (b->rc || !dir)
 		return NULL;
 	va_start(ap, fmt);
 	vsnprintf(rel, sizeof(rel), fmt, ap);
 	va_end(ap);
-	n = vtree_mkdir_at(b->t, dir, rel);
+	n = vk_vtree_mkdir_at(b->t, dir, rel);
 	if (!n)
 		note_failure(b, dir->name, rel);
 	return n;
 }
 
-static struct vt_node *file(struct build *b, struct vt_node *dir, const char *name, uint32_t mode, const char *fmt,
+static struct vk_vt_node *file(struct build *b, struct vk_vt_node *dir, const char *name, uint32_t mode, const char *fmt,
                             ...) __attribute__((format(printf, 5, 6)));
-static struct vt_node *file(struct build *b, struct vt_node *dir, const char *name, uint32_t mode, const char *fmt,
+static struct vk_vt_node *file(struct build *b, struct vk_vt_node *dir, const char *name, uint32_t mode, const char *fmt,
                             ...)
 {
 	char buf[4096];
 	va_list ap;
 	int len;
-	struct vt_node *n;
+	struct vk_vt_node *n;
 
 	if (b->rc || !dir)
 		return NULL;
@@ -108,14 +108,14 @@ static struct vt_node *file(struct build *b, struct vt_node *dir, const char *na
 		note_failure(b, dir->name, name);
 		return NULL;
 	}
-	n = vtree_add_file(b->t, dir, name, buf, (size_t)len, mode);
+	n = vk_vtree_add_file(b->t, dir, name, buf, (size_t)len, mode);
 	if (!n)
 		note_failure(b, dir->name, name);
 	return n;
 }
 
 /* A relative link in @dir (at @dir_path) to the root-relative @target. */
-static void link_to(struct build *b, struct vt_node *dir, const char *dir_path, const char *name, const char *target)
+static void link_to(struct build *b, struct vk_vt_node *dir, const char *dir_path, const char *name, const char *target)
 {
 	char rel[PATH_MAX];
 
@@ -126,39 +126,39 @@ static void link_to(struct build *b, struct vt_node *dir, const char *dir_path, 
 		note_failure(b, dir_path, name);
 		return;
 	}
-	if (!vtree_add_link(b->t, dir, name, rel))
+	if (!vk_vtree_add_link(b->t, dir, name, rel))
 		note_failure(b, dir_path, name);
 }
 
-static void standin(struct build *b, struct vt_node *dir, const char *name, const struct dev_node_spec *spec,
+static void standin(struct build *b, struct vk_vt_node *dir, const char *name, const struct vk_dev_node_spec *spec,
                     uint32_t major, uint32_t minor)
 {
-	struct vt_node *n;
+	struct vk_vt_node *n;
 
 	if (!spec->present)
 		return;
 	n = file(b, dir, name, spec->mode, VK_STANDIN_MAGIC " %u:%u\n", major, minor);
 	if (n)
-		vtree_chown(n, spec->uid, spec->gid);
+		vk_vtree_chown(n, spec->uid, spec->gid);
 }
 
 /* vfio-pci or a variant driver on vfio-pci-core (mlx5_vfio_pci, ...): both
  * register the device with vfio_pci_core_register_device(), which makes
  * vfio-dev/vfioN and the cdev. */
-static bool bound_to_vfio(const struct host_device *d)
+static bool bound_to_vfio(const struct vk_host_device *d)
 {
-	return pci_driver_is_vfio_pci(d->driver);
+	return vk_pci_driver_is_vfio_pci(d->driver);
 }
 
-static bool is_bridge(const struct host_device *d)
+static bool is_bridge(const struct vk_host_device *d)
 {
 	return (d->class_code >> 8) == 0x0604 || (d->class_code >> 8) == 0x0609;
 }
 
 /* The module link of a driver's directory: its module when loaded (not built in). */
-static const char *module_of_driver(const struct host_model *m, const char *drv)
+static const char *module_of_driver(const struct vk_host_model *m, const char *drv)
 {
-	const char *mod = host_driver_module(drv);
+	const char *mod = vk_host_driver_module(drv);
 
 	for (size_t i = 0; mod && i < m->n_modules; i++)
 		if (!strcmp(m->modules[i].name, mod) && !m->modules[i].builtin)
@@ -168,8 +168,8 @@ static const char *module_of_driver(const struct host_model *m, const char *drv)
 
 static int device_paths(struct build *b)
 {
-	const struct host_model *m = b->m;
-	char a[PCI_ADDR_STRLEN];
+	const struct vk_host_model *m = b->m;
+	char a[VK_PCI_ADDR_STRLEN];
 
 	b->dev_path = calloc(m->n_devices ? m->n_devices : 1, sizeof(char *));
 	b->dev_node = calloc(m->n_devices ? m->n_devices : 1, sizeof(*b->dev_node));
@@ -178,11 +178,11 @@ static int device_paths(struct build *b)
 	/* Parents may sort after children (VMD domains), so fill until stable. */
 	for (size_t done = 0, pass = 0; done < m->n_devices && pass <= m->n_devices; pass++) {
 		for (size_t i = 0; i < m->n_devices; i++) {
-			const struct host_device *d = &m->devices[i];
+			const struct vk_host_device *d = &m->devices[i];
 			int r = 0;
 			if (b->dev_path[i])
 				continue;
-			pci_addr_format(&d->addr, a);
+			vk_pci_addr_format(&d->addr, a);
 			if (d->parent < 0)
 				r = asprintf(&b->dev_path[i], "sys/devices/pci%04x:%02x/%s", d->addr.domain, d->addr.bus, a);
 			else if (!b->dev_path[d->parent])
@@ -203,11 +203,11 @@ static int device_paths(struct build *b)
 }
 
 /* The directory of device @i, made under its parent's directory node. */
-static struct vt_node *dev_dir(struct build *b, size_t i)
+static struct vk_vt_node *dev_dir(struct build *b, size_t i)
 {
-	const struct host_device *d = &b->m->devices[i];
-	struct vt_node *parent;
-	char a[PCI_ADDR_STRLEN];
+	const struct vk_host_device *d = &b->m->devices[i];
+	struct vk_vt_node *parent;
+	char a[VK_PCI_ADDR_STRLEN];
 
 	if (b->dev_node[i] || b->rc)
 		return b->dev_node[i];
@@ -219,7 +219,7 @@ static struct vt_node *dev_dir(struct build *b, size_t i)
 		parent = dev_dir(b, (size_t)d->parent);
 	if (!parent)
 		return NULL;
-	b->dev_node[i] = vtree_add_dir(b->t, parent, pci_addr_format(&d->addr, a), 0755);
+	b->dev_node[i] = vk_vtree_add_dir(b->t, parent, vk_pci_addr_format(&d->addr, a), 0755);
 	if (!b->dev_node[i])
 		note_failure(b, b->dev_path[i], NULL);
 	return b->dev_node[i];
@@ -237,15 +237,15 @@ static struct vt_node *dev_dir(struct build *b, size_t i)
 struct attr {
 	const char *name;
 	uint16_t mode;
-	uint8_t store; /* enum host_store */
+	uint8_t store; /* enum vk_host_store */
 	/* NULL: always there */
-	bool (*visible)(const struct host_model *m, const struct host_device *d);
+	bool (*visible)(const struct vk_host_model *m, const struct vk_host_device *d);
 	/* The content into @buf (at most @len bytes); its length, or -1 when it does not fit. */
-	int (*show)(const struct host_model *m, const struct host_device *d, char *buf, size_t len);
+	int (*show)(const struct vk_host_model *m, const struct vk_host_device *d, char *buf, size_t len);
 };
 
 #define SHOW(fn, ...)                                                                                      \
-	static int fn(const struct host_model *m, const struct host_device *d, char *buf, size_t len)       \
+	static int fn(const struct vk_host_model *m, const struct vk_host_device *d, char *buf, size_t len)       \
 	{                                                                                                  \
 		(void)m;                                                                                   \
 		(void)d;                                                                                   \
@@ -277,7 +277,7 @@ SHOW(show_ari_enabled, "%u\n", pci_ari_enabled(m, d) ? 1u : 0u)
 
 /* drivers/pci/iov.c sriov_offset_show()/sriov_stride_show(): the SR-IOV
  * capability's First VF Offset and VF Stride (pci_caps.c) */
-static int show_sriov_offset(const struct host_model *m, const struct host_device *d, char *buf, size_t len)
+static int show_sriov_offset(const struct vk_host_model *m, const struct vk_host_device *d, char *buf, size_t len)
 {
 	unsigned offset, stride;
 
@@ -285,7 +285,7 @@ static int show_sriov_offset(const struct host_model *m, const struct host_devic
 	return snprintf(buf, len, "%u\n", offset);
 }
 
-static int show_sriov_stride(const struct host_model *m, const struct host_device *d, char *buf, size_t len)
+static int show_sriov_stride(const struct vk_host_model *m, const struct vk_host_device *d, char *buf, size_t len)
 {
 	unsigned offset, stride;
 
@@ -294,35 +294,35 @@ static int show_sriov_stride(const struct host_model *m, const struct host_devic
 }
 
 /* drivers/pci/pci.c reset_method_show(): the methods pci_init_reset_methods() found */
-static int show_reset_method(const struct host_model *m, const struct host_device *d, char *buf, size_t len)
+static int show_reset_method(const struct vk_host_model *m, const struct vk_host_device *d, char *buf, size_t len)
 {
 	return pci_reset_methods(m, d, buf, len);
 }
 
 /* drivers/pci/pci-sysfs.c pcie_dev_attrs[]: from the Express capability's link registers */
-static int show_max_link_speed(const struct host_model *m, const struct host_device *d, char *buf, size_t len)
+static int show_max_link_speed(const struct vk_host_model *m, const struct vk_host_device *d, char *buf, size_t len)
 {
 	return pci_link_speed_show(d, true, buf, len);
 }
 
-static int show_current_link_speed(const struct host_model *m, const struct host_device *d, char *buf, size_t len)
+static int show_current_link_speed(const struct vk_host_model *m, const struct vk_host_device *d, char *buf, size_t len)
 {
 	return pci_link_speed_show(d, false, buf, len);
 }
 
-static int show_max_link_width(const struct host_model *m, const struct host_device *d, char *buf, size_t len)
+static int show_max_link_width(const struct vk_host_model *m, const struct vk_host_device *d, char *buf, size_t len)
 {
 	return pci_link_width_show(d, true, buf, len);
 }
 
-static int show_current_link_width(const struct host_model *m, const struct host_device *d, char *buf, size_t len)
+static int show_current_link_width(const struct vk_host_model *m, const struct vk_host_device *d, char *buf, size_t len)
 {
 	return pci_link_width_show(d, false, buf, len);
 }
 
 /* drivers/pci/pci.c resource_alignment_show(): "%s\n" of the pci=resource_alignment=
  * value (pci_setup() takes it up to the next comma), nothing when there is none. */
-static int show_resource_alignment(const struct host_model *m, const struct host_device *d, char *buf, size_t len)
+static int show_resource_alignment(const struct vk_host_model *m, const struct vk_host_device *d, char *buf, size_t len)
 {
 	const char *c = m->cmdline;
 
@@ -342,10 +342,10 @@ static int show_resource_alignment(const struct host_model *m, const struct host
 }
 
 /* drivers/pci/pci-driver.c pci_uevent(): DRIVER= comes from the driver core */
-static int show_uevent(const struct host_model *m, const struct host_device *d, char *buf, size_t len)
+static int show_uevent(const struct vk_host_model *m, const struct vk_host_device *d, char *buf, size_t len)
 {
 	uint32_t cls = d->class_code;
-	char a[PCI_ADDR_STRLEN];
+	char a[VK_PCI_ADDR_STRLEN];
 
 	(void)m;
 	return snprintf(buf, len,
@@ -353,7 +353,7 @@ static int show_uevent(const struct host_model *m, const struct host_device *d, 
 	                "MODALIAS=pci:v%08Xd%08Xsv%08Xsd%08Xbc%02Xsc%02Xi%02X\n",
 	                d->driver ? "DRIVER=" : "", d->driver ? d->driver : "", d->driver ? "\n" : "", cls,
 	                d->vendor, d->device, d->subsystem_vendor, d->subsystem_device,
-	                pci_addr_format(&d->addr, a), d->vendor, d->device, d->subsystem_vendor,
+	                vk_pci_addr_format(&d->addr, a), d->vendor, d->device, d->subsystem_vendor,
 	                d->subsystem_device, cls >> 16, (cls >> 8) & 0xff, cls & 0xff);
 }
 
@@ -361,7 +361,7 @@ static int show_uevent(const struct host_model *m, const struct host_device *d, 
  * SR-IOV registers as the VFs the model has now set them; with
  * config_readable: only those a recording's reader got (pci_read_config() in
  * drivers/pci/pci-sysfs.c gives one without CAP_SYS_ADMIN the first 64). */
-static int show_config(const struct host_model *m, const struct host_device *d, char *buf, size_t len)
+static int show_config(const struct vk_host_model *m, const struct vk_host_device *d, char *buf, size_t len)
 {
 	size_t n = d->config_readable ? d->config_readable : d->config_len;
 
@@ -379,15 +379,15 @@ static int show_config(const struct host_model *m, const struct host_device *d, 
  * without CAP_SYS_ADMIN (file_ns_capable(filp, &init_user_ns, ...)) the first
  * 64 bytes, 128 of a CardBus bridge (PCI_HEADER_TYPE_CARDBUS).
  */
-uint8_t host_config_kern(const struct host_device *d)
+uint8_t host_config_kern(const struct vk_host_device *d)
 {
 	bool cardbus = d->config_len > 0x0e && (d->config[0x0e] & 0x7f) == 2;
 
-	return (uint8_t)((d->config_len > 256 ? VT_SIZE_4096 : VT_SIZE_256) | (cardbus ? VT_K_UNPRIV_128 : VT_K_UNPRIV_64));
+	return (uint8_t)((d->config_len > 256 ? VK_VT_SIZE_4096 : VK_VT_SIZE_256) | (cardbus ? VK_VT_K_UNPRIV_128 : VK_VT_K_UNPRIV_64));
 }
 
 /* PCI_BRIDGE_RESOURCES (13) lines for endpoints, PCI_NUM_RESOURCES (17) for bridges */
-static int show_resource(const struct host_model *m, const struct host_device *d, char *buf, size_t len)
+static int show_resource(const struct vk_host_model *m, const struct vk_host_device *d, char *buf, size_t len)
 {
 	int lines = d->n_resources ? (int)d->n_resources : is_bridge(d) ? 17 : 13;
 	size_t off = 0;
@@ -416,32 +416,32 @@ static int show_resource(const struct host_model *m, const struct host_device *d
 	return (int)off;
 }
 
-static bool has_label(const struct host_model *m, const struct host_device *d)
+static bool has_label(const struct vk_host_model *m, const struct vk_host_device *d)
 {
 	return d->label != NULL;
 }
 
-static bool is_sriov_pf(const struct host_model *m, const struct host_device *d)
+static bool is_sriov_pf(const struct vk_host_model *m, const struct vk_host_device *d)
 {
 	return d->sriov_totalvfs != 0;
 }
 
 /* drivers/pci/pci-sysfs.c pci_dev_hp_attrs_are_visible(): no remove or rescan on a VF */
-static bool not_vf(const struct host_model *m, const struct host_device *d)
+static bool not_vf(const struct vk_host_model *m, const struct vk_host_device *d)
 {
 	return d->physfn < 0;
 }
 
 /* pci_dev_reset_attr_is_visible(), pci_dev_reset_method_attr_is_visible():
  * only when pci_reset_supported(), i.e. some reset method was found */
-static bool has_reset(const struct host_model *m, const struct host_device *d)
+static bool has_reset(const struct vk_host_model *m, const struct vk_host_device *d)
 {
 	char buf[64];
 	return pci_reset_methods(m, d, buf, sizeof(buf)) > 0;
 }
 
 /* pcie_dev_attrs_are_visible(): pci_is_pcie() */
-static bool is_pcie(const struct host_model *m, const struct host_device *d)
+static bool is_pcie(const struct vk_host_model *m, const struct vk_host_device *d)
 {
 	return pci_is_pcie(d);
 }
@@ -459,13 +459,13 @@ static const struct attr pci_dev_attrs[] = {
 	{"dma_mask_bits", 0444, 0, NULL, show_dma_mask_bits},
 	{"broken_parity_status", 0644, 0, NULL, show_zero},
 	{"msi_bus", 0644, 0, NULL, show_one},
-	{"driver_override", 0644, HOST_STORE_OVERRIDE, NULL, show_driver_override},
+	{"driver_override", 0644, VK_HOST_STORE_OVERRIDE, NULL, show_driver_override},
 	{"modalias", 0444, 0, NULL, show_modalias},
 	{"uevent", 0644, 0, NULL, show_uevent},
 	{"label", 0444, 0, has_label, show_label},
 	{"ari_enabled", 0444, 0, NULL, show_ari_enabled},
 	/* DEVICE_ATTR_IGNORE_LOCKDEP(remove, 0220, ...); __ATTR(rescan, 0200, ...) */
-	{"remove", 0220, HOST_STORE_REMOVE, not_vf, show_empty},
+	{"remove", 0220, VK_HOST_STORE_REMOVE, not_vf, show_empty},
 	{"rescan", 0200, 0, not_vf, show_empty},
 	/* DEVICE_ATTR_WO(reset) in pci-sysfs.c; DEVICE_ATTR_RW(reset_method) in pci.c */
 	{"reset", 0200, 0, has_reset, show_empty},
@@ -478,7 +478,7 @@ static const struct attr pci_dev_attrs[] = {
 	{"resource", 0444, 0, NULL, show_resource},
 	/* drivers/pci/iov.c sriov_pf_dev_attrs[] */
 	{"sriov_totalvfs", 0444, 0, is_sriov_pf, show_sriov_totalvfs},
-	{"sriov_numvfs", 0644, HOST_STORE_NUMVFS, is_sriov_pf, show_sriov_numvfs},
+	{"sriov_numvfs", 0644, VK_HOST_STORE_NUMVFS, is_sriov_pf, show_sriov_numvfs},
 	{"sriov_offset", 0444, 0, is_sriov_pf, show_sriov_offset},
 	{"sriov_stride", 0444, 0, is_sriov_pf, show_sriov_stride},
 	{"sriov_vf_device", 0444, 0, is_sriov_pf, show_sriov_vf_device},
@@ -487,16 +487,16 @@ static const struct attr pci_dev_attrs[] = {
 
 /* drivers/pci/pci-driver.c pci_drv_attrs[] + the driver core's bind/unbind/uevent */
 static const struct attr driver_attrs[] = {
-	{"bind", 0200, HOST_STORE_BIND, NULL, show_empty},
-	{"unbind", 0200, HOST_STORE_UNBIND, NULL, show_empty},
-	{"new_id", 0200, HOST_STORE_NEW_ID, NULL, show_empty},
-	{"remove_id", 0200, HOST_STORE_REMOVE_ID, NULL, show_empty},
+	{"bind", 0200, VK_HOST_STORE_BIND, NULL, show_empty},
+	{"unbind", 0200, VK_HOST_STORE_UNBIND, NULL, show_empty},
+	{"new_id", 0200, VK_HOST_STORE_NEW_ID, NULL, show_empty},
+	{"remove_id", 0200, VK_HOST_STORE_REMOVE_ID, NULL, show_empty},
 	{"uevent", 0200, 0, NULL, show_empty},
 };
 
 /* drivers/pci/pci-sysfs.c pci_bus_attrs[] + the bus type's files */
 static const struct attr bus_attrs[] = {
-	{"drivers_probe", 0200, HOST_STORE_PROBE, NULL, show_empty},
+	{"drivers_probe", 0200, VK_HOST_STORE_PROBE, NULL, show_empty},
 	{"drivers_autoprobe", 0644, 0, NULL, show_one},
 	{"rescan", 0200, 0, NULL, show_empty},
 	{"resource_alignment", 0644, 0, NULL, show_resource_alignment},
@@ -504,8 +504,8 @@ static const struct attr bus_attrs[] = {
 };
 
 /* The files of @table in @dir, for device @d (NULL for a driver or the bus). */
-static void attrs(struct build *b, struct vt_node *dir, const struct attr *table, size_t n,
-                  const struct host_model *m, const struct host_device *d)
+static void attrs(struct build *b, struct vk_vt_node *dir, const struct attr *table, size_t n,
+                  const struct vk_host_model *m, const struct vk_host_device *d)
 {
 	char buf[4096]; /* PAGE_SIZE: what a sysfs show() may fill */
 
@@ -519,7 +519,7 @@ static void attrs(struct build *b, struct vt_node *dir, const struct attr *table
 			note_failure(b, dir->name, at->name);
 			return;
 		}
-		struct vt_node *f = vtree_add_file(b->t, dir, at->name, buf, (size_t)len, at->mode);
+		struct vk_vt_node *f = vk_vtree_add_file(b->t, dir, at->name, buf, (size_t)len, at->mode);
 		if (!f) {
 			note_failure(b, dir->name, at->name);
 			return;
@@ -530,21 +530,21 @@ static void attrs(struct build *b, struct vt_node *dir, const struct attr *table
 	}
 }
 
-static void device_attrs(struct build *b, struct vt_node *dir, const struct host_device *d)
+static void device_attrs(struct build *b, struct vk_vt_node *dir, const struct vk_host_device *d)
 {
 	attrs(b, dir, pci_dev_attrs, VK_ARRAY_SIZE(pci_dev_attrs), b->m, d);
 }
 
-static void iommu_unit_name(const struct host_model *m, unsigned unit, char *buf, size_t len)
+static void iommu_unit_name(const struct vk_host_model *m, unsigned unit, char *buf, size_t len)
 {
 	static const char *const prefix[] = {
-		[IOMMU_NONE] = "iommu", [IOMMU_INTEL] = "dmar", [IOMMU_AMD] = "ivhd",
-		[IOMMU_ARM_SMMU] = "smmu3.", [IOMMU_VIRTIO] = "viommu",
+		[VK_IOMMU_NONE] = "iommu", [VK_IOMMU_INTEL] = "dmar", [VK_IOMMU_AMD] = "ivhd",
+		[VK_IOMMU_ARM_SMMU] = "smmu3.", [VK_IOMMU_VIRTIO] = "viommu",
 	};
 	snprintf(buf, len, "%s%u", prefix[m->iommu], unit);
 }
 
-static unsigned iommu_unit_of(const struct host_model *m, const struct host_device *d)
+static unsigned iommu_unit_of(const struct vk_host_model *m, const struct vk_host_device *d)
 {
 	return d->numa_node > 0 ? (unsigned)d->numa_node % m->iommu_units : 0;
 }
@@ -557,7 +557,7 @@ static unsigned iommu_unit_of(const struct host_model *m, const struct host_devi
  * /sys/class/pci_bus/DDDD:BB; pcibus_attrs[] (pci-sysfs.c) gives rescan, 0200.
  * cpuaffinity and cpulistaffinity are left out: the model has no CPUs.
  */
-static void pci_bus_dev(struct build *b, struct vt_node *owner, const char *owner_path, unsigned domain,
+static void pci_bus_dev(struct build *b, struct vk_vt_node *owner, const char *owner_path, unsigned domain,
                         unsigned bus)
 {
 	char name[32], path[PATH_MAX];
@@ -568,7 +568,7 @@ static void pci_bus_dev(struct build *b, struct vt_node *owner, const char *owne
 		note_failure(b, owner_path, "pci_bus");
 		return;
 	}
-	struct vt_node *dir = subdir(b, owner, "pci_bus/%s", name);
+	struct vk_vt_node *dir = subdir(b, owner, "pci_bus/%s", name);
 	file(b, dir, "rescan", 0200, "%s", "");
 	file(b, dir, "uevent", 0644, "%s", "");
 	link_to(b, dir, path, "device", owner_path);
@@ -578,15 +578,15 @@ static void pci_bus_dev(struct build *b, struct vt_node *owner, const char *owne
 
 static void device_dir(struct build *b, size_t i)
 {
-	const struct host_model *m = b->m;
-	const struct host_device *d = &m->devices[i];
+	const struct vk_host_model *m = b->m;
+	const struct vk_host_device *d = &m->devices[i];
 	const char *path = b->dev_path[i];
-	char a[PCI_ADDR_STRLEN], target[PATH_MAX], name[64];
-	struct vt_node *dir = dev_dir(b, i);
+	char a[VK_PCI_ADDR_STRLEN], target[PATH_MAX], name[64];
+	struct vk_vt_node *dir = dev_dir(b, i);
 
-	pci_addr_format(&d->addr, a);
+	vk_pci_addr_format(&d->addr, a);
 	device_attrs(b, dir, d);
-	struct vt_node *power = subdir(b, dir, "power");
+	struct vk_vt_node *power = subdir(b, dir, "power");
 	file(b, power, "control", 0644, "on\n");
 	file(b, power, "runtime_status", 0444, "%s\n", d->driver ? "active" : "suspended");
 
@@ -599,7 +599,7 @@ static void device_dir(struct build *b, size_t i)
 		snprintf(target, sizeof(target), "sys/kernel/iommu_groups/%lld", (long long)d->iommu_group);
 		link_to(b, dir, path, "iommu_group", target);
 	}
-	if (d->iommu_group >= 0 && m->iommu != IOMMU_NONE) {
+	if (d->iommu_group >= 0 && m->iommu != VK_IOMMU_NONE) {
 		iommu_unit_name(m, iommu_unit_of(m, d), name, sizeof(name));
 		snprintf(target, sizeof(target), "sys/devices/virtual/iommu/%s", name);
 		link_to(b, dir, path, "iommu", target);
@@ -621,7 +621,7 @@ static void device_dir(struct build *b, size_t i)
 	if (bound_to_vfio(d) && d->vfio_index >= 0) {
 		char vpath[PATH_MAX];
 		snprintf(vpath, sizeof(vpath), "%s/vfio-dev/vfio%lld", path, (long long)d->vfio_index);
-		struct vt_node *v = subdir(b, dir, "vfio-dev/vfio%lld", (long long)d->vfio_index);
+		struct vk_vt_node *v = subdir(b, dir, "vfio-dev/vfio%lld", (long long)d->vfio_index);
 		bool cdev = m->vfio_device_cdev && !m->noiommu;
 		if (cdev)
 			file(b, v, "dev", 0444, "%u:%lld\n", m->vfio_cdev_major, (long long)d->vfio_index);
@@ -645,11 +645,11 @@ static void device_dir(struct build *b, size_t i)
  * one finds each root bus once without a lookup. */
 static void root_buses(struct build *b)
 {
-	const struct host_model *m = b->m;
+	const struct vk_host_model *m = b->m;
 	char prev[PATH_MAX] = "";
 
 	for (size_t i = 0; i < m->n_devices; i++) {
-		const struct host_device *d = &m->devices[i];
+		const struct vk_host_device *d = &m->devices[i];
 		char rootpath[PATH_MAX];
 		if (d->parent >= 0 && m->devices[d->parent].addr.domain == d->addr.domain)
 			continue;
@@ -658,7 +658,7 @@ static void root_buses(struct build *b)
 		if (!strcmp(rootpath, prev) || !b->dev_node[i])
 			continue;
 		snprintf(prev, sizeof(prev), "%s", rootpath);
-		struct vt_node *root = b->dev_node[i]->parent;
+		struct vk_vt_node *root = b->dev_node[i]->parent;
 		file(b, root, "uevent", 0644, "%s", "");
 		pci_bus_dev(b, root, rootpath, d->addr.domain, d->addr.bus);
 		file(b, subdir(b, root, "power"), "control", 0644, "auto\n");
@@ -667,20 +667,20 @@ static void root_buses(struct build *b)
 
 static void bus_pci(struct build *b)
 {
-	const struct host_model *m = b->m;
-	struct vt_node *bus = mkdirs(b, "sys/bus/pci");
-	struct vt_node *devs = mkdirs(b, "sys/bus/pci/devices");
-	char a[PCI_ADDR_STRLEN], path[PATH_MAX], target[PATH_MAX];
+	const struct vk_host_model *m = b->m;
+	struct vk_vt_node *bus = mkdirs(b, "sys/bus/pci");
+	struct vk_vt_node *devs = mkdirs(b, "sys/bus/pci/devices");
+	char a[VK_PCI_ADDR_STRLEN], path[PATH_MAX], target[PATH_MAX];
 
 	mkdirs(b, "sys/bus/pci/slots");
 	attrs(b, bus, bus_attrs, VK_ARRAY_SIZE(bus_attrs), m, NULL);
 	for (size_t i = 0; i < m->n_devices; i++)
-		link_to(b, devs, "sys/bus/pci/devices", pci_addr_format(&m->devices[i].addr, a), b->dev_path[i]);
+		link_to(b, devs, "sys/bus/pci/devices", vk_pci_addr_format(&m->devices[i].addr, a), b->dev_path[i]);
 
 	for (size_t k = 0; k < m->n_drivers; k++) {
 		const char *drv = m->drivers[k];
 		snprintf(path, sizeof(path), "sys/bus/pci/drivers/%s", drv);
-		struct vt_node *dd = mkdirs(b, "%s", path);
+		struct vk_vt_node *dd = mkdirs(b, "%s", path);
 		attrs(b, dd, driver_attrs, VK_ARRAY_SIZE(driver_attrs), m, NULL);
 		const char *mod = module_of_driver(m, drv);
 		if (mod) {
@@ -689,25 +689,25 @@ static void bus_pci(struct build *b)
 		}
 		for (size_t i = 0; i < m->n_devices; i++)
 			if (m->devices[i].driver && !strcmp(m->devices[i].driver, drv))
-				link_to(b, dd, path, pci_addr_format(&m->devices[i].addr, a), b->dev_path[i]);
+				link_to(b, dd, path, vk_pci_addr_format(&m->devices[i].addr, a), b->dev_path[i]);
 	}
 }
 
 static void iommu_groups(struct build *b)
 {
-	const struct host_model *m = b->m;
-	char a[PCI_ADDR_STRLEN], path[PATH_MAX];
+	const struct vk_host_model *m = b->m;
+	char a[VK_PCI_ADDR_STRLEN], path[PATH_MAX];
 
-	struct vt_node *groups = mkdirs(b, "sys/kernel/iommu_groups");
+	struct vk_vt_node *groups = mkdirs(b, "sys/kernel/iommu_groups");
 	for (size_t g = 0; g < m->n_groups; g++) {
-		const struct host_group *grp = &m->groups[g];
+		const struct vk_host_group *grp = &m->groups[g];
 		char id[16];
 		snprintf(id, sizeof(id), "%u", grp->id);
 		snprintf(path, sizeof(path), "sys/kernel/iommu_groups/%u/devices", grp->id);
-		struct vt_node *dir = b->rc ? NULL : vtree_add_dir(b->t, groups, id, 0755);
+		struct vk_vt_node *dir = b->rc ? NULL : vk_vtree_add_dir(b->t, groups, id, 0755);
 		if (!dir && !b->rc)
 			note_failure(b, "sys/kernel/iommu_groups", id);
-		struct vt_node *devs = subdir(b, dir, "devices");
+		struct vk_vt_node *devs = subdir(b, dir, "devices");
 		/* iommu_group_alloc() makes reserved_regions and type for every group;
 		 * vfio_noiommu_group_alloc() (drivers/vfio/group.c) names its groups
 		 * with iommu_group_set_name(), and with no default domain
@@ -716,65 +716,65 @@ static void iommu_groups(struct build *b)
 			file(b, dir, "name", 0444, "vfio-noiommu\n");
 		file(b, dir, "type", 0644, "%s\n", m->noiommu ? "unknown" : grp->type);
 		file(b, dir, "reserved_regions", 0444, "%s",
-		     m->iommu == IOMMU_NONE ? "" : "0x00000000fee00000 0x00000000feefffff msi\n");
+		     m->iommu == VK_IOMMU_NONE ? "" : "0x00000000fee00000 0x00000000feefffff msi\n");
 		for (size_t k = 0; k < grp->n_members; k++)
-			link_to(b, devs, path, pci_addr_format(&m->devices[grp->members[k]].addr, a),
+			link_to(b, devs, path, vk_pci_addr_format(&m->devices[grp->members[k]].addr, a),
 			        b->dev_path[grp->members[k]]);
 	}
 }
 
 static void iommu_class(struct build *b)
 {
-	const struct host_model *m = b->m;
-	char name[64], path[PATH_MAX - 16], dpath[PATH_MAX], a[PCI_ADDR_STRLEN];
+	const struct vk_host_model *m = b->m;
+	char name[64], path[PATH_MAX - 16], dpath[PATH_MAX], a[VK_PCI_ADDR_STRLEN];
 
-	if (m->iommu == IOMMU_NONE)
+	if (m->iommu == VK_IOMMU_NONE)
 		return;
-	struct vt_node *cls = mkdirs(b, "sys/class/iommu");
+	struct vk_vt_node *cls = mkdirs(b, "sys/class/iommu");
 	for (unsigned u = 0; u < m->iommu_units; u++) {
 		iommu_unit_name(m, u, name, sizeof(name));
 		snprintf(path, sizeof(path), "sys/devices/virtual/iommu/%s", name);
-		struct vt_node *dir = mkdirs(b, "%s", path);
+		struct vk_vt_node *dir = mkdirs(b, "%s", path);
 		file(b, dir, "uevent", 0644, "%s", "");
 		link_to(b, cls, "sys/class/iommu", name, path);
-		if (m->iommu == IOMMU_INTEL) {
-			struct vt_node *ii = mkdirs(b, "%s/intel-iommu", path);
+		if (m->iommu == VK_IOMMU_INTEL) {
+			struct vk_vt_node *ii = mkdirs(b, "%s/intel-iommu", path);
 			/* ecap bit 3 is Interrupt Remapping support (VT-d spec, 11.4.3) */
 			file(b, ii, "version", 0444, "1:0\n");
 			file(b, ii, "cap", 0444, "d2008c40660462\n");
 			file(b, ii, "ecap", 0444, "%s\n", m->interrupt_remapping ? "f050de" : "f050d6");
 			file(b, ii, "address", 0444, "%llx\n", 0xfbffc000ull - 0x100000ull * u);
-		} else if (m->iommu == IOMMU_AMD) {
-			struct vt_node *ai = mkdirs(b, "%s/amd-iommu", path);
+		} else if (m->iommu == VK_IOMMU_AMD) {
+			struct vk_vt_node *ai = mkdirs(b, "%s/amd-iommu", path);
 			file(b, ai, "cap", 0444, "0x00190040\n");
 			/* the extended feature register; interrupt remapping is not a bit of it
 			 * (the kernel shows it in /proc/interrupts: see proc_files.c) */
 			file(b, ai, "features", 0444, "25bf732fa2295afe\n");
 		}
 		snprintf(dpath, sizeof(dpath), "%s/devices", path);
-		struct vt_node *devs = mkdirs(b, "%s", dpath);
+		struct vk_vt_node *devs = mkdirs(b, "%s", dpath);
 		for (size_t i = 0; i < m->n_devices; i++) {
-			const struct host_device *d = &m->devices[i];
+			const struct vk_host_device *d = &m->devices[i];
 			if (d->iommu_group >= 0 && iommu_unit_of(m, d) == u)
-				link_to(b, devs, dpath, pci_addr_format(&d->addr, a), b->dev_path[i]);
+				link_to(b, devs, dpath, vk_pci_addr_format(&d->addr, a), b->dev_path[i]);
 		}
 	}
 }
 
 static void modules(struct build *b)
 {
-	const struct host_model *m = b->m;
+	const struct vk_host_model *m = b->m;
 
 	mkdirs(b, "sys/module");
 	for (size_t i = 0; i < m->n_modules; i++) {
-		const struct kmodule *k = &m->modules[i];
-		struct vt_node *dir = mkdirs(b, "sys/module/%s", k->name);
+		const struct vk_kmodule *k = &m->modules[i];
+		struct vk_vt_node *dir = mkdirs(b, "sys/module/%s", k->name);
 		if (!k->builtin) {
 			file(b, dir, "initstate", 0444, "live\n");
 			file(b, dir, "refcnt", 0444, "1\n");
 		}
 		if (k->n_params) {
-			struct vt_node *p = mkdirs(b, "sys/module/%s/parameters", k->name);
+			struct vk_vt_node *p = mkdirs(b, "sys/module/%s/parameters", k->name);
 			for (size_t j = 0; j < k->n_params; j++)
 				file(b, p, k->param_names[j], 0644, "%s\n", k->param_values[j]);
 		}
@@ -783,11 +783,11 @@ static void modules(struct build *b)
 
 /* A class device: sys/devices/virtual/<cls>/<name>/dev plus the class link;
  * @vdir and @cdir are those two class directories. */
-static void class_dev(struct build *b, struct vt_node *vdir, struct vt_node *cdir, const char *cls, const char *name,
+static void class_dev(struct build *b, struct vk_vt_node *vdir, struct vk_vt_node *cdir, const char *cls, const char *name,
                       const char *devname, uint32_t major, uint32_t minor)
 {
 	char path[PATH_MAX], cpath[PATH_MAX];
-	struct vt_node *d = b->rc ? NULL : vtree_add_dir(b->t, vdir, name, 0755);
+	struct vk_vt_node *d = b->rc ? NULL : vk_vtree_add_dir(b->t, vdir, name, 0755);
 
 	if (!d && !b->rc)
 		note_failure(b, cls, name);
@@ -800,12 +800,12 @@ static void class_dev(struct build *b, struct vt_node *vdir, struct vt_node *cdi
 
 static void dev_nodes(struct build *b)
 {
-	const struct host_model *m = b->m;
+	const struct vk_host_model *m = b->m;
 	char name[64];
-	bool vfio = host_model_has_vfio(m);
+	bool vfio = vk_host_model_has_vfio(m);
 
-	struct vt_node *dev = mkdirs(b, "dev");
-	struct vt_node *vmisc = NULL, *cmisc = NULL;
+	struct vk_vt_node *dev = mkdirs(b, "dev");
+	struct vk_vt_node *vmisc = NULL, *cmisc = NULL;
 	if (m->iommufd || vfio) {
 		vmisc = mkdirs(b, "sys/devices/virtual/misc");
 		cmisc = mkdirs(b, "sys/class/misc");
@@ -816,12 +816,12 @@ static void dev_nodes(struct build *b)
 	}
 	if (!vfio)
 		return;
-	struct vt_node *dv = mkdirs(b, "dev/vfio");
-	struct vt_node *vvfio = mkdirs(b, "sys/devices/virtual/vfio"), *cvfio = mkdirs(b, "sys/class/vfio");
+	struct vk_vt_node *dv = mkdirs(b, "dev/vfio");
+	struct vk_vt_node *vvfio = mkdirs(b, "sys/devices/virtual/vfio"), *cvfio = mkdirs(b, "sys/class/vfio");
 	standin(b, dv, "vfio", &m->dev_vfio, MISC_MAJOR, VFIO_MISC_MINOR);
 	class_dev(b, vmisc, cmisc, "misc", "vfio", "vfio/vfio", MISC_MAJOR, VFIO_MISC_MINOR);
 	for (size_t g = 0; g < m->n_groups; g++) {
-		const struct host_group *grp = &m->groups[g];
+		const struct vk_host_group *grp = &m->groups[g];
 		if (grp->vfio_minor < 0) /* vfio does not hold the group */
 			continue;
 		uint32_t minor = (uint32_t)grp->vfio_minor;
@@ -833,9 +833,9 @@ static void dev_nodes(struct build *b)
 	}
 	if (!m->vfio_device_cdev || m->noiommu)
 		return;
-	struct vt_node *dd = mkdirs(b, "dev/vfio/devices");
+	struct vk_vt_node *dd = mkdirs(b, "dev/vfio/devices");
 	for (size_t i = 0; i < m->n_devices; i++) {
-		const struct host_device *d = &m->devices[i];
+		const struct vk_host_device *d = &m->devices[i];
 		if (!bound_to_vfio(d) || d->vfio_index < 0)
 			continue;
 		snprintf(name, sizeof(name), "vfio%lld", (long long)d->vfio_index);
@@ -845,7 +845,7 @@ static void dev_nodes(struct build *b)
 
 /* The files of their own (tree_parts.h): CPUs, nodes, ACPI tables, network
  * interfaces, /proc, udev's database, each reading the devices made above. */
-static void build_parts(struct build *b, struct vt_node *proc)
+static void build_parts(struct build *b, struct vk_vt_node *proc)
 {
 	struct tree_parts p = {.t = b->t, .m = b->m, .dev_path = b->dev_path, .dev_node = b->dev_node};
 
@@ -860,13 +860,13 @@ static void build_parts(struct build *b, struct vt_node *proc)
 	}
 }
 
-int host_tree_build(const struct host_model *m, struct vtree **out, struct vk_error *err)
+int vk_host_tree_build(const struct vk_host_model *m, struct vtree **out, struct vk_error *err)
 {
 	struct build b = {.m = m};
 	int r;
 
 	*out = NULL;
-	b.t = vtree_new();
+	b.t = vk_vtree_new();
 	if (!b.t)
 		return vk_error_set(err, ENOMEM, "out of memory building the tree");
 	r = device_paths(&b);
@@ -875,7 +875,7 @@ int host_tree_build(const struct host_model *m, struct vtree **out, struct vk_er
 		snprintf(b.failed_at, sizeof(b.failed_at), "device paths");
 		goto out;
 	}
-	if (host_model_has_vfio(m))
+	if (vk_host_model_has_vfio(m))
 		b.class_vfio_dev = mkdirs(&b, "sys/class/vfio-dev");
 	b.class_pci_bus = mkdirs(&b, "sys/class/pci_bus"); /* pcibus_class, registered at boot */
 	for (size_t i = 0; i < m->n_devices && !b.rc; i++)
@@ -886,17 +886,17 @@ int host_tree_build(const struct host_model *m, struct vtree **out, struct vk_er
 	iommu_class(&b);
 	modules(&b);
 	dev_nodes(&b);
-	struct vt_node *proc = mkdirs(&b, "proc");
+	struct vk_vt_node *proc = mkdirs(&b, "proc");
 	file(&b, proc, "cmdline", 0444, "%s\n", m->cmdline);
-	struct vt_node *sk = mkdirs(&b, "proc/sys/kernel");
+	struct vk_vt_node *sk = mkdirs(&b, "proc/sys/kernel");
 	file(&b, sk, "osrelease", 0444, "%s\n", m->kernel_release);
 	if (!b.rc)
 		build_parts(&b, proc);
 	if (!b.rc) {
 		/* listed and sized as sysfs and procfs are (the rest is tmpfs: by name) */
-		vtree_set_kernfs(mkdirs(&b, "sys"), VT_ORDER_KERNFS);
-		vtree_set_kernfs(proc, VT_ORDER_PROCFS);
-		r = vtree_seal(b.t);
+		vk_vtree_set_kernfs(mkdirs(&b, "sys"), VK_VT_ORDER_KERNFS);
+		vk_vtree_set_kernfs(proc, VK_VT_ORDER_PROCFS);
+		r = vk_vtree_seal(b.t);
 		if (r < 0) {
 			b.rc = r;
 			snprintf(b.failed_at, sizeof(b.failed_at), "a directory (a name made twice)");
@@ -908,7 +908,7 @@ out:
 	free(b.dev_path);
 	free(b.dev_node);
 	if (b.rc) {
-		vtree_free(b.t);
+		vk_vtree_free(b.t);
 		return vk_error_set(err, b.rc, "%s: building the fake tree failed at %s: %s", m->source ? m->source : "",
 		                    b.failed_at, strerror(-b.rc));
 	}

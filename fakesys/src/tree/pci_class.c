@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-#include <vfiokit/cleanup.h>
+#include "vk_cleanup.h"
 #include <vfiokit/host_model.h>
 
 /* Names of the classes fakesys shows without a pci.ids database (from the PCI
@@ -24,7 +24,7 @@ static const struct {
 	{0xffff, "Unassigned class"},
 };
 
-const char *pci_class_name(uint32_t class_code)
+const char *vk_pci_class_name(uint32_t class_code)
 {
 	uint32_t bs = class_code >> 8, b = class_code >> 16;
 

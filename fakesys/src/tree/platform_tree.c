@@ -19,7 +19,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include <vfiokit/cleanup.h>
+#include "vk_cleanup.h"
 #include <vfiokit/resolver.h>
 
 #include "tree/tree_parts.h"
@@ -46,15 +46,15 @@ static void cpumask(char *buf, size_t len, uint32_t nbits, uint32_t first, uint3
 	}
 }
 
-static void cpu_dir(struct tree_parts *p, struct vt_node *cpus, uint32_t cpu, uint32_t node)
+static void cpu_dir(struct tree_parts *p, struct vk_vt_node *cpus, uint32_t cpu, uint32_t node)
 {
-	const struct host_model *m = p->m;
+	const struct vk_host_model *m = p->m;
 	char name[32], path[64], target[64], mask[2400], list[32];
 	uint32_t first, n;
 
 	snprintf(name, sizeof(name), "cpu%u", cpu);
 	snprintf(path, sizeof(path), "sys/devices/system/cpu/%s", name);
-	struct vt_node *d = tp_dir(p, cpus, name);
+	struct vk_vt_node *d = tp_dir(p, cpus, name);
 	/* x86's arch_cpu_is_hotpluggable(): every CPU but the boot CPU */
 	if (cpu)
 		tp_file(p, d, "online", 0644, "1\n");
@@ -66,7 +66,7 @@ static void cpu_dir(struct tree_parts *p, struct vt_node *cpus, uint32_t cpu, ui
 
 	/* one package per node, one core per CPU, one thread per core */
 	tp_node_cpus(m, node, &first, &n);
-	struct vt_node *t = tp_dir(p, d, "topology");
+	struct vk_vt_node *t = tp_dir(p, d, "topology");
 	tp_file(p, t, "physical_package_id", 0444, "%u\n", node);
 	tp_file(p, t, "die_id", 0444, "0\n");
 	tp_file(p, t, "cluster_id", 0444, "%u\n", cpu - first);
@@ -85,9 +85,9 @@ static void cpu_dir(struct tree_parts *p, struct vt_node *cpus, uint32_t cpu, ui
 	}
 }
 
-static void node_dir(struct tree_parts *p, struct vt_node *nodes, uint32_t node)
+static void node_dir(struct tree_parts *p, struct vk_vt_node *nodes, uint32_t node)
 {
-	const struct host_model *m = p->m;
+	const struct vk_host_model *m = p->m;
 	char name[32], path[64], target[64], mask[2400], list[32];
 	uint32_t first, n;
 	_cleanup_free_ char *dist = NULL;
@@ -95,7 +95,7 @@ static void node_dir(struct tree_parts *p, struct vt_node *nodes, uint32_t node)
 
 	snprintf(name, sizeof(name), "node%u", node);
 	snprintf(path, sizeof(path), "sys/devices/system/node/%s", name);
-	struct vt_node *d = tp_dir(p, nodes, name);
+	struct vk_vt_node *d = tp_dir(p, nodes, name);
 	tp_node_cpus(m, node, &first, &n);
 	cpumask(mask, sizeof(mask), m->cpu_count, first, n);
 	tp_cpulist(list, sizeof(list), first, n);
@@ -129,8 +129,8 @@ static void node_dir(struct tree_parts *p, struct vt_node *nodes, uint32_t node)
  * without a node (pci-sysfs.c local_cpus_show()). */
 static void local_cpus(struct tree_parts *p, size_t i)
 {
-	const struct host_model *m = p->m;
-	const struct host_device *d = &m->devices[i];
+	const struct vk_host_model *m = p->m;
+	const struct vk_host_device *d = &m->devices[i];
 	char mask[2400], list[32];
 	uint32_t first = 0, n = m->cpu_count;
 
@@ -144,16 +144,16 @@ static void local_cpus(struct tree_parts *p, size_t i)
 
 void tree_cpus(struct tree_parts *p)
 {
-	const struct host_model *m = p->m;
+	const struct vk_host_model *m = p->m;
 	char list[32], name[32], path[64], target[64];
 
 	if (!m->cpu_vendor || !m->cpu_count || p->rc)
 		return;
-	struct vt_node *root = vtree_root(p->t);
-	struct vt_node *cpus = tp_dir(p, root, "sys/devices/system/cpu");
-	struct vt_node *nodes = tp_dir(p, root, "sys/devices/system/node");
-	struct vt_node *bcpu = tp_dir(p, root, "sys/bus/cpu/devices");
-	struct vt_node *bnode = tp_dir(p, root, "sys/bus/node/devices");
+	struct vk_vt_node *root = vk_vtree_root(p->t);
+	struct vk_vt_node *cpus = tp_dir(p, root, "sys/devices/system/cpu");
+	struct vk_vt_node *nodes = tp_dir(p, root, "sys/devices/system/node");
+	struct vk_vt_node *bcpu = tp_dir(p, root, "sys/bus/cpu/devices");
+	struct vk_vt_node *bnode = tp_dir(p, root, "sys/bus/node/devices");
 
 	tp_cpulist(list, sizeof(list), 0, m->cpu_count);
 	tp_file(p, cpus, "online", 0444, "%s\n", list);
@@ -226,10 +226,10 @@ static void acpi_header(uint8_t *t, size_t len, const char sig[4], uint8_t revis
 /* The IOMMU unit (dmarN, ivhdN) a device's iommu link names, -1 for none. */
 static int unit_of(const struct tree_parts *p, size_t i)
 {
-	const struct vt_node *l = tp_kid(p->dev_node[i], "iommu");
+	const struct vk_vt_node *l = tp_kid(p->dev_node[i], "iommu");
 	const char *s;
 
-	if (!l || l->type != VT_LINK || !(s = strrchr(l->u.link.target, '/')))
+	if (!l || l->type != VK_VT_LINK || !(s = strrchr(l->u.link.target, '/')))
 		return -1;
 	s++;
 	while (*s && (*s < '0' || *s > '9'))
@@ -245,7 +245,7 @@ static int unit_of(const struct tree_parts *p, size_t i)
  */
 static size_t dmar_table(const struct tree_parts *p, uint8_t *t, size_t cap)
 {
-	const struct host_model *m = p->m;
+	const struct vk_host_model *m = p->m;
 	size_t len = 48;
 	unsigned units = m->iommu_units ? m->iommu_units : 1;
 
@@ -257,7 +257,7 @@ static size_t dmar_table(const struct tree_parts *p, uint8_t *t, size_t cap)
 		size_t hl = 16;
 		bool all = u + 1 == units;
 		for (size_t i = 0; !all && i < m->n_devices; i++) {
-			const struct host_device *d = &m->devices[i];
+			const struct vk_host_device *d = &m->devices[i];
 			if (d->parent >= 0 || d->addr.domain || unit_of(p, i) != (int)u || len + hl + 8 > cap)
 				continue;
 			uint8_t *s = h + hl;
@@ -285,7 +285,7 @@ static size_t dmar_table(const struct tree_parts *p, uint8_t *t, size_t cap)
  */
 static size_t ivrs_table(const struct tree_parts *p, uint8_t *t, size_t cap)
 {
-	const struct host_model *m = p->m;
+	const struct vk_host_model *m = p->m;
 	size_t len = 48;
 	unsigned units = m->iommu_units ? m->iommu_units : 1;
 
@@ -295,7 +295,7 @@ static size_t ivrs_table(const struct tree_parts *p, uint8_t *t, size_t cap)
 		uint8_t *h = t + len;
 		size_t hl = 24;
 		for (size_t i = 0; i < m->n_devices; i++) {
-			const struct host_device *d = &m->devices[i];
+			const struct vk_host_device *d = &m->devices[i];
 			if (d->addr.domain || unit_of(p, i) != (int)u || len + hl + 4 > cap)
 				continue;
 			h[hl] = 2;
@@ -316,22 +316,22 @@ static size_t ivrs_table(const struct tree_parts *p, uint8_t *t, size_t cap)
 
 void tree_acpi(struct tree_parts *p)
 {
-	const struct host_model *m = p->m;
+	const struct vk_host_model *m = p->m;
 	size_t cap = 48 + (m->iommu_units + 1) * 24 + m->n_devices * 8, len;
 
 	if (!m->acpi_tables || p->rc)
 		return;
-	struct vt_node *dir = tp_dir(p, vtree_root(p->t), "sys/firmware/acpi/tables");
+	struct vk_vt_node *dir = tp_dir(p, vk_vtree_root(p->t), "sys/firmware/acpi/tables");
 	_cleanup_free_ uint8_t *t = malloc(cap);
 	if (!t) {
 		tp_fail(p, ENOMEM, "sys/firmware/acpi/tables");
 		return;
 	}
-	if (m->acpi_tables & HOST_ACPI_DMAR) {
+	if (m->acpi_tables & VK_HOST_ACPI_DMAR) {
 		len = dmar_table(p, t, cap);
 		tp_bytes(p, dir, "DMAR", 0400, t, len);
 	}
-	if (m->acpi_tables & HOST_ACPI_IVRS) {
+	if (m->acpi_tables & VK_HOST_ACPI_IVRS) {
 		len = ivrs_table(p, t, cap);
 		tp_bytes(p, dir, "IVRS", 0400, t, len);
 	}
@@ -341,13 +341,13 @@ void tree_acpi(struct tree_parts *p)
 
 /* Whether a net_device of @d exists: a network driver bound (vfio-pci and
  * pci-stub register none). */
-static bool has_netdev(const struct host_device *d)
+static bool has_netdev(const struct vk_host_device *d)
 {
-	return d->n_netifs && d->driver && !pci_driver_is_vfio_pci(d->driver) && strcmp(d->driver, "pci-stub") &&
+	return d->n_netifs && d->driver && !vk_pci_driver_is_vfio_pci(d->driver) && strcmp(d->driver, "pci-stub") &&
 	       strcmp(d->driver, "pcieport");
 }
 
-static void netif(struct tree_parts *p, size_t i, const struct host_netif *n, struct vt_node *cls, int ifindex)
+static void netif(struct tree_parts *p, size_t i, const struct vk_host_netif *n, struct vk_vt_node *cls, int ifindex)
 {
 	char path[PATH_MAX];
 	const uint8_t *a = n->mac;
@@ -356,7 +356,7 @@ static void netif(struct tree_parts *p, size_t i, const struct host_netif *n, st
 		tp_fail(p, ENAMETOOLONG, n->name);
 		return;
 	}
-	struct vt_node *dir = tp_dir(p, p->dev_node[i], "net");
+	struct vk_vt_node *dir = tp_dir(p, p->dev_node[i], "net");
 	dir = tp_dir(p, dir, n->name);
 	tp_file(p, dir, "addr_assign_type", 0444, "0\n"); /* NET_ADDR_PERM */
 	tp_file(p, dir, "addr_len", 0444, "6\n");
@@ -389,18 +389,18 @@ static void netif(struct tree_parts *p, size_t i, const struct host_netif *n, st
 
 void tree_netifs(struct tree_parts *p)
 {
-	const struct host_model *m = p->m;
-	struct vt_node *cls = NULL;
+	const struct vk_host_model *m = p->m;
+	struct vk_vt_node *cls = NULL;
 	/* ifindex: above those a host's own interfaces have, so that a number
 	 * read here does not name a real interface through the kernel */
 	int ifindex = 100;
 
 	for (size_t i = 0; i < m->n_devices && !p->rc; i++) {
-		const struct host_device *d = &m->devices[i];
+		const struct vk_host_device *d = &m->devices[i];
 		if (!has_netdev(d))
 			continue;
 		if (!cls)
-			cls = tp_dir(p, vtree_root(p->t), "sys/class/net");
+			cls = tp_dir(p, vk_vtree_root(p->t), "sys/class/net");
 		for (size_t k = 0; k < d->n_netifs; k++)
 			netif(p, i, &d->netifs[k], cls, ifindex++);
 	}

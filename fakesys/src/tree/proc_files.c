@@ -20,7 +20,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include <vfiokit/cleanup.h>
+#include "vk_cleanup.h"
 #include <vfiokit/resolver.h>
 
 #include "tree/tree_parts.h"
@@ -48,9 +48,9 @@ static const struct cpu_kind cpu_kinds[] = {
 	 "43 bits physical, 48 bits virtual", "ts ttp tm hwpstate cpb eff_freq_ro [13] [14]"},
 };
 
-static void cpuinfo(struct tree_parts *p, struct vt_node *proc)
+static void cpuinfo(struct tree_parts *p, struct vk_vt_node *proc)
 {
-	const struct host_model *m = p->m;
+	const struct vk_host_model *m = p->m;
 	const struct cpu_kind *k = &cpu_kinds[0];
 	_cleanup_free_ char *buf = NULL;
 	size_t len = 0;
@@ -105,12 +105,12 @@ static void cpuinfo(struct tree_parts *p, struct vt_node *proc)
  * drivers/iommu/intel/irq_remapping.c, drivers/iommu/amd/iommu.c chip names).
  * The counts are per CPU: the model's CPUs, or two when it has none.
  */
-static void interrupts(struct tree_parts *p, struct vt_node *proc)
+static void interrupts(struct tree_parts *p, struct vk_vt_node *proc)
 {
-	const struct host_model *m = p->m;
-	const char *ir = m->interrupt_remapping && m->iommu != IOMMU_NONE ? "IR-" : "";
+	const struct vk_host_model *m = p->m;
+	const char *ir = m->interrupt_remapping && m->iommu != VK_IOMMU_NONE ? "IR-" : "";
 	uint32_t ncpu = m->cpu_vendor && m->cpu_count ? m->cpu_count : 2;
-	char a[PCI_ADDR_STRLEN];
+	char a[VK_PCI_ADDR_STRLEN];
 	_cleanup_free_ char *buf = NULL;
 	size_t len = 0;
 
@@ -131,13 +131,13 @@ static void interrupts(struct tree_parts *p, struct vt_node *proc)
 		fprintf(f, "%10u ", 0u);
 	fprintf(f, "  %sIO-APIC    2-edge      timer\n", ir);
 	for (size_t i = 0, irq = 24; i < m->n_devices; i++) {
-		const struct host_device *d = &m->devices[i];
+		const struct vk_host_device *d = &m->devices[i];
 		if (!d->driver)
 			continue;
 		fprintf(f, "%3zu: ", irq++);
 		for (uint32_t c = 0; c < ncpu; c++)
 			fprintf(f, "%10u ", 0u);
-		fprintf(f, "  %sPCI-MSI-%s    0-edge      %s\n", ir, pci_addr_format(&d->addr, a), d->driver);
+		fprintf(f, "  %sPCI-MSI-%s    0-edge      %s\n", ir, vk_pci_addr_format(&d->addr, a), d->driver);
 	}
 	if (fclose(f) != 0) {
 		tp_fail(p, ENOMEM, "proc/interrupts");
@@ -150,16 +150,16 @@ static void interrupts(struct tree_parts *p, struct vt_node *proc)
 
 /* The first 7 lines (BARs 0-5, the ROM) of the device's sysfs resource file:
  * the same resources both show. */
-static void resources(const struct vt_node *dir, uint64_t start[7], uint64_t end[7], uint64_t flags[7])
+static void resources(const struct vk_vt_node *dir, uint64_t start[7], uint64_t end[7], uint64_t flags[7])
 {
-	const struct vt_node *r = tp_kid(dir, "resource");
+	const struct vk_vt_node *r = tp_kid(dir, "resource");
 	char line[80];
 	size_t off = 0;
 
 	memset(start, 0, 7 * sizeof(*start));
 	memset(end, 0, 7 * sizeof(*end));
 	memset(flags, 0, 7 * sizeof(*flags));
-	for (int i = 0; r && r->type == VT_FILE && i < 7 && off < r->u.file.len; i++) {
+	for (int i = 0; r && r->type == VK_VT_FILE && i < 7 && off < r->u.file.len; i++) {
 		size_t n = 0;
 		while (off + n < r->u.file.len && r->u.file.data[off + n] != '\n')
 			n++;
@@ -187,7 +187,7 @@ static void resources(const struct vt_node *dir, uint64_t start[7], uint64_t end
 /* show_device(): one line of proc/bus/pci/devices. */
 static void devices_line(struct tree_parts *p, FILE *f, size_t i)
 {
-	const struct host_device *d = &p->m->devices[i];
+	const struct vk_host_device *d = &p->m->devices[i];
 	uint64_t start[7], end[7], flags[7];
 
 	resources(p->dev_node[i], start, end, flags);
@@ -204,11 +204,11 @@ static void devices_line(struct tree_parts *p, FILE *f, size_t i)
 /* The config file of device @i below proc/bus/pci: the bytes its sysfs config
  * shows.  Devices come in address order: the bus directory is the one of the
  * device before (*@bd) or a new one, never looked up in a wide directory. */
-static void config_file(struct tree_parts *p, struct vt_node *bus_pci, size_t i, struct vt_node **bd)
+static void config_file(struct tree_parts *p, struct vk_vt_node *bus_pci, size_t i, struct vk_vt_node **bd)
 {
-	const struct host_device *d = &p->m->devices[i];
-	const struct host_device *prev = i ? &p->m->devices[i - 1] : NULL;
-	const struct vt_node *cfg = tp_kid(p->dev_node[i], "config");
+	const struct vk_host_device *d = &p->m->devices[i];
+	const struct vk_host_device *prev = i ? &p->m->devices[i - 1] : NULL;
+	const struct vk_vt_node *cfg = tp_kid(p->dev_node[i], "config");
 	char dir[16], name[16];
 
 	if (d->addr.domain)
@@ -217,14 +217,14 @@ static void config_file(struct tree_parts *p, struct vt_node *bus_pci, size_t i,
 		snprintf(dir, sizeof(dir), "%02x", d->addr.bus);
 	snprintf(name, sizeof(name), "%02x.%x", d->addr.slot, d->addr.function);
 	if (!*bd || !prev || prev->addr.domain != d->addr.domain || prev->addr.bus != d->addr.bus) {
-		if (p->rc || !(*bd = vtree_add_dir(p->t, bus_pci, dir, 0555))) {
+		if (p->rc || !(*bd = vk_vtree_add_dir(p->t, bus_pci, dir, 0555))) {
 			tp_fail(p, errno, dir);
 			return;
 		}
 	}
-	if (!cfg || cfg->type != VT_FILE || p->rc)
+	if (!cfg || cfg->type != VK_VT_FILE || p->rc)
 		return;
-	struct vt_node *f = vtree_add_file_same(p->t, *bd, name, cfg, 0644);
+	struct vk_vt_node *f = vk_vtree_add_file_same(p->t, *bd, name, cfg, 0644);
 	if (!f)
 		tp_fail(p, errno, name);
 	else /* proc_set_size(e, dev->cfg_size); proc_bus_pci_read(): 64 (128) bytes without CAP_SYS_ADMIN */
@@ -261,9 +261,9 @@ static size_t kernel_order(const int *first_child, const int *next, int first, i
 	return n;
 }
 
-static void bus_pci(struct tree_parts *p, struct vt_node *proc)
+static void bus_pci(struct tree_parts *p, struct vk_vt_node *proc)
 {
-	const struct host_model *m = p->m;
+	const struct vk_host_model *m = p->m;
 	size_t n = m->n_devices;
 	_cleanup_free_ int *first_child = malloc((n + 1) * sizeof(int));
 	_cleanup_free_ int *next = malloc((n + 1) * sizeof(int));
@@ -281,7 +281,7 @@ static void bus_pci(struct tree_parts *p, struct vt_node *proc)
 		first_child[i] = next[i] = last[i] = -1;
 	/* each bridge's children, in address order (devfn order on its bus) */
 	for (size_t i = 0; i < n; i++) {
-		const struct host_device *d = &m->devices[i];
+		const struct vk_host_device *d = &m->devices[i];
 		if (d->physfn >= 0 || d->parent < 0)
 			continue;
 		if (last[d->parent] < 0)
@@ -293,7 +293,7 @@ static void bus_pci(struct tree_parts *p, struct vt_node *proc)
 	/* root buses one after the other (acpi_pci_root_add() scans and adds
 	 * each): their devices are adjacent in address order */
 	for (size_t i = 0, j; i < n; i = j) {
-		const struct host_device *d = &m->devices[i];
+		const struct vk_host_device *d = &m->devices[i];
 		j = i + 1;
 		if (d->physfn >= 0 || d->parent >= 0)
 			continue;
@@ -312,7 +312,7 @@ static void bus_pci(struct tree_parts *p, struct vt_node *proc)
 		for (uint32_t k = 0; k < m->devices[i].n_vfs && count < n; k++)
 			out[count++] = m->devices[i].vfs[k];
 
-	struct vt_node *bus = tp_dir(p, proc, "bus/pci");
+	struct vk_vt_node *bus = tp_dir(p, proc, "bus/pci");
 	FILE *f = open_memstream(&buf, &len);
 	if (!f) {
 		tp_fail(p, ENOMEM, "proc/bus/pci/devices");
@@ -325,12 +325,12 @@ static void bus_pci(struct tree_parts *p, struct vt_node *proc)
 		return;
 	}
 	tp_bytes(p, bus, "devices", 0444, buf, len);
-	struct vt_node *bd = NULL;
+	struct vk_vt_node *bd = NULL;
 	for (size_t i = 0; i < n && !p->rc; i++)
 		config_file(p, bus, i, &bd);
 }
 
-void tree_proc(struct tree_parts *p, struct vt_node *proc)
+void tree_proc(struct tree_parts *p, struct vk_vt_node *proc)
 {
 	if (p->rc || !proc)
 		return;

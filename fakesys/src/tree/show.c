@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <vfiokit/cleanup.h>
+#include "vk_cleanup.h"
 #include <vfiokit/host_tree.h>
 
 #define INDENT_MAX 255 /* bytes of tree drawing before a line; deeper levels share it */
@@ -27,7 +27,7 @@ struct glyphs {
 static const struct glyphs utf8_glyphs = { "├─", "└─", "│ ", "  ", "│   ", "    " };
 static const struct glyphs ascii_glyphs = { "|-", "`-", "| ", "  ", "|   ", "    " };
 
-static void node_desc(char *buf, size_t len, const struct dev_node_spec *s)
+static void node_desc(char *buf, size_t len, const struct vk_dev_node_spec *s)
 {
 	if (!s->present)
 		snprintf(buf, len, "missing");
@@ -35,17 +35,17 @@ static void node_desc(char *buf, size_t len, const struct dev_node_spec *s)
 		snprintf(buf, len, "%u:%u %04o", s->uid, s->gid, s->mode);
 }
 
-static void show_device(const struct host_model *m, size_t i, const char *indent, int ilen, bool last,
+static void show_device(const struct vk_host_model *m, size_t i, const char *indent, int ilen, bool last,
                         const struct glyphs *g, FILE *out)
 {
-	const struct host_device *d = &m->devices[i];
-	char a[PCI_ADDR_STRLEN], grp[32] = "-", vf[64] = "", vfio[160] = "", nd[48];
+	const struct vk_host_device *d = &m->devices[i];
+	char a[VK_PCI_ADDR_STRLEN], grp[32] = "-", vf[64] = "", vfio[160] = "", nd[48];
 
-	pci_addr_format(&d->addr, a);
+	vk_pci_addr_format(&d->addr, a);
 	if (d->iommu_group >= 0)
 		snprintf(grp, sizeof(grp), "group %lld", (long long)d->iommu_group);
 	if (d->physfn >= 0)
-		snprintf(vf, sizeof(vf), " VF of %s", pci_addr_format(&m->devices[d->physfn].addr, (char[PCI_ADDR_STRLEN]){0}));
+		snprintf(vf, sizeof(vf), " VF of %s", vk_pci_addr_format(&m->devices[d->physfn].addr, (char[VK_PCI_ADDR_STRLEN]){0}));
 	if (d->sriov_totalvfs)
 		snprintf(vf, sizeof(vf), " SR-IOV PF (%u VFs max)", d->sriov_totalvfs);
 	if (d->vfio_index >= 0) {
@@ -57,7 +57,7 @@ static void show_device(const struct host_model *m, size_t i, const char *indent
 		}
 	}
 	fprintf(out, "%.*s%s %s [%04x:%04x] %s%s\n", ilen, indent, last ? g->corner : g->tee, a, d->vendor, d->device,
-	        pci_class_name(d->class_code), vf);
+	        vk_pci_class_name(d->class_code), vf);
 	fprintf(out, "%.*s%s    driver: %-10s %-9s numa %d%s\n", ilen, indent, last ? g->blank : g->bar,
 	        d->driver ? d->driver : "(none)", grp, d->numa_node, vfio);
 }
@@ -69,7 +69,7 @@ struct walk {
 };
 
 /* Device @root and everything below it, depth first, children in address order. */
-static void show_subtree(const struct host_model *m, size_t root, bool last, const size_t *first_child,
+static void show_subtree(const struct vk_host_model *m, size_t root, bool last, const size_t *first_child,
                          const size_t *next_sibling, struct walk *stack, char *indent, const struct glyphs *g,
                          FILE *out)
 {
@@ -101,18 +101,18 @@ static void show_subtree(const struct host_model *m, size_t root, bool last, con
 	}
 }
 
-static bool same_bus(const struct host_device *a, const struct host_device *b)
+static bool same_bus(const struct vk_host_device *a, const struct vk_host_device *b)
 {
 	return a->addr.domain == b->addr.domain && a->addr.bus == b->addr.bus;
 }
 
-static void show_header(const struct host_model *m, FILE *out)
+static void show_header(const struct vk_host_model *m, FILE *out)
 {
 	char nd[48];
 
 	fprintf(out, "host %s%s%s\n", m->name, m->description ? ": " : "", m->description ? m->description : "");
-	fprintf(out, "  kernel %s, IOMMU %s", m->kernel_release, iommu_vendor_name(m->iommu));
-	if (m->iommu != IOMMU_NONE)
+	fprintf(out, "  kernel %s, IOMMU %s", m->kernel_release, vk_iommu_vendor_name(m->iommu));
+	if (m->iommu != VK_IOMMU_NONE)
 		fprintf(out, " (%u unit%s, default domain %s, interrupt remapping %s)", m->iommu_units,
 		        m->iommu_units == 1 ? "" : "s", m->default_group_type, m->interrupt_remapping ? "on" : "off");
 	fprintf(out, "\n  VFIO cdev %s, iommufd %s%s\n", m->vfio_device_cdev ? "yes" : "no", m->iommufd ? "yes" : "no",
@@ -125,39 +125,39 @@ static void show_header(const struct host_model *m, FILE *out)
 		node_desc(nd, sizeof(nd), &m->dev_iommu);
 		fprintf(out, "  /dev/iommu (%s)", nd);
 	}
-	if (host_model_has_vfio(m)) {
+	if (vk_host_model_has_vfio(m)) {
 		node_desc(nd, sizeof(nd), &m->dev_vfio);
 		fprintf(out, "  /dev/vfio/vfio (%s)", nd);
 	}
 	fprintf(out, "\n\n");
 }
 
-static void show_groups(const struct host_model *m, FILE *out)
+static void show_groups(const struct vk_host_model *m, FILE *out)
 {
 	fprintf(out, "\nIOMMU groups:");
 	if (!m->n_groups)
 		fprintf(out, " none");
 	fprintf(out, "\n");
 	for (size_t g = 0; g < m->n_groups; g++) {
-		const struct host_group *grp = &m->groups[g];
+		const struct vk_host_group *grp = &m->groups[g];
 		fprintf(out, "  %u%s%s:", grp->id, grp->type ? " " : "", grp->type ? grp->type : "");
 		for (size_t k = 0; k < grp->n_members; k++) {
-			const struct host_device *d = &m->devices[grp->members[k]];
-			fprintf(out, " %s(%s)", pci_addr_format(&d->addr, (char[PCI_ADDR_STRLEN]){0}),
+			const struct vk_host_device *d = &m->devices[grp->members[k]];
+			fprintf(out, " %s(%s)", vk_pci_addr_format(&d->addr, (char[VK_PCI_ADDR_STRLEN]){0}),
 			        d->driver ? d->driver : "none");
 		}
 		fprintf(out, "\n");
 	}
 }
 
-void host_model_show(const struct host_model *m, FILE *out)
+void vk_host_model_show(const struct vk_host_model *m, FILE *out)
 {
-	host_model_show_with(m, out, 0);
+	vk_host_model_show_with(m, out, 0);
 }
 
-void host_model_show_with(const struct host_model *m, FILE *out, unsigned flags)
+void vk_host_model_show_with(const struct vk_host_model *m, FILE *out, unsigned flags)
 {
-	const struct glyphs *g = flags & HOST_SHOW_ASCII ? &ascii_glyphs : &utf8_glyphs;
+	const struct glyphs *g = flags & VK_HOST_SHOW_ASCII ? &ascii_glyphs : &utf8_glyphs;
 	size_t n = m->n_devices;
 	_cleanup_free_ size_t *first_child = malloc((n + 1) * sizeof(size_t));
 	_cleanup_free_ size_t *next_sibling = malloc((n + 1) * sizeof(size_t));
@@ -185,7 +185,7 @@ void host_model_show_with(const struct host_model *m, FILE *out, unsigned flags)
 	 * the root devices); VMD-style domains print under their parent */
 	size_t prev_root = SIZE_MAX;
 	for (size_t i = 0; i < n; i++) {
-		const struct host_device *d = &m->devices[i];
+		const struct vk_host_device *d = &m->devices[i];
 		if (d->parent >= 0)
 			continue;
 		if (prev_root == SIZE_MAX || !same_bus(&m->devices[prev_root], d))

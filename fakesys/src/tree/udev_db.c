@@ -28,7 +28,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include <vfiokit/cleanup.h>
+#include "vk_cleanup.h"
 
 #include "tree/tree_parts.h"
 
@@ -104,14 +104,14 @@ static const char *hwdb_lines(struct hwdb_cache *c, const char *modalias)
 	return buf;
 }
 
-static void device_db(struct tree_parts *p, struct vt_node *data, struct hwdb_cache *c, size_t i)
+static void device_db(struct tree_parts *p, struct vk_vt_node *data, struct hwdb_cache *c, size_t i)
 {
-	const struct host_device *d = &p->m->devices[i];
-	char a[PCI_ADDR_STRLEN], modalias[64], tag[64], name[80];
+	const struct vk_host_device *d = &p->m->devices[i];
+	char a[VK_PCI_ADDR_STRLEN], modalias[64], tag[64], name[80];
 	_cleanup_free_ char *buf = NULL;
 	size_t len = 0, t = 0;
 
-	pci_addr_format(&d->addr, a);
+	vk_pci_addr_format(&d->addr, a);
 	/* the modalias attribute (pci-sysfs.c modalias_show()) */
 	snprintf(modalias, sizeof(modalias), "pci:v%08Xd%08Xsv%08Xsd%08Xbc%02Xsc%02Xi%02X", d->vendor, d->device,
 	         d->subsystem_vendor, d->subsystem_device, d->class_code >> 16, (d->class_code >> 8) & 0xff,
@@ -148,7 +148,7 @@ void tree_udev_db(struct tree_parts *p)
 
 	if (p->rc)
 		return;
-	struct vt_node *data = tp_dir(p, vtree_root(p->t), "run/udev/data");
+	struct vk_vt_node *data = tp_dir(p, vk_vtree_root(p->t), "run/udev/data");
 	while (c.cap < 2 * p->m->n_devices)
 		c.cap *= 2;
 	c.key = calloc(c.cap, sizeof(*c.key));

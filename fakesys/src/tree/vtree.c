@@ -17,9 +17,9 @@ struct arena_chunk {
 struct vtree {
 	struct arena_chunk *chunks;
 	size_t arena_bytes;
-	struct vt_node **by_ino; /* every node in creation order; index = ino - 1 until renumbered */
+	struct vk_vt_node **by_ino; /* every node in creation order; index = ino - 1 until renumbered */
 	size_t n, cap;
-	struct vt_node **ino_map; /* after vtree_inherit_inos(): index = ino - 1, NULL = a hole */
+	struct vk_vt_node **ino_map; /* after vk_vtree_inherit_inos(): index = ino - 1, NULL = a hole */
 	uint64_t max_ino;         /* highest inode number in use */
 };
 
@@ -56,13 +56,13 @@ static char *arena_strdup(struct vtree *t, const char *s, size_t len)
 	return p;
 }
 
-static struct vt_node *node_new(struct vtree *t, const char *name, size_t namelen, uint8_t type, uint32_t mode)
+static struct vk_vt_node *node_new(struct vtree *t, const char *name, size_t namelen, uint8_t type, uint32_t mode)
 {
-	struct vt_node *n;
+	struct vk_vt_node *n;
 
 	if (t->n == t->cap) {
 		size_t cap = t->cap ? t->cap * 2 : 1024;
-		struct vt_node **v = realloc(t->by_ino, cap * sizeof(*v));
+		struct vk_vt_node **v = realloc(t->by_ino, cap * sizeof(*v));
 		if (!v)
 			return NULL;
 		t->by_ino = v;
@@ -83,29 +83,29 @@ static struct vt_node *node_new(struct vtree *t, const char *name, size_t namele
 	return n;
 }
 
-struct vtree *vtree_new(void)
+struct vtree *vk_vtree_new(void)
 {
 	struct vtree *t = calloc(1, sizeof(*t));
-	struct vt_node *root;
+	struct vk_vt_node *root;
 
 	if (!t)
 		return NULL;
-	root = node_new(t, "", 0, VT_DIR, 0755);
+	root = node_new(t, "", 0, VK_VT_DIR, 0755);
 	if (!root) {
-		vtree_free(t);
+		vk_vtree_free(t);
 		return NULL;
 	}
 	root->parent = root;
 	return t;
 }
 
-void vtree_free(struct vtree *t)
+void vk_vtree_free(struct vtree *t)
 {
 	if (!t)
 		return;
 	for (size_t i = 0; i < t->n; i++) {
-		struct vt_node *n = t->by_ino[i];
-		if (n->type == VT_DIR)
+		struct vk_vt_node *n = t->by_ino[i];
+		if (n->type == VK_VT_DIR)
 			free(n->u.dir.kids);
 	}
 	while (t->chunks) {
@@ -118,7 +118,7 @@ void vtree_free(struct vtree *t)
 	free(t);
 }
 
-struct vt_node *vtree_root(struct vtree *t)
+struct vk_vt_node *vk_vtree_root(struct vtree *t)
 {
 	return t->by_ino[0];
 }
@@ -136,25 +136,25 @@ static bool name_ok(const char *name, size_t len)
  * adds a handful of entries per directory except in a few wide ones
  * (devices/, iommu_groups/), whose names are unique by construction, so the
  * scan only runs on small directories in practice (see vtree_attach). */
-static struct vt_node *child_scan(const struct vt_node *dir, const char *name, size_t len)
+static struct vk_vt_node *child_scan(const struct vk_vt_node *dir, const char *name, size_t len)
 {
 	for (uint32_t i = 0; i < dir->u.dir.n; i++) {
-		const struct vt_node *k = dir->u.dir.kids[i];
+		const struct vk_vt_node *k = dir->u.dir.kids[i];
 		if (strncmp(k->name, name, len) == 0 && k->name[len] == '\0')
-			return (struct vt_node *)k;
+			return (struct vk_vt_node *)k;
 	}
 	return NULL;
 }
 
 /* Directories wider than this are not checked for duplicates entry by entry
- * while building; vtree_seal() finds any duplicate after sorting instead. */
+ * while building; vk_vtree_seal() finds any duplicate after sorting instead. */
 #define SCAN_LIMIT 64
 
-static int attach(struct vt_node *dir, struct vt_node *n)
+static int attach(struct vk_vt_node *dir, struct vk_vt_node *n)
 {
 	if (dir->u.dir.n == dir->u.dir.cap) {
 		uint32_t cap = dir->u.dir.cap ? dir->u.dir.cap * 2 : 8;
-		struct vt_node **v = realloc(dir->u.dir.kids, cap * sizeof(*v));
+		struct vk_vt_node **v = realloc(dir->u.dir.kids, cap * sizeof(*v));
 		if (!v)
 			return -ENOMEM;
 		dir->u.dir.kids = v;
@@ -165,13 +165,13 @@ static int attach(struct vt_node *dir, struct vt_node *n)
 	return 0;
 }
 
-static struct vt_node *add_node(struct vtree *t, struct vt_node *dir, const char *name, uint8_t type,
+static struct vk_vt_node *add_node(struct vtree *t, struct vk_vt_node *dir, const char *name, uint8_t type,
                                 uint32_t mode)
 {
 	size_t len = strlen(name);
-	struct vt_node *n;
+	struct vk_vt_node *n;
 
-	if (!dir || dir->type != VT_DIR) {
+	if (!dir || dir->type != VK_VT_DIR) {
 		errno = ENOTDIR;
 		return NULL;
 	}
@@ -191,15 +191,15 @@ static struct vt_node *add_node(struct vtree *t, struct vt_node *dir, const char
 	return n;
 }
 
-struct vt_node *vtree_add_dir(struct vtree *t, struct vt_node *dir, const char *name, uint32_t mode)
+struct vk_vt_node *vk_vtree_add_dir(struct vtree *t, struct vk_vt_node *dir, const char *name, uint32_t mode)
 {
-	return add_node(t, dir, name, VT_DIR, mode);
+	return add_node(t, dir, name, VK_VT_DIR, mode);
 }
 
-struct vt_node *vtree_add_file(struct vtree *t, struct vt_node *dir, const char *name, const void *data,
+struct vk_vt_node *vk_vtree_add_file(struct vtree *t, struct vk_vt_node *dir, const char *name, const void *data,
                                size_t len, uint32_t mode)
 {
-	struct vt_node *n = add_node(t, dir, name, VT_FILE, mode);
+	struct vk_vt_node *n = add_node(t, dir, name, VK_VT_FILE, mode);
 	uint8_t *copy;
 
 	if (!n)
@@ -216,26 +216,26 @@ struct vt_node *vtree_add_file(struct vtree *t, struct vt_node *dir, const char 
 	return n;
 }
 
-struct vt_node *vtree_add_file_same(struct vtree *t, struct vt_node *dir, const char *name, const struct vt_node *src,
+struct vk_vt_node *vk_vtree_add_file_same(struct vtree *t, struct vk_vt_node *dir, const char *name, const struct vk_vt_node *src,
                                     uint32_t mode)
 {
-	struct vt_node *n;
+	struct vk_vt_node *n;
 
-	if (!src || src->type != VT_FILE) {
+	if (!src || src->type != VK_VT_FILE) {
 		errno = EINVAL;
 		return NULL;
 	}
-	n = add_node(t, dir, name, VT_FILE, mode);
+	n = add_node(t, dir, name, VK_VT_FILE, mode);
 	if (!n)
 		return NULL;
 	/* the bytes live in the arena as long as the tree; a later
-	 * vtree_set_file() of either file gives it bytes of its own */
+	 * vk_vtree_set_file() of either file gives it bytes of its own */
 	n->u.file.data = src->u.file.data;
 	n->u.file.len = src->u.file.len;
 	return n;
 }
 
-struct vt_node *vtree_add_filef(struct vtree *t, struct vt_node *dir, const char *name, uint32_t mode,
+struct vk_vt_node *vk_vtree_add_filef(struct vtree *t, struct vk_vt_node *dir, const char *name, uint32_t mode,
                                 const char *fmt, ...)
 {
 	char buf[4096];
@@ -249,12 +249,12 @@ struct vt_node *vtree_add_filef(struct vtree *t, struct vt_node *dir, const char
 		errno = ENAMETOOLONG;
 		return NULL;
 	}
-	return vtree_add_file(t, dir, name, buf, (size_t)len, mode);
+	return vk_vtree_add_file(t, dir, name, buf, (size_t)len, mode);
 }
 
-struct vt_node *vtree_add_link(struct vtree *t, struct vt_node *dir, const char *name, const char *target)
+struct vk_vt_node *vk_vtree_add_link(struct vtree *t, struct vk_vt_node *dir, const char *name, const char *target)
 {
-	struct vt_node *n = add_node(t, dir, name, VT_LINK, 0777);
+	struct vk_vt_node *n = add_node(t, dir, name, VK_VT_LINK, 0777);
 
 	if (!n)
 		return NULL;
@@ -266,11 +266,11 @@ struct vt_node *vtree_add_link(struct vtree *t, struct vt_node *dir, const char 
 	return n;
 }
 
-int vtree_set_file(struct vtree *t, struct vt_node *n, const void *data, size_t len)
+int vk_vtree_set_file(struct vtree *t, struct vk_vt_node *n, const void *data, size_t len)
 {
 	uint8_t *copy;
 
-	if (n->type != VT_FILE)
+	if (n->type != VK_VT_FILE)
 		return -EINVAL;
 	copy = arena_alloc(t, len ? len : 1);
 	if (!copy)
@@ -282,17 +282,17 @@ int vtree_set_file(struct vtree *t, struct vt_node *n, const void *data, size_t 
 	return 0;
 }
 
-struct vt_node *vtree_mkdir_p(struct vtree *t, const char *path)
+struct vk_vt_node *vk_vtree_mkdir_p(struct vtree *t, const char *path)
 {
-	return vtree_mkdir_at(t, vtree_root(t), path);
+	return vk_vtree_mkdir_at(t, vk_vtree_root(t), path);
 }
 
-struct vt_node *vtree_mkdir_at(struct vtree *t, struct vt_node *dir, const char *path)
+struct vk_vt_node *vk_vtree_mkdir_at(struct vtree *t, struct vk_vt_node *dir, const char *path)
 {
-	struct vt_node *cur = dir;
+	struct vk_vt_node *cur = dir;
 	const char *p = path;
 
-	if (!dir || dir->type != VT_DIR) {
+	if (!dir || dir->type != VK_VT_DIR) {
 		errno = ENOTDIR;
 		return NULL;
 	}
@@ -302,7 +302,7 @@ struct vt_node *vtree_mkdir_at(struct vtree *t, struct vt_node *dir, const char 
 		size_t len = (size_t)(end - p);
 
 		if (len) {
-			struct vt_node *k = child_scan(cur, p, len);
+			struct vk_vt_node *k = child_scan(cur, p, len);
 			if (!k) {
 				char name[256];
 				if (len >= sizeof(name)) {
@@ -311,10 +311,10 @@ struct vt_node *vtree_mkdir_at(struct vtree *t, struct vt_node *dir, const char 
 				}
 				memcpy(name, p, len);
 				name[len] = '\0';
-				k = vtree_add_dir(t, cur, name, 0755);
+				k = vk_vtree_add_dir(t, cur, name, 0755);
 				if (!k)
 					return NULL;
-			} else if (k->type != VT_DIR) {
+			} else if (k->type != VK_VT_DIR) {
 				errno = ENOTDIR;
 				return NULL;
 			}
@@ -325,7 +325,7 @@ struct vt_node *vtree_mkdir_at(struct vtree *t, struct vt_node *dir, const char 
 	return cur;
 }
 
-void vtree_chown(struct vt_node *n, uint32_t uid, uint32_t gid)
+void vk_vtree_chown(struct vk_vt_node *n, uint32_t uid, uint32_t gid)
 {
 	n->uid = uid;
 	n->gid = gid;
@@ -342,7 +342,7 @@ void vtree_chown(struct vt_node *n, uint32_t uid, uint32_t gid)
  * its end.  A namespaced directory (class/net) hashes its tag's address too:
  * that order cannot be known outside the kernel, and is taken without it.
  */
-uint32_t vt_kernfs_hash(const char *name)
+uint32_t vk_vt_kernfs_hash(const char *name)
 {
 	uint64_t h = 0;
 
@@ -361,11 +361,11 @@ uint32_t vt_kernfs_hash(const char *name)
 /* kernfs_name_compare(): hash, then name; proc_match(): length, then bytes. */
 static int order_cmp(unsigned order, const char *a, uint32_t ha, const char *b)
 {
-	if (order == VT_ORDER_KERNFS) {
-		uint32_t hb = vt_kernfs_hash(b);
+	if (order == VK_VT_ORDER_KERNFS) {
+		uint32_t hb = vk_vt_kernfs_hash(b);
 		if (ha != hb)
 			return ha < hb ? -1 : 1;
-	} else if (order == VT_ORDER_PROCFS) {
+	} else if (order == VK_VT_ORDER_PROCFS) {
 		size_t la = strlen(a), lb = strlen(b);
 		if (la != lb)
 			return la < lb ? -1 : 1;
@@ -373,15 +373,15 @@ static int order_cmp(unsigned order, const char *a, uint32_t ha, const char *b)
 	return strcmp(a, b);
 }
 
-static unsigned dir_order(const struct vt_node *dir)
+static unsigned dir_order(const struct vk_vt_node *dir)
 {
-	return dir->kern & VT_K_ORDER_MASK;
+	return dir->kern & VK_VT_K_ORDER_MASK;
 }
 
 /* A directory's children with the hash each is sorted by (kernfs keeps it
  * in the node; here it lives while a sort does). */
 struct keyed {
-	struct vt_node *n;
+	struct vk_vt_node *n;
 	uint32_t hash;
 };
 
@@ -390,12 +390,12 @@ static int keyed_cmp(const void *a, const void *b, void *order)
 	const struct keyed *x = a, *y = b;
 	unsigned o = *(const unsigned *)order;
 
-	if (o == VT_ORDER_KERNFS && x->hash != y->hash)
+	if (o == VK_VT_ORDER_KERNFS && x->hash != y->hash)
 		return x->hash < y->hash ? -1 : 1;
-	return order_cmp(o == VT_ORDER_KERNFS ? VT_ORDER_NAME : o, x->n->name, 0, y->n->name);
+	return order_cmp(o == VK_VT_ORDER_KERNFS ? VK_VT_ORDER_NAME : o, x->n->name, 0, y->n->name);
 }
 
-static int sort_dir(struct vt_node *dir)
+static int sort_dir(struct vk_vt_node *dir)
 {
 	unsigned o = dir_order(dir);
 	uint32_t n = dir->u.dir.n;
@@ -404,7 +404,7 @@ static int sort_dir(struct vt_node *dir)
 	if (!k)
 		return -ENOMEM;
 	for (uint32_t i = 0; i < n; i++)
-		k[i] = (struct keyed){dir->u.dir.kids[i], o == VT_ORDER_KERNFS ? vt_kernfs_hash(dir->u.dir.kids[i]->name) : 0};
+		k[i] = (struct keyed){dir->u.dir.kids[i], o == VK_VT_ORDER_KERNFS ? vk_vt_kernfs_hash(dir->u.dir.kids[i]->name) : 0};
 	qsort_r(k, n, sizeof(*k), keyed_cmp, &o);
 	int r = 0;
 	for (uint32_t i = 0; i < n; i++) {
@@ -416,53 +416,53 @@ static int sort_dir(struct vt_node *dir)
 	return r;
 }
 
-void vtree_set_kernfs(struct vt_node *dir, enum vt_order order)
+void vk_vtree_set_kernfs(struct vk_vt_node *dir, enum vk_vt_order order)
 {
-	if (dir->type != VT_DIR)
+	if (dir->type != VK_VT_DIR)
 		return;
-	dir->kern = (uint8_t)((dir->kern & ~VT_K_ORDER_MASK) | (unsigned)order);
-	if (order == VT_ORDER_KERNFS)
-		dir->kern = (uint8_t)((dir->kern & ~VT_K_SIZE_MASK) | VT_SIZE_ZERO);
+	dir->kern = (uint8_t)((dir->kern & ~VK_VT_K_ORDER_MASK) | (unsigned)order);
+	if (order == VK_VT_ORDER_KERNFS)
+		dir->kern = (uint8_t)((dir->kern & ~VK_VT_K_SIZE_MASK) | VK_VT_SIZE_ZERO);
 	for (uint32_t i = 0; i < dir->u.dir.n; i++) {
-		struct vt_node *k = dir->u.dir.kids[i];
-		if (k->type == VT_DIR)
-			vtree_set_kernfs(k, order);
-		else if (order == VT_ORDER_KERNFS && (k->kern & VT_K_SIZE_MASK) == VT_SIZE_CONTENT)
-			k->kern |= k->type == VT_LINK ? VT_SIZE_ZERO : VT_SIZE_PAGE;
+		struct vk_vt_node *k = dir->u.dir.kids[i];
+		if (k->type == VK_VT_DIR)
+			vk_vtree_set_kernfs(k, order);
+		else if (order == VK_VT_ORDER_KERNFS && (k->kern & VK_VT_K_SIZE_MASK) == VK_VT_SIZE_CONTENT)
+			k->kern |= k->type == VK_VT_LINK ? VK_VT_SIZE_ZERO : VK_VT_SIZE_PAGE;
 	}
 }
 
-uint64_t vt_node_size(const struct vt_node *n)
+uint64_t vk_vt_node_size(const struct vk_vt_node *n)
 {
-	uint64_t len = n->type == VT_FILE ? n->u.file.len : n->type == VT_LINK ? strlen(n->u.link.target) : 0;
+	uint64_t len = n->type == VK_VT_FILE ? n->u.file.len : n->type == VK_VT_LINK ? strlen(n->u.link.target) : 0;
 
-	switch (n->kern & VT_K_SIZE_MASK) {
-	case VT_SIZE_ZERO:
+	switch (n->kern & VK_VT_K_SIZE_MASK) {
+	case VK_VT_SIZE_ZERO:
 		return 0;
-	case VT_SIZE_PAGE: /* a show() fills at most a page; never claim less than there is */
+	case VK_VT_SIZE_PAGE: /* a show() fills at most a page; never claim less than there is */
 		return len > 4096 ? len : 4096;
-	case VT_SIZE_256:
+	case VK_VT_SIZE_256:
 		return len > 256 ? len : 256;
-	case VT_SIZE_4096:
+	case VK_VT_SIZE_4096:
 		return len > 4096 ? len : 4096;
 	default:
-		return n->type == VT_DIR ? 4096 : len;
+		return n->type == VK_VT_DIR ? 4096 : len;
 	}
 }
 
-size_t vt_node_unpriv_len(const struct vt_node *n)
+size_t vk_vt_node_unpriv_len(const struct vk_vt_node *n)
 {
-	size_t len = n->type == VT_FILE ? n->u.file.len : 0;
-	size_t max = (n->kern & VT_K_UNPRIV_128) ? 128 : (n->kern & VT_K_UNPRIV_64) ? 64 : len;
+	size_t len = n->type == VK_VT_FILE ? n->u.file.len : 0;
+	size_t max = (n->kern & VK_VT_K_UNPRIV_128) ? 128 : (n->kern & VK_VT_K_UNPRIV_64) ? 64 : len;
 
 	return len < max ? len : max;
 }
 
-int vtree_seal(struct vtree *t)
+int vk_vtree_seal(struct vtree *t)
 {
 	for (size_t i = 0; i < t->n; i++) {
-		struct vt_node *n = t->by_ino[i];
-		if (n->type != VT_DIR || n->u.dir.n < 2)
+		struct vk_vt_node *n = t->by_ino[i];
+		if (n->type != VK_VT_DIR || n->u.dir.n < 2)
 			continue;
 		int r = sort_dir(n);
 		if (r < 0)
@@ -471,14 +471,14 @@ int vtree_seal(struct vtree *t)
 	return 0;
 }
 
-struct vt_node *vtree_child(const struct vt_node *dir, const char *name)
+struct vk_vt_node *vk_vtree_child(const struct vk_vt_node *dir, const char *name)
 {
 	size_t lo = 0, hi;
 
-	if (dir->type != VT_DIR)
+	if (dir->type != VK_VT_DIR)
 		return NULL;
 	unsigned o = dir_order(dir);
-	uint32_t h = o == VT_ORDER_KERNFS ? vt_kernfs_hash(name) : 0;
+	uint32_t h = o == VK_VT_ORDER_KERNFS ? vk_vt_kernfs_hash(name) : 0;
 	hi = dir->u.dir.n;
 	while (lo < hi) {
 		size_t mid = (lo + hi) / 2;
@@ -493,9 +493,9 @@ struct vt_node *vtree_child(const struct vt_node *dir, const char *name)
 	return NULL;
 }
 
-struct vt_node *vtree_lookup(struct vtree *t, const char *path)
+struct vk_vt_node *vk_vtree_lookup(struct vtree *t, const char *path)
 {
-	struct vt_node *cur = vtree_root(t);
+	struct vk_vt_node *cur = vk_vtree_root(t);
 	char name[256];
 	const char *p = path;
 
@@ -507,21 +507,21 @@ struct vt_node *vtree_lookup(struct vtree *t, const char *path)
 		if (len) {
 			memcpy(name, p, len);
 			name[len] = '\0';
-			cur = vtree_child(cur, name);
+			cur = vk_vtree_child(cur, name);
 		}
 		p = *end ? end + 1 : end;
 	}
 	return cur;
 }
 
-struct vt_node *vtree_by_ino(struct vtree *t, uint64_t ino)
+struct vk_vt_node *vk_vtree_by_ino(struct vtree *t, uint64_t ino)
 {
 	if (ino == 0 || ino > t->max_ino)
 		return NULL;
 	return t->ino_map ? t->ino_map[ino - 1] : t->by_ino[ino - 1];
 }
 
-uint64_t vtree_max_ino(const struct vtree *t)
+uint64_t vk_vtree_max_ino(const struct vtree *t)
 {
 	return t->max_ino;
 }
@@ -530,34 +530,34 @@ uint64_t vtree_max_ino(const struct vtree *t)
 
 struct inherit {
 	uint64_t next;
-	vt_change_fn fn;
+	vk_vt_change_fn fn;
 	void *ctx;
 };
 
-static void fresh_inos(struct inherit *h, struct vt_node *n)
+static void fresh_inos(struct inherit *h, struct vk_vt_node *n)
 {
 	n->ino = h->next++;
-	if (n->type == VT_DIR)
+	if (n->type == VK_VT_DIR)
 		for (uint32_t i = 0; i < n->u.dir.n; i++)
 			fresh_inos(h, n->u.dir.kids[i]);
 }
 
-static bool node_differs(const struct vt_node *a, const struct vt_node *b)
+static bool node_differs(const struct vk_vt_node *a, const struct vk_vt_node *b)
 {
 	if (a->mode != b->mode || a->uid != b->uid || a->gid != b->gid)
 		return true;
 	switch (a->type) {
-	case VT_FILE:
+	case VK_VT_FILE:
 		return a->kern != b->kern || a->u.file.len != b->u.file.len ||
 		       memcmp(a->u.file.data, b->u.file.data, a->u.file.len);
-	case VT_LINK:
+	case VK_VT_LINK:
 		return strcmp(a->u.link.target, b->u.link.target) != 0;
 	default:
 		return false;
 	}
 }
 
-static void note(struct inherit *h, enum vt_change what, uint64_t parent, const char *name, uint64_t ino)
+static void note(struct inherit *h, enum vk_vt_change what, uint64_t parent, const char *name, uint64_t ino)
 {
 	if (h->fn)
 		h->fn(h->ctx, what, parent, name, ino);
@@ -565,35 +565,35 @@ static void note(struct inherit *h, enum vt_change what, uint64_t parent, const 
 
 /* @nd (new) and @od (old) are the same directory: merge their kids, sorted
  * in the directory's order. */
-static void inherit_dir(struct inherit *h, struct vt_node *nd, const struct vt_node *od)
+static void inherit_dir(struct inherit *h, struct vk_vt_node *nd, const struct vk_vt_node *od)
 {
 	uint32_t i = 0, j = 0;
 	bool listing_changed = false;
 	unsigned o = dir_order(nd); /* both trees' builder gave the same path the same order */
 
 	while (i < nd->u.dir.n || j < od->u.dir.n) {
-		struct vt_node *nk = i < nd->u.dir.n ? nd->u.dir.kids[i] : NULL;
-		const struct vt_node *ok = j < od->u.dir.n ? od->u.dir.kids[j] : NULL;
-		int c = !nk ? 1 : !ok ? -1 : order_cmp(o, nk->name, o == VT_ORDER_KERNFS ? vt_kernfs_hash(nk->name) : 0, ok->name);
+		struct vk_vt_node *nk = i < nd->u.dir.n ? nd->u.dir.kids[i] : NULL;
+		const struct vk_vt_node *ok = j < od->u.dir.n ? od->u.dir.kids[j] : NULL;
+		int c = !nk ? 1 : !ok ? -1 : order_cmp(o, nk->name, o == VK_VT_ORDER_KERNFS ? vk_vt_kernfs_hash(nk->name) : 0, ok->name);
 		if (c < 0) {
 			fresh_inos(h, nk);
-			note(h, VT_ADDED, nd->ino, nk->name, nk->ino);
+			note(h, VK_VT_ADDED, nd->ino, nk->name, nk->ino);
 			listing_changed = true;
 			i++;
 		} else if (c > 0) {
-			note(h, VT_REMOVED, nd->ino, ok->name, ok->ino);
+			note(h, VK_VT_REMOVED, nd->ino, ok->name, ok->ino);
 			listing_changed = true;
 			j++;
 		} else {
 			if (nk->type != ok->type) {
 				fresh_inos(h, nk);
-				note(h, VT_REMOVED, nd->ino, ok->name, ok->ino);
+				note(h, VK_VT_REMOVED, nd->ino, ok->name, ok->ino);
 				listing_changed = true;
 			} else {
 				nk->ino = ok->ino;
 				if (node_differs(nk, ok))
-					note(h, VT_CHANGED, nd->ino, nk->name, nk->ino);
-				if (nk->type == VT_DIR)
+					note(h, VK_VT_CHANGED, nd->ino, nk->name, nk->ino);
+				if (nk->type == VK_VT_DIR)
 					inherit_dir(h, nk, ok);
 			}
 			i++;
@@ -601,19 +601,19 @@ static void inherit_dir(struct inherit *h, struct vt_node *nd, const struct vt_n
 		}
 	}
 	if (listing_changed)
-		note(h, VT_CHANGED, nd->parent->ino, nd->name, nd->ino);
+		note(h, VK_VT_CHANGED, nd->parent->ino, nd->name, nd->ino);
 }
 
-int vtree_inherit_inos(struct vtree *t, const struct vtree *old, vt_change_fn fn, void *ctx)
+int vk_vtree_inherit_inos(struct vtree *t, const struct vtree *old, vk_vt_change_fn fn, void *ctx)
 {
 	struct inherit h = {.next = old->max_ino + 1, .fn = fn, .ctx = ctx};
-	struct vt_node *root = vtree_root(t);
-	const struct vt_node *oroot = old->ino_map ? old->ino_map[0] : old->by_ino[0];
+	struct vk_vt_node *root = vk_vtree_root(t);
+	const struct vk_vt_node *oroot = old->ino_map ? old->ino_map[0] : old->by_ino[0];
 
 	root->ino = 1;
 	inherit_dir(&h, root, oroot);
 	uint64_t max = h.next - 1;
-	struct vt_node **map = calloc(max, sizeof(*map));
+	struct vk_vt_node **map = calloc(max, sizeof(*map));
 	if (!map)
 		return -ENOMEM;
 	for (size_t i = 0; i < t->n; i++)
@@ -624,20 +624,20 @@ int vtree_inherit_inos(struct vtree *t, const struct vtree *old, vt_change_fn fn
 	return 0;
 }
 
-size_t vtree_size(const struct vtree *t)
+size_t vk_vtree_size(const struct vtree *t)
 {
 	return t->n;
 }
 
-size_t vtree_bytes(const struct vtree *t)
+size_t vk_vtree_bytes(const struct vtree *t)
 {
 	return t->arena_bytes + t->cap * sizeof(*t->by_ino) + (t->ino_map ? t->max_ino * sizeof(*t->ino_map) : 0);
 }
 
-int vtree_path(const struct vt_node *n, char *buf, size_t len)
+int vk_vtree_path(const struct vk_vt_node *n, char *buf, size_t len)
 {
 	size_t pos;
-	const struct vt_node *c;
+	const struct vk_vt_node *c;
 
 	/* Measure first, then fill from the end: no recursion, no temporary. */
 	size_t total = 0;

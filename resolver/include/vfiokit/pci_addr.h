@@ -13,7 +13,7 @@
  * devices behind it in domains from 0x10000 up, which the kernel prints with
  * five or more hex digits ("10000:e0:06.0").
  */
-struct pci_addr {
+struct vk_pci_addr {
 	uint32_t domain;
 	uint8_t bus;
 	uint8_t slot;     /* 0..31 */
@@ -21,10 +21,10 @@ struct pci_addr {
 };
 
 /* "dddd:bb:ss.f" with a 32-bit domain is at most 8+1+2+1+2+1+1 chars + NUL. */
-#define PCI_ADDR_STRLEN 17
+#define VK_PCI_ADDR_STRLEN 17
 
 /**
- * pci_addr_parse() - parse a PCI address strictly.
+ * vk_pci_addr_parse() - parse a PCI address strictly.
  * @s:   "DDDD:BB:SS.F" (domain of 1 to 8 hex digits) or "BB:SS.F" (domain 0);
  *       hex digits in either case; nothing before or after.
  * @out: receives the address.
@@ -33,21 +33,21 @@ struct pci_addr {
  * Returns 0, or -EINVAL when @s is not an address (empty, junk, a field out of
  * range such as slot > 0x1f or function > 7, a bus not of exactly two digits).
  */
-int pci_addr_parse(const char *s, struct pci_addr *out, struct vk_error *err);
+int vk_pci_addr_parse(const char *s, struct vk_pci_addr *out, struct vk_error *err);
 
 /**
- * pci_addr_format() - the kernel's spelling: "%04x:%02x:%02x.%x".
+ * vk_pci_addr_format() - the kernel's spelling: "%04x:%02x:%02x.%x".
  * @a:   address.
- * @buf: at least PCI_ADDR_STRLEN bytes.
+ * @buf: at least VK_PCI_ADDR_STRLEN bytes.
  *
  * Returns @buf.  Domains above 0xffff print with more digits, as sysfs does.
  */
-char *pci_addr_format(const struct pci_addr *a, char buf[static PCI_ADDR_STRLEN]);
+char *vk_pci_addr_format(const struct vk_pci_addr *a, char buf[static VK_PCI_ADDR_STRLEN]);
 
 /* Total order (domain, bus, slot, function); returns <0, 0, >0 like strcmp. */
-int pci_addr_cmp(const struct pci_addr *a, const struct pci_addr *b);
+int vk_pci_addr_cmp(const struct vk_pci_addr *a, const struct vk_pci_addr *b);
 
 /* True when both name the same function. */
-bool pci_addr_equal(const struct pci_addr *a, const struct pci_addr *b);
+bool vk_pci_addr_equal(const struct vk_pci_addr *a, const struct vk_pci_addr *b);
 
 #endif

@@ -8,28 +8,28 @@
 #include <vfiokit/resolver.h>
 
 /* The two syntaxes QEMU accepts for -object and -device. */
-enum qemu_syntax {
-	QEMU_SYNTAX_KEYVAL, /* iommufd,id=iommufd0,fd=21 (',' in a value doubled) */
-	QEMU_SYNTAX_JSON,   /* {"qom-type":"iommufd","id":"iommufd0","fd":"21"} */
+enum vk_qemu_syntax {
+	VK_QEMU_SYNTAX_KEYVAL, /* iommufd,id=iommufd0,fd=21 (',' in a value doubled) */
+	VK_QEMU_SYNTAX_JSON,   /* {"qom-type":"iommufd","id":"iommufd0","fd":"21"} */
 };
 
 enum {
 	/* Never write host= beside fd= (what libvirt generates). */
-	QEMU_ARGV_NO_HOST = 1u << 0,
+	VK_QEMU_ARGV_NO_HOST = 1u << 0,
 };
 
 /* A NULL-terminated argument vector; argv[argc] == NULL. */
-struct qemu_argv {
+struct vk_qemu_argv {
 	size_t argc;
 	char **argv;
 };
 
 /**
- * qemu_argv_build() - QEMU arguments for an opened set.
- * @set:    from vfio_set_open(); a set with iommufd < 0 is a legacy set.
+ * vk_qemu_argv_build() - QEMU arguments for an opened set.
+ * @set:    from vk_vfio_set_open(); a set with iommufd < 0 is a legacy set.
  * @syntax: key=value or JSON.
  * @flags:  QEMU_ARGV_* flags.
- * @out:    receives the vector; free with qemu_argv_free().
+ * @out:    receives the vector; free with vk_qemu_argv_free().
  * @err:    receives the reason on failure.
  *
  * cdev sets give "-object iommufd,id=iommufd0,fd=N" and per device
@@ -41,7 +41,7 @@ struct qemu_argv {
  * device in QEMU's messages and lets its hot-reset code find the device in the
  * dependent-devices list.  So host= is written when the domain fits 16 bits and
  * left out (fd= alone, as libvirt does for every device) when it does not, or
- * always with QEMU_ARGV_NO_HOST.
+ * always with VK_QEMU_ARGV_NO_HOST.
  *
  * Legacy sets give "-device vfio-pci,host=BDF,id=hostdevI" (QEMU opens
  * /dev/vfio/<group> itself); a 32-bit domain is named by
@@ -49,16 +49,16 @@ struct qemu_argv {
  *
  * Returns 0, -ENOMEM, or -EINVAL for an empty set.
  */
-int qemu_argv_build(const struct vfio_set *set, enum qemu_syntax syntax, unsigned flags,
-                    struct qemu_argv *out, struct vk_error *err);
+int vk_qemu_argv_build(const struct vk_vfio_set *set, enum vk_qemu_syntax syntax, unsigned flags,
+                    struct vk_qemu_argv *out, struct vk_error *err);
 
 /* Free the vector and its strings; safe on a zeroed struct. */
-void qemu_argv_free(struct qemu_argv *a);
+void vk_qemu_argv_free(struct vk_qemu_argv *a);
 
 /**
- * qemu_keyval_escape() - a value for QEMU's key=value syntax: every ',' doubled.
+ * vk_qemu_keyval_escape() - a value for QEMU's key=value syntax: every ',' doubled.
  * Returns a malloc'd string, or NULL on ENOMEM.
  */
-char *qemu_keyval_escape(const char *value);
+char *vk_qemu_keyval_escape(const char *value);
 
 #endif

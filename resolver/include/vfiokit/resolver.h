@@ -19,27 +19,27 @@
 #include <vfiokit/pci_addr.h>
 #include <vfiokit/root.h>
 
-#define VFIO_DRIVER_NAME "vfio-pci"
+#define VK_VFIO_DRIVER_NAME "vfio-pci"
 /* Major of the misc class, which /dev/iommu belongs to. */
-#define VFIO_MISC_MAJOR 10u
+#define VK_VFIO_MISC_MAJOR 10u
 
 /* Why a device has (or has not) a usable cdev, from its sysfs facts alone. */
-enum vfio_cdev_state {
-	VFIO_CDEV_OK = 0,          /* vfio-dev/vfioN/dev read, node present */
-	VFIO_CDEV_DEVICE_ABSENT,   /* no sys/bus/pci/devices/<BDF> */
-	VFIO_CDEV_NOT_VFIO,        /* bound to another driver, or to none */
-	VFIO_CDEV_NO_VFIO_DEV_DIR, /* vfio-pci bound but no vfio-dev/: kernel without VFIO_DEVICE_CDEV */
-	VFIO_CDEV_BAD_ENTRIES,     /* vfio-dev/ holds zero, several or malformed entries */
-	VFIO_CDEV_NO_DEV_ATTR,     /* vfio-dev/vfioN without `dev` (no cdev option, or no-IOMMU mode) */
-	VFIO_CDEV_BAD_DEV_ATTR,    /* `dev` is not "major:minor\n" */
-	VFIO_CDEV_NODE_MISSING,    /* /dev/vfio/devices/vfioN does not exist (udev/devtmpfs) */
-	VFIO_CDEV_NODE_ERROR,      /* the node could not be examined (fstat error, not a file) */
+enum vk_vfio_cdev_state {
+	VK_VFIO_CDEV_OK = 0,          /* vfio-dev/vfioN/dev read, node present */
+	VK_VFIO_CDEV_DEVICE_ABSENT,   /* no sys/bus/pci/devices/<BDF> */
+	VK_VFIO_CDEV_NOT_VFIO,        /* bound to another driver, or to none */
+	VK_VFIO_CDEV_NO_VFIO_DEV_DIR, /* vfio-pci bound but no vfio-dev/: kernel without VFIO_DEVICE_CDEV */
+	VK_VFIO_CDEV_BAD_ENTRIES,     /* vfio-dev/ holds zero, several or malformed entries */
+	VK_VFIO_CDEV_NO_DEV_ATTR,     /* vfio-dev/vfioN without `dev` (no cdev option, or no-IOMMU mode) */
+	VK_VFIO_CDEV_BAD_DEV_ATTR,    /* `dev` is not "major:minor\n" */
+	VK_VFIO_CDEV_NODE_MISSING,    /* /dev/vfio/devices/vfioN does not exist (udev/devtmpfs) */
+	VK_VFIO_CDEV_NODE_ERROR,      /* the node could not be examined (fstat error, not a file) */
 };
 
 /* Everything the resolver knows about one PCI function, from one walk. */
-struct pci_dev_facts {
-	struct pci_addr addr;
-	char bdf[PCI_ADDR_STRLEN];
+struct vk_pci_dev_facts {
+	struct vk_pci_addr addr;
+	char bdf[VK_PCI_ADDR_STRLEN];
 	bool present;                  /* sys/bus/pci/devices/<BDF> exists */
 
 	/* IDs; -1 when the attribute is missing or unreadable. */
@@ -67,12 +67,12 @@ struct pci_dev_facts {
 	mode_t node_mode;              /* permission bits only */
 	unsigned node_rdev_major, node_rdev_minor; /* when node_is_chardev */
 
-	enum vfio_cdev_state cdev_state;
-	char cdev_problem[512];        /* what was found, when cdev_state != VFIO_CDEV_OK */
+	enum vk_vfio_cdev_state cdev_state;
+	char cdev_problem[512];        /* what was found, when cdev_state != VK_VFIO_CDEV_OK */
 };
 
 /**
- * pci_dev_facts_read() - read every fact of one PCI function in one walk.
+ * vk_pci_dev_facts_read() - read every fact of one PCI function in one walk.
  * @root: where to look.
  * @addr: the function.
  * @out:  receives the facts (always fully initialised, also on error).
@@ -84,11 +84,11 @@ struct pci_dev_facts {
  * Returns 0, or -errno when the tree could not be read at all: -ELOOP for a
  * symlink where sysfs has a plain file (a hostile tree), -EACCES, -EIO, ...
  */
-int pci_dev_facts_read(const struct vk_root *root, const struct pci_addr *addr,
-                       struct pci_dev_facts *out, struct vk_error *err);
+int vk_pci_dev_facts_read(const struct vk_root *root, const struct vk_pci_addr *addr,
+                       struct vk_pci_dev_facts *out, struct vk_error *err);
 
 /**
- * pci_driver_is_vfio_pci() - is @driver vfio-pci or one of its variant drivers?
+ * vk_pci_driver_is_vfio_pci() - is @driver vfio-pci or one of its variant drivers?
  * @driver: the driver's name ("" or NULL: unbound).
  *
  * The variant drivers are built on vfio-pci-core and give the device a VFIO
@@ -97,10 +97,10 @@ int pci_dev_facts_read(const struct vk_root *root, const struct pci_addr *addr,
  * xe-vfio-pci (drivers/vfio/pci/<name>/main.c, each `struct pci_driver`).  They are
  * recognised by that naming: a name ending in "vfio_pci" or "vfio-pci".
  */
-bool pci_driver_is_vfio_pci(const char *driver);
+bool vk_pci_driver_is_vfio_pci(const char *driver);
 
 /**
- * pci_driver_keeps_group_free() - may a device bound to @driver share an
+ * vk_pci_driver_keeps_group_free() - may a device bound to @driver share an
  * IOMMU group with a device given to userspace?
  * @driver: the driver's name, "" for an unbound device.
  *
@@ -111,11 +111,11 @@ bool pci_driver_is_vfio_pci(const char *driver);
  * not viable (drivers/vfio/group.c) and the iommufd bind fail with EPERM
  * (drivers/iommu/iommu.c iommu_device_claim_dma_owner()).
  */
-bool pci_driver_keeps_group_free(const char *driver);
+bool vk_pci_driver_keeps_group_free(const char *driver);
 
 /**
- * vfio_cdev_lookup() - the cdev node of a device, or why there is none.
- * @f:    facts from pci_dev_facts_read().
+ * vk_vfio_cdev_lookup() - the cdev node of a device, or why there is none.
+ * @f:    facts from vk_pci_dev_facts_read().
  * @path: receives the node's path relative to the root ("/dev/vfio/devices/vfioN").
  * @len:  size of @path.
  * @err:  receives the diagnosis: device, path, likely cause and the fix.
@@ -124,10 +124,10 @@ bool pci_driver_keeps_group_free(const char *driver);
  * none, or a malformed vfio-dev/), -EOPNOTSUPP (kernel without
  * VFIO_DEVICE_CDEV), -ENOENT (node missing in /dev).
  */
-int vfio_cdev_lookup(const struct pci_dev_facts *f, char *path, size_t len, struct vk_error *err);
+int vk_vfio_cdev_lookup(const struct vk_pci_dev_facts *f, char *path, size_t len, struct vk_error *err);
 
 /**
- * vfio_node_identity_check() - is the open @fd the node we meant to open?
+ * vk_vfio_node_identity_check() - is the open @fd the node we meant to open?
  * @fd:         an open FD of a device node.
  * @major:      expected major.
  * @minor:      expected minor, or -1 for any (e.g. /dev/iommu, a misc device).
@@ -143,11 +143,11 @@ int vfio_cdev_lookup(const struct pci_dev_facts *f, char *path, size_t len, stru
  *
  * Returns 0, or -ENODEV when @fd is not that device, -errno of fstat/pread.
  */
-int vfio_node_identity_check(int fd, unsigned major, long minor, bool *is_standin,
+int vk_vfio_node_identity_check(int fd, unsigned major, long minor, bool *is_standin,
                              struct vk_error *err);
 
 /**
- * vfio_device_open() - open one device's cdev O_RDWR|O_CLOEXEC and verify it.
+ * vk_vfio_device_open() - open one device's cdev O_RDWR|O_CLOEXEC and verify it.
  * @root: where to look.
  * @addr: the device.
  * @f:    optional: receives the facts used (may be NULL).
@@ -157,77 +157,77 @@ int vfio_node_identity_check(int fd, unsigned major, long minor, bool *is_standi
  * against vfio-dev/vfioN/dev and re-reads that attribute to catch a device
  * that went away between lookup and open.
  *
- * Returns the FD, or -errno (see vfio_cdev_lookup(); also -EACCES/-EPERM,
+ * Returns the FD, or -errno (see vk_vfio_cdev_lookup(); also -EACCES/-EPERM,
  * -EBUSY, -ENODEV/-ENXIO when the device vanished, -ESTALE when the node is
  * not the device's cdev: a stale or foreign node in /dev).
  */
-int vfio_device_open(const struct vk_root *root, const struct pci_addr *addr,
-                     struct pci_dev_facts *f, struct vk_error *err);
+int vk_vfio_device_open(const struct vk_root *root, const struct vk_pci_addr *addr,
+                     struct vk_pci_dev_facts *f, struct vk_error *err);
 
 /**
- * vfio_iommufd_open() - open dev/iommu O_RDWR|O_CLOEXEC and verify it is the
+ * vk_vfio_iommufd_open() - open dev/iommu O_RDWR|O_CLOEXEC and verify it is the
  *                       iommufd misc device (or its stand-in).
  * Returns the FD or -errno with the cause and fix in @err.
  */
-int vfio_iommufd_open(const struct vk_root *root, struct vk_error *err);
+int vk_vfio_iommufd_open(const struct vk_root *root, struct vk_error *err);
 
 /* One opened device of a set. */
-struct vfio_opened {
-	struct pci_addr addr;
-	char bdf[PCI_ADDR_STRLEN];
+struct vk_vfio_opened {
+	struct vk_pci_addr addr;
+	char bdf[VK_PCI_ADDR_STRLEN];
 	int fd;                 /* -1 in legacy mode */
 	long iommu_group;       /* -1 when none */
 	char node_path[64];     /* relative to the root */
 };
 
 /* An all-or-nothing set of opened devices. */
-struct vfio_set {
+struct vk_vfio_set {
 	int iommufd;            /* -1 in legacy mode */
 	size_t n;
-	struct vfio_opened *dev;
+	struct vk_vfio_opened *dev;
 };
 
 enum {
 	/* Legacy group/container mode: open nothing; check each device is bound to
 	 * vfio-pci, in an IOMMU group, and that /dev/vfio/<group> exists. */
-	VFIO_SET_LEGACY = 1u << 0,
+	VK_VFIO_SET_LEGACY = 1u << 0,
 };
 
 /**
- * vfio_set_open() - open /dev/iommu once and every device's cdev, all or nothing.
+ * vk_vfio_set_open() - open /dev/iommu once and every device's cdev, all or nothing.
  * @root:  where to look.
  * @addrs: the devices (duplicates are refused).
  * @n:     how many.
  * @flags: VFIO_SET_* flags.
- * @out:   receives the set; release with vfio_set_close().
+ * @out:   receives the set; release with vk_vfio_set_close().
  * @err:   the first failure: device, path, errno, cause, fix.
  *
  * On failure every FD already opened is closed and @out is left empty.
  * Returns 0 or the -errno of the failing device.
  */
-int vfio_set_open(const struct vk_root *root, const struct pci_addr *addrs, size_t n,
-                  unsigned flags, struct vfio_set *out, struct vk_error *err);
+int vk_vfio_set_open(const struct vk_root *root, const struct vk_pci_addr *addrs, size_t n,
+                  unsigned flags, struct vk_vfio_set *out, struct vk_error *err);
 
-/* What made a vfio_set_open_diag() fail. */
-struct vfio_set_failure {
-	/* Index in @addrs of the device that failed; VFIO_SET_FAILED_IOMMUFD when
-	 * /dev/iommu did; VFIO_SET_FAILED_ARGS for the arguments (none, duplicates). */
+/* What made a vk_vfio_set_open_diag() fail. */
+struct vk_vfio_set_failure {
+	/* Index in @addrs of the device that failed; VK_VFIO_SET_FAILED_IOMMUFD when
+	 * /dev/iommu did; VK_VFIO_SET_FAILED_ARGS for the arguments (none, duplicates). */
 	long index;
-	struct pci_dev_facts facts;  /* the failing device's facts (index >= 0) */
+	struct vk_pci_dev_facts facts;  /* the failing device's facts (index >= 0) */
 };
-#define VFIO_SET_FAILED_IOMMUFD (-1L)
-#define VFIO_SET_FAILED_ARGS (-2L)
+#define VK_VFIO_SET_FAILED_IOMMUFD (-1L)
+#define VK_VFIO_SET_FAILED_ARGS (-2L)
 
 /**
- * vfio_set_open_diag() - vfio_set_open(), and on failure which part failed.
+ * vk_vfio_set_open_diag() - vk_vfio_set_open(), and on failure which part failed.
  * @fail: receives the failing device (index and facts) when the call fails;
  *        untouched on success.
- * Returns as vfio_set_open().
+ * Returns as vk_vfio_set_open().
  */
-int vfio_set_open_diag(const struct vk_root *root, const struct pci_addr *addrs, size_t n, unsigned flags,
-                       struct vfio_set *out, struct vfio_set_failure *fail, struct vk_error *err);
+int vk_vfio_set_open_diag(const struct vk_root *root, const struct vk_pci_addr *addrs, size_t n, unsigned flags,
+                       struct vk_vfio_set *out, struct vk_vfio_set_failure *fail, struct vk_error *err);
 
 /* Close every FD of the set and free it; safe on an empty or closed set. */
-void vfio_set_close(struct vfio_set *set);
+void vk_vfio_set_close(struct vk_vfio_set *set);
 
 #endif

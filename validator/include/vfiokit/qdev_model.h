@@ -18,25 +18,25 @@
 #include <vfiokit/error.h>
 
 /* One property as `-device TYPE,help` lists it: "  name=<type>  - description". */
-struct qdev_prop {
+struct vk_qdev_prop {
 	const char *name;  /* "rombar" */
 	const char *type;  /* "uint32", "bool", "OnOffAuto", "str", "link<iommufd>", ... */
 	const char *desc;  /* the text after " - " ("on/off/auto (default: \"off\")"), "" when none */
 };
 
 /* One device type. */
-struct qdev_type {
+struct vk_qdev_type {
 	const char *name;   /* "vfio-pci" */
 	const char *bus;    /* the bus it goes on as `-device help` says ("PCI", "usb-bus", "System"), NULL unknown */
 	const char *alias;  /* its alias ("virtio-iommu" for virtio-iommu-pci), NULL when none */
 	bool props_known;   /* the property list below is complete (from `-device TYPE,help`) */
 	bool absent;        /* QEMU said "Device 'TYPE' not found" */
-	const struct qdev_prop *props;
+	const struct vk_qdev_prop *props;
 	size_t nprops;
 };
 
 /* A device model: a built-in table (static) or one learnt from a binary (heap). */
-struct qdev_model {
+struct vk_qdev_model {
 	unsigned version;     /* major*100+minor of the QEMU it describes */
 	char label[96];       /* "QEMU 7.2.22 (built-in table)", "/usr/bin/qemu-system-x86_64 7.2.22" */
 	bool from_binary;
@@ -45,48 +45,48 @@ struct qdev_model {
 	bool objects_known;   /* `-object iommufd,help` was read: */
 	bool iommufd_object;  /*   QEMU has -object iommufd (9.0+ built with CONFIG_IOMMUFD) */
 	bool iommufd_object_fd; /* and its fd= */
-	const struct qdev_type *types;
+	const struct vk_qdev_type *types;
 	size_t ntypes;
 	void *priv;           /* the heap storage of a learnt model, NULL for a table */
 };
 
 /**
- * qdev_model_builtin() - the built-in table nearest to (at or below) @version
+ * vk_qdev_model_builtin() - the built-in table nearest to (at or below) @version
  * (major*100+minor; a version older than every table gets the oldest).
  * Returns a model in static storage, never NULL.
  */
-const struct qdev_model *qdev_model_builtin(unsigned version);
+const struct vk_qdev_model *vk_qdev_model_builtin(unsigned version);
 
 /* The versions the built-in tables describe, newest last. */
-const unsigned *qdev_model_builtin_versions(size_t *n);
+const unsigned *vk_qdev_model_builtin_versions(size_t *n);
 
 /* A type by name or alias, or NULL. */
-const struct qdev_type *qdev_model_type(const struct qdev_model *m, const char *name);
+const struct vk_qdev_type *vk_qdev_model_type(const struct vk_qdev_model *m, const char *name);
 
 /* A property of a type by name, or NULL. */
-const struct qdev_prop *qdev_type_prop(const struct qdev_type *t, const char *name);
+const struct vk_qdev_prop *vk_qdev_type_prop(const struct vk_qdev_type *t, const char *name);
 
 /**
- * qdev_model_from_help() - build a model from the texts QEMU prints.
+ * vk_qdev_model_from_help() - build a model from the texts QEMU prints.
  * @version_text: `QEMU -version`.
  * @list_text:    `QEMU -device help` (NULL when not asked: list_known false).
  * @ntypes:       number of @names/@helps pairs.
  * @names:        device types asked about.
  * @helps:        `QEMU -device NAME,help` for each (NULL: not asked).
  * @object_help:  `QEMU -object iommufd,help` (NULL: not asked: objects_known false).
- * @out:          receives a heap model; free with qdev_model_free().
+ * @out:          receives a heap model; free with vk_qdev_model_free().
  * Returns 0, -EINVAL when the version cannot be read, -ENOMEM.
  */
-int qdev_model_from_help(const char *version_text, const char *list_text, size_t ntypes,
+int vk_qdev_model_from_help(const char *version_text, const char *list_text, size_t ntypes,
                          const char *const *names, const char *const *helps, const char *object_help,
-                         struct qdev_model **out,
+                         struct vk_qdev_model **out,
                          struct vk_error *err);
 
-/* Free a model from qdev_model_from_help()/qdev_model_probe(); NULL and built-in tables are ignored. */
-void qdev_model_free(const struct qdev_model *m);
+/* Free a model from vk_qdev_model_from_help()/vk_qdev_model_probe(); NULL and built-in tables are ignored. */
+void vk_qdev_model_free(const struct vk_qdev_model *m);
 
 /* How to ask a binary. */
-struct qdev_probe_opts {
+struct vk_qdev_probe_opts {
 	unsigned timeout_ms;   /* per run of the binary; 0: 10,000 (a probe of a silent binary ends, killed) */
 	const char *cache_dir; /* NULL: $VFIOKIT_CACHE_DIR, else $XDG_CACHE_HOME/vfiokit, else ~/.cache/vfiokit;
 	                          "" (empty): no cache */
@@ -94,19 +94,19 @@ struct qdev_probe_opts {
 };
 
 /**
- * qdev_model_probe() - the device model of a QEMU binary for @names (the
+ * vk_qdev_model_probe() - the device model of a QEMU binary for @names (the
  * device types a command line uses; vfio-pci always): `-version`,
  * `-device help`, `-object iommufd,help` and `-device NAME,help` for each,
  * each run killed after the timeout.  Answers
  * are cached in a file keyed by the binary's path, size, mtime and version,
  * so a later run that asks about the same types runs the binary once
  * (`-version`) or not at all when the cache matches path, size and mtime.
- * @out: receives a heap model; free with qdev_model_free().
+ * @out: receives a heap model; free with vk_qdev_model_free().
  * Returns 0; -ETIMEDOUT (the binary did not answer in time, killed), -ENOEXEC
  * or -EINVAL (it printed no QEMU version), -errno when it cannot be run.
  */
-int qdev_model_probe(const char *binary, size_t nnames, const char *const *names,
-                     const struct qdev_probe_opts *opts, struct qdev_model **out, struct vk_error *err);
+int vk_qdev_model_probe(const char *binary, size_t nnames, const char *const *names,
+                     const struct vk_qdev_probe_opts *opts, struct vk_qdev_model **out, struct vk_error *err);
 
 /**
  * vk_run_capture() - run @argv (argv[0] a path) with stdin /dev/null and FDs

@@ -30,94 +30,94 @@
  * before building anything that size.  Below them parsing is linear in the
  * size of the input, in time and memory.
  */
-#define QC_MAX_TEXT (16u << 20)  /* bytes: an .args file, stdin, /proc/PID/cmdline, all of argv */
-#define QC_MAX_ARGS 1000000u     /* words of a command line */
-#define QC_MAX_PROPS 1000000u    /* properties of one command line (and so of one option) */
+#define VK_QC_MAX_TEXT (16u << 20)  /* bytes: an .args file, stdin, /proc/PID/cmdline, all of argv */
+#define VK_QC_MAX_ARGS 1000000u     /* words of a command line */
+#define VK_QC_MAX_PROPS 1000000u    /* properties of one command line (and so of one option) */
 
 /* Where a parse error (or a finding) is: argument index, column, file line. */
-struct qc_pos {
+struct vk_qc_pos {
 	long argi;        /* index into qc_cmdline.argv (0 = program), -1 when unknown */
 	size_t col;       /* 1-based column inside that argument (or that file line), 0 when unknown */
 	unsigned line;    /* 1-based line of an .args file, 0 for plain argv */
 };
 
 /* The JSON type a property value had (key=value values are always strings). */
-enum qc_vkind {
-	QC_V_STRING = 0,
-	QC_V_NUMBER,
-	QC_V_BOOL,
-	QC_V_NULL,
-	QC_V_COMPOUND, /* object or array (JSON text kept in value) */
+enum vk_qc_vkind {
+	VK_QC_V_STRING = 0,
+	VK_QC_V_NUMBER,
+	VK_QC_V_BOOL,
+	VK_QC_V_NULL,
+	VK_QC_V_COMPOUND, /* object or array (JSON text kept in value) */
 };
 
-struct qc_prop {
+struct vk_qc_prop {
 	char *key;
 	char *value;          /* unescaped; numbers/bools in their JSON spelling */
-	enum qc_vkind kind;
+	enum vk_qc_vkind kind;
 	bool implied;         /* the key was implied (first element without '=') */
 	bool flag;            /* "key" alone in a QemuOpts list (means key=on) */
 	size_t col;           /* 1-based column of the element inside the argument */
 };
 
 /* How an option's argument is split into properties. */
-enum qc_syntax {
-	QC_SYN_NONE = 0,  /* the argument is kept whole */
-	QC_SYN_OPTS,      /* QemuOpts: key=value list, "key" alone = key=on */
-	QC_SYN_KEYVAL,    /* keyval (util/keyval.c): every element needs '=' but the implied one */
+enum vk_qc_syntax {
+	VK_QC_SYN_NONE = 0,  /* the argument is kept whole */
+	VK_QC_SYN_OPTS,      /* QemuOpts: key=value list, "key" alone = key=on */
+	VK_QC_SYN_KEYVAL,    /* keyval (util/keyval.c): every element needs '=' but the implied one */
 };
 
 /* One row of the option table. */
-struct qc_optdef {
+struct vk_qc_optdef {
 	const char *name;         /* without the dash */
 	bool has_arg;
-	enum qc_syntax syntax;
+	enum vk_qc_syntax syntax;
 	const char *implied_key;  /* key of a first element without '=' (NULL: none) */
 	unsigned json_since;      /* QEMU version (major*100+minor) from which '{' JSON is accepted, 0: never */
 };
 
-struct qc_option {
-	const struct qc_optdef *def;  /* NULL for an unknown option or an image */
+struct vk_qc_option {
+	const struct vk_qc_optdef *def;  /* NULL for an unknown option or an image */
 	char *name;                   /* as written, without dashes ("" for an image) */
 	char *arg;                    /* the argument, NULL for options without one */
 	long argi;                    /* index of the option word in argv */
 	unsigned line;                /* line of the option word in an .args file, 0 otherwise */
 	bool is_image;                /* a positional word (QEMU: -hda) */
 	bool json;                    /* arg was JSON */
-	struct qc_prop *props;        /* when the syntax is parsed */
+	struct vk_qc_prop *props;        /* when the syntax is parsed */
 	size_t nprops;
 };
 
-struct qc_cmdline {
+struct vk_qc_cmdline {
 	char **env;         /* leading VAR=value assignments of an .args file */
 	size_t nenv;
 	char **argv;        /* argv[0] is the program when has_program, NULL-terminated */
 	size_t argc;
 	unsigned *lines;    /* line of each argv word (all 0 for plain argv) */
 	bool has_program;
-	struct qc_option *opts;
+	struct vk_qc_option *opts;
 	size_t nopts;
 };
 
 enum {
 	/* argv[0] is the QEMU program (a /proc/PID/cmdline, an .args file). */
-	QC_ARGV_HAS_PROGRAM = 1u << 0,
+	VK_QC_ARGV_HAS_PROGRAM = 1u << 0,
 	/* argv[0] is the program when it does not start with '-'. */
-	QC_ARGV_DETECT_PROGRAM = 1u << 1,
+	VK_QC_ARGV_DETECT_PROGRAM = 1u << 1,
 };
 
 /**
- * qc_option_lookup() - the table row of an option.
+ * vk_qc_option_lookup() - the table row of an option.
  * @name: without leading dashes ("device").
  * Returns the row, or NULL when QEMU has no such option.
  */
-const struct qc_optdef *qc_option_lookup(const char *name);
+const struct vk_qc_optdef *vk_qc_option_lookup(const char *name);
 
 /**
- * qc_parse_argv() - parse a QEMU argument vector.
+ * vk_qc_parse_argv() - parse a QEMU argument vector.
  * @argc, @argv: the words; copied.
  * @lines:       line of each word in a file (may be NULL).
  * @flags:       QC_ARGV_* flags.
- * @out:         receives the command line; free with qc_cmdline_free().
+ * @out:         receives the command line; free with vk_qc_cmdline_free().
  * @pos:         receives the place of a parse error (may be NULL).
  * @err:         receives the message, which also names the place.
  *
@@ -126,11 +126,11 @@ const struct qc_optdef *qc_option_lookup(const char *name);
  * -ENOMEM.
  * An unknown option is not an error here (the rules report it).
  */
-int qc_parse_argv(size_t argc, char *const argv[], const unsigned *lines, unsigned flags,
-                  struct qc_cmdline **out, struct qc_pos *pos, struct vk_error *err);
+int vk_qc_parse_argv(size_t argc, char *const argv[], const unsigned *lines, unsigned flags,
+                  struct vk_qc_cmdline **out, struct vk_qc_pos *pos, struct vk_error *err);
 
 /**
- * qc_split_args_text() - split the text of a libvirt-style .args file into words.
+ * vk_qc_split_args_text() - split the text of a libvirt-style .args file into words.
  * @text, @len: the file contents (need not be NUL-terminated).
  * @words:      receives a NULL-terminated malloc'd vector of malloc'd words.
  * @nwords:     receives the count.
@@ -143,77 +143,77 @@ int qc_parse_argv(size_t argc, char *const argv[], const unsigned *lines, unsign
  * escapes outside single quotes, '#' comments at the start of a word.
  *
  * Returns 0, -EINVAL (unterminated quote, backslash at end of input, NUL byte),
- * -E2BIG (more than QC_MAX_TEXT bytes or QC_MAX_ARGS words), -ENOMEM.
+ * -E2BIG (more than VK_QC_MAX_TEXT bytes or VK_QC_MAX_ARGS words), -ENOMEM.
  */
-int qc_split_args_text(const char *text, size_t len, char ***words, size_t *nwords,
-                       unsigned **lines, struct qc_pos *pos, struct vk_error *err);
+int vk_qc_split_args_text(const char *text, size_t len, char ***words, size_t *nwords,
+                       unsigned **lines, struct vk_qc_pos *pos, struct vk_error *err);
 
 /**
- * qc_parse_args_text() - parse the text of an .args file: leading VAR=value
+ * vk_qc_parse_args_text() - parse the text of an .args file: leading VAR=value
  *                        assignments, the program, its arguments.
- * Returns as qc_parse_argv(); positions carry the file line.
+ * Returns as vk_qc_parse_argv(); positions carry the file line.
  */
-int qc_parse_args_text(const char *text, size_t len, struct qc_cmdline **out,
-                       struct qc_pos *pos, struct vk_error *err);
+int vk_qc_parse_args_text(const char *text, size_t len, struct vk_qc_cmdline **out,
+                       struct vk_qc_pos *pos, struct vk_error *err);
 
 /**
- * qc_parse_args_file() - read and parse an .args file; "-" reads stdin.
- * A pipe or FIFO is read too (--args-file <(...)), to at most QC_MAX_TEXT bytes.
- * Returns as qc_parse_args_text(), -E2BIG for a longer input, or -errno when
+ * vk_qc_parse_args_file() - read and parse an .args file; "-" reads stdin.
+ * A pipe or FIFO is read too (--args-file <(...)), to at most VK_QC_MAX_TEXT bytes.
+ * Returns as vk_qc_parse_args_text(), -E2BIG for a longer input, or -errno when
  * the file cannot be read.
  */
-int qc_parse_args_file(const char *path, struct qc_cmdline **out, struct qc_pos *pos,
+int vk_qc_parse_args_file(const char *path, struct vk_qc_cmdline **out, struct vk_qc_pos *pos,
                        struct vk_error *err);
 
 /**
- * qc_parse_pid() - parse the command line of a running process
+ * vk_qc_parse_pid() - parse the command line of a running process
  *                  (/proc/PID/cmdline under @proc, NULL for "/proc").
- * Returns as qc_parse_argv(), or -ESRCH/-EACCES/-errno when it cannot be read,
+ * Returns as vk_qc_parse_argv(), or -ESRCH/-EACCES/-errno when it cannot be read,
  * -EINVAL for an empty command line (a kernel thread, a zombie) or a file that
- * is not a regular file, -E2BIG past QC_MAX_TEXT.
+ * is not a regular file, -E2BIG past VK_QC_MAX_TEXT.
  */
-int qc_parse_pid(const char *proc, pid_t pid, struct qc_cmdline **out, struct qc_pos *pos,
+int vk_qc_parse_pid(const char *proc, pid_t pid, struct vk_qc_cmdline **out, struct vk_qc_pos *pos,
                  struct vk_error *err);
 
 /**
- * qc_parse_props() - split one option argument into properties.
+ * vk_qc_parse_props() - split one option argument into properties.
  * @arg:         the argument.
- * @syntax:      QC_SYN_OPTS or QC_SYN_KEYVAL.
+ * @syntax:      VK_QC_SYN_OPTS or VK_QC_SYN_KEYVAL.
  * @implied_key: key of a first element without '=' (may be NULL).
- * @props, @n:   receive the properties (free with qc_props_free()).
+ * @props, @n:   receive the properties (free with vk_qc_props_free()).
  * @col:         receives the 1-based column of an error.
  * @err:         the message.
  *
  * ",," inside a value (or an implied value) stands for one ','.
  * Linear in the length of @arg.
  * Returns 0, -EINVAL (empty key, element without '=' where keyval needs one),
- * -E2BIG (more than QC_MAX_PROPS properties), -ENOMEM.
+ * -E2BIG (more than VK_QC_MAX_PROPS properties), -ENOMEM.
  */
-int qc_parse_props(const char *arg, enum qc_syntax syntax, const char *implied_key,
-                   struct qc_prop **props, size_t *n, size_t *col, struct vk_error *err);
+int vk_qc_parse_props(const char *arg, enum vk_qc_syntax syntax, const char *implied_key,
+                   struct vk_qc_prop **props, size_t *n, size_t *col, struct vk_error *err);
 
 /**
- * qc_parse_json_props() - split a JSON object argument into properties.
- * Nested objects and arrays are kept as compact JSON text (QC_V_COMPOUND).
+ * vk_qc_parse_json_props() - split a JSON object argument into properties.
+ * Nested objects and arrays are kept as compact JSON text (VK_QC_V_COMPOUND).
  * Returns 0, -EINVAL (not JSON, not an object; @col receives the place),
- * -E2BIG (more than QC_MAX_PROPS members), -ENOMEM.
+ * -E2BIG (more than VK_QC_MAX_PROPS members), -ENOMEM.
  */
-int qc_parse_json_props(const char *arg, struct qc_prop **props, size_t *n, size_t *col,
+int vk_qc_parse_json_props(const char *arg, struct vk_qc_prop **props, size_t *n, size_t *col,
                         struct vk_error *err);
 
-/* Free an array from qc_parse_props()/qc_parse_json_props(). */
-void qc_props_free(struct qc_prop *props, size_t n);
+/* Free an array from vk_qc_parse_props()/vk_qc_parse_json_props(). */
+void vk_qc_props_free(struct vk_qc_prop *props, size_t n);
 
 /* The last property named @key of @o (QEMU: the last one wins), or NULL. */
-const struct qc_prop *qc_option_prop(const struct qc_option *o, const char *key);
+const struct vk_qc_prop *vk_qc_option_prop(const struct vk_qc_option *o, const char *key);
 
 /* Its value, or NULL. */
-const char *qc_option_get(const struct qc_option *o, const char *key);
+const char *vk_qc_option_get(const struct vk_qc_option *o, const char *key);
 
 /* The driver of a -device, the qom-type of an -object, ... (the implied key's value), or NULL. */
-const char *qc_option_type(const struct qc_option *o);
+const char *vk_qc_option_type(const struct vk_qc_option *o);
 
 /* Free a command line; NULL is allowed. */
-void qc_cmdline_free(struct qc_cmdline *c);
+void vk_qc_cmdline_free(struct vk_qc_cmdline *c);
 
 #endif

@@ -113,7 +113,7 @@ char *vk_report_json(const struct vk_report *r, const char *extra);
 /* ---- QEMU capabilities ---- */
 
 /* What a QEMU can do, as far as the rules care. */
-struct qemu_caps {
+struct vk_qemu_caps {
 	unsigned version;         /* major*100 + minor; 0 when unknown */
 	char label[64];           /* "9.0 (built-in table)", "qemu-system-x86_64 9.2.0" */
 	bool from_binary;
@@ -126,57 +126,57 @@ struct qemu_caps {
 	bool json_object;         /* -object '{...}' */
 	bool json_device;         /* -device '{...}' */
 	/* QEMU's device model (vfiokit/qdev_model.h) for the qdev rules (VV020-VV029):
-	 * qemu_caps_builtin() sets the built-in table nearest to the version; a
-	 * caller that probed a binary (qdev_model_probe()) sets its model and frees
+	 * vk_qemu_caps_builtin() sets the built-in table nearest to the version; a
+	 * caller that probed a binary (vk_qdev_model_probe()) sets its model and frees
 	 * it; NULL: those rules are not applied. */
-	const struct qdev_model *model;
+	const struct vk_qdev_model *model;
 };
 
 /* Versions (major*100+minor) at which features appeared; see docs/rules.md. */
-#define QEMU_VERSION_IOMMUFD     900
-#define QEMU_VERSION_JSON_OBJECT 600
-#define QEMU_VERSION_JSON_DEVICE 602
-#define QEMU_VERSION_NEWEST      1001
+#define VK_QEMU_VERSION_IOMMUFD     900
+#define VK_QEMU_VERSION_JSON_OBJECT 600
+#define VK_QEMU_VERSION_JSON_DEVICE 602
+#define VK_QEMU_VERSION_NEWEST      1001
 
 /**
- * qemu_caps_builtin() - the built-in capability table.
+ * vk_qemu_caps_builtin() - the built-in capability table.
  * @version: "X.Y" or "X.Y.Z", NULL or "latest" for the newest known.
  * @out:     receives the capabilities.
  * Returns 0, or -EINVAL for a malformed version.
  */
-int qemu_caps_builtin(const char *version, struct qemu_caps *out, struct vk_error *err);
+int vk_qemu_caps_builtin(const char *version, struct vk_qemu_caps *out, struct vk_error *err);
 
 /**
- * qemu_caps_from_help() - capabilities from the texts a QEMU binary prints.
+ * vk_qemu_caps_from_help() - capabilities from the texts a QEMU binary prints.
  * @version_text: output of `qemu -version` ("QEMU emulator version 9.2.0 ...").
  * @device_help:  output of `qemu -device vfio-pci,help` (NULL or "" when it failed).
  * @object_help:  output of `qemu -object iommufd,help` (NULL or "" when it failed).
  * Returns 0, or -EINVAL when the version cannot be read.
  */
-int qemu_caps_from_help(const char *version_text, const char *device_help, const char *object_help,
-                        struct qemu_caps *out, struct vk_error *err);
+int vk_qemu_caps_from_help(const char *version_text, const char *device_help, const char *object_help,
+                        struct vk_qemu_caps *out, struct vk_error *err);
 
 /**
- * qemu_caps_probe() - run @binary with -version, -device vfio-pci,help and
+ * vk_qemu_caps_probe() - run @binary with -version, -device vfio-pci,help and
  * -object iommufd,help (no machine is started) and read its answers.
  * Returns 0, or -errno when the binary cannot be run or prints no version.
  */
-int qemu_caps_probe(const char *binary, struct qemu_caps *out, struct vk_error *err);
+int vk_qemu_caps_probe(const char *binary, struct vk_qemu_caps *out, struct vk_error *err);
 
 /**
- * qemu_caps_probe_timed() - qemu_caps_probe() with a deadline for each run of
+ * vk_qemu_caps_probe_timed() - vk_qemu_caps_probe() with a deadline for each run of
  * @binary (0: 10,000 ms): a binary that does not answer in time is killed
  * (with what it started) and the probe fails with -ETIMEDOUT and a message
  * naming the question.  caps->model is left NULL.
  */
-int qemu_caps_probe_timed(const char *binary, unsigned timeout_ms, struct qemu_caps *out, struct vk_error *err);
+int vk_qemu_caps_probe_timed(const char *binary, unsigned timeout_ms, struct vk_qemu_caps *out, struct vk_error *err);
 
 /**
- * qemu_caps_from_model() - capabilities from a device model (a probed binary's:
+ * vk_qemu_caps_from_model() - capabilities from a device model (a probed binary's:
  * its version, what its vfio-pci lists, whether it has -object iommufd), with
  * out->model = @m.  Returns 0.
  */
-int qemu_caps_from_model(const struct qdev_model *m, struct qemu_caps *out);
+int vk_qemu_caps_from_model(const struct vk_qdev_model *m, struct vk_qemu_caps *out);
 
 /* ---- checks ---- */
 
@@ -187,7 +187,7 @@ int qemu_caps_from_model(const struct qdev_model *m, struct qemu_caps *out);
  * @r:    receives the findings.
  * Returns 0 or -ENOMEM.
  */
-int vk_check_cmdline(const struct qc_cmdline *c, const struct qemu_caps *caps, struct vk_report *r,
+int vk_check_cmdline(const struct vk_qc_cmdline *c, const struct vk_qemu_caps *caps, struct vk_report *r,
                      struct vk_error *err);
 
 struct vk_root;
@@ -199,7 +199,7 @@ struct vk_root;
  * @root: the host tree (from vk_root_open()).
  * Returns 0, -ENOMEM, or -errno when the tree cannot be read at all.
  */
-int vk_check_host(const struct qc_cmdline *c, const struct vk_root *root, struct vk_report *r,
+int vk_check_host(const struct vk_qc_cmdline *c, const struct vk_root *root, struct vk_report *r,
                   struct vk_error *err);
 
 /* ---- live FDs (VV2xx) ---- */
@@ -264,7 +264,7 @@ struct vk_vfio_node {
 	enum vk_node_kind kind;
 	unsigned major, minor;
 	char name[64];                  /* "vfio0", "12", "iommu", "vfio" */
-	char bdf[PCI_ADDR_STRLEN];      /* the PCI device of a cdev, "" otherwise */
+	char bdf[VK_PCI_ADDR_STRLEN];      /* the PCI device of a cdev, "" otherwise */
 };
 
 /**
@@ -283,7 +283,7 @@ int vk_vfio_nodes_read(const struct vk_root *root, struct vk_vfio_node **nodes, 
  * vk_vfio_node_of_fd() - which of @nodes an open FD is.
  * @fd:    an FD that can be fstat()ed and, for a regular file, pread() (an
  *         O_PATH FD is enough for a character device).
- * Applies the resolver's vfio_node_identity_check() (a character device with
+ * Applies the resolver's vk_vfio_node_identity_check() (a character device with
  * that st_rdev, or a fakesys stand-in naming it) to each candidate.
  * Returns the node, or NULL when @fd is none of them.
  */
@@ -307,7 +307,7 @@ const struct vk_vfio_node *vk_vfio_node_of_fd(int fd, const struct vk_vfio_node 
  * file (a stand-in); a device of another process is never opened.
  * Returns 0, -ENOMEM, or -errno when the host tree cannot be read at all.
  */
-int vk_check_fd_inventory(const struct qc_cmdline *c, const struct vk_fd_inventory *inv,
+int vk_check_fd_inventory(const struct vk_qc_cmdline *c, const struct vk_fd_inventory *inv,
                           const struct vk_root *root, struct vk_report *r, struct vk_error *err);
 
 /**
@@ -318,7 +318,7 @@ int vk_check_fd_inventory(const struct qc_cmdline *c, const struct vk_fd_invento
  * @proc: where /proc is (NULL: "/proc").
  * Returns 0, -ENOMEM, or -errno when /proc/PID/fd cannot be read.
  */
-int vk_check_fds(const struct qc_cmdline *c, pid_t pid, const char *proc, const struct vk_root *root,
+int vk_check_fds(const struct vk_qc_cmdline *c, pid_t pid, const char *proc, const struct vk_root *root,
                  struct vk_report *r, struct vk_error *err);
 
 #endif

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-#ifndef VFIOKIT_CLEANUP_H
-#define VFIOKIT_CLEANUP_H
+#ifndef VK_CLEANUP_H
+#define VK_CLEANUP_H
 
 #include <dirent.h>
 #include <errno.h>
