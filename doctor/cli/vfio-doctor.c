@@ -38,7 +38,9 @@ static int help(void)
 	       "its driver, IOMMU group, nodes and their access; the locked-memory limit; QEMU.\n"
 	       "\n"
 	       "Options:\n"
-	       "  --root DIR        the host tree to check (default /; e.g. a fakesys tree)\n"
+	       "  --root DIR        the host tree to check (default /; e.g. a fakesys tree);\n"
+	       "                    for another host's tree the QEMU and memlock checks are\n"
+	       "                    SKIP (not checked) unless --qemu / --memlock give them\n"
 	       "  --user NAME|UID   the account QEMU runs as: can it open the device nodes?\n"
 	       "  --memory SIZE     the VM's memory (16G, 512M), compared with RLIMIT_MEMLOCK\n"
 	       "  --memlock SIZE    the QEMU user's RLIMIT_MEMLOCK (default: this process's; 'unlimited')\n"
@@ -59,9 +61,9 @@ static int help(void)
 	       "  -h, --help        show this help\n"
 	       "  -V, --version     show the version\n"
 	       "\n"
-	       "Exit status: 0 no check failed (warnings allowed), 1 a check failed, 2 usage error\n"
-	       "or the report could not be made or written.  See vfio-doctor(1); docs/fleet.md:\n"
-	       "many hosts.\n");
+	       "Exit status: 0 no check failed (warnings and checks not made allowed), 1 a check\n"
+	       "failed, 2 usage error or the report could not be made or written.\n"
+	       "See vfio-doctor(1); docs/fleet.md: many hosts.\n");
 	return 0;
 }
 
@@ -149,9 +151,9 @@ static char *render_text(const struct vk_doctor_report *rep, bool color)
 		return NULL;
 	vk_doctor_print_with(rep, f, flags);
 	if (!arg_quiet)
-		fprintf(f, "%zu passed, %zu warning%s, %zu failed\n", vk_doctor_count(rep, VK_DOCTOR_PASS),
+		fprintf(f, "%zu passed, %zu warning%s, %zu failed, %zu not checked\n", vk_doctor_count(rep, VK_DOCTOR_PASS),
 		        vk_doctor_count(rep, VK_DOCTOR_WARN), vk_doctor_count(rep, VK_DOCTOR_WARN) == 1 ? "" : "s",
-		        vk_doctor_count(rep, VK_DOCTOR_FAIL));
+		        vk_doctor_count(rep, VK_DOCTOR_FAIL), vk_doctor_count(rep, VK_DOCTOR_SKIP));
 	if (fclose(f) != 0 || !buf) {
 		free(buf);
 		return NULL;
@@ -336,6 +338,16 @@ static int write_report(const char *text)
 	return 0;
 }
 
+/* Whether @dir is another host's tree rather than this machine's "/": the
+ * fact vk_doctor_options.other_host carries (a path that cannot be resolved
+ * was refused by vk_root_open() already). */
+static bool is_other_host(const char *dir)
+{
+	_cleanup_free_ char *real = realpath(dir, NULL);
+
+	return !real || strcmp(real, "/") != 0;
+}
+
 static int run(int argc, char *argv[])
 {
 	_cleanup_free_ char *text = NULL;
@@ -358,6 +370,7 @@ static int run(int argc, char *argv[])
 		goto out;
 	}
 	arg_opts.root = root;
+	arg_opts.other_host = is_other_host(arg_root);
 	/* the time the run started: what a collector compares with its own clock */
 	clock_gettime(CLOCK_REALTIME, &host.time);
 	if (vk_doctor_run(&arg_opts, &rep, &err) < 0) {

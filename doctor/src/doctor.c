@@ -19,6 +19,8 @@ const char *vk_doctor_status_name(enum vk_doctor_status s)
 		return "FAIL";
 	case VK_DOCTOR_WARN:
 		return "WARN";
+	case VK_DOCTOR_SKIP:
+		return "SKIP";
 	default:
 		return "PASS";
 	}
@@ -149,7 +151,7 @@ int vk_doctor_to_findings(const struct vk_doctor_report *rep, struct vk_report *
 		size_t off = 0;
 		int r;
 
-		if (c->status == VK_DOCTOR_PASS)
+		if (c->status == VK_DOCTOR_PASS || c->status == VK_DOCTOR_SKIP)
 			continue;
 		for (size_t k = 0; k < c->n_evidence && off < sizeof(ev); k++) {
 			int w = snprintf(ev + off, sizeof(ev) - off, "%s%s", k ? "; " : "", c->evidence[k]);
@@ -357,9 +359,10 @@ char *vk_doctor_json(const struct vk_doctor_report *rep, const char *extra)
 	}
 	json_object_set(root, "checks", arr);
 	json_object_set_new(root, "summary",
-	                    json_pack("{s:I, s:I, s:I}", "pass", (json_int_t)vk_doctor_count(rep, VK_DOCTOR_PASS),
+	                    json_pack("{s:I, s:I, s:I, s:I}", "pass", (json_int_t)vk_doctor_count(rep, VK_DOCTOR_PASS),
 	                              "warn", (json_int_t)vk_doctor_count(rep, VK_DOCTOR_WARN), "fail",
-	                              (json_int_t)vk_doctor_count(rep, VK_DOCTOR_FAIL)));
+	                              (json_int_t)vk_doctor_count(rep, VK_DOCTOR_FAIL), "skip",
+	                              (json_int_t)vk_doctor_count(rep, VK_DOCTOR_SKIP)));
 	out = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 out:
 	json_decref(arr);

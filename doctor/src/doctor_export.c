@@ -67,11 +67,12 @@ int vk_doctor_host_read(const struct vk_doctor_options *o, const struct vk_docto
 	if (r < 0)
 		return r;
 	h->vfio_devices = n;
-	/* the limit VD201 judged: stated, this process's, or unknown for another user */
+	/* the limit VD201 judged: stated, this process's, or unknown for another
+	 * user or another host's tree (VD201 not checked) */
 	h->memlock_known = true;
 	if (o->memlock_given) {
 		h->memlock = o->memlock;
-	} else if (o->user && o->user->uid != geteuid()) {
+	} else if (o->other_host || (o->user && o->user->uid != geteuid())) {
 		h->memlock_known = false;
 	} else {
 		struct rlimit rl;
@@ -168,19 +169,19 @@ static bool *find_repeats(const struct vk_doctor_report *rep)
 	return dup;
 }
 
-static void write_checks(FILE *f, const struct vk_doctor_report *rep, const bool *dup, size_t cnt[3])
+static void write_checks(FILE *f, const struct vk_doctor_report *rep, const bool *dup, size_t cnt[4])
 {
-	static const char *const st[] = { "pass", "warn", "fail" };
+	static const char *const st[] = { "pass", "warn", "fail", "skip" };
 
 	family(f, "vfiokit_doctor_check_status",
 	       "Result of one vfio-doctor check (check: the rule, see docs/rules.md; device: the PCI device of a "
-	       "device check, empty for a host check): 1 for the status it has (status: pass, warn, fail), 0 for the two others.");
+	       "device check, empty for a host check): 1 for the status it has (status: pass, warn, fail, skip: not checked), 0 for the others.");
 	for (size_t i = 0; i < rep->n; i++) {
 		const struct vk_doctor_check *c = &rep->checks[i];
 		if (dup[i])
 			continue;
 		cnt[c->status]++;
-		for (int s = VK_DOCTOR_PASS; s <= VK_DOCTOR_FAIL; s++) {
+		for (int s = VK_DOCTOR_PASS; s <= VK_DOCTOR_SKIP; s++) {
 			fputs("vfiokit_doctor_check_status{", f);
 			label(f, true, "check", c->rule->id);
 			label(f, false, "name", c->rule->name);
@@ -194,7 +195,7 @@ static void write_checks(FILE *f, const struct vk_doctor_report *rep, const bool
 		}
 	}
 	family(f, "vfiokit_doctor_checks", "Number of checks of the last vfio-doctor run by status.");
-	for (int s = VK_DOCTOR_PASS; s <= VK_DOCTOR_FAIL; s++)
+	for (int s = VK_DOCTOR_PASS; s <= VK_DOCTOR_SKIP; s++)
 		fprintf(f, "vfiokit_doctor_checks{status=\"%s\"} %zu\n", st[s], cnt[s]);
 }
 
@@ -241,7 +242,7 @@ static void write_host(FILE *f, const struct vk_doctor_host *h, const char *vers
 char *vk_doctor_prometheus(const struct vk_doctor_report *rep, const struct vk_doctor_host *h, const char *version)
 {
 	_cleanup_free_ bool *dup = find_repeats(rep);
-	size_t cnt[3] = { 0 }, len = 0;
+	size_t cnt[4] = { 0 }, len = 0;
 	char *buf = NULL;
 	FILE *f;
 

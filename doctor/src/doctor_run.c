@@ -28,6 +28,23 @@ static bool self_has_ipc_lock(void)
 	return false;
 }
 
+/*
+ * A check of a fact that lives in the running host, not in its tree: under a
+ * tree of another host (--root other than "/") this machine's QEMU binary or
+ * this process's limit would be a guess about that host, so the check says it
+ * was not made and what to give to make it.
+ */
+static int skip_other_host(const struct vk_doctor_options *o, struct vk_doctor_report *rep, const char *id,
+                           const char *what, const char *fix)
+{
+	char root[512];
+
+	TRY(vk_doctor_add(rep, id, VK_DOCTOR_SKIP, NULL, fix,
+	                  "not checked: --root names another host's tree, and this machine's %s says nothing about it",
+	                  what));
+	return vk_doctor_evidence(rep, "--root %s: not this machine's /", vk__doc_path(o->root, "/", root, sizeof(root)));
+}
+
 int vk_doctor_check_memlock(const struct vk_doctor_options *o, struct vk_doctor_report *rep, struct vk_error *err)
 {
 	char lim[64], mem[64], need[64], who[96] = "this process", fix[1024];
@@ -37,6 +54,9 @@ int vk_doctor_check_memlock(const struct vk_doctor_options *o, struct vk_doctor_
 	int r;
 
 	(void)err;
+	if (o->other_host && !o->memlock_given)
+		return skip_other_host(o, rep, "VD201", "RLIMIT_MEMLOCK",
+		                       "give --memlock SIZE (that host's QEMU user's limit: ulimit -l there, or LimitMEMLOCK=) to check it");
 	if (o->user)
 		vk__doc_user_desc(o->user, who, sizeof(who));
 	if (o->memlock_given) {
@@ -133,6 +153,9 @@ int vk_doctor_check_qemu(const struct vk_doctor_options *o, struct vk_doctor_rep
 	(void)err;
 	if (o->skip_qemu)
 		return 0;
+	if (o->other_host && !o->qemu)
+		return skip_other_host(o, rep, "VD301", "QEMU",
+		                       "give --qemu BINARY (the QEMU that host runs, or one of its version) to check it");
 	if (o->qemu)
 		snprintf(bin, sizeof(bin), "%s", o->qemu);
 	else if (vk_doctor_find_qemu(NULL, bin, sizeof(bin)) < 0) {

@@ -154,7 +154,7 @@ static void check_json(const char *text, int rc)
 	json_error_t je;
 	json_t *j = json_loads(text, 0, &je);
 	regex_t id_re;
-	size_t n[3] = { 0 };
+	size_t n[4] = { 0 };
 
 	cr_assert_not_null(j, "%s: %s", je.text, text);
 	cr_assert_str_eq(json_string_value(json_object_get(j, "tool")), "vfio-doctor");
@@ -189,8 +189,9 @@ static void check_json(const char *text, int rc)
 		else
 			cr_assert(json_is_null(subj), "%s: a host check has no subject", id);
 		const char *st = json_string_value(json_object_get(c, "status"));
-		cr_assert(st && (!strcmp(st, "PASS") || !strcmp(st, "WARN") || !strcmp(st, "FAIL")), "%s: status", id);
-		n[!strcmp(st, "PASS") ? 0 : !strcmp(st, "WARN") ? 1 : 2]++;
+		cr_assert(st && (!strcmp(st, "PASS") || !strcmp(st, "WARN") || !strcmp(st, "FAIL") || !strcmp(st, "SKIP")),
+		          "%s: status", id);
+		n[!strcmp(st, "PASS") ? 0 : !strcmp(st, "WARN") ? 1 : !strcmp(st, "FAIL") ? 2 : 3]++;
 		json_t *fix = json_object_get(c, "fix");
 		if (!strcmp(st, "PASS"))
 			cr_assert(json_is_null(fix), "%s: a PASS has no fix", id);
@@ -206,6 +207,8 @@ static void check_json(const char *text, int rc)
 	cr_assert_eq(json_integer_value(json_object_get(sum, "pass")), (json_int_t)n[0]);
 	cr_assert_eq(json_integer_value(json_object_get(sum, "warn")), (json_int_t)n[1]);
 	cr_assert_eq(json_integer_value(json_object_get(sum, "fail")), (json_int_t)n[2]);
+	cr_assert_eq(json_integer_value(json_object_get(sum, "skip")), (json_int_t)n[3]);
+	cr_assert_eq(json_object_size(sum), 4, "summary: pass, warn, fail, skip");
 	cr_assert_eq(rc, n[2] ? 1 : 0);
 	regfree(&id_re);
 	json_decref(j);
@@ -237,6 +240,85 @@ static bool schema_validate(const char *text)
 		return false;
 	cr_assert_eq(rc, 0, "schema validation failed: %s%s", o, e);
 	return true;
+}
+
+/* The status of check @id in the JSON report @text, "" when it is not there. */
+static const char *json_status(const char *text, const char *id, char *buf, size_t len)
+{
+	json_t *j = json_loads(text, 0, NULL), *c;
+	size_t i;
+
+	cr_assert_not_null(j, "%s", text);
+	buf[0] = '\0';
+	json_array_foreach(json_object_get(j, "checks"), i, c)
+		if (!strcmp(json_string_value(json_object_get(c, "id")), id))
+			snprintf(buf, len, "%s", json_string_value(json_object_get(c, "status")));
+	json_decref(j);
+	return buf;
+}
+
+/* Issue #19: under another host's tree, this machine's QEMU and this process's
+ * limit are not that host's: VD201 and VD301 are SKIP ("not checked"), counted,
+ * never a failure, unless --memlock / --qemu give them. */
+Test(cli, another_hosts_tree_leaves_qemu_and_memlock_unchecked)
+{
+	char scen[1024], qemu[1024], st[16], link[1100];
+
+	cr_assert_eq(vk_materialize(vk_scenario_path("default.yaml", scen, sizeof(scen)), dir, sizeof(dir)), 0);
+	/* the demo's healthy host: exit 0 whatever QEMU and limit this machine has */
+	cr_assert_eq(dt_run(out, sizeof(out), errb, sizeof(errb), "--root", dir, NULL), 0, "%s%s", out, errb);
+	static const char skip[] = ": SKIP\n              not checked: --root names another host's tree";
+	const char *lim = strstr(out, "Checking the locked-memory limit (RLIMIT_MEMLOCK)");
+	const char *qem = strstr(out, "Checking that QEMU has the iommufd backend");
+	cr_assert(lim && qem, "%s", out);
+	cr_assert(strncmp(strstr(lim, ": ") ?: "", skip, sizeof(skip) - 1) == 0, "%s", out);
+	cr_assert(strncmp(strstr(qem, ": ") ?: "", skip, sizeof(skip) - 1) == 0, "%s", out);
+	cr_assert(strstr(out, "fix: give --qemu BINARY") && strstr(out, "fix: give --memlock SIZE"), "%s", out);
+	cr_assert(strstr(out, " 0 failed, 2 not checked\n"), "%s", out);
+	/* -v: the evidence names the tree */
+	dt_run(out, sizeof(out), errb, sizeof(errb), "-v", "--root", dir, NULL);
+	cr_assert(strstr(out, "evidence: --root "), "%s", out);
+	cr_assert(strstr(out, ": not this machine's /"), "%s", out);
+
+	/* JSON: both SKIP, counted in the summary; no finding of a guess */
+	cr_assert_eq(dt_run(out, sizeof(out), errb, sizeof(errb), "--json", "--root", dir, NULL), 0, "%s", errb);
+	check_json(out, 0);
+	cr_assert_str_eq(json_status(out, "VD201", st, sizeof(st)), "SKIP");
+	cr_assert_str_eq(json_status(out, "VD301", st, sizeof(st)), "SKIP");
+	cr_assert(strstr(out, "\"skip\": 2"), "%s", out);
+
+	/* given explicitly, they are checked as on this machine's root */
+	cr_assert_eq(vk_mkdtemp(qdir, sizeof(qdir)), 0);
+	dt_fake_qemu(qdir, "7.2", qemu, sizeof(qemu));
+	cr_assert_eq(dt_run(out, sizeof(out), errb, sizeof(errb), "--json", "--root", dir, "--qemu", qemu, NULL), 1, "%s", errb);
+	cr_assert_str_eq(json_status(out, "VD301", st, sizeof(st)), "FAIL");
+	cr_assert_str_eq(json_status(out, "VD201", st, sizeof(st)), "SKIP");
+	cr_assert(strstr(out, "\"skip\": 1"), "%s", out);
+	cr_assert_eq(dt_run(out, sizeof(out), errb, sizeof(errb), "--json", "--root", dir, "--memory", "16G", "--memlock",
+	                    "64M", NULL),
+	             1, "%s", errb);
+	cr_assert_str_eq(json_status(out, "VD201", st, sizeof(st)), "FAIL");
+	cr_assert_str_eq(json_status(out, "VD301", st, sizeof(st)), "SKIP");
+	/* --no-qemu still leaves the check out altogether */
+	cr_assert_eq(dt_run(out, sizeof(out), errb, sizeof(errb), "--json", "--root", dir, "--no-qemu", NULL), 0, "%s", errb);
+	cr_assert_str_eq(json_status(out, "VD301", st, sizeof(st)), "");
+	/* the real Debian QEMU, when installed: asked, so its answer (7.2: FAIL) and not SKIP */
+	if (access("/usr/bin/qemu-system-x86_64", X_OK) == 0) {
+		int rc = dt_run(out, sizeof(out), errb, sizeof(errb), "--json", "--root", dir, "--memlock", "unlimited",
+		                "--qemu", "/usr/bin/qemu-system-x86_64", NULL);
+		json_status(out, "VD301", st, sizeof(st));
+		cr_assert(!strcmp(st, "PASS") || !strcmp(st, "FAIL"), "VD301 %s: %s", st, out);
+		cr_assert_eq(rc, !strcmp(st, "FAIL") ? 1 : 0, "%s", out);
+		if (strstr(out, "-version: 7."))
+			cr_assert_str_eq(st, "FAIL", "QEMU 7.x lacks iommufd: %s", out);
+	}
+
+	/* a path that is this machine's "/" (a symlink to it) is not another host */
+	snprintf(link, sizeof(link), "%s/slash", qdir);
+	cr_assert_eq(symlink("/", link), 0);
+	dt_run(out, sizeof(out), errb, sizeof(errb), "--json", "--root", link, "--no-qemu", NULL);
+	json_status(out, "VD201", st, sizeof(st));
+	cr_assert(!strcmp(st, "PASS") || !strcmp(st, "WARN"), "VD201 on this machine's / is checked: %s %s", st, errb);
 }
 
 Test(cli, json_every_field_and_schema)

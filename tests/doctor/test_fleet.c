@@ -101,7 +101,7 @@ static void parse(const char *text, struct expo *e)
 	cr_assert(expo_parse(text, true, e, why, sizeof(why)), "not valid exposition: %s\n%s", why, text);
 }
 
-static const char *const st_lower[] = { "pass", "warn", "fail" };
+static const char *const st_lower[] = { "pass", "warn", "fail", "skip" };
 
 /* The Prometheus output of a run and the JSON of the same run agree check by
  * check, and the facts agree with the tree. */
@@ -118,13 +118,13 @@ static void check_against_json(const char *dir, const char *prom, const char *js
 	for (size_t k = 0; k < e.n_type; k++)
 		cr_assert_str_eq(e.kind[k], "gauge", "%s is a %s", e.type[k], e.kind[k]);
 	json_t *checks = json_object_get(j, "checks");
-	cr_assert_eq(expo_count(&e, "vfiokit_doctor_check_status"), 3 * json_array_size(checks));
+	cr_assert_eq(expo_count(&e, "vfiokit_doctor_check_status"), 4 * json_array_size(checks));
 	json_array_foreach(checks, i, c) {
 		const char *id = json_string_value(json_object_get(c, "id"));
 		const char *name = json_string_value(json_object_get(c, "name"));
 		const char *st = json_string_value(json_object_get(c, "status"));
 		json_t *subj = json_object_get(c, "subject");
-		for (int s = 0; s < 3; s++) {
+		for (int s = 0; s < 4; s++) {
 			snprintf(labels, sizeof(labels), "check=%s,device=%s,name=%s,status=%s", id,
 			         json_is_string(subj) ? json_string_value(subj) : "", name, st_lower[s]);
 			const char *v = expo_get(&e, "vfiokit_doctor_check_status", labels);
@@ -135,8 +135,8 @@ static void check_against_json(const char *dir, const char *prom, const char *js
 		fails += !strcmp(st, "FAIL");
 	}
 	json_t *sum = json_object_get(j, "summary");
-	static const char *const key[] = { "pass", "warn", "fail" };
-	for (int s = 0; s < 3; s++) {
+	static const char *const key[] = { "pass", "warn", "fail", "skip" };
+	for (int s = 0; s < 4; s++) {
 		snprintf(labels, sizeof(labels), "status=%s", st_lower[s]);
 		const char *v = expo_get(&e, "vfiokit_doctor_checks", labels);
 		cr_assert_not_null(v);
@@ -229,6 +229,23 @@ Test(fleet, promtool_accepts_the_output)
 	                    "--no-qemu", "--memlock", "unlimited", NULL),
 	             0, "%s", errb);
 	promtool_accepts(file);
+	/* another host's tree with nothing stated: VD201 and VD301 not checked
+	 * (issue #19), a fourth status of every check, and no guessed limit */
+	snprintf(file, sizeof(file), "%s/skip.prom", tmp);
+	cr_assert_eq(dt_run(out, sizeof(out), errb, sizeof(errb), "--format=prometheus", "--output", file, "--root", def, NULL),
+	             0, "%s", errb);
+	promtool_accepts(file);
+	static char prom[262144], js[262144];
+	cr_assert_gt(vk_read_file(file, prom, sizeof(prom)), 0);
+	cr_assert(strstr(prom, "\nvfiokit_doctor_checks{status=\"skip\"} 2\n"), "%s", prom);
+	cr_assert(strstr(prom, "\nvfiokit_doctor_check_status{check=\"VD301\",name=\"qemu.iommufd\",device=\"\",status=\"skip\"} 1\n"),
+	          "%s", prom);
+	cr_assert_null(strstr(prom, "vfiokit_doctor_memlock_limit_bytes"), "%s", prom);
+	double t0 = now();
+	cr_assert_eq(dt_run(prom, sizeof(prom), errb, sizeof(errb), "--format=prometheus", "--root", def, NULL), 0, "%s", errb);
+	double t1 = now();
+	cr_assert_eq(dt_run(js, sizeof(js), errb, sizeof(errb), "--json", "--root", def, NULL), 0, "%s", errb);
+	check_against_json(def, prom, js, 0, t0, t1);
 	/* a promtool that can fail: a counter without _total is a lint problem */
 	put(tmp, "lint.prom", "# HELP x_requests Requests.\n# TYPE x_requests counter\nx_requests 1\n");
 	snprintf(file, sizeof(file), "%s/lint.prom", tmp);
@@ -262,7 +279,7 @@ Test(fleet, label_values_are_escaped_and_series_never_repeat)
 	/* the first of a repeated check counts, once */
 	struct expo e;
 	parse(p, &e);
-	cr_assert_eq(expo_count(&e, "vfiokit_doctor_check_status"), 3 * 3, "%s", p);
+	cr_assert_eq(expo_count(&e, "vfiokit_doctor_check_status"), 3 * 4, "%s", p);
 	cr_assert_str_eq(expo_get(&e, "vfiokit_doctor_check_status", "check=VD007,device=,name=platform.noiommu,status=warn"), "1");
 	cr_assert_str_eq(expo_get(&e, "vfiokit_doctor_checks", "status=pass"), "1");
 	cr_assert_str_eq(expo_get(&e, "vfiokit_doctor_checks", "status=warn"), "1");
@@ -392,7 +409,7 @@ Test(fleet, output_option_and_usage)
 	json_decref(j);
 	cr_assert_eq(dt_run(out, sizeof(out), errb, sizeof(errb), "--output", f, "--root", offd, "--no-qemu", NULL), 1);
 	cr_assert_geq(vk_read_file(f, filed, sizeof(filed)), 0);
-	cr_assert(strstr(filed, "Checking for an IOMMU") && strstr(filed, " failed\n") && !strchr(filed, '\033'), "%s", filed);
+	cr_assert(strstr(filed, "Checking for an IOMMU") && strstr(filed, " failed, 1 not checked\n") && !strchr(filed, '\033'), "%s", filed);
 	/* a run that fails leaves the last file as it was */
 	cr_assert_eq(dt_run(out, sizeof(out), errb, sizeof(errb), "--format=prometheus", "--output", f, "--root",
 	                    "/nonexistent-vfiokit-root", NULL),

@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* vfio-doctor's pieces: sizes, DAC access, the rule catalogue, report plumbing. */
+/* vfio-doctor's pieces: sizes, DAC access, the rule catalogue, report plumbing, SKIP. */
 #include <criterion/criterion.h>
 #include <string.h>
 #include <unistd.h>
 
 #include <vfiokit/doctor.h>
+#include <vfiokit/root.h>
 
 Test(units, parse_size)
 {
@@ -136,4 +137,61 @@ Test(units, report_plumbing)
 	free(js);
 	vk_doctor_report_clear(&rep);
 	cr_assert_eq(rep.n, 0);
+}
+
+/* Issue #19: SKIP is a status of its own, named, counted, no finding; the
+ * library gives it to VD201 and VD301 for another host's tree unless the limit
+ * or the QEMU binary is stated. */
+Test(units, skip_not_checked)
+{
+	struct vk_doctor_report rep = { 0 };
+	struct vk_report findings = { 0 };
+	struct vk_root *root = NULL;
+	struct vk_error e = { 0 };
+
+	cr_assert_str_eq(vk_doctor_status_name(VK_DOCTOR_SKIP), "SKIP");
+	cr_assert_str_eq(vk_doctor_status_name(VK_DOCTOR_FAIL), "FAIL");
+	cr_assert_eq(vk_root_open("/tmp", 0, &root, &e), 0, "%s", e.msg);
+	struct vk_doctor_options o = { .root = root, .other_host = true };
+	cr_assert_eq(vk_doctor_check_memlock(&o, &rep, &e), 0);
+	cr_assert_eq(vk_doctor_check_qemu(&o, &rep, &e), 0);
+	cr_assert_eq(rep.n, 2);
+	for (size_t i = 0; i < 2; i++) {
+		const struct vk_doctor_check *c = &rep.checks[i];
+		cr_assert_eq(c->status, VK_DOCTOR_SKIP, "%s", c->rule->id);
+		cr_assert(strstr(c->reason, "not checked: --root names another host's tree"), "%s", c->reason);
+		cr_assert(c->fix && strstr(c->fix, i ? "--qemu BINARY" : "--memlock SIZE"), "%s", c->fix);
+		cr_assert_eq(c->n_evidence, 1);
+		cr_assert_str_eq(c->evidence[0], "--root /tmp/: not this machine's /");
+	}
+	cr_assert_eq(vk_doctor_count(&rep, VK_DOCTOR_SKIP), 2);
+	cr_assert_eq(vk_doctor_to_findings(&rep, &findings), 0);
+	cr_assert_eq(findings.n, 0, "SKIP is not a finding");
+	char *js = vk_doctor_json(&rep, NULL);
+	cr_assert(js && strstr(js, "\"status\": \"SKIP\"") && strstr(js, "\"skip\": 2"), "%s", js);
+	free(js);
+	vk_doctor_report_clear(&rep);
+
+	/* stated: judged as on this machine (a 64 MiB limit below a 16 GiB VM) */
+	o.memlock_given = true;
+	o.memlock = 64ull << 20;
+	o.memory = 16ull << 30;
+	cr_assert_eq(vk_doctor_check_memlock(&o, &rep, &e), 0);
+	cr_assert_eq(rep.checks[0].status, VK_DOCTOR_FAIL);
+	/* a QEMU that is named is asked (this one cannot be run: WARN, not SKIP) */
+	o.qemu = "/nonexistent/qemu-system-x86_64";
+	cr_assert_eq(vk_doctor_check_qemu(&o, &rep, &e), 0);
+	cr_assert_eq(rep.checks[1].status, VK_DOCTOR_WARN);
+	/* --no-qemu leaves it out altogether */
+	o.qemu = NULL;
+	o.skip_qemu = true;
+	cr_assert_eq(vk_doctor_check_qemu(&o, &rep, &e), 0);
+	cr_assert_eq(rep.n, 2);
+	vk_doctor_report_clear(&rep);
+	/* this machine's root: not skipped */
+	o = (struct vk_doctor_options){ .root = root, .skip_qemu = true };
+	cr_assert_eq(vk_doctor_check_memlock(&o, &rep, &e), 0);
+	cr_assert_neq(rep.checks[0].status, VK_DOCTOR_SKIP);
+	vk_doctor_report_clear(&rep);
+	vk_root_close(root);
 }

@@ -7,7 +7,8 @@
  *
  * Each check is one rule of the validator's engine (ids VD0xx platform,
  * VD1xx per device, VD2xx process limits, VD3xx QEMU; see docs/rules.md,
- * "vfio-doctor checks") with a status PASS, WARN or FAIL, a one-line reason,
+ * "vfio-doctor checks") with a status PASS, WARN, FAIL or SKIP (not checked:
+ * what the tree cannot tell, such as another host's QEMU), a one-line reason,
  * what to do about it, and the paths it read.  Every host path is read
  * through a struct vk_root, so the same checks run on "/" and on a fakesys
  * tree.  Nothing here prints (except the *_print function) or exits.
@@ -31,6 +32,7 @@ enum vk_doctor_status {
 	VK_DOCTOR_PASS = 0,
 	VK_DOCTOR_WARN = 1,
 	VK_DOCTOR_FAIL = 2,
+	VK_DOCTOR_SKIP = 3, /* not checked: the fact belongs to a host that is not this one */
 };
 
 /* One check's result. */
@@ -70,9 +72,14 @@ struct vk_doctor_options {
 	bool memlock_given;               /* false: getrlimit() for the caller, "unknown" for another --user */
 	const char *qemu;                 /* QEMU binary; NULL: search $PATH (see vk_doctor_find_qemu()) */
 	bool skip_qemu;                   /* leave the QEMU check out */
+	/* The root is another host's tree (not this machine's "/"): this
+	 * machine's QEMU and this process's RLIMIT_MEMLOCK say nothing about
+	 * that host, so VD201 without memlock_given and VD301 without qemu are
+	 * VK_DOCTOR_SKIP rather than judged from here. */
+	bool other_host;
 };
 
-/* "PASS", "WARN", "FAIL". */
+/* "PASS", "WARN", "FAIL", "SKIP". */
 const char *vk_doctor_status_name(enum vk_doctor_status s);
 
 /**
@@ -112,7 +119,8 @@ int vk_doctor_check_device(const struct vk_doctor_options *o, const struct vk_pc
 int vk_doctor_vfio_devices(const struct vk_root *root, struct vk_pci_addr **out, size_t *n, struct vk_error *err);
 
 /**
- * vk_doctor_check_memlock() - RLIMIT_MEMLOCK against the VM's memory (VD201).
+ * vk_doctor_check_memlock() - RLIMIT_MEMLOCK against the VM's memory (VD201);
+ * SKIP for @o->other_host without @o->memlock_given.
  * Returns 0, -ENOMEM.
  */
 int vk_doctor_check_memlock(const struct vk_doctor_options *o, struct vk_doctor_report *rep,
@@ -121,7 +129,8 @@ int vk_doctor_check_memlock(const struct vk_doctor_options *o, struct vk_doctor_
 /**
  * vk_doctor_check_qemu() - whether the QEMU binary has the iommufd backend and
  * FD passing (VD301), by running it (vk_qemu_caps_probe()); a binary that cannot
- * be found or run is a WARN, never a guessed result.
+ * be found or run is a WARN, never a guessed result; SKIP for @o->other_host
+ * without @o->qemu.
  * Returns 0, -ENOMEM.
  */
 int vk_doctor_check_qemu(const struct vk_doctor_options *o, struct vk_doctor_report *rep,
@@ -216,7 +225,7 @@ int vk_doctor_print(const struct vk_doctor_report *rep, FILE *f, bool color);
  * vk_doctor_json() - the report as JSON (docs/schemas/vfio-doctor.schema.json):
  * {"tool":"vfio-doctor","checks":[{"id","name","category","subject","title",
  *  "status","reason","fix","evidence":[...],"source"}...],
- *  "summary":{"pass","warn","fail"}} plus the members of @extra (a JSON object
+ *  "summary":{"pass","warn","fail","skip"}} plus the members of @extra (a JSON object
  * text, may be NULL).
  * Returns a malloc'd string or NULL on ENOMEM.
  */
@@ -227,8 +236,8 @@ const char *vk_doctor_category(const struct vk_rule *rule);
 
 /**
  * vk_doctor_to_findings() - every WARN (warning) and FAIL (error) check as a
- * finding of the engine's report, so that one consumer can take both tools'
- * output.  Returns 0 or -ENOMEM.
+ * finding of the engine's report (PASS and SKIP are none), so that one
+ * consumer can take both tools' output.  Returns 0 or -ENOMEM.
  */
 int vk_doctor_to_findings(const struct vk_doctor_report *rep, struct vk_report *out);
 

@@ -31,7 +31,8 @@ struct vk_doctor_host {
 	int cdev;               /* 1 VFIO_DEVICE_CDEV (VD006 PASS), 0 not (FAIL), -1 cannot tell (WARN) */
 	size_t vfio_devices;    /* devices bound to vfio-pci or a variant driver */
 	uint64_t memlock;       /* RLIMIT_MEMLOCK in bytes or VK_DOCTOR_UNLIMITED, when memlock_known */
-	bool memlock_known;     /* false: the limit of another --user, which cannot be read from here */
+	bool memlock_known;     /* false: the limit of another --user or of another host's tree, which
+	                         * cannot be read from here */
 };
 
 /**
@@ -57,7 +58,7 @@ const char *vk_doctor_rfc3339(const struct timespec *t, char *buf, size_t len);
  * vk_doctor_prometheus() - @rep and @h as Prometheus text exposition
  * (format 0.0.4, which node_exporter's textfile collector reads): HELP and
  * TYPE lines, then for each check (rule and device) one series per status
- * (pass, warn, fail), 1 for the one it has:
+ * (pass, warn, fail, skip), 1 for the one it has:
  *
  *   vfiokit_doctor_check_status{check="VD103",name="device.iommu-group",device="0000:01:00.0",status="fail"} 1
  *
