@@ -55,7 +55,7 @@ static inline int vk_cli_version(const char *prog)
 /* "PROG: message" and "Try 'PROG --help'." on stderr; returns VK_EXIT_USAGE.
  * @help_prog names what to ask for help ("fakesys show"). */
 static inline int __attribute__((format(printf, 2, 3))) vk_cli_usage_error(const char *help_prog, const char *fmt,
-                                                                          ...)
+                                                                           ...)
 {
 	va_list ap;
 

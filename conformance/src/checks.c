@@ -65,7 +65,7 @@ enum vk_fakesys_expect_class runner_class_of(const struct vk_pci_dev_facts *f, i
 
 /* What the resolver answers for one device, as a class and a path. */
 static enum vk_fakesys_expect_class resolve_one(const struct vk_root *root, const struct vk_pci_addr *a, char *path,
-                                             size_t len, char *detail, size_t dlen)
+                                                size_t len, char *detail, size_t dlen)
 {
 	struct vk_pci_dev_facts f;
 	struct vk_error e = {0};

@@ -10,7 +10,7 @@ struct run_ctx {
 	const struct vk_host_model *m;
 	const struct vk_fakesys_expect *x;
 	const struct vk_root *root;
-	const char *log;          /* the access log (expect: access:), or NULL */
+	const char *log; /* the access log (expect: access:), or NULL */
 	unsigned timeout;
 };
 

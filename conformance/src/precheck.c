@@ -89,5 +89,6 @@ int fakesys_cmd_check(int argc, char **argv)
 	if (rc == 0)
 		printf("%zu scenario%s checked, %zu invalid\n", n, n == 1 ? "" : "s", bad);
 	runner_scens_free(v, n);
-	return rc ? rc : bad ? 1 : 0;
+	return rc ? rc : bad ? 1
+	                     : 0;
 }

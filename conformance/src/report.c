@@ -102,7 +102,8 @@ int runner_report_junit(const char *file, const struct scen *v, size_t n, double
 	fprintf(f, "<testsuites name=\"fakesys test\" tests=\"%zu\" failures=\"%zu\" errors=\"%zu\" time=\"%.3f\">\n", n,
 	        cnt[ST_FAIL], cnt[ST_ERROR], total);
 	fprintf(f, "  <testsuite name=\"scenarios\" tests=\"%zu\" failures=\"%zu\" errors=\"%zu\" skipped=\"%zu\" "
-	           "time=\"%.3f\">\n", n, cnt[ST_FAIL], cnt[ST_ERROR], cnt[ST_SKIP], total);
+	           "time=\"%.3f\">\n",
+	        n, cnt[ST_FAIL], cnt[ST_ERROR], cnt[ST_SKIP], total);
 	for (size_t i = 0; i < n; i++) {
 		const struct scen *s = &v[i];
 		fputs("    <testcase classname=\"scenarios\" name=\"", f);

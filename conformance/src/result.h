@@ -14,7 +14,12 @@
  * never waited for, a slot the scheduler did not reach) must never read as a
  * pass.  Anything but OK, FAIL and SKIP is reported and counted as an error.
  */
-enum { ST_NOTRUN, ST_OK, ST_FAIL, ST_ERROR, ST_SKIP, ST_COUNT };
+enum { ST_NOTRUN,
+       ST_OK,
+       ST_FAIL,
+       ST_ERROR,
+       ST_SKIP,
+       ST_COUNT };
 
 /* Whether @status counts as an error: ST_ERROR, and everything that is not a
  * known outcome (ST_NOTRUN, out of range). */
@@ -24,10 +29,10 @@ static inline bool runner_status_is_error(int status)
 }
 
 struct result {
-	int status;      /* ST_* */
-	char *mode;      /* "fuse", "plain", "plain (FUSE mount failed: ...)" */
-	char *note;      /* one line: the reason of an error or skip */
-	char *diff;      /* what differed, or the error; may be "" */
+	int status; /* ST_* */
+	char *mode; /* "fuse", "plain", "plain (FUSE mount failed: ...)" */
+	char *note; /* one line: the reason of an error or skip */
+	char *diff; /* what differed, or the error; may be "" */
 };
 
 /* Write a result to @file (the child); newlines in @mode and @note become

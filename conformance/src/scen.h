@@ -10,8 +10,8 @@
 
 struct scen {
 	char *path;
-	char *name;      /* basename without .yaml */
-	char dir[4200];  /* its temporary directory */
+	char *name;     /* basename without .yaml */
+	char dir[4200]; /* its temporary directory */
 	pid_t pid;
 	struct timespec start;
 	double secs;

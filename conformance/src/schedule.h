@@ -9,10 +9,10 @@
 #include "scen.h"
 
 struct sched_opts {
-	long jobs;         /* children at a time, >= 1 */
-	int mode;          /* MODE_* of serve.h */
-	unsigned timeout;  /* seconds a scenario may take */
-	FILE *out;         /* where each scenario's line goes as it finishes */
+	long jobs;        /* children at a time, >= 1 */
+	int mode;         /* MODE_* of serve.h */
+	unsigned timeout; /* seconds a scenario may take */
+	FILE *out;        /* where each scenario's line goes as it finishes */
 };
 
 /*

@@ -29,9 +29,9 @@
 
 /* Where and how a scenario is served. */
 struct served {
-	char tree[4300];  /* the mount point or the plain tree */
-	char log[4300];   /* the access log (used with expect: access:) */
-	char mode[1200];  /* as the result line shows it */
+	char tree[4300]; /* the mount point or the plain tree */
+	char log[4300];  /* the access log (used with expect: access:) */
+	char mode[1200]; /* as the result line shows it */
 	bool mounted;
 };
 
@@ -193,8 +193,7 @@ static int serve(struct vk_host_model *m, struct vtree *t, const char *dir, int 
 static void check(const struct vk_host_model *m, const struct vk_root *root, const struct served *s, unsigned timeout,
                   struct diff *d)
 {
-	struct run_ctx c = {.m = m, .x = m->expect, .root = root, .log = s->mounted && m->expect->n_access ? s->log : NULL,
-	                    .timeout = timeout};
+	struct run_ctx c = {.m = m, .x = m->expect, .root = root, .log = s->mounted && m->expect->n_access ? s->log : NULL, .timeout = timeout};
 
 	runner_run_client(&c, runner_check_resolver, d);
 	runner_check_doctor(&c, d);

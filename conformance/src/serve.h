@@ -4,7 +4,9 @@
 #define CONFORMANCE_SERVE_H
 
 /* How to serve: a FUSE mount when /dev/fuse is usable (auto), always, or a plain tree. */
-enum { MODE_AUTO, MODE_FUSE, MODE_PLAIN };
+enum { MODE_AUTO,
+       MODE_FUSE,
+       MODE_PLAIN };
 
 /**
  * runner_serve_one() - run one scenario in this (child) process.

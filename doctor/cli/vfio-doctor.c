@@ -20,7 +20,9 @@
 
 #define PROG "vfio-doctor"
 
-enum format { FMT_TEXT, FMT_JSON, FMT_PROMETHEUS };
+enum format { FMT_TEXT,
+	      FMT_JSON,
+	      FMT_PROMETHEUS };
 
 static const char *arg_root = "/", *arg_user, *arg_output;
 static enum format arg_format = FMT_TEXT;
@@ -127,7 +129,7 @@ static char *extra_json(const char *rootdir, const struct vk_doctor_user *user, 
 
 static int format_arg(const char *val, enum format *out)
 {
-	static const char *const names[] = { [FMT_TEXT] = "text", [FMT_JSON] = "json", [FMT_PROMETHEUS] = "prometheus" };
+	static const char *const names[] = {[FMT_TEXT] = "text", [FMT_JSON] = "json", [FMT_PROMETHEUS] = "prometheus"};
 
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
 		if (strcmp(val, names[i]) == 0) {
@@ -186,7 +188,7 @@ static char *render_json(const struct vk_doctor_report *rep, const struct vk_doc
 /* The report in --format, or NULL with the reason printed. */
 static char *render(const struct vk_doctor_report *rep, struct vk_doctor_host *h, int status)
 {
-	struct vk_error err = { 0 };
+	struct vk_error err = {0};
 	char *out = NULL;
 
 	if (arg_format == FMT_TEXT) {
@@ -227,7 +229,7 @@ static int fail(const char *fmt, ...)
 /* The PCI addresses after the options; 1, or -EINVAL. */
 static int parse_devices(int argc, char *argv[])
 {
-	struct vk_error err = { 0 };
+	struct vk_error err = {0};
 
 	if (optind >= argc)
 		return 1;
@@ -245,25 +247,34 @@ static int parse_devices(int argc, char *argv[])
 
 static int parse_argv(int argc, char *argv[])
 {
-	enum { O_ROOT = 256, O_USER, O_MEMORY, O_MEMLOCK, O_QEMU, O_NOQEMU, O_JSON, O_FORMAT, O_OUTPUT, O_LIST,
+	enum { O_ROOT = 256,
+	       O_USER,
+	       O_MEMORY,
+	       O_MEMLOCK,
+	       O_QEMU,
+	       O_NOQEMU,
+	       O_JSON,
+	       O_FORMAT,
+	       O_OUTPUT,
+	       O_LIST,
 	       O_COLOR };
 	static const struct option lopts[] = {
-		{ "root", required_argument, NULL, O_ROOT },
-		{ "user", required_argument, NULL, O_USER },
-		{ "memory", required_argument, NULL, O_MEMORY },
-		{ "memlock", required_argument, NULL, O_MEMLOCK },
-		{ "qemu", required_argument, NULL, O_QEMU },
-		{ "no-qemu", no_argument, NULL, O_NOQEMU },
-		{ "json", no_argument, NULL, O_JSON },
-		{ "format", required_argument, NULL, O_FORMAT },
-		{ "output", required_argument, NULL, O_OUTPUT },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "quiet", no_argument, NULL, 'q' },
-		{ "color", optional_argument, NULL, O_COLOR },
-		{ "list-checks", no_argument, NULL, O_LIST },
-		{ "version", no_argument, NULL, 'V' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
+		{"root", required_argument, NULL, O_ROOT},
+		{"user", required_argument, NULL, O_USER},
+		{"memory", required_argument, NULL, O_MEMORY},
+		{"memlock", required_argument, NULL, O_MEMLOCK},
+		{"qemu", required_argument, NULL, O_QEMU},
+		{"no-qemu", no_argument, NULL, O_NOQEMU},
+		{"json", no_argument, NULL, O_JSON},
+		{"format", required_argument, NULL, O_FORMAT},
+		{"output", required_argument, NULL, O_OUTPUT},
+		{"verbose", no_argument, NULL, 'v'},
+		{"quiet", no_argument, NULL, 'q'},
+		{"color", optional_argument, NULL, O_COLOR},
+		{"list-checks", no_argument, NULL, O_LIST},
+		{"version", no_argument, NULL, 'V'},
+		{"help", no_argument, NULL, 'h'},
+		{0},
 	};
 	enum format fmt;
 	bool json = false, format_given = false;
@@ -272,8 +283,12 @@ static int parse_argv(int argc, char *argv[])
 	opterr = 0; /* the message is ours, with where to find help */
 	while ((c = getopt_long(argc, argv, "hvqV", lopts, NULL)) != -1) {
 		switch (c) {
-		case O_ROOT: arg_root = optarg; break;
-		case O_USER: arg_user = optarg; break;
+		case O_ROOT:
+			arg_root = optarg;
+			break;
+		case O_USER:
+			arg_user = optarg;
+			break;
 		case O_MEMORY:
 			if (size_arg("--memory", optarg, false, &arg_opts.memory) < 0)
 				return -EINVAL;
@@ -283,9 +298,15 @@ static int parse_argv(int argc, char *argv[])
 				return -EINVAL;
 			arg_opts.memlock_given = true;
 			break;
-		case O_QEMU: arg_opts.qemu = optarg; break;
-		case O_NOQEMU: arg_opts.skip_qemu = true; break;
-		case O_JSON: json = true; break;
+		case O_QEMU:
+			arg_opts.qemu = optarg;
+			break;
+		case O_NOQEMU:
+			arg_opts.skip_qemu = true;
+			break;
+		case O_JSON:
+			json = true;
+			break;
 		case O_FORMAT:
 			if (format_arg(optarg, &fmt) < 0)
 				return -EINVAL;
@@ -303,17 +324,27 @@ static int parse_argv(int argc, char *argv[])
 			if (vk_cli_parse_color(optarg, &arg_color) < 0)
 				return vk_cli_usage_error(PROG, "--color=%s: expected auto, always or never", optarg), -EINVAL;
 			break;
-		case 'v': arg_verbose = true; break;
-		case 'q': arg_quiet = true; break;
-		case O_LIST: list_checks(); return 0;
-		case 'V': return vk_cli_version(PROG);
-		case 'h': return help();
-		default: return vk_cli_usage_error(PROG, "unknown or incomplete option '%s'", argv[optind - 1]), -EINVAL;
+		case 'v':
+			arg_verbose = true;
+			break;
+		case 'q':
+			arg_quiet = true;
+			break;
+		case O_LIST:
+			list_checks();
+			return 0;
+		case 'V':
+			return vk_cli_version(PROG);
+		case 'h':
+			return help();
+		default:
+			return vk_cli_usage_error(PROG, "unknown or incomplete option '%s'", argv[optind - 1]), -EINVAL;
 		}
 	}
 	if (json && format_given && arg_format != FMT_JSON)
 		return vk_cli_usage_error(PROG, "--json and --format=%s exclude each other",
-		                          arg_format == FMT_TEXT ? "text" : "prometheus"), -EINVAL;
+		                          arg_format == FMT_TEXT ? "text" : "prometheus"),
+		       -EINVAL;
 	if (json)
 		arg_format = FMT_JSON;
 	if (arg_opts.qemu && arg_opts.skip_qemu)
@@ -324,7 +355,7 @@ static int parse_argv(int argc, char *argv[])
 /* The report to --output (atomically) or standard output. */
 static int write_report(const char *text)
 {
-	struct vk_error err = { 0 };
+	struct vk_error err = {0};
 
 	if (arg_output) {
 		if (vk_doctor_write_atomic(arg_output, text, strlen(text), &err) < 0) {
@@ -351,10 +382,10 @@ static bool is_other_host(const char *dir)
 static int run(int argc, char *argv[])
 {
 	_cleanup_free_ char *text = NULL;
-	struct vk_doctor_user user = { 0 };
-	struct vk_doctor_report rep = { 0 };
-	struct vk_doctor_host host = { 0 };
-	struct vk_error err = { 0 };
+	struct vk_doctor_user user = {0};
+	struct vk_doctor_report rep = {0};
+	struct vk_doctor_host host = {0};
+	struct vk_error err = {0};
 	struct vk_root *root = NULL;
 	int r = parse_argv(argc, argv), status;
 

@@ -58,7 +58,7 @@ int vk_doctor_add(struct vk_doctor_report *rep, const char *rule_id, enum vk_doc
                   const char *subject, const char *fix, const char *reason, ...)
 {
 	const struct vk_rule *rule = vk_rule_find(rule_id);
-	struct vk_doctor_check c = { 0 };
+	struct vk_doctor_check c = {0};
 	va_list ap;
 	int n;
 
@@ -261,11 +261,29 @@ int vk_doctor_parse_size(const char *s, bool allow_unlimited, uint64_t *out)
 	switch (*p) {
 	case '\0':
 		break;
-	case 'k': case 'K': shift = 10; p++; break;
-	case 'm': case 'M': shift = 20; p++; break;
-	case 'g': case 'G': shift = 30; p++; break;
-	case 't': case 'T': shift = 40; p++; break;
-	case 'b': case 'B': break;
+	case 'k':
+	case 'K':
+		shift = 10;
+		p++;
+		break;
+	case 'm':
+	case 'M':
+		shift = 20;
+		p++;
+		break;
+	case 'g':
+	case 'G':
+		shift = 30;
+		p++;
+		break;
+	case 't':
+	case 'T':
+		shift = 40;
+		p++;
+		break;
+	case 'b':
+	case 'B':
+		break;
 	default:
 		return -EINVAL;
 	}
@@ -283,7 +301,7 @@ int vk_doctor_parse_size(const char *s, bool allow_unlimited, uint64_t *out)
 
 const char *vk_doctor_format_size(uint64_t b, char *buf, size_t len)
 {
-	static const char *const unit[] = { "bytes", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB" };
+	static const char *const unit[] = {"bytes", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
 	unsigned u = 0;
 
 	if (b == VK_DOCTOR_UNLIMITED) {

@@ -116,8 +116,8 @@ static int check_driver(const struct vk_doctor_options *o, const struct vk_pci_d
 	if (f->driver[0])
 		TRY(vk_doctor_add(rep, "VD102", VK_DOCTOR_FAIL, f->bdf, fix, "bound to %s, not vfio-pci%s", f->driver,
 		                  strcmp(f->driver_override, VK_VFIO_DRIVER_NAME) == 0
-		                      ? " (driver_override is already vfio-pci: it needs an unbind and a probe)"
-		                      : ""));
+		                          ? " (driver_override is already vfio-pci: it needs an unbind and a probe)"
+		                          : ""));
 	else
 		TRY(vk_doctor_add(rep, "VD102", VK_DOCTOR_FAIL, f->bdf, fix, "bound to no driver, not vfio-pci"));
 	return vk_doctor_evidence(rep, "driver=%s driver_override=%s", f->driver[0] ? f->driver : "(none)",
@@ -301,7 +301,12 @@ static int check_group_node(const struct vk_doctor_options *o, const struct vk_p
 
 static int check_access(const struct vk_doctor_options *o, const struct vk_pci_dev_facts *f, struct vk_doctor_report *rep)
 {
-	struct { char rel[128]; struct stat st; bool ok; const char *subsys; } nodes[2];
+	struct {
+		char rel[128];
+		struct stat st;
+		bool ok;
+		const char *subsys;
+	} nodes[2];
 	size_t n = 0, ok = 0;
 	char who[96], denied[512] = "", allowed[512] = "", fix[1024];
 	size_t doff = 0, aoff = 0;
@@ -419,13 +424,13 @@ int vk_doctor_check_device(const struct vk_doctor_options *o, const struct vk_pc
                            struct vk_doctor_report *rep, struct vk_error *err)
 {
 	struct vk_pci_dev_facts f;
-	struct vk_error e = { 0 };
+	struct vk_error e = {0};
 	char rel[256];
 	int r = vk_pci_dev_facts_read(o->root, addr, &f, &e);
 
-#define CHK(x)                                                        \
-	do {                                                              \
-		if ((r = (x)) < 0)                                            \
+#define CHK(x) \
+	do { \
+		if ((r = (x)) < 0) \
 			return vk_error_set(err, r, "%s: %s", f.bdf, strerror(-r)); \
 	} while (0)
 	snprintf(rel, sizeof(rel), "/sys/bus/pci/devices/%s", f.bdf);

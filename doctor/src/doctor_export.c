@@ -143,7 +143,8 @@ static int check_key_cmp(const void *a, const void *b, void *arg)
 	int c = strcmp(x->rule->id, y->rule->id);
 
 	if (!c && (x->subject || y->subject))
-		c = !x->subject ? -1 : !y->subject ? 1 : strcmp(x->subject, y->subject);
+		c = !x->subject ? -1 : !y->subject ? 1
+		                                   : strcmp(x->subject, y->subject);
 	return c ? c : (i > k) - (i < k);
 }
 
@@ -171,7 +172,7 @@ static bool *find_repeats(const struct vk_doctor_report *rep)
 
 static void write_checks(FILE *f, const struct vk_doctor_report *rep, const bool *dup, size_t cnt[4])
 {
-	static const char *const st[] = { "pass", "warn", "fail", "skip" };
+	static const char *const st[] = {"pass", "warn", "fail", "skip"};
 
 	family(f, "vfiokit_doctor_check_status",
 	       "Result of one vfio-doctor check (check: the rule, see docs/rules.md; device: the PCI device of a "
@@ -242,7 +243,7 @@ static void write_host(FILE *f, const struct vk_doctor_host *h, const char *vers
 char *vk_doctor_prometheus(const struct vk_doctor_report *rep, const struct vk_doctor_host *h, const char *version)
 {
 	_cleanup_free_ bool *dup = find_repeats(rep);
-	size_t cnt[4] = { 0 }, len = 0;
+	size_t cnt[4] = {0}, len = 0;
 	char *buf = NULL;
 	FILE *f;
 

@@ -11,11 +11,11 @@
 #include <vfiokit/root.h>
 
 /* Return from the calling function when @x (a report addition) fails. */
-#define TRY(x)                     \
-	do {                           \
-		int _r = (x);              \
-		if (_r < 0)                \
-			return _r;             \
+#define TRY(x) \
+	do { \
+		int _r = (x); \
+		if (_r < 0) \
+			return _r; \
 	} while (0)
 
 /* Read a small file under the root with the resolver's vk_root_read() (a regular

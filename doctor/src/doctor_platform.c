@@ -131,7 +131,9 @@ static bool cmdline_has(const char *cmdline, const char *w)
 	return false;
 }
 
-enum cpu_vendor { CPU_UNKNOWN, CPU_INTEL, CPU_AMD };
+enum cpu_vendor { CPU_UNKNOWN,
+	          CPU_INTEL,
+	          CPU_AMD };
 
 static enum cpu_vendor cpu_vendor(const struct vk_root *root, bool *have, bool *guest)
 {
@@ -281,7 +283,8 @@ static int check_iommu(const struct vk_doctor_options *o, struct platform *p, st
 		TRY(vk_doctor_evidence(rep, "%s", p->cmdline_why.msg)); /* "<path>: not a regular file (fifo)" */
 	if (p->have_cpuinfo)
 		TRY(vk__doc_evidence_path(rep, root, "/proc/cpuinfo",
-		                          p->vendor == CPU_INTEL ? "GenuineIntel" : p->vendor == CPU_AMD ? "AuthenticAMD" : "vendor not recognised"));
+		                          p->vendor == CPU_INTEL ? "GenuineIntel" : p->vendor == CPU_AMD ? "AuthenticAMD"
+		                                                                                         : "vendor not recognised"));
 	return 0;
 }
 
@@ -290,7 +293,8 @@ static int check_intremap(const struct vk_doctor_options *o, struct platform *p,
 	const struct vk_root *root = o->root;
 	char unsafe[16] = "", rel[512], val[64];
 	bool allow_unsafe = vk__doc_read(root, "/sys/module/vfio_iommu_type1/parameters/allow_unsafe_interrupts", unsafe,
-	                                 sizeof(unsafe)) > 0 && (unsafe[0] == 'Y' || unsafe[0] == 'y' || unsafe[0] == '1');
+	                                 sizeof(unsafe)) > 0 &&
+	                    (unsafe[0] == 'Y' || unsafe[0] == 'y' || unsafe[0] == '1');
 	const char *note = allow_unsafe ? "; vfio_iommu_type1.allow_unsafe_interrupts=Y lets VFIO run without it" : "";
 	int ir;
 
@@ -370,8 +374,8 @@ static bool module_present(const struct vk_root *root, const char *name, bool *b
 
 static int check_modules(const struct vk_doctor_options *o, struct platform *p, struct vk_doctor_report *rep)
 {
-	static const char *const mods[] = { "vfio", "vfio_pci", "vfio_iommu_type1" };
-	bool have[3], builtin[3] = { false };
+	static const char *const mods[] = {"vfio", "vfio_pci", "vfio_iommu_type1"};
+	bool have[3], builtin[3] = {false};
 	char seen[256] = "", missing[128] = "";
 	size_t so = 0, mo = 0;
 
@@ -425,7 +429,8 @@ static int check_iommufd(const struct vk_doctor_options *o, struct platform *p, 
 
 int vk__doc_node_desc(const struct stat *st, char *buf, size_t len)
 {
-	const char *type = S_ISCHR(st->st_mode) ? "char device" : S_ISREG(st->st_mode) ? "stand-in file" : "not a device";
+	const char *type = S_ISCHR(st->st_mode) ? "char device" : S_ISREG(st->st_mode) ? "stand-in file"
+	                                                                               : "not a device";
 	if (S_ISCHR(st->st_mode))
 		snprintf(buf, len, "uid %u gid %u mode %04o, %s %u:%u", (unsigned)st->st_uid, (unsigned)st->st_gid,
 		         (unsigned)(st->st_mode & 07777), type, major(st->st_rdev), minor(st->st_rdev));
@@ -504,7 +509,7 @@ static int check_cdev(const struct vk_doctor_options *o, struct platform *p, str
 		vk_pci_addr_format(&devs[0], bdf);
 		TRY(vk_doctor_add(rep, "VD006", VK_DOCTOR_FAIL, NULL, NULL,
 		                  "%zu device%s bound to vfio-pci, none with vfio-dev/vfioN/dev: %s", n, n == 1 ? "" : "s",
-		                  noiommu ? "no-IOMMU mode has no device cdev"
+		                  noiommu    ? "no-IOMMU mode has no device cdev"
 		                  : with_dir ? "the kernel was built without VFIO_DEVICE_CDEV"
 		                             : "no vfio-dev/ at all: a kernel before 6.2, or without VFIO_DEVICE_CDEV"));
 		snprintf(rel, sizeof(rel), "/sys/bus/pci/devices/%s/vfio-dev", bdf);
@@ -549,7 +554,7 @@ static int check_noiommu(const struct vk_doctor_options *o, struct vk_doctor_rep
 
 int vk_doctor_check_platform(const struct vk_doctor_options *o, struct vk_doctor_report *rep, struct vk_error *err)
 {
-	struct platform p = { 0 };
+	struct platform p = {0};
 	char **groups = NULL;
 	size_t ng = 0;
 	struct stat st;

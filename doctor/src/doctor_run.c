@@ -119,8 +119,8 @@ int vk_doctor_check_memlock(const struct vk_doctor_options *o, struct vk_doctor_
 
 int vk_doctor_find_qemu(const char *path, char *buf, size_t len)
 {
-	static const char *const names[] = { "qemu-system-x86_64", "qemu-system-aarch64", "qemu-system-ppc64",
-		                                 "qemu-system-s390x", "qemu-kvm" };
+	static const char *const names[] = {"qemu-system-x86_64", "qemu-system-aarch64", "qemu-system-ppc64",
+	                                    "qemu-system-s390x", "qemu-kvm"};
 	const char *p = path ? path : getenv("PATH");
 
 	for (size_t k = 0; k < VK_ARRAY_SIZE(names); k++) {
@@ -146,7 +146,7 @@ int vk_doctor_check_qemu(const struct vk_doctor_options *o, struct vk_doctor_rep
 {
 	char bin[4096];
 	struct vk_qemu_caps caps;
-	struct vk_error e = { 0 };
+	struct vk_error e = {0};
 	char missing[256] = "";
 	size_t mo = 0;
 
@@ -170,7 +170,7 @@ int vk_doctor_check_qemu(const struct vk_doctor_options *o, struct vk_doctor_rep
 		return vk_doctor_evidence(rep, "%s -version", bin);
 	}
 #define MISS(cond, what) \
-	if (!(cond))         \
+	if (!(cond)) \
 	mo += (size_t)snprintf(missing + mo, mo < sizeof(missing) ? sizeof(missing) - mo : 0, "%s%s", mo ? ", " : "", what)
 	MISS(caps.vfio_pci, "-device vfio-pci");
 	MISS(caps.iommufd_object, "-object iommufd");

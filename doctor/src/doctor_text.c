@@ -97,7 +97,7 @@ static void print_label(FILE *f, const struct vk_doctor_check *c)
 
 int vk_doctor_print_with(const struct vk_doctor_report *rep, FILE *f, unsigned flags)
 {
-	static const char *const col[] = { "\033[32m", "\033[1;33m", "\033[1;31m", "\033[36m" };
+	static const char *const col[] = {"\033[32m", "\033[1;33m", "\033[1;31m", "\033[36m"};
 	bool color = flags & VK_DOCTOR_PRINT_COLOR;
 	const char *reset = color ? "\033[0m" : "";
 

@@ -43,7 +43,7 @@ static const char exit_common[] = "Exit status: 0 success, 1 failure, 2 usage er
 
 static const char materialize_summary[] = "write the tree as a plain directory DIR (DIR must not exist or be empty)";
 static const char mount_summary[] = "mount the tree read-only with FUSE on an empty directory; returns once the\n"
-                                    "mount is ready";
+				    "mount is ready";
 static const char mount_options[] =
 	"  -f, --foreground     serve in the foreground until unmounted or signalled\n"
 	"  --pidfile FILE       write the server's PID to FILE\n"
@@ -69,9 +69,9 @@ static const char umount_options[] =
 	"  -q, --quiet          no note on stderr about a lazy unmount's server still\n"
 	"                       serving\n";
 static const char show_summary[] = "print the host described by SCENARIO (box drawing in UTF-8, ASCII when the\n"
-                                   "locale's charset is not UTF-8)";
+				   "locale's charset is not UTF-8)";
 static const char run_summary[] = "run CMD in a private mount namespace where the scenario is overlaid on /sys,\n"
-                                  "/dev and /proc/cmdline; exits with CMD's status";
+				  "/dev and /proc/cmdline; exits with CMD's status";
 static const char run_options[] =
 	"  --live, --serve-opens  kernel-like writes to sysfs (as mount --live)\n"
 	"  --userns             use a user namespace even as root\n"
@@ -85,9 +85,9 @@ static const char run_options[] =
 	"  --log FILE           append a JSON line per access to FILE (as mount --log),\n"
 	"                       and per emulated VFIO ioctl (op ioctl)\n";
 static const char run_exit[] = "Exit status: CMD's status (128+N when killed by signal N), 125 when fakesys\n"
-                               "fails, 126/127 when CMD cannot be run, 2 usage error.";
+			       "fails, 126/127 when CMD cannot be run, 2 usage error.";
 static const char record_summary[] = "write a scenario of the host under DIR (default /): all PCI devices, or the\n"
-                                     "named ones with their parents and IOMMU group peers";
+				     "named ones with their parents and IOMMU group peers";
 static const char record_options[] =
 	"  --root DIR           the host tree to record (default /)\n"
 	"  -o, --output FILE    write the scenario to FILE (only once it is complete)\n"
@@ -101,7 +101,7 @@ static const char import_options[] =
 	"  -o, --output FILE    write the scenario to FILE instead of standard output\n"
 	"  -q, --quiet          no notes on stderr about what could not be carried over\n";
 static const char test_summary[] = "run the resolver, vfio-doctor and vfio-validate against each scenario (every\n"
-                                   "*.yaml of a DIR) and compare with its expect: block";
+				   "*.yaml of a DIR) and compare with its expect: block";
 static const char test_options[] =
 	"  -j, --jobs N         scenarios run at once (default: the CPU count)\n"
 	"  --junit FILE         also write a JUnit XML report to FILE\n"
@@ -114,9 +114,9 @@ static const char test_options[] =
 	"                       docs/ci.md)\n"
 	"  --list               print the scenarios it would run, one per line\n";
 static const char test_exit[] = "One line per scenario, a diff for each failure.\n"
-                                "Exit status: 0 all passed, 1 one failed, 2 usage error.";
+				"Exit status: 0 all passed, 1 one failed, 2 usage error.";
 static const char check_summary[] = "load each scenario (every *.yaml of a DIR) as test does, without serving it:\n"
-                                    "every error as file:line:column";
+				    "every error as file:line:column";
 static const char check_exit[] = "Exit status: 0 all are valid, 1 one is not, 2 usage error.";
 
 static int cmd_materialize(int argc, char **argv);
@@ -136,7 +136,7 @@ static const struct verb verbs[] = {
 	{"show", cmd_show, "SCENARIO", show_summary, NULL, exit_common},
 	{"run", cmd_run, "[OPTIONS] SCENARIO [--] CMD [ARGS...]", run_summary, run_options, run_exit},
 	{"record", cmd_record, "[--root DIR] [--output FILE] [--redact] [BDF...]", record_summary, record_options,
-	 exit_common},
+         exit_common},
 	{"import-umockdev", cmd_import_umockdev, "FILE [--output FILE]", import_summary, import_options, exit_common},
 	{"test", cmd_test, "[OPTIONS] SCENARIO|DIR...", test_summary, test_options, test_exit},
 	{"check", cmd_check, "SCENARIO|DIR...", check_summary, NULL, check_exit},
@@ -659,7 +659,7 @@ static int run(int argc, char *argv[])
 		return vk_cli_parse_exit(r);
 	argc -= optind;
 	argv += optind;
-	optind = 1; /* each command's getopt starts afresh, as the process's first */
+	optind = 1;                   /* each command's getopt starts afresh, as the process's first */
 	if (!strcmp(argv[0], "help")) /* "fakesys help [COMMAND]", as git and systemctl have it */
 		return argc > 1 && verb_help(argv[1]) == 0 ? VK_EXIT_OK : help();
 	for (size_t i = 0; i < VK_ARRAY_SIZE(verbs); i++)

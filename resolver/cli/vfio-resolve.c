@@ -25,7 +25,10 @@
 
 #define PROG "vfio-resolve"
 
-enum mode { MODE_FACTS, MODE_OPEN, MODE_ARGV, MODE_EXEC };
+enum mode { MODE_FACTS,
+	    MODE_OPEN,
+	    MODE_ARGV,
+	    MODE_EXEC };
 
 static const char *arg_root = "/";
 static bool arg_json, arg_quiet, arg_legacy, arg_no_host, arg_no_openat2;
@@ -104,7 +107,8 @@ static void print_facts_text(const struct vk_pci_dev_facts *f, const char *diag)
 		print_hex("revision", f->revision, 2);
 		printf("  %-16s %s\n", "driver", f->driver[0] ? f->driver : "(none)");
 		printf("  %-16s %s\n", "driver_override",
-		       !f->has_driver_override_attr ? "(missing)" : f->driver_override[0] ? f->driver_override : "(none)");
+		       !f->has_driver_override_attr ? "(missing)" : f->driver_override[0] ? f->driver_override
+		                                                                          : "(none)");
 		if (f->iommu_group >= 0)
 			printf("  %-16s %ld\n", "iommu_group", f->iommu_group);
 		else
@@ -117,7 +121,8 @@ static void print_facts_text(const struct vk_pci_dev_facts *f, const char *diag)
 			printf("  %-16s %s\n", "node", f->node_path);
 			if (f->node_present)
 				printf("  %-16s %s%s owner %u group %u mode %04o\n", "node_stat",
-				       f->node_is_chardev ? "char-device" : f->node_is_standin ? "stand-in-file" : "other",
+				       f->node_is_chardev ? "char-device" : f->node_is_standin ? "stand-in-file"
+				                                                               : "other",
 				       "", (unsigned)f->node_uid, (unsigned)f->node_gid, (unsigned)f->node_mode);
 		}
 	}
@@ -131,14 +136,14 @@ static json_t *facts_json(const struct vk_pci_dev_facts *f, const char *diag)
 	json_t *o = json_object();
 	char b[32];
 
-#define HEX(k, v, w)                                                       \
-	do {                                                               \
-		if ((v) >= 0) {                                            \
+#define HEX(k, v, w) \
+	do { \
+		if ((v) >= 0) { \
 			snprintf(b, sizeof(b), "0x%0*llx", (w), (long long)(v)); \
-			json_object_set_new(o, k, json_string(b));         \
-		} else {                                                   \
-			json_object_set_new(o, k, json_null());            \
-		}                                                          \
+			json_object_set_new(o, k, json_string(b)); \
+		} else { \
+			json_object_set_new(o, k, json_null()); \
+		} \
 	} while (0)
 
 	json_object_set_new(o, "address", json_string(f->bdf));
@@ -163,9 +168,8 @@ static json_t *facts_json(const struct vk_pci_dev_facts *f, const char *diag)
 	json_object_set_new(o, "node", f->node_path[0] ? json_string(f->node_path) : json_null());
 	if (f->node_present) {
 		json_t *n = json_object();
-		json_object_set_new(n, "type", json_string(f->node_is_chardev   ? "char"
-		                                           : f->node_is_standin ? "standin"
-		                                                                : "other"));
+		json_object_set_new(n, "type", json_string(f->node_is_chardev ? "char" : f->node_is_standin ? "standin"
+		                                                                                            : "other"));
 		json_object_set_new(n, "owner", json_integer(f->node_uid));
 		json_object_set_new(n, "group", json_integer(f->node_gid));
 		snprintf(b, sizeof(b), "%04o", (unsigned)f->node_mode);
@@ -219,7 +223,7 @@ static int do_facts(const struct vk_root *root)
 			fprintf(stderr, PROG ": %s\n", e.msg);
 			if (arr)
 				json_array_append_new(arr, json_pack("{s:s, s:s}", "address",
-				                                      vk_pci_addr_format(&arg_addrs[i], bdf), "error", e.msg));
+				                                     vk_pci_addr_format(&arg_addrs[i], bdf), "error", e.msg));
 			rc = VK_EXIT_FAIL;
 			continue;
 		}
@@ -470,7 +474,14 @@ static int parse_addresses(int nargs, char *argv[])
 
 static int parse_argv(int argc, char *argv[])
 {
-	enum { OPT_ROOT = 256, OPT_JSON, OPT_OPEN, OPT_ARGV, OPT_SYNTAX, OPT_LEGACY, OPT_NO_HOST, OPT_NO_OPENAT2 };
+	enum { OPT_ROOT = 256,
+	       OPT_JSON,
+	       OPT_OPEN,
+	       OPT_ARGV,
+	       OPT_SYNTAX,
+	       OPT_LEGACY,
+	       OPT_NO_HOST,
+	       OPT_NO_OPENAT2 };
 	static const struct option longopts[] = {
 		{"root", required_argument, NULL, OPT_ROOT},
 		{"json", no_argument, NULL, OPT_JSON},

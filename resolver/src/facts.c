@@ -196,11 +196,11 @@ void vk__facts_init(struct vk_pci_dev_facts *f, const struct vk_pci_addr *addr)
 }
 
 int vk_pci_dev_facts_read(const struct vk_root *root, const struct vk_pci_addr *addr,
-                       struct vk_pci_dev_facts *f, struct vk_error *err)
+                          struct vk_pci_dev_facts *f, struct vk_error *err)
 {
 	char rel[96], shown[PATH_MAX], buf[128];
 	_cleanup_close_ int devfd = -1;
-	struct vk_error why = { 0 };
+	struct vk_error why = {0};
 	int64_t v;
 	int r;
 
@@ -383,18 +383,18 @@ int vk_pci_dev_facts_read(const struct vk_root *root, const struct vk_pci_addr *
 hostile:
 	if (r == -EINVAL)
 		return vk_error_set(err, r, "%s: %s/%s; sysfs attributes are regular files: the tree is not sysfs, "
-		                    "refusing to read it",
+		                            "refusing to read it",
 		                    f->bdf, vk_root_path(root, rel, shown, sizeof(shown)), why.msg);
 	return vk_error_set(err, r, "%s: %s holds a symlink or non-file where sysfs has an attribute: %s (%s); "
-	                    "refusing to follow it",
+	                            "refusing to follow it",
 	                    f->bdf, vk_root_path(root, rel, shown, sizeof(shown)), strerror(-r), vk__errname(-r));
 hostile_vfio:
 	if (r == -EINVAL)
 		return vk_error_set(err, r, "%s: %s/%s; sysfs attributes are regular files: the tree is not sysfs, "
-		                    "refusing to read it",
+		                            "refusing to read it",
 		                    f->bdf, vk_root_path(root, rel, shown, sizeof(shown)), why.msg);
 	return vk_error_set(err, r, "%s: %s/vfio-dev holds a symlink where sysfs has a directory or attribute: "
-	                    "%s (%s); refusing to follow it",
+	                            "%s (%s); refusing to follow it",
 	                    f->bdf, vk_root_path(root, rel, shown, sizeof(shown)), strerror(-r), vk__errname(-r));
 }
 

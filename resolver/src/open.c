@@ -28,10 +28,10 @@ static int not_vfio_error(const struct vk_root *root, const struct vk_pci_dev_fa
 {
 	char p[PATH_MAX], rel[96];
 	const char *noiommu = f->iommu_group < 0
-	                          ? "; note: the device has no IOMMU group, so the IOMMU is off or absent: enable it "
-	                            "(intel_iommu=on or amd_iommu=on on the kernel command line, VT-d/AMD-Vi in "
-	                            "firmware) before binding vfio-pci"
-	                          : "";
+	                              ? "; note: the device has no IOMMU group, so the IOMMU is off or absent: enable it "
+	                                "(intel_iommu=on or amd_iommu=on on the kernel command line, VT-d/AMD-Vi in "
+	                                "firmware) before binding vfio-pci"
+	                              : "";
 
 	snprintf(rel, sizeof(rel), "sys/bus/pci/devices/%s/vfio-dev", f->bdf);
 	shown_path(root, rel, p, sizeof(p));
@@ -165,7 +165,7 @@ int vk_vfio_node_identity_check(int fd, unsigned maj, long min, bool *is_standin
 
 /* The diagnosis of a failed open(2) of a node. */
 int vk__open_error(const struct vk_root *root, const char *bdf, const char *what, const char *rel, int e,
-                      bool have_stat, uid_t uid, gid_t gid, mode_t mode, long group, struct vk_error *err)
+                   bool have_stat, uid_t uid, gid_t gid, mode_t mode, long group, struct vk_error *err)
 {
 	char p[PATH_MAX];
 
@@ -194,7 +194,7 @@ int vk__open_error(const struct vk_root *root, const char *bdf, const char *what
 			                    "that user (`fuser -v /dev/vfio/%ld %s`)",
 			                    bdf, what, p, strerror(e), vk__errname(e), group, group, p);
 		return vk_error_set(err, e, "%s: cannot open %s %s: %s (%s); likely cause: in use by another process "
-		                    "(`fuser -v %s`)",
+		                            "(`fuser -v %s`)",
 		                    bdf, what, p, strerror(e), vk__errname(e), p);
 	case ENODEV:
 	case ENXIO:
@@ -211,7 +211,7 @@ int vk__open_error(const struct vk_root *root, const char *bdf, const char *what
 }
 
 int vk_vfio_device_open(const struct vk_root *root, const struct vk_pci_addr *addr, struct vk_pci_dev_facts *fout,
-                     struct vk_error *err)
+                        struct vk_error *err)
 {
 	struct vk_pci_dev_facts local, *f = fout ? fout : &local;
 	char path[64], p[PATH_MAX], rel[128], buf[64];
@@ -236,7 +236,7 @@ int vk_vfio_device_open(const struct vk_root *root, const struct vk_pci_addr *ad
 		r = -fd;
 		fd = -1;
 		return vk__open_error(root, f->bdf, "VFIO device", path, r, f->node_present, f->node_uid, f->node_gid,
-		                  f->node_mode, f->iommu_group, err);
+		                      f->node_mode, f->iommu_group, err);
 	}
 	vk_error_clear(&why);
 	r = vk_vfio_node_identity_check(fd, f->cdev_major, f->cdev_minor, NULL, &why);
@@ -303,7 +303,7 @@ int vk_vfio_iommufd_open(const struct vk_root *root, struct vk_error *err)
 				vk__count();
 		}
 		return vk__open_error(root, "iommufd", "the iommufd node", rel, e, have, have ? st.st_uid : 0,
-		                  have ? st.st_gid : 0, have ? st.st_mode & 07777 : 0, -1, err);
+		                      have ? st.st_gid : 0, have ? st.st_mode & 07777 : 0, -1, err);
 	}
 	vk_error_clear(&why);
 	r = vk_vfio_node_identity_check(fd, VK_VFIO_MISC_MAJOR, -1, NULL, &why);
@@ -366,7 +366,7 @@ void vk_vfio_set_close(struct vk_vfio_set *set)
 }
 
 int vk_vfio_set_open_diag(const struct vk_root *root, const struct vk_pci_addr *addrs, size_t n, unsigned flags,
-                       struct vk_vfio_set *out, struct vk_vfio_set_failure *fail, struct vk_error *err)
+                          struct vk_vfio_set *out, struct vk_vfio_set_failure *fail, struct vk_error *err)
 {
 	struct vk_vfio_set s = {.iommufd = -1};
 	struct vk_vfio_set_failure dummy;
@@ -403,7 +403,7 @@ int vk_vfio_set_open_diag(const struct vk_root *root, const struct vk_pci_addr *
 		if (flags & VK_VFIO_SET_LEGACY) {
 			r = legacy_check(root, &addrs[i], o, err);
 		} else if ((r = vk__device_open_lean(root, &addrs[i], &o->iommu_group, o->node_path,
-		                                       sizeof(o->node_path), err)) >= 0) {
+		                                     sizeof(o->node_path), err)) >= 0) {
 			o->fd = r; /* the lean path: no facts read */
 		} else if (r != -EAGAIN) {
 			/* it went away while it was opened: the facts of now */
@@ -442,7 +442,7 @@ fail:
 }
 
 int vk_vfio_set_open(const struct vk_root *root, const struct vk_pci_addr *addrs, size_t n, unsigned flags,
-                  struct vk_vfio_set *out, struct vk_error *err)
+                     struct vk_vfio_set *out, struct vk_error *err)
 {
 	return vk_vfio_set_open_diag(root, addrs, n, flags, out, NULL, err);
 }

@@ -16,7 +16,7 @@ static size_t hex_field(const char *s, size_t max, uint32_t *out)
 		if (n == max)
 			return 0;
 		v = v * 16 + (uint32_t)(isdigit((unsigned char)s[n]) ? s[n] - '0'
-		                                                       : tolower((unsigned char)s[n]) - 'a' + 10);
+		                                                     : tolower((unsigned char)s[n]) - 'a' + 10);
 		n++;
 	}
 	*out = v;

@@ -61,7 +61,7 @@ static char *render(enum vk_qemu_syntax syntax, const char *type_key, const char
 		s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
 		json_decref(o);
 		return s;
-	fail:
+fail:
 		json_decref(o);
 		return NULL;
 	}
@@ -100,7 +100,7 @@ static int push(struct vk_qemu_argv *a, char *s)
 }
 
 int vk_qemu_argv_build(const struct vk_vfio_set *set, enum vk_qemu_syntax syntax, unsigned flags, struct vk_qemu_argv *out,
-                    struct vk_error *err)
+                       struct vk_error *err)
 {
 	struct vk_qemu_argv a = {0};
 	bool legacy = set->iommufd < 0;

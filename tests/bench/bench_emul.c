@@ -34,13 +34,13 @@ static double now_ns(void)
 	return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
 }
 
-#define TIME(label, n, expr)                                                                                         \
-	do {                                                                                                           \
-		double t0 = now_ns();                                                                                  \
-		for (long i_ = 0; i_ < (n); i_++)                                                                      \
-			(void)(expr);                                                                                  \
-		ns[k] = (now_ns() - t0) / (double)(n);                                                                 \
-		names[k++] = (label);                                                                                  \
+#define TIME(label, n, expr) \
+	do { \
+		double t0 = now_ns(); \
+		for (long i_ = 0; i_ < (n); i_++) \
+			(void)(expr); \
+		ns[k] = (now_ns() - t0) / (double)(n); \
+		names[k++] = (label); \
 	} while (0)
 
 /* In the namespace: the measurements. */

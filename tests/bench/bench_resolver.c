@@ -44,11 +44,13 @@ static int write_scenario(const char *path, unsigned n)
 		return -1;
 	fprintf(f, "version: 1\nname: bench-%u\ndescription: %u vfio-pci devices\n"
 	           "kernel:\n  iommu: intel\n  vfio_device_cdev: true\n  iommufd: true\n"
-	           "  modules: [vfio, vfio_pci, iommufd]\ndevices:\n", n, n);
+	           "  modules: [vfio, vfio_pci, iommufd]\ndevices:\n",
+	        n, n);
 	unsigned buses = (n + 255) / 256;
 	for (unsigned b = 0; b < buses; b++)
 		fprintf(f, "  - {address: \"0000:00:%02x.%x\", vendor: 0x8086, device: 0x2030, class: 0x060400, "
-		           "driver: pcieport}\n", 1 + b / 8, b % 8);
+		           "driver: pcieport}\n",
+		        1 + b / 8, b % 8);
 	for (unsigned i = 0; i < n; i++) {
 		struct vk_pci_addr a;
 		char bdf[VK_PCI_ADDR_STRLEN];

@@ -155,7 +155,7 @@ static int pick_rels(struct vtree *t, char **rels, int max)
 
 	for (uint32_t i = 0; devs && i < devs->u.dir.n && n < max - 4; i++)
 		if (!strncmp(devs->u.dir.kids[i]->name, "pci", 3) && asprintf(&rels[n], "sys/devices/%s",
-		                                                                  devs->u.dir.kids[i]->name) > 0)
+		                                                              devs->u.dir.kids[i]->name) > 0)
 			n++;
 	for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
 		if (vk_vtree_lookup(t, fixed[i]))

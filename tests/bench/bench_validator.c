@@ -62,10 +62,10 @@ static double time_binary(const char *qemu, const char *cache, const char *text,
 {
 	struct vk_qc_cmdline *c = NULL;
 	struct vk_qdev_model *m = NULL;
-	struct vk_report r = { 0 };
+	struct vk_report r = {0};
 	struct vk_qemu_caps caps;
 	const char *names[64];
-	struct vk_qdev_probe_opts o = { .cache_dir = cache };
+	struct vk_qdev_probe_opts o = {.cache_dir = cache};
 	double t0 = now();
 
 	if (vk_qc_parse_args_text(text, len, &c, NULL, NULL) < 0)
@@ -128,7 +128,7 @@ static void cache_rows(const char *dir, char **names, size_t n)
 			if (x >= 0 && x < w)
 				w = x;
 			struct vk_qc_cmdline *cl = NULL;
-			struct vk_report r = { 0 };
+			struct vk_report r = {0};
 			double t0 = now();
 			if (vk_qc_parse_args_text(text, len, &cl, NULL, NULL) == 0)
 				vk_check_cmdline(cl, &table, &r, NULL);
@@ -161,7 +161,7 @@ static double time_one(const char *text, size_t len, const struct vk_qemu_caps *
 
 	for (int k = 0; k < reps; k++) {
 		struct vk_qc_cmdline *c = NULL;
-		struct vk_report r = { 0 };
+		struct vk_report r = {0};
 		double t0 = now();
 		if (vk_qc_parse_args_text(text, len, &c, NULL, NULL) < 0) {
 			printf("scaling: parse error\n");
@@ -196,7 +196,7 @@ static char *scaling_text(size_t n, bool devices, size_t *len)
 
 static void scaling(const struct vk_qemu_caps *caps)
 {
-	static const char *const what[] = { "properties of one -device", "vfio-pci devices" };
+	static const char *const what[] = {"properties of one -device", "vfio-pci devices"};
 
 	printf("scaling: parse + rules, best of 5, per item\n");
 	printf("%-28s %14s %14s %8s\n", "", "1,000: us/item", "100,000: us/item", "ratio");
@@ -254,7 +254,7 @@ int main(void)
 		size_t words = 0, opts = 0, findings = 0;
 		for (int k = 0; k < reps; k++) {
 			struct vk_qc_cmdline *c = NULL;
-			struct vk_report r = { 0 };
+			struct vk_report r = {0};
 			double t0 = now();
 			if (vk_qc_parse_args_text(text, (size_t)len, &c, NULL, NULL) < 0) {
 				printf("%s: parse error\n", names[i]);

@@ -128,7 +128,8 @@ Test(runner, tap13)
 			in_yaml = false;
 		else if (!in_yaml)
 			cr_assert(!strncmp(l, "TAP version 13", 14) || !strncmp(l, "1..", 3) || !strncmp(l, "ok ", 3) ||
-			          !strncmp(l, "not ok ", 7), "not a TAP line: %.*s", (int)len, l);
+			                  !strncmp(l, "not ok ", 7),
+			          "not a TAP line: %.*s", (int)len, l);
 		else
 			cr_assert(!strncmp(l, "  ", 2), "YAML block line not indented: %.*s", (int)len, l);
 		if (!*nl)

@@ -170,10 +170,10 @@ Test(outcomes, result_file_not_whole_is_refused)
 		{"", "not the four lines"},
 		{"1\nfuse\n", "not the four lines"},
 		{"1\nfuse\nnote\n", "not the four lines"},
-		{"1\nfuse\nnote\n4\nabc", "announces a diff of '4' bytes and has 3"},  /* truncated */
-		{"1\nfuse\nnote\n2\nabc", "announces a diff of '2' bytes and has 3"},  /* longer */
+		{"1\nfuse\nnote\n4\nabc", "announces a diff of '4' bytes and has 3"}, /* truncated */
+		{"1\nfuse\nnote\n2\nabc", "announces a diff of '2' bytes and has 3"}, /* longer */
 		{"1\nfuse\nnote\nx\n", "announces a diff of 'x'"},
-		{"0\nfuse\nnote\n0\n", "status '0' is not a known outcome"},           /* not run */
+		{"0\nfuse\nnote\n0\n", "status '0' is not a known outcome"}, /* not run */
 		{"5\nfuse\nnote\n0\n", "status '5' is not a known outcome"},
 		{"-1\nfuse\nnote\n0\n", "status '-1' is not a known outcome"},
 		{"ok\nfuse\nnote\n0\n", "status 'ok' is not a known outcome"},

@@ -110,7 +110,7 @@ Test(shard, list_prints_every_scenario_of_the_library)
 
 Test(shard, shards_partition_the_list)
 {
-	static const long counts[] = { 1, 2, 3, 7, 100 };
+	static const long counts[] = {1, 2, 3, 7, 100};
 	char dir[4096], *all[MAXS], *part[MAXS];
 	static char all_text[OUTLEN], part_text[OUTLEN];
 	static unsigned seen[MAXS];
@@ -202,8 +202,8 @@ Test(shard, a_shard_depends_on_the_names_only)
 
 Test(shard, usage_errors)
 {
-	static const char *const bad[] = { "0/3", "4/3", "3", "1/0", "a/b", "1/3x", "/3", "1/", "-1/3", "1/100001", "",
-		                               "99999999999999999999/3" };
+	static const char *const bad[] = {"0/3", "4/3", "3", "1/0", "a/b", "1/3x", "/3", "1/", "-1/3", "1/100001", "",
+	                                  "99999999999999999999/3"};
 	char p[4096];
 
 	vk_scenario_path("default.yaml", p, sizeof(p));
@@ -218,7 +218,7 @@ Test(shard, usage_errors)
 	char cmd[8400], bin[4096];
 	snprintf(cmd, sizeof(cmd), "'%s' test --list --shard 1/2 '%s/scenarios' > /dev/full",
 	         vk_bin("fakesys/fakesys", bin, sizeof(bin)), vk_source_dir());
-	char *sh[] = { "/bin/sh", "-c", cmd, NULL };
+	char *sh[] = {"/bin/sh", "-c", cmd, NULL};
 	cr_assert_eq(vk_run(sh, out, OUTLEN, errb, OUTLEN), 1, "%s", errb);
 	cr_assert(strstr(errb, "writing the list to standard output: No space left on device"), "%s", errb);
 	/* a name --list cannot print on one line */
@@ -235,7 +235,7 @@ static int xsd_check(const char *file)
 	static char o[65536], e[65536];
 
 	snprintf(xsd, sizeof(xsd), "%s/tests/conformance/junit.xsd", vk_source_dir());
-	char *argv[] = { "/usr/bin/env", "xmllint", "--noout", "--schema", xsd, (char *)file, NULL };
+	char *argv[] = {"/usr/bin/env", "xmllint", "--noout", "--schema", xsd, (char *)file, NULL};
 	int r = vk_run(argv, o, sizeof(o), e, sizeof(e));
 	if (r == 127)
 		cr_skip_test("xmllint is not installed (apt-get install libxml2-utils)");
@@ -267,8 +267,8 @@ static void mutate(const char *in, const char *from, const char *to, const char 
  * and the merge validate; an empty shard is a run of nothing. */
 Test(shard, shards_run_what_they_list_and_junit_merges)
 {
-	static const char *const pick[] = { "default.yaml", "doctor-iommu-off.yaml", "doctor-memlock-too-low.yaml",
-		                                "perms-qemu-user-nodes.yaml", "resolver-vfio-dev-readdir-eio.yaml" };
+	static const char *const pick[] = {"default.yaml", "doctor-iommu-off.yaml", "doctor-memlock-too-low.yaml",
+	                                   "perms-qemu-user-nodes.yaml", "resolver-vfio-dev-readdir-eio.yaml"};
 	char dir[4200], *files[8], xml[3][4300], merged[4300], merge[4096], shard[16], lst[4300];
 	static char text[OUTLEN];
 	size_t total = 0;
@@ -303,7 +303,7 @@ Test(shard, shards_run_what_they_list_and_junit_merges)
 	cr_assert_eq(total, 5);
 	snprintf(merge, sizeof(merge), "%s/contrib/junit-merge.py", vk_source_dir());
 	snprintf(merged, sizeof(merged), "%s/junit.xml", tmp);
-	char *argv[] = { "/usr/bin/env", "python3", merge, merged, xml[0], xml[1], xml[2], NULL };
+	char *argv[] = {"/usr/bin/env", "python3", merge, merged, xml[0], xml[1], xml[2], NULL};
 	cr_assert_eq(vk_run(argv, out, OUTLEN, errb, OUTLEN), 0, "%s%s", out, errb);
 	cr_assert_eq(xsd_check(merged), 0);
 	cr_assert_geq(vk_read_file(merged, text, sizeof(text)), 0);
@@ -371,13 +371,13 @@ Test(shard, merge_refuses_what_is_not_one_run)
 	vk_scenario_path("default.yaml", good, sizeof(good));
 	cr_assert_eq(run_test("--plain", "--junit", a, good, NULL), 0, "%s%s", out, errb);
 	/* the same shard twice */
-	char *twice[] = { "/usr/bin/env", "python3", merge, o, a, a, NULL };
+	char *twice[] = {"/usr/bin/env", "python3", merge, o, a, a, NULL};
 	cr_assert_eq(vk_run(twice, out, OUTLEN, errb, OUTLEN), 1);
 	cr_assert(strstr(errb, "testcase 'default' of suite 'scenarios' is also in"), "%s", errb);
 	cr_assert_neq(access(o, F_OK), 0, "nothing written on an error");
 	/* not JUnit, not XML, missing */
 	write_file(b, "<html><body/></html>\n");
-	char *html[] = { "/usr/bin/env", "python3", merge, o, a, b, NULL };
+	char *html[] = {"/usr/bin/env", "python3", merge, o, a, b, NULL};
 	cr_assert_eq(vk_run(html, out, OUTLEN, errb, OUTLEN), 1);
 	cr_assert(strstr(errb, "the root element is <html>"), "%s", errb);
 	write_file(b, "<testsuites><testsuite name=\"x\"");
@@ -386,12 +386,12 @@ Test(shard, merge_refuses_what_is_not_one_run)
 	cr_assert_eq(vk_run(html, out, OUTLEN, errb, OUTLEN), 1, "%s", errb);
 	cr_assert(strstr(errb, "No such file"), "%s", errb);
 	/* usage */
-	char *none[] = { "/usr/bin/env", "python3", merge, o, NULL };
+	char *none[] = {"/usr/bin/env", "python3", merge, o, NULL};
 	cr_assert_eq(vk_run(none, out, OUTLEN, errb, OUTLEN), 2);
 	cr_assert(strstr(errb, "usage:"), "%s", errb);
 	cr_assert_neq(access(o, F_OK), 0);
 	/* one input: a valid file of its own */
-	char *one[] = { "/usr/bin/env", "python3", merge, o, a, NULL };
+	char *one[] = {"/usr/bin/env", "python3", merge, o, a, NULL};
 	cr_assert_eq(vk_run(one, out, OUTLEN, errb, OUTLEN), 0, "%s", errb);
 	cr_assert_eq(xsd_check(o), 0);
 }

@@ -42,21 +42,21 @@ struct vk_host_model *consumers_model(const char *name);
 
 /* A Criterion main that exits 77 with the reason when consumers_unavailable()
  * says so for the programs listed (strings, then NULL). */
-#define CONSUMERS_MAIN(...)                                                                                          \
-	int main(int argc, char *argv[])                                                                               \
-	{                                                                                                              \
-		static const char *const progs[] = {__VA_ARGS__};                                                      \
-		const char *why = consumers_unavailable(progs);                                                        \
-		if (why) {                                                                                             \
-			fprintf(stderr, "SKIP: %s\n", why);                                                            \
-			return 77;                                                                                     \
-		}                                                                                                      \
-		struct criterion_test_set *tests = criterion_initialize();                                            \
-		int result = 0;                                                                                        \
-		if (criterion_handle_args(argc, argv, true))                                                           \
-			result = !criterion_run_all_tests(tests);                                                      \
-		criterion_finalize(tests);                                                                             \
-		return result;                                                                                         \
+#define CONSUMERS_MAIN(...) \
+	int main(int argc, char *argv[]) \
+	{ \
+		static const char *const progs[] = {__VA_ARGS__}; \
+		const char *why = consumers_unavailable(progs); \
+		if (why) { \
+			fprintf(stderr, "SKIP: %s\n", why); \
+			return 77; \
+		} \
+		struct criterion_test_set *tests = criterion_initialize(); \
+		int result = 0; \
+		if (criterion_handle_args(argc, argv, true)) \
+			result = !criterion_run_all_tests(tests); \
+		criterion_finalize(tests); \
+		return result; \
 	}
 
 #endif

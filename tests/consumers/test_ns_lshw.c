@@ -44,7 +44,7 @@ static void names_below(json_t *n, const char *bus, const char *const *allowed, 
 		          json_string_value(ln), bus, text);
 	json_array_foreach(ln, i, v)
 		cr_assert(allowed_name(json_string_value(v) ?: "", allowed), "%s appears on the fake %s:\n%s",
-		          json_string_value(v), bus, text);
+	                  json_string_value(v), bus, text);
 	json_array_foreach(json_object_get(n, "children"), i, c)
 		names_below(c, bus, allowed, text);
 }
@@ -68,9 +68,8 @@ static size_t only_these_on_pci(const char *text, const char *const *bdfs, const
 			found++;
 			names_below(n, bus, allowed, text);
 		}
-		json_array_foreach(json_object_get(n, "children"), i, c)
-			if (top < 256)
-				stack[top++] = c;
+		json_array_foreach(json_object_get(n, "children"), i, c) if (top < 256)
+			stack[top++] = c;
 	}
 	json_decref(doc);
 	return found;

@@ -50,7 +50,8 @@ Test(lstopo, only_the_scenarios_interfaces)
 
 	const char *s = consumers_variant("default.yaml", "    sriov: {totalvfs: 32, vf_device: 0x154c}\n",
 	                                  "    sriov: {totalvfs: 32, vf_device: 0x154c}\n"
-	                                  "    net: [{name: ens1f0, address: \"3c:fd:fe:a1:b2:c3\"}]\n", NULL);
+	                                  "    net: [{name: ens1f0, address: \"3c:fd:fe:a1:b2:c3\"}]\n",
+	                                  NULL);
 	cr_assert_eq(consumers_run(NULL, s, "HWLOC_COMPONENTS=-x86 lstopo-no-graphics -p -v --of console", out,
 	                           sizeof(out), err, sizeof(err)),
 	             0, "%s", err);

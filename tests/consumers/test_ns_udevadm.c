@@ -23,9 +23,14 @@ Test(udevadm, info_shows_a_fake_device)
 	                           sizeof(out), err, sizeof(err)),
 	             0, "%s%s", out, err);
 	static const char *const want[] = {
-		"P: /devices/pci0000:80/0000:80:02.0/0000:81:00.0\n", "U: pci\n", "V: i40e\n",
-		"E: DRIVER=i40e\n", "E: PCI_SLOT_NAME=0000:81:00.0\n", "E: USEC_INITIALIZED=",
-		"E: ID_PATH=pci-0000:81:00.0\n", "E: ID_PATH_TAG=pci-0000_81_00_0\n",
+		"P: /devices/pci0000:80/0000:80:02.0/0000:81:00.0\n",
+		"U: pci\n",
+		"V: i40e\n",
+		"E: DRIVER=i40e\n",
+		"E: PCI_SLOT_NAME=0000:81:00.0\n",
+		"E: USEC_INITIALIZED=",
+		"E: ID_PATH=pci-0000:81:00.0\n",
+		"E: ID_PATH_TAG=pci-0000_81_00_0\n",
 	};
 	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
 		cr_assert_not_null(strstr(out, want[i]), "no '%s' in:\n%s", want[i], out);

@@ -25,10 +25,14 @@ Test(umockdev, record_of_a_fake_device)
 	                       sizeof(out), err, sizeof(err));
 	cr_assert_eq(rc, 0, "status %d: %s", rc, err);
 	static const char *const want[] = {
-		"P: /devices/pci0000:00/0000:00:01.0/0000:01:00.0\n", "E: DRIVER=vfio-pci\n",
-		"E: ID_PATH=pci-0000:01:00.0\n", "E: PCI_SLOT_NAME=0000:01:00.0\n",
-		"L: iommu_group=../../../../kernel/iommu_groups/12\n", "A: local_cpulist=0-3\\n\n", /* umockdev escapes the value's newline */
-		"\nP: /devices/pci0000:00/0000:00:01.0\n", "E: DRIVER=pcieport\n",
+		"P: /devices/pci0000:00/0000:00:01.0/0000:01:00.0\n",
+		"E: DRIVER=vfio-pci\n",
+		"E: ID_PATH=pci-0000:01:00.0\n",
+		"E: PCI_SLOT_NAME=0000:01:00.0\n",
+		"L: iommu_group=../../../../kernel/iommu_groups/12\n",
+		"A: local_cpulist=0-3\\n\n", /* umockdev escapes the value's newline */
+		"\nP: /devices/pci0000:00/0000:00:01.0\n",
+		"E: DRIVER=pcieport\n",
 	};
 	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
 		cr_assert_not_null(strstr(out, want[i]), "no '%s' in the recording:\n%.4000s", want[i], out);

@@ -45,7 +45,8 @@ static void doctor_status(const char *scenario, const char *id, char *buf, size_
 	json_t *c;
 	size_t i;
 	buf[0] = '\0';
-	json_array_foreach(json_object_get(doc, "checks"), i, c) {
+	json_array_foreach(json_object_get(doc, "checks"), i, c)
+	{
 		if (!strcmp(json_string_value(json_object_get(c, "id")) ?: "", id))
 			snprintf(buf, len, "%s", json_string_value(json_object_get(c, "status")) ?: "");
 	}
@@ -81,7 +82,7 @@ Test(virt_host_validate, amd_host_passes_through_ivrs)
 	doctor_status(s, "VD001", d, sizeof(d));
 	cr_assert_str_eq(d, "PASS");
 	cr_assert_eq(consumers_run(NULL, s, "ls /sys/firmware/acpi/tables/ | grep -c -x -e IVRS -e DMAR; "
-	                                     "grep -c -w svm /proc/cpuinfo",
+	                                    "grep -c -w svm /proc/cpuinfo",
 	                           out, sizeof(out), err, sizeof(err)),
 	             0, "%s", err);
 	cr_assert_str_eq(out, "1\n8\n", "one IVRS table, eight CPUs with svm");

@@ -20,12 +20,12 @@
 
 #define HDR "version: 1\nname: t\n"
 #define INTEL "kernel: {iommu: intel}\n"
-#define NIC_DEVS                                                                                                   \
-	"devices:\n"                                                                                               \
+#define NIC_DEVS \
+	"devices:\n" \
 	"  - {address: 0000:00:01.0, vendor: 0x8086, device: 0x2030, class: 0x060400, driver: pcieport, numa_node: 0}\n" \
-	"  - {address: 0000:01:00.0, parent: 0000:00:01.0, vendor: 0x8086, device: 0x1572, class: 0x020000, "       \
-	"driver: i40e, numa_node: 1%s}\n"                                                                          \
-	"  - {address: 0000:01:00.1, parent: 0000:00:01.0, vendor: 0x8086, device: 0x1572, class: 0x020000, "       \
+	"  - {address: 0000:01:00.0, parent: 0000:00:01.0, vendor: 0x8086, device: 0x1572, class: 0x020000, " \
+	"driver: i40e, numa_node: 1%s}\n" \
+	"  - {address: 0000:01:00.1, parent: 0000:00:01.0, vendor: 0x8086, device: 0x1572, class: 0x020000, " \
 	"driver: %s%s}\n"
 
 static struct vk_host_model *load(const char *yaml, struct vk_error *e)
@@ -72,8 +72,8 @@ static const struct bad bad_cases[] = {
 	{HDR "cpu: {vendor: intel, model_name: \"\"}\n", "model_name:", "not a CPU model name"},
 	{HDR "cpu: {vendor: intel, model_name: \"a\\tb\"}\n", "model_name:", "not a CPU model name"},
 	{HDR "cpu: {vendor: intel, model_name: "
-	     "\"0123456789012345678901234567890123456789012345678901234567890123\"}\n",
-	 "model_name:", "not a CPU model name"},
+             "\"0123456789012345678901234567890123456789012345678901234567890123\"}\n",
+         "model_name:", "not a CPU model name"},
 	{HDR "cpu: {vendor: intel, flags: [fpu, VMX]}\n", "flags:", "'VMX' is not a cpuinfo flag"},
 	{HDR "cpu: {vendor: intel, flags: \"fpu vmx fpu\"}\n", "flags:", "'fpu' is given twice"},
 	{HDR "cpu: {vendor: intel, flags: [fpu, {a: b}]}\n", "flags:", ""},
@@ -81,8 +81,8 @@ static const struct bad bad_cases[] = {
 	{HDR "cpu: {vendor: intel, speed: 3}\n", "speed", ""},
 	{HDR "cpu: {count: 4}\n", "cpu:", "needs vendor"},
 	{HDR "cpu: {vendor: intel, nodes: 1}\ndevices:\n  - {address: 0000:00:02.0, vendor: 0x8086, device: 0x1, "
-	     "numa_node: 1}\n",
-	 "nodes:", "a device is on node 1"},
+             "numa_node: 1}\n",
+         "nodes:", "a device is on node 1"},
 	{HDR "cpu: {vendor: intel, count: 1, nodes: 2}\n", "count:", "cannot fill 2 NUMA nodes"},
 	{HDR "firmware: {acpi_tables: DMAR}\n", "acpi_tables:", ""},
 	{HDR "firmware: {acpi_tables: [XSDT]}\n", "acpi_tables:", "'XSDT' is not a table fakesys makes"},
@@ -344,7 +344,7 @@ Test(platform, network_interfaces)
 {
 	struct vk_host_model *m =
 		load_ok(nics(HDR INTEL, ", net: [ens1f0]", "i40e", ", net: [{name: ens1f1, address: \"3c:fd:fe:a1:b2:c4\", "
-		                                                   "state: down}]"));
+	                                                           "state: down}]"));
 	struct vtree *t = tree_of(m);
 	const char *d0 = "sys/devices/pci0000:00/0000:00:01.0/0000:01:00.0/net/ens1f0";
 	char p[256];

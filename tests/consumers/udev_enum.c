@@ -31,7 +31,8 @@ static int hwdb(struct udev *udev, const char *modalias)
 		printf("no hwdb\n");
 		return 0;
 	}
-	udev_list_entry_foreach(e, udev_hwdb_get_properties_list_entry(h, modalias, 0)) {
+	udev_list_entry_foreach(e, udev_hwdb_get_properties_list_entry(h, modalias, 0))
+	{
 		if (!strcmp(udev_list_entry_get_name(e), "ID_VENDOR_FROM_DATABASE"))
 			vendor = udev_list_entry_get_value(e);
 		if (!strcmp(udev_list_entry_get_name(e), "ID_MODEL_FROM_DATABASE"))
@@ -58,7 +59,8 @@ static int enumerate(struct udev *udev)
 		udev_enumerate_unref(en);
 		return 1;
 	}
-	udev_list_entry_foreach(e, udev_enumerate_get_list_entry(en)) {
+	udev_list_entry_foreach(e, udev_enumerate_get_list_entry(en))
+	{
 		const char *path = udev_list_entry_get_name(e);
 		struct udev_device *d = udev_device_new_from_syspath(udev, path);
 		if (!d) {

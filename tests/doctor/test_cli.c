@@ -139,8 +139,8 @@ Test(cli, usage_errors)
 	cr_assert_eq(dt_run(out, sizeof(out), errb, sizeof(errb), "--help", NULL), 0);
 	cr_assert(strstr(out, "Exit status"), "%s", out);
 	cr_assert_eq(dt_run(out, sizeof(out), errb, sizeof(errb), "--list-checks", NULL), 0);
-	static const char *const ids[] = { "VD001", "VD002", "VD003", "VD004", "VD005", "VD006", "VD007", "VD100", "VD101",
-		                               "VD102", "VD103", "VD104", "VD105", "VD106", "VD107", "VD201", "VD301" };
+	static const char *const ids[] = {"VD001", "VD002", "VD003", "VD004", "VD005", "VD006", "VD007", "VD100", "VD101",
+	                                  "VD102", "VD103", "VD104", "VD105", "VD106", "VD107", "VD201", "VD301"};
 	for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++)
 		cr_assert(strstr(out, ids[i]), "%s missing from --list-checks", ids[i]);
 	cr_assert_null(strstr(out, "VV001"), "only the doctor's checks");
@@ -149,12 +149,12 @@ Test(cli, usage_errors)
 /* Every field of every check of a report, against what docs/schemas/vfio-doctor.schema.json says. */
 static void check_json(const char *text, int rc)
 {
-	static const char *const keys[] = { "id", "name", "category", "subject", "title", "status",
-		                                "reason", "fix", "evidence", "source" };
+	static const char *const keys[] = {"id", "name", "category", "subject", "title", "status",
+	                                   "reason", "fix", "evidence", "source"};
 	json_error_t je;
 	json_t *j = json_loads(text, 0, &je);
 	regex_t id_re;
-	size_t n[4] = { 0 };
+	size_t n[4] = {0};
 
 	cr_assert_not_null(j, "%s: %s", je.text, text);
 	cr_assert_str_eq(json_string_value(json_object_get(j, "tool")), "vfio-doctor");
@@ -170,14 +170,15 @@ static void check_json(const char *text, int rc)
 	cr_assert(json_is_array(checks) && json_array_size(checks) > 0);
 	size_t i;
 	json_t *c;
-	json_array_foreach(checks, i, c) {
+	json_array_foreach(checks, i, c)
+	{
 		cr_assert_eq(json_object_size(c), sizeof(keys) / sizeof(keys[0]), "check %zu has extra or missing members", i);
 		for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++)
 			cr_assert_not_null(json_object_get(c, keys[k]), "check %zu lacks %s", i, keys[k]);
 		const char *id = json_string_value(json_object_get(c, "id"));
 		cr_assert(id && regexec(&id_re, id, 0, NULL, 0) == 0, "id %s", id ? id : "(null)");
 		const char *cat = json_string_value(json_object_get(c, "category"));
-		static const char *const cats[] = { "platform", "device", "limits", "qemu" };
+		static const char *const cats[] = {"platform", "device", "limits", "qemu"};
 		cr_assert(cat && strcmp(cat, cats[id[2] - '0']) == 0, "%s: category %s", id, cat ? cat : "(null)");
 		cr_assert(json_string_length(json_object_get(c, "name")) > 0);
 		cr_assert(json_string_length(json_object_get(c, "title")) > 0);
@@ -191,7 +192,9 @@ static void check_json(const char *text, int rc)
 		const char *st = json_string_value(json_object_get(c, "status"));
 		cr_assert(st && (!strcmp(st, "PASS") || !strcmp(st, "WARN") || !strcmp(st, "FAIL") || !strcmp(st, "SKIP")),
 		          "%s: status", id);
-		n[!strcmp(st, "PASS") ? 0 : !strcmp(st, "WARN") ? 1 : !strcmp(st, "FAIL") ? 2 : 3]++;
+		n[!strcmp(st, "PASS") ? 0 : !strcmp(st, "WARN") ? 1
+		                    : !strcmp(st, "FAIL")       ? 2
+		                                                : 3]++;
 		json_t *fix = json_object_get(c, "fix");
 		if (!strcmp(st, "PASS"))
 			cr_assert(json_is_null(fix), "%s: a PASS has no fix", id);
@@ -232,8 +235,8 @@ static bool schema_validate(const char *text)
 	         "jsonschema.Draft202012Validator(s).validate(d)\n");
 	/* Debian's python3-jsonschema (setup.sh installs it) is for /usr/bin/python3,
 	 * whatever other python3 comes first on PATH */
-	char *argv[] = { access("/usr/bin/python3", X_OK) == 0 ? "/usr/bin/python3" : "/usr/bin/env",
-	                 access("/usr/bin/python3", X_OK) == 0 ? "-I" : "python3", "-c", py, schema, path, NULL };
+	char *argv[] = {access("/usr/bin/python3", X_OK) == 0 ? "/usr/bin/python3" : "/usr/bin/env",
+	                access("/usr/bin/python3", X_OK) == 0 ? "-I" : "python3", "-c", py, schema, path, NULL};
 	char o[8192], e[8192];
 	int rc = vk_run(argv, o, sizeof(o), e, sizeof(e));
 	if (rc == 77 || rc == 127 || rc < 0)
@@ -250,9 +253,8 @@ static const char *json_status(const char *text, const char *id, char *buf, size
 
 	cr_assert_not_null(j, "%s", text);
 	buf[0] = '\0';
-	json_array_foreach(json_object_get(j, "checks"), i, c)
-		if (!strcmp(json_string_value(json_object_get(c, "id")), id))
-			snprintf(buf, len, "%s", json_string_value(json_object_get(c, "status")));
+	json_array_foreach(json_object_get(j, "checks"), i, c) if (!strcmp(json_string_value(json_object_get(c, "id")), id))
+		snprintf(buf, len, "%s", json_string_value(json_object_get(c, "status")));
 	json_decref(j);
 	return buf;
 }
@@ -324,7 +326,7 @@ Test(cli, another_hosts_tree_leaves_qemu_and_memlock_unchecked)
 Test(cli, json_every_field_and_schema)
 {
 	static char copy[262144];
-	const char *scen[] = { "clean", "group-shared", "node-denied", "noiommu", "sriov-novfs" };
+	const char *scen[] = {"clean", "group-shared", "node-denied", "noiommu", "sriov-novfs"};
 	char qemu[1024];
 	bool validated = false;
 
@@ -373,7 +375,7 @@ static void run_on_pty(const char *root, bool no_color, const char *term, const 
 		_exit(127);
 	}
 	for (;;) {
-		struct pollfd p = { master, POLLIN, 0 };
+		struct pollfd p = {master, POLLIN, 0};
 		if (poll(&p, 1, 10000) <= 0)
 			break;
 		ssize_t n = read(master, buf + off, len - 1 - off);
@@ -414,7 +416,7 @@ Test(cli, validate_lists_the_doctor_rules)
 {
 	char bin[4096];
 	vk_bin("validator/vfio-validate", bin, sizeof(bin));
-	char *argv[] = { bin, "--list-rules", NULL };
+	char *argv[] = {bin, "--list-rules", NULL};
 	cr_assert_eq(vk_run(argv, out, sizeof(out), errb, sizeof(errb)), 0);
 	cr_assert(strstr(out, "VV001") && strstr(out, "VD001") && strstr(out, "platform.iommu"), "one catalogue: %s", out);
 }

@@ -32,7 +32,7 @@ TestSuite(contrib, .fini = teardown);
 /* Run @cmd with /bin/sh; 127 when its first word is not installed. */
 static int sh(const char *cmd)
 {
-	char *argv[] = { "/bin/sh", "-c", (char *)cmd, NULL };
+	char *argv[] = {"/bin/sh", "-c", (char *)cmd, NULL};
 	return vk_run(argv, out, sizeof(out), errb, sizeof(errb));
 }
 
@@ -157,7 +157,7 @@ Test(contrib, alert_rules_check_and_their_tests_pass)
 	cr_assert_eq(vk_materialize(vk_scenario_path("default.yaml", root_arg, sizeof(root_arg)), root, sizeof(root)), 0);
 	rc = dt_run(prom, sizeof(prom), errb, sizeof(errb), "--format=prometheus", "--root", root, "--no-qemu", NULL);
 	cr_assert(rc == 0 || rc == 1, "%s", errb);
-	const char *files[] = { rules, tests };
+	const char *files[] = {rules, tests};
 	regex_t re;
 	cr_assert_eq(regcomp(&re, "vfiokit_[a-z_]+", REG_EXTENDED), 0);
 	size_t names = 0;

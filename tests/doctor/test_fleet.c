@@ -28,7 +28,7 @@ static char offd[1024], def[1024], third[1024], tmp[1024];
 
 static void teardown(void)
 {
-	char *dirs[] = { offd, def, third, tmp };
+	char *dirs[] = {offd, def, third, tmp};
 	for (size_t i = 0; i < 4; i++)
 		if (dirs[i][0])
 			vk_rm_rf(dirs[i]);
@@ -101,7 +101,7 @@ static void parse(const char *text, struct expo *e)
 	cr_assert(expo_parse(text, true, e, why, sizeof(why)), "not valid exposition: %s\n%s", why, text);
 }
 
-static const char *const st_lower[] = { "pass", "warn", "fail", "skip" };
+static const char *const st_lower[] = {"pass", "warn", "fail", "skip"};
 
 /* The Prometheus output of a run and the JSON of the same run agree check by
  * check, and the facts agree with the tree. */
@@ -119,7 +119,8 @@ static void check_against_json(const char *dir, const char *prom, const char *js
 		cr_assert_str_eq(e.kind[k], "gauge", "%s is a %s", e.type[k], e.kind[k]);
 	json_t *checks = json_object_get(j, "checks");
 	cr_assert_eq(expo_count(&e, "vfiokit_doctor_check_status"), 4 * json_array_size(checks));
-	json_array_foreach(checks, i, c) {
+	json_array_foreach(checks, i, c)
+	{
 		const char *id = json_string_value(json_object_get(c, "id"));
 		const char *name = json_string_value(json_object_get(c, "name"));
 		const char *st = json_string_value(json_object_get(c, "status"));
@@ -135,7 +136,7 @@ static void check_against_json(const char *dir, const char *prom, const char *js
 		fails += !strcmp(st, "FAIL");
 	}
 	json_t *sum = json_object_get(j, "summary");
-	static const char *const key[] = { "pass", "warn", "fail", "skip" };
+	static const char *const key[] = {"pass", "warn", "fail", "skip"};
 	for (int s = 0; s < 4; s++) {
 		snprintf(labels, sizeof(labels), "status=%s", st_lower[s]);
 		const char *v = expo_get(&e, "vfiokit_doctor_checks", labels);
@@ -169,7 +170,7 @@ Test(fleet, prometheus_of_a_failing_and_a_healthy_host)
 		char *dir;
 		const char *scen;
 		int rc;
-	} host[] = { { offd, "doctor-iommu-off.yaml", 1 }, { def, "default.yaml", 0 } };
+	} host[] = {{offd, "doctor-iommu-off.yaml", 1}, {def, "default.yaml", 0}};
 
 	for (size_t h = 0; h < 2; h++) {
 		materialize(host[h].scen, host[h].dir, sizeof(offd));
@@ -203,7 +204,7 @@ static void promtool_accepts(const char *file)
 {
 	char cmd[2200];
 	snprintf(cmd, sizeof(cmd), "command -v promtool >/dev/null || exit 127; promtool check metrics < '%s'", file);
-	char *argv[] = { "/bin/sh", "-c", cmd, NULL };
+	char *argv[] = {"/bin/sh", "-c", cmd, NULL};
 	int rc = vk_run(argv, out, sizeof(out), errb, sizeof(errb));
 	if (rc == 127)
 		cr_skip_test("promtool is not installed (apt-get install prometheus)");
@@ -251,16 +252,15 @@ Test(fleet, promtool_accepts_the_output)
 	snprintf(file, sizeof(file), "%s/lint.prom", tmp);
 	char cmd[2200];
 	snprintf(cmd, sizeof(cmd), "promtool check metrics < '%s'", file);
-	char *argv[] = { "/bin/sh", "-c", cmd, NULL };
+	char *argv[] = {"/bin/sh", "-c", cmd, NULL};
 	cr_assert_neq(vk_run(argv, out, sizeof(out), errb, sizeof(errb)), 0, "promtool lints counters");
 }
 
 /* A report and facts with every kind of awkward text, in-process. */
 Test(fleet, label_values_are_escaped_and_series_never_repeat)
 {
-	struct vk_doctor_report rep = { 0 };
-	struct vk_doctor_host h = { .iommu = -1, .iommufd = 0, .cdev = -1, .vfio_devices = 3, .memlock_known = false,
-		                        .time = { 1700000000, 5000000 } };
+	struct vk_doctor_report rep = {0};
+	struct vk_doctor_host h = {.iommu = -1, .iommufd = 0, .cdev = -1, .vfio_devices = 3, .memlock_known = false, .time = {1700000000, 5000000}};
 	static const char subj[] = "0000:01:00.0\"} 1\nevil 1\\ \xff \xc3\xa9 \xc3\x28 \xed\xa0\x80 \xf4\x90\x80\x80";
 	/* \" and \\ and \n escaped; \xff, a bad continuation, a surrogate and
 	 * past U+10FFFF replaced; U+00E9 kept */
@@ -328,7 +328,7 @@ static const char *listing(const char *dir, char *buf, size_t len)
 Test(fleet, write_atomic)
 {
 	char p[1100], q[1100], l[4096], buf[256];
-	struct vk_error err = { 0 };
+	struct vk_error err = {0};
 	struct stat st;
 	int fds = vk_fd_count();
 	mode_t old = umask(077); /* the file is for another user whatever the umask */
@@ -426,10 +426,10 @@ Test(fleet, output_option_and_usage)
 	static const struct {
 		const char *a, *b, *msg;
 	} bad[] = {
-		{ "--format=xml", NULL, "expected text, json or prometheus" },
-		{ "--json", "--format=prometheus", "--json and --format=prometheus exclude each other" },
-		{ "--format=json", "--format=text", "--format given twice" },
-		{ "--output=", NULL, "--output: empty file name" },
+		{"--format=xml", NULL, "expected text, json or prometheus"},
+		{"--json", "--format=prometheus", "--json and --format=prometheus exclude each other"},
+		{"--format=json", "--format=text", "--format given twice"},
+		{"--output=", NULL, "--output: empty file name"},
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		cr_assert_eq(dt_run(out, sizeof(out), errb, sizeof(errb), "--root", offd, "--no-qemu", bad[i].a, bad[i].b, NULL), 2,
@@ -443,7 +443,7 @@ Test(fleet, output_option_and_usage)
 /* "2025-01-31T12:00:00Z" into seconds; -1 when it is not that shape. */
 static double rfc3339(const char *s)
 {
-	struct tm tm = { 0 };
+	struct tm tm = {0};
 	const char *end = s ? strptime(s, "%Y-%m-%dT%H:%M:%SZ", &tm) : NULL;
 	return end && !*end && strlen(s) == 20 ? (double)timegm(&tm) : -1;
 }
@@ -456,11 +456,11 @@ static void schema_valid(const char *text)
 	put(tmp, "r.json", text);
 	snprintf(schema, sizeof(schema), "%s/docs/schemas/vfio-doctor.schema.json", vk_source_dir());
 	static const char py[] = "import json,sys\n"
-	                         "try:\n import jsonschema\nexcept ImportError:\n sys.exit(77)\n"
-	                         "s=json.load(open(sys.argv[1])); d=json.load(open(sys.argv[2]))\n"
-	                         "jsonschema.Draft202012Validator.check_schema(s)\n"
-	                         "jsonschema.Draft202012Validator(s).validate(d)\n";
-	char *argv[] = { "/usr/bin/python3", "-I", "-c", (char *)py, schema, path, NULL };
+				 "try:\n import jsonschema\nexcept ImportError:\n sys.exit(77)\n"
+				 "s=json.load(open(sys.argv[1])); d=json.load(open(sys.argv[2]))\n"
+				 "jsonschema.Draft202012Validator.check_schema(s)\n"
+				 "jsonschema.Draft202012Validator(s).validate(d)\n";
+	char *argv[] = {"/usr/bin/python3", "-I", "-c", (char *)py, schema, path, NULL};
 	int rc = vk_run(argv, out, sizeof(out), errb, sizeof(errb));
 	if (rc == 77 || rc == 127 || rc < 0)
 		cr_skip_test("python3-jsonschema is not installed for /usr/bin/python3 (apt-get install python3-jsonschema)");
@@ -500,7 +500,7 @@ Test(fleet, json_names_its_host_kernel_and_time)
 	schema_valid(js);
 	cr_assert_eq(dt_run(out, sizeof(out), errb, sizeof(errb), "--format=prometheus", "--root", offd, "--no-qemu", NULL), 1);
 	cr_assert(strstr(out, "\nvfiokit_doctor_info{version=\"") && strstr(strstr(out, "\nvfiokit_doctor_info{"), "\"} 1\n") &&
-	              !strstr(out, "kernel=\""),
+	                  !strstr(out, "kernel=\""),
 	          "%s", out);
 	/* the real host: its name and release */
 	struct utsname u;
@@ -538,7 +538,8 @@ static void expected_failures(char **files, size_t n, char *buf, size_t len)
 		cr_assert_not_null(j);
 		json_t *hn = json_object_get(j, "hostname");
 		const char *host = json_is_string(hn) ? json_string_value(hn) : json_string_value(json_object_get(j, "root"));
-		json_array_foreach(json_object_get(j, "checks"), k, c) {
+		json_array_foreach(json_object_get(j, "checks"), k, c)
+		{
 			if (strcmp(json_string_value(json_object_get(c, "status")), "FAIL"))
 				continue;
 			const char *id = json_string_value(json_object_get(c, "id"));
@@ -595,7 +596,7 @@ Test(fleet, jq_recipe_names_the_hosts_failing_each_check)
 	put(offd, "proc/sys/kernel/hostname", "hv-a\n");
 	put(def, "proc/sys/kernel/hostname", "hv-b\n");
 	/* the same VM size everywhere: 1 GiB of memlock is too little for 64 GiB */
-	const char *roots[3] = { offd, def, NULL };
+	const char *roots[3] = {offd, def, NULL};
 	materialize("default.yaml", third, sizeof(third)); /* no host name: named by its root */
 	roots[2] = third;
 	for (int i = 0; i < 3; i++) {
@@ -615,7 +616,7 @@ Test(fleet, jq_recipe_names_the_hosts_failing_each_check)
 	snprintf(vd201, sizeof(vd201), "VD201 limits.memlock: %s, hv-a, hv-b\n", third);
 	cr_assert(strstr(expect, vd201), "%s", expect);
 	snprintf(jq, sizeof(jq), "%s/contrib/fleet/doctor-failures.jq", vk_source_dir());
-	char *argv[] = { "/usr/bin/env", "jq", "-r", "-s", "-f", jq, files[0], files[1], files[2], NULL };
+	char *argv[] = {"/usr/bin/env", "jq", "-r", "-s", "-f", jq, files[0], files[1], files[2], NULL};
 	int rc = vk_run(argv, out, sizeof(out), errb, sizeof(errb));
 	if (rc == 127)
 		cr_skip_test("jq is not installed (apt-get install jq)");

@@ -20,7 +20,7 @@ Test(fuse, clean_and_shared_group_on_a_mount)
 	vk_umount(mnt);
 	cr_assert_eq(rc, 0, "%s%s", out, errb);
 	cr_assert(strstr(out, "0000:03:02.0: Checking that the QEMU user can open the device nodes") &&
-	              strstr(out, " 0 warnings, 0 failed"),
+	                  strstr(out, " 0 warnings, 0 failed"),
 	          "%s", out);
 
 	vk_test_data_path("doctor", "group-shared.yaml", sc, sizeof(sc));

@@ -52,7 +52,7 @@ static void stop_exporter(void)
 static void teardown(void)
 {
 	stop_exporter();
-	char *dirs[] = { tmp, offd, def };
+	char *dirs[] = {tmp, offd, def};
 	for (size_t i = 0; i < 3; i++)
 		if (dirs[i][0])
 			vk_rm_rf(dirs[i]);
@@ -63,8 +63,8 @@ TestSuite(node_exporter, .fini = teardown);
 
 static const char *exporter_bin(void)
 {
-	static const char *const cands[] = { "/usr/bin/prometheus-node-exporter", "/usr/local/bin/node_exporter",
-		                                 "/usr/bin/node_exporter" };
+	static const char *const cands[] = {"/usr/bin/prometheus-node-exporter", "/usr/local/bin/node_exporter",
+	                                    "/usr/bin/node_exporter"};
 	for (size_t i = 0; i < sizeof(cands) / sizeof(cands[0]); i++)
 		if (access(cands[i], X_OK) == 0)
 			return cands[i];
@@ -74,7 +74,7 @@ static const char *exporter_bin(void)
 /* A port nobody listens on now (the kernel's choice for port 0). */
 static int free_port(void)
 {
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
 	socklen_t len = sizeof(a);
 	int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 
@@ -89,8 +89,7 @@ static int free_port(void)
  * -errno when there is no answer (yet). */
 static int scrape(int port)
 {
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port),
-		                     .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port), .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
 	static const char req[] = "GET /metrics HTTP/1.0\r\nHost: 127.0.0.1\r\nAccept: text/plain\r\n\r\n";
 	static char resp[sizeof(page)];
 	size_t off = 0;
@@ -104,7 +103,7 @@ static int scrape(int port)
 		return -e;
 	}
 	for (;;) {
-		struct pollfd p = { s, POLLIN, 0 };
+		struct pollfd p = {s, POLLIN, 0};
 		if (poll(&p, 1, 10000) <= 0)
 			break;
 		ssize_t n = read(s, resp + off, sizeof(resp) - 1 - off);
@@ -242,7 +241,7 @@ Test(node_exporter, textfile_collector_serves_the_doctors_checks)
 	cr_assert_str_eq(expo_get(&e, "vfiokit_doctor_checks", "status=fail") ?: "(none)", "0");
 	for (size_t i = 0; i < e.n; i++)
 		cr_assert(strcmp(e.s[i].name, "vfiokit_doctor_check_status") || !strstr(e.s[i].labels, "status=fail") ||
-		              !strcmp(e.s[i].value, "0"),
+		                  !strcmp(e.s[i].value, "0"),
 		          "a failing check on the healthy host: {%s}", e.s[i].labels);
 	cr_assert_str_eq(expo_get(&e, "vfiokit_doctor_iommu_enabled", "") ?: "(none)", "1");
 	cr_assert_not_null(expo_get(&e, "vfiokit_doctor_last_run_timestamp_seconds", ""));

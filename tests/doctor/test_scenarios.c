@@ -31,10 +31,10 @@ struct run {
 
 static struct vk_doctor_report doctor(const struct run *w)
 {
-	struct vk_doctor_options o = { 0 };
-	struct vk_doctor_user user = { 0 };
-	struct vk_doctor_report rep = { 0 };
-	struct vk_error e = { 0 };
+	struct vk_doctor_options o = {0};
+	struct vk_doctor_user user = {0};
+	struct vk_doctor_report rep = {0};
+	struct vk_error e = {0};
 	struct vk_root *root = NULL;
 	struct vk_pci_addr addrs[4];
 	char qemu[1024];
@@ -112,20 +112,19 @@ TestSuite(scenario, .fini = teardown);
 
 Test(scenario, clean_host_all_pass)
 {
-	struct run w = { .scenario = "clean", .user = dt_qemu_user(), .memory = "16G", .memlock = "20G",
-		             .qemu_version = "9.2" };
+	struct run w = {.scenario = "clean", .user = dt_qemu_user(), .memory = "16G", .memlock = "20G", .qemu_version = "9.2"};
 	struct vk_doctor_report rep = doctor(&w);
 
 	if (vk_doctor_count(&rep, VK_DOCTOR_PASS) != rep.n)
 		dump(&rep);
 	cr_assert_eq(vk_doctor_count(&rep, VK_DOCTOR_FAIL), 0);
 	cr_assert_eq(vk_doctor_count(&rep, VK_DOCTOR_WARN), 0);
-	static const char *const host[] = { "VD001", "VD002", "VD003", "VD004", "VD005", "VD006", "VD007", "VD201", "VD301" };
+	static const char *const host[] = {"VD001", "VD002", "VD003", "VD004", "VD005", "VD006", "VD007", "VD201", "VD301"};
 	for (size_t i = 0; i < sizeof(host) / sizeof(host[0]); i++)
 		expect(&rep, host[i], NULL, VK_DOCTOR_PASS);
 	/* all three vfio-pci devices are found without naming them */
-	static const char *const devs[] = { "0000:01:00.0", "0000:01:00.1", "0000:03:02.0" };
-	static const char *const dev_checks[] = { "VD101", "VD102", "VD103", "VD104", "VD105", "VD106" };
+	static const char *const devs[] = {"0000:01:00.0", "0000:01:00.1", "0000:03:02.0"};
+	static const char *const dev_checks[] = {"VD101", "VD102", "VD103", "VD104", "VD105", "VD106"};
 	for (size_t d = 0; d < 3; d++)
 		for (size_t k = 0; k < sizeof(dev_checks) / sizeof(dev_checks[0]); k++)
 			expect(&rep, dev_checks[k], devs[d], VK_DOCTOR_PASS);
@@ -141,7 +140,7 @@ Test(scenario, clean_host_all_pass)
 
 Test(scenario, iommu_off)
 {
-	struct run w = { .scenario = "iommu-off", .devices = { "0000:02:00.0" }, .memlock = "unlimited" };
+	struct run w = {.scenario = "iommu-off", .devices = {"0000:02:00.0"}, .memlock = "unlimited"};
 	struct vk_doctor_report rep = doctor(&w);
 	const struct vk_doctor_check *c = expect(&rep, "VD001", NULL, VK_DOCTOR_FAIL);
 
@@ -163,8 +162,8 @@ Test(scenario, iommu_off)
 Test(scenario, iommu_off_vendor_from_cpuinfo)
 {
 	char path[1200];
-	struct vk_doctor_options o = { .skip_qemu = true, .memlock_given = true, .memlock = VK_DOCTOR_UNLIMITED };
-	struct vk_doctor_report rep = { 0 };
+	struct vk_doctor_options o = {.skip_qemu = true, .memlock_given = true, .memlock = VK_DOCTOR_UNLIMITED};
+	struct vk_doctor_report rep = {0};
 	struct vk_root *root;
 	FILE *f;
 
@@ -186,7 +185,7 @@ Test(scenario, iommu_off_vendor_from_cpuinfo)
 
 Test(scenario, module_missing)
 {
-	struct run w = { .scenario = "module-missing", .devices = { "0000:05:00.0" } };
+	struct run w = {.scenario = "module-missing", .devices = {"0000:05:00.0"}};
 	struct vk_doctor_report rep = doctor(&w);
 	const struct vk_doctor_check *c = expect(&rep, "VD003", NULL, VK_DOCTOR_FAIL);
 
@@ -201,7 +200,7 @@ Test(scenario, module_missing)
 
 Test(scenario, kernel_without_cdev)
 {
-	struct run w = { .scenario = "no-cdev" };
+	struct run w = {.scenario = "no-cdev"};
 	struct vk_doctor_report rep = doctor(&w);
 	const struct vk_doctor_check *c = expect(&rep, "VD006", NULL, VK_DOCTOR_FAIL);
 
@@ -217,14 +216,14 @@ Test(scenario, kernel_without_cdev)
 
 Test(scenario, device_on_host_driver)
 {
-	struct run w = { .scenario = "host-driver", .devices = { "0000:05:00.0" } };
+	struct run w = {.scenario = "host-driver", .devices = {"0000:05:00.0"}};
 	struct vk_doctor_report rep = doctor(&w);
 	const struct vk_doctor_check *c = expect(&rep, "VD102", "0000:05:00.0", VK_DOCTOR_FAIL);
 
 	cr_assert(strstr(c->reason, "bound to ixgbe"), "%s", c->reason);
 	cr_assert(strstr(c->fix, "driverctl set-override 0000:05:00.0 vfio-pci"), "%s", c->fix);
 	cr_assert(strstr(c->fix, "/sys/bus/pci/drivers/ixgbe/unbind") && strstr(c->fix, "driver_override") &&
-	              strstr(c->fix, "drivers_probe"),
+	                  strstr(c->fix, "drivers_probe"),
 	          "%s", c->fix);
 	cr_assert(strstr(c->fix, dir), "the commands name the tree checked: %s", c->fix);
 	cr_assert_null(strstr(c->fix, "modprobe"), "vfio_pci is loaded: %s", c->fix);
@@ -237,7 +236,7 @@ Test(scenario, device_on_host_driver)
 
 Test(scenario, group_shared_with_host_driver)
 {
-	struct run w = { .scenario = "group-shared" };
+	struct run w = {.scenario = "group-shared"};
 	struct vk_doctor_report rep = doctor(&w);
 	const struct vk_doctor_check *c = expect(&rep, "VD103", "0000:04:00.0", VK_DOCTOR_FAIL);
 
@@ -250,7 +249,7 @@ Test(scenario, group_shared_with_host_driver)
 
 Test(scenario, nodes_missing)
 {
-	struct run w = { .scenario = "node-missing", .user = dt_qemu_user() };
+	struct run w = {.scenario = "node-missing", .user = dt_qemu_user()};
 	struct vk_doctor_report rep = doctor(&w);
 	const struct vk_doctor_check *c = expect(&rep, "VD104", "0000:06:00.0", VK_DOCTOR_FAIL);
 
@@ -265,12 +264,12 @@ Test(scenario, nodes_missing)
 
 Test(scenario, nodes_not_accessible_for_the_user)
 {
-	struct run w = { .scenario = "node-denied", .user = "4242" };
+	struct run w = {.scenario = "node-denied", .user = "4242"};
 	struct vk_doctor_report rep = doctor(&w);
 	const struct vk_doctor_check *c = expect(&rep, "VD106", "0000:06:00.0", VK_DOCTOR_FAIL);
 
 	cr_assert(strstr(c->reason, "uid 4242 cannot open") && strstr(c->reason, "/dev/vfio/devices/vfio0") &&
-	              strstr(c->reason, "mode 0600"),
+	                  strstr(c->reason, "mode 0600"),
 	          "%s", c->reason);
 	cr_assert(strstr(c->fix, "udev") && strstr(c->fix, "pass the FD"), "%s", c->fix);
 	expect(&rep, "VD104", "0000:06:00.0", VK_DOCTOR_PASS);
@@ -280,7 +279,7 @@ Test(scenario, nodes_not_accessible_for_the_user)
 
 Test(scenario, memlock_too_low)
 {
-	struct run w = { .scenario = "clean", .memory = "16G", .memlock = "64M" };
+	struct run w = {.scenario = "clean", .memory = "16G", .memlock = "64M"};
 	struct vk_doctor_report rep = doctor(&w);
 	const struct vk_doctor_check *c = expect(&rep, "VD201", NULL, VK_DOCTOR_FAIL);
 
@@ -291,14 +290,14 @@ Test(scenario, memlock_too_low)
 
 Test(scenario, memlock_without_headroom_and_unknown)
 {
-	struct run w = { .scenario = "clean", .memory = "16G", .memlock = "16G" };
+	struct run w = {.scenario = "clean", .memory = "16G", .memlock = "16G"};
 	struct vk_doctor_report rep = doctor(&w);
 	expect(&rep, "VD201", NULL, VK_DOCTOR_WARN);
 	vk_doctor_report_clear(&rep);
 	teardown();
 
 	/* another user and no --memlock: unknown, said honestly */
-	struct run w2 = { .scenario = "clean", .memory = "16G", .user = "4242" };
+	struct run w2 = {.scenario = "clean", .memory = "16G", .user = "4242"};
 	if (geteuid() == 4242)
 		return;
 	rep = doctor(&w2);
@@ -309,7 +308,7 @@ Test(scenario, memlock_without_headroom_and_unknown)
 
 Test(scenario, noiommu_mode)
 {
-	struct run w = { .scenario = "noiommu" };
+	struct run w = {.scenario = "noiommu"};
 	struct vk_doctor_report rep = doctor(&w);
 	const struct vk_doctor_check *c = expect(&rep, "VD007", NULL, VK_DOCTOR_WARN);
 
@@ -326,7 +325,7 @@ Test(scenario, noiommu_mode)
 
 Test(scenario, interrupt_remapping_off)
 {
-	struct run w = { .scenario = "ir-off" };
+	struct run w = {.scenario = "ir-off"};
 	struct vk_doctor_report rep = doctor(&w);
 	const struct vk_doctor_check *c = expect(&rep, "VD002", NULL, VK_DOCTOR_WARN);
 
@@ -339,7 +338,7 @@ Test(scenario, interrupt_remapping_off)
 
 Test(scenario, interrupt_remapping_off_from_the_capability_bit)
 {
-	struct run w = { .scenario = "ir-off", .no_proc_interrupts = true };
+	struct run w = {.scenario = "ir-off", .no_proc_interrupts = true};
 	struct vk_doctor_report rep = doctor(&w);
 	const struct vk_doctor_check *c = expect(&rep, "VD002", NULL, VK_DOCTOR_WARN);
 
@@ -349,7 +348,7 @@ Test(scenario, interrupt_remapping_off_from_the_capability_bit)
 
 Test(scenario, sriov_pf_without_vfs)
 {
-	struct run w = { .scenario = "sriov-novfs", .devices = { "0000:81:00.0" } };
+	struct run w = {.scenario = "sriov-novfs", .devices = {"0000:81:00.0"}};
 	struct vk_doctor_report rep = doctor(&w);
 	const struct vk_doctor_check *c = expect(&rep, "VD107", "0000:81:00.0", VK_DOCTOR_WARN);
 
@@ -361,7 +360,7 @@ Test(scenario, sriov_pf_without_vfs)
 
 Test(scenario, qemu_too_old)
 {
-	struct run w = { .scenario = "clean", .qemu_version = "7.2", .memlock = "unlimited" };
+	struct run w = {.scenario = "clean", .qemu_version = "7.2", .memlock = "unlimited"};
 	struct vk_doctor_report rep = doctor(&w);
 	const struct vk_doctor_check *c = expect(&rep, "VD301", NULL, VK_DOCTOR_FAIL);
 
@@ -373,14 +372,14 @@ Test(scenario, qemu_too_old)
 
 Test(scenario, absent_device_and_no_selection)
 {
-	struct run w = { .scenario = "iommu-off", .devices = { "0000:42:00.0" } };
+	struct run w = {.scenario = "iommu-off", .devices = {"0000:42:00.0"}};
 	struct vk_doctor_report rep = doctor(&w);
 	expect(&rep, "VD101", "0000:42:00.0", VK_DOCTOR_FAIL);
 	cr_assert_null(vk_doctor_find(&rep, "VD102", "0000:42:00.0"), "nothing more about an absent device");
 	vk_doctor_report_clear(&rep);
 	teardown();
 
-	struct run w2 = { .scenario = "iommu-off" };
+	struct run w2 = {.scenario = "iommu-off"};
 	rep = doctor(&w2);
 	expect(&rep, "VD100", NULL, VK_DOCTOR_WARN);
 	vk_doctor_report_clear(&rep);

@@ -25,8 +25,8 @@ Test(units, parse_size)
 	cr_assert_eq(vk_doctor_parse_size("unlimited", true, &v), 0);
 	cr_assert_eq(v, VK_DOCTOR_UNLIMITED);
 	cr_assert_eq(vk_doctor_parse_size("unlimited", false, &v), -EINVAL);
-	static const char *const bad[] = { "", "G", "-1", "1.5G", "16X", "16 G", "16Gx", "99999999999999999999",
-		                               "17179869184T", "0x10" };
+	static const char *const bad[] = {"", "G", "-1", "1.5G", "16X", "16 G", "16Gx", "99999999999999999999",
+	                                  "17179869184T", "0x10"};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		cr_assert_eq(vk_doctor_parse_size(bad[i], true, &v), -EINVAL, "'%s'", bad[i]);
 }
@@ -43,10 +43,10 @@ Test(units, format_size)
 
 Test(units, dac_access)
 {
-	gid_t groups[] = { 107, 36 };
-	struct vk_doctor_user qemu = { .name = "qemu", .uid = 107, .gid = 107, .groups = groups, .n_groups = 2 };
-	struct vk_doctor_user root = { .name = "root", .uid = 0, .gid = 0 };
-	struct vk_doctor_user anon = { .uid = 4242, .gid = (gid_t)-1 };
+	gid_t groups[] = {107, 36};
+	struct vk_doctor_user qemu = {.name = "qemu", .uid = 107, .gid = 107, .groups = groups, .n_groups = 2};
+	struct vk_doctor_user root = {.name = "root", .uid = 0, .gid = 0};
+	struct vk_doctor_user anon = {.uid = 4242, .gid = (gid_t)-1};
 
 	cr_assert(vk_doctor_user_can_rw(&root, 0, 0, 0000), "root has CAP_DAC_OVERRIDE");
 	cr_assert(vk_doctor_user_can_rw(&qemu, 107, 0, 0600));
@@ -62,7 +62,7 @@ Test(units, dac_access)
 Test(units, user_resolve)
 {
 	struct vk_doctor_user u;
-	struct vk_error e = { 0 };
+	struct vk_error e = {0};
 	cr_assert_eq(vk_doctor_user_resolve("root", &u, &e), 0, "%s", e.msg);
 	cr_assert_eq(u.uid, 0);
 	cr_assert_str_eq(u.name, "root");
@@ -102,8 +102,8 @@ Test(units, catalogue)
 
 Test(units, report_plumbing)
 {
-	struct vk_doctor_report rep = { 0 };
-	struct vk_report findings = { 0 };
+	struct vk_doctor_report rep = {0};
+	struct vk_report findings = {0};
 
 	cr_assert_eq(vk_doctor_add(&rep, "VV001", VK_DOCTOR_FAIL, NULL, NULL, "x"), -EINVAL, "only VD rules");
 	cr_assert_eq(vk_doctor_add(&rep, "VD999", VK_DOCTOR_FAIL, NULL, NULL, "x"), -EINVAL);
@@ -144,15 +144,15 @@ Test(units, report_plumbing)
  * or the QEMU binary is stated. */
 Test(units, skip_not_checked)
 {
-	struct vk_doctor_report rep = { 0 };
-	struct vk_report findings = { 0 };
+	struct vk_doctor_report rep = {0};
+	struct vk_report findings = {0};
 	struct vk_root *root = NULL;
-	struct vk_error e = { 0 };
+	struct vk_error e = {0};
 
 	cr_assert_str_eq(vk_doctor_status_name(VK_DOCTOR_SKIP), "SKIP");
 	cr_assert_str_eq(vk_doctor_status_name(VK_DOCTOR_FAIL), "FAIL");
 	cr_assert_eq(vk_root_open("/tmp", 0, &root, &e), 0, "%s", e.msg);
-	struct vk_doctor_options o = { .root = root, .other_host = true };
+	struct vk_doctor_options o = {.root = root, .other_host = true};
 	cr_assert_eq(vk_doctor_check_memlock(&o, &rep, &e), 0);
 	cr_assert_eq(vk_doctor_check_qemu(&o, &rep, &e), 0);
 	cr_assert_eq(rep.n, 2);
@@ -189,7 +189,7 @@ Test(units, skip_not_checked)
 	cr_assert_eq(rep.n, 2);
 	vk_doctor_report_clear(&rep);
 	/* this machine's root: not skipped */
-	o = (struct vk_doctor_options){ .root = root, .skip_qemu = true };
+	o = (struct vk_doctor_options){.root = root, .skip_qemu = true};
 	cr_assert_eq(vk_doctor_check_memlock(&o, &rep, &e), 0);
 	cr_assert_neq(rep.checks[0].status, VK_DOCTOR_SKIP);
 	vk_doctor_report_clear(&rep);

@@ -197,8 +197,7 @@ int main(int argc, char **argv)
 
 	/* iommufd_cdev_autodomains_get(): hw info, then a HWPT for the first device */
 	uint8_t vendor[64];
-	struct iommu_hw_info hi = {.size = sizeof(hi), .dev_id = dev[0].devid, .data_len = sizeof(vendor),
-	                           .data_uptr = (uintptr_t)vendor};
+	struct iommu_hw_info hi = {.size = sizeof(hi), .dev_id = dev[0].devid, .data_len = sizeof(vendor), .data_uptr = (uintptr_t)vendor};
 	must(iommufd, IOMMU_GET_HW_INFO, &hi, "hw-info");
 	printf("hw-info type %u caps %#llx\n", hi.out_data_type, (unsigned long long)hi.out_capabilities);
 	struct iommu_hwpt_alloc ha = {
@@ -258,7 +257,10 @@ int main(int argc, char **argv)
 	struct iommu_ioas_map map = {.size = sizeof(map),
 	                             .flags = IOMMU_IOAS_MAP_READABLE | IOMMU_IOAS_MAP_FIXED_IOVA |
 	                                      IOMMU_IOAS_MAP_WRITEABLE,
-	                             .ioas_id = ioas, .user_va = (uintptr_t)mem, .length = ram, .iova = 0};
+	                             .ioas_id = ioas,
+	                             .user_va = (uintptr_t)mem,
+	                             .length = ram,
+	                             .iova = 0};
 	must(iommufd, IOMMU_IOAS_MAP, &map, "map");
 	ok("map");
 	/* half the limit pinned already, one more half and a page is past it */

@@ -120,7 +120,9 @@ void te_setup(struct te *t, const char *scenario)
 	};
 	/* an unprivileged caller with an 8 MiB memlock limit */
 	t->creds = (struct emul_creds){
-		.uid = 1000, .tgid = getpid(), .memlock_limit = 8u << 20,
+		.uid = 1000,
+		.tgid = getpid(),
+		.memlock_limit = 8u << 20,
 	};
 }
 

@@ -19,11 +19,11 @@
 #define TE_FD_BASE 100 /* table FDs are TE_FD_BASE + index; below it, real FDs of ours */
 
 struct te {
-	char dir[4096];           /* the materialized tree */
+	char dir[4096]; /* the materialized tree */
 	struct vk_root *root;
 	struct emul *e;
 	struct emul_env env;
-	struct emul_creds creds;  /* what the caller is */
+	struct emul_creds creds; /* what the caller is */
 	struct emul_file *files[TE_MAX_FILES];
 	bool gc_drops[TE_MAX_FILES]; /* files the next gc finds closed */
 	int gc_calls;

@@ -19,23 +19,23 @@ int ns_emul_sh(const char *cmd, char *out, size_t outlen, char *err, size_t errl
 
 /* A Criterion main that exits 77 with the reason when ns_emul_unavailable()
  * or @extra (NULL, or a check returning a reason) says so. */
-#define NS_EMUL_MAIN(extra)                                                                                          \
-	int main(int argc, char *argv[])                                                                               \
-	{                                                                                                              \
-		const char *(*more)(void) = extra;                                                                     \
-		const char *why = ns_emul_unavailable();                                                               \
-		if (!why && more)                                                                                      \
-			why = more();                                                                                  \
-		if (why) {                                                                                             \
-			fprintf(stderr, "SKIP: %s\n", why);                                                            \
-			return 77;                                                                                     \
-		}                                                                                                      \
-		struct criterion_test_set *tests = criterion_initialize();                                            \
-		int result = 0;                                                                                        \
-		if (criterion_handle_args(argc, argv, true))                                                           \
-			result = !criterion_run_all_tests(tests);                                                      \
-		criterion_finalize(tests);                                                                             \
-		return result;                                                                                         \
+#define NS_EMUL_MAIN(extra) \
+	int main(int argc, char *argv[]) \
+	{ \
+		const char *(*more)(void) = extra; \
+		const char *why = ns_emul_unavailable(); \
+		if (!why && more) \
+			why = more(); \
+		if (why) { \
+			fprintf(stderr, "SKIP: %s\n", why); \
+			return 77; \
+		} \
+		struct criterion_test_set *tests = criterion_initialize(); \
+		int result = 0; \
+		if (criterion_handle_args(argc, argv, true)) \
+			result = !criterion_run_all_tests(tests); \
+		criterion_finalize(tests); \
+		return result; \
 	}
 
 #endif

@@ -189,25 +189,21 @@ Test(emul_device, irqs)
 	struct {
 		struct vfio_irq_set s;
 		int32_t fd;
-	} set = {.s = {.argsz = sizeof(set), .flags = VFIO_IRQ_SET_DATA_EVENTFD | VFIO_IRQ_SET_ACTION_TRIGGER,
-	               .index = VFIO_PCI_INTX_IRQ_INDEX, .start = 0, .count = 1},
+	} set = {.s = {.argsz = sizeof(set), .flags = VFIO_IRQ_SET_DATA_EVENTFD | VFIO_IRQ_SET_ACTION_TRIGGER, .index = VFIO_PCI_INTX_IRQ_INDEX, .start = 0, .count = 1},
 	         .fd = efd};
 	/* mask before INTx is enabled */
-	struct vfio_irq_set m = {.argsz = sizeof(m), .flags = VFIO_IRQ_SET_DATA_NONE | VFIO_IRQ_SET_ACTION_MASK,
-	                         .index = VFIO_PCI_INTX_IRQ_INDEX, .count = 1};
+	struct vfio_irq_set m = {.argsz = sizeof(m), .flags = VFIO_IRQ_SET_DATA_NONE | VFIO_IRQ_SET_ACTION_MASK, .index = VFIO_PCI_INTX_IRQ_INDEX, .count = 1};
 	cr_assert_eq(te_ioctl(&t, gpu, VFIO_DEVICE_SET_IRQS, &m), -EINVAL);
 	cr_assert_eq(te_ioctl(&t, gpu, VFIO_DEVICE_SET_IRQS, &set), 0);
 	cr_assert_eq(te_ioctl(&t, gpu, VFIO_DEVICE_SET_IRQS, &m), 0);
 	/* loopback: DATA_NONE triggers the eventfd */
-	struct vfio_irq_set trig = {.argsz = sizeof(trig), .flags = VFIO_IRQ_SET_DATA_NONE | VFIO_IRQ_SET_ACTION_TRIGGER,
-	                            .index = VFIO_PCI_INTX_IRQ_INDEX, .count = 1};
+	struct vfio_irq_set trig = {.argsz = sizeof(trig), .flags = VFIO_IRQ_SET_DATA_NONE | VFIO_IRQ_SET_ACTION_TRIGGER, .index = VFIO_PCI_INTX_IRQ_INDEX, .count = 1};
 	cr_assert_eq(te_ioctl(&t, gpu, VFIO_DEVICE_SET_IRQS, &trig), 0);
 	uint64_t n = 0;
 	cr_assert_eq(read(efd, &n, sizeof(n)), 8);
 	cr_assert_eq(n, 1);
 	/* INTx on: MSI cannot come too; MSI has no vectors anyway */
-	struct vfio_irq_set msi = {.argsz = sizeof(msi), .flags = VFIO_IRQ_SET_DATA_NONE | VFIO_IRQ_SET_ACTION_TRIGGER,
-	                           .index = VFIO_PCI_MSI_IRQ_INDEX, .count = 1};
+	struct vfio_irq_set msi = {.argsz = sizeof(msi), .flags = VFIO_IRQ_SET_DATA_NONE | VFIO_IRQ_SET_ACTION_TRIGGER, .index = VFIO_PCI_MSI_IRQ_INDEX, .count = 1};
 	cr_assert_eq(te_ioctl(&t, gpu, VFIO_DEVICE_SET_IRQS, &msi), -EINVAL);
 	/* argsz too short for the data, unknown flags, two actions, two data types */
 	set.s.argsz = sizeof(set.s);
@@ -229,8 +225,7 @@ Test(emul_device, irqs)
 	set.fd = efd;
 	cr_assert_eq(te_ioctl(&t, gpu, VFIO_DEVICE_SET_IRQS, &set), 0);
 	/* INTx off (count 0), then on with no eventfd */
-	struct vfio_irq_set off = {.argsz = sizeof(off), .flags = VFIO_IRQ_SET_DATA_NONE | VFIO_IRQ_SET_ACTION_TRIGGER,
-	                           .index = VFIO_PCI_INTX_IRQ_INDEX, .count = 0};
+	struct vfio_irq_set off = {.argsz = sizeof(off), .flags = VFIO_IRQ_SET_DATA_NONE | VFIO_IRQ_SET_ACTION_TRIGGER, .index = VFIO_PCI_INTX_IRQ_INDEX, .count = 0};
 	cr_assert_eq(te_ioctl(&t, gpu, VFIO_DEVICE_SET_IRQS, &off), 0);
 	cr_assert_eq(te_ioctl(&t, gpu, VFIO_DEVICE_SET_IRQS, &m), -EINVAL, "INTx is off");
 	close(efd);
@@ -300,8 +295,7 @@ Test(emul_device, features)
 Test(emul_device, ioeventfd)
 {
 	int efd = eventfd(0, EFD_CLOEXEC);
-	struct vfio_device_ioeventfd io = {.argsz = sizeof(io), .flags = VFIO_DEVICE_IOEVENTFD_32, .offset = 0x100,
-	                                   .data = 1, .fd = efd};
+	struct vfio_device_ioeventfd io = {.argsz = sizeof(io), .flags = VFIO_DEVICE_IOEVENTFD_32, .offset = 0x100, .data = 1, .fd = efd};
 	cr_assert_eq(te_ioctl(&t, gpu, VFIO_DEVICE_IOEVENTFD, &io), 0);
 	cr_assert_eq(te_ioctl(&t, gpu, VFIO_DEVICE_IOEVENTFD, &io), -EEXIST);
 	io.fd = -1;
@@ -380,15 +374,13 @@ Test(emul_device, pcie_device_with_capabilities)
 	struct {
 		struct vfio_irq_set s;
 		int32_t fd[2];
-	} set = {.s = {.argsz = sizeof(set), .flags = VFIO_IRQ_SET_DATA_EVENTFD | VFIO_IRQ_SET_ACTION_TRIGGER,
-	               .index = VFIO_PCI_MSI_IRQ_INDEX, .start = 0, .count = 2},
+	} set = {.s = {.argsz = sizeof(set), .flags = VFIO_IRQ_SET_DATA_EVENTFD | VFIO_IRQ_SET_ACTION_TRIGGER, .index = VFIO_PCI_MSI_IRQ_INDEX, .start = 0, .count = 2},
 	         .fd = {e1, e2}};
 	cr_assert_eq(te_ioctl(&t, nic, VFIO_DEVICE_SET_IRQS, &set), 0);
 	struct {
 		struct vfio_irq_set s;
 		uint8_t b[2];
-	} fire = {.s = {.argsz = sizeof(fire), .flags = VFIO_IRQ_SET_DATA_BOOL | VFIO_IRQ_SET_ACTION_TRIGGER,
-	                .index = VFIO_PCI_MSI_IRQ_INDEX, .start = 0, .count = 2},
+	} fire = {.s = {.argsz = sizeof(fire), .flags = VFIO_IRQ_SET_DATA_BOOL | VFIO_IRQ_SET_ACTION_TRIGGER, .index = VFIO_PCI_MSI_IRQ_INDEX, .start = 0, .count = 2},
 	          .b = {0, 1}};
 	cr_assert_eq(te_ioctl(&t, nic, VFIO_DEVICE_SET_IRQS, &fire), 0);
 	uint64_t n;
@@ -415,8 +407,7 @@ Test(emul_device, pcie_device_with_capabilities)
 Test(emul_device, ioeventfd_not_on_the_msix_table)
 {
 	int efd = eventfd(0, EFD_CLOEXEC);
-	struct vfio_device_ioeventfd io = {.argsz = sizeof(io), .flags = VFIO_DEVICE_IOEVENTFD_32, .offset = 0x2008,
-	                                   .data = 1, .fd = efd};
+	struct vfio_device_ioeventfd io = {.argsz = sizeof(io), .flags = VFIO_DEVICE_IOEVENTFD_32, .offset = 0x2008, .data = 1, .fd = efd};
 	cr_assert_eq(te_ioctl(&t, nic, VFIO_DEVICE_IOEVENTFD, &io), -EINVAL);
 	io.offset = 0x1000;
 	cr_assert_eq(te_ioctl(&t, nic, VFIO_DEVICE_IOEVENTFD, &io), 0);

@@ -171,8 +171,7 @@ Test(emul_iommufd, attach_ranges_map)
 	cr_assert_neq(pt, ioas, "an automatic HWPT");
 	uint32_t hwpt = pt;
 	struct iommu_iova_range ranges[4];
-	r = (struct iommu_ioas_iova_ranges){.size = sizeof(r), .ioas_id = ioas, .num_iovas = 4,
-	                                    .allowed_iovas = (uintptr_t)ranges};
+	r = (struct iommu_ioas_iova_ranges){.size = sizeof(r), .ioas_id = ioas, .num_iovas = 4, .allowed_iovas = (uintptr_t)ranges};
 	cr_assert_eq(te_ioctl(&t, ifd, IOMMU_IOAS_IOVA_RANGES, &r), 0);
 	cr_assert_eq(r.num_iovas, 2, "the MSI window cut out of the aperture");
 	cr_assert_eq(ranges[0].start, 0);
@@ -184,7 +183,10 @@ Test(emul_iommufd, attach_ranges_map)
 	void *mem = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	struct iommu_ioas_map m = {.size = sizeof(m),
 	                           .flags = IOMMU_IOAS_MAP_FIXED_IOVA | IOMMU_IOAS_MAP_READABLE | IOMMU_IOAS_MAP_WRITEABLE,
-	                           .ioas_id = ioas, .user_va = (uintptr_t)mem, .length = len, .iova = 0x100000};
+	                           .ioas_id = ioas,
+	                           .user_va = (uintptr_t)mem,
+	                           .length = len,
+	                           .iova = 0x100000};
 	m.user_va = 1ull << 46; /* nothing mapped there: the pinning faults */
 	cr_assert_eq(te_ioctl(&t, ifd, IOMMU_IOAS_MAP, &m), -EFAULT);
 	m.user_va = (uintptr_t)mem;
@@ -238,7 +240,10 @@ Test(emul_iommufd, memlock_modes)
 	void *mem = mmap(NULL, 3 * len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	struct iommu_ioas_map m = {.size = sizeof(m),
 	                           .flags = IOMMU_IOAS_MAP_FIXED_IOVA | IOMMU_IOAS_MAP_READABLE | IOMMU_IOAS_MAP_WRITEABLE,
-	                           .ioas_id = ioas, .user_va = (uintptr_t)mem, .length = len, .iova = 0x1000000};
+	                           .ioas_id = ioas,
+	                           .user_va = (uintptr_t)mem,
+	                           .length = len,
+	                           .iova = 0x1000000};
 	/* no domain yet: nothing is pinned */
 	cr_assert_eq(te_ioctl(&t, ifd, IOMMU_IOAS_MAP, &m), 0);
 	m.iova += len;
@@ -352,12 +357,9 @@ Test(emul_iommufd, copy_and_allow)
 	uint32_t a = ioas_alloc(), b = ioas_alloc();
 	size_t len = 1u << 20;
 	void *mem = mmap(NULL, len, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	struct iommu_ioas_map m = {.size = sizeof(m), .flags = IOMMU_IOAS_MAP_FIXED_IOVA | IOMMU_IOAS_MAP_READABLE,
-	                           .ioas_id = a, .user_va = (uintptr_t)mem, .length = len, .iova = 0x400000};
+	struct iommu_ioas_map m = {.size = sizeof(m), .flags = IOMMU_IOAS_MAP_FIXED_IOVA | IOMMU_IOAS_MAP_READABLE, .ioas_id = a, .user_va = (uintptr_t)mem, .length = len, .iova = 0x400000};
 	cr_assert_eq(te_ioctl(&t, ifd, IOMMU_IOAS_MAP, &m), 0);
-	struct iommu_ioas_copy cp = {.size = sizeof(cp), .flags = IOMMU_IOAS_MAP_FIXED_IOVA | IOMMU_IOAS_MAP_READABLE,
-	                             .dst_ioas_id = b, .src_ioas_id = a, .length = len, .dst_iova = 0x800000,
-	                             .src_iova = 0x400000};
+	struct iommu_ioas_copy cp = {.size = sizeof(cp), .flags = IOMMU_IOAS_MAP_FIXED_IOVA | IOMMU_IOAS_MAP_READABLE, .dst_ioas_id = b, .src_ioas_id = a, .length = len, .dst_iova = 0x800000, .src_iova = 0x400000};
 	cr_assert_eq(te_ioctl(&t, ifd, IOMMU_IOAS_COPY, &cp), 0);
 	cp.flags |= IOMMU_IOAS_MAP_WRITEABLE;
 	cp.dst_iova = 0x900000;
@@ -371,16 +373,14 @@ Test(emul_iommufd, copy_and_allow)
 	cr_assert_eq(emul_locked_user(t.e, t.creds.uid), len);
 	/* allowed ranges: not over reserved ones, each start below its last */
 	struct iommu_iova_range allow[1] = {{.start = 0xfee00000, .last = 0xfeefffff}};
-	struct iommu_ioas_allow_iovas al = {.size = sizeof(al), .ioas_id = b, .num_iovas = 1,
-	                                    .allowed_iovas = (uintptr_t)allow};
+	struct iommu_ioas_allow_iovas al = {.size = sizeof(al), .ioas_id = b, .num_iovas = 1, .allowed_iovas = (uintptr_t)allow};
 	cr_assert_eq(te_ioctl(&t, ifd, IOMMU_IOAS_ALLOW_IOVAS, &al), -EADDRINUSE);
 	allow[0] = (struct iommu_iova_range){.start = 0x10000000, .last = 0x10000000};
 	cr_assert_eq(te_ioctl(&t, ifd, IOMMU_IOAS_ALLOW_IOVAS, &al), -EINVAL);
 	allow[0].last = 0x1fffffff;
 	cr_assert_eq(te_ioctl(&t, ifd, IOMMU_IOAS_ALLOW_IOVAS, &al), 0);
 	/* an automatic IOVA now comes from the allowed range */
-	m = (struct iommu_ioas_map){.size = sizeof(m), .flags = IOMMU_IOAS_MAP_READABLE, .ioas_id = b,
-	                            .user_va = (uintptr_t)mem, .length = len};
+	m = (struct iommu_ioas_map){.size = sizeof(m), .flags = IOMMU_IOAS_MAP_READABLE, .ioas_id = b, .user_va = (uintptr_t)mem, .length = len};
 	cr_assert_eq(te_ioctl(&t, ifd, IOMMU_IOAS_MAP, &m), 0);
 	cr_assert_geq(m.iova, 0x10000000);
 	cr_assert_leq(m.iova + len - 1, 0x1fffffff);

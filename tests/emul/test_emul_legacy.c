@@ -258,8 +258,11 @@ Test(emul_legacy, map_unmap_and_memlock)
 	void *mem = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	cr_assert_neq(mem, MAP_FAILED);
 	struct vfio_iommu_type1_dma_map map = {
-		.argsz = sizeof(map), .flags = VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE,
-		.vaddr = (uintptr_t)mem, .iova = 0x100000, .size = len,
+		.argsz = sizeof(map),
+		.flags = VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE,
+		.vaddr = (uintptr_t)mem,
+		.iova = 0x100000,
+		.size = len,
 	};
 	struct vfio_iommu_type1_dma_map m = map;
 	m.argsz = 8;
@@ -320,8 +323,11 @@ Test(emul_legacy, dirty_pages)
 	int c = te_container_for(&t, g);
 	static uint8_t mem[8192] __attribute__((aligned(4096)));
 	struct vfio_iommu_type1_dma_map map = {
-		.argsz = sizeof(map), .flags = VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE,
-		.vaddr = (uintptr_t)mem, .iova = 0x200000, .size = sizeof(mem),
+		.argsz = sizeof(map),
+		.flags = VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE,
+		.vaddr = (uintptr_t)mem,
+		.iova = 0x200000,
+		.size = sizeof(mem),
 	};
 	cr_assert_eq(te_ioctl(&t, c, VFIO_IOMMU_MAP_DMA, &map), 0);
 	__u64 bitmap = 0;

@@ -20,10 +20,25 @@ Test(ns_emul_client, qemu9_sequence_and_refusals, .timeout = 120)
 
 	cr_assert_eq(rc, 0, "status %d\nstdout:\n%s\nstderr:\n%s", rc, out, err);
 	static const char *const steps[] = {
-		"ok info-before-bind", "ok bind-while-group-open", "ok bind", "ok bind-twice", "ok group-while-bound",
-		"ok hwpt-alloc", "ok detach-unattached", "ok attach", "ok iova-ranges", "ok destroy-ioas-in-use",
-		"ok destroy-hwpt-attached", "ok map", "ok map-past-memlock", "ok devices", "ok unmap", "ok detach",
-		"ok destroy", "ok attach-destroyed-ioas", "ok done",
+		"ok info-before-bind",
+		"ok bind-while-group-open",
+		"ok bind",
+		"ok bind-twice",
+		"ok group-while-bound",
+		"ok hwpt-alloc",
+		"ok detach-unattached",
+		"ok attach",
+		"ok iova-ranges",
+		"ok destroy-ioas-in-use",
+		"ok destroy-hwpt-attached",
+		"ok map",
+		"ok map-past-memlock",
+		"ok devices",
+		"ok unmap",
+		"ok detach",
+		"ok destroy",
+		"ok attach-destroyed-ioas",
+		"ok done",
 	};
 	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++)
 		cr_assert(strstr(out, steps[i]), "no \"%s\" in\n%s", steps[i], out);

@@ -66,8 +66,10 @@ static json_t *pci_device(json_t *answer, const char *qdev_id)
 	size_t i, j;
 	json_t *bus, *dev;
 
-	json_array_foreach(answer, i, bus) {
-		json_array_foreach(json_object_get(bus, "devices"), j, dev) {
+	json_array_foreach(answer, i, bus)
+	{
+		json_array_foreach(json_object_get(bus, "devices"), j, dev)
+		{
 			const char *id = json_string_value(json_object_get(dev, "qdev_id"));
 			if (id && !strcmp(id, qdev_id))
 				return dev;

@@ -26,18 +26,18 @@
 /* A small passthrough host: a root port, a GPU and its audio function on
  * vfio-pci (group 1: vfio0, vfio1), an NVMe disk on nvme (group 2), and an
  * SR-IOV NIC PF on i40e with no VFs (group 3). */
-#define LIVE_HOST                                                                                                   \
-	"version: 1\n"                                                                                              \
-	"kernel: {iommu: intel, vfio_device_cdev: true, iommufd: true,\n"                                           \
-	"         modules: [vfio, vfio_pci, vfio_pci_core, iommufd, nvme, i40e]}\n"                                  \
-	"devices:\n"                                                                                                \
-	"  - {address: 0000:00:01.0, vendor: 0x8086, device: 0x2030, driver: pcieport}\n"                           \
-	"  - {address: 0000:01:00.0, parent: 0000:00:01.0, vendor: 0x10de, device: 0x2204, class: 0x030000,\n"     \
-	"     driver: vfio-pci, driver_override: vfio-pci, iommu_group: 1}\n"                                       \
-	"  - {address: 0000:01:00.1, parent: 0000:00:01.0, vendor: 0x10de, device: 0x1aef, class: 0x040300,\n"     \
-	"     driver: vfio-pci, iommu_group: 1}\n"                                                                  \
-	"  - {address: 0000:02:00.0, vendor: 0x144d, device: 0xa808, driver: nvme, iommu_group: 2}\n"                \
-	"  - {address: 0000:03:00.0, vendor: 0x8086, device: 0x1572, driver: i40e, iommu_group: 3,\n"               \
+#define LIVE_HOST \
+	"version: 1\n" \
+	"kernel: {iommu: intel, vfio_device_cdev: true, iommufd: true,\n" \
+	"         modules: [vfio, vfio_pci, vfio_pci_core, iommufd, nvme, i40e]}\n" \
+	"devices:\n" \
+	"  - {address: 0000:00:01.0, vendor: 0x8086, device: 0x2030, driver: pcieport}\n" \
+	"  - {address: 0000:01:00.0, parent: 0000:00:01.0, vendor: 0x10de, device: 0x2204, class: 0x030000,\n" \
+	"     driver: vfio-pci, driver_override: vfio-pci, iommu_group: 1}\n" \
+	"  - {address: 0000:01:00.1, parent: 0000:00:01.0, vendor: 0x10de, device: 0x1aef, class: 0x040300,\n" \
+	"     driver: vfio-pci, iommu_group: 1}\n" \
+	"  - {address: 0000:02:00.0, vendor: 0x144d, device: 0xa808, driver: nvme, iommu_group: 2}\n" \
+	"  - {address: 0000:03:00.0, vendor: 0x8086, device: 0x1572, driver: i40e, iommu_group: 3,\n" \
 	"     sriov: {totalvfs: 4, vf_device: 0x154c}}\n"
 
 static char live_scen_dir[PATH_MAX];
@@ -115,9 +115,9 @@ static inline const char *live_daemon_report(const char *log, char *buf, size_t 
 	buf[0] = '\0';
 	vk_read_file(log, buf, len);
 	return strstr(buf, "ERROR: LeakSanitizer") || strstr(buf, "ERROR: AddressSanitizer") ||
-	               strstr(buf, "runtime error")
-	           ? buf
-	           : "";
+	                       strstr(buf, "runtime error")
+	               ? buf
+	               : "";
 }
 
 /* live_mount() of LIVE_HOST with a @section: list of @items (YAML list items)
@@ -243,7 +243,6 @@ static inline int live_ctl(const char *mnt, const char *cmd, char *out, size_t l
 	close(fd);
 	return r;
 }
-
 
 /* As another user than root: make the sysfs files @rels (NULL-terminated)
  * writable for everyone through the control channel (their owner is root,

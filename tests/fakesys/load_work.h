@@ -99,14 +99,14 @@ struct load_reader {
 	unsigned long ops;       /* file-system operations done */
 	unsigned long transient; /* accepted errors (see above) */
 	unsigned long facts_mixed;
-	unsigned long readdir_dups;      /* listings that named an entry twice */
-	char fail[512];          /* first failure, "" = none */
+	unsigned long readdir_dups; /* listings that named an entry twice */
+	char fail[512];             /* first failure, "" = none */
 	pthread_t th;
 };
 
 struct load_writer {
 	const char *mnt;
-	unsigned toggles;          /* fixed number (test); 0 = until *stop (bench), an even count */
+	unsigned toggles; /* fixed number (test); 0 = until *stop (bench), an even count */
 	atomic_bool *stop;
 	pthread_barrier_t *start;
 	unsigned long done, writes;
@@ -196,9 +196,7 @@ static inline int load_snapshot(const char *mnt, struct load_expect *ex)
 	struct {
 		const char *rel;
 		char *buf;
-	} f[] = {{"dev/vfio/devices/vfio0", ex->vfio0}, {"dev/vfio/devices/vfio1", ex->vfio1},
-	         {"dev/vfio/devices/vfio2", ex->vfio2}, {"dev/vfio/12", ex->grp12},
-	         {"dev/vfio/9", ex->grp9}};
+	} f[] = {{"dev/vfio/devices/vfio0", ex->vfio0}, {"dev/vfio/devices/vfio1", ex->vfio1}, {"dev/vfio/devices/vfio2", ex->vfio2}, {"dev/vfio/12", ex->grp12}, {"dev/vfio/9", ex->grp9}};
 	for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++) {
 		char p[PATH_MAX];
 		snprintf(p, sizeof(p), "%s/%s", mnt, f[i].rel);
@@ -392,8 +390,8 @@ static void *load_reader_main(void *arg)
 	pthread_barrier_wait(r->start);
 	for (unsigned it = 0; it < r->iters && !r->fail[0]; it++) {
 		static const char want_devs[] = "0000:00:00.0|0000:00:01.0|0000:00:14.0|0000:00:14.2|0000:00:17.0|"
-		                                "0000:00:1c.0|0000:01:00.0|0000:01:00.1|0000:02:00.0|0000:80:02.0|"
-		                                "0000:81:00.0|0000:81:02.0|0000:81:02.1";
+						"0000:00:1c.0|0000:01:00.0|0000:01:00.1|0000:02:00.0|0000:80:02.0|"
+						"0000:81:00.0|0000:81:02.0|0000:81:02.1";
 		snprintf(p, sizeof(p), "%s/sys/bus/pci/devices", r->mnt);
 		int n = load_list(p, list, sizeof(list), &r->readdir_dups);
 		r->ops++;
@@ -486,7 +484,7 @@ static void *load_writer_main(void *arg)
 /* Run @nr readers of @iters iterations each, and a writer when @writer is
  * not NULL, to the end; returns 0 or -1 when a thread could not start. */
 static inline int load_round(const char *mnt, const struct load_expect *ex, struct load_reader *rd, unsigned nr,
-                      unsigned iters, struct load_writer *writer)
+                             unsigned iters, struct load_writer *writer)
 {
 	pthread_barrier_t start;
 	atomic_bool stop = false;

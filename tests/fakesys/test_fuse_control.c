@@ -262,19 +262,19 @@ Test(fuse_control, write_errors_fail_the_write_with_the_kernels_errno)
 		const char *answer;
 	} cases[] = {
 		{"write sys/bus/pci/devices/0000:02:00.0/vendor 0x1234\n", EINVAL,
-		 "error: sys/bus/pci/devices/0000:02:00.0/vendor: not a sysfs control file (bind, unbind, new_id, remove_id, "
-		 "driver_override, drivers_probe, remove, sriov_numvfs)\n"},
+	         "error: sys/bus/pci/devices/0000:02:00.0/vendor: not a sysfs control file (bind, unbind, new_id, remove_id, "
+	         "driver_override, drivers_probe, remove, sriov_numvfs)\n"},
 		{"write dev/vfio/devices/vfio0 1\n", EINVAL,
-		 "error: dev/vfio/devices/vfio0: not a sysfs control file (bind, unbind, new_id, remove_id, "
-		 "driver_override, drivers_probe, remove, sriov_numvfs)\n"},
+	         "error: dev/vfio/devices/vfio0: not a sysfs control file (bind, unbind, new_id, remove_id, "
+	         "driver_override, drivers_probe, remove, sriov_numvfs)\n"},
 		{"write sys/bus/pci/devices/0000:42:00.0/remove 1\n", ENOENT,
-		 "error: sys/bus/pci/devices/0000:42:00.0/remove: no such path\n"},
+	         "error: sys/bus/pci/devices/0000:42:00.0/remove: no such path\n"},
 		{"write " NUMVFS " 5\n", ERANGE, "error: sriov_numvfs: 5 is above sriov_totalvfs (4)\n"},
 		{"write " NUMVFS " 3\n", EBUSY,
-		 "error: sriov_numvfs: 2 VFs already enabled; disable before enabling 3\n"},
+	         "error: sriov_numvfs: 2 VFs already enabled; disable before enabling 3\n"},
 		{"write " NUMVFS " many\n", EINVAL, "error: sriov_numvfs: 'many' is not a number\n"},
 		{"write sys/bus/pci/drivers_probe 0000:42:00.0\n", ENODEV,
-		 "error: drivers_probe: no such device '0000:42:00.0'\n"},
+	         "error: drivers_probe: no such device '0000:42:00.0'\n"},
 		{"write " NUMVFS "\n", EINVAL, NO_VALUE},
 		{"write " NUMVFS "   \n", EINVAL, NO_VALUE},
 		{"write\n", EINVAL, NO_VALUE},

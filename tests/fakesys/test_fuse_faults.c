@@ -31,8 +31,8 @@ Test(fuse_faults, scenario_faults_are_parsed)
 	struct vk_host_model *m = NULL;
 	struct vk_error e = {0};
 	const char *y = LIVE_HOST "faults:\n"
-	                          "  - {path: /dev/vfio/devices/vfio*, op: open, errno: EBUSY, nth: 2, times: 3}\n"
-	                          "  - {path: sys/bus/pci/devices/*/config, op: read, delay_ms: 50}\n";
+				  "  - {path: /dev/vfio/devices/vfio*, op: open, errno: EBUSY, nth: 2, times: 3}\n"
+				  "  - {path: sys/bus/pci/devices/*/config, op: read, delay_ms: 50}\n";
 
 	cr_assert_eq(vk_host_model_load_buffer("t.yaml", y, strlen(y), &m, &e), 0, "%s", e.msg);
 	cr_assert_eq(m->n_faults, 2);
@@ -113,9 +113,9 @@ Test(fuse_faults, nth_and_times)
 		const char *rel;
 		int want[5];
 	} cases[] = {
-		{"sys/bus/pci/devices/0000:01:00.0/vendor", {0, EIO, 0, 0, 0}},       /* only the 2nd */
-		{"sys/bus/pci/devices/0000:01:00.0/device", {EIO, EIO, 0, 0, 0}},     /* the first 2 */
-		{"sys/bus/pci/devices/0000:01:00.0/class", {0, EBUSY, EBUSY, 0, 0}},  /* 2nd and 3rd */
+		{"sys/bus/pci/devices/0000:01:00.0/vendor", {0, EIO, 0, 0, 0}},                  /* only the 2nd */
+		{"sys/bus/pci/devices/0000:01:00.0/device", {EIO, EIO, 0, 0, 0}},                /* the first 2 */
+		{"sys/bus/pci/devices/0000:01:00.0/class", {0, EBUSY, EBUSY, 0, 0}},             /* 2nd and 3rd */
 		{"sys/bus/pci/devices/0000:01:00.1/class", {EBUSY, EBUSY, EBUSY, EBUSY, EBUSY}}, /* always */
 	};
 

@@ -86,39 +86,75 @@ struct wcase {
 	long want;
 };
 
-#define C(f, s, w) {f, s, sizeof(s) - 1, w}
+#define C(f, s, w) \
+	{ \
+		f, s, sizeof(s) - 1, w \
+	}
 
 static const struct wcase cases[] = {
 	/* empty: sysfs_kf_write() returns 0 before any store */
-	C(BIND, "", 0), C(UNBIND, "", 0), C(NEW_ID, "", 0), C(OVERRIDE, "", 0), C(PROBE, "", 0), C(REMOVE, "", 0),
+	C(BIND, "", 0),
+	C(UNBIND, "", 0),
+	C(NEW_ID, "", 0),
+	C(OVERRIDE, "", 0),
+	C(PROBE, "", 0),
+	C(REMOVE, "", 0),
 	C(NUMVFS, "", 0),
 	/* NUL bytes: the store sees an empty string */
-	C(BIND, "\0\0\0", -ENODEV), C(UNBIND, "\0\0\0", -ENODEV), C(NEW_ID, "\0\0\0", -EINVAL),
+	C(BIND, "\0\0\0", -ENODEV),
+	C(UNBIND, "\0\0\0", -ENODEV),
+	C(NEW_ID, "\0\0\0", -EINVAL),
 	C(OVERRIDE, "\0\0\0", 3), /* strlen() 0: clears the override (there is none) */
-	C(PROBE, "\0\0\0", -ENODEV), C(REMOVE, "\0\0\0", -EINVAL), C(NUMVFS, "\0\0\0", -EINVAL),
+	C(PROBE, "\0\0\0", -ENODEV),
+	C(REMOVE, "\0\0\0", -EINVAL),
+	C(NUMVFS, "\0\0\0", -EINVAL),
 	/* a NUL ends the string: what follows is not seen */
-	C(REMOVE, "0\0junk", 6), C(NUMVFS, "0\0junk", 6), C(PROBE, "0000:02:00.0\0junk", 17),
+	C(REMOVE, "0\0junk", 6),
+	C(NUMVFS, "0\0junk", 6),
+	C(PROBE, "0000:02:00.0\0junk", 17),
 	/* no newline: as good as one */
-	C(REMOVE, "0", 1), C(NUMVFS, "0", 1), C(PROBE, "0000:02:00.0", 12), C(UNBIND, "0000:01:00.0", -ENODEV),
+	C(REMOVE, "0", 1),
+	C(NUMVFS, "0", 1),
+	C(PROBE, "0000:02:00.0", 12),
+	C(UNBIND, "0000:01:00.0", -ENODEV),
 	C(BIND, "0000:02:00.0", -ENODEV), /* vfio-pci matches nothing it was not told to */
 	/* two newlines: kstrto*() and sysfs_streq() take one */
-	C(REMOVE, "0\n\n", -EINVAL), C(NUMVFS, "0\n\n", -EINVAL), C(UNBIND, "0000:02:00.0\n\n", -ENODEV),
-	C(PROBE, "0000:02:00.0\n\n", -ENODEV), C(BIND, "0000:02:00.0\n\n", -ENODEV), C(NEW_ID, "zz\n\n", -EINVAL),
+	C(REMOVE, "0\n\n", -EINVAL),
+	C(NUMVFS, "0\n\n", -EINVAL),
+	C(UNBIND, "0000:02:00.0\n\n", -ENODEV),
+	C(PROBE, "0000:02:00.0\n\n", -ENODEV),
+	C(BIND, "0000:02:00.0\n\n", -ENODEV),
+	C(NEW_ID, "zz\n\n", -EINVAL),
 	C(OVERRIDE, "\n\n", 2), /* a newline first clears it */
 	/* non-UTF-8 */
-	C(BIND, "\xff\xfe\n", -ENODEV), C(UNBIND, "\xff\xfe\n", -ENODEV), C(NEW_ID, "\xff\xfe\n", -EINVAL),
-	C(PROBE, "\xff\xfe\n", -ENODEV), C(REMOVE, "\xff\xfe\n", -EINVAL), C(NUMVFS, "\xc3\x28\n", -EINVAL),
+	C(BIND, "\xff\xfe\n", -ENODEV),
+	C(UNBIND, "\xff\xfe\n", -ENODEV),
+	C(NEW_ID, "\xff\xfe\n", -EINVAL),
+	C(PROBE, "\xff\xfe\n", -ENODEV),
+	C(REMOVE, "\xff\xfe\n", -EINVAL),
+	C(NUMVFS, "\xc3\x28\n", -EINVAL),
 	/* signs: kstrtoul() takes '+', not '-'; vsscanf()'s %x takes neither */
-	C(REMOVE, "-1\n", -EINVAL), C(NUMVFS, "-1\n", -EINVAL), C(NEW_ID, "-1 -1\n", -EINVAL),
-	C(NEW_ID, "+1 +1\n", -EINVAL), C(REMOVE, "+0\n", 3), C(NUMVFS, "+0\n", 3),
+	C(REMOVE, "-1\n", -EINVAL),
+	C(NUMVFS, "-1\n", -EINVAL),
+	C(NEW_ID, "-1 -1\n", -EINVAL),
+	C(NEW_ID, "+1 +1\n", -EINVAL),
+	C(REMOVE, "+0\n", 3),
+	C(NUMVFS, "+0\n", 3),
 	/* a leading space: kstrtoul() refuses it (a remove!), sysfs_streq() too */
-	C(REMOVE, " 1\n", -EINVAL), C(NUMVFS, " 1\n", -EINVAL), C(UNBIND, " 0000:02:00.0\n", -ENODEV),
+	C(REMOVE, " 1\n", -EINVAL),
+	C(NUMVFS, " 1\n", -EINVAL),
+	C(UNBIND, " 0000:02:00.0\n", -ENODEV),
 	C(REMOVE, "\t1\n", -EINVAL),
 	/* out of range: -EINVAL, not -ERANGE (the stores map every kstrto*() error) */
-	C(REMOVE, "99999999999999999999999\n", -EINVAL), C(NUMVFS, "65536\n", -EINVAL), C(NUMVFS, "0x\n", -EINVAL),
-	C(NUMVFS, "08\n", -EINVAL), C(NEW_ID, "8086\n", -EINVAL),
+	C(REMOVE, "99999999999999999999999\n", -EINVAL),
+	C(NUMVFS, "65536\n", -EINVAL),
+	C(NUMVFS, "0x\n", -EINVAL),
+	C(NUMVFS, "08\n", -EINVAL),
+	C(NEW_ID, "8086\n", -EINVAL),
 	/* a PCI address in another spelling names no device */
-	C(UNBIND, "02:00.0\n", -ENODEV), C(UNBIND, "0000:02:00.0 \n", -ENODEV), C(UNBIND, "0000:02:00.00\n", -ENODEV),
+	C(UNBIND, "02:00.0\n", -ENODEV),
+	C(UNBIND, "0000:02:00.0 \n", -ENODEV),
+	C(UNBIND, "0000:02:00.00\n", -ENODEV),
 };
 
 Test(fuse_garbage, every_writable_file_answers_as_the_kernel_does)
@@ -150,8 +186,7 @@ Test(fuse_garbage, a_store_gets_one_page)
 	static const struct {
 		const char *file;
 		long want;
-	} over[] = {{BIND, -ENODEV}, {UNBIND, -ENODEV}, {NEW_ID, -EINVAL}, {OVERRIDE, -EINVAL},
-	            {PROBE, -ENODEV}, {REMOVE, -EINVAL}, {NUMVFS, -EINVAL}};
+	} over[] = {{BIND, -ENODEV}, {UNBIND, -ENODEV}, {NEW_ID, -EINVAL}, {OVERRIDE, -EINVAL}, {PROBE, -ENODEV}, {REMOVE, -EINVAL}, {NUMVFS, -EINVAL}};
 	for (size_t i = 0; i < sizeof(over) / sizeof(over[0]); i++)
 		cr_assert_eq(wr_bytes(over[i].file, big, sizeof(big)), over[i].want, "%s", over[i].file);
 	/* a valid value in the first page: taken, and the write is short */

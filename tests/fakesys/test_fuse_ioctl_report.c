@@ -181,7 +181,7 @@ Test(fuse_ioctl_report, does_not_replace_the_last_answer)
 Test(fuse_ioctl_report, malformed_commands_fail_with_einval)
 {
 	static const char *const bad[] = {
-		"ioctl dev/vfio/1 10 0\n",                           /* no NAME */
+		"ioctl dev/vfio/1 10 0\n",                            /* no NAME */
 		"ioctl dev/vfio/1 10 0 VFIO_GET_API_VERSION extra\n", /* a stray word */
 		"ioctl dev/vfio/1 x 0 VFIO_GET_API_VERSION\n",        /* PID not a number */
 		"ioctl dev/vfio/1 10 -1 VFIO_GET_API_VERSION\n",      /* UID negative */

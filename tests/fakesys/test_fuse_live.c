@@ -313,15 +313,15 @@ Test(fuse_live, a_reader_holding_a_directory_sees_the_change)
 /* A ConnectX-7 PF on mlx5_core with two VFs: 41:02.0 on the vfio-pci variant
  * driver mlx5_vfio_pci (group 7, vfio0), 41:02.1 on mlx5_core (group 8).
  * No vfio_pci module: a variant needs only its own and vfio_pci_core. */
-#define VARIANT_HOST                                                                                                \
-	"version: 1\n"                                                                                              \
-	"kernel: {iommu: intel, vfio_device_cdev: true, iommufd: true,\n"                                           \
-	"         modules: [vfio, vfio_pci_core, iommufd, mlx5_core, mlx5_vfio_pci], drivers: [mlx5_vfio_pci]}\n"      \
-	"devices:\n"                                                                                                \
-	"  - {address: 0000:40:01.0, vendor: 0x8086, device: 0x1bbe, driver: pcieport}\n"                           \
-	"  - {address: 0000:41:00.0, parent: 0000:40:01.0, vendor: 0x15b3, device: 0x1021, driver: mlx5_core,\n"   \
-	"     sriov: {totalvfs: 4, vf_device: 0x101e}}\n"                                                           \
-	"  - {address: 0000:41:02.0, physfn: 0000:41:00.0, driver: mlx5_vfio_pci, iommu_group: 7}\n"               \
+#define VARIANT_HOST \
+	"version: 1\n" \
+	"kernel: {iommu: intel, vfio_device_cdev: true, iommufd: true,\n" \
+	"         modules: [vfio, vfio_pci_core, iommufd, mlx5_core, mlx5_vfio_pci], drivers: [mlx5_vfio_pci]}\n" \
+	"devices:\n" \
+	"  - {address: 0000:40:01.0, vendor: 0x8086, device: 0x1bbe, driver: pcieport}\n" \
+	"  - {address: 0000:41:00.0, parent: 0000:40:01.0, vendor: 0x15b3, device: 0x1021, driver: mlx5_core,\n" \
+	"     sriov: {totalvfs: 4, vf_device: 0x101e}}\n" \
+	"  - {address: 0000:41:02.0, physfn: 0000:41:00.0, driver: mlx5_vfio_pci, iommu_group: 7}\n" \
 	"  - {address: 0000:41:02.1, physfn: 0000:41:00.0, driver: mlx5_core, iommu_group: 8}\n"
 
 /* Every node a binding of 0000:41:02.1 to mlx5_vfio_pci as vfio1 makes. */
@@ -392,9 +392,9 @@ Test(fuse_live, variant_driver_binds_like_vfio_pci)
 /* ---- nothing the live mode changes leaks (issues #14.4, #22.14) ----------- */
 
 /* LIVE_HOST with one more device that has explicit resources: lines. */
-#define HOST_WITH_RESOURCES                                                                                         \
-	LIVE_HOST "  - {address: 0000:04:00.0, vendor: 0x144d, device: 0xa808, driver: nvme, iommu_group: 4,\n"     \
-	          "     resources: [[0xfe000000, 0xfe003fff, 0x40200], [0, 0, 0], [0xfd000000, 0xfd0fffff, 0x40200]]}\n"
+#define HOST_WITH_RESOURCES \
+	LIVE_HOST "  - {address: 0000:04:00.0, vendor: 0x144d, device: 0xa808, driver: nvme, iommu_group: 4,\n" \
+		  "     resources: [[0xfe000000, 0xfe003fff, 0x40200], [0, 0, 0], [0xfd000000, 0xfd0fffff, 0x40200]]}\n"
 #define REMOVE4 "sys/bus/pci/devices/0000:04:00.0/remove"
 
 /* Write @yaml into a fresh directory (*@dir) as scenario.yaml (into @scen). */

@@ -402,7 +402,7 @@ Test(fuse_mount, umount_in_use_waits_then_names_who_holds_it_and_lazy_detaches, 
 	int rc = live_run_bounded(argv, 20000, out, sizeof(out), &took);
 	cr_assert_eq(rc, 1, "%d: %s", rc, out);
 	cr_assert(strstr(out, "still in use after 300 ms") && strstr(out, want) && strstr(out, "): cwd") &&
-	              strstr(out, "--lazy"),
+	                  strstr(out, "--lazy"),
 	          "the message names the holder (%s): %s", want, out);
 	cr_log_info("umount --timeout 0.3 of a mount in use: refused after %.0f ms", took);
 	cr_assert(is_mounted(mnt), "still mounted");

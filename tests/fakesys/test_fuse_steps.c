@@ -31,11 +31,11 @@ Test(fuse_steps, parsed_into_the_model)
 	struct vk_host_model *m = NULL;
 	struct vk_error e = {0};
 	const char *y = LIVE_HOST "steps:\n"
-	                          "  - {path: dev/vfio/devices/vfio0, op: open, do: unbind 0000:01:00.0}\n"
-	                          "  - path: proc/cmdline\n"
-	                          "    op: read\n"
-	                          "    nth: 3\n"
-	                          "    do: [fault add dev/iommu open EBUSY, set proc/cmdline x]\n";
+				  "  - {path: dev/vfio/devices/vfio0, op: open, do: unbind 0000:01:00.0}\n"
+				  "  - path: proc/cmdline\n"
+				  "    op: read\n"
+				  "    nth: 3\n"
+				  "    do: [fault add dev/iommu open EBUSY, set proc/cmdline x]\n";
 
 	cr_assert_eq(vk_host_model_load_buffer("t.yaml", y, strlen(y), &m, &e), 0, "%s", e.msg);
 	cr_assert_eq(m->n_steps, 2);
@@ -51,10 +51,10 @@ Test(fuse_steps, write_is_a_step_verb)
 	struct vk_host_model *m = NULL;
 	struct vk_error e = {0};
 	const char *y = LIVE_HOST "steps:\n"
-	                          "  - {path: proc/cmdline, op: read,\n"
-	                          "     do: [write sys/bus/pci/devices/0000:03:00.0/sriov_numvfs 2]}\n";
+				  "  - {path: proc/cmdline, op: read,\n"
+				  "     do: [write sys/bus/pci/devices/0000:03:00.0/sriov_numvfs 2]}\n";
 	const char *bad = LIVE_HOST "steps:\n"
-	                            "  - {path: proc/cmdline, op: read, do: wrote x 1}\n";
+				    "  - {path: proc/cmdline, op: read, do: wrote x 1}\n";
 
 	cr_assert_eq(vk_host_model_load_buffer("t.yaml", y, strlen(y), &m, &e), 0, "%s", e.msg);
 	cr_assert_eq(m->n_steps, 1);

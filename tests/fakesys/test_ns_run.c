@@ -542,7 +542,8 @@ Test(ns_run, unmodelled_parts_keep_working)
 	/* the host's CPU directory but its CPUs: the scenario's 8 (an Intel
 	 * IOMMU's host has Intel CPUs, 4 per NUMA node by default) */
 	char *cpu[] = {"/bin/sh", "-c", "ls /sys/devices/system/cpu | grep -v '^cpu[0-9]'; echo --; ls -d "
-	               "/sys/devices/system/cpu/cpu[0-9]*", NULL};
+	                                "/sys/devices/system/cpu/cpu[0-9]*",
+	               NULL};
 	cr_assert_eq(run(cpu, out, sizeof(out), err, sizeof(err)), 0, "%s", err);
 	char *real = listing_of("/sys/devices/system/cpu", false, true);
 	char want[8192];

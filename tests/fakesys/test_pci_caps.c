@@ -26,9 +26,20 @@
 
 /* include/uapi/linux/pci_regs.h values, written out: the test does not take
  * them from the code it checks */
-enum { CAP_PM = 0x01, CAP_MSI = 0x05, CAP_SSVID = 0x0d, CAP_EXP = 0x10, CAP_MSIX = 0x11 };
-enum { EXT_ERR = 0x0001, EXT_ACS = 0x000d, EXT_ARI = 0x000e, EXT_SRIOV = 0x0010 };
-enum { T_ENDPOINT = 0, T_ROOT_PORT = 4, T_UPSTREAM = 5, T_DOWNSTREAM = 6, T_RC_END = 9 };
+enum { CAP_PM = 0x01,
+       CAP_MSI = 0x05,
+       CAP_SSVID = 0x0d,
+       CAP_EXP = 0x10,
+       CAP_MSIX = 0x11 };
+enum { EXT_ERR = 0x0001,
+       EXT_ACS = 0x000d,
+       EXT_ARI = 0x000e,
+       EXT_SRIOV = 0x0010 };
+enum { T_ENDPOINT = 0,
+       T_ROOT_PORT = 4,
+       T_UPSTREAM = 5,
+       T_DOWNSTREAM = 6,
+       T_RC_END = 9 };
 
 static struct vk_host_model *model;
 static struct vtree *tree;
@@ -286,12 +297,12 @@ Test(pci_caps, sriov_pf_and_vfs_agree_with_the_sysfs_files, .init = load_default
 	cr_assert_eq(r16(dev("0000:81:02.1")->config, std_cap("0000:81:02.1", CAP_MSIX) + 2) & 0x8000, 0u);
 }
 
-#define TOPO                                                                                                     \
-	"version: 1\nkernel: {iommu: intel}\ndevices:\n"                                                         \
-	"  - {address: 0000:00:01.0, vendor: 0x8086, device: 0x2030, class: 0x060400}\n"                         \
-	"  - {address: 0000:01:00.0, parent: 0000:00:01.0, vendor: 0x10b5, device: 0x8747, class: 0x060400}\n"   \
-	"  - {address: 0000:02:08.0, parent: 0000:01:00.0, vendor: 0x10b5, device: 0x8747, class: 0x060400}\n"   \
-	"  - {address: 0000:02:10.0, parent: 0000:01:00.0, vendor: 0x10b5, device: 0x8747, class: 0x060400}\n"   \
+#define TOPO \
+	"version: 1\nkernel: {iommu: intel}\ndevices:\n" \
+	"  - {address: 0000:00:01.0, vendor: 0x8086, device: 0x2030, class: 0x060400}\n" \
+	"  - {address: 0000:01:00.0, parent: 0000:00:01.0, vendor: 0x10b5, device: 0x8747, class: 0x060400}\n" \
+	"  - {address: 0000:02:08.0, parent: 0000:01:00.0, vendor: 0x10b5, device: 0x8747, class: 0x060400}\n" \
+	"  - {address: 0000:02:10.0, parent: 0000:01:00.0, vendor: 0x10b5, device: 0x8747, class: 0x060400}\n" \
 	"  - {address: 0000:03:00.0, parent: 0000:02:08.0, vendor: 0x144d, device: 0xa80a, class: 0x010802}\n"
 
 Test(pci_caps, a_switch_gives_upstream_and_downstream_ports, .fini = teardown)
@@ -307,9 +318,9 @@ Test(pci_caps, a_switch_gives_upstream_and_downstream_ports, .fini = teardown)
 	cr_assert_eq(ext_cap("0000:01:00.0", EXT_ACS), 0u);
 	/* links: the NVMe trains x4 at 16 GT/s; the empty downstream port is down */
 	const uint8_t *n = dev("0000:03:00.0")->config, *dp = dev("0000:02:08.0")->config,
-	              *empty = dev("0000:02:10.0")->config;
+		      *empty = dev("0000:02:10.0")->config;
 	unsigned e = std_cap("0000:03:00.0", CAP_EXP), pe = std_cap("0000:02:08.0", CAP_EXP),
-	         ee = std_cap("0000:02:10.0", CAP_EXP);
+		 ee = std_cap("0000:02:10.0", CAP_EXP);
 	cr_assert_eq(r16(n, e + 0x12) & 0x3ff, 0x44u, "Gen4 x4");
 	cr_assert_eq(r16(dp, pe + 0x12) & 0x3ff, 0x44u, "the port's end of the same link");
 	cr_assert(r16(dp, pe + 0x12) & 0x2000, "DLActive+");
@@ -318,12 +329,12 @@ Test(pci_caps, a_switch_gives_upstream_and_downstream_ports, .fini = teardown)
 	cr_assert_eq(r16(empty, ee + 0x1a) & 0x40, 0u, "PresDet-");
 }
 
-#define CONVENTIONAL                                                                                             \
-	"version: 1\ndevices:\n"                                                                                 \
-	"  - {address: 0000:00:1e.0, vendor: 0x8086, device: 0x244e, class: 0x060400, capabilities: [pm]}\n"    \
-	"  - {address: 0000:05:00.0, parent: 0000:00:1e.0, vendor: 0x1000, device: 0x0030, class: 0x010000,\n"   \
-	"     capabilities: [pm, msi]}\n"                                                                         \
-	"  - {address: 0000:05:01.0, parent: 0000:00:1e.0, vendor: 0x1102, device: 0x0002, class: 0x040100}\n"   \
+#define CONVENTIONAL \
+	"version: 1\ndevices:\n" \
+	"  - {address: 0000:00:1e.0, vendor: 0x8086, device: 0x244e, class: 0x060400, capabilities: [pm]}\n" \
+	"  - {address: 0000:05:00.0, parent: 0000:00:1e.0, vendor: 0x1000, device: 0x0030, class: 0x010000,\n" \
+	"     capabilities: [pm, msi]}\n" \
+	"  - {address: 0000:05:01.0, parent: 0000:00:1e.0, vendor: 0x1102, device: 0x0002, class: 0x040100}\n" \
 	"  - {address: 0000:00:1f.3, vendor: 0x8086, device: 0xa348, class: 0x040300, capabilities: [pm, pcie]}\n" \
 	"  - {address: 0000:00:1f.4, vendor: 0x8086, device: 0xa323, class: 0x0c0500, capabilities: []}\n"
 
@@ -355,35 +366,35 @@ Test(pci_caps, capabilities_that_cannot_be_are_refused, .fini = teardown)
 {
 	static const struct bad cases[] = {
 		{"  - {address: 0000:00:02.0, vendor: 1, device: 2, capabilities: [pm, msx]}\n", "t.yaml:3:70",
-		 "'msx' is not a capability fakesys makes; use pm, msi, msix, pcie, aer, acs, sriov, ari"},
+	         "'msx' is not a capability fakesys makes; use pm, msi, msix, pcie, aer, acs, sriov, ari"},
 		{"  - {address: 0000:00:02.0, vendor: 1, device: 2, capabilities: [pm, pm]}\n", "t.yaml:3:70",
-		 "'pm' is listed twice"},
+	         "'pm' is listed twice"},
 		{"  - {address: 0000:00:02.0, vendor: 1, device: 2, capabilities: pm}\n", "t.yaml:3:65", "capabilities"},
 		{"  - {address: 0000:00:02.0, vendor: 1, device: 2, capabilities: [pm, aer]}\n", "t.yaml:3:5",
-		 "aer, acs, sriov and ari live in PCIe extended config space; add pcie"},
+	         "aer, acs, sriov and ari live in PCIe extended config space; add pcie"},
 		{"  - {address: 0000:00:02.0, vendor: 1, device: 2, sriov: {totalvfs: 4}, capabilities: [pcie, ari]}\n",
-		 "t.yaml:3:5", "SR-IOV PF (sriov: totalvfs), so the list needs sriov"},
+	         "t.yaml:3:5", "SR-IOV PF (sriov: totalvfs), so the list needs sriov"},
 		{"  - {address: 0000:00:02.0, vendor: 1, device: 2, capabilities: [pcie, sriov, ari]}\n", "t.yaml:3:5",
-		 "sriov needs an SR-IOV PF"},
+	         "sriov needs an SR-IOV PF"},
 		{"  - {address: 0000:00:02.0, vendor: 1, device: 2, sriov: {totalvfs: 4}}\n"
-		 "  - {address: 0000:00:04.0, physfn: 0000:00:02.0, capabilities: [msix]}\n",
-		 "t.yaml:4:5", "a VF is a PCIe function"},
+	         "  - {address: 0000:00:04.0, physfn: 0000:00:02.0, capabilities: [msix]}\n",
+	         "t.yaml:4:5", "a VF is a PCIe function"},
 		{"  - {address: 0000:00:01.0, vendor: 1, device: 2, class: 0x060400, capabilities: [pm, msix, pcie]}\n",
-		 "t.yaml:3:5", "msix needs a memory BAR"},
+	         "t.yaml:3:5", "msix needs a memory BAR"},
 		{"  - {address: 0000:00:01.0, vendor: 1, device: 2, class: 0x060400, capabilities: [pm]}\n"
-		 "  - {address: 0000:01:00.0, parent: 0000:00:01.0, vendor: 1, device: 3, capabilities: [pcie]}\n",
-		 "t.yaml:4:5", "pcie below a conventional PCI bridge"},
+	         "  - {address: 0000:01:00.0, parent: 0000:00:01.0, vendor: 1, device: 3, capabilities: [pcie]}\n",
+	         "t.yaml:4:5", "pcie below a conventional PCI bridge"},
 		{"  - {address: 0000:00:01.0, vendor: 1, device: 2, class: 0x060400}\n"
-		 "  - {address: 0000:01:00.0, parent: 0000:00:01.0, vendor: 1, device: 3, sriov: {totalvfs: 8},\n"
-		 "     capabilities: [pcie, sriov]}\n",
-		 "t.yaml:4:5", "past function 7, which the port above forwards only with ARI: add ari"},
+	         "  - {address: 0000:01:00.0, parent: 0000:00:01.0, vendor: 1, device: 3, sriov: {totalvfs: 8},\n"
+	         "     capabilities: [pcie, sriov]}\n",
+	         "t.yaml:4:5", "past function 7, which the port above forwards only with ARI: add ari"},
 		{"  - {address: 0000:00:02.0, vendor: 1, device: 2, capabilities: [msix],\n"
-		 "     resources: [[0xfe000000, 0xfe00000f, 0x40200]]}\n",
-		 "t.yaml:3:5", "no memory BAR holds an MSI-X table"},
+	         "     resources: [[0xfe000000, 0xfe00000f, 0x40200]]}\n",
+	         "t.yaml:3:5", "no memory BAR holds an MSI-X table"},
 		{"  - {address: 0000:00:02.0, capabilities: [pm], config: \"86 80 34 12 00 00 00 00 00 00 00 02 00 00 "
-		 "00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 "
-		 "00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00\"}\n",
-		 "t.yaml:3:5", "with config: the bytes' own list is used"},
+	         "00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 "
+	         "00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00\"}\n",
+	         "t.yaml:3:5", "with config: the bytes' own list is used"},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		char yaml[2048];
@@ -395,7 +406,7 @@ Test(pci_caps, capabilities_that_cannot_be_are_refused, .fini = teardown)
 		cr_assert_null(model);
 		cr_assert_eq(vk_fd_count(), fds);
 		cr_assert(!strncmp(e.msg, cases[i].where, strlen(cases[i].where)) &&
-		              e.msg[strlen(cases[i].where)] == ':',
+		                  e.msg[strlen(cases[i].where)] == ':',
 		          "case %zu: '%s' does not start with '%s:'", i, e.msg, cases[i].where);
 		cr_assert(strstr(e.msg, "capabilities"), "case %zu: '%s' does not name the key", i, e.msg);
 		cr_assert(strstr(e.msg, cases[i].phrase), "case %zu: '%s' lacks '%s'", i, e.msg, cases[i].phrase);

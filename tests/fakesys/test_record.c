@@ -169,7 +169,8 @@ Test(record, variant_driver_round_trip)
 	cr_assert_eq(vk_rm_rf(mod), 0);
 	cr_assert_eq(record_to(t1, rec, false, &notes), 0);
 	cr_assert_not_null(strstr(notes, "bound to mlx5_vfio_pci but sys/module/mlx5_vfio_pci is missing; recorded it "
-	                                 "as built in"), "%s", notes);
+	                                 "as built in"),
+	                   "%s", notes);
 	cr_assert_not_null(strstr(notes, "sys/module/vfio_pci_core is missing"), "%s", notes);
 	cr_assert_geq(vk_read_file(rec, text, BIG), 0);
 	cr_assert_not_null(strstr(text, "{name: \"mlx5_vfio_pci\", builtin: true}"), "%s", text);
@@ -374,9 +375,9 @@ Test(record, hostile_tree, .timeout = 30)
 	mk(t, "proc/sys/kernel");
 	ln(t, "../../../devices/pci0000:00/0000:00:01.0", "sys/bus/pci/devices/0000:00:01.0");
 	ln(t, "../../../devices/pci0000:00/0000:00:04.0", "sys/bus/pci/devices/0000:00:04.0");
-	ln(t, "0000:00:02.0", "sys/bus/pci/devices/0000:00:02.0");                         /* loop */
-	ln(t, "../../../../../../../../../../etc", "sys/bus/pci/devices/0000:00:03.0");    /* outside */
-	ln(t, "/proc/self", "sys/bus/pci/devices/0000:00:05.0");                           /* absolute */
+	ln(t, "0000:00:02.0", "sys/bus/pci/devices/0000:00:02.0");                      /* loop */
+	ln(t, "../../../../../../../../../../etc", "sys/bus/pci/devices/0000:00:03.0"); /* outside */
+	ln(t, "/proc/self", "sys/bus/pci/devices/0000:00:05.0");                        /* absolute */
 	ln(t, "../../../devices/pci0000:00/0000:00:01.0", "sys/bus/pci/devices/not-a-bdf");
 	ln(t, "loop", "sys/module/loop/loop");
 	put(t, "sys/devices/pci0000:00/0000:00:01.0/vendor", "0x8086\n");
@@ -395,7 +396,7 @@ Test(record, hostile_tree, .timeout = 30)
 	snprintf(p, sizeof(p), "%s/sys/devices/pci0000:00/0000:00:04.0/config", t);
 	write_file(p, cfg, sizeof(cfg));
 	snprintf(p, sizeof(p), "%s/proc/cmdline", t);
-	cr_assert_eq(mkfifo(p, 0644), 0); /* would block a plain open() forever */
+	cr_assert_eq(mkfifo(p, 0644), 0);         /* would block a plain open() forever */
 	put(t, "proc/sys/kernel/osrelease", big); /* over the attribute cap */
 	free(big);
 
@@ -630,7 +631,8 @@ Test(record, non_utf8_values_are_escaped)
 	char *notes = NULL;
 
 	cr_assert_eq(vk_materialize(vk_scenario_path("default.yaml", (char[PATH_MAX]){0}, PATH_MAX), t, sizeof(t)), 0);
-	replace(t, "sys/bus/pci/devices/0000:00:14.0/vendor", "0x80\xff" "86\n");
+	replace(t, "sys/bus/pci/devices/0000:00:14.0/vendor", "0x80\xff"
+	                                                      "86\n");
 	replace(t, "sys/bus/pci/devices/0000:00:17.0/label", "caf\xe9 \xff\n");
 	snprintf(p, sizeof(p), "%s/sys/bus/pci/devices/0000:00:17.0/driver", t);
 	cr_assert_eq(unlink(p), 0);
@@ -645,7 +647,10 @@ Test(record, non_utf8_values_are_escaped)
 	cr_assert_not_null(strstr(text, "0000:00:17.0/label: not UTF-8 text"), "%s", text);
 	cr_assert_not_null(strstr(text, "'ahci\\xff' is not a driver name"), "%s", text);
 	cr_assert_not_null(strstr(text, "module 'm\\xff'"), "%s", text);
-	for (const char *a = "0000:00:14.0\0" "0000:00:17.0\0" "0000:01:00.0\0"; *a; a += strlen(a) + 1) {
+	for (const char *a = "0000:00:14.0\0"
+	                     "0000:00:17.0\0"
+	                     "0000:01:00.0\0";
+	     *a; a += strlen(a) + 1) {
 		char want[64];
 		snprintf(want, sizeof(want), "address: %s\n", a);
 		cr_assert_not_null(strstr(text, want), "%s kept: %s", a, text);
@@ -702,9 +707,9 @@ Test(record, import_umockdev_non_utf8)
 		"A: vendor=0x8086\\n\n"
 		"A: device=0x1234\\n\n"
 		"A: class=0x020000\\n\n"
-		"A: label=Ethernet \xff\\n\n"       /* laid out, then skipped by the recorder */
-		"A: caf\xe9=1\\n\n"                 /* an attribute fakesys has no key for */
-		"X: \xff\xfe\n"                      /* a line of no kind umockdev writes */
+		"A: label=Ethernet \xff\\n\n" /* laid out, then skipped by the recorder */
+		"A: caf\xe9=1\\n\n"           /* an attribute fakesys has no key for */
+		"X: \xff\xfe\n"               /* a line of no kind umockdev writes */
 		"\n";
 	char tmp[512];
 	char *out = NULL, *notes = NULL;
@@ -756,7 +761,7 @@ Test(record, import_umockdev_iommu_links)
 	cr_assert_not_null(strstr(out, "address: 0000:00:03.0\n"), "%s", out);
 	cr_assert_null(strstr(strstr(out, "address: 0000:00:03.0\n"), "iommu_group"), "%s", out);
 	cr_assert_not_null(strstr(notes, "0000:00:03.0: link iommu_group -> '../../../kernel/iommu_groups/x7' names no "
-	                          "group"),
+	                                 "group"),
 	                   "%s", notes);
 	cr_assert_not_null(strstr(notes, "0000:00:03.0: link iommu -> '../../virtual/iommu/..' names no IOMMU unit"), "%s",
 	                   notes);
@@ -966,7 +971,7 @@ Test(record, import_umockdev_sigint, .timeout = 120)
 Test(record, import_umockdev_sigpipe, .timeout = 120)
 {
 	static const char um[] = "P: /devices/pci0000:00/0000:00:02.0\nE: SUBSYSTEM=pci\nA: vendor=0x8086\\n\n"
-	                         "A: device=0x1234\\n\nA: power/control=on\\n\n";
+				 "A: device=0x1234\\n\nA: power/control=on\\n\n";
 	char tmp[512], umf[PATH_MAX], bin[PATH_MAX], env[PATH_MAX + 8];
 	int status, p[2];
 
@@ -1016,10 +1021,15 @@ Test(record, import_umockdev_refused_parts_left_out)
 	private_tmpdir(tmp, sizeof(tmp));
 	cr_assert_eq(import_text(um, sizeof(um) - 1, &out, &notes, &e), 0, "%s", e.msg);
 	cr_assert_not_null(strstr(notes, "0000:00:02.0/vendor: 0x8086, but its config space says 0x10de; recorded the "
-	                                 "config space's"), "%s", notes);
+	                                 "config space's"),
+	                   "%s", notes);
 	cr_assert_not_null(strstr(notes, "0000:00:03.0: left out its physfn, which the scenario refuses (physfn: VF "
-	                                 "0000:00:03.0 must come after its PF"), "%s", notes);
-	for (const char *a = "0000:00:02.0\0" "0000:00:03.0\0" "0000:00:05.0\0"; *a; a += strlen(a) + 1) {
+	                                 "0000:00:03.0 must come after its PF"),
+	                   "%s", notes);
+	for (const char *a = "0000:00:02.0\0"
+	                     "0000:00:03.0\0"
+	                     "0000:00:05.0\0";
+	     *a; a += strlen(a) + 1) {
 		char want[64];
 		snprintf(want, sizeof(want), "address: %s\n", a);
 		cr_assert_not_null(strstr(out, want), "%s kept: %s", a, out);

@@ -92,7 +92,8 @@ static char *normalize(const char *s, const char *prefix)
 	regex_t re;
 	regmatch_t m[4];
 	cr_assert_eq(regcomp(&re, "uid ([0-9]+) gid ([0-9]+) mode ([0-7]+), (char device [0-9]+:[0-9]+|stand-in file)",
-	                     REG_EXTENDED), 0);
+	                     REG_EXTENDED),
+	             0);
 	u = calloc(1, strlen(t) + 64);
 	cr_assert_not_null(u);
 	o = 0;
@@ -122,9 +123,7 @@ static bool has_evidence(json_t *c, const char *start)
 {
 	size_t i;
 	json_t *e;
-	json_array_foreach(json_object_get(c, "evidence"), i, e)
-		if (json_is_string(e) && !strncmp(json_string_value(e), start, strlen(start)))
-			return true;
+	json_array_foreach(json_object_get(c, "evidence"), i, e) if (json_is_string(e) && !strncmp(json_string_value(e), start, strlen(start))) return true;
 	return false;
 }
 
@@ -136,7 +135,8 @@ static char *evidence(json_t *c, const char *prefix, const char *skip)
 	json_t *e;
 	FILE *f = open_memstream(&buf, &len);
 	cr_assert_not_null(f);
-	json_array_foreach(json_object_get(c, "evidence"), i, e) {
+	json_array_foreach(json_object_get(c, "evidence"), i, e)
+	{
 		const char *s = json_is_string(e) ? json_string_value(e) : "";
 		if (skip && !strncmp(s, skip, strlen(skip)))
 			continue;

@@ -62,17 +62,17 @@ Test(scenario, default_scenario_loads_with_every_section)
 Test(scenario, every_device_key)
 {
 	struct vk_host_model *m = load_ok(HDR
-		"devices:\n"
-		"  - address: 0000:00:01.0\n    vendor: 0x8086\n    device: 0x2030\n    class: 0x060400\n    driver: pcieport\n"
-		"  - address: 0000:01:00.0\n"
-		"    parent: 0000:00:01.0\n"
-		"    vendor: 0x10de\n    device: 0x2204\n"
-		"    subsystem_vendor: 0x1458\n    subsystem_device: 0x403b\n"
-		"    class: 0x030000\n    revision: 0xa1\n"
-		"    driver: vfio-pci\n    driver_override: vfio-pci\n"
-		"    label: \"Slot 3\"\n    iommu_group: 40\n    numa_node: 1\n"
-		"    vfio_cdev: 7\n"
-		"    vfio_node: {owner: 107, group: 36, mode: \"0660\", present: true}\n");
+	                                  "devices:\n"
+	                                  "  - address: 0000:00:01.0\n    vendor: 0x8086\n    device: 0x2030\n    class: 0x060400\n    driver: pcieport\n"
+	                                  "  - address: 0000:01:00.0\n"
+	                                  "    parent: 0000:00:01.0\n"
+	                                  "    vendor: 0x10de\n    device: 0x2204\n"
+	                                  "    subsystem_vendor: 0x1458\n    subsystem_device: 0x403b\n"
+	                                  "    class: 0x030000\n    revision: 0xa1\n"
+	                                  "    driver: vfio-pci\n    driver_override: vfio-pci\n"
+	                                  "    label: \"Slot 3\"\n    iommu_group: 40\n    numa_node: 1\n"
+	                                  "    vfio_cdev: 7\n"
+	                                  "    vfio_node: {owner: 107, group: 36, mode: \"0660\", present: true}\n");
 	const struct vk_host_device *d = dev(m, "0000:01:00.0");
 
 	cr_assert_eq(d->subsystem_vendor, 0x1458);
@@ -183,10 +183,10 @@ Test(scenario, defaults)
 Test(scenario, config_space_gives_the_ids)
 {
 	struct vk_host_model *m = load_ok("version: 1\ndevices:\n  - address: 0000:00:05.0\n    config: |\n"
-	                               "      86 80 34 12 06 00 10 00 03 00 02 01 10 00 00 00\n"
-	                               "      00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00\n"
-	                               "      00 00 00 00 00 00 00 00 00 00 00 00 86 80 01 00\n"
-	                               "      00 00 00 00 00 00 00 00 00 00 00 00 0b 01 00 00\n");
+	                                  "      86 80 34 12 06 00 10 00 03 00 02 01 10 00 00 00\n"
+	                                  "      00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00\n"
+	                                  "      00 00 00 00 00 00 00 00 00 00 00 00 86 80 01 00\n"
+	                                  "      00 00 00 00 00 00 00 00 00 00 00 00 0b 01 00 00\n");
 	const struct vk_host_device *d = dev(m, "0000:00:05.0");
 
 	cr_assert_eq(d->vendor, 0x8086);
@@ -279,13 +279,13 @@ static const struct bad_case bad[] = {
 	{"version: 1\nexpect: {requires: qemu}\n", "t.yaml:2:20", "expected a list of program names"},
 	{"version: 1\nexpect: {requires: [\"\"]}\n", "t.yaml:2:21", "an empty program name"},
 	{"version: 1\nexpect: {set: {fails_at: 0000:01:00.0, class: busy}, argv: resolver, validate: {clean: true}}\n",
-	 "t.yaml:2:9", "'argv: resolver' needs the set to open"},
+         "t.yaml:2:9", "'argv: resolver' needs the set to open"},
 	{"version: 1\nexpect: {argv: [qemu], argv_devices: [0000:01:00.0], validate: {clean: true}}\n", "t.yaml:2:9",
-	 "(and argv_devices to set: and access:) only"},
+         "(and argv_devices to set: and access:) only"},
 	{"version: 1\nexpect: {resolver: {0000:01:00.0: maybe}}\n", "t.yaml:2:35", "neither a cdev path"},
 	/* issue 19: a node path is the resolver's one answer, /dev/vfio/devices/vfioN */
 	{"version: 1\nexpect: {resolver: {0000:01:00.0: /dev/vfio/device/vfio0}}\n", "t.yaml:2:35",
-	 "resolver: '/dev/vfio/device/vfio0' is not a VFIO cdev path"},
+         "resolver: '/dev/vfio/device/vfio0' is not a VFIO cdev path"},
 	{"version: 1\nexpect: {resolver: {0000:01:00.0: /dev/vfio/12}}\n", "t.yaml:2:35", "is not a VFIO cdev path"},
 	{"version: 1\nexpect: {resolver: {0000:01:00.0: /dev/vfio/devices/vfio}}\n", "t.yaml:2:35", "is not a VFIO cdev path"},
 	{"version: 1\nexpect: {resolver: {0000:01:00.0: /dev/vfio/devices/vfio01}}\n", "t.yaml:2:35", "is not a VFIO cdev path"},
@@ -294,121 +294,132 @@ static const struct bad_case bad[] = {
 	/* issue 19: ids are checked for their shape here (whether they exist is the runner's to say) */
 	{"version: 1\nexpect: {doctor: {VV101: PASS}}\n", "t.yaml:2:19", "'VV101' is not a vfio-doctor check id"},
 	{"version: 1\nexpect: {doctor: {VD1011@0000:01:00.0: PASS}}\n", "t.yaml:2:19",
-	 "'VD1011@0000:01:00.0' is not a vfio-doctor check id"},
+         "'VD1011@0000:01:00.0' is not a vfio-doctor check id"},
 	{"version: 1\nexpect: {doctor: {vd101: PASS}}\n", "t.yaml:2:19", "'vd101' is not a vfio-doctor check id"},
 	{"version: 1\nexpect: {argv: [qemu], validate: {findings: [VV005, VD101]}}\n", "t.yaml:2:53",
-	 "findings: 'VD101' is not a vfio-validate rule id (VV005, VV101)"},
+         "findings: 'VD101' is not a vfio-validate rule id (VV005, VV101)"},
 	{"version: 1\nexpect: {argv: [qemu], validate: {findings: [XX123]}}\n", "t.yaml:2:46",
-	 "'XX123' is not a vfio-validate rule id"},
+         "'XX123' is not a vfio-validate rule id"},
 	{"version: 1\nexpect: {argv: [qemu], validate: {findings: [VV05]}}\n", "t.yaml:2:46",
-	 "'VV05' is not a vfio-validate rule id"},
+         "'VV05' is not a vfio-validate rule id"},
 	{"version: 1\nexpect: {doctor: {VD001: OK}}\n", "t.yaml:2:26", "not a check status"},
 	{"version: 1\nexpect: {argv: resolver}\n", "t.yaml:2:9", "add one"},
 	{"version: 1\nexpect: {validate: {clean: true, findings: [VV005]}}\n", "t.yaml:2:20", "either 'clean: true'"},
 	{"version: 1\ndevices: {a: 1}\n", "t.yaml:2:10", "expected a list"},
 	{"version: 1\ndevices:\n  - {vendor: 1, device: 2}\n", "t.yaml:3:5", "needs address:"},
 	{"version: 1\ndevices:\n  - {address: 0000:00:20.0, vendor: 1, device: 2}\n", "t.yaml:3:15",
-	 "slot 0x20 is out of range"},
+         "slot 0x20 is out of range"},
 	{"version: 1\ndevices:\n  - {address: 0000:00:01.0, vendor: 0x10000, device: 2}\n", "t.yaml:3:37",
-	 "out of range"},
+         "out of range"},
 	{"version: 1\ndevices:\n  - {address: 0000:00:01.0, vendor: ten, device: 2}\n", "t.yaml:3:37", "is not a number"},
 	/* issue 19: PCI ids are hex; a bare 1022 is neither read as 0x3fe nor guessed to be 0x1022 */
 	{"version: 1\ndevices:\n  - {address: 0000:00:01.0, vendor: 1022, device: 2}\n", "t.yaml:3:37",
-	 "vendor: '1022' is ambiguous: PCI ids are hex (as sysfs and lspci -n show them); write 0x1022, or 0x3fe if "
-	 "decimal 1022 is meant"},
+         "vendor: '1022' is ambiguous: PCI ids are hex (as sysfs and lspci -n show them); write 0x1022, or 0x3fe if "
+         "decimal 1022 is meant"},
 	{"version: 1\ndevices:\n  - {address: 0000:00:01.0, vendor: 1, device: 10de}\n", "t.yaml:3:48",
-	 "device: '10de' needs the 0x of a hex PCI id: write 0x10de"},
+         "device: '10de' needs the 0x of a hex PCI id: write 0x10de"},
 	{"version: 1\ndevices:\n  - {address: 0000:00:01.0, vendor: 1, device: 2, subsystem_vendor: 8086}\n",
-	 "t.yaml:3:69", "subsystem_vendor: '8086' is ambiguous"},
+         "t.yaml:3:69", "subsystem_vendor: '8086' is ambiguous"},
 	{"version: 1\ndevices:\n  - {address: 0000:00:01.0, vendor: 1, device: 2, subsystem_device: 15}\n",
-	 "t.yaml:3:69", "subsystem_device: '15' is ambiguous"},
+         "t.yaml:3:69", "subsystem_device: '15' is ambiguous"},
 	{"version: 1\ndevices:\n  - {address: 0000:00:01.0, vendor: 1, device: 2, class: 10802}\n", "t.yaml:3:58",
-	 "class: '10802' is ambiguous"},
+         "class: '10802' is ambiguous"},
 	{"version: 1\ndevices:\n  - {address: 0000:00:01.0, vendor: 1, device: 2, revision: 10}\n", "t.yaml:3:61",
-	 "revision: '10' is ambiguous: PCI ids are hex (as sysfs and lspci -n show them); write 0x10, or 0xa if decimal 10 "
-	 "is meant"},
+         "revision: '10' is ambiguous: PCI ids are hex (as sysfs and lspci -n show them); write 0x10, or 0xa if decimal 10 "
+         "is meant"},
 	{"version: 1\ndevices:\n  - {address: 0000:00:01.0, vendor: 1, device: 2, sriov: {totalvfs: 2, vf_device: 154c}}\n",
-	 "t.yaml:3:83", "vf_device: '154c' needs the 0x of a hex PCI id"},
+         "t.yaml:3:83", "vf_device: '154c' needs the 0x of a hex PCI id"},
 	{"version: 1\ndevices:\n  - {address: 0000:00:01.0, vendor: -1, device: 2}\n", "t.yaml:3:37",
-	 "'-1' is not a number (a PCI id is hex with 0x, e.g. 0x10de)"},
+         "'-1' is not a number (a PCI id is hex with 0x, e.g. 0x10de)"},
 	{"version: 1\ndevices:\n  - {address: 0000:00:01.0, vendor: 1, device: 2, class: 0x1000000}\n", "t.yaml:3:58",
-	 "out of range"},
+         "out of range"},
 	{"version: 1\ndevices:\n  - {address: 0000:00:01.0, vendor: 1, device: 2, numa_node: -2}\n", "t.yaml:3:62",
-	 "out of range"},
+         "out of range"},
 	{"version: 1\ndevices:\n  - {address: 0000:00:01.0, device: 2}\n", "t.yaml:3:5", "needs vendor: and device:"},
 	{"version: 1\ndevices:\n  - {address: 0000:00:01.0, vendor: 1, device: 2, colour: red}\n", "t.yaml:3:51",
-	 "colour: unknown key in device"},
+         "colour: unknown key in device"},
 	{"version: 1\ndevices:\n  - {address: 0000:00:01.0, vendor: 1, device: 2}\n  - {address: 00:01.0, vendor: 1, device: 3}\n",
-	 "t.yaml:4:5", "0000:00:01.0 is given twice (also at line 3)"},
+         "t.yaml:4:5", "0000:00:01.0 is given twice (also at line 3)"},
 	{"version: 1\ndevices:\n  - {address: 0000:01:00.0, parent: 0000:00:09.0, vendor: 1, device: 2}\n", "t.yaml:3:37",
-	 "0000:00:09.0 is not a device of this scenario; add the bridge"},
+         "0000:00:09.0 is not a device of this scenario; add the bridge"},
 	{"version: 1\ndevices:\n  - {address: 0000:01:00.0, parent: 0000:01:00.0, vendor: 1, device: 2}\n", "t.yaml:3:37",
-	 "cannot be its own parent"},
+         "cannot be its own parent"},
 	{"version: 1\ndevices:\n  - {address: 0000:81:02.0, physfn: 0000:81:00.0, vendor: 1, device: 2}\n", "t.yaml:3:37",
-	 "which is not a device of this scenario; a VF exists only beside its PF"},
+         "which is not a device of this scenario; a VF exists only beside its PF"},
 	{"version: 1\ndevices:\n  - {address: 0000:81:00.0, vendor: 1, device: 2}\n"
-	 "  - {address: 0000:81:02.0, physfn: 0000:81:00.0}\n", "t.yaml:4:37", "is not an SR-IOV PF"},
+         "  - {address: 0000:81:02.0, physfn: 0000:81:00.0}\n",
+         "t.yaml:4:37", "is not an SR-IOV PF"},
 	{"version: 1\ndevices:\n  - {address: 0000:81:00.0, vendor: 1, device: 2, sriov: {totalvfs: 1}}\n"
-	 "  - {address: 0000:81:02.0, physfn: 0000:81:00.0}\n  - {address: 0000:81:02.1, physfn: 0000:81:00.0}\n",
-	 "t.yaml:3:5", "lists 2 VFs but totalvfs is 1"},
+         "  - {address: 0000:81:02.0, physfn: 0000:81:00.0}\n  - {address: 0000:81:02.1, physfn: 0000:81:00.0}\n",
+         "t.yaml:3:5", "lists 2 VFs but totalvfs is 1"},
 	{"version: 1\ndevices:\n  - {address: 0000:81:00.0, vendor: 1, device: 2, sriov: {totalvfs: 0}}\n", "t.yaml:3:69",
-	 "out of range"},
+         "out of range"},
 	{"version: 1\ndevices:\n  - {address: 0000:00:17.0, vendor: 1, device: 2, class: 0x010601}\n"
-	 "  - {address: 0000:01:00.0, parent: 0000:00:17.0, vendor: 1, device: 3}\n", "t.yaml:4:37",
-	 "is not a PCI bridge"},
+         "  - {address: 0000:01:00.0, parent: 0000:00:17.0, vendor: 1, device: 3}\n",
+         "t.yaml:4:37",
+         "is not a PCI bridge"},
 	{"version: 1\ndevices:\n  - {address: 0000:00:01.0, vendor: 1, device: 2, class: 0x060400}\n"
-	 "  - {address: 0000:01:00.0, parent: 0000:00:01.0, vendor: 1, device: 3}\n"
-	 "  - {address: 0000:02:00.0, parent: 0000:00:01.0, vendor: 1, device: 3}\n", "t.yaml:5:5",
-	 "cannot also be behind it"},
+         "  - {address: 0000:01:00.0, parent: 0000:00:01.0, vendor: 1, device: 3}\n"
+         "  - {address: 0000:02:00.0, parent: 0000:00:01.0, vendor: 1, device: 3}\n",
+         "t.yaml:5:5",
+         "cannot also be behind it"},
 	{"version: 1\ndevices:\n  - {address: 0000:00:01.0, vendor: 1, device: 2, class: 0x060400}\n"
-	 "  - {address: 0000:01:00.0, parent: 0000:00:01.0, vendor: 1, device: 3}\n"
-	 "  - {address: 0000:01:00.1, vendor: 1, device: 3}\n", "t.yaml:5:5",
-	 "the secondary bus of bridge 0000:00:01.0: add parent: 0000:00:01.0"},
+         "  - {address: 0000:01:00.0, parent: 0000:00:01.0, vendor: 1, device: 3}\n"
+         "  - {address: 0000:01:00.1, vendor: 1, device: 3}\n",
+         "t.yaml:5:5",
+         "the secondary bus of bridge 0000:00:01.0: add parent: 0000:00:01.0"},
 	{"version: 1\ndevices:\n  - {address: 0000:02:00.0, vendor: 1, device: 2, class: 0x060400}\n"
-	 "  - {address: 0000:01:00.0, parent: 0000:02:00.0, vendor: 1, device: 3}\n", "t.yaml:4:5",
-	 "its bus must be above the bridge's bus"},
+         "  - {address: 0000:01:00.0, parent: 0000:02:00.0, vendor: 1, device: 3}\n",
+         "t.yaml:4:5",
+         "its bus must be above the bridge's bus"},
 	{"version: 1\ndevices:\n  - {address: 0000:00:01.0, vendor: 1, device: 2, driver: frobnicator}\n", "t.yaml:3:59",
-	 "unknown driver 'frobnicator'"},
+         "unknown driver 'frobnicator'"},
 	{"version: 1\nkernel: {modules: [nvme]}\ndevices:\n  - {address: 0000:00:01.0, vendor: 1, device: 2, driver: vfio-pci}\n",
-	 "t.yaml:4:59", "kernel.modules lists no vfio_pci"},
+         "t.yaml:4:59", "kernel.modules lists no vfio_pci"},
 	/* a vfio-pci variant driver needs its own module and vfio_pci_core (not vfio_pci) */
 	{"version: 1\nkernel: {modules: [vfio, vfio_pci, vfio_pci_core]}\ndevices:\n"
-	 "  - {address: 0000:00:01.0, vendor: 1, device: 2, driver: mlx5_vfio_pci}\n",
-	 "t.yaml:4:59", "0000:00:01.0 is bound to mlx5_vfio_pci, a vfio-pci variant driver, but kernel.modules lists no "
-	 "mlx5_vfio_pci; add it (or {name: mlx5_vfio_pci, builtin: true})"},
+         "  - {address: 0000:00:01.0, vendor: 1, device: 2, driver: mlx5_vfio_pci}\n",
+         "t.yaml:4:59", "0000:00:01.0 is bound to mlx5_vfio_pci, a vfio-pci variant driver, but kernel.modules lists no "
+                        "mlx5_vfio_pci; add it (or {name: mlx5_vfio_pci, builtin: true})"},
 	{"version: 1\nkernel: {modules: [vfio, vfio_pci]}\ndevices:\n"
-	 "  - {address: 0000:00:01.0, vendor: 1, device: 2, driver: xe-vfio-pci}\n",
-	 "t.yaml:4:59", "kernel.modules lists no xe_vfio_pci; add it (or {name: xe_vfio_pci, builtin: true})"},
+         "  - {address: 0000:00:01.0, vendor: 1, device: 2, driver: xe-vfio-pci}\n",
+         "t.yaml:4:59", "kernel.modules lists no xe_vfio_pci; add it (or {name: xe_vfio_pci, builtin: true})"},
 	{"version: 1\nkernel: {modules: [vfio, vfio_pci, mlx5_vfio_pci]}\ndevices:\n"
-	 "  - {address: 0000:00:01.0, vendor: 1, device: 2, driver: mlx5_vfio_pci}\n",
-	 "t.yaml:4:59", "a vfio-pci variant driver built on vfio_pci_core, but kernel.modules lists no vfio_pci_core"},
+         "  - {address: 0000:00:01.0, vendor: 1, device: 2, driver: mlx5_vfio_pci}\n",
+         "t.yaml:4:59", "a vfio-pci variant driver built on vfio_pci_core, but kernel.modules lists no vfio_pci_core"},
 	/* a variant-like name fakesys does not know still needs a declaration */
 	{"version: 1\ndevices:\n  - {address: 0000:00:01.0, vendor: 1, device: 2, driver: foo_vfio_pci}\n",
-	 "t.yaml:3:59", "unknown driver 'foo_vfio_pci'"},
+         "t.yaml:3:59", "unknown driver 'foo_vfio_pci'"},
 	{"version: 1\nkernel: {iommu: intel}\ndevices:\n"
-	 "  - {address: 0000:00:01.0, vendor: 1, device: 2, driver: mlx5_core, vfio_cdev: 1}\n",
-	 "t.yaml:4:5", "is bound to mlx5_core; only a device bound to vfio-pci or a vfio-pci variant driver"},
+         "  - {address: 0000:00:01.0, vendor: 1, device: 2, driver: mlx5_core, vfio_cdev: 1}\n",
+         "t.yaml:4:5", "is bound to mlx5_core; only a device bound to vfio-pci or a vfio-pci variant driver"},
 	{"version: 1\ndevices:\n  - {address: 0000:00:01.0, vendor: 1, device: 2, driver: nvme, vfio_cdev: 1}\n", "t.yaml:3:5",
-	 "is bound to nvme; only a device bound to vfio-pci or a vfio-pci variant driver (such as mlx5_vfio_pci) has a VFIO cdev"},
+         "is bound to nvme; only a device bound to vfio-pci or a vfio-pci variant driver (such as mlx5_vfio_pci) has a VFIO cdev"},
 	{"version: 1\ndevices:\n  - {address: 0000:00:01.0, vendor: 1, device: 2, driver: nvme, vfio_node: {mode: 0666}}\n",
-	 "t.yaml:3:76", "only a device bound to vfio-pci or a vfio-pci variant driver (such as mlx5_vfio_pci) has a VFIO cdev"},
+         "t.yaml:3:76", "only a device bound to vfio-pci or a vfio-pci variant driver (such as mlx5_vfio_pci) has a VFIO cdev"},
 	{"version: 1\ndevices:\n  - {address: 0000:00:01.0, vendor: 1, device: 2, driver: vfio-pci, vfio_cdev: 3}\n"
-	 "  - {address: 0000:00:02.0, vendor: 1, device: 2, driver: vfio-pci, vfio_cdev: 3}\n", "t.yaml:4:5",
-	 "vfio3 is given to both"},
+         "  - {address: 0000:00:02.0, vendor: 1, device: 2, driver: vfio-pci, vfio_cdev: 3}\n",
+         "t.yaml:4:5",
+         "vfio3 is given to both"},
 	{"version: 1\ndevices:\n  - {address: 0000:00:01.0, vendor: 1, device: 2, iommu_group: 1}\n", "t.yaml:3:64",
-	 "the host has no IOMMU"},
+         "the host has no IOMMU"},
 	{"version: 1\nkernel: {iommu: intel}\ndevices:\n  - {address: 0000:00:02.0, vendor: 1, device: 2, iommu_group: 5}\n"
-	 "  - {address: 0000:80:03.0, vendor: 1, device: 2, iommu_group: 5}\n", "t.yaml:5:64",
-	 "share no slot, bridge or root bus"},
+         "  - {address: 0000:80:03.0, vendor: 1, device: 2, iommu_group: 5}\n",
+         "t.yaml:5:64",
+         "share no slot, bridge or root bus"},
 	{"version: 1\nkernel: {iommu: none, noiommu: true}\ndevices:\n"
-	 "  - {address: 0000:00:02.0, vendor: 1, device: 2, driver: nvme, iommu_group: 5}\n", "t.yaml:4:78",
-	 "only devices bound to vfio-pci or a vfio-pci variant driver (such as mlx5_vfio_pci) get a (fake) group"},
+         "  - {address: 0000:00:02.0, vendor: 1, device: 2, driver: nvme, iommu_group: 5}\n",
+         "t.yaml:4:78",
+         "only devices bound to vfio-pci or a vfio-pci variant driver (such as mlx5_vfio_pci) get a (fake) group"},
 	{"version: 1\nkernel: {iommu: intel}\ndevices:\n  - {address: 0000:00:02.0, vendor: 1, device: 2}\n"
-	 "iommu_groups:\n  - {id: 9, type: DMA}\n", "t.yaml:6:5", "group 9 has no device in it"},
+         "iommu_groups:\n  - {id: 9, type: DMA}\n",
+         "t.yaml:6:5", "group 9 has no device in it"},
 	{"version: 1\nkernel: {iommu: intel}\ndevices:\n  - {address: 0000:00:02.0, vendor: 1, device: 2, iommu_group: 0}\n"
-	 "iommu_groups:\n  - {id: 0}\n  - {id: 0}\n", "t.yaml:7:5", "group 0 is described twice"},
+         "iommu_groups:\n  - {id: 0}\n  - {id: 0}\n",
+         "t.yaml:7:5", "group 0 is described twice"},
 	{"version: 1\nkernel: {iommu: intel}\ndevices:\n  - {address: 0000:00:02.0, vendor: 1, device: 2, iommu_group: 0}\n"
-	 "iommu_groups:\n  - {id: 0, flavour: x}\n", "t.yaml:6:13", "unknown key in an iommu_groups entry"},
+         "iommu_groups:\n  - {id: 0, flavour: x}\n",
+         "t.yaml:6:13", "unknown key in an iommu_groups entry"},
 	{"version: 1\ndev: {iommu: {mode: rw-rw----}}\n", "t.yaml:2:21", "not an octal mode"},
 	{"version: 1\ndev: {iommu: {mode: 017777}}\n", "t.yaml:2:21", "out of range"},
 	{"version: 1\ndev: {iommu: {owner: no-such-user-vfiokit}}\n", "t.yaml:2:22", "give a number"},
@@ -418,44 +429,48 @@ static const struct bad_case bad[] = {
 	{"version: 1\ndevices:\n  - {address: 0000:00:01.0, config: \"86 80 zz\"}\n", "t.yaml:3:37", "not a hex digit"},
 	{"version: 1\ndevices:\n  - {address: 0000:00:01.0, config: \"86 80\"}\n", "t.yaml:3:37", "too short"},
 	{"version: 1\ndevices:\n  - {address: 0000:00:01.0, vendor: 0x10de, config: \"86 80 00 00 00 00 00 00 00 00 00 00 00 00 00 00 "
-	 "00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 "
-	 "00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00\"}\n", "t.yaml:3:5", "disagrees with config space"},
+         "00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 "
+         "00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00\"}\n",
+         "t.yaml:3:5", "disagrees with config space"},
 	{"version: 1\ndevices:\n  - {address: 0000:00:01.0, vendor: 1, device: 2, class: 0x060400, parent: 0000:00:02.0}\n"
-	 "  - {address: 0000:00:02.0, vendor: 1, device: 2, class: 0x060400, parent: 0000:00:01.0}\n", "t.yaml:3:76",
-	 "loops back on itself"},
+         "  - {address: 0000:00:02.0, vendor: 1, device: 2, class: 0x060400, parent: 0000:00:01.0}\n",
+         "t.yaml:3:76",
+         "loops back on itself"},
 	{"version: 1\nkernel: {modules: [{builtin: true}]}\n", "t.yaml:2:20", "needs name:"},
 	{"version: 1\nkernel: {iommu: intel}\ndevices:\n"
-	 "  - {address: 0000:00:01.0, vendor: 1, device: 2, class: 0x060400, iommu_group: 3}\n"
-	 "  - {address: 0000:00:02.0, vendor: 1, device: 2, iommu_group: 3}\n"
-	 "  - {address: 0000:01:00.0, parent: 0000:00:01.0, vendor: 1, device: 2, iommu_group: 3}\n",
-	 "t.yaml:6:86", "0000:00:02.0 and 0000:01:00.0, which share no slot"},
+         "  - {address: 0000:00:01.0, vendor: 1, device: 2, class: 0x060400, iommu_group: 3}\n"
+         "  - {address: 0000:00:02.0, vendor: 1, device: 2, iommu_group: 3}\n"
+         "  - {address: 0000:01:00.0, parent: 0000:00:01.0, vendor: 1, device: 2, iommu_group: 3}\n",
+         "t.yaml:6:86", "0000:00:02.0 and 0000:01:00.0, which share no slot"},
 	{"version: 1\nkernel: {iommu: intel}\ndevices:\n  - {address: 0000:00:02.0, vendor: 1, device: 2, iommu_group: 5}\n"
-	 "iommu_groups:\n  - {id: 0x5}\n  - {id: 5}\n", "t.yaml:7:5", "group 5 is described twice (also at line 6)"},
+         "iommu_groups:\n  - {id: 0x5}\n  - {id: 5}\n",
+         "t.yaml:7:5", "group 5 is described twice (also at line 6)"},
 	{"version: 1\nkernel: {iommu: intel}\ndevices:\n  - {address: 0000:00:02.0, vendor: 1, device: 2, iommu_group: 5}\n"
-	 "iommu_groups:\n  - {? [a]: 1}\n", "t.yaml:6:8", "keys must be plain words"},
+         "iommu_groups:\n  - {? [a]: 1}\n",
+         "t.yaml:6:8", "keys must be plain words"},
 	{"version: 1\ndevices:\n  - {address: 0000:00:01.0, vendor: 1, device: 2, vfio_node: {mode: 0666}}\n",
-	 "t.yaml:3:62", "has no driver; only a device bound to vfio-pci or a vfio-pci variant driver (such as mlx5_vfio_pci) has a VFIO cdev"},
+         "t.yaml:3:62", "has no driver; only a device bound to vfio-pci or a vfio-pci variant driver (such as mlx5_vfio_pci) has a VFIO cdev"},
 	{"version: 1\ndevices:\n  - {address: 0000:00:01.0, vendor: 1, device: 2, numa_node: 1024}\n", "t.yaml:3:62",
-	 "1024 is out of range (-1..1023)"},
+         "1024 is out of range (-1..1023)"},
 	{"version: 1\nkernel: {iommu: none, noiommu: true, modules: [{name: vfio, parameters: {enable_unsafe_noiommu_mode: N}}]}\n",
-	 "t.yaml:2:47", "enable_unsafe_noiommu_mode is 'N'"},
+         "t.yaml:2:47", "enable_unsafe_noiommu_mode is 'N'"},
 	{"version: 1\nname: a\n\n\n---\nversion: 1\n", "t.yaml:5", "one YAML document"},
 	{"version: 1\ndevices:\n  - {address: 0000:00:01.0, vendor: 1, device: 2, resources: [[1, 2]]}\n", "t.yaml:3:63",
-	 "each line is [start, end, flags]"},
+         "each line is [start, end, flags]"},
 	{"version: 1\ndevices:\n  - {address: 0000:00:01.0, vendor: 1, device: 2, resources: [[9, 2, 0]]}\n", "t.yaml:3:63",
-	 "end 0x2 is below start 0x9"},
+         "end 0x2 is below start 0x9"},
 	{"version: 1\ndevices:\n  - {address: 0000:00:01.0, vendor: 1, device: 2, resources: []}\n", "t.yaml:3:62",
-	 "the resource file has 1 to 17"},
+         "the resource file has 1 to 17"},
 	{"version: 1\ncpu: {vendor: sparc}\n", "t.yaml:2:15", "not a CPU vendor"},
 	{"version: 1\ncpu: {cores: 4}\n", "t.yaml:2:7", "cores: unknown key in cpu"},
 	{"version: 1\ncpu: {hypervisor: true}\n", "t.yaml:2:6", "needs vendor:"},
 	{"version: 1\ndevices:\n  - address: 0000:00:01.0\n    config: |\n"
-	 "      86 80 34 12 06 00 10 00 03 00 04 06 10 00 01 00\n"
-	 "      00 00 00 00 00 00 00 00 00 05 05 00 00 00 00 00\n"
-	 "      00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00\n"
-	 "      00 00 00 00 00 00 00 00 00 00 00 00 0b 01 00 00\n"
-	 "  - {address: 0000:01:00.0, parent: 0000:00:01.0, vendor: 1, device: 2}\n",
-	 "t.yaml:3:5", "forwards buses 05-05, but the devices behind it are on buses 01-01"},
+         "      86 80 34 12 06 00 10 00 03 00 04 06 10 00 01 00\n"
+         "      00 00 00 00 00 00 00 00 00 05 05 00 00 00 00 00\n"
+         "      00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00\n"
+         "      00 00 00 00 00 00 00 00 00 00 00 00 0b 01 00 00\n"
+         "  - {address: 0000:01:00.0, parent: 0000:00:01.0, vendor: 1, device: 2}\n",
+         "t.yaml:3:5", "forwards buses 05-05, but the devices behind it are on buses 01-01"},
 };
 
 /* Criterion hands parameters to a re-executed child, where pointers into this
@@ -524,15 +539,15 @@ Test(scenario, minimal_scenario_is_a_host_without_devices)
 Test(scenario, vf_of_a_config_only_pf_inherits_finished_values)
 {
 	struct vk_host_model *m = load_ok("version: 1\ndevices:\n  - address: 0000:81:00.0\n    sriov: {totalvfs: 4}\n"
-	                               "    driver: i40e\n    config: |\n"
-	                               "      86 80 72 15 06 00 10 00 02 00 00 02 10 00 00 00\n"
-	                               "      00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00\n"
-	                               "      00 00 00 00 00 00 00 00 00 00 00 00 86 80 01 00\n"
-	                               "      00 00 00 00 00 00 00 00 00 00 00 00 0b 01 00 00\n"
-	                               "  - {address: 0000:81:02.0, physfn: 0000:81:00.0, driver: vfio-pci}\n"
-	                               "  - {address: 0000:82:00.0, vendor: 0x8086, device: 0x1572, driver: i40e, "
-	                               "sriov: {totalvfs: 2, vf_device: 0x154c}, physfn: ~}\n"
-	                               "  - {address: 0000:82:02.0, physfn: 0000:82:00.0}\n");
+	                                  "    driver: i40e\n    config: |\n"
+	                                  "      86 80 72 15 06 00 10 00 02 00 00 02 10 00 00 00\n"
+	                                  "      00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00\n"
+	                                  "      00 00 00 00 00 00 00 00 00 00 00 00 86 80 01 00\n"
+	                                  "      00 00 00 00 00 00 00 00 00 00 00 00 0b 01 00 00\n"
+	                                  "  - {address: 0000:81:02.0, physfn: 0000:81:00.0, driver: vfio-pci}\n"
+	                                  "  - {address: 0000:82:00.0, vendor: 0x8086, device: 0x1572, driver: i40e, "
+	                                  "sriov: {totalvfs: 2, vf_device: 0x154c}, physfn: ~}\n"
+	                                  "  - {address: 0000:82:02.0, physfn: 0000:82:00.0}\n");
 	const struct vk_host_device *vf = dev(m, "0000:81:02.0");
 
 	cr_assert_eq(vf->vendor, 0x8086);
@@ -550,11 +565,11 @@ Test(scenario, vf_of_a_config_only_pf_inherits_finished_values)
 Test(scenario, pci_ids_are_hex)
 {
 	struct vk_host_model *m = load_ok("version: 1\ndevices:\n"
-	                               "  - {address: 0000:00:01.0, vendor: 0x1022, device: 0X14DA, class: 0x060400,\n"
-	                               "     revision: 0x0a, subsystem_vendor: 7, subsystem_device: 0}\n"
-	                               "  - {address: 0000:00:02.0, vendor: 0x15b3, device: 0x101d, sriov: {totalvfs: 2, "
-	                               "vf_device: 0x101e}}\n"
-	                               "  - {address: 0000:00:02.1, physfn: 0000:00:02.0}\n");
+	                                  "  - {address: 0000:00:01.0, vendor: 0x1022, device: 0X14DA, class: 0x060400,\n"
+	                                  "     revision: 0x0a, subsystem_vendor: 7, subsystem_device: 0}\n"
+	                                  "  - {address: 0000:00:02.0, vendor: 0x15b3, device: 0x101d, sriov: {totalvfs: 2, "
+	                                  "vf_device: 0x101e}}\n"
+	                                  "  - {address: 0000:00:02.1, physfn: 0000:00:02.0}\n");
 	const struct vk_host_device *d = dev(m, "0000:00:01.0");
 
 	cr_assert_eq(d->vendor, 0x1022);
@@ -572,7 +587,7 @@ Test(scenario, pci_ids_are_hex)
 Test(scenario, rule_ids_are_checked_for_their_shape)
 {
 	struct vk_host_model *m = load_ok("version: 1\nexpect:\n  doctor: {VD999: PASS, VD101@01:00.0: FAIL}\n"
-	                               "  argv: [qemu-system-x86_64]\n  validate: {findings: [VV999, VV005, VV005]}\n");
+	                                  "  argv: [qemu-system-x86_64]\n  validate: {findings: [VV999, VV005, VV005]}\n");
 
 	cr_assert_eq(m->expect->n_doctor, 2);
 	cr_assert_str_eq(m->expect->doctor[0].id, "VD999");
@@ -595,12 +610,12 @@ Test(scenario, lenient_spellings)
 Test(scenario, bridge_config_keeps_the_scenario_subsystem_ids)
 {
 	struct vk_host_model *m = load_ok("version: 1\ndevices:\n  - address: 0000:00:01.0\n    subsystem_vendor: 0x8086\n"
-	                               "    config: |\n"
-	                               "      86 80 30 20 06 00 10 00 04 00 04 06 10 00 01 00\n"
-	                               "      00 00 00 00 00 00 00 00 00 01 01 00 00 00 00 00\n"
-	                               "      00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00\n"
-	                               "      00 00 00 00 00 00 00 00 00 00 00 00 0b 01 00 00\n"
-	                               "  - {address: 0000:01:00.0, parent: 0000:00:01.0, vendor: 1, device: 2}\n");
+	                                  "    config: |\n"
+	                                  "      86 80 30 20 06 00 10 00 04 00 04 06 10 00 01 00\n"
+	                                  "      00 00 00 00 00 00 00 00 00 01 01 00 00 00 00 00\n"
+	                                  "      00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00\n"
+	                                  "      00 00 00 00 00 00 00 00 00 00 00 00 0b 01 00 00\n"
+	                                  "  - {address: 0000:01:00.0, parent: 0000:00:01.0, vendor: 1, device: 2}\n");
 
 	cr_assert_eq(dev(m, "0000:00:01.0")->subsystem_vendor, 0x8086);
 	cr_assert_eq(dev(m, "0000:00:01.0")->class_code, 0x060400);

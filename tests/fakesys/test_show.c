@@ -153,7 +153,8 @@ Test(show, deep_chain)
 	fputs("version: 1\ndevices:\n  - {address: 0000:00:01.0, vendor: 0x8086, device: 0x2030, class: 0x060400}\n", f);
 	for (int b = 1; b < 200; b++)
 		fprintf(f, "  - {address: 0000:%02x:00.0, parent: 0000:%02x:%s, vendor: 0x8086, device: 0x2030, "
-		           "class: 0x060400}\n", b, b - 1, b == 1 ? "01.0" : "00.0");
+		           "class: 0x060400}\n",
+		        b, b - 1, b == 1 ? "01.0" : "00.0");
 	cr_assert_eq(fclose(f), 0);
 	struct vk_host_model *m = load(yaml, len);
 	char *s = show(m);

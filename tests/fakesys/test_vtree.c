@@ -10,7 +10,8 @@ Test(vk_relpath, sysfs_shapes)
 	char buf[256];
 
 	cr_assert_eq(vk_relpath("sys/bus/pci/devices", "sys/devices/pci0000:00/0000:00:1c.0/0000:02:00.0", buf,
-	                        sizeof(buf)), 0);
+	                        sizeof(buf)),
+	             0);
 	cr_assert_str_eq(buf, "../../../devices/pci0000:00/0000:00:1c.0/0000:02:00.0");
 	cr_assert_eq(vk_relpath("sys/devices/pci0000:00/0000:00:01.0", "sys/bus/pci", buf, sizeof(buf)), 0);
 	cr_assert_str_eq(buf, "../../../bus/pci");
@@ -21,7 +22,8 @@ Test(vk_relpath, sysfs_shapes)
 	cr_assert_eq(vk_relpath("", "dev/iommu", buf, sizeof(buf)), 0);
 	cr_assert_str_eq(buf, "dev/iommu");
 	cr_assert_eq(vk_relpath("sys/devices/pci0000:00/0000:01:00.0/vfio-dev/vfio0", "sys/devices/pci0000:00/0000:01:00.0",
-	                        buf, sizeof(buf)), 0);
+	                        buf, sizeof(buf)),
+	             0);
 	cr_assert_str_eq(buf, "../../../0000:01:00.0", "a link to an ancestor goes past it, as kernfs does");
 	cr_assert_eq(vk_relpath("a/b", "a", buf, sizeof(buf)), 0);
 	cr_assert_str_eq(buf, "../../a");

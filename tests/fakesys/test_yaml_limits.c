@@ -51,12 +51,12 @@ struct outcome {
 typedef void (*check_fn)(const struct vk_host_model *m, char *facts, size_t len);
 
 struct job {
-	const char *yaml;   /* a buffer to load, or */
+	const char *yaml; /* a buffer to load, or */
 	size_t len;
-	const char *path;   /* a file to load, or */
-	char *const *argv;  /* a program to run (its stderr is the message) */
+	const char *path;  /* a file to load, or */
+	char *const *argv; /* a program to run (its stderr is the message) */
 	check_fn check;
-	int limit_s;        /* 0: LIMIT_S */
+	int limit_s; /* 0: LIMIT_S */
 };
 
 static void child(const struct job *j, int fd, double t0)
@@ -207,7 +207,7 @@ Test(yaml_limits, the_nesting_a_scenario_uses_is_far_below_the_limit)
 {
 	/* the deepest a scenario goes: root, devices, a device, resources, a line */
 	static const char yaml[] = "version: 1\ndevices:\n  - {address: 0000:00:01.0, vendor: 1, device: 2, "
-	                           "resources: [[0x1000, 0x1fff, 0x200]]}\n";
+				   "resources: [[0x1000, 0x1fff, 0x200]]}\n";
 	struct outcome o = load_text("depth 5", yaml, strlen(yaml), NULL);
 
 	cr_assert_eq(o.rc, 0, "%s", o.msg);
@@ -316,8 +316,8 @@ static void facts_ids(const struct vk_host_model *m, char *facts, size_t len)
 Test(yaml_limits, aliases_within_the_limits_mean_their_anchor)
 {
 	static const char yaml[] = "version: 1\ndevices:\n"
-	                           "  - {address: 0000:00:01.0, vendor: &v 0x10de, device: &d 0x2204}\n"
-	                           "  - {address: 0000:00:02.0, vendor: *v, device: *d}\n";
+				   "  - {address: 0000:00:01.0, vendor: &v 0x10de, device: &d 0x2204}\n"
+				   "  - {address: 0000:00:02.0, vendor: *v, device: *d}\n";
 	struct outcome o = load_text("two aliases", yaml, strlen(yaml), facts_ids);
 
 	cr_assert_eq(o.rc, 0, "%s", o.msg);

@@ -402,7 +402,7 @@ int vk_tree_diff(const char *a, const char *b, char *why, size_t len, size_t *co
 			snprintf(pb, sizeof(pb), "%s/%s", b, vb[i]);
 			r = vk_tree_diff(pa, pb, why, len, count);
 		}
-	out:
+out:
 		if (va)
 			vk_names_free(va, na);
 		if (vb)

@@ -33,13 +33,16 @@
 #include "testutil.h"
 
 #define NCLIENTS 4
-#define CLIENT_MAX_S 3        /* a client stops by itself after this long */
-#define CLIENT_WAIT_S 30      /* bound on a client's end after the daemon's */
-#define UNMOUNT_WAIT_S 10     /* bound on the mount's disappearance */
-#define PROC_WAIT_S 15        /* bound on the daemon's and helpers' exit */
+#define CLIENT_MAX_S 3    /* a client stops by itself after this long */
+#define CLIENT_WAIT_S 30  /* bound on a client's end after the daemon's */
+#define UNMOUNT_WAIT_S 10 /* bound on the mount's disappearance */
+#define PROC_WAIT_S 15    /* bound on the daemon's and helpers' exit */
 
 /* Client exit statuses. */
-enum { CL_DISCONNECTED = 0, CL_TIMEOUT = 2, CL_BAD_ERRNO = 3, CL_NO_ROOT = 4 };
+enum { CL_DISCONNECTED = 0,
+       CL_TIMEOUT = 2,
+       CL_BAD_ERRNO = 3,
+       CL_NO_ROOT = 4 };
 
 static char fakesys_bin[PATH_MAX], scenario[PATH_MAX];
 

@@ -100,7 +100,7 @@ static int run_limited(char *const argv[], char *out, size_t outlen, char *err, 
 		setpgid(0, 0);
 #ifndef VK_SANITIZE
 		/* memory bounded: a sanitizer's shadow needs terabytes of address space */
-		struct rlimit rl = { VMEM_BYTES, VMEM_BYTES };
+		struct rlimit rl = {VMEM_BYTES, VMEM_BYTES};
 		setrlimit(RLIMIT_AS, &rl);
 #endif
 		dup2(devnull, 0);
@@ -193,7 +193,8 @@ Test(hostile_tree, fifo_as_proc_cmdline_and_interrupts)
 	              "--json", NULL);
 	cr_assert(rc == 0 || rc == 1, "vfio-doctor: status %d (-110: hung), stderr: %s", rc, err);
 	cr_assert(strstr(out, "/proc/cmdline: not a regular file (fifo)"), "the IOMMU check's evidence must say why "
-	          "the command line is unknown: %.2000s", out);
+	                                                                   "the command line is unknown: %.2000s",
+	          out);
 }
 
 Test(hostile_tree, fifo_as_a_class_dev_attribute_for_the_stand_in)
@@ -298,8 +299,8 @@ Test(hostile_tree, links_out_of_the_root_read_nothing_outside)
 	plant_link("proc/sys/kernel/osrelease", t); /* by ".." */
 	plant_link("sys/module/vfio/parameters/enable_unsafe_noiommu_mode", t);
 	snprintf(t, sizeof(t), "%s/secret", outside);
-	plant_link(real_rel(DEV "/vendor", rel, sizeof(rel)), t);  /* an attribute: refused, not followed */
-	plant_link("sys/bus/pci/devices/0000:01:00.1", outside);   /* a device directory */
+	plant_link(real_rel(DEV "/vendor", rel, sizeof(rel)), t); /* an attribute: refused, not followed */
+	plant_link("sys/bus/pci/devices/0000:01:00.1", outside);  /* a device directory */
 
 	rc = tool("doctor/vfio-doctor", out, sizeof(out), err, sizeof(err), "--no-qemu", "--memlock", "unlimited",
 	          "--json", NULL);
@@ -312,7 +313,8 @@ Test(hostile_tree, links_out_of_the_root_read_nothing_outside)
 	cr_assert_eq(rc, 1, "vfio-resolve: status %d, stderr: %s", rc, err);
 	cr_assert_null(strstr(out, CANARY));
 	cr_assert(strstr(out, "does not exist") || strstr(err, "does not exist"), "the device link resolves inside the "
-	          "root, where nothing is: %s %s", out, err);
+	                                                                          "root, where nothing is: %s %s",
+	          out, err);
 	rc = tool("resolver/vfio-resolve", out, sizeof(out), err, sizeof(err), "--no-openat2", "0000:01:00.1", NULL);
 	cr_assert_eq(rc, 1, "vfio-resolve --no-openat2: status %d, stderr: %s", rc, err);
 	cr_assert(strstr(out, "does not exist") || strstr(err, "does not exist"), "%s %s", out, err);
@@ -401,7 +403,8 @@ Test(hostile_tree, huge_sparse_files_are_read_to_a_cap)
 	          "--json", "0000:01:00.0", NULL);
 	cr_assert(rc == 0 || rc == 1, "vfio-doctor: status %d (-110: hung), stderr: %s", rc, err);
 	cr_assert(strstr(out, "the kernel config lacks CONFIG_VFIO_DEVICE_CDEV"), "the head of the config is read: "
-	          "%.3000s", out);
+	                                                                          "%.3000s",
+	          out);
 	rc = tool("resolver/vfio-resolve", out, sizeof(out), err, sizeof(err), "--json", "0000:01:00.0", NULL);
 	cr_assert(rc == 0 || rc == 1, "vfio-resolve: status %d, stderr: %s", rc, err);
 
@@ -409,7 +412,7 @@ Test(hostile_tree, huge_sparse_files_are_read_to_a_cap)
 	snprintf(p, sizeof(p), "%s/huge.args", dir);
 	plant_huge("huge.args", gb, "qemu-system-x86_64 ");
 	char bin[PATH_MAX];
-	char *argv[] = { (char *)vk_bin("validator/vfio-validate", bin, sizeof(bin)), (char *)"--args-file", p, NULL };
+	char *argv[] = {(char *)vk_bin("validator/vfio-validate", bin, sizeof(bin)), (char *)"--args-file", p, NULL};
 	rc = run_limited(argv, out, sizeof(out), err, sizeof(err));
 	cr_assert_eq(rc, 2, "vfio-validate --args-file: status %d, stderr: %s", rc, err);
 	cr_assert(strstr(err, "more than 16777216 bytes"), "%s", err);
@@ -455,8 +458,8 @@ static void big_group(int n)
 
 	snprintf(p, sizeof(p), "%s/big", dir);
 	cr_assert_eq(mkdir(p, 0755), 0);
-	static const char *const dirs[] = { "sys/bus/pci/devices", "sys/bus/pci/drivers/vfio-pci",
-	                                    "sys/bus/pci/drivers/e1000e", "sys/kernel/iommu_groups/0/devices" };
+	static const char *const dirs[] = {"sys/bus/pci/devices", "sys/bus/pci/drivers/vfio-pci",
+	                                   "sys/bus/pci/drivers/e1000e", "sys/kernel/iommu_groups/0/devices"};
 	for (size_t i = 0; i < VK_ARRAY_SIZE(dirs); i++) {
 		char q[PATH_MAX * 2];
 		snprintf(q, sizeof(q), "big/%s", dirs[i]);
@@ -496,8 +499,8 @@ Test(hostile_tree, a_group_of_3000_devices_named_on_the_command_line)
 	fprintf(f, "\n");
 	cr_assert_eq(fclose(f), 0);
 	/* each of the 1,500 devices walks the group of 3,000: once, not 1,500 times */
-	char *argv[] = { (char *)vk_bin("validator/vfio-validate", bin, sizeof(bin)), (char *)"--root", root,
-		         (char *)"--args-file", args, NULL };
+	char *argv[] = {(char *)vk_bin("validator/vfio-validate", bin, sizeof(bin)), (char *)"--root", root,
+	                (char *)"--args-file", args, NULL};
 	rc = run_limited(argv, out, sizeof(out), err, sizeof(err));
 	cr_assert_eq(rc, 1, "vfio-validate: status %d (-110: hung), stderr: %s", rc, err);
 	cr_assert(strstr(out, "VV104") && strstr(out, "1484 more members are bound to kernel drivers"), "%.2000s", out);

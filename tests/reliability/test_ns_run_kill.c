@@ -319,12 +319,12 @@ static bool ended(pid_t pid)
 }
 
 struct run {
-	pid_t pid;                  /* fakesys */
-	pid_t server;               /* the FUSE server, as the command saw it in its mountinfo */
-	char started[PATH_MAX + 16];/* the command creates it once it runs */
-	char go[PATH_MAX + 16];     /* the test creates it to let the command go on */
-	char srv[PATH_MAX + 16];    /* the command writes the server's PID there */
-	char out[PATH_MAX + 16];    /* fakesys's stdout and stderr */
+	pid_t pid;                   /* fakesys */
+	pid_t server;                /* the FUSE server, as the command saw it in its mountinfo */
+	char started[PATH_MAX + 16]; /* the command creates it once it runs */
+	char go[PATH_MAX + 16];      /* the test creates it to let the command go on */
+	char srv[PATH_MAX + 16];     /* the command writes the server's PID there */
+	char out[PATH_MAX + 16];     /* fakesys's stdout and stderr */
 	char err[PATH_MAX + 16];
 	struct tracked t;
 };

@@ -45,14 +45,14 @@ static void unserve_all(void)
 
 TestSuite(SUITE, .init = serve_all, .fini = unserve_all, .timeout = 60);
 
-static struct vk_pci_addr A(const char *s)
-{
+static struct vk_pci_addr A(const char *s) {
 	struct vk_pci_addr a;
 	cr_assert_eq(vk_pci_addr_parse(s, &a, NULL), 0);
 	return a;
 }
 
-static void with_root(const char *dir, unsigned flags, void (*fn)(struct vk_root *))
+static void
+with_root(const char *dir, unsigned flags, void (*fn)(struct vk_root *))
 {
 	struct vk_root *r;
 	struct vk_error e;

@@ -19,8 +19,7 @@ static void setup(void)
 {
 	cr_assert_eq(tree_new(dir, sizeof(dir), true), 0);
 	cr_assert_eq(tree_add(dir, &tree_happy), 0);
-	struct tree_dev d2 = {.bdf = "0000:06:00.1", .driver = "vfio-pci", .group = 12, .cdev = "vfio1", .maj = 511,
-	                      .min = 1};
+	struct tree_dev d2 = {.bdf = "0000:06:00.1", .driver = "vfio-pci", .group = 12, .cdev = "vfio1", .maj = 511, .min = 1};
 	cr_assert_eq(tree_add(dir, &d2), 0);
 	struct tree_dev other = {.bdf = "0000:07:00.0", .driver = "nouveau", .group = 3};
 	cr_assert_eq(tree_add(dir, &other), 0);
@@ -35,10 +34,10 @@ static void teardown(void)
 
 TestSuite(cli, .init = setup, .fini = teardown);
 
-#define RUN(...)                                                                  \
-	({                                                                        \
-		char *argv_[] = {bin, __VA_ARGS__, NULL};                         \
-		vk_run(argv_, out, sizeof(out), err, sizeof(err));                \
+#define RUN(...) \
+	({ \
+		char *argv_[] = {bin, __VA_ARGS__, NULL}; \
+		vk_run(argv_, out, sizeof(out), err, sizeof(err)); \
 	})
 
 Test(cli, usage_help_version)

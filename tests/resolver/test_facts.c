@@ -251,11 +251,13 @@ Test(facts, device_link_pointing_outside_the_root_stays_inside)
 
 	/* the real /sys has this device? it must not matter: the link is resolved in the root */
 	cr_assert_eq(tree_symlink(dir, "/sys/devices/pci0000:00/0000:00:01.0/0000:05:00.0",
-	                          "sys/bus/pci/devices/0000:05:00.0"), 0);
+	                          "sys/bus/pci/devices/0000:05:00.0"),
+	             0);
 	cr_assert_eq(facts("0000:05:00.0", &f, &e), 0);
 	cr_assert_not(f.present, "an absolute link must resolve inside the root, where it does not exist");
 	cr_assert_eq(tree_symlink(dir, "../../../../../../../../../../sys/devices/pci0000:00/0000:00:00.0",
-	                          "sys/bus/pci/devices/0000:00:00.0"), 0);
+	                          "sys/bus/pci/devices/0000:00:00.0"),
+	             0);
 	cr_assert_eq(facts("0000:00:00.0", &f, &e), 0);
 	cr_assert_not(f.present);
 }
@@ -266,8 +268,7 @@ Test(facts, vmd_domain_is_not_confused_with_its_16_bit_twin)
 	struct vk_error e;
 	char m[1024];
 	struct tree_dev twin = {.bdf = "0000:e0:06.0", .driver = "nvme", .group = 4};
-	struct tree_dev vmd = {.bdf = "10000:e0:06.0", .driver = "vfio-pci", .group = 5, .cdev = "vfio7",
-	                       .maj = 511, .min = 7};
+	struct tree_dev vmd = {.bdf = "10000:e0:06.0", .driver = "vfio-pci", .group = 5, .cdev = "vfio7", .maj = 511, .min = 7};
 
 	cr_assert_eq(tree_add(dir, &twin), 0);
 	cr_assert_eq(tree_add(dir, &vmd), 0);
@@ -339,8 +340,7 @@ Test(facts, vfio_pci_and_its_variant_drivers)
 Test(facts, variant_driver_device_is_a_vfio_device)
 {
 	char m[1024];
-	struct tree_dev v = {.bdf = "0000:07:00.0", .driver = "mlx5_vfio_pci", .group = 3, .cdev = "vfio1", .maj = 511,
-	                     .min = 1};
+	struct tree_dev v = {.bdf = "0000:07:00.0", .driver = "mlx5_vfio_pci", .group = 3, .cdev = "vfio1", .maj = 511, .min = 1};
 	struct tree_dev nocdev = {.bdf = "0000:08:00.0", .driver = "xe-vfio-pci", .group = 4};
 
 	cr_assert_eq(tree_add(dir, &v), 0);

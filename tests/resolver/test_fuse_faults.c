@@ -56,8 +56,7 @@ static int resolve(char *err, size_t len)
 	return vk_run(argv, NULL, 0, err, len);
 }
 
-static struct vk_pci_addr A(const char *s)
-{
+static struct vk_pci_addr A(const char *s) {
 	struct vk_pci_addr a;
 	cr_assert_eq(vk_pci_addr_parse(s, &a, NULL), 0);
 	return a;

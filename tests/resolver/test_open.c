@@ -32,8 +32,7 @@ static void teardown(void)
 TestSuite(open, .init = setup, .fini = teardown);
 TestSuite(identity);
 
-static struct vk_pci_addr A(const char *s)
-{
+static struct vk_pci_addr A(const char *s) {
 	struct vk_pci_addr a;
 	cr_assert_eq(vk_pci_addr_parse(s, &a, NULL), 0);
 	return a;
@@ -71,9 +70,9 @@ Test(identity, standin_branch_and_impostors)
 		{"VFIOKIT-STANDIN-CHRDEV 511:0\n", 511, 0, 0},
 		{"VFIOKIT-STANDIN-CHRDEV 10:123\n", 10, -1, 0},
 		{"VFIOKIT-STANDIN-CHRDEV 511:0\n", 511, 1, -ENODEV},
-		{"VFIOKIT-STANDIN-CHRDEV 511:0", 511, 0, -ENODEV},      /* no newline */
-		{"VFIOKIT-STANDIN-CHRDEV 511:0\nx", 511, 0, -ENODEV},   /* trailing junk */
-		{"VFIOKIT-STANDIN-CHRDEV  511:0\n", 511, 0, -ENODEV},   /* two spaces */
+		{"VFIOKIT-STANDIN-CHRDEV 511:0", 511, 0, -ENODEV},    /* no newline */
+		{"VFIOKIT-STANDIN-CHRDEV 511:0\nx", 511, 0, -ENODEV}, /* trailing junk */
+		{"VFIOKIT-STANDIN-CHRDEV  511:0\n", 511, 0, -ENODEV}, /* two spaces */
 		{"VFIOKIT-STANDIN-CHRDEV 511:0 \n", 511, 0, -ENODEV},
 		{"hello\n", 511, 0, -ENODEV},
 		{"", 511, 0, -ENODEV},
@@ -228,8 +227,7 @@ static void set_fails(const struct vk_pci_addr *addrs, size_t n, unsigned flags,
 
 Test(open, set_opens_iommufd_once_and_every_device)
 {
-	struct tree_dev d2 = {.bdf = "0000:06:00.1", .driver = "vfio-pci", .group = 12, .cdev = "vfio1", .maj = 511,
-	                      .min = 1};
+	struct tree_dev d2 = {.bdf = "0000:06:00.1", .driver = "vfio-pci", .group = 12, .cdev = "vfio1", .maj = 511, .min = 1};
 	struct vk_pci_addr a[] = {A("0000:06:00.0"), A("0000:06:00.1")};
 	struct vk_vfio_set s;
 	struct vk_error e;
@@ -255,10 +253,8 @@ Test(open, set_is_all_or_nothing_on_every_cause)
 	struct vk_pci_addr good = A("0000:06:00.0");
 	struct tree_dev other = {.bdf = "0000:07:00.0", .driver = "nouveau", .group = 3};
 	struct tree_dev nocdev = {.bdf = "0000:08:00.0", .driver = "vfio-pci", .group = 4};
-	struct tree_dev nodev = {.bdf = "0000:09:00.0", .driver = "vfio-pci", .group = 5, .cdev = "vfio2", .maj = 511,
-	                         .min = 2, .no_dev_attr = true};
-	struct tree_dev nonode = {.bdf = "0000:0a:00.0", .driver = "vfio-pci", .group = 6, .cdev = "vfio3", .maj = 511,
-	                          .min = 3, .no_node = true};
+	struct tree_dev nodev = {.bdf = "0000:09:00.0", .driver = "vfio-pci", .group = 5, .cdev = "vfio2", .maj = 511, .min = 2, .no_dev_attr = true};
+	struct tree_dev nonode = {.bdf = "0000:0a:00.0", .driver = "vfio-pci", .group = 6, .cdev = "vfio3", .maj = 511, .min = 3, .no_node = true};
 
 	cr_assert_eq(tree_add(dir, &tree_happy), 0);
 	cr_assert_eq(tree_add(dir, &other), 0);

@@ -30,7 +30,7 @@ static char dir[256];
 static void setup(void)
 {
 	char p[512];
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 
 	cr_assert_eq(tree_new(dir, sizeof(dir), true), 0);
 	cr_assert_eq(tree_write(dir, "a/attr", "0x10de\n"), 0);
@@ -74,7 +74,7 @@ static ssize_t rd(unsigned mode, bool below, const char *rel, unsigned flags, ch
 	return n;
 }
 
-static const unsigned modes[] = { 0, VK_ROOT_NO_OPENAT2 };
+static const unsigned modes[] = {0, VK_ROOT_NO_OPENAT2};
 
 Test(read, a_regular_file_whole)
 {
@@ -92,8 +92,13 @@ Test(read, a_regular_file_whole)
 
 Test(read, what_is_not_a_regular_file_is_refused_without_blocking)
 {
-	static const struct { const char *rel, *type; } cases[] = {
-		{ "a/fifo", "fifo" }, { "a/dir", "directory" }, { "a/sock", NULL }, { "dev/null", NULL },
+	static const struct {
+		const char *rel, *type;
+	} cases[] = {
+		{"a/fifo", "fifo"},
+		{"a/dir", "directory"},
+		{"a/sock", NULL},
+		{"dev/null", NULL},
 	};
 	char buf[64];
 	struct vk_error e;
@@ -154,7 +159,7 @@ Test(read, a_read_that_fails)
 {
 	/* /proc/self/mem is a regular file whose read at offset 0 (nothing mapped there) fails with EIO */
 	struct vk_root *r;
-	struct vk_error e = { 0 };
+	struct vk_error e = {0};
 	char buf[64];
 	int before = vk_fd_count();
 
@@ -168,7 +173,7 @@ Test(read, a_read_that_fails)
 Test(read, open_regular_hands_out_a_nonblocking_fd)
 {
 	struct vk_root *r;
-	struct vk_error e = { 0 };
+	struct vk_error e = {0};
 
 	cr_assert_eq(vk_root_open(dir, 0, &r, NULL), 0);
 	int fd = vk_root_open_regular(r, -1, "a/attr", &e);
@@ -227,16 +232,16 @@ Test(read, fileio_fd_alloc_caps_a_pipe)
 	/* a read error: a directory FD */
 	int d = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	cr_assert_eq(vk_read_fd_alloc(d, 100, &out, &len), -EISDIR);
-	cr_assert_eq(vk_read_fd(d, (char[8]){ 0 }, 8, 0), -EISDIR);
+	cr_assert_eq(vk_read_fd(d, (char[8]){0}, 8, 0), -EISDIR);
 	close(d);
-	cr_assert_eq(vk_read_fd(0, (char[1]){ 0 }, 0, 0), -EINVAL);
+	cr_assert_eq(vk_read_fd(0, (char[1]){0}, 0, 0), -EINVAL);
 }
 
 Test(read, fileio_paths)
 {
 	char p[512], buf[64], *out;
 	size_t len;
-	struct vk_error e = { 0 };
+	struct vk_error e = {0};
 	int before = vk_fd_count();
 
 	snprintf(p, sizeof(p), "%s/a/attr", dir);
@@ -268,9 +273,18 @@ Test(read, fileio_paths)
 	cr_assert(strstr(e.msg, "/proc/self/mem: read: "), "%s", e.msg);
 	cr_assert_eq(vk_fd_count(), before);
 
-	static const struct { mode_t m; const char *name; } types[] = {
-		{ S_IFREG, "regular file" }, { S_IFDIR, "directory" }, { S_IFIFO, "fifo" }, { S_IFSOCK, "socket" },
-		{ S_IFCHR, "character device" }, { S_IFBLK, "block device" }, { S_IFLNK, "symlink" }, { 0, "unknown type" },
+	static const struct {
+		mode_t m;
+		const char *name;
+	} types[] = {
+		{S_IFREG, "regular file"},
+		{S_IFDIR, "directory"},
+		{S_IFIFO, "fifo"},
+		{S_IFSOCK, "socket"},
+		{S_IFCHR, "character device"},
+		{S_IFBLK, "block device"},
+		{S_IFLNK, "symlink"},
+		{0, "unknown type"},
 	};
 	for (size_t i = 0; i < VK_ARRAY_SIZE(types); i++)
 		cr_assert_str_eq(vk_file_type_name(types[i].m | 0644), types[i].name);

@@ -61,8 +61,8 @@ static void both_modes(void (*fn)(struct vk_root *r))
 
 static void escapes(struct vk_root *r)
 {
-	read_in(r, "a/b/up", "inside\n");      /* ../ beyond the root stays at the root */
-	read_in(r, "a/abs", "inside\n");       /* absolute target restarts at the root */
+	read_in(r, "a/b/up", "inside\n"); /* ../ beyond the root stays at the root */
+	read_in(r, "a/abs", "inside\n");  /* absolute target restarts at the root */
 	read_in(r, "/a/rootlink/etc/passwd", "inside\n");
 	read_in(r, "../../../etc/passwd", "inside\n");
 	read_in(r, "a/bl/file", "f\n");

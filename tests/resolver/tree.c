@@ -14,7 +14,12 @@
 #include "tree.h"
 
 const struct tree_dev tree_happy = {
-	.bdf = "0000:06:00.0", .driver = "vfio-pci", .group = 12, .cdev = "vfio0", .maj = 511, .min = 0,
+	.bdf = "0000:06:00.0",
+	.driver = "vfio-pci",
+	.group = 12,
+	.cdev = "vfio0",
+	.maj = 511,
+	.min = 0,
 };
 
 int tree_mkdir(const char *root, const char *rel)
@@ -141,11 +146,11 @@ int tree_add(const char *root, const struct tree_dev *d)
 	int r;
 
 	snprintf(dev, sizeof(dev), "sys/devices/pci0000:00/0000:00:01.0/%s", d->bdf);
-#define W(name, val)                                                      \
-	do {                                                              \
-		snprintf(p, sizeof(p), "%s/%s", dev, name);               \
-		if ((r = tree_write(root, p, val)) < 0)                   \
-			return r;                                         \
+#define W(name, val) \
+	do { \
+		snprintf(p, sizeof(p), "%s/%s", dev, name); \
+		if ((r = tree_write(root, p, val)) < 0) \
+			return r; \
 	} while (0)
 	W("vendor", "0x10de\n");
 	W("device", "0x2204\n");

@@ -17,12 +17,12 @@ struct tree_dev {
 	int group;            /* -1: no iommu_group link */
 	const char *cdev;     /* "vfio0", NULL: no vfio-dev/ */
 	unsigned maj, min;
-	bool no_dev_attr;     /* vfio-dev/<cdev>/ without `dev` */
-	bool no_node;         /* no dev/vfio/devices/<cdev> */
-	bool chardev_node;    /* dev/vfio/devices/<cdev> a real character device maj:min,
+	bool no_dev_attr;  /* vfio-dev/<cdev>/ without `dev` */
+	bool no_node;      /* no dev/vfio/devices/<cdev> */
+	bool chardev_node; /* dev/vfio/devices/<cdev> a real character device maj:min,
 	                       * not a stand-in file: mknod, or in a user namespace a
 	                       * bind mount of /dev's device maj:min (its own mode) */
-	mode_t node_mode;     /* 0: 0600 (not applied to a bound device) */
+	mode_t node_mode;  /* 0: 0600 (not applied to a bound device) */
 };
 
 /* A new temp tree with the skeleton (sys/bus/pci/{devices,drivers}, dev/vfio/devices),

@@ -40,11 +40,13 @@ Test(cli, exit_codes_and_text)
 Test(cli, json_and_versions)
 {
 	cr_assert_eq(run("--json", "--qemu-version", "7.2", "--", "-object", "iommufd,id=i0", "-device",
-	                 "vfio-pci,fd=5,iommufd=i0", NULL), 1);
+	                 "vfio-pci,fd=5,iommufd=i0", NULL),
+	             1);
 	cr_assert(strstr(out, "\"id\": \"VV013\"") && strstr(out, "\"qemu\": \"QEMU 7.2\""), "%s", out);
 	cr_assert(strstr(out, "QEMU 7.2 cannot do this") && strstr(out, "QEMU 9.0"), "%s", out);
 	cr_assert_eq(run("--qemu-version", "9.0", "--", "-object", "iommufd,id=i0", "-device", "vfio-pci,fd=5,iommufd=i0",
-	                 NULL), 0, "%s", out);
+	                 NULL),
+	             0, "%s", out);
 	cr_assert_eq(run("--qemu-version", "nine", "--", "-S", NULL), 2);
 	cr_assert_eq(run("--json", "--", "-device", "{\"driver\":", NULL), 2);
 	cr_assert(strstr(out, "\"parse_error\"") && strstr(out, "\"argument\": 1"), "%s", out);
@@ -80,7 +82,8 @@ Test(cli, fake_qemu_binary)
 	      "-version) echo 'QEMU emulator version 7.2.15 (Debian 1:7.2+dfsg-7+deb12u12)'; echo 'Copyright (c) 2003-2022 Fabrice Bellard and the QEMU Project developers';;\n"
 	      "'-device vfio-pci,help') printf 'vfio-pci options:\\n  host=<str>             - Address (bus/device/function) of the host device, example: 04:10.0\\n  sysfsdev=<str>\\n  x-no-mmap=<bool>       -  (default: false)\\n';;\n"
 	      "'-object iommufd,help') echo \"qemu-system-x86_64: -object iommufd,help: invalid object type: iommufd\" >&2; exit 1;;\n"
-	      "esac\n", f);
+	      "esac\n",
+	      f);
 	fclose(f);
 	chmod(path, 0755);
 	cr_assert_eq(run("--qemu", path, "--", "-object", "iommufd,id=i0", "-device", "vfio-pci,fd=5,iommufd=i0", NULL), 1);

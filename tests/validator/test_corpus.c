@@ -43,15 +43,15 @@ static const struct {
 	const char *file;
 	const char *ids;
 } expected[] = {
-	{ "amd-iommu.x86_64-latest.args", "VV029" },
-	{ "disk-source-fd.x86_64-latest.args", "VV019 VV019 VV019 VV019 VV019 VV019 VV019 VV019" },
-	{ "iommufd-q35-fd.x86_64-latest.args", "VV019 VV019" },
-	{ "iommufd-virt-pci-bus-single.aarch64-latest.args", "VV019 VV019" },
-	{ "iommufd-virt.aarch64-latest.args", "VV019 VV019 VV019" },
-	{ "name-escape.x86_64-latest.args", "VV019" },
-	{ "net-vdpa.x86_64-latest.args", "VV019" },
-	{ "qemu-ns.x86_64-latest.args", "VV014" },
-	{ "virtio-iommu-x86_64.x86_64-latest.args", "VV029" },
+	{"amd-iommu.x86_64-latest.args", "VV029"},
+	{"disk-source-fd.x86_64-latest.args", "VV019 VV019 VV019 VV019 VV019 VV019 VV019 VV019"},
+	{"iommufd-q35-fd.x86_64-latest.args", "VV019 VV019"},
+	{"iommufd-virt-pci-bus-single.aarch64-latest.args", "VV019 VV019"},
+	{"iommufd-virt.aarch64-latest.args", "VV019 VV019 VV019"},
+	{"name-escape.x86_64-latest.args", "VV019"},
+	{"net-vdpa.x86_64-latest.args", "VV019"},
+	{"qemu-ns.x86_64-latest.args", "VV014"},
+	{"virtio-iommu-x86_64.x86_64-latest.args", "VV029"},
 };
 
 /* Files with vfio-pci devices and how many (a reader counts them with grep). */
@@ -59,10 +59,10 @@ static const struct {
 	const char *file;
 	int vfio;
 } vfio_counts[] = {
-	{ "hostdev-pci-multifunction.x86_64-latest.args", 7 },
-	{ "hostdev-vfio-zpci-multidomain-many.s390x-latest.args", 8 },
-	{ "iommufd-virt.aarch64-latest.args", 2 },
-	{ "hostdev-mdev-display-ramfb.x86_64-latest.args", 2 },
+	{"hostdev-pci-multifunction.x86_64-latest.args", 7},
+	{"hostdev-vfio-zpci-multidomain-many.s390x-latest.args", 8},
+	{"iommufd-virt.aarch64-latest.args", 2},
+	{"hostdev-mdev-display-ramfb.x86_64-latest.args", 2},
 };
 
 static void ids_of(const struct vk_report *r, char *buf, size_t len)
@@ -79,7 +79,7 @@ static int check_file(const char *name, const char *qemu_version, struct vk_repo
 	char path[8192];
 	struct vk_qc_cmdline *c = NULL;
 	struct vk_qc_pos pos;
-	struct vk_error e = { 0 };
+	struct vk_error e = {0};
 	struct vk_qemu_caps caps;
 
 	snprintf(path, sizeof(path), "%s/%s", corpus, name);
@@ -117,7 +117,7 @@ Test(corpus, every_file_parses_with_expected_findings)
 		size_t l = strlen(de->d_name);
 		if (l < 5 || strcmp(de->d_name + l - 5, ".args") != 0)
 			continue;
-		struct vk_report r = { 0 };
+		struct vk_report r = {0};
 		struct vk_qc_cmdline *c;
 		char ids[4096];
 		const char *want = "";
@@ -149,7 +149,7 @@ Test(corpus, every_file_parses_with_expected_findings)
 
 Test(corpus, iommufd_against_debian12_qemu)
 {
-	struct vk_report r = { 0 };
+	struct vk_report r = {0};
 
 	corpus_dir();
 	/* QEMU 7.2 (Debian 12) has neither the iommufd object nor vfio-pci fd=/iommufd=. */

@@ -79,7 +79,7 @@ Test(inventory, self_and_child)
 	int before = vk_fd_count();
 	int a = open("/dev/null", O_RDONLY | O_CLOEXEC), b = open("/dev/null", O_WRONLY), c = open("/dev/null", O_RDWR);
 	struct vk_fd_inventory inv;
-	struct vk_error e = { 0 };
+	struct vk_error e = {0};
 
 	cr_assert(a >= 0 && b >= 0 && c >= 0);
 	cr_assert_eq(vk_fd_inventory_take(0, NULL, &inv, &e), 0, "%s", e.msg);
@@ -135,7 +135,7 @@ Test(identify, nodes_and_fds_on_a_materialized_tree, .init = setup, .fini = tear
 	struct vk_root *root;
 	struct vk_vfio_node *nodes;
 	size_t n;
-	struct vk_error e = { 0 };
+	struct vk_error e = {0};
 	const struct vk_vfio_node *x;
 
 	cr_assert_eq(vk_root_open(dir, 0, &root, &e), 0, "%s", e.msg);
@@ -187,9 +187,8 @@ Test(identify, real_character_device)
 	cr_assert_eq(stat("/dev/null", &st), 0);
 	cr_assert(S_ISCHR(st.st_mode));
 	struct vk_vfio_node nodes[2] = {
-		{ .kind = VK_NODE_VFIO_CDEV, .major = major(st.st_rdev), .minor = minor(st.st_rdev) + 1, .name = "vfio0" },
-		{ .kind = VK_NODE_VFIO_CDEV, .major = major(st.st_rdev), .minor = minor(st.st_rdev), .name = "vfio1",
-		  .bdf = "0000:06:00.0" },
+		{.kind = VK_NODE_VFIO_CDEV, .major = major(st.st_rdev), .minor = minor(st.st_rdev) + 1, .name = "vfio0"},
+		{.kind = VK_NODE_VFIO_CDEV, .major = major(st.st_rdev), .minor = minor(st.st_rdev), .name = "vfio1", .bdf = "0000:06:00.0"},
 	};
 	int fd = open("/dev/null", O_PATH | O_CLOEXEC);
 	cr_assert_geq(fd, 0);
@@ -202,8 +201,8 @@ Test(identify, real_character_device)
 static struct vk_report check(struct vk_root *root, pid_t pid, const char *const *argv, size_t argc)
 {
 	struct vk_qc_cmdline *c;
-	struct vk_report rep = { 0 };
-	struct vk_error e = { 0 };
+	struct vk_report rep = {0};
+	struct vk_error e = {0};
 	cr_assert_eq(vk_qc_parse_argv(argc, (char *const *)argv, NULL, 0, &c, NULL, &e), 0, "%s", e.msg);
 	cr_assert_eq(vk_check_fds(c, pid, NULL, root, &rep, &e), 0, "%s", e.msg);
 	vk_qc_cmdline_free(c);
@@ -228,7 +227,7 @@ static void place(int fd, int at)
 Test(rules, in_process_self_and_child, .init = setup, .fini = teardown)
 {
 	struct vk_root *root;
-	struct vk_error e = { 0 };
+	struct vk_error e = {0};
 	int before = vk_fd_count();
 	cr_assert_eq(vk_root_open(dir, 0, &root, &e), 0, "%s", e.msg);
 
@@ -236,16 +235,16 @@ Test(rules, in_process_self_and_child, .init = setup, .fini = teardown)
 	place(open_in("dev/vfio/devices/vfio0", O_RDWR), 121);
 	place(open_in("dev/vfio/devices/vfio1", O_RDWR), 122);
 	place(open_in("dev/vfio/devices/vfio2", O_RDONLY), 123);
-	const char *clean[] = { "-object", "iommufd,id=i0,fd=120", "-device", "vfio-pci,host=01:00.0,iommufd=i0,fd=121",
-		                "-device", "{\"driver\":\"vfio-pci\",\"iommufd\":\"i0\",\"fd\":\"122\"}", "-add-fd",
-		                "fd=123,set=4" };
+	const char *clean[] = {"-object", "iommufd,id=i0,fd=120", "-device", "vfio-pci,host=01:00.0,iommufd=i0,fd=121",
+	                       "-device", "{\"driver\":\"vfio-pci\",\"iommufd\":\"i0\",\"fd\":\"122\"}", "-add-fd",
+	                       "fd=123,set=4"};
 	struct vk_report r = check(root, 0, clean, 8);
 	cr_assert_eq(r.n, 0, "%s", r.n ? r.findings[0].message : "");
 	vk_report_clear(&r);
 
 	/* swapped devices, a closed FD, a leak (123 no longer named) */
-	const char *bad[] = { "-object", "iommufd,id=i0,fd=121", "-device", "vfio-pci,host=01:00.1,iommufd=i0,fd=121",
-		              "-device", "vfio-pci,host=01:00.0,iommufd=i0,fd=122", "-device", "vfio-pci,iommufd=i0,fd=124" };
+	const char *bad[] = {"-object", "iommufd,id=i0,fd=121", "-device", "vfio-pci,host=01:00.1,iommufd=i0,fd=121",
+	                     "-device", "vfio-pci,host=01:00.0,iommufd=i0,fd=122", "-device", "vfio-pci,iommufd=i0,fd=124"};
 	r = check(root, 0, bad, 8);
 	cr_assert(has(&r, "VV205", "FD 121 is not /dev/iommu: it is the VFIO cdev of 0000:01:00.0"));
 	cr_assert(has(&r, "VV204", "FD 121 is the VFIO cdev of 0000:01:00.0"));
@@ -264,8 +263,8 @@ Test(rules, in_process_self_and_child, .init = setup, .fini = teardown)
 	cr_assert_eq(fcntl(122, F_SETFD, FD_CLOEXEC), 0);
 	int release;
 	pid_t pid = holding_child(&release);
-	const char *child[] = { "-object", "iommufd,id=i0,fd=120", "-device", "vfio-pci,host=01:00.1,iommufd=i0,fd=122",
-		                "-device", "vfio-pci,host=81:02.1,iommufd=i0,fd=123" };
+	const char *child[] = {"-object", "iommufd,id=i0,fd=120", "-device", "vfio-pci,host=01:00.1,iommufd=i0,fd=122",
+	                       "-device", "vfio-pci,host=81:02.1,iommufd=i0,fd=123"};
 	r = check(root, pid, child, 6);
 	cr_assert(has(&r, "VV202", "FD 122 is close-on-exec"));
 	cr_assert(has(&r, "VV203", "FD 123 is open read-only"));

@@ -39,7 +39,7 @@ static void setup(void)
 static void teardown(void)
 {
 	if (vk_umount(mnt) != 0) {
-		char *argv[] = { (char *)"/usr/bin/fusermount3", (char *)"-u", (char *)"-z", mnt, NULL };
+		char *argv[] = {(char *)"/usr/bin/fusermount3", (char *)"-u", (char *)"-z", mnt, NULL};
 		vk_run(argv, NULL, 0, NULL, 0);
 		rmdir(mnt);
 	}
@@ -131,7 +131,7 @@ Test(fds, wrong_device, .init = setup, .fini = teardown)
 	             "-device", "vfio-pci,host=0000:01:00.0,id=hostdev0,iommufd=i0,fd=21", NULL);
 	cr_assert_eq(rc, 1, "%s", errb);
 	cr_assert(HAS("error   VV204") && HAS("[hostdev0]") && HAS("0000:81:02.1 (vfio2, 511:2)") &&
-	          HAS("not the cdev of 0000:01:00.0 (vfio0, 511:0)") && HAS("a stand-in for 511:2, not 511:0"),
+	                  HAS("not the cdev of 0000:01:00.0 (vfio0, 511:0)") && HAS("a stand-in for 511:2, not 511:0"),
 	          "%s", errb);
 }
 
@@ -240,8 +240,8 @@ Test(fds, pid_mode, .init = setup, .fini = teardown)
 	char pidbuf[32];
 	int in_w;
 	char *s20 = spec(20, "dev/iommu"), *s21 = spec(21, "dev/vfio/devices/vfio1"), *s22 = spec(22, "dev/vfio/devices/vfio2");
-	const char *words[] = { s20, s21, s22, "--", helper, "qemu-system-x86_64", "-object", "iommufd,id=i0,fd=20",
-		                "-device", "vfio-pci,host=0000:01:00.0,iommufd=i0,fd=21", NULL };
+	const char *words[] = {s20, s21, s22, "--", helper, "qemu-system-x86_64", "-object", "iommufd,id=i0,fd=20",
+	                       "-device", "vfio-pci,host=0000:01:00.0,iommufd=i0,fd=21", NULL};
 	pid_t pid = hold(&in_w, NULL, words);
 
 	snprintf(pidbuf, sizeof(pidbuf), "%ld", (long)pid);

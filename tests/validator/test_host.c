@@ -34,8 +34,8 @@ static struct vk_report host_check(const char *first, ...)
 	size_t n = 0;
 	va_list ap;
 	struct vk_qc_cmdline *c;
-	struct vk_report rep = { 0 };
-	struct vk_error e = { 0 };
+	struct vk_report rep = {0};
+	struct vk_error e = {0};
 	struct vk_root *root;
 
 	va_start(ap, first);
@@ -164,7 +164,7 @@ Test(host, iommufd_group_kernel_owned, .init = setup, .fini = teardown)
 Test(host, iommufd_group_dma_managed_members, .init = setup, .fini = teardown)
 {
 	/* driver_managed_dma drivers and no driver leave owner_cnt alone: the bind works. */
-	static const char *const ok[] = { "pcieport", "pci-stub", NULL /* unbound */ };
+	static const char *const ok[] = {"pcieport", "pci-stub", NULL /* unbound */};
 	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
 		const char *what = ok[i] ? ok[i] : "(no driver)";
 		set_driver("0000:01:00.1", ok[i]);

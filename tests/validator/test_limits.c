@@ -45,7 +45,7 @@ Test(limits, props_at_and_past_the_limit)
 {
 	struct vk_qc_prop *p;
 	size_t n, col = 0;
-	struct vk_error e = { 0 };
+	struct vk_error e = {0};
 	char *s = props_list(VK_QC_MAX_PROPS, "");
 
 	cr_assert_eq(vk_qc_parse_props(s, VK_QC_SYN_OPTS, NULL, &p, &n, &col, &e), 0, "%s", e.msg);
@@ -71,7 +71,7 @@ Test(limits, many_escaped_values_parse_linearly_and_right)
 	char *s = malloc(n * 10 + 16), *w = s;
 	struct vk_qc_prop *p;
 	size_t np, col;
-	struct vk_error e = { 0 };
+	struct vk_error e = {0};
 
 	w += sprintf(w, "vfio-pci");
 	for (size_t i = 0; i < n; i++)
@@ -91,7 +91,7 @@ Test(limits, json_members_past_the_limit)
 	char *s = malloc(n * 16 + 16), *w = s;
 	struct vk_qc_prop *p;
 	size_t np, col = 0;
-	struct vk_error e = { 0 };
+	struct vk_error e = {0};
 
 	*w++ = '{';
 	for (size_t i = 0; i < n; i++)
@@ -106,10 +106,10 @@ Test(limits, props_of_the_whole_command_line)
 {
 	/* two options of 600,000 properties each: each below the limit, together above it */
 	char *a = props_list(600000, "e1000,");
-	char *argv[] = { (char *)"qemu", (char *)"-device", a, (char *)"-device", a, NULL };
+	char *argv[] = {(char *)"qemu", (char *)"-device", a, (char *)"-device", a, NULL};
 	struct vk_qc_cmdline *c = NULL;
 	struct vk_qc_pos pos;
-	struct vk_error e = { 0 };
+	struct vk_error e = {0};
 
 	cr_assert_eq(vk_qc_parse_argv(5, argv, NULL, VK_QC_ARGV_HAS_PROGRAM, &c, &pos, &e), -E2BIG);
 	cr_assert_null(c);
@@ -128,7 +128,7 @@ Test(limits, argv_words_and_bytes)
 	char **argv = calloc(n + 1, sizeof(char *));
 	struct vk_qc_cmdline *c = NULL;
 	struct vk_qc_pos pos;
-	struct vk_error e = { 0 };
+	struct vk_error e = {0};
 
 	for (size_t i = 0; i < n; i++)
 		argv[i] = (char *)"-S";
@@ -159,7 +159,7 @@ Test(limits, args_text_bytes_and_words)
 	size_t n;
 	unsigned *lines;
 	struct vk_qc_pos pos;
-	struct vk_error e = { 0 };
+	struct vk_error e = {0};
 	size_t len = VK_QC_MAX_TEXT + 1;
 	char *t = malloc(len);
 
@@ -220,7 +220,7 @@ TestSuite(limits_pid, .fini = rm_tmp);
 Test(limits_pid, cmdline_past_the_byte_limit)
 {
 	struct vk_qc_cmdline *c = NULL;
-	struct vk_error e = { 0 };
+	struct vk_error e = {0};
 
 	fake_proc(VK_QC_MAX_TEXT + 1, 'x', false);
 	cr_assert_eq(vk_qc_parse_pid(tmp, 4242, &c, NULL, &e), -E2BIG);
@@ -230,7 +230,7 @@ Test(limits_pid, cmdline_past_the_byte_limit)
 Test(limits_pid, cmdline_past_the_word_limit)
 {
 	struct vk_qc_cmdline *c = NULL;
-	struct vk_error e = { 0 };
+	struct vk_error e = {0};
 
 	fake_proc(2 * (VK_QC_MAX_ARGS + 1), '0', false); /* "x\0x\0...": VK_QC_MAX_ARGS + 1 words */
 	cr_assert_eq(vk_qc_parse_pid(tmp, 4242, &c, NULL, &e), -E2BIG);
@@ -240,7 +240,7 @@ Test(limits_pid, cmdline_past_the_word_limit)
 Test(limits_pid, cmdline_that_is_a_fifo_is_refused_without_blocking)
 {
 	struct vk_qc_cmdline *c = NULL;
-	struct vk_error e = { 0 };
+	struct vk_error e = {0};
 
 	fake_proc(0, 0, true);
 	cr_assert_eq(vk_qc_parse_pid(tmp, 4242, &c, NULL, &e), -EINVAL);
@@ -250,7 +250,7 @@ Test(limits_pid, cmdline_that_is_a_fifo_is_refused_without_blocking)
 Test(limits_pid, args_file_past_the_byte_limit)
 {
 	struct vk_qc_cmdline *c = NULL;
-	struct vk_error e = { 0 };
+	struct vk_error e = {0};
 	char p[4200];
 
 	fake_proc(VK_QC_MAX_TEXT + 1, ' ', false);

@@ -11,7 +11,7 @@ int vk__qc_optdefs_sorted(void);
 static struct vk_qc_cmdline *parse(const char *const *argv, size_t n)
 {
 	struct vk_qc_cmdline *c = NULL;
-	struct vk_error e = { 0 };
+	struct vk_error e = {0};
 	int r = vk_qc_parse_argv(n, (char *const *)argv, NULL, VK_QC_ARGV_DETECT_PROGRAM, &c, NULL, &e);
 	cr_assert_eq(r, 0, "parse failed: %s", e.msg);
 	return c;
@@ -33,10 +33,11 @@ Test(keyval, escaping_implied_and_flags)
 {
 	struct vk_qc_prop *p;
 	size_t n, col;
-	struct vk_error e = { 0 };
+	struct vk_error e = {0};
 
 	cr_assert_eq(vk_qc_parse_props("vfio-pci,host=0000:06:00.0,romfile=/a,,b,,,x-no-mmap", VK_QC_SYN_OPTS, "driver", &p, &n,
-	                            &col, &e), 0, "%s", e.msg);
+	                               &col, &e),
+	             0, "%s", e.msg);
 	cr_assert_eq(n, 4);
 	cr_assert_str_eq(p[0].key, "driver");
 	cr_assert_str_eq(p[0].value, "vfio-pci");
@@ -72,10 +73,11 @@ Test(json, types_nested_and_errors)
 {
 	struct vk_qc_prop *p;
 	size_t n, col = 0;
-	struct vk_error e = { 0 };
+	struct vk_error e = {0};
 
 	cr_assert_eq(vk_qc_parse_json_props("{\"driver\":\"vfio-pci\",\"fd\":22,\"x\":true,\"n\":null,\"o\":{\"a\":[1]},\"r\":1.5}",
-	                                 &p, &n, &col, &e), 0, "%s", e.msg);
+	                                    &p, &n, &col, &e),
+	             0, "%s", e.msg);
 	cr_assert_eq(n, 6);
 	cr_assert_eq(p[0].kind, VK_QC_V_STRING);
 	cr_assert_eq(p[1].kind, VK_QC_V_NUMBER);
@@ -97,10 +99,10 @@ Test(json, types_nested_and_errors)
 
 Test(argv, options_values_and_images)
 {
-	const char *argv[] = { "qemu-system-x86_64", "-S", "--nodefaults", "-device",
-		               "vfio-pci,host=06:00.0,id=h0", "-object", "{\"qom-type\":\"iommufd\",\"id\":\"i0\"}",
-		               "-netdev", "tap,id=n0,fd=3", "-blockdev", "{\"driver\":\"file\",\"filename\":\"/x\",\"node-name\":\"b\"}",
-		               "disk.img", "-add-fd", "fd=4,set=2", "-chardev", "socket,id=c,path=/x" };
+	const char *argv[] = {"qemu-system-x86_64", "-S", "--nodefaults", "-device",
+	                      "vfio-pci,host=06:00.0,id=h0", "-object", "{\"qom-type\":\"iommufd\",\"id\":\"i0\"}",
+	                      "-netdev", "tap,id=n0,fd=3", "-blockdev", "{\"driver\":\"file\",\"filename\":\"/x\",\"node-name\":\"b\"}",
+	                      "disk.img", "-add-fd", "fd=4,set=2", "-chardev", "socket,id=c,path=/x"};
 	struct vk_qc_cmdline *c = parse(argv, sizeof(argv) / sizeof(argv[0]));
 
 	cr_assert(c->has_program);
@@ -127,10 +129,10 @@ Test(argv, malformed_positions)
 {
 	struct vk_qc_cmdline *c = NULL;
 	struct vk_qc_pos pos;
-	struct vk_error e = { 0 };
-	const char *a1[] = { "qemu", "-S", "-device" };
-	const char *a2[] = { "qemu", "-S", "-device", "{\"driver\":\"vfio-pci\",\"host\":}" };
-	const char *a3[] = { "-object", "iommufd,id=i,,x,oops" };
+	struct vk_error e = {0};
+	const char *a1[] = {"qemu", "-S", "-device"};
+	const char *a2[] = {"qemu", "-S", "-device", "{\"driver\":\"vfio-pci\",\"host\":}"};
+	const char *a3[] = {"-object", "iommufd,id=i,,x,oops"};
 
 	cr_assert_eq(vk_qc_parse_argv(3, (char *const *)a1, NULL, VK_QC_ARGV_HAS_PROGRAM, &c, &pos, &e), -EINVAL);
 	cr_assert_null(c);
@@ -150,11 +152,11 @@ Test(argv, malformed_positions)
 Test(args_text, env_continuations_quotes)
 {
 	const char *text = "LC_ALL=C \\\nPATH=/bin \\\n/usr/bin/qemu-system-x86_64 \\\n-name guest=a,debug-threads=on \\\n"
-	                   "-device '{\"driver\":\"vfio-pci\",\"host\":\"0000:06:00.0\",\"id\":\"hostdev0\"}' \\\n"
-	                   "-object \"iommufd,id=i\\\"0\" -append 'it'\\''s' -msg timestamp=on # comment\n";
+			   "-device '{\"driver\":\"vfio-pci\",\"host\":\"0000:06:00.0\",\"id\":\"hostdev0\"}' \\\n"
+			   "-object \"iommufd,id=i\\\"0\" -append 'it'\\''s' -msg timestamp=on # comment\n";
 	struct vk_qc_cmdline *c = NULL;
 	struct vk_qc_pos pos;
-	struct vk_error e = { 0 };
+	struct vk_error e = {0};
 
 	cr_assert_eq(vk_qc_parse_args_text(text, strlen(text), &c, &pos, &e), 0, "%s", e.msg);
 	cr_assert_eq(c->nenv, 2);
@@ -174,7 +176,7 @@ Test(args_text, malformed_with_line_and_column)
 {
 	struct vk_qc_cmdline *c = NULL;
 	struct vk_qc_pos pos;
-	struct vk_error e = { 0 };
+	struct vk_error e = {0};
 	const char *t1 = "/usr/bin/qemu \\\n-name 'oops \\\n-S\n";
 	const char *t2 = "A=b \\\n/usr/bin/qemu \\\n-S \\\n-device 'vfio-pci,=x' \\\n-S\n";
 	const char *t3 = "A=b \\\nB=c\n";
@@ -201,7 +203,7 @@ Test(args_text, malformed_with_line_and_column)
 Test(pid, self_cmdline)
 {
 	struct vk_qc_cmdline *c = NULL;
-	struct vk_error e = { 0 };
+	struct vk_error e = {0};
 
 	cr_assert_eq(vk_qc_parse_pid(NULL, getpid(), &c, NULL, &e), 0, "%s", e.msg);
 	cr_assert(c->has_program);

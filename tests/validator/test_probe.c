@@ -30,7 +30,7 @@ static char dir[1024], bin[4096], out[65536], errb[65536];
 /* Run vfio-validate with a NULL-terminated argument list. */
 static int run(const char *first, ...)
 {
-	const char *head[] = { vk_bin("validator/vfio-validate", bin, sizeof(bin)), NULL };
+	const char *head[] = {vk_bin("validator/vfio-validate", bin, sizeof(bin)), NULL};
 	va_list ap;
 
 	va_start(ap, first);
@@ -94,14 +94,14 @@ Test(probe, silent_binary_is_killed_after_the_timeout)
 {
 	char script[4200], body[2048], pidf[1200];
 	struct vk_qdev_model *m = NULL;
-	struct vk_error e = { 0 };
+	struct vk_error e = {0};
 	struct timespec t0, t1;
 
 	/* a script that starts a child of its own and waits: both must go */
 	snprintf(pidf, sizeof(pidf), "%s/child.pid", dir);
 	snprintf(body, sizeof(body), "sleep 100 &\necho $! > %s\nwait\n", pidf);
 	write_script("silent", body, script, sizeof(script));
-	struct vk_qdev_probe_opts o = { .timeout_ms = 300, .cache_dir = "" };
+	struct vk_qdev_probe_opts o = {.timeout_ms = 300, .cache_dir = ""};
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	cr_assert_eq(vk_qdev_model_probe(script, 0, NULL, &o, &m, &e), -ETIMEDOUT);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
@@ -136,7 +136,7 @@ Test(probe, cli_reports_a_silent_binary)
 
 	write_script("silent", "sleep 100\n", script, sizeof(script));
 	int rc = run("--qemu", script, "--qemu-timeout", "200",
-	                 "--cache-dir", "", "--", "-device", "vfio-pci,host=01:00.0", NULL);
+	             "--cache-dir", "", "--", "-device", "vfio-pci,host=01:00.0", NULL);
 	cr_assert_eq(rc, 2, "%s%s", out, errb);
 	cr_assert(strstr(errb, "no answer to '-version' within 200 ms (killed): is it a QEMU binary?"), "%s", errb);
 	rc = run("--qemu", script, "--qemu-timeout", "0", "--", "-S", NULL);
@@ -147,9 +147,9 @@ Test(probe, cli_reports_a_silent_binary)
 Test(probe, not_a_qemu_and_no_binary)
 {
 	struct vk_qdev_model *m = NULL;
-	struct vk_error e = { 0 };
+	struct vk_error e = {0};
 	char script[4200];
-	struct vk_qdev_probe_opts o = { .cache_dir = "" };
+	struct vk_qdev_probe_opts o = {.cache_dir = ""};
 
 	write_script("chatty", "echo hello\n", script, sizeof(script));
 	cr_assert_eq(vk_qdev_model_probe(script, 0, NULL, &o, &m, &e), -ENOEXEC);
@@ -164,13 +164,13 @@ Test(probe, cache_answers_until_the_binary_changes)
 {
 	char q[4200], cache[4200];
 	struct vk_qdev_model *m = NULL;
-	struct vk_error e = { 0 };
+	struct vk_error e = {0};
 	bool hit = true;
-	const char *names[] = { "vfio-pci" }, *more[] = { "vfio-pci", "e1000", "nosuch" };
+	const char *names[] = {"vfio-pci"}, *more[] = {"vfio-pci", "e1000", "nosuch"};
 
 	fake_qemu(q, sizeof(q));
 	snprintf(cache, sizeof(cache), "%s/cache", dir);
-	struct vk_qdev_probe_opts o = { .cache_dir = cache, .cache_hit = &hit };
+	struct vk_qdev_probe_opts o = {.cache_dir = cache, .cache_hit = &hit};
 	cr_assert_eq(vk_qdev_model_probe(q, 1, names, &o, &m, &e), 0, "%s", e.msg);
 	cr_assert(!hit);
 	cr_assert_eq(runs(), 4, "-version, -device help, -object iommufd,help, -device vfio-pci,help");
@@ -193,7 +193,7 @@ Test(probe, cache_answers_until_the_binary_changes)
 	cr_assert(hit);
 	vk_qdev_model_free(m);
 	/* another mtime (a rebuilt or upgraded binary): asked again */
-	struct timespec ts[2] = { { 1000000000, 0 }, { 1000000000, 0 } };
+	struct timespec ts[2] = {{1000000000, 0}, {1000000000, 0}};
 	cr_assert_eq(utimensat(AT_FDCWD, q, ts, 0), 0);
 	cr_assert_eq(vk_qdev_model_probe(q, 1, names, &o, &m, &e), 0);
 	cr_assert(!hit);
@@ -229,12 +229,12 @@ Test(probe, cli_uses_the_binary_model)
 	snprintf(cache, sizeof(cache), "%s/cache", dir);
 	/* the fake 9.2 has vfio-pci without x-vga: an error against it, only info against the table */
 	int rc = run("--qemu", q, "--cache-dir", cache, "--",
-	                 "-device", "vfio-pci,host=01:00.0,x-vga=on", NULL);
+	             "-device", "vfio-pci,host=01:00.0,x-vga=on", NULL);
 	cr_assert_eq(rc, 1, "%s%s", out, errb);
 	cr_assert(strstr(out, "VV020") && strstr(out, "Property 'vfio-pci.x-vga' not found"), "%s", out);
 	/* with iommufd, as that binary lists */
 	rc = run("--qemu", q, "--cache-dir", cache, "--", "-object",
-	             "iommufd,id=i", "-device", "vfio-pci,host=01:00.0,iommufd=i", NULL);
+	         "iommufd,id=i", "-device", "vfio-pci,host=01:00.0,iommufd=i", NULL);
 	cr_assert_eq(rc, 0, "%s%s", out, errb);
 	cr_assert(strstr(out, "qemu-system-x86_64 9.2.0"), "%s", out);
 }

@@ -15,13 +15,13 @@
 /* Check "-machine q35 -nodefaults" + the arguments against QEMU @ver's table. */
 static struct vk_report check_v(const char *ver, const char *first, ...)
 {
-	const char *argv[64] = { "-machine", "q35", "-nodefaults" };
+	const char *argv[64] = {"-machine", "q35", "-nodefaults"};
 	size_t n = 3;
 	va_list ap;
 	struct vk_qc_cmdline *c = NULL;
 	struct vk_qemu_caps caps;
-	struct vk_report r = { 0 };
-	struct vk_error e = { 0 };
+	struct vk_report r = {0};
+	struct vk_error e = {0};
 
 	va_start(ap, first);
 	for (const char *a = first; a && n < 63; a = va_arg(ap, const char *))
@@ -145,10 +145,10 @@ Test(qdev, VV024_slot_in_use)
 	clean(check("-device", "vfio-pci,host=01:00.0", "-device", "vfio-pci,host=01:00.1,addr=2"));
 	/* without -nodefaults QEMU may put devices of its own first: automatic slots are not followed */
 	struct vk_qc_cmdline *c = NULL;
-	struct vk_error e = { 0 };
+	struct vk_error e = {0};
 	struct vk_qemu_caps caps;
-	struct vk_report r = { 0 };
-	char *argv[] = { "-machine", "q35", "-device", "vfio-pci,host=01:00.0", "-device", "vfio-pci,host=01:00.1,addr=1" };
+	struct vk_report r = {0};
+	char *argv[] = {"-machine", "q35", "-device", "vfio-pci,host=01:00.0", "-device", "vfio-pci,host=01:00.1,addr=1"};
 	cr_assert_eq(vk_qc_parse_argv(6, argv, NULL, 0, &c, NULL, &e), 0);
 	vk_qemu_caps_builtin("7.2", &caps, &e);
 	cr_assert_eq(vk_check_cmdline(c, &caps, &r, &e), 0);
@@ -205,11 +205,11 @@ Test(qdev, VV028_json_own_key_ignored)
 Test(qdev, other_targets_are_not_held_against_the_x86_table)
 {
 	struct vk_qc_cmdline *c = NULL;
-	struct vk_error e = { 0 };
+	struct vk_error e = {0};
 	struct vk_qemu_caps caps;
-	struct vk_report r = { 0 };
-	char *argv[] = { "/usr/bin/qemu-system-s390x", "-device", "zpci,uid=1,target=hostdev0", "-device",
-		         "vfio-pci,host=0001:00:00.0,id=hostdev0,bogus=1" };
+	struct vk_report r = {0};
+	char *argv[] = {"/usr/bin/qemu-system-s390x", "-device", "zpci,uid=1,target=hostdev0", "-device",
+	                "vfio-pci,host=0001:00:00.0,id=hostdev0,bogus=1"};
 	cr_assert_eq(vk_qc_parse_argv(5, argv, NULL, VK_QC_ARGV_HAS_PROGRAM, &c, NULL, &e), 0);
 	vk_qemu_caps_builtin("7.2", &caps, &e);
 	cr_assert_eq(vk_check_cmdline(c, &caps, &r, &e), 0);
@@ -220,8 +220,8 @@ Test(qdev, other_targets_are_not_held_against_the_x86_table)
 Test(qdev_model, from_help_output)
 {
 	struct vk_qdev_model *m = NULL;
-	struct vk_error e = { 0 };
-	const char *names[] = { "vfio-pci", "nosuch", "virtio-iommu" };
+	struct vk_error e = {0};
+	const char *names[] = {"vfio-pci", "nosuch", "virtio-iommu"};
 	const char *helps[] = {
 		"vfio-pci options:\n"
 		"  addr=<int32>           - Slot and optional function number, example: 06.0 or 06 (default: -1)\n"
@@ -232,14 +232,15 @@ Test(qdev_model, from_help_output)
 		"virtio-iommu-pci options:\n  granule=<GranuleMode>  - granule (default: \"host\")\n",
 	};
 	const char *list = "Controller/Bridge/Hub devices:\n"
-	                   "name \"pcie-root-port\", bus PCI, desc \"PCI Express Root Port\"\n\n"
-	                   "Misc devices:\n"
-	                   "name \"vfio-pci\", bus PCI, desc \"VFIO-based PCI device assignment\"\n"
-	                   "name \"virtio-iommu-pci\", bus PCI, alias \"virtio-iommu\"\n";
+			   "name \"pcie-root-port\", bus PCI, desc \"PCI Express Root Port\"\n\n"
+			   "Misc devices:\n"
+			   "name \"vfio-pci\", bus PCI, desc \"VFIO-based PCI device assignment\"\n"
+			   "name \"virtio-iommu-pci\", bus PCI, alias \"virtio-iommu\"\n";
 
 	cr_assert_eq(vk_qdev_model_from_help("nothing", list, 3, names, helps, NULL, &m, &e), -EINVAL);
 	cr_assert_eq(vk_qdev_model_from_help("QEMU emulator version 9.2.1 (x)\n", list, 3, names, helps,
-	                                  "iommufd options:\n  fd=<str>\n", &m, &e), 0, "%s", e.msg);
+	                                     "iommufd options:\n  fd=<str>\n", &m, &e),
+	             0, "%s", e.msg);
 	cr_assert_eq(m->version, 902);
 	cr_assert(m->from_binary && m->list_known && m->objects_known && m->iommufd_object && m->iommufd_object_fd);
 	const struct vk_qdev_type *t = vk_qdev_model_type(m, "vfio-pci");

@@ -13,8 +13,8 @@ static struct vk_report check_v(const char *ver, const char *first, ...)
 	va_list ap;
 	struct vk_qc_cmdline *c = NULL;
 	struct vk_qemu_caps caps;
-	struct vk_report r = { 0 };
-	struct vk_error e = { 0 };
+	struct vk_report r = {0};
+	struct vk_error e = {0};
 
 	va_start(ap, first);
 	for (const char *a = first; a && n < 63; a = va_arg(ap, const char *))
@@ -52,7 +52,7 @@ Test(rules, catalogue_ids_unique)
 		}
 		cr_assert_eq(vk_rule_find(r[i].name), &r[i]);
 	}
-	struct vk_report rep = { 0 };
+	struct vk_report rep = {0};
 	cr_assert_eq(vk_report_add(&rep, "VV999", NULL, -1, 0, NULL, NULL, "x"), -EINVAL);
 }
 
@@ -99,8 +99,7 @@ Test(rules, VV005_fd_without_iommufd)
 Test(rules, VV006_iommufd_unknown)
 {
 	expect("VV006", check("-device", "vfio-pci,host=06:00.0,iommufd=iommufd0"), true);
-	expect("VV006", check("-object", "memory-backend-ram,id=iommufd0,size=1G", "-device",
-	                      "vfio-pci,host=06:00.0,iommufd=iommufd0"), true);
+	expect("VV006", check("-object", "memory-backend-ram,id=iommufd0,size=1G", "-device", "vfio-pci,host=06:00.0,iommufd=iommufd0"), true);
 	expect("VV006", check(IOMMUFD, "-device", "vfio-pci,host=06:00.0,iommufd=iommufd0"), false);
 }
 
@@ -114,15 +113,13 @@ Test(rules, VV007_duplicate_id)
 Test(rules, VV008_duplicate_host)
 {
 	expect("VV008", check("-device", "vfio-pci,host=06:00.0", "-device", "vfio-pci,host=0000:06:00.0"), true);
-	expect("VV008", check("-device", "vfio-pci,host=06:00.0", "-device",
-	                      "vfio-pci,sysfsdev=/sys/bus/pci/devices/0000:06:00.0"), true);
+	expect("VV008", check("-device", "vfio-pci,host=06:00.0", "-device", "vfio-pci,sysfsdev=/sys/bus/pci/devices/0000:06:00.0"), true);
 	expect("VV008", check("-device", "vfio-pci,host=06:00.0", "-device", "vfio-pci,host=06:00.1"), false);
 }
 
 Test(rules, VV009_duplicate_fd)
 {
-	expect("VV009", check(IOMMUFD, "-device", "vfio-pci,fd=22,iommufd=iommufd0", "-device",
-	                      "vfio-pci,fd=22,iommufd=iommufd0"), true);
+	expect("VV009", check(IOMMUFD, "-device", "vfio-pci,fd=22,iommufd=iommufd0", "-device", "vfio-pci,fd=22,iommufd=iommufd0"), true);
 	expect("VV009", check("-object", "iommufd,id=iommufd0,fd=22", "-device", "vfio-pci,fd=22,iommufd=iommufd0"), true);
 	expect("VV009", check("-object", "iommufd,id=iommufd0,fd=21", "-device", "vfio-pci,fd=22,iommufd=iommufd0"),
 	       false);
@@ -130,8 +127,7 @@ Test(rules, VV009_duplicate_fd)
 
 Test(rules, VV010_fdset)
 {
-	expect("VV010", check("-add-fd", "fd=5,set=1", IOMMUFD, "-device",
-	                      "vfio-pci,fd=/dev/fdset/1,iommufd=iommufd0"), true);
+	expect("VV010", check("-add-fd", "fd=5,set=1", IOMMUFD, "-device", "vfio-pci,fd=/dev/fdset/1,iommufd=iommufd0"), true);
 	expect("VV010", check("-add-fd", "fd=5,set=1", "-object", "iommufd,id=i,fd=/dev/fdset/1"), true);
 	expect("VV010", check(IOMMUFD, "-device", "vfio-pci,fd=5,iommufd=iommufd0"), false);
 }
@@ -146,8 +142,7 @@ Test(rules, VV012_json_types)
 {
 	expect("VV012", check(IOMMUFD, "-device", "{\"driver\":\"vfio-pci\",\"fd\":22,\"iommufd\":\"iommufd0\"}"), true);
 	expect("VV012", check("-object", "{\"qom-type\":\"iommufd\",\"id\":\"i\",\"fd\":3}"), true);
-	expect("VV012", check(IOMMUFD, "-device",
-	                      "{\"driver\":\"vfio-pci\",\"fd\":\"22\",\"iommufd\":\"iommufd0\",\"bootindex\":1}"), false);
+	expect("VV012", check(IOMMUFD, "-device", "{\"driver\":\"vfio-pci\",\"fd\":\"22\",\"iommufd\":\"iommufd0\",\"bootindex\":1}"), false);
 }
 
 Test(rules, VV013_qemu_version)
@@ -208,7 +203,7 @@ Test(rules, VV019_placeholder)
 Test(caps, builtin_and_help_texts)
 {
 	struct vk_qemu_caps c;
-	struct vk_error e = { 0 };
+	struct vk_error e = {0};
 
 	cr_assert_eq(vk_qemu_caps_builtin("7.2", &c, &e), 0);
 	cr_assert(!c.iommufd_object && !c.vfio_fd && c.json_device);
@@ -220,8 +215,8 @@ Test(caps, builtin_and_help_texts)
 	cr_assert_eq(vk_qemu_caps_builtin("", &c, &e), -EINVAL);
 
 	const char *dev = "vfio-pci options:\n  acpi-index=<uint32>    -  (default: 0)\n"
-	                  "  fd=<str>\n  host=<str>             - Address (bus/device/function) of the host device, example: 04:10.0\n"
-	                  "  iommufd=<link<iommufd>>\n  sysfsdev=<str>\n";
+			  "  fd=<str>\n  host=<str>             - Address (bus/device/function) of the host device, example: 04:10.0\n"
+			  "  iommufd=<link<iommufd>>\n  sysfsdev=<str>\n";
 	const char *obj = "iommufd options:\n  fd=<string>\n";
 	cr_assert_eq(vk_qemu_caps_from_help("QEMU emulator version 9.2.0 (Debian 1:9.2.0+ds-1)\nCopyright", dev, obj, &c, &e),
 	             0);
@@ -230,7 +225,8 @@ Test(caps, builtin_and_help_texts)
 	/* A 9.x build without CONFIG_IOMMUFD: what the binary says wins over the table. */
 	const char *dev2 = "vfio-pci options:\n  host=<str>\n  sysfsdev=<str>\n";
 	cr_assert_eq(vk_qemu_caps_from_help("QEMU emulator version 9.1.0\n", dev2,
-	                                 "qemu-system-x86_64: -object iommufd,help: invalid object type: iommufd\n", &c, &e), 0);
+	                                    "qemu-system-x86_64: -object iommufd,help: invalid object type: iommufd\n", &c, &e),
+	             0);
 	cr_assert(!c.vfio_fd && !c.iommufd_object && c.vfio_pci);
 	cr_assert_eq(vk_qemu_caps_from_help("no version here", dev, obj, &c, &e), -EINVAL);
 }

@@ -25,7 +25,7 @@
 #define PROG "vfio-validate"
 
 static const char *arg_qemu_version, *arg_qemu, *arg_root, *arg_args_file, *arg_report, *arg_then_exec,
-                  *arg_cache_dir;
+	*arg_cache_dir;
 static unsigned arg_qemu_timeout_ms; /* 0: the probe's default */
 static bool arg_json, arg_standin, arg_fds, arg_quiet;
 static enum vk_color arg_color = VK_COLOR_AUTO;
@@ -89,27 +89,39 @@ static void print_rules(void)
 
 static int parse_argv(int argc, char *argv[])
 {
-	enum { O_QV = 256, O_QEMU, O_ROOT, O_JSON, O_ARGS, O_PID, O_STANDIN, O_REPORT, O_EXEC, O_FDS, O_LIST,
-	       O_COLOR, O_TIMEOUT, O_CACHE };
+	enum { O_QV = 256,
+	       O_QEMU,
+	       O_ROOT,
+	       O_JSON,
+	       O_ARGS,
+	       O_PID,
+	       O_STANDIN,
+	       O_REPORT,
+	       O_EXEC,
+	       O_FDS,
+	       O_LIST,
+	       O_COLOR,
+	       O_TIMEOUT,
+	       O_CACHE };
 	static const struct option lopts[] = {
-		{ "qemu-version", required_argument, NULL, O_QV },
-		{ "qemu", required_argument, NULL, O_QEMU },
-		{ "qemu-timeout", required_argument, NULL, O_TIMEOUT },
-		{ "cache-dir", required_argument, NULL, O_CACHE },
-		{ "root", required_argument, NULL, O_ROOT },
-		{ "json", no_argument, NULL, O_JSON },
-		{ "args-file", required_argument, NULL, O_ARGS },
-		{ "pid", required_argument, NULL, O_PID },
-		{ "stand-in", no_argument, NULL, O_STANDIN },
-		{ "report", required_argument, NULL, O_REPORT },
-		{ "then-exec", required_argument, NULL, O_EXEC },
-		{ "fds", no_argument, NULL, O_FDS },
-		{ "list-rules", no_argument, NULL, O_LIST },
-		{ "color", optional_argument, NULL, O_COLOR },
-		{ "quiet", no_argument, NULL, 'q' },
-		{ "version", no_argument, NULL, 'V' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
+		{"qemu-version", required_argument, NULL, O_QV},
+		{"qemu", required_argument, NULL, O_QEMU},
+		{"qemu-timeout", required_argument, NULL, O_TIMEOUT},
+		{"cache-dir", required_argument, NULL, O_CACHE},
+		{"root", required_argument, NULL, O_ROOT},
+		{"json", no_argument, NULL, O_JSON},
+		{"args-file", required_argument, NULL, O_ARGS},
+		{"pid", required_argument, NULL, O_PID},
+		{"stand-in", no_argument, NULL, O_STANDIN},
+		{"report", required_argument, NULL, O_REPORT},
+		{"then-exec", required_argument, NULL, O_EXEC},
+		{"fds", no_argument, NULL, O_FDS},
+		{"list-rules", no_argument, NULL, O_LIST},
+		{"color", optional_argument, NULL, O_COLOR},
+		{"quiet", no_argument, NULL, 'q'},
+		{"version", no_argument, NULL, 'V'},
+		{"help", no_argument, NULL, 'h'},
+		{0},
 	};
 	char *end;
 	int c;
@@ -117,38 +129,66 @@ static int parse_argv(int argc, char *argv[])
 	opterr = 0; /* the message is ours, with where to find help */
 	while ((c = getopt_long(argc, argv, "+qhV", lopts, NULL)) != -1) {
 		switch (c) {
-		case O_QV: arg_qemu_version = optarg; break;
-		case O_QEMU: arg_qemu = optarg; break;
-		case O_CACHE: arg_cache_dir = optarg; break;
+		case O_QV:
+			arg_qemu_version = optarg;
+			break;
+		case O_QEMU:
+			arg_qemu = optarg;
+			break;
+		case O_CACHE:
+			arg_cache_dir = optarg;
+			break;
 		case O_TIMEOUT: {
 			unsigned long v = strtoul(optarg, &end, 10);
 			if (*end || !*optarg || v == 0 || v > 3600000)
 				return vk_cli_usage_error(PROG, "--qemu-timeout %s: not a number of milliseconds (1..3600000)",
-				                          optarg), -EINVAL;
+				                          optarg),
+				       -EINVAL;
 			arg_qemu_timeout_ms = (unsigned)v;
 			break;
 		}
-		case O_ROOT: arg_root = optarg; break;
-		case O_JSON: arg_json = true; break;
-		case O_ARGS: arg_args_file = optarg; break;
+		case O_ROOT:
+			arg_root = optarg;
+			break;
+		case O_JSON:
+			arg_json = true;
+			break;
+		case O_ARGS:
+			arg_args_file = optarg;
+			break;
 		case O_PID:
 			arg_pid = strtol(optarg, &end, 10);
 			if (*end || arg_pid <= 0)
 				return vk_cli_usage_error(PROG, "--pid %s: not a process id", optarg), -EINVAL;
 			break;
-		case O_STANDIN: arg_standin = true; break;
-		case O_REPORT: arg_report = optarg; break;
-		case O_EXEC: arg_then_exec = optarg; break;
-		case O_FDS: arg_fds = true; break;
-		case O_LIST: print_rules(); return 0;
+		case O_STANDIN:
+			arg_standin = true;
+			break;
+		case O_REPORT:
+			arg_report = optarg;
+			break;
+		case O_EXEC:
+			arg_then_exec = optarg;
+			break;
+		case O_FDS:
+			arg_fds = true;
+			break;
+		case O_LIST:
+			print_rules();
+			return 0;
 		case O_COLOR:
 			if (vk_cli_parse_color(optarg, &arg_color) < 0)
 				return vk_cli_usage_error(PROG, "--color=%s: expected auto, always or never", optarg), -EINVAL;
 			break;
-		case 'q': arg_quiet = true; break;
-		case 'V': return vk_cli_version(PROG);
-		case 'h': return help();
-		default: return vk_cli_usage_error(PROG, "unknown or incomplete option '%s'", argv[optind - 1]), -EINVAL;
+		case 'q':
+			arg_quiet = true;
+			break;
+		case 'V':
+			return vk_cli_version(PROG);
+		case 'h':
+			return help();
+		default:
+			return vk_cli_usage_error(PROG, "unknown or incomplete option '%s'", argv[optind - 1]), -EINVAL;
 		}
 	}
 	arg_qemu_argv = argv + optind;
@@ -157,7 +197,8 @@ static int parse_argv(int argc, char *argv[])
 	if (nsrc != 1 || (arg_qemu_version && arg_qemu) || ((arg_report || arg_then_exec) && !arg_standin) ||
 	    (arg_standin && (arg_pid || arg_args_file)) || (arg_fds && !arg_pid))
 		return vk_cli_usage_error(PROG, "give exactly one of --args-file, --pid or -- ARGS (--report/--then-exec "
-		                                "only with --stand-in and -- ARGS, --fds only with --pid)"), -EINVAL;
+		                                "only with --stand-in and -- ARGS, --fds only with --pid)"),
+		       -EINVAL;
 	return 1;
 }
 
@@ -190,8 +231,8 @@ static int fail(json_t *details, const char *fmt, ...)
 /* Phase 1: the command line from --args-file, --pid or the arguments. */
 static int parse_input(struct validation *v)
 {
-	struct vk_error err = { 0 };
-	struct vk_qc_pos pos = { -1, 0, 0 };
+	struct vk_error err = {0};
+	struct vk_qc_pos pos = {-1, 0, 0};
 	int r;
 
 	if (arg_args_file) {
@@ -257,7 +298,7 @@ static int load_binary(struct validation *v, const char *qemu, struct vk_error *
 {
 	const char *names[64];
 	size_t n = used_types(v->cl, names, VK_ARRAY_SIZE(names));
-	struct vk_qdev_probe_opts po = { .timeout_ms = arg_qemu_timeout_ms, .cache_dir = arg_cache_dir };
+	struct vk_qdev_probe_opts po = {.timeout_ms = arg_qemu_timeout_ms, .cache_dir = arg_cache_dir};
 	int r = vk_qdev_model_probe(qemu, n, names, &po, &v->model, err);
 
 	if (r < 0)
@@ -274,7 +315,7 @@ static int load_binary(struct validation *v, const char *qemu, struct vk_error *
  * a version or a binary is named), else the built-in table. */
 static int load_caps(struct validation *v)
 {
-	struct vk_error err = { 0 };
+	struct vk_error err = {0};
 	char exe[4096];
 	int r = -ENOENT;
 
@@ -295,7 +336,7 @@ static int load_caps(struct validation *v)
 /* Phase 3: the rules: command line, host (--root), FDs (--stand-in, --fds). */
 static int check(struct validation *v)
 {
-	struct vk_error err = { 0 };
+	struct vk_error err = {0};
 	int r = vk_check_cmdline(v->cl, &v->caps, &v->rep, &err);
 
 	if (r < 0)
@@ -337,7 +378,7 @@ static json_t *report_json(const struct validation *v, int status)
 /* -q: the errors and warnings, not the infos (a view: the findings stay the report's). */
 static int print_text(const struct validation *v, FILE *f, bool color)
 {
-	struct vk_report view = { 0 };
+	struct vk_report view = {0};
 	int r;
 
 	if (!arg_quiet)
@@ -405,7 +446,7 @@ static int then_exec(struct validation *v)
 
 static int run(int argc, char *argv[], const struct vk_fd_inventory *inv, const struct vk_error *inv_err)
 {
-	struct validation v = { .inv = inv };
+	struct validation v = {.inv = inv};
 	int r = parse_argv(argc, argv), status;
 
 	if (r <= 0)
@@ -438,8 +479,8 @@ int main(int argc, char *argv[])
 {
 	/* A stand-in judges the FDs it inherited: list them before this process
 	 * opens anything of its own (every FD opened later is O_CLOEXEC). */
-	struct vk_fd_inventory inv = { 0 };
-	struct vk_error inv_err = { 0 };
+	struct vk_fd_inventory inv = {0};
+	struct vk_error inv_err = {0};
 	int inv_r = vk_fd_inventory_take(0, NULL, &inv, &inv_err);
 	int status = run(argc, argv, inv_r < 0 ? NULL : &inv, &inv_err);
 

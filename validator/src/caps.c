@@ -82,7 +82,7 @@ static bool help_has_prop(const char *help, const char *name)
 }
 
 int vk_qemu_caps_from_help(const char *version_text, const char *device_help, const char *object_help,
-                        struct vk_qemu_caps *out, struct vk_error *err)
+                           struct vk_qemu_caps *out, struct vk_error *err)
 {
 	const char *p = version_text ? strstr(version_text, "version ") : NULL;
 	unsigned v;
@@ -127,9 +127,9 @@ static int ask(char *const argv[], unsigned timeout_ms, char **out, struct vk_er
 int vk_qemu_caps_probe_timed(const char *binary, unsigned timeout_ms, struct vk_qemu_caps *out, struct vk_error *err)
 {
 	_cleanup_free_ char *ver = NULL, *dev = NULL, *obj = NULL;
-	char *a1[] = { (char *)binary, (char *)"-version", NULL };
-	char *a2[] = { (char *)binary, (char *)"-device", (char *)"vfio-pci,help", NULL };
-	char *a3[] = { (char *)binary, (char *)"-object", (char *)"iommufd,help", NULL };
+	char *a1[] = {(char *)binary, (char *)"-version", NULL};
+	char *a2[] = {(char *)binary, (char *)"-device", (char *)"vfio-pci,help", NULL};
+	char *a3[] = {(char *)binary, (char *)"-object", (char *)"iommufd,help", NULL};
 	int r;
 
 	memset(out, 0, sizeof(*out));

@@ -67,7 +67,7 @@ static int props_add(struct propvec *pv, const char *key, size_t klen, const cha
 			p++; /* ",," -> ',' */
 	}
 	*o = '\0';
-	pv->v[pv->n++] = (struct vk_qc_prop){ .key = k, .value = k + klen + 1, .kind = kind, .col = col };
+	pv->v[pv->n++] = (struct vk_qc_prop){.key = k, .value = k + klen + 1, .kind = kind, .col = col};
 	return 0;
 }
 
@@ -83,10 +83,10 @@ static const char *value_end(const char *p)
 }
 
 int vk_qc_parse_props(const char *arg, enum vk_qc_syntax syntax, const char *implied_key,
-                   struct vk_qc_prop **props, size_t *n, size_t *col, struct vk_error *err)
+                      struct vk_qc_prop **props, size_t *n, size_t *col, struct vk_error *err)
 {
 	static const char on[] = "on";
-	struct propvec pv = { 0 };
+	struct propvec pv = {0};
 	const char *p = arg;
 	bool first = true;
 	int r;
@@ -148,7 +148,7 @@ int vk_qc_parse_props(const char *arg, enum vk_qc_syntax syntax, const char *imp
 				goto fail;
 			p = end;
 		}
-	next:
+next:
 		first = false;
 		if (*p == '\0')
 			break;
@@ -179,11 +179,11 @@ fail:
 }
 
 int vk_qc_parse_json_props(const char *arg, struct vk_qc_prop **props, size_t *n, size_t *col,
-                        struct vk_error *err)
+                           struct vk_error *err)
 {
 	json_error_t je;
 	json_t *root = json_loads(arg, JSON_REJECT_DUPLICATES, &je);
-	struct propvec pv = { 0 };
+	struct propvec pv = {0};
 	const char *key;
 	json_t *v;
 	int r = 0;
@@ -209,7 +209,8 @@ int vk_qc_parse_json_props(const char *arg, struct vk_qc_prop **props, size_t *n
 		return vk_error_set(err, E2BIG, "more than %u properties in one option (the input limit, docs/rules.md)",
 		                    VK_QC_MAX_PROPS);
 	}
-	json_object_foreach(root, key, v) {
+	json_object_foreach(root, key, v)
+	{
 		_cleanup_free_ char *val = NULL;
 		const char *text = NULL;
 		enum vk_qc_vkind kind;
@@ -315,7 +316,7 @@ static int parse_option_arg(struct vk_qc_option *o, struct vk_qc_pos *pos, struc
 {
 	const struct vk_qc_optdef *d = o->def;
 	size_t col = 0;
-	struct vk_error e2 = { 0 };
+	struct vk_error e2 = {0};
 	int r;
 
 	if (!d || d->syntax == VK_QC_SYN_NONE || !o->arg)
@@ -335,7 +336,7 @@ static int parse_option_arg(struct vk_qc_option *o, struct vk_qc_pos *pos, struc
 }
 
 int vk_qc_parse_argv(size_t argc, char *const argv[], const unsigned *lines, unsigned flags,
-                  struct vk_qc_cmdline **out, struct vk_qc_pos *pos, struct vk_error *err)
+                     struct vk_qc_cmdline **out, struct vk_qc_pos *pos, struct vk_error *err)
 {
 	struct vk_qc_cmdline *c = calloc(1, sizeof(*c));
 	size_t i = 0, nprops = 0;
@@ -356,7 +357,8 @@ int vk_qc_parse_argv(size_t argc, char *const argv[], const unsigned *lines, uns
 		if (bytes > VK_QC_MAX_TEXT) {
 			pos_set(pos, (long)k, 0, lines ? lines[k] : 0);
 			r = vk_error_set(err, E2BIG, "argument %zu: the arguments run past %u bytes (the input limit, "
-			                 "docs/rules.md)", k, VK_QC_MAX_TEXT);
+			                             "docs/rules.md)",
+			                 k, VK_QC_MAX_TEXT);
 			goto fail;
 		}
 	}
@@ -417,7 +419,8 @@ int vk_qc_parse_argv(size_t argc, char *const argv[], const unsigned *lines, uns
 			if (r == 0 && (nprops += o->nprops) > VK_QC_MAX_PROPS) {
 				pos_set(pos, (long)i, 0, 0);
 				r = vk_error_set(err, E2BIG, "argument %zu (of -%s): more than %u properties in the "
-				                 "command line (the input limit, docs/rules.md)", i, o->name, VK_QC_MAX_PROPS);
+				                             "command line (the input limit, docs/rules.md)",
+				                 i, o->name, VK_QC_MAX_PROPS);
 			}
 			if (r < 0) {
 				if (pos)
@@ -480,9 +483,9 @@ static int wordvec_push(struct wordvec *v, char *word, unsigned line)
 }
 
 int vk_qc_split_args_text(const char *text, size_t len, char ***words, size_t *nwords,
-                       unsigned **lines, struct vk_qc_pos *pos, struct vk_error *err)
+                          unsigned **lines, struct vk_qc_pos *pos, struct vk_error *err)
 {
-	struct wordvec v = { 0 };
+	struct wordvec v = {0};
 	char *buf = malloc(len + 1);
 	size_t i = 0;
 	unsigned line = 1;
@@ -669,7 +672,7 @@ static bool is_assignment(const char *w)
 }
 
 int vk_qc_parse_args_text(const char *text, size_t len, struct vk_qc_cmdline **out,
-                       struct vk_qc_pos *pos, struct vk_error *err)
+                          struct vk_qc_pos *pos, struct vk_error *err)
 {
 	char **words;
 	size_t n, nenv = 0;
@@ -715,7 +718,7 @@ out:
 }
 
 int vk_qc_parse_args_file(const char *path, struct vk_qc_cmdline **out, struct vk_qc_pos *pos,
-                       struct vk_error *err)
+                          struct vk_error *err)
 {
 	_cleanup_free_ char *text = NULL;
 	size_t len;
@@ -744,12 +747,12 @@ int vk_qc_parse_args_file(const char *path, struct vk_qc_cmdline **out, struct v
 }
 
 int vk_qc_parse_pid(const char *proc, pid_t pid, struct vk_qc_cmdline **out, struct vk_qc_pos *pos,
-                 struct vk_error *err)
+                    struct vk_error *err)
 {
 	char path[256];
 	_cleanup_free_ char *text = NULL;
 	_cleanup_free_ char **argv = NULL;
-	struct vk_error e = { 0 };
+	struct vk_error e = {0};
 	size_t len, n = 0;
 	int r;
 

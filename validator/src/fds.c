@@ -68,7 +68,7 @@ static int inv_push(struct vk_fd_inventory *inv, size_t *cap, int fd, bool cloex
 		inv->fds = p;
 		*cap = nc;
 	}
-	inv->fds[inv->n++] = (struct vk_fd_entry){ .fd = fd, .cloexec = cloexec, .flags = flags };
+	inv->fds[inv->n++] = (struct vk_fd_entry){.fd = fd, .cloexec = cloexec, .flags = flags};
 	return 0;
 }
 
@@ -199,7 +199,7 @@ void vk_fd_inventory_free(struct vk_fd_inventory *inv)
 
 static const struct vk_fd_entry *inv_find(const struct vk_fd_inventory *inv, int fd)
 {
-	struct vk_fd_entry key = { .fd = fd };
+	struct vk_fd_entry key = {.fd = fd};
 	if (!inv->n)
 		return NULL;
 	return bsearch(&key, inv->fds, inv->n, sizeof(key), fd_entry_cmp);
@@ -297,7 +297,7 @@ static int scan_class(const struct vk_root *root, const char *cls, enum vk_node_
 
 int vk_vfio_nodes_read(const struct vk_root *root, struct vk_vfio_node **nodes, size_t *n, struct vk_error *err)
 {
-	struct nodes ns = { 0 };
+	struct nodes ns = {0};
 	unsigned maj, min;
 	int r = 0;
 
@@ -413,7 +413,11 @@ struct ctx {
 	size_t nnodes;
 	int *named; /* FD numbers the command line names */
 	size_t nnamed, capnamed;
-	struct { int fd; const struct vk_qc_option *o; char bdf[VK_PCI_ADDR_STRLEN]; } *cdevs; /* identified vfio-pci FDs */
+	struct {
+		int fd;
+		const struct vk_qc_option *o;
+		char bdf[VK_PCI_ADDR_STRLEN];
+	} * cdevs; /* identified vfio-pci FDs */
 	size_t ncdevs, capcdevs;
 };
 
@@ -444,16 +448,18 @@ static bool is_named(const struct ctx *x, int fd)
 	return false;
 }
 
-#define ADDF(rule, o, ev, hint, ...)                                                              \
-	do {                                                                                      \
-		char subj_[128];                                                                  \
-		vk__subject((o), subj_, sizeof(subj_));                                           \
+#define ADDF(rule, o, ev, hint, ...) \
+	do { \
+		char subj_[128]; \
+		vk__subject((o), subj_, sizeof(subj_)); \
 		int r_ = vk_report_add(x->r, rule, subj_, (o)->argi, (o)->line, ev, hint, __VA_ARGS__); \
-		if (r_ < 0)                                                                       \
-			return r_;                                                                \
+		if (r_ < 0) \
+			return r_; \
 	} while (0)
 
-enum role { ROLE_VFIO, ROLE_IOMMUFD, ROLE_ADDFD };
+enum role { ROLE_VFIO,
+	    ROLE_IOMMUFD,
+	    ROLE_ADDFD };
 
 /* Open, inheritable, read-write: true when the FD exists (identity may follow). */
 static int check_open_flags(struct ctx *x, const struct vk_qc_option *o, const char *via, int fd, bool rdwr,
@@ -488,7 +494,7 @@ static int check_vfio_identity(struct ctx *x, const struct vk_qc_option *o, cons
 {
 	struct vk_pci_addr a;
 	struct vk_pci_dev_facts f;
-	struct vk_error why = { 0 };
+	struct vk_error why = {0};
 	char ev[PATH_MAX + 1536], d1[160];
 	const struct vk_vfio_node *got = vk_vfio_node_of_fd(ifd, x->nodes, x->nnodes);
 	bool named_dev = vk__vfio_device_addr(o, &a) == 0;
@@ -545,7 +551,7 @@ static int check_iommufd_identity(struct ctx *x, const struct vk_qc_option *o, c
 {
 	const struct vk_vfio_node *want = nodes_find_kind(x->nodes, x->nnodes, VK_NODE_IOMMU);
 	const struct vk_vfio_node *got = vk_vfio_node_of_fd(ifd, x->nodes, x->nnodes);
-	struct vk_error why = { 0 };
+	struct vk_error why = {0};
 	char ev[PATH_MAX + 1536], d1[160];
 	int ret;
 
@@ -621,7 +627,7 @@ static int check_fd_prop(struct ctx *x, const struct vk_qc_option *o, enum role 
 /* Other options' FD properties (-netdev tap,fd=/fds=, -chardev ...,fd=): named, not judged. */
 static int collect_other_fds(struct ctx *x, const struct vk_qc_option *o)
 {
-	static const char *const keys[] = { "fd", "fds", "vhostfd", "vhostfds" };
+	static const char *const keys[] = {"fd", "fds", "vhostfd", "vhostfds"};
 	for (size_t k = 0; k < o->nprops; k++) {
 		bool match = false;
 		for (size_t i = 0; i < VK_ARRAY_SIZE(keys); i++)
@@ -695,7 +701,7 @@ static int check_leaks(struct ctx *x)
 int vk_check_fd_inventory(const struct vk_qc_cmdline *c, const struct vk_fd_inventory *inv,
                           const struct vk_root *root, struct vk_report *r, struct vk_error *err)
 {
-	struct ctx x = { .c = c, .inv = inv, .root = root, .r = r, .err = err };
+	struct ctx x = {.c = c, .inv = inv, .root = root, .r = r, .err = err};
 	int ret = 0;
 
 	if (root && (ret = vk_vfio_nodes_read(root, &x.nodes, &x.nnodes, err)) < 0)

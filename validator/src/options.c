@@ -14,9 +14,18 @@
 
 #include <vfiokit/qemu_cmdline.h>
 
-#define A(n) { n, true, VK_QC_SYN_NONE, NULL, 0 }
-#define F(n) { n, false, VK_QC_SYN_NONE, NULL, 0 }
-#define O(n, k) { n, true, VK_QC_SYN_OPTS, k, 0 }
+#define A(n) \
+	{ \
+		n, true, VK_QC_SYN_NONE, NULL, 0 \
+	}
+#define F(n) \
+	{ \
+		n, false, VK_QC_SYN_NONE, NULL, 0 \
+	}
+#define O(n, k) \
+	{ \
+		n, true, VK_QC_SYN_OPTS, k, 0 \
+	}
 
 /* Sorted by name (bsearch). */
 static const struct vk_qc_optdef optdefs[] = {
@@ -33,10 +42,10 @@ static const struct vk_qc_optdef optdefs[] = {
 	F("async-teardown"),
 	O("audio", "driver"),
 	F("audio-help"),
-	{ "audiodev", true, VK_QC_SYN_KEYVAL, "driver", 600 },
+	{"audiodev", true, VK_QC_SYN_KEYVAL, "driver", 600},
 	O("balloon", NULL),
 	A("bios"),
-	{ "blockdev", true, VK_QC_SYN_KEYVAL, "driver", 209 },
+	{"blockdev", true, VK_QC_SYN_KEYVAL, "driver", 209},
 	O("boot", "order"),
 	A("bt"),
 	A("cdrom"),
@@ -50,7 +59,7 @@ static const struct vk_qc_optdef optdefs[] = {
 	A("d"),
 	F("daemonize"),
 	A("debugcon"),
-	{ "device", true, VK_QC_SYN_OPTS, "driver", 602 },
+	{"device", true, VK_QC_SYN_OPTS, "driver", 602},
 	A("dfilter"),
 	O("display", "type"),
 	O("drive", NULL),
@@ -95,7 +104,7 @@ static const struct vk_qc_optdef optdefs[] = {
 	A("mtdblock"),
 	O("name", "guest"),
 	A("net"),
-	{ "netdev", true, VK_QC_SYN_KEYVAL, "type", 701 },
+	{"netdev", true, VK_QC_SYN_KEYVAL, "type", 701},
 	O("nic", NULL),
 	F("no-acpi"),
 	F("no-fd-bootchk"),
@@ -113,7 +122,7 @@ static const struct vk_qc_optdef optdefs[] = {
 	F("nodefconfig"),
 	F("nographic"),
 	O("numa", "type"),
-	{ "object", true, VK_QC_SYN_KEYVAL, "qom-type", 600 },
+	{"object", true, VK_QC_SYN_KEYVAL, "qom-type", 600},
 	F("old-param"),
 	F("only-migratable"),
 	A("option-rom"),

@@ -37,7 +37,7 @@ static int read_until(int fd, long long deadline, char *buf, size_t *len)
 {
 	for (;;) {
 		long long left = deadline - now_ms();
-		struct pollfd p = { .fd = fd, .events = POLLIN };
+		struct pollfd p = {.fd = fd, .events = POLLIN};
 		if (left <= 0)
 			return -ETIMEDOUT;
 		int n = poll(&p, 1, (int)(left > 1000000 ? 1000000 : left));
@@ -75,7 +75,7 @@ static int wait_until(pid_t pid, long long deadline, int *status)
 			return -errno;
 		if (now_ms() >= deadline)
 			return -ETIMEDOUT;
-		struct timespec ts = { 0, 5 * 1000 * 1000 };
+		struct timespec ts = {0, 5 * 1000 * 1000};
 		nanosleep(&ts, NULL);
 	}
 }

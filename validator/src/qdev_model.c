@@ -11,8 +11,8 @@
 /* Generated from Debian 12's qemu-system-x86_64 by validator/tools/gen-qdev-table.sh. */
 #include "qdev_table_702.inc"
 
-static const struct vk_qdev_model tables[] = { QDEV_TABLE_702 };
-static const unsigned table_versions[] = { 702 };
+static const struct vk_qdev_model tables[] = {QDEV_TABLE_702};
+static const unsigned table_versions[] = {702};
 
 const unsigned *vk_qdev_model_builtin_versions(size_t *n)
 {
@@ -37,7 +37,7 @@ static int type_cmp(const void *a, const void *b)
 
 const struct vk_qdev_type *vk_qdev_model_type(const struct vk_qdev_model *m, const char *name)
 {
-	struct vk_qdev_type key = { .name = name };
+	struct vk_qdev_type key = {.name = name};
 	const struct vk_qdev_type *t;
 
 	if (!m || !name)
@@ -242,10 +242,10 @@ nomem:
 }
 
 int vk_qdev_model_from_help(const char *version_text, const char *list_text, size_t ntypes,
-                         const char *const *names, const char *const *helps, const char *object_help,
-                         struct vk_qdev_model **out, struct vk_error *err)
+                            const char *const *names, const char *const *helps, const char *object_help,
+                            struct vk_qdev_model **out, struct vk_error *err)
 {
-	struct typevec tv = { 0 };
+	struct typevec tv = {0};
 	struct vk_qdev_model *m;
 	unsigned maj, min, mic = 0;
 	const char *p = version_text ? strstr(version_text, "version ") : NULL;

@@ -270,7 +270,7 @@ static bool askable(const char *name)
 static int ask(const char *binary, const char *a1, const char *a2, unsigned timeout_ms, char **out,
                struct vk_error *err)
 {
-	char *argv[] = { (char *)binary, (char *)a1, (char *)a2, NULL };
+	char *argv[] = {(char *)binary, (char *)a1, (char *)a2, NULL};
 	int r = vk_run_capture(argv, timeout_ms, out, NULL);
 
 	if (r == -ETIMEDOUT)
@@ -323,9 +323,9 @@ static int ask_missing(const char *binary, size_t nnames, const char *const *nam
 }
 
 int vk_qdev_model_probe(const char *binary, size_t nnames, const char *const *names,
-                     const struct vk_qdev_probe_opts *opts, struct vk_qdev_model **out, struct vk_error *err)
+                        const struct vk_qdev_probe_opts *opts, struct vk_qdev_model **out, struct vk_error *err)
 {
-	struct answers a = { 0 };
+	struct answers a = {0};
 	struct stat st;
 	char dirbuf[PATH_MAX], hdr[PATH_MAX + 128];
 	const char *dir = cache_dir(opts, dirbuf, sizeof(dirbuf));
@@ -351,7 +351,7 @@ int vk_qdev_model_probe(const char *binary, size_t nnames, const char *const *na
 	if (opts && opts->cache_hit)
 		*opts->cache_hit = !a.dirty;
 	r = vk_qdev_model_from_help(a.version, a.list, a.n, (const char *const *)a.names, (const char *const *)a.helps, a.object,
-	                         out, err);
+	                            out, err);
 	if (r == 0) {
 		const char *p = strstr(a.version, "version ");
 		const char *base = strrchr(binary, '/');

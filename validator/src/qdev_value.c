@@ -37,10 +37,11 @@ static bool str_in(const char *s, const char *const *set)
 
 int vk__qemu_bool(const char *s)
 {
-	static const char *const on[] = { "on", "yes", "true", "y", NULL };
-	static const char *const off[] = { "off", "no", "false", "n", NULL };
+	static const char *const on[] = {"on", "yes", "true", "y", NULL};
+	static const char *const off[] = {"off", "no", "false", "n", NULL};
 
-	return str_in(s, on) ? 1 : str_in(s, off) ? 0 : -1;
+	return str_in(s, on) ? 1 : str_in(s, off) ? 0
+	                                          : -1;
 }
 
 /* qemu_strtoi64(s, NULL, 0): the whole string, base 0; -EINVAL, -ERANGE. */

@@ -15,7 +15,6 @@ int vk__vfio_device_addr(const struct vk_qc_option *o, struct vk_pci_addr *out);
 bool vk__is_placeholder(const char *s);
 void vk__subject(const struct vk_qc_option *o, char *buf, size_t len);
 
-
 #include <vfiokit/qdev_model.h>
 #include <vfiokit/validator.h>
 

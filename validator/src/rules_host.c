@@ -61,7 +61,7 @@ static struct group_members *group_slot(struct group_cache *gc, long group)
 		if (!ns)
 			return NULL;
 		for (size_t i = 0; i < nc; i++)
-			ns[i] = (struct group_members){ .group = -1 };
+			ns[i] = (struct group_members){.group = -1};
 		for (size_t i = 0; i < gc->cap; i++) {
 			size_t h = group_hash(gc->slot[i].group, nc);
 			if (gc->slot[i].group < 0)
@@ -105,7 +105,7 @@ static const struct group_members *group_members(const struct vk_root *root, str
 	}
 	if (g->group == group)
 		return g;
-	*g = (struct group_members){ .group = group };
+	*g = (struct group_members){.group = group};
 	gc->used++;
 	snprintf(path, sizeof(path), "/sys/kernel/iommu_groups/%ld/devices", group);
 	fd = vk_root_openat(root, path, O_RDONLY | O_DIRECTORY | O_NONBLOCK);
@@ -152,7 +152,7 @@ struct group_finding {
 	const char *subj;
 	const char *bdf; /* the device the option names */
 	long group;
-	bool iommufd;    /* VV107, else VV104 */
+	bool iommufd; /* VV107, else VV104 */
 };
 
 static int add_member(const struct group_finding *g, const struct member *m)
@@ -207,7 +207,7 @@ static int check_group(const struct vk_root *root, struct group_cache *gc, const
                        const struct vk_pci_dev_facts *f, struct vk_report *r, struct vk_error *err)
 {
 	char path[128], subj[128], ev[256];
-	struct group_finding g = { .r = r, .o = o, .subj = subj, .bdf = f->bdf, .group = f->iommu_group };
+	struct group_finding g = {.r = r, .o = o, .subj = subj, .bdf = f->bdf, .group = f->iommu_group};
 	int fd;
 
 	vk__subject(o, subj, sizeof(subj));
@@ -235,8 +235,7 @@ static int check_group_iommufd(const struct vk_root *root, struct group_cache *g
                                const struct vk_pci_dev_facts *f, struct vk_report *r, struct vk_error *err)
 {
 	char subj[128];
-	struct group_finding g = { .r = r, .o = o, .subj = subj, .bdf = f->bdf, .group = f->iommu_group,
-	                           .iommufd = true };
+	struct group_finding g = {.r = r, .o = o, .subj = subj, .bdf = f->bdf, .group = f->iommu_group, .iommufd = true};
 
 	vk__subject(o, subj, sizeof(subj));
 	return check_members(root, gc, &g, err);
@@ -245,7 +244,7 @@ static int check_group_iommufd(const struct vk_root *root, struct group_cache *g
 int vk_check_host(const struct vk_qc_cmdline *c, const struct vk_root *root, struct vk_report *r,
                   struct vk_error *err)
 {
-	struct group_cache gc = { 0 };
+	struct group_cache gc = {0};
 	int ret = 0;
 
 	for (size_t i = 0; i < c->nopts && ret >= 0; i++) {

@@ -32,9 +32,21 @@
 
 /* Device types whose secondary bus is named by their id (PCI-PCI bridges, expander bridges). */
 static const char *const bridges[] = {
-	"pcie-root-port", "ioh3420", "pci-bridge", "pci-bridge-seat", "pcie-pci-bridge", "i82801b11-bridge",
-	"x3130-upstream", "xio3130-downstream", "pxb", "pxb-pcie", "pxb-cxl", "cxl-rp", "cxl-upstream",
-	"cxl-downstream", "dec-21154-p2p-bridge",
+	"pcie-root-port",
+	"ioh3420",
+	"pci-bridge",
+	"pci-bridge-seat",
+	"pcie-pci-bridge",
+	"i82801b11-bridge",
+	"x3130-upstream",
+	"xio3130-downstream",
+	"pxb",
+	"pxb-pcie",
+	"pxb-cxl",
+	"cxl-rp",
+	"cxl-upstream",
+	"cxl-downstream",
+	"dec-21154-p2p-bridge",
 };
 
 static bool is_bridge(const char *type)
@@ -48,9 +60,9 @@ static bool is_bridge(const char *type)
 struct occ {
 	int devfn;
 	bool mf;
-	long argi;         /* -1: built in */
-	const char *what;  /* the type: "vfio-pci", "mch" (strings of the command line or static) */
-	const char *id;    /* its id, NULL when none */
+	long argi;        /* -1: built in */
+	const char *what; /* the type: "vfio-pci", "mch" (strings of the command line or static) */
+	const char *id;   /* its id, NULL when none */
 };
 
 /* As QEMU names the device in its message: "vfio-pci,id=hostdev0", "vfio-pci,id=(null)"; built in: "mch". */
@@ -64,33 +76,33 @@ static const char *occ_name(const struct occ *o, char *buf, size_t len)
 
 struct pbus {
 	const char *name;
-	bool auto_ok;      /* we know every device placed without addr= */
+	bool auto_ok; /* we know every device placed without addr= */
 	struct occ *occ;
 	size_t nocc, cap;
 };
 
 /* The machine: its root bus and the devices it puts there itself (hw/i386/pc_q35.c, pc_piix.c). */
 struct machine {
-	const char *root;            /* NULL: not known, the root bus is not judged */
+	const char *root; /* NULL: not known, the root bus is not judged */
 	const struct occ *builtin;
 	size_t nbuiltin;
 	const char *const *other_buses; /* non-PCI buses it has: a PCI device there is not our call */
 };
 
 static const struct occ q35_builtin[] = {
-	{ 0x00, false, -1, "mch", NULL },         /* pc_q35_init(): host bridge 00.0 */
-	{ 0xf8, true, -1, "ICH9-LPC", NULL },     /* 1f.0, multifunction */
-	{ 0xfa, false, -1, "ich9-ahci", NULL },   /* 1f.2 (sata=on, the default) */
-	{ 0xfb, false, -1, "ICH9-SMB", NULL },    /* 1f.3 (smbus=on, the default) */
+	{0x00, false, -1, "mch", NULL},       /* pc_q35_init(): host bridge 00.0 */
+	{0xf8, true, -1, "ICH9-LPC", NULL},   /* 1f.0, multifunction */
+	{0xfa, false, -1, "ich9-ahci", NULL}, /* 1f.2 (sata=on, the default) */
+	{0xfb, false, -1, "ICH9-SMB", NULL},  /* 1f.3 (smbus=on, the default) */
 };
 static const struct occ pc_builtin[] = {
-	{ 0x00, false, -1, "i440FX", NULL },      /* pc_init1(): host bridge 00.0 */
-	{ 0x08, true, -1, "PIIX3", NULL },        /* 01.0, multifunction */
-	{ 0x09, false, -1, "piix3-ide", NULL },   /* 01.1 */
-	{ 0x0b, false, -1, "PIIX4_PM", NULL },    /* 01.3 (acpi=on, the default) */
+	{0x00, false, -1, "i440FX", NULL},    /* pc_init1(): host bridge 00.0 */
+	{0x08, true, -1, "PIIX3", NULL},      /* 01.0, multifunction */
+	{0x09, false, -1, "piix3-ide", NULL}, /* 01.1 */
+	{0x0b, false, -1, "PIIX4_PM", NULL},  /* 01.3 (acpi=on, the default) */
 };
-static const char *const q35_other[] = { "ide.0", "ide.1", "ide.2", "ide.3", "ide.4", "ide.5", "isa.0", "i2c", NULL };
-static const char *const pc_other[] = { "ide.0", "ide.1", "isa.0", "i2c", NULL };
+static const char *const q35_other[] = {"ide.0", "ide.1", "ide.2", "ide.3", "ide.4", "ide.5", "isa.0", "i2c", NULL};
+static const char *const pc_other[] = {"ide.0", "ide.1", "isa.0", "i2c", NULL};
 
 static const char *machine_type(const struct vk_qc_cmdline *c)
 {
@@ -129,10 +141,10 @@ static void machine_of(const struct vk_qc_cmdline *c, struct machine *m)
 	if (!t)
 		return;
 	if (type_is(t, "q35") || strncmp(t, "pc-q35-", 7) == 0) {
-		*m = (struct machine){ "pcie.0", q35_builtin, VK_ARRAY_SIZE(q35_builtin), q35_other };
+		*m = (struct machine){"pcie.0", q35_builtin, VK_ARRAY_SIZE(q35_builtin), q35_other};
 	} else if (type_is(t, "pc") || strncmp(t, "pc-i440fx-", 10) == 0 || strncmp(t, "pc-0.", 5) == 0 ||
 	           strncmp(t, "pc-1.", 5) == 0) {
-		*m = (struct machine){ "pci.0", pc_builtin, VK_ARRAY_SIZE(pc_builtin), pc_other };
+		*m = (struct machine){"pci.0", pc_builtin, VK_ARRAY_SIZE(pc_builtin), pc_other};
 	}
 }
 
@@ -144,11 +156,57 @@ static void machine_of(const struct vk_qc_cmdline *c, struct machine *m)
 static bool adds_no_pci_device(const char *name)
 {
 	static const char *const ok[] = {
-		"machine", "M", "m", "accel", "cpu", "smp", "enable-kvm", "nodefaults", "no-user-config", "S", "qmp",
-		"qmp-pretty", "monitor", "mon", "chardev", "object", "blockdev", "netdev", "name", "uuid", "display",
-		"nographic", "no-reboot", "no-shutdown", "add-fd", "device", "rtc", "overcommit", "sandbox", "msg",
-		"pidfile", "daemonize", "D", "d", "trace", "boot", "global", "serial", "parallel", "vga", "L",
-		"bios", "kernel", "initrd", "append", "preconfig", "numa", "run-with", "compat", "sp", "k",
+		"machine",
+		"M",
+		"m",
+		"accel",
+		"cpu",
+		"smp",
+		"enable-kvm",
+		"nodefaults",
+		"no-user-config",
+		"S",
+		"qmp",
+		"qmp-pretty",
+		"monitor",
+		"mon",
+		"chardev",
+		"object",
+		"blockdev",
+		"netdev",
+		"name",
+		"uuid",
+		"display",
+		"nographic",
+		"no-reboot",
+		"no-shutdown",
+		"add-fd",
+		"device",
+		"rtc",
+		"overcommit",
+		"sandbox",
+		"msg",
+		"pidfile",
+		"daemonize",
+		"D",
+		"d",
+		"trace",
+		"boot",
+		"global",
+		"serial",
+		"parallel",
+		"vga",
+		"L",
+		"bios",
+		"kernel",
+		"initrd",
+		"append",
+		"preconfig",
+		"numa",
+		"run-with",
+		"compat",
+		"sp",
+		"k",
 	};
 	for (size_t i = 0; i < VK_ARRAY_SIZE(ok); i++)
 		if (strcmp(name, ok[i]) == 0)
@@ -240,9 +298,9 @@ struct topo {
 	struct machine mach;
 	struct pbus *buses;
 	size_t nbuses;
-	struct strmap busmap;   /* bus name -> index into buses */
-	struct strmap ids;      /* -device id -> option index (the first) */
-	bool unnamed_bridge;    /* a bridge without id: its bus has a name QEMU made up */
+	struct strmap busmap; /* bus name -> index into buses */
+	struct strmap ids;    /* -device id -> option index (the first) */
+	bool unnamed_bridge;  /* a bridge without id: its bus has a name QEMU made up */
 	struct vk_report *r;
 };
 
@@ -279,13 +337,13 @@ static struct pbus *bus_add(struct topo *t, const char *name, bool auto_ok)
 	return b;
 }
 
-#define ADDO(rule, o, ev, hint, ...)                                                                \
-	do {                                                                                        \
-		char subj_[128];                                                                    \
-		vk__subject((o), subj_, sizeof(subj_));                                             \
+#define ADDO(rule, o, ev, hint, ...) \
+	do { \
+		char subj_[128]; \
+		vk__subject((o), subj_, sizeof(subj_)); \
 		int r_ = vk_report_add(t->r, rule, subj_, (o)->argi, (o)->line, ev, hint, __VA_ARGS__); \
-		if (r_ < 0)                                                                         \
-			return r_;                                                                  \
+		if (r_ < 0) \
+			return r_; \
 	} while (0)
 
 static bool in_list(const char *const *l, const char *s)
@@ -420,7 +478,7 @@ static int place(struct topo *t, const struct vk_qc_option *o, struct pbus *b, c
 	int ret = check_multifunction(t, o, b, devfn, mf);
 	if (ret < 0)
 		return ret;
-	return occ_add(b, &(struct occ){ devfn, mf, o->argi, type, id });
+	return occ_add(b, &(struct occ){devfn, mf, o->argi, type, id});
 }
 
 static int walk(struct topo *t)
@@ -461,7 +519,7 @@ static int walk(struct topo *t)
 		if (is_bridge(mt->name)) {
 			if (!id)
 				t->unnamed_bridge = true;
-			else if (!strmap_get(&t->busmap, id, &(size_t){ 0 }))
+			else if (!strmap_get(&t->busmap, id, &(size_t){0}))
 				bus_add(t, id, true);
 		}
 	}
@@ -470,7 +528,7 @@ static int walk(struct topo *t)
 
 int vk__check_pci_topology(const struct vk_qc_cmdline *c, const struct vk_qemu_caps *caps, struct vk_report *r)
 {
-	struct topo t = { .c = c, .caps = caps, .r = r };
+	struct topo t = {.c = c, .caps = caps, .r = r};
 	size_t ndev = 1;
 	int ret = -ENOMEM;
 

@@ -16,11 +16,11 @@
 
 /* @subj: the option's subject, made once per option (vk__subject() looks its id up: a
  * -device with 300,000 properties must not cost that per finding) */
-#define ADD(rule, o, ev, hint, ...)                                                             \
-	do {                                                                                    \
+#define ADD(rule, o, ev, hint, ...) \
+	do { \
 		int r_ = vk_report_add(r, rule, subj, (o)->argi, (o)->line, ev, hint, __VA_ARGS__); \
-		if (r_ < 0)                                                                     \
-			return r_;                                                              \
+		if (r_ < 0) \
+			return r_; \
 	} while (0)
 
 bool vk__model_exact(const struct vk_qemu_caps *caps)
@@ -59,7 +59,7 @@ static int check_repeats(const struct vk_qc_option *o, const char *subj, bool *l
 	if (!v)
 		return -ENOMEM;
 	for (size_t k = 0; k < o->nprops; k++)
-		v[k] = (struct propref){ &o->props[k], k };
+		v[k] = (struct propref){&o->props[k], k};
 	if (o->nprops > 1)
 		qsort(v, o->nprops, sizeof(*v), propref_cmp);
 	for (size_t k = 0; k < o->nprops; k++) {
@@ -80,7 +80,7 @@ static int check_repeats(const struct vk_qc_option *o, const char *subj, bool *l
 /* VV028: JSON "id"/"bus" that is not a string: qdict_get_try_str() returns NULL, QEMU goes on without. */
 static int check_json_own_keys(const struct vk_qc_option *o, const char *subj, struct vk_report *r)
 {
-	static const char *const keys[] = { "id", "bus" };
+	static const char *const keys[] = {"id", "bus"};
 	char ev[256];
 
 	for (size_t i = 0; o->json && i < VK_ARRAY_SIZE(keys); i++) {

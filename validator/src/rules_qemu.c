@@ -153,13 +153,13 @@ bool vk__is_placeholder(const char *s)
 	return end[1] == '\0' || strcmp(end + 1, "-dup") == 0;
 }
 
-#define ADD(rule, o, ev, hint, ...)                                                              \
-	do {                                                                                     \
-		char subj_[128];                                                                 \
-		vk__subject((o), subj_, sizeof(subj_));                                          \
+#define ADD(rule, o, ev, hint, ...) \
+	do { \
+		char subj_[128]; \
+		vk__subject((o), subj_, sizeof(subj_)); \
 		int r_ = vk_report_add(r, rule, subj_, (o)->argi, (o)->line, ev, hint, __VA_ARGS__); \
-		if (r_ < 0)                                                                      \
-			return r_;                                                               \
+		if (r_ < 0) \
+			return r_; \
 	} while (0)
 
 static const char *version_str(const struct vk_qemu_caps *caps, char *buf, size_t len)
@@ -181,7 +181,8 @@ static int check_json_strings(const struct vk_qc_option *o, struct vk_report *r,
 			char hint[256];
 			snprintf(hint, sizeof(hint), "write \"%s\":\"%s\"", p->key, p->value);
 			ADD("VV012", o, ev, hint, "%s must be a JSON string; QEMU refuses a %s here", p->key,
-			    p->kind == VK_QC_V_NUMBER ? "number" : p->kind == VK_QC_V_BOOL ? "boolean" : "non-string");
+			    p->kind == VK_QC_V_NUMBER ? "number" : p->kind == VK_QC_V_BOOL ? "boolean"
+			                                                                   : "non-string");
 		}
 	}
 	return 0;
@@ -245,7 +246,7 @@ static void keyed_mark_first(struct keyed *v, size_t n)
 		qsort(v, n, sizeof(*v), keyed_cmp);
 	for (size_t i = 0; i < n; i++)
 		v[i].first = i && v[i - 1].space == v[i].space && strcmp(v[i - 1].key, v[i].key) == 0 ? v[i - 1].first
-		                                                                                       : v[i].idx;
+		                                                                                      : v[i].idx;
 }
 
 /* The first entry with @key in @space of an array sorted by keyed_mark_first(), or NULL. */
@@ -270,8 +271,12 @@ struct idspace {
 };
 
 static const struct idspace idspaces[] = {
-	{ "device", "id" }, { "object", "id" }, { "netdev", "id" }, { "chardev", "id" },
-	{ "blockdev", "node-name" }, { "audiodev", "id" },
+	{"device", "id"},
+	{"object", "id"},
+	{"netdev", "id"},
+	{"chardev", "id"},
+	{"blockdev", "node-name"},
+	{"audiodev", "id"},
 };
 
 static int check_duplicate_ids(const struct vk_qc_cmdline *c, struct vk_report *r)
@@ -288,7 +293,7 @@ static int check_duplicate_ids(const struct vk_qc_cmdline *c, struct vk_report *
 				continue;
 			const char *id = vk_qc_option_get(o, idspaces[s].key);
 			if (id)
-				v[n++] = (struct keyed){ .key = id, .idx = i, .space = s };
+				v[n++] = (struct keyed){.key = id, .idx = i, .space = s};
 			break;
 		}
 	}
@@ -312,8 +317,8 @@ static int check_duplicate_ids(const struct vk_qc_cmdline *c, struct vk_report *
 static int check_vfio_device(const struct vk_qc_cmdline *c, const struct keyed *objects, size_t nobjects,
                              const struct vk_qc_option *o, const struct vk_qemu_caps *caps, struct vk_report *r)
 {
-		/* a non-string "id" QEMU ignores (qdev_device_add_from_qdict(): qdict_get_try_str()): VV028 */
-	static const char *const strkeys[] = { "host", "sysfsdev", "fd", "iommufd", NULL };
+	/* a non-string "id" QEMU ignores (qdev_device_add_from_qdict(): qdict_get_try_str()): VV028 */
+	static const char *const strkeys[] = {"host", "sysfsdev", "fd", "iommufd", NULL};
 	const struct vk_qc_prop *host = vk_qc_option_prop(o, "host");
 	const struct vk_qc_prop *sysfsdev = vk_qc_option_prop(o, "sysfsdev");
 	const struct vk_qc_prop *fd = vk_qc_option_prop(o, "fd");
@@ -391,7 +396,7 @@ static int keyvec_add(struct keyvec *kv, const char *key, size_t idx, size_t spa
 		kv->v = p;
 		kv->cap = nc;
 	}
-	kv->v[kv->n++] = (struct keyed){ .key = key, .idx = idx, .space = space };
+	kv->v[kv->n++] = (struct keyed){.key = key, .idx = idx, .space = space};
 	return 0;
 }
 
@@ -592,7 +597,7 @@ static int check_options(const struct vk_qc_cmdline *c, const struct vk_qemu_cap
 			ADD("VV013", o, "-device '{...}'", "use QEMU 6.2 or newer, or the key=value form",
 			    "%s cannot parse JSON -device (from QEMU 6.2)", version_str(caps, ver, sizeof(ver)));
 		if (vk__is_iommufd_object(o)) {
-			static const char *const k[] = { "fd", "id", NULL };
+			static const char *const k[] = {"fd", "id", NULL};
 			const struct vk_qc_prop *fd = vk_qc_option_prop(o, "fd");
 			if ((ret = check_json_strings(o, r, k)) < 0)
 				return ret;
@@ -632,7 +637,7 @@ static int check_options(const struct vk_qc_cmdline *c, const struct vk_qemu_cap
 int vk_check_cmdline(const struct vk_qc_cmdline *c, const struct vk_qemu_caps *caps, struct vk_report *r,
                      struct vk_error *err)
 {
-	struct cmdline_index x = { 0 };
+	struct cmdline_index x = {0};
 	int ret;
 
 	if ((ret = cmdline_index_build(c, &x)) < 0 || (ret = check_options(c, caps, &x, r)) < 0 ||

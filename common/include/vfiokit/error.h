@@ -18,7 +18,7 @@ extern "C" {
  * A NULL struct pointer is allowed: the caller then only gets the errno.
  */
 struct vk_error {
-	int code;        /* positive errno of the first error, 0 when none */
+	int code; /* positive errno of the first error, 0 when none */
 	char msg[1024];
 };
 

@@ -37,12 +37,12 @@ enum vk_doctor_status {
 
 /* One check's result. */
 struct vk_doctor_check {
-	const struct vk_rule *rule;     /* VDxxx: id, name, title (what is checked), source */
+	const struct vk_rule *rule; /* VDxxx: id, name, title (what is checked), source */
 	enum vk_doctor_status status;
-	char *subject;                  /* "0000:01:00.0" for a device check, NULL otherwise */
-	char *reason;                   /* one line: why this status */
-	char *fix;                      /* what to do; lines separated by '\n'; NULL on PASS */
-	char **evidence;                /* the paths read (as a user would type them) and values seen */
+	char *subject;   /* "0000:01:00.0" for a device check, NULL otherwise */
+	char *reason;    /* one line: why this status */
+	char *fix;       /* what to do; lines separated by '\n'; NULL on PASS */
+	char **evidence; /* the paths read (as a user would type them) and values seen */
 	size_t n_evidence;
 };
 
@@ -53,25 +53,25 @@ struct vk_doctor_report {
 
 /* The account QEMU runs as (--user). */
 struct vk_doctor_user {
-	char name[64];          /* "" for a numeric uid without a passwd entry */
+	char name[64]; /* "" for a numeric uid without a passwd entry */
 	uid_t uid;
-	gid_t gid;              /* (gid_t)-1 when unknown */
-	gid_t *groups;          /* supplementary groups (primary included), malloc'd */
+	gid_t gid;     /* (gid_t)-1 when unknown */
+	gid_t *groups; /* supplementary groups (primary included), malloc'd */
 	size_t n_groups;
 };
 
 #define VK_DOCTOR_UNLIMITED UINT64_MAX
 
 struct vk_doctor_options {
-	const struct vk_root *root;       /* the host tree (required) */
-	const struct vk_pci_addr *devices;   /* devices to check; NULL/0: every device bound to vfio-pci */
+	const struct vk_root *root;        /* the host tree (required) */
+	const struct vk_pci_addr *devices; /* devices to check; NULL/0: every device bound to vfio-pci */
 	size_t n_devices;
-	const struct vk_doctor_user *user;/* check node access for this account (NULL: skip) */
-	uint64_t memory;                  /* the VM's memory in bytes, 0 = not given */
-	uint64_t memlock;                 /* RLIMIT_MEMLOCK stated by the caller (bytes or VK_DOCTOR_UNLIMITED) */
-	bool memlock_given;               /* false: getrlimit() for the caller, "unknown" for another --user */
-	const char *qemu;                 /* QEMU binary; NULL: search $PATH (see vk_doctor_find_qemu()) */
-	bool skip_qemu;                   /* leave the QEMU check out */
+	const struct vk_doctor_user *user; /* check node access for this account (NULL: skip) */
+	uint64_t memory;                   /* the VM's memory in bytes, 0 = not given */
+	uint64_t memlock;                  /* RLIMIT_MEMLOCK stated by the caller (bytes or VK_DOCTOR_UNLIMITED) */
+	bool memlock_given;                /* false: getrlimit() for the caller, "unknown" for another --user */
+	const char *qemu;                  /* QEMU binary; NULL: search $PATH (see vk_doctor_find_qemu()) */
+	bool skip_qemu;                    /* leave the QEMU check out */
 	/* The root is another host's tree (not this machine's "/"): this
 	 * machine's QEMU and this process's RLIMIT_MEMLOCK say nothing about
 	 * that host, so VD201 without memlock_given and VD301 without qemu are

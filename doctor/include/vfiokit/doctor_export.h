@@ -23,15 +23,15 @@ extern "C" {
 
 /* What a report says about its host beyond the checks. */
 struct vk_doctor_host {
-	char hostname[128];     /* proc/sys/kernel/hostname of the root, "" when it has none */
-	char kernel[128];       /* proc/sys/kernel/osrelease of the root, "" when it has none */
-	struct timespec time;   /* when the run started (CLOCK_REALTIME), set by the caller */
-	int iommu;              /* 1 DMA remapping on (VD001 PASS), 0 off, -1 not checked */
-	int iommufd;            /* 1 iommufd there (VD004 PASS), 0 not, -1 not checked */
-	int cdev;               /* 1 VFIO_DEVICE_CDEV (VD006 PASS), 0 not (FAIL), -1 cannot tell (WARN) */
-	size_t vfio_devices;    /* devices bound to vfio-pci or a variant driver */
-	uint64_t memlock;       /* RLIMIT_MEMLOCK in bytes or VK_DOCTOR_UNLIMITED, when memlock_known */
-	bool memlock_known;     /* false: the limit of another --user or of another host's tree, which
+	char hostname[128];   /* proc/sys/kernel/hostname of the root, "" when it has none */
+	char kernel[128];     /* proc/sys/kernel/osrelease of the root, "" when it has none */
+	struct timespec time; /* when the run started (CLOCK_REALTIME), set by the caller */
+	int iommu;            /* 1 DMA remapping on (VD001 PASS), 0 off, -1 not checked */
+	int iommufd;          /* 1 iommufd there (VD004 PASS), 0 not, -1 not checked */
+	int cdev;             /* 1 VFIO_DEVICE_CDEV (VD006 PASS), 0 not (FAIL), -1 cannot tell (WARN) */
+	size_t vfio_devices;  /* devices bound to vfio-pci or a variant driver */
+	uint64_t memlock;     /* RLIMIT_MEMLOCK in bytes or VK_DOCTOR_UNLIMITED, when memlock_known */
+	bool memlock_known;   /* false: the limit of another --user or of another host's tree, which
 	                         * cannot be read from here */
 };
 

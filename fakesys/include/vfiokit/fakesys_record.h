@@ -26,10 +26,10 @@ extern "C" {
  */
 
 struct vk_fakesys_record_opts {
-	const char *root;          /* the tree to record; NULL means "/" */
-	const char *const *bdfs;   /* record only these (plus parents, group peers, PFs) */
-	size_t n_bdfs;             /* 0: every device */
-	bool redact;               /* leave out label and unrelated cmdline parameters */
+	const char *root;                  /* the tree to record; NULL means "/" */
+	const char *const *bdfs;           /* record only these (plus parents, group peers, PFs) */
+	size_t n_bdfs;                     /* 0: every device */
+	bool redact;                       /* leave out label and unrelated cmdline parameters */
 	const char *const *extra_comments; /* lines written as comments at the top */
 	size_t n_extra_comments;
 };
@@ -75,7 +75,7 @@ int vk_fakesys_import_umockdev(const char *path, FILE *out, FILE *notes, struct 
  * when no device of the recording could be recorded, -EINTR).
  */
 int vk_fakesys_import_umockdev_buffer(const char *name, const char *text, size_t len, FILE *out, FILE *notes,
-                                   struct vk_error *err);
+                                      struct vk_error *err);
 
 #ifdef __cplusplus
 }

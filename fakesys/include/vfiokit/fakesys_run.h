@@ -109,7 +109,7 @@ struct vk_fakesys_run_opts {
  * status), or the errno of the failing step.
  */
 int vk_fakesys_run(struct vtree *t, char *const argv[], const struct vk_fakesys_run_opts *o, int *status,
-                struct vk_error *err);
+                   struct vk_error *err);
 
 /**
  * vk_fakesys_userns_enter() - as an ordinary user, make the calling process root

@@ -127,7 +127,7 @@ struct vk_fakesys_mount_opts {
  * the mount itself fails, -ENOMEM.
  */
 int vk_fakesys_mount(struct vtree *t, const char *mountpoint, const struct vk_fakesys_mount_opts *o,
-                  struct vk_error *err);
+                     struct vk_error *err);
 
 /* How long vk_fakesys_umount() waits, by default, for the mount's users to go
  * and then for its server to exit. */

@@ -23,18 +23,20 @@ extern "C" {
  * an inode to its node with one array index.  A tree rebuilt after a change
  * takes the numbers of the old one (vk_vtree_inherit_inos()), which leaves holes.
  */
-enum vk_vt_type { VK_VT_DIR, VK_VT_FILE, VK_VT_LINK };
+enum vk_vt_type { VK_VT_DIR,
+	          VK_VT_FILE,
+	          VK_VT_LINK };
 
 struct vk_vt_node {
-	const char *name;        /* "" for the root */
-	struct vk_vt_node *parent;  /* the root is its own parent */
+	const char *name;          /* "" for the root */
+	struct vk_vt_node *parent; /* the root is its own parent */
 	uint64_t ino;
-	uint32_t mode;           /* permission bits only; the type is in @type */
+	uint32_t mode; /* permission bits only; the type is in @type */
 	uint32_t uid, gid;
-	uint8_t type;            /* enum vk_vt_type */
-	uint8_t store;           /* what a write does: the tree's builder names it (host_tree.h's
+	uint8_t type;  /* enum vk_vt_type */
+	uint8_t store; /* what a write does: the tree's builder names it (host_tree.h's
 	                          * enum vk_host_store); 0 = nothing beyond the mode */
-	uint8_t kern;            /* how the kernel's filesystem shows it: VT_K_* bits below */
+	uint8_t kern;  /* how the kernel's filesystem shows it: VT_K_* bits below */
 	union {
 		struct {
 			struct vk_vt_node **kids; /* sorted by name after vk_vtree_seal() */
@@ -112,16 +114,16 @@ struct vk_vt_node *vk_vtree_mkdir_at(struct vtree *t, struct vk_vt_node *dir, co
  */
 struct vk_vt_node *vk_vtree_add_dir(struct vtree *t, struct vk_vt_node *dir, const char *name, uint32_t mode);
 struct vk_vt_node *vk_vtree_add_file(struct vtree *t, struct vk_vt_node *dir, const char *name,
-                               const void *data, size_t len, uint32_t mode);
+                                     const void *data, size_t len, uint32_t mode);
 struct vk_vt_node *vk_vtree_add_filef(struct vtree *t, struct vk_vt_node *dir, const char *name, uint32_t mode,
-                                const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+                                      const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 struct vk_vt_node *vk_vtree_add_link(struct vtree *t, struct vk_vt_node *dir, const char *name, const char *target);
 
 /* A file @name in @dir with the content of the file @src of the same tree,
  * not copied (proc/bus/pci's config files are the sysfs config's bytes).
  * NULL with errno EINVAL when @src is not a file, else as vk_vtree_add_file(). */
 struct vk_vt_node *vk_vtree_add_file_same(struct vtree *t, struct vk_vt_node *dir, const char *name, const struct vk_vt_node *src,
-                                    uint32_t mode);
+                                          uint32_t mode);
 
 /* Replace the content of file @n with a copy of @data (the old bytes stay in
  * the arena until the tree is freed).  Returns 0, -EINVAL (not a file), -ENOMEM. */

@@ -42,13 +42,13 @@ enum emul_kind {
 
 /* The caller's credentials, as far as VFIO and iommufd look at them. */
 struct emul_creds {
-	uid_t uid;                /* real uid: iommufd's per-user accounting */
-	pid_t tgid;               /* the mm: type1's and iommufd's per-process accounting */
-	uint64_t memlock_limit;   /* RLIMIT_MEMLOCK soft limit in bytes (UINT64_MAX: unlimited) */
-	uint64_t locked_bytes;    /* what the mm already has locked (VmLck: mlock()) */
-	bool cap_ipc_lock;        /* capable(CAP_IPC_LOCK): pinning is not accounted */
-	bool cap_sys_resource;    /* capable(CAP_SYS_RESOURCE): IOMMU_OPTION_RLIMIT_MODE */
-	bool cap_sys_rawio;       /* capable(CAP_SYS_RAWIO): no-IOMMU groups */
+	uid_t uid;              /* real uid: iommufd's per-user accounting */
+	pid_t tgid;             /* the mm: type1's and iommufd's per-process accounting */
+	uint64_t memlock_limit; /* RLIMIT_MEMLOCK soft limit in bytes (UINT64_MAX: unlimited) */
+	uint64_t locked_bytes;  /* what the mm already has locked (VmLck: mlock()) */
+	bool cap_ipc_lock;      /* capable(CAP_IPC_LOCK): pinning is not accounted */
+	bool cap_sys_resource;  /* capable(CAP_SYS_RESOURCE): IOMMU_OPTION_RLIMIT_MODE */
+	bool cap_sys_rawio;     /* capable(CAP_SYS_RAWIO): no-IOMMU groups */
 };
 
 /*

@@ -16,8 +16,8 @@
 #include "uapi_compat.h"
 
 #define EMUL_PAGE_SIZE 4096ull
-#define EMUL_ALIGN_DOWN(x, a) ((x) & ~((uint64_t)(a) - 1))
-#define EMUL_ALIGN_UP(x, a) (((x) + (a) - 1) & ~((uint64_t)(a) - 1))
+#define EMUL_ALIGN_DOWN(x, a) ((x) & ~((uint64_t)(a)-1))
+#define EMUL_ALIGN_UP(x, a) (((x) + (a)-1) & ~((uint64_t)(a)-1))
 #define EMUL_MAX_RANGES 16
 #define EMUL_MAX_ALLOWED 64
 
@@ -41,16 +41,19 @@ struct emul_range {
 
 /* ---- the host, read from the tree (host.c) --------------------------------------- */
 
-enum emul_iommu_kind { IOMMU_NONE_KIND, VK_IOMMU_INTEL, VK_IOMMU_AMD, IOMMU_OTHER };
+enum emul_iommu_kind { IOMMU_NONE_KIND,
+	               VK_IOMMU_INTEL,
+	               VK_IOMMU_AMD,
+	               IOMMU_OTHER };
 
 struct emul_iommu_info {
 	enum emul_iommu_kind kind;
-	uint64_t cap, ecap;       /* intel-iommu/{cap,ecap} */
-	uint64_t aperture_last;   /* last IOVA a domain translates */
-	uint64_t pgsize_bitmap;   /* the domain's page sizes */
-	bool isolated_msi;        /* interrupt remapping */
-	bool enforce_cc;          /* IOMMU_CAP_ENFORCE_CACHE_COHERENCY */
-	bool dirty_tracking;      /* IOMMU_CAP_DIRTY_TRACKING */
+	uint64_t cap, ecap;     /* intel-iommu/{cap,ecap} */
+	uint64_t aperture_last; /* last IOVA a domain translates */
+	uint64_t pgsize_bitmap; /* the domain's page sizes */
+	bool isolated_msi;      /* interrupt remapping */
+	bool enforce_cc;        /* IOMMU_CAP_ENFORCE_CACHE_COHERENCY */
+	bool dirty_tracking;    /* IOMMU_CAP_DIRTY_TRACKING */
 };
 
 struct emul_resource {
@@ -112,16 +115,16 @@ struct emul_dma {
 	struct emul_dma *next; /* sorted by iova */
 	uint64_t iova, size, vaddr;
 	int prot;
-	pid_t tgid;            /* dma->task: whose mm and rlimit */
+	pid_t tgid; /* dma->task: whose mm and rlimit */
 	bool lock_cap;
-	uint64_t charged;      /* bytes charged to the mm */
+	uint64_t charged; /* bytes charged to the mm */
 };
 
 struct emul_container {
 	struct emul_container *next;
-	unsigned refs;          /* the file and each group set to it (container kref) */
+	unsigned refs; /* the file and each group set to it (container kref) */
 	struct emul_group *groups;
-	int iommu;              /* the VFIO_SET_IOMMU type, 0 when unset */
+	int iommu; /* the VFIO_SET_IOMMU type, 0 when unset */
 	bool noiommu;
 	struct emul_dma *dma;
 	unsigned dma_avail;
@@ -172,18 +175,18 @@ struct emul_device {
 	bool cdev_opened;
 	/* per-open state: vfio_pci_core_enable() .. vfio_pci_core_disable() */
 	uint8_t vconfig[4096];
-	uint8_t physw[4096];   /* writes that went to "hardware" */
+	uint8_t physw[4096]; /* writes that went to "hardware" */
 	uint8_t physw_mask[4096];
 	unsigned cfg_size;
 	bool reset_works;
-	int irq_type;          /* VFIO_PCI_*_IRQ_INDEX in use, IRQ_NONE_TYPE */
-	int intx_trigger;      /* handles (FDs of ours), -1 none */
+	int irq_type;     /* VFIO_PCI_*_IRQ_INDEX in use, IRQ_NONE_TYPE */
+	int intx_trigger; /* handles (FDs of ours), -1 none */
 	bool intx_masked;
-	int *ctx_trigger;      /* MSI/MSI-X vectors */
+	int *ctx_trigger; /* MSI/MSI-X vectors */
 	unsigned nctx;
 	int err_trigger, req_trigger;
 	bool low_power;
-	int pm_wake;           /* the low power entry's wakeup eventfd, -1 none */
+	int pm_wake; /* the low power entry's wakeup eventfd, -1 none */
 	struct emul_ioeventfd *ioeventfds;
 	unsigned nioeventfds;
 	uint8_t vf_token[16];
@@ -200,7 +203,7 @@ struct emul_devfile {
 	struct emul_device *dev;
 	struct emul_file *group_file; /* opened through a group: a reference on it */
 	bool access_granted;
-	struct emul_ictx *ictx;       /* cdev: the bound iommufd (a reference) */
+	struct emul_ictx *ictx; /* cdev: the bound iommufd (a reference) */
 	uint32_t devid;
 };
 
@@ -229,15 +232,17 @@ int device_reset_works(struct emul_call *c, struct emul_device *d, const uint8_t
 
 /* ---- iommufd (iommufd.c, iommufd_ioas.c) ------------------------------------------------- */
 
-enum iobj_type { IOBJ_IOAS = 1, IOBJ_HWPT, IOBJ_DEVICE };
+enum iobj_type { IOBJ_IOAS = 1,
+	         IOBJ_HWPT,
+	         IOBJ_DEVICE };
 
 struct emul_pages {
-	unsigned refs;          /* areas using these pages */
+	unsigned refs; /* areas using these pages */
 	uint64_t uva, length;
 	bool writable;
 	pid_t tgid;
 	uid_t uid;
-	int account;            /* 0 none (CAP_IPC_LOCK), 1 per user, 2 per mm */
+	int account; /* 0 none (CAP_IPC_LOCK), 1 per user, 2 per mm */
 	uint64_t memlock_limit;
 	uint64_t locked_before; /* the mm's VmLck when pinned (per-mm mode) */
 	uint64_t pinned;        /* bytes charged */
@@ -247,7 +252,7 @@ struct emul_area {
 	struct emul_area *next; /* sorted by iova */
 	uint64_t iova, length;
 	struct emul_pages *pages;
-	uint64_t start_byte;    /* offset into pages */
+	uint64_t start_byte; /* offset into pages */
 	int prot;
 };
 
@@ -271,7 +276,7 @@ struct emul_iobj {
 			bool dirty;
 			unsigned ndev;
 			struct emul_iommu_info iommu;
-			long group;       /* the iommu group attached (igroup->hwpt) */
+			long group; /* the iommu group attached (igroup->hwpt) */
 		} hwpt;
 		struct {
 			struct emul_device *dev;
@@ -283,9 +288,9 @@ struct emul_iobj {
 
 struct emul_ictx {
 	struct emul_ictx *next;
-	unsigned refs;          /* the file, bound devices, groups set to it */
+	unsigned refs; /* the file, bound devices, groups set to it */
 	struct emul_iobj **objs;
-	uint32_t nobjs;         /* capacity; ids are 1..nobjs-1 */
+	uint32_t nobjs; /* capacity; ids are 1..nobjs-1 */
 	bool account_mm;
 	uint32_t vfio_ioas;
 };

@@ -692,8 +692,10 @@ struct ioctl_op {
 	uint32_t size, min_size;
 };
 
-#define OP(_cmd, _struct, _last)                                                                                     \
-	{ _cmd, sizeof(struct _struct), offsetof(struct _struct, _last) + sizeof(((struct _struct *)0)->_last) }
+#define OP(_cmd, _struct, _last) \
+	{ \
+		_cmd, sizeof(struct _struct), offsetof(struct _struct, _last) + sizeof(((struct _struct *)0)->_last) \
+	}
 
 static const struct ioctl_op ops[] = {
 	OP(IOMMU_DESTROY, iommu_destroy, id),

@@ -429,7 +429,8 @@ static int map_creds(struct emul_call *c, struct emul_ictx *ictx, struct emul_pa
 	p->locked_before = cr->locked_bytes;
 	/* iopt_alloc_pages(): CAP_IPC_LOCK is never accounted; else per user,
 	 * or per mm with IOMMU_OPTION_RLIMIT_MODE */
-	p->account = cr->cap_ipc_lock ? 0 : ictx->account_mm ? 2 : 1;
+	p->account = cr->cap_ipc_lock ? 0 : ictx->account_mm ? 2
+	                                                     : 1;
 	return 0;
 }
 

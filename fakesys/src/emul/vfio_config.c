@@ -157,7 +157,7 @@ static unsigned ecap_len(const uint8_t *cfg, uint16_t id, unsigned pos)
 struct perm {
 	uint8_t virt[4096];
 	uint8_t write[4096];
-	uint8_t map[4096];   /* cap id (0 for the header), MAP_UNASSIGNED */
+	uint8_t map[4096];    /* cap id (0 for the header), MAP_UNASSIGNED */
 	uint16_t start[4096]; /* start of the capability a byte belongs to */
 };
 
@@ -449,7 +449,8 @@ ssize_t config_rw(struct emul_call *c, struct emul_device *d, uint8_t *buf, size
 		unsigned at = (unsigned)(pos + done);
 		size_t n = count - done, rem = remaining_in_cap(p, at);
 		n = n < rem ? n : rem;
-		n = n >= 4 && !(at % 4) ? 4 : n >= 2 && !(at % 2) ? 2 : 1;
+		n = n >= 4 && !(at % 4) ? 4 : n >= 2 && !(at % 2) ? 2
+		                                                  : 1;
 		bool header_bar = at < PCI_STD_HEADER_SIZEOF &&
 		                  ((at >= PCI_BASE_ADDRESS_0 && at < PCI_BASE_ADDRESS_5 + 4) ||
 		                   (at >= PCI_ROM_ADDRESS && at < PCI_ROM_ADDRESS + 4));

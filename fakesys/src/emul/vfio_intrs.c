@@ -301,4 +301,3 @@ long device_set_irqs(struct emul_call *c, struct emul_device *d, uint64_t arg)
 	free(data);
 	return r;
 }
-

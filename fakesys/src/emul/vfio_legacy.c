@@ -418,7 +418,8 @@ static long type1_get_info(struct emul_call *c, struct emul_container *ct, uint6
 	size_t s2 = EMUL_ALIGN_UP(sizeof(avail), 8);
 	/* iova ranges (none for an empty list) */
 	size_t s3 = ct->niova ? EMUL_ALIGN_UP(sizeof(struct vfio_iommu_type1_info_cap_iova_range) +
-	                                             sizeof(struct vfio_iova_range) * (size_t)ct->niova, 8)
+	                                              sizeof(struct vfio_iova_range) * (size_t)ct->niova,
+	                                      8)
 	                      : 0;
 	size_t base = sizeof(info);
 	mig.header.next = (uint32_t)(base + s1);
@@ -645,7 +646,8 @@ static long type1_dirty_pages(struct emul_call *c, struct emul_container *ct, ui
 		size_t n = bytes - off < sizeof(chunk) ? (size_t)(bytes - off) : sizeof(chunk);
 		for (size_t i = 0; i < n; i++) {
 			uint64_t b = off + i;
-			chunk[i] = (b + 1) * 8 <= npages ? 0xff : b * 8 < npages ? (uint8_t)((1u << (npages - b * 8)) - 1) : 0;
+			chunk[i] = (b + 1) * 8 <= npages ? 0xff : b * 8 < npages ? (uint8_t)((1u << (npages - b * 8)) - 1)
+			                                                         : 0;
 		}
 		if (copy_to_user(c, (uint64_t)(uintptr_t)range.bitmap.data + off, chunk, n) < 0)
 			return -EFAULT;

@@ -46,7 +46,6 @@ bool srv_open_writable(struct fs *fs, const struct vk_vt_node *n)
 	return srv_is_standin(n) || (fs->model && write_kind(n, arg, sizeof(arg)) != VK_HOST_STORE_NONE);
 }
 
-
 /* ---- rebuilding after a change -------------------------------------------- */
 
 static int apply_overrides(struct fs *fs, struct vtree *t, struct vk_error *err)
@@ -388,7 +387,9 @@ static int ctl_device(struct fs *fs, const char *cmd, char *args, struct vk_erro
 	char *w[2];
 	struct vk_pci_addr a;
 	int r = ctl_words(args, w, bind ? 2 : 1, bind ? 2 : 1,
-	                  bind ? "bind BDF DRIVER" : !strcmp(cmd, "unbind") ? "unbind BDF" : "remove BDF", err);
+	                  bind ? "bind BDF DRIVER" : !strcmp(cmd, "unbind") ? "unbind BDF"
+	                                                                    : "remove BDF",
+	                  err);
 
 	if (r < 0 || (r = ctl_addr(w[0], &a, err)) < 0)
 		return r;
@@ -410,7 +411,8 @@ static int ctl_change(struct fs *fs, const char *cmd, char *args, struct vk_erro
 		r = ctl_node(fs, !strcmp(cmd, "chmod"), args, err);
 	else
 		r = ctl_device(fs, cmd, args, err);
-	return r == 0 ? fs_rebuild(fs, err) : r < 0 ? r : 0;
+	return r == 0 ? fs_rebuild(fs, err) : r < 0 ? r
+	                                            : 0;
 }
 
 static bool is_change_verb(const char *cmd)
@@ -588,4 +590,3 @@ void srv_run_step(struct fs *fs, char *cmds)
 	fs->last_result = res;
 	pthread_mutex_unlock(&fs->ctl_mu);
 }
-

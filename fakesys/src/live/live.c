@@ -430,13 +430,10 @@ int live_new_id(struct vk_host_model *m, const char *drv, const char *buf, size_
 	(void)len;
 	if (fields < 2)
 		return vk_error_set(err, EINVAL, "new_id: expected 'VENDOR DEVICE [SUBVENDOR SUBDEVICE CLASS MASK DATA]'");
-	struct vk_host_dynid id = {.vendor = vendor, .device = device, .subvendor = subvendor, .subdevice = subdevice,
-	                        .class_code = cls, .class_mask = cls_mask};
+	struct vk_host_dynid id = {.vendor = vendor, .device = device, .subvendor = subvendor, .subdevice = subdevice, .class_code = cls, .class_mask = cls_mask};
 	if (fields != 7) {
 		/* the kernel probes its tables with a device of these ids */
-		struct vk_host_device probe = {.vendor = (uint16_t)vendor, .device = (uint16_t)device,
-		                            .subsystem_vendor = (uint16_t)subvendor, .subsystem_device = (uint16_t)subdevice,
-		                            .class_code = cls};
+		struct vk_host_device probe = {.vendor = (uint16_t)vendor, .device = (uint16_t)device, .subsystem_vendor = (uint16_t)subvendor, .subsystem_device = (uint16_t)subdevice, .class_code = cls};
 		if (has_dynid(m, drv, &probe) || has_native_id(m, drv, &probe))
 			return vk_error_set(err, EEXIST, "new_id: %s already matches %04x:%04x", drv, vendor, device);
 	}
@@ -611,8 +608,7 @@ static int add_vfs(struct vk_host_model *m, size_t pf, uint16_t num)
 	/* every address must be free before anything changes */
 	for (uint16_t k = 0; k < num; k++) {
 		uint32_t rid = rid0 + 16 + k;
-		struct vk_pci_addr a = {.domain = p->addr.domain, .bus = (uint8_t)(rid >> 8),
-		                     .slot = (uint8_t)((rid >> 3) & 31), .function = (uint8_t)(rid & 7)};
+		struct vk_pci_addr a = {.domain = p->addr.domain, .bus = (uint8_t)(rid >> 8), .slot = (uint8_t)((rid >> 3) & 31), .function = (uint8_t)(rid & 7)};
 		if (rid > 0xffff)
 			return -ERANGE;
 		if (vk_host_model_find(m, &a))
@@ -630,8 +626,7 @@ static int add_vfs(struct vk_host_model *m, size_t pf, uint16_t num)
 		uint32_t rid = rid0 + 16 + k;
 		struct vk_host_device *d = &m->devices[n + k];
 		*d = (struct vk_host_device){
-			.addr = {.domain = p->addr.domain, .bus = (uint8_t)(rid >> 8), .slot = (uint8_t)((rid >> 3) & 31),
-			         .function = (uint8_t)(rid & 7)},
+			.addr = {.domain = p->addr.domain, .bus = (uint8_t)(rid >> 8), .slot = (uint8_t)((rid >> 3) & 31), .function = (uint8_t)(rid & 7)},
 			.parent = p->parent,
 			.vendor = p->vendor,
 			.device = p->sriov_vf_device ? p->sriov_vf_device : p->device,
@@ -673,8 +668,9 @@ static int add_vfs(struct vk_host_model *m, size_t pf, uint16_t num)
 			uint32_t id = free_group_id(m);
 			struct vk_host_group ng = {.id = id, .node = {.mode = 0600, .present = true}, .vfio_minor = -1};
 			ng.type = strdup(p->iommu_group >= 0 && vk_host_model_group(m, (uint32_t)p->iommu_group)
-			                     ? vk_host_model_group(m, (uint32_t)p->iommu_group)->type
-			                     : m->default_group_type ? m->default_group_type : "DMA");
+			                         ? vk_host_model_group(m, (uint32_t)p->iommu_group)->type
+			                 : m->default_group_type ? m->default_group_type
+			                                         : "DMA");
 			ng.members = malloc(sizeof(*ng.members));
 			if (!ng.type || !ng.members) {
 				free(ng.type);

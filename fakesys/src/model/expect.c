@@ -180,7 +180,7 @@ static int parse_resolver(struct yreader *y, const struct ynode *v, struct vk_fa
 			}
 		if (!found)
 			return yr_fail(y, val, "resolver",
-			                     "'%s' is neither a cdev path (/dev/vfio/devices/vfioN) nor one of: " CLASS_LIST, s);
+			               "'%s' is neither a cdev path (/dev/vfio/devices/vfioN) nor one of: " CLASS_LIST, s);
 	}
 	return 0;
 }
@@ -510,8 +510,9 @@ static int access_key(struct yreader *y, const char *key, const struct ynode *v,
 			if (!strcmp(s, log_ops[i]))
 				return yr_dup_string(y, v, key, &a->op);
 		return yr_fail(y, v, key,
-		                     "'%s' is not an operation of the log (open, opendir, read, readdir, readlink, "
-		                     "lookup, getattr, write, any)", s);
+		               "'%s' is not an operation of the log (open, opendir, read, readdir, readlink, "
+		               "lookup, getattr, write, any)",
+		               s);
 	}
 	if (!strcmp(key, "flags")) {
 		r = yr_string(y, v, key, &s);
@@ -669,20 +670,20 @@ int scenario_parse_expect(struct yreader *y, const struct ynode *v, struct vk_fa
 	vk_fakesys_expect_free(*out);
 	*out = x;
 	r = yr_walk_map(y, v, "expect",
-	                      "resolver, doctor, argv, argv_syntax, argv_devices, validate, set, access, user, "
-	                      "doctor_options, requires",
-	                      expect_key, x);
+	                "resolver, doctor, argv, argv_syntax, argv_devices, validate, set, access, user, "
+	                "doctor_options, requires",
+	                expect_key, x);
 	if (r < 0)
 		return r;
 	if (x->has_argv && !x->has_validate)
 		return yr_fail(y, v, "expect", "'argv' is checked by 'validate: {findings: [...]}' or 'validate: {clean: true}'; add one");
 	if (x->argv && !x->argv_resolver && (x->argv_json || (x->has_argv_devices && !x->has_set && !x->n_access)))
 		return yr_fail(y, v, "expect", "'argv_syntax' and 'argv_devices' apply to 'argv: resolver' "
-		                                     "(and argv_devices to set: and access:) only");
+		                               "(and argv_devices to set: and access:) only");
 	if (x->has_validate && !x->has_argv)
 		x->has_argv = x->argv_resolver = true;
 	if (x->set_fails && x->argv_resolver)
 		return yr_fail(y, v, "expect", "'argv: resolver' needs the set to open, but 'set:' expects it to fail; "
-		                                     "give a literal argv or drop validate:");
+		                               "give a literal argv or drop validate:");
 	return 0;
 }

@@ -18,10 +18,7 @@ static const struct {
 	const char *name;
 	unsigned op;
 } op_names[] = {
-	{"open", VK_FAKESYS_OP_OPEN},         {"read", VK_FAKESYS_OP_READ},       {"readdir", VK_FAKESYS_OP_READDIR},
-	{"readlink", VK_FAKESYS_OP_READLINK}, {"getattr", VK_FAKESYS_OP_GETATTR}, {"lookup", VK_FAKESYS_OP_GETATTR},
-	{"stat", VK_FAKESYS_OP_GETATTR},      {"write", VK_FAKESYS_OP_WRITE},     {"any", VK_FAKESYS_OP_ALL},
-	{"ioctl", VK_FAKESYS_OP_IOCTL}, /* reported by the VFIO emulation (run/seccomp_notify.c) */
+	{"open", VK_FAKESYS_OP_OPEN}, {"read", VK_FAKESYS_OP_READ}, {"readdir", VK_FAKESYS_OP_READDIR}, {"readlink", VK_FAKESYS_OP_READLINK}, {"getattr", VK_FAKESYS_OP_GETATTR}, {"lookup", VK_FAKESYS_OP_GETATTR}, {"stat", VK_FAKESYS_OP_GETATTR}, {"write", VK_FAKESYS_OP_WRITE}, {"any", VK_FAKESYS_OP_ALL}, {"ioctl", VK_FAKESYS_OP_IOCTL}, /* reported by the VFIO emulation (run/seccomp_notify.c) */
 };
 
 #define OP_LIST "open, read, readdir, readlink, getattr (lookup, stat), write, ioctl, any"
@@ -270,7 +267,8 @@ int fault_table_check(struct fault_table *t, unsigned op, const char *path, uint
 			}
 			continue;
 		}
-		uint64_t times = x->f.times ? x->f.times : x->f.nth ? 1 : 0;
+		uint64_t times = x->f.times ? x->f.times : x->f.nth ? 1
+		                                                    : 0;
 		if (k < first || (times && k >= first + times))
 			continue;
 		if (x->f.delay_ms > *delay_ms)
@@ -345,7 +343,7 @@ static int fault_key(struct yreader *y, const char *key, const struct ynode *v, 
 			return r;
 		if (!*s)
 			return yr_fail(y, v, key, "an empty pattern matches nothing; give a path such as "
-			                                "dev/vfio/devices/vfio0 (globs allowed)");
+			                          "dev/vfio/devices/vfio0 (globs allowed)");
 		free(c->f->path);
 		c->f->path = strdup(s[0] == '/' ? s + 1 : s);
 		return c->f->path ? 0 : yr_oom(y);
@@ -363,9 +361,9 @@ static int fault_key(struct yreader *y, const char *key, const struct ynode *v, 
 			return r;
 		if (!(c->f->err = vk_fakesys_errno_parse(s)))
 			return yr_fail(y, v, key,
-			                     "'%s' is not an errno name (EACCES, EBUSY, EIO, ENOENT, ENODEV, ENXIO, EPERM, "
-			                     "EAGAIN, EINVAL...) or number",
-			                     s);
+			               "'%s' is not an errno name (EACCES, EBUSY, EIO, ENOENT, ENODEV, ENXIO, EPERM, "
+			               "EAGAIN, EINVAL...) or number",
+			               s);
 		c->has_errno = true;
 		return 0;
 	}
@@ -461,9 +459,9 @@ static int step_command(struct yreader *y, const struct ynode *v, char **acc)
 		known = strlen(step_verbs[i]) == w && !strncmp(s, step_verbs[i], w);
 	if (!known || strchr(s, '\n'))
 		return yr_fail(y, v, "do",
-		                     "'%s' is not a control command (one line starting with fault, log, bind, unbind, "
-		                     "remove, chmod, set or write; docs/architecture.md, Control channel)",
-		                     s);
+		               "'%s' is not a control command (one line starting with fault, log, bind, unbind, "
+		               "remove, chmod, set or write; docs/architecture.md, Control channel)",
+		               s);
 	size_t old = *acc ? strlen(*acc) : 0;
 	char *n = realloc(*acc, old + strlen(s) + 2);
 	if (!n)

@@ -88,8 +88,7 @@ static int forest_build(const struct vk_host_model *m, struct forest *f)
 	_cleanup_free_ size_t *stack = malloc(k * sizeof(size_t));
 	_cleanup_free_ size_t *next = malloc(k * sizeof(size_t)); /* the next child to visit */
 
-	*f = (struct forest){.n = n, .tin = malloc(k * sizeof(size_t)), .tout = malloc(k * sizeof(size_t)),
-	                     .pkey = malloc(k * sizeof(size_t))};
+	*f = (struct forest){.n = n, .tin = malloc(k * sizeof(size_t)), .tout = malloc(k * sizeof(size_t)), .pkey = malloc(k * sizeof(size_t))};
 	if (!first || !kids || !stack || !next || !f->tin || !f->tout || !f->pkey)
 		return -ENOMEM;
 	for (size_t i = 0; i < n; i++)
@@ -301,7 +300,8 @@ static int build_groups(struct loader *l)
 			return r;
 		struct vk_host_group *g = &m->groups[m->n_groups++];
 		*g = (struct vk_host_group){.id = (uint32_t)m->devices[idx[i]].iommu_group,
-		                         .node = {.mode = 0600, .present = true}, .vfio_minor = -1};
+		                            .node = {.mode = 0600, .present = true},
+		                            .vfio_minor = -1};
 		if (!(g->members = malloc((end - i) * sizeof(*g->members))))
 			return oom(l);
 		for (size_t j = i; j < end; j++)

@@ -18,23 +18,69 @@
 #include "model/model_internal.h"
 
 const char *const host_known_drivers[] = {
-	"vfio-pci", "pci-stub", "pcieport", "nvme", "ahci", "xhci_hcd", "ehci-pci", "ohci-pci",
-	"snd_hda_intel", "e1000e", "igb", "igbvf", "igc", "ixgbe", "ixgbevf", "i40e", "iavf", "ice",
-	"mlx4_core", "mlx5_core", "bnxt_en", "qede", "virtio-pci", "nvidia", "nouveau", "amdgpu",
-	"radeon", "i915", "xe", "ast", "mgag200", "vmd", "megaraid_sas", "mpt3sas", "i801_smbus",
-	"lpc_ich", "shpchp", "idxd", "qat_4xxx",
+	"vfio-pci",
+	"pci-stub",
+	"pcieport",
+	"nvme",
+	"ahci",
+	"xhci_hcd",
+	"ehci-pci",
+	"ohci-pci",
+	"snd_hda_intel",
+	"e1000e",
+	"igb",
+	"igbvf",
+	"igc",
+	"ixgbe",
+	"ixgbevf",
+	"i40e",
+	"iavf",
+	"ice",
+	"mlx4_core",
+	"mlx5_core",
+	"bnxt_en",
+	"qede",
+	"virtio-pci",
+	"nvidia",
+	"nouveau",
+	"amdgpu",
+	"radeon",
+	"i915",
+	"xe",
+	"ast",
+	"mgag200",
+	"vmd",
+	"megaraid_sas",
+	"mpt3sas",
+	"i801_smbus",
+	"lpc_ich",
+	"shpchp",
+	"idxd",
+	"qat_4xxx",
 	/* vfio-pci variant drivers: the .name of each struct pci_driver under drivers/vfio/pci/ */
-	"mlx5_vfio_pci", "hisi_acc_vfio_pci", "pds_vfio_pci", "nvgrace_gpu_vfio_pci", "virtio_vfio_pci",
-	"qat_vfio_pci", "xe-vfio-pci", NULL,
+	"mlx5_vfio_pci",
+	"hisi_acc_vfio_pci",
+	"pds_vfio_pci",
+	"nvgrace_gpu_vfio_pci",
+	"virtio_vfio_pci",
+	"qat_vfio_pci",
+	"xe-vfio-pci",
+	NULL,
 };
 
 const char *vk_host_driver_module(const char *driver)
 {
 	/* Drivers whose module has another name, or that are always built in. */
 	static const char *const map[][2] = {
-		{"vfio-pci", "vfio_pci"}, {"xhci_hcd", "xhci_pci"}, {"ehci-pci", "ehci_pci"},
-		{"ohci-pci", "ohci_pci"}, {"virtio-pci", "virtio_pci"}, {"i801_smbus", "i2c_i801"},
-		{"pcieport", NULL}, {"pci-stub", NULL}, {"shpchp", NULL},
+		{"vfio-pci", "vfio_pci"},
+		{"xhci_hcd", "xhci_pci"},
+		{"ehci-pci", "ehci_pci"},
+		{"ohci-pci", "ohci_pci"},
+		{"virtio-pci", "virtio_pci"},
+		{"i801_smbus", "i2c_i801"},
+		{"pcieport", NULL},
+		{"pci-stub", NULL},
+		{"shpchp", NULL},
 	};
 	static __thread char buf[256];
 
@@ -117,8 +163,9 @@ static int cmp_native(const void *a, const void *b)
 
 	if (c)
 		return c;
-	return x->vendor != y->vendor ? (x->vendor < y->vendor ? -1 : 1)
-	                              : x->device != y->device ? (x->device < y->device ? -1 : 1) : 0;
+	return x->vendor != y->vendor   ? (x->vendor < y->vendor ? -1 : 1)
+	       : x->device != y->device ? (x->device < y->device ? -1 : 1)
+	                                : 0;
 }
 
 /* The IDs of the devices the scenario binds, per driver (host_model.native_ids):
@@ -136,9 +183,7 @@ int host_model_note_native_ids(struct vk_host_model *m)
 			continue;
 		for (size_t k = 0; k < m->n_drivers; k++)
 			if (!strcmp(m->drivers[k], d->driver))
-				m->native_ids[n++] = (struct vk_host_dynid){.driver = m->drivers[k], .vendor = d->vendor,
-				                                         .device = d->device, .subvendor = 0xffffffffu,
-				                                         .subdevice = 0xffffffffu};
+				m->native_ids[n++] = (struct vk_host_dynid){.driver = m->drivers[k], .vendor = d->vendor, .device = d->device, .subvendor = 0xffffffffu, .subdevice = 0xffffffffu};
 	}
 	if (n)
 		qsort(m->native_ids, n, sizeof(*m->native_ids), cmp_native);

@@ -59,8 +59,8 @@ static int sort_devices(struct loader *l)
 			unsigned first = x->line < y->line ? x->line : y->line;
 			const struct dev_src *later = x->line < y->line ? &l->src[idx[i + 1]] : &l->src[idx[i]];
 			return yr_fail(&l->y, later->node, "address",
-			                     "%s is given twice (also at line %u); every PCI function appears once",
-			                     fmt_addr(&x->addr, a), first);
+			               "%s is given twice (also at line %u); every PCI function appears once",
+			               fmt_addr(&x->addr, a), first);
 		}
 	}
 	for (size_t i = 0; i < n; i++) {
@@ -92,26 +92,26 @@ static int resolve_physfn(struct loader *l)
 		int pf = index_of(m, &s->physfn_addr);
 		if (pf < 0)
 			return yr_fail(&l->y, s->physfn_node, "physfn",
-			                     "%s names PF %s, which is not a device of this scenario; a VF exists "
-			                     "only beside its PF: add the PF (with sriov: {totalvfs: N})",
-			                     fmt_addr(&d->addr, a), fmt_addr(&s->physfn_addr, b));
+			               "%s names PF %s, which is not a device of this scenario; a VF exists "
+			               "only beside its PF: add the PF (with sriov: {totalvfs: N})",
+			               fmt_addr(&d->addr, a), fmt_addr(&s->physfn_addr, b));
 		struct vk_host_device *p = &m->devices[pf];
 		if (l->src[pf].has_physfn)
 			return yr_fail(&l->y, s->physfn_node, "physfn", "%s is itself a VF; a VF's physfn must be a PF",
-			                     fmt_addr(&p->addr, b));
+			               fmt_addr(&p->addr, b));
 		if (!p->sriov_totalvfs)
 			return yr_fail(&l->y, s->physfn_node, "physfn",
-			                     "%s is not an SR-IOV PF; give it sriov: {totalvfs: N}", fmt_addr(&p->addr, b));
+			               "%s is not an SR-IOV PF; give it sriov: {totalvfs: N}", fmt_addr(&p->addr, b));
 		if (d->sriov_totalvfs)
 			return yr_fail(&l->y, s->node, "sriov", "%s is a VF and cannot have VFs of its own",
-			                     fmt_addr(&d->addr, a));
+			               fmt_addr(&d->addr, a));
 		if (p->addr.domain != d->addr.domain)
 			return yr_fail(&l->y, s->physfn_node, "physfn", "a VF lives in its PF's PCI domain (%04x), not %04x",
-			                     p->addr.domain, d->addr.domain);
+			               p->addr.domain, d->addr.domain);
 		if (vk_pci_addr_cmp(&d->addr, &p->addr) <= 0)
 			return yr_fail(&l->y, s->physfn_node, "physfn",
-			                     "VF %s must come after its PF %s (VF routing IDs are the PF's plus an offset)",
-			                     fmt_addr(&d->addr, a), fmt_addr(&p->addr, b));
+			               "VF %s must come after its PF %s (VF routing IDs are the PF's plus an offset)",
+			               fmt_addr(&d->addr, a), fmt_addr(&p->addr, b));
 		d->physfn = pf;
 		if (!s->has_parent && l->src[pf].has_parent) {
 			s->has_parent = true;
@@ -129,7 +129,7 @@ static int resolve_physfn(struct loader *l)
 		struct vk_host_device *p = &m->devices[i];
 		if (p->n_vfs > p->sriov_totalvfs)
 			return yr_fail(&l->y, l->src[i].node, "sriov", "%s lists %u VFs but totalvfs is %u",
-			                     fmt_addr(&p->addr, a), p->n_vfs, p->sriov_totalvfs);
+			               fmt_addr(&p->addr, a), p->n_vfs, p->sriov_totalvfs);
 		if (p->n_vfs && !(p->vfs = calloc(p->n_vfs, sizeof(*p->vfs))))
 			return oom(l);
 		p->n_vfs = 0;
@@ -148,7 +148,10 @@ static bool is_bridge(const struct vk_host_device *d)
 }
 
 /* What a walk up a chain of links (parents, or PFs) found for a device. */
-enum { WALK_NEW, WALK_ON_PATH, WALK_ROOT, WALK_LOOP };
+enum { WALK_NEW,
+       WALK_ON_PATH,
+       WALK_ROOT,
+       WALK_LOOP };
 
 /*
  * The first device (in address order) whose parent chain loops.  Each chain is
@@ -196,9 +199,9 @@ static int resolve_parents(struct loader *l)
 		int p = index_of(m, &s->parent_addr);
 		if (p < 0)
 			return yr_fail(&l->y, s->parent_node, "parent",
-			                     "%s is not a device of this scenario; add the bridge (or root port) %s, "
-			                     "or remove parent: to put %s on a root bus",
-			                     fmt_addr(&s->parent_addr, b), fmt_addr(&s->parent_addr, b), fmt_addr(&d->addr, a));
+			               "%s is not a device of this scenario; add the bridge (or root port) %s, "
+			               "or remove parent: to put %s on a root bus",
+			               fmt_addr(&s->parent_addr, b), fmt_addr(&s->parent_addr, b), fmt_addr(&d->addr, a));
 		if (p == (int)i)
 			return yr_fail(&l->y, s->parent_node, "parent", "%s cannot be its own parent", fmt_addr(&d->addr, a));
 		d->parent = p;
@@ -213,11 +216,25 @@ static uint32_t class_for_driver(const char *drv)
 		const char *drv;
 		uint32_t cls;
 	} t[] = {
-		{"nvme", 0x010802}, {"ahci", 0x010601}, {"xhci_hcd", 0x0c0330}, {"ehci-pci", 0x0c0320},
-		{"pcieport", 0x060400}, {"snd_hda_intel", 0x040300}, {"vmd", 0x010400}, {"megaraid_sas", 0x010400},
-		{"mpt3sas", 0x010700}, {"nvidia", 0x030000}, {"nouveau", 0x030000}, {"amdgpu", 0x030000},
-		{"radeon", 0x030000}, {"i915", 0x030000}, {"xe", 0x030000}, {"ast", 0x030000},
-		{"mgag200", 0x030000}, {"i801_smbus", 0x0c0500}, {"lpc_ich", 0x060100},
+		{"nvme", 0x010802},
+		{"ahci", 0x010601},
+		{"xhci_hcd", 0x0c0330},
+		{"ehci-pci", 0x0c0320},
+		{"pcieport", 0x060400},
+		{"snd_hda_intel", 0x040300},
+		{"vmd", 0x010400},
+		{"megaraid_sas", 0x010400},
+		{"mpt3sas", 0x010700},
+		{"nvidia", 0x030000},
+		{"nouveau", 0x030000},
+		{"amdgpu", 0x030000},
+		{"radeon", 0x030000},
+		{"i915", 0x030000},
+		{"xe", 0x030000},
+		{"ast", 0x030000},
+		{"mgag200", 0x030000},
+		{"i801_smbus", 0x0c0500},
+		{"lpc_ich", 0x060100},
 	};
 	static const char *const nics[] = {"e1000e", "igb", "igbvf", "igc", "ixgbe", "ixgbevf", "i40e", "iavf",
 	                                   "ice", "mlx4_core", "mlx5_core", "bnxt_en", "qede", NULL};
@@ -268,8 +285,8 @@ static int derive_from_config(struct loader *l, size_t i)
 		if (*f[k].given) {
 			if (f[k].have != f[k].cfg)
 				return yr_fail(&l->y, s->node, f[k].key,
-				                     "0x%x disagrees with config space (0x%x); drop one of the two", f[k].have,
-				                     f[k].cfg);
+				               "0x%x disagrees with config space (0x%x); drop one of the two", f[k].have,
+				               f[k].cfg);
 			continue;
 		}
 		if (f[k].width == 8)
@@ -364,8 +381,8 @@ static int device_defaults(struct loader *l)
 				inherit_from_pf(l, i);
 			if (!s->has_vendor || !s->has_device)
 				return yr_fail(&l->y, s->node, s->has_vendor ? "device" : "vendor",
-				                     "%s needs vendor: and device: ids (or config:, or physfn: for a VF)",
-				                     fmt_addr(&d->addr, a));
+				               "%s needs vendor: and device: ids (or config:, or physfn: for a VF)",
+				               fmt_addr(&d->addr, a));
 			if (!s->has_class)
 				d->class_code = class_for_driver(d->driver);
 			if (!s->has_ssvid)
@@ -404,23 +421,23 @@ static int check_vfio_modules(struct loader *l, size_t i)
 	if (!strcmp(d->driver, "vfio-pci")) {
 		if (!name_set_has(&l->modules, "vfio_pci"))
 			return yr_fail(&l->y, l->src[i].driver_node, "driver",
-			                     "%s is bound to vfio-pci but kernel.modules lists no vfio_pci; add it "
-			                     "(or {name: vfio_pci, builtin: true})",
-			                     fmt_addr(&d->addr, a));
+			               "%s is bound to vfio-pci but kernel.modules lists no vfio_pci; add it "
+			               "(or {name: vfio_pci, builtin: true})",
+			               fmt_addr(&d->addr, a));
 		return 0;
 	}
 	snprintf(own, sizeof(own), "%s", vk_host_driver_module(d->driver));
 	if (!name_set_has(&l->modules, own))
 		return yr_fail(&l->y, l->src[i].driver_node, "driver",
-		                     "%s is bound to %s, a vfio-pci variant driver, but kernel.modules lists no %s; "
-		                     "add it (or {name: %s, builtin: true})",
-		                     fmt_addr(&d->addr, a), d->driver, own, own);
+		               "%s is bound to %s, a vfio-pci variant driver, but kernel.modules lists no %s; "
+		               "add it (or {name: %s, builtin: true})",
+		               fmt_addr(&d->addr, a), d->driver, own, own);
 	if (!name_set_has(&l->modules, "vfio_pci_core"))
 		return yr_fail(&l->y, l->src[i].driver_node, "driver",
-		                     "%s is bound to %s, a vfio-pci variant driver built on vfio_pci_core, but "
-		                     "kernel.modules lists no vfio_pci_core; add it (or {name: vfio_pci_core, builtin: "
-		                     "true})",
-		                     fmt_addr(&d->addr, a), d->driver);
+		               "%s is bound to %s, a vfio-pci variant driver built on vfio_pci_core, but "
+		               "kernel.modules lists no vfio_pci_core; add it (or {name: vfio_pci_core, builtin: "
+		               "true})",
+		               fmt_addr(&d->addr, a), d->driver);
 	return 0;
 }
 
@@ -435,23 +452,23 @@ static int check_drivers(struct loader *l)
 		struct dev_src *s = &l->src[i];
 		if (d->driver && !model_driver_known(m, d->driver))
 			return yr_fail(&l->y, s->driver_node, "driver",
-			                     "unknown driver '%s' for %s; use the kernel's driver name (as in "
-			                     "/sys/bus/pci/drivers) or declare it under kernel.drivers",
-			                     d->driver, fmt_addr(&d->addr, a));
+			               "unknown driver '%s' for %s; use the kernel's driver name (as in "
+			               "/sys/bus/pci/drivers) or declare it under kernel.drivers",
+			               d->driver, fmt_addr(&d->addr, a));
 		if ((r = check_vfio_modules(l, i)) < 0)
 			return r;
 		if (d->driver && model_add_driver(m, d->driver) < 0)
 			return oom(l);
 		if (!d->driver && (s->has_vfio_index || s->vfio_node_node))
 			return yr_fail(&l->y, s->has_vfio_index ? s->node : s->vfio_node_node,
-			                     s->has_vfio_index ? "vfio_cdev" : "vfio_node",
-			                     "%s has no driver; only a device bound to " VFIO_FAMILY " has a VFIO cdev",
-			                     fmt_addr(&d->addr, a));
+			               s->has_vfio_index ? "vfio_cdev" : "vfio_node",
+			               "%s has no driver; only a device bound to " VFIO_FAMILY " has a VFIO cdev",
+			               fmt_addr(&d->addr, a));
 		if (d->driver && !vk_pci_driver_is_vfio_pci(d->driver) && (s->has_vfio_index || s->vfio_node_node))
 			return yr_fail(&l->y, s->has_vfio_index ? s->node : s->vfio_node_node,
-			                     s->has_vfio_index ? "vfio_cdev" : "vfio_node",
-			                     "%s is bound to %s; only a device bound to " VFIO_FAMILY " has a VFIO cdev",
-			                     fmt_addr(&d->addr, a), d->driver);
+			               s->has_vfio_index ? "vfio_cdev" : "vfio_node",
+			               "%s is bound to %s; only a device bound to " VFIO_FAMILY " has a VFIO cdev",
+			               fmt_addr(&d->addr, a), d->driver);
 	}
 	return 0;
 }
@@ -514,18 +531,18 @@ static int check_topology(struct loader *l)
 			continue; /* behind a domain-creating device such as VMD: a new root bus */
 		if (!is_bridge(p))
 			return yr_fail(&l->y, l->src[i].parent_node, "parent",
-			                     "%s is not a PCI bridge (class 0x%06x); only a bridge or root port "
-			                     "(class 0x0604xx) has devices behind it in the same domain",
-			                     fmt_addr(&p->addr, b), p->class_code);
+			               "%s is not a PCI bridge (class 0x%06x); only a bridge or root port "
+			               "(class 0x0604xx) has devices behind it in the same domain",
+			               fmt_addr(&p->addr, b), p->class_code);
 		if (d->addr.bus <= p->addr.bus)
 			return yr_fail(&l->y, l->src[i].node, "address",
-			                     "%s sits behind bridge %s, so its bus must be above the bridge's bus %02x",
-			                     fmt_addr(&d->addr, a), fmt_addr(&p->addr, b), p->addr.bus);
+			               "%s sits behind bridge %s, so its bus must be above the bridge's bus %02x",
+			               fmt_addr(&d->addr, a), fmt_addr(&p->addr, b), p->addr.bus);
 		if (secondary[d->parent] >= 0 && secondary[d->parent] != d->addr.bus)
 			return yr_fail(&l->y, l->src[i].node, "address",
-			                     "bridge %s forwards to bus %02x (its other devices); %s on bus %02x cannot "
-			                     "also be behind it",
-			                     fmt_addr(&p->addr, b), secondary[d->parent], fmt_addr(&d->addr, a), d->addr.bus);
+			               "bridge %s forwards to bus %02x (its other devices); %s on bus %02x cannot "
+			               "also be behind it",
+			               fmt_addr(&p->addr, b), secondary[d->parent], fmt_addr(&d->addr, a), d->addr.bus);
 		if (secondary[d->parent] < 0)
 			owners[n_owners++] = (struct bus_owner){bus_key(&d->addr), (size_t)d->parent};
 		secondary[d->parent] = d->addr.bus;
@@ -534,9 +551,9 @@ static int check_topology(struct loader *l)
 	for (size_t k = 1; k < n_owners; k++)
 		if (owners[k].key == owners[k - 1].key)
 			return yr_fail(&l->y, l->src[owners[k].bridge].node, "address",
-			                     "bridges %s and %s both forward to bus %02x; each bus has one upstream bridge",
-			                     fmt_addr(&m->devices[owners[k - 1].bridge].addr, a),
-			                     fmt_addr(&m->devices[owners[k].bridge].addr, b), (unsigned)(owners[k].key & 0xff));
+			               "bridges %s and %s both forward to bus %02x; each bus has one upstream bridge",
+			               fmt_addr(&m->devices[owners[k - 1].bridge].addr, a),
+			               fmt_addr(&m->devices[owners[k].bridge].addr, b), (unsigned)(owners[k].key & 0xff));
 	for (size_t i = 0; i < m->n_devices; i++) {
 		struct vk_host_device *d = &m->devices[i];
 		if (d->parent >= 0 && m->devices[d->parent].addr.domain == d->addr.domain)
@@ -544,9 +561,9 @@ static int check_topology(struct loader *l)
 		const struct bus_owner *o = owner_of(owners, n_owners, bus_key(&d->addr));
 		if (o)
 			return yr_fail(&l->y, l->src[i].node, "parent",
-			                     "%s is on bus %02x, the secondary bus of bridge %s: add parent: %s",
-			                     fmt_addr(&d->addr, a), d->addr.bus, fmt_addr(&m->devices[o->bridge].addr, b),
-			                     fmt_addr(&m->devices[o->bridge].addr, b));
+			               "%s is on bus %02x, the secondary bus of bridge %s: add parent: %s",
+			               fmt_addr(&d->addr, a), d->addr.bus, fmt_addr(&m->devices[o->bridge].addr, b),
+			               fmt_addr(&m->devices[o->bridge].addr, b));
 	}
 	return 0;
 }
@@ -578,7 +595,7 @@ static int kernel_defaults(struct loader *l)
 		return oom(l);
 	if (m->noiommu && m->iommu != VK_IOMMU_NONE)
 		return yr_fail(&l->y, NULL, "kernel.noiommu",
-		                     "no-IOMMU mode is only possible without an IOMMU; set kernel.iommu: none");
+		               "no-IOMMU mode is only possible without an IOMMU; set kernel.iommu: none");
 	if (!m->iommu_units)
 		m->iommu_units = 1;
 	if (!m->default_group_type) {
@@ -588,25 +605,26 @@ static int kernel_defaults(struct loader *l)
 	}
 	if (!m->cmdline && !(m->cmdline = strdup(m->iommu == VK_IOMMU_INTEL ? "BOOT_IMAGE=/vmlinuz root=/dev/sda1 ro intel_iommu=on"
 	                                         : m->iommu == VK_IOMMU_AMD ? "BOOT_IMAGE=/vmlinuz root=/dev/sda1 ro amd_iommu=on"
-	                                                                 : "BOOT_IMAGE=/vmlinuz root=/dev/sda1 ro")))
+	                                                                    : "BOOT_IMAGE=/vmlinuz root=/dev/sda1 ro")))
 		return oom(l);
 	if (!m->kernel_release && !(m->kernel_release = strdup("6.8.0-vfiokit")))
 		return oom(l);
 	if (l->modules_given) {
 		if (m->iommufd && !vk_host_model_has_module(m, "iommufd"))
 			return yr_fail(&l->y, l->modules_node, "modules",
-			                     "kernel.iommufd is true but no iommufd module is listed; add iommufd "
-			                     "(or {name: iommufd, builtin: true})");
+			               "kernel.iommufd is true but no iommufd module is listed; add iommufd "
+			               "(or {name: iommufd, builtin: true})");
 		if (m->noiommu && !vk_host_model_has_module(m, "vfio"))
 			return yr_fail(&l->y, l->modules_node, "modules",
-			                     "kernel.noiommu is a parameter of the vfio module, which is not listed");
+			               "kernel.noiommu is a parameter of the vfio module, which is not listed");
 	} else {
 		bool vfio = false;
 		for (size_t i = 0; i < m->n_devices; i++)
 			vfio |= vk_pci_driver_is_vfio_pci(m->devices[i].driver);
 		if (vfio || m->noiommu || m->vfio_device_cdev)
 			for (const char *const *p = (const char *const[]){"vfio", "vfio_pci", "vfio_pci_core",
-			                                                  "vfio_iommu_type1", NULL}; *p; p++)
+			                                                  "vfio_iommu_type1", NULL};
+			     *p; p++)
 				if ((r = add_module(l, *p)) < 0)
 					return r;
 		if (m->iommufd && (r = add_module(l, "iommufd")) < 0)
@@ -630,9 +648,9 @@ static int kernel_defaults(struct loader *l)
 			const char *pv = v->param_values[i];
 			if (!strchr("yY1", pv[0]) && strcasecmp(pv, "on"))
 				return yr_fail(&l->y, l->modules_node, "modules",
-				                     "kernel.noiommu is true but vfio's enable_unsafe_noiommu_mode is '%s'; "
-				                     "drop the parameter or set it to Y",
-				                     v->param_values[i]);
+				               "kernel.noiommu is true but vfio's enable_unsafe_noiommu_mode is '%s'; "
+				               "drop the parameter or set it to Y",
+				               v->param_values[i]);
 			set = true;
 		}
 		if (v && !set) {
@@ -685,9 +703,9 @@ static int synthesize_config(struct loader *l, size_t i, const int *secondary, c
 		if (is_bridge(d) && secondary[i] >= 0 &&
 		    (d->config[0x19] != secondary[i] || d->config[0x1a] < subordinate[i]))
 			return yr_fail(&l->y, l->src[i].node, "config",
-			                     "the bridge's config space forwards buses %02x-%02x, but the devices behind it "
-			                     "are on buses %02x-%02x; fix bytes 0x19/0x1a",
-			                     d->config[0x19], d->config[0x1a], secondary[i], subordinate[i]);
+			               "the bridge's config space forwards buses %02x-%02x, but the devices behind it "
+			               "are on buses %02x-%02x; fix bytes 0x19/0x1a",
+			               d->config[0x19], d->config[0x1a], secondary[i], subordinate[i]);
 		if (multifunction)
 			d->config[0x0e] |= 0x80;
 		return 0;
@@ -731,7 +749,8 @@ static int synthesize_config(struct loader *l, size_t i, const int *secondary, c
 	c[0x3d] = d->physfn >= 0 ? 0 : 1; /* VFs have no INTx */
 	char why[256];
 	int r = pci_caps_synthesize(m, i, why, sizeof(why)); /* the capability list (model/pci_caps.c) */
-	return r == -EINVAL ? yr_fail(&l->y, l->src[i].node, "capabilities", "%s", why) : r < 0 ? oom(l) : 0;
+	return r == -EINVAL ? yr_fail(&l->y, l->src[i].node, "capabilities", "%s", why) : r < 0 ? oom(l)
+	                                                                                        : 0;
 }
 
 static int finish_config(struct loader *l)

@@ -41,20 +41,29 @@
 /* VF BAR windows start here, above the synthesized BAR0s at 0x380000000000 + (i << 24). */
 #define VF_WINDOW_BASE 0x3c0000000000ull
 /* Fixed offsets of the standard capabilities (an X710 has them there too). */
-enum { POS_PM = 0x40, POS_MSI = 0x50, POS_MSIX = 0x70, POS_EXP = 0xa0 };
+enum { POS_PM = 0x40,
+       POS_MSI = 0x50,
+       POS_MSIX = 0x70,
+       POS_EXP = 0xa0 };
 /* drivers/pci/pci.c: PCI_FIND_CAP_TTL, the kernel's bound on a capability walk */
 #define FIND_CAP_TTL 48
 /* PCI_EXP_DEVCTL payload/read request encodings: 256 bytes, 512 bytes */
 #define DEVCTL_DEFAULT (PCI_EXP_DEVCTL_RELAX_EN | PCI_EXP_DEVCTL_EXT_TAG | PCI_EXP_DEVCTL_NOSNOOP_EN | \
-                        PCI_EXP_DEVCTL_PAYLOAD_256B | PCI_EXP_DEVCTL_READRQ_512B)
+	                PCI_EXP_DEVCTL_PAYLOAD_256B | PCI_EXP_DEVCTL_READRQ_512B)
 #define PCIE_BAD_TYPE 0xff /* not PCIe */
 
 static const struct {
 	const char *name;
 	uint32_t bit;
 } cap_names[] = {
-	{"pm", PCI_CAPS_PM},     {"msi", PCI_CAPS_MSI}, {"msix", PCI_CAPS_MSIX},   {"pcie", PCI_CAPS_PCIE},
-	{"aer", PCI_CAPS_AER},   {"acs", PCI_CAPS_ACS}, {"sriov", PCI_CAPS_SRIOV}, {"ari", PCI_CAPS_ARI},
+	{"pm", PCI_CAPS_PM},
+	{"msi", PCI_CAPS_MSI},
+	{"msix", PCI_CAPS_MSIX},
+	{"pcie", PCI_CAPS_PCIE},
+	{"aer", PCI_CAPS_AER},
+	{"acs", PCI_CAPS_ACS},
+	{"sriov", PCI_CAPS_SRIOV},
+	{"ari", PCI_CAPS_ARI},
 };
 
 uint32_t pci_caps_bit(const char *name)
@@ -194,13 +203,11 @@ static uint32_t caps_in_config(const uint8_t *cfg, size_t len)
 	static const struct {
 		uint8_t id;
 		uint32_t bit;
-	} std[] = {{PCI_CAP_ID_PM, PCI_CAPS_PM}, {PCI_CAP_ID_MSI, PCI_CAPS_MSI}, {PCI_CAP_ID_MSIX, PCI_CAPS_MSIX},
-	           {PCI_CAP_ID_EXP, PCI_CAPS_PCIE}};
+	} std[] = {{PCI_CAP_ID_PM, PCI_CAPS_PM}, {PCI_CAP_ID_MSI, PCI_CAPS_MSI}, {PCI_CAP_ID_MSIX, PCI_CAPS_MSIX}, {PCI_CAP_ID_EXP, PCI_CAPS_PCIE}};
 	static const struct {
 		uint16_t id;
 		uint32_t bit;
-	} ext[] = {{PCI_EXT_CAP_ID_ERR, PCI_CAPS_AER}, {PCI_EXT_CAP_ID_ACS, PCI_CAPS_ACS},
-	           {PCI_EXT_CAP_ID_SRIOV, PCI_CAPS_SRIOV}, {PCI_EXT_CAP_ID_ARI, PCI_CAPS_ARI}};
+	} ext[] = {{PCI_EXT_CAP_ID_ERR, PCI_CAPS_AER}, {PCI_EXT_CAP_ID_ACS, PCI_CAPS_ACS}, {PCI_EXT_CAP_ID_SRIOV, PCI_CAPS_SRIOV}, {PCI_EXT_CAP_ID_ARI, PCI_CAPS_ARI}};
 	uint32_t caps = 0;
 
 	for (size_t k = 0; k < sizeof(std) / sizeof(std[0]); k++)
@@ -509,11 +516,10 @@ static void put_express(struct ctx *c, uint8_t *cfg, unsigned next, unsigned typ
 	 * (a VF must have it: SR-IOV 1.1, 6.2); L0s/L1 latency "no limit" */
 	wr32(cfg, POS_EXP + PCI_EXP_DEVCAP,
 	     1 | PCI_EXP_DEVCAP_EXT_TAG | PCI_EXP_DEVCAP_RBER | (function ? PCI_EXP_DEVCAP_FLR : 0) |
-	         (function ? PCI_EXP_DEVCAP_L0S | PCI_EXP_DEVCAP_L1 : 0));
+	             (function ? PCI_EXP_DEVCAP_L0S | PCI_EXP_DEVCAP_L1 : 0));
 	wr16(cfg, POS_EXP + PCI_EXP_DEVCTL, DEVCTL_DEFAULT);
 	/* completion timeout ranges A-D and its disable; ports forward ARI */
-	wr32(cfg, POS_EXP + PCI_EXP_DEVCAP2, 0xf | PCI_EXP_DEVCAP2_COMP_TMOUT_DIS | PCI_EXP_DEVCAP2_LTR |
-	                                         (port ? PCI_EXP_DEVCAP2_ARI : 0));
+	wr32(cfg, POS_EXP + PCI_EXP_DEVCAP2, 0xf | PCI_EXP_DEVCAP2_COMP_TMOUT_DIS | PCI_EXP_DEVCAP2_LTR | (port ? PCI_EXP_DEVCAP2_ARI : 0));
 	if (port && ari_forwarding(c, c->self))
 		wr16(cfg, POS_EXP + PCI_EXP_DEVCTL2, PCI_EXP_DEVCTL2_ARI);
 	/* Link registers: none for a root complex integrated endpoint (no link) and
@@ -532,7 +538,7 @@ static void put_express(struct ctx *c, uint8_t *cfg, unsigned next, unsigned typ
 	}
 	wr32(cfg, POS_EXP + PCI_EXP_LNKCAP,
 	     gen | width << 4 | PCI_EXP_LNKCAP_ASPM_L1 | (uint32_t)(port ? d->addr.slot : 0) << 24 |
-	         (port ? PCI_EXP_LNKCAP_DLLLARC | PCI_EXP_LNKCAP_LBNC : 0));
+	             (port ? PCI_EXP_LNKCAP_DLLLARC | PCI_EXP_LNKCAP_LBNC : 0));
 	if (lwidth) {
 		wr16(cfg, POS_EXP + PCI_EXP_LNKCTL, PCI_EXP_LNKCTL_CCC);
 		wr16(cfg, POS_EXP + PCI_EXP_LNKSTA,
@@ -630,8 +636,7 @@ static void put_ext(struct ctx *c, uint8_t *cfg, uint32_t caps, unsigned type)
 	static const struct {
 		uint32_t bit;
 		unsigned size;
-	} order[] = {{PCI_CAPS_AER, 0x48}, {PCI_CAPS_ACS, 0x08}, {PCI_CAPS_ARI, PCI_EXT_CAP_ARI_SIZEOF},
-	             {PCI_CAPS_SRIOV, PCI_EXT_CAP_SRIOV_SIZEOF}};
+	} order[] = {{PCI_CAPS_AER, 0x48}, {PCI_CAPS_ACS, 0x08}, {PCI_CAPS_ARI, PCI_EXT_CAP_ARI_SIZEOF}, {PCI_CAPS_SRIOV, PCI_EXT_CAP_SRIOV_SIZEOF}};
 	unsigned pos[4], n = 0, at = PCI_CFG_SPACE_SIZE;
 	const struct vk_host_model *m = c->m;
 	bool port = type == PCI_EXP_TYPE_ROOT_PORT || type == PCI_EXP_TYPE_DOWNSTREAM;
@@ -862,7 +867,7 @@ int pci_reset_methods(const struct vk_host_model *m, const struct vk_host_device
 /* drivers/pci/probe.c pci_speed_string() for PCIe speeds (Linux 5.7 and later) */
 static const char *speed_string(unsigned gen)
 {
-	static const char *const s[] = {"Unknown",        "2.5 GT/s PCIe",  "5.0 GT/s PCIe", "8.0 GT/s PCIe",
+	static const char *const s[] = {"Unknown", "2.5 GT/s PCIe", "5.0 GT/s PCIe", "8.0 GT/s PCIe",
 	                                "16.0 GT/s PCIe", "32.0 GT/s PCIe", "64.0 GT/s PCIe"};
 	return gen < sizeof(s) / sizeof(s[0]) ? s[gen] : "Unknown";
 }

@@ -15,14 +15,14 @@
 #include <vfiokit/host_model.h>
 
 /* The capabilities a synthesized config space may carry (host_device.caps). */
-#define PCI_CAPS_PM 0x01u     /* Power Management (PCI_CAP_ID_PM) */
-#define PCI_CAPS_MSI 0x02u    /* MSI (PCI_CAP_ID_MSI) */
-#define PCI_CAPS_MSIX 0x04u   /* MSI-X (PCI_CAP_ID_MSIX) */
-#define PCI_CAPS_PCIE 0x08u   /* PCI Express (PCI_CAP_ID_EXP), and 4096 bytes of config */
-#define PCI_CAPS_AER 0x10u    /* Advanced Error Reporting (PCI_EXT_CAP_ID_ERR) */
-#define PCI_CAPS_ACS 0x20u    /* Access Control Services (PCI_EXT_CAP_ID_ACS) */
-#define PCI_CAPS_SRIOV 0x40u  /* SR-IOV (PCI_EXT_CAP_ID_SRIOV) */
-#define PCI_CAPS_ARI 0x80u    /* Alternative Routing-ID (PCI_EXT_CAP_ID_ARI) */
+#define PCI_CAPS_PM 0x01u          /* Power Management (PCI_CAP_ID_PM) */
+#define PCI_CAPS_MSI 0x02u         /* MSI (PCI_CAP_ID_MSI) */
+#define PCI_CAPS_MSIX 0x04u        /* MSI-X (PCI_CAP_ID_MSIX) */
+#define PCI_CAPS_PCIE 0x08u        /* PCI Express (PCI_CAP_ID_EXP), and 4096 bytes of config */
+#define PCI_CAPS_AER 0x10u         /* Advanced Error Reporting (PCI_EXT_CAP_ID_ERR) */
+#define PCI_CAPS_ACS 0x20u         /* Access Control Services (PCI_EXT_CAP_ID_ACS) */
+#define PCI_CAPS_SRIOV 0x40u       /* SR-IOV (PCI_EXT_CAP_ID_SRIOV) */
+#define PCI_CAPS_ARI 0x80u         /* Alternative Routing-ID (PCI_EXT_CAP_ID_ARI) */
 #define PCI_CAPS_GIVEN 0x80000000u /* the scenario listed them (capabilities:) */
 
 /* The bit of a capabilities: name ("pm", "msix", ...), 0 for an unknown name. */

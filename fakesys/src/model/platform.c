@@ -178,7 +178,8 @@ static int firmware_key(struct yreader *y, const char *key, const struct ynode *
 		const char *s = NULL;
 		if ((r = yr_string(y, yr_item(v, i), key, &s)) < 0)
 			return r;
-		uint32_t bit = !strcmp(s, "DMAR") ? VK_HOST_ACPI_DMAR : !strcmp(s, "IVRS") ? VK_HOST_ACPI_IVRS : 0;
+		uint32_t bit = !strcmp(s, "DMAR") ? VK_HOST_ACPI_DMAR : !strcmp(s, "IVRS") ? VK_HOST_ACPI_IVRS
+		                                                                           : 0;
 		if (!bit)
 			return yr_fail(y, yr_item(v, i), key, "'%s' is not a table fakesys makes (DMAR or IVRS)", s);
 		if (m->acpi_tables & bit)
@@ -235,7 +236,8 @@ static int netif_key(struct yreader *y, const char *key, const struct ynode *v, 
 			return r;
 		if (!ifname_ok(s))
 			return yr_fail(y, v, key, "'%s' is not an interface name (1 to 15 bytes, not . or .., no '/', ':' "
-			               "or space)", s);
+			                          "or space)",
+			               s);
 		return yr_dup_string(y, v, key, &n->name);
 	}
 	if (!strcmp(key, "address")) {
@@ -244,7 +246,8 @@ static int netif_key(struct yreader *y, const char *key, const struct ynode *v, 
 		/* is_valid_ether_addr(): what register_netdev() of a NIC driver accepts */
 		if (parse_mac(s, n->mac) < 0 || (n->mac[0] & 1) || !memcmp(n->mac, (uint8_t[6]){0}, 6))
 			return yr_fail(y, v, key, "'%s' is not a unicast MAC address (aa:bb:cc:dd:ee:ff, not all zero, "
-			               "bit 0 of the first byte clear)", s);
+			                          "bit 0 of the first byte clear)",
+			               s);
 		return 0;
 	}
 	if (!strcmp(key, "state")) {
@@ -277,7 +280,8 @@ int platform_parse_net(struct yreader *y, const struct ynode *v, struct vk_host_
 				return r;
 			if (!ifname_ok(s))
 				return yr_fail(y, it, "net", "'%s' is not an interface name (1 to 15 bytes, not . or .., "
-				               "no '/', ':' or space)", s);
+				                             "no '/', ':' or space)",
+				               s);
 			if (!(n->name = strdup(s)))
 				return yr_oom(y);
 			continue;
@@ -322,7 +326,7 @@ static int cpu_defaults(struct loader *l)
 		               m->cpu_count, m->cpu_nodes);
 	bool intel = !strcmp(m->cpu_vendor, "GenuineIntel");
 	if (!m->cpu_model_name &&
-	    !(m->cpu_model_name = strdup(intel ? "Intel(R) Xeon(R) Gold 6130 CPU @ 2.10GHz"
+	    !(m->cpu_model_name = strdup(intel                                    ? "Intel(R) Xeon(R) Gold 6130 CPU @ 2.10GHz"
 	                                 : !strcmp(m->cpu_vendor, "HygonGenuine") ? "Hygon C86 7185 32-core Processor"
 	                                                                          : "AMD EPYC 7302 16-Core Processor")))
 		return yr_oom(&l->y);
@@ -362,14 +366,16 @@ static int net_checks(struct loader *l)
 		if (!d->driver || vk_pci_driver_is_vfio_pci(d->driver) || !strcmp(d->driver, "pci-stub") ||
 		    !strcmp(d->driver, "pcieport"))
 			return yr_fail(&l->y, node, "net", "%s is %s%s: only a device bound to a network driver has "
-			               "interfaces", a, d->driver ? "bound to " : "without a driver", d->driver ? d->driver : "");
+			                                   "interfaces",
+			               a, d->driver ? "bound to " : "without a driver", d->driver ? d->driver : "");
 		for (size_t k = 0; k < d->n_netifs; k++) {
 			struct vk_host_netif *n = &d->netifs[k];
 			if ((r = name_set_add(&names, n->name)) < 0)
 				return yr_oom(&l->y);
 			if (r == 0)
 				return yr_fail(&l->y, node, "net", "interface %s is named twice (interface names are unique "
-				               "on a host)", n->name);
+				                                   "on a host)",
+				               n->name);
 			/* no address: given (all zero): a locally administered one made
 			 * of the function's address and the interface's place */
 			if (!memcmp(n->mac, (uint8_t[6]){0}, 6)) {
@@ -390,7 +396,8 @@ int scenario_platform_complete(struct loader *l)
 	int r;
 
 	if (!l->acpi_given)
-		m->acpi_tables = m->iommu == VK_IOMMU_INTEL ? VK_HOST_ACPI_DMAR : m->iommu == VK_IOMMU_AMD ? VK_HOST_ACPI_IVRS : 0;
+		m->acpi_tables = m->iommu == VK_IOMMU_INTEL ? VK_HOST_ACPI_DMAR : m->iommu == VK_IOMMU_AMD ? VK_HOST_ACPI_IVRS
+		                                                                                           : 0;
 	if ((r = cpu_defaults(l)) < 0)
 		return r;
 	return net_checks(l);

@@ -156,8 +156,11 @@ static const struct {
 	const char *name;
 	enum vk_iommu_vendor v;
 } iommu_names[] = {
-	{"none", VK_IOMMU_NONE}, {"intel", VK_IOMMU_INTEL}, {"amd", VK_IOMMU_AMD},
-	{"arm-smmu-v3", VK_IOMMU_ARM_SMMU}, {"virtio", VK_IOMMU_VIRTIO},
+	{"none", VK_IOMMU_NONE},
+	{"intel", VK_IOMMU_INTEL},
+	{"amd", VK_IOMMU_AMD},
+	{"arm-smmu-v3", VK_IOMMU_ARM_SMMU},
+	{"virtio", VK_IOMMU_VIRTIO},
 };
 
 const char *vk_iommu_vendor_name(enum vk_iommu_vendor v)
@@ -276,7 +279,7 @@ static int hex_config(struct yreader *y, const struct ynode *v, struct vk_host_d
 	if (hi >= 0 || n < CONFIG_MIN) {
 		free(buf);
 		return yr_fail(y, v, "config", "%s (need whole bytes, at least the %d-byte header)",
-		            hi >= 0 ? "odd number of hex digits" : "too short", CONFIG_MIN);
+		               hi >= 0 ? "odd number of hex digits" : "too short", CONFIG_MIN);
 	}
 	d->config = buf;
 	d->config_len = n < 256 ? 256 : n; /* the kernel always shows at least 256 bytes */
@@ -312,8 +315,8 @@ static int parse_resources(struct yreader *y, const struct ynode *v, struct vk_h
 		}
 		if (d->resources[d->n_resources][1] < d->resources[d->n_resources][0] && d->resources[d->n_resources][1])
 			return yr_fail(y, line, "resources", "end 0x%llx is below start 0x%llx",
-			                     (unsigned long long)d->resources[d->n_resources][1],
-			                     (unsigned long long)d->resources[d->n_resources][0]);
+			               (unsigned long long)d->resources[d->n_resources][1],
+			               (unsigned long long)d->resources[d->n_resources][0]);
 		d->n_resources++;
 	}
 	return 0;
@@ -457,7 +460,7 @@ static int device_key(struct yreader *y, const char *key, const struct ynode *v,
 	return 1;
 }
 
-#define DEVICE_KEYS                                                                                   \
+#define DEVICE_KEYS \
 	"address, parent, physfn, vendor, device, subsystem_vendor, subsystem_device, class, revision, " \
 	"driver, driver_override, label, iommu_group, numa_node, vfio_cdev, vfio_node, config, config_readable, " \
 	"sriov, irq, resources, capabilities, net"
@@ -499,10 +502,10 @@ static int parse_devices(struct yreader *y, const struct ynode *v)
 			return yr_fail(y, dn, "config_readable", "needs config: (the bytes it serves part of)");
 		if (d->config_readable > d->config_len)
 			return yr_fail(y, dn, "config_readable", "%zu bytes, but the config file has %zu",
-			                     d->config_readable, d->config_len);
+			               d->config_readable, d->config_len);
 		if (d->caps && d->config)
 			return yr_fail(y, dn, "capabilities", "lists what a synthesized config space has; with config: "
-			               "the bytes' own list is used, so drop one");
+			                                      "the bytes' own list is used, so drop one");
 	}
 	return 0;
 }
@@ -554,7 +557,9 @@ static int parse_groups(struct yreader *y, const struct ynode *v)
 static int cpu_key(struct yreader *y, const char *key, const struct ynode *v, void *obj)
 {
 	static const char *const vendors[][2] = {
-		{"intel", "GenuineIntel"}, {"amd", "AuthenticAMD"}, {"hygon", "HygonGenuine"},
+		{"intel", "GenuineIntel"},
+		{"amd", "AuthenticAMD"},
+		{"hygon", "HygonGenuine"},
 	};
 	struct vk_host_model *m = loader_of(y)->m;
 	const char *s = NULL;
@@ -599,7 +604,7 @@ static int top_key(struct yreader *y, const char *key, const struct ynode *v, vo
 		r = yr_uint(y, v, key, 0, UINT32_MAX, &u);
 		if (r == 0 && u != 1)
 			return yr_fail(y, v, key, "format version %llu is not supported (this fakesys reads version 1)",
-			            (unsigned long long)u);
+			               (unsigned long long)u);
 		*(bool *)obj = true;
 		return r;
 	}
@@ -609,10 +614,10 @@ static int top_key(struct yreader *y, const char *key, const struct ynode *v, vo
 		return yr_dup_string(y, v, key, &m->description);
 	if (!strcmp(key, "kernel"))
 		return yr_walk_map(y, v, "kernel",
-		                "release, iommu, iommu_units, group_type, vfio_device_cdev, iommufd, noiommu, "
-		                "interrupt_remapping, cmdline, modules, drivers, vfio_cdev_major, vfio_group_major, "
-		                "iommufd_minor",
-		                kernel_key, NULL);
+		                   "release, iommu, iommu_units, group_type, vfio_device_cdev, iommufd, noiommu, "
+		                   "interrupt_remapping, cmdline, modules, drivers, vfio_cdev_major, vfio_group_major, "
+		                   "iommufd_minor",
+		                   kernel_key, NULL);
 	if (!strcmp(key, "devices"))
 		return parse_devices(y, v);
 	if (!strcmp(key, "iommu_groups"))
@@ -666,7 +671,7 @@ static int load_doc(struct loader *l, const char *buf, size_t len)
 }
 
 int vk_host_model_load_buffer(const char *name, const char *buf, size_t len, struct vk_host_model **out,
-                           struct vk_error *err)
+                              struct vk_error *err)
 {
 	struct loader l = {.y = {.file = name, .err = err}};
 	int r;
@@ -696,8 +701,11 @@ int vk_host_model_load_buffer(const char *name, const char *buf, size_t len, str
 
 static const char *file_type(mode_t mode)
 {
-	return S_ISDIR(mode) ? "a directory" : S_ISFIFO(mode) ? "a FIFO" : S_ISSOCK(mode) ? "a socket"
-	       : S_ISCHR(mode) ? "a character device" : S_ISBLK(mode) ? "a block device" : "not a regular file";
+	return S_ISDIR(mode) ? "a directory" : S_ISFIFO(mode) ? "a FIFO"
+	                               : S_ISSOCK(mode)       ? "a socket"
+	                               : S_ISCHR(mode)        ? "a character device"
+	                               : S_ISBLK(mode)        ? "a block device"
+	                                                      : "not a regular file";
 }
 
 int vk_host_model_load(const char *path, struct vk_host_model **out, struct vk_error *err)

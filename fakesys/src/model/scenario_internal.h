@@ -22,16 +22,16 @@ struct dev_src {
 /* One entry of iommu_groups:, applied once the devices made their groups. */
 struct group_spec {
 	uint32_t id;
-	char *type;                /* NULL = the default */
+	char *type;                   /* NULL = the default */
 	struct vk_dev_node_spec spec; /* /dev/vfio/<id> */
 	bool has_id;
 	const struct ynode *node;
 };
 
 struct loader {
-	struct yreader y;       /* first, so that loader_of() finds the loader of a reader */
+	struct yreader y; /* first, so that loader_of() finds the loader of a reader */
 	struct vk_host_model *m;
-	struct dev_src *src;    /* parallel to m->devices until sorted */
+	struct dev_src *src; /* parallel to m->devices until sorted */
 	const struct ynode *modules_node;
 	struct name_set modules; /* the names in m->modules */
 	struct group_spec *group_specs;

@@ -121,7 +121,7 @@ struct frame {
 	struct ynode *node;
 	const struct ynode **kids; /* grown as entries come; copied into the arena at the end */
 	size_t n, cap;
-	uint64_t nodes, bytes;     /* the collection's own cost, aliases expanded */
+	uint64_t nodes, bytes; /* the collection's own cost, aliases expanded */
 	char *anchor;
 };
 
@@ -132,7 +132,7 @@ struct loading {
 	size_t depth;
 	struct anchor *anchors; /* open addressing, power-of-two size */
 	size_t n_anchors, cap_anchors;
-	uint64_t nodes, bytes;  /* of the whole stream, aliases expanded */
+	uint64_t nodes, bytes; /* of the whole stream, aliases expanded */
 	const struct ynode *root;
 	bool have_root;
 };
@@ -215,7 +215,8 @@ static int charge(struct loading *ld, uint64_t nodes, uint64_t bytes, const yaml
 			               "counts as a copy of what it names; see Limits in docs/scenario-format.md)",
 			               alias, (unsigned long long)nodes, YR_MAX_NODES);
 		return fail_at(ld, mark, "more than %u nodes (values, keys and list entries; see Limits in "
-		                         "docs/scenario-format.md)", YR_MAX_NODES);
+		                         "docs/scenario-format.md)",
+		               YR_MAX_NODES);
 	}
 	if (ld->bytes > YR_MAX_BYTES)
 		return fail_at(ld, mark,

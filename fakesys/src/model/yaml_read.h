@@ -22,30 +22,33 @@
  * devices written out in full (every key, 17 resource lines each) stays below
  * all of them.
  */
-#define YR_MAX_BYTES (256u << 20)  /* the text; also the scalar bytes once aliases are expanded */
-#define YR_MAX_DEPTH 64u           /* nested lists and mappings; a scenario needs 5 */
-#define YR_MAX_NODES (8u << 20)    /* scalars, lists and mappings, an alias counting as a copy of its anchor */
-#define YR_MAX_ENTRIES (1u << 20)  /* entries of one list, or pairs of one mapping */
-#define YR_MAX_DIRECTIVES 16u      /* %YAML / %TAG lines (libyaml checks each against all before it) */
+#define YR_MAX_BYTES (256u << 20) /* the text; also the scalar bytes once aliases are expanded */
+#define YR_MAX_DEPTH 64u          /* nested lists and mappings; a scenario needs 5 */
+#define YR_MAX_NODES (8u << 20)   /* scalars, lists and mappings, an alias counting as a copy of its anchor */
+#define YR_MAX_ENTRIES (1u << 20) /* entries of one list, or pairs of one mapping */
+#define YR_MAX_DIRECTIVES 16u     /* %YAML / %TAG lines (libyaml checks each against all before it) */
 
-enum ynode_kind { YN_NONE = 0, YN_SCALAR, YN_SEQ, YN_MAP };
+enum ynode_kind { YN_NONE = 0,
+	          YN_SCALAR,
+	          YN_SEQ,
+	          YN_MAP };
 
 /* One node.  Aliases are not nodes: an alias is the node its anchor names. */
 struct ynode {
-	uint8_t kind;        /* enum ynode_kind */
-	bool plain;          /* a plain (unquoted, not block) scalar */
-	uint32_t line, col;  /* 0-based, as libyaml's marks */
-	size_t n;            /* scalar: bytes; list: entries; mapping: pairs */
+	uint8_t kind;       /* enum ynode_kind */
+	bool plain;         /* a plain (unquoted, not block) scalar */
+	uint32_t line, col; /* 0-based, as libyaml's marks */
+	size_t n;           /* scalar: bytes; list: entries; mapping: pairs */
 	union {
-		const char *str;            /* scalar, NUL-terminated (may hold NULs before n) */
-		const struct ynode **kids;  /* list: n entries; mapping: key, value, key, value... */
+		const char *str;           /* scalar, NUL-terminated (may hold NULs before n) */
+		const struct ynode **kids; /* list: n entries; mapping: key, value, key, value... */
 	};
 };
 
 struct yarena;
 
 struct yreader {
-	const char *file;       /* the name in messages */
+	const char *file; /* the name in messages */
 	struct vk_error *err;
 	const struct ynode *root; /* NULL: an empty stream */
 	struct yarena *arena;

@@ -76,7 +76,7 @@ static void read_resources(struct rec *r, int fd, const char *bdf, struct rdev *
 {
 	_cleanup_free_ char *s = NULL;
 	char what[256];
-	uint64_t (*res)[3] = calloc(17, sizeof(*res));
+	uint64_t(*res)[3] = calloc(17, sizeof(*res));
 	size_t n = 0;
 
 	snprintf(what, sizeof(what), "%s/resource", bdf);
@@ -153,7 +153,8 @@ static int read_device(struct rec *r, int devicesfd, const char *name, struct rd
 		} else {
 			if (clen < 256)
 				note(r, "%s: only %zu bytes readable (not root? the kernel gives others the header only); "
-				        "recorded with config_readable: %zu, so that the replay serves as much", what, clen, clen);
+				        "recorded with config_readable: %zu, so that the replay serves as much",
+				     what, clen, clen);
 			d->config = (uint8_t *)cfg;
 			d->config_len = clen;
 		}
@@ -673,10 +674,16 @@ static bool drop_key(struct rdev *d, const char *key)
 		const char *key;
 		bool *flag;
 	} flags[] = {
-		{"parent", &d->have_parent},       {"physfn", &d->have_physfn},         {"vendor", &d->have_vendor},
-		{"device", &d->have_device},       {"subsystem_vendor", &d->have_svendor},
-		{"subsystem_device", &d->have_sdevice}, {"class", &d->have_class}, {"revision", &d->have_rev},
-		{"numa_node", &d->have_numa},      {"irq", &d->have_irq},
+		{"parent", &d->have_parent},
+		{"physfn", &d->have_physfn},
+		{"vendor", &d->have_vendor},
+		{"device", &d->have_device},
+		{"subsystem_vendor", &d->have_svendor},
+		{"subsystem_device", &d->have_sdevice},
+		{"class", &d->have_class},
+		{"revision", &d->have_rev},
+		{"numa_node", &d->have_numa},
+		{"irq", &d->have_irq},
 	};
 	for (size_t i = 0; i < VK_ARRAY_SIZE(flags); i++)
 		if (!strcmp(key, flags[i].key)) {
@@ -685,8 +692,8 @@ static bool drop_key(struct rdev *d, const char *key)
 			return had;
 		}
 	char **str = !strcmp(key, "driver") ? &d->driver : !strcmp(key, "driver_override") ? &d->override
-	             : !strcmp(key, "label")                                            ? &d->label
-	                                                                                 : NULL;
+	                                           : !strcmp(key, "label")                 ? &d->label
+	                                                                                   : NULL;
 	if (str) {
 		bool had = *str != NULL;
 		free(*str);

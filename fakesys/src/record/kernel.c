@@ -30,7 +30,6 @@ struct rgroup *find_group(struct rec *r, int64_t id)
 	return r->n_groups ? bsearch(&key, r->groups, r->n_groups, sizeof(*r->groups), cmp_group) : NULL;
 }
 
-
 static bool cmdline_keep(const char *t)
 {
 	static const char *const prefixes[] = {"intel_iommu=", "amd_iommu=", "iommu=", "iommu.", "vfio",
@@ -197,7 +196,9 @@ static bool flags_ok(const char *f)
 static void read_cpuinfo(struct rec *r)
 {
 	static const char *const vendors[][2] = {
-		{"GenuineIntel", "intel"}, {"AuthenticAMD", "amd"}, {"HygonGenuine", "hygon"},
+		{"GenuineIntel", "intel"},
+		{"AuthenticAMD", "amd"},
+		{"HygonGenuine", "hygon"},
 	};
 	_cleanup_free_ char *s = NULL;
 

@@ -20,13 +20,13 @@
 #include <vfiokit/pci_addr.h>
 #include <vfiokit/root.h>
 
-#define ATTR_CAP (64u * 1024u)   /* largest attribute read */
-#define CONFIG_CAP 4096u         /* PCIe extended config space */
-#define MAX_ENTRIES 65536u       /* entries read from one directory */
-#define MAX_NOTES 1000u          /* notes kept for the YAML comments; stderr gets them all */
+#define ATTR_CAP (64u * 1024u) /* largest attribute read */
+#define CONFIG_CAP 4096u       /* PCIe extended config space */
+#define MAX_ENTRIES 65536u     /* entries read from one directory */
+#define MAX_NOTES 1000u        /* notes kept for the YAML comments; stderr gets them all */
 
 struct rnode {
-	bool known;   /* false: leave the key out (defaults) */
+	bool known; /* false: leave the key out (defaults) */
 	bool present;
 	uint32_t uid, gid, mode;
 };
@@ -49,7 +49,7 @@ struct rdev {
 	size_t n_res;
 	bool have_irq;
 	uint64_t irq;
-	char **netifs;      /* net/<name>: the interfaces of a NIC on its driver */
+	char **netifs; /* net/<name>: the interfaces of a NIC on its driver */
 	size_t n_netifs;
 	uint64_t totalvfs, vf_device;
 	bool have_vf_device;
@@ -89,10 +89,10 @@ struct rec {
 	char *release, *cmdline;
 	const char *cpu_vendor; /* "intel"/"amd"/"hygon" from proc/cpuinfo, NULL: unknown */
 	bool cpu_hypervisor;
-	uint32_t cpu_count;     /* processor blocks of proc/cpuinfo */
-	char *cpu_model;        /* the first CPU's model name, NULL: not recorded */
-	char *cpu_flags;        /* and its flags line, NULL: not recorded */
-	bool acpi_known;        /* sys/firmware/acpi/tables was there to look at */
+	uint32_t cpu_count; /* processor blocks of proc/cpuinfo */
+	char *cpu_model;    /* the first CPU's model name, NULL: not recorded */
+	char *cpu_flags;    /* and its flags line, NULL: not recorded */
+	bool acpi_known;    /* sys/firmware/acpi/tables was there to look at */
 	bool acpi_dmar, acpi_ivrs;
 	const char *iommu;
 	unsigned units;

@@ -47,8 +47,7 @@ static void ev(struct yw *w, yaml_event_t *event, int made)
 static void map_start(struct yw *w, bool flow)
 {
 	yaml_event_t e;
-	ev(w, &e, yaml_mapping_start_event_initialize(&e, NULL, NULL, 1,
-	                                                flow ? YAML_FLOW_MAPPING_STYLE : YAML_BLOCK_MAPPING_STYLE));
+	ev(w, &e, yaml_mapping_start_event_initialize(&e, NULL, NULL, 1, flow ? YAML_FLOW_MAPPING_STYLE : YAML_BLOCK_MAPPING_STYLE));
 }
 
 static void map_end(struct yw *w)
@@ -60,8 +59,7 @@ static void map_end(struct yw *w)
 static void seq_start(struct yw *w, bool flow)
 {
 	yaml_event_t e;
-	ev(w, &e, yaml_sequence_start_event_initialize(&e, NULL, NULL, 1,
-	                                                 flow ? YAML_FLOW_SEQUENCE_STYLE : YAML_BLOCK_SEQUENCE_STYLE));
+	ev(w, &e, yaml_sequence_start_event_initialize(&e, NULL, NULL, 1, flow ? YAML_FLOW_SEQUENCE_STYLE : YAML_BLOCK_SEQUENCE_STYLE));
 }
 
 static void seq_end(struct yw *w)
@@ -74,8 +72,7 @@ static void scalar(struct yw *w, const char *s, yaml_scalar_style_t style)
 {
 	yaml_event_t e;
 	bool plain = style == YAML_PLAIN_SCALAR_STYLE;
-	ev(w, &e, yaml_scalar_event_initialize(&e, NULL, NULL, (const yaml_char_t *)s, (int)strlen(s), plain, !plain,
-	                                       style));
+	ev(w, &e, yaml_scalar_event_initialize(&e, NULL, NULL, (const yaml_char_t *)s, (int)strlen(s), plain, !plain, style));
 }
 
 /* A plain scalar from a format: numbers, booleans, keywords. */

@@ -39,14 +39,26 @@
 
 /* Attributes the scenario carries; the rest fakesys derives or has no key for. */
 static const char *const carried_attrs[] = {
-	"vendor", "device", "subsystem_vendor", "subsystem_device", "class", "revision", "numa_node",
-	"config", "driver_override", "label", "sriov_totalvfs", "sriov_vf_device", "resource", "irq",
+	"vendor",
+	"device",
+	"subsystem_vendor",
+	"subsystem_device",
+	"class",
+	"revision",
+	"numa_node",
+	"config",
+	"driver_override",
+	"label",
+	"sriov_totalvfs",
+	"sriov_vf_device",
+	"resource",
+	"irq",
 };
 static const char *const carried_links[] = {"driver", "iommu_group", "iommu", "physfn"};
 
 struct imp {
 	struct notes nt;
-	int sysfd;           /* the tree's sys/ */
+	int sysfd; /* the tree's sys/ */
 	size_t blocks, laid_out;
 	const sigset_t *old; /* the caller's signal mask */
 };
@@ -138,10 +150,18 @@ static size_t unescape(char *s)
 		}
 		p++;
 		switch (*p) {
-		case 'n': *o++ = '\n'; break;
-		case 't': *o++ = '\t'; break;
-		case 'r': *o++ = '\r'; break;
-		case '\\': *o++ = '\\'; break;
+		case 'n':
+			*o++ = '\n';
+			break;
+		case 't':
+			*o++ = '\t';
+			break;
+		case 'r':
+			*o++ = '\r';
+			break;
+		case '\\':
+			*o++ = '\\';
+			break;
 		case 'x': {
 			unsigned v = 0;
 			for (int k = 0; k < 2 && isxdigit((unsigned char)p[1]); k++)
@@ -495,13 +515,14 @@ static int import_in_tmpdir(struct imp *im, const char *name, char *text, FILE *
 		if (asprintf(&head, "Imported from the umockdev recording %s by fakesys import-umockdev. umockdev records "
 		                    "sysfs only: no /dev nodes, modules, cmdline or kernel release (defaults apply); IOMMU "
 		                    "groups and units only as the devices' links name them (no group types, no unit "
-		                    "features).", name) < 0 || strv_push(&c, &nc, TAKE_PTR(head)) < 0)
+		                    "features).",
+		             name) < 0 ||
+		    strv_push(&c, &nc, TAKE_PTR(head)) < 0)
 			k = -ENOMEM;
 		for (size_t i = 0; k >= 0 && i < im->nt.n; i++)
 			if (strv_push(&c, &nc, strdup(im->nt.v[i])) < 0)
 				k = -ENOMEM;
-		if (k >= 0 && im->nt.dropped && (asprintf(&head, "%zu more notes not shown", im->nt.dropped) < 0 ||
-		                                 strv_push(&c, &nc, TAKE_PTR(head)) < 0))
+		if (k >= 0 && im->nt.dropped && (asprintf(&head, "%zu more notes not shown", im->nt.dropped) < 0 || strv_push(&c, &nc, TAKE_PTR(head)) < 0))
 			k = -ENOMEM;
 		struct vk_fakesys_record_opts o = {
 			.root = tmpl,
@@ -529,7 +550,7 @@ static int import_in_tmpdir(struct imp *im, const char *name, char *text, FILE *
 }
 
 int vk_fakesys_import_umockdev_buffer(const char *name, const char *text, size_t len, FILE *out, FILE *notes,
-                                   struct vk_error *err)
+                                      struct vk_error *err)
 {
 	struct imp im = {.nt = {.f = notes, .who = "import-umockdev"}};
 	sigset_t ours, old;

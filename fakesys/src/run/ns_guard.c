@@ -282,7 +282,7 @@ static __attribute__((noreturn)) void guard_main(const struct run_ctx *c, const 
 		if (pf[1].revents) {
 			char b;
 			if (recv(ctl, &b, 1, 0) == 1)
-				break;          /* asked to stop */
+				break;      /* asked to stop */
 			caller_gone = true; /* the socket closed: the caller is gone */
 		}
 		if (pf[0].revents)

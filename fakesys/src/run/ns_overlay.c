@@ -45,20 +45,37 @@
 static bool modelled(const struct run_ctx *c, const char *rel)
 {
 	static const char *const pats[] = {
-		"sys/bus/pci", "sys/devices/pci*", "sys/kernel/iommu_groups", "sys/class/iommu",
-		"sys/class/vfio", "sys/class/vfio-dev", "sys/class/pci_bus", "sys/class/misc/vfio",
-		"sys/class/misc/iommu", "sys/devices/virtual/iommu", "sys/devices/virtual/vfio",
-		"sys/devices/virtual/vfio-dev", "sys/devices/virtual/misc/vfio", "sys/devices/virtual/misc/iommu",
-		"sys/module/vfio", "sys/module/vfio_*", "sys/module/iommufd", "dev/vfio", "dev/iommu",
+		"sys/bus/pci",
+		"sys/devices/pci*",
+		"sys/kernel/iommu_groups",
+		"sys/class/iommu",
+		"sys/class/vfio",
+		"sys/class/vfio-dev",
+		"sys/class/pci_bus",
+		"sys/class/misc/vfio",
+		"sys/class/misc/iommu",
+		"sys/devices/virtual/iommu",
+		"sys/devices/virtual/vfio",
+		"sys/devices/virtual/vfio-dev",
+		"sys/devices/virtual/misc/vfio",
+		"sys/devices/virtual/misc/iommu",
+		"sys/module/vfio",
+		"sys/module/vfio_*",
+		"sys/module/iommufd",
+		"dev/vfio",
+		"dev/iommu",
 		/* the firmware tables of the IOMMUs: whether there is one is the scenario's to say */
-		"sys/firmware/acpi/tables/DMAR", "sys/firmware/acpi/tables/IVRS",
+		"sys/firmware/acpi/tables/DMAR",
+		"sys/firmware/acpi/tables/IVRS",
 		/* udev's entries of PCI devices: the scenario's devices have theirs */
 		"run/udev/data/+pci:*",
 	};
 	/* the CPUs and NUMA nodes, when the scenario has them (else the host's show) */
 	static const char *const cpu_pats[] = {
-		"sys/devices/system/cpu/cpu[0-9]*", "sys/bus/cpu/devices",
-		"sys/devices/system/node/node[0-9]*", "sys/bus/node/devices",
+		"sys/devices/system/cpu/cpu[0-9]*",
+		"sys/bus/cpu/devices",
+		"sys/devices/system/node/node[0-9]*",
+		"sys/bus/node/devices",
 	};
 
 	for (size_t i = 0; i < VK_ARRAY_SIZE(pats); i++)
@@ -87,8 +104,14 @@ static bool modelled(const struct run_ctx *c, const char *rel)
 static bool link_dir(const char *rel)
 {
 	static const char *const pats[] = {
-		"sys/class/*", "sys/bus/*", "sys/bus/*/devices", "sys/bus/*/drivers", "sys/bus/*/drivers/*",
-		"sys/dev", "sys/dev/*", "sys/block",
+		"sys/class/*",
+		"sys/bus/*",
+		"sys/bus/*/devices",
+		"sys/bus/*/drivers",
+		"sys/bus/*/drivers/*",
+		"sys/dev",
+		"sys/dev/*",
+		"sys/block",
 	};
 
 	for (size_t i = 0; i < VK_ARRAY_SIZE(pats); i++)

@@ -49,7 +49,9 @@
 #include "seccomp_notify.h"
 
 /* Exit statuses as env(1) and chroot(1) use them. */
-enum { ST_SETUP = 125, ST_NOEXEC = 126, ST_NOTFOUND = 127 };
+enum { ST_SETUP = 125,
+       ST_NOEXEC = 126,
+       ST_NOTFOUND = 127 };
 
 /* What the namespace side tells the caller through a CLOEXEC pipe. */
 struct report {
@@ -58,8 +60,8 @@ struct report {
 		REP_INIT,        /* the init runs: forward signals to @pid */
 		REP_FAIL,        /* instead of the exec, or after a failed one */
 	} kind;
-	int status;          /* REP_FAIL: 125, 126 or 127 */
-	pid_t pid;           /* REP_INIT: the init, in the caller's PID namespace */
+	int status; /* REP_FAIL: 125, 126 or 127 */
+	pid_t pid;  /* REP_INIT: the init, in the caller's PID namespace */
 	struct vk_error e;
 };
 
@@ -155,7 +157,8 @@ static int wait_child(pid_t pid, int *ws)
 /* A wait status as a shell reports it. */
 static int shell_status(int ws)
 {
-	return WIFEXITED(ws) ? WEXITSTATUS(ws) : WIFSIGNALED(ws) ? 128 + WTERMSIG(ws) : ST_SETUP;
+	return WIFEXITED(ws) ? WEXITSTATUS(ws) : WIFSIGNALED(ws) ? 128 + WTERMSIG(ws)
+	                                                         : ST_SETUP;
 }
 
 static __attribute__((noreturn)) void fail_with(int rep_fd, struct report *rep, int status)
@@ -472,7 +475,7 @@ int run_remove_workdir(const struct run_ctx *c, struct vk_error *err)
 }
 
 int vk_fakesys_run(struct vtree *t, char *const argv[], const struct vk_fakesys_run_opts *o, int *status,
-                struct vk_error *err)
+                   struct vk_error *err)
 {
 	static const struct vk_fakesys_run_opts defaults = {0};
 	const struct vk_fakesys_run_opts *opts = o ? o : &defaults;

@@ -16,10 +16,10 @@
 
 struct run_ctx {
 	struct vtree *t;
-	char work[PATH_MAX - 16];  /* the scratch directory */
-	char mnt[PATH_MAX];        /* work/mnt: the FUSE mount */
-	char stage[PATH_MAX];      /* work/stage: a tmpfs inside the namespace while building */
-	char ready[PATH_MAX];      /* work/ready: FIFO the server writes its PID to when mounted */
+	char work[PATH_MAX - 16]; /* the scratch directory */
+	char mnt[PATH_MAX];       /* work/mnt: the FUSE mount */
+	char stage[PATH_MAX];     /* work/stage: a tmpfs inside the namespace while building */
+	char ready[PATH_MAX];     /* work/ready: FIFO the server writes its PID to when mounted */
 	/* Served without a server: the tree materialized on a tmpfs mounted on
 	 * mnt inside the namespace (run_static_wanted()), bound read-only. */
 	bool static_tree;

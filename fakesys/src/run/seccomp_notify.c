@@ -76,9 +76,9 @@
 
 /* What the command child sends with the listener. */
 struct child_msg {
-	int32_t err;      /* 0, or the errno the filter was refused with */
-	int32_t nfds;     /* the listener (unless err), then the static tree's directory */
-	int32_t tree;     /* the static tree's directory was sent (the last FD) */
+	int32_t err;  /* 0, or the errno the filter was refused with */
+	int32_t nfds; /* the listener (unless err), then the static tree's directory */
+	int32_t tree; /* the static tree's directory was sent (the last FD) */
 	uint64_t ns_dev, ns_ino;
 };
 
@@ -87,12 +87,12 @@ struct sup_file {
 	struct sup_file *next;
 	dev_t dev;
 	ino_t ino;
-	int dup;                /* our reference: pidfd_getfd(), or the memfd we installed */
+	int dup; /* our reference: pidfd_getfd(), or the memfd we installed */
 	bool memfd;
-	struct emul_file *ef;   /* NULL when its open failed */
+	struct emul_file *ef; /* NULL when its open failed */
 	int open_err;
-	bool seen;              /* gc mark */
-	char path[80];          /* the node, as the control channel's "ioctl" names it */
+	bool seen;     /* gc mark */
+	char path[80]; /* the node, as the control channel's "ioctl" names it */
 };
 
 /* A stand-in node of the tree. */
@@ -102,9 +102,9 @@ struct standin {
 };
 
 struct vk_supervisor {
-	int sock;               /* our end of the socketpair */
+	int sock; /* our end of the socketpair */
 	int listener;
-	int stop;               /* eventfd */
+	int stop; /* eventfd */
 	pthread_t thread;
 	bool running;
 	dev_t fuse_dev, memfd_dev;
@@ -118,7 +118,7 @@ struct vk_supervisor {
 	ino_t *other;
 	size_t nother, capother;
 	struct seccomp_notif_sizes sizes;
-	int ctl;                /* the live mode's .fakesys/control, -1 without */
+	int ctl; /* the live mode's .fakesys/control, -1 without */
 };
 
 /* One notification being answered. */

@@ -75,14 +75,22 @@ static void flag_names(int flags, char *buf, size_t len)
 		int bit;
 		const char *name;
 	} bits[] = {
-		{O_APPEND, "O_APPEND"}, {O_NONBLOCK, "O_NONBLOCK"}, {O_SYNC, "O_SYNC"},     {O_DIRECT, "O_DIRECT"},
-		{O_DIRECTORY, "O_DIRECTORY"}, {O_NOFOLLOW, "O_NOFOLLOW"}, {O_NOATIME, "O_NOATIME"},
-		{O_CLOEXEC, "O_CLOEXEC"}, {O_TRUNC, "O_TRUNC"}, {O_PATH, "O_PATH"},
+		{O_APPEND, "O_APPEND"},
+		{O_NONBLOCK, "O_NONBLOCK"},
+		{O_SYNC, "O_SYNC"},
+		{O_DIRECT, "O_DIRECT"},
+		{O_DIRECTORY, "O_DIRECTORY"},
+		{O_NOFOLLOW, "O_NOFOLLOW"},
+		{O_NOATIME, "O_NOATIME"},
+		{O_CLOEXEC, "O_CLOEXEC"},
+		{O_TRUNC, "O_TRUNC"},
+		{O_PATH, "O_PATH"},
 	};
 	int acc = flags & O_ACCMODE;
 	size_t pos = (size_t)snprintf(buf, len, "%s",
-	                              acc == O_RDONLY ? "O_RDONLY" : acc == O_WRONLY ? "O_WRONLY" : acc == O_RDWR ? "O_RDWR"
-	                                                                                                          : "O_ACC3");
+	                              acc == O_RDONLY ? "O_RDONLY" : acc == O_WRONLY ? "O_WRONLY"
+	                                                     : acc == O_RDWR         ? "O_RDWR"
+	                                                                             : "O_ACC3");
 	for (size_t i = 0; i < sizeof(bits) / sizeof(bits[0]) && pos < len; i++)
 		if ((flags & bits[i].bit) == bits[i].bit)
 			pos += (size_t)snprintf(buf + pos, len - pos, "|%s", bits[i].name);

@@ -182,7 +182,6 @@ static void rq_path(struct rq *q, const struct vk_vt_node *n, const char *child)
 		snprintf(q->path + len, sizeof(q->path) - (size_t)len, "%s%s", len ? "/" : "", child);
 }
 
-
 /*
  * Count this access against the faults; returns the errno to fail with or 0
  * (EINTR when the kernel interrupted a delay, serve/delay.c).
@@ -343,7 +342,6 @@ bool srv_is_standin(const struct vk_vt_node *n)
 	return n->type == VK_VT_FILE && n->u.file.len > k && !memcmp(n->u.file.data, VK_STANDIN_MAGIC, k);
 }
 
-
 /* ---- operations ---------------------------------------------------------- */
 
 /* Does any file of @t read differently by reader (PCI config space)? */
@@ -498,7 +496,7 @@ struct dir_snap {
 		uint64_t ino;
 		uint8_t type;
 		const char *name; /* into names[] below */
-	} *e;
+	} * e;
 	char names[];
 };
 
@@ -631,8 +629,12 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, b
 
 	size_t pos = 0, total = (snap ? snap->n : (size_t)dir->u.dir.n) + 2;
 	for (size_t i = off < 0 ? 0 : (size_t)off; i < total; i++) {
-		const struct vk_vt_node *k = i == 0 ? dir : i == 1 ? dir->parent : snap ? NULL : dir->u.dir.kids[i - 2];
-		const char *name = i == 0 ? "." : i == 1 ? ".." : snap ? snap->e[i - 2].name : k->name;
+		const struct vk_vt_node *k = i == 0 ? dir : i == 1 ? dir->parent
+		                                    : snap         ? NULL
+		                                                   : dir->u.dir.kids[i - 2];
+		const char *name = i == 0 ? "." : i == 1 ? ".."
+		                          : snap         ? snap->e[i - 2].name
+		                                         : k->name;
 		size_t len;
 
 		/* from a snapshot: the node as it is now, when it still exists */
@@ -838,7 +840,8 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, stru
 	const struct file_snap *snap = (const struct file_snap *)(uintptr_t)fi->fh;
 	size_t len = snap ? snap->len : n->u.file.len;
 	const uint8_t *data = snap ? snap->data : n->u.file.data;
-	size_t cnt = off < 0 || (size_t)off >= len ? 0 : len - (size_t)off < size ? len - (size_t)off : size;
+	size_t cnt = off < 0 || (size_t)off >= len ? 0 : len - (size_t)off < size ? len - (size_t)off
+	                                                                          : size;
 	if (snap && cnt) {
 		/* the reader may close (and the release free the snapshot) as soon
 		 * as the kernel has the reply, while writev() is still returning */
@@ -883,7 +886,7 @@ static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t siz
 		return rq_fail(&q, EROFS);
 	if (srv_is_standin(n))
 		return rq_fail(&q, EINVAL); /* nothing behind the file, as a VFIO device without a region */
-	rq_end(&q); /* the mutation swaps the tree: not under our read lock */
+	rq_end(&q);                         /* the mutation swaps the tree: not under our read lock */
 	long taken = srv_live_write(fs, ino, buf, size, &e);
 	pthread_rwlock_rdlock(&fs->lock);
 	rq_log(&q, taken < 0 ? (int)-taken : 0);
@@ -948,4 +951,3 @@ const struct fuse_lowlevel_ops srv_fs_ops = {
 	.removexattr = srv_removexattr,
 	.fallocate = srv_fallocate,
 };
-

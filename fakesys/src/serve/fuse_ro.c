@@ -49,7 +49,7 @@ void srv_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, const char
 }
 
 void srv_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newparent,
-                      const char *newname, unsigned int flags)
+                const char *newname, unsigned int flags)
 {
 	fuse_reply_err(req, EROFS);
 }
@@ -65,7 +65,7 @@ void srv_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode
 }
 
 void srv_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value, size_t size,
-                        int flags)
+                  int flags)
 {
 	fuse_reply_err(req, EROFS);
 }
@@ -76,7 +76,7 @@ void srv_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 }
 
 void srv_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset, off_t length,
-                         struct fuse_file_info *fi)
+                   struct fuse_file_info *fi)
 {
 	fuse_reply_err(req, EROFS);
 }

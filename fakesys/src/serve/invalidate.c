@@ -163,7 +163,6 @@ int srv_expand_pattern(void *ctx, const char *pattern, uint64_t **inos, size_t *
 
 /* ---- invalidating the kernel's caches ----------------------------------- */
 
-
 static void invals_add(struct invals *iv, uint64_t parent, const char *name, uint64_t ino)
 {
 	if (iv->n == iv->cap) {
@@ -299,4 +298,3 @@ void srv_invalidate_matching(struct fs *fs, const char *pattern)
 	free(named);
 	srv_invals_send(fs, &iv);
 }
-

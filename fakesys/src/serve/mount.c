@@ -35,7 +35,7 @@ static char fuse_last_msg[512];
 static bool fuse_debug;
 
 static void __attribute__((format(printf, 2, 0))) capture_fuse_log(enum fuse_log_level level, const char *fmt,
-                                                                    va_list ap)
+                                                                   va_list ap)
 {
 	if (fuse_debug) {
 		va_list aq;
@@ -478,7 +478,7 @@ static int mount_background(struct vtree *t, const char *real, const struct vk_f
 }
 
 int vk_fakesys_mount(struct vtree *t, const char *mountpoint, const struct vk_fakesys_mount_opts *o,
-                  struct vk_error *err)
+                     struct vk_error *err)
 {
 	static const struct vk_fakesys_mount_opts defaults = {0};
 	char real[PATH_MAX], pidfile[PATH_MAX], logfile[PATH_MAX];

@@ -70,7 +70,7 @@ struct fs {
 	struct access_log log;
 	bool have_log;
 	struct vk_host_model *model; /* NULL: no kernel-like mutations */
-	pthread_mutex_t model_mu; /* serialises mutations and rebuilds */
+	pthread_mutex_t model_mu;    /* serialises mutations and rebuilds */
 	struct override *ovr;
 	size_t n_ovr;
 	struct fuse_session *se;

@@ -496,7 +496,8 @@ static int unmount_waiting(const char *mp, const struct mnt_info *mi, long long 
 
 int vk_fakesys_umount_with(const char *mountpoint, const struct vk_fakesys_umount_opts *o, struct vk_error *err)
 {
-	int timeout = !o || !o->timeout_ms ? VK_FAKESYS_UMOUNT_TIMEOUT_MS : o->timeout_ms < 0 ? 0 : o->timeout_ms;
+	int timeout = !o || !o->timeout_ms ? VK_FAKESYS_UMOUNT_TIMEOUT_MS : o->timeout_ms < 0 ? 0
+	                                                                                      : o->timeout_ms;
 	bool lazy = o && o->lazy;
 	struct mnt_info mi = {.user_id = -1};
 	struct server_ref s;

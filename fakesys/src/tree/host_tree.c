@@ -31,10 +31,10 @@
 struct build {
 	struct vtree *t;
 	const struct vk_host_model *m;
-	char **dev_path; /* sysfs directory of each device, relative to the root */
+	char **dev_path;                   /* sysfs directory of each device, relative to the root */
 	struct vk_vt_node *class_vfio_dev; /* sys/class/vfio-dev */
-	struct vk_vt_node *class_pci_bus; /* sys/class/pci_bus */
-	struct vk_vt_node **dev_node; /* and its node: children are made from it, never by path,
+	struct vk_vt_node *class_pci_bus;  /* sys/class/pci_bus */
+	struct vk_vt_node **dev_node;      /* and its node: children are made from it, never by path,
 	                            * since a path walk scans the wide directories on its way */
 	int rc;
 	char failed_at[PATH_MAX];
@@ -89,9 +89,9 @@ static struct vk_vt_node *subdir(struct build *b, struct vk_vt_node *dir, const 
 }
 
 static struct vk_vt_node *file(struct build *b, struct vk_vt_node *dir, const char *name, uint32_t mode, const char *fmt,
-                            ...) __attribute__((format(printf, 5, 6)));
+                               ...) __attribute__((format(printf, 5, 6)));
 static struct vk_vt_node *file(struct build *b, struct vk_vt_node *dir, const char *name, uint32_t mode, const char *fmt,
-                            ...)
+                               ...)
 {
 	char buf[4096];
 	va_list ap;
@@ -244,12 +244,12 @@ struct attr {
 	int (*show)(const struct vk_host_model *m, const struct vk_host_device *d, char *buf, size_t len);
 };
 
-#define SHOW(fn, ...)                                                                                      \
-	static int fn(const struct vk_host_model *m, const struct vk_host_device *d, char *buf, size_t len)       \
-	{                                                                                                  \
-		(void)m;                                                                                   \
-		(void)d;                                                                                   \
-		return snprintf(buf, len, __VA_ARGS__);                                                    \
+#define SHOW(fn, ...) \
+	static int fn(const struct vk_host_model *m, const struct vk_host_device *d, char *buf, size_t len) \
+	{ \
+		(void)m; \
+		(void)d; \
+		return snprintf(buf, len, __VA_ARGS__); \
 	}
 
 SHOW(show_empty, "%s", "")
@@ -389,7 +389,8 @@ uint8_t host_config_kern(const struct vk_host_device *d)
 /* PCI_BRIDGE_RESOURCES (13) lines for endpoints, PCI_NUM_RESOURCES (17) for bridges */
 static int show_resource(const struct vk_host_model *m, const struct vk_host_device *d, char *buf, size_t len)
 {
-	int lines = d->n_resources ? (int)d->n_resources : is_bridge(d) ? 17 : 13;
+	int lines = d->n_resources ? (int)d->n_resources : is_bridge(d) ? 17
+	                                                                : 13;
 	size_t off = 0;
 
 	for (int i = 0; i < lines; i++) {
@@ -538,8 +539,11 @@ static void device_attrs(struct build *b, struct vk_vt_node *dir, const struct v
 static void iommu_unit_name(const struct vk_host_model *m, unsigned unit, char *buf, size_t len)
 {
 	static const char *const prefix[] = {
-		[VK_IOMMU_NONE] = "iommu", [VK_IOMMU_INTEL] = "dmar", [VK_IOMMU_AMD] = "ivhd",
-		[VK_IOMMU_ARM_SMMU] = "smmu3.", [VK_IOMMU_VIRTIO] = "viommu",
+		[VK_IOMMU_NONE] = "iommu",
+		[VK_IOMMU_INTEL] = "dmar",
+		[VK_IOMMU_AMD] = "ivhd",
+		[VK_IOMMU_ARM_SMMU] = "smmu3.",
+		[VK_IOMMU_VIRTIO] = "viommu",
 	};
 	snprintf(buf, len, "%s%u", prefix[m->iommu], unit);
 }

@@ -37,15 +37,15 @@ struct cpu_kind {
 
 static const struct cpu_kind cpu_kinds[] = {
 	{"GenuineIntel", 6, 85, 4, 0x2007006, 22528, 22, "2100.000", "4200.00",
-	 "cpu_meltdown spectre_v1 spectre_v2 spec_store_bypass l1tf mds swapgs taa itlb_multihit mmio_stale_data "
-	 "retbleed gds",
-	 "46 bits physical, 48 bits virtual", ""},
+         "cpu_meltdown spectre_v1 spectre_v2 spec_store_bypass l1tf mds swapgs taa itlb_multihit mmio_stale_data "
+         "retbleed gds",
+         "46 bits physical, 48 bits virtual", ""},
 	{"AuthenticAMD", 23, 49, 0, 0x830107a, 512, 16, "3000.000", "5999.87",
-	 "sysret_ss_attrs spectre_v1 spectre_v2 spec_store_bypass retbleed smt_rsb srso",
-	 "43 bits physical, 48 bits virtual", "ts ttp tm hwpstate cpb eff_freq_ro [13] [14]"},
+         "sysret_ss_attrs spectre_v1 spectre_v2 spec_store_bypass retbleed smt_rsb srso",
+         "43 bits physical, 48 bits virtual", "ts ttp tm hwpstate cpb eff_freq_ro [13] [14]"},
 	{"HygonGenuine", 24, 0, 1, 0x900006b, 512, 13, "2000.000", "3999.91",
-	 "sysret_ss_attrs spectre_v1 spectre_v2 spec_store_bypass retbleed smt_rsb",
-	 "43 bits physical, 48 bits virtual", "ts ttp tm hwpstate cpb eff_freq_ro [13] [14]"},
+         "sysret_ss_attrs spectre_v1 spectre_v2 spec_store_bypass retbleed smt_rsb",
+         "43 bits physical, 48 bits virtual", "ts ttp tm hwpstate cpb eff_freq_ro [13] [14]"},
 };
 
 static void cpuinfo(struct tree_parts *p, struct vk_vt_node *proc)

@@ -19,13 +19,13 @@
 
 /* The pieces a tree is drawn with. */
 struct glyphs {
-	const char *tee, *corner;     /* before a device: more siblings follow, or the last */
-	const char *bar, *blank;      /* before its second line: the same two cases */
-	const char *bar_in, *gap_in;  /* its children's indentation: the same two cases */
+	const char *tee, *corner;    /* before a device: more siblings follow, or the last */
+	const char *bar, *blank;     /* before its second line: the same two cases */
+	const char *bar_in, *gap_in; /* its children's indentation: the same two cases */
 };
 
-static const struct glyphs utf8_glyphs = { "├─", "└─", "│ ", "  ", "│   ", "    " };
-static const struct glyphs ascii_glyphs = { "|-", "`-", "| ", "  ", "|   ", "    " };
+static const struct glyphs utf8_glyphs = {"├─", "└─", "│ ", "  ", "│   ", "    "};
+static const struct glyphs ascii_glyphs = {"|-", "`-", "| ", "  ", "|   ", "    "};
 
 static void node_desc(char *buf, size_t len, const struct vk_dev_node_spec *s)
 {

@@ -22,10 +22,10 @@
 struct tree_parts {
 	struct vtree *t;
 	const struct vk_host_model *m;
-	char *const *dev_path;          /* each device's sysfs directory, relative to the root */
+	char *const *dev_path;              /* each device's sysfs directory, relative to the root */
 	struct vk_vt_node *const *dev_node; /* and its node */
-	int rc;                         /* the first failure (-errno); every helper is then a no-op */
-	char failed_at[PATH_MAX];       /* and what was being made */
+	int rc;                             /* the first failure (-errno); every helper is then a no-op */
+	char failed_at[PATH_MAX];           /* and what was being made */
 };
 
 /* Record the first failure: -@err (or -ENOMEM) at @what. */
@@ -61,7 +61,7 @@ static inline struct vk_vt_node *tp_dir(struct tree_parts *p, struct vk_vt_node 
 }
 
 static inline struct vk_vt_node *tp_bytes(struct tree_parts *p, struct vk_vt_node *dir, const char *name, uint32_t mode,
-                                       const void *data, size_t len)
+                                          const void *data, size_t len)
 {
 	struct vk_vt_node *n;
 
@@ -74,9 +74,9 @@ static inline struct vk_vt_node *tp_bytes(struct tree_parts *p, struct vk_vt_nod
 }
 
 static inline struct vk_vt_node *tp_file(struct tree_parts *p, struct vk_vt_node *dir, const char *name, uint32_t mode,
-                                      const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+                                         const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 static inline struct vk_vt_node *tp_file(struct tree_parts *p, struct vk_vt_node *dir, const char *name, uint32_t mode,
-                                      const char *fmt, ...)
+                                         const char *fmt, ...)
 {
 	char buf[4096]; /* a sysfs attribute's page */
 	va_list ap;
@@ -112,9 +112,9 @@ static inline void tp_link(struct tree_parts *p, struct vk_vt_node *dir, const c
 }
 
 /* platform_tree.c */
-void tree_cpus(struct tree_parts *p);     /* sys/devices/system/{cpu,node}, sys/bus/{cpu,node}, local_cpus */
-void tree_acpi(struct tree_parts *p);     /* sys/firmware/acpi/tables/{DMAR,IVRS} */
-void tree_netifs(struct tree_parts *p);   /* <device>/net/<if>, sys/class/net/<if> */
+void tree_cpus(struct tree_parts *p);   /* sys/devices/system/{cpu,node}, sys/bus/{cpu,node}, local_cpus */
+void tree_acpi(struct tree_parts *p);   /* sys/firmware/acpi/tables/{DMAR,IVRS} */
+void tree_netifs(struct tree_parts *p); /* <device>/net/<if>, sys/class/net/<if> */
 /* proc_files.c: proc/cpuinfo, proc/interrupts, proc/bus/pci */
 void tree_proc(struct tree_parts *p, struct vk_vt_node *proc);
 /* udev_db.c: run/udev/data */

@@ -42,8 +42,11 @@
 static int hwdb_rank(const char *key)
 {
 	static const char *const order[] = {
-		"ID_PCI_CLASS_FROM_DATABASE", "ID_PCI_SUBCLASS_FROM_DATABASE", "ID_PCI_INTERFACE_FROM_DATABASE",
-		"ID_VENDOR_FROM_DATABASE", "ID_MODEL_FROM_DATABASE",
+		"ID_PCI_CLASS_FROM_DATABASE",
+		"ID_PCI_SUBCLASS_FROM_DATABASE",
+		"ID_PCI_INTERFACE_FROM_DATABASE",
+		"ID_VENDOR_FROM_DATABASE",
+		"ID_MODEL_FROM_DATABASE",
 	};
 
 	for (size_t i = 0; i < VK_ARRAY_SIZE(order); i++)
@@ -90,7 +93,8 @@ static const char *hwdb_lines(struct hwdb_cache *c, const char *modalias)
 		return NULL;
 	first = c->hwdb ? udev_hwdb_get_properties_list_entry(c->hwdb, modalias, 0) : NULL;
 	for (int rank = 0; first && rank <= max; rank++)
-		udev_list_entry_foreach(e, first) {
+		udev_list_entry_foreach(e, first)
+		{
 			const char *k = udev_list_entry_get_name(e), *v = udev_list_entry_get_value(e);
 			/* a value on one line: a newline would end the entry in the db */
 			if (hwdb_rank(k) == rank && v && !strchr(v, '\n') && !strchr(k, '='))

@@ -20,7 +20,7 @@ struct vtree {
 	struct vk_vt_node **by_ino; /* every node in creation order; index = ino - 1 until renumbered */
 	size_t n, cap;
 	struct vk_vt_node **ino_map; /* after vk_vtree_inherit_inos(): index = ino - 1, NULL = a hole */
-	uint64_t max_ino;         /* highest inode number in use */
+	uint64_t max_ino;            /* highest inode number in use */
 };
 
 #define ARENA_CHUNK (256 * 1024)
@@ -166,7 +166,7 @@ static int attach(struct vk_vt_node *dir, struct vk_vt_node *n)
 }
 
 static struct vk_vt_node *add_node(struct vtree *t, struct vk_vt_node *dir, const char *name, uint8_t type,
-                                uint32_t mode)
+                                   uint32_t mode)
 {
 	size_t len = strlen(name);
 	struct vk_vt_node *n;
@@ -197,7 +197,7 @@ struct vk_vt_node *vk_vtree_add_dir(struct vtree *t, struct vk_vt_node *dir, con
 }
 
 struct vk_vt_node *vk_vtree_add_file(struct vtree *t, struct vk_vt_node *dir, const char *name, const void *data,
-                               size_t len, uint32_t mode)
+                                     size_t len, uint32_t mode)
 {
 	struct vk_vt_node *n = add_node(t, dir, name, VK_VT_FILE, mode);
 	uint8_t *copy;
@@ -217,7 +217,7 @@ struct vk_vt_node *vk_vtree_add_file(struct vtree *t, struct vk_vt_node *dir, co
 }
 
 struct vk_vt_node *vk_vtree_add_file_same(struct vtree *t, struct vk_vt_node *dir, const char *name, const struct vk_vt_node *src,
-                                    uint32_t mode)
+                                          uint32_t mode)
 {
 	struct vk_vt_node *n;
 
@@ -236,7 +236,7 @@ struct vk_vt_node *vk_vtree_add_file_same(struct vtree *t, struct vk_vt_node *di
 }
 
 struct vk_vt_node *vk_vtree_add_filef(struct vtree *t, struct vk_vt_node *dir, const char *name, uint32_t mode,
-                                const char *fmt, ...)
+                                      const char *fmt, ...)
 {
 	char buf[4096];
 	va_list ap;
@@ -434,7 +434,8 @@ void vk_vtree_set_kernfs(struct vk_vt_node *dir, enum vk_vt_order order)
 
 uint64_t vk_vt_node_size(const struct vk_vt_node *n)
 {
-	uint64_t len = n->type == VK_VT_FILE ? n->u.file.len : n->type == VK_VT_LINK ? strlen(n->u.link.target) : 0;
+	uint64_t len = n->type == VK_VT_FILE ? n->u.file.len : n->type == VK_VT_LINK ? strlen(n->u.link.target)
+	                                                                             : 0;
 
 	switch (n->kern & VK_VT_K_SIZE_MASK) {
 	case VK_VT_SIZE_ZERO:
@@ -453,7 +454,8 @@ uint64_t vk_vt_node_size(const struct vk_vt_node *n)
 size_t vk_vt_node_unpriv_len(const struct vk_vt_node *n)
 {
 	size_t len = n->type == VK_VT_FILE ? n->u.file.len : 0;
-	size_t max = (n->kern & VK_VT_K_UNPRIV_128) ? 128 : (n->kern & VK_VT_K_UNPRIV_64) ? 64 : len;
+	size_t max = (n->kern & VK_VT_K_UNPRIV_128) ? 128 : (n->kern & VK_VT_K_UNPRIV_64) ? 64
+	                                                                                  : len;
 
 	return len < max ? len : max;
 }
@@ -574,7 +576,8 @@ static void inherit_dir(struct inherit *h, struct vk_vt_node *nd, const struct v
 	while (i < nd->u.dir.n || j < od->u.dir.n) {
 		struct vk_vt_node *nk = i < nd->u.dir.n ? nd->u.dir.kids[i] : NULL;
 		const struct vk_vt_node *ok = j < od->u.dir.n ? od->u.dir.kids[j] : NULL;
-		int c = !nk ? 1 : !ok ? -1 : order_cmp(o, nk->name, o == VK_VT_ORDER_KERNFS ? vk_vt_kernfs_hash(nk->name) : 0, ok->name);
+		int c = !nk ? 1 : !ok ? -1
+		                      : order_cmp(o, nk->name, o == VK_VT_ORDER_KERNFS ? vk_vt_kernfs_hash(nk->name) : 0, ok->name);
 		if (c < 0) {
 			fresh_inos(h, nk);
 			note(h, VK_VT_ADDED, nd->ino, nk->name, nk->ino);

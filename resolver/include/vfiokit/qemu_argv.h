@@ -54,7 +54,7 @@ struct vk_qemu_argv {
  * Returns 0, -ENOMEM, or -EINVAL for an empty set.
  */
 int vk_qemu_argv_build(const struct vk_vfio_set *set, enum vk_qemu_syntax syntax, unsigned flags,
-                    struct vk_qemu_argv *out, struct vk_error *err);
+                       struct vk_qemu_argv *out, struct vk_error *err);
 
 /* Free the vector and its strings; safe on a zeroed struct. */
 void vk_qemu_argv_free(struct vk_qemu_argv *a);

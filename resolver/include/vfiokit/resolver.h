@@ -44,35 +44,35 @@ enum vk_vfio_cdev_state {
 struct vk_pci_dev_facts {
 	struct vk_pci_addr addr;
 	char bdf[VK_PCI_ADDR_STRLEN];
-	bool present;                  /* sys/bus/pci/devices/<BDF> exists */
+	bool present; /* sys/bus/pci/devices/<BDF> exists */
 
 	/* IDs; -1 when the attribute is missing or unreadable. */
 	int32_t vendor, device, subsystem_vendor, subsystem_device, revision;
 	int64_t class_code;
 
-	char driver[64];               /* basename of the `driver` link, "" when unbound */
-	char driver_override[64];      /* "" when "(null)" or missing */
+	char driver[64];          /* basename of the `driver` link, "" when unbound */
+	char driver_override[64]; /* "" when "(null)" or missing */
 	bool has_driver_override_attr;
-	long iommu_group;              /* -1 when there is no `iommu_group` link */
+	long iommu_group; /* -1 when there is no `iommu_group` link */
 
 	/* vfio-dev/ */
 	bool has_vfio_dev_dir;
-	char cdev_name[32];            /* "vfio3", "" when not exactly one valid entry */
-	bool has_dev_attr;             /* vfio-dev/vfioN/dev exists */
+	char cdev_name[32]; /* "vfio3", "" when not exactly one valid entry */
+	bool has_dev_attr;  /* vfio-dev/vfioN/dev exists */
 	unsigned cdev_major, cdev_minor;
 
 	/* dev/vfio/devices/vfioN */
-	char node_path[64];            /* "/dev/vfio/devices/vfio3", relative to the root */
+	char node_path[64]; /* "/dev/vfio/devices/vfio3", relative to the root */
 	bool node_present;
-	bool node_is_chardev;          /* S_ISCHR (a real host) */
-	bool node_is_standin;          /* a regular file: a stand-in (see standin.h) */
+	bool node_is_chardev; /* S_ISCHR (a real host) */
+	bool node_is_standin; /* a regular file: a stand-in (see standin.h) */
 	uid_t node_uid;
 	gid_t node_gid;
-	mode_t node_mode;              /* permission bits only */
+	mode_t node_mode;                          /* permission bits only */
 	unsigned node_rdev_major, node_rdev_minor; /* when node_is_chardev */
 
 	enum vk_vfio_cdev_state cdev_state;
-	char cdev_problem[512];        /* what was found, when cdev_state != VK_VFIO_CDEV_OK */
+	char cdev_problem[512]; /* what was found, when cdev_state != VK_VFIO_CDEV_OK */
 };
 
 /**
@@ -89,7 +89,7 @@ struct vk_pci_dev_facts {
  * symlink where sysfs has a plain file (a hostile tree), -EACCES, -EIO, ...
  */
 int vk_pci_dev_facts_read(const struct vk_root *root, const struct vk_pci_addr *addr,
-                       struct vk_pci_dev_facts *out, struct vk_error *err);
+                          struct vk_pci_dev_facts *out, struct vk_error *err);
 
 /**
  * vk_pci_driver_is_vfio_pci() - is @driver vfio-pci or one of its variant drivers?
@@ -148,7 +148,7 @@ int vk_vfio_cdev_lookup(const struct vk_pci_dev_facts *f, char *path, size_t len
  * Returns 0, or -ENODEV when @fd is not that device, -errno of fstat/pread.
  */
 int vk_vfio_node_identity_check(int fd, unsigned major, long minor, bool *is_standin,
-                             struct vk_error *err);
+                                struct vk_error *err);
 
 /**
  * vk_vfio_device_open() - open one device's cdev O_RDWR|O_CLOEXEC and verify it.
@@ -166,7 +166,7 @@ int vk_vfio_node_identity_check(int fd, unsigned major, long minor, bool *is_sta
  * not the device's cdev: a stale or foreign node in /dev).
  */
 int vk_vfio_device_open(const struct vk_root *root, const struct vk_pci_addr *addr,
-                     struct vk_pci_dev_facts *f, struct vk_error *err);
+                        struct vk_pci_dev_facts *f, struct vk_error *err);
 
 /**
  * vk_vfio_iommufd_open() - open dev/iommu O_RDWR|O_CLOEXEC and verify it is the
@@ -179,14 +179,14 @@ int vk_vfio_iommufd_open(const struct vk_root *root, struct vk_error *err);
 struct vk_vfio_opened {
 	struct vk_pci_addr addr;
 	char bdf[VK_PCI_ADDR_STRLEN];
-	int fd;                 /* -1 in legacy mode */
-	long iommu_group;       /* -1 when none */
-	char node_path[64];     /* relative to the root */
+	int fd;             /* -1 in legacy mode */
+	long iommu_group;   /* -1 when none */
+	char node_path[64]; /* relative to the root */
 };
 
 /* An all-or-nothing set of opened devices. */
 struct vk_vfio_set {
-	int iommufd;            /* -1 in legacy mode */
+	int iommufd; /* -1 in legacy mode */
 	size_t n;
 	struct vk_vfio_opened *dev;
 };
@@ -210,14 +210,14 @@ enum {
  * Returns 0 or the -errno of the failing device.
  */
 int vk_vfio_set_open(const struct vk_root *root, const struct vk_pci_addr *addrs, size_t n,
-                  unsigned flags, struct vk_vfio_set *out, struct vk_error *err);
+                     unsigned flags, struct vk_vfio_set *out, struct vk_error *err);
 
 /* What made a vk_vfio_set_open_diag() fail. */
 struct vk_vfio_set_failure {
 	/* Index in @addrs of the device that failed; VK_VFIO_SET_FAILED_IOMMUFD when
 	 * /dev/iommu did; VK_VFIO_SET_FAILED_ARGS for the arguments (none, duplicates). */
 	long index;
-	struct vk_pci_dev_facts facts;  /* the failing device's facts (index >= 0) */
+	struct vk_pci_dev_facts facts; /* the failing device's facts (index >= 0) */
 };
 #define VK_VFIO_SET_FAILED_IOMMUFD (-1L)
 #define VK_VFIO_SET_FAILED_ARGS (-2L)
@@ -229,7 +229,7 @@ struct vk_vfio_set_failure {
  * Returns as vk_vfio_set_open().
  */
 int vk_vfio_set_open_diag(const struct vk_root *root, const struct vk_pci_addr *addrs, size_t n, unsigned flags,
-                       struct vk_vfio_set *out, struct vk_vfio_set_failure *fail, struct vk_error *err);
+                          struct vk_vfio_set *out, struct vk_vfio_set_failure *fail, struct vk_error *err);
 
 /* Close every FD of the set and free it; safe on an empty or closed set. */
 void vk_vfio_set_close(struct vk_vfio_set *set);

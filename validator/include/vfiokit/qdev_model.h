@@ -23,35 +23,35 @@ extern "C" {
 
 /* One property as `-device TYPE,help` lists it: "  name=<type>  - description". */
 struct vk_qdev_prop {
-	const char *name;  /* "rombar" */
-	const char *type;  /* "uint32", "bool", "OnOffAuto", "str", "link<iommufd>", ... */
-	const char *desc;  /* the text after " - " ("on/off/auto (default: \"off\")"), "" when none */
+	const char *name; /* "rombar" */
+	const char *type; /* "uint32", "bool", "OnOffAuto", "str", "link<iommufd>", ... */
+	const char *desc; /* the text after " - " ("on/off/auto (default: \"off\")"), "" when none */
 };
 
 /* One device type. */
 struct vk_qdev_type {
-	const char *name;   /* "vfio-pci" */
-	const char *bus;    /* the bus it goes on as `-device help` says ("PCI", "usb-bus", "System"), NULL unknown */
-	const char *alias;  /* its alias ("virtio-iommu" for virtio-iommu-pci), NULL when none */
-	bool props_known;   /* the property list below is complete (from `-device TYPE,help`) */
-	bool absent;        /* QEMU said "Device 'TYPE' not found" */
+	const char *name;  /* "vfio-pci" */
+	const char *bus;   /* the bus it goes on as `-device help` says ("PCI", "usb-bus", "System"), NULL unknown */
+	const char *alias; /* its alias ("virtio-iommu" for virtio-iommu-pci), NULL when none */
+	bool props_known;  /* the property list below is complete (from `-device TYPE,help`) */
+	bool absent;       /* QEMU said "Device 'TYPE' not found" */
 	const struct vk_qdev_prop *props;
 	size_t nprops;
 };
 
 /* A device model: a built-in table (static) or one learnt from a binary (heap). */
 struct vk_qdev_model {
-	unsigned version;     /* major*100+minor of the QEMU it describes */
-	char label[96];       /* "QEMU 7.2.22 (built-in table)", "/usr/bin/qemu-system-x86_64 7.2.22" */
+	unsigned version; /* major*100+minor of the QEMU it describes */
+	char label[96];   /* "QEMU 7.2.22 (built-in table)", "/usr/bin/qemu-system-x86_64 7.2.22" */
 	bool from_binary;
-	char target[32];      /* "x86_64" (a table's; a binary's from its name qemu-system-TARGET), "" unknown */
-	bool list_known;      /* `-device help` was read: a type not listed does not exist */
-	bool objects_known;   /* `-object iommufd,help` was read: */
-	bool iommufd_object;  /*   QEMU has -object iommufd (9.0+ built with CONFIG_IOMMUFD) */
+	char target[32];        /* "x86_64" (a table's; a binary's from its name qemu-system-TARGET), "" unknown */
+	bool list_known;        /* `-device help` was read: a type not listed does not exist */
+	bool objects_known;     /* `-object iommufd,help` was read: */
+	bool iommufd_object;    /*   QEMU has -object iommufd (9.0+ built with CONFIG_IOMMUFD) */
 	bool iommufd_object_fd; /* and its fd= */
 	const struct vk_qdev_type *types;
 	size_t ntypes;
-	void *priv;           /* the heap storage of a learnt model, NULL for a table */
+	void *priv; /* the heap storage of a learnt model, NULL for a table */
 };
 
 /**
@@ -82,9 +82,9 @@ const struct vk_qdev_prop *vk_qdev_type_prop(const struct vk_qdev_type *t, const
  * Returns 0, -EINVAL when the version cannot be read, -ENOMEM.
  */
 int vk_qdev_model_from_help(const char *version_text, const char *list_text, size_t ntypes,
-                         const char *const *names, const char *const *helps, const char *object_help,
-                         struct vk_qdev_model **out,
-                         struct vk_error *err);
+                            const char *const *names, const char *const *helps, const char *object_help,
+                            struct vk_qdev_model **out,
+                            struct vk_error *err);
 
 /* Free a model from vk_qdev_model_from_help()/vk_qdev_model_probe(); NULL and built-in tables are ignored. */
 void vk_qdev_model_free(const struct vk_qdev_model *m);
@@ -110,7 +110,7 @@ struct vk_qdev_probe_opts {
  * or -EINVAL (it printed no QEMU version), -errno when it cannot be run.
  */
 int vk_qdev_model_probe(const char *binary, size_t nnames, const char *const *names,
-                     const struct vk_qdev_probe_opts *opts, struct vk_qdev_model **out, struct vk_error *err);
+                        const struct vk_qdev_probe_opts *opts, struct vk_qdev_model **out, struct vk_error *err);
 
 /**
  * vk_run_capture() - run @argv (argv[0] a path) with stdin /dev/null and FDs

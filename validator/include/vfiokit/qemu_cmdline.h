@@ -34,15 +34,15 @@ extern "C" {
  * before building anything that size.  Below them parsing is linear in the
  * size of the input, in time and memory.
  */
-#define VK_QC_MAX_TEXT (16u << 20)  /* bytes: an .args file, stdin, /proc/PID/cmdline, all of argv */
-#define VK_QC_MAX_ARGS 1000000u     /* words of a command line */
-#define VK_QC_MAX_PROPS 1000000u    /* properties of one command line (and so of one option) */
+#define VK_QC_MAX_TEXT (16u << 20) /* bytes: an .args file, stdin, /proc/PID/cmdline, all of argv */
+#define VK_QC_MAX_ARGS 1000000u    /* words of a command line */
+#define VK_QC_MAX_PROPS 1000000u   /* properties of one command line (and so of one option) */
 
 /* Where a parse error (or a finding) is: argument index, column, file line. */
 struct vk_qc_pos {
-	long argi;        /* index into qc_cmdline.argv (0 = program), -1 when unknown */
-	size_t col;       /* 1-based column inside that argument (or that file line), 0 when unknown */
-	unsigned line;    /* 1-based line of an .args file, 0 for plain argv */
+	long argi;     /* index into qc_cmdline.argv (0 = program), -1 when unknown */
+	size_t col;    /* 1-based column inside that argument (or that file line), 0 when unknown */
+	unsigned line; /* 1-based line of an .args file, 0 for plain argv */
 };
 
 /* The JSON type a property value had (key=value values are always strings). */
@@ -56,47 +56,47 @@ enum vk_qc_vkind {
 
 struct vk_qc_prop {
 	char *key;
-	char *value;          /* unescaped; numbers/bools in their JSON spelling */
+	char *value; /* unescaped; numbers/bools in their JSON spelling */
 	enum vk_qc_vkind kind;
-	bool implied;         /* the key was implied (first element without '=') */
-	bool flag;            /* "key" alone in a QemuOpts list (means key=on) */
-	size_t col;           /* 1-based column of the element inside the argument */
+	bool implied; /* the key was implied (first element without '=') */
+	bool flag;    /* "key" alone in a QemuOpts list (means key=on) */
+	size_t col;   /* 1-based column of the element inside the argument */
 };
 
 /* How an option's argument is split into properties. */
 enum vk_qc_syntax {
-	VK_QC_SYN_NONE = 0,  /* the argument is kept whole */
-	VK_QC_SYN_OPTS,      /* QemuOpts: key=value list, "key" alone = key=on */
-	VK_QC_SYN_KEYVAL,    /* keyval (util/keyval.c): every element needs '=' but the implied one */
+	VK_QC_SYN_NONE = 0, /* the argument is kept whole */
+	VK_QC_SYN_OPTS,     /* QemuOpts: key=value list, "key" alone = key=on */
+	VK_QC_SYN_KEYVAL,   /* keyval (util/keyval.c): every element needs '=' but the implied one */
 };
 
 /* One row of the option table. */
 struct vk_qc_optdef {
-	const char *name;         /* without the dash */
+	const char *name; /* without the dash */
 	bool has_arg;
 	enum vk_qc_syntax syntax;
-	const char *implied_key;  /* key of a first element without '=' (NULL: none) */
-	unsigned json_since;      /* QEMU version (major*100+minor) from which '{' JSON is accepted, 0: never */
+	const char *implied_key; /* key of a first element without '=' (NULL: none) */
+	unsigned json_since;     /* QEMU version (major*100+minor) from which '{' JSON is accepted, 0: never */
 };
 
 struct vk_qc_option {
-	const struct vk_qc_optdef *def;  /* NULL for an unknown option or an image */
-	char *name;                   /* as written, without dashes ("" for an image) */
-	char *arg;                    /* the argument, NULL for options without one */
-	long argi;                    /* index of the option word in argv */
-	unsigned line;                /* line of the option word in an .args file, 0 otherwise */
-	bool is_image;                /* a positional word (QEMU: -hda) */
-	bool json;                    /* arg was JSON */
-	struct vk_qc_prop *props;        /* when the syntax is parsed */
+	const struct vk_qc_optdef *def; /* NULL for an unknown option or an image */
+	char *name;                     /* as written, without dashes ("" for an image) */
+	char *arg;                      /* the argument, NULL for options without one */
+	long argi;                      /* index of the option word in argv */
+	unsigned line;                  /* line of the option word in an .args file, 0 otherwise */
+	bool is_image;                  /* a positional word (QEMU: -hda) */
+	bool json;                      /* arg was JSON */
+	struct vk_qc_prop *props;       /* when the syntax is parsed */
 	size_t nprops;
 };
 
 struct vk_qc_cmdline {
-	char **env;         /* leading VAR=value assignments of an .args file */
+	char **env; /* leading VAR=value assignments of an .args file */
 	size_t nenv;
-	char **argv;        /* argv[0] is the program when has_program, NULL-terminated */
+	char **argv; /* argv[0] is the program when has_program, NULL-terminated */
 	size_t argc;
-	unsigned *lines;    /* line of each argv word (all 0 for plain argv) */
+	unsigned *lines; /* line of each argv word (all 0 for plain argv) */
 	bool has_program;
 	struct vk_qc_option *opts;
 	size_t nopts;
@@ -131,7 +131,7 @@ const struct vk_qc_optdef *vk_qc_option_lookup(const char *name);
  * An unknown option is not an error here (the rules report it).
  */
 int vk_qc_parse_argv(size_t argc, char *const argv[], const unsigned *lines, unsigned flags,
-                  struct vk_qc_cmdline **out, struct vk_qc_pos *pos, struct vk_error *err);
+                     struct vk_qc_cmdline **out, struct vk_qc_pos *pos, struct vk_error *err);
 
 /**
  * vk_qc_split_args_text() - split the text of a libvirt-style .args file into words.
@@ -150,7 +150,7 @@ int vk_qc_parse_argv(size_t argc, char *const argv[], const unsigned *lines, uns
  * -E2BIG (more than VK_QC_MAX_TEXT bytes or VK_QC_MAX_ARGS words), -ENOMEM.
  */
 int vk_qc_split_args_text(const char *text, size_t len, char ***words, size_t *nwords,
-                       unsigned **lines, struct vk_qc_pos *pos, struct vk_error *err);
+                          unsigned **lines, struct vk_qc_pos *pos, struct vk_error *err);
 
 /**
  * vk_qc_parse_args_text() - parse the text of an .args file: leading VAR=value
@@ -158,7 +158,7 @@ int vk_qc_split_args_text(const char *text, size_t len, char ***words, size_t *n
  * Returns as vk_qc_parse_argv(); positions carry the file line.
  */
 int vk_qc_parse_args_text(const char *text, size_t len, struct vk_qc_cmdline **out,
-                       struct vk_qc_pos *pos, struct vk_error *err);
+                          struct vk_qc_pos *pos, struct vk_error *err);
 
 /**
  * vk_qc_parse_args_file() - read and parse an .args file; "-" reads stdin.
@@ -167,7 +167,7 @@ int vk_qc_parse_args_text(const char *text, size_t len, struct vk_qc_cmdline **o
  * the file cannot be read.
  */
 int vk_qc_parse_args_file(const char *path, struct vk_qc_cmdline **out, struct vk_qc_pos *pos,
-                       struct vk_error *err);
+                          struct vk_error *err);
 
 /**
  * vk_qc_parse_pid() - parse the command line of a running process
@@ -177,7 +177,7 @@ int vk_qc_parse_args_file(const char *path, struct vk_qc_cmdline **out, struct v
  * is not a regular file, -E2BIG past VK_QC_MAX_TEXT.
  */
 int vk_qc_parse_pid(const char *proc, pid_t pid, struct vk_qc_cmdline **out, struct vk_qc_pos *pos,
-                 struct vk_error *err);
+                    struct vk_error *err);
 
 /**
  * vk_qc_parse_props() - split one option argument into properties.
@@ -194,7 +194,7 @@ int vk_qc_parse_pid(const char *proc, pid_t pid, struct vk_qc_cmdline **out, str
  * -E2BIG (more than VK_QC_MAX_PROPS properties), -ENOMEM.
  */
 int vk_qc_parse_props(const char *arg, enum vk_qc_syntax syntax, const char *implied_key,
-                   struct vk_qc_prop **props, size_t *n, size_t *col, struct vk_error *err);
+                      struct vk_qc_prop **props, size_t *n, size_t *col, struct vk_error *err);
 
 /**
  * vk_qc_parse_json_props() - split a JSON object argument into properties.
@@ -203,7 +203,7 @@ int vk_qc_parse_props(const char *arg, enum vk_qc_syntax syntax, const char *imp
  * -E2BIG (more than VK_QC_MAX_PROPS members), -ENOMEM.
  */
 int vk_qc_parse_json_props(const char *arg, struct vk_qc_prop **props, size_t *n, size_t *col,
-                        struct vk_error *err);
+                           struct vk_error *err);
 
 /* Free an array from vk_qc_parse_props()/vk_qc_parse_json_props(). */
 void vk_qc_props_free(struct vk_qc_prop *props, size_t n);

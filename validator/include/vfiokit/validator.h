@@ -31,23 +31,23 @@ enum vk_severity {
 };
 
 struct vk_rule {
-	const char *id;          /* "VV005": never reused */
-	const char *name;        /* "vfio.fd-without-iommufd" */
+	const char *id;   /* "VV005": never reused */
+	const char *name; /* "vfio.fd-without-iommufd" */
 	enum vk_severity severity;
-	const char *title;       /* what is wrong, one line */
-	const char *hint;        /* default fix */
-	const char *source;      /* the upstream code the rule rests on */
+	const char *title;  /* what is wrong, one line */
+	const char *hint;   /* default fix */
+	const char *source; /* the upstream code the rule rests on */
 };
 
 struct vk_finding {
 	const struct vk_rule *rule;
 	enum vk_severity severity;
-	char *subject;    /* what it is about: "hostdev0", "-device #3", "0000:06:00.0"; may be NULL */
-	char *message;    /* the specific text */
-	char *hint;       /* the specific fix (the rule's when none given) */
-	char *evidence;   /* what was seen ("fd=/dev/fdset/3", "driver=nvme"); may be NULL */
-	long argi;        /* argument index of the option word, -1 when none */
-	unsigned line;    /* .args line, 0 when none */
+	char *subject;  /* what it is about: "hostdev0", "-device #3", "0000:06:00.0"; may be NULL */
+	char *message;  /* the specific text */
+	char *hint;     /* the specific fix (the rule's when none given) */
+	char *evidence; /* what was seen ("fd=/dev/fdset/3", "driver=nvme"); may be NULL */
+	long argi;      /* argument index of the option word, -1 when none */
+	unsigned line;  /* .args line, 0 when none */
 };
 
 struct vk_report {
@@ -118,17 +118,17 @@ char *vk_report_json(const struct vk_report *r, const char *extra);
 
 /* What a QEMU can do, as far as the rules care. */
 struct vk_qemu_caps {
-	unsigned version;         /* major*100 + minor; 0 when unknown */
-	char label[64];           /* "9.0 (built-in table)", "qemu-system-x86_64 9.2.0" */
+	unsigned version; /* major*100 + minor; 0 when unknown */
+	char label[64];   /* "9.0 (built-in table)", "qemu-system-x86_64 9.2.0" */
 	bool from_binary;
-	bool iommufd_object;      /* -object iommufd */
-	bool iommufd_object_fd;   /* its fd= */
-	bool vfio_pci;            /* -device vfio-pci exists */
-	bool vfio_iommufd;        /* vfio-pci iommufd= */
-	bool vfio_fd;             /* vfio-pci fd= */
-	bool vfio_sysfsdev;       /* vfio-pci sysfsdev= */
-	bool json_object;         /* -object '{...}' */
-	bool json_device;         /* -device '{...}' */
+	bool iommufd_object;    /* -object iommufd */
+	bool iommufd_object_fd; /* its fd= */
+	bool vfio_pci;          /* -device vfio-pci exists */
+	bool vfio_iommufd;      /* vfio-pci iommufd= */
+	bool vfio_fd;           /* vfio-pci fd= */
+	bool vfio_sysfsdev;     /* vfio-pci sysfsdev= */
+	bool json_object;       /* -object '{...}' */
+	bool json_device;       /* -device '{...}' */
 	/* QEMU's device model (vfiokit/qdev_model.h) for the qdev rules (VV020-VV029):
 	 * vk_qemu_caps_builtin() sets the built-in table nearest to the version; a
 	 * caller that probed a binary (vk_qdev_model_probe()) sets its model and frees
@@ -137,10 +137,10 @@ struct vk_qemu_caps {
 };
 
 /* Versions (major*100+minor) at which features appeared; see docs/rules.md. */
-#define VK_QEMU_VERSION_IOMMUFD     900
+#define VK_QEMU_VERSION_IOMMUFD 900
 #define VK_QEMU_VERSION_JSON_OBJECT 600
 #define VK_QEMU_VERSION_JSON_DEVICE 602
-#define VK_QEMU_VERSION_NEWEST      1001
+#define VK_QEMU_VERSION_NEWEST 1001
 
 /**
  * vk_qemu_caps_builtin() - the built-in capability table.
@@ -158,7 +158,7 @@ int vk_qemu_caps_builtin(const char *version, struct vk_qemu_caps *out, struct v
  * Returns 0, or -EINVAL when the version cannot be read.
  */
 int vk_qemu_caps_from_help(const char *version_text, const char *device_help, const char *object_help,
-                        struct vk_qemu_caps *out, struct vk_error *err);
+                           struct vk_qemu_caps *out, struct vk_error *err);
 
 /**
  * vk_qemu_caps_probe() - run @binary with -version, -device vfio-pci,help and
@@ -211,15 +211,15 @@ int vk_check_host(const struct vk_qc_cmdline *c, const struct vk_root *root, str
 /* One open FD of the inspected process, as seen when the inventory was taken. */
 struct vk_fd_entry {
 	int fd;
-	bool cloexec;        /* FD_CLOEXEC (self: F_GETFD; another process: O_CLOEXEC in fdinfo flags) */
-	int flags;           /* file status flags: O_ACCMODE bits, O_NONBLOCK ... */
+	bool cloexec; /* FD_CLOEXEC (self: F_GETFD; another process: O_CLOEXEC in fdinfo flags) */
+	int flags;    /* file status flags: O_ACCMODE bits, O_NONBLOCK ... */
 };
 
 /* The open FDs of a process. */
 struct vk_fd_inventory {
-	pid_t pid;                /* 0: the calling process */
-	char *proc;               /* where /proc is ("/proc") */
-	struct vk_fd_entry *fds;  /* sorted by fd */
+	pid_t pid;               /* 0: the calling process */
+	char *proc;              /* where /proc is ("/proc") */
+	struct vk_fd_entry *fds; /* sorted by fd */
 	size_t n;
 };
 
@@ -256,19 +256,19 @@ void vk_fd_inventory_free(struct vk_fd_inventory *inv);
 
 /* What a VFIO-related device node is. */
 enum vk_node_kind {
-	VK_NODE_NONE = 0,      /* not a VFIO/iommufd node (or not identified) */
-	VK_NODE_VFIO_CDEV,     /* /dev/vfio/devices/vfioN */
-	VK_NODE_VFIO_GROUP,    /* /dev/vfio/<group> (or noiommu-<group>) */
-	VK_NODE_VFIO_CONTAINER,/* /dev/vfio/vfio (legacy container or iommufd compat) */
-	VK_NODE_IOMMU,         /* /dev/iommu */
+	VK_NODE_NONE = 0,       /* not a VFIO/iommufd node (or not identified) */
+	VK_NODE_VFIO_CDEV,      /* /dev/vfio/devices/vfioN */
+	VK_NODE_VFIO_GROUP,     /* /dev/vfio/<group> (or noiommu-<group>) */
+	VK_NODE_VFIO_CONTAINER, /* /dev/vfio/vfio (legacy container or iommufd compat) */
+	VK_NODE_IOMMU,          /* /dev/iommu */
 };
 
 /* A VFIO-related node of the host, from its sysfs class entry. */
 struct vk_vfio_node {
 	enum vk_node_kind kind;
 	unsigned major, minor;
-	char name[64];                  /* "vfio0", "12", "iommu", "vfio" */
-	char bdf[VK_PCI_ADDR_STRLEN];      /* the PCI device of a cdev, "" otherwise */
+	char name[64];                /* "vfio0", "12", "iommu", "vfio" */
+	char bdf[VK_PCI_ADDR_STRLEN]; /* the PCI device of a cdev, "" otherwise */
 };
 
 /**
