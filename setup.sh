@@ -8,7 +8,7 @@ cd "$(dirname "$0")"
 PACKAGES=(build-essential cmake pkg-config libfuse3-dev fuse3 libyaml-dev libjansson-dev
           libcriterion-dev pciutils driverctl dpdk umockdev python3-jsonschema strace valgrind clang libclang-rt-14-dev
           qemu-system-x86 uidmap prometheus-node-exporter prometheus libxml2-utils jq python3-yaml
-          libudev-dev libvirt-clients hwloc-nox lshw python3-pytest golang-go)
+          libudev-dev libvirt-clients hwloc-nox lshw python3-pytest golang-go clang-format)
 
 install_missing() {
 	local missing=()
