@@ -26,15 +26,9 @@
 #include <vfiokit/fakesys_serve.h>
 
 #include "../fakesys/load_work.h"
+#include "bench_util.h"
 
 #define ITERS 40
-
-static double now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 /* Reader ops/s of one run; *tps gets the writer's toggles/s when @with. */
 static double run(const char *mnt, const struct load_expect *ex, unsigned nr, bool with, double *tps)

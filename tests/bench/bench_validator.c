@@ -27,13 +27,7 @@
 #include <vfiokit/validator.h>
 
 #include "testutil.h"
-
-static double now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
+#include "bench_util.h"
 
 static int cmp(const void *a, const void *b)
 {
