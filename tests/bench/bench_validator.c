@@ -34,23 +34,6 @@ static int cmp(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* The -device types of @c (at most @max), as vfio-validate asks QEMU about them. */
-static size_t device_types(const struct vk_qc_cmdline *c, const char **names, size_t max)
-{
-	size_t n = 0;
-
-	for (size_t i = 0; i < c->nopts && n < max; i++) {
-		const struct vk_qc_option *o = &c->opts[i];
-		const char *t = o->def && strcmp(o->def->name, "device") == 0 ? vk_qc_option_type(o) : NULL;
-		bool seen = false;
-		for (size_t k = 0; t && k < n && !seen; k++)
-			seen = strcmp(names[k], t) == 0;
-		if (t && !seen)
-			names[n++] = t;
-	}
-	return n;
-}
-
 /* Probe (in @cache) + parse + rules of @text against @qemu; seconds, or -1. */
 static double time_binary(const char *qemu, const char *cache, const char *text, size_t len, size_t *runs_types)
 {
@@ -64,7 +47,7 @@ static double time_binary(const char *qemu, const char *cache, const char *text,
 
 	if (vk_qc_parse_args_text(text, len, &c, NULL, NULL) < 0)
 		return -1;
-	size_t n = device_types(c, names, 64);
+	size_t n = vk_qc_device_types(c, names, 64);
 	if (vk_qdev_model_probe(qemu, n, names, &o, &m, NULL) < 0) {
 		vk_qc_cmdline_free(c);
 		return -1;

@@ -212,3 +212,21 @@ Test(pid, self_cmdline)
 	cr_assert_eq(vk_qc_parse_pid(NULL, 0x7ffffff0, &c, NULL, &e), -ESRCH);
 	cr_assert_eq(vk_qc_parse_args_file("/nonexistent/x.args", &c, NULL, &e), -ENOENT);
 }
+
+/* The distinct -device types, in order, capped: what vfio-validate --qemu asks
+ * the binary about (one run each, once). */
+Test(cmdline, device_types_distinct_in_order)
+{
+	const char *argv[] = {"-device", "vfio-pci,host=01:00.0", "-object", "iommufd,id=fd0",
+	                      "-device", "pcie-root-port,id=rp1", "-device", "vfio-pci,host=01:00.1",
+	                      "-device", "{\"driver\":\"virtio-iommu-pci\"}"};
+	struct vk_qc_cmdline *c = parse(argv, sizeof(argv) / sizeof(argv[0]));
+	const char *names[4];
+
+	cr_assert_eq(vk_qc_device_types(c, names, 4), 3);
+	cr_assert_str_eq(names[0], "vfio-pci");
+	cr_assert_str_eq(names[1], "pcie-root-port");
+	cr_assert_str_eq(names[2], "virtio-iommu-pci");
+	cr_assert_eq(vk_qc_device_types(c, names, 1), 1, "capped at max");
+	vk_qc_cmdline_free(c);
+}

@@ -276,28 +276,11 @@ static int pid_binary(pid_t pid, char *buf, size_t len)
 	return 0;
 }
 
-/* The device types a command line uses, at most @max distinct ones (each costs one run of QEMU once). */
-static size_t used_types(const struct vk_qc_cmdline *cl, const char **names, size_t max)
-{
-	size_t n = 0;
-
-	for (size_t i = 0; i < cl->nopts && n < max; i++) {
-		const struct vk_qc_option *o = &cl->opts[i];
-		const char *t = o->def && strcmp(o->def->name, "device") == 0 ? vk_qc_option_type(o) : NULL;
-		bool seen = false;
-		for (size_t k = 0; t && k < n && !seen; k++)
-			seen = strcmp(names[k], t) == 0;
-		if (t && !seen)
-			names[n++] = t;
-	}
-	return n;
-}
-
 /* A QEMU binary's capabilities and the device model of the types the command line uses. */
 static int load_binary(struct validation *v, const char *qemu, struct vk_error *err)
 {
 	const char *names[64];
-	size_t n = used_types(v->cl, names, VK_ARRAY_SIZE(names));
+	size_t n = vk_qc_device_types(v->cl, names, VK_ARRAY_SIZE(names)); /* each costs one run of QEMU, once */
 	struct vk_qdev_probe_opts po = {.timeout_ms = arg_qemu_timeout_ms, .cache_dir = arg_cache_dir};
 	int r = vk_qdev_model_probe(qemu, n, names, &po, &v->model, err);
 

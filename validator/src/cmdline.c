@@ -288,6 +288,22 @@ const char *vk_qc_option_type(const struct vk_qc_option *o)
 	return vk_qc_option_get(o, o->def->implied_key);
 }
 
+size_t vk_qc_device_types(const struct vk_qc_cmdline *c, const char **names, size_t max)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < c->nopts && n < max; i++) {
+		const struct vk_qc_option *o = &c->opts[i];
+		const char *t = o->def && strcmp(o->def->name, "device") == 0 ? vk_qc_option_type(o) : NULL;
+		bool seen = false;
+		for (size_t k = 0; t && k < n && !seen; k++)
+			seen = strcmp(names[k], t) == 0;
+		if (t && !seen)
+			names[n++] = t;
+	}
+	return n;
+}
+
 static void option_clear(struct vk_qc_option *o)
 {
 	free(o->name);

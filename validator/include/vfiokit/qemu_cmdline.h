@@ -217,6 +217,10 @@ const char *vk_qc_option_get(const struct vk_qc_option *o, const char *key);
 /* The driver of a -device, the qom-type of an -object, ... (the implied key's value), or NULL. */
 const char *vk_qc_option_type(const struct vk_qc_option *o);
 
+/* The distinct device types the -device options of @c name, in order, at most
+ * @max of them into @names (pointers into @c); returns how many. */
+size_t vk_qc_device_types(const struct vk_qc_cmdline *c, const char **names, size_t max);
+
 /* Free a command line; NULL is allowed. */
 void vk_qc_cmdline_free(struct vk_qc_cmdline *c);
 
