@@ -78,7 +78,7 @@ int fakesys_cmd_check(int argc, char **argv)
 	int rc = 0;
 
 	if (argc < 2 || argv[1][0] == '-') {
-		fprintf(stderr, "fakesys: check: expects SCENARIO or DIR arguments\nTry 'fakesys --help'.\n");
+		fprintf(stderr, "fakesys check: expects SCENARIO or DIR arguments\nTry 'fakesys check --help'.\n");
 		return 2;
 	}
 	for (int i = 1; i < argc && rc == 0; i++)

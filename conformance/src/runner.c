@@ -125,7 +125,7 @@ static bool long_in(const char *s, long min, long max, long *out)
 
 static int usage_err(const char *msg)
 {
-	fprintf(stderr, "fakesys: test: %s\nTry 'fakesys --help'.\n", msg);
+	fprintf(stderr, "fakesys test: %s\nTry 'fakesys test --help'.\n", msg);
 	return 2;
 }
 

@@ -75,6 +75,12 @@ for c in materialize mount umount show run record import-umockdev; do
 	has cbad.err "fakesys $c: unknown or incomplete option '--bogus'"
 	has cbad.err "Try 'fakesys $c --help'."
 done
+# test and check parse their options in conformance/: the same form
+for c in test check; do
+	run cbad "$FAKESYS" $c --bogus
+	expect_rc 2 "fakesys $c --bogus" cbad
+	has cbad.err "Try 'fakesys $c --help'."
+done
 run nocmd "$FAKESYS"
 expect_rc 2 "fakesys without a command" nocmd
 has nocmd.err "Try 'fakesys --help'."
