@@ -86,11 +86,18 @@ static struct vk_fakesys_pos pos_of(const struct ynode *n)
 /* Remember rule id @id (@len bytes) at @n for the catalogue check. */
 static int add_rule_ref(struct yreader *y, struct vk_fakesys_expect *x, const char *id, size_t len, const struct ynode *n)
 {
-	struct vk_fakesys_expect_rule_ref *v = realloc(x->rule_refs, (x->n_rule_refs + 1) * sizeof(*v));
+	size_t have = x->n_rule_refs;
+	struct vk_fakesys_expect_rule_ref *v = x->rule_refs;
 
-	if (!v)
-		return yr_oom(y);
-	x->rule_refs = v;
+	/* grown by doubling (capacity: 8, then the next power of two), so that an
+	 * expect: block of 300,000 ids is linear, also where realloc always moves
+	 * (ASan): yaml_limits/long_expect_lists */
+	if (have == 0 || (have >= 8 && (have & (have - 1)) == 0)) {
+		v = realloc(v, (have ? 2 * have : 8) * sizeof(*v));
+		if (!v)
+			return yr_oom(y);
+		x->rule_refs = v;
+	}
 	if (!(v[x->n_rule_refs].id = strndup(id, len)))
 		return yr_oom(y);
 	v[x->n_rule_refs++].pos = pos_of(n);
