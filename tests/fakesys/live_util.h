@@ -7,6 +7,7 @@
 #ifndef VK_LIVE_UTIL_H
 #define VK_LIVE_UTIL_H
 
+#include <dirent.h>
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -135,9 +136,31 @@ static inline void live_mount_host_with(const char *section, const char *items, 
 }
 
 /* Unmount (lazily if something still holds it) and remove the directories. */
+/* On stderr, this process's FDs on files under @mnt (why an unmount is refused). */
+static inline void live_print_fds_under(const char *mnt)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *e;
+	size_t len = strlen(mnt);
+
+	while (d && (e = readdir(d))) {
+		char link[300], target[PATH_MAX];
+		snprintf(link, sizeof(link), "/proc/self/fd/%s", e->d_name);
+		ssize_t n = readlink(link, target, sizeof(target) - 1);
+		if (n <= 0)
+			continue;
+		target[n] = '\0';
+		if (!strncmp(target, mnt, len))
+			fprintf(stderr, "live_umount: this process holds fd %s on %s\n", e->d_name, target);
+	}
+	if (d)
+		closedir(d);
+}
+
 static inline void live_umount(const char *mnt)
 {
 	if (vk_umount(mnt) != 0) {
+		live_print_fds_under(mnt);
 		char *argv[] = {(char *)"/usr/bin/fusermount3", (char *)"-u", (char *)"-z", (char *)mnt, NULL};
 		vk_run(argv, NULL, 0, NULL, 0);
 		rmdir(mnt);
