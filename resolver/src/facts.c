@@ -354,7 +354,9 @@ int vk_pci_dev_facts_read(const struct vk_root *root, const struct vk_pci_addr *
 		}
 		if (nfd < 0 || vk__fstat(nfd, &st) < 0) {
 			int e = nfd < 0 ? -nfd : errno;
-			nfd = -1;
+			/* an open node whose fstat failed (it went away) is still closed */
+			if (nfd < 0)
+				nfd = -1;
 			f->cdev_state = VK_VFIO_CDEV_NODE_ERROR;
 			snprintf(f->cdev_problem, sizeof(f->cdev_problem), "cannot examine %s: %s (%s)",
 			         vk_root_path(root, f->node_path, shown, sizeof(shown)), strerror(e), vk__errname(e));
