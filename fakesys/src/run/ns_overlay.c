@@ -34,66 +34,15 @@
 #include <vfiokit/host_model.h>
 
 #include "ns_run_internal.h"
+#include "tree/owned.h"
 
 /* ---- what the scenario models ---------------------------------------------------- */
 
-/*
- * Whether the real entry at @rel ("sys/bus/pci") is replaced by the fake tree:
- * hidden when the tree has no such entry, never merged with it.  Everything
- * else the tree has is added to the real directory's entries.
- */
+/* Whether the real entry at @rel ("sys/bus/pci") is replaced by the fake tree
+ * (the tree's builders say which subtrees are theirs: tree/owned.c). */
 static bool modelled(const struct run_ctx *c, const char *rel)
 {
-	static const char *const pats[] = {
-		"sys/bus/pci",
-		"sys/devices/pci*",
-		"sys/kernel/iommu_groups",
-		"sys/class/iommu",
-		"sys/class/vfio",
-		"sys/class/vfio-dev",
-		"sys/class/pci_bus",
-		"sys/class/misc/vfio",
-		"sys/class/misc/iommu",
-		"sys/devices/virtual/iommu",
-		"sys/devices/virtual/vfio",
-		"sys/devices/virtual/vfio-dev",
-		"sys/devices/virtual/misc/vfio",
-		"sys/devices/virtual/misc/iommu",
-		"sys/module/vfio",
-		"sys/module/vfio_*",
-		"sys/module/iommufd",
-		"dev/vfio",
-		"dev/iommu",
-		/* the firmware tables of the IOMMUs: whether there is one is the scenario's to say */
-		"sys/firmware/acpi/tables/DMAR",
-		"sys/firmware/acpi/tables/IVRS",
-		/* udev's entries of PCI devices: the scenario's devices have theirs */
-		"run/udev/data/+pci:*",
-	};
-	/* the CPUs and NUMA nodes, when the scenario has them (else the host's show) */
-	static const char *const cpu_pats[] = {
-		"sys/devices/system/cpu/cpu[0-9]*",
-		"sys/bus/cpu/devices",
-		"sys/devices/system/node/node[0-9]*",
-		"sys/bus/node/devices",
-	};
-
-	for (size_t i = 0; i < VK_ARRAY_SIZE(pats); i++)
-		if (fnmatch(pats[i], rel, FNM_PATHNAME) == 0)
-			return true;
-	for (size_t i = 0; i < VK_ARRAY_SIZE(cpu_pats); i++)
-		if (fnmatch(cpu_pats[i], rel, FNM_PATHNAME) == 0 && vk_vtree_lookup(c->t, "sys/devices/system/cpu"))
-			return true;
-	/* the module of every PCI driver a scenario can name: whether it is
-	 * loaded is the scenario's to say, not the host's */
-	if (!strncmp(rel, "sys/module/", 11) && !strchr(rel + 11, '/')) {
-		for (size_t i = 0; host_known_drivers[i]; i++) {
-			const char *m = vk_host_driver_module(host_known_drivers[i]);
-			if (m && !strcmp(m, rel + 11))
-				return true;
-		}
-	}
-	return false;
+	return tree_owns(c->t, rel);
 }
 
 /* ---- real links into the real PCI hierarchy ------------------------------------------ */
