@@ -15,6 +15,7 @@
 
 #include "vk_cleanup.h"
 #include <vfiokit/doctor.h>
+#include <vfiokit/hostinfo.h>
 #include <vfiokit/resolver.h>
 #include <vfiokit/root.h>
 
@@ -158,47 +159,17 @@ static enum cpu_vendor cpu_vendor(const struct vk_root *root, bool *have, bool *
 
 static const char *unit_kind(const char *name)
 {
-	if (strncmp(name, "dmar", 4) == 0)
+	switch (vk_iommu_unit_kind(name)) {
+	case VK_IOMMU_KIND_INTEL:
 		return "Intel VT-d";
-	if (strncmp(name, "ivhd", 4) == 0)
+	case VK_IOMMU_KIND_AMD:
 		return "AMD-Vi";
-	if (strncmp(name, "smmu", 4) == 0)
+	case VK_IOMMU_KIND_SMMU:
 		return "Arm SMMU";
-	return "IOMMU";
-}
-
-/* Whether /proc/interrupts names interrupt-remapping chips ("IR-PCI-MSI", "IR-IO-APIC").
- * Returns 1 yes, 0 no, -errno when unreadable. */
-static int interrupts_have_ir(const struct vk_root *root)
-{
-	/* opened like every file of the tree (no blocking on a FIFO, a regular
-	 * file only), but scanned in pieces: on a machine with many CPUs the file
-	 * runs to megabytes; past INTERRUPTS_MAX it is not /proc/interrupts */
-	enum { INTERRUPTS_MAX = 64 << 20 };
-	_cleanup_close_ int fd = vk_root_open_regular(root, -1, "/proc/interrupts", NULL);
-	char buf[65536 + 3];
-	size_t keep = 0, total = 0;
-
-	if (fd < 0)
-		return fd;
-	for (;;) {
-		ssize_t n = read(fd, buf + keep, sizeof(buf) - 1 - keep);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		if (n == 0)
-			return 0;
-		total += (size_t)n;
-		buf[keep + (size_t)n] = '\0';
-		if (strstr(buf, " IR-"))
-			return 1;
-		if (total > INTERRUPTS_MAX)
-			return -EFBIG;
-		size_t tot = keep + (size_t)n;
-		keep = tot < 3 ? tot : 3;
-		memmove(buf, buf + tot - keep, keep);
+	case VK_IOMMU_KIND_VIRTIO:
+		return "virtio-iommu";
+	default:
+		return "IOMMU";
 	}
 }
 
@@ -305,7 +276,7 @@ static int check_intremap(const struct vk_doctor_options *o, struct platform *p,
 		                  "interrupt remapping is disabled by intremap=off on the kernel command line%s", note));
 		return vk__doc_evidence_path(rep, root, "/proc/cmdline", p->cmdline);
 	}
-	ir = interrupts_have_ir(root);
+	ir = vk_interrupt_remapping_in_use(root);
 	if (ir >= 0) {
 		if (ir)
 			TRY(vk_doctor_add(rep, "VD002", VK_DOCTOR_PASS, NULL, NULL,
@@ -315,7 +286,7 @@ static int check_intremap(const struct vk_doctor_options *o, struct platform *p,
 			                  "not enabled: no IR- interrupt chip in /proc/interrupts%s", note));
 		return vk__doc_evidence_path(rep, root, "/proc/interrupts", ir ? "IR- chips present" : "no IR- chip");
 	}
-	if (strncmp(p->units[0], "dmar", 4) == 0) {
+	if (vk_iommu_unit_kind(p->units[0]) == VK_IOMMU_KIND_INTEL) {
 		/* Intel: ECAP bit 3 (IR) of every unit; the attribute is "%llx" of the register. */
 		const char *missing = NULL;
 		for (size_t i = 0; i < p->n_units; i++) {
@@ -346,7 +317,7 @@ static int check_intremap(const struct vk_doctor_options *o, struct platform *p,
 		}
 		return 0;
 	}
-	if (strncmp(p->units[0], "ivhd", 4) == 0) {
+	if (vk_iommu_unit_kind(p->units[0]) == VK_IOMMU_KIND_AMD) {
 		/* AMD-Vi has no interrupt-remapping capability bit: amd-iommu/features is the
 		 * extended feature register, whose bit 3 is NX (FEATURE_NX). */
 		TRY(vk_doctor_add(rep, "VD002", VK_DOCTOR_PASS, NULL, NULL,

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "vk_cleanup.h"
+#include <vfiokit/hostinfo.h>
 
 #include "record.h"
 
@@ -276,13 +277,15 @@ static int read_release_cmdline(struct rec *r)
 /* sys/class/iommu: the kind and number of units; interrupt remapping. */
 static int read_iommu_units(struct rec *r)
 {
+	/* the scenario's name of each kind (vk_iommu_unit_kind()), and the file
+	 * whose bit 3 says whether it can remap interrupts */
 	static const struct {
-		const char *prefix, *vendor, *feat, *file;
+		const char *vendor, *feat, *file;
 	} kinds[] = {
-		{"dmar", "intel", "intel-iommu", "ecap"},
-		{"ivhd", "amd", NULL, NULL}, /* features bit 3 is not remapping: see below */
-		{"smmu", "arm-smmu-v3", NULL, NULL},
-		{"viommu", "virtio", NULL, NULL},
+		[VK_IOMMU_KIND_INTEL] = {"intel", "intel-iommu", "ecap"},
+		[VK_IOMMU_KIND_AMD] = {"amd", NULL, NULL}, /* features bit 3 is not remapping: see below */
+		[VK_IOMMU_KIND_SMMU] = {"arm-smmu-v3", NULL, NULL},
+		[VK_IOMMU_KIND_VIRTIO] = {"virtio", NULL, NULL},
 	};
 	char **names = NULL, rel[PATH_MAX];
 	size_t n = 0;
@@ -291,11 +294,8 @@ static int read_iommu_units(struct rec *r)
 	if (list_dir(r, -1, "sys/class/iommu", &names, &n) == -ENOMEM)
 		return -ENOMEM;
 	for (size_t i = 0; i < n; i++) {
-		size_t kd = VK_ARRAY_SIZE(kinds);
-		for (size_t j = 0; j < VK_ARRAY_SIZE(kinds); j++)
-			if (!strncmp(names[i], kinds[j].prefix, strlen(kinds[j].prefix)))
-				kd = j;
-		if (kd == VK_ARRAY_SIZE(kinds)) {
+		enum vk_iommu_kind kd = vk_iommu_unit_kind(names[i]);
+		if (kd == VK_IOMMU_KIND_UNKNOWN) {
 			note(r, "sys/class/iommu/%.60s: unknown IOMMU kind; not recorded", names[i]);
 			continue;
 		}
@@ -319,12 +319,11 @@ static int read_iommu_units(struct rec *r)
 			r->units++;
 	}
 	strv_free(names, n);
-	/* Remapping in use shows as the "IR-" irq chips (IR-PCI-MSI, IR-IO-APIC) in
-	 * /proc/interrupts, for every vendor; the Intel ecap bit says only "supported". */
-	size_t il;
-	if (r->iommu && read_file(r, -1, "proc/interrupts", NULL, ATTR_CAP, true, &s, &il) == 0)
-		r->ir = strstr(s, "IR-") != NULL;
-	free(s);
+	/* whether remapping is in use, for every vendor (the ecap bit says only
+	 * "supported"); an unreadable /proc/interrupts leaves the ecap's answer */
+	int ir = r->iommu ? vk_interrupt_remapping_in_use(r->root) : -ENOENT;
+	if (ir >= 0)
+		r->ir = ir;
 	return 0;
 }
 
