@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "vk_cleanup.h"
+#include "vk_strv.h"
 #include <vfiokit/fakesys_live.h>
 #include <vfiokit/host_model.h>
 #include <vfiokit/resolver.h>
@@ -309,11 +310,6 @@ bool vk_host_model_has_vfio(const struct vk_host_model *m)
 
 /* ---- drivers (m->drivers sorted and unique while a scenario loads) ---- */
 
-static int cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 /* Where @name is in m->drivers, or where it would go. */
 static size_t driver_pos(const struct vk_host_model *m, const char *name, bool *found)
 {
@@ -370,7 +366,7 @@ void model_sort_drivers(struct vk_host_model *m)
 
 	if (!m->n_drivers)
 		return;
-	qsort(m->drivers, m->n_drivers, sizeof(*m->drivers), cmp_str);
+	qsort(m->drivers, m->n_drivers, sizeof(*m->drivers), vk_strptr_cmp);
 	for (size_t i = 0; i < m->n_drivers; i++) {
 		if (w && !strcmp(m->drivers[w - 1], m->drivers[i]))
 			free(m->drivers[i]);

@@ -11,6 +11,7 @@
 #include <strings.h>
 
 #include "vk_cleanup.h"
+#include "vk_strv.h"
 #include <vfiokit/resolver.h>
 
 #include "model/pci_caps.h"
@@ -676,11 +677,6 @@ static int kernel_defaults(struct loader *l)
 	return 0;
 }
 
-static int cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 static bool same_slot(const struct vk_pci_addr *x, const struct vk_pci_addr *y)
 {
 	return x->domain == y->domain && x->bus == y->bus && x->slot == y->slot;
@@ -796,6 +792,6 @@ int scenario_complete(struct loader *l)
 		return r;
 	vk_host_model_assign_group_minors(m);
 	if (m->n_drivers)
-		qsort(m->drivers, m->n_drivers, sizeof(*m->drivers), cmp_str);
+		qsort(m->drivers, m->n_drivers, sizeof(*m->drivers), vk_strptr_cmp);
 	return host_model_note_native_ids(m);
 }

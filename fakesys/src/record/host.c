@@ -233,12 +233,12 @@ static int read_device(struct rec *r, int devicesfd, const char *name, struct rd
 				char *copy = strdup(n);
 				if (!copy || strv_push(&d->netifs, &d->n_netifs, copy) < 0) {
 					free(copy);
-					strv_free(ifs, nif);
+					vk_strv_free(ifs, nif);
 					return -ENOMEM;
 				}
 			}
 		}
-		strv_free(ifs, nif);
+		vk_strv_free(ifs, nif);
 	}
 	if (read_link(fd, "iommu_group", lnk, sizeof(lnk)) == 0) {
 		int64_t g;
@@ -280,7 +280,7 @@ static int read_device(struct rec *r, int devicesfd, const char *name, struct rd
 			free(TAKE_PTR(s));
 		}
 	}
-	strv_free(vd, nvd);
+	vk_strv_free(vd, nvd);
 	return 0;
 }
 
@@ -298,7 +298,7 @@ static struct rdev *find_dev(struct rec *r, const struct vk_pci_addr *a)
 
 static void free_dev(struct rdev *d)
 {
-	strv_free(d->netifs, d->n_netifs);
+	vk_strv_free(d->netifs, d->n_netifs);
 	free(d->driver);
 	free(d->override);
 	free(d->label);
@@ -312,13 +312,13 @@ static int read_devices(struct rec *r)
 	size_t n = 0;
 	int k = list_dir(r, -1, "sys/bus/pci/devices", &names, &n);
 	if (k < 0 && k != -ENOENT) {
-		strv_free(names, n);
+		vk_strv_free(names, n);
 		return k == -ENOMEM ? k : 0;
 	}
 	_cleanup_close_ int devicesfd = vk_root_openat(r->root, "sys/bus/pci/devices", O_RDONLY | O_DIRECTORY);
 	r->devs = calloc(n ? n : 1, sizeof(*r->devs));
 	if (!r->devs) {
-		strv_free(names, n);
+		vk_strv_free(names, n);
 		return -ENOMEM;
 	}
 	for (size_t i = 0; i < n && devicesfd >= 0; i++) {
@@ -331,7 +331,7 @@ static int read_devices(struct rec *r)
 		k = read_device(r, devicesfd, names[i], d);
 		if (k == -ENOMEM) {
 			free_dev(d);
-			strv_free(names, n);
+			vk_strv_free(names, n);
 			return k;
 		}
 		if (k < 0) {
@@ -347,7 +347,7 @@ static int read_devices(struct rec *r)
 		}
 		r->n_devs++;
 	}
-	strv_free(names, n);
+	vk_strv_free(names, n);
 	qsort(r->devs, r->n_devs, sizeof(*r->devs), cmp_dev);
 	return 0;
 }
@@ -475,13 +475,13 @@ static int add_bound_drivers(struct rec *r)
 		const char *dn = r->devs[i].driver;
 		if (r->devs[i].selected && dn && !known_driver(dn) && !find_driver(r, dn) &&
 		    strv_push(&add, &n, strdup(dn)) < 0) {
-			strv_free(add, n);
+			vk_strv_free(add, n);
 			return -ENOMEM;
 		}
 	}
 	for (size_t i = 0; i < n; i++)
 		if (strv_push(&r->drivers, &r->n_drivers, TAKE_PTR(add[i])) < 0) {
-			strv_free(add, n);
+			vk_strv_free(add, n);
 			return -ENOMEM;
 		}
 	free(add);
@@ -615,11 +615,11 @@ static void rec_free(struct rec *r)
 	free(r->cpu_flags);
 	for (size_t i = 0; i < r->n_mods; i++) {
 		free(r->mods[i].name);
-		strv_free(r->mods[i].pn, r->mods[i].np);
-		strv_free(r->mods[i].pv, r->mods[i].np);
+		vk_strv_free(r->mods[i].pn, r->mods[i].np);
+		vk_strv_free(r->mods[i].pv, r->mods[i].np);
 	}
 	free(r->mods);
-	strv_free(r->drivers, r->n_drivers);
+	vk_strv_free(r->drivers, r->n_drivers);
 	for (size_t i = 0; i < r->n_devs; i++)
 		free_dev(&r->devs[i]);
 	free(r->devs);
@@ -715,7 +715,7 @@ static bool drop_key(struct rdev *d, const char *key)
 	}
 	if (!strcmp(key, "net")) {
 		bool had = d->n_netifs != 0;
-		strv_free(d->netifs, d->n_netifs);
+		vk_strv_free(d->netifs, d->n_netifs);
 		d->netifs = NULL;
 		d->n_netifs = 0;
 		return had;

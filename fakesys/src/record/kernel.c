@@ -138,18 +138,18 @@ static int read_modules(struct rec *r)
 			if (!a || !b || !dn) {
 				free(dn);
 				free(val);
-				strv_free(pn, np);
+				vk_strv_free(pn, np);
 				goto oom;
 			}
 			m->pn[m->np] = dn;
 			m->pv[m->np++] = val;
 		}
-		strv_free(pn, np);
+		vk_strv_free(pn, np);
 	}
-	strv_free(names, n);
+	vk_strv_free(names, n);
 	return 0;
 oom:
-	strv_free(names, n);
+	vk_strv_free(names, n);
 	return -ENOMEM;
 }
 /* The value of the first "@key<tabs>: value" line of @s, as a malloc'd
@@ -318,7 +318,7 @@ static int read_iommu_units(struct rec *r)
 		if (r->units < 64)
 			r->units++;
 	}
-	strv_free(names, n);
+	vk_strv_free(names, n);
 	/* whether remapping is in use, for every vendor (the ecap bit says only
 	 * "supported"); an unreadable /proc/interrupts leaves the ecap's answer */
 	int ir = r->iommu ? vk_interrupt_remapping_in_use(r->root) : -ENOENT;
@@ -338,7 +338,7 @@ static int read_groups(struct rec *r)
 		return -ENOMEM;
 	r->groups = calloc(n ? n : 1, sizeof(*r->groups));
 	if (!r->groups) {
-		strv_free(names, n);
+		vk_strv_free(names, n);
 		return -ENOMEM;
 	}
 	for (size_t i = 0; i < n; i++) {
@@ -369,7 +369,7 @@ static int read_groups(struct rec *r)
 		r->noiommu |= g->noiommu;
 		r->n_groups++;
 	}
-	strv_free(names, n);
+	vk_strv_free(names, n);
 	qsort(r->groups, r->n_groups, sizeof(*r->groups), cmp_group);
 	for (size_t i = 0; i < r->n_groups; i++) {
 		if (o && r->groups[i].id == r->groups[o - 1].id) { /* "1" and "01" */
@@ -418,7 +418,7 @@ static int read_vfio_numbers(struct rec *r)
 		free(s);
 		s = NULL;
 	}
-	strv_free(names, n);
+	vk_strv_free(names, n);
 	return 0;
 }
 
@@ -436,11 +436,11 @@ static int read_drivers(struct rec *r)
 			continue;
 		}
 		if (strv_push(&r->drivers, &r->n_drivers, strdup(names[i])) < 0) {
-			strv_free(names, n);
+			vk_strv_free(names, n);
 			return -ENOMEM;
 		}
 	}
-	strv_free(names, n);
+	vk_strv_free(names, n);
 	return 0;
 }
 

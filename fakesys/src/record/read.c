@@ -22,13 +22,6 @@
 
 #include "record.h"
 
-void strv_free(char **v, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		free(v[i]);
-	free(v);
-}
-
 /* Appends @s (taken; freed on failure); the array grows by doubling. */
 int strv_push(char ***v, size_t *n, char *s)
 {
@@ -160,7 +153,7 @@ void notes_add(struct notes *nt, const char *fmt, ...)
 
 void notes_free(struct notes *nt)
 {
-	strv_free(nt->v, nt->n);
+	vk_strv_free(nt->v, nt->n);
 	nt->v = NULL;
 	nt->n = 0;
 }
@@ -353,7 +346,7 @@ int list_dir(struct rec *r, int dirfd, const char *rel, char ***names, size_t *n
 			break;
 		}
 		if (strv_push(names, n, strdup(de->d_name)) < 0) {
-			strv_free(*names, *n);
+			vk_strv_free(*names, *n);
 			*names = NULL;
 			*n = 0;
 			return -ENOMEM;

@@ -11,6 +11,7 @@
 #ifndef VK_RECORD_H
 #define VK_RECORD_H
 
+#include "vk_strv.h"
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -112,7 +113,6 @@ struct rec {
 
 /* ---- read.c ------------------------------------------------------------- */
 
-void strv_free(char **v, size_t n);
 int strv_push(char ***v, size_t *n, char *s);
 
 /* @s as one line of valid UTF-8 text (malloc'd, NULL on ENOMEM): a newline or

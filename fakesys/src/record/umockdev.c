@@ -533,7 +533,7 @@ static int import_in_tmpdir(struct imp *im, const char *name, char *text, FILE *
 			k = vk_error_set(err, EINTR, "import %s: interrupted", name);
 		if (k >= 0)
 			k = record_host(&o, out, notes, &ndev, err);
-		strv_free(c, nc);
+		vk_strv_free(c, nc);
 	}
 	if (k >= 0 && !ndev)
 		k = vk_error_set(err, EINVAL,

@@ -30,6 +30,7 @@
 #include <unistd.h>
 
 #include "vk_cleanup.h"
+#include "vk_strv.h"
 #include <vfiokit/fakesys_serve.h>
 #include <vfiokit/host_model.h>
 
@@ -301,11 +302,6 @@ static int place_fake(const struct run_ctx *c, const struct vk_vt_node *n, const
 	return r < 0 ? r : bind_mount(src, dst, c->static_tree && strncmp(rel, "dev/", 4) != 0, err);
 }
 
-static int name_cmp(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 static void free_names(char ***names)
 {
 	if (*names)
@@ -341,7 +337,7 @@ static int list_real(const char *path, char ***out, struct vk_error *err)
 			return vk_error_set(err, ENOMEM, "run: out of memory");
 		v[++n] = NULL;
 	}
-	qsort(v, n, sizeof(*v), name_cmp);
+	qsort(v, n, sizeof(*v), vk_strptr_cmp);
 	return 0;
 }
 
