@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "util.h"
+#include "vk_path.h"
 
 int runner_find_program(const char *prog, char *buf, size_t len)
 {
@@ -15,15 +16,7 @@ int runner_find_program(const char *prog, char *buf, size_t len)
 		return access(prog, X_OK) == 0 ? 0 : -ENOENT;
 	}
 	const char *path = getenv("PATH");
-	for (const char *p = path && *path ? path : "/usr/local/bin:/usr/bin:/bin"; *p;) {
-		const char *end = strchrnul(p, ':');
-		snprintf(buf, len, "%.*s/%s", (int)(end - p), p, prog);
-		if (end > p && access(buf, X_OK) == 0)
-			return 0;
-		p = *end ? end + 1 : end;
-	}
-	*buf = '\0';
-	return -ENOENT;
+	return vk_path_search(path && *path ? path : "/usr/local/bin:/usr/bin:/bin", prog, buf, len);
 }
 
 char *runner_asprintf(const char *fmt, ...)

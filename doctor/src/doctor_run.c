@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "vk_cleanup.h"
+#include "vk_path.h"
 #include <vfiokit/doctor.h>
 
 #include "doctor_internal.h"
@@ -123,18 +124,9 @@ int vk_doctor_find_qemu(const char *path, char *buf, size_t len)
 	                                    "qemu-system-s390x", "qemu-kvm"};
 	const char *p = path ? path : getenv("PATH");
 
-	for (size_t k = 0; k < VK_ARRAY_SIZE(names); k++) {
-		for (const char *d = p; d && *d;) {
-			const char *e = strchr(d, ':');
-			size_t n = e ? (size_t)(e - d) : strlen(d);
-			if (n) {
-				snprintf(buf, len, "%.*s/%s", (int)n, d, names[k]);
-				if (access(buf, X_OK) == 0)
-					return 0;
-			}
-			d = e ? e + 1 : NULL;
-		}
-	}
+	for (size_t k = 0; k < VK_ARRAY_SIZE(names); k++)
+		if (vk_path_search(p, names[k], buf, len) == 0)
+			return 0;
 	snprintf(buf, len, "/usr/libexec/qemu-kvm");
 	if (access(buf, X_OK) == 0)
 		return 0;
