@@ -165,6 +165,7 @@ static int parse_argv(int argc, char **argv, struct test_opts *o)
 		{"skipped-exit", required_argument, NULL, 'S'},
 		{"list", no_argument, NULL, 'L'},
 		{"shard", required_argument, NULL, 'H'},
+		{"quiet", no_argument, NULL, 'q'},
 		{0},
 	};
 	long num;
@@ -172,7 +173,7 @@ static int parse_argv(int argc, char **argv, struct test_opts *o)
 
 	*o = (struct test_opts){.sched = {.jobs = sysconf(_SC_NPROCESSORS_ONLN), .mode = MODE_AUTO, .timeout = 120}};
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "j:", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "j:q", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'j':
 			if (!long_in(optarg, 1, 1024, &o->sched.jobs))
@@ -202,6 +203,9 @@ static int parse_argv(int argc, char **argv, struct test_opts *o)
 			break;
 		case 'L':
 			o->list = true;
+			break;
+		case 'q':
+			o->sched.quiet = true;
 			break;
 		case 'H':
 			if (!shard_arg(optarg, &o->shard, &o->shards))

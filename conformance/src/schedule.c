@@ -155,6 +155,14 @@ static bool start(struct scen *s, size_t i, const char *base, const struct sched
 	return true;
 }
 
+/* @s's line as it finishes, unless the run is quiet and @s passed or was
+ * skipped. */
+static void print_line(const struct sched_opts *o, const struct scen *s)
+{
+	if (!o->quiet || (s->res.status != ST_OK && s->res.status != ST_SKIP))
+		runner_report_line(o->out, s);
+}
+
 /* Reap one child and report its scenario.  Returns the number of scenarios
  * that ended: 1, 0 after EINTR, or every running one when waitpid() failed,
  * each then an error (*@failed set). */
@@ -176,7 +184,7 @@ static size_t reap(struct scen *v, size_t next, const struct sched_opts *o, bool
 		} else {
 			lost(&v[i], err);
 		}
-		runner_report_line(o->out, &v[i]);
+		print_line(o, &v[i]);
 		ended++;
 	}
 	*failed = p < 0;
@@ -215,7 +223,7 @@ void runner_schedule(struct scen *v, size_t n, const char *base, const struct sc
 			if (start(&v[next], next, base, o)) {
 				running++;
 			} else {
-				runner_report_line(o->out, &v[next]);
+				print_line(o, &v[next]);
 			}
 			next++;
 		}

@@ -4,6 +4,7 @@
 #define CONFORMANCE_SCHEDULE_H
 
 #include <stddef.h>
+#include <stdbool.h>
 #include <stdio.h>
 
 #include "scen.h"
@@ -13,6 +14,7 @@ struct sched_opts {
 	int mode;         /* MODE_* of serve.h */
 	unsigned timeout; /* seconds a scenario may take */
 	FILE *out;        /* where each scenario's line goes as it finishes */
+	bool quiet;       /* the lines of scenarios that failed or erred only */
 };
 
 /*

@@ -112,7 +112,8 @@ static const char test_options[] =
 	"  --skipped-exit N     exit N when every scenario was skipped\n"
 	"  --shard K/N          run only the K-th of N disjoint shares (CI matrices;\n"
 	"                       docs/ci.md)\n"
-	"  --list               print the scenarios it would run, one per line\n";
+	"  --list               print the scenarios it would run, one per line\n"
+	"  -q, --quiet          no line for a scenario that passed or was skipped\n";
 static const char test_exit[] = "One line per scenario, a diff for each failure.\n"
 				"Exit status: 0 all passed, 1 one failed, 2 usage error.";
 static const char check_summary[] = "load each scenario (every *.yaml of a DIR) as test does, without serving it:\n"

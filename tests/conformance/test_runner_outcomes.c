@@ -64,6 +64,26 @@ Test(outcomes, sigchld_ignored_wrong_expectation_still_fails)
 	want("1 scenario: 1 passed, 0 failed");
 }
 
+/* -q: the lines of the scenarios that failed (with their diffs) and the
+ * summary; none for those that passed. */
+Test(outcomes, quiet_prints_failures_only)
+{
+	char bad[4200], good[4096];
+
+	broken_copy(bad, sizeof(bad));
+	vk_scenario_path("default.yaml", good, sizeof(good));
+	int r = runner_run(false, "--plain", "-q", good, bad, NULL);
+	cr_assert_eq(r, 1, "%d\n%s%s", r, out, errb);
+	want("FAIL  broken (plain, ");
+	want("expected: /dev/vfio/devices/vfio9");
+	want("2 scenarios: 1 passed, 1 failed, 0 errors");
+	cr_assert_null(strstr(out, "ok    default"), "a passed scenario's line under -q:\n%s", out);
+	r = runner_run(false, "--plain", "--quiet", good, NULL);
+	cr_assert_eq(r, 0, "%d\n%s%s", r, out, errb);
+	cr_assert_null(strstr(out, "ok    "), "%s", out);
+	want("1 scenario: 1 passed, 0 failed");
+}
+
 Test(outcomes, scenario_gone_before_it_runs_is_an_error)
 {
 	char dir[4200], link[4300], good[4096], bin[4096];
