@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * The load workload on a live mount of scenarios/default.yaml, shared by
- * tests/fakesys/test_fuse_load.c (checks) and tests/bench/bench_live.c
+ * tests/fakesys/serve/test_fuse_load.c (checks) and tests/bench/bench_live.c
  * (figures).  No Criterion here: threads record the first wrong thing they
  * see in a message; the caller asserts.
  *
