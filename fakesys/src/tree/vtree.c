@@ -145,7 +145,9 @@ static struct vk_vt_node *child_scan(const struct vk_vt_node *dir, const char *n
 {
 	for (uint32_t i = 0; i < dir->u.dir.n; i++) {
 		const struct vk_vt_node *k = dir->u.dir.kids[i];
-		if (strncmp(k->name, name, len) == 0 && k->name[len] == '\0')
+		/* the first byte before the call: a device directory's ~45 names
+		 * differ there mostly, and this scan ran for each of them */
+		if (k->name[0] == name[0] && strncmp(k->name, name, len) == 0 && k->name[len] == '\0')
 			return (struct vk_vt_node *)k;
 	}
 	return NULL;
