@@ -22,6 +22,22 @@ struct vtree {
 	size_t n, cap;
 	struct vk_vt_node **ino_map; /* after vk_vtree_inherit_inos(): index = ino - 1, NULL = a hole */
 	uint64_t max_ino;            /* highest inode number in use */
+	struct interned *strs;       /* short strings stored once (intern()); open addressing */
+	size_t n_strs, cap_strs;     /* cap: a power of two, or 0 */
+};
+
+/*
+ * Short strings are stored once per tree: of a device directory's ~45 names
+ * all but its own address are the same in every device ("vendor", "config"),
+ * and so is most of what its small attributes hold ("0x8086\n", "0\n").  At
+ * 50,000 devices that is a sixth of the tree.  Longer ones (link targets,
+ * which name their device) are seldom shared and are copied as they come.
+ */
+#define INTERN_MAX 24
+
+struct interned {
+	const char *s; /* NUL-terminated copy in the arena; NULL = a free slot */
+	uint32_t len, hash;
 };
 
 #define ARENA_CHUNK (256 * 1024)
@@ -61,6 +77,58 @@ static char *arena_strdup(struct vtree *t, const char *s, size_t len)
 	return p;
 }
 
+/* FNV-1a */
+static uint32_t str_hash(const char *s, size_t len)
+{
+	uint32_t h = 2166136261u;
+
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ (uint8_t)s[i]) * 16777619u;
+	return h;
+}
+
+static int intern_grow(struct vtree *t)
+{
+	size_t cap = t->cap_strs ? t->cap_strs * 2 : 1024;
+	struct interned *v = calloc(cap, sizeof(*v));
+
+	if (!v)
+		return -ENOMEM;
+	for (size_t i = 0; i < t->cap_strs; i++) {
+		if (!t->strs[i].s)
+			continue;
+		size_t j = t->strs[i].hash & (cap - 1);
+		while (v[j].s)
+			j = (j + 1) & (cap - 1);
+		v[j] = t->strs[i];
+	}
+	free(t->strs);
+	t->strs = v;
+	t->cap_strs = cap;
+	return 0;
+}
+
+/* A NUL-terminated copy of the @len bytes at @s (which may hold NULs), shared
+ * with every equal one when short; NULL on ENOMEM. */
+static char *intern(struct vtree *t, const char *s, size_t len)
+{
+	if (len > INTERN_MAX)
+		return arena_strdup(t, s, len);
+	if (2 * (t->n_strs + 1) > t->cap_strs && intern_grow(t) < 0)
+		return NULL;
+	uint32_t h = str_hash(s, len);
+	size_t j = h & (t->cap_strs - 1);
+	for (; t->strs[j].s; j = (j + 1) & (t->cap_strs - 1))
+		if (t->strs[j].hash == h && t->strs[j].len == len && !memcmp(t->strs[j].s, s, len))
+			return (char *)t->strs[j].s;
+	char *p = arena_strdup(t, s, len);
+	if (p) {
+		t->strs[j] = (struct interned){p, (uint32_t)len, h};
+		t->n_strs++;
+	}
+	return p;
+}
+
 static struct vk_vt_node *node_new(struct vtree *t, const char *name, size_t namelen, uint8_t type, uint32_t mode)
 {
 	struct vk_vt_node *n;
@@ -77,7 +145,7 @@ static struct vk_vt_node *node_new(struct vtree *t, const char *name, size_t nam
 	if (!n)
 		return NULL;
 	memset(n, 0, sizeof(*n));
-	n->name = arena_strdup(t, name, namelen);
+	n->name = intern(t, name, namelen);
 	if (!n->name)
 		return NULL;
 	n->type = type;
@@ -120,6 +188,7 @@ void vk_vtree_free(struct vtree *t)
 	}
 	free(t->by_ino);
 	free(t->ino_map);
+	free(t->strs);
 	free(t);
 }
 
@@ -210,11 +279,9 @@ static int file_content(struct vtree *t, struct vk_vt_node *n, const void *data,
 
 	if (len > UINT32_MAX)
 		return -EFBIG;
-	copy = arena_alloc_aligned(t, stored ? stored : 1, 1);
+	copy = (uint8_t *)intern(t, stored ? data : "", stored);
 	if (!copy)
 		return -ENOMEM;
-	if (stored)
-		memcpy(copy, data, stored);
 	n->u.file.data = copy;
 	n->u.file.len = (uint32_t)len;
 	n->u.file.stored = (uint32_t)stored;
@@ -698,7 +765,8 @@ size_t vk_vtree_size(const struct vtree *t)
 
 size_t vk_vtree_bytes(const struct vtree *t)
 {
-	return t->arena_bytes + t->cap * sizeof(*t->by_ino) + (t->ino_map ? t->max_ino * sizeof(*t->ino_map) : 0);
+	return t->arena_bytes + t->cap * sizeof(*t->by_ino) + t->cap_strs * sizeof(*t->strs) +
+	       (t->ino_map ? t->max_ino * sizeof(*t->ino_map) : 0);
 }
 
 int vk_vtree_path(const struct vk_vt_node *n, char *buf, size_t len)
