@@ -193,9 +193,9 @@ static long self_rss_kb(void)
 /* What one size costs, measured in a child of its own so that memory freed by
  * an earlier size (kept by malloc) does not hide this one's. */
 struct scale {
-	double parse, build, mount;  /* seconds */
-	long model_kb, tree_kb;      /* VmRSS growth: after the load; after the build */
-	long daemon_kb;              /* the mount daemon's VmRSS, serving */
+	double parse, build, mount; /* seconds */
+	long model_kb, tree_kb;     /* VmRSS growth: after the load; after the build */
+	long daemon_kb;             /* the mount daemon's VmRSS, serving */
 	size_t nodes;
 };
 
