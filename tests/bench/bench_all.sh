@@ -79,8 +79,18 @@ echo "Summary ($(date -u +%Y-%m-%dT%H:%MZ), $(nproc) CPUs, quick=$VK_BENCH_QUICK
 row "figure" "value" "baseline" "ratio" "baseline is / target"
 echo "------------------------------------------------------------------------------------------------"
 
-# fakesys: "N devices: parse+build X ms", "  materialize ... first A ms, warm B ms", mode rows
 f=$OUT/fakesys
+# fakesys scale: rows "  N nodes/dev parse build p+b mount model tree daemon  rparse rbuild rmount rdaemon"
+awk '/^scale \(per device/ { on = 1; next } on && $1 ~ /^[0-9]+$/ && NF == 13 { print } on && /^$/ { exit }' "$f" |
+	while read -r n _ parse build pb mount _ _ daemon rp rb rm rd; do
+		row "fakesys $n dev: parse (us/device)" "$parse" "" "$rp" "per device at 1,000 (linear: 1.00x)"
+		row "fakesys $n dev: build (us/device)" "$build" "" "$rb" "per device at 1,000 (linear: 1.00x)"
+		row "fakesys $n dev: parse+build (ms)" "$pb" "" "" "target <= 1000 ms at 50,000"
+		row "fakesys $n dev: mount (ms)" "$mount" "" "$rm" "per device at 1,000 (linear: 1.00x)"
+		row "fakesys $n dev: daemon RSS (KiB/device)" "$daemon" "" "$rd" "per device at 1,000; target <= 6 KiB"
+	done
+
+# fakesys: "N devices: parse+build X ms", "  materialize ... first A ms, warm B ms", mode rows
 for n in 1000 10000; do
 	pb=$(awk -v n="$n" '$1 == n && $2 == "devices:" { print $4 }' "$f")
 	[ -n "$pb" ] || continue

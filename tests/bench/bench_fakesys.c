@@ -1,11 +1,17 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * bench_fakesys: figures for fakesys on generated 1,000- and 10,000-device
- * hosts (and the loader alone at 10,000 and 50,000).  Prints parse+build time, tree size, `fakesys mount` wall time, the
- * daemon's RSS, and the cost of a stat+readlink+read walk over the FUSE mount
+ * bench_fakesys: figures for fakesys on generated hosts.  First the scale
+ * table (issue 17): parse, build, `fakesys mount` and memory (the loader's
+ * and the tree's VmRSS growth, the mount daemon's VmRSS) per device at 1,000,
+ * 10,000 and 50,000 devices, each as a ratio to the same per-device figure at
+ * 1,000 measured in the same run (1.00x is linear).  Then, at 1,000 and
+ * 10,000 devices, the cost of a stat+readlink+read walk over the FUSE mount
  * (kernel open cache on and off) as a ratio to the same walk over a
  * materialized copy on tmpfs measured in the same run.  Not a test: no
  * pass/fail, the targets are printed beside the figures.
+ *   bench_fakesys            everything
+ *   bench_fakesys scale      the scale table alone (~30 s on 2 CPUs)
+ *   bench_fakesys N...       the walks at N devices
  */
 #include <dirent.h>
 #include <errno.h>
@@ -17,6 +23,7 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -177,43 +184,136 @@ out:
 	vk_rm_rf(tmp);
 }
 
-/* Seconds to load the @n-device host (parse and checks, no tree), or < 0. */
-static double parse_time(unsigned n)
+/* VmRSS of this process in KiB (the figure `top` shows), or -1. */
+static long self_rss_kb(void)
+{
+	return rss_kb(getpid());
+}
+
+/* What one size costs, measured in a child of its own so that memory freed by
+ * an earlier size (kept by malloc) does not hide this one's. */
+struct scale {
+	double parse, build, mount; /* seconds */
+	long model_kb, tree_kb;     /* VmRSS growth: after the load; after the build */
+	long daemon_kb;             /* the mount daemon's VmRSS, serving */
+	size_t nodes;
+};
+
+static void scale_child(const char *yaml, int fd)
+{
+	struct vk_host_model *m = NULL;
+	struct vtree *t = NULL;
+	struct vk_error e = {0};
+	struct scale s = {0};
+
+	long rss0 = self_rss_kb();
+	double t0 = now();
+	if (vk_host_model_load(yaml, &m, &e) < 0) {
+		fprintf(stderr, "bench: %s\n", e.msg);
+		_exit(1);
+	}
+	s.parse = now() - t0;
+	long rss1 = self_rss_kb();
+	t0 = now();
+	if (vk_host_tree_build(m, &t, &e) < 0) {
+		fprintf(stderr, "bench: %s\n", e.msg);
+		_exit(1);
+	}
+	s.build = now() - t0;
+	s.model_kb = rss1 - rss0;
+	s.tree_kb = self_rss_kb() - rss1;
+	s.nodes = vk_vtree_size(t);
+	_exit(write(fd, &s, sizeof(s)) == (ssize_t)sizeof(s) ? 0 : 1);
+}
+
+/* `fakesys mount` of @yaml: its wall time and the daemon's RSS, then unmounted. */
+static int scale_mount(const char *tmp, const char *yaml, struct scale *s)
+{
+	char mnt[256], pidfile[512], err[4096], bin[PATH_MAX], pbuf[32];
+
+	vk_bin("fakesys/fakesys", bin, sizeof(bin));
+	if (vk_mkdtemp(mnt, sizeof(mnt)) < 0)
+		return -1;
+	snprintf(pidfile, sizeof(pidfile), "%s/pid.scale", tmp);
+	char *argv[] = {bin, "mount", "--pidfile", pidfile, (char *)yaml, mnt, NULL};
+	double t0 = now();
+	int rc = vk_run(argv, NULL, 0, err, sizeof(err));
+	s->mount = now() - t0;
+	if (rc != 0) {
+		fprintf(stderr, "bench: fakesys mount failed (%d): %s\n", rc, err);
+		rmdir(mnt);
+		return -1;
+	}
+	pid_t pid = vk_read_file(pidfile, pbuf, sizeof(pbuf)) > 0 ? atoi(pbuf) : 0;
+	s->daemon_kb = pid > 0 ? rss_kb(pid) : -1;
+	char *uargv[] = {bin, "umount", mnt, NULL};
+	if (vk_run(uargv, NULL, 0, err, sizeof(err)) != 0)
+		fprintf(stderr, "bench: umount %s: %s\n", mnt, err);
+	rmdir(mnt);
+	return 0;
+}
+
+static int scale_one(unsigned n, struct scale *s)
 {
 	char tmp[256], yaml[512];
-	struct vk_host_model *m = NULL;
-	struct vk_error e = {0};
-	double t = -1;
+	int p[2], st, r = -1;
 
+	memset(s, 0, sizeof(*s));
 	if (vk_mkdtemp(tmp, sizeof(tmp)) < 0)
 		return -1;
 	snprintf(yaml, sizeof(yaml), "%s/host.yaml", tmp);
-	if (bench_write_host(yaml, n) == 0) {
-		double t0 = now();
-		if (vk_host_model_load(yaml, &m, &e) == 0)
-			t = now() - t0;
-		else
-			fprintf(stderr, "bench: %s\n", e.msg);
+	if (bench_write_host(yaml, n) < 0 || pipe(p) < 0)
+		goto out;
+	fflush(NULL);
+	pid_t pid = fork();
+	if (pid == 0) {
+		close(p[0]);
+		scale_child(yaml, p[1]);
 	}
-	vk_host_model_free(m);
+	close(p[1]);
+	ssize_t got = pid > 0 ? read(p[0], s, sizeof(*s)) : -1;
+	close(p[0]);
+	if (pid > 0)
+		waitpid(pid, &st, 0);
+	if (got == (ssize_t)sizeof(*s))
+		r = scale_mount(tmp, yaml, s);
+out:
 	vk_rm_rf(tmp);
-	return t;
+	return r;
 }
 
 /*
- * The scenario loader alone at the size the project targets: 50,000 devices
- * against 10,000 (every check over a list is O(n log n), issues 14 and 22:
- * the ratio should stay near 5; a quadratic step would make it 25).
+ * Linear to 50,000 devices (issue 17): each figure per device, and as a ratio
+ * to the same figure per device at 1,000 devices measured in this run (1.00x
+ * is linear; a quadratic step shows as 10x at 10,000 and 50x at 50,000).
  */
-static void bench_parse(void)
+static void bench_scale(void)
 {
-	double small = parse_time(10000), big = parse_time(50000);
+	static const unsigned sizes[] = {1000, 10000, 50000};
+	struct scale base = {0};
 
-	if (small <= 0 || big <= 0)
-		return;
-	printf("\nparse (load and checks, no tree): 10,000 devices %.1f ms, 50,000 devices %.1f ms; ratio %.1f "
-	       "(5.0 is linear)\n",
-	       small * 1e3, big * 1e3, big / small);
+	printf("\nscale (per device; ratio = per-device figure / the same at 1,000 devices, 1.00x is linear)\n");
+	printf("  targets: 50,000 devices parse+build <= 1 s; daemon RSS <= 6 KiB per device\n");
+	printf("  %7s %8s %8s %8s %8s %8s %9s %9s %10s  %s\n", "devices", "nodes", "parse", "build", "p+b ms",
+	       "mount ms", "model", "tree", "daemon", "ratios: parse build mount daemon");
+	printf("  %7s %8s %8s %8s %8s %8s %9s %9s %10s\n", "", "/dev", "us/dev", "us/dev", "", "", "KiB/dev",
+	       "KiB/dev", "KiB/dev");
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		unsigned n = sizes[i];
+		struct scale s;
+		if (scale_one(n, &s) < 0) {
+			printf("  %7u (failed)\n", n);
+			continue;
+		}
+		if (i == 0)
+			base = s;
+		double k = (double)sizes[0] / n;
+		printf("  %7u %8.1f %8.1f %8.1f %8.0f %8.0f %9.2f %9.2f %10.2f  %5.2fx %5.2fx %5.2fx %5.2fx\n", n,
+		       (double)s.nodes / n, s.parse * 1e6 / n, s.build * 1e6 / n, (s.parse + s.build) * 1e3,
+		       s.mount * 1e3, (double)s.model_kb / n, (double)s.tree_kb / n, (double)s.daemon_kb / n,
+		       s.parse * k / base.parse, s.build * k / base.build, s.mount * k / base.mount,
+		       (double)s.daemon_kb * k / (double)base.daemon_kb);
+	}
 }
 
 int main(int argc, char **argv)
@@ -223,12 +323,16 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	printf("bench_fakesys: targets: warm walk <= 2x tmpfs; 10,000 devices: mount < 1 s, RSS < 100 MiB\n");
+	if (argc > 1 && !strcmp(argv[1], "scale")) {
+		bench_scale();
+		return 0;
+	}
 	if (argc > 1) {
 		for (int i = 1; i < argc; i++)
 			bench_size((unsigned)strtoul(argv[i], NULL, 10));
 		return 0;
 	}
-	bench_parse();
+	bench_scale();
 	bench_size(1000);
 	bench_size(10000);
 	return 0;

@@ -43,8 +43,9 @@ struct vk_vt_node {
 			uint32_t n, cap;
 		} dir;
 		struct {
-			const uint8_t *data;
-			size_t len;
+			const uint8_t *data; /* @stored bytes; the rest of @len reads as zeros */
+			uint32_t len;        /* the content's length */
+			uint32_t stored;     /* <= @len: see vk_vtree_add_file_zero_tail() */
 		} file;
 		struct {
 			const char *target;
@@ -118,6 +119,20 @@ struct vk_vt_node *vk_vtree_add_file(struct vtree *t, struct vk_vt_node *dir, co
 struct vk_vt_node *vk_vtree_add_filef(struct vtree *t, struct vk_vt_node *dir, const char *name, uint32_t mode,
                                       const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 struct vk_vt_node *vk_vtree_add_link(struct vtree *t, struct vk_vt_node *dir, const char *name, const char *target);
+
+/*
+ * As vk_vtree_add_file(), for content that mostly ends in zeros (a PCIe
+ * device's 4096 bytes of config space: the extended capabilities end a few
+ * hundred bytes in).  Only the bytes up to the last non-zero one (at least the
+ * first 256) are kept; the rest of @len reads as zeros.  Read such a file with
+ * vk_vt_file_read(): u.file.data holds u.file.stored bytes, not u.file.len.
+ */
+struct vk_vt_node *vk_vtree_add_file_zero_tail(struct vtree *t, struct vk_vt_node *dir, const char *name,
+                                               const void *data, size_t len, uint32_t mode);
+
+/* Up to @len bytes of file @n from @off into @buf, zeros past the stored
+ * ones; returns how many (0 at or past the end). */
+size_t vk_vt_file_read(const struct vk_vt_node *n, uint64_t off, void *buf, size_t len);
 
 /* A file @name in @dir with the content of the file @src of the same tree,
  * not copied (proc/bus/pci's config files are the sysfs config's bytes).

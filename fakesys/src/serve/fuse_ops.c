@@ -717,7 +717,7 @@ static int open_snap(struct rq *q, const struct vk_vt_node *n, size_t len, struc
 	if (!s)
 		return -ENOMEM;
 	s->len = len;
-	memcpy(s->data, n->u.file.data, len);
+	vk_vt_file_read(n, 0, s->data, len);
 	fi->fh = (uintptr_t)s;
 	open_handle_add(q->fs, &s->h, NULL);
 	return 0;
@@ -842,7 +842,13 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, stru
 	const uint8_t *data = snap ? snap->data : n->u.file.data;
 	size_t cnt = off < 0 || (size_t)off >= len ? 0 : len - (size_t)off < size ? len - (size_t)off
 	                                                                          : size;
-	if (snap && cnt) {
+	if (!snap && (size_t)off + cnt > n->u.file.stored) {
+		/* past the stored bytes of a file with a zero tail (config space) */
+		_cleanup_free_ char *copy = malloc(cnt ? cnt : 1);
+		if (!copy)
+			return rq_fail(&q, ENOMEM);
+		fuse_reply_buf(req, copy, vk_vt_file_read(n, (uint64_t)off, copy, cnt));
+	} else if (snap && cnt) {
 		/* the reader may close (and the release free the snapshot) as soon
 		 * as the kernel has the reply, while writev() is still returning */
 		_cleanup_free_ char *copy = malloc(cnt);

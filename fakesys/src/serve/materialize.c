@@ -93,8 +93,11 @@ static int write_file(struct mat *m, int dfd, const struct vk_vt_node *n)
 
 	if (fd < 0)
 		return mat_fail(m, n, "create");
-	if (n->u.file.len && write_all(fd, n->u.file.data, n->u.file.len) < 0)
+	if (n->u.file.stored && write_all(fd, n->u.file.data, n->u.file.stored) < 0)
 		return mat_fail(m, n, "write");
+	/* a zero tail (vk_vtree_add_file_zero_tail()) as a hole */
+	if (n->u.file.len > n->u.file.stored && ftruncate(fd, n->u.file.len) < 0)
+		return mat_fail(m, n, "truncate");
 	return set_owner_mode(m, fd, n);
 }
 

@@ -520,7 +520,10 @@ static void attrs(struct build *b, struct vk_vt_node *dir, const struct attr *ta
 			note_failure(b, dir->name, at->name);
 			return;
 		}
-		struct vk_vt_node *f = vk_vtree_add_file(b->t, dir, at->name, buf, (size_t)len, at->mode);
+		/* config space: most of a PCIe device's 4096 bytes are zeros, not stored */
+		struct vk_vt_node *f = at->show == show_config
+		                               ? vk_vtree_add_file_zero_tail(b->t, dir, at->name, buf, (size_t)len, at->mode)
+		                               : vk_vtree_add_file(b->t, dir, at->name, buf, (size_t)len, at->mode);
 		if (!f) {
 			note_failure(b, dir->name, at->name);
 			return;

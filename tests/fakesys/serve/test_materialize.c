@@ -330,3 +330,24 @@ Test(materialize, forbidden_paths)
 	cr_assert_not(vk_fakesys_path_forbidden("/devices"));
 	cr_assert_not(vk_fakesys_path_forbidden("/tmp/x/sys"));
 }
+
+/* A file with a zero tail (config space) is written whole: its stored bytes,
+ * then zeros up to its length. */
+Test(materialize, writes_a_zero_tail)
+{
+	struct vtree *t = vk_vtree_new();
+	struct vk_error e = {0};
+	static uint8_t cfg[4096];
+	char dir[600];
+
+	cfg[0] = 0x86;
+	cfg[0x101] = 0x55;
+	struct vk_vt_node *f = vk_vtree_add_file_zero_tail(t, vk_vtree_root(t), "config", cfg, sizeof(cfg), 0644);
+	cr_assert_not_null(f);
+	cr_assert_lt(f->u.file.stored, f->u.file.len, "the tail is not stored");
+	cr_assert_eq(vk_vtree_seal(t), 0);
+	snprintf(dir, sizeof(dir), "%s/out", tmp);
+	cr_assert_eq(vk_fakesys_materialize(t, dir, &e), 0, "%s", e.msg);
+	assert_file(dir, "config", cfg, sizeof(cfg), 0644);
+	vk_vtree_free(t);
+}

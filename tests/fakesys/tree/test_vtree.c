@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <string.h>
 
 #include <vfiokit/vtree.h>
@@ -190,4 +192,92 @@ Test(vtree, seal_finds_duplicates_in_kernfs_order)
 	vk_vtree_set_kernfs(d->parent, VK_VT_ORDER_KERNFS);
 	cr_assert_eq(vk_vtree_seal(t), -EEXIST);
 	vk_vtree_free(t);
+}
+
+/* A config space of 4096 bytes keeps its non-zero prefix (at least 256
+ * bytes) and reads as zeros past it, across the boundary too. */
+Test(vtree, zero_tail_stores_the_prefix_and_reads_zeros)
+{
+	struct vtree *t = vk_vtree_new();
+	uint8_t cfg[4096] = {0}, got[4096];
+
+	cfg[0] = 0x86;
+	cfg[0x100] = 0x01;
+	cfg[0x147] = 0x2a; /* the last non-zero byte */
+	struct vk_vt_node *f = vk_vtree_add_file_zero_tail(t, vk_vtree_root(t), "config", cfg, sizeof(cfg), 0644);
+	cr_assert_not_null(f);
+	cr_assert_eq(f->u.file.len, 4096);
+	cr_assert_eq(f->u.file.stored, 0x148);
+	memset(got, 0xee, sizeof(got));
+	cr_assert_eq(vk_vt_file_read(f, 0, got, sizeof(got)), 4096);
+	cr_assert_eq(memcmp(got, cfg, sizeof(cfg)), 0);
+	memset(got, 0xee, sizeof(got));
+	cr_assert_eq(vk_vt_file_read(f, 0x140, got, 16), 16, "across the end of the stored bytes");
+	cr_assert_eq(memcmp(got, cfg + 0x140, 16), 0);
+	cr_assert_eq(vk_vt_file_read(f, 4000, got, 1000), 96, "cut at the end");
+	cr_assert_eq(vk_vt_file_read(f, 4096, got, 16), 0);
+	cr_assert_eq(vk_vt_node_size(f), 4096);
+
+	/* all zeros: the first 256 stay stored; a short file is kept whole */
+	uint8_t zeros[1024] = {0};
+	struct vk_vt_node *z = vk_vtree_add_file_zero_tail(t, vk_vtree_root(t), "z", zeros, sizeof(zeros), 0644);
+	cr_assert_eq(z->u.file.stored, 256);
+	struct vk_vt_node *s = vk_vtree_add_file_zero_tail(t, vk_vtree_root(t), "s", zeros, 10, 0644);
+	cr_assert_eq(s->u.file.stored, 10);
+	cr_assert_null(vk_vtree_add_file_zero_tail(t, vk_vtree_root(t), "z", zeros, 10, 0644));
+	cr_assert_eq(errno, EEXIST);
+	/* not a file: nothing to read */
+	cr_assert_eq(vk_vt_file_read(vk_vtree_root(t), 0, got, 16), 0);
+	/* the length is kept in 32 bits: a longer content is refused before any byte is read */
+	cr_assert_null(vk_vtree_add_file(t, vk_vtree_root(t), "big", cfg, (size_t)UINT32_MAX + 1, 0644));
+	cr_assert_eq(errno, EFBIG);
+	vk_vtree_free(t);
+}
+
+static unsigned changes;
+
+static void count_change(void *ctx, enum vk_vt_change what, uint64_t parent, const char *name, uint64_t ino)
+{
+	(void)ctx, (void)what, (void)parent, (void)name, (void)ino;
+	changes++;
+}
+
+/* A rebuilt tree whose config reads the same is unchanged however much of it
+ * is stored; one whose stored tail differs is changed. */
+static unsigned config_changes(const uint8_t *a, size_t la, bool tail_a, const uint8_t *b, size_t lb, bool tail_b)
+{
+	struct vtree *o = vk_vtree_new(), *n = vk_vtree_new();
+
+	if (tail_a)
+		cr_assert_not_null(vk_vtree_add_file_zero_tail(o, vk_vtree_root(o), "config", a, la, 0644));
+	else
+		cr_assert_not_null(vk_vtree_add_file(o, vk_vtree_root(o), "config", a, la, 0644));
+	if (tail_b)
+		cr_assert_not_null(vk_vtree_add_file_zero_tail(n, vk_vtree_root(n), "config", b, lb, 0644));
+	else
+		cr_assert_not_null(vk_vtree_add_file(n, vk_vtree_root(n), "config", b, lb, 0644));
+	cr_assert_eq(vk_vtree_seal(o), 0);
+	cr_assert_eq(vk_vtree_seal(n), 0);
+	changes = 0;
+	cr_assert_eq(vk_vtree_inherit_inos(n, o, count_change, NULL), 0);
+	vk_vtree_free(o);
+	vk_vtree_free(n);
+	return changes;
+}
+
+Test(vtree, zero_tail_compares_by_content)
+{
+	uint8_t a[4096] = {0}, b[4096] = {0};
+
+	a[0x200] = 1;
+	b[0x200] = 1;
+	cr_assert_eq(config_changes(a, sizeof(a), true, b, sizeof(b), false), 0, "same bytes, one stored whole");
+	cr_assert_eq(config_changes(a, sizeof(a), false, b, sizeof(b), true), 0);
+	b[0xfff] = 1;
+	cr_assert_eq(config_changes(a, sizeof(a), true, b, sizeof(b), false), 1, "a byte in the other's zero tail");
+	cr_assert_eq(config_changes(b, sizeof(b), false, a, sizeof(a), true), 1);
+	cr_assert_eq(config_changes(a, sizeof(a), true, a, 256, true), 1, "another length");
+	b[0xfff] = 0;
+	b[0x10] = 7;
+	cr_assert_eq(config_changes(a, sizeof(a), true, b, sizeof(b), true), 1, "a byte in both stored parts");
 }
