@@ -354,17 +354,15 @@ static int u16_field(struct yreader *y, const struct ynode *v, const char *key, 
 	return r;
 }
 
-static int device_key(struct yreader *y, const char *key, const struct ynode *v, void *obj)
+/* A device's keys, by what they say; each handler returns 1 for a key not its own. */
+
+/* Where the function is: address, parent, physfn. */
+static int device_place_key(struct yreader *y, const char *key, const struct ynode *v, struct dev_ctx *c)
 {
-	struct dev_ctx *c = obj;
-	struct vk_host_device *d = c->d;
 	struct dev_src *s = c->s;
-	uint64_t u;
-	int64_t i;
-	int r;
 
 	if (!strcmp(key, "address"))
-		return yr_addr(y, v, key, &d->addr);
+		return yr_addr(y, v, key, &c->d->addr);
 	if (!strcmp(key, "parent")) {
 		if (yr_is_null(v))
 			return 0;
@@ -379,6 +377,16 @@ static int device_key(struct yreader *y, const char *key, const struct ynode *v,
 		s->physfn_node = v;
 		return yr_addr(y, v, key, &s->physfn_addr);
 	}
+	return 1;
+}
+
+/* What it is: the ids, class and revision. */
+static int device_id_key(struct yreader *y, const char *key, const struct ynode *v, struct dev_ctx *c)
+{
+	struct vk_host_device *d = c->d;
+	struct dev_src *s = c->s;
+	int r;
+
 	if (!strcmp(key, "vendor"))
 		return u16_field(y, v, key, &d->vendor, &s->has_vendor);
 	if (!strcmp(key, "device"))
@@ -399,6 +407,17 @@ static int device_key(struct yreader *y, const char *key, const struct ynode *v,
 		s->has_revision = true;
 		return r;
 	}
+	return 1;
+}
+
+/* What the kernel made of it: driver, label, group, NUMA node, VFIO cdev and node. */
+static int device_kernel_key(struct yreader *y, const char *key, const struct ynode *v, struct dev_ctx *c)
+{
+	struct vk_host_device *d = c->d;
+	struct dev_src *s = c->s;
+	int64_t i;
+	int r;
+
 	if (!strcmp(key, "driver") || !strcmp(key, "driver_override")) {
 		char **dst = key[6] ? &d->driver_override : &d->driver;
 		if (yr_is_null(v))
@@ -434,6 +453,17 @@ static int device_key(struct yreader *y, const char *key, const struct ynode *v,
 		s->vfio_node_node = v;
 		return parse_node_spec(y, v, "vfio_node", &d->vfio_node);
 	}
+	return 1;
+}
+
+/* Its hardware: config space, SR-IOV, irq, resources, capabilities, network interfaces. */
+static int device_hw_key(struct yreader *y, const char *key, const struct ynode *v, struct dev_ctx *c)
+{
+	struct vk_host_device *d = c->d;
+	struct dev_src *s = c->s;
+	uint64_t u;
+	int r;
+
 	if (!strcmp(key, "config")) {
 		s->has_config = true;
 		return hex_config(y, v, d);
@@ -460,6 +490,17 @@ static int device_key(struct yreader *y, const char *key, const struct ynode *v,
 		return platform_parse_net(y, v, d);
 	}
 	return 1;
+}
+
+static int device_key(struct yreader *y, const char *key, const struct ynode *v, void *obj)
+{
+	struct dev_ctx *c = obj;
+	int r;
+
+	if ((r = device_place_key(y, key, v, c)) != 1 || (r = device_id_key(y, key, v, c)) != 1 ||
+	    (r = device_kernel_key(y, key, v, c)) != 1)
+		return r;
+	return device_hw_key(y, key, v, c);
 }
 
 #define DEVICE_KEYS \
