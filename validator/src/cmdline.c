@@ -351,6 +351,92 @@ static int parse_option_arg(struct vk_qc_option *o, struct vk_qc_pos *pos, struc
 	return 0;
 }
 
+/* The input limits, checked before anything is copied. */
+static int check_input_limits(size_t argc, char *const argv[], const unsigned *lines, struct vk_qc_pos *pos,
+                              struct vk_error *err)
+{
+	if (argc > VK_QC_MAX_ARGS)
+		return vk_error_set(err, E2BIG, "%zu arguments: more than %u (the input limit, docs/rules.md)", argc,
+		                    VK_QC_MAX_ARGS);
+	for (size_t k = 0, bytes = 0; k < argc; k++) {
+		bytes += strlen(argv[k]) + 1;
+		if (bytes > VK_QC_MAX_TEXT) {
+			pos_set(pos, (long)k, 0, lines ? lines[k] : 0);
+			return vk_error_set(err, E2BIG, "argument %zu: the arguments run past %u bytes (the input limit, "
+			                                "docs/rules.md)",
+			                    k, VK_QC_MAX_TEXT);
+		}
+	}
+	return 0;
+}
+
+/* @c's copies of the words and their lines, and room for as many options; -ENOMEM. */
+static int copy_words(struct vk_qc_cmdline *c, size_t argc, char *const argv[], const unsigned *lines)
+{
+	c->argv = calloc(argc + 1, sizeof(char *));
+	c->lines = calloc(argc + 1, sizeof(unsigned));
+	c->opts = calloc(argc + 1, sizeof(struct vk_qc_option));
+	if (!c->argv || !c->lines || !c->opts)
+		return -ENOMEM;
+	for (; c->argc < argc; c->argc++) {
+		c->argv[c->argc] = strdup(argv[c->argc]);
+		if (!c->argv[c->argc])
+			return -ENOMEM;
+		c->lines[c->argc] = lines ? lines[c->argc] : 0;
+	}
+	return 0;
+}
+
+/* The option at c->argv[*i] (and its argument, *i moved past it) as c->opts'
+ * next entry; *@nprops counts the properties of all. */
+static int parse_one(struct vk_qc_cmdline *c, size_t *i, size_t *nprops, struct vk_qc_pos *pos,
+                     struct vk_error *err)
+{
+	struct vk_qc_option *o = &c->opts[c->nopts];
+	const char *w = c->argv[*i];
+	int r;
+
+	o->argi = (long)*i;
+	o->line = c->lines[*i];
+	if (w[0] != '-') {
+		/* QEMU: a word that is not an option is the -hda image. */
+		o->is_image = true;
+		o->name = strdup("");
+		o->arg = strdup(w);
+		if (!o->name || !o->arg)
+			return vk_error_set(err, ENOMEM, "out of memory");
+		c->nopts++;
+		return 0;
+	}
+	const char *name = w + 1;
+	if (*name == '-')
+		name++; /* --opt is -opt */
+	o->name = strdup(name);
+	if (!o->name)
+		return vk_error_set(err, ENOMEM, "out of memory");
+	o->def = vk_qc_option_lookup(name);
+	c->nopts++;
+	if (!o->def || !o->def->has_arg)
+		return 0; /* unknown: reported by the rules; assumed to take no argument */
+	if (*i + 1 >= c->argc) {
+		pos_set(pos, (long)*i, strlen(w) + 1, c->lines[*i]);
+		return vk_error_set(err, EINVAL, "argument %zu: option '%s' requires an argument", *i, w);
+	}
+	o->arg = strdup(c->argv[++*i]);
+	if (!o->arg)
+		return vk_error_set(err, ENOMEM, "out of memory");
+	r = parse_option_arg(o, pos, err);
+	if (r == 0 && (*nprops += o->nprops) > VK_QC_MAX_PROPS) {
+		pos_set(pos, (long)*i, 0, 0);
+		r = vk_error_set(err, E2BIG, "argument %zu (of -%s): more than %u properties in the "
+		                             "command line (the input limit, docs/rules.md)",
+		                 *i, o->name, VK_QC_MAX_PROPS);
+	}
+	if (r < 0 && pos)
+		pos->line = c->lines[*i];
+	return r;
+}
+
 int vk_qc_parse_argv(size_t argc, char *const argv[], const unsigned *lines, unsigned flags,
                      struct vk_qc_cmdline **out, struct vk_qc_pos *pos, struct vk_error *err)
 {
@@ -362,88 +448,19 @@ int vk_qc_parse_argv(size_t argc, char *const argv[], const unsigned *lines, uns
 	pos_set(pos, -1, 0, 0);
 	if (!c)
 		return vk_error_set(err, ENOMEM, "out of memory");
-	/* The input limits, checked before anything is copied. */
-	if (argc > VK_QC_MAX_ARGS) {
-		r = vk_error_set(err, E2BIG, "%zu arguments: more than %u (the input limit, docs/rules.md)", argc,
-		                 VK_QC_MAX_ARGS);
+	if ((r = check_input_limits(argc, argv, lines, pos, err)) < 0)
 		goto fail;
-	}
-	for (size_t k = 0, bytes = 0; k < argc; k++) {
-		bytes += strlen(argv[k]) + 1;
-		if (bytes > VK_QC_MAX_TEXT) {
-			pos_set(pos, (long)k, 0, lines ? lines[k] : 0);
-			r = vk_error_set(err, E2BIG, "argument %zu: the arguments run past %u bytes (the input limit, "
-			                             "docs/rules.md)",
-			                 k, VK_QC_MAX_TEXT);
-			goto fail;
-		}
-	}
-	c->argv = calloc(argc + 1, sizeof(char *));
-	c->lines = calloc(argc + 1, sizeof(unsigned));
-	c->opts = calloc(argc + 1, sizeof(struct vk_qc_option));
-	if (!c->argv || !c->lines || !c->opts)
+	if (copy_words(c, argc, argv, lines) < 0)
 		goto enomem;
-	for (; c->argc < argc; c->argc++) {
-		c->argv[c->argc] = strdup(argv[c->argc]);
-		if (!c->argv[c->argc])
-			goto enomem;
-		c->lines[c->argc] = lines ? lines[c->argc] : 0;
-	}
 
 	if (argc > 0 && ((flags & VK_QC_ARGV_HAS_PROGRAM) ||
 	                 ((flags & VK_QC_ARGV_DETECT_PROGRAM) && argv[0][0] != '-'))) {
 		c->has_program = true;
 		i = 1;
 	}
-
 	for (; i < argc; i++) {
-		struct vk_qc_option *o = &c->opts[c->nopts];
-		const char *w = argv[i];
-
-		o->argi = (long)i;
-		o->line = c->lines[i];
-		if (w[0] != '-') {
-			/* QEMU: a word that is not an option is the -hda image. */
-			o->is_image = true;
-			o->name = strdup("");
-			o->arg = strdup(w);
-			if (!o->name || !o->arg)
-				goto enomem;
-			c->nopts++;
-			continue;
-		}
-		const char *name = w + 1;
-		if (*name == '-')
-			name++; /* --opt is -opt */
-		o->name = strdup(name);
-		if (!o->name)
-			goto enomem;
-		o->def = vk_qc_option_lookup(name);
-		c->nopts++;
-		if (!o->def)
-			continue; /* unknown: reported by the rules; assumed to take no argument */
-		if (o->def->has_arg) {
-			if (i + 1 >= argc) {
-				pos_set(pos, (long)i, strlen(w) + 1, c->lines[i]);
-				r = vk_error_set(err, EINVAL, "argument %zu: option '%s' requires an argument", i, w);
-				goto fail;
-			}
-			o->arg = strdup(argv[++i]);
-			if (!o->arg)
-				goto enomem;
-			r = parse_option_arg(o, pos, err);
-			if (r == 0 && (nprops += o->nprops) > VK_QC_MAX_PROPS) {
-				pos_set(pos, (long)i, 0, 0);
-				r = vk_error_set(err, E2BIG, "argument %zu (of -%s): more than %u properties in the "
-				                             "command line (the input limit, docs/rules.md)",
-				                 i, o->name, VK_QC_MAX_PROPS);
-			}
-			if (r < 0) {
-				if (pos)
-					pos->line = c->lines[i];
-				goto fail;
-			}
-		}
+		if ((r = parse_one(c, &i, &nprops, pos, err)) < 0)
+			goto fail;
 	}
 	*out = c;
 	return 0;
