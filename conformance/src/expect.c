@@ -579,92 +579,117 @@ static int parse_access(struct yreader *y, const struct ynode *v, struct vk_fake
 	return 0;
 }
 
-static int expect_key(struct yreader *y, const char *key, const struct ynode *v, void *obj)
+/* argv: 'resolver', or the words of a command line. */
+static int parse_argv(struct yreader *y, const struct ynode *v, struct vk_fakesys_expect *x)
 {
-	struct vk_fakesys_expect *x = obj;
-	const char *s = NULL;
+	const char *key = "argv", *s = NULL;
 	int r;
 
-	if (!strcmp(key, "resolver"))
-		return parse_resolver(y, v, x);
-	if (!strcmp(key, "user"))
-		return parse_user(y, v, x);
+	x->has_argv = true;
+	if (v->kind == YN_SCALAR) {
+		r = vk__yaml_string(y, v, key, &s);
+		if (r < 0)
+			return r;
+		if (strcmp(s, "resolver"))
+			return vk__yaml_fail(y, v, key, "expected 'resolver' (the command line the resolver builds) or a list of words");
+		x->argv_resolver = true;
+		return 0;
+	}
+	if (v->kind != YN_SEQ)
+		return vk__yaml_fail(y, v, key, "expected 'resolver' or a list of QEMU arguments");
+	size_t n = v->n;
+	if (!n)
+		return vk__yaml_fail(y, v, key, "an empty command line");
+	x->argv = calloc(n + 1, sizeof(char *));
+	if (!x->argv)
+		return vk__yaml_oom(y);
+	for (size_t i = 0; i < n; i++) {
+		r = vk__yaml_string(y, yr_item(v, i), key, &s);
+		if (r < 0)
+			return r;
+		if (!(x->argv[x->argc] = strdup(s)))
+			return vk__yaml_oom(y);
+		x->argc++;
+	}
+	return 0;
+}
+
+/* argv_syntax: keyval or json. */
+static int parse_argv_syntax(struct yreader *y, const struct ynode *v, struct vk_fakesys_expect *x)
+{
+	const char *s = NULL;
+	int r = vk__yaml_string(y, v, "argv_syntax", &s);
+
+	if (r < 0)
+		return r;
+	if (strcmp(s, "json") && strcmp(s, "keyval"))
+		return vk__yaml_fail(y, v, "argv_syntax", "'%s' is not a syntax (expected keyval or json)", s);
+	x->argv_json = !strcmp(s, "json");
+	return 0;
+}
+
+/* argv_devices: the PCI addresses of the set. */
+static int parse_argv_devices(struct yreader *y, const struct ynode *v, struct vk_fakesys_expect *x)
+{
+	int r;
+
+	if (v->kind != YN_SEQ)
+		return vk__yaml_fail(y, v, "argv_devices", "expected a list of PCI addresses");
+	size_t n = v->n;
+	x->has_argv_devices = true;
+	x->argv_devices = calloc(n ? n : 1, sizeof(*x->argv_devices));
+	if (!x->argv_devices)
+		return vk__yaml_oom(y);
+	for (size_t i = 0; i < n; i++) {
+		r = want_addr(y, yr_item(v, i), "argv_devices", &x->argv_devices[i]);
+		if (r < 0)
+			return r;
+		x->n_argv_devices++;
+	}
+	return 0;
+}
+
+/* validate: {findings: [...]} or {clean: true}, and qemu:. */
+static int parse_validate(struct yreader *y, const struct ynode *v, struct vk_fakesys_expect *x)
+{
+	struct validate_ctx c = {.x = x};
+	int r;
+
+	x->has_validate = true;
+	r = vk__yaml_walk_map(y, v, "validate", "findings, clean, qemu", validate_key, &c);
+	if (r < 0)
+		return r;
+	if (c.has_clean == c.has_findings)
+		return vk__yaml_fail(y, v, "validate", "give either 'clean: true' or 'findings: [IDS...]'");
+	return 0;
+}
+
+static int expect_key(struct yreader *y, const char *key, const struct ynode *v, void *obj)
+{
+	static const struct {
+		const char *key;
+		int (*parse)(struct yreader *y, const struct ynode *v, struct vk_fakesys_expect *x);
+	} keys[] = {
+		{"resolver", parse_resolver},
+		{"user", parse_user},
+		{"requires", parse_requires},
+		{"set", parse_set},
+		{"access", parse_access},
+		{"doctor", parse_doctor},
+		{"argv", parse_argv},
+		{"argv_syntax", parse_argv_syntax},
+		{"argv_devices", parse_argv_devices},
+		{"validate", parse_validate},
+	};
+	struct vk_fakesys_expect *x = obj;
+
 	if (!strcmp(key, "doctor_options")) {
 		x->doctor_options_line = v->line + 1;
 		return vk__yaml_walk_map(y, v, "doctor_options", "memory, memlock, qemu", doctor_options_key, x);
 	}
-	if (!strcmp(key, "requires"))
-		return parse_requires(y, v, x);
-	if (!strcmp(key, "set"))
-		return parse_set(y, v, x);
-	if (!strcmp(key, "access"))
-		return parse_access(y, v, x);
-	if (!strcmp(key, "doctor"))
-		return parse_doctor(y, v, x);
-	if (!strcmp(key, "argv")) {
-		x->has_argv = true;
-		if (v->kind == YN_SCALAR) {
-			r = vk__yaml_string(y, v, key, &s);
-			if (r < 0)
-				return r;
-			if (strcmp(s, "resolver"))
-				return vk__yaml_fail(y, v, key, "expected 'resolver' (the command line the resolver builds) or a list of words");
-			x->argv_resolver = true;
-			return 0;
-		}
-		if (v->kind != YN_SEQ)
-			return vk__yaml_fail(y, v, key, "expected 'resolver' or a list of QEMU arguments");
-		size_t n = v->n;
-		if (!n)
-			return vk__yaml_fail(y, v, key, "an empty command line");
-		x->argv = calloc(n + 1, sizeof(char *));
-		if (!x->argv)
-			return vk__yaml_oom(y);
-		for (size_t i = 0; i < n; i++) {
-			r = vk__yaml_string(y, yr_item(v, i), key, &s);
-			if (r < 0)
-				return r;
-			if (!(x->argv[x->argc] = strdup(s)))
-				return vk__yaml_oom(y);
-			x->argc++;
-		}
-		return 0;
-	}
-	if (!strcmp(key, "argv_syntax")) {
-		r = vk__yaml_string(y, v, key, &s);
-		if (r < 0)
-			return r;
-		if (strcmp(s, "json") && strcmp(s, "keyval"))
-			return vk__yaml_fail(y, v, key, "'%s' is not a syntax (expected keyval or json)", s);
-		x->argv_json = !strcmp(s, "json");
-		return 0;
-	}
-	if (!strcmp(key, "argv_devices")) {
-		if (v->kind != YN_SEQ)
-			return vk__yaml_fail(y, v, key, "expected a list of PCI addresses");
-		size_t n = v->n;
-		x->has_argv_devices = true;
-		x->argv_devices = calloc(n ? n : 1, sizeof(*x->argv_devices));
-		if (!x->argv_devices)
-			return vk__yaml_oom(y);
-		for (size_t i = 0; i < n; i++) {
-			r = want_addr(y, yr_item(v, i), key, &x->argv_devices[i]);
-			if (r < 0)
-				return r;
-			x->n_argv_devices++;
-		}
-		return 0;
-	}
-	if (!strcmp(key, "validate")) {
-		struct validate_ctx c = {.x = x};
-		x->has_validate = true;
-		r = vk__yaml_walk_map(y, v, "validate", "findings, clean, qemu", validate_key, &c);
-		if (r < 0)
-			return r;
-		if (c.has_clean == c.has_findings)
-			return vk__yaml_fail(y, v, "validate", "give either 'clean: true' or 'findings: [IDS...]'");
-		return 0;
-	}
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		if (!strcmp(key, keys[i].key))
+			return keys[i].parse(y, v, x);
 	return 1;
 }
 
