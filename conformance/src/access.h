@@ -7,6 +7,8 @@
 
 #include <vfiokit/host_model.h>
 
+#include "expect.h"
+
 #include "diff.h"
 
 /**

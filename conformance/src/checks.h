@@ -8,6 +8,8 @@
 
 #include <vfiokit/resolver.h>
 
+#include "expect.h"
+
 #include "context.h"
 #include "diff.h"
 

@@ -54,20 +54,22 @@ int runner_precheck(const char *path, const struct vk_fakesys_expect *x, char *n
 /* One file: 0 valid, 1 not (printed). */
 static int check_one(const char *path)
 {
-	struct vk_host_model *m = NULL;
+	struct vk_fakesys_scenario *s = NULL;
+	struct vk_fakesys_expect *x = NULL;
 	struct vk_error e = {0};
 	char note[1200];
 	int rc = 0;
 
-	if (vk_host_model_load(path, &m, &e) < 0) {
+	if (runner_scenario_load(path, &s, &x, &e) < 0) {
 		fprintf(stderr, "%s\n", e.msg);
 		return 1;
 	}
-	if (m->expect && runner_precheck(path, m->expect, note, sizeof(note)) < 0) {
+	if (x && runner_precheck(path, x, note, sizeof(note)) < 0) {
 		fprintf(stderr, "%s\n", note);
 		rc = 1;
 	}
-	vk_host_model_free(m);
+	vk_fakesys_expect_free(x);
+	vk_fakesys_scenario_free(s);
 	return rc;
 }
 

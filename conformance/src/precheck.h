@@ -7,6 +7,8 @@
 
 #include <vfiokit/host_model.h>
 
+#include "expect.h"
+
 /**
  * runner_precheck() - check what fakesys's loader could check for its shape
  * only: every rule id of doctor: and validate: findings: is in the catalogue

@@ -117,33 +117,38 @@ static void skip_reason(const struct vk_fakesys_expect *x, char *buf, size_t len
 		         x->user_uid, x->user_gid);
 }
 
-/* Load @path into *@m: ST_OK when its expectations can be checked here, else
- * ST_ERROR or ST_SKIP with the reason in @note. */
-static int load(const char *path, struct vk_host_model **m, char *note, size_t len)
+/* Load @path into *@sc and its expectations into *@x: ST_OK when they can be
+ * checked here, else ST_ERROR or ST_SKIP with the reason in @note. */
+static int load(const char *path, struct vk_fakesys_scenario **sc, struct vk_fakesys_expect **x, char *note, size_t len)
 {
 	struct vk_error e = {0};
 
-	if (vk_host_model_load(path, m, &e) < 0) {
+	if (runner_scenario_load(path, sc, x, &e) < 0) {
 		snprintf(note, len, "%s", e.msg);
 		return ST_ERROR;
 	}
-	if (!(*m)->expect) {
+	if (!*x) {
 		snprintf(note, len, "%s: no expect: block; nothing to check (docs/scenario-format.md, expect:)", path);
 		return ST_ERROR;
 	}
-	if (runner_precheck(path, (*m)->expect, note, len) < 0)
+	if (runner_precheck(path, *x, note, len) < 0)
 		return ST_ERROR;
-	skip_reason((*m)->expect, note, len);
+	skip_reason(*x, note, len);
 	return note[0] ? ST_SKIP : ST_OK;
 }
 
 /* Try a FUSE mount of @t on @dir/mnt: ST_OK mounted or not (@s->mode says
  * which), ST_ERROR with @note when --fuse was asked for and it failed. */
-static int try_mount(struct vk_host_model *m, struct vtree *t, const char *dir, int mode, struct served *s, char *note,
-                     size_t len)
+static int try_mount(const struct run_ctx *c, struct vtree *t, const char *dir, int mode, struct served *s,
+                     char *note, size_t len)
 {
 	struct vk_error e = {0};
-	struct vk_fakesys_mount_opts o = {.model = m, .log = m->expect->n_access ? s->log : NULL};
+	struct vk_fakesys_mount_opts o = {.model = c->sc->host,
+	                                  .faults = c->sc->faults,
+	                                  .n_faults = c->sc->n_faults,
+	                                  .steps = c->sc->steps,
+	                                  .n_steps = c->sc->n_steps,
+	                                  .log = c->x->n_access ? s->log : NULL};
 
 	snprintf(s->tree, sizeof(s->tree), "%s/mnt", dir);
 	if (mkdir(s->tree, 0755) < 0 || vk_fakesys_mount(t, s->tree, &o, &e) < 0) {
@@ -161,14 +166,14 @@ static int try_mount(struct vk_host_model *m, struct vtree *t, const char *dir, 
 
 /* Serve @t under @dir: a FUSE mount, else a plain tree.  ST_OK, or ST_ERROR
  * or ST_SKIP with @note. */
-static int serve(struct vk_host_model *m, struct vtree *t, const char *dir, int mode, struct served *s, char *note,
+static int serve(const struct run_ctx *c, struct vtree *t, const char *dir, int mode, struct served *s, char *note,
                  size_t len)
 {
 	struct vk_error e = {0};
 
 	snprintf(s->log, sizeof(s->log), "%s/access.log", dir);
 	if (mode != MODE_PLAIN && (mode == MODE_FUSE || fuse_usable())) {
-		int st = try_mount(m, t, dir, mode, s, note, len);
+		int st = try_mount(c, t, dir, mode, s, note, len);
 		if (st != ST_OK)
 			return st;
 	} else {
@@ -176,8 +181,8 @@ static int serve(struct vk_host_model *m, struct vtree *t, const char *dir, int 
 	}
 	if (s->mounted)
 		return ST_OK;
-	if (m->n_faults || m->n_steps || m->expect->n_access) {
-		snprintf(note, len, "%s need a FUSE mount", m->expect->n_access ? "access-log expectations" : "faults and steps");
+	if (c->sc->n_faults || c->sc->n_steps || c->x->n_access) {
+		snprintf(note, len, "%s need a FUSE mount", c->x->n_access ? "access-log expectations" : "faults and steps");
 		return ST_SKIP;
 	}
 	snprintf(s->tree, sizeof(s->tree), "%s/tree", dir);
@@ -190,19 +195,20 @@ static int serve(struct vk_host_model *m, struct vtree *t, const char *dir, int 
 
 /* The expectations, in the order of the phases: a scenario relies on it,
  * since steps fire on accesses.  Each expectation not met is an entry of @d. */
-static void check(const struct vk_host_model *m, const struct vk_root *root, const struct served *s, unsigned timeout,
-                  struct diff *d)
+static void check(struct run_ctx *c, const struct vk_root *root, const struct served *s, struct diff *d)
 {
-	struct run_ctx c = {.m = m, .x = m->expect, .root = root, .log = s->mounted && m->expect->n_access ? s->log : NULL, .timeout = timeout};
+	c->root = root;
+	c->log = s->mounted && c->x->n_access ? s->log : NULL;
 
-	runner_run_client(&c, runner_check_resolver, d);
-	runner_check_doctor(&c, d);
-	runner_run_client(&c, runner_set_phase, d);
+	runner_run_client(c, runner_check_resolver, d);
+	runner_check_doctor(c, d);
+	runner_run_client(c, runner_set_phase, d);
 }
 
 int runner_serve_one(const char *path, const char *dir, int mode, unsigned timeout, const char *result)
 {
-	struct vk_host_model *m = NULL;
+	struct vk_fakesys_scenario *sc = NULL;
+	struct vk_fakesys_expect *x = NULL;
 	struct vtree *t = NULL;
 	struct vk_root *root = NULL;
 	struct vk_error e = {0};
@@ -213,21 +219,22 @@ int runner_serve_one(const char *path, const char *dir, int mode, unsigned timeo
 	d.f = open_memstream(&d.buf, &d.len);
 	if (!d.f)
 		return -ENOMEM;
-	int st = load(path, &m, note, sizeof(note));
-	if (st == ST_OK && vk_host_tree_build(m, &t, &e) < 0) {
+	int st = load(path, &sc, &x, note, sizeof(note));
+	struct run_ctx c = {.sc = sc, .m = sc ? sc->host : NULL, .x = x, .timeout = timeout};
+	if (st == ST_OK && vk_host_tree_build(sc->host, &t, &e) < 0) {
 		st = ST_ERROR;
 		snprintf(note, sizeof(note), "%s", e.msg);
 	}
 	if (st == ST_OK)
 		st = owners_mapped(t, note, sizeof(note));
 	if (st == ST_OK)
-		st = serve(m, t, dir, mode, &s, note, sizeof(note));
+		st = serve(&c, t, dir, mode, &s, note, sizeof(note));
 	if (st == ST_OK && vk_root_open(s.tree, 0, &root, &e) < 0) {
 		st = ST_ERROR;
 		snprintf(note, sizeof(note), "%s", e.msg);
 	}
 	if (st == ST_OK) {
-		check(m, root, &s, timeout, &d);
+		check(&c, root, &s, &d);
 		if (d.n) {
 			st = ST_FAIL;
 			snprintf(note, sizeof(note), "%u expectation%s not met", d.n, d.n == 1 ? "" : "s");
@@ -239,7 +246,8 @@ int runner_serve_one(const char *path, const char *dir, int mode, unsigned timeo
 		snprintf(note, sizeof(note), "unmounting: %s", e.msg);
 	}
 	vk_vtree_free(t);
-	vk_host_model_free(m);
+	vk_fakesys_expect_free(x);
+	vk_fakesys_scenario_free(sc);
 	fclose(d.f);
 	int r = runner_result_write(result, st, s.mode, note, d.buf);
 	free(d.buf);

@@ -245,19 +245,106 @@ static int parse_devices(int argc, char *argv[])
 	return 1;
 }
 
+/* The long options without a short one. */
+enum { O_ROOT = 256,
+       O_USER,
+       O_MEMORY,
+       O_MEMLOCK,
+       O_QEMU,
+       O_NOQEMU,
+       O_JSON,
+       O_FORMAT,
+       O_OUTPUT,
+       O_LIST,
+       O_COLOR };
+
+/* What the options said that is settled once all are read. */
+struct opt_state {
+	bool json, format_given;
+};
+
+/* Option @c of getopt_long(): 1 to go on, 0 (--help, --version,
+ * --list-checks) or -EINVAL (a usage error, said) to stop. */
+static int parse_option(int c, char *argv[], struct opt_state *st)
+{
+	enum format fmt;
+
+	switch (c) {
+	case O_ROOT:
+		arg_root = optarg;
+		return 1;
+	case O_USER:
+		arg_user = optarg;
+		return 1;
+	case O_MEMORY:
+		if (size_arg("--memory", optarg, false, &arg_opts.memory) < 0)
+			return -EINVAL;
+		return 1;
+	case O_MEMLOCK:
+		if (size_arg("--memlock", optarg, true, &arg_opts.memlock) < 0)
+			return -EINVAL;
+		arg_opts.memlock_given = true;
+		return 1;
+	case O_QEMU:
+		arg_opts.qemu = optarg;
+		return 1;
+	case O_NOQEMU:
+		arg_opts.skip_qemu = true;
+		return 1;
+	case O_JSON:
+		st->json = true;
+		return 1;
+	case O_FORMAT:
+		if (format_arg(optarg, &fmt) < 0)
+			return -EINVAL;
+		if (st->format_given && fmt != arg_format)
+			return vk_cli_usage_error(PROG, "--format given twice with different formats"), -EINVAL;
+		arg_format = fmt;
+		st->format_given = true;
+		return 1;
+	case O_OUTPUT:
+		if (!*optarg)
+			return vk_cli_usage_error(PROG, "--output: empty file name"), -EINVAL;
+		arg_output = optarg;
+		return 1;
+	case O_COLOR:
+		if (vk_cli_parse_color(optarg, &arg_color) < 0)
+			return vk_cli_usage_error(PROG, "--color=%s: expected auto, always or never", optarg), -EINVAL;
+		return 1;
+	case 'v':
+		arg_verbose = true;
+		return 1;
+	case 'q':
+		arg_quiet = true;
+		return 1;
+	case O_LIST:
+		list_checks();
+		return 0;
+	case 'V':
+		return vk_cli_version(PROG);
+	case 'h':
+		return help();
+	default:
+		return vk_cli_usage_error(PROG, "unknown or incomplete option '%s'", argv[optind - 1]), -EINVAL;
+	}
+}
+
+/* The options that exclude each other; --json as --format=json. */
+static int check_options(const struct opt_state *st)
+{
+	if (st->json && st->format_given && arg_format != FMT_JSON)
+		return vk_cli_usage_error(PROG, "--json and --format=%s exclude each other",
+		                          arg_format == FMT_TEXT ? "text" : "prometheus"),
+		       -EINVAL;
+	if (st->json)
+		arg_format = FMT_JSON;
+	if (arg_opts.qemu && arg_opts.skip_qemu)
+		return vk_cli_usage_error(PROG, "--qemu and --no-qemu exclude each other"), -EINVAL;
+	return 1;
+}
+
 static int parse_argv(int argc, char *argv[])
 {
-	enum { O_ROOT = 256,
-	       O_USER,
-	       O_MEMORY,
-	       O_MEMLOCK,
-	       O_QEMU,
-	       O_NOQEMU,
-	       O_JSON,
-	       O_FORMAT,
-	       O_OUTPUT,
-	       O_LIST,
-	       O_COLOR };
 	static const struct option lopts[] = {
 		{"root", required_argument, NULL, O_ROOT},
 		{"user", required_argument, NULL, O_USER},
@@ -276,79 +363,15 @@ static int parse_argv(int argc, char *argv[])
 		{"help", no_argument, NULL, 'h'},
 		{0},
 	};
-	enum format fmt;
-	bool json = false, format_given = false;
-	int c;
+	struct opt_state st = {0};
+	int c, r;
 
 	opterr = 0; /* the message is ours, with where to find help */
-	while ((c = getopt_long(argc, argv, "hvqV", lopts, NULL)) != -1) {
-		switch (c) {
-		case O_ROOT:
-			arg_root = optarg;
-			break;
-		case O_USER:
-			arg_user = optarg;
-			break;
-		case O_MEMORY:
-			if (size_arg("--memory", optarg, false, &arg_opts.memory) < 0)
-				return -EINVAL;
-			break;
-		case O_MEMLOCK:
-			if (size_arg("--memlock", optarg, true, &arg_opts.memlock) < 0)
-				return -EINVAL;
-			arg_opts.memlock_given = true;
-			break;
-		case O_QEMU:
-			arg_opts.qemu = optarg;
-			break;
-		case O_NOQEMU:
-			arg_opts.skip_qemu = true;
-			break;
-		case O_JSON:
-			json = true;
-			break;
-		case O_FORMAT:
-			if (format_arg(optarg, &fmt) < 0)
-				return -EINVAL;
-			if (format_given && fmt != arg_format)
-				return vk_cli_usage_error(PROG, "--format given twice with different formats"), -EINVAL;
-			arg_format = fmt;
-			format_given = true;
-			break;
-		case O_OUTPUT:
-			if (!*optarg)
-				return vk_cli_usage_error(PROG, "--output: empty file name"), -EINVAL;
-			arg_output = optarg;
-			break;
-		case O_COLOR:
-			if (vk_cli_parse_color(optarg, &arg_color) < 0)
-				return vk_cli_usage_error(PROG, "--color=%s: expected auto, always or never", optarg), -EINVAL;
-			break;
-		case 'v':
-			arg_verbose = true;
-			break;
-		case 'q':
-			arg_quiet = true;
-			break;
-		case O_LIST:
-			list_checks();
-			return 0;
-		case 'V':
-			return vk_cli_version(PROG);
-		case 'h':
-			return help();
-		default:
-			return vk_cli_usage_error(PROG, "unknown or incomplete option '%s'", argv[optind - 1]), -EINVAL;
-		}
-	}
-	if (json && format_given && arg_format != FMT_JSON)
-		return vk_cli_usage_error(PROG, "--json and --format=%s exclude each other",
-		                          arg_format == FMT_TEXT ? "text" : "prometheus"),
-		       -EINVAL;
-	if (json)
-		arg_format = FMT_JSON;
-	if (arg_opts.qemu && arg_opts.skip_qemu)
-		return vk_cli_usage_error(PROG, "--qemu and --no-qemu exclude each other"), -EINVAL;
+	while ((c = getopt_long(argc, argv, "hvqV", lopts, NULL)) != -1)
+		if ((r = parse_option(c, argv, &st)) <= 0)
+			return r;
+	if ((r = check_options(&st)) <= 0)
+		return r;
 	return parse_devices(argc, argv);
 }
 

@@ -18,6 +18,7 @@
 #include "vk_cleanup.h"
 #include <vfiokit/fakesys_record.h>
 #include <vfiokit/fakesys_run.h>
+#include <vfiokit/fakesys_scenario.h>
 #include <vfiokit/fakesys_serve.h>
 #include <vfiokit/host_model.h>
 #include <vfiokit/host_tree.h>
@@ -319,18 +320,22 @@ static int cmd_mount(int argc, char **argv)
 		return VK_EXIT_FAIL;
 	}
 	/* The model stays: the live mode changes it and rebuilds the tree. */
-	struct vk_host_model *m = NULL;
+	struct vk_fakesys_scenario *sc = NULL;
 	struct vtree *t = NULL;
-	if (vk_host_model_load(argv[optind], &m, &e) < 0)
+	if (vk_fakesys_scenario_load(argv[optind], &sc, &e) < 0)
 		return fail(&e);
-	if (vk_host_tree_build(m, &t, &e) < 0) {
-		vk_host_model_free(m);
+	if (vk_host_tree_build(sc->host, &t, &e) < 0) {
+		vk_fakesys_scenario_free(sc);
 		return fail(&e);
 	}
-	o.model = m;
+	o.model = sc->host;
+	o.faults = sc->faults;
+	o.n_faults = sc->n_faults;
+	o.steps = sc->steps;
+	o.n_steps = sc->n_steps;
 	int r = vk_fakesys_mount(t, argv[optind + 1], &o, &e);
 	vk_vtree_free(t);
-	vk_host_model_free(m);
+	vk_fakesys_scenario_free(sc);
 	return r < 0 ? fail(&e) : VK_EXIT_OK;
 }
 
@@ -458,19 +463,23 @@ static int cmd_run(int argc, char **argv)
 	if (ur)
 		return 125;
 	/* the model too: the live mode changes it and rebuilds the tree */
-	struct vk_host_model *m = NULL;
+	struct vk_fakesys_scenario *sc = NULL;
 	struct vtree *t = NULL;
-	if (vk_host_model_load(scen, &m, &e) < 0 || vk_host_tree_build(m, &t, &e) < 0) {
-		vk_host_model_free(m);
+	if (vk_fakesys_scenario_load(scen, &sc, &e) < 0 || vk_host_tree_build(sc->host, &t, &e) < 0) {
+		vk_fakesys_scenario_free(sc);
 		fail(&e);
 		return 125;
 	}
 	/* faults and steps need the server, as with fakesys mount (the live mode) */
-	if (o.serve_opens || m->n_faults || m->n_steps)
-		o.model = m;
+	if (o.serve_opens || sc->n_faults || sc->n_steps)
+		o.model = sc->host;
+	o.faults = sc->faults;
+	o.n_faults = sc->n_faults;
+	o.steps = sc->steps;
+	o.n_steps = sc->n_steps;
 	int r = vk_fakesys_run(t, argv + optind, &o, &status, &e);
 	vk_vtree_free(t);
-	vk_host_model_free(m);
+	vk_fakesys_scenario_free(sc);
 	if (r < 0)
 		fail(&e);
 	return status;

@@ -195,13 +195,249 @@ void vk__facts_init(struct vk_pci_dev_facts *f, const struct vk_pci_addr *addr)
 	f->iommu_group = -1;
 }
 
+/* One device's facts being read: where, and what a hostile attribute was. */
+struct facts_read {
+	const struct vk_root *root;
+	int devfd;       /* sys/bus/pci/devices/<BDF>, O_PATH */
+	const char *rel; /* its path in the root */
+	struct vk_pci_dev_facts *f;
+	struct vk_error why; /* what read_attr() found where a file should be */
+	struct vk_error *err;
+};
+
+/* The device directory as a user sees it (in messages). */
+static const char *fr_path(const struct facts_read *c, char *shown, size_t len)
+{
+	return vk_root_path(c->root, c->rel, shown, len);
+}
+
+/* An attribute that is not a regular file, or a symlink where sysfs has one. */
+static int fr_hostile(struct facts_read *c, int r)
+{
+	char shown[PATH_MAX];
+
+	if (r == -EINVAL)
+		return vk_error_set(c->err, r, "%s: %s/%s; sysfs attributes are regular files: the tree is not sysfs, "
+		                               "refusing to read it",
+		                    c->f->bdf, fr_path(c, shown, sizeof(shown)), c->why.msg);
+	return vk_error_set(c->err, r, "%s: %s holds a symlink or non-file where sysfs has an attribute: %s (%s); "
+	                               "refusing to follow it",
+	                    c->f->bdf, fr_path(c, shown, sizeof(shown)), strerror(-r), vk__errname(-r));
+}
+
+/* The same below vfio-dev/. */
+static int fr_hostile_vfio(struct facts_read *c, int r)
+{
+	char shown[PATH_MAX];
+
+	if (r == -EINVAL)
+		return vk_error_set(c->err, r, "%s: %s/%s; sysfs attributes are regular files: the tree is not sysfs, "
+		                               "refusing to read it",
+		                    c->f->bdf, fr_path(c, shown, sizeof(shown)), c->why.msg);
+	return vk_error_set(c->err, r, "%s: %s/vfio-dev holds a symlink where sysfs has a directory or attribute: "
+	                               "%s (%s); refusing to follow it",
+	                    c->f->bdf, fr_path(c, shown, sizeof(shown)), strerror(-r), vk__errname(-r));
+}
+
+/* The ids, class and driver_override attributes. */
+static int read_ids(struct facts_read *c)
+{
+	static const struct {
+		const char *name;
+		size_t off;
+	} ids[] = {
+		{"vendor", offsetof(struct vk_pci_dev_facts, vendor)},
+		{"device", offsetof(struct vk_pci_dev_facts, device)},
+		{"subsystem_vendor", offsetof(struct vk_pci_dev_facts, subsystem_vendor)},
+		{"subsystem_device", offsetof(struct vk_pci_dev_facts, subsystem_device)},
+		{"revision", offsetof(struct vk_pci_dev_facts, revision)},
+	};
+	struct vk_pci_dev_facts *f = c->f;
+	char buf[128];
+	int64_t v;
+	int r;
+
+	for (size_t i = 0; i < VK_ARRAY_SIZE(ids); i++) {
+		r = read_hex_attr(c->root, c->devfd, ids[i].name, &v, &c->why);
+		if (r < 0)
+			return fr_hostile(c, r);
+		*(int32_t *)((char *)f + ids[i].off) = v > INT32_MAX ? -1 : (int32_t)v;
+	}
+	r = read_hex_attr(c->root, c->devfd, "class", &f->class_code, &c->why);
+	if (r < 0)
+		return fr_hostile(c, r);
+
+	r = read_attr(c->root, c->devfd, "driver_override", buf, sizeof(buf), &c->why);
+	if (attr_is_hostile(r))
+		return fr_hostile(c, r);
+	if (r == 0) {
+		f->has_driver_override_attr = true;
+		buf[strcspn(buf, "\n")] = '\0';
+		if (strcmp(buf, "(null)") != 0)
+			snprintf(f->driver_override, sizeof(f->driver_override), "%.63s", buf);
+	}
+	return 0;
+}
+
+/* The driver and iommu_group links. */
+static int read_links(struct facts_read *c)
+{
+	struct vk_pci_dev_facts *f = c->f;
+	char shown[PATH_MAX], buf[128];
+	int r = read_link_basename(c->devfd, "driver", f->driver, sizeof(f->driver));
+
+	if (r < 0)
+		return vk_error_set(c->err, r,
+		                    "%s: %s/driver is not a symlink to a driver: %s (%s); the tree is not sysfs", f->bdf,
+		                    fr_path(c, shown, sizeof(shown)), strerror(-r), vk__errname(-r));
+	r = read_link_basename(c->devfd, "iommu_group", buf, sizeof(buf));
+	if (r < 0)
+		return vk_error_set(c->err, r, "%s: %s/iommu_group is not a symlink to a group: %s (%s)", f->bdf,
+		                    fr_path(c, shown, sizeof(shown)), strerror(-r), vk__errname(-r));
+	if (buf[0]) {
+		char *end;
+		errno = 0;
+		long g = strtol(buf, &end, 10);
+		if (!isdigit((unsigned char)buf[0]) || *end || errno || g < 0)
+			return vk_error_set(c->err, EINVAL, "%s: %s/iommu_group points to '%s', not a group number",
+			                    f->bdf, fr_path(c, shown, sizeof(shown)), buf);
+		f->iommu_group = g;
+	}
+	return 0;
+}
+
+/* vfio-dev/: its one vfio<N> entry (vk__scan_vfio_dev()). */
+static int read_vfio_dev_dir(struct facts_read *c)
+{
+	char shown[PATH_MAX];
+	_cleanup_close_ int vfd = vk_root_openat_nofollow(c->root, c->devfd, "vfio-dev", O_RDONLY | O_DIRECTORY);
+	int r;
+
+	if (vfd == -ELOOP || vfd == -ENOTDIR) {
+		r = vfd;
+		vfd = -1;
+		return fr_hostile_vfio(c, r);
+	}
+	if (vfd >= 0) {
+		c->f->has_vfio_dev_dir = true;
+		r = vk__scan_vfio_dev(vfd, c->f);
+		vk__count();
+		if (r < 0)
+			return vk_error_set(c->err, r, "%s: cannot list %s/vfio-dev: %s (%s)", c->f->bdf,
+			                    fr_path(c, shown, sizeof(shown)), strerror(-r), vk__errname(-r));
+	} else if (vfd != -ENOENT) {
+		r = vfd;
+		vfd = -1;
+		return vk_error_set(c->err, r, "%s: cannot open %s/vfio-dev: %s (%s)", c->f->bdf,
+		                    fr_path(c, shown, sizeof(shown)), strerror(-r), vk__errname(-r));
+	}
+	return 0;
+}
+
+/* vfio-dev/vfio<N>/dev, when there is one vfio<N>; the node path it names. */
+static int read_cdev_dev_attr(struct facts_read *c)
+{
+	struct vk_pci_dev_facts *f = c->f;
+	char shown[PATH_MAX], buf[128], attr[64];
+	int r;
+
+	if (!f->cdev_name[0])
+		return 0;
+	snprintf(attr, sizeof(attr), "vfio-dev/%s/dev", f->cdev_name);
+	r = read_attr(c->root, c->devfd, attr, buf, sizeof(buf), &c->why);
+	if (r == 0) {
+		f->has_dev_attr = true;
+		if (vk__parse_majmin(buf, &f->cdev_major, &f->cdev_minor) < 0) {
+			f->cdev_state = VK_VFIO_CDEV_BAD_DEV_ATTR;
+			buf[strcspn(buf, "\n")] = '\0';
+			snprintf(f->cdev_problem, sizeof(f->cdev_problem), "vfio-dev/%s/dev holds '%.64s', not 'major:minor'",
+			         f->cdev_name, buf);
+		}
+	} else if (r == -ENOENT) {
+		f->cdev_state = VK_VFIO_CDEV_NO_DEV_ATTR;
+		snprintf(f->cdev_problem, sizeof(f->cdev_problem), "vfio-dev/%s has no 'dev' attribute", f->cdev_name);
+	} else if (attr_is_hostile(r)) {
+		return fr_hostile_vfio(c, r);
+	} else {
+		return vk_error_set(c->err, r, "%s: cannot read %s/%s: %s (%s)", f->bdf, fr_path(c, shown, sizeof(shown)),
+		                    attr, strerror(-r), vk__errname(-r));
+	}
+	snprintf(f->node_path, sizeof(f->node_path), "/dev/vfio/devices/%s", f->cdev_name);
+	return 0;
+}
+
+/* Without vfio-dev/: not on vfio-pci, or on it without a cdev. */
+static void state_without_vfio_dev(struct facts_read *c)
+{
+	struct vk_pci_dev_facts *f = c->f;
+	char shown[PATH_MAX];
+
+	if (vk_pci_driver_is_vfio_pci(f->driver)) {
+		f->cdev_state = VK_VFIO_CDEV_NO_VFIO_DEV_DIR;
+		snprintf(f->cdev_problem, sizeof(f->cdev_problem), "bound to %s but %s/vfio-dev does not exist", f->driver,
+		         fr_path(c, shown, sizeof(shown)));
+	} else {
+		f->cdev_state = VK_VFIO_CDEV_NOT_VFIO;
+		if (f->driver[0])
+			snprintf(f->cdev_problem, sizeof(f->cdev_problem), "bound to driver '%s', not vfio-pci", f->driver);
+		else
+			snprintf(f->cdev_problem, sizeof(f->cdev_problem), "not bound to any driver");
+	}
+}
+
+/* The node in /dev: type, owner, mode; O_PATH so that nothing is opened yet. */
+static void examine_node(struct facts_read *c)
+{
+	struct vk_pci_dev_facts *f = c->f;
+	char shown[PATH_MAX];
+	_cleanup_close_ int nfd = vk_root_openat(c->root, f->node_path, O_PATH);
+	struct stat st;
+
+	if (nfd == -ENOENT) {
+		nfd = -1;
+		f->cdev_state = VK_VFIO_CDEV_NODE_MISSING;
+		snprintf(f->cdev_problem, sizeof(f->cdev_problem), "%s does not exist",
+		         vk_root_path(c->root, f->node_path, shown, sizeof(shown)));
+		return;
+	}
+	if (nfd < 0 || vk__fstat(nfd, &st) < 0) {
+		int e = nfd < 0 ? -nfd : errno;
+		/* an open node whose fstat failed (it went away) is still closed */
+		if (nfd < 0)
+			nfd = -1;
+		f->cdev_state = VK_VFIO_CDEV_NODE_ERROR;
+		snprintf(f->cdev_problem, sizeof(f->cdev_problem), "cannot examine %s: %s (%s)",
+		         vk_root_path(c->root, f->node_path, shown, sizeof(shown)), strerror(e), vk__errname(e));
+		return;
+	}
+	vk__count();
+	f->node_present = true;
+	f->node_uid = st.st_uid;
+	f->node_gid = st.st_gid;
+	f->node_mode = st.st_mode & 07777;
+	f->node_is_chardev = S_ISCHR(st.st_mode);
+	f->node_is_standin = S_ISREG(st.st_mode);
+	if (f->node_is_chardev) {
+		f->node_rdev_major = major(st.st_rdev);
+		f->node_rdev_minor = minor(st.st_rdev);
+	}
+	if (!f->node_is_chardev && !f->node_is_standin) {
+		f->cdev_state = VK_VFIO_CDEV_NODE_ERROR;
+		snprintf(f->cdev_problem, sizeof(f->cdev_problem),
+		         "%s is neither a character device nor a stand-in file (mode %06o)",
+		         vk_root_path(c->root, f->node_path, shown, sizeof(shown)), (unsigned)st.st_mode);
+	}
+}
+
+/* By phase: the device directory, its attributes, its links, vfio-dev/ and the
+ * cdev's dev attribute, then the state in the order a user has to fix things,
+ * and last the node in /dev. */
 int vk_pci_dev_facts_read(const struct vk_root *root, const struct vk_pci_addr *addr,
                           struct vk_pci_dev_facts *f, struct vk_error *err)
 {
-	char rel[96], shown[PATH_MAX], buf[128];
+	char rel[96], shown[PATH_MAX];
 	_cleanup_close_ int devfd = -1;
-	struct vk_error why = {0};
-	int64_t v;
+	struct facts_read c = {.root = root, .rel = rel, .f = f, .err = err};
 	int r;
 
 	vk__facts_init(f, addr);
@@ -221,183 +457,18 @@ int vk_pci_dev_facts_read(const struct vk_root *root, const struct vk_pci_addr *
 		                    vk_root_path(root, rel, shown, sizeof(shown)), strerror(-r), vk__errname(-r));
 	}
 	f->present = true;
+	c.devfd = devfd;
 
-	static const struct {
-		const char *name;
-		size_t off;
-	} ids[] = {
-		{"vendor", offsetof(struct vk_pci_dev_facts, vendor)},
-		{"device", offsetof(struct vk_pci_dev_facts, device)},
-		{"subsystem_vendor", offsetof(struct vk_pci_dev_facts, subsystem_vendor)},
-		{"subsystem_device", offsetof(struct vk_pci_dev_facts, subsystem_device)},
-		{"revision", offsetof(struct vk_pci_dev_facts, revision)},
-	};
-	for (size_t i = 0; i < VK_ARRAY_SIZE(ids); i++) {
-		r = read_hex_attr(root, devfd, ids[i].name, &v, &why);
-		if (r < 0)
-			goto hostile;
-		*(int32_t *)((char *)f + ids[i].off) = v > INT32_MAX ? -1 : (int32_t)v;
-	}
-	r = read_hex_attr(root, devfd, "class", &f->class_code, &why);
-	if (r < 0)
-		goto hostile;
-
-	r = read_attr(root, devfd, "driver_override", buf, sizeof(buf), &why);
-	if (attr_is_hostile(r))
-		goto hostile;
-	if (r == 0) {
-		f->has_driver_override_attr = true;
-		buf[strcspn(buf, "\n")] = '\0';
-		if (strcmp(buf, "(null)") != 0)
-			snprintf(f->driver_override, sizeof(f->driver_override), "%.63s", buf);
-	}
-
-	r = read_link_basename(devfd, "driver", f->driver, sizeof(f->driver));
-	if (r < 0)
-		return vk_error_set(err, r, "%s: %s/driver is not a symlink to a driver: %s (%s); the tree is not sysfs",
-		                    f->bdf, vk_root_path(root, rel, shown, sizeof(shown)), strerror(-r),
-		                    vk__errname(-r));
-	r = read_link_basename(devfd, "iommu_group", buf, sizeof(buf));
-	if (r < 0)
-		return vk_error_set(err, r, "%s: %s/iommu_group is not a symlink to a group: %s (%s)", f->bdf,
-		                    vk_root_path(root, rel, shown, sizeof(shown)), strerror(-r), vk__errname(-r));
-	if (buf[0]) {
-		char *end;
-		errno = 0;
-		long g = strtol(buf, &end, 10);
-		if (!isdigit((unsigned char)buf[0]) || *end || errno || g < 0)
-			return vk_error_set(err, EINVAL, "%s: %s/iommu_group points to '%s', not a group number",
-			                    f->bdf, vk_root_path(root, rel, shown, sizeof(shown)), buf);
-		f->iommu_group = g;
-	}
-
-	/* vfio-dev/ */
-	{
-		_cleanup_close_ int vfd = vk_root_openat_nofollow(root, devfd, "vfio-dev", O_RDONLY | O_DIRECTORY);
-		if (vfd == -ELOOP || vfd == -ENOTDIR) {
-			r = vfd;
-			vfd = -1;
-			goto hostile_vfio;
-		}
-		if (vfd >= 0) {
-			f->has_vfio_dev_dir = true;
-			r = vk__scan_vfio_dev(vfd, f);
-			vk__count();
-			if (r < 0)
-				return vk_error_set(err, r, "%s: cannot list %s/vfio-dev: %s (%s)", f->bdf,
-				                    vk_root_path(root, rel, shown, sizeof(shown)), strerror(-r),
-				                    vk__errname(-r));
-		} else if (vfd != -ENOENT) {
-			r = vfd;
-			vfd = -1;
-			return vk_error_set(err, r, "%s: cannot open %s/vfio-dev: %s (%s)", f->bdf,
-			                    vk_root_path(root, rel, shown, sizeof(shown)), strerror(-r),
-			                    vk__errname(-r));
-		}
-	}
-
-	if (f->cdev_name[0]) {
-		char attr[64];
-		snprintf(attr, sizeof(attr), "vfio-dev/%s/dev", f->cdev_name);
-		r = read_attr(root, devfd, attr, buf, sizeof(buf), &why);
-		if (r == 0) {
-			f->has_dev_attr = true;
-			if (vk__parse_majmin(buf, &f->cdev_major, &f->cdev_minor) < 0) {
-				f->cdev_state = VK_VFIO_CDEV_BAD_DEV_ATTR;
-				buf[strcspn(buf, "\n")] = '\0';
-				snprintf(f->cdev_problem, sizeof(f->cdev_problem),
-				         "vfio-dev/%s/dev holds '%.64s', not 'major:minor'", f->cdev_name, buf);
-			}
-		} else if (r == -ENOENT) {
-			f->cdev_state = VK_VFIO_CDEV_NO_DEV_ATTR;
-			snprintf(f->cdev_problem, sizeof(f->cdev_problem), "vfio-dev/%s has no 'dev' attribute",
-			         f->cdev_name);
-		} else if (attr_is_hostile(r)) {
-			goto hostile_vfio;
-		} else {
-			return vk_error_set(err, r, "%s: cannot read %s/%s: %s (%s)", f->bdf,
-			                    vk_root_path(root, rel, shown, sizeof(shown)), attr, strerror(-r),
-			                    vk__errname(-r));
-		}
-		snprintf(f->node_path, sizeof(f->node_path), "/dev/vfio/devices/%s", f->cdev_name);
-	}
-
-	/* The state, in the order a user has to fix things. */
+	if ((r = read_ids(&c)) < 0 || (r = read_links(&c)) < 0 || (r = read_vfio_dev_dir(&c)) < 0 ||
+	    (r = read_cdev_dev_attr(&c)) < 0)
+		return r;
 	if (!f->has_vfio_dev_dir) {
-		if (vk_pci_driver_is_vfio_pci(f->driver)) {
-			f->cdev_state = VK_VFIO_CDEV_NO_VFIO_DEV_DIR;
-			snprintf(f->cdev_problem, sizeof(f->cdev_problem), "bound to %s but %s/vfio-dev does not exist",
-			         f->driver, vk_root_path(root, rel, shown, sizeof(shown)));
-		} else {
-			f->cdev_state = VK_VFIO_CDEV_NOT_VFIO;
-			if (f->driver[0])
-				snprintf(f->cdev_problem, sizeof(f->cdev_problem), "bound to driver '%s', not vfio-pci",
-				         f->driver);
-			else
-				snprintf(f->cdev_problem, sizeof(f->cdev_problem), "not bound to any driver");
-		}
+		state_without_vfio_dev(&c);
 		return 0;
 	}
-	if (f->cdev_state != VK_VFIO_CDEV_OK)
-		return 0;
-
-	/* The node in /dev: type, owner, mode; O_PATH so that nothing is opened yet. */
-	{
-		_cleanup_close_ int nfd = vk_root_openat(root, f->node_path, O_PATH);
-		struct stat st;
-		if (nfd == -ENOENT) {
-			nfd = -1;
-			f->cdev_state = VK_VFIO_CDEV_NODE_MISSING;
-			snprintf(f->cdev_problem, sizeof(f->cdev_problem), "%s does not exist",
-			         vk_root_path(root, f->node_path, shown, sizeof(shown)));
-			return 0;
-		}
-		if (nfd < 0 || vk__fstat(nfd, &st) < 0) {
-			int e = nfd < 0 ? -nfd : errno;
-			/* an open node whose fstat failed (it went away) is still closed */
-			if (nfd < 0)
-				nfd = -1;
-			f->cdev_state = VK_VFIO_CDEV_NODE_ERROR;
-			snprintf(f->cdev_problem, sizeof(f->cdev_problem), "cannot examine %s: %s (%s)",
-			         vk_root_path(root, f->node_path, shown, sizeof(shown)), strerror(e), vk__errname(e));
-			return 0;
-		}
-		vk__count();
-		f->node_present = true;
-		f->node_uid = st.st_uid;
-		f->node_gid = st.st_gid;
-		f->node_mode = st.st_mode & 07777;
-		f->node_is_chardev = S_ISCHR(st.st_mode);
-		f->node_is_standin = S_ISREG(st.st_mode);
-		if (f->node_is_chardev) {
-			f->node_rdev_major = major(st.st_rdev);
-			f->node_rdev_minor = minor(st.st_rdev);
-		}
-		if (!f->node_is_chardev && !f->node_is_standin) {
-			f->cdev_state = VK_VFIO_CDEV_NODE_ERROR;
-			snprintf(f->cdev_problem, sizeof(f->cdev_problem),
-			         "%s is neither a character device nor a stand-in file (mode %06o)",
-			         vk_root_path(root, f->node_path, shown, sizeof(shown)), (unsigned)st.st_mode);
-		}
-	}
+	if (f->cdev_state == VK_VFIO_CDEV_OK)
+		examine_node(&c);
 	return 0;
-
-hostile:
-	if (r == -EINVAL)
-		return vk_error_set(err, r, "%s: %s/%s; sysfs attributes are regular files: the tree is not sysfs, "
-		                            "refusing to read it",
-		                    f->bdf, vk_root_path(root, rel, shown, sizeof(shown)), why.msg);
-	return vk_error_set(err, r, "%s: %s holds a symlink or non-file where sysfs has an attribute: %s (%s); "
-	                            "refusing to follow it",
-	                    f->bdf, vk_root_path(root, rel, shown, sizeof(shown)), strerror(-r), vk__errname(-r));
-hostile_vfio:
-	if (r == -EINVAL)
-		return vk_error_set(err, r, "%s: %s/%s; sysfs attributes are regular files: the tree is not sysfs, "
-		                            "refusing to read it",
-		                    f->bdf, vk_root_path(root, rel, shown, sizeof(shown)), why.msg);
-	return vk_error_set(err, r, "%s: %s/vfio-dev holds a symlink where sysfs has a directory or attribute: "
-	                            "%s (%s); refusing to follow it",
-	                    f->bdf, vk_root_path(root, rel, shown, sizeof(shown)), strerror(-r), vk__errname(-r));
 }
 
 bool vk_pci_driver_is_vfio_pci(const char *driver)

@@ -140,111 +140,134 @@ static int openat2_retry(int dirfd, const char *path, int flags, uint64_t resolv
  * symlink swapped in after readlinkat() said "not a symlink" fails instead of
  * being followed by the kernel.
  */
+/* Where a walk is: the directories from the root down, the path still to go. */
+struct walk {
+	int stack[VK_MAXDEPTH]; /* [0]: the root's FD (not owned); then the directories opened */
+	int depth, links;
+	char *path; /* the path as symlinks rewrote it (owned) */
+	char *rest; /* what is left of it */
+};
+
+/* Back to the root (an absolute symlink target, the end of the walk). */
+static void walk_to_root(struct walk *w)
+{
+	while (w->depth > 0)
+		vk__close(w->stack[w->depth--]);
+}
+
+/* The next component of the path into @comp, *@last when only slashes follow
+ * it: 0, 1 when the path ended (in '/', or empty), or -ENAMETOOLONG. */
+static int walk_component(struct walk *w, char comp[NAME_MAX + 1], bool *last)
+{
+	size_t n;
+
+	while (*w->rest == '/')
+		w->rest++;
+	if (!*w->rest)
+		return 1;
+	n = strcspn(w->rest, "/");
+	if (n > NAME_MAX)
+		return -ENAMETOOLONG;
+	memcpy(comp, w->rest, n);
+	comp[n] = '\0';
+	w->rest += n;
+	*last = w->rest[strspn(w->rest, "/")] == '\0';
+	return 0;
+}
+
+/* A symlink's target (@tl bytes of @target, a buffer of @size) spliced in
+ * front of the rest of the path. */
+static int walk_follow(struct walk *w, char *target, ssize_t tl, size_t size)
+{
+	if ((size_t)tl >= size)
+		return -ENAMETOOLONG;
+	if (++w->links > VK_MAXSYMLINKS)
+		return -ELOOP;
+	target[tl] = '\0';
+	/* new path = target + "/" + rest */
+	size_t rl = strlen(w->rest);
+	char *np = malloc((size_t)tl + 1 + rl + 1);
+	if (!np)
+		return -ENOMEM;
+	memcpy(np, target, (size_t)tl);
+	np[tl] = '/';
+	memcpy(np + tl + 1, w->rest, rl + 1);
+	free(w->path);
+	w->path = w->rest = np;
+	if (target[0] == '/')
+		walk_to_root(w);
+	return 0;
+}
+
+/* Down into directory @comp (O_PATH, never following a symlink). */
+static int walk_down(struct walk *w, const char *comp)
+{
+	if (w->depth + 1 >= VK_MAXDEPTH)
+		return -ENAMETOOLONG;
+	vk__count();
+	int fd = openat(w->stack[w->depth], comp, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	w->stack[++w->depth] = fd;
+	return 0;
+}
+
 static int walk_in_root(const struct vk_root *root, const char *rel, int flags)
 {
-	int stack[VK_MAXDEPTH];
-	int depth = 0, links = 0, ret;
+	struct walk w = {.stack = {root->fd}};
 	size_t cap = strlen(rel) + 1;
-	_cleanup_free_ char *path = malloc(cap);
-	char *rest;
+	int ret;
 
-	if (!path)
+	if (!(w.path = malloc(cap)))
 		return -ENOMEM;
-	memcpy(path, rel, cap);
-	stack[0] = root->fd; /* not owned */
-	rest = path;
+	memcpy(w.path, rel, cap);
+	w.rest = w.path;
 
 	for (;;) {
-		char comp[NAME_MAX + 1];
-		size_t n;
-		bool last;
+		char comp[NAME_MAX + 1], target[PATH_MAX];
+		bool last = false;
 
-		while (*rest == '/')
-			rest++;
-		if (!*rest) {
+		if ((ret = walk_component(&w, comp, &last)) < 0)
+			break;
+		if (ret > 0) {
 			/* path ended in '/' or was empty: open the current directory */
-			ret = openat(stack[depth], ".", flags | O_CLOEXEC);
+			ret = openat(w.stack[w.depth], ".", flags | O_CLOEXEC);
 			vk__count();
 			ret = ret < 0 ? -errno : ret;
-			goto out;
+			break;
 		}
-		n = strcspn(rest, "/");
-		if (n > NAME_MAX) {
-			ret = -ENAMETOOLONG;
-			goto out;
-		}
-		memcpy(comp, rest, n);
-		comp[n] = '\0';
-		rest += n;
-		last = rest[strspn(rest, "/")] == '\0';
-
 		if (strcmp(comp, ".") == 0) {
-			if (last) {
-				rest = (char *)"";
-			}
+			if (last)
+				w.rest = (char *)"";
 			continue;
 		}
 		if (strcmp(comp, "..") == 0) {
-			if (depth > 0)
-				vk__close(stack[depth--]);
+			if (w.depth > 0)
+				vk__close(w.stack[w.depth--]);
 			continue;
 		}
 
-		char target[PATH_MAX];
-		ssize_t tl = vk__readlinkat(stack[depth], comp, target, sizeof(target));
+		ssize_t tl = vk__readlinkat(w.stack[w.depth], comp, target, sizeof(target));
 		if (tl >= 0 && !(last && (flags & O_NOFOLLOW))) {
-			if ((size_t)tl >= sizeof(target)) {
-				ret = -ENAMETOOLONG;
-				goto out;
-			}
-			if (++links > VK_MAXSYMLINKS) {
-				ret = -ELOOP;
-				goto out;
-			}
-			target[tl] = '\0';
-			/* new path = target + "/" + rest */
-			size_t rl = strlen(rest);
-			char *np = malloc((size_t)tl + 1 + rl + 1);
-			if (!np) {
-				ret = -ENOMEM;
-				goto out;
-			}
-			memcpy(np, target, (size_t)tl);
-			np[tl] = '/';
-			memcpy(np + tl + 1, rest, rl + 1);
-			free(path);
-			path = np;
-			rest = path;
-			if (target[0] == '/')
-				while (depth > 0)
-					vk__close(stack[depth--]);
+			if ((ret = walk_follow(&w, target, tl, sizeof(target))) < 0)
+				break;
 			continue;
 		}
 		if (tl < 0 && errno != EINVAL) {
 			ret = -errno; /* ENOENT, ENOTDIR, EACCES ... */
-			goto out;
+			break;
 		}
 		if (last) {
 			vk__count();
-			ret = openat(stack[depth], comp, flags | O_NOFOLLOW | O_CLOEXEC);
+			ret = openat(w.stack[w.depth], comp, flags | O_NOFOLLOW | O_CLOEXEC);
 			ret = ret < 0 ? -errno : ret;
-			goto out;
+			break;
 		}
-		if (depth + 1 >= VK_MAXDEPTH) {
-			ret = -ENAMETOOLONG;
-			goto out;
-		}
-		vk__count();
-		int fd = openat(stack[depth], comp, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		if (fd < 0) {
-			ret = -errno;
-			goto out;
-		}
-		stack[++depth] = fd;
+		if ((ret = walk_down(&w, comp)) < 0)
+			break;
 	}
-out:
-	while (depth > 0)
-		vk__close(stack[depth--]);
+	walk_to_root(&w);
+	free(w.path);
 	return ret;
 }
 

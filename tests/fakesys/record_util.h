@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * Helpers of the recording tests (test_record.c, test_fuse_record.c,
- * test_record_doctor.c): `fakesys record` through the CLI, tree comparison,
- * and the real root against a replay of its recording as lspci and
- * vfio-resolve see them.
+ * Helpers of the recording tests (test_record.c, test_record_umockdev.c,
+ * test_fuse_record.c, test_record_doctor.c): `fakesys record` through the
+ * CLI, tree comparison, the real root against a replay of its recording as
+ * lspci and vfio-resolve see them, and lspci run as an ordinary user.
  */
 #ifndef VK_RECORD_UTIL_H
 #define VK_RECORD_UTIL_H
@@ -155,6 +155,67 @@ static inline void assert_same_resolve(const char *replay, const char *what)
 		free(fixed);
 	}
 	vk_names_free(devs, n);
+}
+
+/* Write @len bytes of @s to @path (a test failure when it cannot). */
+static inline void write_file(const char *path, const char *s, size_t len)
+{
+	FILE *f = fopen(path, "wb");
+	cr_assert_not_null(f, "%s: %s", path, strerror(errno));
+	cr_assert_eq(fwrite(s, 1, len, f), len);
+	cr_assert_eq(fclose(f), 0);
+}
+
+/* lspci's output for one run, blank lines left out. */
+static inline char *lspci_lines(const char *sysfs_pci, const char *slot)
+{
+	char *out = lspci(sysfs_pci, slot);
+	char *filtered = xmalloc(REC_OUT_LEN);
+	size_t o = 0;
+	for (char *save = NULL, *l = strtok_r(out, "\n", &save); l; l = strtok_r(NULL, "\n", &save))
+		o += (size_t)snprintf(filtered + o, REC_OUT_LEN - o, "%s\n", l);
+	free(out);
+	return filtered;
+}
+
+#define NOBODY "65534"
+static const char setpriv_bin[] = "/usr/bin/setpriv";
+
+/* argv of @prog... run as nobody when we are root (through setpriv), else as we are. */
+static inline char **as_user(char **argv, char *const *cmd)
+{
+	size_t a = 0;
+	if (geteuid() == 0) {
+		argv[a++] = (char *)setpriv_bin;
+		argv[a++] = "--reuid=" NOBODY;
+		argv[a++] = "--regid=" NOBODY;
+		argv[a++] = "--clear-groups";
+	}
+	for (; *cmd; cmd++)
+		argv[a++] = *cmd;
+	argv[a] = NULL;
+	return argv;
+}
+
+/* lspci -A linux-sysfs -vvv [-O sysfs.path=PCI] (as a user when @user); blank lines dropped. */
+static inline char *lspci_vvv(const char *sysfs_pci, bool user)
+{
+	char opt[PATH_MAX + 16], *argv[16];
+	char *cmd[] = {"/usr/bin/lspci", "-A", "linux-sysfs", "-vvv", NULL, NULL, NULL};
+	if (sysfs_pci) {
+		snprintf(opt, sizeof(opt), "sysfs.path=%s", sysfs_pci);
+		cmd[4] = "-O";
+		cmd[5] = opt;
+	}
+	char *out = xmalloc(REC_OUT_LEN), *err = xmalloc(REC_OUT_LEN), *lines = xmalloc(REC_OUT_LEN);
+	int r = vk_run(user ? as_user(argv, cmd) : cmd, out, REC_OUT_LEN, err, REC_OUT_LEN);
+	cr_assert_eq(r, 0, "lspci -vvv %s: %s", sysfs_pci ? sysfs_pci : "", err);
+	size_t o = 0;
+	for (char *save = NULL, *l = strtok_r(out, "\n", &save); l; l = strtok_r(NULL, "\n", &save))
+		o += (size_t)snprintf(lines + o, REC_OUT_LEN - o, "%s\n", l);
+	free(out);
+	free(err);
+	return lines;
 }
 
 #endif

@@ -87,22 +87,106 @@ static void print_rules(void)
 		printf("%s  %-30s %-7s %s\n", r[i].id, r[i].name, vk_severity_name(r[i].severity), r[i].title);
 }
 
+/* The long options without a short one. */
+enum { O_QV = 256,
+       O_QEMU,
+       O_ROOT,
+       O_JSON,
+       O_ARGS,
+       O_PID,
+       O_STANDIN,
+       O_REPORT,
+       O_EXEC,
+       O_FDS,
+       O_LIST,
+       O_COLOR,
+       O_TIMEOUT,
+       O_CACHE };
+
+/* Option @c of getopt_long(): 1 to go on, 0 (--help, --version,
+ * --list-rules) or -EINVAL (a usage error, said) to stop. */
+static int parse_option(int c, char *argv[])
+{
+	char *end;
+
+	switch (c) {
+	case O_QV:
+		arg_qemu_version = optarg;
+		return 1;
+	case O_QEMU:
+		arg_qemu = optarg;
+		return 1;
+	case O_CACHE:
+		arg_cache_dir = optarg;
+		return 1;
+	case O_TIMEOUT: {
+		unsigned long v = strtoul(optarg, &end, 10);
+		if (*end || !*optarg || v == 0 || v > 3600000)
+			return vk_cli_usage_error(PROG, "--qemu-timeout %s: not a number of milliseconds (1..3600000)",
+			                          optarg),
+			       -EINVAL;
+		arg_qemu_timeout_ms = (unsigned)v;
+		return 1;
+	}
+	case O_ROOT:
+		arg_root = optarg;
+		return 1;
+	case O_JSON:
+		arg_json = true;
+		return 1;
+	case O_ARGS:
+		arg_args_file = optarg;
+		return 1;
+	case O_PID:
+		arg_pid = strtol(optarg, &end, 10);
+		if (*end || arg_pid <= 0)
+			return vk_cli_usage_error(PROG, "--pid %s: not a process id", optarg), -EINVAL;
+		return 1;
+	case O_STANDIN:
+		arg_standin = true;
+		return 1;
+	case O_REPORT:
+		arg_report = optarg;
+		return 1;
+	case O_EXEC:
+		arg_then_exec = optarg;
+		return 1;
+	case O_FDS:
+		arg_fds = true;
+		return 1;
+	case O_LIST:
+		print_rules();
+		return 0;
+	case O_COLOR:
+		if (vk_cli_parse_color(optarg, &arg_color) < 0)
+			return vk_cli_usage_error(PROG, "--color=%s: expected auto, always or never", optarg), -EINVAL;
+		return 1;
+	case 'q':
+		arg_quiet = true;
+		return 1;
+	case 'V':
+		return vk_cli_version(PROG);
+	case 'h':
+		return help();
+	default:
+		return vk_cli_usage_error(PROG, "unknown or incomplete option '%s'", argv[optind - 1]), -EINVAL;
+	}
+}
+
+/* The input sources and options that go together. */
+static int check_sources(void)
+{
+	int nsrc = (arg_args_file != NULL) + (arg_pid != 0) + (arg_qemu_argc > 0);
+	if (nsrc != 1 || (arg_qemu_version && arg_qemu) || ((arg_report || arg_then_exec) && !arg_standin) ||
+	    (arg_standin && (arg_pid || arg_args_file)) || (arg_fds && !arg_pid))
+		return vk_cli_usage_error(PROG, "give exactly one of --args-file, --pid or -- ARGS (--report/--then-exec "
+		                                "only with --stand-in and -- ARGS, --fds only with --pid)"),
+		       -EINVAL;
+	return 1;
+}
+
 static int parse_argv(int argc, char *argv[])
 {
-	enum { O_QV = 256,
-	       O_QEMU,
-	       O_ROOT,
-	       O_JSON,
-	       O_ARGS,
-	       O_PID,
-	       O_STANDIN,
-	       O_REPORT,
-	       O_EXEC,
-	       O_FDS,
-	       O_LIST,
-	       O_COLOR,
-	       O_TIMEOUT,
-	       O_CACHE };
 	static const struct option lopts[] = {
 		{"qemu-version", required_argument, NULL, O_QV},
 		{"qemu", required_argument, NULL, O_QEMU},
@@ -123,83 +207,15 @@ static int parse_argv(int argc, char *argv[])
 		{"help", no_argument, NULL, 'h'},
 		{0},
 	};
-	char *end;
-	int c;
+	int c, r;
 
 	opterr = 0; /* the message is ours, with where to find help */
-	while ((c = getopt_long(argc, argv, "+qhV", lopts, NULL)) != -1) {
-		switch (c) {
-		case O_QV:
-			arg_qemu_version = optarg;
-			break;
-		case O_QEMU:
-			arg_qemu = optarg;
-			break;
-		case O_CACHE:
-			arg_cache_dir = optarg;
-			break;
-		case O_TIMEOUT: {
-			unsigned long v = strtoul(optarg, &end, 10);
-			if (*end || !*optarg || v == 0 || v > 3600000)
-				return vk_cli_usage_error(PROG, "--qemu-timeout %s: not a number of milliseconds (1..3600000)",
-				                          optarg),
-				       -EINVAL;
-			arg_qemu_timeout_ms = (unsigned)v;
-			break;
-		}
-		case O_ROOT:
-			arg_root = optarg;
-			break;
-		case O_JSON:
-			arg_json = true;
-			break;
-		case O_ARGS:
-			arg_args_file = optarg;
-			break;
-		case O_PID:
-			arg_pid = strtol(optarg, &end, 10);
-			if (*end || arg_pid <= 0)
-				return vk_cli_usage_error(PROG, "--pid %s: not a process id", optarg), -EINVAL;
-			break;
-		case O_STANDIN:
-			arg_standin = true;
-			break;
-		case O_REPORT:
-			arg_report = optarg;
-			break;
-		case O_EXEC:
-			arg_then_exec = optarg;
-			break;
-		case O_FDS:
-			arg_fds = true;
-			break;
-		case O_LIST:
-			print_rules();
-			return 0;
-		case O_COLOR:
-			if (vk_cli_parse_color(optarg, &arg_color) < 0)
-				return vk_cli_usage_error(PROG, "--color=%s: expected auto, always or never", optarg), -EINVAL;
-			break;
-		case 'q':
-			arg_quiet = true;
-			break;
-		case 'V':
-			return vk_cli_version(PROG);
-		case 'h':
-			return help();
-		default:
-			return vk_cli_usage_error(PROG, "unknown or incomplete option '%s'", argv[optind - 1]), -EINVAL;
-		}
-	}
+	while ((c = getopt_long(argc, argv, "+qhV", lopts, NULL)) != -1)
+		if ((r = parse_option(c, argv)) <= 0)
+			return r;
 	arg_qemu_argv = argv + optind;
 	arg_qemu_argc = (size_t)(argc - optind);
-	int nsrc = (arg_args_file != NULL) + (arg_pid != 0) + (arg_qemu_argc > 0);
-	if (nsrc != 1 || (arg_qemu_version && arg_qemu) || ((arg_report || arg_then_exec) && !arg_standin) ||
-	    (arg_standin && (arg_pid || arg_args_file)) || (arg_fds && !arg_pid))
-		return vk_cli_usage_error(PROG, "give exactly one of --args-file, --pid or -- ARGS (--report/--then-exec "
-		                                "only with --stand-in and -- ARGS, --fds only with --pid)"),
-		       -EINVAL;
-	return 1;
+	return check_sources();
 }
 
 /* A failure after the options were taken: on stderr, and as the envelope with

@@ -351,6 +351,92 @@ static int parse_option_arg(struct vk_qc_option *o, struct vk_qc_pos *pos, struc
 	return 0;
 }
 
+/* The input limits, checked before anything is copied. */
+static int check_input_limits(size_t argc, char *const argv[], const unsigned *lines, struct vk_qc_pos *pos,
+                              struct vk_error *err)
+{
+	if (argc > VK_QC_MAX_ARGS)
+		return vk_error_set(err, E2BIG, "%zu arguments: more than %u (the input limit, docs/rules.md)", argc,
+		                    VK_QC_MAX_ARGS);
+	for (size_t k = 0, bytes = 0; k < argc; k++) {
+		bytes += strlen(argv[k]) + 1;
+		if (bytes > VK_QC_MAX_TEXT) {
+			pos_set(pos, (long)k, 0, lines ? lines[k] : 0);
+			return vk_error_set(err, E2BIG, "argument %zu: the arguments run past %u bytes (the input limit, "
+			                                "docs/rules.md)",
+			                    k, VK_QC_MAX_TEXT);
+		}
+	}
+	return 0;
+}
+
+/* @c's copies of the words and their lines, and room for as many options; -ENOMEM. */
+static int copy_words(struct vk_qc_cmdline *c, size_t argc, char *const argv[], const unsigned *lines)
+{
+	c->argv = calloc(argc + 1, sizeof(char *));
+	c->lines = calloc(argc + 1, sizeof(unsigned));
+	c->opts = calloc(argc + 1, sizeof(struct vk_qc_option));
+	if (!c->argv || !c->lines || !c->opts)
+		return -ENOMEM;
+	for (; c->argc < argc; c->argc++) {
+		c->argv[c->argc] = strdup(argv[c->argc]);
+		if (!c->argv[c->argc])
+			return -ENOMEM;
+		c->lines[c->argc] = lines ? lines[c->argc] : 0;
+	}
+	return 0;
+}
+
+/* The option at c->argv[*i] (and its argument, *i moved past it) as c->opts'
+ * next entry; *@nprops counts the properties of all. */
+static int parse_one(struct vk_qc_cmdline *c, size_t *i, size_t *nprops, struct vk_qc_pos *pos,
+                     struct vk_error *err)
+{
+	struct vk_qc_option *o = &c->opts[c->nopts];
+	const char *w = c->argv[*i];
+	int r;
+
+	o->argi = (long)*i;
+	o->line = c->lines[*i];
+	if (w[0] != '-') {
+		/* QEMU: a word that is not an option is the -hda image. */
+		o->is_image = true;
+		o->name = strdup("");
+		o->arg = strdup(w);
+		if (!o->name || !o->arg)
+			return vk_error_set(err, ENOMEM, "out of memory");
+		c->nopts++;
+		return 0;
+	}
+	const char *name = w + 1;
+	if (*name == '-')
+		name++; /* --opt is -opt */
+	o->name = strdup(name);
+	if (!o->name)
+		return vk_error_set(err, ENOMEM, "out of memory");
+	o->def = vk_qc_option_lookup(name);
+	c->nopts++;
+	if (!o->def || !o->def->has_arg)
+		return 0; /* unknown: reported by the rules; assumed to take no argument */
+	if (*i + 1 >= c->argc) {
+		pos_set(pos, (long)*i, strlen(w) + 1, c->lines[*i]);
+		return vk_error_set(err, EINVAL, "argument %zu: option '%s' requires an argument", *i, w);
+	}
+	o->arg = strdup(c->argv[++*i]);
+	if (!o->arg)
+		return vk_error_set(err, ENOMEM, "out of memory");
+	r = parse_option_arg(o, pos, err);
+	if (r == 0 && (*nprops += o->nprops) > VK_QC_MAX_PROPS) {
+		pos_set(pos, (long)*i, 0, 0);
+		r = vk_error_set(err, E2BIG, "argument %zu (of -%s): more than %u properties in the "
+		                             "command line (the input limit, docs/rules.md)",
+		                 *i, o->name, VK_QC_MAX_PROPS);
+	}
+	if (r < 0 && pos)
+		pos->line = c->lines[*i];
+	return r;
+}
+
 int vk_qc_parse_argv(size_t argc, char *const argv[], const unsigned *lines, unsigned flags,
                      struct vk_qc_cmdline **out, struct vk_qc_pos *pos, struct vk_error *err)
 {
@@ -362,88 +448,19 @@ int vk_qc_parse_argv(size_t argc, char *const argv[], const unsigned *lines, uns
 	pos_set(pos, -1, 0, 0);
 	if (!c)
 		return vk_error_set(err, ENOMEM, "out of memory");
-	/* The input limits, checked before anything is copied. */
-	if (argc > VK_QC_MAX_ARGS) {
-		r = vk_error_set(err, E2BIG, "%zu arguments: more than %u (the input limit, docs/rules.md)", argc,
-		                 VK_QC_MAX_ARGS);
+	if ((r = check_input_limits(argc, argv, lines, pos, err)) < 0)
 		goto fail;
-	}
-	for (size_t k = 0, bytes = 0; k < argc; k++) {
-		bytes += strlen(argv[k]) + 1;
-		if (bytes > VK_QC_MAX_TEXT) {
-			pos_set(pos, (long)k, 0, lines ? lines[k] : 0);
-			r = vk_error_set(err, E2BIG, "argument %zu: the arguments run past %u bytes (the input limit, "
-			                             "docs/rules.md)",
-			                 k, VK_QC_MAX_TEXT);
-			goto fail;
-		}
-	}
-	c->argv = calloc(argc + 1, sizeof(char *));
-	c->lines = calloc(argc + 1, sizeof(unsigned));
-	c->opts = calloc(argc + 1, sizeof(struct vk_qc_option));
-	if (!c->argv || !c->lines || !c->opts)
+	if (copy_words(c, argc, argv, lines) < 0)
 		goto enomem;
-	for (; c->argc < argc; c->argc++) {
-		c->argv[c->argc] = strdup(argv[c->argc]);
-		if (!c->argv[c->argc])
-			goto enomem;
-		c->lines[c->argc] = lines ? lines[c->argc] : 0;
-	}
 
 	if (argc > 0 && ((flags & VK_QC_ARGV_HAS_PROGRAM) ||
 	                 ((flags & VK_QC_ARGV_DETECT_PROGRAM) && argv[0][0] != '-'))) {
 		c->has_program = true;
 		i = 1;
 	}
-
 	for (; i < argc; i++) {
-		struct vk_qc_option *o = &c->opts[c->nopts];
-		const char *w = argv[i];
-
-		o->argi = (long)i;
-		o->line = c->lines[i];
-		if (w[0] != '-') {
-			/* QEMU: a word that is not an option is the -hda image. */
-			o->is_image = true;
-			o->name = strdup("");
-			o->arg = strdup(w);
-			if (!o->name || !o->arg)
-				goto enomem;
-			c->nopts++;
-			continue;
-		}
-		const char *name = w + 1;
-		if (*name == '-')
-			name++; /* --opt is -opt */
-		o->name = strdup(name);
-		if (!o->name)
-			goto enomem;
-		o->def = vk_qc_option_lookup(name);
-		c->nopts++;
-		if (!o->def)
-			continue; /* unknown: reported by the rules; assumed to take no argument */
-		if (o->def->has_arg) {
-			if (i + 1 >= argc) {
-				pos_set(pos, (long)i, strlen(w) + 1, c->lines[i]);
-				r = vk_error_set(err, EINVAL, "argument %zu: option '%s' requires an argument", i, w);
-				goto fail;
-			}
-			o->arg = strdup(argv[++i]);
-			if (!o->arg)
-				goto enomem;
-			r = parse_option_arg(o, pos, err);
-			if (r == 0 && (nprops += o->nprops) > VK_QC_MAX_PROPS) {
-				pos_set(pos, (long)i, 0, 0);
-				r = vk_error_set(err, E2BIG, "argument %zu (of -%s): more than %u properties in the "
-				                             "command line (the input limit, docs/rules.md)",
-				                 i, o->name, VK_QC_MAX_PROPS);
-			}
-			if (r < 0) {
-				if (pos)
-					pos->line = c->lines[i];
-				goto fail;
-			}
-		}
+		if ((r = parse_one(c, &i, &nprops, pos, err)) < 0)
+			goto fail;
 	}
 	*out = c;
 	return 0;
@@ -498,147 +515,191 @@ static int wordvec_push(struct wordvec *v, char *word, unsigned line)
 	return 0;
 }
 
+/* The shell-like reader of vk_qc_split_args_text(): where it is in @text, the
+ * word being read (@buf, @o bytes), where errors go. */
+struct lexer {
+	const char *text;
+	size_t len, i;
+	unsigned line;
+	size_t line_start; /* offset of the current line's first byte */
+	char *buf;
+	size_t o;
+	struct vk_qc_pos *pos;
+	struct vk_error *err;
+};
+
+/* A newline passed: the next line starts at @next. */
+static void lx_newline(struct lexer *x, size_t next)
+{
+	x->line++;
+	x->line_start = next;
+}
+
+static size_t lx_col(const struct lexer *x, size_t at)
+{
+	return at - x->line_start + 1;
+}
+
+/* Blanks, newlines, continuations and comments between words: true when one was passed. */
+static bool lx_skip_between(struct lexer *x)
+{
+	char ch = x->text[x->i];
+
+	if (ch == ' ' || ch == '\t' || ch == '\r') {
+		x->i++;
+		return true;
+	}
+	if (ch == '\n') {
+		x->i++;
+		lx_newline(x, x->i);
+		return true;
+	}
+	if (ch == '\\' && x->i + 1 < x->len && x->text[x->i + 1] == '\n') {
+		x->i += 2;
+		lx_newline(x, x->i);
+		return true;
+	}
+	if (ch == '#') { /* a comment runs to the end of the line */
+		while (x->i < x->len && x->text[x->i] != '\n')
+			x->i++;
+		return true;
+	}
+	return false;
+}
+
+/* A backslash in a word: the next byte as it is, or a continuation. */
+static int lx_backslash(struct lexer *x)
+{
+	if (x->i + 1 >= x->len) {
+		pos_set(x->pos, -1, lx_col(x, x->i), x->line);
+		return vk_error_set(x->err, EINVAL, "line %u, column %zu: backslash at end of input", x->line,
+		                    lx_col(x, x->i));
+	}
+	if (x->text[x->i + 1] == '\n') { /* continuation inside a word */
+		x->i += 2;
+		lx_newline(x, x->i);
+		return 0;
+	}
+	x->buf[x->o++] = x->text[x->i + 1];
+	x->i += 2;
+	return 0;
+}
+
+/* '...': every byte as it is, newlines included. */
+static int lx_single_quote(struct lexer *x)
+{
+	size_t qcol = lx_col(x, x->i);
+	unsigned qline = x->line;
+
+	x->i++;
+	while (x->i < x->len && x->text[x->i] != '\'') {
+		if (x->text[x->i] == '\n')
+			lx_newline(x, x->i + 1);
+		x->buf[x->o++] = x->text[x->i++];
+	}
+	if (x->i >= x->len) {
+		pos_set(x->pos, -1, qcol, qline);
+		return vk_error_set(x->err, EINVAL, "line %u, column %zu: unterminated single quote", qline, qcol);
+	}
+	x->i++;
+	return 0;
+}
+
+/* "...": a backslash escapes " \ $ ` and newline (a continuation), as in sh. */
+static int lx_double_quote(struct lexer *x)
+{
+	size_t qcol = lx_col(x, x->i);
+	unsigned qline = x->line;
+	const char *t = x->text;
+
+	x->i++;
+	while (x->i < x->len && t[x->i] != '"') {
+		if (t[x->i] == '\\' && x->i + 1 < x->len && strchr("\"\\$`\n", t[x->i + 1])) {
+			if (t[x->i + 1] == '\n') {
+				x->i += 2;
+				lx_newline(x, x->i);
+				continue;
+			}
+			x->buf[x->o++] = t[x->i + 1];
+			x->i += 2;
+			continue;
+		}
+		if (t[x->i] == '\n')
+			lx_newline(x, x->i + 1);
+		x->buf[x->o++] = t[x->i++];
+	}
+	if (x->i >= x->len) {
+		pos_set(x->pos, -1, qcol, qline);
+		return vk_error_set(x->err, EINVAL, "line %u, column %zu: unterminated double quote", qline, qcol);
+	}
+	x->i++;
+	return 0;
+}
+
+/* One word into x->buf (x->o bytes), up to a blank or the end. */
+static int lx_word(struct lexer *x)
+{
+	int r;
+
+	x->o = 0;
+	while (x->i < x->len) {
+		char ch = x->text[x->i];
+		if (ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r')
+			break;
+		if (ch == '\0') {
+			pos_set(x->pos, -1, lx_col(x, x->i), x->line);
+			return vk_error_set(x->err, EINVAL, "line %u, column %zu: NUL byte", x->line, lx_col(x, x->i));
+		}
+		if (ch == '\\' || ch == '\'' || ch == '"') {
+			r = ch == '\\' ? lx_backslash(x) : ch == '\'' ? lx_single_quote(x)
+			                                              : lx_double_quote(x);
+			if (r < 0)
+				return r;
+			continue;
+		}
+		x->buf[x->o++] = ch;
+		x->i++;
+	}
+	return 0;
+}
+
 int vk_qc_split_args_text(const char *text, size_t len, char ***words, size_t *nwords,
                           unsigned **lines, struct vk_qc_pos *pos, struct vk_error *err)
 {
 	struct wordvec v = {0};
-	char *buf = malloc(len + 1);
-	size_t i = 0;
-	unsigned line = 1;
-	size_t line_start = 0;
+	struct lexer x = {.text = text, .len = len, .line = 1, .pos = pos, .err = err};
 	int r;
 
 	*words = NULL;
 	*nwords = 0;
 	*lines = NULL;
 	pos_set(pos, -1, 0, 0);
-	if (len > VK_QC_MAX_TEXT) {
-		free(buf);
+	if (len > VK_QC_MAX_TEXT)
 		return vk_error_set(err, E2BIG, "%zu bytes: more than %u (the input limit, docs/rules.md)", len,
 		                    VK_QC_MAX_TEXT);
-	}
-	if (!buf)
+	x.buf = malloc(len + 1);
+	if (!x.buf)
 		return vk_error_set(err, ENOMEM, "out of memory");
 
-	while (i < len) {
-		char ch = text[i];
-
-		if (ch == ' ' || ch == '\t' || ch == '\r') {
-			i++;
+	while (x.i < len) {
+		if (lx_skip_between(&x))
 			continue;
-		}
-		if (ch == '\n') {
-			i++;
-			line++;
-			line_start = i;
-			continue;
-		}
-		if (ch == '\\' && i + 1 < len && text[i + 1] == '\n') {
-			i += 2;
-			line++;
-			line_start = i;
-			continue;
-		}
-		if (ch == '#') { /* a comment runs to the end of the line */
-			while (i < len && text[i] != '\n')
-				i++;
-			continue;
-		}
-		/* A word. */
-		size_t o = 0;
-		unsigned wline = line;
-		while (i < len) {
-			ch = text[i];
-			if (ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r')
-				break;
-			if (ch == '\0') {
-				pos_set(pos, -1, i - line_start + 1, line);
-				r = vk_error_set(err, EINVAL, "line %u, column %zu: NUL byte", line, i - line_start + 1);
-				goto fail;
-			}
-			if (ch == '\\') {
-				if (i + 1 >= len) {
-					pos_set(pos, -1, i - line_start + 1, line);
-					r = vk_error_set(err, EINVAL, "line %u, column %zu: backslash at end of input", line,
-					                 i - line_start + 1);
-					goto fail;
-				}
-				if (text[i + 1] == '\n') { /* continuation inside a word */
-					i += 2;
-					line++;
-					line_start = i;
-					continue;
-				}
-				buf[o++] = text[i + 1];
-				i += 2;
-				continue;
-			}
-			if (ch == '\'') {
-				size_t qcol = i - line_start + 1;
-				unsigned qline = line;
-				i++;
-				while (i < len && text[i] != '\'') {
-					if (text[i] == '\n') {
-						line++;
-						line_start = i + 1;
-					}
-					buf[o++] = text[i++];
-				}
-				if (i >= len) {
-					pos_set(pos, -1, qcol, qline);
-					r = vk_error_set(err, EINVAL, "line %u, column %zu: unterminated single quote", qline, qcol);
-					goto fail;
-				}
-				i++;
-				continue;
-			}
-			if (ch == '"') {
-				size_t qcol = i - line_start + 1;
-				unsigned qline = line;
-				i++;
-				while (i < len && text[i] != '"') {
-					if (text[i] == '\\' && i + 1 < len &&
-					    strchr("\"\\$`\n", text[i + 1])) {
-						if (text[i + 1] == '\n') {
-							line++;
-							i += 2;
-							line_start = i;
-							continue;
-						}
-						buf[o++] = text[i + 1];
-						i += 2;
-						continue;
-					}
-					if (text[i] == '\n') {
-						line++;
-						line_start = i + 1;
-					}
-					buf[o++] = text[i++];
-				}
-				if (i >= len) {
-					pos_set(pos, -1, qcol, qline);
-					r = vk_error_set(err, EINVAL, "line %u, column %zu: unterminated double quote", qline, qcol);
-					goto fail;
-				}
-				i++;
-				continue;
-			}
-			buf[o++] = ch;
-			i++;
-		}
+		unsigned wline = x.line;
+		if ((r = lx_word(&x)) < 0)
+			goto fail;
 		if (v.n >= VK_QC_MAX_ARGS) {
 			pos_set(pos, -1, 0, wline);
 			r = vk_error_set(err, E2BIG, "line %u: more than %u words (the input limit, docs/rules.md)", wline,
 			                 VK_QC_MAX_ARGS);
 			goto fail;
 		}
-		r = wordvec_push(&v, strndup(buf, o), wline);
+		r = wordvec_push(&v, strndup(x.buf, x.o), wline);
 		if (r < 0) {
 			r = vk_error_set(err, ENOMEM, "out of memory");
 			goto fail;
 		}
 	}
-	free(buf);
+	free(x.buf);
 	if (!v.w) { /* empty input: an empty vector */
 		v.w = calloc(1, sizeof(char *));
 		if (!v.w)
@@ -649,7 +710,7 @@ int vk_qc_split_args_text(const char *text, size_t len, char ***words, size_t *n
 	*lines = v.lines;
 	return 0;
 fail:
-	free(buf);
+	free(x.buf);
 	wordvec_free(&v);
 	return r;
 }

@@ -5,6 +5,7 @@
 #include <stdbool.h>
 
 #include <vfiokit/error.h>
+#include <vfiokit/fakesys_live.h>
 #include <vfiokit/host_model.h>
 #include <vfiokit/vtree.h>
 
@@ -29,6 +30,12 @@ struct vk_fakesys_run_opts {
 	 * sysfs control files (bind, unbind, driver_override, ...) act as the
 	 * kernel does.  The server works on its own copy.  NULL: read-only. */
 	struct vk_host_model *model;
+	/* The scenario's faults: and steps: (fakesys_mount_opts.faults, .steps;
+	 * steps need @model). */
+	const struct vk_fakesys_fault *faults;
+	size_t n_faults;
+	const struct vk_fakesys_fault *steps;
+	size_t n_steps;
 	/* Always create a user namespace (as an unprivileged user would), even
 	 * when running as root.  Off: only when not root, or when a plain mount
 	 * namespace is refused (EPERM). */

@@ -5,6 +5,7 @@
 #include <stdbool.h>
 
 #include <vfiokit/error.h>
+#include <vfiokit/fakesys_live.h>
 #include <vfiokit/host_model.h>
 #include <vfiokit/vtree.h>
 
@@ -59,18 +60,25 @@ struct vk_fakesys_mount_opts {
 	 * trip.  On: every open is a request, which is what logging and faulting
 	 * opens needs; the control channel .fakesys/control exists, and (with
 	 * @model) writes to sysfs control files act as the kernel does.  Turned
-	 * on by itself when @log is given or @model has faults.
+	 * on by itself when @log, @faults or @steps are given.
 	 */
 	bool serve_opens;
 	/*
-	 * The host model @t was built from, for the live mode: its faults are
-	 * injected, and kernel-like writes (bind, unbind, driver_override, ...)
+	 * The host model @t was built from, for the live mode: kernel-like writes (bind, unbind, driver_override, ...)
 	 * and control commands change it and rebuild the tree.  NULL: no
 	 * mutations.  The server changes it: in the foreground mode it must stay
 	 * valid until vk_fakesys_mount() returns; in the background mode the daemon
 	 * works on its own copy.
 	 */
 	struct vk_host_model *model;
+	/* Faults to inject (a scenario's faults:, struct vk_fakesys_scenario;
+	 * implies serve_opens); the server copies them. */
+	const struct vk_fakesys_fault *faults;
+	size_t n_faults;
+	/* Steps to run (a scenario's steps:; implies serve_opens, needs @model:
+	 * EINVAL without it); the server copies them. */
+	const struct vk_fakesys_fault *steps;
+	size_t n_steps;
 	/* Append one JSON line per operation to this file (implies serve_opens).
 	 * NULL = no log. */
 	const char *log;

@@ -147,9 +147,6 @@ void vk_host_model_free(struct vk_host_model *m)
 		free(m->groups[i].members);
 	}
 	free(m->groups);
-	vk_fakesys_faults_free(m->faults, m->n_faults);
-	vk_fakesys_faults_free(m->steps, m->n_steps);
-	vk_fakesys_expect_free(m->expect);
 	for (size_t i = 0; i < m->n_dynids; i++)
 		free(m->dynids[i].driver);
 	free(m->dynids);
@@ -428,3 +425,8 @@ void name_set_free(struct name_set *s)
 	free(s->v);
 	*s = (struct name_set){0};
 }
+
+/* For the section parsers outside the library (vk_scenario_section.h). */
+extern __typeof__(name_set_add) vk__name_set_add __attribute__((alias("name_set_add")));
+extern __typeof__(name_set_has) vk__name_set_has __attribute__((alias("name_set_has")));
+extern __typeof__(name_set_free) vk__name_set_free __attribute__((alias("name_set_free")));

@@ -587,10 +587,10 @@ static int add_module(struct loader *l, const char *name)
 	return name_set_add(&l->modules, v->name) < 0 ? oom(l) : 0;
 }
 
-static int kernel_defaults(struct loader *l)
+/* The name, IOMMU units, group type, command line and release a scenario left out. */
+static int kernel_settings_defaults(struct loader *l)
 {
 	struct vk_host_model *m = l->m;
-	int r;
 
 	if (!m->name && !(m->name = strdup("unnamed")))
 		return oom(l);
@@ -610,6 +610,16 @@ static int kernel_defaults(struct loader *l)
 		return oom(l);
 	if (!m->kernel_release && !(m->kernel_release = strdup("6.8.0-vfiokit")))
 		return oom(l);
+	return 0;
+}
+
+/* Listed modules: they must hold what the kernel settings need.  Else the
+ * modules the settings and the devices' drivers need. */
+static int kernel_modules(struct loader *l)
+{
+	struct vk_host_model *m = l->m;
+	int r;
+
 	if (l->modules_given) {
 		if (m->iommufd && !vk_host_model_has_module(m, "iommufd"))
 			return yr_fail(&l->y, l->modules_node, "modules",
@@ -618,58 +628,76 @@ static int kernel_defaults(struct loader *l)
 		if (m->noiommu && !vk_host_model_has_module(m, "vfio"))
 			return yr_fail(&l->y, l->modules_node, "modules",
 			               "kernel.noiommu is a parameter of the vfio module, which is not listed");
-	} else {
-		bool vfio = false;
-		for (size_t i = 0; i < m->n_devices; i++)
-			vfio |= vk_pci_driver_is_vfio_pci(m->devices[i].driver);
-		if (vfio || m->noiommu || m->vfio_device_cdev)
-			for (const char *const *p = (const char *const[]){"vfio", "vfio_pci", "vfio_pci_core",
-			                                                  "vfio_iommu_type1", NULL};
-			     *p; p++)
-				if ((r = add_module(l, *p)) < 0)
-					return r;
-		if (m->iommufd && (r = add_module(l, "iommufd")) < 0)
-			return r;
-		for (size_t i = 0; i < m->n_devices; i++) {
-			const char *mod = m->devices[i].driver ? vk_host_driver_module(m->devices[i].driver) : NULL;
-			if (mod && (r = add_module(l, mod)) < 0)
+		return 0;
+	}
+	bool vfio = false;
+	for (size_t i = 0; i < m->n_devices; i++)
+		vfio |= vk_pci_driver_is_vfio_pci(m->devices[i].driver);
+	if (vfio || m->noiommu || m->vfio_device_cdev)
+		for (const char *const *p = (const char *const[]){"vfio", "vfio_pci", "vfio_pci_core", "vfio_iommu_type1",
+		                                                  NULL};
+		     *p; p++)
+			if ((r = add_module(l, *p)) < 0)
 				return r;
-		}
+	if (m->iommufd && (r = add_module(l, "iommufd")) < 0)
+		return r;
+	for (size_t i = 0; i < m->n_devices; i++) {
+		const char *mod = m->devices[i].driver ? vk_host_driver_module(m->devices[i].driver) : NULL;
+		if (mod && (r = add_module(l, mod)) < 0)
+			return r;
 	}
-	if (m->noiommu) {
-		struct vk_kmodule *v = NULL;
-		for (size_t i = 0; i < m->n_modules; i++)
-			if (!strcmp(m->modules[i].name, "vfio"))
-				v = &m->modules[i];
-		bool set = false;
-		for (size_t i = 0; v && i < v->n_params; i++) {
-			if (strcmp(v->param_names[i], "enable_unsafe_noiommu_mode"))
-				continue;
-			/* the kernel's bool parameters (kstrtobool) read y/Y/1/on as true */
-			const char *pv = v->param_values[i];
-			if (!strchr("yY1", pv[0]) && strcasecmp(pv, "on"))
-				return yr_fail(&l->y, l->modules_node, "modules",
-				               "kernel.noiommu is true but vfio's enable_unsafe_noiommu_mode is '%s'; "
-				               "drop the parameter or set it to Y",
-				               v->param_values[i]);
-			set = true;
-		}
-		if (v && !set) {
-			char **n = realloc(v->param_names, (v->n_params + 2) * sizeof(char *));
-			if (n)
-				v->param_names = n;
-			char **val = realloc(v->param_values, (v->n_params + 2) * sizeof(char *));
-			if (val)
-				v->param_values = val;
-			if (!n || !val)
-				return oom(l);
-			v->param_names[v->n_params] = strdup("enable_unsafe_noiommu_mode");
-			v->param_values[v->n_params] = strdup("Y");
-			if (!v->param_names[v->n_params] || !v->param_values[v->n_params])
-				return oom(l);
-			v->n_params++;
-		}
+	return 0;
+}
+
+/* kernel.noiommu is vfio's enable_unsafe_noiommu_mode: given as true, or added as Y. */
+static int kernel_noiommu_param(struct loader *l)
+{
+	struct vk_host_model *m = l->m;
+	struct vk_kmodule *v = NULL;
+	bool set = false;
+
+	if (!m->noiommu)
+		return 0;
+	for (size_t i = 0; i < m->n_modules; i++)
+		if (!strcmp(m->modules[i].name, "vfio"))
+			v = &m->modules[i];
+	for (size_t i = 0; v && i < v->n_params; i++) {
+		if (strcmp(v->param_names[i], "enable_unsafe_noiommu_mode"))
+			continue;
+		/* the kernel's bool parameters (kstrtobool) read y/Y/1/on as true */
+		const char *pv = v->param_values[i];
+		if (!strchr("yY1", pv[0]) && strcasecmp(pv, "on"))
+			return yr_fail(&l->y, l->modules_node, "modules",
+			               "kernel.noiommu is true but vfio's enable_unsafe_noiommu_mode is '%s'; "
+			               "drop the parameter or set it to Y",
+			               v->param_values[i]);
+		set = true;
 	}
+	if (!v || set)
+		return 0;
+	char **n = realloc(v->param_names, (v->n_params + 2) * sizeof(char *));
+	if (n)
+		v->param_names = n;
+	char **val = realloc(v->param_values, (v->n_params + 2) * sizeof(char *));
+	if (val)
+		v->param_values = val;
+	if (!n || !val)
+		return oom(l);
+	v->param_names[v->n_params] = strdup("enable_unsafe_noiommu_mode");
+	v->param_values[v->n_params] = strdup("Y");
+	if (!v->param_names[v->n_params] || !v->param_values[v->n_params])
+		return oom(l);
+	v->n_params++;
+	return 0;
+}
+
+static int kernel_defaults(struct loader *l)
+{
+	struct vk_host_model *m = l->m;
+	int r;
+
+	if ((r = kernel_settings_defaults(l)) < 0 || (r = kernel_modules(l)) < 0 || (r = kernel_noiommu_param(l)) < 0)
+		return r;
 	if (vk_host_model_has_module(m, "vfio_pci") && (r = model_add_driver(m, "vfio-pci")) < 0)
 		return oom(l);
 	if (model_add_driver(m, "pcieport") < 0)

@@ -11,6 +11,8 @@
 
 #include <vfiokit/host_model.h>
 
+#include "vk_scenario_section.h"
+
 /* Free what device @d owns and zero it (not @d itself): the one destructor of
  * a device, for vk_host_model_free() and for the live mode's remove. */
 void host_device_clear(struct vk_host_device *d);
@@ -25,15 +27,8 @@ int model_add_driver(struct vk_host_model *m, const char *name);
 /* Sort m->drivers and drop repeats (after a list was appended as given). */
 void model_sort_drivers(struct vk_host_model *m);
 
-/*
- * A set of strings it does not own (open addressing): the repeat checks and
- * lookups over lists of any length, in O(1) each instead of a scan.
- */
-struct name_set {
-	const char **v;
-	size_t n, cap;
-};
-
+/* The set of strings (struct name_set, vk_scenario_section.h, where it is
+ * exported as vk__name_set_* for the section parsers outside the library). */
 /* 1 when added, 0 when already there, -ENOMEM. */
 int name_set_add(struct name_set *s, const char *name);
 bool name_set_has(const struct name_set *s, const char *name);

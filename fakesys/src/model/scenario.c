@@ -3,8 +3,9 @@
  * Scenario format v1 -> host model: the top-level parser and the sections of
  * the host (kernel, devices, iommu_groups, cpu, dev).  The YAML is read by the
  * toolkit of yaml_read.c (bounded, every node with its line and column, so each
- * error names file:line:column and the key); faults:, steps: and expect: have
- * parsers of their own (sections.h).  Parsing fills the model with what the
+ * error names file:line:column and the key); faults: and steps: have
+ * parsers of their own (sections.h), expect: is the conformance runner's
+ * (handed in as a struct vk_scenario_section).  Parsing fills the model with what the
  * file says; scenario_complete() (model_check.c) then checks cross-references
  * and fills the defaults, in that order, so that a default is never computed
  * from a value that is about to be rejected.
@@ -19,6 +20,7 @@
 #include <unistd.h>
 
 #include "vk_cleanup.h"
+#include <vfiokit/fakesys_scenario.h>
 #include <vfiokit/host_model.h>
 
 #include "model/pci_caps.h"
@@ -352,17 +354,15 @@ static int u16_field(struct yreader *y, const struct ynode *v, const char *key, 
 	return r;
 }
 
-static int device_key(struct yreader *y, const char *key, const struct ynode *v, void *obj)
+/* A device's keys, by what they say; each handler returns 1 for a key not its own. */
+
+/* Where the function is: address, parent, physfn. */
+static int device_place_key(struct yreader *y, const char *key, const struct ynode *v, struct dev_ctx *c)
 {
-	struct dev_ctx *c = obj;
-	struct vk_host_device *d = c->d;
 	struct dev_src *s = c->s;
-	uint64_t u;
-	int64_t i;
-	int r;
 
 	if (!strcmp(key, "address"))
-		return yr_addr(y, v, key, &d->addr);
+		return yr_addr(y, v, key, &c->d->addr);
 	if (!strcmp(key, "parent")) {
 		if (yr_is_null(v))
 			return 0;
@@ -377,6 +377,16 @@ static int device_key(struct yreader *y, const char *key, const struct ynode *v,
 		s->physfn_node = v;
 		return yr_addr(y, v, key, &s->physfn_addr);
 	}
+	return 1;
+}
+
+/* What it is: the ids, class and revision. */
+static int device_id_key(struct yreader *y, const char *key, const struct ynode *v, struct dev_ctx *c)
+{
+	struct vk_host_device *d = c->d;
+	struct dev_src *s = c->s;
+	int r;
+
 	if (!strcmp(key, "vendor"))
 		return u16_field(y, v, key, &d->vendor, &s->has_vendor);
 	if (!strcmp(key, "device"))
@@ -397,6 +407,17 @@ static int device_key(struct yreader *y, const char *key, const struct ynode *v,
 		s->has_revision = true;
 		return r;
 	}
+	return 1;
+}
+
+/* What the kernel made of it: driver, label, group, NUMA node, VFIO cdev and node. */
+static int device_kernel_key(struct yreader *y, const char *key, const struct ynode *v, struct dev_ctx *c)
+{
+	struct vk_host_device *d = c->d;
+	struct dev_src *s = c->s;
+	int64_t i;
+	int r;
+
 	if (!strcmp(key, "driver") || !strcmp(key, "driver_override")) {
 		char **dst = key[6] ? &d->driver_override : &d->driver;
 		if (yr_is_null(v))
@@ -432,6 +453,17 @@ static int device_key(struct yreader *y, const char *key, const struct ynode *v,
 		s->vfio_node_node = v;
 		return parse_node_spec(y, v, "vfio_node", &d->vfio_node);
 	}
+	return 1;
+}
+
+/* Its hardware: config space, SR-IOV, irq, resources, capabilities, network interfaces. */
+static int device_hw_key(struct yreader *y, const char *key, const struct ynode *v, struct dev_ctx *c)
+{
+	struct vk_host_device *d = c->d;
+	struct dev_src *s = c->s;
+	uint64_t u;
+	int r;
+
 	if (!strcmp(key, "config")) {
 		s->has_config = true;
 		return hex_config(y, v, d);
@@ -458,6 +490,17 @@ static int device_key(struct yreader *y, const char *key, const struct ynode *v,
 		return platform_parse_net(y, v, d);
 	}
 	return 1;
+}
+
+static int device_key(struct yreader *y, const char *key, const struct ynode *v, void *obj)
+{
+	struct dev_ctx *c = obj;
+	int r;
+
+	if ((r = device_place_key(y, key, v, c)) != 1 || (r = device_id_key(y, key, v, c)) != 1 ||
+	    (r = device_kernel_key(y, key, v, c)) != 1)
+		return r;
+	return device_hw_key(y, key, v, c);
 }
 
 #define DEVICE_KEYS \
@@ -594,9 +637,26 @@ static int dev_key(struct yreader *y, const char *key, const struct ynode *v, vo
 
 /* ---------- top level ---------- */
 
+/* The top-level keys; expect: is the conformance runner's (`fakesys test`),
+ * parsed by the section it hands in (vk_scenario_section.h) and skipped by a
+ * loader without it. */
+static const char top_keys[] =
+	"version, name, description, kernel, cpu, firmware, devices, iommu_groups, dev, faults, steps, expect";
+
+/* The caller's parser of top-level section @key, or NULL. */
+static const struct vk_scenario_section *section_of(const struct loader *l, const char *key)
+{
+	for (size_t i = 0; i < l->n_sections; i++)
+		if (!strcmp(l->sections[i].key, key))
+			return &l->sections[i];
+	return NULL;
+}
+
 static int top_key(struct yreader *y, const char *key, const struct ynode *v, void *obj)
 {
-	struct vk_host_model *m = loader_of(y)->m;
+	struct loader *l = loader_of(y);
+	struct vk_host_model *m = l->m;
+	const struct vk_scenario_section *sec;
 	uint64_t u;
 	int r;
 
@@ -631,12 +691,28 @@ static int top_key(struct yreader *y, const char *key, const struct ynode *v, vo
 	if (!strcmp(key, "dev"))
 		return yr_walk_map(y, v, "dev", "iommu, vfio", dev_key, NULL);
 	if (!strcmp(key, "faults"))
-		return scenario_parse_faults(y, v, &m->faults, &m->n_faults);
+		return scenario_parse_faults(y, v, &l->s->faults, &l->s->n_faults);
 	if (!strcmp(key, "steps"))
-		return scenario_parse_steps(y, v, &m->steps, &m->n_steps);
+		return scenario_parse_steps(y, v, &l->s->steps, &l->s->n_steps);
+	if ((sec = section_of(l, key)))
+		return sec->parse(y, v, sec->data);
 	if (!strcmp(key, "expect"))
-		return scenario_parse_expect(y, v, &m->expect);
+		return 0;
 	return 1;
+}
+
+/* top_keys and the caller's sections not among them, for the message of an unknown key. */
+static void known_keys(const struct loader *l, char *buf, size_t len)
+{
+	size_t o = (size_t)snprintf(buf, len, "%s", top_keys);
+
+	for (size_t i = 0; i < l->n_sections && o < len; i++) {
+		const char *k = l->sections[i].key, *p = strstr(top_keys, k);
+		size_t kl = strlen(k);
+		bool listed = p && (p == top_keys || p[-1] == ' ') && (p[kl] == ',' || p[kl] == '\0');
+		if (!listed)
+			o += (size_t)snprintf(buf + o, len - o, ", %s", k);
+	}
 }
 
 static void model_defaults(struct vk_host_model *m)
@@ -653,16 +729,15 @@ static int load_doc(struct loader *l, const char *buf, size_t len)
 {
 	struct yreader *y = &l->y;
 	bool version = false;
+	char known[1024];
 	int r = yr_load(y, buf, len);
 
 	if (r < 0)
 		return r;
 	if (!y->root)
 		return vk_error_set(y->err, EINVAL, "%s: empty scenario (expected a mapping with version: 1)", y->file);
-	r = yr_walk_map(y, y->root, "the scenario",
-	                "version, name, description, kernel, cpu, firmware, devices, iommu_groups, dev, faults, steps, "
-	                "expect",
-	                top_key, &version);
+	known_keys(l, known, sizeof(known));
+	r = yr_walk_map(y, y->root, "the scenario", known, top_key, &version);
 	if (r < 0)
 		return r;
 	if (!version)
@@ -670,16 +745,29 @@ static int load_doc(struct loader *l, const char *buf, size_t len)
 	return 0;
 }
 
-int vk_host_model_load_buffer(const char *name, const char *buf, size_t len, struct vk_host_model **out,
-                              struct vk_error *err)
+void vk_fakesys_scenario_free(struct vk_fakesys_scenario *s)
 {
-	struct loader l = {.y = {.file = name, .err = err}};
+	if (!s)
+		return;
+	vk_host_model_free(s->host);
+	vk_fakesys_faults_free(s->faults, s->n_faults);
+	vk_fakesys_faults_free(s->steps, s->n_steps);
+	free(s);
+}
+
+int vk__scenario_load_buffer_sections(const char *name, const char *buf, size_t len,
+                                      const struct vk_scenario_section *sections, size_t n,
+                                      struct vk_fakesys_scenario **out, struct vk_error *err)
+{
+	struct loader l = {.y = {.file = name, .err = err}, .sections = sections, .n_sections = n};
 	int r;
 
 	*out = NULL;
-	l.m = calloc(1, sizeof(*l.m));
-	if (!l.m)
+	l.s = calloc(1, sizeof(*l.s));
+	if (!l.s || !(l.s->host = l.m = calloc(1, sizeof(*l.m)))) {
+		free(l.s);
 		return vk_error_set(err, ENOMEM, "out of memory");
+	}
 	model_defaults(l.m);
 	l.m->source = strdup(name);
 	r = l.m->source ? load_doc(&l, buf, len) : vk_error_set(err, ENOMEM, "out of memory");
@@ -692,10 +780,36 @@ int vk_host_model_load_buffer(const char *name, const char *buf, size_t len, str
 		free(l.group_specs[i].type);
 	free(l.group_specs);
 	if (r < 0) {
-		vk_host_model_free(l.m);
+		vk_fakesys_scenario_free(l.s);
 		return r;
 	}
-	*out = l.m;
+	*out = l.s;
+	return 0;
+}
+
+int vk_fakesys_scenario_load_buffer(const char *name, const char *buf, size_t len, struct vk_fakesys_scenario **out,
+                                    struct vk_error *err)
+{
+	return vk__scenario_load_buffer_sections(name, buf, len, NULL, 0, out, err);
+}
+
+/* The host of scenario @s into *@out, the rest freed (the host-only loaders). */
+static void host_only(struct vk_fakesys_scenario *s, struct vk_host_model **out)
+{
+	*out = TAKE_PTR(s->host);
+	vk_fakesys_scenario_free(s);
+}
+
+int vk_host_model_load_buffer(const char *name, const char *buf, size_t len, struct vk_host_model **out,
+                              struct vk_error *err)
+{
+	struct vk_fakesys_scenario *s = NULL;
+	int r = vk_fakesys_scenario_load_buffer(name, buf, len, &s, err);
+
+	*out = NULL;
+	if (r < 0)
+		return r;
+	host_only(s, out);
 	return 0;
 }
 
@@ -708,14 +822,14 @@ static const char *file_type(mode_t mode)
 	                                                      : "not a regular file";
 }
 
-int vk_host_model_load(const char *path, struct vk_host_model **out, struct vk_error *err)
+/* The text of scenario file @path into *@out (malloc'd, NUL-terminated), its length into *@len. */
+static int read_scenario(const char *path, char **out, size_t *len, struct vk_error *err)
 {
 	_cleanup_close_ int fd = -1;
 	_cleanup_free_ char *buf = NULL;
 	struct stat st;
 	size_t n = 0;
 
-	*out = NULL;
 	/* O_NONBLOCK: opening a FIFO for reading would otherwise wait for a
 	 * writer, forever (fifo(7)); what is opened is looked at before it is read. */
 	fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
@@ -748,5 +862,37 @@ int vk_host_model_load(const char *path, struct vk_host_model **out, struct vk_e
 	buf[n] = '\0';
 	if (memchr(buf, '\0', n))
 		return vk_error_set(err, EINVAL, "%s: contains a NUL byte: not a YAML text file", path);
-	return vk_host_model_load_buffer(path, buf, n, out, err);
+	*out = TAKE_PTR(buf);
+	*len = n;
+	return 0;
+}
+
+int vk__scenario_load_sections(const char *path, const struct vk_scenario_section *sections, size_t n,
+                               struct vk_fakesys_scenario **out, struct vk_error *err)
+{
+	_cleanup_free_ char *buf = NULL;
+	size_t len = 0;
+	int r;
+
+	*out = NULL;
+	if ((r = read_scenario(path, &buf, &len, err)) < 0)
+		return r;
+	return vk__scenario_load_buffer_sections(path, buf, len, sections, n, out, err);
+}
+
+int vk_fakesys_scenario_load(const char *path, struct vk_fakesys_scenario **out, struct vk_error *err)
+{
+	return vk__scenario_load_sections(path, NULL, 0, out, err);
+}
+
+int vk_host_model_load(const char *path, struct vk_host_model **out, struct vk_error *err)
+{
+	struct vk_fakesys_scenario *s = NULL;
+	int r = vk_fakesys_scenario_load(path, &s, err);
+
+	*out = NULL;
+	if (r < 0)
+		return r;
+	host_only(s, out);
+	return 0;
 }

@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 
+#include <vfiokit/fakesys_scenario.h>
 #include <vfiokit/host_model.h>
 
 #include "model/model_internal.h"
@@ -31,6 +32,9 @@ struct group_spec {
 struct loader {
 	struct yreader y; /* first, so that loader_of() finds the loader of a reader */
 	struct vk_host_model *m;
+	struct vk_fakesys_scenario *s;              /* what the file says beside the host: m is s->host */
+	const struct vk_scenario_section *sections; /* the caller's sections (expect: of `fakesys test`) */
+	size_t n_sections;
 	struct dev_src *src; /* parallel to m->devices until sorted */
 	const struct ynode *modules_node;
 	struct name_set modules; /* the names in m->modules */

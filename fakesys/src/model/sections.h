@@ -18,8 +18,6 @@
 int scenario_parse_faults(struct yreader *y, const struct ynode *v, struct vk_fakesys_fault **list, size_t *count);
 /* The steps: list (faults.c) into *@list (the previous one freed). */
 int scenario_parse_steps(struct yreader *y, const struct ynode *v, struct vk_fakesys_fault **list, size_t *count);
-/* The expect: block (expect.c) into *@out (the previous one freed). */
-int scenario_parse_expect(struct yreader *y, const struct ynode *v, struct vk_fakesys_expect **out);
 
 /* platform.c: the keys of cpu: beyond vendor and hypervisor (count, nodes,
  * model_name, flags; 1 for a key it does not know), the firmware: mapping,

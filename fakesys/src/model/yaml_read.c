@@ -106,6 +106,11 @@ int yr_oom(struct yreader *y)
 	return vk_error_set(y->err, ENOMEM, "out of memory");
 }
 
+/* The readers a section parser outside the library uses (vk_scenario_section.h),
+ * under names the version script exports: the same functions. */
+extern __typeof__(yr_fail) vk__yaml_fail __attribute__((alias("yr_fail")));
+extern __typeof__(yr_oom) vk__yaml_oom __attribute__((alias("yr_oom")));
+
 /* ---------- loading ---------- */
 
 /* An anchor: the node it names and what one copy of it costs. */
@@ -739,3 +744,8 @@ int yr_walk_map(struct yreader *y, const struct ynode *map, const char *what, co
 	}
 	return 0;
 }
+
+extern __typeof__(yr_string) vk__yaml_string __attribute__((alias("yr_string")));
+extern __typeof__(yr_dup_string) vk__yaml_dup_string __attribute__((alias("yr_dup_string")));
+extern __typeof__(yr_uint) vk__yaml_uint __attribute__((alias("yr_uint")));
+extern __typeof__(yr_walk_map) vk__yaml_walk_map __attribute__((alias("yr_walk_map")));

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * The YAML-reading toolkit of the scenario parsers (scenario.c, faults.c,
- * expect.c): a bounded loader from libyaml's event API into a read-only tree
+ * platform.c, ...; the conformance runner's expect.c through
+ * vk_scenario_section.h): a bounded loader from libyaml's event API into a read-only tree
  * that keeps every node's line and column, and the typed readers that turn a
  * node into a value or an error "file:line:col: key: message".  It knows
  * nothing of scenarios: it is a leaf, calling only libyaml.
@@ -16,6 +17,11 @@
 #include <vfiokit/error.h>
 #include <vfiokit/pci_addr.h>
 
+/* The tree's types and accessors, shared with the section parsers outside the
+ * library; yr_fail, yr_oom, yr_string, yr_dup_string, yr_uint and
+ * yr_walk_map are exported there as vk__yaml_* (yaml_read.c). */
+#include "vk_scenario_section.h"
+
 /*
  * Limits (docs/scenario-format.md, "Limits").  Each is checked as the input is
  * read, before the cost of what lies beyond it is paid.  A scenario of 50,000
@@ -28,51 +34,10 @@
 #define YR_MAX_ENTRIES (1u << 20) /* entries of one list, or pairs of one mapping */
 #define YR_MAX_DIRECTIVES 16u     /* %YAML / %TAG lines (libyaml checks each against all before it) */
 
-enum ynode_kind { YN_NONE = 0,
-	          YN_SCALAR,
-	          YN_SEQ,
-	          YN_MAP };
-
-/* One node.  Aliases are not nodes: an alias is the node its anchor names. */
-struct ynode {
-	uint8_t kind;       /* enum ynode_kind */
-	bool plain;         /* a plain (unquoted, not block) scalar */
-	uint32_t line, col; /* 0-based, as libyaml's marks */
-	size_t n;           /* scalar: bytes; list: entries; mapping: pairs */
-	union {
-		const char *str;           /* scalar, NUL-terminated (may hold NULs before n) */
-		const struct ynode **kids; /* list: n entries; mapping: key, value, key, value... */
-	};
-};
-
-struct yarena;
-
-struct yreader {
-	const char *file; /* the name in messages */
-	struct vk_error *err;
-	const struct ynode *root; /* NULL: an empty stream */
-	struct yarena *arena;
-};
-
 /* Parse @buf (one YAML document) into @y->root within the limits above.
  * Returns 0 or a negative errno with @y->err set; yr_free() either way. */
 int yr_load(struct yreader *y, const char *buf, size_t len);
 void yr_free(struct yreader *y);
-
-static inline const struct ynode *yr_item(const struct ynode *n, size_t i)
-{
-	return n->kids[i];
-}
-
-static inline const struct ynode *yr_key(const struct ynode *n, size_t i)
-{
-	return n->kids[2 * i];
-}
-
-static inline const struct ynode *yr_val(const struct ynode *n, size_t i)
-{
-	return n->kids[2 * i + 1];
-}
 
 /* "file:line:col: key: message" into y->err; returns -EINVAL.  @n may be NULL (no position). */
 int yr_fail(struct yreader *y, const struct ynode *n, const char *key, const char *fmt, ...)
@@ -106,7 +71,6 @@ int yr_owner(struct yreader *y, const struct ynode *n, const char *key, bool gro
  * Walk a mapping, handing each key to @fn.  Rejects repeated keys and, through
  * @fn returning 1, unknown keys with the list @known of the known ones.
  */
-typedef int (*yr_key_fn)(struct yreader *y, const char *key, const struct ynode *val, void *obj);
 int yr_walk_map(struct yreader *y, const struct ynode *map, const char *what, const char *known, yr_key_fn fn,
                 void *obj);
 

@@ -108,21 +108,11 @@ static void read_resources(struct rec *r, int fd, const char *bdf, struct rdev *
 	d->n_res = n;
 }
 
-static int read_device(struct rec *r, int devicesfd, const char *name, struct rdev *d)
+/* The ids and numa_node. */
+static void read_ids(struct rec *r, int fd, const char *name, struct rdev *d)
 {
-	char rel[PATH_MAX], lnk[PATH_MAX], what[256];
 	_cleanup_free_ char *s = NULL;
-	uint64_t v;
-
-	d->group = -1;
-	d->vfio_index = -1;
-	snprintf(rel, sizeof(rel), "sys/bus/pci/devices/%s", name);
-	_cleanup_close_ int fd = vk_root_openat(r->root, rel, O_RDONLY | O_DIRECTORY | O_NONBLOCK);
-	if (fd < 0) {
-		note(r, "skipped device %s: %s", name, strerror(-fd));
-		return fd;
-	}
-	find_parent(r, devicesfd, d);
+	char what[256];
 
 	d->have_vendor = read_num(r, fd, name, "vendor", 0xffff, &d->vendor);
 	d->have_device = read_num(r, fd, name, "device", 0xffff, &d->device);
@@ -137,31 +127,40 @@ static int read_device(struct rec *r, int devicesfd, const char *name, struct rd
 		else
 			note(r, "skipped %s: '%.40s' is not a NUMA node (-1..1023)", what, s);
 	}
-	free(TAKE_PTR(s));
+}
 
-	snprintf(what, sizeof(what), "%s/config", name);
+/* config, as much of it as this reader may read. */
+static void read_config(struct rec *r, int fd, const char *name, struct rdev *d)
+{
+	char what[256];
 	char *cfg = NULL;
 	size_t clen = 0;
-	if (read_file(r, fd, "config", what, CONFIG_CAP, true, &cfg, &clen) == 0) {
-		/* A reader without CAP_SYS_ADMIN gets the first 64 bytes (128 of a
-		 * CardBus bridge): pci_read_config() in drivers/pci/pci-sysfs.c.
-		 * Those are recorded with config_readable:, so the replay serves as
-		 * much as was read and lspci says "<access denied>" as it did here. */
-		if (clen < 64) {
-			note(r, "skipped %s: only %zu bytes readable (need the 64-byte header)", what, clen);
-			free(cfg);
-		} else {
-			if (clen < 256)
-				note(r, "%s: only %zu bytes readable (not root? the kernel gives others the header only); "
-				        "recorded with config_readable: %zu, so that the replay serves as much",
-				     what, clen, clen);
-			d->config = (uint8_t *)cfg;
-			d->config_len = clen;
-		}
-	}
 
-	d->have_irq = read_num(r, fd, name, "irq", UINT32_MAX, &d->irq);
-	read_resources(r, fd, name, d);
+	snprintf(what, sizeof(what), "%s/config", name);
+	if (read_file(r, fd, "config", what, CONFIG_CAP, true, &cfg, &clen) < 0)
+		return;
+	/* A reader without CAP_SYS_ADMIN gets the first 64 bytes (128 of a
+	 * CardBus bridge): pci_read_config() in drivers/pci/pci-sysfs.c.
+	 * Those are recorded with config_readable:, so the replay serves as
+	 * much as was read and lspci says "<access denied>" as it did here. */
+	if (clen < 64) {
+		note(r, "skipped %s: only %zu bytes readable (need the 64-byte header)", what, clen);
+		free(cfg);
+		return;
+	}
+	if (clen < 256)
+		note(r, "%s: only %zu bytes readable (not root? the kernel gives others the header only); "
+		        "recorded with config_readable: %zu, so that the replay serves as much",
+		     what, clen, clen);
+	d->config = (uint8_t *)cfg;
+	d->config_len = clen;
+}
+
+/* driver_override and the firmware label (not with --redact). */
+static void read_override_and_label(struct rec *r, int fd, const char *name, struct rdev *d)
+{
+	_cleanup_free_ char *s = NULL;
+	char rel[PATH_MAX], what[256];
 
 	snprintf(what, sizeof(what), "%s/driver_override", name);
 	if (read_text(r, fd, "driver_override", what, &s) == 0 && strcmp(s, "(null)") != 0 && *s) {
@@ -175,30 +174,42 @@ static int read_device(struct rec *r, int devicesfd, const char *name, struct rd
 	if (r->o->redact) {
 		if (exists(r, (snprintf(rel, sizeof(rel), "sys/bus/pci/devices/%s/label", name), rel)))
 			note(r, "%s/label: left out (--redact)", name);
-	} else {
-		snprintf(what, sizeof(what), "%s/label", name);
-		if (read_text(r, fd, "label", what, &s) == 0) {
-			if (utf8_valid(s))
-				d->label = TAKE_PTR(s);
-			else
-				note(r, "skipped %s: not UTF-8 text", what);
-		}
-		free(TAKE_PTR(s));
+		return;
 	}
+	snprintf(what, sizeof(what), "%s/label", name);
+	if (read_text(r, fd, "label", what, &s) == 0) {
+		if (utf8_valid(s))
+			d->label = TAKE_PTR(s);
+		else
+			note(r, "skipped %s: not UTF-8 text", what);
+	}
+}
 
-	if (read_num(r, fd, name, "sriov_totalvfs", 65535, &v) && v > 0) {
-		d->totalvfs = v;
-		snprintf(what, sizeof(what), "%s/sriov_vf_device", name);
-		if (read_text(r, fd, "sriov_vf_device", what, &s) == 0) {
-			if (parse_u64(s, 16, &v) && v <= 0xffff) {
-				d->vf_device = v;
-				d->have_vf_device = true;
-			} else {
-				note(r, "skipped %s: '%.40s' is not a device id", what, s);
-			}
+/* An SR-IOV PF's sriov_totalvfs and sriov_vf_device. */
+static void read_sriov(struct rec *r, int fd, const char *name, struct rdev *d)
+{
+	_cleanup_free_ char *s = NULL;
+	char what[256];
+	uint64_t v;
+
+	if (!read_num(r, fd, name, "sriov_totalvfs", 65535, &v) || v == 0)
+		return;
+	d->totalvfs = v;
+	snprintf(what, sizeof(what), "%s/sriov_vf_device", name);
+	if (read_text(r, fd, "sriov_vf_device", what, &s) == 0) {
+		if (parse_u64(s, 16, &v) && v <= 0xffff) {
+			d->vf_device = v;
+			d->have_vf_device = true;
+		} else {
+			note(r, "skipped %s: '%.40s' is not a device id", what, s);
 		}
-		free(TAKE_PTR(s));
 	}
+}
+
+/* The physfn and driver links; -ENOMEM. */
+static int read_physfn_and_driver(struct rec *r, int fd, const char *name, struct rdev *d)
+{
+	char lnk[PATH_MAX];
 
 	if (read_link(fd, "physfn", lnk, sizeof(lnk)) == 0) {
 		if (vk_pci_addr_parse(base_name(lnk), &d->physfn, NULL) == 0)
@@ -216,41 +227,60 @@ static int read_device(struct rec *r, int devicesfd, const char *name, struct rd
 			note(r, "skipped %s/driver: '%.60s' is not a driver name", name, b);
 		}
 	}
-	/* net/<if>: the interfaces its network driver registered (the scenario's
-	 * net:, which it takes only on such a driver) */
-	if (d->driver && !vk_pci_driver_is_vfio_pci(d->driver) && strcmp(d->driver, "pci-stub") &&
-	    strcmp(d->driver, "pcieport")) {
-		char **ifs = NULL;
-		size_t nif = 0;
-		if (list_dir(r, fd, "net", &ifs, &nif) == 0) {
-			for (size_t k = 0; k < nif; k++) {
-				const char *n = ifs[k];
-				/* dev_valid_name(): what the scenario's loader accepts */
-				if (strlen(n) >= 16 || strpbrk(n, "/: \t\n") || !name_ok(n)) {
-					note(r, "skipped %s/net/%.60s: not an interface name fakesys takes", name, n);
-					continue;
-				}
-				char *copy = strdup(n);
-				if (!copy || strv_push(&d->netifs, &d->n_netifs, copy) < 0) {
-					free(copy);
-					vk_strv_free(ifs, nif);
-					return -ENOMEM;
-				}
+	return 0;
+}
+
+/* net/<if>: the interfaces its network driver registered (the scenario's
+ * net:, which it takes only on such a driver); -ENOMEM. */
+static int read_netifs(struct rec *r, int fd, const char *name, struct rdev *d)
+{
+	char **ifs = NULL;
+	size_t nif = 0;
+
+	if (!d->driver || vk_pci_driver_is_vfio_pci(d->driver) || !strcmp(d->driver, "pci-stub") ||
+	    !strcmp(d->driver, "pcieport"))
+		return 0;
+	if (list_dir(r, fd, "net", &ifs, &nif) == 0) {
+		for (size_t k = 0; k < nif; k++) {
+			const char *n = ifs[k];
+			/* dev_valid_name(): what the scenario's loader accepts */
+			if (strlen(n) >= 16 || strpbrk(n, "/: \t\n") || !name_ok(n)) {
+				note(r, "skipped %s/net/%.60s: not an interface name fakesys takes", name, n);
+				continue;
+			}
+			char *copy = strdup(n);
+			if (!copy || strv_push(&d->netifs, &d->n_netifs, copy) < 0) {
+				free(copy);
+				vk_strv_free(ifs, nif);
+				return -ENOMEM;
 			}
 		}
-		vk_strv_free(ifs, nif);
 	}
-	if (read_link(fd, "iommu_group", lnk, sizeof(lnk)) == 0) {
-		int64_t g;
-		if (parse_i64(base_name(lnk), &g) && g >= 0 && g <= INT32_MAX)
-			d->group = g;
-		else
-			note(r, "skipped %s/iommu_group: '%.60s' is not a group", name, base_name(lnk));
-	}
+	vk_strv_free(ifs, nif);
+	return 0;
+}
 
-	/* vfio-dev/vfioN: the cdev index and, with CONFIG_VFIO_DEVICE_CDEV, its major */
+static void read_group(struct rec *r, int fd, const char *name, struct rdev *d)
+{
+	char lnk[PATH_MAX];
+	int64_t g;
+
+	if (read_link(fd, "iommu_group", lnk, sizeof(lnk)) < 0)
+		return;
+	if (parse_i64(base_name(lnk), &g) && g >= 0 && g <= INT32_MAX)
+		d->group = g;
+	else
+		note(r, "skipped %s/iommu_group: '%.60s' is not a group", name, base_name(lnk));
+}
+
+/* vfio-dev/vfioN: the cdev index and, with CONFIG_VFIO_DEVICE_CDEV, its major */
+static void read_vfio_dev(struct rec *r, int fd, const char *name, struct rdev *d)
+{
+	_cleanup_free_ char *s = NULL;
+	char rel[PATH_MAX], what[256];
 	char **vd = NULL;
 	size_t nvd = 0;
+
 	if (list_dir(r, fd, "vfio-dev", &vd, &nvd) == 0) {
 		for (size_t i = 0; i < nvd; i++) {
 			uint64_t idx;
@@ -281,6 +311,33 @@ static int read_device(struct rec *r, int devicesfd, const char *name, struct rd
 		}
 	}
 	vk_strv_free(vd, nvd);
+}
+
+/* One device, attribute by attribute in the order of its notes. */
+static int read_device(struct rec *r, int devicesfd, const char *name, struct rdev *d)
+{
+	char rel[PATH_MAX];
+	int e;
+
+	d->group = -1;
+	d->vfio_index = -1;
+	snprintf(rel, sizeof(rel), "sys/bus/pci/devices/%s", name);
+	_cleanup_close_ int fd = vk_root_openat(r->root, rel, O_RDONLY | O_DIRECTORY | O_NONBLOCK);
+	if (fd < 0) {
+		note(r, "skipped device %s: %s", name, strerror(-fd));
+		return fd;
+	}
+	find_parent(r, devicesfd, d);
+	read_ids(r, fd, name, d);
+	read_config(r, fd, name, d);
+	d->have_irq = read_num(r, fd, name, "irq", UINT32_MAX, &d->irq);
+	read_resources(r, fd, name, d);
+	read_override_and_label(r, fd, name, d);
+	read_sriov(r, fd, name, d);
+	if ((e = read_physfn_and_driver(r, fd, name, d)) < 0 || (e = read_netifs(r, fd, name, d)) < 0)
+		return e;
+	read_group(r, fd, name, d);
+	read_vfio_dev(r, fd, name, d);
 	return 0;
 }
 

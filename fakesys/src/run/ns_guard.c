@@ -118,6 +118,10 @@ static __attribute__((noreturn)) void server_child(const struct run_ctx *c, cons
 		.foreground = true,
 		.serve_opens = o->serve_opens || o->model,
 		.model = o->model,
+		.faults = o->faults,
+		.n_faults = o->n_faults,
+		.steps = o->steps,
+		.n_steps = o->n_steps,
 		.log = o->log,
 		.pidfile = c->ready,
 	};

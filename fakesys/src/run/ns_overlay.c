@@ -162,8 +162,8 @@ static bool idmap_has(const struct idmap *m, uint32_t id)
  * A tree nothing needs a server for is cheapest as a tmpfs copy: the kernel
  * then answers every lookup, stat and read itself, with no FUSE round trip
  * and no cache to fill.  The server is needed by the live mode (writes,
- * faults, steps, the control channel: o->serve_opens, o->model) and the
- * access log.  The copy must hold the tree's owners: only without a user
+ * faults, steps, the control channel: o->serve_opens, o->model, o->faults,
+ * o->steps) and the access log.  The copy must hold the tree's owners: only without a user
  * namespace of our own (an unprivileged one maps the caller alone, and a
  * tmpfs cannot hold an unmapped owner, where FUSE shows it as the overflow
  * id), and only when this namespace maps every uid and gid the tree has.
@@ -172,7 +172,7 @@ bool run_static_wanted(const struct run_ctx *c, const struct vk_fakesys_run_opts
 {
 	struct idmap u, g;
 
-	if (o->serve_opens || o->model || o->log || o->userns || o->fuse || geteuid() != 0)
+	if (o->serve_opens || o->model || o->n_faults || o->n_steps || o->log || o->userns || o->fuse || geteuid() != 0)
 		return false;
 	if (idmap_read("/proc/self/uid_map", &u) < 0 || idmap_read("/proc/self/gid_map", &g) < 0)
 		return false;

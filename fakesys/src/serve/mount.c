@@ -109,16 +109,16 @@ static int fs_init(struct fs *fs, struct vtree *t, const struct vk_fakesys_mount
 	fs->model = o->model;
 	fs->owner = geteuid();
 	fs->owner_gid = getegid();
-	fs->live = o->serve_opens || o->log || (o->model && (o->model->n_faults || o->model->n_steps));
+	fs->live = o->serve_opens || o->log || o->n_faults || o->n_steps;
 	fs->log_lookups = o->log && o->log_lookups;
 	clock_gettime(CLOCK_REALTIME, &fs->mounted);
 	if (srv_snap_make(&fs->cur, t, false) < 0)
 		return vk_error_set(err, ENOMEM, "mount: out of memory");
-	for (size_t i = 0; o->model && i < o->model->n_faults; i++)
-		if (fault_table_add(&fs->faults, &o->model->faults[i]) < 0)
+	for (size_t i = 0; i < o->n_faults; i++)
+		if (fault_table_add(&fs->faults, &o->faults[i]) < 0)
 			return vk_error_set(err, ENOMEM, "mount: out of memory");
-	for (size_t i = 0; o->model && i < o->model->n_steps; i++)
-		if (fault_table_add(&fs->faults, &o->model->steps[i]) < 0)
+	for (size_t i = 0; i < o->n_steps; i++)
+		if (fault_table_add(&fs->faults, &o->steps[i]) < 0)
 			return vk_error_set(err, ENOMEM, "mount: out of memory");
 	fault_table_expand(&fs->faults, srv_expand_pattern, t);
 	if (o->log) {
@@ -239,7 +239,7 @@ static int server_open(struct server *s, struct vtree *t, const char *real, cons
 		r = vk_error_set(err, -r, "mount %s: cannot start the signal thread: %s", real, strerror(-r));
 		goto fail;
 	}
-	if (o->model && o->model->n_steps) {
+	if (o->n_steps) {
 		if (pthread_create(&s->fs.notifier, NULL, srv_notifier_main, &s->fs) != 0) {
 			r = vk_error_set(err, EAGAIN, "mount %s: cannot start the notifier thread", real);
 			goto fail;
@@ -487,6 +487,10 @@ int vk_fakesys_mount(struct vtree *t, const char *mountpoint, const struct vk_fa
 
 	if (r < 0)
 		return r;
+	/* a step's commands (unbind, write ...) act on the model */
+	if (opts.n_steps && !opts.model)
+		return vk_error_set(err, EINVAL, "mount %s: steps need the host model they change (mount options' model)",
+		                    real);
 	/* the daemon changes to /, so a relative pidfile must be made absolute */
 	if (opts.log && opts.log[0] != '/') {
 		if (!realpath(".", logfile) || strlen(logfile) + strlen(opts.log) + 2 > sizeof(logfile))

@@ -8,7 +8,10 @@
 #include <sys/stat.h>
 
 #include <vfiokit/fakesys_live.h>
+#include <vfiokit/fakesys_scenario.h>
+#include <vfiokit/fakesys_serve.h>
 #include <vfiokit/host_model.h>
+#include <vfiokit/host_tree.h>
 
 #include "live_util.h"
 
@@ -28,7 +31,7 @@ static int open_errno(const char *rel)
 
 Test(fuse_steps, parsed_into_the_model)
 {
-	struct vk_host_model *m = NULL;
+	struct vk_fakesys_scenario *m = NULL;
 	struct vk_error e = {0};
 	const char *y = LIVE_HOST "steps:\n"
 				  "  - {path: dev/vfio/devices/vfio0, op: open, do: unbind 0000:01:00.0}\n"
@@ -37,18 +40,18 @@ Test(fuse_steps, parsed_into_the_model)
 				  "    nth: 3\n"
 				  "    do: [fault add dev/iommu open EBUSY, set proc/cmdline x]\n";
 
-	cr_assert_eq(vk_host_model_load_buffer("t.yaml", y, strlen(y), &m, &e), 0, "%s", e.msg);
+	cr_assert_eq(vk_fakesys_scenario_load_buffer("t.yaml", y, strlen(y), &m, &e), 0, "%s", e.msg);
 	cr_assert_eq(m->n_steps, 2);
 	cr_assert_str_eq(m->steps[0].step, "unbind 0000:01:00.0");
 	cr_assert_eq(m->steps[0].ops, VK_FAKESYS_OP_OPEN);
 	cr_assert_eq(m->steps[1].nth, 3);
 	cr_assert_str_eq(m->steps[1].step, "fault add dev/iommu open EBUSY\nset proc/cmdline x");
-	vk_host_model_free(m);
+	vk_fakesys_scenario_free(m);
 }
 
 Test(fuse_steps, write_is_a_step_verb)
 {
-	struct vk_host_model *m = NULL;
+	struct vk_fakesys_scenario *m = NULL;
 	struct vk_error e = {0};
 	const char *y = LIVE_HOST "steps:\n"
 				  "  - {path: proc/cmdline, op: read,\n"
@@ -56,14 +59,38 @@ Test(fuse_steps, write_is_a_step_verb)
 	const char *bad = LIVE_HOST "steps:\n"
 				    "  - {path: proc/cmdline, op: read, do: wrote x 1}\n";
 
-	cr_assert_eq(vk_host_model_load_buffer("t.yaml", y, strlen(y), &m, &e), 0, "%s", e.msg);
+	cr_assert_eq(vk_fakesys_scenario_load_buffer("t.yaml", y, strlen(y), &m, &e), 0, "%s", e.msg);
 	cr_assert_eq(m->n_steps, 1);
 	cr_assert_str_eq(m->steps[0].step, "write sys/bus/pci/devices/0000:03:00.0/sriov_numvfs 2");
-	vk_host_model_free(m);
+	vk_fakesys_scenario_free(m);
 	m = NULL;
-	cr_assert_lt(vk_host_model_load_buffer("t.yaml", bad, strlen(bad), &m, &e), 0);
+	cr_assert_lt(vk_fakesys_scenario_load_buffer("t.yaml", bad, strlen(bad), &m, &e), 0);
 	cr_assert(strstr(e.msg, "'wrote x 1' is not a control command") && strstr(e.msg, "set or write"), "%s", e.msg);
-	vk_host_model_free(m);
+	vk_fakesys_scenario_free(m);
+}
+
+/* A step's commands change the model: a mount given steps without one is
+ * refused before anything is mounted, and leaves nothing open. */
+Test(fuse_steps, steps_without_a_model_are_refused)
+{
+	struct vk_fakesys_scenario *s = NULL;
+	struct vtree *t = NULL;
+	struct vk_error e = {0};
+	char dir[4096];
+	const char *y = LIVE_HOST "steps:\n"
+				  "  - {path: dev/vfio/devices/vfio0, op: open, do: unbind 0000:01:00.0}\n";
+
+	cr_assert_eq(vk_fakesys_scenario_load_buffer("t.yaml", y, strlen(y), &s, &e), 0, "%s", e.msg);
+	cr_assert_eq(vk_host_tree_build(s->host, &t, &e), 0, "%s", e.msg);
+	cr_assert_eq(vk_mkdtemp(dir, sizeof(dir)), 0);
+	int fds = vk_fd_count();
+	struct vk_fakesys_mount_opts o = {.steps = s->steps, .n_steps = s->n_steps, .foreground = true};
+	cr_assert_eq(vk_fakesys_mount(t, dir, &o, &e), -EINVAL);
+	cr_assert(strstr(e.msg, "steps need the host model they change"), "%s", e.msg);
+	cr_assert_eq(vk_fd_count(), fds);
+	cr_assert_eq(rmdir(dir), 0, "%s is no mount point: %s", dir, strerror(errno));
+	vk_vtree_free(t);
+	vk_fakesys_scenario_free(s);
 }
 
 Test(fuse_steps, unbound_at_the_open_the_open_finds_nothing)

@@ -7,6 +7,7 @@
 #include <dirent.h>
 #include <sys/stat.h>
 
+#include <vfiokit/fakesys_scenario.h>
 #include <vfiokit/host_model.h>
 #include <vfiokit/fakesys_live.h>
 
@@ -28,13 +29,13 @@ static int open_errno(const char *rel, int flags)
 
 Test(fuse_faults, scenario_faults_are_parsed)
 {
-	struct vk_host_model *m = NULL;
+	struct vk_fakesys_scenario *m = NULL;
 	struct vk_error e = {0};
 	const char *y = LIVE_HOST "faults:\n"
 				  "  - {path: /dev/vfio/devices/vfio*, op: open, errno: EBUSY, nth: 2, times: 3}\n"
 				  "  - {path: sys/bus/pci/devices/*/config, op: read, delay_ms: 50}\n";
 
-	cr_assert_eq(vk_host_model_load_buffer("t.yaml", y, strlen(y), &m, &e), 0, "%s", e.msg);
+	cr_assert_eq(vk_fakesys_scenario_load_buffer("t.yaml", y, strlen(y), &m, &e), 0, "%s", e.msg);
 	cr_assert_eq(m->n_faults, 2);
 	cr_assert_str_eq(m->faults[0].path, "dev/vfio/devices/vfio*", "the leading / is dropped");
 	cr_assert_eq(m->faults[0].ops, VK_FAKESYS_OP_OPEN);
@@ -44,7 +45,7 @@ Test(fuse_faults, scenario_faults_are_parsed)
 	cr_assert_eq(m->faults[0].line, 14);
 	cr_assert_eq(m->faults[1].err, 0);
 	cr_assert_eq(m->faults[1].delay_ms, 50);
-	vk_host_model_free(m);
+	vk_fakesys_scenario_free(m);
 }
 
 Test(fuse_faults, each_operation_fails_with_its_errno)

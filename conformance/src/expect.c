@@ -2,10 +2,11 @@
 /*
  * The scenario's expect: block: what the resolver, vfio-doctor and
  * vfio-validate are expected to say about the host (checked by `fakesys test`).
- * Only the syntax is checked here; fakesys knows nothing of the validator, so
- * rule ids are checked for their shape (VDnnn for the doctor, VVnnn for the
- * validator), not against the catalogue: whether an id exists is the
- * conformance runner's to check, since it links the validator.
+ * Only the syntax is checked here, as the scenario is loaded: fakesys's loader
+ * hands this parser the section's node in file order (vk_scenario_section.h),
+ * so a file's first error is the same as when fakesys parsed it.  Rule ids
+ * are checked for their shape (VDnnn for the doctor, VVnnn for the
+ * validator); whether an id exists is precheck.c's, against the catalogue.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -14,9 +15,9 @@
 #include <string.h>
 
 #include "vk_cleanup.h"
+#include "vk_scenario_section.h"
 
-#include "model/model_internal.h"
-#include "model/sections.h"
+#include "expect.h"
 
 static const char *const class_names[] = {
 	[VK_FAKESYS_EXPECT_CDEV] = "cdev",
@@ -95,11 +96,11 @@ static int add_rule_ref(struct yreader *y, struct vk_fakesys_expect *x, const ch
 	if (have == 0 || (have >= 8 && (have & (have - 1)) == 0)) {
 		v = realloc(v, (have ? 2 * have : 8) * sizeof(*v));
 		if (!v)
-			return yr_oom(y);
+			return vk__yaml_oom(y);
 		x->rule_refs = v;
 	}
 	if (!(v[x->n_rule_refs].id = strndup(id, len)))
-		return yr_oom(y);
+		return vk__yaml_oom(y);
 	v[x->n_rule_refs++].pos = pos_of(n);
 	return 0;
 }
@@ -115,12 +116,12 @@ static int want_addr(struct yreader *y, const struct ynode *n, const char *key, 
 {
 	const char *s = NULL;
 	struct vk_error e = {0};
-	int r = yr_string(y, n, key, &s);
+	int r = vk__yaml_string(y, n, key, &s);
 
 	if (r < 0)
 		return r;
 	if (vk_pci_addr_parse(s, out, &e) < 0)
-		return yr_fail(y, n, key, "%s", e.msg);
+		return vk__yaml_fail(y, n, key, "%s", e.msg);
 	return 0;
 }
 
@@ -143,13 +144,13 @@ static bool cdev_path_ok(const char *s)
 static int parse_resolver(struct yreader *y, const struct ynode *v, struct vk_fakesys_expect *x)
 {
 	if (v->kind != YN_MAP)
-		return yr_fail(y, v, "resolver", "expected a mapping of PCI address to a cdev path or one of: " CLASS_LIST);
+		return vk__yaml_fail(y, v, "resolver", "expected a mapping of PCI address to a cdev path or one of: " CLASS_LIST);
 	size_t n = v->n;
-	_cleanup_(name_set_free) struct name_set seen = {0};
+	_cleanup_(vk__name_set_free) struct name_set seen = {0};
 	_cleanup_free_ char(*addrs)[VK_PCI_ADDR_STRLEN] = calloc(n ? n : 1, VK_PCI_ADDR_STRLEN);
 	x->resolve = calloc(n ? n : 1, sizeof(*x->resolve));
 	if (!x->resolve || !addrs)
-		return yr_oom(y);
+		return vk__yaml_oom(y);
 	for (size_t i = 0; i < n; i++) {
 		const struct ynode *k = yr_key(v, i), *val = yr_val(v, i);
 		struct vk_fakesys_expect_resolve *e = &x->resolve[x->n_resolve];
@@ -158,25 +159,25 @@ static int parse_resolver(struct yreader *y, const struct ynode *v, struct vk_fa
 
 		if (r < 0)
 			return r;
-		r = name_set_add(&seen, vk_pci_addr_format(&e->addr, addrs[i]));
+		r = vk__name_set_add(&seen, vk_pci_addr_format(&e->addr, addrs[i]));
 		if (r < 0)
-			return yr_oom(y);
+			return vk__yaml_oom(y);
 		if (r == 0)
-			return yr_fail(y, k, "resolver", "device given twice");
+			return vk__yaml_fail(y, k, "resolver", "device given twice");
 		x->n_resolve++;
 		e->line = k->line + 1;
-		r = yr_string(y, val, "resolver", &s);
+		r = vk__yaml_string(y, val, "resolver", &s);
 		if (r < 0)
 			return r;
 		if (s[0] == '/') {
 			if (!cdev_path_ok(s))
-				return yr_fail(y, val, "resolver",
-				               "'%s' is not a VFIO cdev path: the resolver finds a device's node as "
-				               "/dev/vfio/devices/vfioN (N its vfio-dev number, e.g. /dev/vfio/devices/vfio0)",
-				               s);
+				return vk__yaml_fail(y, val, "resolver",
+				                     "'%s' is not a VFIO cdev path: the resolver finds a device's node as "
+				                     "/dev/vfio/devices/vfioN (N its vfio-dev number, e.g. /dev/vfio/devices/vfio0)",
+				                     s);
 			e->cls = VK_FAKESYS_EXPECT_CDEV;
 			if (!(e->path = strdup(s)))
-				return yr_oom(y);
+				return vk__yaml_oom(y);
 			continue;
 		}
 		bool found = false;
@@ -186,8 +187,8 @@ static int parse_resolver(struct yreader *y, const struct ynode *v, struct vk_fa
 				found = true;
 			}
 		if (!found)
-			return yr_fail(y, val, "resolver",
-			               "'%s' is neither a cdev path (/dev/vfio/devices/vfioN) nor one of: " CLASS_LIST, s);
+			return vk__yaml_fail(y, val, "resolver",
+			                     "'%s' is neither a cdev path (/dev/vfio/devices/vfioN) nor one of: " CLASS_LIST, s);
 	}
 	return 0;
 }
@@ -198,19 +199,19 @@ static int parse_doctor(struct yreader *y, const struct ynode *v, struct vk_fake
 	static const char *const st[] = {"PASS", "WARN", "FAIL", "absent"};
 
 	if (v->kind != YN_MAP)
-		return yr_fail(y, v, "doctor", "expected a mapping of check id (VD001, VD101@0000:01:00.0) to PASS, WARN, FAIL or absent");
+		return vk__yaml_fail(y, v, "doctor", "expected a mapping of check id (VD001, VD101@0000:01:00.0) to PASS, WARN, FAIL or absent");
 	size_t n = v->n;
-	_cleanup_(name_set_free) struct name_set seen = {0};
+	_cleanup_(vk__name_set_free) struct name_set seen = {0};
 	/* "ID" or "ID@DDDD:BB:SS.F", with the address in one spelling */
 	_cleanup_free_ char(*keys)[6 + VK_PCI_ADDR_STRLEN] = calloc(n ? n : 1, 6 + VK_PCI_ADDR_STRLEN);
 	x->doctor = calloc(n ? n : 1, sizeof(*x->doctor));
 	if (!x->doctor || !keys)
-		return yr_oom(y);
+		return vk__yaml_oom(y);
 	for (size_t i = 0; i < n; i++) {
 		const struct ynode *k = yr_key(v, i), *val = yr_val(v, i);
 		struct vk_fakesys_expect_doctor *d = &x->doctor[x->n_doctor];
 		const char *key = NULL, *s = NULL;
-		int r = yr_string(y, k, "doctor", &key);
+		int r = vk__yaml_string(y, k, "doctor", &key);
 
 		if (r < 0)
 			return r;
@@ -219,9 +220,9 @@ static int parse_doctor(struct yreader *y, const struct ynode *v, struct vk_fake
 		x->n_doctor++;
 		d->line = k->line + 1;
 		if (!d->id)
-			return yr_oom(y);
+			return vk__yaml_oom(y);
 		if (!rule_id_ok(d->id, "VD"))
-			return yr_fail(y, k, "doctor", "'%s' is not a vfio-doctor check id (VD001, VD101@0000:01:00.0)", key);
+			return vk__yaml_fail(y, k, "doctor", "'%s' is not a vfio-doctor check id (VD001, VD101@0000:01:00.0)", key);
 		if ((r = add_rule_ref(y, x, d->id, strlen(d->id), k)) < 0)
 			return r;
 		if (at) {
@@ -229,17 +230,17 @@ static int parse_doctor(struct yreader *y, const struct ynode *v, struct vk_fake
 			struct vk_error e = {0};
 			char buf[VK_PCI_ADDR_STRLEN];
 			if (vk_pci_addr_parse(at + 1, &a, &e) < 0)
-				return yr_fail(y, k, "doctor", "'%s': %s", key, e.msg);
+				return vk__yaml_fail(y, k, "doctor", "'%s': %s", key, e.msg);
 			if (!(d->subject = strdup(vk_pci_addr_format(&a, buf))))
-				return yr_oom(y);
+				return vk__yaml_oom(y);
 		}
 		snprintf(keys[i], sizeof(keys[i]), "%s%s%s", d->id, d->subject ? "@" : "", d->subject ? d->subject : "");
-		r = name_set_add(&seen, keys[i]);
+		r = vk__name_set_add(&seen, keys[i]);
 		if (r < 0)
-			return yr_oom(y);
+			return vk__yaml_oom(y);
 		if (r == 0)
-			return yr_fail(y, k, "doctor", "'%s' given twice", key);
-		r = yr_string(y, val, key, &s);
+			return vk__yaml_fail(y, k, "doctor", "'%s' given twice", key);
+		r = vk__yaml_string(y, val, key, &s);
 		if (r < 0)
 			return r;
 		d->status = -1;
@@ -247,7 +248,7 @@ static int parse_doctor(struct yreader *y, const struct ynode *v, struct vk_fake
 			if (!strcmp(s, st[j]))
 				d->status = j;
 		if (d->status < 0)
-			return yr_fail(y, val, key, "'%s' is not a check status (expected PASS, WARN, FAIL or absent)", s);
+			return vk__yaml_fail(y, val, key, "'%s' is not a check status (expected PASS, WARN, FAIL or absent)", s);
 	}
 	return 0;
 }
@@ -270,40 +271,40 @@ static int validate_key(struct yreader *y, const char *key, const struct ynode *
 	int r;
 
 	if (!strcmp(key, "clean")) {
-		r = yr_string(y, v, key, &s);
+		r = vk__yaml_string(y, v, key, &s);
 		if (r < 0)
 			return r;
 		if (strcmp(s, "true"))
-			return yr_fail(y, v, key, "only 'clean: true' is meaningful; list the expected ids in 'findings:'");
+			return vk__yaml_fail(y, v, key, "only 'clean: true' is meaningful; list the expected ids in 'findings:'");
 		c->has_clean = c->clean = true;
 		return 0;
 	}
 	if (!strcmp(key, "qemu"))
-		return yr_dup_string(y, v, key, &x->qemu);
+		return vk__yaml_dup_string(y, v, key, &x->qemu);
 	if (!strcmp(key, "findings")) {
 		if (v->kind != YN_SEQ)
-			return yr_fail(y, v, key, "expected a list of rule ids ([VV005, VV101])");
-		_cleanup_(name_set_free) struct name_set seen = {0};
+			return vk__yaml_fail(y, v, key, "expected a list of rule ids ([VV005, VV101])");
+		_cleanup_(vk__name_set_free) struct name_set seen = {0};
 		size_t n = v->n;
 		c->has_findings = true;
 		x->findings = calloc(n + 1, sizeof(char *));
 		if (!x->findings)
-			return yr_oom(y);
+			return vk__yaml_oom(y);
 		for (size_t i = 0; i < n; i++) {
 			const struct ynode *it = yr_item(v, i);
-			r = yr_string(y, it, key, &s);
+			r = vk__yaml_string(y, it, key, &s);
 			if (r < 0)
 				return r;
 			if (!rule_id_ok(s, "VV"))
-				return yr_fail(y, it, key, "'%s' is not a vfio-validate rule id (VV005, VV101)", s);
+				return vk__yaml_fail(y, it, key, "'%s' is not a vfio-validate rule id (VV005, VV101)", s);
 			if ((r = add_rule_ref(y, x, s, strlen(s), it)) < 0)
 				return r;
-			if (name_set_has(&seen, s))
+			if (vk__name_set_has(&seen, s))
 				continue;
 			if (!(x->findings[x->n_findings] = strdup(s)))
-				return yr_oom(y);
-			if (name_set_add(&seen, x->findings[x->n_findings++]) < 0)
-				return yr_oom(y);
+				return vk__yaml_oom(y);
+			if (vk__name_set_add(&seen, x->findings[x->n_findings++]) < 0)
+				return vk__yaml_oom(y);
 		}
 		qsort(x->findings, x->n_findings, sizeof(char *), cmp_str);
 		return 0;
@@ -315,7 +316,7 @@ static int validate_key(struct yreader *y, const char *key, const struct ynode *
 static int want_numeric_id(struct yreader *y, const struct ynode *v, const char *key, uint32_t *out)
 {
 	uint64_t n;
-	int r = yr_uint(y, v, key, 0, UINT32_MAX - 1, &n);
+	int r = vk__yaml_uint(y, v, key, 0, UINT32_MAX - 1, &n);
 
 	if (r < 0)
 		return r;
@@ -343,13 +344,13 @@ static int user_key(struct yreader *y, const char *key, const struct ynode *v, v
 	}
 	if (!strcmp(key, "groups")) {
 		if (v->kind != YN_SEQ)
-			return yr_fail(y, v, key, "expected a list of group ids ([36, 107])");
+			return vk__yaml_fail(y, v, key, "expected a list of group ids ([36, 107])");
 		size_t n = v->n;
 		free(x->user_groups);
 		x->n_user_groups = 0;
 		x->user_groups = calloc(n ? n : 1, sizeof(*x->user_groups));
 		if (!x->user_groups)
-			return yr_oom(y);
+			return vk__yaml_oom(y);
 		for (size_t i = 0; i < n; i++) {
 			int r = want_numeric_id(y, yr_item(v, i), key, &x->user_groups[i]);
 			if (r < 0)
@@ -371,11 +372,11 @@ static int parse_user(struct yreader *y, const struct ynode *v, struct vk_fakesy
 		return r;
 	}
 	struct user_ctx c = {.x = x};
-	int r = yr_walk_map(y, v, "user", "uid, gid, groups", user_key, &c);
+	int r = vk__yaml_walk_map(y, v, "user", "uid, gid, groups", user_key, &c);
 	if (r < 0)
 		return r;
 	if (!c.has_uid)
-		return yr_fail(y, v, "user", "give the account's 'uid' (a number)");
+		return vk__yaml_fail(y, v, "user", "give the account's 'uid' (a number)");
 	if (!c.has_gid)
 		x->user_gid = x->user_uid;
 	return 0;
@@ -387,33 +388,33 @@ static int doctor_options_key(struct yreader *y, const char *key, const struct y
 
 	if (!strcmp(key, "memory")) {
 		x->memory_pos = pos_of(v);
-		return yr_dup_string(y, v, key, &x->memory);
+		return vk__yaml_dup_string(y, v, key, &x->memory);
 	}
 	if (!strcmp(key, "memlock")) {
 		x->memlock_pos = pos_of(v);
-		return yr_dup_string(y, v, key, &x->memlock);
+		return vk__yaml_dup_string(y, v, key, &x->memlock);
 	}
 	if (!strcmp(key, "qemu"))
-		return yr_dup_string(y, v, key, &x->doctor_qemu);
+		return vk__yaml_dup_string(y, v, key, &x->doctor_qemu);
 	return 1;
 }
 
 static int parse_requires(struct yreader *y, const struct ynode *v, struct vk_fakesys_expect *x)
 {
 	if (v->kind != YN_SEQ)
-		return yr_fail(y, v, "requires", "expected a list of program names ([qemu-system-x86_64])");
+		return vk__yaml_fail(y, v, "requires", "expected a list of program names ([qemu-system-x86_64])");
 	size_t n = v->n;
 	x->requires = calloc(n + 1, sizeof(char *));
 	if (!x->requires)
-		return yr_oom(y);
+		return vk__yaml_oom(y);
 	for (size_t i = 0; i < n; i++) {
 		const struct ynode *it = yr_item(v, i);
-		int r = yr_dup_string(y, it, "requires", &x->requires[i]);
+		int r = vk__yaml_dup_string(y, it, "requires", &x->requires[i]);
 		if (r < 0)
 			return r;
 		x->n_requires++;
 		if (!x->requires[i][0])
-			return yr_fail(y, it, "requires", "an empty program name");
+			return vk__yaml_fail(y, it, "requires", "an empty program name");
 	}
 	return 0;
 }
@@ -422,7 +423,7 @@ static int parse_requires(struct yreader *y, const struct ynode *v, struct vk_fa
 static int want_class(struct yreader *y, const struct ynode *v, const char *key, enum vk_fakesys_expect_class *out)
 {
 	const char *s = NULL;
-	int r = yr_string(y, v, key, &s);
+	int r = vk__yaml_string(y, v, key, &s);
 
 	if (r < 0)
 		return r;
@@ -431,7 +432,7 @@ static int want_class(struct yreader *y, const struct ynode *v, const char *key,
 			*out = (enum vk_fakesys_expect_class)c;
 			return 0;
 		}
-	return yr_fail(y, v, key, "'%s' is not one of: " CLASS_LIST, s);
+	return vk__yaml_fail(y, v, key, "'%s' is not one of: " CLASS_LIST, s);
 }
 
 struct set_ctx {
@@ -445,7 +446,7 @@ static int set_key(struct yreader *y, const char *key, const struct ynode *v, vo
 	const char *s = NULL;
 
 	if (!strcmp(key, "fails_at")) {
-		int r = yr_string(y, v, key, &s);
+		int r = vk__yaml_string(y, v, key, &s);
 		if (r < 0)
 			return r;
 		c->has_at = true;
@@ -469,19 +470,19 @@ static int parse_set(struct yreader *y, const struct ynode *v, struct vk_fakesys
 	x->set_line = v->line + 1;
 	if (v->kind == YN_SCALAR) {
 		const char *s = NULL;
-		int r = yr_string(y, v, "set", &s);
+		int r = vk__yaml_string(y, v, "set", &s);
 		if (r < 0)
 			return r;
 		if (strcmp(s, "opened"))
-			return yr_fail(y, v, "set", "expected 'opened' or {fails_at: BDF, class: CLASS}");
+			return vk__yaml_fail(y, v, "set", "expected 'opened' or {fails_at: BDF, class: CLASS}");
 		return 0;
 	}
 	struct set_ctx c = {.x = x};
-	int r = yr_walk_map(y, v, "set", "fails_at, class", set_key, &c);
+	int r = vk__yaml_walk_map(y, v, "set", "fails_at, class", set_key, &c);
 	if (r < 0)
 		return r;
 	if (!c.has_at || !c.has_class)
-		return yr_fail(y, v, "set", "a failing set needs 'fails_at' (a PCI address or /dev/iommu) and 'class'");
+		return vk__yaml_fail(y, v, "set", "a failing set needs 'fails_at' (a PCI address or /dev/iommu) and 'class'");
 	x->set_fails = true;
 	return 0;
 }
@@ -502,53 +503,53 @@ static int access_key(struct yreader *y, const char *key, const struct ynode *v,
 	int r;
 
 	if (!strcmp(key, "path")) {
-		r = yr_dup_string(y, v, key, &a->path);
+		r = vk__yaml_dup_string(y, v, key, &a->path);
 		if (r == 0 && a->path[0] == '/')
 			memmove(a->path, a->path + 1, strlen(a->path));
 		return r;
 	}
 	if (!strcmp(key, "op")) {
-		r = yr_string(y, v, key, &s);
+		r = vk__yaml_string(y, v, key, &s);
 		if (r < 0)
 			return r;
 		if (!strcmp(s, "any"))
 			return 0;
 		for (size_t i = 0; i < sizeof(log_ops) / sizeof(log_ops[0]); i++)
 			if (!strcmp(s, log_ops[i]))
-				return yr_dup_string(y, v, key, &a->op);
-		return yr_fail(y, v, key,
-		               "'%s' is not an operation of the log (open, opendir, read, readdir, readlink, "
-		               "lookup, getattr, write, any)",
-		               s);
+				return vk__yaml_dup_string(y, v, key, &a->op);
+		return vk__yaml_fail(y, v, key,
+		                     "'%s' is not an operation of the log (open, opendir, read, readdir, readlink, "
+		                     "lookup, getattr, write, any)",
+		                     s);
 	}
 	if (!strcmp(key, "flags")) {
-		r = yr_string(y, v, key, &s);
+		r = vk__yaml_string(y, v, key, &s);
 		if (r < 0)
 			return r;
 		_cleanup_free_ char *copy = strdup(s);
 		if (!copy)
-			return yr_oom(y);
+			return vk__yaml_oom(y);
 		a->flags = calloc(strlen(s) / 2 + 2, sizeof(char *));
 		if (!a->flags)
-			return yr_oom(y);
+			return vk__yaml_oom(y);
 		char *save = NULL;
 		for (char *f = strtok_r(copy, "| ", &save); f; f = strtok_r(NULL, "| ", &save)) {
 			if (strncmp(f, "O_", 2) || strspn(f + 2, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") != strlen(f + 2) || !f[2])
-				return yr_fail(y, v, key, "'%s' is not an open flag (O_RDWR, O_RDONLY|O_NONBLOCK, ...)", f);
+				return vk__yaml_fail(y, v, key, "'%s' is not an open flag (O_RDWR, O_RDONLY|O_NONBLOCK, ...)", f);
 			if (!(a->flags[a->n_flags] = strdup(f)))
-				return yr_oom(y);
+				return vk__yaml_oom(y);
 			a->n_flags++;
 		}
 		if (!a->n_flags)
-			return yr_fail(y, v, key, "no flags given");
+			return vk__yaml_fail(y, v, key, "no flags given");
 		return 0;
 	}
 	if (!strcmp(key, "count") || !strcmp(key, "each")) {
 		if (c->has_count)
-			return yr_fail(y, v, key, "give either 'count' (all matches) or 'each' (per path), once");
+			return vk__yaml_fail(y, v, key, "give either 'count' (all matches) or 'each' (per path), once");
 		c->has_count = true;
 		a->each = !strcmp(key, "each");
-		return yr_uint(y, v, key, 0, UINT32_MAX, &a->count);
+		return vk__yaml_uint(y, v, key, 0, UINT32_MAX, &a->count);
 	}
 	return 1;
 }
@@ -557,140 +558,196 @@ static int access_key(struct yreader *y, const char *key, const struct ynode *v,
 static int parse_access(struct yreader *y, const struct ynode *v, struct vk_fakesys_expect *x)
 {
 	if (v->kind != YN_SEQ)
-		return yr_fail(y, v, "access", "expected a list of {path, op, flags, count | each}");
+		return vk__yaml_fail(y, v, "access", "expected a list of {path, op, flags, count | each}");
 	size_t n = v->n;
 	x->access = calloc(n ? n : 1, sizeof(*x->access));
 	if (!x->access)
-		return yr_oom(y);
+		return vk__yaml_oom(y);
 	for (size_t i = 0; i < n; i++) {
 		const struct ynode *it = yr_item(v, i);
 		struct access_ctx c = {.a = &x->access[i]};
 		x->n_access++;
 		x->access[i].line = it->line + 1;
-		int r = yr_walk_map(y, it, "access", "path, op, flags, count, each", access_key, &c);
+		int r = vk__yaml_walk_map(y, it, "access", "path, op, flags, count, each", access_key, &c);
 		if (r < 0)
 			return r;
 		if (!c.has_count)
-			return yr_fail(y, it, "access", "say how many: 'count: N' (all matches) or 'each: N' (per path)");
+			return vk__yaml_fail(y, it, "access", "say how many: 'count: N' (all matches) or 'each: N' (per path)");
 		if (x->access[i].each && x->access[i].count == 0)
-			return yr_fail(y, it, "each", "'each: 0' matches nothing by definition; use 'count: 0'");
+			return vk__yaml_fail(y, it, "each", "'each: 0' matches nothing by definition; use 'count: 0'");
 	}
+	return 0;
+}
+
+/* argv: 'resolver', or the words of a command line. */
+static int parse_argv(struct yreader *y, const struct ynode *v, struct vk_fakesys_expect *x)
+{
+	const char *key = "argv", *s = NULL;
+	int r;
+
+	x->has_argv = true;
+	if (v->kind == YN_SCALAR) {
+		r = vk__yaml_string(y, v, key, &s);
+		if (r < 0)
+			return r;
+		if (strcmp(s, "resolver"))
+			return vk__yaml_fail(y, v, key, "expected 'resolver' (the command line the resolver builds) or a list of words");
+		x->argv_resolver = true;
+		return 0;
+	}
+	if (v->kind != YN_SEQ)
+		return vk__yaml_fail(y, v, key, "expected 'resolver' or a list of QEMU arguments");
+	size_t n = v->n;
+	if (!n)
+		return vk__yaml_fail(y, v, key, "an empty command line");
+	x->argv = calloc(n + 1, sizeof(char *));
+	if (!x->argv)
+		return vk__yaml_oom(y);
+	for (size_t i = 0; i < n; i++) {
+		r = vk__yaml_string(y, yr_item(v, i), key, &s);
+		if (r < 0)
+			return r;
+		if (!(x->argv[x->argc] = strdup(s)))
+			return vk__yaml_oom(y);
+		x->argc++;
+	}
+	return 0;
+}
+
+/* argv_syntax: keyval or json. */
+static int parse_argv_syntax(struct yreader *y, const struct ynode *v, struct vk_fakesys_expect *x)
+{
+	const char *s = NULL;
+	int r = vk__yaml_string(y, v, "argv_syntax", &s);
+
+	if (r < 0)
+		return r;
+	if (strcmp(s, "json") && strcmp(s, "keyval"))
+		return vk__yaml_fail(y, v, "argv_syntax", "'%s' is not a syntax (expected keyval or json)", s);
+	x->argv_json = !strcmp(s, "json");
+	return 0;
+}
+
+/* argv_devices: the PCI addresses of the set. */
+static int parse_argv_devices(struct yreader *y, const struct ynode *v, struct vk_fakesys_expect *x)
+{
+	int r;
+
+	if (v->kind != YN_SEQ)
+		return vk__yaml_fail(y, v, "argv_devices", "expected a list of PCI addresses");
+	size_t n = v->n;
+	x->has_argv_devices = true;
+	x->argv_devices = calloc(n ? n : 1, sizeof(*x->argv_devices));
+	if (!x->argv_devices)
+		return vk__yaml_oom(y);
+	for (size_t i = 0; i < n; i++) {
+		r = want_addr(y, yr_item(v, i), "argv_devices", &x->argv_devices[i]);
+		if (r < 0)
+			return r;
+		x->n_argv_devices++;
+	}
+	return 0;
+}
+
+/* validate: {findings: [...]} or {clean: true}, and qemu:. */
+static int parse_validate(struct yreader *y, const struct ynode *v, struct vk_fakesys_expect *x)
+{
+	struct validate_ctx c = {.x = x};
+	int r;
+
+	x->has_validate = true;
+	r = vk__yaml_walk_map(y, v, "validate", "findings, clean, qemu", validate_key, &c);
+	if (r < 0)
+		return r;
+	if (c.has_clean == c.has_findings)
+		return vk__yaml_fail(y, v, "validate", "give either 'clean: true' or 'findings: [IDS...]'");
 	return 0;
 }
 
 static int expect_key(struct yreader *y, const char *key, const struct ynode *v, void *obj)
 {
+	static const struct {
+		const char *key;
+		int (*parse)(struct yreader *y, const struct ynode *v, struct vk_fakesys_expect *x);
+	} keys[] = {
+		{"resolver", parse_resolver},
+		{"user", parse_user},
+		{"requires", parse_requires},
+		{"set", parse_set},
+		{"access", parse_access},
+		{"doctor", parse_doctor},
+		{"argv", parse_argv},
+		{"argv_syntax", parse_argv_syntax},
+		{"argv_devices", parse_argv_devices},
+		{"validate", parse_validate},
+	};
 	struct vk_fakesys_expect *x = obj;
-	const char *s = NULL;
-	int r;
 
-	if (!strcmp(key, "resolver"))
-		return parse_resolver(y, v, x);
-	if (!strcmp(key, "user"))
-		return parse_user(y, v, x);
 	if (!strcmp(key, "doctor_options")) {
 		x->doctor_options_line = v->line + 1;
-		return yr_walk_map(y, v, "doctor_options", "memory, memlock, qemu", doctor_options_key, x);
+		return vk__yaml_walk_map(y, v, "doctor_options", "memory, memlock, qemu", doctor_options_key, x);
 	}
-	if (!strcmp(key, "requires"))
-		return parse_requires(y, v, x);
-	if (!strcmp(key, "set"))
-		return parse_set(y, v, x);
-	if (!strcmp(key, "access"))
-		return parse_access(y, v, x);
-	if (!strcmp(key, "doctor"))
-		return parse_doctor(y, v, x);
-	if (!strcmp(key, "argv")) {
-		x->has_argv = true;
-		if (v->kind == YN_SCALAR) {
-			r = yr_string(y, v, key, &s);
-			if (r < 0)
-				return r;
-			if (strcmp(s, "resolver"))
-				return yr_fail(y, v, key, "expected 'resolver' (the command line the resolver builds) or a list of words");
-			x->argv_resolver = true;
-			return 0;
-		}
-		if (v->kind != YN_SEQ)
-			return yr_fail(y, v, key, "expected 'resolver' or a list of QEMU arguments");
-		size_t n = v->n;
-		if (!n)
-			return yr_fail(y, v, key, "an empty command line");
-		x->argv = calloc(n + 1, sizeof(char *));
-		if (!x->argv)
-			return yr_oom(y);
-		for (size_t i = 0; i < n; i++) {
-			r = yr_string(y, yr_item(v, i), key, &s);
-			if (r < 0)
-				return r;
-			if (!(x->argv[x->argc] = strdup(s)))
-				return yr_oom(y);
-			x->argc++;
-		}
-		return 0;
-	}
-	if (!strcmp(key, "argv_syntax")) {
-		r = yr_string(y, v, key, &s);
-		if (r < 0)
-			return r;
-		if (strcmp(s, "json") && strcmp(s, "keyval"))
-			return yr_fail(y, v, key, "'%s' is not a syntax (expected keyval or json)", s);
-		x->argv_json = !strcmp(s, "json");
-		return 0;
-	}
-	if (!strcmp(key, "argv_devices")) {
-		if (v->kind != YN_SEQ)
-			return yr_fail(y, v, key, "expected a list of PCI addresses");
-		size_t n = v->n;
-		x->has_argv_devices = true;
-		x->argv_devices = calloc(n ? n : 1, sizeof(*x->argv_devices));
-		if (!x->argv_devices)
-			return yr_oom(y);
-		for (size_t i = 0; i < n; i++) {
-			r = want_addr(y, yr_item(v, i), key, &x->argv_devices[i]);
-			if (r < 0)
-				return r;
-			x->n_argv_devices++;
-		}
-		return 0;
-	}
-	if (!strcmp(key, "validate")) {
-		struct validate_ctx c = {.x = x};
-		x->has_validate = true;
-		r = yr_walk_map(y, v, "validate", "findings, clean, qemu", validate_key, &c);
-		if (r < 0)
-			return r;
-		if (c.has_clean == c.has_findings)
-			return yr_fail(y, v, "validate", "give either 'clean: true' or 'findings: [IDS...]'");
-		return 0;
-	}
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		if (!strcmp(key, keys[i].key))
+			return keys[i].parse(y, v, x);
 	return 1;
 }
 
-int scenario_parse_expect(struct yreader *y, const struct ynode *v, struct vk_fakesys_expect **out)
+/* The expect: section's parser (struct vk_scenario_section): into *@data, a
+ * struct vk_fakesys_expect ** (the previous block freed). */
+static int parse_expect(struct yreader *y, const struct ynode *v, void *data)
 {
+	struct vk_fakesys_expect **out = data;
 	struct vk_fakesys_expect *x = calloc(1, sizeof(*x));
 	int r;
 
 	if (!x)
-		return yr_oom(y);
+		return vk__yaml_oom(y);
 	vk_fakesys_expect_free(*out);
 	*out = x;
-	r = yr_walk_map(y, v, "expect",
-	                "resolver, doctor, argv, argv_syntax, argv_devices, validate, set, access, user, "
-	                "doctor_options, requires",
-	                expect_key, x);
+	r = vk__yaml_walk_map(y, v, "expect",
+	                      "resolver, doctor, argv, argv_syntax, argv_devices, validate, set, access, user, "
+	                      "doctor_options, requires",
+	                      expect_key, x);
 	if (r < 0)
 		return r;
 	if (x->has_argv && !x->has_validate)
-		return yr_fail(y, v, "expect", "'argv' is checked by 'validate: {findings: [...]}' or 'validate: {clean: true}'; add one");
+		return vk__yaml_fail(y, v, "expect", "'argv' is checked by 'validate: {findings: [...]}' or 'validate: {clean: true}'; add one");
 	if (x->argv && !x->argv_resolver && (x->argv_json || (x->has_argv_devices && !x->has_set && !x->n_access)))
-		return yr_fail(y, v, "expect", "'argv_syntax' and 'argv_devices' apply to 'argv: resolver' "
-		                               "(and argv_devices to set: and access:) only");
+		return vk__yaml_fail(y, v, "expect", "'argv_syntax' and 'argv_devices' apply to 'argv: resolver' "
+		                                     "(and argv_devices to set: and access:) only");
 	if (x->has_validate && !x->has_argv)
 		x->has_argv = x->argv_resolver = true;
 	if (x->set_fails && x->argv_resolver)
-		return yr_fail(y, v, "expect", "'argv: resolver' needs the set to open, but 'set:' expects it to fail; "
-		                               "give a literal argv or drop validate:");
+		return vk__yaml_fail(y, v, "expect", "'argv: resolver' needs the set to open, but 'set:' expects it to fail; "
+		                                     "give a literal argv or drop validate:");
 	return 0;
+}
+
+/* A failed load leaves nothing to free: the block a parse began goes too. */
+static int load_result(int r, struct vk_fakesys_expect **x)
+{
+	if (r < 0) {
+		vk_fakesys_expect_free(*x);
+		*x = NULL;
+	}
+	return r;
+}
+
+int runner_scenario_load(const char *path, struct vk_fakesys_scenario **s, struct vk_fakesys_expect **x,
+                         struct vk_error *err)
+{
+	const struct vk_scenario_section sec = {"expect", parse_expect, x};
+
+	*x = NULL;
+	return load_result(vk__scenario_load_sections(path, &sec, 1, s, err), x);
+}
+
+int runner_scenario_load_buffer(const char *name, const char *buf, size_t len, struct vk_fakesys_scenario **s,
+                                struct vk_fakesys_expect **x, struct vk_error *err)
+{
+	const struct vk_scenario_section sec = {"expect", parse_expect, x};
+
+	*x = NULL;
+	return load_result(vk__scenario_load_buffer_sections(name, buf, len, &sec, 1, s, err), x);
 }
