@@ -126,7 +126,7 @@ awk '/served by/ { on = 1; next } on && NF >= 7 && $0 !~ /^  \(/ { n = NF; name 
 # umockdev: start-up rows "  N  true  run  live  umock  ..." under "start-up:", and walk
 # rows "  <served by>  cold second warm  cold/b 2nd/b warm/b  entries" under "N devices: walk"
 u=$OUT/umockdev
-awk '/^start-up:/ { on = 1; next } on && /^$/ { exit } on && $1 ~ /^[0-9]+$/ { u = $5; if (u == ">") u = $5 " " $6; print $1 "|" $2 "|" $3 "|" $4 "|" u }' "$u" |
+awk '/^start-up:/ { on = 1; next } on && /^$/ { exit } on && $1 ~ /^[0-9]+$/ { u = $5; if (u == ">") u = "> " $6 " s"; print $1 "|" $2 "|" $3 "|" $4 "|" u }' "$u" |
 	while IFS='|' read -r nd tb ts tl tu; do
 		row "start-up, true under fakesys run, $nd dev (ms)" "$ts" "$tb" "$(ratio "$ts" "$tb")" "true alone"
 		row "start-up, true under fakesys run --live, $nd dev" "$tl" "$tb" "$(ratio "$tl" "$tb")" "true alone"
@@ -141,9 +141,9 @@ awk '/devices: walk of/ { nd = $1; on = 1; next } /^$/ { on = 0 } /^start-up:/ {
 		case $mode in
 		baseline*) bc=$c bs=$s bw=$w ;;
 		*)
-			row "walk $nd dev [$mode]: cold (ms)" "$c" "$bc" "$(ratio "$c" "$bc")" "materialized copy, first walk"
-			row "walk $nd dev [$mode]: second (ms)" "$s" "$bs" "$(ratio "$s" "$bs")" "materialized copy, second walk"
-			row "walk $nd dev [$mode]: warm (ms)" "$w" "$bw" "$(ratio "$w" "$bw")" "materialized copy, best of 3"
+			row "pci walk $nd dev [$mode]: cold (ms)" "$c" "$bc" "$(ratio "$c" "$bc")" "materialized copy, first walk"
+			row "pci walk $nd dev [$mode]: second (ms)" "$s" "$bs" "$(ratio "$s" "$bs")" "materialized copy, second walk"
+			row "pci walk $nd dev [$mode]: warm (ms)" "$w" "$bw" "$(ratio "$w" "$bw")" "materialized copy, best of 3"
 			;;
 		esac
 	done
