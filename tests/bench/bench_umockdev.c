@@ -346,7 +346,8 @@ static void startup(struct host *hs, int nh, const char *fakesys)
 int main(int argc, char **argv)
 {
 	char self[PATH_MAX], fakesys[PATH_MAX];
-	static const unsigned sizes[] = {1, 100, 1000};
+	unsigned sizes[3] = {1, 100, 1000};
+	size_t nsizes = 3;
 	struct host hs[3];
 	int nh = 0;
 
@@ -366,7 +367,11 @@ int main(int argc, char **argv)
 	printf("bench_umockdev: fakesys against umockdev-run's preload on the same generated host; test bed and "
 	       "copies in %s\n",
 	       getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-	for (size_t i = 0; i < 3; i++) {
+	if (argc > 1) { /* bench_umockdev N...: other sizes (up to three), walks at the last */
+		for (nsizes = 0; nsizes < 3 && (int)nsizes + 1 < argc; nsizes++)
+			sizes[nsizes] = (unsigned)strtoul(argv[nsizes + 1], NULL, 10);
+	}
+	for (size_t i = 0; i < nsizes; i++) {
 		if (host_make(&hs[nh], sizes[i]) < 0) {
 			host_free(&hs[nh]);
 			continue;
@@ -376,7 +381,7 @@ int main(int argc, char **argv)
 	/* start-up first: it learns whether umockdev-run starts in time */
 	startup(hs, nh, fakesys);
 	for (int i = 0; i < nh; i++)
-		if (hs[i].ndev >= 100)
+		if (hs[i].ndev >= 100 || (argc > 1 && i == nh - 1))
 			walks(&hs[i], self, fakesys);
 	for (int i = 0; i < nh; i++)
 		host_free(&hs[i]);
