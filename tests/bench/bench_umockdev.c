@@ -85,7 +85,7 @@ static int walker(const char *root, char **rels, int n)
 	return 0;
 }
 
-/* Seconds a program may take: umockdev-run's loader copies the rest of the
+/* Seconds umockdev-run may take: its loader copies the rest of the
  * recording for every line it parses (Testbed.record_parse_line() returns
  * data.substring(end_pos), src/umockdev.vala), so its start-up grows with
  * the square of the recording's size. */
@@ -95,17 +95,24 @@ static double limit_s(void)
 	return q && *q && strcmp(q, "0") ? 30 : 300;
 }
 
+/* The limit of @prog: limit_s() for umockdev-run; for the others only a
+ * guard against a hang (a walk over FUSE on a loaded machine takes long). */
+static double limit_of(const char *prog)
+{
+	return strcmp(prog, UMOCKDEV_RUN) ? 1200 : limit_s();
+}
+
 /*
  * Run @argv in a process group of its own with $TMPDIR set to @tmpdir (where
  * umockdev-run makes its test bed: a bed left by a killed run goes with the
  * host's directory); its stdout into @out.  The exit status, or -ETIMEDOUT
- * when it ran past limit_s() (then the group was killed), or -errno.
+ * when it ran past limit_of() (then the group was killed), or -errno.
  */
 static int run_limited(char *const argv[], const char *tmpdir, char *out, size_t outlen, double *secs)
 {
 	int p[2], st = 0;
 	size_t got = 0;
-	double t0 = now(), end = t0 + limit_s();
+	double t0 = now(), end = t0 + limit_of(argv[0]);
 
 	if (pipe2(p, O_CLOEXEC) < 0)
 		return -errno;
