@@ -4,7 +4,9 @@
 #   tests/bench/bench_all.sh [BUILD_DIR]        (default: build)
 # `cmake --build build --target bench` runs it.  Not a test: no pass/fail.
 # VK_BENCH_QUICK=0 for the long form (the serve-opens FUSE mode at 10,000
-# devices too: minutes more); the default quick form takes ~2 minutes on 2 CPUs.
+# devices too, and umockdev-run given 300 s instead of 30 to start: minutes
+# more); the default quick form takes ~8 minutes on 2 CPUs.  Afterwards no
+# fakesys mount of this run may be left (checked at the end).
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 SRC=$(cd "$here/../.." && pwd)
@@ -12,7 +14,7 @@ B=$(cd "${1:-$SRC/build}" && pwd) || exit 1
 export VK_SOURCE_DIR=$SRC VK_BINARY_DIR=$B
 export VK_BENCH_QUICK=${VK_BENCH_QUICK:-1}
 
-for b in bench_fakesys bench_run bench_resolver bench_validator bench_live bench_emul; do
+for b in bench_fakesys bench_run bench_umockdev bench_resolver bench_validator bench_live bench_emul; do
 	[ -x "$B/tests/bench/$b" ] || { echo "bench_all: $B/tests/bench/$b is not built" >&2; exit 1; }
 done
 [ -x "$B/fakesys/fakesys" ] || { echo "bench_all: $B/fakesys/fakesys is not built" >&2; exit 1; }
@@ -46,6 +48,9 @@ echo "bench_all: build $B, scratch ${TMPDIR:-/tmp} ($(stat -f -c %T "${TMPDIR:-/
 
 now() { date +%s.%N; }
 T0=$(now)
+# fakesys mounts under the scratch directory: none may be left at the end
+fakesys_mounts() { awk -v t="${TMPDIR:-/tmp}/" '$3 == "fuse.fakesys" && index($2, t) == 1 { print $2 }' /proc/mounts | sort; }
+MOUNTS0=$(fakesys_mounts)
 run() { # run NAME CMD...: output to $OUT/NAME (and the terminal), wall time to $OUT/NAME.time
 	local name=$1 t
 	shift
@@ -58,6 +63,7 @@ run() { # run NAME CMD...: output to $OUT/NAME (and the terminal), wall time to 
 
 run fakesys "$B/tests/bench/bench_fakesys"
 run run "$B/tests/bench/bench_run"
+run umockdev "$B/tests/bench/bench_umockdev"
 run resolver "$B/tests/bench/bench_resolver"
 run validator "$B/tests/bench/bench_validator"
 run live "$B/tests/bench/bench_live"
@@ -96,17 +102,25 @@ for n in 1000 10000; do
 	[ -n "$pb" ] || continue
 	pb1=$(awk '$1 == 1000 && $2 == "devices:" { print $4 }' "$f")
 	row "fakesys $n dev: parse+build (ms)" "$pb" "$pb1" "$(ratio "$pb" "$pb1")" "1,000 devices (linear: 10x at 10,000)"
-	read -r tfirst twarm < <(awk -v n="$n" '$1 == n && $2 == "devices:" { on = 1; next }
-		on && /materialize on tmpfs/ { for (i = 1; i <= NF; i++) { if ($i == "first") a = $(i + 1); if ($i == "warm") b = $(i + 1) } print a, b; exit }' "$f")
+	read -r tfirst tsecond twarm < <(awk -v n="$n" '$1 == n && $2 == "devices:" { on = 1; next }
+		on && /materialize on tmpfs/ { for (i = 1; i <= NF; i++) { if ($i == "first") a = $(i + 1); if ($i == "second") b = $(i + 1); if ($i == "warm") c = $(i + 1) } print a, b, c; exit }' "$f")
 	awk -v n="$n" '$1 == n && $2 == "devices:" { on = 1; next } on && /devices:/ { exit }
-		on && ($1 == "kernel" || $1 == "serve") { m = ($1 == "kernel") ? "open cache" : "serve opens"; print m "|" $(NF-5) "|" $(NF-4) "|" $(NF-3) "|" $(NF-2) }' "$f" |
-		while IFS='|' read -r mode mount rss cold warm; do
+		on && ($1 == "kernel" || $1 == "serve") { m = ($1 == "kernel") ? "open cache" : "serve opens"; print m "|" $(NF-7) "|" $(NF-6) "|" $(NF-5) "|" $(NF-4) "|" $(NF-3) }' "$f" |
+		while IFS='|' read -r mode mount rss cold second warm; do
 			row "fakesys $n dev [$mode]: mount (ms)" "$mount" "" "" "target < 1000 ms at 10,000"
 			row "fakesys $n dev [$mode]: daemon RSS (MiB)" "$rss" "" "" "target < 100 MiB at 10,000"
 			row "fakesys $n dev [$mode]: cold walk (ms)" "$cold" "$tfirst" "$(ratio "$cold" "$tfirst")" "first walk of the tree on tmpfs"
+			row "fakesys $n dev [$mode]: second walk (ms)" "$second" "$tsecond" "$(ratio "$second" "$tsecond")" "second walk on tmpfs"
 			row "fakesys $n dev [$mode]: warm walk (ms)" "$warm" "$twarm" "$(ratio "$warm" "$twarm")" "warm walk on tmpfs; target <= 2x"
 		done
 done
+# the round trip: "  one FUSE request (uncached fstatat)  US  Rx", "  fstatat on tmpfs (the baseline)  US  1.00x"
+read -r rtreq rtcached rttmp < <(awk '/^  one FUSE request/ { a = $(NF-1) } /^  cached fstatat on the mount/ { b = $(NF-1) }
+	/^  fstatat on tmpfs/ { c = $(NF-1) } END { print a, b, c }' "$f")
+if [ -n "${rttmp:-}" ]; then
+	row "FUSE: us per request (uncached fstatat)" "$rtreq" "$rttmp" "$(ratio "$rtreq" "$rttmp")" "fstatat on tmpfs, same names"
+	row "FUSE: us per cached fstatat (no request)" "$rtcached" "$rttmp" "$(ratio "$rtcached" "$rttmp")" "fstatat on tmpfs, same names"
+fi
 
 # run: rows "  <mode>  cold second warm  cold/b 2nd/b warm/b" under "served by"
 awk '/served by/ { on = 1; next } on && NF >= 7 && $0 !~ /^  \(/ { n = NF; name = ""; for (i = 1; i <= n - 6; i++) name = name (i > 1 ? " " : "") $i; print name "|" $(n-5) "|" $(n-4) "|" $(n-3) }' "$OUT/run" |
@@ -118,6 +132,31 @@ awk '/served by/ { on = 1; next } on && NF >= 7 && $0 !~ /^  \(/ { n = NF; name 
 			row "walk 1,000 dev [$mode]: warm (ms)" "$w" "$bw" "$(ratio "$w" "$bw")" "materialized copy, best of 3"
 		done
 	}
+
+# umockdev: start-up rows "  N  true  run  live  umock  ..." under "start-up:", and walk
+# rows "  <served by>  cold second warm  cold/b 2nd/b warm/b  entries" under "N devices: walk"
+u=$OUT/umockdev
+awk '/^start-up:/ { on = 1; next } on && /^$/ { exit } on && $1 ~ /^[0-9]+$/ { u = $5; if (u == ">") u = "> " $6 " s"; print $1 "|" $2 "|" $3 "|" $4 "|" u }' "$u" |
+	while IFS='|' read -r nd tb ts tl tu; do
+		row "start-up, true under fakesys run, $nd dev (ms)" "$ts" "$tb" "$(ratio "$ts" "$tb")" "true alone"
+		row "start-up, true under fakesys run --live, $nd dev" "$tl" "$tb" "$(ratio "$tl" "$tb")" "true alone"
+		case $tu in
+		">"*) row "start-up, true under umockdev-run, $nd dev (ms)" "$tu" "$tb" "-" "true alone (killed: too slow)" ;;
+		*) row "start-up, true under umockdev-run, $nd dev (ms)" "$tu" "$tb" "$(ratio "$tu" "$tb")" "true alone" ;;
+		esac
+	done
+awk '/devices: walk of/ { nd = $1; on = 1; next } /^$/ { on = 0 } /^start-up:/ { on = 0 }
+	on && NF >= 8 && $0 !~ /^  \(/ && $0 !~ /served by/ { n = NF; name = ""; for (i = 1; i <= n - 7; i++) name = name (i > 1 ? " " : "") $i; print nd "|" name "|" $(n-6) "|" $(n-5) "|" $(n-4) }' "$u" |
+	while IFS='|' read -r nd mode c s w; do
+		case $mode in
+		baseline*) bc=$c bs=$s bw=$w ;;
+		*)
+			row "pci walk $nd dev [$mode]: cold (ms)" "$c" "$bc" "$(ratio "$c" "$bc")" "materialized copy, first walk"
+			row "pci walk $nd dev [$mode]: second (ms)" "$s" "$bs" "$(ratio "$s" "$bs")" "materialized copy, second walk"
+			row "pci walk $nd dev [$mode]: warm (ms)" "$w" "$bw" "$(ratio "$w" "$bw")" "materialized copy, best of 3"
+			;;
+		esac
+	done
 
 # resolver: "openat2 1000 | facts sys | open sys"
 r=$OUT/resolver
@@ -132,6 +171,12 @@ for mode in openat2 walk; do
 		row "resolver [$mode] $col: syscalls/lookup 10,000" "$s10" "$s1" "$(ratio "$s10" "$s1")" "same at 1,000 devices; target 1.00x"
 	done
 done
+
+# resolver against libvirt's lookup (its VFIO-FD patch): syscalls per extra device, strace -f
+read -r lvl lvv < <(awk '/^  libvirt.s lookup/ { a = $NF } /^  vfio-resolve --open/ { b = $(NF-2) } END { print a, b }' "$r")
+if [ -n "${lvv:-}" ]; then
+	row "open: syscalls per extra device, vfio-resolve" "$lvv" "$lvl" "$(ratio "$lvv" "$lvl")" "libvirt's lookup+open (checks nothing)"
+fi
 
 # validator: "mean per command line: parse P us + rules R us = T us; worst W us"
 v=$OUT/validator
@@ -172,4 +217,16 @@ if [ -e "$OUT/ctest-scenario.time" ]; then
 	row "ctest -L scenario -j $(nproc), wall" "$(ms "$sc")" "$(ms "$sf")" "$(ratio "$sc" "$sf")" "fakesys test scenarios/ (one process)"
 fi
 echo "------------------------------------------------------------------------------------------------"
+# no mount of this run left behind: a fakesys mount below the scratch
+# directory ($TMPDIR, where every benchmark makes its mountpoints) that was
+# not there before (exact with the private tmpfs of root; in a shared /tmp,
+# another user's test may be named too)
+left=$(comm -13 <(echo "$MOUNTS0") <(fakesys_mounts))
+if [ -n "$left" ]; then
+	echo "bench_all: fakesys mounts left behind:" $left >&2
+	status=1
+else
+	echo "bench_all: no fakesys mount left under ${TMPDIR:-/tmp}"
+fi
 echo "bench_all: $(echo "$(now) $T0" | awk '{ printf "%.0f", $1 - $2 }') s in all"
+exit "${status:-0}"

@@ -6,9 +6,14 @@
  * 10,000 and 50,000 devices, each as a ratio to the same per-device figure at
  * 1,000 measured in the same run (1.00x is linear).  Then, at 1,000 and
  * 10,000 devices, the cost of a stat+readlink+read walk over the FUSE mount
- * (kernel open cache on and off) as a ratio to the same walk over a
- * materialized copy on tmpfs measured in the same run.  Not a test: no
- * pass/fail, the targets are printed beside the figures.
+ * (kernel open cache on and off; cold, second and warm) as a ratio to the
+ * same walk over a materialized copy on tmpfs measured in the same run; and
+ * on the first host of 1,000 devices or fewer the cost of one FUSE round
+ * trip: an fstatat() of a name the kernel has not looked up yet is one LOOKUP
+ * request (the reply carries the attributes; fs/fuse/dir.c
+ * fuse_lookup_name()), counted in the trace of a `fakesys mount -f -d` doing
+ * the same, beside an fstatat() of the same name once cached and on tmpfs.
+ * Not a test: no pass/fail, the targets are printed beside the figures.
  *   bench_fakesys            everything
  *   bench_fakesys scale      the scale table alone (~30 s on 2 CPUs)
  *   bench_fakesys N...       the walks at N devices
@@ -89,6 +94,223 @@ static int baseline_dir(char *dir, size_t len, bool *mounted)
 	return mkdtemp(dir) ? 0 : -1;
 }
 
+/* ---- the cost of one FUSE request --------------------------------------- */
+
+/* The device directories (paths below the tree) and their entries' names. */
+struct rt_dirs {
+	char **dir;
+	char ***names;
+	size_t *nnames, n;
+	unsigned long total;
+};
+
+static void rt_free(struct rt_dirs *d)
+{
+	for (size_t i = 0; i < d->n; i++) {
+		vk_names_free(d->names[i], d->nnames[i]);
+		free(d->dir[i]);
+	}
+	free(d->dir);
+	free(d->names);
+	free(d->nnames);
+}
+
+/* From the copy: sys/bus/pci/devices/<BDF> resolved to sys/devices/... */
+static int rt_collect(const char *copy, struct rt_dirs *d)
+{
+	char bus[600], link[PATH_MAX], full[PATH_MAX * 2];
+	size_t nb;
+
+	memset(d, 0, sizeof(*d));
+	snprintf(bus, sizeof(bus), "%s/sys/bus/pci/devices", copy);
+	char **bdfs = vk_dir_names(bus, &nb);
+	if (!bdfs)
+		return -1;
+	d->dir = calloc(nb, sizeof(*d->dir));
+	d->names = calloc(nb, sizeof(*d->names));
+	d->nnames = calloc(nb, sizeof(*d->nnames));
+	for (size_t i = 0; d->dir && d->names && d->nnames && i < nb; i++) {
+		snprintf(full, sizeof(full), "%s/%s", bus, bdfs[i]);
+		ssize_t k = readlink(full, link, sizeof(link) - 1);
+		const char *p = NULL;
+		if (k > 0) {
+			link[k] = '\0';
+			p = strstr(link, "devices/");
+		}
+		if (!p)
+			continue;
+		snprintf(full, sizeof(full), "%s/sys/%s", copy, p);
+		char **names = vk_dir_names(full, &d->nnames[d->n]);
+		if (!names)
+			continue;
+		d->names[d->n] = names;
+		d->total += d->nnames[d->n];
+		if (!(d->dir[d->n] = strdup(full + strlen(copy) + 1))) {
+			vk_names_free(names, d->nnames[d->n]);
+			continue;
+		}
+		d->n++;
+	}
+	vk_names_free(bdfs, nb);
+	return d->n ? 0 : -1;
+}
+
+/* fstatat() of every name below @root, each directory opened first (not
+ * timed); returns the seconds the fstatat() calls took. */
+static double rt_stats(const char *root, const struct rt_dirs *d, unsigned long *errors)
+{
+	char path[PATH_MAX * 2];
+	double t = 0;
+
+	for (size_t i = 0; i < d->n; i++) {
+		snprintf(path, sizeof(path), "%s/%s", root, d->dir[i]);
+		int dfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (dfd < 0) {
+			(*errors)++;
+			continue;
+		}
+		double t0 = now();
+		for (size_t k = 0; k < d->nnames[i]; k++) {
+			struct stat st;
+			if (fstatat(dfd, d->names[i][k], &st, AT_SYMLINK_NOFOLLOW) < 0)
+				(*errors)++;
+		}
+		t += now() - t0;
+		close(dfd);
+	}
+	return t;
+}
+
+/* Lines of @path holding "opcode: @op", or "opcode: " with @op NULL. */
+static long count_ops(const char *path, const char *op)
+{
+	char line[1024], pat[64];
+	long n = 0;
+	FILE *f = fopen(path, "re");
+
+	if (!f)
+		return -1;
+	snprintf(pat, sizeof(pat), "opcode: %s", op ? op : "");
+	while (fgets(line, sizeof(line), f))
+		n += strstr(line, pat) != NULL;
+	fclose(f);
+	return n;
+}
+
+/* `fakesys mount -f -d` in the background, stderr to @log; its PID, or -1. */
+static pid_t rt_debug_mount(const char *bin, const char *yaml, const char *mnt, const char *pidfile, const char *log)
+{
+	fflush(NULL);
+	pid_t pid = fork();
+	if (pid == 0) {
+		int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		if (fd < 0 || dup2(fd, 2) < 0)
+			_exit(127);
+		execl(bin, bin, "mount", "-f", "-d", "--pidfile", pidfile, yaml, mnt, (char *)NULL);
+		_exit(127);
+	}
+	for (double end = now() + 20; pid > 0 && access(pidfile, F_OK) < 0 && now() < end;)
+		usleep(5000);
+	if (pid > 0 && access(pidfile, F_OK) < 0) {
+		kill(pid, SIGTERM);
+		waitpid(pid, NULL, 0);
+		return -1;
+	}
+	return pid;
+}
+
+/* Unmount @mnt and wait for the foreground server @pid (20 s, then killed). */
+static void rt_debug_umount(const char *bin, const char *mnt, pid_t pid)
+{
+	char err[4096];
+	char *uargv[] = {(char *)bin, "umount", (char *)mnt, NULL};
+	int st;
+
+	if (vk_run(uargv, NULL, 0, err, sizeof(err)) != 0)
+		fprintf(stderr, "bench: umount %s: %s\n", mnt, err);
+	for (double end = now() + 20; waitpid(pid, &st, WNOHANG) == 0;) {
+		if (now() > end) {
+			kill(pid, SIGKILL);
+			waitpid(pid, &st, 0);
+			break;
+		}
+		usleep(5000);
+	}
+}
+
+/*
+ * The cost of one FUSE round trip: fstatat() of names not looked up yet on
+ * a fresh mount (kernel open cache mode, the default), against the same
+ * calls once the entries are cached and on the tmpfs copy.  The requests
+ * they cost are counted in a second mount's -d trace, doing the same.
+ */
+static void round_trip(const char *bin, const char *yaml, const char *copy, const char *tmp)
+{
+	char mnt[256], dmnt[256], pidfile[600], log[600], err[4096];
+	struct rt_dirs d;
+	unsigned long errs = 0;
+
+	if (rt_collect(copy, &d) < 0) {
+		fprintf(stderr, "bench: cannot list the devices of %s\n", copy);
+		return;
+	}
+	if (vk_mkdtemp(mnt, sizeof(mnt)) < 0)
+		goto out;
+	char *argv[] = {(char *)bin, "mount", (char *)yaml, mnt, NULL};
+	if (vk_run(argv, NULL, 0, err, sizeof(err)) != 0) {
+		fprintf(stderr, "bench: fakesys mount failed: %s\n", err);
+		rmdir(mnt);
+		goto out;
+	}
+	double cold = rt_stats(mnt, &d, &errs);
+	double cached = rt_stats(mnt, &d, &errs);
+	vk_umount(mnt);
+	double tmpfs = rt_stats(copy, &d, &errs);
+	double tmpfs2 = rt_stats(copy, &d, &errs);
+	tmpfs = tmpfs2 < tmpfs ? tmpfs2 : tmpfs;
+
+	/* the requests the same calls make, from a -d trace */
+	long lookups = -1, all = -1, cached_reqs = -1;
+	snprintf(pidfile, sizeof(pidfile), "%s/rt.pid", tmp);
+	snprintf(log, sizeof(log), "%s/rt.trace", tmp);
+	pid_t pid = vk_mkdtemp(dmnt, sizeof(dmnt)) == 0 ? rt_debug_mount(bin, yaml, dmnt, pidfile, log) : -1;
+	if (pid > 0) {
+		unsigned long e2 = 0;
+		char path[PATH_MAX * 2];
+		/* the directories first, as rt_stats() opens them outside its clock */
+		for (size_t i = 0; i < d.n; i++) {
+			snprintf(path, sizeof(path), "%s/%s", dmnt, d.dir[i]);
+			int dfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+			if (dfd >= 0)
+				close(dfd);
+		}
+		long l0 = count_ops(log, "LOOKUP"), a0 = count_ops(log, NULL);
+		rt_stats(dmnt, &d, &e2);
+		long l1 = count_ops(log, "LOOKUP"), a1 = count_ops(log, NULL);
+		rt_stats(dmnt, &d, &e2);
+		long a2 = count_ops(log, NULL);
+		lookups = l1 - l0;
+		all = a1 - a0;
+		cached_reqs = a2 - a1;
+		rt_debug_umount(bin, dmnt, pid);
+		unlink(log);
+	}
+	rmdir(dmnt);
+	/* a name looked up when its own directory was opened (a device below
+	 * another) costs no request: divide by the requests counted */
+	double n = (double)d.total, nreq = lookups > 0 ? (double)lookups : n;
+	printf("  FUSE round trip: fstatat() of %lu names in %zu device directories (%lu errors); a -d trace of the "
+	       "same: %ld requests (%ld LOOKUP), %ld once cached\n",
+	       d.total, d.n, errs, all, lookups, cached_reqs);
+	printf("  %-40s %10s %10s\n", "", "us", "/tmpfs");
+	printf("  %-40s %10.2f %9.2fx\n", "one FUSE request (uncached fstatat)", cold / nreq * 1e6,
+	       (cold / nreq) / (tmpfs / n));
+	printf("  %-40s %10.2f %9.2fx\n", "cached fstatat on the mount (no request)", cached / n * 1e6, cached / tmpfs);
+	printf("  %-40s %10.2f %9.2fx\n", "fstatat on tmpfs (the baseline)", tmpfs / n * 1e6, 1.0);
+out:
+	rt_free(&d);
+}
+
 static void bench_size(unsigned ndev)
 {
 	char tmp[256], yaml[512], base[256], copy[512], bin[PATH_MAX];
@@ -131,12 +353,13 @@ static void bench_size(unsigned ndev)
 	}
 	double mat = now() - t0;
 	double tmpfs_first = timed_walk(copy, &w);
+	double tmpfs_second = timed_walk(copy, &w);
 	double tmpfs_warm = warm_walk(copy, &w);
 	printf("  materialize on tmpfs %.1f ms; walk of %lu entries (%lu bytes read, %lu errors): "
-	       "first %.1f ms, warm %.1f ms\n",
-	       mat * 1e3, w.entries, w.bytes, w.errors, tmpfs_first * 1e3, tmpfs_warm * 1e3);
-	printf("  %-18s %9s %9s %10s %10s %9s %9s\n", "FUSE mode", "mount ms", "RSS MiB", "cold ms", "warm ms",
-	       "cold/tmp", "warm/tmp");
+	       "first %.1f ms, second %.1f ms, warm %.1f ms\n",
+	       mat * 1e3, w.entries, w.bytes, w.errors, tmpfs_first * 1e3, tmpfs_second * 1e3, tmpfs_warm * 1e3);
+	printf("  %-18s %9s %9s %10s %10s %10s %9s %9s %9s\n", "FUSE mode", "mount ms", "RSS MiB", "cold ms", "second",
+	       "warm ms", "cold/tmp", "2nd/tmp", "warm/tmp");
 
 	for (int mode = 0; mode < (quick() && ndev > 1000 ? 1 : 2); mode++) {
 		char mnt[256], pidfile[512], err[4096];
@@ -155,20 +378,26 @@ static void bench_size(unsigned ndev)
 		}
 		char pbuf[32];
 		pid_t pid = vk_read_file(pidfile, pbuf, sizeof(pbuf)) > 0 ? atoi(pbuf) : 0;
-		struct walk wc, ww;
+		struct walk wc, ws, ww;
 		double cold = timed_walk(mnt, &wc);
+		double second = timed_walk(mnt, &ws);
 		double warm = warm_walk(mnt, &ww);
 		long rss = pid > 0 ? rss_kb(pid) : -1;
 		if (wc.entries != w.entries || ww.errors != w.errors)
 			fprintf(stderr, "bench: walk differs from tmpfs: %lu entries / %lu errors\n", wc.entries,
 			        ww.errors);
-		printf("  %-18s %9.1f %9.1f %10.1f %10.1f %8.2fx %8.2fx\n",
+		printf("  %-18s %9.1f %9.1f %10.1f %10.1f %10.1f %8.2fx %8.2fx %8.2fx\n",
 		       mode ? "serve opens" : "kernel open cache", mnt_time * 1e3, (double)rss / 1024, cold * 1e3,
-		       warm * 1e3, cold / tmpfs_first, warm / tmpfs_warm);
+		       second * 1e3, warm * 1e3, cold / tmpfs_first, second / tmpfs_second, warm / tmpfs_warm);
 		char *uargv[] = {bin, "umount", mnt, NULL};
 		if (vk_run(uargv, NULL, 0, err, sizeof(err)) != 0)
 			fprintf(stderr, "bench: umount %s: %s\n", mnt, err);
 		rmdir(mnt);
+	}
+	static bool round_trip_done; /* once, on the first host of 1,000 devices or fewer */
+	if (ndev <= 1000 && !round_trip_done) {
+		round_trip(bin, yaml, copy, tmp);
+		round_trip_done = true;
 	}
 
 out_base:
