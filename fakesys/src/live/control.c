@@ -104,6 +104,11 @@ static int fs_rebuild(struct fs *fs, struct vk_error *err)
 	pthread_rwlock_wrlock(&fs->lock);
 	struct snap old = fs->cur;
 	fs->cur = s;
+	/* out of memory: the changed nodes cannot be told apart any more, so
+	 * none is cached again (every open goes around the caches) */
+	if (srv_mark_changed(fs, &iv) < 0 || iv.oom)
+		fs->live_nocache = true;
+	(void)srv_paged_reserve(fs, vk_vtree_max_ino(t)); /* no room: new files go around the cache */
 	pthread_rwlock_unlock(&fs->lock);
 	srv_snap_free(&old);
 	/* each rebuild frees a whole tree; hand the pages back instead of letting

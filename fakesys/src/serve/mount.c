@@ -83,6 +83,8 @@ static void fs_destroy(struct fs *fs)
 		free(fs->ovr[i].value);
 	}
 	free(fs->ovr);
+	free(fs->changed);
+	free(fs->paged);
 	free(fs->last_result);
 	while (fs->open_list)
 		srv_open_handle_free(fs, fs->open_list);
@@ -112,7 +114,7 @@ static int fs_init(struct fs *fs, struct vtree *t, const struct vk_fakesys_mount
 	fs->live = o->serve_opens || o->log || (o->model && (o->model->n_faults || o->model->n_steps));
 	fs->log_lookups = o->log && o->log_lookups;
 	clock_gettime(CLOCK_REALTIME, &fs->mounted);
-	if (srv_snap_make(&fs->cur, t, false) < 0)
+	if (srv_snap_make(&fs->cur, t, false) < 0 || srv_paged_reserve(fs, vk_vtree_max_ino(t)) < 0)
 		return vk_error_set(err, ENOMEM, "mount: out of memory");
 	for (size_t i = 0; o->model && i < o->model->n_faults; i++)
 		if (fault_table_add(&fs->faults, &o->model->faults[i]) < 0)

@@ -95,6 +95,34 @@ struct fs {
 	 * config space); a link may report st_size 0 as kernfs's do. */
 	bool per_reader;
 	bool links_size_zero;
+	/* Live mode: the kernel keeps link targets in its page cache
+	 * (FUSE_CAP_CACHE_SYMLINKS), invalidated when they change. */
+	bool cache_links;
+	/*
+	 * Nodes whose content or listing has changed since the mount, a bit
+	 * by inode (inodes are never reused), written under the tree lock for
+	 * writing.  Their opens stay out of the kernel's page and readdir
+	 * caches from then on: an open taken before the change reads its own
+	 * snapshot and may refill the cache with the old bytes after the
+	 * invalidation; only opens that go around the cache are sure to see
+	 * what is current (see op_open()).
+	 */
+	uint8_t *changed;
+	size_t changed_bytes;
+	bool live_nocache; /* @changed could not be kept: every node counts as changed */
+	/*
+	 * Files opened through the page cache, a bit by inode (set under the
+	 * read lock with an atomic OR; room for every inode is made under the
+	 * write lock, srv_paged_reserve()).  From their first such open they
+	 * report their content's length as st_size, which the kernel's first
+	 * short read would make their i_size anyway (fuse_short_read()); a
+	 * getattr answering the kernfs size again would set i_size back above
+	 * the cached page's bytes, and a read racing with it returns the
+	 * page's zero fill (fs/fuse/file.c fuse_read_update_size() keeps the
+	 * newer attributes).
+	 */
+	uint8_t *paged;
+	size_t paged_bytes;
 	/* Delayed requests wait on delay_cond until their deadline, a "fault
 	 * clear" (delay_gen changes), or for good (delays_off): serve/delay.c. */
 	pthread_mutex_t delay_mu;
@@ -133,6 +161,13 @@ int srv_snap_make(struct snap *s, struct vtree *t, bool owned);
 void srv_open_handle_free(struct fs *fs, struct open_handle *h);
 /* The node of @ino in the current tree, or NULL; call with fs->lock held. */
 struct vk_vt_node *srv_node_of(struct fs *fs, fuse_ino_t ino);
+/* Has node @ino changed since the mount (struct fs.changed)?  Call with fs->lock held. */
+bool srv_node_changed(struct fs *fs, uint64_t ino);
+/* Make room in fs->paged for inodes up to @max_ino; call with fs->lock held
+ * for writing (or before serving).  0 or -ENOMEM. */
+int srv_paged_reserve(struct fs *fs, uint64_t max_ino);
+/* Mark the nodes @iv says changed; call with fs->lock held for writing.  0 or -ENOMEM. */
+int srv_mark_changed(struct fs *fs, const struct invals *iv);
 /* A stand-in device node (dev/...): opened read-write like the real one. */
 bool srv_is_standin(const struct vk_vt_node *n);
 
