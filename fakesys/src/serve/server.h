@@ -110,6 +110,9 @@ struct fs {
 	uint8_t *changed;
 	size_t changed_bytes;
 	bool live_nocache; /* @changed could not be kept: every node counts as changed */
+	/* Bytes the in-place updates added to the tree's arena since it was
+	 * built (replaced contents stay there until the next rebuild). */
+	size_t inplace_bytes;
 	/*
 	 * Files opened through the page cache, a bit by inode (set under the
 	 * read lock with an atomic OR; room for every inode is made under the
@@ -201,6 +204,12 @@ bool srv_open_writable(struct fs *fs, const struct vk_vt_node *n);
 long srv_live_write(struct fs *fs, fuse_ino_t ino, const char *buf, size_t size, struct vk_error *err);
 int srv_ctl_write(struct fs *fs, struct ctl_fh *h, const char *buf, size_t size);
 void srv_run_step(struct fs *fs, char *cmds);
+
+/* live/inplace.c: a write's change made in place (see there) */
+struct vk_host_model *live_submodel(const struct vk_host_model *m, const struct vk_pci_addr *seed);
+void live_submodel_free(struct vk_host_model *s);
+int live_apply_diff(struct vtree *live, struct vtree *before, struct vtree *after, bool apply, struct invals *iv);
+bool live_trees_equal(struct vtree *a, struct vtree *b, char *where, size_t len);
 
 /* serve/mount.c */
 void srv_notifier_stop(struct fs *fs);
