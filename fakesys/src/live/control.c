@@ -170,27 +170,32 @@ static int fs_update_in_place(struct fs *fs, struct vtree *before, const struct 
 		return -EAGAIN;
 	struct vtree *after = small_tree(fs->model, seed);
 	/* checked first, with the tree unchanged (only model_mu's holder changes it) */
-	int r = after ? live_apply_diff(fs->cur.t, before, after, false, NULL) : -EAGAIN;
-	if (r == 0) {
-		size_t bytes = vk_vtree_bytes(fs->cur.t);
+	int r = after ? live_apply_diff(fs->cur.t, before, after, false, NULL, NULL) : -EAGAIN;
+	uint64_t max = vk_vtree_max_ino(fs->cur.t);
+	/* the link counts of the nodes it may add: at most the small tree's */
+	if (r == 0 && srv_snap_reserve(&fs->cur, max + vk_vtree_size(after)) < 0)
+		r = -EAGAIN;
+	bool applied = r == 0;
+	if (applied) {
 		pthread_rwlock_wrlock(&fs->lock);
-		r = live_apply_diff(fs->cur.t, before, after, true, &iv);
+		r = live_apply_diff(fs->cur.t, before, after, true, &iv, &fs->inplace_bytes);
+		srv_snap_refresh(&fs->cur, max, &iv);
 		if (srv_mark_changed(fs, &iv) < 0 || iv.oom)
 			fs->live_nocache = true;
 		pthread_rwlock_unlock(&fs->lock);
-		fs->inplace_bytes += vk_vtree_bytes(fs->cur.t) - bytes;
+		/* a fault's pattern may name a node that came or went */
+		pthread_rwlock_rdlock(&fs->lock);
+		fault_table_expand(&fs->faults, srv_expand_pattern, fs->cur.t);
+		pthread_rwlock_unlock(&fs->lock);
 	}
 	vk_vtree_free(after);
-	if (r < 0) { /* a partial change (out of memory) is undone by the rebuild */
-		for (size_t i = 0; i < iv.n; i++)
-			free(iv.v[i].name);
-		free(iv.v);
-		return -EAGAIN;
-	}
-	if (iv.oom)
+	/* what changed is told to the kernel even when a failure (out of
+	 * memory) stopped the change half-way, since the rebuild that follows
+	 * then starts from the half-changed tree */
+	if (applied && iv.oom)
 		srv_invalidate_matching(fs, "*");
 	srv_invals_send(fs, &iv);
-	return 0;
+	return r < 0 ? -EAGAIN : 0;
 }
 
 /* The device a write of kind @k names (its directory @arg, or the address
@@ -282,9 +287,11 @@ static long live_write_locked(struct fs *fs, fuse_ino_t ino, const char *data, s
 		break;
 	}
 	if (r == 0 && fs_update_in_place(fs, before, &seed) == 0) {
-		if (getenv("FAKESYS_LIVE_CHECK") && (r = check_in_place(fs, err)) < 0)
+		if (getenv("FAKESYS_LIVE_CHECK") && (r = check_in_place(fs, err)) < 0 && fprintf(stderr, "fakesys: %s\n", err->msg))
 			fs_rebuild(fs, &(struct vk_error){0}); /* the tree a rebuild gives, and the error */
 	} else if (r == 0) {
+		if (getenv("FAKESYS_LIVE_CHECK") && live_refused_at[0])
+			fprintf(stderr, "fakesys: FAKESYS_LIVE_CHECK: rebuilt: /%s differs\n", live_refused_at);
 		r = fs_rebuild(fs, err);
 	}
 	return r < 0 ? r : (long)size;

@@ -17,6 +17,8 @@
  * (tests/fakesys/test_fuse_live_cache.c).
  */
 #include <errno.h>
+#include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -160,57 +162,340 @@ static bool same_content(const struct vk_vt_node *a, const struct vk_vt_node *b)
 	}
 }
 
+static bool same_tree(const struct vk_vt_node *a, const struct vk_vt_node *b, char *where, size_t len);
+
+/* Why the last change could not be made in place: the path of the node
+ * whose check failed (FAKESYS_LIVE_CHECK prints it). */
+__thread char live_refused_at[PATH_MAX];
+
+static int refuse(const struct vk_vt_node *dir, const char *name)
+{
+	int len = vk_vtree_path(dir, live_refused_at, sizeof(live_refused_at));
+	if (len >= 0)
+		snprintf(live_refused_at + len, sizeof(live_refused_at) - (size_t)len, "/%s", name);
+	return -EAGAIN;
+}
+
+/* Is the served @z what @x (a "before" node) says, below it too? */
+static bool served_as(const struct vk_vt_node *z, const struct vk_vt_node *x)
+{
+	char where[8];
+	return z && same_tree(x, z, where, sizeof(where));
+}
+
+/* The line of @s (of @len bytes) that starts at @p: its length, '\n' included. */
+static size_t line_len(const uint8_t *s, size_t len, size_t p)
+{
+	const uint8_t *e = memchr(s + p, '\n', len - p);
+	return e ? (size_t)(e - s) - p + 1 : len - p;
+}
+
+/* Where @needle (@n bytes) is in @hay, when it is there exactly once, else -1. */
+static long find_once(const uint8_t *hay, size_t len, const uint8_t *needle, size_t n)
+{
+	const uint8_t *p = memmem(hay, len, needle, n);
+	if (!p || (p == hay ? false : p[-1] != '\n'))
+		return -1; /* not there, or not at the start of a line */
+	if (memmem(p + 1, len - (size_t)(p - hay) - 1, needle, n))
+		return -1;
+	return p - hay;
+}
+
+/*
+ * A file listing every device, a line each (proc/bus/pci/devices): the small
+ * trees have only their devices' lines, the served file every device's.
+ * When @x and @y (before, after) have the same number of lines, and each line
+ * that changed is in @z exactly once, the new content is @z with those lines
+ * replaced: into *@out (malloc'd), its length returned; -1 otherwise.
+ */
+static long splice_lines(const struct vk_vt_node *x, const struct vk_vt_node *y, const struct vk_vt_node *z,
+                         uint8_t **out)
+{
+	const uint8_t *xs = x->u.file.data, *ys = y->u.file.data;
+	size_t xl = x->u.file.len, yl = y->u.file.len, cap = z->u.file.len + yl + 1, len = z->u.file.len;
+	uint8_t *buf = malloc(cap);
+
+	if (!buf)
+		return -1;
+	memcpy(buf, z->u.file.data, len);
+	size_t px = 0, py = 0;
+	while (px < xl && py < yl) {
+		size_t lx = line_len(xs, xl, px), ly = line_len(ys, yl, py);
+		if (lx != ly || memcmp(xs + px, ys + py, lx)) {
+			long at = find_once(buf, len, xs + px, lx);
+			if (at < 0 || len - lx + ly > cap)
+				goto no;
+			memmove(buf + at + ly, buf + at + lx, len - (size_t)at - lx);
+			memcpy(buf + at, ys + py, ly);
+			len = len - lx + ly;
+		}
+		px += lx;
+		py += ly;
+	}
+	if (px < xl || py < yl)
+		goto no; /* a line came or went: where it goes is not known here */
+	*out = buf;
+	return (long)len;
+no:
+	free(buf);
+	return -1;
+}
+
+/* ---- proc/interrupts: one line per bound device, numbered in order ---- */
+
+struct irq_line {
+	const char *bdf;  /* after "PCI-MSI-": 12 characters */
+	const char *rest; /* after the number's ':' */
+	size_t len;       /* of @rest, '\n' included */
+};
+
+#define IRQ_TAG "PCI-MSI-"
+#define BDF_LEN 12 /* DDDD:BB:SS.F */
+
+/* The device lines of proc/interrupts content @s; the lines before the first
+ * in *@head.  NULL when out of memory or not that file's shape. */
+static struct irq_line *irq_lines(const uint8_t *s, size_t len, size_t *n, size_t *head, unsigned long *first)
+{
+	struct irq_line *v = malloc((len / 16 + 1) * sizeof(*v));
+	size_t k = 0;
+
+	*head = len;
+	*first = 0;
+	for (size_t p = 0; v && p < len;) {
+		size_t l = line_len(s, len, p);
+		const char *line = (const char *)s + p, *tag = memmem(line, l, IRQ_TAG, strlen(IRQ_TAG));
+		const char *colon = memchr(line, ':', l);
+		if (tag && colon && (size_t)(tag - line) + strlen(IRQ_TAG) + BDF_LEN <= l) {
+			if (!k) {
+				*head = p;
+				*first = strtoul(line, NULL, 10);
+			}
+			v[k++] = (struct irq_line){tag + strlen(IRQ_TAG), colon + 1, l - (size_t)(colon + 1 - line)};
+		} else if (k) {
+			free(v);
+			return NULL; /* something after the device lines */
+		}
+		p += l;
+	}
+	*n = k;
+	return v;
+}
+
+static const struct irq_line *irq_find(const struct irq_line *v, size_t n, const char *bdf)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!memcmp(v[i].bdf, bdf, BDF_LEN))
+			return &v[i];
+	return NULL;
+}
+
+static bool irq_same(const struct irq_line *a, const struct irq_line *b)
+{
+	return a->len == b->len && !memcmp(a->rest, b->rest, a->len);
+}
+
+/*
+ * proc/interrupts (fakesys/src/tree/proc_files.c interrupts()): after the
+ * header, a line per device with a driver, in address order, numbered one
+ * after the other.  A bind or unbind adds or takes away a line and numbers
+ * the lines after it again.  From @x and @y (before, after: their devices'
+ * lines alone), the served @z becomes: the lines @x has and @y has not
+ * taken out, the lines @y has and @x has not put in their place, changed
+ * lines replaced, every line numbered again.  Each line taken out or
+ * replaced must be served as @x has it.  Into *@out (malloc'd), its length
+ * returned; -1 otherwise.
+ */
+static long splice_interrupts(const struct vk_vt_node *x, const struct vk_vt_node *y, const struct vk_vt_node *z,
+                              uint8_t **out)
+{
+	size_t nx, ny, nz, hx, hy, hz;
+	unsigned long fx, fy, fz;
+	_cleanup_free_ struct irq_line *vx = irq_lines(x->u.file.data, x->u.file.len, &nx, &hx, &fx);
+	_cleanup_free_ struct irq_line *vy = irq_lines(y->u.file.data, y->u.file.len, &ny, &hy, &fy);
+	_cleanup_free_ struct irq_line *vz = irq_lines(z->u.file.data, z->u.file.len, &nz, &hz, &fz);
+
+	/* the same header (CPUs, the timer) in all three */
+	if (!vx || !vy || !vz || hx != hy || hx != hz || memcmp(x->u.file.data, z->u.file.data, hx) ||
+	    memcmp(x->u.file.data, y->u.file.data, hx))
+		return -1;
+	for (size_t i = 0; i < nx; i++) { /* what goes or changes is served as before */
+		const struct irq_line *b = irq_find(vy, ny, vx[i].bdf), *s = irq_find(vz, nz, vx[i].bdf);
+		if ((!b || !irq_same(b, &vx[i])) && (!s || !irq_same(s, &vx[i])))
+			return -1;
+	}
+	for (size_t i = 0; i < ny; i++) /* what comes is not served yet */
+		if (!irq_find(vx, nx, vy[i].bdf) && irq_find(vz, nz, vy[i].bdf))
+			return -1;
+	unsigned long irq = nz ? fz : nx ? fx : fy;
+	size_t cap = z->u.file.len + y->u.file.len + (nz + ny) * 24 + 1, len = hz;
+	uint8_t *buf = malloc(cap);
+	if (!buf)
+		return -1;
+	memcpy(buf, z->u.file.data, hz);
+	size_t iz = 0, iy = 0;
+	for (;;) {
+		/* the next line in address order: a served one (unless it went or
+		 * changed) or one that came */
+		const struct irq_line *s = iz < nz ? &vz[iz] : NULL, *c = NULL;
+		while (iy < ny && irq_find(vx, nx, vy[iy].bdf) && irq_same(irq_find(vx, nx, vy[iy].bdf), &vy[iy]))
+			iy++; /* unchanged: served already */
+		if (iy < ny)
+			c = &vy[iy];
+		if (!s && !c)
+			break;
+		const struct irq_line *take;
+		if (s && (!c || memcmp(s->bdf, c->bdf, BDF_LEN) < 0)) {
+			take = s;
+			iz++;
+			if (irq_find(vx, nx, s->bdf)) {
+				const struct irq_line *b = irq_find(vy, ny, s->bdf);
+				if (!b || !irq_same(b, irq_find(vx, nx, s->bdf)))
+					continue; /* went, or changed: its new self comes from @y */
+			}
+		} else {
+			take = c;
+			iy++;
+			if (s && !memcmp(s->bdf, c->bdf, BDF_LEN))
+				iz++; /* the served line it replaces */
+		}
+		int w = snprintf((char *)buf + len, cap - len, "%3lu:", irq++);
+		if (w < 0 || (size_t)w + take->len >= cap - len) {
+			free(buf);
+			return -1;
+		}
+		len += (size_t)w;
+		memcpy(buf + len, take->rest, take->len);
+		len += take->len;
+	}
+	*out = buf;
+	return (long)len;
+}
+
 /*
  * Walk @a (before) and @b (after), the same directory of the two small trees,
- * and @l, the served one.  Every node that differs must be a file or a mode
- * (not a name added or removed, not a link retargeted) whose served self
- * equals @a's; with @apply set, it takes @b's content and mode, and the
- * kernel's copy is noted for invalidation in @iv.  0, or -EAGAIN for a
- * change not made here (nothing applied when checking).
+ * and @l, the served one.  Every name that went away must be served as @a has
+ * it (and everything below it); every name that came must not be served yet;
+ * every node that changed must be served as @a has it.  With @apply set, the
+ * served tree becomes what @b says and the kernel's copies are noted for
+ * invalidation in @iv (entries for names, inodes for contents and listings).
+ * 0, or -EAGAIN when a check fails (nothing is applied while checking).
  */
-static int diff_dir(struct vtree *t, const struct vk_vt_node *a, const struct vk_vt_node *b, struct vk_vt_node *l,
-                    bool apply, struct invals *iv)
+struct diff {
+	struct vtree *t; /* the served tree */
+	bool apply;
+	struct invals *iv;
+	size_t garbage; /* bytes of the arena the change leaves unused */
+};
+
+/* What taking @n out of the tree leaves in its arena (about). */
+static size_t node_bytes(const struct vk_vt_node *n)
 {
-	if (a->u.dir.n != b->u.dir.n)
-		return -EAGAIN;
-	for (uint32_t i = 0; i < a->u.dir.n; i++) {
-		const struct vk_vt_node *x = a->u.dir.kids[i], *y = b->u.dir.kids[i];
-		if (strcmp(x->name, y->name) || x->type != y->type)
-			return -EAGAIN; /* a name came or went */
-		bool attrs = same_attrs(x, y), content = same_content(x, y);
-		if (attrs && content && x->type != VK_VT_DIR)
-			continue;
+	size_t b = sizeof(*n) + sizeof(n) + strlen(n->name) + 1;
+
+	if (n->type == VK_VT_FILE)
+		b += n->u.file.len;
+	else if (n->type == VK_VT_LINK)
+		b += strlen(n->u.link.target) + 1;
+	for (uint32_t i = 0; n->type == VK_VT_DIR && i < n->u.dir.n; i++)
+		b += node_bytes(n->u.dir.kids[i]);
+	return b;
+}
+
+static int diff_dir(struct diff *d, const struct vk_vt_node *a, const struct vk_vt_node *b, struct vk_vt_node *l)
+{
+	struct vtree *t = d->t;
+	bool apply = d->apply;
+	struct invals *iv = d->iv;
+
+	bool listing = false;
+
+	for (uint32_t i = 0; i < a->u.dir.n; i++) { /* gone, or changed */
+		const struct vk_vt_node *x = a->u.dir.kids[i], *y = vk_vtree_child(b, x->name);
 		struct vk_vt_node *z = vk_vtree_child(l, x->name);
-		if (!z || !same_attrs(x, z) || !same_content(x, z))
-			return -EAGAIN; /* served differently: it depends on more than these devices */
+		if (!y || y->type != x->type) {
+			if (!served_as(z, x))
+				return refuse(l, x->name); /* served differently: it depends on more than these devices */
+			if (apply) {
+				srv_on_change(iv, VK_VT_REMOVED, l->ino, z->name, z->ino);
+				d->garbage += node_bytes(z);
+				vk_vtree_unlink(t, z);
+			}
+			listing = true;
+			continue;
+		}
+		bool attrs = same_attrs(x, y), content = same_content(x, y);
+		char where[8];
+		/* nothing changed below: no need to look at the served tree (whose
+		 * wide directories cost a search per name) */
+		if (attrs && content && (x->type != VK_VT_DIR || same_tree(x, y, where, sizeof(where))))
+			continue;
+		_cleanup_free_ uint8_t *spliced = NULL;
+		long n = -1;
+		bool irqs = !strcmp(x->name, "interrupts") && !strcmp(l->name, "proc") && l->parent->parent == l->parent;
+		if (z && x->type == VK_VT_FILE && attrs && !content && same_attrs(x, z) &&
+		    (irqs ? (n = splice_interrupts(x, y, z, &spliced)) < 0
+		          : !same_content(x, z) && (n = splice_lines(x, y, z, &spliced)) < 0))
+			return refuse(l, x->name);
+		if (!z || !same_attrs(x, z) || (n < 0 && !same_content(x, z)))
+			return refuse(l, x->name);
 		if (x->type == VK_VT_DIR) {
-			int r = diff_dir(t, x, y, z, apply, iv);
+			int r = diff_dir(d, x, y, z);
 			if (r < 0)
 				return r;
 			if (attrs)
 				continue;
 		}
-		if (x->type == VK_VT_LINK && !content)
-			return -EAGAIN;
 		if (!apply)
 			continue;
-		if (!content && vk_vtree_set_file(t, z, y->u.file.data, y->u.file.len) < 0)
-			return -ENOMEM;
+		int r = 0;
+		/* a whole host's list: outside the arena, freed when it changes again */
+		if (n >= 0)
+			r = vk_vtree_set_file_owned(t, z, TAKE_PTR(spliced), (size_t)n);
+		else if (!content && x->type == VK_VT_FILE)
+			r = vk_vtree_set_file(t, z, y->u.file.data, y->u.file.len), d->garbage += z->u.file.len;
+		else if (!content)
+			r = vk_vtree_set_link(t, z, y->u.link.target), d->garbage += strlen(x->u.link.target) + 1;
+		if (r < 0)
+			return r;
 		z->mode = y->mode;
 		z->uid = y->uid;
 		z->gid = y->gid;
+		z->kern = y->kern;
 		srv_on_change(iv, VK_VT_CHANGED, l->ino, z->name, z->ino);
 	}
+	for (uint32_t i = 0; i < b->u.dir.n; i++) { /* new */
+		const struct vk_vt_node *y = b->u.dir.kids[i], *x = vk_vtree_child(a, y->name);
+		if (x && x->type == y->type)
+			continue;
+		/* a name @a has with another type was checked (and taken out) above */
+		if (!x && vk_vtree_child(l, y->name))
+			return refuse(l, y->name);
+		listing = true;
+		if (!apply)
+			continue;
+		struct vk_vt_node *g = vk_vtree_graft(t, l, y);
+		if (!g)
+			return -ENOMEM;
+		srv_on_change(iv, VK_VT_ADDED, l->ino, g->name, g->ino);
+	}
+	if (listing && apply)
+		srv_on_change(iv, VK_VT_CHANGED, l->parent->ino, l->name, l->ino);
 	return 0;
 }
 
-int live_apply_diff(struct vtree *live, struct vtree *before, struct vtree *after, bool apply, struct invals *iv)
+int live_apply_diff(struct vtree *live, struct vtree *before, struct vtree *after, bool apply, struct invals *iv,
+                    size_t *garbage)
 {
 	const struct vk_vt_node *a = vk_vtree_root(before), *b = vk_vtree_root(after);
+	struct diff d = {.t = live, .apply = apply, .iv = iv};
 
+	live_refused_at[0] = '\0';
 	if (!same_attrs(a, b))
-		return -EAGAIN;
-	return diff_dir(live, a, b, vk_vtree_root(live), apply, iv);
+		return refuse(vk_vtree_root(live), "");
+	int r = diff_dir(&d, a, b, vk_vtree_root(live));
+	if (garbage)
+		*garbage += d.garbage;
+	return r;
 }
 
 /* ---- the consistency check (FAKESYS_LIVE_CHECK) --------------------------- */

@@ -79,7 +79,45 @@ int srv_snap_make(struct snap *s, struct vtree *t, bool owned)
 	}
 	s->t = t;
 	s->owned = owned;
+	s->cap = max ? max : 1;
 	return 0;
+}
+
+static uint32_t dir_nlink(const struct vk_vt_node *n)
+{
+	uint32_t k = 2;
+
+	for (uint32_t i = 0; i < n->u.dir.n; i++)
+		k += n->u.dir.kids[i]->type == VK_VT_DIR;
+	return k;
+}
+
+int srv_snap_reserve(struct snap *s, uint64_t max)
+{
+	if (max <= s->cap)
+		return 0;
+	max += max / 16; /* room for the next changes too: not a copy per write */
+	uint32_t *v = realloc(s->nlink, max * sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	s->nlink = v;
+	s->cap = max;
+	return 0;
+}
+
+void srv_snap_refresh(struct snap *s, uint64_t old_max, const struct invals *iv)
+{
+	uint64_t max = vk_vtree_max_ino(s->t);
+
+	for (uint64_t ino = old_max + 1; ino <= max && ino <= s->cap; ino++) {
+		const struct vk_vt_node *n = vk_vtree_by_ino(s->t, ino);
+		s->nlink[ino - 1] = n && n->type == VK_VT_DIR ? dir_nlink(n) : 1;
+	}
+	for (size_t i = 0; i < iv->n; i++) {
+		const struct vk_vt_node *n = iv->v[i].name ? NULL : vk_vtree_by_ino(s->t, iv->v[i].ino);
+		if (n && n->type == VK_VT_DIR && n->ino <= s->cap)
+			s->nlink[n->ino - 1] = dir_nlink(n);
+	}
 }
 
 /* ---- requests --------------------------------------------------------- */

@@ -16,6 +16,7 @@
 #define FUSE_USE_VERSION 312
 #include <fuse_lowlevel.h>
 
+#include <limits.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdatomic.h>
@@ -40,6 +41,7 @@
 struct snap {
 	struct vtree *t;
 	uint32_t *nlink; /* by inode - 1: 2 + subdirectories for a directory, else 1 */
+	uint64_t cap;    /* entries of @nlink */
 	bool owned;      /* freed by the server (trees it built) */
 };
 
@@ -110,8 +112,8 @@ struct fs {
 	uint8_t *changed;
 	size_t changed_bytes;
 	bool live_nocache; /* @changed could not be kept: every node counts as changed */
-	/* Bytes the in-place updates added to the tree's arena since it was
-	 * built (replaced contents stay there until the next rebuild). */
+	/* Bytes of the tree's arena the in-place updates left unused since it
+	 * was built (replaced contents, nodes taken out): a rebuild hands them back. */
 	size_t inplace_bytes;
 	/*
 	 * Files opened through the page cache, a bit by inode (set under the
@@ -162,6 +164,11 @@ struct invals {
 void srv_snap_free(struct snap *s);
 int srv_snap_make(struct snap *s, struct vtree *t, bool owned);
 void srv_open_handle_free(struct fs *fs, struct open_handle *h);
+/* Room in @s for @max inodes (before a change in place adds nodes).  0 or -ENOMEM. */
+int srv_snap_reserve(struct snap *s, uint64_t max);
+/* The link counts of the inodes above @old_max and of the directories @iv
+ * names, after a change in place (within the room reserved). */
+void srv_snap_refresh(struct snap *s, uint64_t old_max, const struct invals *iv);
 /* The node of @ino in the current tree, or NULL; call with fs->lock held. */
 struct vk_vt_node *srv_node_of(struct fs *fs, fuse_ino_t ino);
 /* Has node @ino changed since the mount (struct fs.changed)?  Call with fs->lock held. */
@@ -208,8 +215,10 @@ void srv_run_step(struct fs *fs, char *cmds);
 /* live/inplace.c: a write's change made in place (see there) */
 struct vk_host_model *live_submodel(const struct vk_host_model *m, const struct vk_pci_addr *seed);
 void live_submodel_free(struct vk_host_model *s);
-int live_apply_diff(struct vtree *live, struct vtree *before, struct vtree *after, bool apply, struct invals *iv);
+int live_apply_diff(struct vtree *live, struct vtree *before, struct vtree *after, bool apply, struct invals *iv,
+                    size_t *garbage);
 bool live_trees_equal(struct vtree *a, struct vtree *b, char *where, size_t len);
+extern __thread char live_refused_at[PATH_MAX];
 
 /* serve/mount.c */
 void srv_notifier_stop(struct fs *fs);
