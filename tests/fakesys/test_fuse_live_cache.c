@@ -265,3 +265,112 @@ Test(fuse_live_cache, memory_stays_flat_over_10000_writes)
 	cr_assert_lt(rss[1] - rss[0], 8192, "RSS %ld KiB after 1,000 writes, %ld KiB after 10,000", rss[0], rss[1]);
 #endif
 }
+
+/* ---- the tree changed in place is the tree a rebuild gives --------------- */
+
+/* The devices of the mount now (sys/bus/pci/devices), into @v. */
+static size_t devices_now(char v[][16], size_t max)
+{
+	size_t n = 0;
+	DIR *d = opendir(P(mnt, "sys/bus/pci/devices"));
+	cr_assert_not_null(d);
+	for (struct dirent *e; (e = readdir(d));)
+		if (e->d_name[0] != '.' && n < max)
+			snprintf(v[n++], 16, "%.15s", e->d_name);
+	closedir(d);
+	return n;
+}
+
+/* Lines of @log that contain @what. */
+static unsigned log_lines(const char *log, const char *what)
+{
+	static char buf[1 << 20];
+	unsigned n = 0;
+
+	buf[0] = '\0';
+	vk_read_file(log, buf, sizeof(buf));
+	for (const char *p = buf; (p = strstr(p, what)); p++)
+		n++;
+	return n;
+}
+
+/*
+ * A random sequence of kernel-like writes (bind, unbind, driver_override,
+ * drivers_probe, new_id, remove_id, remove, sriov_numvfs), with the daemon
+ * comparing its tree with a fresh build of the model after every write it
+ * made in place (FAKESYS_LIVE_CHECK: a difference fails the write with EIO,
+ * naming the first node that differs, on its stderr).  Most writes must have
+ * been made in place, or the comparison shows nothing.
+ */
+Test(fuse_live_cache, changes_in_place_equal_a_rebuild)
+{
+	static const char *const drivers[] = {"vfio-pci", "nvme", "i40e", "pcieport"};
+	static const char *const ids[] = {"8086 1572", "144d a808", "10de 2204", "8086 154c"};
+	char log[PATH_MAX + 16], dir[PATH_MAX], devs[32][16], rel[256], val[64], report[4096] = "";
+	unsigned changed = 0, tried = 0;
+
+	unsigned rebuilt = 0;
+
+	cr_assert_eq(vk_mkdtemp(dir, sizeof(dir)), 0);
+	for (unsigned seed = 1; seed <= 3; seed++) {
+		snprintf(log, sizeof(log), "%s/daemon.%u.log", dir, seed);
+		/* a fresh host for each sequence: removals leave fewer devices */
+		setenv("FAKESYS_LIVE_CHECK", "1", 1);
+		int rc = live_mount_reporting(LIVE_HOST, live, mnt, sizeof(mnt), log, NULL);
+		unsetenv("FAKESYS_LIVE_CHECK");
+		cr_assert_eq(rc, 0);
+		srand(seed);
+		for (int step = 0; step < 150; step++) {
+			size_t n = devices_now(devs, 32);
+			if (!n)
+				break;
+			const char *dev = devs[(size_t)rand() % n];
+			const char *drv = drivers[rand() % 4];
+			int op = rand() % 16;
+			snprintf(val, sizeof(val), "%s", dev);
+			if (op < 4) {
+				snprintf(rel, sizeof(rel), "sys/bus/pci/drivers/%s/bind", drv);
+			} else if (op < 8) {
+				char t[PATH_MAX];
+				snprintf(rel, sizeof(rel), "sys/bus/pci/devices/%s/driver", dev);
+				ssize_t m = readlink(P(mnt, rel), t, sizeof(t) - 1);
+				if (m <= 0)
+					continue;
+				t[m] = '\0';
+				snprintf(rel, sizeof(rel), "sys/bus/pci/drivers/%s/unbind", strrchr(t, '/') + 1);
+			} else if (op < 11) {
+				snprintf(rel, sizeof(rel), "sys/bus/pci/devices/%s/driver_override", dev);
+				snprintf(val, sizeof(val), "%s", rand() % 3 ? drv : "\n");
+			} else if (op < 13) {
+				snprintf(rel, sizeof(rel), "sys/bus/pci/drivers_probe");
+			} else if (op == 13) {
+				snprintf(rel, sizeof(rel), "sys/bus/pci/drivers/%s/%s", drv, rand() % 2 ? "new_id" : "remove_id");
+				snprintf(val, sizeof(val), "%s", ids[rand() % 4]);
+			} else if (op == 14) {
+				snprintf(rel, sizeof(rel), "sys/bus/pci/devices/0000:03:00.0/sriov_numvfs");
+				snprintf(val, sizeof(val), "%d", rand() % 5);
+			} else {
+				if (rand() % 4) /* a removal ends the device's part of the sequence: rarely */
+					continue;
+				snprintf(rel, sizeof(rel), "sys/bus/pci/devices/%s/remove", dev);
+				snprintf(val, sizeof(val), "1");
+			}
+			int r = vk_write_attr(P(mnt, rel), val);
+			if (getenv("VK_TEST_TRACE"))
+				fprintf(stderr, "seed %u step %d: echo %s > %s: %d\n", seed, step, val, rel, r);
+			tried++;
+			if (r == -EIO) /* the daemon's stderr names the first node that differs */
+				vk_read_file(log, report, sizeof(report));
+			cr_assert_neq(r, -EIO, "seed %u step %d: echo %s > %s: EIO\n%s", seed, step, val, rel, report);
+			changed += r == 0;
+		}
+		live_umount(mnt);
+		mnt[0] = '\0';
+		rebuilt += log_lines(log, "rebuilt:");
+		cr_assert_eq(log_lines(log, "differs from a rebuild"), 0);
+	}
+	cr_log_info("%u writes, %u took, %u of them rebuilt the tree", tried, changed, rebuilt);
+	cr_assert_gt(changed, 100, "only %u of %u writes took", changed, tried);
+	cr_assert_lt(rebuilt * 4, changed, "%u of %u writes rebuilt the whole tree", rebuilt, changed);
+	vk_rm_rf(dir);
+}
