@@ -166,7 +166,7 @@ static int fs_update_in_place(struct fs *fs, struct vtree *before, const struct 
 
 	/* replaced contents stay in the arena: a rebuild now and then hands them back */
 	if (!before || fs->inplace_bytes > (vk_vtree_bytes(fs->cur.t) / 4 > (1u << 20) ? vk_vtree_bytes(fs->cur.t) / 4
-	                                                                              : (1u << 20)))
+	                                                                               : (1u << 20)))
 		return -EAGAIN;
 	struct vtree *after = small_tree(fs->model, seed);
 	/* checked first, with the tree unchanged (only model_mu's holder changes it) */

@@ -326,7 +326,8 @@ static long splice_interrupts(const struct vk_vt_node *x, const struct vk_vt_nod
 	for (size_t i = 0; i < ny; i++) /* what comes is not served yet */
 		if (!irq_find(vx, nx, vy[i].bdf) && irq_find(vz, nz, vy[i].bdf))
 			return -1;
-	unsigned long irq = nz ? fz : nx ? fx : fy;
+	unsigned long irq = nz ? fz : nx ? fx
+	                                 : fy;
 	size_t cap = z->u.file.len + y->u.file.len + (nz + ny) * 24 + 1, len = hz;
 	uint8_t *buf = malloc(cap);
 	if (!buf)

@@ -3,9 +3,11 @@
  * What the FUSE server's files share: the served filesystem (struct fs), its
  * per-request bookkeeping and the calls between its concerns:
  *   serve/fuse_ops.c     the FUSE operations (requests, faults, the access log)
+ *   serve/snap.c         a served tree's link counts; what changed, what is page-cached
  *   serve/fuse_ro.c      statfs and the operations a read-only tree refuses
  *   serve/invalidate.c   naming nodes by pattern, invalidating the kernel's caches
  *   live/control.c       kernel-like writes, rebuilds, the control channel, steps
+ *   live/inplace.c       a write's change made in place rather than by a rebuild
  *   serve/mount.c        mounting, the daemon
  *   serve/umount.c       unmounting: the mount's server verified, its users named
  *   serve/delay.c        a fault's delay and what ends it early; signals
@@ -160,7 +162,7 @@ struct invals {
 	bool oom;
 };
 
-/* serve/fuse_ops.c: a served tree and its link counts */
+/* serve/snap.c: a served tree and its link counts */
 void srv_snap_free(struct snap *s);
 int srv_snap_make(struct snap *s, struct vtree *t, bool owned);
 void srv_open_handle_free(struct fs *fs, struct open_handle *h);
@@ -173,6 +175,11 @@ void srv_snap_refresh(struct snap *s, uint64_t old_max, const struct invals *iv)
 struct vk_vt_node *srv_node_of(struct fs *fs, fuse_ino_t ino);
 /* Has node @ino changed since the mount (struct fs.changed)?  Call with fs->lock held. */
 bool srv_node_changed(struct fs *fs, uint64_t ino);
+/* Was file @ino opened through the page cache (struct fs.paged)? */
+bool srv_node_paged(struct fs *fs, uint64_t ino);
+/* Note an open of @ino through the page cache; false when there is no room
+ * (the open then goes around the cache).  Call with fs->lock held. */
+bool srv_node_set_paged(struct fs *fs, uint64_t ino);
 /* Make room in fs->paged for inodes up to @max_ino; call with fs->lock held
  * for writing (or before serving).  0 or -ENOMEM. */
 int srv_paged_reserve(struct fs *fs, uint64_t max_ino);

@@ -14,6 +14,12 @@ struct arena_chunk {
 	max_align_t data[];
 };
 
+/* A file's content the tree frees itself (vk_vtree_set_file_owned()). */
+struct owned {
+	const struct vk_vt_node *n;
+	void *buf;
+};
+
 struct vtree {
 	struct arena_chunk *chunks;
 	size_t arena_bytes;
@@ -22,10 +28,7 @@ struct vtree {
 	struct vk_vt_node **ino_map; /* after vk_vtree_inherit_inos(): index = ino - 1, NULL = a hole */
 	uint64_t max_ino;            /* highest inode number in use */
 	size_t map_cap;              /* entries of ino_map (vk_vtree_graft() grows it) */
-	struct owned {               /* contents outside the arena (vk_vtree_set_file_owned()) */
-		const struct vk_vt_node *n;
-		void *buf;
-	} *owned;
+	struct owned *owned;         /* contents outside the arena (vk_vtree_set_file_owned()) */
 	size_t n_owned;
 };
 
