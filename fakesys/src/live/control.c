@@ -172,16 +172,16 @@ static int fs_update_in_place(struct fs *fs, struct vtree *before, const struct 
 	/* checked first, with the tree unchanged (only model_mu's holder changes it) */
 	int r = after ? live_apply_diff(fs->cur.t, before, after, false, NULL, NULL) : -EAGAIN;
 	uint64_t max = vk_vtree_max_ino(fs->cur.t);
-	/* the link counts of the nodes it may add: at most the small tree's */
-	if (r == 0 && srv_snap_reserve(&fs->cur, max + vk_vtree_size(after)) < 0)
-		r = -EAGAIN;
-	bool applied = r == 0;
-	if (applied) {
-		pthread_rwlock_wrlock(&fs->lock);
-		r = live_apply_diff(fs->cur.t, before, after, true, &iv, &fs->inplace_bytes);
+	bool applied = false;
+	if (r == 0) {
+		pthread_rwlock_wrlock(&fs->lock); /* readers use the link counts */
+		/* the link counts of the nodes it may add: at most the small tree's */
+		applied = srv_snap_reserve(&fs->cur, max + vk_vtree_size(after)) == 0;
+		r = applied ? live_apply_diff(fs->cur.t, before, after, true, &iv, &fs->inplace_bytes) : -EAGAIN;
 		srv_snap_refresh(&fs->cur, max, &iv);
 		if (srv_mark_changed(fs, &iv) < 0 || iv.oom)
 			fs->live_nocache = true;
+		(void)srv_paged_reserve(fs, vk_vtree_max_ino(fs->cur.t)); /* no room: new files go around the cache */
 		pthread_rwlock_unlock(&fs->lock);
 		/* a fault's pattern may name a node that came or went */
 		pthread_rwlock_rdlock(&fs->lock);
