@@ -247,21 +247,26 @@ Test(fuse_live_cache, memory_stays_flat_over_10000_writes)
 	int fd = open(P(mnt, DEV "/driver_override"), O_WRONLY | O_CLOEXEC);
 	cr_assert_geq(fd, 0, "%s", strerror(errno));
 	long rss[2] = {0, 0};
-	for (int i = 0; i < 10000; i++) {
+#ifdef VK_ASAN /* every write there costs several times more, and RSS is not bounded */
+	const int total = 2000;
+#else
+	const int total = 10000;
+#endif
+	for (int i = 0; i < total; i++) {
 		const char *v = vals[i % 2];
 		cr_assert_eq(pwrite(fd, v, strlen(v), 0), (ssize_t)strlen(v), "write %d: %s", i, strerror(errno));
-		if (i == 999 || i == 9999) {
+		if (i == 999 || i == total - 1) {
 			char path[64], st[4096];
 			snprintf(path, sizeof(path), "/proc/%d/status", pid);
 			cr_assert_gt(vk_read_file(path, st, sizeof(st)), 0);
 			char *p = strstr(st, "VmRSS:");
 			cr_assert_not_null(p);
-			rss[i == 9999] = strtol(p + 6, NULL, 10);
+			rss[i == total - 1] = strtol(p + 6, NULL, 10);
 		}
 	}
 	close(fd);
 	read_is(DEV "/driver_override", "(null)\n");
-	cr_log_info("daemon RSS: %ld KiB after 1,000 writes, %ld KiB after 10,000", rss[0], rss[1]);
+	cr_log_info("daemon RSS: %ld KiB after 1,000 writes, %ld KiB after %d", rss[0], rss[1], total);
 #ifndef VK_ASAN /* the sanitizer's quarantine holds freed memory on purpose */
 	cr_assert_lt(rss[1] - rss[0], 8192, "RSS %ld KiB after 1,000 writes, %ld KiB after 10,000", rss[0], rss[1]);
 #endif
