@@ -112,6 +112,9 @@ static int fs_rebuild(struct fs *fs, struct vk_error *err)
 	pthread_rwlock_unlock(&fs->lock);
 	srv_snap_free(&old);
 	fs->inplace_bytes = 0;
+	fs->gen++;
+	vk_vtree_free(fs->last_after);
+	fs->last_after = NULL;
 	/* each rebuild frees a whole tree; hand the pages back instead of letting
 	 * the worker threads' malloc arenas keep them (RSS stays flat under load) */
 	malloc_trim(0);
@@ -188,7 +191,14 @@ static int fs_update_in_place(struct fs *fs, struct vtree *before, const struct 
 		fault_table_expand(&fs->faults, srv_expand_pattern, fs->cur.t);
 		pthread_rwlock_unlock(&fs->lock);
 	}
-	vk_vtree_free(after);
+	if (r == 0) { /* the next write to this device starts from it */
+		vk_vtree_free(fs->last_after);
+		fs->last_after = after;
+		fs->last_seed = *seed;
+		fs->last_gen = ++fs->gen;
+	} else {
+		vk_vtree_free(after);
+	}
 	/* what changed is told to the kernel even when a failure (out of
 	 * memory) stopped the change half-way, since the rebuild that follows
 	 * then starts from the half-changed tree */
@@ -256,7 +266,10 @@ static long live_write_locked(struct fs *fs, fuse_ino_t ino, const char *data, s
 	/* the tree of the devices the write can touch, as it is before it */
 	struct vk_pci_addr seed;
 	bool seeded = write_seed(k, arg, buf, &seed);
-	_cleanup_(vtree_freep) struct vtree *before = seeded ? small_tree(fs->model, &seed) : NULL;
+	bool again = seeded && fs->last_after && fs->last_gen == fs->gen && vk_pci_addr_equal(&seed, &fs->last_seed);
+	_cleanup_(vtree_freep) struct vtree *before = again    ? TAKE_PTR(fs->last_after)
+	                                              : seeded ? small_tree(fs->model, &seed)
+	                                                       : NULL;
 	switch (k) {
 	case VK_HOST_STORE_BIND:
 		r = live_bind(fs->model, arg, buf, size, err);

@@ -85,6 +85,7 @@ static void fs_destroy(struct fs *fs)
 	free(fs->ovr);
 	free(fs->changed);
 	free(fs->paged);
+	vk_vtree_free(fs->last_after);
 	free(fs->last_result);
 	while (fs->open_list)
 		srv_open_handle_free(fs, fs->open_list);

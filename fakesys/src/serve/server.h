@@ -117,6 +117,12 @@ struct fs {
 	/* Bytes of the tree's arena the in-place updates left unused since it
 	 * was built (replaced contents, nodes taken out): a rebuild hands them back. */
 	size_t inplace_bytes;
+	/* The small tree of the device the last in-place change was about,
+	 * after it (live/inplace.c): the next write to that device, with no
+	 * change in between (@gen counts them), starts from it. */
+	struct vtree *last_after;
+	struct vk_pci_addr last_seed;
+	uint64_t gen, last_gen;
 	/*
 	 * Files opened through the page cache, a bit by inode (set under the
 	 * read lock with an atomic OR; room for every inode is made under the
