@@ -300,8 +300,10 @@ static long live_write_locked(struct fs *fs, fuse_ino_t ino, const char *data, s
 		break;
 	}
 	if (r == 0 && fs_update_in_place(fs, before, &seed) == 0) {
-		if (getenv("FAKESYS_LIVE_CHECK") && (r = check_in_place(fs, err)) < 0 && fprintf(stderr, "fakesys: %s\n", err->msg))
+		if (getenv("FAKESYS_LIVE_CHECK") && (r = check_in_place(fs, err)) < 0) {
+			fprintf(stderr, "fakesys: %s\n", err->msg);
 			fs_rebuild(fs, &(struct vk_error){0}); /* the tree a rebuild gives, and the error */
+		}
 	} else if (r == 0) {
 		if (getenv("FAKESYS_LIVE_CHECK") && live_refused_at[0])
 			fprintf(stderr, "fakesys: FAKESYS_LIVE_CHECK: rebuilt: /%s differs\n", live_refused_at);

@@ -7,13 +7,15 @@
  * differs between the two is what the write changed, and only that is applied
  * to the served tree (live_apply_diff()).
  *
- * Each change is checked first: the served node must equal the "before" node
- * it replaces.  A node whose content depends on devices outside the small
- * model (a listing of every device, say) fails that check, and so does any
- * change this file does not make in place (a node added or removed, a link
- * retargeted); the caller then rebuilds the whole tree (control.c), so the
- * result is always what a rebuild gives.  FAKESYS_LIVE_CHECK=1 in the
- * server's environment compares the two after every in-place update
+ * Names come and go (grafted from the "after" tree, or taken out), contents,
+ * link targets and modes change.  Each change is checked first: the served
+ * node must equal the "before" node it replaces (everything below it too, for
+ * a name that goes).  The two files that list every device are spliced line
+ * by line (proc/bus/pci/devices, proc/interrupts); any other node whose
+ * content depends on devices outside the small model fails that check, and
+ * the caller then rebuilds the whole tree (control.c), so the result is
+ * always what a rebuild gives.  FAKESYS_LIVE_CHECK=1 in the server's
+ * environment compares the two after every change made in place
  * (tests/fakesys/test_fuse_live_cache.c).
  */
 #include <errno.h>
