@@ -24,6 +24,10 @@
 #include <time.h>
 
 #include <vfiokit/fakesys_serve.h>
+#include <vfiokit/host_model.h>
+#include <vfiokit/host_tree.h>
+
+#include "bench_host.h"
 
 #include "../fakesys/load_work.h"
 #include "bench_util.h"
@@ -91,32 +95,24 @@ static int unmount(const char *mnt)
 	return 1;
 }
 
-int main(void)
+/*
+ * Mount @scen live, run @fn(mnt, @arg) in a child process (see the top of
+ * this file) and unmount.  Returns the child's status: 0, or 1.
+ */
+static int mounted_run(const char *scen, int (*fn)(const char *mnt, void *arg), void *arg)
 {
-	char bin[PATH_MAX], scen[PATH_MAX], mnt[256], err[4096];
+	char bin[PATH_MAX], mnt[256], err[4096];
 	int st = 0;
 
-	if (!vk_have_fuse()) {
-		fprintf(stderr, "bench_live: /dev/fuse is not usable here; nothing to measure\n");
-		return 0;
-	}
 	vk_bin("fakesys/fakesys", bin, sizeof(bin));
-	vk_scenario_path("default.yaml", scen, sizeof(scen));
 	if (vk_mkdtemp(mnt, sizeof(mnt)) < 0)
 		return 1;
-	char *argv[] = {bin, "mount", "--live", scen, mnt, NULL};
+	char *argv[] = {bin, "mount", "--live", (char *)scen, mnt, NULL};
 	if (vk_run(argv, NULL, 0, err, sizeof(err)) != 0) {
 		fprintf(stderr, "bench_live: fakesys mount failed: %s\n", err);
 		rmdir(mnt);
 		return 1;
 	}
-	/* waited for below: not reaped by the kernel (an inherited SIG_IGN) */
-	signal(SIGCHLD, SIG_DFL);
-	/* a Ctrl-C ends the measurements (the child), not the unmount */
-	signal(SIGINT, SIG_IGN);
-	signal(SIGTERM, SIG_IGN);
-	signal(SIGHUP, SIG_IGN);
-	signal(SIGQUIT, SIG_IGN);
 	fflush(NULL);
 	pid_t pid = fork();
 	if (pid == 0) {
@@ -125,7 +121,7 @@ int main(void)
 		signal(SIGHUP, SIG_DFL);
 		signal(SIGQUIT, SIG_DFL);
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		_exit(measure(mnt));
+		_exit(fn(mnt, arg));
 	}
 	int rc = 1;
 	pid_t w = pid;
@@ -143,5 +139,153 @@ int main(void)
 	if (unmount(mnt) != 0)
 		return 1;
 	rmdir(mnt);
+	return rc;
+}
+
+static int measure_load(const char *mnt, void *arg)
+{
+	(void)arg;
+	return measure(mnt);
+}
+
+/* One write(2) of @s to @path (opened and closed for it, as echo does): 0 or -errno. */
+static int write_once(const char *path, const char *s)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	ssize_t n = write(fd, s, strlen(s));
+	int e = n < 0 ? -errno : 0;
+	close(fd);
+	return e;
+}
+
+/* ms per write of @n writes of driver_override of @path, toggling it */
+static double toggle_ms(const char *path, unsigned n)
+{
+	static const char *const vals[] = {"vfio-pci\n", "\n"};
+	double t0 = now();
+	for (unsigned i = 0; i < n; i++)
+		if (write_once(path, vals[i % 2]) < 0) {
+			fprintf(stderr, "bench_live: write %s: %s\n", path, strerror(errno));
+			return -1;
+		}
+	return (now() - t0) * 1e3 / n;
+}
+
+struct write_cost {
+	unsigned ndev, n;
+	double base, build; /* the baselines, ms */
+};
+
+/* ms per write of @n writes unbinding 0000:01:00.0 from i40e and binding it again */
+static double rebind_ms(const char *mnt, unsigned n)
+{
+	char p[2][PATH_MAX];
+	snprintf(p[0], sizeof(p[0]), "%s/sys/bus/pci/drivers/i40e/unbind", mnt);
+	snprintf(p[1], sizeof(p[1]), "%s/sys/bus/pci/drivers/i40e/bind", mnt);
+	double t0 = now();
+	for (unsigned i = 0; i < n; i++)
+		if (write_once(p[i % 2], "0000:01:00.0\n") < 0) {
+			fprintf(stderr, "bench_live: write %s: %s\n", p[i % 2], strerror(errno));
+			return -1;
+		}
+	return (now() - t0) * 1e3 / n;
+}
+
+/* In the child: the writes, and the rows of the table. */
+static int measure_writes(const char *mnt, void *arg)
+{
+	const struct write_cost *c = arg;
+	char p[PATH_MAX];
+
+	snprintf(p, sizeof(p), "%s/sys/bus/pci/devices/0000:01:00.0/driver_override", mnt);
+	toggle_ms(p, 2); /* warm-up */
+	double ms = toggle_ms(p, c->n);
+	rebind_ms(mnt, 2);
+	double rb = rebind_ms(mnt, c->n);
+	if (ms < 0 || rb < 0)
+		return 1;
+	printf("  %-8u %-16s %10.3f %12.4f %9.0fx %14.1f %9.3fx\n", c->ndev, "driver_override", ms, c->base,
+	       ms / c->base, c->build, ms / c->build);
+	printf("  %-8u %-16s %10.3f %12.4f %9.0fx %14.1f %9.3fx\n", c->ndev, "unbind/bind", rb, c->base, rb / c->base,
+	       c->build, rb / c->build);
+	return fflush(stdout) == 0 ? 0 : 1;
+}
+
+/*
+ * The cost of one live sysfs write (driver_override of 0000:01:00.0, set and
+ * cleared) on a generated host of @ndev devices (bench_host.h), beside two
+ * baselines of the same run: the same open/write/close of a file in $TMPDIR,
+ * and one build of the host's whole tree in this process
+ * (vk_host_tree_build(): what each write cost before the in-place update).
+ */
+static void write_cost(unsigned ndev, unsigned n)
+{
+	char tmp[256], yaml[512], file[512];
+	struct vk_host_model *m = NULL;
+	struct vtree *t = NULL;
+	struct vk_error e = {0};
+	struct write_cost c = {.ndev = ndev, .n = n};
+
+	if (vk_mkdtemp(tmp, sizeof(tmp)) < 0)
+		return;
+	snprintf(yaml, sizeof(yaml), "%s/host.yaml", tmp);
+	snprintf(file, sizeof(file), "%s/driver_override", tmp);
+	if (bench_write_host(yaml, ndev) < 0 || vk_host_model_load(yaml, &m, &e) < 0) {
+		fprintf(stderr, "bench_live: %s\n", e.msg);
+		goto out;
+	}
+	double build = 1e9;
+	for (int i = 0; i < 3; i++) {
+		double t0 = now();
+		if (vk_host_tree_build(m, &t, &e) < 0) {
+			fprintf(stderr, "bench_live: %s\n", e.msg);
+			goto out;
+		}
+		double dt = (now() - t0) * 1e3;
+		build = dt < build ? dt : build;
+		vk_vtree_free(t);
+		t = NULL;
+	}
+	vk_host_model_free(m);
+	m = NULL;
+	int fd = open(file, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+	if (fd >= 0)
+		close(fd);
+	toggle_ms(file, 100);
+	c.base = toggle_ms(file, 1000);
+	c.build = build;
+	fflush(stdout);
+	mounted_run(yaml, measure_writes, &c);
+out:
+	vk_host_model_free(m);
+	vk_rm_rf(tmp);
+}
+
+int main(void)
+{
+	char scen[PATH_MAX];
+
+	if (!vk_have_fuse()) {
+		fprintf(stderr, "bench_live: /dev/fuse is not usable here; nothing to measure\n");
+		return 0;
+	}
+	vk_scenario_path("default.yaml", scen, sizeof(scen));
+	/* waited for below: not reaped by the kernel (an inherited SIG_IGN) */
+	signal(SIGCHLD, SIG_DFL);
+	/* a Ctrl-C ends the measurements (the child), not the unmount */
+	signal(SIGINT, SIG_IGN);
+	signal(SIGTERM, SIG_IGN);
+	signal(SIGHUP, SIG_IGN);
+	signal(SIGQUIT, SIG_IGN);
+	int rc = mounted_run(scen, measure_load, NULL);
+	printf("bench_live: one live sysfs write (open, write, close), ms per write; baselines: the same write of a "
+	       "file in $TMPDIR, one build of the whole tree (each write's cost before it was changed in place)\n");
+	printf("  %-8s %-16s %10s %12s %10s %14s %10s\n", "devices", "write", "live ms", "tmpfile ms", "ratio",
+	       "full build ms", "ratio");
+	fflush(stdout);
+	write_cost(1000, 40);
+	write_cost(10000, 40);
 	return rc;
 }

@@ -134,6 +134,9 @@ struct vk_vt_node *vk_vtree_add_file_zero_tail(struct vtree *t, struct vk_vt_nod
  * ones; returns how many (0 at or past the end). */
 size_t vk_vt_file_read(const struct vk_vt_node *n, uint64_t off, void *buf, size_t len);
 
+/* Whether files @a and @b read the same, however much of each is stored. */
+bool vk_vt_file_same(const struct vk_vt_node *a, const struct vk_vt_node *b);
+
 /* A file @name in @dir with the content of the file @src of the same tree,
  * not copied (proc/bus/pci's config files are the sysfs config's bytes).
  * NULL with errno EINVAL when @src is not a file, else as vk_vtree_add_file(). */
@@ -143,6 +146,10 @@ struct vk_vt_node *vk_vtree_add_file_same(struct vtree *t, struct vk_vt_node *di
 /* Replace the content of file @n with a copy of @data (the old bytes stay in
  * the arena until the tree is freed).  Returns 0, -EINVAL (not a file), -ENOMEM. */
 int vk_vtree_set_file(struct vtree *t, struct vk_vt_node *n, const void *data, size_t len);
+
+/* Replace the content of file @n with that of file @src (of any tree), its
+ * stored bytes and zero tail as they are.  Returns 0, -EINVAL, -ENOMEM. */
+int vk_vtree_copy_file(struct vtree *t, struct vk_vt_node *n, const struct vk_vt_node *src);
 
 /* Set owner of @n (defaults are 0:0). */
 void vk_vtree_chown(struct vk_vt_node *n, uint32_t uid, uint32_t gid);
@@ -196,6 +203,27 @@ size_t vk_vtree_size(const struct vtree *t);
 
 /* Bytes the tree's arena holds (for benchmarks). */
 size_t vk_vtree_bytes(const struct vtree *t);
+
+/*
+ * Changing a sealed tree in place (the live mode's writes, fakesys/src/live/
+ * inplace.c).  Inode numbers stay those of the nodes that stay; new nodes get
+ * numbers never used before.  What is taken out stays in the tree's arena
+ * until the tree is freed (vk_vtree_bytes() counts it).
+ *
+ * vk_vtree_graft() - a copy of @src (and everything below it, from any
+ * sealed tree) as a child of directory @dir, in @dir's order.  Returns the
+ * copy, or NULL with errno (EEXIST: @dir has a child of that name; ENOMEM).
+ */
+struct vk_vt_node *vk_vtree_graft(struct vtree *t, struct vk_vt_node *dir, const struct vk_vt_node *src);
+/* Take @n (not the root) and everything below it out of the tree. */
+void vk_vtree_unlink(struct vtree *t, struct vk_vt_node *n);
+/* Give file @n the content @buf (malloc'd; the tree frees it when the
+ * content is replaced or the tree freed, and at once on failure): a large
+ * content changed often leaves nothing behind in the arena.  0, -EINVAL (not
+ * a file) or -ENOMEM. */
+int vk_vtree_set_file_owned(struct vtree *t, struct vk_vt_node *n, void *buf, size_t len);
+/* Point link @n at @target.  0, -EINVAL (not a link) or -ENOMEM. */
+int vk_vtree_set_link(struct vtree *t, struct vk_vt_node *n, const char *target);
 
 /* Write the path of @n relative to the root into @buf ("" for the root).
  * Returns the length, or -ENAMETOOLONG when it does not fit. */

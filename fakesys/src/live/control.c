@@ -104,8 +104,17 @@ static int fs_rebuild(struct fs *fs, struct vk_error *err)
 	pthread_rwlock_wrlock(&fs->lock);
 	struct snap old = fs->cur;
 	fs->cur = s;
+	/* out of memory: the changed nodes cannot be told apart any more, so
+	 * none is cached again (every open goes around the caches) */
+	if (srv_mark_changed(fs, &iv) < 0 || iv.oom)
+		fs->live_nocache = true;
+	(void)srv_paged_reserve(fs, vk_vtree_max_ino(t)); /* no room: new files go around the cache */
 	pthread_rwlock_unlock(&fs->lock);
 	srv_snap_free(&old);
+	fs->inplace_bytes = 0;
+	fs->gen++;
+	vk_vtree_free(fs->last_after);
+	fs->last_after = NULL;
 	/* each rebuild frees a whole tree; hand the pages back instead of letting
 	 * the worker threads' malloc arenas keep them (RSS stays flat under load) */
 	malloc_trim(0);
@@ -113,6 +122,111 @@ static int fs_rebuild(struct fs *fs, struct vk_error *err)
 		srv_invalidate_matching(fs, "*");
 	srv_invals_send(fs, &iv);
 	return 0;
+}
+
+static void vtree_freep(struct vtree **t)
+{
+	vk_vtree_free(*t);
+}
+
+/* The tree of the devices a write to @seed can touch (live/inplace.c), or NULL. */
+static struct vtree *small_tree(const struct vk_host_model *m, const struct vk_pci_addr *seed)
+{
+	struct vk_host_model *s = live_submodel(m, seed);
+	struct vtree *t = NULL;
+	struct vk_error e = {0};
+
+	if (s && vk_host_tree_build(s, &t, &e) < 0)
+		t = NULL;
+	live_submodel_free(s);
+	return t;
+}
+
+/* FAKESYS_LIVE_CHECK: is the tree changed in place the tree a rebuild gives?
+ * 0, or -EIO naming the first difference. */
+static int check_in_place(struct fs *fs, struct vk_error *err)
+{
+	struct vtree *t = NULL;
+	char where[PATH_MAX] = "";
+
+	int r = vk_host_tree_build(fs->model, &t, err);
+	if (r == 0 && (r = apply_overrides(fs, t, err)) == 0 && !live_trees_equal(fs->cur.t, t, where, sizeof(where)))
+		r = vk_error_set(err, EIO, "FAKESYS_LIVE_CHECK: the tree changed in place differs from a rebuild at /%s",
+		                 where);
+	vk_vtree_free(t);
+	return r;
+}
+
+/*
+ * Make the change of a write to device @seed in place, from @before (the
+ * small tree of @seed before the write) and the small tree after it: 0, or
+ * -EAGAIN when it cannot be (the caller rebuilds the whole tree).  Called
+ * with model_mu held.
+ */
+static int fs_update_in_place(struct fs *fs, struct vtree *before, const struct vk_pci_addr *seed)
+{
+	struct invals iv = {0};
+
+	/* replaced contents stay in the arena: a rebuild now and then hands them back */
+	if (!before || fs->inplace_bytes > (vk_vtree_bytes(fs->cur.t) / 4 > (1u << 20) ? vk_vtree_bytes(fs->cur.t) / 4
+	                                                                               : (1u << 20)))
+		return -EAGAIN;
+	struct vtree *after = small_tree(fs->model, seed);
+	/* checked first, with the tree unchanged (only model_mu's holder changes it) */
+	int r = after ? live_apply_diff(fs->cur.t, before, after, false, NULL, NULL) : -EAGAIN;
+	uint64_t max = vk_vtree_max_ino(fs->cur.t);
+	bool applied = false;
+	if (r == 0) {
+		pthread_rwlock_wrlock(&fs->lock); /* readers use the link counts */
+		/* the link counts of the nodes it may add: at most the small tree's */
+		applied = srv_snap_reserve(&fs->cur, max + vk_vtree_size(after)) == 0;
+		r = applied ? live_apply_diff(fs->cur.t, before, after, true, &iv, &fs->inplace_bytes) : -EAGAIN;
+		srv_snap_refresh(&fs->cur, max, &iv);
+		if (srv_mark_changed(fs, &iv) < 0 || iv.oom)
+			fs->live_nocache = true;
+		(void)srv_paged_reserve(fs, vk_vtree_max_ino(fs->cur.t)); /* no room: new files go around the cache */
+		pthread_rwlock_unlock(&fs->lock);
+		/* a fault's pattern may name a node that came or went */
+		pthread_rwlock_rdlock(&fs->lock);
+		fault_table_expand(&fs->faults, srv_expand_pattern, fs->cur.t);
+		pthread_rwlock_unlock(&fs->lock);
+	}
+	if (r == 0) { /* the next write to this device starts from it */
+		vk_vtree_free(fs->last_after);
+		fs->last_after = after;
+		fs->last_seed = *seed;
+		fs->last_gen = ++fs->gen;
+	} else {
+		vk_vtree_free(after);
+	}
+	/* what changed is told to the kernel even when a failure (out of
+	 * memory) stopped the change half-way, since the rebuild that follows
+	 * then starts from the half-changed tree */
+	if (applied && iv.oom)
+		srv_invalidate_matching(fs, "*");
+	srv_invals_send(fs, &iv);
+	return r < 0 ? -EAGAIN : 0;
+}
+
+/* The device a write of kind @k names (its directory @arg, or the address
+ * written in @buf), into @a: false when it names none. */
+static bool write_seed(enum vk_host_store k, const char *arg, const char *buf, struct vk_pci_addr *a)
+{
+	char s[64];
+
+	switch (k) {
+	case VK_HOST_STORE_OVERRIDE:
+	case VK_HOST_STORE_REMOVE:
+	case VK_HOST_STORE_NUMVFS:
+		return vk_pci_addr_parse(arg, a, NULL) == 0;
+	case VK_HOST_STORE_BIND:
+	case VK_HOST_STORE_UNBIND:
+	case VK_HOST_STORE_PROBE:
+		snprintf(s, sizeof(s), "%.*s", (int)strcspn(buf, "\n"), buf);
+		return vk_pci_addr_parse(s, a, NULL) == 0;
+	default:
+		return false; /* new_id, remove_id: any device may change */
+	}
 }
 
 /*
@@ -149,6 +263,13 @@ static long live_write_locked(struct fs *fs, fuse_ino_t ino, const char *data, s
 		return 0;
 	if (k == VK_HOST_STORE_OVERRIDE || k == VK_HOST_STORE_REMOVE || k == VK_HOST_STORE_NUMVFS)
 		vk_pci_addr_parse(arg, &a, NULL);
+	/* the tree of the devices the write can touch, as it is before it */
+	struct vk_pci_addr seed;
+	bool seeded = write_seed(k, arg, buf, &seed);
+	bool again = seeded && fs->last_after && fs->last_gen == fs->gen && vk_pci_addr_equal(&seed, &fs->last_seed);
+	_cleanup_(vtree_freep) struct vtree *before = again    ? TAKE_PTR(fs->last_after)
+	                                              : seeded ? small_tree(fs->model, &seed)
+	                                                       : NULL;
 	switch (k) {
 	case VK_HOST_STORE_BIND:
 		r = live_bind(fs->model, arg, buf, size, err);
@@ -178,8 +299,16 @@ static long live_write_locked(struct fs *fs, fuse_ino_t ino, const char *data, s
 		r = vk_error_set(err, EROFS, "not a control file");
 		break;
 	}
-	if (r == 0)
+	if (r == 0 && fs_update_in_place(fs, before, &seed) == 0) {
+		if (getenv("FAKESYS_LIVE_CHECK") && (r = check_in_place(fs, err)) < 0) {
+			fprintf(stderr, "fakesys: %s\n", err->msg);
+			fs_rebuild(fs, &(struct vk_error){0}); /* the tree a rebuild gives, and the error */
+		}
+	} else if (r == 0) {
+		if (getenv("FAKESYS_LIVE_CHECK") && live_refused_at[0])
+			fprintf(stderr, "fakesys: FAKESYS_LIVE_CHECK: rebuilt: /%s differs\n", live_refused_at);
 		r = fs_rebuild(fs, err);
+	}
 	return r < 0 ? r : (long)size;
 }
 

@@ -15,8 +15,11 @@
  * - live (serve_opens, implied by faults and the access log): every open
  *   reaches the server; faults are injected, operations logged, the control
  *   channel .fakesys/control answers, and writes to sysfs control files act as
- *   the kernel does, rebuilding the tree and invalidating the kernel's caches
- *   (fuse_lowlevel_notify_inval_*).
+ *   the kernel does, changing the tree and invalidating exactly what the
+ *   kernel cached of what changed (fuse_lowlevel_notify_inval_*).  The kernel
+ *   still caches entries, attributes, link targets, pages and listings; what
+ *   a fault or the log must see, and what changed since the mount, is kept
+ *   out of its caches (op_open(), op_opendir()).
  *
  * The multi-threaded loop runs handlers concurrently: they hold the tree lock
  * for reading while they use nodes; a rebuild swaps the tree under it for
@@ -46,38 +49,6 @@
 #include <vfiokit/host_tree.h>
 
 #include "serve/server.h"
-
-/* ---- trees ---------------------------------------------------------------- */
-
-void srv_snap_free(struct snap *s)
-{
-	if (s->owned)
-		vk_vtree_free(s->t);
-	free(s->nlink);
-	memset(s, 0, sizeof(*s));
-}
-
-int srv_snap_make(struct snap *s, struct vtree *t, bool owned)
-{
-	uint64_t max = vk_vtree_max_ino(t);
-
-	memset(s, 0, sizeof(*s));
-	s->nlink = malloc((max ? max : 1) * sizeof(*s->nlink));
-	if (!s->nlink)
-		return -ENOMEM;
-	for (uint64_t i = 0; i < max; i++) {
-		struct vk_vt_node *n = vk_vtree_by_ino(t, i + 1);
-		s->nlink[i] = n && n->type == VK_VT_DIR ? 2 : 1;
-	}
-	for (uint64_t i = 0; i < max; i++) {
-		struct vk_vt_node *n = vk_vtree_by_ino(t, i + 1);
-		if (n && n->type == VK_VT_DIR && n->parent != n)
-			s->nlink[n->parent->ino - 1]++;
-	}
-	s->t = t;
-	s->owned = owned;
-	return 0;
-}
 
 /* ---- requests --------------------------------------------------------- */
 
@@ -292,7 +263,7 @@ static void fill_stat(struct fs *fs, const struct vk_vt_node *n, struct stat *st
 	/* sysfs's sizes: 4096 for an attribute, a binary attribute's size, 0 for
 	 * directories and links (fs/kernfs/inode.c kernfs_init_inode()); a read
 	 * still ends at the content's end, as a show() fills less than a page */
-	st->st_size = node_size(fs, n);
+	st->st_size = n->type == VK_VT_FILE && srv_node_paged(fs, n->ino) ? (off_t)n->u.file.len : node_size(fs, n);
 	st->st_blksize = 4096;
 	/* kernfs and procfs inodes have no blocks */
 	st->st_blocks = (n->kern & VK_VT_K_SIZE_MASK) == VK_VT_SIZE_CONTENT ? (st->st_size + 511) / 512 : 0;
@@ -379,8 +350,20 @@ static void op_init(void *userdata, struct fuse_conn_info *conn)
 	 * every open a request, so that the server sees who opens.
 	 */
 	fs->per_reader = fs->owner == 0 && tree_per_reader(fs->cur.t);
-	/* Symlink targets in the page cache: only while the tree never changes. */
-	bool cache_links = !fs->live && (conn->capable & FUSE_CAP_CACHE_SYMLINKS);
+	/*
+	 * Symlink targets in the page cache (fs/fuse/dir.c fuse_get_link():
+	 * page_get_link_raw() when fc->cache_symlinks, for every link of the
+	 * connection).  A live tree's links change only through writes the
+	 * server sees, which invalidate them (the kernel then reads the new
+	 * target); but a log must see every readlink, and so must a readlink
+	 * fault of the scenario, so neither mount caches them.  A readlink
+	 * fault added later is served by invalidating its links after each
+	 * readlink (op_readlink()).
+	 */
+	bool cache_links = (!fs->live || (!fs->have_log && !fs->log_lookups &&
+	                                  !fault_table_has(&fs->faults, VK_FAKESYS_OP_READLINK))) &&
+	                   (conn->capable & FUSE_CAP_CACHE_SYMLINKS);
+	fs->cache_links = cache_links;
 	if (cache_links)
 		conn->want |= FUSE_CAP_CACHE_SYMLINKS;
 	fs->links_size_zero = !cache_links || kernel_keeps_cached_link_targets();
@@ -485,7 +468,21 @@ static void op_readlink(fuse_req_t req, fuse_ino_t ino)
 		return rq_fail(&q, EINVAL);
 	rq_log(&q, 0);
 	fuse_reply_readlink(req, n->u.link.target);
+	/* a readlink fault added after the mount on a mount that caches link
+	 * targets: the next readlink must reach the server again.  Queued to
+	 * the notifier: the kernel holds the link's page locked until this
+	 * reply is in (fs/fuse/dir.c fuse_readlink_folio()). */
+	bool again = q.fs->live && q.fs->cache_links && q.traced &&
+	             fault_table_matches(&q.fs->faults, VK_FAKESYS_OP_READLINK, q.path, q.ino);
 	rq_end(&q);
+	if (again) {
+		struct invals iv = {0};
+		srv_on_change(&iv, VK_VT_CHANGED, 0, NULL, ino);
+		bool was = srv_invals_deferred;
+		srv_invals_deferred = true;
+		srv_invals_send(q.fs, &iv);
+		srv_invals_deferred = was;
+	}
 }
 
 /* A directory's listing as it was at opendir: names and inode numbers. */
@@ -548,10 +545,17 @@ static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 	rq_path(&q, n, NULL);
 	if (!(n = rq_fault_node(&q, ino, ENOENT)))
 		return;
-	/* Listings reach the server when the log or a readdir fault wants them. */
-	/* (a tree that can change lists from per-open snapshots, below, which the
-	 * kernel's readdir cache would splice together across opens) */
-	bool cache = !log_on(q.fs) && !q.fs->model &&
+	/*
+	 * Listings reach the server when the log or a readdir fault wants them,
+	 * and once the directory's listing has changed: an opendir before the
+	 * change lists from its own snapshot (below) and may fill the kernel's
+	 * readdir cache with the old names after the invalidation; an open
+	 * without FOPEN_CACHE_DIR neither reads that cache nor keeps it
+	 * (fs/fuse/readdir.c fuse_readdir(), fs/fuse/dir.c fuse_dir_open()).
+	 * Until then the kernel keeps the listing, dropped by the invalidation
+	 * of the directory a change sends.
+	 */
+	bool cache = !log_on(q.fs) && !srv_node_changed(q.fs, ino) &&
 	             !fault_table_matches(&q.fs->faults, VK_FAKESYS_OP_READDIR, q.path, q.ino);
 	fi->cache_readdir = cache;
 	fi->keep_cache = cache;
@@ -784,16 +788,25 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		return;
 	if (wr && !srv_open_writable(q.fs, n))
 		return rq_fail(&q, EROFS);
-	/* Every read reaches the server when a read fault may hit this file, when
-	 * the tree can change under it (a page cache filled before a change would
-	 * hand out a torn mix of old bytes and the new size, which sysfs never
-	 * does: one read returns one whole value), and writes of control files
-	 * never go through the page cache. */
-	fi->direct_io = wr || q.fs->model || fault_table_matches(&q.fs->faults, VK_FAKESYS_OP_READ, q.path, q.ino);
-	fi->keep_cache = !fi->direct_io && !log_on(q.fs);
+	/*
+	 * The page cache is kept between opens (the kernel reads a file once
+	 * until a change invalidates it), but every read reaches the server
+	 * when a read fault may hit this file, when the file changed since
+	 * the mount, for a file some reader gets less of, and for writes of
+	 * control files.  Every open reads its snapshot (below), one whole
+	 * value however many reads it takes, as a seq_file show() gives: so an
+	 * open taken before a change may refill the page cache with the old
+	 * bytes after the invalidation; those pages serve only such opens,
+	 * since every later open of a changed file uses direct I/O.
+	 */
 	size_t len = n->type == VK_VT_FILE ? reader_len(q.fs, req, n) : 0;
-	if (n->type == VK_VT_FILE && len < n->u.file.len)
-		fi->direct_io = 1, fi->keep_cache = 0; /* this reader's bytes: kept out of the page cache */
+	fi->direct_io = wr || srv_node_changed(q.fs, ino) ||
+	                (n->type == VK_VT_FILE && vk_vt_node_unpriv_len(n) < n->u.file.len) ||
+	                fault_table_matches(&q.fs->faults, VK_FAKESYS_OP_READ, q.path, q.ino);
+	if (!fi->direct_io && n->type == VK_VT_FILE && !srv_node_set_paged(q.fs, ino))
+		fi->direct_io = 1;
+	/* with the log on, each open reads at least once (the log sees it) */
+	fi->keep_cache = !fi->direct_io && !log_on(q.fs);
 	if (n->type == VK_VT_FILE && (q.fs->model || len < n->u.file.len) && open_snap(&q, n, len, fi) < 0)
 		return rq_fail(&q, ENOMEM);
 	rq_log(&q, 0);

@@ -83,6 +83,9 @@ static void fs_destroy(struct fs *fs)
 		free(fs->ovr[i].value);
 	}
 	free(fs->ovr);
+	free(fs->changed);
+	free(fs->paged);
+	vk_vtree_free(fs->last_after);
 	free(fs->last_result);
 	while (fs->open_list)
 		srv_open_handle_free(fs, fs->open_list);
@@ -112,7 +115,7 @@ static int fs_init(struct fs *fs, struct vtree *t, const struct vk_fakesys_mount
 	fs->live = o->serve_opens || o->log || o->n_faults || o->n_steps;
 	fs->log_lookups = o->log && o->log_lookups;
 	clock_gettime(CLOCK_REALTIME, &fs->mounted);
-	if (srv_snap_make(&fs->cur, t, false) < 0)
+	if (srv_snap_make(&fs->cur, t, false) < 0 || srv_paged_reserve(fs, vk_vtree_max_ino(t)) < 0)
 		return vk_error_set(err, ENOMEM, "mount: out of memory");
 	for (size_t i = 0; i < o->n_faults; i++)
 		if (fault_table_add(&fs->faults, &o->faults[i]) < 0)

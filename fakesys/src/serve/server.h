@@ -3,9 +3,11 @@
  * What the FUSE server's files share: the served filesystem (struct fs), its
  * per-request bookkeeping and the calls between its concerns:
  *   serve/fuse_ops.c     the FUSE operations (requests, faults, the access log)
+ *   serve/snap.c         a served tree's link counts; what changed, what is page-cached
  *   serve/fuse_ro.c      statfs and the operations a read-only tree refuses
  *   serve/invalidate.c   naming nodes by pattern, invalidating the kernel's caches
  *   live/control.c       kernel-like writes, rebuilds, the control channel, steps
+ *   live/inplace.c       a write's change made in place rather than by a rebuild
  *   serve/mount.c        mounting, the daemon
  *   serve/umount.c       unmounting: the mount's server verified, its users named
  *   serve/delay.c        a fault's delay and what ends it early; signals
@@ -16,6 +18,7 @@
 #define FUSE_USE_VERSION 312
 #include <fuse_lowlevel.h>
 
+#include <limits.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdatomic.h>
@@ -40,6 +43,7 @@
 struct snap {
 	struct vtree *t;
 	uint32_t *nlink; /* by inode - 1: 2 + subdirectories for a directory, else 1 */
+	uint64_t cap;    /* entries of @nlink */
 	bool owned;      /* freed by the server (trees it built) */
 };
 
@@ -95,6 +99,43 @@ struct fs {
 	 * config space); a link may report st_size 0 as kernfs's do. */
 	bool per_reader;
 	bool links_size_zero;
+	/* Live mode: the kernel keeps link targets in its page cache
+	 * (FUSE_CAP_CACHE_SYMLINKS), invalidated when they change. */
+	bool cache_links;
+	/*
+	 * Nodes whose content or listing has changed since the mount, a bit
+	 * by inode (inodes are never reused), written under the tree lock for
+	 * writing.  Their opens stay out of the kernel's page and readdir
+	 * caches from then on: an open taken before the change reads its own
+	 * snapshot and may refill the cache with the old bytes after the
+	 * invalidation; only opens that go around the cache are sure to see
+	 * what is current (see op_open()).
+	 */
+	uint8_t *changed;
+	size_t changed_bytes;
+	bool live_nocache; /* @changed could not be kept: every node counts as changed */
+	/* Bytes of the tree's arena the in-place updates left unused since it
+	 * was built (replaced contents, nodes taken out): a rebuild hands them back. */
+	size_t inplace_bytes;
+	/* The small tree of the device the last in-place change was about,
+	 * after it (live/inplace.c): the next write to that device, with no
+	 * change in between (@gen counts them), starts from it. */
+	struct vtree *last_after;
+	struct vk_pci_addr last_seed;
+	uint64_t gen, last_gen;
+	/*
+	 * Files opened through the page cache, a bit by inode (set under the
+	 * read lock with an atomic OR; room for every inode is made under the
+	 * write lock, srv_paged_reserve()).  From their first such open they
+	 * report their content's length as st_size, which the kernel's first
+	 * short read would make their i_size anyway (fuse_short_read()); a
+	 * getattr answering the kernfs size again would set i_size back above
+	 * the cached page's bytes, and a read racing with it returns the
+	 * page's zero fill (fs/fuse/file.c fuse_read_update_size() keeps the
+	 * newer attributes).
+	 */
+	uint8_t *paged;
+	size_t paged_bytes;
 	/* Delayed requests wait on delay_cond until their deadline, a "fault
 	 * clear" (delay_gen changes), or for good (delays_off): serve/delay.c. */
 	pthread_mutex_t delay_mu;
@@ -127,12 +168,29 @@ struct invals {
 	bool oom;
 };
 
-/* serve/fuse_ops.c: a served tree and its link counts */
+/* serve/snap.c: a served tree and its link counts */
 void srv_snap_free(struct snap *s);
 int srv_snap_make(struct snap *s, struct vtree *t, bool owned);
 void srv_open_handle_free(struct fs *fs, struct open_handle *h);
+/* Room in @s for @max inodes (before a change in place adds nodes).  0 or -ENOMEM. */
+int srv_snap_reserve(struct snap *s, uint64_t max);
+/* The link counts of the inodes above @old_max and of the directories @iv
+ * names, after a change in place (within the room reserved). */
+void srv_snap_refresh(struct snap *s, uint64_t old_max, const struct invals *iv);
 /* The node of @ino in the current tree, or NULL; call with fs->lock held. */
 struct vk_vt_node *srv_node_of(struct fs *fs, fuse_ino_t ino);
+/* Has node @ino changed since the mount (struct fs.changed)?  Call with fs->lock held. */
+bool srv_node_changed(struct fs *fs, uint64_t ino);
+/* Was file @ino opened through the page cache (struct fs.paged)? */
+bool srv_node_paged(struct fs *fs, uint64_t ino);
+/* Note an open of @ino through the page cache; false when there is no room
+ * (the open then goes around the cache).  Call with fs->lock held. */
+bool srv_node_set_paged(struct fs *fs, uint64_t ino);
+/* Make room in fs->paged for inodes up to @max_ino; call with fs->lock held
+ * for writing (or before serving).  0 or -ENOMEM. */
+int srv_paged_reserve(struct fs *fs, uint64_t max_ino);
+/* Mark the nodes @iv says changed; call with fs->lock held for writing.  0 or -ENOMEM. */
+int srv_mark_changed(struct fs *fs, const struct invals *iv);
 /* A stand-in device node (dev/...): opened read-write like the real one. */
 bool srv_is_standin(const struct vk_vt_node *n);
 
@@ -166,6 +224,14 @@ bool srv_open_writable(struct fs *fs, const struct vk_vt_node *n);
 long srv_live_write(struct fs *fs, fuse_ino_t ino, const char *buf, size_t size, struct vk_error *err);
 int srv_ctl_write(struct fs *fs, struct ctl_fh *h, const char *buf, size_t size);
 void srv_run_step(struct fs *fs, char *cmds);
+
+/* live/inplace.c: a write's change made in place (see there) */
+struct vk_host_model *live_submodel(const struct vk_host_model *m, const struct vk_pci_addr *seed);
+void live_submodel_free(struct vk_host_model *s);
+int live_apply_diff(struct vtree *live, struct vtree *before, struct vtree *after, bool apply, struct invals *iv,
+                    size_t *garbage);
+bool live_trees_equal(struct vtree *a, struct vtree *b, char *where, size_t len);
+extern __thread char live_refused_at[PATH_MAX];
 
 /* serve/mount.c */
 void srv_notifier_stop(struct fs *fs);

@@ -15,6 +15,12 @@ struct arena_chunk {
 	max_align_t data[];
 };
 
+/* A file's content the tree frees itself (vk_vtree_set_file_owned()). */
+struct owned {
+	const struct vk_vt_node *n;
+	void *buf;
+};
+
 struct vtree {
 	struct arena_chunk *chunks;
 	size_t arena_bytes;
@@ -22,8 +28,11 @@ struct vtree {
 	size_t n, cap;
 	struct vk_vt_node **ino_map; /* after vk_vtree_inherit_inos(): index = ino - 1, NULL = a hole */
 	uint64_t max_ino;            /* highest inode number in use */
-	struct interned *strs;       /* short strings stored once (intern()); open addressing */
-	size_t n_strs, cap_strs;     /* cap: a power of two, or 0 */
+	size_t map_cap;              /* entries of ino_map (vk_vtree_graft() grows it) */
+	struct owned *owned;         /* contents outside the arena (vk_vtree_set_file_owned()) */
+	size_t n_owned;
+	struct interned *strs;   /* short strings stored once (intern()); open addressing */
+	size_t n_strs, cap_strs; /* cap: a power of two, or 0 */
 };
 
 /*
@@ -189,7 +198,42 @@ void vk_vtree_free(struct vtree *t)
 	free(t->by_ino);
 	free(t->ino_map);
 	free(t->strs);
+	for (size_t i = 0; i < t->n_owned; i++)
+		free(t->owned[i].buf);
+	free(t->owned);
 	free(t);
+}
+
+/* Free the content of @n that lives outside the arena, if any. */
+static void drop_owned(struct vtree *t, const struct vk_vt_node *n)
+{
+	for (size_t i = 0; i < t->n_owned; i++) {
+		if (t->owned[i].n != n)
+			continue;
+		free(t->owned[i].buf);
+		t->owned[i] = t->owned[--t->n_owned];
+		return;
+	}
+}
+
+int vk_vtree_set_file_owned(struct vtree *t, struct vk_vt_node *n, void *buf, size_t len)
+{
+	if (n->type != VK_VT_FILE) {
+		free(buf);
+		return -EINVAL;
+	}
+	struct owned *v = realloc(t->owned, (t->n_owned + 1) * sizeof(*v));
+	if (!v) {
+		free(buf);
+		return -ENOMEM;
+	}
+	t->owned = v;
+	drop_owned(t, n);
+	t->owned[t->n_owned++] = (struct owned){n, buf};
+	n->u.file.data = buf;
+	n->u.file.len = (uint32_t)len;
+	n->u.file.stored = (uint32_t)len;
+	return 0;
 }
 
 struct vk_vt_node *vk_vtree_root(struct vtree *t)
@@ -393,11 +437,26 @@ struct vk_vt_node *vk_vtree_add_link(struct vtree *t, struct vk_vt_node *dir, co
 	return n;
 }
 
+static void drop_owned(struct vtree *t, const struct vk_vt_node *n);
+
 int vk_vtree_set_file(struct vtree *t, struct vk_vt_node *n, const void *data, size_t len)
 {
 	if (n->type != VK_VT_FILE)
 		return -EINVAL;
-	return file_content(t, n, data, len, len);
+	int r = file_content(t, n, data, len, len);
+	if (r == 0 && t->n_owned)
+		drop_owned(t, n);
+	return r;
+}
+
+int vk_vtree_copy_file(struct vtree *t, struct vk_vt_node *n, const struct vk_vt_node *src)
+{
+	if (n->type != VK_VT_FILE || src->type != VK_VT_FILE)
+		return -EINVAL;
+	int r = file_content(t, n, src->u.file.data, src->u.file.len, src->u.file.stored);
+	if (r == 0 && t->n_owned)
+		drop_owned(t, n);
+	return r;
 }
 
 struct vk_vt_node *vk_vtree_mkdir_p(struct vtree *t, const char *path)
@@ -662,8 +721,7 @@ static void fresh_inos(struct inherit *h, struct vk_vt_node *n)
 			fresh_inos(h, n->u.dir.kids[i]);
 }
 
-/* Whether files @a and @b read the same, however much of each is stored. */
-static bool file_same(const struct vk_vt_node *a, const struct vk_vt_node *b)
+bool vk_vt_file_same(const struct vk_vt_node *a, const struct vk_vt_node *b)
 {
 	const struct vk_vt_node *longer = a->u.file.stored > b->u.file.stored ? a : b;
 	uint32_t common = a->u.file.stored < b->u.file.stored ? a->u.file.stored : b->u.file.stored;
@@ -682,7 +740,7 @@ static bool node_differs(const struct vk_vt_node *a, const struct vk_vt_node *b)
 		return true;
 	switch (a->type) {
 	case VK_VT_FILE:
-		return a->kern != b->kern || !file_same(a, b);
+		return a->kern != b->kern || !vk_vt_file_same(a, b);
 	case VK_VT_LINK:
 		return strcmp(a->u.link.target, b->u.link.target) != 0;
 	default:
@@ -755,6 +813,7 @@ int vk_vtree_inherit_inos(struct vtree *t, const struct vtree *old, vk_vt_change
 	free(t->ino_map);
 	t->ino_map = map;
 	t->max_ino = max;
+	t->map_cap = max;
 	return 0;
 }
 
@@ -766,7 +825,122 @@ size_t vk_vtree_size(const struct vtree *t)
 size_t vk_vtree_bytes(const struct vtree *t)
 {
 	return t->arena_bytes + t->cap * sizeof(*t->by_ino) + t->cap_strs * sizeof(*t->strs) +
-	       (t->ino_map ? t->max_ino * sizeof(*t->ino_map) : 0);
+	       (t->ino_map ? t->map_cap * sizeof(*t->ino_map) : 0);
+}
+
+/* ---- changing a sealed tree in place ---- */
+
+/* Room in the inode map for @max inodes (made from the creation order when
+ * the tree has no map yet: inode = index + 1). */
+static int map_reserve(struct vtree *t, uint64_t max)
+{
+	if (!t->ino_map) {
+		t->ino_map = calloc(t->max_ino ? t->max_ino : 1, sizeof(*t->ino_map));
+		if (!t->ino_map)
+			return -ENOMEM;
+		for (size_t i = 0; i < t->n; i++)
+			t->ino_map[t->by_ino[i]->ino - 1] = t->by_ino[i];
+		t->map_cap = t->max_ino;
+	}
+	if (max <= t->map_cap)
+		return 0;
+	size_t cap = t->map_cap * 2 > max ? t->map_cap * 2 : max;
+	struct vk_vt_node **v = realloc(t->ino_map, cap * sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	memset(v + t->map_cap, 0, (cap - t->map_cap) * sizeof(*v));
+	t->ino_map = v;
+	t->map_cap = cap;
+	return 0;
+}
+
+static struct vk_vt_node *copy_tree(struct vtree *t, const struct vk_vt_node *src)
+{
+	uint64_t ino = t->max_ino + 1;
+
+	if (map_reserve(t, ino) < 0)
+		return NULL;
+	struct vk_vt_node *n = node_new(t, src->name, strlen(src->name), src->type, src->mode);
+	if (!n)
+		return NULL;
+	n->ino = ino; /* node_new() numbered it by creation order */
+	t->max_ino = ino;
+	t->ino_map[ino - 1] = n;
+	n->uid = src->uid;
+	n->gid = src->gid;
+	n->store = src->store;
+	n->kern = src->kern;
+	if (src->type == VK_VT_FILE && file_content(t, n, src->u.file.data, src->u.file.len, src->u.file.stored) < 0)
+		return NULL;
+	if (src->type == VK_VT_LINK && vk_vtree_set_link(t, n, src->u.link.target) < 0)
+		return NULL;
+	for (uint32_t i = 0; src->type == VK_VT_DIR && i < src->u.dir.n; i++) {
+		struct vk_vt_node *k = copy_tree(t, src->u.dir.kids[i]);
+		if (!k || attach(n, k) < 0) /* in @src's order, which is sorted */
+			return NULL;
+	}
+	return n;
+}
+
+struct vk_vt_node *vk_vtree_graft(struct vtree *t, struct vk_vt_node *dir, const struct vk_vt_node *src)
+{
+	if (dir->type != VK_VT_DIR) {
+		errno = ENOTDIR;
+		return NULL;
+	}
+	if (vk_vtree_child(dir, src->name)) {
+		errno = EEXIST;
+		return NULL;
+	}
+	struct vk_vt_node *n = copy_tree(t, src);
+	if (!n || attach(dir, n) < 0) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	/* move it from the end to its place in the directory's order */
+	unsigned o = dir_order(dir);
+	uint32_t h = o == VK_VT_ORDER_KERNFS ? vk_vt_kernfs_hash(n->name) : 0;
+	uint32_t pos = dir->u.dir.n - 1;
+	while (pos > 0 && order_cmp(o, n->name, h, dir->u.dir.kids[pos - 1]->name) < 0)
+		pos--;
+	memmove(dir->u.dir.kids + pos + 1, dir->u.dir.kids + pos, (dir->u.dir.n - 1 - pos) * sizeof(*dir->u.dir.kids));
+	dir->u.dir.kids[pos] = n;
+	return n;
+}
+
+static void unmap(struct vtree *t, const struct vk_vt_node *n)
+{
+	if (n->ino && n->ino <= t->map_cap)
+		t->ino_map[n->ino - 1] = NULL;
+	for (uint32_t i = 0; n->type == VK_VT_DIR && i < n->u.dir.n; i++)
+		unmap(t, n->u.dir.kids[i]);
+}
+
+void vk_vtree_unlink(struct vtree *t, struct vk_vt_node *n)
+{
+	struct vk_vt_node *dir = n->parent;
+
+	if (dir == n || map_reserve(t, 0) < 0)
+		return;
+	for (uint32_t i = 0; i < dir->u.dir.n; i++) {
+		if (dir->u.dir.kids[i] != n)
+			continue;
+		memmove(dir->u.dir.kids + i, dir->u.dir.kids + i + 1, (dir->u.dir.n - i - 1) * sizeof(*dir->u.dir.kids));
+		dir->u.dir.n--;
+		break;
+	}
+	unmap(t, n);
+}
+
+int vk_vtree_set_link(struct vtree *t, struct vk_vt_node *n, const char *target)
+{
+	if (n->type != VK_VT_LINK)
+		return -EINVAL;
+	const char *copy = arena_strdup(t, target, strlen(target));
+	if (!copy)
+		return -ENOMEM;
+	n->u.link.target = copy;
+	return 0;
 }
 
 int vk_vtree_path(const struct vk_vt_node *n, char *buf, size_t len)
