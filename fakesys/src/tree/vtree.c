@@ -8,46 +8,7 @@
 
 #include <vfiokit/vtree.h>
 
-/* Bump arena: chunks are never freed one by one; the tree dies as a whole. */
-struct arena_chunk {
-	struct arena_chunk *next;
-	size_t used, size;
-	max_align_t data[];
-};
-
-/* A file's content the tree frees itself (vk_vtree_set_file_owned()). */
-struct owned {
-	const struct vk_vt_node *n;
-	void *buf;
-};
-
-struct vtree {
-	struct arena_chunk *chunks;
-	size_t arena_bytes;
-	struct vk_vt_node **by_ino; /* every node in creation order; index = ino - 1 until renumbered */
-	size_t n, cap;
-	struct vk_vt_node **ino_map; /* after vk_vtree_inherit_inos(): index = ino - 1, NULL = a hole */
-	uint64_t max_ino;            /* highest inode number in use */
-	size_t map_cap;              /* entries of ino_map (vk_vtree_graft() grows it) */
-	struct owned *owned;         /* contents outside the arena (vk_vtree_set_file_owned()) */
-	size_t n_owned;
-	struct interned *strs;   /* short strings stored once (intern()); open addressing */
-	size_t n_strs, cap_strs; /* cap: a power of two, or 0 */
-};
-
-/*
- * Short strings are stored once per tree: of a device directory's ~45 names
- * all but its own address are the same in every device ("vendor", "config"),
- * and so is most of what its small attributes hold ("0x8086\n", "0\n").  At
- * 50,000 devices that is a sixth of the tree.  Longer ones (link targets,
- * which name their device) are seldom shared and are copied as they come.
- */
-#define INTERN_MAX 24
-
-struct interned {
-	const char *s; /* NUL-terminated copy in the arena; NULL = a free slot */
-	uint32_t len, hash;
-};
+#include "tree/vtree_internal.h"
 
 #define ARENA_CHUNK (256 * 1024)
 
@@ -76,7 +37,7 @@ static void *arena_alloc_aligned(struct vtree *t, size_t len, size_t align)
 	return p;
 }
 
-static char *arena_strdup(struct vtree *t, const char *s, size_t len)
+char *vt_arena_strdup(struct vtree *t, const char *s, size_t len)
 {
 	char *p = arena_alloc_aligned(t, len + 1, 1);
 	if (p) {
@@ -122,7 +83,7 @@ static int intern_grow(struct vtree *t)
 static char *intern(struct vtree *t, const char *s, size_t len)
 {
 	if (len > INTERN_MAX)
-		return arena_strdup(t, s, len);
+		return vt_arena_strdup(t, s, len);
 	if (2 * (t->n_strs + 1) > t->cap_strs && intern_grow(t) < 0)
 		return NULL;
 	uint32_t h = str_hash(s, len);
@@ -130,7 +91,7 @@ static char *intern(struct vtree *t, const char *s, size_t len)
 	for (; t->strs[j].s; j = (j + 1) & (t->cap_strs - 1))
 		if (t->strs[j].hash == h && t->strs[j].len == len && !memcmp(t->strs[j].s, s, len))
 			return (char *)t->strs[j].s;
-	char *p = arena_strdup(t, s, len);
+	char *p = vt_arena_strdup(t, s, len);
 	if (p) {
 		t->strs[j] = (struct interned){p, (uint32_t)len, h};
 		t->n_strs++;
@@ -138,7 +99,7 @@ static char *intern(struct vtree *t, const char *s, size_t len)
 	return p;
 }
 
-static struct vk_vt_node *node_new(struct vtree *t, const char *name, size_t namelen, uint8_t type, uint32_t mode)
+struct vk_vt_node *vt_node_new(struct vtree *t, const char *name, size_t namelen, uint8_t type, uint32_t mode)
 {
 	struct vk_vt_node *n;
 
@@ -172,7 +133,7 @@ struct vtree *vk_vtree_new(void)
 
 	if (!t)
 		return NULL;
-	root = node_new(t, "", 0, VK_VT_DIR, 0755);
+	root = vt_node_new(t, "", 0, VK_VT_DIR, 0755);
 	if (!root) {
 		vk_vtree_free(t);
 		return NULL;
@@ -205,7 +166,7 @@ void vk_vtree_free(struct vtree *t)
 }
 
 /* Free the content of @n that lives outside the arena, if any. */
-static void drop_owned(struct vtree *t, const struct vk_vt_node *n)
+void vt_drop_owned(struct vtree *t, const struct vk_vt_node *n)
 {
 	for (size_t i = 0; i < t->n_owned; i++) {
 		if (t->owned[i].n != n)
@@ -228,7 +189,7 @@ int vk_vtree_set_file_owned(struct vtree *t, struct vk_vt_node *n, void *buf, si
 		return -ENOMEM;
 	}
 	t->owned = v;
-	drop_owned(t, n);
+	vt_drop_owned(t, n);
 	t->owned[t->n_owned++] = (struct owned){n, buf};
 	n->u.file.data = buf;
 	n->u.file.len = (uint32_t)len;
@@ -270,7 +231,7 @@ static struct vk_vt_node *child_scan(const struct vk_vt_node *dir, const char *n
  * while building; vk_vtree_seal() finds any duplicate after sorting instead. */
 #define SCAN_LIMIT 64
 
-static int attach(struct vk_vt_node *dir, struct vk_vt_node *n)
+int vt_attach(struct vk_vt_node *dir, struct vk_vt_node *n)
 {
 	if (dir->u.dir.n == dir->u.dir.cap) {
 		uint32_t cap = dir->u.dir.cap ? dir->u.dir.cap * 2 : 8;
@@ -303,8 +264,8 @@ static struct vk_vt_node *add_node(struct vtree *t, struct vk_vt_node *dir, cons
 		errno = EEXIST;
 		return NULL;
 	}
-	n = node_new(t, name, len, type, mode);
-	if (!n || attach(dir, n) < 0) {
+	n = vt_node_new(t, name, len, type, mode);
+	if (!n || vt_attach(dir, n) < 0) {
 		errno = ENOMEM;
 		return NULL;
 	}
@@ -317,7 +278,7 @@ struct vk_vt_node *vk_vtree_add_dir(struct vtree *t, struct vk_vt_node *dir, con
 }
 
 /* @n's content: the first @stored of @len bytes of @data (the rest are zeros). */
-static int file_content(struct vtree *t, struct vk_vt_node *n, const void *data, size_t len, size_t stored)
+int vt_file_content(struct vtree *t, struct vk_vt_node *n, const void *data, size_t len, size_t stored)
 {
 	uint8_t *copy;
 
@@ -340,7 +301,7 @@ static struct vk_vt_node *add_file(struct vtree *t, struct vk_vt_node *dir, cons
 
 	if (!n)
 		return NULL;
-	if ((r = file_content(t, n, data, len, stored)) < 0) {
+	if ((r = vt_file_content(t, n, data, len, stored)) < 0) {
 		errno = -r;
 		return NULL;
 	}
@@ -429,7 +390,7 @@ struct vk_vt_node *vk_vtree_add_link(struct vtree *t, struct vk_vt_node *dir, co
 
 	if (!n)
 		return NULL;
-	n->u.link.target = arena_strdup(t, target, strlen(target));
+	n->u.link.target = vt_arena_strdup(t, target, strlen(target));
 	if (!n->u.link.target) {
 		errno = ENOMEM;
 		return NULL;
@@ -437,15 +398,15 @@ struct vk_vt_node *vk_vtree_add_link(struct vtree *t, struct vk_vt_node *dir, co
 	return n;
 }
 
-static void drop_owned(struct vtree *t, const struct vk_vt_node *n);
+void vt_drop_owned(struct vtree *t, const struct vk_vt_node *n);
 
 int vk_vtree_set_file(struct vtree *t, struct vk_vt_node *n, const void *data, size_t len)
 {
 	if (n->type != VK_VT_FILE)
 		return -EINVAL;
-	int r = file_content(t, n, data, len, len);
+	int r = vt_file_content(t, n, data, len, len);
 	if (r == 0 && t->n_owned)
-		drop_owned(t, n);
+		vt_drop_owned(t, n);
 	return r;
 }
 
@@ -453,9 +414,9 @@ int vk_vtree_copy_file(struct vtree *t, struct vk_vt_node *n, const struct vk_vt
 {
 	if (n->type != VK_VT_FILE || src->type != VK_VT_FILE)
 		return -EINVAL;
-	int r = file_content(t, n, src->u.file.data, src->u.file.len, src->u.file.stored);
+	int r = vt_file_content(t, n, src->u.file.data, src->u.file.len, src->u.file.stored);
 	if (r == 0 && t->n_owned)
-		drop_owned(t, n);
+		vt_drop_owned(t, n);
 	return r;
 }
 
@@ -536,7 +497,7 @@ uint32_t vk_vt_kernfs_hash(const char *name)
 }
 
 /* kernfs_name_compare(): hash, then name; proc_match(): length, then bytes. */
-static int order_cmp(unsigned order, const char *a, uint32_t ha, const char *b)
+int vt_order_cmp(unsigned order, const char *a, uint32_t ha, const char *b)
 {
 	if (order == VK_VT_ORDER_KERNFS) {
 		uint32_t hb = vk_vt_kernfs_hash(b);
@@ -550,7 +511,7 @@ static int order_cmp(unsigned order, const char *a, uint32_t ha, const char *b)
 	return strcmp(a, b);
 }
 
-static unsigned dir_order(const struct vk_vt_node *dir)
+unsigned vt_dir_order(const struct vk_vt_node *dir)
 {
 	return dir->kern & VK_VT_K_ORDER_MASK;
 }
@@ -569,12 +530,12 @@ static int keyed_cmp(const void *a, const void *b, void *order)
 
 	if (o == VK_VT_ORDER_KERNFS && x->hash != y->hash)
 		return x->hash < y->hash ? -1 : 1;
-	return order_cmp(o == VK_VT_ORDER_KERNFS ? VK_VT_ORDER_NAME : o, x->n->name, 0, y->n->name);
+	return vt_order_cmp(o == VK_VT_ORDER_KERNFS ? VK_VT_ORDER_NAME : o, x->n->name, 0, y->n->name);
 }
 
 static int sort_dir(struct vk_vt_node *dir)
 {
-	unsigned o = dir_order(dir);
+	unsigned o = vt_dir_order(dir);
 	uint32_t n = dir->u.dir.n;
 	struct keyed *k = malloc(n * sizeof(*k));
 
@@ -656,12 +617,12 @@ struct vk_vt_node *vk_vtree_child(const struct vk_vt_node *dir, const char *name
 
 	if (dir->type != VK_VT_DIR)
 		return NULL;
-	unsigned o = dir_order(dir);
+	unsigned o = vt_dir_order(dir);
 	uint32_t h = o == VK_VT_ORDER_KERNFS ? vk_vt_kernfs_hash(name) : 0;
 	hi = dir->u.dir.n;
 	while (lo < hi) {
 		size_t mid = (lo + hi) / 2;
-		int c = order_cmp(o, name, h, dir->u.dir.kids[mid]->name);
+		int c = vt_order_cmp(o, name, h, dir->u.dir.kids[mid]->name);
 		if (c == 0)
 			return dir->u.dir.kids[mid];
 		if (c < 0)
@@ -705,118 +666,6 @@ uint64_t vk_vtree_max_ino(const struct vtree *t)
 	return t->max_ino;
 }
 
-/* ---- carrying inode numbers over from an older tree ---- */
-
-struct inherit {
-	uint64_t next;
-	vk_vt_change_fn fn;
-	void *ctx;
-};
-
-static void fresh_inos(struct inherit *h, struct vk_vt_node *n)
-{
-	n->ino = h->next++;
-	if (n->type == VK_VT_DIR)
-		for (uint32_t i = 0; i < n->u.dir.n; i++)
-			fresh_inos(h, n->u.dir.kids[i]);
-}
-
-bool vk_vt_file_same(const struct vk_vt_node *a, const struct vk_vt_node *b)
-{
-	const struct vk_vt_node *longer = a->u.file.stored > b->u.file.stored ? a : b;
-	uint32_t common = a->u.file.stored < b->u.file.stored ? a->u.file.stored : b->u.file.stored;
-
-	if (a->u.file.len != b->u.file.len || memcmp(a->u.file.data, b->u.file.data, common))
-		return false;
-	for (uint32_t i = common; i < longer->u.file.stored; i++)
-		if (longer->u.file.data[i])
-			return false;
-	return true;
-}
-
-static bool node_differs(const struct vk_vt_node *a, const struct vk_vt_node *b)
-{
-	if (a->mode != b->mode || a->uid != b->uid || a->gid != b->gid)
-		return true;
-	switch (a->type) {
-	case VK_VT_FILE:
-		return a->kern != b->kern || !vk_vt_file_same(a, b);
-	case VK_VT_LINK:
-		return strcmp(a->u.link.target, b->u.link.target) != 0;
-	default:
-		return false;
-	}
-}
-
-static void note(struct inherit *h, enum vk_vt_change what, uint64_t parent, const char *name, uint64_t ino)
-{
-	if (h->fn)
-		h->fn(h->ctx, what, parent, name, ino);
-}
-
-/* @nd (new) and @od (old) are the same directory: merge their kids, sorted
- * in the directory's order. */
-static void inherit_dir(struct inherit *h, struct vk_vt_node *nd, const struct vk_vt_node *od)
-{
-	uint32_t i = 0, j = 0;
-	bool listing_changed = false;
-	unsigned o = dir_order(nd); /* both trees' builder gave the same path the same order */
-
-	while (i < nd->u.dir.n || j < od->u.dir.n) {
-		struct vk_vt_node *nk = i < nd->u.dir.n ? nd->u.dir.kids[i] : NULL;
-		const struct vk_vt_node *ok = j < od->u.dir.n ? od->u.dir.kids[j] : NULL;
-		int c = !nk ? 1 : !ok ? -1
-		                      : order_cmp(o, nk->name, o == VK_VT_ORDER_KERNFS ? vk_vt_kernfs_hash(nk->name) : 0, ok->name);
-		if (c < 0) {
-			fresh_inos(h, nk);
-			note(h, VK_VT_ADDED, nd->ino, nk->name, nk->ino);
-			listing_changed = true;
-			i++;
-		} else if (c > 0) {
-			note(h, VK_VT_REMOVED, nd->ino, ok->name, ok->ino);
-			listing_changed = true;
-			j++;
-		} else {
-			if (nk->type != ok->type) {
-				fresh_inos(h, nk);
-				note(h, VK_VT_REMOVED, nd->ino, ok->name, ok->ino);
-				listing_changed = true;
-			} else {
-				nk->ino = ok->ino;
-				if (node_differs(nk, ok))
-					note(h, VK_VT_CHANGED, nd->ino, nk->name, nk->ino);
-				if (nk->type == VK_VT_DIR)
-					inherit_dir(h, nk, ok);
-			}
-			i++;
-			j++;
-		}
-	}
-	if (listing_changed)
-		note(h, VK_VT_CHANGED, nd->parent->ino, nd->name, nd->ino);
-}
-
-int vk_vtree_inherit_inos(struct vtree *t, const struct vtree *old, vk_vt_change_fn fn, void *ctx)
-{
-	struct inherit h = {.next = old->max_ino + 1, .fn = fn, .ctx = ctx};
-	struct vk_vt_node *root = vk_vtree_root(t);
-	const struct vk_vt_node *oroot = old->ino_map ? old->ino_map[0] : old->by_ino[0];
-
-	root->ino = 1;
-	inherit_dir(&h, root, oroot);
-	uint64_t max = h.next - 1;
-	struct vk_vt_node **map = calloc(max, sizeof(*map));
-	if (!map)
-		return -ENOMEM;
-	for (size_t i = 0; i < t->n; i++)
-		map[t->by_ino[i]->ino - 1] = t->by_ino[i];
-	free(t->ino_map);
-	t->ino_map = map;
-	t->max_ino = max;
-	t->map_cap = max;
-	return 0;
-}
-
 size_t vk_vtree_size(const struct vtree *t)
 {
 	return t->n;
@@ -826,121 +675,6 @@ size_t vk_vtree_bytes(const struct vtree *t)
 {
 	return t->arena_bytes + t->cap * sizeof(*t->by_ino) + t->cap_strs * sizeof(*t->strs) +
 	       (t->ino_map ? t->map_cap * sizeof(*t->ino_map) : 0);
-}
-
-/* ---- changing a sealed tree in place ---- */
-
-/* Room in the inode map for @max inodes (made from the creation order when
- * the tree has no map yet: inode = index + 1). */
-static int map_reserve(struct vtree *t, uint64_t max)
-{
-	if (!t->ino_map) {
-		t->ino_map = calloc(t->max_ino ? t->max_ino : 1, sizeof(*t->ino_map));
-		if (!t->ino_map)
-			return -ENOMEM;
-		for (size_t i = 0; i < t->n; i++)
-			t->ino_map[t->by_ino[i]->ino - 1] = t->by_ino[i];
-		t->map_cap = t->max_ino;
-	}
-	if (max <= t->map_cap)
-		return 0;
-	size_t cap = t->map_cap * 2 > max ? t->map_cap * 2 : max;
-	struct vk_vt_node **v = realloc(t->ino_map, cap * sizeof(*v));
-	if (!v)
-		return -ENOMEM;
-	memset(v + t->map_cap, 0, (cap - t->map_cap) * sizeof(*v));
-	t->ino_map = v;
-	t->map_cap = cap;
-	return 0;
-}
-
-static struct vk_vt_node *copy_tree(struct vtree *t, const struct vk_vt_node *src)
-{
-	uint64_t ino = t->max_ino + 1;
-
-	if (map_reserve(t, ino) < 0)
-		return NULL;
-	struct vk_vt_node *n = node_new(t, src->name, strlen(src->name), src->type, src->mode);
-	if (!n)
-		return NULL;
-	n->ino = ino; /* node_new() numbered it by creation order */
-	t->max_ino = ino;
-	t->ino_map[ino - 1] = n;
-	n->uid = src->uid;
-	n->gid = src->gid;
-	n->store = src->store;
-	n->kern = src->kern;
-	if (src->type == VK_VT_FILE && file_content(t, n, src->u.file.data, src->u.file.len, src->u.file.stored) < 0)
-		return NULL;
-	if (src->type == VK_VT_LINK && vk_vtree_set_link(t, n, src->u.link.target) < 0)
-		return NULL;
-	for (uint32_t i = 0; src->type == VK_VT_DIR && i < src->u.dir.n; i++) {
-		struct vk_vt_node *k = copy_tree(t, src->u.dir.kids[i]);
-		if (!k || attach(n, k) < 0) /* in @src's order, which is sorted */
-			return NULL;
-	}
-	return n;
-}
-
-struct vk_vt_node *vk_vtree_graft(struct vtree *t, struct vk_vt_node *dir, const struct vk_vt_node *src)
-{
-	if (dir->type != VK_VT_DIR) {
-		errno = ENOTDIR;
-		return NULL;
-	}
-	if (vk_vtree_child(dir, src->name)) {
-		errno = EEXIST;
-		return NULL;
-	}
-	struct vk_vt_node *n = copy_tree(t, src);
-	if (!n || attach(dir, n) < 0) {
-		errno = ENOMEM;
-		return NULL;
-	}
-	/* move it from the end to its place in the directory's order */
-	unsigned o = dir_order(dir);
-	uint32_t h = o == VK_VT_ORDER_KERNFS ? vk_vt_kernfs_hash(n->name) : 0;
-	uint32_t pos = dir->u.dir.n - 1;
-	while (pos > 0 && order_cmp(o, n->name, h, dir->u.dir.kids[pos - 1]->name) < 0)
-		pos--;
-	memmove(dir->u.dir.kids + pos + 1, dir->u.dir.kids + pos, (dir->u.dir.n - 1 - pos) * sizeof(*dir->u.dir.kids));
-	dir->u.dir.kids[pos] = n;
-	return n;
-}
-
-static void unmap(struct vtree *t, const struct vk_vt_node *n)
-{
-	if (n->ino && n->ino <= t->map_cap)
-		t->ino_map[n->ino - 1] = NULL;
-	for (uint32_t i = 0; n->type == VK_VT_DIR && i < n->u.dir.n; i++)
-		unmap(t, n->u.dir.kids[i]);
-}
-
-void vk_vtree_unlink(struct vtree *t, struct vk_vt_node *n)
-{
-	struct vk_vt_node *dir = n->parent;
-
-	if (dir == n || map_reserve(t, 0) < 0)
-		return;
-	for (uint32_t i = 0; i < dir->u.dir.n; i++) {
-		if (dir->u.dir.kids[i] != n)
-			continue;
-		memmove(dir->u.dir.kids + i, dir->u.dir.kids + i + 1, (dir->u.dir.n - i - 1) * sizeof(*dir->u.dir.kids));
-		dir->u.dir.n--;
-		break;
-	}
-	unmap(t, n);
-}
-
-int vk_vtree_set_link(struct vtree *t, struct vk_vt_node *n, const char *target)
-{
-	if (n->type != VK_VT_LINK)
-		return -EINVAL;
-	const char *copy = arena_strdup(t, target, strlen(target));
-	if (!copy)
-		return -ENOMEM;
-	n->u.link.target = copy;
-	return 0;
 }
 
 int vk_vtree_path(const struct vk_vt_node *n, char *buf, size_t len)
