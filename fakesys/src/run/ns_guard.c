@@ -30,9 +30,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/pidfd.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -59,11 +59,6 @@ struct guard_result {
 	int signalled;     /* 0, or the signal the stop had to send (SIGTERM, SIGKILL) */
 	struct vk_error e; /* the tree's mount could not be removed from the host */
 };
-
-static int pidfd_open_(pid_t pid)
-{
-	return (int)syscall(SYS_pidfd_open, pid, 0);
-}
 
 static void sleep_ms(int ms)
 {
@@ -242,7 +237,7 @@ static __attribute__((noreturn)) void guard_main(const struct run_ctx *c, const 
 	setpgid(0, 0);
 	signal(SIGPIPE, SIG_IGN);
 	prctl(PR_SET_CHILD_SUBREAPER, 1);
-	int caller_fd = pidfd_open_(caller);
+	int caller_fd = pidfd_open(caller, 0);
 	if (caller_fd < 0) {
 		vk_error_set(&e, errno, "run: pidfd_open: %s (Linux 5.3 or later is needed)", strerror(errno));
 		if (write(err_fd, &e, sizeof(e)) < 0) {
@@ -266,7 +261,7 @@ static __attribute__((noreturn)) void guard_main(const struct run_ctx *c, const 
 		server_child(c, o, err_fd, getppid());
 	}
 	close(err_fd);
-	_cleanup_close_ int server_fd = server > 0 ? pidfd_open_(server) : -1;
+	_cleanup_close_ int server_fd = server > 0 ? pidfd_open(server, 0) : -1;
 	/* the caller may have died before the pidfd existed */
 	caller_gone = getppid() != caller;
 	while (!caller_gone) {

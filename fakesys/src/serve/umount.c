@@ -17,7 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
-#include <sys/syscall.h>
+#include <sys/pidfd.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -169,26 +169,6 @@ struct server_ref {
 	char why[200]; /* when not verified */
 };
 
-static int sys_pidfd_open(pid_t pid)
-{
-#ifdef SYS_pidfd_open
-	return (int)syscall(SYS_pidfd_open, pid, 0);
-#else
-	errno = ENOSYS;
-	return -1;
-#endif
-}
-
-static int sys_pidfd_send_signal(int pidfd, int sig)
-{
-#ifdef SYS_pidfd_send_signal
-	return (int)syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0);
-#else
-	errno = ENOSYS;
-	return -1;
-#endif
-}
-
 /* The real uid of @pid from /proc/PID/status, or -1. */
 static long proc_uid(pid_t pid)
 {
@@ -233,7 +213,7 @@ static void server_verify(const struct mnt_info *mi, struct server_ref *s)
 		return;
 	}
 	s->pid = (pid_t)pid;
-	s->pidfd = sys_pidfd_open(s->pid);
+	s->pidfd = pidfd_open(s->pid, 0);
 	if (s->pidfd < 0 && errno != ENOSYS) {
 		snprintf(s->why, sizeof(s->why), "its server (pid %ld) is gone", pid);
 		return;
@@ -249,7 +229,7 @@ static void server_verify(const struct mnt_info *mi, struct server_ref *s)
 		return;
 	}
 	/* the process just read from /proc is still the one of the pidfd */
-	if (s->pidfd >= 0 && sys_pidfd_send_signal(s->pidfd, 0) < 0) {
+	if (s->pidfd >= 0 && pidfd_send_signal(s->pidfd, 0, NULL, 0) < 0) {
 		snprintf(s->why, sizeof(s->why), "its server (pid %ld) exited meanwhile", pid);
 		return;
 	}
@@ -268,7 +248,7 @@ static void server_signal(struct server_ref *s, int sig)
 	if (!s->verified)
 		return;
 	if (s->pidfd >= 0)
-		sys_pidfd_send_signal(s->pidfd, sig);
+		pidfd_send_signal(s->pidfd, sig, NULL, 0);
 	else
 		kill(s->pid, sig);
 }
