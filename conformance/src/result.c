@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "vk_cleanup.h"
+#include "vk_fileio.h"
 
 #include "result.h"
 
@@ -43,31 +44,6 @@ int runner_result_write(const char *file, int status, const char *mode, const ch
 	if (fclose(f) != 0)
 		r = -EIO;
 	return r;
-}
-
-/* The whole file into *@buf (NUL-terminated), its length in *@len; 0 or -errno. */
-static int read_all(const char *path, char **buf, size_t *len)
-{
-	_cleanup_fclose_ FILE *f = fopen(path, "re");
-	char chunk[4096];
-	size_t n;
-
-	*buf = NULL;
-	if (!f)
-		return -errno;
-	FILE *m = open_memstream(buf, len);
-	if (!m)
-		return -ENOMEM;
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		fwrite(chunk, 1, n, m);
-	int err = ferror(f) ? -EIO : 0;
-	if (fclose(m) != 0 && !err)
-		err = -ENOMEM;
-	if (err) {
-		free(*buf);
-		*buf = NULL;
-	}
-	return err;
 }
 
 /* The line at *@p (without its newline) into a new string; *@p moves past it.
@@ -123,11 +99,15 @@ static int parse(const char *text, size_t len, struct result *r, char *why, size
 	return 0;
 }
 
+#define RESULT_MAX (256u << 20)
+
 int runner_result_read(const char *file, struct result *r, char *why, size_t wlen)
 {
 	_cleanup_free_ char *text = NULL;
 	size_t len = 0;
-	int err = read_all(file, &text, &len);
+	/* the file the scenario's child wrote; a diff is bounded by what
+	 * the checks print, far below this */
+	int err = vk_read_path_alloc(file, 0, RESULT_MAX, &text, &len, NULL);
 
 	if (err < 0) {
 		snprintf(why, wlen, "%s: %s", file, strerror(-err));
