@@ -131,7 +131,7 @@ static void write_all(int fd, const void *buf, size_t len)
 }
 
 /* Read exactly @len bytes; returns 1, 0 at EOF before any byte, -1 on error or a short message. */
-static int read_all(int fd, void *buf, size_t len)
+static int read_exact(int fd, void *buf, size_t len)
 {
 	char *p = buf;
 	size_t got = 0;
@@ -396,7 +396,7 @@ static int run_command(const struct run_ctx *c, char *const argv[], const struct
 	}
 	if (pid > 0) {
 		/* EOF once the exec closed the pipe and the others let go of it */
-		while (read_all(rp[0], &rep, sizeof(rep)) == 1) {
+		while (read_exact(rp[0], &rep, sizeof(rep)) == 1) {
 			if (rep.kind == REP_PRIVATE) {
 				/* the namespace serves from its own copy: no mount of
 				 * the tree is left in the host whatever ends (the guard
