@@ -328,14 +328,21 @@ static int cmd_mount(int argc, char **argv)
 		vk_fakesys_scenario_free(sc);
 		return fail(&e);
 	}
+	/* The wrapper goes before the daemon is forked: the daemon frees the
+	 * model it was given, and nothing of its own should stay behind only in
+	 * this function's frame (its leak check, in the sanitizer build). */
+	struct vk_fakesys_fault *faults = sc->faults, *steps = sc->steps;
 	o.model = sc->host;
-	o.faults = sc->faults;
+	o.faults = faults;
 	o.n_faults = sc->n_faults;
-	o.steps = sc->steps;
+	o.steps = steps;
 	o.n_steps = sc->n_steps;
+	free(sc);
 	int r = vk_fakesys_mount(t, argv[optind + 1], &o, &e);
 	vk_vtree_free(t);
-	vk_fakesys_scenario_free(sc);
+	vk_host_model_free(o.model);
+	vk_fakesys_faults_free(faults, o.n_faults);
+	vk_fakesys_faults_free(steps, o.n_steps);
 	return r < 0 ? fail(&e) : VK_EXIT_OK;
 }
 
