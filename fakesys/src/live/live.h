@@ -31,6 +31,7 @@ struct fault_table {
 	struct fault_ent *v;
 	size_t n, cap;
 	_Atomic unsigned ops; /* union of the ops of all faults: the fast path reads only this */
+	_Atomic bool steps;   /* a step was ever added (steps are never cleared) */
 };
 
 void fault_table_init(struct fault_table *t);
@@ -45,6 +46,12 @@ void fault_table_expand(struct fault_table *t, fault_expand_fn fn, void *ctx);
 /* Remove the faults (not the steps) whose pattern is @path (all when NULL);
  * returns how many. */
 size_t fault_table_clear(struct fault_table *t, const char *path);
+
+/* Whether the table has steps (cheap, no lock). */
+static inline bool fault_table_has_steps(struct fault_table *t)
+{
+	return atomic_load_explicit(&t->steps, memory_order_relaxed);
+}
 
 /* Whether any fault may apply to @op (cheap, no lock). */
 static inline bool fault_table_has(struct fault_table *t, unsigned op)

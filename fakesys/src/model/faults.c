@@ -178,6 +178,8 @@ int fault_table_add(struct fault_table *t, const struct vk_fakesys_fault *f)
 		t->cap = cap;
 	}
 	t->v[t->n] = (struct fault_ent){.f = *f};
+	if (step)
+		atomic_store_explicit(&t->steps, true, memory_order_relaxed);
 	t->v[t->n].f.step = TAKE_PTR(step);
 	t->v[t->n++].f.path = TAKE_PTR(path);
 	recompute_ops(t);

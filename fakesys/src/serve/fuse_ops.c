@@ -222,6 +222,20 @@ static struct vk_vt_node *rq_fault_node(struct rq *q, fuse_ino_t ino, int gone)
 	return n;
 }
 
+/*
+ * A live mount with steps keeps no link targets, pages or listings in the
+ * kernel: a step runs inside the request that fires it, where its
+ * invalidations cannot be sent (the kernel may hold the locks they need until
+ * the reply: fs/fuse/dir.c fuse_reverse_inval_entry() takes the parent's
+ * inode lock), so they go out after the reply, from the notifier thread; a
+ * reader that comes next (the race a step stages: the device unbound under
+ * the open) must not be answered from the caches in between.
+ */
+static bool live_uncached(struct fs *fs)
+{
+	return fs->live && fault_table_has_steps(&fs->faults);
+}
+
 static double entry_timeout(struct fs *fs)
 {
 	/* A faulted lookup/getattr must reach the server every time, and so must
@@ -360,7 +374,7 @@ static void op_init(void *userdata, struct fuse_conn_info *conn)
 	 * fault added later is served by invalidating its links after each
 	 * readlink (op_readlink()).
 	 */
-	bool cache_links = (!fs->live || (!fs->have_log && !fs->log_lookups &&
+	bool cache_links = (!fs->live || (!fs->have_log && !fs->log_lookups && !live_uncached(fs) &&
 	                                  !fault_table_has(&fs->faults, VK_FAKESYS_OP_READLINK))) &&
 	                   (conn->capable & FUSE_CAP_CACHE_SYMLINKS);
 	fs->cache_links = cache_links;
@@ -555,7 +569,7 @@ static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 	 * Until then the kernel keeps the listing, dropped by the invalidation
 	 * of the directory a change sends.
 	 */
-	bool cache = !log_on(q.fs) && !srv_node_changed(q.fs, ino) &&
+	bool cache = !log_on(q.fs) && !live_uncached(q.fs) && !srv_node_changed(q.fs, ino) &&
 	             !fault_table_matches(&q.fs->faults, VK_FAKESYS_OP_READDIR, q.path, q.ino);
 	fi->cache_readdir = cache;
 	fi->keep_cache = cache;
@@ -800,7 +814,7 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	 * since every later open of a changed file uses direct I/O.
 	 */
 	size_t len = n->type == VK_VT_FILE ? reader_len(q.fs, req, n) : 0;
-	fi->direct_io = wr || srv_node_changed(q.fs, ino) ||
+	fi->direct_io = wr || live_uncached(q.fs) || srv_node_changed(q.fs, ino) ||
 	                (n->type == VK_VT_FILE && vk_vt_node_unpriv_len(n) < n->u.file.len) ||
 	                fault_table_matches(&q.fs->faults, VK_FAKESYS_OP_READ, q.path, q.ino);
 	if (!fi->direct_io && n->type == VK_VT_FILE && !srv_node_set_paged(q.fs, ino))
