@@ -35,38 +35,6 @@
 #include "bench_util.h"
 #include "testutil.h"
 
-static double walk_all(const char *root, char **rels, int n, struct walk *w)
-{
-	char path[PATH_MAX];
-
-	memset(w, 0, sizeof(*w));
-	double t0 = now();
-	for (int i = 0; i < n; i++) {
-		snprintf(path, sizeof(path), "%s/%s", root, rels[i]);
-		int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (fd < 0)
-			w->errors++;
-		else
-			walk_dir(fd, w);
-	}
-	return now() - t0;
-}
-
-/* bench_run --walk ROOT REL...: "cold second warm entries errors" (ms). */
-static int walker(const char *root, char **rels, int n)
-{
-	struct walk w;
-	double cold = walk_all(root, rels, n, &w);
-	double second = walk_all(root, rels, n, &w);
-	double warm = 1e9;
-	for (int i = 0; i < 3; i++) {
-		double t = walk_all(root, rels, n, &w);
-		warm = t < warm ? t : warm;
-	}
-	printf("%.3f %.3f %.3f %lu %lu\n", cold * 1e3, second * 1e3, warm * 1e3, w.entries, w.errors);
-	return 0;
-}
-
 struct figures {
 	double cold, second, warm;
 	unsigned long entries, errors;
@@ -199,7 +167,7 @@ int main(int argc, char **argv)
 	char self[PATH_MAX];
 
 	if (argc >= 3 && !strcmp(argv[1], "--walk"))
-		return walker(argv[2], argv + 3, argc - 3);
+		return bench_walker(argv[2], argv + 3, argc - 3);
 	ssize_t k = readlink("/proc/self/exe", self, sizeof(self) - 1);
 	if (k <= 0) {
 		perror("bench_run: /proc/self/exe");

@@ -51,40 +51,6 @@ struct figures {
 	unsigned long entries, errors;
 };
 
-/* ROOT/REL without "//": umockdev's preload matches "/sys/..." only. */
-static double walk_all(const char *root, char **rels, int n, struct walk *w)
-{
-	char path[PATH_MAX];
-	bool slash = root[0] && root[strlen(root) - 1] == '/';
-
-	memset(w, 0, sizeof(*w));
-	double t0 = now();
-	for (int i = 0; i < n; i++) {
-		snprintf(path, sizeof(path), "%s%s%s", root, slash ? "" : "/", rels[i]);
-		int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (fd < 0)
-			w->errors++;
-		else
-			walk_dir(fd, w);
-	}
-	return now() - t0;
-}
-
-/* bench_umockdev --walk ROOT REL...: "cold second warm entries errors" (ms). */
-static int walker(const char *root, char **rels, int n)
-{
-	struct walk w;
-	double cold = walk_all(root, rels, n, &w);
-	double second = walk_all(root, rels, n, &w);
-	double warm = 1e9;
-	for (int i = 0; i < 3; i++) {
-		double t = walk_all(root, rels, n, &w);
-		warm = t < warm ? t : warm;
-	}
-	printf("%.3f %.3f %.3f %lu %lu\n", cold * 1e3, second * 1e3, warm * 1e3, w.entries, w.errors);
-	return 0;
-}
-
 /* Seconds umockdev-run may take: its loader copies the rest of the
  * recording for every line it parses (Testbed.record_parse_line() returns
  * data.substring(end_pos), src/umockdev.vala), so its start-up grows with
@@ -359,7 +325,7 @@ int main(int argc, char **argv)
 	int nh = 0;
 
 	if (argc >= 3 && !strcmp(argv[1], "--walk"))
-		return walker(argv[2], argv + 3, argc - 3);
+		return bench_walker(argv[2], argv + 3, argc - 3);
 	if (access(UMOCKDEV_RUN, X_OK) < 0) {
 		printf("bench_umockdev: no %s (umockdev); nothing to compare with\n", UMOCKDEV_RUN);
 		return 0;
