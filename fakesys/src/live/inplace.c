@@ -192,13 +192,24 @@ static size_t line_len(const uint8_t *s, size_t len, size_t p)
 	return e ? (size_t)(e - s) - p + 1 : len - p;
 }
 
-/* Where @needle (@n bytes) is in @hay, when it is there exactly once, else -1. */
+/* The next line of @hay (@len bytes) at or after the line start @from that
+ * starts with @needle (@n bytes).  Line by line: memmem() is slow on these
+ * files, whose lines differ little (a proc/bus/pci/devices line is over 256
+ * bytes, memmem()'s slow path, and a prefix of it matches at many places). */
+static const uint8_t *find_line(const uint8_t *hay, size_t len, size_t from, const uint8_t *needle, size_t n)
+{
+	for (size_t p = from; p + n <= len; p += line_len(hay, len, p))
+		if (hay[p] == needle[0] && !memcmp(hay + p, needle, n))
+			return hay + p;
+	return NULL;
+}
+
+/* Where @needle (@n bytes) starts a line of @hay, when it is there exactly once, else -1. */
 static long find_once(const uint8_t *hay, size_t len, const uint8_t *needle, size_t n)
 {
-	const uint8_t *p = memmem(hay, len, needle, n);
-	if (!p || (p == hay ? false : p[-1] != '\n'))
-		return -1; /* not there, or not at the start of a line */
-	if (memmem(p + 1, len - (size_t)(p - hay) - 1, needle, n))
+	const uint8_t *p = find_line(hay, len, 0, needle, n);
+
+	if (!p || find_line(hay, len, (size_t)(p - hay) + n, needle, n))
 		return -1;
 	return p - hay;
 }
@@ -254,6 +265,36 @@ struct irq_line {
 #define IRQ_TAG "PCI-MSI-"
 #define BDF_LEN 12 /* DDDD:BB:SS.F */
 
+/* Where "PCI-MSI-" is in the line @line of @l bytes, or NULL (memmem() costs
+ * more to set up than this loop takes on a line of proc/interrupts). */
+static const char *irq_tag(const char *line, size_t l)
+{
+	const size_t n = sizeof(IRQ_TAG) - 1;
+
+	for (const char *p = line; (p = memchr(p, 'P', l - (size_t)(p - line))) && (size_t)(p - line) + n <= l; p++)
+		if (!memcmp(p, IRQ_TAG, n))
+			return p;
+	return NULL;
+}
+
+/* "%3lu:" of @v into @out (room for 22 bytes): its length.  By hand: it is
+ * written once per line of the file, and snprintf() was most of a bind. */
+static size_t irq_number(char *out, unsigned long v)
+{
+	char d[20];
+	size_t n = 0, w = 0;
+
+	do
+		d[n++] = (char)('0' + v % 10);
+	while ((v /= 10));
+	for (; n + w < 3; w++)
+		out[w] = ' ';
+	while (n)
+		out[w++] = d[--n];
+	out[w++] = ':';
+	return w;
+}
+
 /* The device lines of proc/interrupts content @s; the lines before the first
  * in *@head.  NULL when out of memory or not that file's shape. */
 static struct irq_line *irq_lines(const uint8_t *s, size_t len, size_t *n, size_t *head, unsigned long *first)
@@ -265,7 +306,7 @@ static struct irq_line *irq_lines(const uint8_t *s, size_t len, size_t *n, size_
 	*first = 0;
 	for (size_t p = 0; v && p < len;) {
 		size_t l = line_len(s, len, p);
-		const char *line = (const char *)s + p, *tag = memmem(line, l, IRQ_TAG, strlen(IRQ_TAG));
+		const char *line = (const char *)s + p, *tag = irq_tag(line, l);
 		const char *colon = memchr(line, ':', l);
 		if (tag && colon && (size_t)(tag - line) + strlen(IRQ_TAG) + BDF_LEN <= l) {
 			if (!k) {
@@ -361,12 +402,11 @@ static long splice_interrupts(const struct vk_vt_node *x, const struct vk_vt_nod
 			if (s && !memcmp(s->bdf, c->bdf, BDF_LEN))
 				iz++; /* the served line it replaces */
 		}
-		int w = snprintf((char *)buf + len, cap - len, "%3lu:", irq++);
-		if (w < 0 || (size_t)w + take->len >= cap - len) {
+		if (22 + take->len >= cap - len) {
 			free(buf);
 			return -1;
 		}
-		len += (size_t)w;
+		len += irq_number((char *)buf + len, irq++);
 		memcpy(buf + len, take->rest, take->len);
 		len += take->len;
 	}
