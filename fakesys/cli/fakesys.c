@@ -60,7 +60,12 @@ static const char mount_options[] =
 	"  -d, --debug          log every FUSE request on stderr (needs -f)\n"
 	"  --read-only          a read-only superblock: the kernel's caches survive reads\n"
 	"                       (a second walk costs no round trip), but no file, not\n"
-	"                       even a /dev stand-in, can be opened for writing\n";
+	"                       even a /dev stand-in, can be opened for writing\n"
+	"  --kernel-opens       the kernel opens files itself, even as root, and reads\n"
+	"                       stay in its caches until a write changes them (no round\n"
+	"                       trip per open); gives up config space by reader and,\n"
+	"                       with --live, the log, faults and steps on open, read or\n"
+	"                       readdir, and .fakesys/control\n";
 static const char umount_summary[] = "unmount a fakesys mount and wait for its server";
 static const char umount_options[] =
 	"  --timeout SEC        while in use, retry for SEC seconds (default 5), then fail\n"
@@ -269,6 +274,7 @@ static int cmd_mount(int argc, char **argv)
 		{"debug", no_argument, NULL, 'd'},
 		{"help", no_argument, NULL, 'h'},
 		{"read-only", no_argument, NULL, 'r'},
+		{"kernel-opens", no_argument, NULL, 'k'},
 		{0},
 	};
 	struct vk_fakesys_mount_opts o = {0};
@@ -302,6 +308,9 @@ static int cmd_mount(int argc, char **argv)
 		case 'r':
 			o.read_only = true;
 			break;
+		case 'k':
+			o.kernel_opens = true;
+			break;
 		default:
 			return verb_bad_option("mount", argv);
 		}
@@ -310,6 +319,8 @@ static int cmd_mount(int argc, char **argv)
 		return verb_usage_error("mount", "expects SCENARIO MOUNTPOINT");
 	if (o.log_lookups && !o.log)
 		return verb_usage_error("mount", "--log-lookups needs --log FILE");
+	if (o.kernel_opens && o.log)
+		return verb_usage_error("mount", "--kernel-opens and --log exclude each other (the log needs every open)");
 	if (o.debug && !o.foreground)
 		return verb_usage_error("mount", "-d needs -f (a daemon's stderr goes nowhere)");
 	/* a FIFO (or a link) as the PID file would block the server's open for

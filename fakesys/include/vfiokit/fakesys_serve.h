@@ -102,6 +102,21 @@ struct vk_fakesys_mount_opts {
 	 * superblock.
 	 */
 	bool read_only;
+	/*
+	 * The kernel opens files and directories itself
+	 * (FUSE_CAP_NO_OPEN_SUPPORT) and keeps their pages and listings until a
+	 * change invalidates them, so that a warm read costs no round trip, in
+	 * the live mode too, where sysfs writes (bind, unbind, driver_override,
+	 * ...) still act as the kernel does.  Files report their content's
+	 * length as st_size (what the kernel's FUSE client makes of sysfs's 4096
+	 * after the first read anyway).  What needs to see every open is given
+	 * up: config space by reader (every reader reads all of it; without
+	 * this, a mount of root's sends every open to the server for it), and
+	 * in the live mode the access log, faults and steps on open, read or
+	 * readdir (EINVAL, naming the fault) and the control channel
+	 * .fakesys/control (no run-time faults or commands).
+	 */
+	bool kernel_opens;
 };
 
 /**

@@ -704,6 +704,7 @@ void srv_run_step(struct fs *fs, char *cmds)
 
 	if (!out)
 		return;
+	bool was = srv_invals_deferred;
 	srv_invals_deferred = true;
 	for (char *line = strtok_r(cmds, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
 		struct vk_error e = {0};
@@ -712,7 +713,7 @@ void srv_run_step(struct fs *fs, char *cmds)
 		if (r < 0)
 			fprintf(out, "error: %s\n", e.msg[0] ? e.msg : strerror(-r));
 	}
-	srv_invals_deferred = false;
+	srv_invals_deferred = was;
 	fclose(out);
 	pthread_mutex_lock(&fs->ctl_mu);
 	free(fs->last_result);

@@ -40,7 +40,6 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
-#include <sys/utsname.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -277,11 +276,14 @@ static void fill_stat(struct fs *fs, const struct vk_vt_node *n, struct stat *st
 	/* sysfs's sizes: 4096 for an attribute, a binary attribute's size, 0 for
 	 * directories and links (fs/kernfs/inode.c kernfs_init_inode()); a read
 	 * still ends at the content's end, as a show() fills less than a page */
-	st->st_size = n->type == VK_VT_FILE && srv_node_paged(fs, n->ino) ? (off_t)n->u.file.len : node_size(fs, n);
+	bool paged = n->type == VK_VT_FILE && (fs->kernel_opens || srv_node_paged(fs, n->ino));
+	st->st_size = paged ? (off_t)n->u.file.len : node_size(fs, n);
 	st->st_blksize = 4096;
 	/* kernfs and procfs inodes have no blocks */
 	st->st_blocks = (n->kern & VK_VT_K_SIZE_MASK) == VK_VT_SIZE_CONTENT ? (st->st_size + 511) / 512 : 0;
 	st->st_atim = st->st_mtim = st->st_ctim = fs->mounted;
+	if (fs->kernel_opens)
+		srv_changed_mtime(fs, n->ino, &st->st_mtim);
 }
 
 static void fill_entry(struct fs *fs, const struct vk_vt_node *n, struct fuse_entry_param *e)
@@ -329,27 +331,18 @@ bool srv_is_standin(const struct vk_vt_node *n)
 
 /* ---- operations ---------------------------------------------------------- */
 
-/* Does any file of @t read differently by reader (PCI config space)? */
-static bool tree_per_reader(struct vtree *t)
+/* Does the kernel open files itself (the fast mode, or a live mount with
+ * kernel opens)?  Then no open reaches the server after the first. */
+static bool kernel_opens(const struct fs *fs)
 {
-	for (uint64_t i = 1; i <= vk_vtree_max_ino(t); i++) {
-		const struct vk_vt_node *n = vk_vtree_by_ino(t, i);
-		if (n && n->type == VK_VT_FILE && vk_vt_node_unpriv_len(n) < n->u.file.len)
-			return true;
-	}
-	return false;
+	return !fs->live || fs->kernel_opens;
 }
 
-/* Before 6.14 the kernel cut a page-cached FUSE symlink's target at i_size
- * (page_get_link()'s nd_terminate_link(); "fuse: don't truncate cached,
- * mutated symlink" made it page_get_link_raw()). */
-static bool kernel_keeps_cached_link_targets(void)
+/* Is there a control channel (.fakesys/control)?  Its results are read
+ * through an open's own handle, which kernel opens do not make. */
+static bool have_ctl(const struct fs *fs)
 {
-	struct utsname u;
-	unsigned major = 0, minor = 0;
-
-	return uname(&u) == 0 && sscanf(u.release, "%u.%u", &major, &minor) == 2 &&
-	       (major > 6 || (major == 6 && minor >= 14));
+	return fs->live && !fs->kernel_opens;
 }
 
 static void op_init(void *userdata, struct fuse_conn_info *conn)
@@ -363,7 +356,7 @@ static void op_init(void *userdata, struct fuse_conn_info *conn)
 	 * of root's has such readers (allow_other, serve/mount.c); they make
 	 * every open a request, so that the server sees who opens.
 	 */
-	fs->per_reader = fs->owner == 0 && tree_per_reader(fs->cur.t);
+	fs->per_reader = fs->owner == 0 && !fs->kernel_opens && srv_tree_per_reader(fs->cur.t);
 	/*
 	 * Symlink targets in the page cache (fs/fuse/dir.c fuse_get_link():
 	 * page_get_link_raw() when fc->cache_symlinks, for every link of the
@@ -380,14 +373,17 @@ static void op_init(void *userdata, struct fuse_conn_info *conn)
 	fs->cache_links = cache_links;
 	if (cache_links)
 		conn->want |= FUSE_CAP_CACHE_SYMLINKS;
-	fs->links_size_zero = !cache_links || kernel_keeps_cached_link_targets();
-	/* The fast mode: the kernel opens files and directories itself after the
-	 * first ENOSYS and keeps their page cache and listings. */
-	if (!fs->live && !fs->per_reader && (conn->capable & FUSE_CAP_NO_OPEN_SUPPORT))
+	/* see fill_stat(): how kernel opens see a write at once */
+	if (fs->kernel_opens)
+		conn->want |= FUSE_CAP_AUTO_INVAL_DATA;
+	fs->links_size_zero = !cache_links || srv_kernel_keeps_cached_link_targets();
+	/* The fast mode and kernel opens: the kernel opens files and directories
+	 * itself after the first ENOSYS and keeps their page cache and listings. */
+	if (kernel_opens(fs) && !fs->per_reader && (conn->capable & FUSE_CAP_NO_OPEN_SUPPORT))
 		conn->want |= FUSE_CAP_NO_OPEN_SUPPORT;
 	else
 		conn->want &= ~FUSE_CAP_NO_OPEN_SUPPORT;
-	if (!fs->live && (conn->capable & FUSE_CAP_NO_OPENDIR_SUPPORT))
+	if (kernel_opens(fs) && (conn->capable & FUSE_CAP_NO_OPENDIR_SUPPORT))
 		conn->want |= FUSE_CAP_NO_OPENDIR_SUPPORT;
 	else
 		conn->want &= ~FUSE_CAP_NO_OPENDIR_SUPPORT;
@@ -410,7 +406,7 @@ static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 
 	rq_begin(&q, req, "lookup", VK_FAKESYS_OP_GETATTR);
 	struct fs *fs = q.fs;
-	if (parent == CTL_DIR_INO || (parent == FUSE_ROOT_ID && fs->live && !strcmp(name, CTL_DIR_NAME))) {
+	if (parent == CTL_DIR_INO || (parent == FUSE_ROOT_ID && have_ctl(fs) && !strcmp(name, CTL_DIR_NAME))) {
 		snprintf(q.path, sizeof(q.path), "%s%s%s", CTL_DIR_NAME, parent == CTL_DIR_INO ? "/" : "",
 		         parent == CTL_DIR_INO ? name : "");
 		if (parent == CTL_DIR_INO && strcmp(name, CTL_FILE_NAME))
@@ -541,7 +537,7 @@ static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 
 	rq_begin(&q, req, "opendir", VK_FAKESYS_OP_OPEN);
 	q.flags = fi->flags;
-	if (!q.fs->live) {
+	if (kernel_opens(q.fs)) {
 		rq_end(&q);
 		return (void)fuse_reply_err(req, ENOSYS); /* see op_init */
 	}
@@ -791,7 +787,7 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		return rq_fail(&q, ino == CTL_DIR_INO ? EISDIR : ENOENT);
 	if (n->type == VK_VT_DIR)
 		return rq_fail(&q, EISDIR);
-	if (!q.fs->live && !q.fs->per_reader) {
+	if (kernel_opens(q.fs) && !q.fs->per_reader) {
 		rq_end(&q);
 		return (void)fuse_reply_err(req, ENOSYS); /* see op_init */
 	}
@@ -920,7 +916,11 @@ static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t siz
 	if (srv_is_standin(n))
 		return rq_fail(&q, EINVAL); /* nothing behind the file, as a VFIO device without a region */
 	rq_end(&q);                         /* the mutation swaps the tree: not under our read lock */
+	/* With kernel opens the write came through the page cache, whose page
+	 * the kernel keeps locked until this reply is in (srv_invals_send()). */
+	srv_pages_locked = fs->kernel_opens ? ino : 0;
 	long taken = srv_live_write(fs, ino, buf, size, &e);
+	srv_pages_locked = 0;
 	pthread_rwlock_rdlock(&fs->lock);
 	rq_log(&q, taken < 0 ? (int)-taken : 0);
 	pthread_rwlock_unlock(&fs->lock);

@@ -185,6 +185,7 @@ static void invals_add(struct invals *iv, uint64_t parent, const char *name, uin
 
 /* Set while a step runs inside a request (see struct fs, notifier). */
 __thread bool srv_invals_deferred;
+__thread uint64_t srv_pages_locked;
 
 static void invals_send_now(struct fs *fs, struct invals *iv);
 
@@ -213,37 +214,65 @@ void *srv_notifier_main(void *arg)
 	return NULL;
 }
 
-/* Send them (without the tree lock: the kernel may need answers meanwhile);
+static void invals_queue(struct fs *fs, struct invals *iv);
+
+/*
+ * Send them (without the tree lock: the kernel may need answers meanwhile);
  * ENOENT means "nothing cached", which is fine.  Inside a step they are
- * queued for the notifier thread instead. */
+ * queued for the notifier thread instead; so is the page invalidation of
+ * srv_pages_locked, whose attributes go now: the next read then asks for
+ * its size, and a size other than the kernel's drops the pages too
+ * (fs/fuse/inode.c fuse_change_attributes()), before the notifier comes.
+ */
 void srv_invals_send(struct fs *fs, struct invals *iv)
 {
-	if (srv_invals_deferred && fs->notifier_on) {
-		pthread_mutex_lock(&fs->nq_mu);
-		if (fs->nq_n == fs->nq_cap) {
-			size_t cap = fs->nq_cap ? fs->nq_cap * 2 : 8;
-			struct invals *v = realloc(fs->nq, cap * sizeof(*v));
-			if (v) {
-				fs->nq = v;
-				fs->nq_cap = cap;
-			}
+	if (srv_invals_deferred && fs->notifier_on)
+		return invals_queue(fs, iv);
+	if (srv_pages_locked && fs->notifier_on) {
+		struct invals later = {0};
+		for (size_t i = 0; i < iv->n; i++) {
+			if (iv->v[i].name || iv->v[i].ino != srv_pages_locked)
+				continue;
+			if (fs->se)
+				fuse_lowlevel_notify_inval_inode(fs->se, srv_pages_locked, -1, 0);
+			srv_on_change(&later, VK_VT_CHANGED, 0, NULL, srv_pages_locked);
+			iv->v[i].ino = 0; /* FUSE_ROOT_ID is 1: no inode is 0 */
 		}
-		if (fs->nq_n < fs->nq_cap) {
-			fs->nq[fs->nq_n++] = *iv;
-			memset(iv, 0, sizeof(*iv));
-			pthread_cond_signal(&fs->nq_cond);
-			pthread_mutex_unlock(&fs->nq_mu);
-			return;
-		}
-		pthread_mutex_unlock(&fs->nq_mu);
-		/* out of memory: the kernel keeps what it cached */
-		for (size_t i = 0; i < iv->n; i++)
-			free(iv->v[i].name);
+		invals_queue(fs, &later);
+	}
+	invals_send_now(fs, iv);
+}
+
+/* Queue @iv for the notifier thread (it takes @iv's contents). */
+static void invals_queue(struct fs *fs, struct invals *iv)
+{
+	if (!iv->n) {
 		free(iv->v);
 		memset(iv, 0, sizeof(*iv));
 		return;
 	}
-	invals_send_now(fs, iv);
+	pthread_mutex_lock(&fs->nq_mu);
+	if (fs->nq_n == fs->nq_cap) {
+		size_t cap = fs->nq_cap ? fs->nq_cap * 2 : 8;
+		struct invals *v = realloc(fs->nq, cap * sizeof(*v));
+		if (v) {
+			fs->nq = v;
+			fs->nq_cap = cap;
+		}
+	}
+	if (fs->nq_n < fs->nq_cap) {
+		fs->nq[fs->nq_n++] = *iv;
+		memset(iv, 0, sizeof(*iv));
+		pthread_cond_signal(&fs->nq_cond);
+		pthread_mutex_unlock(&fs->nq_mu);
+		return;
+	}
+	pthread_mutex_unlock(&fs->nq_mu);
+	/* out of memory: the kernel keeps what it cached */
+	for (size_t i = 0; i < iv->n; i++)
+		free(iv->v[i].name);
+	free(iv->v);
+	memset(iv, 0, sizeof(*iv));
 }
 
 static void invals_send_now(struct fs *fs, struct invals *iv)
@@ -252,7 +281,7 @@ static void invals_send_now(struct fs *fs, struct invals *iv)
 		struct inval *x = &iv->v[i];
 		if (fs->se && x->name)
 			fuse_lowlevel_notify_inval_entry(fs->se, x->parent, x->name, strlen(x->name));
-		else if (fs->se)
+		else if (fs->se && x->ino)
 			fuse_lowlevel_notify_inval_inode(fs->se, x->ino, 0, 0);
 		free(x->name);
 	}

@@ -97,8 +97,33 @@ static void fs_destroy(struct fs *fs)
 	memset(fs, 0, sizeof(*fs));
 }
 
+/*
+ * What a mount whose opens the kernel makes itself cannot serve (see
+ * vk_fakesys_mount_opts.kernel_opens): an access log, and a fault or step on
+ * an operation that stops reaching the server once the kernel caches it.
+ */
+static int kernel_opens_refused(const struct vk_fakesys_mount_opts *o, struct vk_error *err)
+{
+	const unsigned unseen = VK_FAKESYS_OP_OPEN | VK_FAKESYS_OP_READ | VK_FAKESYS_OP_READDIR;
+
+	if (o->log)
+		return vk_error_set(err, EINVAL, "mount: the access log needs every open: not with kernel opens");
+	for (size_t i = 0; i < o->n_faults + o->n_steps; i++) {
+		const struct vk_fakesys_fault *f = i < o->n_faults ? &o->faults[i] : &o->steps[i - o->n_faults];
+		if (!(f->ops & unseen))
+			continue;
+		return vk_error_set(err, EINVAL,
+		                    "mount: the %s on %s (line %u) matches opens, reads or listings, which the "
+		                    "server does not see with kernel opens",
+		                    f->step ? "step" : "fault", f->path, f->line);
+	}
+	return 0;
+}
+
 static int fs_init(struct fs *fs, struct vtree *t, const struct vk_fakesys_mount_opts *o, struct vk_error *err)
 {
+	int r;
+
 	memset(fs, 0, sizeof(*fs));
 	pthread_rwlock_init(&fs->lock, NULL);
 	pthread_mutex_init(&fs->model_mu, NULL);
@@ -114,6 +139,9 @@ static int fs_init(struct fs *fs, struct vtree *t, const struct vk_fakesys_mount
 	fs->owner_gid = getegid();
 	fs->live = o->serve_opens || o->log || o->n_faults || o->n_steps;
 	fs->log_lookups = o->log && o->log_lookups;
+	fs->kernel_opens = o->kernel_opens;
+	if (fs->kernel_opens && (r = kernel_opens_refused(o, err)) < 0)
+		return r;
 	clock_gettime(CLOCK_REALTIME, &fs->mounted);
 	if (srv_snap_make(&fs->cur, t, false) < 0 || srv_paged_reserve(fs, vk_vtree_max_ino(t)) < 0)
 		return vk_error_set(err, ENOMEM, "mount: out of memory");
@@ -125,7 +153,7 @@ static int fs_init(struct fs *fs, struct vtree *t, const struct vk_fakesys_mount
 			return vk_error_set(err, ENOMEM, "mount: out of memory");
 	fault_table_expand(&fs->faults, srv_expand_pattern, t);
 	if (o->log) {
-		int r = access_log_open(&fs->log, o->log);
+		r = access_log_open(&fs->log, o->log);
 		if (r < 0)
 			return vk_error_set(err, r, "access log %s: %s", o->log,
 			                    r == -EINVAL ? "not a regular file" : strerror(-r));
@@ -242,7 +270,11 @@ static int server_open(struct server *s, struct vtree *t, const char *real, cons
 		r = vk_error_set(err, -r, "mount %s: cannot start the signal thread: %s", real, strerror(-r));
 		goto fail;
 	}
-	if (o->n_steps) {
+	/* Every live mount: an invalidation a handler sends while the kernel
+	 * holds a page lock for its request (a step, a readlink fault added at
+	 * run time, a write through the page cache with kernel opens) must go
+	 * out from another thread, after the reply. */
+	if (s->fs.live) {
 		if (pthread_create(&s->fs.notifier, NULL, srv_notifier_main, &s->fs) != 0) {
 			r = vk_error_set(err, EAGAIN, "mount %s: cannot start the notifier thread", real);
 			goto fail;

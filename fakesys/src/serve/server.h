@@ -3,7 +3,7 @@
  * What the FUSE server's files share: the served filesystem (struct fs), its
  * per-request bookkeeping and the calls between its concerns:
  *   serve/fuse_ops.c     the FUSE operations (requests, faults, the access log)
- *   serve/snap.c         a served tree's link counts; what changed, what is page-cached
+ *   serve/snap.c         a served tree's link counts; what changed, what is page-cached; per-reader files, the kernel's link cache
  *   serve/fuse_ro.c      statfs and the operations a read-only tree refuses
  *   serve/invalidate.c   naming nodes by pattern, invalidating the kernel's caches
  *   live/control.c       kernel-like writes, rebuilds, the control channel, steps
@@ -69,7 +69,8 @@ struct fs {
 	struct snap cur;
 	struct timespec mounted; /* every timestamp of the tree */
 	bool live;
-	bool log_lookups; /* zero timeouts: every lookup reaches the server (and the log) */
+	bool kernel_opens; /* live, with no OPEN/OPENDIR requests (vk_fakesys_mount_opts.kernel_opens) */
+	bool log_lookups;  /* zero timeouts: every lookup reaches the server (and the log) */
 	struct fault_table faults;
 	struct access_log log;
 	bool have_log;
@@ -168,6 +169,13 @@ struct invals {
 	bool oom;
 };
 
+/* serve/snap.c: does any file of @t read differently by reader (PCI config
+ * space)?  Does this kernel keep a page-cached link's whole target? */
+bool srv_tree_per_reader(struct vtree *t);
+bool srv_kernel_keeps_cached_link_targets(void);
+/* serve/snap.c: @mtime (the mount's) moved on by the changes made so far,
+ * when node @ino changed since the mount (how kernel opens see a write). */
+void srv_changed_mtime(struct fs *fs, uint64_t ino, struct timespec *mtime);
 /* serve/snap.c: a served tree and its link counts */
 void srv_snap_free(struct snap *s);
 int srv_snap_make(struct snap *s, struct vtree *t, bool owned);
@@ -218,6 +226,10 @@ void srv_on_change(void *ctx, enum vk_vt_change what, uint64_t parent, const cha
 void srv_invalidate_matching(struct fs *fs, const char *pattern);
 /* Set while a step runs inside a request (see struct fs, notifier). */
 extern __thread bool srv_invals_deferred;
+/* The inode whose pages the kernel holds locked until the current request's
+ * reply (a write through the page cache, with kernel opens); 0 = none.  Its
+ * attributes are invalidated at once, its pages by the notifier. */
+extern __thread uint64_t srv_pages_locked;
 
 /* live/control.c: kernel-like writes, the control channel, steps */
 bool srv_open_writable(struct fs *fs, const struct vk_vt_node *n);

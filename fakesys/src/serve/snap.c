@@ -7,8 +7,10 @@
  * page cache (struct fs.changed, fs.paged; fuse_ops.c op_open()).
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/utsname.h>
 
 #include "serve/server.h"
 
@@ -135,4 +137,51 @@ int srv_mark_changed(struct fs *fs, const struct invals *iv)
 		fs->changed[ino / 8] |= (uint8_t)(1u << (ino % 8));
 	}
 	return 0;
+}
+
+/* ---- what the served tree and the kernel need of the server ------------- */
+
+/* Does any file of @t read differently by reader (PCI config space)? */
+bool srv_tree_per_reader(struct vtree *t)
+{
+	for (uint64_t i = 1; i <= vk_vtree_max_ino(t); i++) {
+		const struct vk_vt_node *n = vk_vtree_by_ino(t, i);
+		if (n && n->type == VK_VT_FILE && vk_vt_node_unpriv_len(n) < n->u.file.len)
+			return true;
+	}
+	return false;
+}
+
+/* Before 6.14 the kernel cut a page-cached FUSE symlink's target at i_size
+ * (page_get_link()'s nd_terminate_link(); "fuse: don't truncate cached,
+ * mutated symlink" made it page_get_link_raw()). */
+bool srv_kernel_keeps_cached_link_targets(void)
+{
+	struct utsname u;
+	unsigned major = 0, minor = 0;
+
+	return uname(&u) == 0 && sscanf(u.release, "%u.%u", &major, &minor) == 2 &&
+	       (major > 6 || (major == 6 && minor >= 14));
+}
+
+/*
+ * With kernel opens a write fills the page cache with the bytes written
+ * (the kernel's content may differ: "\n" reads back as "(null)\n"), and the
+ * page stays locked until the reply, so the server's invalidation of it
+ * comes later.  The write leaves the size and mtime stale, the next read
+ * asks for them, and an mtime other than the cached one drops the pages
+ * there and then (fs/fuse/inode.c fuse_change_attributes(),
+ * FUSE_CAP_AUTO_INVAL_DATA): a node that changed since the mount carries the
+ * number of changes made so far in its mtime.
+ */
+void srv_changed_mtime(struct fs *fs, uint64_t ino, struct timespec *mtime)
+{
+	if (!srv_node_changed(fs, ino))
+		return;
+	mtime->tv_sec += (time_t)(fs->gen / 1000000000u);
+	mtime->tv_nsec += (long)(fs->gen % 1000000000u);
+	if (mtime->tv_nsec >= 1000000000L) {
+		mtime->tv_sec++;
+		mtime->tv_nsec -= 1000000000L;
+	}
 }
