@@ -1,0 +1,123 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * What a mount daemon keeps (issue 17): only a live server reads the host
+ * model, so any other mount serves without it.  The daemons of one host are
+ * compared with each other in the same run (no absolute figure): the model of
+ * a generated host is about two fifths of what the live daemon holds, so a
+ * daemon that kept it would be as large as the live one.
+ */
+#include <criterion/criterion.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <vfiokit/fakesys_serve.h>
+#include <vfiokit/host_model.h>
+#include <vfiokit/host_tree.h>
+
+#include "../bench/bench_host.h"
+#include "testutil.h"
+
+#define DEVICES 3000
+
+TestSuite(mount_memory, .timeout = 180);
+
+Test(mount_memory, only_serving_opens_a_log_faults_or_steps_make_a_mount_live)
+{
+	struct vk_fakesys_fault f = {0};
+	struct vk_fakesys_mount_opts o = {0};
+
+	cr_assert_not(vk_fakesys_mount_is_live(NULL));
+	cr_assert_not(vk_fakesys_mount_is_live(&o));
+	o.read_only = o.foreground = o.debug = true;
+	o.pidfile = "pid";
+	cr_assert_not(vk_fakesys_mount_is_live(&o), "options that change nothing the server does");
+	cr_assert(vk_fakesys_mount_is_live(&(struct vk_fakesys_mount_opts){.serve_opens = true}));
+	cr_assert(vk_fakesys_mount_is_live(&(struct vk_fakesys_mount_opts){.log = "log"}));
+	cr_assert(vk_fakesys_mount_is_live(&(struct vk_fakesys_mount_opts){.faults = &f, .n_faults = 1}));
+	cr_assert(vk_fakesys_mount_is_live(&(struct vk_fakesys_mount_opts){.steps = &f, .n_steps = 1}));
+}
+
+/* VmRSS of process @pid in KiB, or -1. */
+static long rss_kb(pid_t pid)
+{
+	char path[64], buf[4096];
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	if (vk_read_file(path, buf, sizeof(buf)) < 0)
+		return -1;
+	char *p = strstr(buf, "VmRSS:");
+	return p ? strtol(p + 6, NULL, 10) : -1;
+}
+
+/* The RSS of the daemon serving the mount at @mnt (its pidfile @pidfile), then unmounted. */
+static long daemon_rss_then_umount(const char *mnt, const char *pidfile)
+{
+	char buf[32];
+
+	cr_assert_gt(vk_read_file(pidfile, buf, sizeof(buf)), 0, "pidfile %s", pidfile);
+	long kb = rss_kb((pid_t)atoi(buf));
+	cr_assert_eq(vk_umount(mnt), 0);
+	cr_assert_gt(kb, 0);
+	return kb;
+}
+
+/* `fakesys mount [--live] --pidfile PIDFILE YAML MNT`: the daemon's RSS. */
+static long cli_daemon_kb(const char *yaml, const char *pidfile, bool live)
+{
+	char mnt[PATH_MAX], bin[PATH_MAX], err[4096];
+	char *argv[8];
+	int n = 0;
+
+	vk_bin("fakesys/fakesys", bin, sizeof(bin));
+	cr_assert_eq(vk_mkdtemp(mnt, sizeof(mnt)), 0);
+	argv[n++] = bin;
+	argv[n++] = "mount";
+	if (live)
+		argv[n++] = "--live";
+	argv[n++] = "--pidfile";
+	argv[n++] = (char *)pidfile;
+	argv[n++] = (char *)yaml;
+	argv[n++] = mnt;
+	argv[n] = NULL;
+	cr_assert_eq(vk_run(argv, NULL, 0, err, sizeof(err)), 0, "%s", err);
+	return daemon_rss_then_umount(mnt, pidfile);
+}
+
+/* vk_fakesys_mount() of the tree of @yaml, handed its model though not live. */
+static long lib_daemon_kb(const char *yaml, const char *pidfile)
+{
+	char mnt[PATH_MAX];
+	struct vk_host_model *m = NULL;
+	struct vtree *t = NULL;
+	struct vk_error e = {0};
+
+	cr_assert_eq(vk_host_model_load(yaml, &m, &e), 0, "%s", e.msg);
+	cr_assert_eq(vk_host_tree_build(m, &t, &e), 0, "%s", e.msg);
+	cr_assert_eq(vk_mkdtemp(mnt, sizeof(mnt)), 0);
+	struct vk_fakesys_mount_opts o = {.model = m, .pidfile = pidfile};
+	cr_assert_eq(vk_fakesys_mount(t, mnt, &o, &e), 0, "%s", e.msg);
+	vk_vtree_free(t);
+	vk_host_model_free(m);
+	return daemon_rss_then_umount(mnt, pidfile);
+}
+
+Test(mount_memory, a_daemon_that_is_not_live_keeps_no_model)
+{
+	char tmp[PATH_MAX], yaml[PATH_MAX + 16], pidfile[PATH_MAX + 16];
+
+	cr_assert_eq(vk_mkdtemp(tmp, sizeof(tmp)), 0);
+	snprintf(yaml, sizeof(yaml), "%s/host.yaml", tmp);
+	snprintf(pidfile, sizeof(pidfile), "%s/pid", tmp);
+	cr_assert_eq(bench_write_host(yaml, DEVICES), 0);
+	long live = cli_daemon_kb(yaml, pidfile, true);
+	long plain = cli_daemon_kb(yaml, pidfile, false);
+	long lib = lib_daemon_kb(yaml, pidfile);
+	vk_rm_rf(tmp);
+	cr_log_info("daemon RSS at %d devices: live %ld KiB, fakesys mount %ld, vk_fakesys_mount() %ld", DEVICES, live,
+	            plain, lib);
+	cr_assert_lt(plain, 0.8 * live, "fakesys mount: %ld KiB, the live one %ld", plain, live);
+	cr_assert_lt(lib, 0.8 * live, "vk_fakesys_mount() given a model: %ld KiB, the live one %ld", lib, live);
+}
