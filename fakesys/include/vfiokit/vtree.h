@@ -40,7 +40,9 @@ struct vk_vt_node {
 	union {
 		struct {
 			struct vk_vt_node **kids; /* sorted by name after vk_vtree_seal() */
-			uint32_t n, cap;
+			uint32_t n;
+			uint32_t cap; /* of a malloc'd @kids; 0: none, or @n exactly in the tree's
+			               * arena (vk_vtree_seal() puts them there) */
 		} dir;
 		struct {
 			const uint8_t *data; /* @stored bytes; the rest of @len reads as zeros */
@@ -164,8 +166,10 @@ void vk_vtree_chown(struct vk_vt_node *n, uint32_t uid, uint32_t gid);
 void vk_vtree_set_kernfs(struct vk_vt_node *dir, enum vk_vt_order order);
 
 /* Sort every directory (in its order, vt_node.kern) so that lookups are binary
- * searches; call once after building.  Returns 0, or -EEXIST when a directory holds a name twice (a bug
- * of the builder: wide directories are not checked entry by entry). */
+ * searches, and store its children exactly in the arena; call once after
+ * building (vk_vtree_graft() still adds to a directory later).  Returns 0,
+ * -ENOMEM, or -EEXIST when a directory holds a name twice (a bug of the
+ * builder: wide directories are not checked entry by entry). */
 int vk_vtree_seal(struct vtree *t);
 
 /* The child @name of @dir, or NULL.  Needs a sealed tree. */

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <vfiokit/vtree.h>
@@ -137,6 +138,58 @@ Test(vtree, directories_sort_in_their_filesystems_order)
 	}
 	cr_assert_null(vk_vtree_child(k, "nope"));
 	cr_assert_null(vk_vtree_child(p, "nope"));
+	vk_vtree_free(t);
+}
+
+/* Sealed, a directory's children are stored exactly (cap 0: in the arena);
+ * a graft after that copies them out to a growing array, the arena's copy
+ * stays, and freeing the tree frees only the arrays malloc gave. */
+Test(vtree, sealed_directories_take_grafts_and_unlinks)
+{
+	struct vtree *t = vk_vtree_new(), *src = vk_vtree_new();
+	struct vk_vt_node *d = vk_vtree_mkdir_p(t, "d"), *one = vk_vtree_mkdir_p(t, "one");
+	struct vk_vt_node *empty = vk_vtree_mkdir_p(t, "empty");
+	char buf[512], name[16];
+
+	cr_assert_not_null(vk_vtree_add_file(t, d, "c", "c", 1, 0444));
+	cr_assert_not_null(vk_vtree_add_file(t, d, "a", "a", 1, 0444));
+	cr_assert_not_null(vk_vtree_add_file(t, one, "only", "o", 1, 0444));
+	for (int i = 0; i < 24; i++) {
+		snprintf(name, sizeof(name), "g%02d", i);
+		cr_assert_not_null(vk_vtree_add_file(src, vk_vtree_root(src), name, name, 3, 0444));
+	}
+	cr_assert_not_null(vk_vtree_add_file(src, vk_vtree_root(src), "b", "b", 1, 0444));
+	cr_assert_eq(vk_vtree_seal(t), 0);
+	cr_assert_eq(vk_vtree_seal(src), 0);
+	cr_assert_eq(d->u.dir.cap, 0, "stored exactly");
+	cr_assert_eq(vk_vtree_root(t)->u.dir.cap, 0);
+	cr_assert_eq(empty->u.dir.n, 0);
+	cr_assert_null(empty->u.dir.kids);
+
+	cr_assert_not_null(vk_vtree_graft(t, d, vk_vtree_child(vk_vtree_root(src), "b")));
+	cr_assert_str_eq(listing(d, buf, sizeof(buf)), "a b c");
+	cr_assert_geq(d->u.dir.cap, d->u.dir.n, "a malloc'd array now");
+	for (int i = 23; i >= 0; i--) { /* grows it past its first size, each in its place */
+		snprintf(name, sizeof(name), "g%02d", i);
+		cr_assert_not_null(vk_vtree_graft(t, d, vk_vtree_child(vk_vtree_root(src), name)), "%s", name);
+	}
+	cr_assert_eq(d->u.dir.n, 27);
+	cr_assert_str_eq(vk_vtree_child(d, "g17")->name, "g17");
+	cr_assert_str_eq(listing(d, buf, 16), "a b c g00 g01 g");
+	cr_assert_not_null(vk_vtree_graft(t, empty, vk_vtree_child(vk_vtree_root(src), "b")));
+	cr_assert_str_eq(listing(empty, buf, sizeof(buf)), "b");
+
+	/* emptied, the arena's array stays: the next graft must not grow it in place */
+	vk_vtree_unlink(t, vk_vtree_child(one, "only"));
+	cr_assert_eq(one->u.dir.n, 0);
+	cr_assert_not_null(vk_vtree_graft(t, one, vk_vtree_child(vk_vtree_root(src), "g05")));
+	cr_assert_str_eq(listing(one, buf, sizeof(buf)), "g05");
+	cr_assert_eq(vk_vtree_graft(t, one, vk_vtree_child(vk_vtree_root(src), "g05")), NULL);
+	cr_assert_eq(errno, EEXIST);
+	cr_assert_eq(vk_vtree_seal(t), 0, "sealed again: every directory stored exactly");
+	cr_assert_eq(d->u.dir.cap, 0);
+	cr_assert_str_eq(vk_vtree_child(d, "g23")->name, "g23");
+	vk_vtree_free(src);
 	vk_vtree_free(t);
 }
 
