@@ -45,9 +45,9 @@ struct vk_vt_node {
 			               * arena (vk_vtree_seal() puts them there) */
 		} dir;
 		struct {
-			const uint8_t *data; /* @stored bytes; the rest of @len reads as zeros */
+			const uint8_t *data; /* @stored bytes; the rest of @len is a tail (kern) */
 			uint32_t len;        /* the content's length */
-			uint32_t stored;     /* <= @len: see vk_vtree_add_file_zero_tail() */
+			uint32_t stored;     /* <= @len: read with vk_vt_file_read() */
 		} file;
 		struct {
 			const char *target;
@@ -59,7 +59,9 @@ struct vk_vt_node {
  * vt_node.kern: what a served tree reports as the kernel's filesystem would.
  * Bits 0-1, a directory: the order of its listing (and of u.dir.kids once
  * sealed).  Bits 2-4, any node: its st_size.  Bits 5-6, a file: how much of
- * it a reader without CAP_SYS_ADMIN may read (PCI config space).
+ * it a reader without CAP_SYS_ADMIN may read (PCI config space).  Bit 7, a
+ * file: what its bytes past u.file.stored read as (the kernel shows them;
+ * the tree does not store them).
  */
 enum vk_vt_order {
 	VK_VT_ORDER_NAME = 0,   /* by name (strcmp): a plain directory */
@@ -78,6 +80,10 @@ enum vk_vt_size {
 #define VK_VT_K_UNPRIV_64 0x20u  /* a reader without CAP_SYS_ADMIN reads the first 64 bytes */
 #define VK_VT_K_UNPRIV_128 0x40u /* ... the first 128 (a CardBus bridge's config) */
 #define VK_VT_K_UNPRIV_MASK 0x60u
+/* The tail: set, the last stored line over and over (vk_vtree_add_file_line_tail());
+ * clear, zeros (vk_vtree_add_file_zero_tail()). */
+#define VK_VT_K_LINE_TAIL 0x80u
+#define VK_VT_K_TAIL_MASK 0x80u
 
 /* The st_size of @n as the kernel would report it (@n->kern's size bits). */
 uint64_t vk_vt_node_size(const struct vk_vt_node *n);
@@ -132,7 +138,18 @@ struct vk_vt_node *vk_vtree_add_link(struct vtree *t, struct vk_vt_node *dir, co
 struct vk_vt_node *vk_vtree_add_file_zero_tail(struct vtree *t, struct vk_vt_node *dir, const char *name,
                                                const void *data, size_t len, uint32_t mode);
 
-/* Up to @len bytes of file @n from @off into @buf, zeros past the stored
+/*
+ * As vk_vtree_add_file(), for lines whose last ones are the same (a PCI
+ * device's `resource`: 13 or 17 lines, mostly ending in all-zero ones).  The
+ * bytes up to the end of the first of those last lines are kept; the rest of
+ * @len reads as that line again and again (VK_VT_K_LINE_TAIL).  Content that
+ * does not end in two equal lines is kept whole.  Read it with
+ * vk_vt_file_read().
+ */
+struct vk_vt_node *vk_vtree_add_file_line_tail(struct vtree *t, struct vk_vt_node *dir, const char *name,
+                                               const void *data, size_t len, uint32_t mode);
+
+/* Up to @len bytes of file @n from @off into @buf, its tail past the stored
  * ones; returns how many (0 at or past the end). */
 size_t vk_vt_file_read(const struct vk_vt_node *n, uint64_t off, void *buf, size_t len);
 
@@ -150,7 +167,7 @@ struct vk_vt_node *vk_vtree_add_file_same(struct vtree *t, struct vk_vt_node *di
 int vk_vtree_set_file(struct vtree *t, struct vk_vt_node *n, const void *data, size_t len);
 
 /* Replace the content of file @n with that of file @src (of any tree), its
- * stored bytes and zero tail as they are.  Returns 0, -EINVAL, -ENOMEM. */
+ * stored bytes and tail as they are.  Returns 0, -EINVAL, -ENOMEM. */
 int vk_vtree_copy_file(struct vtree *t, struct vk_vt_node *n, const struct vk_vt_node *src);
 
 /* Set owner of @n (defaults are 0:0). */

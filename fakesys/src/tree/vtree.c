@@ -194,6 +194,7 @@ int vk_vtree_set_file_owned(struct vtree *t, struct vk_vt_node *n, void *buf, si
 	n->u.file.data = buf;
 	n->u.file.len = (uint32_t)len;
 	n->u.file.stored = (uint32_t)len;
+	n->kern &= (uint8_t)~VK_VT_K_TAIL_MASK;
 	return 0;
 }
 
@@ -291,8 +292,8 @@ struct vk_vt_node *vk_vtree_add_dir(struct vtree *t, struct vk_vt_node *dir, con
 	return add_node(t, dir, name, VK_VT_DIR, mode);
 }
 
-/* @n's content: the first @stored of @len bytes of @data (the rest are zeros). */
-int vt_file_content(struct vtree *t, struct vk_vt_node *n, const void *data, size_t len, size_t stored)
+int vt_file_content(struct vtree *t, struct vk_vt_node *n, const void *data, size_t len, size_t stored,
+                    uint8_t tail)
 {
 	uint8_t *copy;
 
@@ -304,18 +305,19 @@ int vt_file_content(struct vtree *t, struct vk_vt_node *n, const void *data, siz
 	n->u.file.data = copy;
 	n->u.file.len = (uint32_t)len;
 	n->u.file.stored = (uint32_t)stored;
+	n->kern = (uint8_t)((n->kern & ~VK_VT_K_TAIL_MASK) | (tail & VK_VT_K_TAIL_MASK));
 	return 0;
 }
 
-static struct vk_vt_node *add_file(struct vtree *t, struct vk_vt_node *dir, const char *name, const void *data,
-                                   size_t len, size_t stored, uint32_t mode)
+struct vk_vt_node *vt_add_file(struct vtree *t, struct vk_vt_node *dir, const char *name, const void *data,
+                               size_t len, size_t stored, uint8_t tail, uint32_t mode)
 {
 	struct vk_vt_node *n = add_node(t, dir, name, VK_VT_FILE, mode);
 	int r;
 
 	if (!n)
 		return NULL;
-	if ((r = vt_file_content(t, n, data, len, stored)) < 0) {
+	if ((r = vt_file_content(t, n, data, len, stored, tail)) < 0) {
 		errno = -r;
 		return NULL;
 	}
@@ -325,40 +327,7 @@ static struct vk_vt_node *add_file(struct vtree *t, struct vk_vt_node *dir, cons
 struct vk_vt_node *vk_vtree_add_file(struct vtree *t, struct vk_vt_node *dir, const char *name, const void *data,
                                      size_t len, uint32_t mode)
 {
-	return add_file(t, dir, name, data, len, len, mode);
-}
-
-/* Config space, the one user: 4096 bytes of which a PCIe device without
- * SR-IOV uses about 0x150; the header's 256 stay whole for the readers that
- * look at them in place (the per-reader snapshot of 64 or 128 bytes). */
-#define ZERO_TAIL_MIN 256
-
-struct vk_vt_node *vk_vtree_add_file_zero_tail(struct vtree *t, struct vk_vt_node *dir, const char *name,
-                                               const void *data, size_t len, uint32_t mode)
-{
-	const uint8_t *b = data;
-	size_t stored = len;
-
-	while (stored > ZERO_TAIL_MIN && b[stored - 1] == 0)
-		stored--;
-	return add_file(t, dir, name, data, len, stored, mode);
-}
-
-size_t vk_vt_file_read(const struct vk_vt_node *n, uint64_t off, void *buf, size_t len)
-{
-	size_t flen = n->type == VK_VT_FILE ? n->u.file.len : 0;
-
-	if (off >= flen)
-		return 0;
-	if (len > flen - off)
-		len = flen - (size_t)off;
-	size_t from_data = off < n->u.file.stored ? n->u.file.stored - (size_t)off : 0;
-	if (from_data > len)
-		from_data = len;
-	if (from_data)
-		memcpy(buf, n->u.file.data + off, from_data);
-	memset((uint8_t *)buf + from_data, 0, len - from_data);
-	return len;
+	return vt_add_file(t, dir, name, data, len, len, 0, mode);
 }
 
 struct vk_vt_node *vk_vtree_add_file_same(struct vtree *t, struct vk_vt_node *dir, const char *name, const struct vk_vt_node *src,
@@ -378,6 +347,7 @@ struct vk_vt_node *vk_vtree_add_file_same(struct vtree *t, struct vk_vt_node *di
 	n->u.file.data = src->u.file.data;
 	n->u.file.len = src->u.file.len;
 	n->u.file.stored = src->u.file.stored;
+	n->kern = (uint8_t)(n->kern | (src->kern & VK_VT_K_TAIL_MASK));
 	return n;
 }
 
@@ -412,13 +382,11 @@ struct vk_vt_node *vk_vtree_add_link(struct vtree *t, struct vk_vt_node *dir, co
 	return n;
 }
 
-void vt_drop_owned(struct vtree *t, const struct vk_vt_node *n);
-
 int vk_vtree_set_file(struct vtree *t, struct vk_vt_node *n, const void *data, size_t len)
 {
 	if (n->type != VK_VT_FILE)
 		return -EINVAL;
-	int r = vt_file_content(t, n, data, len, len);
+	int r = vt_file_content(t, n, data, len, len, 0);
 	if (r == 0 && t->n_owned)
 		vt_drop_owned(t, n);
 	return r;
@@ -428,7 +396,8 @@ int vk_vtree_copy_file(struct vtree *t, struct vk_vt_node *n, const struct vk_vt
 {
 	if (n->type != VK_VT_FILE || src->type != VK_VT_FILE)
 		return -EINVAL;
-	int r = vt_file_content(t, n, src->u.file.data, src->u.file.len, src->u.file.stored);
+	int r = vt_file_content(t, n, src->u.file.data, src->u.file.len, src->u.file.stored,
+	                        src->kern & VK_VT_K_TAIL_MASK);
 	if (r == 0 && t->n_owned)
 		vt_drop_owned(t, n);
 	return r;

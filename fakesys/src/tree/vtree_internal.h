@@ -3,7 +3,8 @@
  * What the files of the vtree share: its storage (vtree.c: the arena, the
  * strings stored once, nodes and directories) and what changes a tree after it
  * was built (vtree_change.c: inode numbers carried over from an older tree,
- * subtrees grafted and unlinked in place).  Never installed.
+ * subtrees grafted and unlinked in place), and what a file reads (vtree_file.c:
+ * its stored bytes and the tail that is not stored).  Never installed.
  */
 #ifndef VFIOKIT_VTREE_INTERNAL_H
 #define VFIOKIT_VTREE_INTERNAL_H
@@ -63,8 +64,13 @@ unsigned vt_dir_order(const struct vk_vt_node *dir);
 int vt_order_cmp(unsigned order, const char *a, uint32_t ha, const char *b);
 /* A copy of @len bytes of @s in the tree's arena, NUL-terminated. */
 char *vt_arena_strdup(struct vtree *t, const char *s, size_t len);
-/* Set file @n's content: @len bytes of which the first @stored are @data. */
-int vt_file_content(struct vtree *t, struct vk_vt_node *n, const void *data, size_t len, size_t stored);
+/* Set file @n's content: @len bytes of which the first @stored are @data, the
+ * rest its @tail (VK_VT_K_LINE_TAIL, or 0: zeros). */
+int vt_file_content(struct vtree *t, struct vk_vt_node *n, const void *data, size_t len, size_t stored,
+                    uint8_t tail);
+/* A new file @name in @dir with that content (errno on failure, NULL). */
+struct vk_vt_node *vt_add_file(struct vtree *t, struct vk_vt_node *dir, const char *name, const void *data,
+                               size_t len, size_t stored, uint8_t tail, uint32_t mode);
 /* Free @n's content when the tree holds it outside the arena. */
 void vt_drop_owned(struct vtree *t, const struct vk_vt_node *n);
 
