@@ -183,8 +183,9 @@ void vk_vtree_chown(struct vk_vt_node *n, uint32_t uid, uint32_t gid);
 void vk_vtree_set_kernfs(struct vk_vt_node *dir, enum vk_vt_order order);
 
 /* Sort every directory (in its order, vt_node.kern) so that lookups are binary
- * searches, and store its children exactly in the arena; call once after
- * building (vk_vtree_graft() still adds to a directory later).  Returns 0,
+ * searches, store its children exactly in the arena and drop the index of the
+ * strings stored once; call once after building (vk_vtree_graft() still adds
+ * to a directory later, its strings shared among themselves only).  Returns 0,
  * -ENOMEM, or -EEXIST when a directory holds a name twice (a bug of the
  * builder: wide directories are not checked entry by entry). */
 int vk_vtree_seal(struct vtree *t);

@@ -79,10 +79,10 @@ static int intern_grow(struct vtree *t)
 }
 
 /* A NUL-terminated copy of the @len bytes at @s (which may hold NULs), shared
- * with every equal one when short; NULL on ENOMEM. */
-static char *intern(struct vtree *t, const char *s, size_t len)
+ * with every equal one when at most @max bytes; NULL on ENOMEM. */
+static char *intern_upto(struct vtree *t, const char *s, size_t len, size_t max)
 {
-	if (len > INTERN_MAX)
+	if (len > max)
 		return vt_arena_strdup(t, s, len);
 	if (2 * (t->n_strs + 1) > t->cap_strs && intern_grow(t) < 0)
 		return NULL;
@@ -97,6 +97,11 @@ static char *intern(struct vtree *t, const char *s, size_t len)
 		t->n_strs++;
 	}
 	return p;
+}
+
+static char *intern(struct vtree *t, const char *s, size_t len)
+{
+	return intern_upto(t, s, len, INTERN_MAX);
 }
 
 struct vk_vt_node *vt_node_new(struct vtree *t, const char *name, size_t namelen, uint8_t type, uint32_t mode)
@@ -374,7 +379,7 @@ struct vk_vt_node *vk_vtree_add_link(struct vtree *t, struct vk_vt_node *dir, co
 
 	if (!n)
 		return NULL;
-	n->u.link.target = vt_arena_strdup(t, target, strlen(target));
+	n->u.link.target = intern_upto(t, target, strlen(target), INTERN_LINK_MAX);
 	if (!n->u.link.target) {
 		errno = ENOMEM;
 		return NULL;
@@ -615,6 +620,12 @@ int vk_vtree_seal(struct vtree *t)
 		if (r < 0)
 			return r;
 	}
+	/* Building is done: the strings' index goes (160 bytes a device at
+	 * 50,000, for nothing while serving).  What is added later (grafts)
+	 * starts a new one. */
+	free(t->strs);
+	t->strs = NULL;
+	t->n_strs = t->cap_strs = 0;
 	return 0;
 }
 

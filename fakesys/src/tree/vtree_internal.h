@@ -45,10 +45,15 @@ struct vtree {
  * Short strings are stored once per tree: of a device directory's ~45 names
  * all but its own address are the same in every device ("vendor", "config"),
  * and so is most of what its small attributes hold ("0x8086\n", "0\n").  At
- * 50,000 devices that is a sixth of the tree.  Longer ones (link targets,
- * which name their device) are seldom shared and are copied as they come.
+ * 50,000 devices that is a sixth of the tree.  Longer ones are seldom shared
+ * and are copied as they come, but for link targets up to INTERN_LINK_MAX:
+ * a device's subsystem, driver, iommu_group and iommu links lead to the same
+ * place from every device at its depth ("../../../bus/pci"), while those
+ * that name a device are mostly longer (some 200 bytes a device at 50,000).
+ * The index goes when the tree is sealed.
  */
 #define INTERN_MAX 24
+#define INTERN_LINK_MAX 64
 
 struct interned {
 	const char *s; /* NUL-terminated copy in the arena; NULL = a free slot */

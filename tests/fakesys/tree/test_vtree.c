@@ -469,3 +469,40 @@ Test(vtree, line_tail_is_no_change_when_it_reads_the_same)
 	cr_assert_eq(resource_changes(RESOURCE, true, BAR NUL NUL NUL NUL NUL NUL NUL NUL NUL NUL NUL NUL, true), 1);
 	cr_assert_eq(resource_changes(RESOURCE, true, RESOURCE NUL, true), 1, "one more line");
 }
+
+/* Equal names, short contents and link targets are stored once while a tree
+ * is built; sealing drops the index that finds them (vk_vtree_bytes() counts
+ * it), and a later graft still shares the strings it brings among themselves. */
+Test(vtree, strings_are_stored_once_and_their_index_goes_at_seal)
+{
+	struct vtree *t = vk_vtree_new(), *src = vk_vtree_new();
+	struct vk_vt_node *a = vk_vtree_mkdir_p(t, "sys/devices/pci0000:00/a"), *b = vk_vtree_mkdir_p(t, "sys/devices/pci0000:00/b");
+	char name[16];
+
+	struct vk_vt_node *la = vk_vtree_add_link(t, a, "subsystem", "../../../bus/pci/drivers/vfio-pci");
+	struct vk_vt_node *lb = vk_vtree_add_link(t, b, "subsystem", "../../../bus/pci/drivers/vfio-pci");
+	cr_assert(la && lb);
+	cr_assert_eq(la->u.link.target, lb->u.link.target, "one copy of the target");
+	cr_assert_eq(la->name, lb->name);
+	cr_assert_str_eq(lb->u.link.target, "../../../bus/pci/drivers/vfio-pci");
+	for (int i = 0; i < 600; i++) {
+		snprintf(name, sizeof(name), "f%03d", i);
+		cr_assert_not_null(vk_vtree_add_file(t, a, name, name, 4, 0444));
+	}
+	size_t before = vk_vtree_bytes(t);
+	cr_assert_eq(vk_vtree_seal(t), 0);
+	cr_assert_lt(vk_vtree_bytes(t), before, "the index of %d strings went", 600);
+
+	struct vk_vt_node *d = vk_vtree_add_dir(src, vk_vtree_root(src), "d", 0755);
+	cr_assert_not_null(vk_vtree_add_link(src, d, "x", "../../../bus/pci/drivers/vfio-pci"));
+	cr_assert_not_null(vk_vtree_add_link(src, d, "y", "../../../bus/pci/drivers/vfio-pci"));
+	cr_assert_eq(vk_vtree_seal(src), 0);
+	struct vk_vt_node *g = vk_vtree_graft(t, b, d);
+	cr_assert_not_null(g);
+	struct vk_vt_node *gx = vk_vtree_child(g, "x"), *gy = vk_vtree_child(g, "y");
+	cr_assert(gx && gy);
+	cr_assert_str_eq(gx->u.link.target, "../../../bus/pci/drivers/vfio-pci");
+	cr_assert_str_eq((const char *)vk_vtree_child(a, "f599")->u.file.data, "f599");
+	vk_vtree_free(src);
+	vk_vtree_free(t);
+}
