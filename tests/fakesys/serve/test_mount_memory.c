@@ -8,9 +8,11 @@
  */
 #include <criterion/criterion.h>
 #include <limits.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <vfiokit/fakesys_serve.h>
@@ -120,4 +122,60 @@ Test(mount_memory, a_daemon_that_is_not_live_keeps_no_model)
 	            plain, lib);
 	cr_assert_lt(plain, 0.8 * live, "fakesys mount: %ld KiB, the live one %ld", plain, live);
 	cr_assert_lt(lib, 0.8 * live, "vk_fakesys_mount() given a model: %ld KiB, the live one %ld", lib, live);
+}
+
+/* The PID the FUSE server of `fakesys run` mounted its /sys/bus/pci with
+ * (fsname fakesys:PID), printed by the command, which then waits for EOF. */
+#define SERVER_PID_THEN_WAIT \
+	"grep ' /sys/bus/pci .* fuse.fakesys ' /proc/self/mountinfo | grep -o 'fakesys:[0-9]*' | head -1; read x || :"
+
+/* `fakesys run --fuse [--live] YAML -- sh -c ...`: the RSS of its server,
+ * read while the command waits. */
+static long run_server_kb(const char *yaml, bool live)
+{
+	char bin[PATH_MAX], line[64] = "";
+	int in[2], out[2];
+
+	vk_bin("fakesys/fakesys", bin, sizeof(bin));
+	cr_assert_eq(pipe(in), 0);
+	cr_assert_eq(pipe(out), 0);
+	pid_t pid = fork();
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		dup2(in[0], 0);
+		dup2(out[1], 1);
+		close(in[1]);
+		close(out[0]);
+		char *argv[] = {bin, "run", "--fuse", live ? "--live" : "--fuse", (char *)yaml, "--", "sh", "-c",
+		                SERVER_PID_THEN_WAIT, NULL};
+		execv(bin, argv);
+		_exit(127);
+	}
+	close(in[0]);
+	close(out[1]);
+	struct pollfd p = {.fd = out[0], .events = POLLIN};
+	cr_assert_eq(poll(&p, 1, 60000), 1, "the command printed nothing in 60 s");
+	cr_assert_gt(read(out[0], line, sizeof(line) - 1), 0);
+	long kb = strncmp(line, "fakesys:", 8) ? -1 : rss_kb((pid_t)atoi(line + 8));
+	close(in[1]); /* the command's read ends, and the run with it */
+	close(out[0]);
+	int st;
+	cr_assert_eq(waitpid(pid, &st, 0), pid);
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "fakesys run: status %d", st);
+	cr_assert_gt(kb, 0, "the server's PID from '%s'", line);
+	return kb;
+}
+
+Test(mount_memory, a_run_server_that_is_not_live_keeps_no_model)
+{
+	char tmp[PATH_MAX], yaml[PATH_MAX + 16];
+
+	cr_assert_eq(vk_mkdtemp(tmp, sizeof(tmp)), 0);
+	snprintf(yaml, sizeof(yaml), "%s/host.yaml", tmp);
+	cr_assert_eq(bench_write_host(yaml, DEVICES), 0);
+	long live = run_server_kb(yaml, true);
+	long plain = run_server_kb(yaml, false);
+	vk_rm_rf(tmp);
+	cr_log_info("fakesys run's server at %d devices: live %ld KiB, not live %ld", DEVICES, live, plain);
+	cr_assert_lt(plain, 0.8 * live, "not live: %ld KiB, live %ld", plain, live);
 }
