@@ -586,9 +586,10 @@ size_t vk_vt_node_unpriv_len(const struct vk_vt_node *n)
 	return len < max ? len : max;
 }
 
-/* Move @dir's children into the arena, exactly as many as it has: a growing
- * array is on average a quarter unused (doubling from 8), some 370 bytes per
- * device.  Its cap is 0 from then on; the next vt_attach() copies it out. */
+/* Move @dir's children into the arena, exactly as many as it has: growing
+ * arrays (doubling from 8) left half their room unused, with malloc's headers
+ * some 550 bytes a device.  Its cap is 0 from then on; the next vt_attach()
+ * copies it out. */
 static int kids_to_arena(struct vtree *t, struct vk_vt_node *dir)
 {
 	uint32_t n = dir->u.dir.n;
