@@ -115,6 +115,9 @@ bool vk_vt_file_same(const struct vk_vt_node *a, const struct vk_vt_node *b)
 {
 	if (a->u.file.len != b->u.file.len)
 		return false;
+	/* stored alike (a rebuilt tree's files): the tail follows from the bytes */
+	if (a->u.file.stored == b->u.file.stored && !((a->kern ^ b->kern) & VK_VT_K_TAIL_MASK))
+		return !memcmp(a->u.file.data, b->u.file.data, a->u.file.stored);
 	if ((a->kern | b->kern) & VK_VT_K_LINE_TAIL)
 		return read_same(a, b);
 	/* zero tails or none: the stored bytes, then zeros in the longer one */

@@ -414,6 +414,14 @@ Test(vtree, line_tail_copies_and_compares_by_content)
 	cr_assert_not(vk_vt_file_same(lt, diff), "the last line differs");
 	cr_assert_not(vk_vt_file_same(diff, whole));
 	cr_assert_not(vk_vt_file_same(lt, shorter));
+	/* stored alike, one stored byte apart */
+	char first[sizeof(RESOURCE)];
+	memcpy(first, RESOURCE, sizeof(first));
+	first[17] = '1';
+	struct vk_vt_node *apart = vk_vtree_add_file_line_tail(t, root, "apart", first, len, 0444);
+	cr_assert_eq(apart->u.file.stored, lt->u.file.stored);
+	cr_assert_not(vk_vt_file_same(lt, apart));
+	cr_assert(vk_vt_file_same(lt, vk_vtree_add_file_line_tail(t, root, "again", RESOURCE, len, 0444)));
 
 	struct vk_vt_node *same = vk_vtree_add_file_same(t, root, "same", lt, 0444);
 	cr_assert_not_null(same);
