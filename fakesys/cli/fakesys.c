@@ -9,6 +9,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
+#include <malloc.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -330,7 +331,6 @@ static int cmd_mount(int argc, char **argv)
 		fprintf(stderr, PROG ": pidfile %s: not a regular file\n", o.pidfile);
 		return VK_EXIT_FAIL;
 	}
-	/* The model stays: the live mode changes it and rebuilds the tree. */
 	struct vk_fakesys_scenario *sc = NULL;
 	struct vtree *t = NULL;
 	if (vk_fakesys_scenario_load(argv[optind], &sc, &e) < 0)
@@ -343,11 +343,18 @@ static int cmd_mount(int argc, char **argv)
 	 * model it was given, and nothing of its own should stay behind only in
 	 * this function's frame (its leak check, in the sanitizer build). */
 	struct vk_fakesys_fault *faults = sc->faults, *steps = sc->steps;
-	o.model = sc->host;
 	o.faults = faults;
 	o.n_faults = sc->n_faults;
 	o.steps = steps;
 	o.n_steps = sc->n_steps;
+	/* The live mode changes the model and rebuilds the tree; any other mount
+	 * never reads it, and the daemon would inherit its pages. */
+	o.model = sc->host;
+	if (!vk_fakesys_mount_is_live(&o)) {
+		vk_host_model_free(o.model);
+		o.model = NULL;
+		malloc_trim(0);
+	}
 	free(sc);
 	int r = vk_fakesys_mount(t, argv[optind + 1], &o, &e);
 	vk_vtree_free(t);
@@ -488,9 +495,16 @@ static int cmd_run(int argc, char **argv)
 		fail(&e);
 		return 125;
 	}
-	/* faults and steps need the server, as with fakesys mount (the live mode) */
-	if (o.serve_opens || sc->n_faults || sc->n_steps)
+	/* faults and steps need the server, as with fakesys mount (the live
+	 * mode); without them the model is never read again, and the server
+	 * forked below would inherit its pages */
+	if (o.serve_opens || sc->n_faults || sc->n_steps) {
 		o.model = sc->host;
+	} else {
+		vk_host_model_free(sc->host);
+		sc->host = NULL;
+		malloc_trim(0);
+	}
 	o.faults = sc->faults;
 	o.n_faults = sc->n_faults;
 	o.steps = sc->steps;

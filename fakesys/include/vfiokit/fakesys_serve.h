@@ -119,6 +119,14 @@ struct vk_fakesys_mount_opts {
 	bool kernel_opens;
 };
 
+/*
+ * Whether a mount with options @o (NULL: the defaults) is live: serve_opens,
+ * a log, faults or steps.  Only a live server reads fakesys_mount_opts.model;
+ * a caller may free the model before vk_fakesys_mount() otherwise, which
+ * keeps it out of the daemon's memory.
+ */
+bool vk_fakesys_mount_is_live(const struct vk_fakesys_mount_opts *o);
+
 /**
  * vk_fakesys_mount() - mount @t read-only with FUSE at @mountpoint and serve it.
  * @t:          a sealed tree; the daemon serves its own (copy-on-write) copy,

@@ -30,22 +30,27 @@ enum vk_vt_type { VK_VT_DIR,
 struct vk_vt_node {
 	const char *name;          /* "" for the root */
 	struct vk_vt_node *parent; /* the root is its own parent */
-	uint64_t ino;
-	uint32_t mode; /* permission bits only; the type is in @type */
+	/* 32 bits, and the mode's 16, make a node 48 bytes, not 56 (2.3 million
+	 * nodes at 50,000 devices); an inode is an index of vk_vtree_by_ino()'s
+	 * map, which could not hold 2^32 entries anyway. */
+	uint32_t ino;
+	uint16_t mode;     /* permission bits only; the type is in @type */
+	uint8_t type : 2;  /* enum vk_vt_type */
+	uint8_t store : 6; /* what a write does: the tree's builder names it (host_tree.h's
+	                    * enum vk_host_store); 0 = nothing beyond the mode */
+	uint8_t kern;      /* how the kernel's filesystem shows it: VT_K_* bits below */
 	uint32_t uid, gid;
-	uint8_t type;  /* enum vk_vt_type */
-	uint8_t store; /* what a write does: the tree's builder names it (host_tree.h's
-	                          * enum vk_host_store); 0 = nothing beyond the mode */
-	uint8_t kern;  /* how the kernel's filesystem shows it: VT_K_* bits below */
 	union {
 		struct {
 			struct vk_vt_node **kids; /* sorted by name after vk_vtree_seal() */
-			uint32_t n, cap;
+			uint32_t n;
+			uint32_t cap; /* of a malloc'd @kids; 0: none, or @n exactly in the tree's
+			               * arena (vk_vtree_seal() puts them there) */
 		} dir;
 		struct {
-			const uint8_t *data; /* @stored bytes; the rest of @len reads as zeros */
+			const uint8_t *data; /* @stored bytes; the rest of @len is a tail (kern) */
 			uint32_t len;        /* the content's length */
-			uint32_t stored;     /* <= @len: see vk_vtree_add_file_zero_tail() */
+			uint32_t stored;     /* <= @len: read with vk_vt_file_read() */
 		} file;
 		struct {
 			const char *target;
@@ -57,7 +62,9 @@ struct vk_vt_node {
  * vt_node.kern: what a served tree reports as the kernel's filesystem would.
  * Bits 0-1, a directory: the order of its listing (and of u.dir.kids once
  * sealed).  Bits 2-4, any node: its st_size.  Bits 5-6, a file: how much of
- * it a reader without CAP_SYS_ADMIN may read (PCI config space).
+ * it a reader without CAP_SYS_ADMIN may read (PCI config space).  Bit 7, a
+ * file: what its bytes past u.file.stored read as (the kernel shows them;
+ * the tree does not store them).
  */
 enum vk_vt_order {
 	VK_VT_ORDER_NAME = 0,   /* by name (strcmp): a plain directory */
@@ -76,6 +83,10 @@ enum vk_vt_size {
 #define VK_VT_K_UNPRIV_64 0x20u  /* a reader without CAP_SYS_ADMIN reads the first 64 bytes */
 #define VK_VT_K_UNPRIV_128 0x40u /* ... the first 128 (a CardBus bridge's config) */
 #define VK_VT_K_UNPRIV_MASK 0x60u
+/* The tail: set, the last stored line over and over (vk_vtree_add_file_line_tail());
+ * clear, zeros (vk_vtree_add_file_zero_tail()). */
+#define VK_VT_K_LINE_TAIL 0x80u
+#define VK_VT_K_TAIL_MASK 0x80u
 
 /* The st_size of @n as the kernel would report it (@n->kern's size bits). */
 uint64_t vk_vt_node_size(const struct vk_vt_node *n);
@@ -130,7 +141,18 @@ struct vk_vt_node *vk_vtree_add_link(struct vtree *t, struct vk_vt_node *dir, co
 struct vk_vt_node *vk_vtree_add_file_zero_tail(struct vtree *t, struct vk_vt_node *dir, const char *name,
                                                const void *data, size_t len, uint32_t mode);
 
-/* Up to @len bytes of file @n from @off into @buf, zeros past the stored
+/*
+ * As vk_vtree_add_file(), for lines whose last ones are the same (a PCI
+ * device's `resource`: 13 or 17 lines, mostly ending in all-zero ones).  The
+ * bytes up to the end of the first of those last lines are kept; the rest of
+ * @len reads as that line again and again (VK_VT_K_LINE_TAIL).  Content that
+ * does not end in two equal lines is kept whole.  Read it with
+ * vk_vt_file_read().
+ */
+struct vk_vt_node *vk_vtree_add_file_line_tail(struct vtree *t, struct vk_vt_node *dir, const char *name,
+                                               const void *data, size_t len, uint32_t mode);
+
+/* Up to @len bytes of file @n from @off into @buf, its tail past the stored
  * ones; returns how many (0 at or past the end). */
 size_t vk_vt_file_read(const struct vk_vt_node *n, uint64_t off, void *buf, size_t len);
 
@@ -148,7 +170,7 @@ struct vk_vt_node *vk_vtree_add_file_same(struct vtree *t, struct vk_vt_node *di
 int vk_vtree_set_file(struct vtree *t, struct vk_vt_node *n, const void *data, size_t len);
 
 /* Replace the content of file @n with that of file @src (of any tree), its
- * stored bytes and zero tail as they are.  Returns 0, -EINVAL, -ENOMEM. */
+ * stored bytes and tail as they are.  Returns 0, -EINVAL, -ENOMEM. */
 int vk_vtree_copy_file(struct vtree *t, struct vk_vt_node *n, const struct vk_vt_node *src);
 
 /* Set owner of @n (defaults are 0:0). */
@@ -164,8 +186,11 @@ void vk_vtree_chown(struct vk_vt_node *n, uint32_t uid, uint32_t gid);
 void vk_vtree_set_kernfs(struct vk_vt_node *dir, enum vk_vt_order order);
 
 /* Sort every directory (in its order, vt_node.kern) so that lookups are binary
- * searches; call once after building.  Returns 0, or -EEXIST when a directory holds a name twice (a bug
- * of the builder: wide directories are not checked entry by entry). */
+ * searches, store its children exactly in the arena and drop the index of the
+ * strings stored once; call once after building (vk_vtree_graft() still adds
+ * to a directory later, its strings shared among themselves only).  Returns 0,
+ * -ENOMEM, or -EEXIST when a directory holds a name twice (a bug of the
+ * builder: wide directories are not checked entry by entry). */
 int vk_vtree_seal(struct vtree *t);
 
 /* The child @name of @dir, or NULL.  Needs a sealed tree. */

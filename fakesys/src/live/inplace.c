@@ -226,8 +226,11 @@ static long splice_lines(const struct vk_vt_node *x, const struct vk_vt_node *y,
 {
 	const uint8_t *xs = x->u.file.data, *ys = y->u.file.data;
 	size_t xl = x->u.file.len, yl = y->u.file.len, cap = z->u.file.len + yl + 1, len = z->u.file.len;
-	uint8_t *buf = malloc(cap);
 
+	/* the lines are read from the stored bytes: not those of a file with a tail */
+	if (x->u.file.stored < xl || y->u.file.stored < yl || z->u.file.stored < len)
+		return -1;
+	uint8_t *buf = malloc(cap);
 	if (!buf)
 		return -1;
 	memcpy(buf, z->u.file.data, len);

@@ -326,7 +326,8 @@ static void fill_ctl_entry(struct fs *fs, fuse_ino_t ino, struct fuse_entry_para
 bool srv_is_standin(const struct vk_vt_node *n)
 {
 	size_t k = sizeof(VK_STANDIN_MAGIC) - 1;
-	return n->type == VK_VT_FILE && n->u.file.len > k && !memcmp(n->u.file.data, VK_STANDIN_MAGIC, k);
+	/* stored whole: a file whose stored bytes are fewer has a tail and is not one */
+	return n->type == VK_VT_FILE && n->u.file.stored > k && !memcmp(n->u.file.data, VK_STANDIN_MAGIC, k);
 }
 
 /* ---- operations ---------------------------------------------------------- */

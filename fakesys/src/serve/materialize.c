@@ -87,6 +87,19 @@ static int set_owner_mode(struct mat *m, int fd, const struct vk_vt_node *n)
 
 static int write_dir(struct mat *m, int dfd, const struct vk_vt_node *dir);
 
+/* The bytes of file @n past its stored ones, as it reads them (a repeated
+ * line: vk_vtree_add_file_line_tail()). */
+static int write_tail(int fd, const struct vk_vt_node *n)
+{
+	uint8_t buf[4096];
+	size_t k;
+
+	for (uint64_t off = n->u.file.stored; (k = vk_vt_file_read(n, off, buf, sizeof(buf))) > 0; off += k)
+		if (write_all(fd, buf, k) < 0)
+			return -1;
+	return 0;
+}
+
 static int write_file(struct mat *m, int dfd, const struct vk_vt_node *n)
 {
 	_cleanup_close_ int fd = openat(dfd, n->name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
@@ -95,8 +108,10 @@ static int write_file(struct mat *m, int dfd, const struct vk_vt_node *n)
 		return mat_fail(m, n, "create");
 	if (n->u.file.stored && write_all(fd, n->u.file.data, n->u.file.stored) < 0)
 		return mat_fail(m, n, "write");
+	if ((n->kern & VK_VT_K_LINE_TAIL) && write_tail(fd, n) < 0)
+		return mat_fail(m, n, "write");
 	/* a zero tail (vk_vtree_add_file_zero_tail()) as a hole */
-	if (n->u.file.len > n->u.file.stored && ftruncate(fd, n->u.file.len) < 0)
+	if (!(n->kern & VK_VT_K_LINE_TAIL) && n->u.file.len > n->u.file.stored && ftruncate(fd, n->u.file.len) < 0)
 		return mat_fail(m, n, "truncate");
 	return set_owner_mode(m, fd, n);
 }

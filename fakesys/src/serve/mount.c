@@ -120,6 +120,11 @@ static int kernel_opens_refused(const struct vk_fakesys_mount_opts *o, struct vk
 	return 0;
 }
 
+bool vk_fakesys_mount_is_live(const struct vk_fakesys_mount_opts *o)
+{
+	return o && (o->serve_opens || o->log || o->n_faults || o->n_steps);
+}
+
 static int fs_init(struct fs *fs, struct vtree *t, const struct vk_fakesys_mount_opts *o, struct vk_error *err)
 {
 	int r;
@@ -134,10 +139,11 @@ static int fs_init(struct fs *fs, struct vtree *t, const struct vk_fakesys_mount
 	if (srv_delays_init(fs) < 0)
 		return vk_error_set(err, ENOMEM, "mount: out of memory");
 	fault_table_init(&fs->faults);
-	fs->model = o->model;
+	fs->live = vk_fakesys_mount_is_live(o);
+	/* a server that is not live never changes the tree: no model to keep */
+	fs->model = fs->live ? o->model : NULL;
 	fs->owner = geteuid();
 	fs->owner_gid = getegid();
-	fs->live = o->serve_opens || o->log || o->n_faults || o->n_steps;
 	fs->log_lookups = o->log && o->log_lookups;
 	fs->kernel_opens = o->kernel_opens;
 	if (fs->kernel_opens && (r = kernel_opens_refused(o, err)) < 0)
@@ -445,6 +451,15 @@ static __attribute__((noreturn)) void daemon_main(struct vtree *t, const char *r
 		}
 		close(devnull);
 	}
+	/* The daemon's copy (fork) of a model no server that is not live reads:
+	 * gone before serving, and with it every freed page it inherited (the
+	 * caller's parse) handed back, since its RSS is the mount's cost. */
+	struct vk_host_model *model = o->model;
+	if (model && !vk_fakesys_mount_is_live(o)) {
+		vk_host_model_free(model);
+		model = NULL;
+	}
+	malloc_trim(0);
 	int r = server_open(&s, t, real, o, &e);
 	if (r == 0 && o->pidfile && (r = write_pidfile(o->pidfile, &e)) < 0)
 		server_close(&s);
@@ -462,7 +477,7 @@ static __attribute__((noreturn)) void daemon_main(struct vtree *t, const char *r
 	if (o->pidfile)
 		unlink(o->pidfile);
 	/* the daemon's copies (fork): nothing returns to the caller's frames */
-	vk_host_model_free(o->model);
+	vk_host_model_free(model);
 	vk_vtree_free(t);
 	daemon_leak_check();
 	_exit(0);

@@ -153,18 +153,17 @@ static void interrupts(struct tree_parts *p, struct vk_vt_node *proc)
 static void resources(const struct vk_vt_node *dir, uint64_t start[7], uint64_t end[7], uint64_t flags[7])
 {
 	const struct vk_vt_node *r = tp_kid(dir, "resource");
-	char line[80];
-	size_t off = 0;
+	char line[80], text[7 * 80]; /* its lines are not all stored (a line tail): read */
+	size_t off = 0, len = r && r->type == VK_VT_FILE ? vk_vt_file_read(r, 0, text, sizeof(text)) : 0;
 
 	memset(start, 0, 7 * sizeof(*start));
 	memset(end, 0, 7 * sizeof(*end));
 	memset(flags, 0, 7 * sizeof(*flags));
-	for (int i = 0; r && r->type == VK_VT_FILE && i < 7 && off < r->u.file.len; i++) {
+	for (int i = 0; i < 7 && off < len; i++) {
 		size_t n = 0;
-		while (off + n < r->u.file.len && r->u.file.data[off + n] != '\n')
+		while (off + n < len && text[off + n] != '\n')
 			n++;
-		snprintf(line, sizeof(line), "%.*s", (int)(n < sizeof(line) - 1 ? n : sizeof(line) - 1),
-		         (const char *)r->u.file.data + off);
+		snprintf(line, sizeof(line), "%.*s", (int)(n < sizeof(line) - 1 ? n : sizeof(line) - 1), text + off);
 		/* "0x%016llx 0x%016llx 0x%016llx" (strtoull: a scanf per line costs
 		 * more than the rest of the list) */
 		char *p = line, *q;

@@ -79,10 +79,10 @@ static int intern_grow(struct vtree *t)
 }
 
 /* A NUL-terminated copy of the @len bytes at @s (which may hold NULs), shared
- * with every equal one when short; NULL on ENOMEM. */
-static char *intern(struct vtree *t, const char *s, size_t len)
+ * with every equal one when at most @max bytes; NULL on ENOMEM. */
+static char *intern_upto(struct vtree *t, const char *s, size_t len, size_t max)
 {
-	if (len > INTERN_MAX)
+	if (len > max)
 		return vt_arena_strdup(t, s, len);
 	if (2 * (t->n_strs + 1) > t->cap_strs && intern_grow(t) < 0)
 		return NULL;
@@ -97,6 +97,11 @@ static char *intern(struct vtree *t, const char *s, size_t len)
 		t->n_strs++;
 	}
 	return p;
+}
+
+static char *intern(struct vtree *t, const char *s, size_t len)
+{
+	return intern_upto(t, s, len, INTERN_MAX);
 }
 
 struct vk_vt_node *vt_node_new(struct vtree *t, const char *name, size_t namelen, uint8_t type, uint32_t mode)
@@ -148,7 +153,7 @@ void vk_vtree_free(struct vtree *t)
 		return;
 	for (size_t i = 0; i < t->n; i++) {
 		struct vk_vt_node *n = t->by_ino[i];
-		if (n->type == VK_VT_DIR)
+		if (n->type == VK_VT_DIR && n->u.dir.cap)
 			free(n->u.dir.kids);
 	}
 	while (t->chunks) {
@@ -194,6 +199,7 @@ int vk_vtree_set_file_owned(struct vtree *t, struct vk_vt_node *n, void *buf, si
 	n->u.file.data = buf;
 	n->u.file.len = (uint32_t)len;
 	n->u.file.stored = (uint32_t)len;
+	n->kern &= (uint8_t)~VK_VT_K_TAIL_MASK;
 	return 0;
 }
 
@@ -231,16 +237,30 @@ static struct vk_vt_node *child_scan(const struct vk_vt_node *dir, const char *n
  * while building; vk_vtree_seal() finds any duplicate after sorting instead. */
 #define SCAN_LIMIT 64
 
+/* Room for one more child of @dir in a malloc'd array: grown by doubling, or
+ * made anew from a sealed directory's exact one in the arena (which stays). */
+static int kids_reserve(struct vk_vt_node *dir)
+{
+	uint32_t n = dir->u.dir.n;
+
+	if (n < dir->u.dir.cap)
+		return 0;
+	uint32_t cap = n ? n * 2 : 8;
+	bool in_arena = dir->u.dir.cap == 0 && dir->u.dir.kids;
+	struct vk_vt_node **v = realloc(in_arena ? NULL : dir->u.dir.kids, cap * sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	if (in_arena)
+		memcpy(v, dir->u.dir.kids, n * sizeof(*v));
+	dir->u.dir.kids = v;
+	dir->u.dir.cap = cap;
+	return 0;
+}
+
 int vt_attach(struct vk_vt_node *dir, struct vk_vt_node *n)
 {
-	if (dir->u.dir.n == dir->u.dir.cap) {
-		uint32_t cap = dir->u.dir.cap ? dir->u.dir.cap * 2 : 8;
-		struct vk_vt_node **v = realloc(dir->u.dir.kids, cap * sizeof(*v));
-		if (!v)
-			return -ENOMEM;
-		dir->u.dir.kids = v;
-		dir->u.dir.cap = cap;
-	}
+	if (kids_reserve(dir) < 0)
+		return -ENOMEM;
 	dir->u.dir.kids[dir->u.dir.n++] = n;
 	n->parent = dir;
 	return 0;
@@ -277,8 +297,8 @@ struct vk_vt_node *vk_vtree_add_dir(struct vtree *t, struct vk_vt_node *dir, con
 	return add_node(t, dir, name, VK_VT_DIR, mode);
 }
 
-/* @n's content: the first @stored of @len bytes of @data (the rest are zeros). */
-int vt_file_content(struct vtree *t, struct vk_vt_node *n, const void *data, size_t len, size_t stored)
+int vt_file_content(struct vtree *t, struct vk_vt_node *n, const void *data, size_t len, size_t stored,
+                    uint8_t tail)
 {
 	uint8_t *copy;
 
@@ -290,18 +310,19 @@ int vt_file_content(struct vtree *t, struct vk_vt_node *n, const void *data, siz
 	n->u.file.data = copy;
 	n->u.file.len = (uint32_t)len;
 	n->u.file.stored = (uint32_t)stored;
+	n->kern = (uint8_t)((n->kern & ~VK_VT_K_TAIL_MASK) | (tail & VK_VT_K_TAIL_MASK));
 	return 0;
 }
 
-static struct vk_vt_node *add_file(struct vtree *t, struct vk_vt_node *dir, const char *name, const void *data,
-                                   size_t len, size_t stored, uint32_t mode)
+struct vk_vt_node *vt_add_file(struct vtree *t, struct vk_vt_node *dir, const char *name, const void *data,
+                               size_t len, size_t stored, uint8_t tail, uint32_t mode)
 {
 	struct vk_vt_node *n = add_node(t, dir, name, VK_VT_FILE, mode);
 	int r;
 
 	if (!n)
 		return NULL;
-	if ((r = vt_file_content(t, n, data, len, stored)) < 0) {
+	if ((r = vt_file_content(t, n, data, len, stored, tail)) < 0) {
 		errno = -r;
 		return NULL;
 	}
@@ -311,40 +332,7 @@ static struct vk_vt_node *add_file(struct vtree *t, struct vk_vt_node *dir, cons
 struct vk_vt_node *vk_vtree_add_file(struct vtree *t, struct vk_vt_node *dir, const char *name, const void *data,
                                      size_t len, uint32_t mode)
 {
-	return add_file(t, dir, name, data, len, len, mode);
-}
-
-/* Config space, the one user: 4096 bytes of which a PCIe device without
- * SR-IOV uses about 0x150; the header's 256 stay whole for the readers that
- * look at them in place (the per-reader snapshot of 64 or 128 bytes). */
-#define ZERO_TAIL_MIN 256
-
-struct vk_vt_node *vk_vtree_add_file_zero_tail(struct vtree *t, struct vk_vt_node *dir, const char *name,
-                                               const void *data, size_t len, uint32_t mode)
-{
-	const uint8_t *b = data;
-	size_t stored = len;
-
-	while (stored > ZERO_TAIL_MIN && b[stored - 1] == 0)
-		stored--;
-	return add_file(t, dir, name, data, len, stored, mode);
-}
-
-size_t vk_vt_file_read(const struct vk_vt_node *n, uint64_t off, void *buf, size_t len)
-{
-	size_t flen = n->type == VK_VT_FILE ? n->u.file.len : 0;
-
-	if (off >= flen)
-		return 0;
-	if (len > flen - off)
-		len = flen - (size_t)off;
-	size_t from_data = off < n->u.file.stored ? n->u.file.stored - (size_t)off : 0;
-	if (from_data > len)
-		from_data = len;
-	if (from_data)
-		memcpy(buf, n->u.file.data + off, from_data);
-	memset((uint8_t *)buf + from_data, 0, len - from_data);
-	return len;
+	return vt_add_file(t, dir, name, data, len, len, 0, mode);
 }
 
 struct vk_vt_node *vk_vtree_add_file_same(struct vtree *t, struct vk_vt_node *dir, const char *name, const struct vk_vt_node *src,
@@ -364,6 +352,7 @@ struct vk_vt_node *vk_vtree_add_file_same(struct vtree *t, struct vk_vt_node *di
 	n->u.file.data = src->u.file.data;
 	n->u.file.len = src->u.file.len;
 	n->u.file.stored = src->u.file.stored;
+	n->kern = (uint8_t)(n->kern | (src->kern & VK_VT_K_TAIL_MASK));
 	return n;
 }
 
@@ -390,7 +379,7 @@ struct vk_vt_node *vk_vtree_add_link(struct vtree *t, struct vk_vt_node *dir, co
 
 	if (!n)
 		return NULL;
-	n->u.link.target = vt_arena_strdup(t, target, strlen(target));
+	n->u.link.target = intern_upto(t, target, strlen(target), INTERN_LINK_MAX);
 	if (!n->u.link.target) {
 		errno = ENOMEM;
 		return NULL;
@@ -398,13 +387,11 @@ struct vk_vt_node *vk_vtree_add_link(struct vtree *t, struct vk_vt_node *dir, co
 	return n;
 }
 
-void vt_drop_owned(struct vtree *t, const struct vk_vt_node *n);
-
 int vk_vtree_set_file(struct vtree *t, struct vk_vt_node *n, const void *data, size_t len)
 {
 	if (n->type != VK_VT_FILE)
 		return -EINVAL;
-	int r = vt_file_content(t, n, data, len, len);
+	int r = vt_file_content(t, n, data, len, len, 0);
 	if (r == 0 && t->n_owned)
 		vt_drop_owned(t, n);
 	return r;
@@ -414,7 +401,8 @@ int vk_vtree_copy_file(struct vtree *t, struct vk_vt_node *n, const struct vk_vt
 {
 	if (n->type != VK_VT_FILE || src->type != VK_VT_FILE)
 		return -EINVAL;
-	int r = vt_file_content(t, n, src->u.file.data, src->u.file.len, src->u.file.stored);
+	int r = vt_file_content(t, n, src->u.file.data, src->u.file.len, src->u.file.stored,
+	                        src->kern & VK_VT_K_TAIL_MASK);
 	if (r == 0 && t->n_owned)
 		vt_drop_owned(t, n);
 	return r;
@@ -598,16 +586,47 @@ size_t vk_vt_node_unpriv_len(const struct vk_vt_node *n)
 	return len < max ? len : max;
 }
 
+/* Move @dir's children into the arena, exactly as many as it has: growing
+ * arrays (doubling from 8) left half their room unused, with malloc's headers
+ * some 550 bytes a device.  Its cap is 0 from then on; the next vt_attach()
+ * copies it out. */
+static int kids_to_arena(struct vtree *t, struct vk_vt_node *dir)
+{
+	uint32_t n = dir->u.dir.n;
+
+	if (!dir->u.dir.cap)
+		return 0; /* no array, or already in the arena (sealed twice) */
+	struct vk_vt_node **v = NULL;
+	if (n) {
+		v = arena_alloc_aligned(t, n * sizeof(*v), _Alignof(struct vk_vt_node *));
+		if (!v)
+			return -ENOMEM;
+		memcpy(v, dir->u.dir.kids, n * sizeof(*v));
+	}
+	free(dir->u.dir.kids);
+	dir->u.dir.kids = v;
+	dir->u.dir.cap = 0;
+	return 0;
+}
+
 int vk_vtree_seal(struct vtree *t)
 {
 	for (size_t i = 0; i < t->n; i++) {
 		struct vk_vt_node *n = t->by_ino[i];
-		if (n->type != VK_VT_DIR || n->u.dir.n < 2)
+		if (n->type != VK_VT_DIR)
 			continue;
-		int r = sort_dir(n);
+		int r = n->u.dir.n < 2 ? 0 : sort_dir(n);
+		if (r == 0)
+			r = kids_to_arena(t, n);
 		if (r < 0)
 			return r;
 	}
+	/* Building is done: the strings' index goes (160 bytes a device at
+	 * 50,000, for nothing while serving).  What is added later (grafts)
+	 * starts a new one. */
+	free(t->strs);
+	t->strs = NULL;
+	t->n_strs = t->cap_strs = 0;
 	return 0;
 }
 

@@ -28,26 +28,14 @@ static void fresh_inos(struct inherit *h, struct vk_vt_node *n)
 			fresh_inos(h, n->u.dir.kids[i]);
 }
 
-bool vk_vt_file_same(const struct vk_vt_node *a, const struct vk_vt_node *b)
-{
-	const struct vk_vt_node *longer = a->u.file.stored > b->u.file.stored ? a : b;
-	uint32_t common = a->u.file.stored < b->u.file.stored ? a->u.file.stored : b->u.file.stored;
-
-	if (a->u.file.len != b->u.file.len || memcmp(a->u.file.data, b->u.file.data, common))
-		return false;
-	for (uint32_t i = common; i < longer->u.file.stored; i++)
-		if (longer->u.file.data[i])
-			return false;
-	return true;
-}
-
 static bool node_differs(const struct vk_vt_node *a, const struct vk_vt_node *b)
 {
 	if (a->mode != b->mode || a->uid != b->uid || a->gid != b->gid)
 		return true;
 	switch (a->type) {
 	case VK_VT_FILE:
-		return a->kern != b->kern || !vk_vt_file_same(a, b);
+		/* the same bytes stored another way are not a change */
+		return ((a->kern ^ b->kern) & ~VK_VT_K_TAIL_MASK) || !vk_vt_file_same(a, b);
 	case VK_VT_LINK:
 		return strcmp(a->u.link.target, b->u.link.target) != 0;
 	default:
@@ -166,7 +154,8 @@ static struct vk_vt_node *copy_tree(struct vtree *t, const struct vk_vt_node *sr
 	n->gid = src->gid;
 	n->store = src->store;
 	n->kern = src->kern;
-	if (src->type == VK_VT_FILE && vt_file_content(t, n, src->u.file.data, src->u.file.len, src->u.file.stored) < 0)
+	if (src->type == VK_VT_FILE && vt_file_content(t, n, src->u.file.data, src->u.file.len, src->u.file.stored,
+	                                               src->kern & VK_VT_K_TAIL_MASK) < 0)
 		return NULL;
 	if (src->type == VK_VT_LINK && vk_vtree_set_link(t, n, src->u.link.target) < 0)
 		return NULL;

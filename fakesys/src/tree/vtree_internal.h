@@ -3,7 +3,8 @@
  * What the files of the vtree share: its storage (vtree.c: the arena, the
  * strings stored once, nodes and directories) and what changes a tree after it
  * was built (vtree_change.c: inode numbers carried over from an older tree,
- * subtrees grafted and unlinked in place).  Never installed.
+ * subtrees grafted and unlinked in place), and what a file reads (vtree_file.c:
+ * its stored bytes and the tail that is not stored).  Never installed.
  */
 #ifndef VFIOKIT_VTREE_INTERNAL_H
 #define VFIOKIT_VTREE_INTERNAL_H
@@ -44,10 +45,15 @@ struct vtree {
  * Short strings are stored once per tree: of a device directory's ~45 names
  * all but its own address are the same in every device ("vendor", "config"),
  * and so is most of what its small attributes hold ("0x8086\n", "0\n").  At
- * 50,000 devices that is a sixth of the tree.  Longer ones (link targets,
- * which name their device) are seldom shared and are copied as they come.
+ * 50,000 devices that is a sixth of the tree.  Longer ones are seldom shared
+ * and are copied as they come, but for link targets up to INTERN_LINK_MAX:
+ * a device's subsystem, driver, iommu_group and iommu links lead to the same
+ * place from every device at its depth ("../../../bus/pci"), while those
+ * that name a device are mostly longer (some 200 bytes a device at 50,000).
+ * The index goes when the tree is sealed.
  */
 #define INTERN_MAX 24
+#define INTERN_LINK_MAX 64
 
 struct interned {
 	const char *s; /* NUL-terminated copy in the arena; NULL = a free slot */
@@ -63,8 +69,13 @@ unsigned vt_dir_order(const struct vk_vt_node *dir);
 int vt_order_cmp(unsigned order, const char *a, uint32_t ha, const char *b);
 /* A copy of @len bytes of @s in the tree's arena, NUL-terminated. */
 char *vt_arena_strdup(struct vtree *t, const char *s, size_t len);
-/* Set file @n's content: @len bytes of which the first @stored are @data. */
-int vt_file_content(struct vtree *t, struct vk_vt_node *n, const void *data, size_t len, size_t stored);
+/* Set file @n's content: @len bytes of which the first @stored are @data, the
+ * rest its @tail (VK_VT_K_LINE_TAIL, or 0: zeros). */
+int vt_file_content(struct vtree *t, struct vk_vt_node *n, const void *data, size_t len, size_t stored,
+                    uint8_t tail);
+/* A new file @name in @dir with that content (errno on failure, NULL). */
+struct vk_vt_node *vt_add_file(struct vtree *t, struct vk_vt_node *dir, const char *name, const void *data,
+                               size_t len, size_t stored, uint8_t tail, uint32_t mode);
 /* Free @n's content when the tree holds it outside the arena. */
 void vt_drop_owned(struct vtree *t, const struct vk_vt_node *n);
 

@@ -351,3 +351,25 @@ Test(materialize, writes_a_zero_tail)
 	assert_file(dir, "config", cfg, sizeof(cfg), 0644);
 	vk_vtree_free(t);
 }
+
+/* A file with a line tail (a resource file) is written as it reads: its
+ * stored lines, then the repeated one up to its length. */
+Test(materialize, writes_a_line_tail)
+{
+	static const char res[] = "0x00000000fe000000 0x00000000feffffff 0x0000000000040200\n"
+				  "0x0000000000000000 0x0000000000000000 0x0000000000000000\n"
+				  "0x0000000000000000 0x0000000000000000 0x0000000000000000\n"
+				  "0x0000000000000000 0x0000000000000000 0x0000000000000000\n";
+	struct vtree *t = vk_vtree_new();
+	struct vk_error e = {0};
+	char dir[600];
+
+	struct vk_vt_node *f = vk_vtree_add_file_line_tail(t, vk_vtree_root(t), "resource", res, strlen(res), 0444);
+	cr_assert_not_null(f);
+	cr_assert_lt(f->u.file.stored, f->u.file.len, "the tail is not stored");
+	cr_assert_eq(vk_vtree_seal(t), 0);
+	snprintf(dir, sizeof(dir), "%s/out", tmp);
+	cr_assert_eq(vk_fakesys_materialize(t, dir, &e), 0, "%s", e.msg);
+	assert_file(dir, "resource", res, strlen(res), 0444);
+	vk_vtree_free(t);
+}

@@ -43,7 +43,7 @@ static const char *content(const char *path)
 	cr_assert_not_null(n, "%s missing", path);
 	cr_assert_eq(n->type, VK_VT_FILE, "%s is not a file", path);
 	cr_assert_lt(n->u.file.len, sizeof(buf));
-	memcpy(buf, n->u.file.data, n->u.file.len);
+	vk_vt_file_read(n, 0, buf, n->u.file.len);
 	buf[n->u.file.len] = '\0';
 	return buf;
 }

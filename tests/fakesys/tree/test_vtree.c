@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <vfiokit/vtree.h>
@@ -137,6 +138,58 @@ Test(vtree, directories_sort_in_their_filesystems_order)
 	}
 	cr_assert_null(vk_vtree_child(k, "nope"));
 	cr_assert_null(vk_vtree_child(p, "nope"));
+	vk_vtree_free(t);
+}
+
+/* Sealed, a directory's children are stored exactly (cap 0: in the arena);
+ * a graft after that copies them out to a growing array, the arena's copy
+ * stays, and freeing the tree frees only the arrays malloc gave. */
+Test(vtree, sealed_directories_take_grafts_and_unlinks)
+{
+	struct vtree *t = vk_vtree_new(), *src = vk_vtree_new();
+	struct vk_vt_node *d = vk_vtree_mkdir_p(t, "d"), *one = vk_vtree_mkdir_p(t, "one");
+	struct vk_vt_node *empty = vk_vtree_mkdir_p(t, "empty");
+	char buf[512], name[16];
+
+	cr_assert_not_null(vk_vtree_add_file(t, d, "c", "c", 1, 0444));
+	cr_assert_not_null(vk_vtree_add_file(t, d, "a", "a", 1, 0444));
+	cr_assert_not_null(vk_vtree_add_file(t, one, "only", "o", 1, 0444));
+	for (int i = 0; i < 24; i++) {
+		snprintf(name, sizeof(name), "g%02d", i);
+		cr_assert_not_null(vk_vtree_add_file(src, vk_vtree_root(src), name, name, 3, 0444));
+	}
+	cr_assert_not_null(vk_vtree_add_file(src, vk_vtree_root(src), "b", "b", 1, 0444));
+	cr_assert_eq(vk_vtree_seal(t), 0);
+	cr_assert_eq(vk_vtree_seal(src), 0);
+	cr_assert_eq(d->u.dir.cap, 0, "stored exactly");
+	cr_assert_eq(vk_vtree_root(t)->u.dir.cap, 0);
+	cr_assert_eq(empty->u.dir.n, 0);
+	cr_assert_null(empty->u.dir.kids);
+
+	cr_assert_not_null(vk_vtree_graft(t, d, vk_vtree_child(vk_vtree_root(src), "b")));
+	cr_assert_str_eq(listing(d, buf, sizeof(buf)), "a b c");
+	cr_assert_geq(d->u.dir.cap, d->u.dir.n, "a malloc'd array now");
+	for (int i = 23; i >= 0; i--) { /* grows it past its first size, each in its place */
+		snprintf(name, sizeof(name), "g%02d", i);
+		cr_assert_not_null(vk_vtree_graft(t, d, vk_vtree_child(vk_vtree_root(src), name)), "%s", name);
+	}
+	cr_assert_eq(d->u.dir.n, 27);
+	cr_assert_str_eq(vk_vtree_child(d, "g17")->name, "g17");
+	cr_assert_str_eq(listing(d, buf, 16), "a b c g00 g01 g");
+	cr_assert_not_null(vk_vtree_graft(t, empty, vk_vtree_child(vk_vtree_root(src), "b")));
+	cr_assert_str_eq(listing(empty, buf, sizeof(buf)), "b");
+
+	/* emptied, the arena's array stays: the next graft must not grow it in place */
+	vk_vtree_unlink(t, vk_vtree_child(one, "only"));
+	cr_assert_eq(one->u.dir.n, 0);
+	cr_assert_not_null(vk_vtree_graft(t, one, vk_vtree_child(vk_vtree_root(src), "g05")));
+	cr_assert_str_eq(listing(one, buf, sizeof(buf)), "g05");
+	cr_assert_eq(vk_vtree_graft(t, one, vk_vtree_child(vk_vtree_root(src), "g05")), NULL);
+	cr_assert_eq(errno, EEXIST);
+	cr_assert_eq(vk_vtree_seal(t), 0, "sealed again: every directory stored exactly");
+	cr_assert_eq(d->u.dir.cap, 0);
+	cr_assert_str_eq(vk_vtree_child(d, "g23")->name, "g23");
+	vk_vtree_free(src);
 	vk_vtree_free(t);
 }
 
@@ -280,4 +333,191 @@ Test(vtree, zero_tail_compares_by_content)
 	b[0xfff] = 0;
 	b[0x10] = 7;
 	cr_assert_eq(config_changes(a, sizeof(a), true, b, sizeof(b), true), 1, "a byte in both stored parts");
+}
+
+/* Every read of @n, at each offset and of each size across its end, gives
+ * the bytes of @want (@len). */
+static void assert_reads_as(const struct vk_vt_node *n, const char *want, size_t len)
+{
+	char got[1024];
+
+	cr_assert_eq(n->u.file.len, len);
+	cr_assert_leq(len + 8, sizeof(got));
+	for (size_t off = 0; off <= len + 2; off++) {
+		for (size_t k = 0; k <= len + 2; k++) {
+			size_t expect = off >= len ? 0 : len - off < k ? len - off
+			                                               : k;
+			memset(got, '#', sizeof(got));
+			cr_assert_eq(vk_vt_file_read(n, off, got, k), expect, "read %zu at %zu", k, off);
+			cr_assert_eq(memcmp(got, want + (off < len ? off : len), expect), 0, "read %zu at %zu", k, off);
+			cr_assert_eq(got[expect], '#', "read %zu at %zu wrote past what it returned", k, off);
+		}
+	}
+}
+
+#define BAR "0x00000000fe000000 0x00000000feffffff 0x0000000000040200\n"
+#define NUL "0x0000000000000000 0x0000000000000000 0x0000000000000000\n"
+#define RESOURCE BAR NUL NUL NUL NUL NUL NUL BAR NUL NUL NUL NUL NUL
+
+/* A resource file keeps its lines up to the first of its last, equal ones;
+ * the rest reads as that line again, at any offset, across the boundary too. */
+Test(vtree, line_tail_stores_up_to_the_first_repeated_line)
+{
+	static const struct {
+		const char *text, *why;
+		size_t stored;
+	} cases[] = {
+		{RESOURCE, "13 lines, the last 5 the same", 9 * 57},
+		{"0\n0\n0\n", "every line the same", 2},
+		{"x0\n0\n0\n", "\"0\\n\" at 1 is not a line: the first whole one stays", 5},
+		{"ab\nab\nb\n", "no two equal last lines", 8},
+		{"a\nb\na\nb\n", "a repeated pair is not a repeated line", 8},
+		{"a\na", "no end of line", 3},
+		{"\n\n\n", "empty lines", 1},
+		{"", "empty", 0},
+	};
+	struct vtree *t = vk_vtree_new();
+	char name[16];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
+		size_t len = strlen(cases[i].text);
+		snprintf(name, sizeof(name), "f%zu", i);
+		struct vk_vt_node *f = vk_vtree_add_file_line_tail(t, vk_vtree_root(t), name, cases[i].text, len, 0444);
+		cr_assert_not_null(f);
+		cr_assert_eq(f->u.file.stored, cases[i].stored, "%s: %u stored", cases[i].why, f->u.file.stored);
+		cr_assert_eq(!!(f->kern & VK_VT_K_LINE_TAIL), cases[i].stored < len, "%s: the tail bit", cases[i].why);
+		assert_reads_as(f, cases[i].text, len);
+	}
+	cr_assert_null(vk_vtree_add_file_line_tail(t, vk_vtree_root(t), "f0", "x\n", 2, 0444));
+	cr_assert_eq(errno, EEXIST);
+	vk_vtree_free(t);
+}
+
+/* Copies keep the tail as it is; new content replaces it; the same bytes
+ * stored either way compare the same, and one byte more or less does not. */
+Test(vtree, line_tail_copies_and_compares_by_content)
+{
+	static const char other[] = BAR NUL NUL NUL NUL NUL NUL BAR NUL NUL NUL NUL BAR;
+	struct vtree *t = vk_vtree_new(), *u = vk_vtree_new();
+	struct vk_vt_node *root = vk_vtree_root(t);
+	size_t len = strlen(RESOURCE);
+
+	struct vk_vt_node *lt = vk_vtree_add_file_line_tail(t, root, "resource", RESOURCE, len, 0444);
+	struct vk_vt_node *whole = vk_vtree_add_file(t, root, "whole", RESOURCE, len, 0444);
+	struct vk_vt_node *diff = vk_vtree_add_file_line_tail(t, root, "other", other, len, 0444);
+	struct vk_vt_node *shorter = vk_vtree_add_file_line_tail(t, root, "shorter", RESOURCE, len - 57, 0444);
+	struct vk_vt_node *zeros = vk_vtree_add_file_zero_tail(t, root, "zeros", RESOURCE, len, 0444);
+	cr_assert(lt && whole && diff && shorter && zeros);
+	cr_assert(vk_vt_file_same(lt, whole));
+	cr_assert(vk_vt_file_same(whole, lt));
+	cr_assert(vk_vt_file_same(lt, zeros), "no zero tail: stored whole");
+	cr_assert_not(vk_vt_file_same(lt, diff), "the last line differs");
+	cr_assert_not(vk_vt_file_same(diff, whole));
+	cr_assert_not(vk_vt_file_same(lt, shorter));
+	/* stored alike, one stored byte apart */
+	char first[sizeof(RESOURCE)];
+	memcpy(first, RESOURCE, sizeof(first));
+	first[17] = '1';
+	struct vk_vt_node *apart = vk_vtree_add_file_line_tail(t, root, "apart", first, len, 0444);
+	cr_assert_eq(apart->u.file.stored, lt->u.file.stored);
+	cr_assert_not(vk_vt_file_same(lt, apart));
+	cr_assert(vk_vt_file_same(lt, vk_vtree_add_file_line_tail(t, root, "again", RESOURCE, len, 0444)));
+
+	struct vk_vt_node *same = vk_vtree_add_file_same(t, root, "same", lt, 0444);
+	cr_assert_not_null(same);
+	cr_assert(same->kern & VK_VT_K_LINE_TAIL);
+	assert_reads_as(same, RESOURCE, len);
+
+	struct vk_vt_node *c = vk_vtree_add_file(u, vk_vtree_root(u), "c", "x", 1, 0444);
+	cr_assert_eq(vk_vtree_copy_file(u, c, lt), 0);
+	cr_assert(c->kern & VK_VT_K_LINE_TAIL);
+	cr_assert_eq(c->u.file.stored, lt->u.file.stored);
+	assert_reads_as(c, RESOURCE, len);
+	cr_assert_eq(vk_vtree_copy_file(u, c, whole), 0);
+	cr_assert_not(c->kern & VK_VT_K_LINE_TAIL, "stored whole: no tail");
+	assert_reads_as(c, RESOURCE, len);
+	cr_assert_eq(vk_vtree_copy_file(u, c, lt), 0);
+	cr_assert_eq(vk_vtree_set_file(u, c, "0\n", 2), 0);
+	cr_assert_not(c->kern & VK_VT_K_LINE_TAIL, "new content, stored whole");
+	assert_reads_as(c, "0\n", 2);
+
+	cr_assert_eq(vk_vtree_seal(t), 0);
+	cr_assert_eq(vk_vtree_seal(u), 0);
+	struct vk_vt_node *g = vk_vtree_graft(u, vk_vtree_root(u), lt);
+	cr_assert_not_null(g);
+	cr_assert(g->kern & VK_VT_K_LINE_TAIL);
+	assert_reads_as(g, RESOURCE, len);
+	vk_vtree_free(u);
+	vk_vtree_free(t);
+}
+
+/* A rebuilt tree whose resource reads the same is unchanged, stored either way. */
+static unsigned resource_changes(const char *a, bool tail_a, const char *b, bool tail_b)
+{
+	struct vtree *o = vk_vtree_new(), *n = vk_vtree_new();
+
+	cr_assert_not_null(tail_a ? vk_vtree_add_file_line_tail(o, vk_vtree_root(o), "resource", a, strlen(a), 0444)
+	                          : vk_vtree_add_file(o, vk_vtree_root(o), "resource", a, strlen(a), 0444));
+	cr_assert_not_null(tail_b ? vk_vtree_add_file_line_tail(n, vk_vtree_root(n), "resource", b, strlen(b), 0444)
+	                          : vk_vtree_add_file(n, vk_vtree_root(n), "resource", b, strlen(b), 0444));
+	cr_assert_eq(vk_vtree_seal(o), 0);
+	cr_assert_eq(vk_vtree_seal(n), 0);
+	changes = 0;
+	cr_assert_eq(vk_vtree_inherit_inos(n, o, count_change, NULL), 0);
+	vk_vtree_free(o);
+	vk_vtree_free(n);
+	return changes;
+}
+
+Test(vtree, line_tail_is_no_change_when_it_reads_the_same)
+{
+	cr_assert_eq(resource_changes(RESOURCE, true, RESOURCE, false), 0);
+	cr_assert_eq(resource_changes(RESOURCE, false, RESOURCE, true), 0);
+	cr_assert_eq(resource_changes(RESOURCE, true, RESOURCE, true), 0);
+	cr_assert_eq(resource_changes(RESOURCE, true, BAR NUL NUL NUL NUL NUL NUL NUL NUL NUL NUL NUL NUL, true), 1);
+	cr_assert_eq(resource_changes(RESOURCE, true, RESOURCE NUL, true), 1, "one more line");
+}
+
+/* Equal names, short contents and link targets are stored once while a tree
+ * is built; sealing drops the index that finds them (vk_vtree_bytes() counts
+ * it), and a later graft still shares the strings it brings among themselves. */
+Test(vtree, strings_are_stored_once_and_their_index_goes_at_seal)
+{
+	struct vtree *t = vk_vtree_new(), *src = vk_vtree_new();
+	struct vk_vt_node *a = vk_vtree_mkdir_p(t, "sys/devices/pci0000:00/a"), *b = vk_vtree_mkdir_p(t, "sys/devices/pci0000:00/b");
+	char name[16];
+
+	struct vk_vt_node *la = vk_vtree_add_link(t, a, "subsystem", "../../../bus/pci/drivers/vfio-pci");
+	struct vk_vt_node *lb = vk_vtree_add_link(t, b, "subsystem", "../../../bus/pci/drivers/vfio-pci");
+	cr_assert(la && lb);
+	cr_assert_eq(la->u.link.target, lb->u.link.target, "one copy of the target");
+	cr_assert_eq(la->name, lb->name);
+	cr_assert_str_eq(lb->u.link.target, "../../../bus/pci/drivers/vfio-pci");
+	for (int i = 0; i < 600; i++) {
+		snprintf(name, sizeof(name), "f%03d", i);
+		cr_assert_not_null(vk_vtree_add_file(t, a, name, name, 4, 0444));
+	}
+	size_t before = vk_vtree_bytes(t);
+	cr_assert_eq(vk_vtree_seal(t), 0);
+	cr_assert_lt(vk_vtree_bytes(t), before, "the index of %d strings went", 600);
+
+	struct vk_vt_node *d = vk_vtree_add_dir(src, vk_vtree_root(src), "d", 0755);
+	cr_assert_not_null(vk_vtree_add_link(src, d, "x", "../../../bus/pci/drivers/vfio-pci"));
+	cr_assert_not_null(vk_vtree_add_link(src, d, "y", "../../../bus/pci/drivers/vfio-pci"));
+	cr_assert_eq(vk_vtree_seal(src), 0);
+	struct vk_vt_node *g = vk_vtree_graft(t, b, d);
+	cr_assert_not_null(g);
+	struct vk_vt_node *gx = vk_vtree_child(g, "x"), *gy = vk_vtree_child(g, "y");
+	cr_assert(gx && gy);
+	cr_assert_str_eq(gx->u.link.target, "../../../bus/pci/drivers/vfio-pci");
+	cr_assert_str_eq((const char *)vk_vtree_child(a, "f599")->u.file.data, "f599");
+	vk_vtree_free(src);
+	vk_vtree_free(t);
+}
+
+/* 2.3 million nodes at 50,000 devices: each byte of a node is 2.3 MB of a
+ * mount daemon (issue 17's budget is 6 KiB a device, nodes take 2.2). */
+Test(vtree, a_node_takes_48_bytes)
+{
+	cr_assert_eq(sizeof(struct vk_vt_node), 48);
 }
