@@ -368,7 +368,7 @@ static int show_config(const struct vk_host_model *m, const struct vk_host_devic
 	(void)m;
 	if (n > len)
 		return -1;
-	memcpy(buf, d->config, n);
+	vk_host_config_read(d, 0, buf, n);
 	pci_config_current(d, (uint8_t *)buf, n);
 	return (int)n;
 }
@@ -381,7 +381,7 @@ static int show_config(const struct vk_host_model *m, const struct vk_host_devic
  */
 uint8_t host_config_kern(const struct vk_host_device *d)
 {
-	bool cardbus = d->config_len > 0x0e && (d->config[0x0e] & 0x7f) == 2;
+	bool cardbus = (vk_host_config_byte(d, 0x0e) & 0x7f) == 2;
 
 	return (uint8_t)((d->config_len > 256 ? VK_VT_SIZE_4096 : VK_VT_SIZE_256) | (cardbus ? VK_VT_K_UNPRIV_128 : VK_VT_K_UNPRIV_64));
 }
@@ -612,10 +612,11 @@ static void device_dir(struct build *b, size_t i)
 		link_to(b, dir, path, "iommu", target);
 	}
 	if (is_bridge(d)) {
-		file(b, dir, "secondary_bus_number", 0444, "%u\n", d->config[0x19]);
-		file(b, dir, "subordinate_bus_number", 0444, "%u\n", d->config[0x1a]);
-		if (d->config[0x19]) /* bus 0 is never a secondary bus: a bridge with nothing behind it */
-			pci_bus_dev(b, dir, path, d->addr.domain, d->config[0x19]);
+		uint8_t secondary = vk_host_config_byte(d, 0x19);
+		file(b, dir, "secondary_bus_number", 0444, "%u\n", secondary);
+		file(b, dir, "subordinate_bus_number", 0444, "%u\n", vk_host_config_byte(d, 0x1a));
+		if (secondary) /* bus 0 is never a secondary bus: a bridge with nothing behind it */
+			pci_bus_dev(b, dir, path, d->addr.domain, secondary);
 	}
 	if (d->sriov_totalvfs) {
 		for (uint32_t k = 0; k < d->n_vfs; k++) {
