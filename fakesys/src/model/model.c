@@ -387,6 +387,43 @@ static size_t driver_pos(const struct vk_host_model *m, const char *name, bool *
 	return lo;
 }
 
+size_t model_driver_index(const struct vk_host_model *m, const char *name)
+{
+	bool found;
+	size_t at = driver_pos(m, name, &found);
+
+	if (found)
+		return at;
+	/* the list is sorted while a scenario loads; should it not be, a scan */
+	for (size_t k = 0; k < m->n_drivers; k++)
+		if (!strcmp(m->drivers[k], name))
+			return k;
+	return SIZE_MAX;
+}
+
+/* The devices bound to each driver m->drivers[k]: first[k], then next[i]
+ * after device i, in address order; n_devices ends a list. */
+void model_driver_devices(const struct vk_host_model *m, size_t *first, size_t *next)
+{
+	size_t n = m->n_devices, last_k = SIZE_MAX;
+
+	for (size_t k = 0; k < m->n_drivers; k++)
+		first[k] = n;
+	for (size_t i = n; i-- > 0;) { /* backwards: each device goes in front */
+		const char *drv = m->devices[i].driver;
+		next[i] = n;
+		if (!drv)
+			continue;
+		/* neighbours mostly share a driver: try the last one before searching */
+		size_t k = last_k != SIZE_MAX && !strcmp(m->drivers[last_k], drv) ? last_k : model_driver_index(m, drv);
+		if (k == SIZE_MAX)
+			continue;
+		next[i] = first[k];
+		first[k] = i;
+		last_k = k;
+	}
+}
+
 bool model_driver_known(const struct vk_host_model *m, const char *name)
 {
 	bool found;

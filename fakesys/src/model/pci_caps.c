@@ -186,16 +186,6 @@ static unsigned view_ext_cap_find(const struct cfg_view *v, uint16_t id)
 	return 0;
 }
 
-unsigned pci_cap_find(const uint8_t *cfg, size_t len, uint8_t id)
-{
-	return cfg ? view_cap_find(&(struct cfg_view){cfg, len, len}, id) : 0;
-}
-
-unsigned pci_ext_cap_find(const uint8_t *cfg, size_t len, uint16_t id)
-{
-	return cfg ? view_ext_cap_find(&(struct cfg_view){cfg, len, len}, id) : 0;
-}
-
 static bool is_bridge(const struct vk_host_device *d)
 {
 	return (d->class_code >> 8) == 0x0604 || (d->class_code >> 8) == 0x0609;
@@ -869,6 +859,18 @@ bool pci_is_pcie(const struct vk_host_device *d)
  * (pci_reset_bus_function() -> pci_parent_bus_reset(): not on a root bus, not
  * a bridge, and alone on its bus; no hotplug slots are modelled).
  */
+/* snprintf(@buf, @len, "%s", @s), -1 when it does not fit: without snprintf,
+ * which parses its format for each of the tree's 50,000 devices. */
+static int put_text(char *buf, size_t len, const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n >= len)
+		return -1;
+	memcpy(buf, s, n + 1);
+	return (int)n;
+}
+
 int pci_reset_methods(const struct vk_host_model *m, const struct vk_host_device *d, char *buf, size_t len)
 {
 	struct cfg_view v = dev_view(d);
@@ -885,17 +887,22 @@ int pci_reset_methods(const struct vk_host_model *m, const struct vk_host_device
 		bus = (self == 0 || !same_bus(&m->devices[self - 1], d)) &&
 		      (self + 1 == m->n_devices || !same_bus(&m->devices[self + 1], d));
 	}
-	int r = snprintf(buf, len, "%s%s%s%s%s%s", flr ? "flr" : "", flr && (pm || bus) ? " " : "", pm ? "pm" : "",
-	                 pm && bus ? " " : "", bus ? "bus" : "", flr || pm || bus ? "\n" : "");
-	return r < 0 || (size_t)r >= len ? -1 : r;
+	char text[16] = ""; /* by hand, not snprintf: the tree asks twice per device */
+	if (flr)
+		strcat(text, "flr");
+	if (pm)
+		strcat(text, *text ? " pm" : "pm");
+	if (bus)
+		strcat(text, *text ? " bus" : "bus");
+	return put_text(buf, len, *text ? strcat(text, "\n") : text);
 }
 
-/* drivers/pci/probe.c pci_speed_string() for PCIe speeds (Linux 5.7 and later) */
+/* drivers/pci/probe.c pci_speed_string() for PCIe speeds (Linux 5.7 and later), with the newline */
 static const char *speed_string(unsigned gen)
 {
-	static const char *const s[] = {"Unknown", "2.5 GT/s PCIe", "5.0 GT/s PCIe", "8.0 GT/s PCIe",
-	                                "16.0 GT/s PCIe", "32.0 GT/s PCIe", "64.0 GT/s PCIe"};
-	return gen < sizeof(s) / sizeof(s[0]) ? s[gen] : "Unknown";
+	static const char *const s[] = {"Unknown\n", "2.5 GT/s PCIe\n", "5.0 GT/s PCIe\n", "8.0 GT/s PCIe\n",
+	                                "16.0 GT/s PCIe\n", "32.0 GT/s PCIe\n", "64.0 GT/s PCIe\n"};
+	return gen < sizeof(s) / sizeof(s[0]) ? s[gen] : "Unknown\n";
 }
 
 /* max: pcie_get_speed_cap() (LnkCap2's Supported Link Speeds Vector, whose
@@ -915,7 +922,7 @@ int pci_link_speed_show(const struct vk_host_device *d, bool max, char *buf, siz
 	} else if (pos) {
 		gen = v16(&v, pos + PCI_EXP_LNKSTA) & PCI_EXP_LNKSTA_CLS;
 	}
-	return snprintf(buf, len, "%s\n", speed_string(gen));
+	return put_text(buf, len, speed_string(gen));
 }
 
 int pci_link_width_show(const struct vk_host_device *d, bool max, char *buf, size_t len)
@@ -926,7 +933,9 @@ int pci_link_width_show(const struct vk_host_device *d, bool max, char *buf, siz
 	if (pos)
 		w = max ? (unsigned)(v32(&v, pos + PCI_EXP_LNKCAP) & PCI_EXP_LNKCAP_MLW) >> 4
 		        : (unsigned)(v16(&v, pos + PCI_EXP_LNKSTA) & PCI_EXP_LNKSTA_NLW) >> PCI_EXP_LNKSTA_NLW_SHIFT;
-	return snprintf(buf, len, "%u\n", w);
+	/* "%u\n" of 0..63 (6 bits) */
+	char text[4] = {(char)('0' + w / 10), (char)('0' + w % 10), '\n', '\0'};
+	return put_text(buf, len, w >= 10 ? text : text + 1);
 }
 
 bool pci_ari_enabled(const struct vk_host_model *m, const struct vk_host_device *d)
@@ -969,7 +978,7 @@ bool pci_sriov_vf_bar(const struct vk_host_model *m, const struct vk_host_device
 
 void pci_config_current(const struct vk_host_device *d, uint8_t *cfg, size_t len)
 {
-	unsigned pos = pci_ext_cap_find(cfg, len, PCI_EXT_CAP_ID_SRIOV);
+	unsigned pos = view_ext_cap_find(&(struct cfg_view){cfg, len, len}, PCI_EXT_CAP_ID_SRIOV);
 	if (!pos || pos + PCI_SRIOV_NUM_VF + 2 > len)
 		return;
 	/* drivers/pci/iov.c sriov_enable(): NumVFs, then VF Enable and VF MSE */

@@ -22,6 +22,7 @@
 #include <vfiokit/host_tree.h>
 #include <vfiokit/resolver.h>
 
+#include "model/model_internal.h"
 #include "model/pci_caps.h"
 #include "tree/textfmt.h"
 #include "tree/tree_parts.h"
@@ -400,34 +401,8 @@ static int show_resource_alignment(const struct vk_host_model *m, const struct v
 	return 0;
 }
 
-/* drivers/pci/pci-driver.c pci_uevent(): DRIVER= comes from the driver core */
-static int show_uevent(const struct vk_host_model *m, const struct vk_host_device *d, char *buf, size_t len)
-{
-	struct textfmt f = {.buf = buf, .cap = len};
-
-	(void)m;
-	if (d->driver) {
-		tf_str(&f, "DRIVER=");
-		tf_str(&f, d->driver);
-		tf_ch(&f, '\n');
-	}
-	tf_str(&f, "PCI_CLASS=");
-	tf_hex_upper(&f, d->class_code, 0);
-	tf_str(&f, "\nPCI_ID=");
-	tf_hex_upper(&f, d->vendor, 4);
-	tf_ch(&f, ':');
-	tf_hex_upper(&f, d->device, 4);
-	tf_str(&f, "\nPCI_SUBSYS_ID=");
-	tf_hex_upper(&f, d->subsystem_vendor, 4);
-	tf_ch(&f, ':');
-	tf_hex_upper(&f, d->subsystem_device, 4);
-	tf_str(&f, "\nPCI_SLOT_NAME=");
-	tf_pci_addr(&f, &d->addr);
-	tf_str(&f, "\nMODALIAS=");
-	tf_pci_modalias(&f, d);
-	tf_ch(&f, '\n');
-	return tf_end(&f);
-}
+/* drivers/pci/pci-driver.c pci_uevent() (tree/textfmt.h) */
+SHOW_WITH(show_uevent, tf_pci_uevent(&f, d))
 
 /* The bytes of config space as the scenario (or the recording) has them, the
  * SR-IOV registers as the VFs the model has now set them; with
@@ -762,6 +737,17 @@ static void bus_pci(struct build *b)
 	for (size_t i = 0; i < m->n_devices; i++)
 		link_to(b, devs, "sys/bus/pci/devices", tf_pci_addr_str(&m->devices[i].addr, a), b->dev_path[i]);
 
+	/* each driver's devices as a list (in address order), found in one pass:
+	 * not a pass over every device per driver */
+	size_t n = m->n_devices;
+	_cleanup_free_ size_t *first = malloc((m->n_drivers + 1) * sizeof(size_t));
+	_cleanup_free_ size_t *next = malloc((n + 1) * sizeof(size_t));
+	if (!first || !next) {
+		errno = ENOMEM;
+		note_failure(b, "sys/bus/pci/drivers", NULL);
+		return;
+	}
+	model_driver_devices(m, first, next);
 	for (size_t k = 0; k < m->n_drivers; k++) {
 		const char *drv = m->drivers[k];
 		snprintf(path, sizeof(path), "sys/bus/pci/drivers/%s", drv);
@@ -772,9 +758,8 @@ static void bus_pci(struct build *b)
 			snprintf(target, sizeof(target), "sys/module/%s", mod);
 			link_to(b, dd, path, "module", target);
 		}
-		for (size_t i = 0; i < m->n_devices; i++)
-			if (m->devices[i].driver && !strcmp(m->devices[i].driver, drv))
-				link_to(b, dd, path, tf_pci_addr_str(&m->devices[i].addr, a), b->dev_path[i]);
+		for (size_t i = first[k]; i < n; i = next[i])
+			link_to(b, dd, path, tf_pci_addr_str(&m->devices[i].addr, a), b->dev_path[i]);
 	}
 }
 

@@ -119,6 +119,33 @@ static inline void tf_pci_modalias(struct textfmt *f, const struct vk_host_devic
 	tf_hex_upper(f, d->class_code & 0xff, 2);
 }
 
+/* pci_uevent() (drivers/pci/pci-driver.c), DRIVER= from the driver core:
+ * "%s%s%sPCI_CLASS=%X\nPCI_ID=%04X:%04X\nPCI_SUBSYS_ID=%04X:%04X\n"
+ * "PCI_SLOT_NAME=%s\nMODALIAS=%s\n" */
+static inline void tf_pci_uevent(struct textfmt *f, const struct vk_host_device *d)
+{
+	if (d->driver) {
+		tf_str(f, "DRIVER=");
+		tf_str(f, d->driver);
+		tf_ch(f, '\n');
+	}
+	tf_str(f, "PCI_CLASS=");
+	tf_hex_upper(f, d->class_code, 0);
+	tf_str(f, "\nPCI_ID=");
+	tf_hex_upper(f, d->vendor, 4);
+	tf_ch(f, ':');
+	tf_hex_upper(f, d->device, 4);
+	tf_str(f, "\nPCI_SUBSYS_ID=");
+	tf_hex_upper(f, d->subsystem_vendor, 4);
+	tf_ch(f, ':');
+	tf_hex_upper(f, d->subsystem_device, 4);
+	tf_str(f, "\nPCI_SLOT_NAME=");
+	tf_pci_addr(f, &d->addr);
+	tf_str(f, "\nMODALIAS=");
+	tf_pci_modalias(f, d);
+	tf_ch(f, '\n');
+}
+
 /* The length, the text NUL-terminated; -1 when it did not fit (with its NUL). */
 static inline int tf_end(struct textfmt *f)
 {
