@@ -38,6 +38,16 @@ static int cmp_index(const void *a, const void *b)
 }
 
 /* Sort devices (and their source records) by address; reject duplicates. */
+/* Whether the devices are in address order already, each address once: a
+ * recording or a generated host lists them so. */
+static bool strictly_sorted(const struct vk_host_model *m)
+{
+	for (size_t i = 1; i < m->n_devices; i++)
+		if (vk_pci_addr_cmp(&m->devices[i - 1].addr, &m->devices[i].addr) >= 0)
+			return false;
+	return true;
+}
+
 static int sort_devices(struct loader *l)
 {
 	struct vk_host_model *m = l->m;
@@ -49,7 +59,7 @@ static int sort_devices(struct loader *l)
 
 	if (!idx || !dv || !sv)
 		return oom(l);
-	if (n == 0)
+	if (strictly_sorted(m)) /* nothing to move, no address twice */
 		return 0;
 	for (size_t i = 0; i < n; i++)
 		idx[i] = i;

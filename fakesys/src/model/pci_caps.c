@@ -653,7 +653,8 @@ static unsigned ari_next_function(const struct vk_host_model *m, size_t j)
 	return 0;
 }
 
-static void put_ext(struct ctx *c, uint8_t *cfg, uint32_t caps, unsigned type)
+/* The extended capabilities from 0x100; returns where the last one ends. */
+static unsigned put_ext(struct ctx *c, uint8_t *cfg, uint32_t caps, unsigned type)
 {
 	static const struct {
 		uint32_t bit;
@@ -702,6 +703,7 @@ static void put_ext(struct ctx *c, uint8_t *cfg, uint32_t caps, unsigned type)
 			break;
 		}
 	}
+	return at;
 }
 
 static int fail(char *why, size_t len, const char *msg)
@@ -840,9 +842,10 @@ int pci_caps_synthesize(struct vk_host_model *m, size_t i, char *why, size_t why
 	}
 	if (active && (caps & (PCI_CAPS_MSI | PCI_CAPS_MSIX)))
 		wr16(cfg, PCI_COMMAND, rd16(cfg, PCI_COMMAND) | PCI_COMMAND_INTX_DISABLE);
-	if (caps & PCI_CAPS_PCIE)
-		put_ext(&c, cfg, caps, type);
-	return vk_host_config_set(d, cfg, len, len);
+	/* the standard capabilities end below 0x100: what is past the last
+	 * capability written is zeros, not to be scanned for its last non-zero byte */
+	size_t end = caps & PCI_CAPS_PCIE ? put_ext(&c, cfg, caps, type) : PCI_CFG_SPACE_SIZE;
+	return vk_host_config_set(d, cfg, end, len);
 }
 
 bool pci_is_pcie(const struct vk_host_device *d)

@@ -689,10 +689,10 @@ static void device_dir(struct build *b, size_t i)
 			file(b, v, "uevent", 0644, "MAJOR=%u\nMINOR=%lld\nDEVNAME=vfio/devices/vfio%lld\n",
 			     m->vfio_cdev_major, (long long)d->vfio_index, (long long)d->vfio_index);
 		else
-			file(b, v, "uevent", 0644, "%s", "");
+			file_text(b, v, "uevent", 0644, "");
 		link_to(b, v, vpath, "device", path);
 		link_to(b, v, vpath, "subsystem", "sys/class/vfio-dev");
-		file(b, subdir(b, v, "power"), "control", 0644, "auto\n");
+		file_text(b, subdir(b, v, "power"), "control", 0644, "auto\n");
 		snprintf(name, sizeof(name), "vfio%lld", (long long)d->vfio_index);
 		if (!b->class_vfio_dev)
 			b->class_vfio_dev = mkdirs(b, "sys/class/vfio-dev");
@@ -783,10 +783,10 @@ static void iommu_groups(struct build *b)
 		 * with iommu_group_set_name(), and with no default domain
 		 * iommu_group_show_type() says "unknown" */
 		if (m->noiommu)
-			file(b, dir, "name", 0444, "vfio-noiommu\n");
+			file_text(b, dir, "name", 0444, "vfio-noiommu\n");
 		file(b, dir, "type", 0644, "%s\n", m->noiommu ? "unknown" : grp->type);
-		file(b, dir, "reserved_regions", 0444, "%s",
-		     m->iommu == VK_IOMMU_NONE ? "" : "0x00000000fee00000 0x00000000feefffff msi\n");
+		file_text(b, dir, "reserved_regions", 0444,
+		          m->iommu == VK_IOMMU_NONE ? "" : "0x00000000fee00000 0x00000000feefffff msi\n");
 		for (size_t k = 0; k < grp->n_members; k++)
 			link_to(b, devs, path, tf_pci_addr_str(&m->devices[grp->members[k]].addr, a),
 			        b->dev_path[grp->members[k]]);

@@ -183,8 +183,9 @@ static void resources(const struct vk_vt_node *dir, uint64_t start[7], uint64_t 
 		size_t n = 0;
 		while (off + n < r->u.file.len && r->u.file.data[off + n] != '\n')
 			n++;
-		snprintf(line, sizeof(line), "%.*s", (int)(n < sizeof(line) - 1 ? n : sizeof(line) - 1),
-		         (const char *)r->u.file.data + off);
+		size_t cut = n < sizeof(line) - 1 ? n : sizeof(line) - 1; /* a copy, not a snprintf: 7 a device */
+		memcpy(line, r->u.file.data + off, cut);
+		line[cut] = '\0';
 		/* "0x%016llx 0x%016llx 0x%016llx" (strtoull: a scanf per line costs
 		 * more than the rest of the list) */
 		char *p = line, *q;
