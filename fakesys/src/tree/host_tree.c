@@ -595,7 +595,12 @@ static void iommu_unit_name(const struct vk_host_model *m, unsigned unit, char *
 		[VK_IOMMU_ARM_SMMU] = "smmu3.",
 		[VK_IOMMU_VIRTIO] = "viommu",
 	};
-	snprintf(buf, len, "%s%u", prefix[m->iommu], unit);
+	struct textfmt f = {.buf = buf, .cap = len};
+
+	tf_str(&f, prefix[m->iommu]);
+	tf_udec(&f, unit);
+	if (tf_end(&f) < 0 && len) /* not so: callers give 64 bytes, a name is at most 16 */
+		buf[0] = '\0';
 }
 
 static unsigned iommu_unit_of(const struct vk_host_model *m, const struct vk_host_device *d)

@@ -248,12 +248,19 @@ static void config_file(struct tree_parts *p, struct vk_vt_node *bus_pci, size_t
 	const struct vk_host_device *prev = i ? &p->m->devices[i - 1] : NULL;
 	const struct vk_vt_node *cfg = tp_kid(p->dev_node[i], "config");
 	char dir[16], name[16];
+	struct textfmt df = TEXTFMT(dir), nf = TEXTFMT(name);
 
-	if (d->addr.domain)
-		snprintf(dir, sizeof(dir), "%04x:%02x", d->addr.domain, d->addr.bus);
-	else
-		snprintf(dir, sizeof(dir), "%02x", d->addr.bus);
-	snprintf(name, sizeof(name), "%02x.%x", d->addr.slot, d->addr.function);
+	/* "%04x:%02x" ("%02x" in domain 0) and "%02x.%x": they fit */
+	if (d->addr.domain) {
+		tf_hex(&df, d->addr.domain, 4);
+		tf_ch(&df, ':');
+	}
+	tf_hex(&df, d->addr.bus, 2);
+	tf_hex(&nf, d->addr.slot, 2);
+	tf_ch(&nf, '.');
+	tf_hex(&nf, d->addr.function, 0);
+	(void)tf_end(&df);
+	(void)tf_end(&nf);
 	if (!*bd || !prev || prev->addr.domain != d->addr.domain || prev->addr.bus != d->addr.bus) {
 		if (p->rc || !(*bd = vk_vtree_add_dir(p->t, bus_pci, dir, 0555))) {
 			tp_fail(p, errno, dir);
