@@ -74,15 +74,19 @@ struct vk_host_device {
 	uint16_t vendor, device, subsystem_vendor, subsystem_device;
 	uint32_t class_code; /* 24 bits: base, sub, prog-if */
 	uint8_t revision;
-	uint32_t irq;            /* the irq attribute; config byte 0x3c holds its low byte */
-	char *driver;            /* NULL = no driver bound */
-	char *driver_override;   /* NULL = "(null)" */
-	char *label;             /* optional firmware label, NULL = none */
-	int64_t iommu_group;     /* -1 = none */
-	int numa_node;           /* -1 = none */
-	int64_t vfio_index;      /* vfio-dev/vfioN; -1 when not bound to vfio-pci or a variant */
-	uint8_t *config;         /* config space bytes */
-	size_t config_len;       /* 256 to 4096 (the kernel shows at least 256) */
+	uint32_t irq;          /* the irq attribute; config byte 0x3c holds its low byte */
+	char *driver;          /* NULL = no driver bound */
+	char *driver_override; /* NULL = "(null)" */
+	char *label;           /* optional firmware label, NULL = none */
+	int64_t iommu_group;   /* -1 = none */
+	int numa_node;         /* -1 = none */
+	int64_t vfio_index;    /* vfio-dev/vfioN; -1 when not bound to vfio-pci or a variant */
+	/* Config space, zero-tailed: only the bytes up to the last non-zero one
+	 * are stored (most of a 4096-byte PCIe space is zeros), the rest read 0.
+	 * Read and write it through vk_host_config_read()/vk_host_config_writable(). */
+	uint8_t *config;         /* config_stored bytes; NULL when none */
+	size_t config_stored;    /* <= config_len */
+	size_t config_len;       /* 256 to 4096 (the kernel shows at least 256); 0: no config yet */
 	size_t config_readable;  /* 0: all config_len bytes; else what a read returns (config_readable:) */
 	uint32_t caps;           /* capabilities: as listed (PCI_CAPS_* bits, PCI_CAPS_GIVEN set); 0: by default */
 	int physfn;              /* index of the PF for a VF, -1 otherwise */
@@ -182,6 +186,38 @@ int vk_host_model_load_buffer(const char *name, const char *buf, size_t len, str
                               struct vk_error *err);
 
 void vk_host_model_free(struct vk_host_model *m);
+
+/**
+ * vk_host_config_read() - copy bytes [@off, @off + @len) of @d's config space.
+ * @buf: receives @len bytes: those stored, zeros past them (and past config_len).
+ */
+void vk_host_config_read(const struct vk_host_device *d, size_t off, void *buf, size_t len);
+
+/* One byte of @d's config space (0 past the stored part). */
+static inline uint8_t vk_host_config_byte(const struct vk_host_device *d, size_t off)
+{
+	return off < d->config_stored ? d->config[off] : 0;
+}
+
+/**
+ * vk_host_config_writable() - make bytes [@off, @off + @len) of @d's config writable.
+ * @out: receives a pointer to byte @off, valid until the next call that grows
+ *       the storage.
+ *
+ * Grows the stored part, the new bytes zero, to cover the range.
+ * Returns 0, -ERANGE for a range past config_len, -ENOMEM.
+ */
+int vk_host_config_writable(struct vk_host_device *d, size_t off, size_t len, uint8_t **out);
+
+/**
+ * vk_host_config_set() - replace @d's config space.
+ * @bytes: its first @n bytes, the rest zero.
+ * @len:   the size the kernel shows (config_len), at least @n.
+ *
+ * Keeps only the bytes up to the last non-zero one.  Returns 0, -EINVAL
+ * (@n > @len) or -ENOMEM (@d unchanged).
+ */
+int vk_host_config_set(struct vk_host_device *d, const uint8_t *bytes, size_t n, size_t len);
 
 /* The device at @a, or NULL. */
 const struct vk_host_device *vk_host_model_find(const struct vk_host_model *m, const struct vk_pci_addr *a);

@@ -53,6 +53,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <linux/pci_regs.h>
+
 #include "vk_cleanup.h"
 #include <vfiokit/resolver.h>
 
@@ -640,17 +642,17 @@ static int add_vfs(struct vk_host_model *m, size_t pf, uint16_t num)
 			.physfn = (int)pf,
 			.vfio_node = {.mode = 0600, .present = true},
 		};
-		d->config_len = p->config_len;
-		d->config = malloc(p->config_len);
-		if (!d->config) {
+		/* the PF's header with the VF's ids; pci_caps_synthesize() makes the rest */
+		uint8_t hdr[PCI_STD_HEADER_SIZEOF];
+		vk_host_config_read(p, 0, hdr, sizeof(hdr));
+		hdr[0] = (uint8_t)d->vendor;
+		hdr[1] = (uint8_t)(d->vendor >> 8);
+		hdr[2] = (uint8_t)d->device;
+		hdr[3] = (uint8_t)(d->device >> 8);
+		if (vk_host_config_set(d, hdr, sizeof(hdr), p->config_len) < 0) {
 			free(vfs);
 			return -ENOMEM;
 		}
-		memcpy(d->config, p->config, p->config_len);
-		d->config[0] = (uint8_t)d->vendor;
-		d->config[1] = (uint8_t)(d->vendor >> 8);
-		d->config[2] = (uint8_t)d->device;
-		d->config[3] = (uint8_t)(d->device >> 8);
 		/* the VF's own capability list and BAR, not the PF's (model/pci_caps.c) */
 		if (pci_caps_synthesize(m, n + k, NULL, 0) < 0) {
 			free(vfs);

@@ -96,6 +96,67 @@ const char *vk_host_driver_module(const char *driver)
 	return buf;
 }
 
+void vk_host_config_read(const struct vk_host_device *d, size_t off, void *buf, size_t len)
+{
+	size_t have = off < d->config_stored ? d->config_stored - off : 0;
+	size_t n = have < len ? have : len;
+
+	if (n)
+		memcpy(buf, d->config + off, n);
+	memset((uint8_t *)buf + n, 0, len - n);
+}
+
+int vk_host_config_writable(struct vk_host_device *d, size_t off, size_t len, uint8_t **out)
+{
+	if (off > d->config_len || len > d->config_len - off)
+		return -ERANGE;
+	if (off + len > d->config_stored) {
+		uint8_t *n = realloc(d->config, off + len);
+		if (!n)
+			return -ENOMEM;
+		memset(n + d->config_stored, 0, off + len - d->config_stored);
+		d->config = n;
+		d->config_stored = off + len;
+	}
+	*out = d->config + off;
+	return 0;
+}
+
+/* The length of @b without its zero tail.  Word at a time: a synthesized
+ * PCIe space is mostly a tail of zeros to skip. */
+static size_t nonzero_len(const uint8_t *b, size_t n)
+{
+	while (n % sizeof(uint64_t) && !b[n - 1])
+		n--;
+	while (n >= sizeof(uint64_t)) {
+		uint64_t w;
+		memcpy(&w, b + n - sizeof(w), sizeof(w));
+		if (w)
+			break;
+		n -= sizeof(w);
+	}
+	while (n && !b[n - 1])
+		n--;
+	return n;
+}
+
+int vk_host_config_set(struct vk_host_device *d, const uint8_t *bytes, size_t n, size_t len)
+{
+	if (n > len)
+		return -EINVAL;
+	size_t keep = nonzero_len(bytes, n);
+	uint8_t *c = NULL;
+	if (keep && !(c = malloc(keep)))
+		return -ENOMEM;
+	if (keep)
+		memcpy(c, bytes, keep);
+	free(d->config);
+	d->config = c;
+	d->config_stored = keep;
+	d->config_len = len;
+	return 0;
+}
+
 void host_device_clear(struct vk_host_device *d)
 {
 	free(d->driver);
@@ -324,6 +385,43 @@ static size_t driver_pos(const struct vk_host_model *m, const char *name, bool *
 			lo = mid + 1;
 	}
 	return lo;
+}
+
+size_t model_driver_index(const struct vk_host_model *m, const char *name)
+{
+	bool found;
+	size_t at = driver_pos(m, name, &found);
+
+	if (found)
+		return at;
+	/* the list is sorted while a scenario loads; should it not be, a scan */
+	for (size_t k = 0; k < m->n_drivers; k++)
+		if (!strcmp(m->drivers[k], name))
+			return k;
+	return SIZE_MAX;
+}
+
+/* The devices bound to each driver m->drivers[k]: first[k], then next[i]
+ * after device i, in address order; n_devices ends a list. */
+void model_driver_devices(const struct vk_host_model *m, size_t *first, size_t *next)
+{
+	size_t n = m->n_devices, last_k = SIZE_MAX;
+
+	for (size_t k = 0; k < m->n_drivers; k++)
+		first[k] = n;
+	for (size_t i = n; i-- > 0;) { /* backwards: each device goes in front */
+		const char *drv = m->devices[i].driver;
+		next[i] = n;
+		if (!drv)
+			continue;
+		/* neighbours mostly share a driver: try the last one before searching */
+		size_t k = last_k != SIZE_MAX && !strcmp(m->drivers[last_k], drv) ? last_k : model_driver_index(m, drv);
+		if (k == SIZE_MAX)
+			continue;
+		next[i] = first[k];
+		first[k] = i;
+		last_k = k;
+	}
 }
 
 bool model_driver_known(const struct vk_host_model *m, const char *name)

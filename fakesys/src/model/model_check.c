@@ -10,6 +10,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include <linux/pci_regs.h>
+
 #include "vk_cleanup.h"
 #include "vk_strv.h"
 #include <vfiokit/resolver.h>
@@ -36,6 +38,16 @@ static int cmp_index(const void *a, const void *b)
 }
 
 /* Sort devices (and their source records) by address; reject duplicates. */
+/* Whether the devices are in address order already, each address once: a
+ * recording or a generated host lists them so. */
+static bool strictly_sorted(const struct vk_host_model *m)
+{
+	for (size_t i = 1; i < m->n_devices; i++)
+		if (vk_pci_addr_cmp(&m->devices[i - 1].addr, &m->devices[i].addr) >= 0)
+			return false;
+	return true;
+}
+
 static int sort_devices(struct loader *l)
 {
 	struct vk_host_model *m = l->m;
@@ -47,7 +59,7 @@ static int sort_devices(struct loader *l)
 
 	if (!idx || !dv || !sv)
 		return oom(l);
-	if (n == 0)
+	if (strictly_sorted(m)) /* nothing to move, no address twice */
 		return 0;
 	for (size_t i = 0; i < n; i++)
 		idx[i] = i;
@@ -262,7 +274,8 @@ static int derive_from_config(struct loader *l, size_t i)
 {
 	struct vk_host_device *d = &l->m->devices[i];
 	struct dev_src *s = &l->src[i];
-	const uint8_t *c = d->config;
+	uint8_t c[PCI_STD_HEADER_SIZEOF];
+	vk_host_config_read(d, 0, c, sizeof(c));
 	uint32_t cls = (uint32_t)c[0x0b] << 16 | (uint32_t)c[0x0a] << 8 | c[0x09];
 	/* Subsystem ids are in the type 0 (endpoint) header only; a bridge keeps
 	 * them in a capability, so the scenario's values (or 0) stand. */
@@ -712,37 +725,42 @@ static bool same_slot(const struct vk_pci_addr *x, const struct vk_pci_addr *y)
 
 /* Config space from the ids when the scenario gives none; the header shape
  * (type 0 endpoint or type 1 bridge) is what lspci reads. */
+/* The scenario's config bytes are kept; only what the topology decides must agree. */
+static int given_config(struct loader *l, size_t i, int secondary, int subordinate, bool multifunction)
+{
+	struct vk_host_device *d = &l->m->devices[i];
+	uint8_t sec = vk_host_config_byte(d, PCI_SECONDARY_BUS), sub = vk_host_config_byte(d, PCI_SUBORDINATE_BUS);
+	uint8_t *hdr;
+
+	if (is_bridge(d) && secondary >= 0 && (sec != secondary || sub < subordinate))
+		return yr_fail(&l->y, l->src[i].node, "config",
+		               "the bridge's config space forwards buses %02x-%02x, but the devices behind it "
+		               "are on buses %02x-%02x; fix bytes 0x19/0x1a",
+		               sec, sub, secondary, subordinate);
+	if (!multifunction)
+		return 0;
+	if (vk_host_config_writable(d, PCI_HEADER_TYPE, 1, &hdr) < 0)
+		return oom(l);
+	*hdr |= 0x80;
+	return 0;
+}
+
 static int synthesize_config(struct loader *l, size_t i, const int *secondary, const int *subordinate)
 {
 	struct vk_host_model *m = l->m;
 	struct vk_host_device *d = &m->devices[i];
-	uint8_t *c;
+	uint8_t c[PCI_CFG_SPACE_SIZE] = {0};
 	bool multifunction = false;
 
 	/* devices are sorted by address: the other functions of a slot are neighbours */
 	multifunction = (i > 0 && same_slot(&d->addr, &m->devices[i - 1].addr)) ||
 	                (i + 1 < m->n_devices && same_slot(&d->addr, &m->devices[i + 1].addr));
-	if (d->config) {
-		/* the scenario's bytes are kept; only what the topology decides must agree */
-		if (is_bridge(d) && secondary[i] >= 0 &&
-		    (d->config[0x19] != secondary[i] || d->config[0x1a] < subordinate[i]))
-			return yr_fail(&l->y, l->src[i].node, "config",
-			               "the bridge's config space forwards buses %02x-%02x, but the devices behind it "
-			               "are on buses %02x-%02x; fix bytes 0x19/0x1a",
-			               d->config[0x19], d->config[0x1a], secondary[i], subordinate[i]);
-		if (multifunction)
-			d->config[0x0e] |= 0x80;
-		return 0;
-	}
+	if (d->config_len)
+		return given_config(l, i, secondary[i], subordinate[i], multifunction);
 	if (!is_bridge(d) && !d->n_resources) {
 		d->bar0_size = 16u << 20;
 		d->bar0_base = 0x380000000000ull + ((uint64_t)i << 24);
 	}
-	c = calloc(1, 256);
-	if (!c)
-		return oom(l);
-	d->config = c;
-	d->config_len = 256;
 	c[0x00] = (uint8_t)d->vendor;
 	c[0x01] = (uint8_t)(d->vendor >> 8);
 	c[0x02] = (uint8_t)d->device;
@@ -771,6 +789,8 @@ static int synthesize_config(struct loader *l, size_t i, const int *secondary, c
 		d->irq = (uint32_t)(16 + i % 100);
 	c[0x3c] = (uint8_t)d->irq;
 	c[0x3d] = d->physfn >= 0 ? 0 : 1; /* VFs have no INTx */
+	if (vk_host_config_set(d, c, sizeof(c), sizeof(c)) < 0)
+		return oom(l);
 	char why[256];
 	int r = pci_caps_synthesize(m, i, why, sizeof(why)); /* the capability list (model/pci_caps.c) */
 	return r == -EINVAL ? yr_fail(&l->y, l->src[i].node, "capabilities", "%s", why) : r < 0 ? oom(l)

@@ -17,6 +17,12 @@
  * a device, for vk_host_model_free() and for the live mode's remove. */
 void host_device_clear(struct vk_host_device *d);
 
+/* The index of driver @name in m->drivers, SIZE_MAX when it is not there. */
+size_t model_driver_index(const struct vk_host_model *m, const char *name);
+/* The devices bound to each driver m->drivers[k], in address order: first[k]
+ * (n_drivers entries), then next[i] after device i (n_devices entries);
+ * n_devices ends a list.  One pass over the devices. */
+void model_driver_devices(const struct vk_host_model *m, size_t *first, size_t *next);
 /* Whether @name is a driver fakesys knows or the scenario declared (m->drivers). */
 bool model_driver_known(const struct vk_host_model *m, const char *name);
 /* The drivers' IDs as the scenario binds devices (host_model.native_ids); -ENOMEM. */

@@ -107,11 +107,6 @@ static uint16_t rd16(const uint8_t *c, size_t off)
 	return (uint16_t)(c[off] | c[off + 1] << 8);
 }
 
-static uint32_t rd32(const uint8_t *c, size_t off)
-{
-	return (uint32_t)rd16(c, off) | (uint32_t)rd16(c, off + 2) << 16;
-}
-
 static void wr16(uint8_t *c, size_t off, uint16_t v)
 {
 	c[off] = (uint8_t)v;
@@ -124,35 +119,62 @@ static void wr32(uint8_t *c, size_t off, uint32_t v)
 	wr16(c, off + 2, (uint16_t)(v >> 16));
 }
 
+/* A config space to read: @stored bytes at @b, zeros from there to @len (a
+ * model device's zero-tailed storage, or a whole buffer). */
+struct cfg_view {
+	const uint8_t *b;
+	size_t stored, len;
+};
+
+static struct cfg_view dev_view(const struct vk_host_device *d)
+{
+	return (struct cfg_view){d->config, d->config_stored, d->config_len};
+}
+
+static uint8_t v8(const struct cfg_view *v, size_t off)
+{
+	return off < v->stored ? v->b[off] : 0;
+}
+
+static uint16_t v16(const struct cfg_view *v, size_t off)
+{
+	return (uint16_t)(v8(v, off) | v8(v, off + 1) << 8);
+}
+
+static uint32_t v32(const struct cfg_view *v, size_t off)
+{
+	return (uint32_t)v16(v, off) | (uint32_t)v16(v, off + 2) << 16;
+}
+
 /* drivers/pci/pci.c __pci_find_next_cap_ttl(): pointers below 0x40 end the
  * list, the low two bits are ignored, id 0xff ends it, at most 48 steps. */
-unsigned pci_cap_find(const uint8_t *cfg, size_t len, uint8_t id)
+static unsigned view_cap_find(const struct cfg_view *v, uint8_t id)
 {
-	if (!cfg || len < PCI_CFG_SPACE_SIZE || !(rd16(cfg, PCI_STATUS) & PCI_STATUS_CAP_LIST))
+	if (v->len < PCI_CFG_SPACE_SIZE || !(v16(v, PCI_STATUS) & PCI_STATUS_CAP_LIST))
 		return 0;
-	unsigned pos = cfg[PCI_CAPABILITY_LIST];
+	unsigned pos = v8(v, PCI_CAPABILITY_LIST);
 	for (int ttl = FIND_CAP_TTL; ttl > 0; ttl--) {
 		if (pos < PCI_STD_HEADER_SIZEOF)
 			break;
 		pos &= ~3u;
-		if (cfg[pos] == 0xff)
+		if (v8(v, pos) == 0xff)
 			break;
-		if (cfg[pos] == id)
+		if (v8(v, pos) == id)
 			return pos;
-		pos = cfg[pos + PCI_CAP_LIST_NEXT];
+		pos = v8(v, pos + PCI_CAP_LIST_NEXT);
 	}
 	return 0;
 }
 
 /* drivers/pci/pci.c pci_find_next_ext_capability(): from 0x100, at most
  * (4096 - 256) / 8 steps, a next pointer below 0x100 ends the list. */
-unsigned pci_ext_cap_find(const uint8_t *cfg, size_t len, uint16_t id)
+static unsigned view_ext_cap_find(const struct cfg_view *v, uint16_t id)
 {
-	if (!cfg || len < PCI_CFG_SPACE_EXP_SIZE)
+	if (v->len < PCI_CFG_SPACE_EXP_SIZE)
 		return 0;
 	unsigned pos = PCI_CFG_SPACE_SIZE;
 	for (int ttl = (PCI_CFG_SPACE_EXP_SIZE - PCI_CFG_SPACE_SIZE) / 8; ttl > 0; ttl--) {
-		uint32_t h = rd32(cfg, pos);
+		uint32_t h = v32(v, pos);
 		if (h == 0 || h == 0xffffffff)
 			break;
 		if (PCI_EXT_CAP_ID(h) == id)
@@ -190,15 +212,16 @@ struct ctx {
 static uint32_t caps_of(struct ctx *c, size_t j);
 static unsigned port_type(struct ctx *c, size_t j);
 
-/* Whether device @j's config is complete (given, or synthesized before). */
-static const uint8_t *done_config(const struct ctx *c, size_t j)
+/* Whether device @j's config is complete (given, or synthesized before): then @v views it. */
+static bool done_config(const struct ctx *c, size_t j, struct cfg_view *v)
 {
 	const struct vk_host_device *d = &c->m->devices[j];
-	return j != c->self && d->config ? d->config : NULL;
+	*v = dev_view(d);
+	return j != c->self && d->config_len;
 }
 
 /* The capabilities a complete config space has. */
-static uint32_t caps_in_config(const uint8_t *cfg, size_t len)
+static uint32_t caps_in_config(const struct cfg_view *v)
 {
 	static const struct {
 		uint8_t id;
@@ -211,9 +234,9 @@ static uint32_t caps_in_config(const uint8_t *cfg, size_t len)
 	uint32_t caps = 0;
 
 	for (size_t k = 0; k < sizeof(std) / sizeof(std[0]); k++)
-		caps |= pci_cap_find(cfg, len, std[k].id) ? std[k].bit : 0;
+		caps |= view_cap_find(v, std[k].id) ? std[k].bit : 0;
 	for (size_t k = 0; k < sizeof(ext) / sizeof(ext[0]); k++)
-		caps |= pci_ext_cap_find(cfg, len, ext[k].id) ? ext[k].bit : 0;
+		caps |= view_ext_cap_find(v, ext[k].id) ? ext[k].bit : 0;
 	return caps;
 }
 
@@ -294,11 +317,11 @@ static uint32_t default_caps(struct ctx *c, size_t j)
 static uint32_t caps_of(struct ctx *c, size_t j)
 {
 	const struct vk_host_device *d = &c->m->devices[j];
-	const uint8_t *cfg = done_config(c, j);
+	struct cfg_view v;
 	uint32_t caps;
 
-	if (cfg)
-		return caps_in_config(cfg, d->config_len);
+	if (done_config(c, j, &v))
+		return caps_in_config(&v);
 	if (j == c->self && c->self_caps)
 		return c->self_caps;
 	if (d->caps & PCI_CAPS_GIVEN)
@@ -316,11 +339,11 @@ static unsigned port_type(struct ctx *c, size_t j)
 {
 	const struct vk_host_model *m = c->m;
 	const struct vk_host_device *d = &m->devices[j];
-	const uint8_t *cfg = done_config(c, j);
+	struct cfg_view v;
 
-	if (cfg) {
-		unsigned pos = pci_cap_find(cfg, d->config_len, PCI_CAP_ID_EXP);
-		return pos ? (rd16(cfg, pos + PCI_EXP_FLAGS) & PCI_EXP_FLAGS_TYPE) >> 4 : PCIE_BAD_TYPE;
+	if (done_config(c, j, &v)) {
+		unsigned pos = view_cap_find(&v, PCI_CAP_ID_EXP);
+		return pos ? (v16(&v, pos + PCI_EXP_FLAGS) & PCI_EXP_FLAGS_TYPE) >> 4 : PCIE_BAD_TYPE;
 	}
 	if (d->physfn >= 0) /* a VF is the kind of function its PF is */
 		return port_type(c, (size_t)d->physfn) == PCI_EXP_TYPE_RC_END ? PCI_EXP_TYPE_RC_END
@@ -367,8 +390,8 @@ static int link_child(const struct vk_host_model *m, size_t j)
 {
 	const struct vk_host_device *d = &m->devices[j];
 
-	if (d->config) {
-		struct vk_pci_addr a = {.domain = d->addr.domain, .bus = d->config[PCI_SECONDARY_BUS]};
+	if (d->config_len) {
+		struct vk_pci_addr a = {.domain = d->addr.domain, .bus = vk_host_config_byte(d, PCI_SECONDARY_BUS)};
 		if (!a.bus) /* never a secondary bus: nothing behind the bridge */
 			return -1;
 		for (size_t k = lower_bound(m, &a);
@@ -409,11 +432,11 @@ static void class_link(const struct vk_host_model *m, size_t j, unsigned *gen, u
 /* The link capability of device @j: from its config when complete, else by class. */
 static void link_cap(struct ctx *c, size_t j, unsigned *gen, unsigned *width)
 {
-	const uint8_t *cfg = done_config(c, j);
+	struct cfg_view v;
 	unsigned pos;
 
-	if (cfg && (pos = pci_cap_find(cfg, c->m->devices[j].config_len, PCI_CAP_ID_EXP))) {
-		uint32_t cap = rd32(cfg, pos + PCI_EXP_LNKCAP);
+	if (done_config(c, j, &v) && (pos = view_cap_find(&v, PCI_CAP_ID_EXP))) {
+		uint32_t cap = v32(&v, pos + PCI_EXP_LNKCAP);
 		*gen = cap & PCI_EXP_LNKCAP_SLS;
 		*width = (cap & PCI_EXP_LNKCAP_MLW) >> 4;
 		return;
@@ -425,12 +448,11 @@ static void link_cap(struct ctx *c, size_t j, unsigned *gen, unsigned *width)
  * it when the function 0 below has the ARI capability. */
 static bool ari_forwarding(struct ctx *c, size_t p)
 {
-	const uint8_t *cfg = done_config(c, p);
+	struct cfg_view v;
 	unsigned pos;
 
-	if (cfg)
-		return (pos = pci_cap_find(cfg, c->m->devices[p].config_len, PCI_CAP_ID_EXP)) &&
-		       (rd16(cfg, pos + PCI_EXP_DEVCTL2) & PCI_EXP_DEVCTL2_ARI);
+	if (done_config(c, p, &v))
+		return (pos = view_cap_find(&v, PCI_CAP_ID_EXP)) && (v16(&v, pos + PCI_EXP_DEVCTL2) & PCI_EXP_DEVCTL2_ARI);
 	if (!(caps_of(c, p) & PCI_CAPS_PCIE))
 		return false;
 	unsigned t = port_type(c, p);
@@ -631,7 +653,8 @@ static unsigned ari_next_function(const struct vk_host_model *m, size_t j)
 	return 0;
 }
 
-static void put_ext(struct ctx *c, uint8_t *cfg, uint32_t caps, unsigned type)
+/* The extended capabilities from 0x100; returns where the last one ends. */
+static unsigned put_ext(struct ctx *c, uint8_t *cfg, uint32_t caps, unsigned type)
 {
 	static const struct {
 		uint32_t bit;
@@ -680,6 +703,7 @@ static void put_ext(struct ctx *c, uint8_t *cfg, uint32_t caps, unsigned type)
 			break;
 		}
 	}
+	return at;
 }
 
 static int fail(char *why, size_t len, const char *msg)
@@ -721,48 +745,52 @@ static int check_given(struct ctx *c, uint32_t caps, char *why, size_t why_len)
 	return 0;
 }
 
-/* A VF's BAR0 in its PF's VF BAR window, at the VF's index. */
-static void place_vf_bar(const struct vk_host_model *m, struct vk_host_device *d, size_t i)
+/* A VF's BAR0 in its PF's VF BAR window, at the VF's index; @cfg is the VF's config being made. */
+static void place_vf_bar(const struct vk_host_model *m, struct vk_host_device *d, size_t i, uint8_t *cfg)
 {
 	const struct vk_host_device *pf = &m->devices[d->physfn];
-	unsigned pos = pci_ext_cap_find(pf->config, pf->config_len, PCI_EXT_CAP_ID_SRIOV);
+	struct cfg_view v = dev_view(pf);
+	unsigned pos = view_ext_cap_find(&v, PCI_EXT_CAP_ID_SRIOV);
 	uint64_t k = 0;
 
 	if (d->n_resources || !pos)
 		return;
-	uint64_t bar = rd32(pf->config, pos + PCI_SRIOV_BAR) | (uint64_t)rd32(pf->config, pos + PCI_SRIOV_BAR + 4) << 32;
+	uint64_t bar = v32(&v, pos + PCI_SRIOV_BAR) | (uint64_t)v32(&v, pos + PCI_SRIOV_BAR + 4) << 32;
 	bar &= ~0xfull;
 	if (!bar)
 		return;
 	bool found = false;
-	for (uint32_t v = 0; pf->vfs && v < pf->n_vfs && !found; v++)
-		if ((size_t)pf->vfs[v] == i)
-			k = v, found = true;
+	for (uint32_t n = 0; pf->vfs && n < pf->n_vfs && !found; n++)
+		if ((size_t)pf->vfs[n] == i)
+			k = n, found = true;
 	if (!found) { /* a VF being added (live): its index from its routing ID */
-		unsigned off = rd16(pf->config, pos + PCI_SRIOV_VF_OFFSET), st = rd16(pf->config, pos + PCI_SRIOV_VF_STRIDE);
+		unsigned off = v16(&v, pos + PCI_SRIOV_VF_OFFSET), st = v16(&v, pos + PCI_SRIOV_VF_STRIDE);
 		k = (rid_of(d) - rid_of(pf) - off) / (st ? st : 1);
 	}
 	d->bar0_size = vf_bar_size(pf->sriov_totalvfs);
 	d->bar0_base = bar + k * d->bar0_size;
 	uint64_t reg = d->bar0_base | PCI_BASE_ADDRESS_MEM_TYPE_64 | PCI_BASE_ADDRESS_MEM_PREFETCH;
-	wr32(d->config, PCI_BASE_ADDRESS_0, (uint32_t)reg);
-	wr32(d->config, PCI_BASE_ADDRESS_1, (uint32_t)(reg >> 32));
+	wr32(cfg, PCI_BASE_ADDRESS_0, (uint32_t)reg);
+	wr32(cfg, PCI_BASE_ADDRESS_1, (uint32_t)(reg >> 32));
 }
 
 int pci_caps_synthesize(struct vk_host_model *m, size_t i, char *why, size_t why_len)
 {
 	struct vk_host_device *d = &m->devices[i];
 	struct ctx c = {.m = m, .self = i};
+	/* made whole here, stored zero-tailed at the end: the header is kept */
+	uint8_t cfg[PCI_CFG_SPACE_EXP_SIZE] = {0};
 	uint32_t caps;
 	int r;
 
+	vk_host_config_read(d, 0, cfg, PCI_STD_HEADER_SIZEOF);
 	if (d->physfn >= 0) {
 		/* a VF has no INTx: drivers/pci/probe.c pci_read_irq() sets pin and irq
 		 * to 0 for it without reading the registers */
-		d->config[PCI_INTERRUPT_PIN] = 0;
-		d->config[PCI_INTERRUPT_LINE] = 0;
+		cfg[PCI_INTERRUPT_PIN] = 0;
+		cfg[PCI_INTERRUPT_LINE] = 0;
 		d->irq = 0;
-		place_vf_bar(m, d, i);
+		place_vf_bar(m, d, i, cfg);
 	}
 	if (d->caps & PCI_CAPS_GIVEN) {
 		caps = d->caps & ~PCI_CAPS_GIVEN;
@@ -773,18 +801,8 @@ int pci_caps_synthesize(struct vk_host_model *m, size_t i, char *why, size_t why
 	}
 	c.self_caps = caps;
 	size_t len = caps & PCI_CAPS_PCIE ? PCI_CFG_SPACE_EXP_SIZE : PCI_CFG_SPACE_SIZE;
-	if (d->config_len != len) {
-		uint8_t *n = realloc(d->config, len);
-		if (!n)
-			return -ENOMEM;
-		if (len > d->config_len)
-			memset(n + d->config_len, 0, len - d->config_len);
-		d->config = n;
-		d->config_len = len;
-	}
-	memset(d->config + PCI_STD_HEADER_SIZEOF, 0, len - PCI_STD_HEADER_SIZEOF);
-	d->config[PCI_CAPABILITY_LIST] = 0;
-	wr16(d->config, PCI_STATUS, (uint16_t)(rd16(d->config, PCI_STATUS) & ~PCI_STATUS_CAP_LIST));
+	cfg[PCI_CAPABILITY_LIST] = 0;
+	wr16(cfg, PCI_STATUS, (uint16_t)(rd16(cfg, PCI_STATUS) & ~PCI_STATUS_CAP_LIST));
 
 	/* enabled by the driver that is bound, unless it is vfio-pci, which leaves
 	 * that to its user (the kernel also stops INTx then: pci_intx_for_msi()) */
@@ -804,34 +822,36 @@ int pci_caps_synthesize(struct vk_host_model *m, size_t i, char *why, size_t why
 		first = first ? first : chain[k].pos;
 		switch (chain[k].bit) {
 		case PCI_CAPS_PM:
-			put_pm(d->config, next, type == PCI_EXP_TYPE_ENDPOINT || type == PCI_EXP_TYPE_RC_END);
+			put_pm(cfg, next, type == PCI_EXP_TYPE_ENDPOINT || type == PCI_EXP_TYPE_RC_END);
 			break;
 		case PCI_CAPS_MSI:
-			put_msi(d->config, next, active && !(caps & PCI_CAPS_MSIX));
+			put_msi(cfg, next, active && !(caps & PCI_CAPS_MSIX));
 			break;
 		case PCI_CAPS_MSIX:
-			if (!put_msix(d->config, next, d, msix_vectors(d), active))
+			if (!put_msix(cfg, next, d, msix_vectors(d), active))
 				return fail(why, why_len, "no memory BAR holds an MSI-X table");
 			break;
 		case PCI_CAPS_PCIE:
-			put_express(&c, d->config, next, type);
+			put_express(&c, cfg, next, type);
 			break;
 		}
 	}
 	if (first) {
-		d->config[PCI_CAPABILITY_LIST] = (uint8_t)first;
-		wr16(d->config, PCI_STATUS, rd16(d->config, PCI_STATUS) | PCI_STATUS_CAP_LIST);
+		cfg[PCI_CAPABILITY_LIST] = (uint8_t)first;
+		wr16(cfg, PCI_STATUS, rd16(cfg, PCI_STATUS) | PCI_STATUS_CAP_LIST);
 	}
 	if (active && (caps & (PCI_CAPS_MSI | PCI_CAPS_MSIX)))
-		wr16(d->config, PCI_COMMAND, rd16(d->config, PCI_COMMAND) | PCI_COMMAND_INTX_DISABLE);
-	if (caps & PCI_CAPS_PCIE)
-		put_ext(&c, d->config, caps, type);
-	return 0;
+		wr16(cfg, PCI_COMMAND, rd16(cfg, PCI_COMMAND) | PCI_COMMAND_INTX_DISABLE);
+	/* the standard capabilities end below 0x100: what is past the last
+	 * capability written is zeros, not to be scanned for its last non-zero byte */
+	size_t end = caps & PCI_CAPS_PCIE ? put_ext(&c, cfg, caps, type) : PCI_CFG_SPACE_SIZE;
+	return vk_host_config_set(d, cfg, end, len);
 }
 
 bool pci_is_pcie(const struct vk_host_device *d)
 {
-	return pci_cap_find(d->config, d->config_len, PCI_CAP_ID_EXP) != 0;
+	struct cfg_view v = dev_view(d);
+	return view_cap_find(&v, PCI_CAP_ID_EXP) != 0;
 }
 
 /*
@@ -842,63 +862,83 @@ bool pci_is_pcie(const struct vk_host_device *d)
  * (pci_reset_bus_function() -> pci_parent_bus_reset(): not on a root bus, not
  * a bridge, and alone on its bus; no hotplug slots are modelled).
  */
+/* snprintf(@buf, @len, "%s", @s), -1 when it does not fit: without snprintf,
+ * which parses its format for each of the tree's 50,000 devices. */
+static int put_text(char *buf, size_t len, const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n >= len)
+		return -1;
+	memcpy(buf, s, n + 1);
+	return (int)n;
+}
+
 int pci_reset_methods(const struct vk_host_model *m, const struct vk_host_device *d, char *buf, size_t len)
 {
-	const uint8_t *cfg = d->config;
-	size_t n = d->config_len;
+	struct cfg_view v = dev_view(d);
 	unsigned pos;
 	bool flr = false, pm = false, bus = false;
 
-	if ((pos = pci_cap_find(cfg, n, PCI_CAP_ID_EXP)))
-		flr = rd32(cfg, pos + PCI_EXP_DEVCAP) & PCI_EXP_DEVCAP_FLR;
-	if ((pos = pci_cap_find(cfg, n, PCI_CAP_ID_PM)))
-		pm = !(rd16(cfg, pos + PCI_PM_CTRL) & PCI_PM_CTRL_NO_SOFT_RESET);
+	if ((pos = view_cap_find(&v, PCI_CAP_ID_EXP)))
+		flr = v32(&v, pos + PCI_EXP_DEVCAP) & PCI_EXP_DEVCAP_FLR;
+	if ((pos = view_cap_find(&v, PCI_CAP_ID_PM)))
+		pm = !(v16(&v, pos + PCI_PM_CTRL) & PCI_PM_CTRL_NO_SOFT_RESET);
 	size_t self = (size_t)(d - m->devices);
 	if (!is_bridge(d) && self < m->n_devices && upstream_bridge(m, self) >= 0) {
 		/* alone on its bus: its neighbours in address order are on other buses */
 		bus = (self == 0 || !same_bus(&m->devices[self - 1], d)) &&
 		      (self + 1 == m->n_devices || !same_bus(&m->devices[self + 1], d));
 	}
-	int r = snprintf(buf, len, "%s%s%s%s%s%s", flr ? "flr" : "", flr && (pm || bus) ? " " : "", pm ? "pm" : "",
-	                 pm && bus ? " " : "", bus ? "bus" : "", flr || pm || bus ? "\n" : "");
-	return r < 0 || (size_t)r >= len ? -1 : r;
+	char text[16] = ""; /* by hand, not snprintf: the tree asks twice per device */
+	if (flr)
+		strcat(text, "flr");
+	if (pm)
+		strcat(text, *text ? " pm" : "pm");
+	if (bus)
+		strcat(text, *text ? " bus" : "bus");
+	return put_text(buf, len, *text ? strcat(text, "\n") : text);
 }
 
-/* drivers/pci/probe.c pci_speed_string() for PCIe speeds (Linux 5.7 and later) */
+/* drivers/pci/probe.c pci_speed_string() for PCIe speeds (Linux 5.7 and later), with the newline */
 static const char *speed_string(unsigned gen)
 {
-	static const char *const s[] = {"Unknown", "2.5 GT/s PCIe", "5.0 GT/s PCIe", "8.0 GT/s PCIe",
-	                                "16.0 GT/s PCIe", "32.0 GT/s PCIe", "64.0 GT/s PCIe"};
-	return gen < sizeof(s) / sizeof(s[0]) ? s[gen] : "Unknown";
+	static const char *const s[] = {"Unknown\n", "2.5 GT/s PCIe\n", "5.0 GT/s PCIe\n", "8.0 GT/s PCIe\n",
+	                                "16.0 GT/s PCIe\n", "32.0 GT/s PCIe\n", "64.0 GT/s PCIe\n"};
+	return gen < sizeof(s) / sizeof(s[0]) ? s[gen] : "Unknown\n";
 }
 
 /* max: pcie_get_speed_cap() (LnkCap2's Supported Link Speeds Vector, whose
  * bit 1 is 2.5 GT/s, else LnkCap); current: pcie_link_speed[] of LnkSta */
 int pci_link_speed_show(const struct vk_host_device *d, bool max, char *buf, size_t len)
 {
-	unsigned pos = pci_cap_find(d->config, d->config_len, PCI_CAP_ID_EXP), gen = 0;
+	struct cfg_view v = dev_view(d);
+	unsigned pos = view_cap_find(&v, PCI_CAP_ID_EXP), gen = 0;
 
 	if (pos && max) {
-		uint32_t v = rd32(d->config, pos + PCI_EXP_LNKCAP2) & 0xfe;
-		if (v)
-			for (v >>= 1; v; v >>= 1)
+		uint32_t sup = v32(&v, pos + PCI_EXP_LNKCAP2) & 0xfe;
+		if (sup)
+			for (sup >>= 1; sup; sup >>= 1)
 				gen++;
 		else
-			gen = rd32(d->config, pos + PCI_EXP_LNKCAP) & PCI_EXP_LNKCAP_SLS;
+			gen = v32(&v, pos + PCI_EXP_LNKCAP) & PCI_EXP_LNKCAP_SLS;
 	} else if (pos) {
-		gen = rd16(d->config, pos + PCI_EXP_LNKSTA) & PCI_EXP_LNKSTA_CLS;
+		gen = v16(&v, pos + PCI_EXP_LNKSTA) & PCI_EXP_LNKSTA_CLS;
 	}
-	return snprintf(buf, len, "%s\n", speed_string(gen));
+	return put_text(buf, len, speed_string(gen));
 }
 
 int pci_link_width_show(const struct vk_host_device *d, bool max, char *buf, size_t len)
 {
-	unsigned pos = pci_cap_find(d->config, d->config_len, PCI_CAP_ID_EXP), w = 0;
+	struct cfg_view v = dev_view(d);
+	unsigned pos = view_cap_find(&v, PCI_CAP_ID_EXP), w = 0;
 
 	if (pos)
-		w = max ? (unsigned)(rd32(d->config, pos + PCI_EXP_LNKCAP) & PCI_EXP_LNKCAP_MLW) >> 4
-		        : (unsigned)(rd16(d->config, pos + PCI_EXP_LNKSTA) & PCI_EXP_LNKSTA_NLW) >> PCI_EXP_LNKSTA_NLW_SHIFT;
-	return snprintf(buf, len, "%u\n", w);
+		w = max ? (unsigned)(v32(&v, pos + PCI_EXP_LNKCAP) & PCI_EXP_LNKCAP_MLW) >> 4
+		        : (unsigned)(v16(&v, pos + PCI_EXP_LNKSTA) & PCI_EXP_LNKSTA_NLW) >> PCI_EXP_LNKSTA_NLW_SHIFT;
+	/* "%u\n" of 0..63 (6 bits) */
+	char text[4] = {(char)('0' + w / 10), (char)('0' + w % 10), '\n', '\0'};
+	return put_text(buf, len, w >= 10 ? text : text + 1);
 }
 
 bool pci_ari_enabled(const struct vk_host_model *m, const struct vk_host_device *d)
@@ -907,19 +947,20 @@ bool pci_ari_enabled(const struct vk_host_model *m, const struct vk_host_device 
 	int p = self < m->n_devices ? upstream_bridge(m, self) : -1;
 	if (p < 0)
 		return false;
-	const struct vk_host_device *b = &m->devices[p];
-	unsigned pos = pci_cap_find(b->config, b->config_len, PCI_CAP_ID_EXP);
-	return pos && (rd16(b->config, pos + PCI_EXP_DEVCTL2) & PCI_EXP_DEVCTL2_ARI);
+	struct cfg_view v = dev_view(&m->devices[p]);
+	unsigned pos = view_cap_find(&v, PCI_CAP_ID_EXP);
+	return pos && (v16(&v, pos + PCI_EXP_DEVCTL2) & PCI_EXP_DEVCTL2_ARI);
 }
 
 void pci_sriov_offset_stride(const struct vk_host_model *m, const struct vk_host_device *d, unsigned *offset,
                              unsigned *stride)
 {
-	unsigned pos = pci_ext_cap_find(d->config, d->config_len, PCI_EXT_CAP_ID_SRIOV);
+	struct cfg_view v = dev_view(d);
+	unsigned pos = view_ext_cap_find(&v, PCI_EXT_CAP_ID_SRIOV);
 
 	if (pos) {
-		*offset = rd16(d->config, pos + PCI_SRIOV_VF_OFFSET);
-		*stride = rd16(d->config, pos + PCI_SRIOV_VF_STRIDE);
+		*offset = v16(&v, pos + PCI_SRIOV_VF_OFFSET);
+		*stride = v16(&v, pos + PCI_SRIOV_VF_STRIDE);
 		return;
 	}
 	*offset = vf_offset_stride(m, d, stride);
@@ -927,20 +968,20 @@ void pci_sriov_offset_stride(const struct vk_host_model *m, const struct vk_host
 
 bool pci_sriov_vf_bar(const struct vk_host_model *m, const struct vk_host_device *d, uint64_t *base, uint64_t *size)
 {
-	unsigned pos = pci_ext_cap_find(d->config, d->config_len, PCI_EXT_CAP_ID_SRIOV);
+	struct cfg_view v = dev_view(d);
+	unsigned pos = view_ext_cap_find(&v, PCI_EXT_CAP_ID_SRIOV);
 
 	(void)m;
 	if (!pos || !d->sriov_totalvfs)
 		return false;
-	*base = (rd32(d->config, pos + PCI_SRIOV_BAR) | (uint64_t)rd32(d->config, pos + PCI_SRIOV_BAR + 4) << 32) &
-	        ~0xfull;
+	*base = (v32(&v, pos + PCI_SRIOV_BAR) | (uint64_t)v32(&v, pos + PCI_SRIOV_BAR + 4) << 32) & ~0xfull;
 	*size = vf_bar_size(d->sriov_totalvfs);
 	return *base != 0;
 }
 
 void pci_config_current(const struct vk_host_device *d, uint8_t *cfg, size_t len)
 {
-	unsigned pos = pci_ext_cap_find(cfg, len, PCI_EXT_CAP_ID_SRIOV);
+	unsigned pos = view_ext_cap_find(&(struct cfg_view){cfg, len, len}, PCI_EXT_CAP_ID_SRIOV);
 	if (!pos || pos + PCI_SRIOV_NUM_VF + 2 > len)
 		return;
 	/* drivers/pci/iov.c sriov_enable(): NumVFs, then VF Enable and VF MSE */

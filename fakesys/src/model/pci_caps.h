@@ -52,11 +52,6 @@ int pci_caps_parse(struct yreader *y, const struct ynode *v, uint32_t *out);
  */
 int pci_caps_synthesize(struct vk_host_model *m, size_t i, char *why, size_t why_len);
 
-/* Offset of standard capability @id in @cfg, 0 when absent (a loop or a bad pointer ends the walk). */
-unsigned pci_cap_find(const uint8_t *cfg, size_t len, uint8_t id);
-/* Offset of extended capability @id, 0 when absent or @cfg has no extended space. */
-unsigned pci_ext_cap_find(const uint8_t *cfg, size_t len, uint16_t id);
-
 /*
  * The reset methods the kernel would find for device @i, as reset_method
  * shows them ("flr bus\n"; "" when none: then there is no reset file either).

@@ -250,42 +250,32 @@ static int hex_config(struct yreader *y, const struct ynode *v, struct vk_host_d
 {
 	const char *s = NULL;
 	int r = yr_string(y, v, "config", &s);
-	uint8_t *buf;
+	uint8_t buf[CONFIG_MAX];
 	size_t n = 0;
 	int hi = -1;
 
 	if (r < 0)
 		return r;
-	buf = calloc(1, CONFIG_MAX);
-	if (!buf)
-		return yr_oom(y);
 	for (const char *p = s; *p; p++) {
 		if (isspace((unsigned char)*p) || *p == ':')
 			continue;
-		if (!isxdigit((unsigned char)*p)) {
-			free(buf);
+		if (!isxdigit((unsigned char)*p))
 			return yr_fail(y, v, "config", "'%c' is not a hex digit (config is hex bytes, spaces allowed)", *p);
-		}
 		int x = isdigit((unsigned char)*p) ? *p - '0' : tolower((unsigned char)*p) - 'a' + 10;
 		if (hi < 0) {
 			hi = x;
 			continue;
 		}
-		if (n == CONFIG_MAX) {
-			free(buf);
+		if (n == CONFIG_MAX)
 			return yr_fail(y, v, "config", "longer than %d bytes (the PCIe extended config space)", CONFIG_MAX);
-		}
 		buf[n++] = (uint8_t)(hi << 4 | x);
 		hi = -1;
 	}
-	if (hi >= 0 || n < CONFIG_MIN) {
-		free(buf);
+	if (hi >= 0 || n < CONFIG_MIN)
 		return yr_fail(y, v, "config", "%s (need whole bytes, at least the %d-byte header)",
 		               hi >= 0 ? "odd number of hex digits" : "too short", CONFIG_MIN);
-	}
-	d->config = buf;
-	d->config_len = n < 256 ? 256 : n; /* the kernel always shows at least 256 bytes */
-	return 0;
+	/* the kernel always shows at least 256 bytes */
+	return vk_host_config_set(d, buf, n, n < 256 ? 256 : n) < 0 ? yr_oom(y) : 0;
 }
 
 /* resources: the lines of the sysfs resource file, each [start, end, flags]
@@ -541,12 +531,12 @@ static int parse_devices(struct yreader *y, const struct ynode *v)
 			has_addr |= !strcmp(yr_scalar(yr_key(dn, k)), "address");
 		if (!has_addr)
 			return yr_fail(y, dn, "devices", "a device needs address: (e.g. 0000:01:00.0)");
-		if (d->config_readable && !d->config)
+		if (d->config_readable && !d->config_len)
 			return yr_fail(y, dn, "config_readable", "needs config: (the bytes it serves part of)");
 		if (d->config_readable > d->config_len)
 			return yr_fail(y, dn, "config_readable", "%zu bytes, but the config file has %zu",
 			               d->config_readable, d->config_len);
-		if (d->caps && d->config)
+		if (d->caps && d->config_len)
 			return yr_fail(y, dn, "capabilities", "lists what a synthesized config space has; with config: "
 			                                      "the bytes' own list is used, so drop one");
 	}

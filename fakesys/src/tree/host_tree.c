@@ -22,7 +22,10 @@
 #include <vfiokit/host_tree.h>
 #include <vfiokit/resolver.h>
 
+#include "model/model_internal.h"
 #include "model/pci_caps.h"
+#include "tree/pci_attrs.h"
+#include "tree/textfmt.h"
 #include "tree/tree_parts.h"
 
 #define VFIO_MISC_MINOR 196 /* include/linux/miscdevice.h: VFIO_MINOR */
@@ -114,6 +117,32 @@ static struct vk_vt_node *file(struct build *b, struct vk_vt_node *dir, const ch
 	return n;
 }
 
+/* A file of @text as it is: file() without a format to parse. */
+static struct vk_vt_node *file_text(struct build *b, struct vk_vt_node *dir, const char *name, uint32_t mode,
+                                    const char *text)
+{
+	struct vk_vt_node *n;
+
+	if (b->rc || !dir)
+		return NULL;
+	n = vk_vtree_add_file(b->t, dir, name, text, strlen(text), mode);
+	if (!n)
+		note_failure(b, dir->name, name);
+	return n;
+}
+
+/* A file of "%u\n". */
+static void file_uint(struct build *b, struct vk_vt_node *dir, const char *name, uint32_t mode, uint64_t v)
+{
+	char buf[32];
+	struct textfmt f = TEXTFMT(buf);
+
+	tf_udec(&f, v);
+	tf_ch(&f, '\n');
+	if (tf_end(&f) >= 0)
+		file_text(b, dir, name, mode, buf);
+}
+
 /* A relative link in @dir (at @dir_path) to the root-relative @target. */
 static void link_to(struct build *b, struct vk_vt_node *dir, const char *dir_path, const char *name, const char *target)
 {
@@ -128,6 +157,18 @@ static void link_to(struct build *b, struct vk_vt_node *dir, const char *dir_pat
 	}
 	if (!vk_vtree_add_link(b->t, dir, name, rel))
 		note_failure(b, dir_path, name);
+}
+
+/* link_to() of the target put together in @f (failing when it did not fit). */
+static void link_made(struct build *b, struct vk_vt_node *dir, const char *dir_path, const char *name,
+                      struct textfmt *f)
+{
+	if (tf_end(f) < 0) {
+		errno = ENAMETOOLONG;
+		note_failure(b, dir_path, name);
+		return;
+	}
+	link_to(b, dir, dir_path, name, f->buf);
 }
 
 static void standin(struct build *b, struct vk_vt_node *dir, const char *name, const struct vk_dev_node_spec *spec,
@@ -150,11 +191,6 @@ static bool bound_to_vfio(const struct vk_host_device *d)
 	return vk_pci_driver_is_vfio_pci(d->driver);
 }
 
-static bool is_bridge(const struct vk_host_device *d)
-{
-	return (d->class_code >> 8) == 0x0604 || (d->class_code >> 8) == 0x0609;
-}
-
 /* The module link of a driver's directory: its module when loaded (not built in). */
 static const char *module_of_driver(const struct vk_host_model *m, const char *drv)
 {
@@ -166,10 +202,33 @@ static const char *module_of_driver(const struct vk_host_model *m, const char *d
 	return NULL;
 }
 
+/* sysfs directory of device @i, below its parent's (made before): the parent's
+ * path, pciDDDD:BB when the parent is in another domain (a VMD), the address. */
+static int device_path(struct build *b, size_t i)
+{
+	const struct vk_host_model *m = b->m;
+	const struct vk_host_device *d = &m->devices[i];
+	char path[PATH_MAX];
+	struct textfmt f = TEXTFMT(path);
+	bool root = d->parent < 0 || m->devices[d->parent].addr.domain != d->addr.domain;
+
+	tf_str(&f, d->parent < 0 ? "sys/devices" : b->dev_path[d->parent]);
+	if (root) {
+		tf_str(&f, "/pci");
+		tf_hex(&f, d->addr.domain, 4);
+		tf_ch(&f, ':');
+		tf_hex(&f, d->addr.bus, 2);
+	}
+	tf_ch(&f, '/');
+	tf_pci_addr(&f, &d->addr);
+	if (tf_end(&f) < 0)
+		return -ENAMETOOLONG;
+	return (b->dev_path[i] = strdup(path)) ? 0 : -ENOMEM;
+}
+
 static int device_paths(struct build *b)
 {
 	const struct vk_host_model *m = b->m;
-	char a[VK_PCI_ADDR_STRLEN];
 
 	b->dev_path = calloc(m->n_devices ? m->n_devices : 1, sizeof(char *));
 	b->dev_node = calloc(m->n_devices ? m->n_devices : 1, sizeof(*b->dev_node));
@@ -182,20 +241,10 @@ static int device_paths(struct build *b)
 			int r = 0;
 			if (b->dev_path[i])
 				continue;
-			vk_pci_addr_format(&d->addr, a);
-			if (d->parent < 0)
-				r = asprintf(&b->dev_path[i], "sys/devices/pci%04x:%02x/%s", d->addr.domain, d->addr.bus, a);
-			else if (!b->dev_path[d->parent])
+			if (d->parent >= 0 && !b->dev_path[d->parent])
 				continue;
-			else if (m->devices[d->parent].addr.domain != d->addr.domain)
-				r = asprintf(&b->dev_path[i], "%s/pci%04x:%02x/%s", b->dev_path[d->parent], d->addr.domain,
-				             d->addr.bus, a);
-			else
-				r = asprintf(&b->dev_path[i], "%s/%s", b->dev_path[d->parent], a);
-			if (r < 0) {
-				b->dev_path[i] = NULL;
-				return -ENOMEM;
-			}
+			if ((r = device_path(b, i)) < 0)
+				return r;
 			done++;
 		}
 	}
@@ -219,354 +268,24 @@ static struct vk_vt_node *dev_dir(struct build *b, size_t i)
 		parent = dev_dir(b, (size_t)d->parent);
 	if (!parent)
 		return NULL;
-	b->dev_node[i] = vk_vtree_add_dir(b->t, parent, vk_pci_addr_format(&d->addr, a), 0755);
+	b->dev_node[i] = vk_vtree_add_dir(b->t, parent, tf_pci_addr_str(&d->addr, a), 0755);
 	if (!b->dev_node[i])
 		note_failure(b, b->dev_path[i], NULL);
 	return b->dev_node[i];
 }
 
-/*
- * Sysfs attributes as the kernel declares them (DEVICE_ATTR_RO/RW/WO tables in
- * drivers/pci/pci-sysfs.c pci_dev_attrs[], pci_dev_config_attrs[],
- * sriov_pf_dev_attrs[] in iov.c, pci_drv_attrs[] in pci-driver.c,
- * pci_bus_attrs[]): a name, a mode, what reading shows, what writing does, and
- * when the file is there at all (the kernel's is_visible()).  The shape of a
- * device directory is written here once; the live mode dispatches writes on
- * @store, the readers and the recorder find the same names.
- */
-struct attr {
-	const char *name;
-	uint16_t mode;
-	uint8_t store; /* enum vk_host_store */
-	/* NULL: always there */
-	bool (*visible)(const struct vk_host_model *m, const struct vk_host_device *d);
-	/* The content into @buf (at most @len bytes); its length, or -1 when it does not fit. */
-	int (*show)(const struct vk_host_model *m, const struct vk_host_device *d, char *buf, size_t len);
-};
+/* The attribute files of table @which in @dir (tree/pci_attrs.c). */
+static void attrs_of(struct build *b, struct vk_vt_node *dir, enum tree_attr_table which, const struct vk_host_device *d)
+{
+	const char *failed = "";
 
-#define SHOW(fn, ...) \
-	static int fn(const struct vk_host_model *m, const struct vk_host_device *d, char *buf, size_t len) \
-	{ \
-		(void)m; \
-		(void)d; \
-		return snprintf(buf, len, __VA_ARGS__); \
+	if (b->rc || !dir)
+		return;
+	int r = tree_pci_attrs(b->t, dir, which, b->m, d, &failed);
+	if (r < 0) {
+		errno = -r;
+		note_failure(b, dir->name, failed);
 	}
-
-SHOW(show_empty, "%s", "")
-SHOW(show_one, "1\n")
-SHOW(show_zero, "0\n")
-SHOW(show_vendor, "0x%04x\n", d->vendor)
-SHOW(show_device, "0x%04x\n", d->device)
-SHOW(show_subsystem_vendor, "0x%04x\n", d->subsystem_vendor)
-SHOW(show_subsystem_device, "0x%04x\n", d->subsystem_device)
-SHOW(show_class, "0x%06x\n", d->class_code)
-SHOW(show_revision, "0x%02x\n", d->revision)
-SHOW(show_irq, "%u\n", d->irq)
-SHOW(show_numa_node, "%d\n", d->numa_node)
-SHOW(show_enable, "%d\n", d->driver ? 1 : 0)
-SHOW(show_dma_mask_bits, "64\n")
-SHOW(show_driver_override, "%s\n", d->driver_override ? d->driver_override : "(null)")
-SHOW(show_label, "%s\n", d->label)
-SHOW(show_modalias, "pci:v%08Xd%08Xsv%08Xsd%08Xbc%02Xsc%02Xi%02X\n", d->vendor, d->device,
-     d->subsystem_vendor, d->subsystem_device, d->class_code >> 16, (d->class_code >> 8) & 0xff,
-     d->class_code & 0xff)
-SHOW(show_sriov_totalvfs, "%u\n", d->sriov_totalvfs)
-SHOW(show_sriov_numvfs, "%u\n", d->n_vfs)
-SHOW(show_sriov_vf_device, "%x\n", d->sriov_vf_device ? d->sriov_vf_device : d->device)
-SHOW(show_ari_enabled, "%u\n", pci_ari_enabled(m, d) ? 1u : 0u)
-
-/* drivers/pci/iov.c sriov_offset_show()/sriov_stride_show(): the SR-IOV
- * capability's First VF Offset and VF Stride (pci_caps.c) */
-static int show_sriov_offset(const struct vk_host_model *m, const struct vk_host_device *d, char *buf, size_t len)
-{
-	unsigned offset, stride;
-
-	pci_sriov_offset_stride(m, d, &offset, &stride);
-	return snprintf(buf, len, "%u\n", offset);
-}
-
-static int show_sriov_stride(const struct vk_host_model *m, const struct vk_host_device *d, char *buf, size_t len)
-{
-	unsigned offset, stride;
-
-	pci_sriov_offset_stride(m, d, &offset, &stride);
-	return snprintf(buf, len, "%u\n", stride);
-}
-
-/* drivers/pci/pci.c reset_method_show(): the methods pci_init_reset_methods() found */
-static int show_reset_method(const struct vk_host_model *m, const struct vk_host_device *d, char *buf, size_t len)
-{
-	return pci_reset_methods(m, d, buf, len);
-}
-
-/* drivers/pci/pci-sysfs.c pcie_dev_attrs[]: from the Express capability's link registers */
-static int show_max_link_speed(const struct vk_host_model *m, const struct vk_host_device *d, char *buf, size_t len)
-{
-	return pci_link_speed_show(d, true, buf, len);
-}
-
-static int show_current_link_speed(const struct vk_host_model *m, const struct vk_host_device *d, char *buf, size_t len)
-{
-	return pci_link_speed_show(d, false, buf, len);
-}
-
-static int show_max_link_width(const struct vk_host_model *m, const struct vk_host_device *d, char *buf, size_t len)
-{
-	return pci_link_width_show(d, true, buf, len);
-}
-
-static int show_current_link_width(const struct vk_host_model *m, const struct vk_host_device *d, char *buf, size_t len)
-{
-	return pci_link_width_show(d, false, buf, len);
-}
-
-/* drivers/pci/pci.c resource_alignment_show(): "%s\n" of the pci=resource_alignment=
- * value (pci_setup() takes it up to the next comma), nothing when there is none. */
-static int show_resource_alignment(const struct vk_host_model *m, const struct vk_host_device *d, char *buf, size_t len)
-{
-	const char *c = m->cmdline;
-
-	(void)d;
-	for (; c && *c; c += strcspn(c, " ")) {
-		c += strspn(c, " ");
-		if (strncmp(c, "pci=", 4))
-			continue;
-		for (const char *o = c + 4; *o && *o != ' '; o += strcspn(o, ", "), o += *o == ',') {
-			if (!strncmp(o, "resource_alignment=", 19)) {
-				o += 19;
-				return snprintf(buf, len, "%.*s\n", (int)strcspn(o, ", "), o);
-			}
-		}
-	}
-	return 0;
-}
-
-/* drivers/pci/pci-driver.c pci_uevent(): DRIVER= comes from the driver core */
-static int show_uevent(const struct vk_host_model *m, const struct vk_host_device *d, char *buf, size_t len)
-{
-	uint32_t cls = d->class_code;
-	char a[VK_PCI_ADDR_STRLEN];
-
-	(void)m;
-	return snprintf(buf, len,
-	                "%s%s%sPCI_CLASS=%X\nPCI_ID=%04X:%04X\nPCI_SUBSYS_ID=%04X:%04X\nPCI_SLOT_NAME=%s\n"
-	                "MODALIAS=pci:v%08Xd%08Xsv%08Xsd%08Xbc%02Xsc%02Xi%02X\n",
-	                d->driver ? "DRIVER=" : "", d->driver ? d->driver : "", d->driver ? "\n" : "", cls,
-	                d->vendor, d->device, d->subsystem_vendor, d->subsystem_device,
-	                vk_pci_addr_format(&d->addr, a), d->vendor, d->device, d->subsystem_vendor,
-	                d->subsystem_device, cls >> 16, (cls >> 8) & 0xff, cls & 0xff);
-}
-
-/* The bytes of config space as the scenario (or the recording) has them, the
- * SR-IOV registers as the VFs the model has now set them; with
- * config_readable: only those a recording's reader got (pci_read_config() in
- * drivers/pci/pci-sysfs.c gives one without CAP_SYS_ADMIN the first 64). */
-static int show_config(const struct vk_host_model *m, const struct vk_host_device *d, char *buf, size_t len)
-{
-	size_t n = d->config_readable ? d->config_readable : d->config_len;
-
-	(void)m;
-	if (n > len)
-		return -1;
-	memcpy(buf, d->config, n);
-	pci_config_current(d, (uint8_t *)buf, n);
-	return (int)n;
-}
-
-/*
- * The config file is a binary attribute (pci-sysfs.c pci_dev_config_attr_bin_size():
- * dev->cfg_size, 256 or 4096), of which pci_read_config() gives an opener
- * without CAP_SYS_ADMIN (file_ns_capable(filp, &init_user_ns, ...)) the first
- * 64 bytes, 128 of a CardBus bridge (PCI_HEADER_TYPE_CARDBUS).
- */
-uint8_t host_config_kern(const struct vk_host_device *d)
-{
-	bool cardbus = d->config_len > 0x0e && (d->config[0x0e] & 0x7f) == 2;
-
-	return (uint8_t)((d->config_len > 256 ? VK_VT_SIZE_4096 : VK_VT_SIZE_256) | (cardbus ? VK_VT_K_UNPRIV_128 : VK_VT_K_UNPRIV_64));
-}
-
-/* "0x%016llx" of @v at @p, returning its end: by hand, since 50,000
- * devices' 13 to 17 lines each made vfprintf a tenth of the build. */
-static char *resource_hex(char *p, uint64_t v)
-{
-	static const char digits[] = "0123456789abcdef";
-
-	p[0] = '0';
-	p[1] = 'x';
-	for (int i = 17; i >= 2; i--, v >>= 4)
-		p[i] = digits[v & 0xf];
-	return p + 18;
-}
-
-/* "0x%016llx 0x%016llx 0x%016llx\n" */
-#define RESOURCE_LINE 57
-
-/* PCI_BRIDGE_RESOURCES (13) lines for endpoints, PCI_NUM_RESOURCES (17) for bridges */
-static int show_resource(const struct vk_host_model *m, const struct vk_host_device *d, char *buf, size_t len)
-{
-	int lines = d->n_resources ? (int)d->n_resources : is_bridge(d) ? 17
-	                                                                : 13;
-	size_t off = 0;
-
-	for (int i = 0; i < lines; i++) {
-		uint64_t start = 0, end = 0, flags = 0;
-		if (d->n_resources) {
-			start = d->resources[i][0];
-			end = d->resources[i][1];
-			flags = d->resources[i][2];
-		} else if (i == 0 && d->bar0_size) {
-			start = d->bar0_base;
-			end = d->bar0_base + d->bar0_size - 1;
-			flags = 0x14220c; /* MEM | PREFETCH | MEM_64 | SIZEALIGN, as the kernel shows */
-		} else if (i == 7 && pci_sriov_vf_bar(m, d, &start, &end)) {
-			/* PCI_IOV_RESOURCES: the VF BAR0s of all TotalVFs (drivers/pci/iov.c sriov_init()) */
-			end = start + end * d->sriov_totalvfs - 1;
-			flags = 0x14220c;
-		}
-		if (len - off < RESOURCE_LINE)
-			return -1;
-		char *p = resource_hex(buf + off, start);
-		*p++ = ' ';
-		p = resource_hex(p, end);
-		*p++ = ' ';
-		p = resource_hex(p, flags);
-		*p = '\n';
-		off += RESOURCE_LINE;
-	}
-	return (int)off;
-}
-
-static bool has_label(const struct vk_host_model *m, const struct vk_host_device *d)
-{
-	return d->label != NULL;
-}
-
-static bool is_sriov_pf(const struct vk_host_model *m, const struct vk_host_device *d)
-{
-	return d->sriov_totalvfs != 0;
-}
-
-/* drivers/pci/pci-sysfs.c pci_dev_hp_attrs_are_visible(): no remove or rescan on a VF */
-static bool not_vf(const struct vk_host_model *m, const struct vk_host_device *d)
-{
-	return d->physfn < 0;
-}
-
-/* pci_dev_reset_attr_is_visible(), pci_dev_reset_method_attr_is_visible():
- * only when pci_reset_supported(), i.e. some reset method was found */
-static bool has_reset(const struct vk_host_model *m, const struct vk_host_device *d)
-{
-	char buf[64];
-	return pci_reset_methods(m, d, buf, sizeof(buf)) > 0;
-}
-
-/* pcie_dev_attrs_are_visible(): pci_is_pcie() */
-static bool is_pcie(const struct vk_host_model *m, const struct vk_host_device *d)
-{
-	return pci_is_pcie(d);
-}
-
-static const struct attr pci_dev_attrs[] = {
-	{"vendor", 0444, 0, NULL, show_vendor},
-	{"device", 0444, 0, NULL, show_device},
-	{"subsystem_vendor", 0444, 0, NULL, show_subsystem_vendor},
-	{"subsystem_device", 0444, 0, NULL, show_subsystem_device},
-	{"class", 0444, 0, NULL, show_class},
-	{"revision", 0444, 0, NULL, show_revision},
-	{"irq", 0444, 0, NULL, show_irq},
-	{"numa_node", 0644, 0, NULL, show_numa_node},
-	{"enable", 0644, 0, NULL, show_enable},
-	{"dma_mask_bits", 0444, 0, NULL, show_dma_mask_bits},
-	{"broken_parity_status", 0644, 0, NULL, show_zero},
-	{"msi_bus", 0644, 0, NULL, show_one},
-	{"driver_override", 0644, VK_HOST_STORE_OVERRIDE, NULL, show_driver_override},
-	{"modalias", 0444, 0, NULL, show_modalias},
-	{"uevent", 0644, 0, NULL, show_uevent},
-	{"label", 0444, 0, has_label, show_label},
-	{"ari_enabled", 0444, 0, NULL, show_ari_enabled},
-	/* DEVICE_ATTR_IGNORE_LOCKDEP(remove, 0220, ...); __ATTR(rescan, 0200, ...) */
-	{"remove", 0220, VK_HOST_STORE_REMOVE, not_vf, show_empty},
-	{"rescan", 0200, 0, not_vf, show_empty},
-	/* DEVICE_ATTR_WO(reset) in pci-sysfs.c; DEVICE_ATTR_RW(reset_method) in pci.c */
-	{"reset", 0200, 0, has_reset, show_empty},
-	{"reset_method", 0644, 0, has_reset, show_reset_method},
-	{"current_link_speed", 0444, 0, is_pcie, show_current_link_speed},
-	{"current_link_width", 0444, 0, is_pcie, show_current_link_width},
-	{"max_link_speed", 0444, 0, is_pcie, show_max_link_speed},
-	{"max_link_width", 0444, 0, is_pcie, show_max_link_width},
-	{"config", 0644, 0, NULL, show_config},
-	{"resource", 0444, 0, NULL, show_resource},
-	/* drivers/pci/iov.c sriov_pf_dev_attrs[] */
-	{"sriov_totalvfs", 0444, 0, is_sriov_pf, show_sriov_totalvfs},
-	{"sriov_numvfs", 0644, VK_HOST_STORE_NUMVFS, is_sriov_pf, show_sriov_numvfs},
-	{"sriov_offset", 0444, 0, is_sriov_pf, show_sriov_offset},
-	{"sriov_stride", 0444, 0, is_sriov_pf, show_sriov_stride},
-	{"sriov_vf_device", 0444, 0, is_sriov_pf, show_sriov_vf_device},
-	{"sriov_drivers_autoprobe", 0644, 0, is_sriov_pf, show_one},
-};
-
-/* drivers/pci/pci-driver.c pci_drv_attrs[] + the driver core's bind/unbind/uevent */
-static const struct attr driver_attrs[] = {
-	{"bind", 0200, VK_HOST_STORE_BIND, NULL, show_empty},
-	{"unbind", 0200, VK_HOST_STORE_UNBIND, NULL, show_empty},
-	{"new_id", 0200, VK_HOST_STORE_NEW_ID, NULL, show_empty},
-	{"remove_id", 0200, VK_HOST_STORE_REMOVE_ID, NULL, show_empty},
-	{"uevent", 0200, 0, NULL, show_empty},
-};
-
-/* drivers/pci/pci-sysfs.c pci_bus_attrs[] + the bus type's files */
-static const struct attr bus_attrs[] = {
-	{"drivers_probe", 0200, VK_HOST_STORE_PROBE, NULL, show_empty},
-	{"drivers_autoprobe", 0644, 0, NULL, show_one},
-	{"rescan", 0200, 0, NULL, show_empty},
-	{"resource_alignment", 0644, 0, NULL, show_resource_alignment},
-	{"uevent", 0200, 0, NULL, show_empty},
-};
-
-/* The file of attribute @at in @dir with the @len bytes of @buf, of which
- * the tree stores less where most are the same: a PCIe device's 4096 bytes
- * of config space are mostly zeros, its resource lines mostly the all-zero one. */
-static struct vk_vt_node *attr_file(struct build *b, struct vk_vt_node *dir, const struct attr *at, const char *buf,
-                                    size_t len)
-{
-	if (at->show == show_config)
-		return vk_vtree_add_file_zero_tail(b->t, dir, at->name, buf, len, at->mode);
-	if (at->show == show_resource)
-		return vk_vtree_add_file_line_tail(b->t, dir, at->name, buf, len, at->mode);
-	return vk_vtree_add_file(b->t, dir, at->name, buf, len, at->mode);
-}
-
-/* The files of @table in @dir, for device @d (NULL for a driver or the bus). */
-static void attrs(struct build *b, struct vk_vt_node *dir, const struct attr *table, size_t n,
-                  const struct vk_host_model *m, const struct vk_host_device *d)
-{
-	char buf[4096]; /* PAGE_SIZE: what a sysfs show() may fill */
-
-	for (size_t i = 0; i < n && !b->rc && dir; i++) {
-		const struct attr *at = &table[i];
-		if (at->visible && !at->visible(m, d))
-			continue;
-		int len = at->show(m, d, buf, sizeof(buf));
-		if (len < 0 || (size_t)len > sizeof(buf)) {
-			errno = ENAMETOOLONG;
-			note_failure(b, dir->name, at->name);
-			return;
-		}
-		struct vk_vt_node *f = attr_file(b, dir, at, buf, (size_t)len);
-		if (!f) {
-			note_failure(b, dir->name, at->name);
-			return;
-		}
-		f->store = at->store;
-		if (at->show == show_config)
-			f->kern = host_config_kern(d);
-	}
-}
-
-static void device_attrs(struct build *b, struct vk_vt_node *dir, const struct vk_host_device *d)
-{
-	attrs(b, dir, pci_dev_attrs, VK_ARRAY_SIZE(pci_dev_attrs), b->m, d);
 }
 
 static void iommu_unit_name(const struct vk_host_model *m, unsigned unit, char *buf, size_t len)
@@ -578,7 +297,12 @@ static void iommu_unit_name(const struct vk_host_model *m, unsigned unit, char *
 		[VK_IOMMU_ARM_SMMU] = "smmu3.",
 		[VK_IOMMU_VIRTIO] = "viommu",
 	};
-	snprintf(buf, len, "%s%u", prefix[m->iommu], unit);
+	struct textfmt f = {.buf = buf, .cap = len};
+
+	tf_str(&f, prefix[m->iommu]);
+	tf_udec(&f, unit);
+	if (tf_end(&f) < 0 && len) /* not so: callers give 64 bytes, a name is at most 16 */
+		buf[0] = '\0';
 }
 
 static unsigned iommu_unit_of(const struct vk_host_model *m, const struct vk_host_device *d)
@@ -606,8 +330,8 @@ static void pci_bus_dev(struct build *b, struct vk_vt_node *owner, const char *o
 		return;
 	}
 	struct vk_vt_node *dir = subdir(b, owner, "pci_bus/%s", name);
-	file(b, dir, "rescan", 0200, "%s", "");
-	file(b, dir, "uevent", 0644, "%s", "");
+	file_text(b, dir, "rescan", 0200, "");
+	file_text(b, dir, "uevent", 0644, "");
 	link_to(b, dir, path, "device", owner_path);
 	link_to(b, dir, path, "subsystem", "sys/class/pci_bus");
 	link_to(b, b->class_pci_bus, "sys/class/pci_bus", name, path);
@@ -618,34 +342,40 @@ static void device_dir(struct build *b, size_t i)
 	const struct vk_host_model *m = b->m;
 	const struct vk_host_device *d = &m->devices[i];
 	const char *path = b->dev_path[i];
-	char a[VK_PCI_ADDR_STRLEN], target[PATH_MAX], name[64];
+	char target[PATH_MAX], name[64];
 	struct vk_vt_node *dir = dev_dir(b, i);
 
-	vk_pci_addr_format(&d->addr, a);
-	device_attrs(b, dir, d);
+	attrs_of(b, dir, TREE_ATTRS_DEVICE, d);
 	struct vk_vt_node *power = subdir(b, dir, "power");
-	file(b, power, "control", 0644, "on\n");
-	file(b, power, "runtime_status", 0444, "%s\n", d->driver ? "active" : "suspended");
+	file_text(b, power, "control", 0644, "on\n");
+	file_text(b, power, "runtime_status", 0444, d->driver ? "active\n" : "suspended\n");
 
 	link_to(b, dir, path, "subsystem", "sys/bus/pci");
 	if (d->driver) {
-		snprintf(target, sizeof(target), "sys/bus/pci/drivers/%s", d->driver);
-		link_to(b, dir, path, "driver", target);
+		struct textfmt f = TEXTFMT(target);
+		tf_str(&f, "sys/bus/pci/drivers/");
+		tf_str(&f, d->driver);
+		link_made(b, dir, path, "driver", &f);
 	}
 	if (d->iommu_group >= 0) {
-		snprintf(target, sizeof(target), "sys/kernel/iommu_groups/%lld", (long long)d->iommu_group);
-		link_to(b, dir, path, "iommu_group", target);
+		struct textfmt f = TEXTFMT(target);
+		tf_str(&f, "sys/kernel/iommu_groups/");
+		tf_dec(&f, d->iommu_group);
+		link_made(b, dir, path, "iommu_group", &f);
 	}
 	if (d->iommu_group >= 0 && m->iommu != VK_IOMMU_NONE) {
+		struct textfmt f = TEXTFMT(target);
 		iommu_unit_name(m, iommu_unit_of(m, d), name, sizeof(name));
-		snprintf(target, sizeof(target), "sys/devices/virtual/iommu/%s", name);
-		link_to(b, dir, path, "iommu", target);
+		tf_str(&f, "sys/devices/virtual/iommu/");
+		tf_str(&f, name);
+		link_made(b, dir, path, "iommu", &f);
 	}
-	if (is_bridge(d)) {
-		file(b, dir, "secondary_bus_number", 0444, "%u\n", d->config[0x19]);
-		file(b, dir, "subordinate_bus_number", 0444, "%u\n", d->config[0x1a]);
-		if (d->config[0x19]) /* bus 0 is never a secondary bus: a bridge with nothing behind it */
-			pci_bus_dev(b, dir, path, d->addr.domain, d->config[0x19]);
+	if (tree_is_bridge(d)) {
+		uint8_t secondary = vk_host_config_byte(d, 0x19);
+		file_uint(b, dir, "secondary_bus_number", 0444, secondary);
+		file_uint(b, dir, "subordinate_bus_number", 0444, vk_host_config_byte(d, 0x1a));
+		if (secondary) /* bus 0 is never a secondary bus: a bridge with nothing behind it */
+			pci_bus_dev(b, dir, path, d->addr.domain, secondary);
 	}
 	if (d->sriov_totalvfs) {
 		for (uint32_t k = 0; k < d->n_vfs; k++) {
@@ -666,10 +396,10 @@ static void device_dir(struct build *b, size_t i)
 			file(b, v, "uevent", 0644, "MAJOR=%u\nMINOR=%lld\nDEVNAME=vfio/devices/vfio%lld\n",
 			     m->vfio_cdev_major, (long long)d->vfio_index, (long long)d->vfio_index);
 		else
-			file(b, v, "uevent", 0644, "%s", "");
+			file_text(b, v, "uevent", 0644, "");
 		link_to(b, v, vpath, "device", path);
 		link_to(b, v, vpath, "subsystem", "sys/class/vfio-dev");
-		file(b, subdir(b, v, "power"), "control", 0644, "auto\n");
+		file_text(b, subdir(b, v, "power"), "control", 0644, "auto\n");
 		snprintf(name, sizeof(name), "vfio%lld", (long long)d->vfio_index);
 		if (!b->class_vfio_dev)
 			b->class_vfio_dev = mkdirs(b, "sys/class/vfio-dev");
@@ -696,7 +426,7 @@ static void root_buses(struct build *b)
 			continue;
 		snprintf(prev, sizeof(prev), "%s", rootpath);
 		struct vk_vt_node *root = b->dev_node[i]->parent;
-		file(b, root, "uevent", 0644, "%s", "");
+		file_text(b, root, "uevent", 0644, "");
 		pci_bus_dev(b, root, rootpath, d->addr.domain, d->addr.bus);
 		file(b, subdir(b, root, "power"), "control", 0644, "auto\n");
 	}
@@ -710,23 +440,33 @@ static void bus_pci(struct build *b)
 	char a[VK_PCI_ADDR_STRLEN], path[PATH_MAX], target[PATH_MAX];
 
 	mkdirs(b, "sys/bus/pci/slots");
-	attrs(b, bus, bus_attrs, VK_ARRAY_SIZE(bus_attrs), m, NULL);
+	attrs_of(b, bus, TREE_ATTRS_BUS, NULL);
 	for (size_t i = 0; i < m->n_devices; i++)
-		link_to(b, devs, "sys/bus/pci/devices", vk_pci_addr_format(&m->devices[i].addr, a), b->dev_path[i]);
+		link_to(b, devs, "sys/bus/pci/devices", tf_pci_addr_str(&m->devices[i].addr, a), b->dev_path[i]);
 
+	/* each driver's devices as a list (in address order), found in one pass:
+	 * not a pass over every device per driver */
+	size_t n = m->n_devices;
+	_cleanup_free_ size_t *first = malloc((m->n_drivers + 1) * sizeof(size_t));
+	_cleanup_free_ size_t *next = malloc((n + 1) * sizeof(size_t));
+	if (!first || !next) {
+		errno = ENOMEM;
+		note_failure(b, "sys/bus/pci/drivers", NULL);
+		return;
+	}
+	model_driver_devices(m, first, next);
 	for (size_t k = 0; k < m->n_drivers; k++) {
 		const char *drv = m->drivers[k];
 		snprintf(path, sizeof(path), "sys/bus/pci/drivers/%s", drv);
 		struct vk_vt_node *dd = mkdirs(b, "%s", path);
-		attrs(b, dd, driver_attrs, VK_ARRAY_SIZE(driver_attrs), m, NULL);
+		attrs_of(b, dd, TREE_ATTRS_DRIVER, NULL);
 		const char *mod = module_of_driver(m, drv);
 		if (mod) {
 			snprintf(target, sizeof(target), "sys/module/%s", mod);
 			link_to(b, dd, path, "module", target);
 		}
-		for (size_t i = 0; i < m->n_devices; i++)
-			if (m->devices[i].driver && !strcmp(m->devices[i].driver, drv))
-				link_to(b, dd, path, vk_pci_addr_format(&m->devices[i].addr, a), b->dev_path[i]);
+		for (size_t i = first[k]; i < n; i = next[i])
+			link_to(b, dd, path, tf_pci_addr_str(&m->devices[i].addr, a), b->dev_path[i]);
 	}
 }
 
@@ -750,12 +490,12 @@ static void iommu_groups(struct build *b)
 		 * with iommu_group_set_name(), and with no default domain
 		 * iommu_group_show_type() says "unknown" */
 		if (m->noiommu)
-			file(b, dir, "name", 0444, "vfio-noiommu\n");
+			file_text(b, dir, "name", 0444, "vfio-noiommu\n");
 		file(b, dir, "type", 0644, "%s\n", m->noiommu ? "unknown" : grp->type);
-		file(b, dir, "reserved_regions", 0444, "%s",
-		     m->iommu == VK_IOMMU_NONE ? "" : "0x00000000fee00000 0x00000000feefffff msi\n");
+		file_text(b, dir, "reserved_regions", 0444,
+		          m->iommu == VK_IOMMU_NONE ? "" : "0x00000000fee00000 0x00000000feefffff msi\n");
 		for (size_t k = 0; k < grp->n_members; k++)
-			link_to(b, devs, path, vk_pci_addr_format(&m->devices[grp->members[k]].addr, a),
+			link_to(b, devs, path, tf_pci_addr_str(&m->devices[grp->members[k]].addr, a),
 			        b->dev_path[grp->members[k]]);
 	}
 }
@@ -793,7 +533,7 @@ static void iommu_class(struct build *b)
 		for (size_t i = 0; i < m->n_devices; i++) {
 			const struct vk_host_device *d = &m->devices[i];
 			if (d->iommu_group >= 0 && iommu_unit_of(m, d) == u)
-				link_to(b, devs, dpath, vk_pci_addr_format(&d->addr, a), b->dev_path[i]);
+				link_to(b, devs, dpath, tf_pci_addr_str(&d->addr, a), b->dev_path[i]);
 		}
 	}
 }

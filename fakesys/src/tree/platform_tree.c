@@ -125,21 +125,39 @@ static void node_dir(struct tree_parts *p, struct vk_vt_node *nodes, uint32_t no
 	}
 }
 
+/* The texts of local_cpus and local_cpulist for a block of CPUs; devices in
+ * address order mostly share their neighbour's node, so the last block's
+ * texts are kept and reused. */
+struct local_cpus_text {
+	bool made;
+	uint32_t first, n;
+	size_t mask_len, list_len;
+	char mask[2400], list[32];
+};
+
 /* A device's local_cpus and local_cpulist: its node's CPUs, all of them
  * without a node (pci-sysfs.c local_cpus_show()). */
-static void local_cpus(struct tree_parts *p, size_t i)
+static void local_cpus(struct tree_parts *p, size_t i, struct local_cpus_text *c)
 {
 	const struct vk_host_model *m = p->m;
 	const struct vk_host_device *d = &m->devices[i];
-	char mask[2400], list[32];
 	uint32_t first = 0, n = m->cpu_count;
 
 	if (d->numa_node >= 0 && (uint32_t)d->numa_node < m->cpu_nodes)
 		tp_node_cpus(m, (uint32_t)d->numa_node, &first, &n);
-	cpumask(mask, sizeof(mask), m->cpu_count, first, n);
-	tp_cpulist(list, sizeof(list), first, n);
-	tp_file(p, p->dev_node[i], "local_cpus", 0444, "%s\n", mask);
-	tp_file(p, p->dev_node[i], "local_cpulist", 0444, "%s\n", list);
+	if (!c->made || c->first != first || c->n != n) {
+		cpumask(c->mask, sizeof(c->mask) - 1, m->cpu_count, first, n);
+		tp_cpulist(c->list, sizeof(c->list) - 1, first, n);
+		c->mask_len = strlen(c->mask);
+		c->list_len = strlen(c->list);
+		c->mask[c->mask_len++] = '\n';
+		c->list[c->list_len++] = '\n';
+		c->made = true;
+		c->first = first;
+		c->n = n;
+	}
+	tp_bytes(p, p->dev_node[i], "local_cpus", 0444, c->mask, c->mask_len);
+	tp_bytes(p, p->dev_node[i], "local_cpulist", 0444, c->list, c->list_len);
 }
 
 void tree_cpus(struct tree_parts *p)
@@ -179,8 +197,14 @@ void tree_cpus(struct tree_parts *p)
 	static const char *const node_states[] = {"online", "possible", "has_cpu", "has_memory", "has_normal_memory"};
 	for (size_t i = 0; i < VK_ARRAY_SIZE(node_states); i++)
 		tp_file(p, nodes, node_states[i], 0444, "%s\n", list);
+	struct local_cpus_text *c = calloc(1, sizeof(*c));
+	if (!c) {
+		tp_fail(p, ENOMEM, "local_cpus");
+		return;
+	}
 	for (size_t i = 0; i < m->n_devices && !p->rc; i++)
-		local_cpus(p, i);
+		local_cpus(p, i, c);
+	free(c);
 }
 
 /* ---- ACPI tables ------------------------------------------------------------------ */

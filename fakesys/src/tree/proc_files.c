@@ -23,6 +23,7 @@
 #include "vk_cleanup.h"
 #include <vfiokit/resolver.h>
 
+#include "tree/textfmt.h"
 #include "tree/tree_parts.h"
 
 /* ---- proc/cpuinfo ----------------------------------------------------------------- */
@@ -105,12 +106,35 @@ static void cpuinfo(struct tree_parts *p, struct vk_vt_node *proc)
  * drivers/iommu/intel/irq_remapping.c, drivers/iommu/amd/iommu.c chip names).
  * The counts are per CPU: the model's CPUs, or two when it has none.
  */
+/* A device's line: "%3zu: ", "%10u " of 0 per CPU, then the chip, the
+ * address and the driver; by hand (tree/textfmt.h): one line per device. */
+static void irq_line(FILE *f, size_t irq, uint32_t ncpu, const char *ir, const struct vk_host_device *d)
+{
+	static const char zero[] = "         0 ";
+	char line[64]; /* the longest: "  IR-PCI-MSI-ffffffff:ff:ff.7    0-edge      " */
+	struct textfmt t = TEXTFMT(line);
+
+	tf_num(&t, irq, 10, 3, ' ', false);
+	tf_str(&t, ": ");
+	fwrite(line, 1, t.len, f);
+	for (uint32_t c = 0; c < ncpu; c++)
+		fwrite(zero, 1, sizeof(zero) - 1, f);
+	t.len = 0;
+	tf_str(&t, "  ");
+	tf_str(&t, ir);
+	tf_str(&t, "PCI-MSI-");
+	tf_pci_addr(&t, &d->addr);
+	tf_str(&t, "    0-edge      ");
+	fwrite(line, 1, t.len, f);
+	fputs(d->driver, f);
+	fputc('\n', f);
+}
+
 static void interrupts(struct tree_parts *p, struct vk_vt_node *proc)
 {
 	const struct vk_host_model *m = p->m;
 	const char *ir = m->interrupt_remapping && m->iommu != VK_IOMMU_NONE ? "IR-" : "";
 	uint32_t ncpu = m->cpu_vendor && m->cpu_count ? m->cpu_count : 2;
-	char a[VK_PCI_ADDR_STRLEN];
 	_cleanup_free_ char *buf = NULL;
 	size_t len = 0;
 
@@ -132,12 +156,8 @@ static void interrupts(struct tree_parts *p, struct vk_vt_node *proc)
 	fprintf(f, "  %sIO-APIC    2-edge      timer\n", ir);
 	for (size_t i = 0, irq = 24; i < m->n_devices; i++) {
 		const struct vk_host_device *d = &m->devices[i];
-		if (!d->driver)
-			continue;
-		fprintf(f, "%3zu: ", irq++);
-		for (uint32_t c = 0; c < ncpu; c++)
-			fprintf(f, "%10u ", 0u);
-		fprintf(f, "  %sPCI-MSI-%s    0-edge      %s\n", ir, vk_pci_addr_format(&d->addr, a), d->driver);
+		if (d->driver)
+			irq_line(f, irq++, ncpu, ir, d);
 	}
 	if (fclose(f) != 0) {
 		tp_fail(p, ENOMEM, "proc/interrupts");
@@ -163,7 +183,9 @@ static void resources(const struct vk_vt_node *dir, uint64_t start[7], uint64_t 
 		size_t n = 0;
 		while (off + n < len && text[off + n] != '\n')
 			n++;
-		snprintf(line, sizeof(line), "%.*s", (int)(n < sizeof(line) - 1 ? n : sizeof(line) - 1), text + off);
+		size_t cut = n < sizeof(line) - 1 ? n : sizeof(line) - 1; /* a copy, not a snprintf: 7 a device */
+		memcpy(line, text + off, cut);
+		line[cut] = '\0';
 		/* "0x%016llx 0x%016llx 0x%016llx" (strtoull: a scanf per line costs
 		 * more than the rest of the list) */
 		char *p = line, *q;
@@ -188,16 +210,33 @@ static void devices_line(struct tree_parts *p, FILE *f, size_t i)
 {
 	const struct vk_host_device *d = &p->m->devices[i];
 	uint64_t start[7], end[7], flags[7];
+	char line[512]; /* 14 fields of at most 17: fits */
+	struct textfmt t = TEXTFMT(line);
 
 	resources(p->dev_node[i], start, end, flags);
-	fprintf(f, "%02x%02x\t%04x%04x\t%x", d->addr.bus, d->addr.slot << 3 | d->addr.function, d->vendor, d->device,
-	        d->irq);
+	/* "%02x%02x\t%04x%04x\t%x", "\t%16llx" of each start and size, "\t%s\n"
+	 * of the driver: by hand (tree/textfmt.h), one line per device */
+	tf_hex(&t, d->addr.bus, 2);
+	tf_hex(&t, (unsigned)(d->addr.slot << 3 | d->addr.function), 2);
+	tf_ch(&t, '\t');
+	tf_hex(&t, d->vendor, 4);
+	tf_hex(&t, d->device, 4);
+	tf_ch(&t, '\t');
+	tf_hex(&t, d->irq, 0);
 	/* PCI_REGION_FLAG_MASK (0x0f): a BAR's low bits, kept in the resource's flags */
-	for (int k = 0; k < 7; k++)
-		fprintf(f, "\t%16llx", (unsigned long long)(start[k] | (flags[k] & 0x0f)));
-	for (int k = 0; k < 7; k++)
-		fprintf(f, "\t%16llx", (unsigned long long)(start[k] < end[k] ? end[k] - start[k] + 1 : 0));
-	fprintf(f, "\t%s\n", d->driver ? d->driver : "");
+	for (int k = 0; k < 7; k++) {
+		tf_ch(&t, '\t');
+		tf_num(&t, start[k] | (flags[k] & 0x0f), 16, 16, ' ', false);
+	}
+	for (int k = 0; k < 7; k++) {
+		tf_ch(&t, '\t');
+		tf_num(&t, start[k] < end[k] ? end[k] - start[k] + 1 : 0, 16, 16, ' ', false);
+	}
+	tf_ch(&t, '\t');
+	fwrite(line, 1, t.len, f);
+	if (d->driver)
+		fputs(d->driver, f);
+	fputc('\n', f);
 }
 
 /* The config file of device @i below proc/bus/pci: the bytes its sysfs config
@@ -209,12 +248,19 @@ static void config_file(struct tree_parts *p, struct vk_vt_node *bus_pci, size_t
 	const struct vk_host_device *prev = i ? &p->m->devices[i - 1] : NULL;
 	const struct vk_vt_node *cfg = tp_kid(p->dev_node[i], "config");
 	char dir[16], name[16];
+	struct textfmt df = TEXTFMT(dir), nf = TEXTFMT(name);
 
-	if (d->addr.domain)
-		snprintf(dir, sizeof(dir), "%04x:%02x", d->addr.domain, d->addr.bus);
-	else
-		snprintf(dir, sizeof(dir), "%02x", d->addr.bus);
-	snprintf(name, sizeof(name), "%02x.%x", d->addr.slot, d->addr.function);
+	/* "%04x:%02x" ("%02x" in domain 0) and "%02x.%x": they fit */
+	if (d->addr.domain) {
+		tf_hex(&df, d->addr.domain, 4);
+		tf_ch(&df, ':');
+	}
+	tf_hex(&df, d->addr.bus, 2);
+	tf_hex(&nf, d->addr.slot, 2);
+	tf_ch(&nf, '.');
+	tf_hex(&nf, d->addr.function, 0);
+	(void)tf_end(&df);
+	(void)tf_end(&nf);
 	if (!*bd || !prev || prev->addr.domain != d->addr.domain || prev->addr.bus != d->addr.bus) {
 		if (p->rc || !(*bd = vk_vtree_add_dir(p->t, bus_pci, dir, 0555))) {
 			tp_fail(p, errno, dir);

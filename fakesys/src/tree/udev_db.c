@@ -30,6 +30,7 @@
 
 #include "vk_cleanup.h"
 
+#include "tree/textfmt.h"
 #include "tree/tree_parts.h"
 
 /* When udev saw the devices: a few seconds after boot, one millisecond
@@ -112,14 +113,13 @@ static void device_db(struct tree_parts *p, struct vk_vt_node *data, struct hwdb
 {
 	const struct vk_host_device *d = &p->m->devices[i];
 	char a[VK_PCI_ADDR_STRLEN], modalias[64], tag[64], name[80];
-	_cleanup_free_ char *buf = NULL;
-	size_t len = 0, t = 0;
+	struct textfmt mf = TEXTFMT(modalias);
+	size_t t = 0;
 
-	vk_pci_addr_format(&d->addr, a);
-	/* the modalias attribute (pci-sysfs.c modalias_show()) */
-	snprintf(modalias, sizeof(modalias), "pci:v%08Xd%08Xsv%08Xsd%08Xbc%02Xsc%02Xi%02X", d->vendor, d->device,
-	         d->subsystem_vendor, d->subsystem_device, d->class_code >> 16, (d->class_code >> 8) & 0xff,
-	         d->class_code & 0xff);
+	tf_pci_addr_str(&d->addr, a);
+	/* the modalias attribute (pci-sysfs.c modalias_show()): 47 characters, fits */
+	tf_pci_modalias(&mf, d);
+	(void)tf_end(&mf);
 	for (const char *s = "pci-"; *s; s++)
 		tag[t++] = *s;
 	for (const char *s = a; *s && t + 1 < sizeof(tag); s++) {
@@ -131,18 +131,36 @@ static void device_db(struct tree_parts *p, struct vk_vt_node *data, struct hwdb
 	}
 	tag[t] = '\0';
 	const char *hw = hwdb_lines(c, modalias);
-	FILE *f = hw ? open_memstream(&buf, &len) : NULL;
-	if (!f) {
+	if (!hw) {
 		tp_fail(p, ENOMEM, "run/udev/data");
 		return;
 	}
-	fprintf(f, "I:%llu\n%sE:ID_PATH=pci-%s\nE:ID_PATH_TAG=%s\nV:1\n", UDEV_INIT_USEC + 1000ull * i, hw, a, tag);
-	if (fclose(f) != 0) {
+	/* "I:%llu\n%sE:ID_PATH=pci-%s\nE:ID_PATH_TAG=%s\nV:1\n" by hand (tree/textfmt.h) */
+	size_t cap = strlen(hw) + 160;
+	_cleanup_free_ char *buf = malloc(cap);
+	if (!buf) {
 		tp_fail(p, ENOMEM, "run/udev/data");
 		return;
 	}
-	snprintf(name, sizeof(name), "+pci:%s", a);
-	tp_bytes(p, data, name, 0644, buf, len);
+	struct textfmt f = {.buf = buf, .cap = cap};
+	tf_str(&f, "I:");
+	tf_udec(&f, UDEV_INIT_USEC + 1000ull * i);
+	tf_ch(&f, '\n');
+	tf_str(&f, hw);
+	tf_str(&f, "E:ID_PATH=pci-");
+	tf_str(&f, a);
+	tf_str(&f, "\nE:ID_PATH_TAG=");
+	tf_str(&f, tag);
+	tf_str(&f, "\nV:1\n");
+	int len = tf_end(&f); /* 20 digits, an address and a tag of 64 fit */
+	struct textfmt nf = TEXTFMT(name);
+	tf_str(&nf, "+pci:");
+	tf_str(&nf, a);
+	if (len < 0 || tf_end(&nf) < 0) {
+		tp_fail(p, ENAMETOOLONG, "run/udev/data");
+		return;
+	}
+	tp_bytes(p, data, name, 0644, buf, (size_t)len);
 }
 
 void tree_udev_db(struct tree_parts *p)

@@ -130,6 +130,20 @@ static void walk(const uint8_t *c, size_t len, const char *who, struct walk *w)
 	}
 }
 
+/* @d's whole config space (vk_host_config_read(): the model stores it
+ * zero-tailed), in one of a few buffers reused in turn: a caller holds at
+ * most three at once. */
+static const uint8_t *full(const struct vk_host_device *d)
+{
+	static uint8_t bufs[8][4096];
+	static unsigned next;
+	uint8_t *b = bufs[next++ % 8];
+
+	cr_assert_leq(d->config_len, sizeof(bufs[0]));
+	vk_host_config_read(d, 0, b, d->config_len);
+	return b;
+}
+
 static const struct vk_host_device *dev(const char *bdf)
 {
 	struct vk_pci_addr a;
@@ -144,7 +158,7 @@ static unsigned std_cap(const char *bdf, uint8_t id)
 {
 	const struct vk_host_device *d = dev(bdf);
 	struct walk w;
-	walk(d->config, d->config_len, bdf, &w);
+	walk(full(d), d->config_len, bdf, &w);
 	for (unsigned k = 0; k < w.n_std; k++)
 		if (w.std_id[k] == id)
 			return w.std_pos[k];
@@ -155,7 +169,7 @@ static unsigned ext_cap(const char *bdf, uint16_t id)
 {
 	const struct vk_host_device *d = dev(bdf);
 	struct walk w;
-	walk(d->config, d->config_len, bdf, &w);
+	walk(full(d), d->config_len, bdf, &w);
 	for (unsigned k = 0; k < w.n_ext; k++)
 		if (w.ext_id[k] == id)
 			return w.ext_pos[k];
@@ -170,7 +184,7 @@ static const char *ids(const char *bdf)
 	struct walk w;
 	size_t n = 0;
 
-	walk(d->config, d->config_len, bdf, &w);
+	walk(full(d), d->config_len, bdf, &w);
 	buf[0] = '\0';
 	for (unsigned k = 0; k < w.n_std; k++)
 		n += (size_t)snprintf(buf + n, sizeof(buf) - n, "%s%02x", k ? " " : "", w.std_id[k]);
@@ -185,7 +199,7 @@ static unsigned exp_type(const char *bdf)
 {
 	unsigned p = std_cap(bdf, CAP_EXP);
 	cr_assert(p, "%s has no Express capability", bdf);
-	return (r16(dev(bdf)->config, p + 2) >> 4) & 0xf;
+	return (r16(full(dev(bdf)), p + 2) >> 4) & 0xf;
 }
 
 Test(pci_caps, every_bundled_scenario_walks_cleanly, .fini = teardown)
@@ -209,7 +223,7 @@ Test(pci_caps, every_bundled_scenario_walks_cleanly, .fini = teardown)
 			struct walk w;
 			snprintf(who, sizeof(who), "%s %04x:%02x:%02x.%x", e->d_name, d->addr.domain, d->addr.bus,
 			         d->addr.slot, d->addr.function);
-			walk(d->config, d->config_len, who, &w);
+			walk(full(d), d->config_len, who, &w);
 			bool pcie = false;
 			for (unsigned k = 0; k < w.n_std; k++)
 				pcie |= w.std_id[k] == CAP_EXP;
@@ -235,7 +249,7 @@ Test(pci_caps, default_host_devices_get_their_class_and_place, .init = load_defa
 	/* root ports: PM, MSI, Express root port with a slot; AER, ACS */
 	cr_assert_str_eq(ids("0000:00:01.0"), "01 05 10 | 0001 000d");
 	cr_assert_eq(exp_type("0000:00:01.0"), T_ROOT_PORT);
-	cr_assert(r16(dev("0000:00:01.0")->config, std_cap("0000:00:01.0", CAP_EXP) + 2) & 0x100, "Slot+");
+	cr_assert(r16(full(dev("0000:00:01.0")), std_cap("0000:00:01.0", CAP_EXP) + 2) & 0x100, "Slot+");
 	/* chipset functions on the root bus: root complex integrated endpoints */
 	cr_assert_str_eq(ids("0000:00:14.0"), "01 05 11 10 | 0001");
 	cr_assert_eq(exp_type("0000:00:14.0"), T_RC_END);
@@ -243,25 +257,25 @@ Test(pci_caps, default_host_devices_get_their_class_and_place, .init = load_defa
 	cr_assert_str_eq(ids("0000:01:00.0"), "01 05 10 | 0001");
 	cr_assert_str_eq(ids("0000:01:00.1"), "01 05 10 | 0001");
 	cr_assert_eq(exp_type("0000:01:00.0"), T_ENDPOINT);
-	cr_assert(r32(dev("0000:01:00.0")->config, std_cap("0000:01:00.0", CAP_EXP) + 4) & 0x10000000, "FLReset+");
+	cr_assert(r32(full(dev("0000:01:00.0")), std_cap("0000:01:00.0", CAP_EXP) + 4) & 0x10000000, "FLReset+");
 	/* on vfio-pci: MSI stays off for the guest to enable */
-	cr_assert_eq(r16(dev("0000:01:00.0")->config, std_cap("0000:01:00.0", CAP_MSI) + 2) & 1, 0);
+	cr_assert_eq(r16(full(dev("0000:01:00.0")), std_cap("0000:01:00.0", CAP_MSI) + 2) & 1, 0);
 	/* NVMe on nvme: MSI-X on, its table and PBA inside BAR0, INTx off */
 	const struct vk_host_device *nvme = dev("0000:02:00.0");
 	unsigned x = std_cap("0000:02:00.0", CAP_MSIX);
 	cr_assert(x);
-	unsigned ctl = r16(nvme->config, x + 2);
+	unsigned ctl = r16(full(nvme), x + 2);
 	cr_assert(ctl & 0x8000, "MSI-X enabled by nvme");
 	cr_assert_eq((ctl & 0x7ff) + 1, 33u);
-	uint32_t table = r32(nvme->config, x + 4), pba = r32(nvme->config, x + 8);
+	uint32_t table = r32(full(nvme), x + 4), pba = r32(full(nvme), x + 8);
 	cr_assert_eq(table & 7, 0u, "table in BAR0");
 	cr_assert_leq((uint64_t)(table & ~7u) + 33 * 16, nvme->bar0_size);
 	cr_assert_leq((uint64_t)(pba & ~7u) + 8, nvme->bar0_size);
-	cr_assert(r16(nvme->config, 0x04) & 0x400, "DisINTx+ once MSI-X is on");
+	cr_assert(r16(full(nvme), 0x04) & 0x400, "DisINTx+ once MSI-X is on");
 	/* the NIC's root port forwards ARI: the PF below has it */
 	const struct vk_host_device *rp = dev("0000:80:02.0");
-	cr_assert(r16(rp->config, std_cap("0000:80:02.0", CAP_EXP) + 0x28) & 0x20, "ARIFwd+");
-	cr_assert_eq(r16(rp->config, ext_cap("0000:80:02.0", EXT_ACS) + 6), 0x1du, "ACS enabled with an IOMMU");
+	cr_assert(r16(full(rp), std_cap("0000:80:02.0", CAP_EXP) + 0x28) & 0x20, "ARIFwd+");
+	cr_assert_eq(r16(full(rp), ext_cap("0000:80:02.0", EXT_ACS) + 6), 0x1du, "ACS enabled with an IOMMU");
 }
 
 Test(pci_caps, sriov_pf_and_vfs_agree_with_the_sysfs_files, .init = load_default, .fini = teardown)
@@ -269,13 +283,13 @@ Test(pci_caps, sriov_pf_and_vfs_agree_with_the_sysfs_files, .init = load_default
 	const struct vk_host_device *pf = dev("0000:81:00.0");
 	cr_assert_str_eq(ids("0000:81:00.0"), "01 05 11 10 | 0001 000d 000e 0010");
 	unsigned s = ext_cap("0000:81:00.0", EXT_SRIOV);
-	cr_assert_eq(r16(pf->config, s + 0x0e), 32u, "TotalVFs");
-	cr_assert_eq(r16(pf->config, s + 0x0c), 32u, "InitialVFs");
-	cr_assert_eq(r16(pf->config, s + 0x14), 16u, "First VF Offset: 81:00.0 + 16 = 81:02.0");
-	cr_assert_eq(r16(pf->config, s + 0x16), 1u, "VF Stride");
-	cr_assert_eq(r16(pf->config, s + 0x1a), 0x154cu, "VF Device ID");
-	cr_assert(r16(pf->config, s + 0x08) & 0x10, "ARI Capable Hierarchy (the root port forwards ARI)");
-	uint64_t window = (r32(pf->config, s + 0x24) | (uint64_t)r32(pf->config, s + 0x28) << 32);
+	cr_assert_eq(r16(full(pf), s + 0x0e), 32u, "TotalVFs");
+	cr_assert_eq(r16(full(pf), s + 0x0c), 32u, "InitialVFs");
+	cr_assert_eq(r16(full(pf), s + 0x14), 16u, "First VF Offset: 81:00.0 + 16 = 81:02.0");
+	cr_assert_eq(r16(full(pf), s + 0x16), 1u, "VF Stride");
+	cr_assert_eq(r16(full(pf), s + 0x1a), 0x154cu, "VF Device ID");
+	cr_assert(r16(full(pf), s + 0x08) & 0x10, "ARI Capable Hierarchy (the root port forwards ARI)");
+	uint64_t window = (r32(full(pf), s + 0x24) | (uint64_t)r32(full(pf), s + 0x28) << 32);
 	cr_assert_eq(window & 0xf, 0xcu, "64-bit prefetchable");
 	window &= ~0xfull;
 	cr_assert_neq(window, 0);
@@ -284,17 +298,17 @@ Test(pci_caps, sriov_pf_and_vfs_agree_with_the_sysfs_files, .init = load_default
 		const struct vk_host_device *vf = dev(bdf);
 		/* the VF shape: MSI-X and Express only, no INTx, no SR-IOV */
 		cr_assert_str_eq(ids(bdf), "11 10 | 0001 000d 000e");
-		cr_assert_eq(vf->config[0x3d], 0, "%s: no interrupt pin", bdf);
+		cr_assert_eq(full(vf)[0x3d], 0, "%s: no interrupt pin", bdf);
 		cr_assert_eq(exp_type(bdf), T_ENDPOINT);
-		cr_assert(r32(vf->config, std_cap(bdf, CAP_EXP) + 4) & 0x10000000, "%s: a VF has FLR", bdf);
+		cr_assert(r32(full(vf), std_cap(bdf, CAP_EXP) + 4) & 0x10000000, "%s: a VF has FLR", bdf);
 		/* its BAR0 is slot k of the PF's VF BAR window */
 		cr_assert_eq(vf->bar0_base, window + k * vf->bar0_size, "%s", bdf);
-		uint64_t bar = r32(vf->config, 0x10) | (uint64_t)r32(vf->config, 0x14) << 32;
+		uint64_t bar = r32(full(vf), 0x10) | (uint64_t)r32(full(vf), 0x14) << 32;
 		cr_assert_eq(bar & ~0xfull, vf->bar0_base);
 	}
 	/* the VF on iavf has MSI-X on, the one on vfio-pci off */
-	cr_assert(r16(dev("0000:81:02.0")->config, std_cap("0000:81:02.0", CAP_MSIX) + 2) & 0x8000);
-	cr_assert_eq(r16(dev("0000:81:02.1")->config, std_cap("0000:81:02.1", CAP_MSIX) + 2) & 0x8000, 0u);
+	cr_assert(r16(full(dev("0000:81:02.0")), std_cap("0000:81:02.0", CAP_MSIX) + 2) & 0x8000);
+	cr_assert_eq(r16(full(dev("0000:81:02.1")), std_cap("0000:81:02.1", CAP_MSIX) + 2) & 0x8000, 0u);
 }
 
 #define TOPO \
@@ -317,10 +331,10 @@ Test(pci_caps, a_switch_gives_upstream_and_downstream_ports, .fini = teardown)
 	cr_assert(ext_cap("0000:00:01.0", EXT_ACS) && ext_cap("0000:02:08.0", EXT_ACS));
 	cr_assert_eq(ext_cap("0000:01:00.0", EXT_ACS), 0u);
 	/* links: the NVMe trains x4 at 16 GT/s; the empty downstream port is down */
-	const uint8_t *n = dev("0000:03:00.0")->config, *dp = dev("0000:02:08.0")->config,
-		      *empty = dev("0000:02:10.0")->config;
 	unsigned e = std_cap("0000:03:00.0", CAP_EXP), pe = std_cap("0000:02:08.0", CAP_EXP),
 		 ee = std_cap("0000:02:10.0", CAP_EXP);
+	const uint8_t *n = full(dev("0000:03:00.0")), *dp = full(dev("0000:02:08.0")),
+		      *empty = full(dev("0000:02:10.0"));
 	cr_assert_eq(r16(n, e + 0x12) & 0x3ff, 0x44u, "Gen4 x4");
 	cr_assert_eq(r16(dp, pe + 0x12) & 0x3ff, 0x44u, "the port's end of the same link");
 	cr_assert(r16(dp, pe + 0x12) & 0x2000, "DLActive+");
@@ -353,7 +367,7 @@ Test(pci_caps, capabilities_key_replaces_the_default, .fini = teardown)
 	cr_assert_eq(exp_type("0000:00:1f.3"), T_RC_END);
 	/* []: Status Cap-, pointer 0 */
 	cr_assert_str_eq(ids("0000:00:1f.4"), "");
-	cr_assert_eq(r16(dev("0000:00:1f.4")->config, 6) & 0x10, 0u);
+	cr_assert_eq(r16(full(dev("0000:00:1f.4")), 6) & 0x10, 0u);
 }
 
 struct bad {

@@ -171,12 +171,12 @@ Test(scenario, defaults)
 	/* config synthesized: ids, class, type 1 header with bus numbers for the bridge */
 	const struct vk_host_device *br = dev(m, "0000:00:1c.0");
 	cr_assert_eq(nvme->config_len, 4096, "PCIe: the extended config space");
-	cr_assert_eq(nvme->config[0] | nvme->config[1] << 8, 0x144d);
-	cr_assert_eq(nvme->config[0x0b], 0x01);
-	cr_assert_eq(nvme->config[0x0e], 0x80, "multifunction bit: 02:00.1 exists");
-	cr_assert_eq(br->config[0x0e], 0x01);
-	cr_assert_eq(br->config[0x19], 0x02);
-	cr_assert_eq(br->config[0x1a], 0x02);
+	cr_assert_eq(vk_host_config_byte(nvme, 0) | vk_host_config_byte(nvme, 1) << 8, 0x144d);
+	cr_assert_eq(vk_host_config_byte(nvme, 0x0b), 0x01);
+	cr_assert_eq(vk_host_config_byte(nvme, 0x0e), 0x80, "multifunction bit: 02:00.1 exists");
+	cr_assert_eq(vk_host_config_byte(br, 0x0e), 0x01);
+	cr_assert_eq(vk_host_config_byte(br, 0x19), 0x02);
+	cr_assert_eq(vk_host_config_byte(br, 0x1a), 0x02);
 	vk_host_model_free(m);
 }
 
