@@ -167,6 +167,7 @@ static int fs_update_in_place(struct fs *fs, struct vtree *before, const struct 
 {
 	struct invals iv = {0};
 
+	live_refused_at[0] = '\0'; /* FAKESYS_LIVE_CHECK's report is of this write */
 	/* replaced contents stay in the arena: a rebuild now and then hands them back */
 	if (!before || fs->inplace_bytes > (vk_vtree_bytes(fs->cur.t) / 4 > (1u << 20) ? vk_vtree_bytes(fs->cur.t) / 4
 	                                                                               : (1u << 20)))
@@ -307,6 +308,8 @@ static long live_write_locked(struct fs *fs, fuse_ino_t ino, const char *data, s
 	} else if (r == 0) {
 		if (getenv("FAKESYS_LIVE_CHECK") && live_refused_at[0])
 			fprintf(stderr, "fakesys: FAKESYS_LIVE_CHECK: rebuilt: /%s differs\n", live_refused_at);
+		else if (getenv("FAKESYS_LIVE_CHECK"))
+			fprintf(stderr, "fakesys: FAKESYS_LIVE_CHECK: rebuilt: no change in place for this write\n");
 		r = fs_rebuild(fs, err);
 	}
 	return r < 0 ? r : (long)size;
