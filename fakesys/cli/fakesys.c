@@ -66,7 +66,7 @@ static const char mount_options[] =
 	"                       stay in its caches until a write changes them (no round\n"
 	"                       trip per open); gives up config space by reader and,\n"
 	"                       with --live, the log, faults and steps on open, read or\n"
-	"                       readdir, and .fakesys/control\n";
+	"                       readdir, and reading .fakesys/control (write-only)\n";
 static const char umount_summary[] = "unmount a fakesys mount and wait for its server";
 static const char umount_options[] =
 	"  --timeout SEC        while in use, retry for SEC seconds (default 5), then fail\n"

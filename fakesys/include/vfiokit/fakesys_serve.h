@@ -113,8 +113,9 @@ struct vk_fakesys_mount_opts {
 	 * up: config space by reader (every reader reads all of it; without
 	 * this, a mount of root's sends every open to the server for it), and
 	 * in the live mode the access log, faults and steps on open, read or
-	 * readdir (EINVAL, naming the fault) and the control channel
-	 * .fakesys/control (no run-time faults or commands).
+	 * readdir (EINVAL, naming the fault), and the control channel's
+	 * answers: .fakesys/control is write-only (a command's failure is its
+	 * write's; reading gives nothing).
 	 */
 	bool kernel_opens;
 };

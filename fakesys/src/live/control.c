@@ -359,6 +359,12 @@ static int ctl_fault(struct fs *fs, char *args, FILE *out, struct vk_error *err)
 		int r = vk_fakesys_fault_parse(rest ? rest : "", &f, err);
 		if (r < 0)
 			return r;
+		if (fs->kernel_opens && (f.ops & (VK_FAKESYS_OP_OPEN | VK_FAKESYS_OP_READ | VK_FAKESYS_OP_READDIR))) {
+			free(f.path);
+			return vk_error_set(err, EINVAL,
+			                    "fault add: opens, reads and listings do not reach the server of a mount "
+			                    "with kernel opens");
+		}
 		r = fault_table_add(&fs->faults, &f);
 		if (r == 0) {
 			pthread_rwlock_rdlock(&fs->lock);

@@ -339,13 +339,6 @@ static bool kernel_opens(const struct fs *fs)
 	return !fs->live || fs->kernel_opens;
 }
 
-/* Is there a control channel (.fakesys/control)?  Its results are read
- * through an open's own handle, which kernel opens do not make. */
-static bool have_ctl(const struct fs *fs)
-{
-	return fs->live && !fs->kernel_opens;
-}
-
 static void op_init(void *userdata, struct fuse_conn_info *conn)
 {
 	struct fs *fs = userdata;
@@ -407,7 +400,7 @@ static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 
 	rq_begin(&q, req, "lookup", VK_FAKESYS_OP_GETATTR);
 	struct fs *fs = q.fs;
-	if (parent == CTL_DIR_INO || (parent == FUSE_ROOT_ID && have_ctl(fs) && !strcmp(name, CTL_DIR_NAME))) {
+	if (parent == CTL_DIR_INO || (parent == FUSE_ROOT_ID && fs->live && !strcmp(name, CTL_DIR_NAME))) {
 		snprintf(q.path, sizeof(q.path), "%s%s%s", CTL_DIR_NAME, parent == CTL_DIR_INO ? "/" : "",
 		         parent == CTL_DIR_INO ? name : "");
 		if (parent == CTL_DIR_INO && strcmp(name, CTL_FILE_NAME))
@@ -767,6 +760,11 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 
 	rq_begin(&q, req, "open", VK_FAKESYS_OP_OPEN);
 	q.flags = fi->flags;
+	/* the control file too: its results are then not read (op_read()) */
+	if (kernel_opens(q.fs) && !q.fs->per_reader) {
+		rq_end(&q);
+		return (void)fuse_reply_err(req, ENOSYS); /* see op_init */
+	}
 	if (ino == CTL_FILE_INO) {
 		snprintf(q.path, sizeof(q.path), "%s/%s", CTL_DIR_NAME, CTL_FILE_NAME);
 		struct ctl_fh *h = calloc(1, sizeof(*h));
@@ -788,10 +786,6 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		return rq_fail(&q, ino == CTL_DIR_INO ? EISDIR : ENOENT);
 	if (n->type == VK_VT_DIR)
 		return rq_fail(&q, EISDIR);
-	if (kernel_opens(q.fs) && !q.fs->per_reader) {
-		rq_end(&q);
-		return (void)fuse_reply_err(req, ENOSYS); /* see op_init */
-	}
 	if (!q.fs->live) /* the fast mode, for a reader that may get less (op_init()) */
 		return open_fast(&q, n, fi);
 	rq_path(&q, n, NULL);
@@ -846,6 +840,11 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, stru
 		struct fs *fs = q.fs;
 		struct ctl_fh *h = (struct ctl_fh *)(uintptr_t)fi->fh;
 		snprintf(q.path, sizeof(q.path), "%s/%s", CTL_DIR_NAME, CTL_FILE_NAME);
+		/* With kernel opens a reader has no handle of its own: the kernel
+		 * would keep one answer in its page cache for every later reader.
+		 * Commands still run (their write fails as they do), unread. */
+		if (fs->kernel_opens)
+			return rq_fail(&q, EOPNOTSUPP);
 		rq_log(&q, 0);
 		pthread_mutex_lock(&fs->ctl_mu);
 		reply_text(req, h && h->have ? h->result : fs->last_result, size, off);
@@ -901,7 +900,17 @@ static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t siz
 		snprintf(q.path, sizeof(q.path), "%s/%s", CTL_DIR_NAME, CTL_FILE_NAME);
 		rq_log(&q, 0);
 		rq_end(&q); /* commands take the locks they need */
-		r = fi->fh ? srv_ctl_write(fs, (struct ctl_fh *)(uintptr_t)fi->fh, buf, size) : -EBADF;
+		if (fi->fh) {
+			r = srv_ctl_write(fs, (struct ctl_fh *)(uintptr_t)fi->fh, buf, size);
+		} else if (fs->kernel_opens) { /* write-only: see op_read() */
+			struct ctl_fh once = {0};
+			srv_pages_locked = CTL_FILE_INO;
+			r = srv_ctl_write(fs, &once, buf, size);
+			srv_pages_locked = 0;
+			free(once.result);
+		} else {
+			r = -EBADF;
+		}
 		if (r < 0)
 			return (void)fuse_reply_err(req, -r);
 		return (void)fuse_reply_write(req, size);
