@@ -78,6 +78,11 @@ static int intern_grow(struct vtree *t)
 	return 0;
 }
 
+static bool interned_is(const struct interned *e, const char *s, size_t len, uint32_t h)
+{
+	return e->hash == h && e->len == len && !memcmp(e->s, s, len);
+}
+
 /* A NUL-terminated copy of the @len bytes at @s (which may hold NULs), shared
  * with every equal one when at most @max bytes; NULL on ENOMEM. */
 static char *intern_upto(struct vtree *t, const char *s, size_t len, size_t max)
@@ -86,15 +91,21 @@ static char *intern_upto(struct vtree *t, const char *s, size_t len, size_t max)
 		return vt_arena_strdup(t, s, len);
 	if (2 * (t->n_strs + 1) > t->cap_strs && intern_grow(t) < 0)
 		return NULL;
+	if (!t->hot && !(t->hot = calloc(HOT_SLOTS, sizeof(*t->hot))))
+		return NULL;
 	uint32_t h = str_hash(s, len);
+	struct interned *hot = &t->hot[h % HOT_SLOTS];
+	if (hot->s && interned_is(hot, s, len, h))
+		return (char *)hot->s;
 	size_t j = h & (t->cap_strs - 1);
 	for (; t->strs[j].s; j = (j + 1) & (t->cap_strs - 1))
-		if (t->strs[j].hash == h && t->strs[j].len == len && !memcmp(t->strs[j].s, s, len))
-			return (char *)t->strs[j].s;
+		if (interned_is(&t->strs[j], s, len, h))
+			return (char *)(*hot = t->strs[j]).s;
 	char *p = vt_arena_strdup(t, s, len);
 	if (p) {
 		t->strs[j] = (struct interned){p, (uint32_t)len, h};
 		t->n_strs++;
+		*hot = t->strs[j];
 	}
 	return p;
 }
@@ -164,6 +175,7 @@ void vk_vtree_free(struct vtree *t)
 	free(t->by_ino);
 	free(t->ino_map);
 	free(t->strs);
+	free(t->hot);
 	for (size_t i = 0; i < t->n_owned; i++)
 		free(t->owned[i].buf);
 	free(t->owned);
@@ -625,7 +637,8 @@ int vk_vtree_seal(struct vtree *t)
 	 * 50,000, for nothing while serving).  What is added later (grafts)
 	 * starts a new one. */
 	free(t->strs);
-	t->strs = NULL;
+	free(t->hot);
+	t->strs = t->hot = NULL;
 	t->n_strs = t->cap_strs = 0;
 	return 0;
 }
@@ -693,6 +706,7 @@ size_t vk_vtree_size(const struct vtree *t)
 size_t vk_vtree_bytes(const struct vtree *t)
 {
 	return t->arena_bytes + t->cap * sizeof(*t->by_ino) + t->cap_strs * sizeof(*t->strs) +
+	       (t->hot ? HOT_SLOTS * sizeof(*t->hot) : 0) +
 	       (t->ino_map ? t->map_cap * sizeof(*t->ino_map) : 0);
 }
 
