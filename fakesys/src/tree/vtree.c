@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "vk_cleanup.h"
 #include <vfiokit/vtree.h>
 
 #include "tree/vtree_internal.h"
@@ -517,10 +518,10 @@ unsigned vt_dir_order(const struct vk_vt_node *dir)
 }
 
 /* A directory's children with the hash each is sorted by (kernfs keeps it
- * in the node; here it lives while a sort does). */
+ * in the node; here it lives while a sort does), and where each was. */
 struct keyed {
 	struct vk_vt_node *n;
-	uint32_t hash;
+	uint32_t hash, at;
 };
 
 static int keyed_cmp(const void *a, const void *b, void *order)
@@ -533,7 +534,8 @@ static int keyed_cmp(const void *a, const void *b, void *order)
 	return vt_order_cmp(o == VK_VT_ORDER_KERNFS ? VK_VT_ORDER_NAME : o, x->n->name, 0, y->n->name);
 }
 
-static int sort_dir(struct vk_vt_node *dir)
+/* Sort @dir's children; with @perm (room for all), where each sorted one was. */
+static int sort_dir(struct vk_vt_node *dir, uint8_t *perm)
 {
 	unsigned o = vt_dir_order(dir);
 	uint32_t n = dir->u.dir.n;
@@ -541,16 +543,82 @@ static int sort_dir(struct vk_vt_node *dir)
 
 	if (!k)
 		return -ENOMEM;
-	for (uint32_t i = 0; i < n; i++)
-		k[i] = (struct keyed){dir->u.dir.kids[i], o == VK_VT_ORDER_KERNFS ? vk_vt_kernfs_hash(dir->u.dir.kids[i]->name) : 0};
+	for (uint32_t i = 0; i < n; i++) {
+		struct vk_vt_node *kid = dir->u.dir.kids[i];
+		k[i] = (struct keyed){kid, o == VK_VT_ORDER_KERNFS ? vk_vt_kernfs_hash(kid->name) : 0, i};
+	}
 	qsort_r(k, n, sizeof(*k), keyed_cmp, &o);
 	int r = 0;
 	for (uint32_t i = 0; i < n; i++) {
 		dir->u.dir.kids[i] = k[i].n;
+		if (perm)
+			perm[i] = (uint8_t)k[i].at;
 		if (i && strcmp(k[i - 1].n->name, k[i].n->name) == 0)
 			r = -EEXIST; /* equal names sort next to each other in every order */
 	}
 	free(k);
+	return r;
+}
+
+/*
+ * Sorting was a tenth of building 50,000 devices, and most directories are
+ * alike: every endpoint's has the same names made in the same order, every
+ * power/ the same two.  Names up to INTERN_MAX are stored once (one name, one
+ * pointer), so a directory whose children's names are, pointer for pointer
+ * in creation order, those of one sorted before sorts into the same order:
+ * it is copied, not sorted again.  A longer name is a pointer of its own and
+ * never matches: such a directory is sorted.
+ */
+#define SORT_MEMOS 16
+#define SORT_MEMO_MAX 128 /* wider ones are few and seldom alike */
+
+struct sort_memo {
+	uint32_t n; /* 0: empty */
+	unsigned order;
+	const char *names[SORT_MEMO_MAX]; /* in creation order */
+	uint8_t perm[SORT_MEMO_MAX];      /* sorted position -> creation index */
+};
+
+static struct sort_memo *memo_slot(struct sort_memo *memos, const struct vk_vt_node *dir)
+{
+	uint32_t n = dir->u.dir.n;
+	uintptr_t h = (uintptr_t)dir->u.dir.kids[0]->name ^ (uintptr_t)dir->u.dir.kids[n - 1]->name;
+
+	return &memos[(h / 8 + n) % SORT_MEMOS]; /* names are at least 8 apart: a shift of 3 */
+}
+
+static bool memo_fits(const struct sort_memo *mm, const struct vk_vt_node *dir)
+{
+	if (mm->n != dir->u.dir.n || mm->order != vt_dir_order(dir))
+		return false;
+	for (uint32_t i = 0; i < mm->n; i++)
+		if (mm->names[i] != dir->u.dir.kids[i]->name)
+			return false;
+	return true;
+}
+
+/* sort_dir(), or the order of an alike directory sorted before (@memos). */
+static int sort_dir_memo(struct vk_vt_node *dir, struct sort_memo *memos)
+{
+	uint32_t n = dir->u.dir.n;
+	struct vk_vt_node **kids = dir->u.dir.kids;
+
+	if (n > SORT_MEMO_MAX)
+		return sort_dir(dir, NULL);
+	struct sort_memo *mm = memo_slot(memos, dir);
+	if (memo_fits(mm, dir)) {
+		struct vk_vt_node *was[SORT_MEMO_MAX];
+		memcpy(was, kids, n * sizeof(*kids));
+		for (uint32_t i = 0; i < n; i++)
+			kids[i] = was[mm->perm[i]];
+		return 0;
+	}
+	for (uint32_t i = 0; i < n; i++)
+		mm->names[i] = kids[i]->name;
+	int r = sort_dir(dir, mm->perm);
+	/* a directory with a name twice is not one to copy from */
+	mm->n = r == 0 ? n : 0;
+	mm->order = vt_dir_order(dir);
 	return r;
 }
 
@@ -623,11 +691,15 @@ static int kids_to_arena(struct vtree *t, struct vk_vt_node *dir)
 
 int vk_vtree_seal(struct vtree *t)
 {
+	_cleanup_free_ struct sort_memo *memos = calloc(SORT_MEMOS, sizeof(*memos));
+
+	if (!memos)
+		return -ENOMEM;
 	for (size_t i = 0; i < t->n; i++) {
 		struct vk_vt_node *n = t->by_ino[i];
 		if (n->type != VK_VT_DIR)
 			continue;
-		int r = n->u.dir.n < 2 ? 0 : sort_dir(n);
+		int r = n->u.dir.n < 2 ? 0 : sort_dir_memo(n, memos);
 		if (r == 0)
 			r = kids_to_arena(t, n);
 		if (r < 0)
