@@ -90,7 +90,10 @@ static char *intern_upto(struct vtree *t, const char *s, size_t len, size_t max)
 {
 	if (len > max)
 		return vt_arena_strdup(t, s, len);
-	if (2 * (t->n_strs + 1) > t->cap_strs && intern_grow(t) < 0)
+	/* filled up to three quarters: at half, the index of 50,000 devices'
+	 * strings took 32 MiB of pages to fault in (with the ones it grew from),
+	 * a tenth of the build; probes stay short at this fill */
+	if (4 * (t->n_strs + 1) > 3 * t->cap_strs && intern_grow(t) < 0)
 		return NULL;
 	if (!t->hot && !(t->hot = calloc(HOT_SLOTS, sizeof(*t->hot))))
 		return NULL;
@@ -116,7 +119,8 @@ static char *intern(struct vtree *t, const char *s, size_t len)
 	return intern_upto(t, s, len, INTERN_MAX);
 }
 
-struct vk_vt_node *vt_node_new(struct vtree *t, const char *name, size_t namelen, uint8_t type, uint32_t mode)
+/* A new node named by @iname, a string of the tree's (interned or in its arena). */
+static struct vk_vt_node *node_named(struct vtree *t, const char *iname, uint8_t type, uint32_t mode)
 {
 	struct vk_vt_node *n;
 
@@ -132,15 +136,20 @@ struct vk_vt_node *vt_node_new(struct vtree *t, const char *name, size_t namelen
 	if (!n)
 		return NULL;
 	memset(n, 0, sizeof(*n));
-	n->name = intern(t, name, namelen);
-	if (!n->name)
-		return NULL;
+	n->name = iname;
 	n->type = type;
 	n->mode = mode;
 	t->by_ino[t->n++] = n;
 	n->ino = t->n;
 	t->max_ino = t->n;
 	return n;
+}
+
+struct vk_vt_node *vt_node_new(struct vtree *t, const char *name, size_t namelen, uint8_t type, uint32_t mode)
+{
+	const char *iname = intern(t, name, namelen);
+
+	return iname ? node_named(t, iname, type, mode) : NULL;
 }
 
 struct vtree *vk_vtree_new(void)
@@ -246,6 +255,21 @@ static struct vk_vt_node *child_scan(const struct vk_vt_node *dir, const char *n
 	return NULL;
 }
 
+/* child_scan() of a name the tree stores (@iname, interned when short):
+ * until the tree is first sealed every short name went through one index, so
+ * it is there only as the same pointer, a compare of pointers, not of
+ * strings (this scan is quadratic in a directory's width, ~45 entries a
+ * device's).  The index goes at the seal: later names may be new copies. */
+static bool child_named(const struct vtree *t, const struct vk_vt_node *dir, const char *iname, size_t len)
+{
+	if (len > INTERN_MAX || t->sealed)
+		return child_scan(dir, iname, len) != NULL;
+	for (uint32_t i = 0; i < dir->u.dir.n; i++)
+		if (dir->u.dir.kids[i]->name == iname)
+			return true;
+	return false;
+}
+
 /* Directories wider than this are not checked for duplicates entry by entry
  * while building; vk_vtree_seal() finds any duplicate after sorting instead. */
 #define SCAN_LIMIT 64
@@ -293,11 +317,16 @@ static struct vk_vt_node *add_node(struct vtree *t, struct vk_vt_node *dir, cons
 		errno = EINVAL;
 		return NULL;
 	}
-	if (dir->u.dir.n < SCAN_LIMIT && child_scan(dir, name, len)) {
+	const char *iname = intern(t, name, len);
+	if (!iname) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	if (dir->u.dir.n < SCAN_LIMIT && child_named(t, dir, iname, len)) {
 		errno = EEXIST;
 		return NULL;
 	}
-	n = vt_node_new(t, name, len, type, mode);
+	n = node_named(t, iname, type, mode);
 	if (!n || vt_attach(dir, n) < 0) {
 		errno = ENOMEM;
 		return NULL;
@@ -711,6 +740,7 @@ int vk_vtree_seal(struct vtree *t)
 	free(t->strs);
 	free(t->hot);
 	t->strs = t->hot = NULL;
+	t->sealed = true;
 	t->n_strs = t->cap_strs = 0;
 	return 0;
 }

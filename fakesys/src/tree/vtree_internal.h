@@ -9,6 +9,7 @@
 #ifndef VFIOKIT_VTREE_INTERNAL_H
 #define VFIOKIT_VTREE_INTERNAL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -40,6 +41,7 @@ struct vtree {
 	struct interned *strs;   /* short strings stored once (intern()); open addressing */
 	size_t n_strs, cap_strs; /* cap: a power of two, or 0 */
 	struct interned *hot;    /* the strings last found, by hash (HOT_SLOTS), before strs */
+	bool sealed;             /* once: names made before are not in strs (see child_named()) */
 };
 
 /*
