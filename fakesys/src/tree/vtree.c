@@ -303,11 +303,28 @@ int vt_attach(struct vk_vt_node *dir, struct vk_vt_node *n)
 	return 0;
 }
 
+/* A new child of @dir named by @iname (@len bytes), a string the tree stores. */
+static struct vk_vt_node *add_named(struct vtree *t, struct vk_vt_node *dir, const char *iname, size_t len,
+                                    uint8_t type, uint32_t mode)
+{
+	struct vk_vt_node *n;
+
+	if (dir->u.dir.n < SCAN_LIMIT && child_named(t, dir, iname, len)) {
+		errno = EEXIST;
+		return NULL;
+	}
+	n = node_named(t, iname, type, mode);
+	if (!n || vt_attach(dir, n) < 0) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	return n;
+}
+
 static struct vk_vt_node *add_node(struct vtree *t, struct vk_vt_node *dir, const char *name, uint8_t type,
                                    uint32_t mode)
 {
 	size_t len = strlen(name);
-	struct vk_vt_node *n;
 
 	if (!dir || dir->type != VK_VT_DIR) {
 		errno = ENOTDIR;
@@ -322,16 +339,7 @@ static struct vk_vt_node *add_node(struct vtree *t, struct vk_vt_node *dir, cons
 		errno = ENOMEM;
 		return NULL;
 	}
-	if (dir->u.dir.n < SCAN_LIMIT && child_named(t, dir, iname, len)) {
-		errno = EEXIST;
-		return NULL;
-	}
-	n = node_named(t, iname, type, mode);
-	if (!n || vt_attach(dir, n) < 0) {
-		errno = ENOMEM;
-		return NULL;
-	}
-	return n;
+	return add_named(t, dir, iname, len, type, mode);
 }
 
 struct vk_vt_node *vk_vtree_add_dir(struct vtree *t, struct vk_vt_node *dir, const char *name, uint32_t mode)
@@ -415,10 +423,9 @@ struct vk_vt_node *vk_vtree_add_filef(struct vtree *t, struct vk_vt_node *dir, c
 	return vk_vtree_add_file(t, dir, name, buf, (size_t)len, mode);
 }
 
-struct vk_vt_node *vk_vtree_add_link(struct vtree *t, struct vk_vt_node *dir, const char *name, const char *target)
+/* Link @n's target, stored once when short; @n, or NULL (errno). */
+static struct vk_vt_node *link_target(struct vtree *t, struct vk_vt_node *n, const char *target)
 {
-	struct vk_vt_node *n = add_node(t, dir, name, VK_VT_LINK, 0777);
-
 	if (!n)
 		return NULL;
 	n->u.link.target = intern_upto(t, target, strlen(target), INTERN_LINK_MAX);
@@ -427,6 +434,28 @@ struct vk_vt_node *vk_vtree_add_link(struct vtree *t, struct vk_vt_node *dir, co
 		return NULL;
 	}
 	return n;
+}
+
+struct vk_vt_node *vk_vtree_add_link(struct vtree *t, struct vk_vt_node *dir, const char *name, const char *target)
+{
+	return link_target(t, add_node(t, dir, name, VK_VT_LINK, 0777), target);
+}
+
+struct vk_vt_node *vk_vtree_add_link_as(struct vtree *t, struct vk_vt_node *dir, const struct vk_vt_node *namesake,
+                                        const char *target)
+{
+	if (!dir || dir->type != VK_VT_DIR) {
+		errno = ENOTDIR;
+		return NULL;
+	}
+	if (!namesake || namesake == vk_vtree_root(t)) {
+		errno = EINVAL;
+		return NULL;
+	}
+	/* the name is the tree's already: no look-up among its strings (the
+	 * whole-host lists name a link after each device, 200,000 look-ups at
+	 * 50,000 devices that each missed the caches) */
+	return link_target(t, add_named(t, dir, namesake->name, strlen(namesake->name), VK_VT_LINK, 0777), target);
 }
 
 int vk_vtree_set_file(struct vtree *t, struct vk_vt_node *n, const void *data, size_t len)

@@ -653,3 +653,42 @@ Test(vtree, a_name_made_twice_is_refused_before_and_after_the_seal)
 	cr_assert_eq(errno, EEXIST);
 	vk_vtree_free(t);
 }
+
+/* A link named as another node is named, refused as vk_vtree_add_link()
+ * refuses a name, before the seal and after. */
+Test(vtree, a_link_takes_the_name_of_a_node)
+{
+	struct vtree *t = vk_vtree_new();
+	struct vk_vt_node *dev = vk_vtree_mkdir_p(t, "sys/devices/pci0000:00/0000:00:01.0");
+	struct vk_vt_node *list = vk_vtree_mkdir_p(t, "sys/bus/pci/devices");
+	struct vk_vt_node *f = vk_vtree_add_file(t, list->parent, "rescan", "", 0, 0200);
+
+	struct vk_vt_node *l = vk_vtree_add_link_as(t, list, dev, "../../../devices/pci0000:00/0000:00:01.0");
+	cr_assert_not_null(l);
+	cr_assert_str_eq(l->name, "0000:00:01.0");
+	cr_assert_eq(l->type, VK_VT_LINK);
+	cr_assert_str_eq(l->u.link.target, "../../../devices/pci0000:00/0000:00:01.0");
+	errno = 0;
+	cr_assert_null(vk_vtree_add_link_as(t, list, dev, "x"));
+	cr_assert_eq(errno, EEXIST);
+	errno = 0;
+	cr_assert_null(vk_vtree_add_link(t, list, "0000:00:01.0", "x"), "the same name by its bytes");
+	cr_assert_eq(errno, EEXIST);
+	errno = 0;
+	cr_assert_null(vk_vtree_add_link_as(t, f, dev, "x"));
+	cr_assert_eq(errno, ENOTDIR);
+	errno = 0;
+	cr_assert_null(vk_vtree_add_link_as(t, list, NULL, "x"));
+	cr_assert_eq(errno, EINVAL);
+	errno = 0;
+	cr_assert_null(vk_vtree_add_link_as(t, list, vk_vtree_root(t), "x"), "the root has no name");
+	cr_assert_eq(errno, EINVAL);
+	cr_assert_eq(vk_vtree_seal(t), 0);
+	errno = 0;
+	cr_assert_null(vk_vtree_add_link_as(t, list, dev, "x"), "sealed");
+	cr_assert_eq(errno, EEXIST);
+	struct vk_vt_node *other = vk_vtree_mkdir_p(t, "sys/devices/pci0000:00/0000:00:02.0");
+	cr_assert_not_null(vk_vtree_add_link_as(t, list, other, "../../../devices/pci0000:00/0000:00:02.0"));
+	cr_assert_not_null(vk_vtree_child(list, "0000:00:02.0"));
+	vk_vtree_free(t);
+}
