@@ -355,3 +355,33 @@ Test(host_tree, proc_devices_list_shows_the_resource_files, .fini = teardown)
 	build_default();
 	devices_list_shows_the_resource_files();
 }
+
+/* proc/interrupts' header and timer line as kernel/irq/proc.c prints them
+ * ("%*s", "CPU%-8d" per CPU; "%*d: ", "%10u " per CPU), for 2 and 12 CPUs,
+ * and its size is what it holds (written into a buffer sized beforehand). */
+Test(host_tree, proc_interrupts_header_is_printfs, .fini = teardown)
+{
+	static const char *const yaml[] = {
+		"version: 1\ndevices:\n  - {address: 0000:00:1f.4, vendor: 0x8086, device: 0xa323, driver: i801_smbus}\n",
+		"version: 1\ncpu: {vendor: intel, count: 12}\nkernel: {iommu: intel, interrupt_remapping: true}\n"
+		"devices:\n  - {address: 0000:00:1f.4, vendor: 0x8086, device: 0xa323, driver: i801_smbus}\n",
+	};
+	static const unsigned cpus[] = {2, 12};
+	char want[1024];
+
+	for (int k = 0; k < 2; k++) {
+		build(yaml[k]);
+		int n = snprintf(want, sizeof(want), "%11s", "");
+		for (unsigned c = 0; c < cpus[k]; c++)
+			n += snprintf(want + n, sizeof(want) - (size_t)n, "CPU%-8u", c);
+		n += snprintf(want + n, sizeof(want) - (size_t)n, "\n%3d: %10u ", 0, 44u);
+		for (unsigned c = 1; c < cpus[k]; c++)
+			n += snprintf(want + n, sizeof(want) - (size_t)n, "%10u ", 0u);
+		snprintf(want + n, sizeof(want) - (size_t)n, "  %sIO-APIC    2-edge      timer\n", k ? "IR-" : "");
+		const char *text = content("proc/interrupts");
+		cr_assert_eq(strncmp(text, want, strlen(want)), 0, "%s\n%s", text, want);
+		cr_assert_eq(vk_vtree_lookup(tree, "proc/interrupts")->u.file.len, strlen(text));
+		cr_assert_not_null(strstr(text + strlen(want), "PCI-MSI-0000:00:1f.4    0-edge      i801_smbus\n"));
+		teardown();
+	}
+}
