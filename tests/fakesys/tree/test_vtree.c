@@ -692,3 +692,32 @@ Test(vtree, a_link_takes_the_name_of_a_node)
 	cr_assert_not_null(vk_vtree_child(list, "0000:00:02.0"));
 	vk_vtree_free(t);
 }
+
+/* An index large enough to be mapped on its own (past 256 KiB: 16,384 slots)
+ * still finds every string, grows, and goes at the seal. */
+Test(vtree, a_large_strings_index_finds_them_all_and_goes)
+{
+	struct vtree *t = vk_vtree_new();
+	struct vk_vt_node *a = vk_vtree_mkdir_p(t, "a"), *b = vk_vtree_mkdir_p(t, "b");
+	char name[16];
+
+	for (int i = 0; i < 40000; i++) {
+		snprintf(name, sizeof(name), "s%05d", i);
+		cr_assert_not_null(vk_vtree_add_file(t, a, name, name, 6, 0444));
+	}
+	for (int i = 0; i < 40000; i += 997) {
+		snprintf(name, sizeof(name), "s%05d", i);
+		struct vk_vt_node *f = vk_vtree_add_file(t, b, name, name, 6, 0444);
+		cr_assert_not_null(f);
+		cr_assert_eq(f->u.file.data, a->u.dir.kids[i]->u.file.data, "%s stored once", name);
+		cr_assert_eq(f->name, a->u.dir.kids[i]->name);
+	}
+	size_t before = vk_vtree_bytes(t);
+	cr_assert_eq(vk_vtree_seal(t), 0);
+	/* a name and a content of the same bytes are one string: 40,000 of them */
+	cr_assert_eq((const char *)vk_vtree_child(a, "s00997")->u.file.data, vk_vtree_child(a, "s00997")->name);
+	/* the index (65,536 slots: 1 MiB) went; the children moved into the arena (320 KiB) */
+	cr_assert_lt(vk_vtree_bytes(t), before, "the index of 40,000 strings went");
+	cr_assert_str_eq((const char *)vk_vtree_child(a, "s39999")->u.file.data, "s39999");
+	vk_vtree_free(t);
+}
