@@ -130,6 +130,15 @@ struct vk_vt_node *vk_vtree_add_file(struct vtree *t, struct vk_vt_node *dir, co
 struct vk_vt_node *vk_vtree_add_filef(struct vtree *t, struct vk_vt_node *dir, const char *name, uint32_t mode,
                                       const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 struct vk_vt_node *vk_vtree_add_link(struct vtree *t, struct vk_vt_node *dir, const char *name, const char *target);
+/*
+ * vk_vtree_add_link_as() - a link named as @namesake, a node of @t (not the
+ * root) made before, is named: its name is not looked up again.  For lists
+ * of links named after other nodes (sys/bus/pci/devices after each device's
+ * directory).  NULL with errno as vk_vtree_add_link(), EINVAL without a
+ * @namesake.
+ */
+struct vk_vt_node *vk_vtree_add_link_as(struct vtree *t, struct vk_vt_node *dir, const struct vk_vt_node *namesake,
+                                        const char *target);
 
 /*
  * As vk_vtree_add_file(), for content that mostly ends in zeros (a PCIe

@@ -159,6 +159,22 @@ static void link_to(struct build *b, struct vk_vt_node *dir, const char *dir_pat
 		note_failure(b, dir_path, name);
 }
 
+/* A link in @dir (at @dir_path) to device @i's directory, named as it is. */
+static void link_to_dev(struct build *b, struct vk_vt_node *dir, const char *dir_path, size_t i)
+{
+	char rel[PATH_MAX];
+
+	if (b->rc || !dir)
+		return;
+	if (vk_relpath(dir_path, b->dev_path[i], rel, sizeof(rel)) < 0) {
+		errno = ENAMETOOLONG;
+		note_failure(b, dir_path, b->dev_node[i]->name);
+		return;
+	}
+	if (!vk_vtree_add_link_as(b->t, dir, b->dev_node[i], rel))
+		note_failure(b, dir_path, b->dev_node[i]->name);
+}
+
 /* link_to() of the target put together in @f (failing when it did not fit). */
 static void link_made(struct build *b, struct vk_vt_node *dir, const char *dir_path, const char *name,
                       struct textfmt *f)
@@ -437,12 +453,12 @@ static void bus_pci(struct build *b)
 	const struct vk_host_model *m = b->m;
 	struct vk_vt_node *bus = mkdirs(b, "sys/bus/pci");
 	struct vk_vt_node *devs = mkdirs(b, "sys/bus/pci/devices");
-	char a[VK_PCI_ADDR_STRLEN], path[PATH_MAX], target[PATH_MAX];
+	char path[PATH_MAX], target[PATH_MAX];
 
 	mkdirs(b, "sys/bus/pci/slots");
 	attrs_of(b, bus, TREE_ATTRS_BUS, NULL);
 	for (size_t i = 0; i < m->n_devices; i++)
-		link_to(b, devs, "sys/bus/pci/devices", tf_pci_addr_str(&m->devices[i].addr, a), b->dev_path[i]);
+		link_to_dev(b, devs, "sys/bus/pci/devices", i);
 
 	/* each driver's devices as a list (in address order), found in one pass:
 	 * not a pass over every device per driver */
@@ -466,14 +482,14 @@ static void bus_pci(struct build *b)
 			link_to(b, dd, path, "module", target);
 		}
 		for (size_t i = first[k]; i < n; i = next[i])
-			link_to(b, dd, path, tf_pci_addr_str(&m->devices[i].addr, a), b->dev_path[i]);
+			link_to_dev(b, dd, path, i);
 	}
 }
 
 static void iommu_groups(struct build *b)
 {
 	const struct vk_host_model *m = b->m;
-	char a[VK_PCI_ADDR_STRLEN], path[PATH_MAX];
+	char path[PATH_MAX];
 
 	struct vk_vt_node *groups = mkdirs(b, "sys/kernel/iommu_groups");
 	for (size_t g = 0; g < m->n_groups; g++) {
@@ -495,15 +511,14 @@ static void iommu_groups(struct build *b)
 		file_text(b, dir, "reserved_regions", 0444,
 		          m->iommu == VK_IOMMU_NONE ? "" : "0x00000000fee00000 0x00000000feefffff msi\n");
 		for (size_t k = 0; k < grp->n_members; k++)
-			link_to(b, devs, path, tf_pci_addr_str(&m->devices[grp->members[k]].addr, a),
-			        b->dev_path[grp->members[k]]);
+			link_to_dev(b, devs, path, grp->members[k]);
 	}
 }
 
 static void iommu_class(struct build *b)
 {
 	const struct vk_host_model *m = b->m;
-	char name[64], path[PATH_MAX - 16], dpath[PATH_MAX], a[VK_PCI_ADDR_STRLEN];
+	char name[64], path[PATH_MAX - 16], dpath[PATH_MAX];
 
 	if (m->iommu == VK_IOMMU_NONE)
 		return;
@@ -533,7 +548,7 @@ static void iommu_class(struct build *b)
 		for (size_t i = 0; i < m->n_devices; i++) {
 			const struct vk_host_device *d = &m->devices[i];
 			if (d->iommu_group >= 0 && iommu_unit_of(m, d) == u)
-				link_to(b, devs, dpath, tf_pci_addr_str(&d->addr, a), b->dev_path[i]);
+				link_to_dev(b, devs, dpath, i);
 		}
 	}
 }

@@ -187,35 +187,50 @@ static char *resource_hex(char *p, uint64_t v)
 /* "0x%016llx 0x%016llx 0x%016llx\n" */
 #define RESOURCE_LINE 57
 
-/* PCI_BRIDGE_RESOURCES (13) lines for endpoints, PCI_NUM_RESOURCES (17) for bridges */
+unsigned tree_pci_resource_lines(const struct vk_host_device *d)
+{
+	/* PCI_BRIDGE_RESOURCES (13) for endpoints, PCI_NUM_RESOURCES (17) for bridges */
+	return d->n_resources ? (unsigned)d->n_resources : tree_is_bridge(d) ? 17
+	                                                                     : 13;
+}
+
+void tree_pci_resource(const struct vk_host_model *m, const struct vk_host_device *d, unsigned i, uint64_t r[3])
+{
+	uint64_t start = 0, end = 0, flags = 0;
+
+	if (d->n_resources) {
+		start = d->resources[i][0];
+		end = d->resources[i][1];
+		flags = d->resources[i][2];
+	} else if (i == 0 && d->bar0_size) {
+		start = d->bar0_base;
+		end = d->bar0_base + d->bar0_size - 1;
+		flags = 0x14220c; /* MEM | PREFETCH | MEM_64 | SIZEALIGN, as the kernel shows */
+	} else if (i == 7 && pci_sriov_vf_bar(m, d, &start, &end)) {
+		/* PCI_IOV_RESOURCES: the VF BAR0s of all TotalVFs (drivers/pci/iov.c sriov_init()) */
+		end = start + end * d->sriov_totalvfs - 1;
+		flags = 0x14220c;
+	}
+	r[0] = start;
+	r[1] = end;
+	r[2] = flags;
+}
+
 static int show_resource(const struct vk_host_model *m, const struct vk_host_device *d, char *buf, size_t len)
 {
-	int lines = d->n_resources ? (int)d->n_resources : tree_is_bridge(d) ? 17
-	                                                                     : 13;
+	unsigned lines = tree_pci_resource_lines(d);
 	size_t off = 0;
 
-	for (int i = 0; i < lines; i++) {
-		uint64_t start = 0, end = 0, flags = 0;
-		if (d->n_resources) {
-			start = d->resources[i][0];
-			end = d->resources[i][1];
-			flags = d->resources[i][2];
-		} else if (i == 0 && d->bar0_size) {
-			start = d->bar0_base;
-			end = d->bar0_base + d->bar0_size - 1;
-			flags = 0x14220c; /* MEM | PREFETCH | MEM_64 | SIZEALIGN, as the kernel shows */
-		} else if (i == 7 && pci_sriov_vf_bar(m, d, &start, &end)) {
-			/* PCI_IOV_RESOURCES: the VF BAR0s of all TotalVFs (drivers/pci/iov.c sriov_init()) */
-			end = start + end * d->sriov_totalvfs - 1;
-			flags = 0x14220c;
-		}
+	for (unsigned i = 0; i < lines; i++) {
+		uint64_t r[3];
+		tree_pci_resource(m, d, i, r);
 		if (len - off < RESOURCE_LINE)
 			return -1;
-		char *p = resource_hex(buf + off, start);
+		char *p = resource_hex(buf + off, r[0]);
 		*p++ = ' ';
-		p = resource_hex(p, end);
+		p = resource_hex(p, r[1]);
 		*p++ = ' ';
-		p = resource_hex(p, flags);
+		p = resource_hex(p, r[2]);
 		*p = '\n';
 		off += RESOURCE_LINE;
 	}

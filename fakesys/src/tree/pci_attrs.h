@@ -23,6 +23,13 @@ enum tree_attr_table {
 int tree_pci_attrs(struct vtree *t, struct vk_vt_node *dir, enum tree_attr_table which,
                    const struct vk_host_model *m, const struct vk_host_device *d, const char **failed);
 
+/* How many lines device @d's sysfs resource file has. */
+unsigned tree_pci_resource_lines(const struct vk_host_device *d);
+
+/* Line @i (< tree_pci_resource_lines()) of device @d's sysfs resource file:
+ * its start, end and flags, what drivers/pci/proc.c's devices list shows too. */
+void tree_pci_resource(const struct vk_host_model *m, const struct vk_host_device *d, unsigned i, uint64_t r[3]);
+
 /* A PCI-to-PCI or CardBus bridge (class 0x0604, 0x0609). */
 static inline bool tree_is_bridge(const struct vk_host_device *d)
 {

@@ -5,7 +5,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
+#include "vk_cleanup.h"
 #include <vfiokit/vtree.h>
 
 #include "tree/vtree_internal.h"
@@ -57,10 +59,38 @@ static uint32_t str_hash(const char *s, size_t len)
 	return h;
 }
 
+/*
+ * The strings' index, @cap slots, zeroed.  A large one is mapped on its own:
+ * it goes at the seal, and from malloc's heap, below the arena's chunks, its
+ * pages stayed with the process (8 MiB at 50,000 devices, once the index was
+ * filled to three quarters and so no longer past malloc's mmap threshold).
+ */
+#define STRS_MAPPED (256 * 1024)
+
+static struct interned *strs_alloc(size_t cap)
+{
+	size_t len = cap * sizeof(struct interned);
+
+	if (len < STRS_MAPPED)
+		return calloc(cap, sizeof(struct interned));
+	void *v = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	return v == MAP_FAILED ? NULL : v;
+}
+
+static void strs_free(struct interned *v, size_t cap)
+{
+	size_t len = cap * sizeof(struct interned);
+
+	if (len < STRS_MAPPED)
+		free(v);
+	else if (v)
+		munmap(v, len);
+}
+
 static int intern_grow(struct vtree *t)
 {
 	size_t cap = t->cap_strs ? t->cap_strs * 2 : 1024;
-	struct interned *v = calloc(cap, sizeof(*v));
+	struct interned *v = strs_alloc(cap);
 
 	if (!v)
 		return -ENOMEM;
@@ -72,10 +102,15 @@ static int intern_grow(struct vtree *t)
 			j = (j + 1) & (cap - 1);
 		v[j] = t->strs[i];
 	}
-	free(t->strs);
+	strs_free(t->strs, t->cap_strs);
 	t->strs = v;
 	t->cap_strs = cap;
 	return 0;
+}
+
+static bool interned_is(const struct interned *e, const char *s, size_t len, uint32_t h)
+{
+	return e->hash == h && e->len == len && !memcmp(e->s, s, len);
 }
 
 /* A NUL-terminated copy of the @len bytes at @s (which may hold NULs), shared
@@ -84,17 +119,26 @@ static char *intern_upto(struct vtree *t, const char *s, size_t len, size_t max)
 {
 	if (len > max)
 		return vt_arena_strdup(t, s, len);
-	if (2 * (t->n_strs + 1) > t->cap_strs && intern_grow(t) < 0)
+	/* filled up to three quarters: at half, the index of 50,000 devices'
+	 * strings took 32 MiB of pages to fault in (with the ones it grew from),
+	 * a tenth of the build; probes stay short at this fill */
+	if (4 * (t->n_strs + 1) > 3 * t->cap_strs && intern_grow(t) < 0)
+		return NULL;
+	if (!t->hot && !(t->hot = calloc(HOT_SLOTS, sizeof(*t->hot))))
 		return NULL;
 	uint32_t h = str_hash(s, len);
+	struct interned *hot = &t->hot[h % HOT_SLOTS];
+	if (hot->s && interned_is(hot, s, len, h))
+		return (char *)hot->s;
 	size_t j = h & (t->cap_strs - 1);
 	for (; t->strs[j].s; j = (j + 1) & (t->cap_strs - 1))
-		if (t->strs[j].hash == h && t->strs[j].len == len && !memcmp(t->strs[j].s, s, len))
-			return (char *)t->strs[j].s;
+		if (interned_is(&t->strs[j], s, len, h))
+			return (char *)(*hot = t->strs[j]).s;
 	char *p = vt_arena_strdup(t, s, len);
 	if (p) {
 		t->strs[j] = (struct interned){p, (uint32_t)len, h};
 		t->n_strs++;
+		*hot = t->strs[j];
 	}
 	return p;
 }
@@ -104,7 +148,8 @@ static char *intern(struct vtree *t, const char *s, size_t len)
 	return intern_upto(t, s, len, INTERN_MAX);
 }
 
-struct vk_vt_node *vt_node_new(struct vtree *t, const char *name, size_t namelen, uint8_t type, uint32_t mode)
+/* A new node named by @iname, a string of the tree's (interned or in its arena). */
+static struct vk_vt_node *node_named(struct vtree *t, const char *iname, uint8_t type, uint32_t mode)
 {
 	struct vk_vt_node *n;
 
@@ -120,15 +165,20 @@ struct vk_vt_node *vt_node_new(struct vtree *t, const char *name, size_t namelen
 	if (!n)
 		return NULL;
 	memset(n, 0, sizeof(*n));
-	n->name = intern(t, name, namelen);
-	if (!n->name)
-		return NULL;
+	n->name = iname;
 	n->type = type;
 	n->mode = mode;
 	t->by_ino[t->n++] = n;
 	n->ino = t->n;
 	t->max_ino = t->n;
 	return n;
+}
+
+struct vk_vt_node *vt_node_new(struct vtree *t, const char *name, size_t namelen, uint8_t type, uint32_t mode)
+{
+	const char *iname = intern(t, name, namelen);
+
+	return iname ? node_named(t, iname, type, mode) : NULL;
 }
 
 struct vtree *vk_vtree_new(void)
@@ -163,7 +213,8 @@ void vk_vtree_free(struct vtree *t)
 	}
 	free(t->by_ino);
 	free(t->ino_map);
-	free(t->strs);
+	strs_free(t->strs, t->cap_strs);
+	free(t->hot);
 	for (size_t i = 0; i < t->n_owned; i++)
 		free(t->owned[i].buf);
 	free(t->owned);
@@ -233,6 +284,21 @@ static struct vk_vt_node *child_scan(const struct vk_vt_node *dir, const char *n
 	return NULL;
 }
 
+/* child_scan() of a name the tree stores (@iname, interned when short):
+ * until the tree is first sealed every short name went through one index, so
+ * it is there only as the same pointer, a compare of pointers, not of
+ * strings (this scan is quadratic in a directory's width, ~45 entries a
+ * device's).  The index goes at the seal: later names may be new copies. */
+static bool child_named(const struct vtree *t, const struct vk_vt_node *dir, const char *iname, size_t len)
+{
+	if (len > INTERN_MAX || t->sealed)
+		return child_scan(dir, iname, len) != NULL;
+	for (uint32_t i = 0; i < dir->u.dir.n; i++)
+		if (dir->u.dir.kids[i]->name == iname)
+			return true;
+	return false;
+}
+
 /* Directories wider than this are not checked for duplicates entry by entry
  * while building; vk_vtree_seal() finds any duplicate after sorting instead. */
 #define SCAN_LIMIT 64
@@ -266,11 +332,28 @@ int vt_attach(struct vk_vt_node *dir, struct vk_vt_node *n)
 	return 0;
 }
 
+/* A new child of @dir named by @iname (@len bytes), a string the tree stores. */
+static struct vk_vt_node *add_named(struct vtree *t, struct vk_vt_node *dir, const char *iname, size_t len,
+                                    uint8_t type, uint32_t mode)
+{
+	struct vk_vt_node *n;
+
+	if (dir->u.dir.n < SCAN_LIMIT && child_named(t, dir, iname, len)) {
+		errno = EEXIST;
+		return NULL;
+	}
+	n = node_named(t, iname, type, mode);
+	if (!n || vt_attach(dir, n) < 0) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	return n;
+}
+
 static struct vk_vt_node *add_node(struct vtree *t, struct vk_vt_node *dir, const char *name, uint8_t type,
                                    uint32_t mode)
 {
 	size_t len = strlen(name);
-	struct vk_vt_node *n;
 
 	if (!dir || dir->type != VK_VT_DIR) {
 		errno = ENOTDIR;
@@ -280,16 +363,12 @@ static struct vk_vt_node *add_node(struct vtree *t, struct vk_vt_node *dir, cons
 		errno = EINVAL;
 		return NULL;
 	}
-	if (dir->u.dir.n < SCAN_LIMIT && child_scan(dir, name, len)) {
-		errno = EEXIST;
-		return NULL;
-	}
-	n = vt_node_new(t, name, len, type, mode);
-	if (!n || vt_attach(dir, n) < 0) {
+	const char *iname = intern(t, name, len);
+	if (!iname) {
 		errno = ENOMEM;
 		return NULL;
 	}
-	return n;
+	return add_named(t, dir, iname, len, type, mode);
 }
 
 struct vk_vt_node *vk_vtree_add_dir(struct vtree *t, struct vk_vt_node *dir, const char *name, uint32_t mode)
@@ -373,10 +452,9 @@ struct vk_vt_node *vk_vtree_add_filef(struct vtree *t, struct vk_vt_node *dir, c
 	return vk_vtree_add_file(t, dir, name, buf, (size_t)len, mode);
 }
 
-struct vk_vt_node *vk_vtree_add_link(struct vtree *t, struct vk_vt_node *dir, const char *name, const char *target)
+/* Link @n's target, stored once when short; @n, or NULL (errno). */
+static struct vk_vt_node *link_target(struct vtree *t, struct vk_vt_node *n, const char *target)
 {
-	struct vk_vt_node *n = add_node(t, dir, name, VK_VT_LINK, 0777);
-
 	if (!n)
 		return NULL;
 	n->u.link.target = intern_upto(t, target, strlen(target), INTERN_LINK_MAX);
@@ -385,6 +463,28 @@ struct vk_vt_node *vk_vtree_add_link(struct vtree *t, struct vk_vt_node *dir, co
 		return NULL;
 	}
 	return n;
+}
+
+struct vk_vt_node *vk_vtree_add_link(struct vtree *t, struct vk_vt_node *dir, const char *name, const char *target)
+{
+	return link_target(t, add_node(t, dir, name, VK_VT_LINK, 0777), target);
+}
+
+struct vk_vt_node *vk_vtree_add_link_as(struct vtree *t, struct vk_vt_node *dir, const struct vk_vt_node *namesake,
+                                        const char *target)
+{
+	if (!dir || dir->type != VK_VT_DIR) {
+		errno = ENOTDIR;
+		return NULL;
+	}
+	if (!namesake || namesake == vk_vtree_root(t)) {
+		errno = EINVAL;
+		return NULL;
+	}
+	/* the name is the tree's already: no look-up among its strings (the
+	 * whole-host lists name a link after each device, 200,000 look-ups at
+	 * 50,000 devices that each missed the caches) */
+	return link_target(t, add_named(t, dir, namesake->name, strlen(namesake->name), VK_VT_LINK, 0777), target);
 }
 
 int vk_vtree_set_file(struct vtree *t, struct vk_vt_node *n, const void *data, size_t len)
@@ -505,10 +605,10 @@ unsigned vt_dir_order(const struct vk_vt_node *dir)
 }
 
 /* A directory's children with the hash each is sorted by (kernfs keeps it
- * in the node; here it lives while a sort does). */
+ * in the node; here it lives while a sort does), and where each was. */
 struct keyed {
 	struct vk_vt_node *n;
-	uint32_t hash;
+	uint32_t hash, at;
 };
 
 static int keyed_cmp(const void *a, const void *b, void *order)
@@ -521,7 +621,8 @@ static int keyed_cmp(const void *a, const void *b, void *order)
 	return vt_order_cmp(o == VK_VT_ORDER_KERNFS ? VK_VT_ORDER_NAME : o, x->n->name, 0, y->n->name);
 }
 
-static int sort_dir(struct vk_vt_node *dir)
+/* Sort @dir's children; with @perm (room for all), where each sorted one was. */
+static int sort_dir(struct vk_vt_node *dir, uint8_t *perm)
 {
 	unsigned o = vt_dir_order(dir);
 	uint32_t n = dir->u.dir.n;
@@ -529,16 +630,82 @@ static int sort_dir(struct vk_vt_node *dir)
 
 	if (!k)
 		return -ENOMEM;
-	for (uint32_t i = 0; i < n; i++)
-		k[i] = (struct keyed){dir->u.dir.kids[i], o == VK_VT_ORDER_KERNFS ? vk_vt_kernfs_hash(dir->u.dir.kids[i]->name) : 0};
+	for (uint32_t i = 0; i < n; i++) {
+		struct vk_vt_node *kid = dir->u.dir.kids[i];
+		k[i] = (struct keyed){kid, o == VK_VT_ORDER_KERNFS ? vk_vt_kernfs_hash(kid->name) : 0, i};
+	}
 	qsort_r(k, n, sizeof(*k), keyed_cmp, &o);
 	int r = 0;
 	for (uint32_t i = 0; i < n; i++) {
 		dir->u.dir.kids[i] = k[i].n;
+		if (perm)
+			perm[i] = (uint8_t)k[i].at;
 		if (i && strcmp(k[i - 1].n->name, k[i].n->name) == 0)
 			r = -EEXIST; /* equal names sort next to each other in every order */
 	}
 	free(k);
+	return r;
+}
+
+/*
+ * Sorting was a tenth of building 50,000 devices, and most directories are
+ * alike: every endpoint's has the same names made in the same order, every
+ * power/ the same two.  Names up to INTERN_MAX are stored once (one name, one
+ * pointer), so a directory whose children's names are, pointer for pointer
+ * in creation order, those of one sorted before sorts into the same order:
+ * it is copied, not sorted again.  A longer name is a pointer of its own and
+ * never matches: such a directory is sorted.
+ */
+#define SORT_MEMOS 16
+#define SORT_MEMO_MAX 128 /* wider ones are few and seldom alike */
+
+struct sort_memo {
+	uint32_t n; /* 0: empty */
+	unsigned order;
+	const char *names[SORT_MEMO_MAX]; /* in creation order */
+	uint8_t perm[SORT_MEMO_MAX];      /* sorted position -> creation index */
+};
+
+static struct sort_memo *memo_slot(struct sort_memo *memos, const struct vk_vt_node *dir)
+{
+	uint32_t n = dir->u.dir.n;
+	uintptr_t h = (uintptr_t)dir->u.dir.kids[0]->name ^ (uintptr_t)dir->u.dir.kids[n - 1]->name;
+
+	return &memos[(h / 8 + n) % SORT_MEMOS]; /* names are at least 8 apart: a shift of 3 */
+}
+
+static bool memo_fits(const struct sort_memo *mm, const struct vk_vt_node *dir)
+{
+	if (mm->n != dir->u.dir.n || mm->order != vt_dir_order(dir))
+		return false;
+	for (uint32_t i = 0; i < mm->n; i++)
+		if (mm->names[i] != dir->u.dir.kids[i]->name)
+			return false;
+	return true;
+}
+
+/* sort_dir(), or the order of an alike directory sorted before (@memos). */
+static int sort_dir_memo(struct vk_vt_node *dir, struct sort_memo *memos)
+{
+	uint32_t n = dir->u.dir.n;
+	struct vk_vt_node **kids = dir->u.dir.kids;
+
+	if (n > SORT_MEMO_MAX)
+		return sort_dir(dir, NULL);
+	struct sort_memo *mm = memo_slot(memos, dir);
+	if (memo_fits(mm, dir)) {
+		struct vk_vt_node *was[SORT_MEMO_MAX];
+		memcpy(was, kids, n * sizeof(*kids));
+		for (uint32_t i = 0; i < n; i++)
+			kids[i] = was[mm->perm[i]];
+		return 0;
+	}
+	for (uint32_t i = 0; i < n; i++)
+		mm->names[i] = kids[i]->name;
+	int r = sort_dir(dir, mm->perm);
+	/* a directory with a name twice is not one to copy from */
+	mm->n = r == 0 ? n : 0;
+	mm->order = vt_dir_order(dir);
 	return r;
 }
 
@@ -611,11 +778,15 @@ static int kids_to_arena(struct vtree *t, struct vk_vt_node *dir)
 
 int vk_vtree_seal(struct vtree *t)
 {
+	_cleanup_free_ struct sort_memo *memos = calloc(SORT_MEMOS, sizeof(*memos));
+
+	if (!memos)
+		return -ENOMEM;
 	for (size_t i = 0; i < t->n; i++) {
 		struct vk_vt_node *n = t->by_ino[i];
 		if (n->type != VK_VT_DIR)
 			continue;
-		int r = n->u.dir.n < 2 ? 0 : sort_dir(n);
+		int r = n->u.dir.n < 2 ? 0 : sort_dir_memo(n, memos);
 		if (r == 0)
 			r = kids_to_arena(t, n);
 		if (r < 0)
@@ -624,8 +795,10 @@ int vk_vtree_seal(struct vtree *t)
 	/* Building is done: the strings' index goes (160 bytes a device at
 	 * 50,000, for nothing while serving).  What is added later (grafts)
 	 * starts a new one. */
-	free(t->strs);
-	t->strs = NULL;
+	strs_free(t->strs, t->cap_strs);
+	free(t->hot);
+	t->strs = t->hot = NULL;
+	t->sealed = true;
 	t->n_strs = t->cap_strs = 0;
 	return 0;
 }
@@ -693,6 +866,7 @@ size_t vk_vtree_size(const struct vtree *t)
 size_t vk_vtree_bytes(const struct vtree *t)
 {
 	return t->arena_bytes + t->cap * sizeof(*t->by_ino) + t->cap_strs * sizeof(*t->strs) +
+	       (t->hot ? HOT_SLOTS * sizeof(*t->hot) : 0) +
 	       (t->ino_map ? t->map_cap * sizeof(*t->ino_map) : 0);
 }
 

@@ -19,12 +19,28 @@
  * look at them in place (the per-reader snapshot of 64 or 128 bytes). */
 #define ZERO_TAIL_MIN 256
 
+#define ZERO_BLOCK 64
+
+/* The ZERO_BLOCK bytes at @b are all zero (a loop the compiler vectorizes). */
+static bool all_zero(const uint8_t *b)
+{
+	uint8_t any = 0;
+
+	for (size_t i = 0; i < ZERO_BLOCK; i++)
+		any |= b[i];
+	return any == 0;
+}
+
 struct vk_vt_node *vk_vtree_add_file_zero_tail(struct vtree *t, struct vk_vt_node *dir, const char *name,
                                                const void *data, size_t len, uint32_t mode)
 {
 	const uint8_t *b = data;
 	size_t stored = len;
 
+	/* a block at a time first: most of the 4096 bytes are zeros, and a byte
+	 * at a time this scan was a twentieth of building 50,000 devices */
+	while (stored >= ZERO_TAIL_MIN + ZERO_BLOCK && all_zero(b + stored - ZERO_BLOCK))
+		stored -= ZERO_BLOCK;
 	while (stored > ZERO_TAIL_MIN && b[stored - 1] == 0)
 		stored--;
 	return vt_add_file(t, dir, name, data, len, stored, 0, mode);

@@ -1,9 +1,12 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The renderer: kernel shapes of the tree built from a model. */
 #include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <vfiokit/host_tree.h>
+#include <vfiokit/pci_addr.h>
 
 #include "testutil.h"
 
@@ -294,4 +297,91 @@ Test(host_tree, vfio_pci_core_alone_gives_the_vfio_nodes, .fini = teardown)
 	cr_assert_str_eq(content("dev/vfio/vfio"), VK_STANDIN_MAGIC " 10:196\n");
 	cr_assert_not_null(vk_vtree_lookup(tree, "dev/vfio/0"));
 	cr_assert_not_null(vk_vtree_lookup(tree, "sys/class/vfio-dev/vfio0"));
+}
+
+/* The @k-th number (from 0) after the 3 leading fields of a proc/bus/pci/devices line. */
+static unsigned long long devices_field(const char *line, int k)
+{
+	const char *p = line;
+
+	for (int tabs = 0; tabs < 3 + k; p++)
+		tabs += *p == '\t';
+	return strtoull(p, NULL, 16);
+}
+
+/* drivers/pci/proc.c show_device() prints the first 7 resources the sysfs
+ * resource file shows (pci_resource_to_user()): each start with its low flag
+ * bits, then each size.  Held here against the resource file's own text, read
+ * back line by line, for every device of the scenario. */
+static void devices_list_shows_the_resource_files(void)
+{
+	char *devices = strdup(content("proc/bus/pci/devices"));
+	char path[4096], key[64];
+
+	for (size_t i = 0; i < model->n_devices; i++) {
+		const struct vk_host_device *d = &model->devices[i];
+		cr_assert_eq(d->addr.domain, 0, "the list does not show domains: keys are one a device");
+		snprintf(key, sizeof(key), "%02x%02x\t%04x%04x\t", d->addr.bus, d->addr.slot << 3 | d->addr.function,
+		         d->vendor, d->device);
+		const char *line = strstr(devices, key);
+		cr_assert_not_null(line, "no line for %s", key);
+		char a[VK_PCI_ADDR_STRLEN];
+		snprintf(path, sizeof(path), "sys/bus/pci/devices/%s", vk_pci_addr_format(&d->addr, a));
+		const char *to = target(path); /* "../../../devices/..." */
+		cr_assert_eq(strncmp(to, "../../../", 9), 0, "%s", to);
+		snprintf(path, sizeof(path), "sys/%s/resource", to + 9);
+		const char *r = content(path);
+		for (int k = 0; k < 7; k++) {
+			unsigned long long start = 0, end = 0, flags = 0;
+			if (*r) {
+				cr_assert_eq(sscanf(r, "%llx %llx %llx", &start, &end, &flags), 3);
+				r = strchr(r, '\n') + 1;
+			}
+			cr_assert_eq(devices_field(line, k), start | (flags & 0x0f), "%s BAR %d start", key, k);
+			cr_assert_eq(devices_field(line, 7 + k), start < end ? end - start + 1 : 0, "%s BAR %d size", key, k);
+		}
+	}
+	free(devices);
+}
+
+Test(host_tree, proc_devices_list_shows_the_resource_files, .fini = teardown)
+{
+	build("version: 1\ndevices:\n"
+	      "  - address: 0000:00:05.0\n    vendor: 0x8086\n    device: 0x1234\n"
+	      "    resources:\n      - [0xfe000000, 0xfeffffff, 0x40200]\n      - [0xe000, 0xe01f, 0x40101]\n"
+	      "  - {address: 0000:00:1f.4, vendor: 0x8086, device: 0xa323, driver: i801_smbus}\n");
+	devices_list_shows_the_resource_files();
+	teardown();
+	build_default();
+	devices_list_shows_the_resource_files();
+}
+
+/* proc/interrupts' header and timer line as kernel/irq/proc.c prints them
+ * ("%*s", "CPU%-8d" per CPU; "%*d: ", "%10u " per CPU), for 2 and 12 CPUs,
+ * and its size is what it holds (written into a buffer sized beforehand). */
+Test(host_tree, proc_interrupts_header_is_printfs, .fini = teardown)
+{
+	static const char *const yaml[] = {
+		"version: 1\ndevices:\n  - {address: 0000:00:1f.4, vendor: 0x8086, device: 0xa323, driver: i801_smbus}\n",
+		"version: 1\ncpu: {vendor: intel, count: 12}\nkernel: {iommu: intel, interrupt_remapping: true}\n"
+		"devices:\n  - {address: 0000:00:1f.4, vendor: 0x8086, device: 0xa323, driver: i801_smbus}\n",
+	};
+	static const unsigned cpus[] = {2, 12};
+	char want[1024];
+
+	for (int k = 0; k < 2; k++) {
+		build(yaml[k]);
+		int n = snprintf(want, sizeof(want), "%11s", "");
+		for (unsigned c = 0; c < cpus[k]; c++)
+			n += snprintf(want + n, sizeof(want) - (size_t)n, "CPU%-8u", c);
+		n += snprintf(want + n, sizeof(want) - (size_t)n, "\n%3d: %10u ", 0, 44u);
+		for (unsigned c = 1; c < cpus[k]; c++)
+			n += snprintf(want + n, sizeof(want) - (size_t)n, "%10u ", 0u);
+		snprintf(want + n, sizeof(want) - (size_t)n, "  %sIO-APIC    2-edge      timer\n", k ? "IR-" : "");
+		const char *text = content("proc/interrupts");
+		cr_assert_eq(strncmp(text, want, strlen(want)), 0, "%s\n%s", text, want);
+		cr_assert_eq(vk_vtree_lookup(tree, "proc/interrupts")->u.file.len, strlen(text));
+		cr_assert_not_null(strstr(text + strlen(want), "PCI-MSI-0000:00:1f.4    0-edge      i801_smbus\n"));
+		teardown();
+	}
 }

@@ -4,6 +4,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <vfiokit/vtree.h>
@@ -520,4 +521,203 @@ Test(vtree, strings_are_stored_once_and_their_index_goes_at_seal)
 Test(vtree, a_node_takes_48_bytes)
 {
 	cr_assert_eq(sizeof(struct vk_vt_node), 48);
+}
+
+/* The stored bytes end at the last non-zero one wherever it is (the scan goes
+ * 64 bytes at a time, then byte by byte), never below the first 256. */
+Test(vtree, zero_tail_ends_at_the_last_non_zero_byte_anywhere)
+{
+	struct vtree *t = vk_vtree_new();
+	uint8_t cfg[4096] = {0}, got[4096];
+	char name[16];
+
+	cfg[0] = 0x86;
+	for (size_t last = 1; last < sizeof(cfg); last += last < 400 ? 1 : 61) {
+		cfg[last] = 0x5a;
+		snprintf(name, sizeof(name), "c%zu", last);
+		struct vk_vt_node *f = vk_vtree_add_file_zero_tail(t, vk_vtree_root(t), name, cfg, sizeof(cfg), 0644);
+		cr_assert_not_null(f);
+		cr_assert_eq(f->u.file.stored, last < 256 ? 256 : last + 1, "a last non-zero byte at %zu", last);
+		cr_assert_eq(vk_vt_file_read(f, 0, got, sizeof(got)), sizeof(got));
+		cr_assert_eq(memcmp(got, cfg, sizeof(cfg)), 0, "reads what it was given (%zu)", last);
+		cfg[last] = 0;
+	}
+	vk_vtree_free(t);
+}
+
+static int by_kernfs_order(const void *a, const void *b)
+{
+	const char *x = *(const char *const *)a, *y = *(const char *const *)b;
+	uint32_t hx = vk_vt_kernfs_hash(x), hy = vk_vt_kernfs_hash(y);
+
+	return hx != hy ? (hx < hy ? -1 : 1) : strcmp(x, y);
+}
+
+/* @dir holds exactly @names (@n of them), listed in kernfs order. */
+static void assert_kernfs_listing(const struct vk_vt_node *dir, const char **names, size_t n)
+{
+	const char *want[16];
+
+	cr_assert_leq(n, 16);
+	memcpy(want, names, n * sizeof(*names));
+	qsort(want, n, sizeof(*want), by_kernfs_order);
+	cr_assert_eq(dir->u.dir.n, n);
+	for (size_t i = 0; i < n; i++)
+		cr_assert_str_eq(dir->u.dir.kids[i]->name, want[i], "%s: entry %zu", dir->name, i);
+}
+
+/* Directories made alike are sorted once and the others take that order
+ * (vk_vtree_seal()); any difference in the names, their creation order, a
+ * name too long to be stored once, or a listing order, is sorted on its own. */
+Test(vtree, alike_directories_sort_the_same_and_unlike_ones_on_their_own)
+{
+	static const char *dev[] = {"vendor", "config", "0000:01:00.0", "0000:00:00.0", "devices", "ab", "b"};
+	static const char *other[] = {"vendor", "config", "0000:01:00.0", "driver", "devices", "ab", "b"};
+	static const char *longer[] = {"vendor", "config", "0000:01:00.0", "a name longer than 24 bytes", "devices", "ab",
+	                               "b"};
+	const char *rev[7];
+	struct vtree *t = vk_vtree_new();
+	struct vk_vt_node *sys = vk_vtree_mkdir_p(t, "sys"), *d[6];
+	char name[16], buf[256];
+
+	for (size_t i = 0; i < 7; i++)
+		rev[i] = dev[6 - i];
+	const char **made[6] = {dev, dev, other, rev, longer, dev};
+	for (int k = 0; k < 6; k++) {
+		snprintf(name, sizeof(name), "d%d", k);
+		d[k] = vk_vtree_add_dir(t, sys, name, 0755);
+		for (size_t i = 0; i < 7; i++)
+			cr_assert_not_null(vk_vtree_add_file(t, d[k], made[k][i], "x", 1, 0444));
+	}
+	/* the same names listed by name (not kernfs) */
+	struct vk_vt_node *plain = vk_vtree_mkdir_p(t, "plain");
+	for (size_t i = 0; i < 7; i++)
+		cr_assert_not_null(vk_vtree_add_file(t, plain, dev[i], "x", 1, 0444));
+	vk_vtree_set_kernfs(sys, VK_VT_ORDER_KERNFS);
+	cr_assert_eq(vk_vtree_seal(t), 0);
+	for (int k = 0; k < 6; k++)
+		assert_kernfs_listing(d[k], made[k], 7);
+	cr_assert_str_eq(listing(plain, buf, sizeof(buf)), "0000:00:00.0 0000:01:00.0 ab b config devices vendor");
+	for (int k = 0; k < 6; k++)
+		for (size_t i = 0; i < 7; i++)
+			cr_assert_eq(vk_vtree_child(d[k], made[k][i])->parent, d[k]);
+	vk_vtree_free(t);
+}
+
+/* A directory alike to one sorted before but for a name made twice (past the
+ * scan limit: found by the seal alone) is not taken for it. */
+Test(vtree, seal_finds_a_duplicate_in_a_directory_like_another)
+{
+	struct vtree *t = vk_vtree_new();
+	struct vk_vt_node *a = vk_vtree_mkdir_p(t, "a"), *b = vk_vtree_mkdir_p(t, "b");
+	char name[16];
+
+	for (int i = 0; i < 80; i++) {
+		snprintf(name, sizeof(name), "n%02d", i);
+		cr_assert_not_null(vk_vtree_add_file(t, a, name, "x", 1, 0444));
+		snprintf(name, sizeof(name), "n%02d", i == 79 ? 70 : i);
+		cr_assert_not_null(vk_vtree_add_file(t, b, name, "x", 1, 0444));
+	}
+	cr_assert_eq(vk_vtree_seal(t), -EEXIST);
+	vk_vtree_free(t);
+}
+
+/* A name made twice in a small directory is refused as it is made: short
+ * names are compared as the one copy the tree keeps until it is sealed,
+ * long ones (not kept once) and names after the seal by their bytes. */
+Test(vtree, a_name_made_twice_is_refused_before_and_after_the_seal)
+{
+	struct vtree *t = vk_vtree_new();
+	struct vk_vt_node *d = vk_vtree_mkdir_p(t, "d");
+	char longname[] = "a name longer than 24 bytes", copy[sizeof(longname)];
+
+	cr_assert_not_null(vk_vtree_add_file(t, d, "vendor", "x", 1, 0444));
+	cr_assert_not_null(vk_vtree_add_file(t, d, longname, "x", 1, 0444));
+	memcpy(copy, longname, sizeof(copy));
+	errno = 0;
+	cr_assert_null(vk_vtree_add_dir(t, d, "vendor", 0755));
+	cr_assert_eq(errno, EEXIST);
+	errno = 0;
+	cr_assert_null(vk_vtree_add_link(t, d, copy, "x"));
+	cr_assert_eq(errno, EEXIST);
+	cr_assert_not_null(vk_vtree_add_file(t, d, "vendo", "x", 1, 0444), "a prefix is another name");
+	cr_assert_eq(vk_vtree_seal(t), 0);
+	errno = 0;
+	cr_assert_null(vk_vtree_add_file(t, d, "vendor", "y", 1, 0444), "after the seal, a new index");
+	cr_assert_eq(errno, EEXIST);
+	errno = 0;
+	cr_assert_null(vk_vtree_add_file(t, d, copy, "y", 1, 0444));
+	cr_assert_eq(errno, EEXIST);
+	cr_assert_not_null(vk_vtree_add_file(t, d, "device", "y", 1, 0444));
+	cr_assert_null(vk_vtree_add_file(t, d, "device", "y", 1, 0444), "made twice after the seal");
+	cr_assert_eq(errno, EEXIST);
+	vk_vtree_free(t);
+}
+
+/* A link named as another node is named, refused as vk_vtree_add_link()
+ * refuses a name, before the seal and after. */
+Test(vtree, a_link_takes_the_name_of_a_node)
+{
+	struct vtree *t = vk_vtree_new();
+	struct vk_vt_node *dev = vk_vtree_mkdir_p(t, "sys/devices/pci0000:00/0000:00:01.0");
+	struct vk_vt_node *list = vk_vtree_mkdir_p(t, "sys/bus/pci/devices");
+	struct vk_vt_node *f = vk_vtree_add_file(t, list->parent, "rescan", "", 0, 0200);
+
+	struct vk_vt_node *l = vk_vtree_add_link_as(t, list, dev, "../../../devices/pci0000:00/0000:00:01.0");
+	cr_assert_not_null(l);
+	cr_assert_str_eq(l->name, "0000:00:01.0");
+	cr_assert_eq(l->type, VK_VT_LINK);
+	cr_assert_str_eq(l->u.link.target, "../../../devices/pci0000:00/0000:00:01.0");
+	errno = 0;
+	cr_assert_null(vk_vtree_add_link_as(t, list, dev, "x"));
+	cr_assert_eq(errno, EEXIST);
+	errno = 0;
+	cr_assert_null(vk_vtree_add_link(t, list, "0000:00:01.0", "x"), "the same name by its bytes");
+	cr_assert_eq(errno, EEXIST);
+	errno = 0;
+	cr_assert_null(vk_vtree_add_link_as(t, f, dev, "x"));
+	cr_assert_eq(errno, ENOTDIR);
+	errno = 0;
+	cr_assert_null(vk_vtree_add_link_as(t, list, NULL, "x"));
+	cr_assert_eq(errno, EINVAL);
+	errno = 0;
+	cr_assert_null(vk_vtree_add_link_as(t, list, vk_vtree_root(t), "x"), "the root has no name");
+	cr_assert_eq(errno, EINVAL);
+	cr_assert_eq(vk_vtree_seal(t), 0);
+	errno = 0;
+	cr_assert_null(vk_vtree_add_link_as(t, list, dev, "x"), "sealed");
+	cr_assert_eq(errno, EEXIST);
+	struct vk_vt_node *other = vk_vtree_mkdir_p(t, "sys/devices/pci0000:00/0000:00:02.0");
+	cr_assert_not_null(vk_vtree_add_link_as(t, list, other, "../../../devices/pci0000:00/0000:00:02.0"));
+	cr_assert_not_null(vk_vtree_child(list, "0000:00:02.0"));
+	vk_vtree_free(t);
+}
+
+/* An index large enough to be mapped on its own (past 256 KiB: 16,384 slots)
+ * still finds every string, grows, and goes at the seal. */
+Test(vtree, a_large_strings_index_finds_them_all_and_goes)
+{
+	struct vtree *t = vk_vtree_new();
+	struct vk_vt_node *a = vk_vtree_mkdir_p(t, "a"), *b = vk_vtree_mkdir_p(t, "b");
+	char name[16];
+
+	for (int i = 0; i < 40000; i++) {
+		snprintf(name, sizeof(name), "s%05d", i);
+		cr_assert_not_null(vk_vtree_add_file(t, a, name, name, 6, 0444));
+	}
+	for (int i = 0; i < 40000; i += 997) {
+		snprintf(name, sizeof(name), "s%05d", i);
+		struct vk_vt_node *f = vk_vtree_add_file(t, b, name, name, 6, 0444);
+		cr_assert_not_null(f);
+		cr_assert_eq(f->u.file.data, a->u.dir.kids[i]->u.file.data, "%s stored once", name);
+		cr_assert_eq(f->name, a->u.dir.kids[i]->name);
+	}
+	size_t before = vk_vtree_bytes(t);
+	cr_assert_eq(vk_vtree_seal(t), 0);
+	/* a name and a content of the same bytes are one string: 40,000 of them */
+	cr_assert_eq((const char *)vk_vtree_child(a, "s00997")->u.file.data, vk_vtree_child(a, "s00997")->name);
+	/* the index (65,536 slots: 1 MiB) went; the children moved into the arena (320 KiB) */
+	cr_assert_lt(vk_vtree_bytes(t), before, "the index of 40,000 strings went");
+	cr_assert_str_eq((const char *)vk_vtree_child(a, "s39999")->u.file.data, "s39999");
+	vk_vtree_free(t);
 }
