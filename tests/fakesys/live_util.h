@@ -75,15 +75,6 @@ static inline int live_mount(const char *yaml, const char *const *extra, char *m
 	return rc;
 }
 
-/* The ASan build (the tests are built with the library's sanitizer flags). */
-#if defined(__SANITIZE_ADDRESS__)
-#define VK_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define VK_ASAN 1
-#endif
-#endif
-
 /* live_mount() with the daemon's stderr (its sanitizer reports: the leak
  * check before it ends) going to @log, and LSAN_OPTIONS @lsan (NULL: as
  * they are) for the daemon; the test's own environment is restored. */

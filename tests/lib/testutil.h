@@ -93,4 +93,13 @@ void vk_names_free(char **v, size_t n);
  */
 int vk_tree_diff(const char *a, const char *b, char *why, size_t len, size_t *count);
 
+/* The ASan build (the tests are built with the library's sanitizer flags). */
+#if defined(__SANITIZE_ADDRESS__)
+#define VK_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define VK_ASAN 1
+#endif
+#endif
+
 #endif

@@ -26,15 +26,9 @@
 
 #define DEVICES 10000
 
-/* The ASan build: its allocator keeps what is freed (the quarantine) and
- * hands nothing back to malloc_trim(), so an RSS says nothing there. */
-#if defined(__SANITIZE_ADDRESS__)
-#define VK_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define VK_ASAN 1
-#endif
-#endif
+/* The ASan build (VK_ASAN, testutil.h): its allocator keeps what is freed
+ * (the quarantine) and hands nothing back to malloc_trim(), so an RSS says
+ * nothing there. */
 #ifdef VK_ASAN
 #define SKIP_UNDER_ASAN() cr_skip_test("RSS figures mean nothing under ASan (its quarantine keeps freed memory)")
 #else
