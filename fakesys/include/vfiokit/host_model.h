@@ -98,7 +98,11 @@ struct vk_host_device {
 	uint64_t (*resources)[3];      /* resources: lines (start, end, flags) as given; NULL = synthesize */
 	size_t n_resources;
 	struct vk_dev_node_spec vfio_node; /* /dev/vfio/devices/vfioN */
-	struct vk_host_netif *netifs;      /* net: its interfaces while a network driver is bound */
+	/* When udev initialized it, in the order of the scenario (1, 2, ...; its
+	 * udev database entry's "I:"): a device's own, kept when another goes.
+	 * 0: its index in @devices. */
+	uint32_t udev_seq;
+	struct vk_host_netif *netifs; /* net: its interfaces while a network driver is bound */
 	size_t n_netifs;
 };
 

@@ -130,9 +130,9 @@ static void vtree_freep(struct vtree **t)
 }
 
 /* The tree of the devices a write to @seed can touch (live/inplace.c), or NULL. */
-static struct vtree *small_tree(const struct vk_host_model *m, const struct vk_pci_addr *seed)
+static struct vtree *small_tree(const struct vk_host_model *m, const struct vk_pci_addr *seeds, size_t n)
 {
-	struct vk_host_model *s = live_submodel(m, seed);
+	struct vk_host_model *s = live_submodel(m, seeds, n);
 	struct vtree *t = NULL;
 	struct vk_error e = {0};
 
@@ -163,7 +163,8 @@ static int check_in_place(struct fs *fs, struct vk_error *err)
  * -EAGAIN when it cannot be (the caller rebuilds the whole tree).  Called
  * with model_mu held.
  */
-static int fs_update_in_place(struct fs *fs, struct vtree *before, const struct vk_pci_addr *seed)
+static int fs_update_in_place(struct fs *fs, struct vtree *before, const struct vk_pci_addr *seed,
+                              const struct vk_pci_addr *related, long n_related)
 {
 	struct invals iv = {0};
 
@@ -172,7 +173,14 @@ static int fs_update_in_place(struct fs *fs, struct vtree *before, const struct 
 	if (!before || fs->inplace_bytes > (vk_vtree_bytes(fs->cur.t) / 4 > (1u << 20) ? vk_vtree_bytes(fs->cur.t) / 4
 	                                                                               : (1u << 20)))
 		return -EAGAIN;
-	struct vtree *after = small_tree(fs->model, seed);
+	/* a device removed: the tree of what is left of those it touched */
+	bool gone = !vk_host_model_find(fs->model, seed);
+	size_t left = 0; /* of them, still there: none, a host of no device */
+	for (long i = 0; gone && i < n_related; i++)
+		left += vk_host_model_find(fs->model, &related[i]) != NULL;
+	struct vtree *after = !gone           ? small_tree(fs->model, seed, 1)
+	                      : n_related > 0 ? small_tree(fs->model, related, left ? (size_t)n_related : 0)
+	                                      : NULL;
 	/* checked first, with the tree unchanged (only model_mu's holder changes it) */
 	int r = after ? live_apply_diff(fs->cur.t, before, after, false, NULL, NULL) : -EAGAIN;
 	uint64_t max = vk_vtree_max_ino(fs->cur.t);
@@ -269,8 +277,11 @@ static long live_write_locked(struct fs *fs, fuse_ino_t ino, const char *data, s
 	bool seeded = write_seed(k, arg, buf, &seed);
 	bool again = seeded && fs->last_after && fs->last_gen == fs->gen && vk_pci_addr_equal(&seed, &fs->last_seed);
 	_cleanup_(vtree_freep) struct vtree *before = again    ? TAKE_PTR(fs->last_after)
-	                                              : seeded ? small_tree(fs->model, &seed)
+	                                              : seeded ? small_tree(fs->model, &seed, 1)
 	                                                       : NULL;
+	/* what a removal touches, named before the device goes */
+	_cleanup_free_ struct vk_pci_addr *related = NULL;
+	long n_related = seeded && k == VK_HOST_STORE_REMOVE ? live_related(fs->model, &seed, &related) : -1;
 	switch (k) {
 	case VK_HOST_STORE_BIND:
 		r = live_bind(fs->model, arg, buf, size, err);
@@ -300,7 +311,7 @@ static long live_write_locked(struct fs *fs, fuse_ino_t ino, const char *data, s
 		r = vk_error_set(err, EROFS, "not a control file");
 		break;
 	}
-	if (r == 0 && fs_update_in_place(fs, before, &seed) == 0) {
+	if (r == 0 && fs_update_in_place(fs, before, &seed, related, n_related) == 0) {
 		if (getenv("FAKESYS_LIVE_CHECK") && (r = check_in_place(fs, err)) < 0) {
 			fprintf(stderr, "fakesys: %s\n", err->msg);
 			fs_rebuild(fs, &(struct vk_error){0}); /* the tree a rebuild gives, and the error */

@@ -76,24 +76,49 @@ void live_submodel_free(struct vk_host_model *s)
 }
 
 /*
- * The model of the devices a write to @seed can touch (mark_related()), with
- * everything else of @m shared (not copied: free it with live_submodel_free()
- * before @m changes or goes).  Indices are renumbered.  NULL when out of
- * memory or @seed is no device.
+ * The addresses of the devices a write to @seed can touch (mark_related()),
+ * into *@v (malloc'd): their number, or -1 (out of memory, no such device).
+ * A removal's change is the small tree of those that are left.
  */
-struct vk_host_model *live_submodel(const struct vk_host_model *m, const struct vk_pci_addr *seed)
+long live_related(const struct vk_host_model *m, const struct vk_pci_addr *seed, struct vk_pci_addr **v)
 {
 	const struct vk_host_device *sd = vk_host_model_find(m, seed);
-	if (!sd)
-		return NULL;
+	_cleanup_free_ bool *in = calloc(m->n_devices ? m->n_devices : 1, sizeof(*in));
+	long n = 0;
+
+	*v = NULL;
+	if (!sd || !in || !(*v = malloc((m->n_devices ? m->n_devices : 1) * sizeof(**v))))
+		return -1;
+	mark_related(m, in, sd - m->devices);
+	for (size_t i = 0; i < m->n_devices; i++)
+		if (in[i])
+			(*v)[n++] = m->devices[i].addr;
+	return n;
+}
+
+/*
+ * The model of the devices a write to any of @seeds can touch (mark_related()), with
+ * everything else of @m shared (not copied: free it with live_submodel_free()
+ * before @m changes or goes).  Indices are renumbered.  NULL when out of
+ * memory or none of @seeds is a device (no seeds: a host of no device).
+ */
+struct vk_host_model *live_submodel(const struct vk_host_model *m, const struct vk_pci_addr *seeds, size_t n_seeds)
+{
 	_cleanup_free_ bool *in = calloc(m->n_devices ? m->n_devices : 1, sizeof(*in));
 	_cleanup_free_ long *map = malloc((m->n_devices ? m->n_devices : 1) * sizeof(*map));
-	struct vk_host_model *s = calloc(1, sizeof(*s));
-	if (!in || !map || !s) {
-		free(s);
+	struct vk_host_model *s = NULL;
+	bool any = false;
+
+	if (!in || !map)
 		return NULL;
+	for (size_t k = 0; k < n_seeds; k++) {
+		const struct vk_host_device *sd = vk_host_model_find(m, &seeds[k]);
+		if (sd)
+			mark_related(m, in, sd - m->devices);
+		any |= sd != NULL;
 	}
-	mark_related(m, in, sd - m->devices);
+	if ((n_seeds && !any) || !(s = calloc(1, sizeof(*s))))
+		return NULL;
 	size_t n = 0;
 	for (size_t i = 0; i < m->n_devices; i++)
 		map[i] = in[i] ? (long)n++ : -1;
@@ -214,42 +239,93 @@ static long find_once(const uint8_t *hay, size_t len, const uint8_t *needle, siz
 	return p - hay;
 }
 
+/* A line of a list of devices, and its key: the text up to its first tab
+ * (proc/bus/pci/devices: bus and devfn), the whole line when it has none. */
+struct kline {
+	const uint8_t *s;
+	size_t len, keylen;
+};
+
+/* The lines of the @len bytes at @s into *@v (malloc'd): their number, or -1
+ * when out of memory or when two lines have one key (domains can share a
+ * bus and devfn: then where a line goes is not known here). */
+static long klines(const uint8_t *s, size_t len, struct kline **v)
+{
+	size_t n = 0;
+
+	*v = malloc((len / 2 + 1) * sizeof(**v));
+	if (!*v)
+		return -1;
+	for (size_t p = 0; p < len; p += (*v)[n++].len) {
+		const uint8_t *tab = memchr(s + p, '\t', line_len(s, len, p));
+		(*v)[n] = (struct kline){s + p, line_len(s, len, p), tab ? (size_t)(tab - s) - p + 1 : line_len(s, len, p)};
+		for (size_t i = 0; i < n; i++)
+			if ((*v)[i].keylen == (*v)[n].keylen && !memcmp((*v)[i].s, (*v)[n].s, (*v)[n].keylen)) {
+				free(*v);
+				*v = NULL;
+				return -1;
+			}
+	}
+	return (long)n;
+}
+
+static const struct kline *kline_find(const struct kline *v, long n, const struct kline *k)
+{
+	for (long i = 0; i < n; i++)
+		if (v[i].keylen == k->keylen && !memcmp(v[i].s, k->s, k->keylen))
+			return &v[i];
+	return NULL;
+}
+
+/* In @buf (*@len bytes of @cap), the line at @at of @old bytes becomes the
+ * @new_len bytes at @with (none: taken out). */
+static bool buf_splice(uint8_t *buf, size_t *len, size_t cap, size_t at, size_t old, const uint8_t *with,
+                       size_t new_len)
+{
+	if (*len - old + new_len > cap)
+		return false;
+	memmove(buf + at + new_len, buf + at + old, *len - at - old);
+	if (new_len) /* memcpy()'s source may not be NULL, even for no bytes */
+		memcpy(buf + at, with, new_len);
+	*len = *len - old + new_len;
+	return true;
+}
+
 /*
  * A file listing every device, a line each (proc/bus/pci/devices): the small
  * trees have only their devices' lines, the served file every device's.
- * When @x and @y (before, after) have the same number of lines, and each line
- * that changed is in @z exactly once, the new content is @z with those lines
- * replaced: into *@out (malloc'd), its length returned; -1 otherwise.
+ * Lines are matched by key (struct kline).  A line of @x (before) that @y
+ * (after) changed or took out (a device removed, VFs gone) must be in @z
+ * (served) exactly once, and is replaced or taken out there.  A line @y puts
+ * in is refused: between it and its neighbours in @y the whole host may list
+ * devices the small trees do not have.  The new content into *@out
+ * (malloc'd), its length returned; -1 otherwise.
  */
 static long splice_lines(const struct vk_vt_node *x, const struct vk_vt_node *y, const struct vk_vt_node *z,
                          uint8_t **out)
 {
-	const uint8_t *xs = x->u.file.data, *ys = y->u.file.data;
-	size_t xl = x->u.file.len, yl = y->u.file.len, cap = z->u.file.len + yl + 1, len = z->u.file.len;
+	size_t len = z->u.file.len, cap = z->u.file.len + y->u.file.len + 1;
+	_cleanup_free_ struct kline *vx = NULL, *vy = NULL;
+	uint8_t *buf = NULL;
 
 	/* the lines are read from the stored bytes: not those of a file with a tail */
-	if (x->u.file.stored < xl || y->u.file.stored < yl || z->u.file.stored < len)
+	if (x->u.file.stored < x->u.file.len || y->u.file.stored < y->u.file.len || z->u.file.stored < len)
 		return -1;
-	uint8_t *buf = malloc(cap);
-	if (!buf)
+	long nx = klines(x->u.file.data, x->u.file.len, &vx), ny = klines(y->u.file.data, y->u.file.len, &vy);
+	if (nx < 0 || ny < 0 || !(buf = malloc(cap)))
 		return -1;
 	memcpy(buf, z->u.file.data, len);
-	size_t px = 0, py = 0;
-	while (px < xl && py < yl) {
-		size_t lx = line_len(xs, xl, px), ly = line_len(ys, yl, py);
-		if (lx != ly || memcmp(xs + px, ys + py, lx)) {
-			long at = find_once(buf, len, xs + px, lx);
-			if (at < 0 || len - lx + ly > cap)
-				goto no;
-			memmove(buf + at + ly, buf + at + lx, len - (size_t)at - lx);
-			memcpy(buf + at, ys + py, ly);
-			len = len - lx + ly;
-		}
-		px += lx;
-		py += ly;
+	for (long i = 0; i < nx; i++) { /* changed or gone */
+		const struct kline *b = kline_find(vy, ny, &vx[i]);
+		if (b && b->len == vx[i].len && !memcmp(b->s, vx[i].s, b->len))
+			continue;
+		long at = find_once(buf, len, vx[i].s, vx[i].len);
+		if (at < 0 || !buf_splice(buf, &len, cap, (size_t)at, vx[i].len, b ? b->s : NULL, b ? b->len : 0))
+			goto no;
 	}
-	if (px < xl || py < yl)
-		goto no; /* a line came or went: where it goes is not known here */
+	for (long i = 0; i < ny; i++) /* come: where it goes is not known here */
+		if (!kline_find(vx, nx, &vy[i]))
+			goto no;
 	*out = buf;
 	return (long)len;
 no:

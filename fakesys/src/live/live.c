@@ -624,6 +624,10 @@ static int add_vfs(struct vk_host_model *m, size_t pf, uint16_t num)
 	int *vfs = calloc(num, sizeof(*vfs));
 	if (!vfs)
 		return -ENOMEM;
+	/* udev initializes the VFs after every device there is */
+	uint32_t seq = 0;
+	for (size_t i = 0; i < n; i++)
+		seq = m->devices[i].udev_seq > seq ? m->devices[i].udev_seq : seq;
 	for (uint16_t k = 0; k < num; k++) {
 		uint32_t rid = rid0 + 16 + k;
 		struct vk_host_device *d = &m->devices[n + k];
@@ -641,6 +645,7 @@ static int add_vfs(struct vk_host_model *m, size_t pf, uint16_t num)
 			.vfio_index = -1,
 			.physfn = (int)pf,
 			.vfio_node = {.mode = 0600, .present = true},
+			.udev_seq = seq ? seq + 1 + k : 0,
 		};
 		/* the PF's header with the VF's ids; pci_caps_synthesize() makes the rest */
 		uint8_t hdr[PCI_STD_HEADER_SIZEOF];

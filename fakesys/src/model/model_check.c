@@ -839,6 +839,8 @@ int scenario_complete(struct loader *l)
 	    (r = scenario_platform_complete(l)) < 0)
 		return r;
 	vk_host_model_assign_group_minors(m);
+	for (size_t i = 0; i < m->n_devices; i++)
+		m->devices[i].udev_seq = (uint32_t)i + 1;
 	if (m->n_drivers)
 		qsort(m->drivers, m->n_drivers, sizeof(*m->drivers), vk_strptr_cmp);
 	return host_model_note_native_ids(m);

@@ -238,7 +238,8 @@ int srv_ctl_write(struct fs *fs, struct ctl_fh *h, const char *buf, size_t size)
 void srv_run_step(struct fs *fs, char *cmds);
 
 /* live/inplace.c: a write's change made in place (see there) */
-struct vk_host_model *live_submodel(const struct vk_host_model *m, const struct vk_pci_addr *seed);
+struct vk_host_model *live_submodel(const struct vk_host_model *m, const struct vk_pci_addr *seeds, size_t n_seeds);
+long live_related(const struct vk_host_model *m, const struct vk_pci_addr *seed, struct vk_pci_addr **v);
 void live_submodel_free(struct vk_host_model *s);
 int live_apply_diff(struct vtree *live, struct vtree *before, struct vtree *after, bool apply, struct invals *iv,
                     size_t *garbage);

@@ -144,7 +144,7 @@ static void device_db(struct tree_parts *p, struct vk_vt_node *data, struct hwdb
 	}
 	struct textfmt f = {.buf = buf, .cap = cap};
 	tf_str(&f, "I:");
-	tf_udec(&f, UDEV_INIT_USEC + 1000ull * i);
+	tf_udec(&f, UDEV_INIT_USEC + 1000ull * (d->udev_seq ? d->udev_seq - 1 : i));
 	tf_ch(&f, '\n');
 	tf_str(&f, hw);
 	tf_str(&f, "E:ID_PATH=pci-");

@@ -287,6 +287,16 @@ static size_t devices_now(char v[][16], size_t max)
 	return n;
 }
 
+/* How many times @what is in @s. */
+static unsigned count_of(const char *s, const char *what)
+{
+	unsigned n = 0;
+
+	for (const char *p = s; (p = strstr(p, what)); p++)
+		n++;
+	return n;
+}
+
 /* Lines of @log that contain @what. */
 static unsigned log_lines(const char *log, const char *what)
 {
@@ -378,5 +388,53 @@ Test(fuse_live_cache, changes_in_place_equal_a_rebuild)
 	cr_log_info("%u writes, %u took, %u of them rebuilt the tree", tried, changed, rebuilt);
 	cr_assert_gt(changed, 100, "only %u of %u writes took", changed, tried);
 	cr_assert_lt(rebuilt * 4, changed, "%u of %u writes rebuilt the whole tree", rebuilt, changed);
+	vk_rm_rf(dir);
+}
+
+/*
+ * A removal is made in place: the device's lines go from the lists of every
+ * device (proc/bus/pci/devices, proc/interrupts), its directories and links
+ * go, and nothing else changes, udev's "I:" of the devices after it included
+ * (each keeps the time udev saw it, vk_host_device.udev_seq).  No rebuild
+ * (the daemon's FAKESYS_LIVE_CHECK report names each), and the tree is what
+ * a rebuild gives (the check fails the write with EIO otherwise).  VFs going
+ * are taken out in place too; VFs coming still rebuild: where their lines go
+ * among devices the small trees lack is not known.
+ */
+Test(fuse_live_cache, a_removal_is_made_in_place)
+{
+	char log[PATH_MAX + 16], dir[PATH_MAX], buf[65536], before[512], after[512];
+	const char *numvfs = "sys/bus/pci/devices/0000:03:00.0/sriov_numvfs";
+	const char *nic_db = "run/udev/data/+pci:0000:03:00.0";
+
+	cr_assert_eq(vk_mkdtemp(dir, sizeof(dir)), 0);
+	snprintf(log, sizeof(log), "%s/daemon.log", dir);
+	setenv("FAKESYS_LIVE_CHECK", "1", 1);
+	int rc = live_mount_reporting(LIVE_HOST, live, mnt, sizeof(mnt), log, NULL);
+	unsetenv("FAKESYS_LIVE_CHECK");
+	cr_assert_eq(rc, 0);
+	cr_assert_gt(vk_read_file(P(mnt, nic_db), before, sizeof(before)), 0);
+	cr_assert_eq(vk_write_attr(P(mnt, "sys/bus/pci/devices/0000:02:00.0/remove"), "1"), 0);
+	cr_assert_eq(vk_write_attr(P(mnt, "sys/bus/pci/devices/0000:01:00.1/remove"), "1"), 0);
+	cr_assert_gt(vk_read_file(P(mnt, "proc/bus/pci/devices"), buf, sizeof(buf)), 0);
+	cr_assert_eq(count_of(buf, "\t144da808\t"), 0, "the removed disk's line is still there:\n%s", buf);
+	cr_assert_eq(count_of(buf, "\t10de1aef\t"), 0, "the removed audio function's line is still there:\n%s", buf);
+	cr_assert_eq(count_of(buf, "\t10de2204\t"), 1, "the GPU's line went too:\n%s", buf);
+	cr_assert_eq(access(P(mnt, "sys/bus/pci/devices/0000:02:00.0"), F_OK), -1);
+	cr_assert_gt(vk_read_file(P(mnt, nic_db), after, sizeof(after)), 0);
+	cr_assert_str_eq(after, before, "a later device's udev entry changed with the removal");
+	cr_assert_eq(log_lines(log, "rebuilt:"), 0, "a removal rebuilt the tree:\n%s",
+	             vk_read_file(log, buf, sizeof(buf)) >= 0 ? buf : "");
+	cr_assert_eq(vk_write_attr(P(mnt, numvfs), "3"), 0);
+	cr_assert_eq(log_lines(log, "rebuilt:"), 1, "VFs coming did not rebuild");
+	cr_assert_gt(vk_read_file(P(mnt, "proc/bus/pci/devices"), buf, sizeof(buf)), 0);
+	cr_assert_eq(count_of(buf, "\t8086154c\t"), 3, "the VFs' lines:\n%s", buf);
+	cr_assert_eq(vk_write_attr(P(mnt, numvfs), "0"), 0);
+	cr_assert_gt(vk_read_file(P(mnt, "proc/bus/pci/devices"), buf, sizeof(buf)), 0);
+	cr_assert_eq(count_of(buf, "\t8086154c\t"), 0, "the VFs' lines are still there:\n%s", buf);
+	cr_assert_eq(log_lines(log, "rebuilt:"), 1, "VFs going rebuilt the tree:\n%s",
+	             vk_read_file(log, buf, sizeof(buf)) >= 0 ? buf : "");
+	live_umount(mnt);
+	mnt[0] = '\0';
 	vk_rm_rf(dir);
 }
