@@ -69,16 +69,6 @@ static double warm_walk(const char *root, struct walk *w)
 	return best;
 }
 
-static long rss_kb(pid_t pid)
-{
-	char path[64], buf[4096];
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-	if (vk_read_file(path, buf, sizeof(buf)) < 0)
-		return -1;
-	char *p = strstr(buf, "VmRSS:");
-	return p ? strtol(p + 6, NULL, 10) : -1;
-}
-
 /* A tmpfs for the baseline: our own mount as root, else /dev/shm. */
 static int baseline_dir(char *dir, size_t len, bool *mounted)
 {
@@ -396,7 +386,7 @@ static void bench_size(unsigned ndev)
 		double cold = timed_walk(mnt, &wc);
 		double second = timed_walk(mnt, &ws);
 		double warm = warm_walk(mnt, &ww);
-		long rss = pid > 0 ? rss_kb(pid) : -1;
+		long rss = pid > 0 ? vk_rss_kb(pid) : -1;
 		if (wc.entries != w.entries || ww.errors != w.errors)
 			fprintf(stderr, "bench: walk differs from tmpfs: %lu entries / %lu errors\n", wc.entries,
 			        ww.errors);
@@ -430,7 +420,7 @@ out:
 /* VmRSS of this process in KiB (the figure `top` shows), or -1. */
 static long self_rss_kb(void)
 {
-	return rss_kb(getpid());
+	return vk_rss_kb(getpid());
 }
 
 /* What one size costs, measured in a child of its own so that memory freed by
@@ -488,7 +478,7 @@ static int scale_mount(const char *tmp, const char *yaml, struct scale *s)
 		return -1;
 	}
 	pid_t pid = vk_read_file(pidfile, pbuf, sizeof(pbuf)) > 0 ? atoi(pbuf) : 0;
-	s->daemon_kb = pid > 0 ? rss_kb(pid) : -1;
+	s->daemon_kb = pid > 0 ? vk_rss_kb(pid) : -1;
 	char *uargv[] = {bin, "umount", mnt, NULL};
 	if (vk_run(uargv, NULL, 0, err, sizeof(err)) != 0)
 		fprintf(stderr, "bench: umount %s: %s\n", mnt, err);

@@ -65,7 +65,7 @@ static int measure(const char *mnt)
 		fprintf(stderr, "bench_live: cannot read the stand-ins of %s\n", mnt);
 		return 1;
 	}
-	long rss0 = pid > 0 ? load_rss_kb(pid) : -1;
+	long rss0 = pid > 0 ? vk_rss_kb(pid) : -1;
 	run(mnt, &ex, 2, true, NULL); /* warm-up */
 	printf("bench_live: default.yaml, live mount, %d iterations per reader; writer toggles 0000:81:02.1\n", ITERS);
 	printf("  %-8s %14s %14s %12s %10s\n", "readers", "ops/s alone", "ops/s +writer", "toggles/s", "ratio");
@@ -76,7 +76,7 @@ static int measure(const char *mnt)
 		double with = run(mnt, &ex, nrs[i], true, &tps);
 		printf("  %-8u %14.0f %14.0f %12.1f %9.2fx\n", nrs[i], alone, with, tps, with / alone);
 	}
-	long rss1 = pid > 0 ? load_rss_kb(pid) : -1;
+	long rss1 = pid > 0 ? vk_rss_kb(pid) : -1;
 	printf("  daemon RSS: %.1f MiB before, %.1f MiB after\n", (double)rss0 / 1024, (double)rss1 / 1024);
 	return fflush(stdout) == 0 ? 0 : 1;
 }

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <poll.h>
 #include <signal.h>
+#include <spawn.h>
 #include <string.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -124,6 +125,26 @@ static inline void live_mount_host_with(const char *section, const char *items, 
 	cr_assert_lt(n, (int)sizeof(yaml), "the scenario does not fit in %zu bytes", sizeof(yaml));
 	cr_assert_eq(live_mount(yaml, extra, mnt, len), 0, "mounting LIVE_HOST with %s:\n%s", section,
 	             items ? items : "(none)");
+}
+
+/* `fakesys mount -f -d ... MNT` (@argv, its last word the mountpoint @mnt)
+ * with libfuse's request trace (stderr) into @trace, once it has written
+ * @pidfile: the mount is then live_cleanup()'s.  Returns the server's PID. */
+static inline pid_t live_spawn_traced(char *const argv[], const char *trace, const char *pidfile, const char *mnt)
+{
+	extern char **environ;
+	posix_spawn_file_actions_t fa;
+	pid_t pid;
+
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addopen(&fa, 2, trace, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	cr_assert_eq(posix_spawn(&pid, argv[0], &fa, NULL, argv, environ), 0);
+	posix_spawn_file_actions_destroy(&fa);
+	for (int i = 0; i < 500 && access(pidfile, F_OK) < 0; i++)
+		usleep(10000);
+	cr_assert_eq(access(pidfile, F_OK), 0, "the server did not mount");
+	snprintf(live_mnt, sizeof(live_mnt), "%s", mnt);
+	return pid;
 }
 
 /* Unmount (lazily if something still holds it) and remove the directories. */

@@ -519,14 +519,4 @@ static inline int load_round(const char *mnt, const struct load_expect *ex, stru
 }
 
 /* A process's VmRSS in KiB, or -1. */
-static inline long load_rss_kb(int pid)
-{
-	char path[64], buf[4096];
-	snprintf(path, sizeof(path), "/proc/%d/status", pid);
-	if (vk_read_file(path, buf, sizeof(buf)) < 0)
-		return -1;
-	char *p = strstr(buf, "VmRSS:");
-	return p ? strtol(p + 6, NULL, 10) : -1;
-}
-
 #endif

@@ -206,6 +206,17 @@ int vk_fd_count(void)
 	return n < 0 ? n : n - 1; /* the directory's own FD */
 }
 
+long vk_rss_kb(int pid)
+{
+	char path[64], buf[4096];
+
+	snprintf(path, sizeof(path), "/proc/%d/status", pid);
+	if (vk_read_file(path, buf, sizeof(buf)) < 0)
+		return -1;
+	char *p = strstr(buf, "VmRSS:");
+	return p ? strtol(p + 6, NULL, 10) : -1;
+}
+
 int vk_fd_count_of(int pid)
 {
 	char path[64];

@@ -60,6 +60,8 @@ int vk_scenario_variant(const char *name, const char *from, const char *to, cons
 int vk_fd_count(void);
 /* Number of open FDs of process @pid (entries of /proc/PID/fd), or -errno. */
 int vk_fd_count_of(int pid);
+/* VmRSS of process @pid in KiB (what `top` shows), or -1. */
+long vk_rss_kb(int pid);
 
 /* Read a whole small file into buf (NUL-terminated); returns length or -errno. */
 long vk_read_file(const char *path, char *buf, size_t len);

@@ -15,7 +15,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,9 +22,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "live_util.h"
+#include <vfiokit/fakesys_serve.h>
+#include <vfiokit/host_model.h>
+#include <vfiokit/host_tree.h>
 
-extern char **environ;
+#include "live_util.h"
 
 static char mnt[512];
 
@@ -176,8 +177,6 @@ static int trace_count(const char *path, const char *op)
 static void count_requests(const char *const *opts, bool write, int *opens, int *reads)
 {
 	char dir[400], trace[PATH_MAX + 16], pidfile[PATH_MAX + 16], scen[PATH_MAX + 16], bin[PATH_MAX];
-	posix_spawn_file_actions_t fa;
-	pid_t pid;
 	int ws;
 
 	cr_assert_eq(vk_mkdtemp(dir, sizeof(dir)), 0);
@@ -198,14 +197,7 @@ static void count_requests(const char *const *opts, bool write, int *opens, int 
 	argv[n++] = scen;
 	argv[n++] = mnt;
 	argv[n] = NULL;
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_addopen(&fa, 2, trace, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-	cr_assert_eq(posix_spawn(&pid, bin, &fa, NULL, argv, environ), 0);
-	posix_spawn_file_actions_destroy(&fa);
-	for (int i = 0; i < 500 && access(pidfile, F_OK) < 0; i++)
-		usleep(10000);
-	cr_assert_eq(access(pidfile, F_OK), 0, "the server did not mount");
-	snprintf(live_mnt, sizeof(live_mnt), "%s", mnt);
+	pid_t pid = live_spawn_traced(argv, trace, pidfile, mnt);
 	if (write)
 		writable(written);
 	for (int i = 0; i < 3; i++)
@@ -250,4 +242,27 @@ Test(fuse_kernel_opens, a_static_mount_of_roots_stops_seeing_opens)
 	count_requests(kernel, false, &opens, &reads);
 	cr_assert_eq(opens, 1, "%d OPEN requests: only the first should reach the server", opens);
 	cr_assert_eq(reads, 1, "%d READ requests for three reads of an unchanged file", reads);
+}
+
+/* The library refuses what the CLI refuses before it: a log with kernel opens. */
+Test(fuse_kernel_opens, the_library_refuses_a_log)
+{
+	char scenario[PATH_MAX], dir[400], log[PATH_MAX];
+	struct vk_host_model *m = NULL;
+	struct vtree *t = NULL;
+	struct vk_error e = {0};
+
+	vk_scenario_path("default.yaml", scenario, sizeof(scenario));
+	cr_assert_eq(vk_host_model_load(scenario, &m, &e), 0, "%s", e.msg);
+	cr_assert_eq(vk_host_tree_build(m, &t, &e), 0, "%s", e.msg);
+	cr_assert_eq(vk_mkdtemp(dir, sizeof(dir)), 0);
+	snprintf(log, sizeof(log), "%s/log", dir);
+	struct vk_fakesys_mount_opts o = {.serve_opens = true, .kernel_opens = true, .log = log};
+	int r = vk_fakesys_mount(t, dir, &o, &e);
+	vk_vtree_free(t);
+	vk_host_model_free(m);
+	cr_assert_eq(r, -EINVAL, "%d: %s", r, e.msg);
+	cr_assert_not_null(strstr(e.msg, "access log"), "%s", e.msg);
+	cr_assert(!live_mounted(dir), "a refused mount is mounted");
+	vk_rm_rf(dir);
 }

@@ -9,7 +9,6 @@
  * Run through need-fuse.sh.
  */
 #include <dirent.h>
-#include <spawn.h>
 #include <sys/stat.h>
 
 #include <vfiokit/fakesys_serve.h>
@@ -17,8 +16,6 @@
 #include "live_util.h"
 
 TestSuite(fuse_live_cache, .fini = live_cleanup, .timeout = 180);
-
-extern char **environ;
 
 static char mnt[512];
 static const char *const live[] = {"--live", NULL};
@@ -86,8 +83,6 @@ static long file_size(const char *path)
 Test(fuse_live_cache, a_second_walk_is_served_from_the_kernels_caches)
 {
 	char dir[PATH_MAX], scen[PATH_MAX + 32], trace[PATH_MAX + 16], pidfile[PATH_MAX + 16], bin[PATH_MAX];
-	posix_spawn_file_actions_t fa;
-	pid_t pid;
 	int ws;
 
 	vk_bin("fakesys/fakesys", bin, sizeof(bin));
@@ -101,14 +96,7 @@ Test(fuse_live_cache, a_second_walk_is_served_from_the_kernels_caches)
 	fclose(f);
 	cr_assert_eq(vk_mkdtemp(mnt, sizeof(mnt)), 0);
 	char *argv[] = {bin, "mount", "-f", "-d", "--live", "--pidfile", pidfile, scen, mnt, NULL};
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_addopen(&fa, 2, trace, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-	cr_assert_eq(posix_spawn(&pid, bin, &fa, NULL, argv, environ), 0);
-	posix_spawn_file_actions_destroy(&fa);
-	for (int i = 0; i < 500 && access(pidfile, F_OK) < 0; i++)
-		usleep(10000);
-	cr_assert_eq(access(pidfile, F_OK), 0, "the server did not mount");
-	snprintf(live_mnt, sizeof(live_mnt), "%s", mnt);
+	pid_t pid = live_spawn_traced(argv, trace, pidfile, mnt);
 
 	char root[PATH_MAX];
 	cr_assert_not_null(realpath(P(mnt, DEV), root), "%s: %s", DEV, strerror(errno));
@@ -256,12 +244,8 @@ Test(fuse_live_cache, memory_stays_flat_over_10000_writes)
 		const char *v = vals[i % 2];
 		cr_assert_eq(pwrite(fd, v, strlen(v), 0), (ssize_t)strlen(v), "write %d: %s", i, strerror(errno));
 		if (i == 999 || i == total - 1) {
-			char path[64], st[4096];
-			snprintf(path, sizeof(path), "/proc/%d/status", pid);
-			cr_assert_gt(vk_read_file(path, st, sizeof(st)), 0);
-			char *p = strstr(st, "VmRSS:");
-			cr_assert_not_null(p);
-			rss[i == total - 1] = strtol(p + 6, NULL, 10);
+			rss[i == total - 1] = vk_rss_kb(pid);
+			cr_assert_gt(rss[i == total - 1], 0, "VmRSS of the daemon %d", pid);
 		}
 	}
 	close(fd);

@@ -113,7 +113,7 @@ Test(fuse_load, eight_readers_and_a_toggling_writer)
 	toggled_on_vfio();
 	int idle_fds = vk_fd_count_of(pid);
 	cr_assert_gt(idle_fds, 0);
-	long rss0 = load_rss_kb(pid);
+	long rss0 = vk_rss_kb(pid);
 
 	for (int round = 0; round < ROUNDS; round++) {
 		cr_assert_eq(load_round(mnt, &ex, rd, READERS, ITERS, &w), 0);
@@ -131,7 +131,7 @@ Test(fuse_load, eight_readers_and_a_toggling_writer)
 		toggled_on_vfio();
 		int fds = daemon_fds_settled(pid, idle_fds);
 		cr_assert_eq(fds, idle_fds, "round %d: the daemon has %d FDs, %d when idle", round, fds, idle_fds);
-		rss[round] = load_rss_kb(pid);
+		rss[round] = vk_rss_kb(pid);
 		cr_assert_gt(rss[round], 0);
 	}
 	fprintf(stderr,

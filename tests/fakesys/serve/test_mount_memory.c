@@ -53,18 +53,6 @@ Test(mount_memory, only_serving_opens_a_log_faults_or_steps_make_a_mount_live)
 	cr_assert(vk_fakesys_mount_is_live(&(struct vk_fakesys_mount_opts){.steps = &f, .n_steps = 1}));
 }
 
-/* VmRSS of process @pid in KiB, or -1. */
-static long rss_kb(pid_t pid)
-{
-	char path[64], buf[4096];
-
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-	if (vk_read_file(path, buf, sizeof(buf)) < 0)
-		return -1;
-	char *p = strstr(buf, "VmRSS:");
-	return p ? strtol(p + 6, NULL, 10) : -1;
-}
-
 /* What loading @yaml's model adds to a fresh process's RSS, in KiB. */
 static long model_kb(const char *yaml)
 {
@@ -77,8 +65,8 @@ static long model_kb(const char *yaml)
 	if (pid == 0) {
 		struct vk_host_model *m = NULL;
 		struct vk_error e = {0};
-		long before = rss_kb(getpid());
-		long grown = vk_host_model_load(yaml, &m, &e) == 0 ? rss_kb(getpid()) - before : -1;
+		long before = vk_rss_kb(getpid());
+		long grown = vk_host_model_load(yaml, &m, &e) == 0 ? vk_rss_kb(getpid()) - before : -1;
 		_exit(write(p[1], &grown, sizeof(grown)) == (ssize_t)sizeof(grown) ? 0 : 1);
 	}
 	close(p[1]);
@@ -95,7 +83,7 @@ static long daemon_rss_then_umount(const char *mnt, const char *pidfile)
 	char buf[32];
 
 	cr_assert_gt(vk_read_file(pidfile, buf, sizeof(buf)), 0, "pidfile %s", pidfile);
-	long kb = rss_kb((pid_t)atoi(buf));
+	long kb = vk_rss_kb(atoi(buf));
 	cr_assert_eq(vk_umount(mnt), 0);
 	cr_assert_gt(kb, 0);
 	return kb;
@@ -195,7 +183,7 @@ static long run_server_kb(const char *yaml, bool live)
 	struct pollfd p = {.fd = out[0], .events = POLLIN};
 	cr_assert_eq(poll(&p, 1, 60000), 1, "the command printed nothing in 60 s");
 	cr_assert_gt(read(out[0], line, sizeof(line) - 1), 0);
-	long kb = strncmp(line, "fakesys:", 8) ? -1 : rss_kb((pid_t)atoi(line + 8));
+	long kb = strncmp(line, "fakesys:", 8) ? -1 : vk_rss_kb(atoi(line + 8));
 	close(in[1]); /* the command's read ends, and the run with it */
 	close(out[0]);
 	int st;
